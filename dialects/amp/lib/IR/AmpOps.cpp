@@ -1,0 +1,237 @@
+//===- AmpOps.cpp - amp operations ----------------------------------------===//
+//
+// Verifiers, folders and type inference of the amp ops.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/Dialect/Amp/IR/Amp.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/APFloat.h"
+
+using namespace mlir;
+using namespace ampc::amp;
+
+#define GET_OP_CLASSES
+#include "ampc/Dialect/Amp/IR/AmpOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// CastOp
+//===----------------------------------------------------------------------===//
+
+FloatType CastOp::getSourceElementType() {
+  return getFloatElementType(getInput().getType());
+}
+
+FloatType CastOp::getResultElementType() {
+  return getFloatElementType(getType());
+}
+
+RoundingMode CastOp::getRoundingMode() {
+  return getRounding().value_or(RoundingMode::nearest_even);
+}
+
+OverflowMode CastOp::getOverflowMode() {
+  if (std::optional<OverflowMode> mode = getOverflow())
+    return *mode;
+  return isFp8Type(getResultElementType()) ? OverflowMode::saturate
+                                           : OverflowMode::nonfinite;
+}
+
+bool CastOp::isExactWidening() {
+  return !getScale() && isExactlyRepresentable(getSourceElementType(),
+                                               getResultElementType());
+}
+
+LogicalResult CastOp::verify() {
+  Type inType = getInput().getType(), outType = getType();
+  auto inShaped = dyn_cast<ShapedType>(inType);
+  auto outShaped = dyn_cast<ShapedType>(outType);
+  if (static_cast<bool>(inShaped) != static_cast<bool>(outShaped) ||
+      (inShaped && (inType.getTypeID() != outType.getTypeID() ||
+                    inShaped.getShape() != outShaped.getShape())))
+    return emitOpError("input and result must have the same shape, got ")
+           << inType << " and " << outType;
+
+  for (Type elementType : {getSourceElementType(), getResultElementType()})
+    if (!isSupportedFloatType(elementType))
+      return emitOpError("supports f32, f16, bf16, f8E4M3FN and f8E5M2; got ")
+             << elementType;
+
+  if (getScale()) {
+    bool fromFp8 = isFp8Type(getSourceElementType());
+    bool toFp8 = isFp8Type(getResultElementType());
+    if (fromFp8 == toFp8)
+      return emitOpError("a scale is only allowed on a cast between fp8 "
+                         "(f8E4M3FN, f8E5M2) and a wider type; got ")
+             << getSourceElementType() << " to " << getResultElementType();
+  }
+  return success();
+}
+
+/// Converts one constant with round-to-nearest-even and the given overflow
+/// behaviour.
+static APFloat convertConstant(const APFloat &value, FloatType to,
+                               OverflowMode overflow) {
+  APFloat result = value;
+  bool losesInfo = false;
+  (void)result.convert(to.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                       &losesInfo);
+  if (overflow == OverflowMode::saturate && !value.isNaN() &&
+      (result.isInfinity() || result.isNaN()))
+    return APFloat::getLargest(to.getFloatSemantics(), value.isNegative());
+  return result;
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
+  if (!getScale() && getInput().getType() == getType())
+    return getInput();
+
+  // A cast that cannot change a value may be skipped by the cast after it:
+  // bf16 -> f32 -> bf16 is the identity, bf16 -> f32 -> f16 is bf16 -> f16.
+  if (auto producer = getInput().getDefiningOp<CastOp>()) {
+    if (producer.isExactWidening() &&
+        !(getScale() && isFp8Type(producer.getSourceElementType()))) {
+      getInputMutable().assign(producer.getInput());
+      if (!getScale() && getInput().getType() == getType())
+        return getInput();
+      return getResult();
+    }
+  }
+
+  // Constants fold only where the conversion is fully determined here.
+  if (getScale() || getRoundingMode() != RoundingMode::nearest_even)
+    return {};
+  FloatType to = getResultElementType();
+  OverflowMode overflow = getOverflowMode();
+  if (auto scalar = dyn_cast_or_null<FloatAttr>(adaptor.getInput()))
+    return FloatAttr::get(to, convertConstant(scalar.getValue(), to, overflow));
+  if (auto dense = dyn_cast_or_null<DenseFPElementsAttr>(adaptor.getInput())) {
+    return dense.mapValues(to, [&](const APFloat &value) {
+      return convertConstant(value, to, overflow).bitcastToAPInt();
+    });
+  }
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// UnscaleGradsOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult UnscaleGradsOp::verify() {
+  if (getGrads().empty())
+    return emitOpError("expects at least one gradient");
+  if (getGrads().size() != getUnscaled().size())
+    return emitOpError("has ")
+           << getGrads().size() << " gradients but " << getUnscaled().size()
+           << " unscaled results";
+  for (auto [index, pair] :
+       llvm::enumerate(llvm::zip(getGrads(), getUnscaled()))) {
+    auto [grad, result] = pair;
+    if (grad.getType() != result.getType())
+      return emitOpError("result #")
+             << index << " has type " << result.getType()
+             << " but gradient #" << index << " has type " << grad.getType();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// UpdateLossScaleOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult UpdateLossScaleOp::verify() {
+  double growth = getGrowthFactor().convertToDouble();
+  double backoff = getBackoffFactor().convertToDouble();
+  if (!(growth > 1.0) || !std::isfinite(growth))
+    return emitOpError("growth_factor must be finite and greater than 1, got ")
+           << growth;
+  if (!(backoff > 0.0 && backoff < 1.0))
+    return emitOpError("backoff_factor must be in (0, 1), got ") << backoff;
+  if (getGrowthInterval() < 1)
+    return emitOpError("growth_interval must be at least 1, got ")
+           << getGrowthInterval();
+  if (getHysteresis() < 1)
+    return emitOpError("hysteresis must be at least 1, got ")
+           << getHysteresis();
+  std::optional<double> minScale, maxScale;
+  if (auto attr = getMinScaleAttr())
+    minScale = attr.getValueAsDouble();
+  if (auto attr = getMaxScaleAttr())
+    maxScale = attr.getValueAsDouble();
+  if (minScale && !(*minScale > 0.0 && std::isfinite(*minScale)))
+    return emitOpError("min_scale must be finite and positive, got ")
+           << *minScale;
+  if (maxScale && !(*maxScale > 0.0 && std::isfinite(*maxScale)))
+    return emitOpError("max_scale must be finite and positive, got ")
+           << *maxScale;
+  if (minScale && maxScale && *minScale > *maxScale)
+    return emitOpError("min_scale (")
+           << *minScale << ") is greater than max_scale (" << *maxScale << ")";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// SelectUpdateOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult SelectUpdateOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location>, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferredReturnTypes) {
+  for (Value value : adaptor.getOld())
+    inferredReturnTypes.push_back(value.getType());
+  return success();
+}
+
+LogicalResult SelectUpdateOp::verify() {
+  if (getOld().empty())
+    return emitOpError("expects at least one value to select");
+  if (getOld().size() != getNewValues().size())
+    return emitOpError("has ")
+           << getOld().size() << " old values but " << getNewValues().size()
+           << " new values";
+  for (auto [index, pair] :
+       llvm::enumerate(llvm::zip(getOld(), getNewValues()))) {
+    auto [oldValue, newValue] = pair;
+    if (oldValue.getType() != newValue.getType())
+      return emitOpError("old value #")
+             << index << " has type " << oldValue.getType()
+             << " but new value #" << index << " has type "
+             << newValue.getType();
+  }
+  return success();
+}
+
+LogicalResult SelectUpdateOp::fold(FoldAdaptor adaptor,
+                                   SmallVectorImpl<OpFoldResult> &results) {
+  auto condition = dyn_cast_or_null<IntegerAttr>(adaptor.getFoundInf());
+  if (!condition)
+    return failure();
+  ValueRange chosen = condition.getValue().isZero() ? getNewValues() : getOld();
+  for (Value value : chosen)
+    results.push_back(value);
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// UpdateAmaxHistoryOp
+//===----------------------------------------------------------------------===//
+
+double UpdateAmaxHistoryOp::getFormatMax() {
+  return getLargestFinite(cast<FloatType>(getFormat()));
+}
+
+LogicalResult UpdateAmaxHistoryOp::verify() {
+  auto history = cast<RankedTensorType>(getHistory().getType());
+  if (history.getRank() != 1 || history.isDynamicDim(0) ||
+      history.getDimSize(0) < 1)
+    return emitOpError("amax history must be a 1-D tensor of static, "
+                       "non-zero length; got ")
+           << history;
+  if (getMargin() < 0)
+    return emitOpError("margin must be non-negative, got ") << getMargin();
+  return success();
+}

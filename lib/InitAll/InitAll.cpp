@@ -1,0 +1,42 @@
+//===- InitAll.cpp - register everything AMPC's tools use -----------------===//
+//
+// The one place that decides which dialects and passes AMPC's tools know.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/InitAll.h"
+
+#include "ampc/Dialect/Amp/IR/Amp.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllPasses.h"
+
+void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
+  registry.insert<amp::AmpDialect, mlir::arith::ArithDialect,
+                  mlir::bufferization::BufferizationDialect,
+                  mlir::func::FuncDialect, mlir::gpu::GPUDialect,
+                  mlir::LLVM::LLVMDialect, mlir::NVVM::NVVMDialect,
+                  mlir::linalg::LinalgDialect, mlir::math::MathDialect,
+                  mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
+                  mlir::tensor::TensorDialect, mlir::tosa::TosaDialect,
+                  mlir::vector::VectorDialect>();
+}
+
+void ampc::registerAllPasses() {
+  // Upstream passes first: AMPC's IR is standard MLIR plus amp ops, and users
+  // run canonicalize, cse, tosa-to-linalg and the lowering passes on it.
+  mlir::registerAllPasses();
+}

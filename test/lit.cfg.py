@@ -1,0 +1,24 @@
+# -*- Python -*-
+# lit configuration of the AMPC test suite.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+from lit.llvm.subst import ToolSubst
+
+config.name = "AMPC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ampc_obj_root, "test")
+
+config.substitutions.append(("%ampc_src_root", config.ampc_src_root))
+llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+tool_dirs = [config.ampc_tools_dir, config.llvm_tools_dir]
+tools = [ToolSubst("ampc-opt", unresolved="fatal")]
+llvm_config.add_tool_substitutions(tools, tool_dirs)
