@@ -20,5 +20,10 @@ llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.ampc_tools_dir, config.llvm_tools_dir]
-tools = [ToolSubst("ampc-opt", unresolved="fatal")]
+tools = [
+    ToolSubst("ampc-opt", unresolved="fatal"),
+    ToolSubst("split-file", unresolved="fatal"),
+    ToolSubst("not", unresolved="fatal"),
+    ToolSubst("FileCheck", unresolved="fatal"),
+]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -7,6 +7,7 @@
 
 #include "ampc/Dialect/Amp/IR/Amp.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -24,6 +25,11 @@ void AmpDialect::initialize() {
 #define GET_OP_LIST
 #include "ampc/Dialect/Amp/IR/AmpOps.cpp.inc"
       >();
+}
+
+Operation *AmpDialect::materializeConstant(OpBuilder &builder, Attribute value,
+                                           Type type, Location loc) {
+  return arith::ConstantOp::materialize(builder, value, type, loc);
 }
 
 bool ampc::amp::isFp8Type(Type type) {

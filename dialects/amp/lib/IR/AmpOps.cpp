@@ -151,12 +151,14 @@ LogicalResult UpdateLossScaleOp::verify() {
            << growth;
   if (!(backoff > 0.0 && backoff < 1.0))
     return emitOpError("backoff_factor must be in (0, 1), got ") << backoff;
-  if (getGrowthInterval() < 1)
+  // The generated getters read these as unsigned: check the signed values.
+  int64_t growthInterval = getGrowthIntervalAttr().getInt();
+  int64_t hysteresis = getHysteresisAttr().getInt();
+  if (growthInterval < 1)
     return emitOpError("growth_interval must be at least 1, got ")
-           << getGrowthInterval();
-  if (getHysteresis() < 1)
-    return emitOpError("hysteresis must be at least 1, got ")
-           << getHysteresis();
+           << growthInterval;
+  if (hysteresis < 1)
+    return emitOpError("hysteresis must be at least 1, got ") << hysteresis;
   std::optional<double> minScale, maxScale;
   if (auto attr = getMinScaleAttr())
     minScale = attr.getValueAsDouble();
@@ -231,7 +233,8 @@ LogicalResult UpdateAmaxHistoryOp::verify() {
     return emitOpError("amax history must be a 1-D tensor of static, "
                        "non-zero length; got ")
            << history;
-  if (getMargin() < 0)
-    return emitOpError("margin must be non-negative, got ") << getMargin();
+  int64_t margin = getMarginAttr().getInt();
+  if (margin < 0)
+    return emitOpError("margin must be non-negative, got ") << margin;
   return success();
 }

@@ -36,7 +36,9 @@ def Amp_Dialect : Dialect {
     /// Registers the attributes; defined next to their storage classes.
     void registerAttributes();
   }];
-  let hasConstantMaterializer = 0;
+  // Folded casts of constants materialize as arith.constant.
+  let hasConstantMaterializer = 1;
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 //===----------------------------------------------------------------------===//
