@@ -7,6 +7,8 @@
 #include "ampc/InitAll.h"
 
 #include "ampc/Dialect/Amp/IR/Amp.h"
+#include "ampc/Dialect/Amp/Transforms/Passes.h"
+#include "ampc/Pipelines/Pipelines.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -39,4 +41,6 @@ void ampc::registerAllPasses() {
   // Upstream passes first: AMPC's IR is standard MLIR plus amp ops, and users
   // run canonicalize, cse, tosa-to-linalg and the lowering passes on it.
   mlir::registerAllPasses();
+  amp::registerAmpPasses();
+  registerPipelines();
 }

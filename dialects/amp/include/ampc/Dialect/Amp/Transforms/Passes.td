@@ -1,0 +1,115 @@
+//===- Passes.td - amp precision passes --------------------*- tablegen -*-===//
+//
+// The passes that decide and apply the precision of every op.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_DIALECT_AMP_TRANSFORMS_PASSES_TD
+#define AMPC_DIALECT_AMP_TRANSFORMS_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AmpAutocast : Pass<"amp-autocast", "::mlir::func::FuncOp"> {
+  let summary = "decide the precision of every op under a policy";
+  let description = [{
+    Classifies every op that computes on floats and attaches
+    `amp.precision = #amp.precision<...>`:
+
+    - **lower** (contractions: matmul, batch_matmul, convolutions, generics
+      with a multiply-add body and reduction iterators): the policy's
+      low type (`bf16`, `f16`, or `f8E4M3FN` under `fp8`), accumulating in f32;
+    - **fp32** (exp/log/pow/rsqrt and friends, other reductions, softmax):
+      f32;
+    - **promote** (elementwise ops of several float inputs): the widest
+      precision of their inputs;
+    - **follow** (elementwise ops of one input, data movement, max pooling):
+      the precision of their input, so that chains of them never bounce
+      between types.
+
+    Precisions flow forward through the function as in TensorFlow's graph
+    rewrite. A hand-written `amp.precision` always wins; `lower-ops`,
+    `fp32-ops`, `promote-ops` and `follow-ops` move ops (by name) to a class.
+    The `fp32` policy attaches nothing. An op on floats that the pass does not
+    know is an error naming it.
+
+    Before (`policy=bf16`):
+    ```mlir
+    %0 = linalg.matmul ins(%x, %w : tensor<8x4xf32>, tensor<4x2xf32>) outs(%z : tensor<8x2xf32>) -> tensor<8x2xf32>
+    ```
+    After:
+    ```mlir
+    %0 = linalg.matmul {amp.precision = #amp.precision<compute = bf16, accumulate = f32>} ins(...) ...
+    ```
+  }];
+  let options = [
+    Option<"policy", "policy", "std::string", /*default=*/"\"bf16\"",
+           "mixed-precision policy: fp32, bf16, fp16 or fp8">,
+    ListOption<"lowerOps", "lower-ops", "std::string",
+               "op names that compute in the low type">,
+    ListOption<"fp32Ops", "fp32-ops", "std::string",
+               "op names that stay in f32">,
+    ListOption<"promoteOps", "promote-ops", "std::string",
+               "op names that take the widest input precision">,
+    ListOption<"followOps", "follow-ops", "std::string",
+               "op names that take their input's precision">
+  ];
+  let dependentDialects = ["::ampc::amp::AmpDialect"];
+}
+
+def AmpInsertCasts : Pass<"amp-insert-casts", "::mlir::func::FuncOp"> {
+  let summary = "rewrite op types from their amp.precision, casting at boundaries";
+  let description = [{
+    Gives every annotated op the element type of its `amp.precision` compute
+    type and inserts `amp.cast` only where a value crosses a precision
+    boundary. Each value is cast at most once per target type, right after
+    its definition: a parameter used by several ops is cast once per
+    function. Function arguments and results keep their types (f32 master
+    weights); fresh `tensor.empty` destinations are recreated in the new type
+    rather than cast. The payload of a `linalg.generic` keeps its scalar
+    computation and converts at its boundary.
+  }];
+  let dependentDialects = ["::ampc::amp::AmpDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
+def AmpFp32Accumulate : Pass<"amp-fp32-accumulate", "::mlir::func::FuncOp"> {
+  let summary = "make contractions accumulate in their accumulate type";
+  let description = [{
+    Rewrites every contraction whose `amp.precision` accumulates in a wider
+    type than it computes in so that the accumulation is stated in the IR:
+    low-precision `ins`, f32 `outs` and result. Consumers that converted the
+    result back to f32 read it directly; a single cast to the low type is
+    added only for consumers that want the low type.
+  }];
+  let dependentDialects = ["::ampc::amp::AmpDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
+def AmpCastCleanup : Pass<"amp-cast-cleanup", "::mlir::func::FuncOp"> {
+  let summary = "fold, deduplicate and hoist amp.cast";
+  let description = [{
+    Folds exact round trips (bf16 -> f32 -> bf16) and never inexact ones
+    (f32 -> bf16 -> f32 stays), removes duplicate casts of the same value to
+    the same type, and hoists casts of loop-invariant values out of loops.
+  }];
+  let dependentDialects = ["::ampc::amp::AmpDialect"];
+}
+
+def AmpPrecisionReport : Pass<"amp-precision-report", "::mlir::ModuleOp"> {
+  let summary = "print each op's class, precision and casts, with totals";
+  let description = [{
+    Prints, for every function, one line per op that computes on floats (its
+    class, compute and accumulate types, and how many of its operands are
+    `amp.cast` results), then totals: ops per precision, casts, and bytes
+    converted per call. The IR is left unchanged.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", /*default=*/"\"-\"",
+           "file to write the report to ('-' for stdout)">
+  ];
+}
+
+#endif // AMPC_DIALECT_AMP_TRANSFORMS_PASSES_TD

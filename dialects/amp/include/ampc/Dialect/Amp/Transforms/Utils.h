@@ -1,0 +1,44 @@
+//===- Utils.h - helpers shared by the precision passes ---------*- C++ -*-===//
+//
+// Casting values once per target type, converting destination tensors, and
+// retyping linalg payloads.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_DIALECT_AMP_TRANSFORMS_UTILS_H
+#define AMPC_DIALECT_AMP_TRANSFORMS_UTILS_H
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace ampc::amp {
+
+/// `type` (a float or a shaped type of floats) with element type `element`.
+mlir::Type withElementType(mlir::Type type, mlir::Type element);
+
+/// Produces converted copies of values, at most one per (value, element
+/// type), placed right after the value's definition so every use can share it.
+class ValueCaster {
+public:
+  /// `value` converted to element type `to` with amp.cast (or `value` itself).
+  mlir::Value cast(mlir::Value value, mlir::FloatType to);
+
+  /// Like cast, for a destination (`outs`) tensor: a fresh tensor.empty or a
+  /// fill of a constant is recreated in the new type instead of being cast,
+  /// and an amp.cast from `to` is looked through.
+  mlir::Value convertInit(mlir::Value value, mlir::FloatType to);
+
+private:
+  llvm::DenseMap<std::pair<mlir::Value, mlir::Type>, mlir::Value> cache;
+};
+
+/// Rebuilds the payload of a linalg op after its operand types changed: named
+/// ops get the body their region builder makes for the new types; ops with a
+/// hand-written payload (linalg.generic, linalg.map, ...) keep their scalar
+/// computation, converting at the block arguments and at the yield.
+mlir::LogicalResult updatePayload(mlir::Operation *op);
+
+} // namespace ampc::amp
+
+#endif // AMPC_DIALECT_AMP_TRANSFORMS_UTILS_H

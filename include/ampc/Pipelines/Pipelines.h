@@ -1,0 +1,48 @@
+//===- Pipelines.h - AMPC pass pipelines ------------------------*- C++ -*-===//
+//
+// The pipelines users run by name: ampc-train-pipeline (precision part).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_PIPELINES_PIPELINES_H
+#define AMPC_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassOptions.h"
+
+#include <string>
+
+namespace mlir {
+class OpPassManager;
+} // namespace mlir
+
+namespace ampc {
+
+struct TrainPipelineOptions
+    : mlir::PassPipelineOptions<TrainPipelineOptions> {
+  Option<std::string> policy{*this, "policy",
+                             llvm::cl::desc("fp32, bf16, fp16 or fp8"),
+                             llvm::cl::init("bf16")};
+  ListOption<std::string> lowerOps{
+      *this, "lower-ops", llvm::cl::desc("op names computed in the low type")};
+  ListOption<std::string> fp32Ops{*this, "fp32-ops",
+                                  llvm::cl::desc("op names kept in f32")};
+  ListOption<std::string> promoteOps{
+      *this, "promote-ops",
+      llvm::cl::desc("op names taking their widest input's precision")};
+  ListOption<std::string> followOps{
+      *this, "follow-ops",
+      llvm::cl::desc("op names taking their input's precision")};
+};
+
+/// Decides every op's precision and rewrites the IR to compute that way:
+/// amp-autocast, amp-insert-casts, amp-fp32-accumulate, amp-cast-cleanup,
+/// then canonicalize and cse.
+void buildTrainPipeline(mlir::OpPassManager &pm,
+                        const TrainPipelineOptions &options);
+
+/// Registers the pipelines with the pass registry (for ampc-opt).
+void registerPipelines();
+
+} // namespace ampc
+
+#endif // AMPC_PIPELINES_PIPELINES_H
