@@ -99,7 +99,8 @@ void AmpAutocastPass::runOnOperation() {
         auto override = overrides.find(op->getName().getStringRef());
         bool hasOverride = override != overrides.end();
         if (classification.kind == OpKind::Neutral && !hasOverride)
-          return WalkResult::advance();
+          return isa<linalg::LinalgOp>(op) ? WalkResult::skip()
+                                           : WalkResult::advance();
         if (classification.kind == OpKind::Unsupported && !hasOverride) {
           op->emitOpError()
               << "is not supported by amp-autocast: it computes on floats "

@@ -78,7 +78,8 @@ struct AmpPrecisionReportPass
       }
       Classification classification = classifyOp(op);
       if (classification.kind != OpKind::Classified)
-        return WalkResult::advance();
+        return isa<linalg::LinalgOp>(op) ? WalkResult::skip()
+                                         : WalkResult::advance();
       auto precision =
           op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName());
       std::string compute = precision ? typeName(precision.getCompute())
