@@ -116,18 +116,24 @@ static void updateHandWrittenPayload(Operation *op, Block &block) {
     if (newType == oldType)
       continue;
     arg.setType(newType);
-    // A conversion made earlier from the new type is the argument itself now.
-    for (Operation *user : llvm::make_early_inc_range(arg.getUsers())) {
+    // Uses that expected the old type get a conversion; a conversion made
+    // earlier from the new type is the argument itself now.
+    SmallVector<OpOperand *> oldUses;
+    for (OpOperand &use : llvm::make_early_inc_range(arg.getUses())) {
+      Operation *user = use.getOwner();
       if (isScalarConversion(user) && user->getResult(0).getType() == newType) {
         user->getResult(0).replaceAllUsesWith(arg);
         user->erase();
+        continue;
       }
+      oldUses.push_back(&use);
     }
-    if (arg.use_empty() || !isa<FloatType>(oldType))
+    if (oldUses.empty() || !isa<FloatType>(oldType))
       continue;
     builder.setInsertionPointToStart(&block);
     Value converted = convertScalar(builder, loc, arg, oldType);
-    arg.replaceAllUsesExcept(converted, converted.getDefiningOp());
+    for (OpOperand *use : oldUses)
+      use->set(converted);
   }
 
   Operation *yield = block.getTerminator();
