@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# The main job of AMPC as far as it exists: take each model of the zoo through
-# ampc-opt (parse, verify, canonicalize, print) and show the amp dialect at work
-# on the bundled example. Grows into the training demo.
+# The main job of AMPC as far as it exists: compile the zoo MLP (784-256-10,
+# softmax cross-entropy) under each policy with the precision pipeline and show
+# what was decided (the precision report of each policy), then a side-by-side
+# summary. Training on Fashion-MNIST comes with the training step and back end.
 set -euo pipefail
 BUILD_DIR="${1:-build}"
-OPT="$BUILD_DIR/bin/ampc-opt"
 cd "$(dirname "$0")/.."
+OPT="$BUILD_DIR/bin/ampc-opt"
+MODEL=examples/models/mlp.mlir
+OUT_DIR="$BUILD_DIR/demo"
+mkdir -p "$OUT_DIR"
 
-shopt -s nullglob
-models=(examples/models/*.mlir)
-if [ ${#models[@]} -eq 0 ]; then
-  echo "no models in examples/models" >&2
-  exit 1
-fi
+"$OPT" examples/models/amp-tour.mlir --canonicalize > "$OUT_DIR/amp-tour.mlir"
+echo "amp dialect tour: examples/models/amp-tour.mlir parses, verifies and canonicalizes"
 
-for model in "${models[@]}"; do
-  echo "== $model =="
-  "$OPT" "$model" --canonicalize | sed 's/^/  /'
+summary=()
+for policy in fp32 bf16 fp16 fp8; do
+  echo
+  echo "== $MODEL under policy=$policy =="
+  "$OPT" "$MODEL" --ampc-train-pipeline="policy=$policy" \
+      -o "$OUT_DIR/mlp-$policy.mlir" \
+      --amp-precision-report="output=$OUT_DIR/mlp-$policy.report"
+  cat "$OUT_DIR/mlp-$policy.report"
+  summary+=("$(printf '%-6s %s' "$policy" "$(grep 'totals:' "$OUT_DIR/mlp-$policy.report" | sed 's/^ *totals: //')")")
 done
+
+echo
+echo "== summary: ops per compute type, casts, bytes converted per forward call =="
+printf '%s\n' "${summary[@]}"
+echo "(compiled IR and reports in $OUT_DIR)"

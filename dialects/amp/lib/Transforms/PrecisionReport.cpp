@@ -83,9 +83,9 @@ struct AmpPrecisionReportPass
       auto precision =
           op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName());
       std::string compute = precision ? typeName(precision.getCompute())
-                                      : std::string("(none)");
+                                      : std::string("unannotated");
       std::string accumulate = precision ? typeName(precision.getAccumulate())
-                                         : std::string("(none)");
+                                         : std::string("unannotated");
       unsigned castOperands = llvm::count_if(op->getOperands(), [](Value v) {
         return static_cast<bool>(v.getDefiningOp<CastOp>());
       });
