@@ -8,12 +8,13 @@
 #cols = affine_map<(d0, d1) -> (d1)>
 #rows = affine_map<(d0, d1) -> (d0)>
 
-// A matmul computes in the low type; the ReLU after it follows it; the bias
-// add takes the widest of its inputs (the f32 bias); exp stays f32.
+// A matmul computes in the low type and delivers its f32 accumulator; the ReLU
+// after it follows it in f32 (no round trip through bf16); the bias add takes
+// the widest of its inputs; exp stays f32.
 // BF16-LABEL: func.func @classes
 // BF16: linalg.matmul {amp.precision = #amp.precision<compute = bf16, accumulate = f32>}
 // BF16: linalg.generic
-// BF16-SAME: amp.precision = #amp.precision<compute = bf16, accumulate = f32>
+// BF16-SAME: amp.precision = #amp.precision<compute = f32, accumulate = f32>
 // BF16: arith.maximumf
 // BF16: linalg.generic
 // BF16-SAME: amp.precision = #amp.precision<compute = f32, accumulate = f32>
@@ -23,12 +24,12 @@
 // BF16: math.exp
 // FP16-LABEL: func.func @classes
 // FP16: linalg.matmul {amp.precision = #amp.precision<compute = f16, accumulate = f32>}
-// FP16: amp.precision = #amp.precision<compute = f16, accumulate = f32>
+// FP16: amp.precision = #amp.precision<compute = f32, accumulate = f32>
 // FP16: amp.precision = #amp.precision<compute = f32, accumulate = f32>
 // FP16: amp.precision = #amp.precision<compute = f32, accumulate = f32>
 // FP8-LABEL: func.func @classes
 // FP8: linalg.matmul {amp.precision = #amp.precision<compute = f8E4M3FN, accumulate = f32, recipe = delayed>}
-// FP8: amp.precision = #amp.precision<compute = bf16, accumulate = f32>
+// FP8: amp.precision = #amp.precision<compute = f32, accumulate = f32>
 // FP8: amp.precision = #amp.precision<compute = f32, accumulate = f32>
 // FP32-LABEL: func.func @classes
 // FP32-NOT: amp.precision
@@ -60,6 +61,26 @@ func.func @classes(%x: tensor<8x4xf32>, %w: tensor<4x2xf32> {amp.param},
     linalg.yield %x1 : f32
   } -> tensor<8x2xf32>
   return %exp : tensor<8x2xf32>
+}
+
+// -----
+
+// Chains of follow ops keep their input's precision: no ping-pong between
+// bf16 values. A multi-input op of bf16 inputs stays bf16.
+// BF16-LABEL: func.func @follow_chain
+// BF16: arith.negf {{.*}}amp.precision = #amp.precision<compute = bf16, accumulate = f32>
+// BF16: math.absf {{.*}}amp.precision = #amp.precision<compute = bf16, accumulate = f32>
+// BF16: tensor.expand_shape {{.*}}amp.precision = #amp.precision<compute = bf16, accumulate = f32>
+// BF16: arith.addf {{.*}}amp.precision = #amp.precision<compute = bf16, accumulate = f32>
+// BF16: arith.addf {{.*}}amp.precision = #amp.precision<compute = f32, accumulate = f32>
+func.func @follow_chain(%x: tensor<4xbf16>, %y: tensor<2x2xbf16>, %f: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %0 = arith.negf %x : tensor<4xbf16>
+  %1 = math.absf %0 : tensor<4xbf16>
+  %2 = tensor.expand_shape %1 [[0, 1]] output_shape [2, 2] : tensor<4xbf16> into tensor<2x2xbf16>
+  %3 = arith.addf %2, %y : tensor<2x2xbf16>
+  %4 = arith.extf %3 : tensor<2x2xbf16> to tensor<2x2xf32>
+  %5 = arith.addf %4, %f : tensor<2x2xf32>
+  return %5 : tensor<2x2xf32>
 }
 
 // -----

@@ -61,3 +61,19 @@ func.func @named_and_dynamic(%x: tensor<?x4xf32>, %w: tensor<4x2xf32>, %n: index
   %exp = math.exp %mm {amp.precision = #amp.precision<compute = f32, accumulate = f32>} : tensor<?x2xf32>
   return %exp : tensor<?x2xf32>
 }
+
+// -----
+
+// Under fp8, a contraction's gradient operand (marked by the training graph)
+// is cast to f8E5M2 and the other to f8E4M3FN: dgrad = dY(E5M2) x W(E4M3).
+// CHECK-LABEL: func.func @fp8_gradient_operand
+// CHECK-SAME: (%[[DY:.*]]: tensor<8x2xf32>, %[[WT:.*]]: tensor<2x4xf32>
+// CHECK-DAG: %[[DYQ:.*]] = amp.cast %[[DY]] : tensor<8x2xf32> to tensor<8x2xf8E5M2>
+// CHECK-DAG: %[[WQ:.*]] = amp.cast %[[WT]] : tensor<2x4xf32> to tensor<2x4xf8E4M3FN>
+// CHECK: linalg.matmul {{.*}}ins(%[[DYQ]], %[[WQ]] : tensor<8x2xf8E5M2>, tensor<2x4xf8E4M3FN>)
+func.func @fp8_gradient_operand(%dy: tensor<8x2xf32>, %wt: tensor<2x4xf32>, %z: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %dx = linalg.matmul {amp.gradient_operands = array<i64: 0>,
+                       amp.precision = #amp.precision<compute = f8E4M3FN, accumulate = f32, recipe = delayed>}
+      ins(%dy, %wt : tensor<8x2xf32>, tensor<2x4xf32>) outs(%z : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %dx : tensor<8x4xf32>
+}

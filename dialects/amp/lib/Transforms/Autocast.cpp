@@ -134,8 +134,8 @@ void AmpAutocastPass::runOnOperation() {
                 << stringifyOpClass(opClass) << "'";
             return WalkResult::interrupt();
           }
-          painted = isFp8Type(handWritten.getCompute()) ? low
-                                                        : handWritten.getCompute();
+          painted = opClass == OpClass::Lower ? handWritten.getAccumulate()
+                                              : handWritten.getCompute();
         } else {
           FloatType compute;
           switch (opClass) {
@@ -160,7 +160,11 @@ void AmpAutocastPass::runOnOperation() {
               compute = f32;
             break;
           }
-          painted = opClass == OpClass::Lower ? low : compute;
+          // A contraction's result comes out in its accumulate type (f32):
+          // ops that follow it stay there, so that a contraction feeding an
+          // f32 op through a reshape or a scale never bounces through the
+          // low type, and one feeding another contraction is cast once.
+          painted = opClass == OpClass::Lower ? f32 : compute;
           if (annotate) {
             std::optional<ScalingRecipe> recipe;
             if (isFp8Type(compute))

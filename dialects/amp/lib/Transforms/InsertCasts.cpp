@@ -33,6 +33,26 @@ bool resultsFollowOperands(Operation *op) {
   return !isa<DestinationStyleOpInterface>(op);
 }
 
+/// The input operands that the graph marks as gradients (under the name
+/// `amp.gradient_operands`), which fp8 contractions take in f8E5M2.
+FailureOr<SmallVector<int64_t>> getGradientOperands(Operation *op) {
+  Attribute attr = op->getAttr(kGradientOperandsAttrName);
+  if (!attr)
+    return SmallVector<int64_t>();
+  auto indices = dyn_cast<DenseI64ArrayAttr>(attr);
+  auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+  if (!indices || !dps ||
+      llvm::any_of(indices.asArrayRef(), [&](int64_t index) {
+        return index < 0 || index >= dps.getNumDpsInputs();
+      })) {
+    op->emitOpError() << "'" << kGradientOperandsAttrName
+                      << "' must be an array<i64> of input operand indices, got "
+                      << attr;
+    return failure();
+  }
+  return llvm::to_vector(indices.asArrayRef());
+}
+
 } // namespace
 
 void AmpInsertCastsPass::runOnOperation() {
@@ -50,6 +70,9 @@ void AmpInsertCastsPass::runOnOperation() {
     auto precision = op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName());
     FloatType compute = precision.getCompute();
     auto dps = dyn_cast<DestinationStyleOpInterface>(op);
+    FailureOr<SmallVector<int64_t>> gradientOperands = getGradientOperands(op);
+    if (failed(gradientOperands))
+      return signalPassFailure();
 
     for (OpOperand &operand : op->getOpOperands()) {
       Value value = operand.get();
@@ -58,8 +81,17 @@ void AmpInsertCastsPass::runOnOperation() {
       // Comparisons, selects' conditions and the like keep their non-float
       // operands; float operands all take the compute type.
       bool isInit = dps && dps.isDpsInit(&operand);
-      operand.set(isInit ? caster.convertInit(value, compute)
-                         : caster.cast(value, compute));
+      // HYBRID fp8: gradients take the wider-range f8E5M2. No hardware
+      // accumulates in fp8: fp8 contractions get their accumulate-type
+      // destination right away.
+      FloatType type = compute;
+      if (isFp8Type(compute) && isInit)
+        type = precision.getAccumulate();
+      else if (isFp8Type(compute) &&
+               llvm::is_contained(*gradientOperands, operand.getOperandNumber()))
+        type = Float8E5M2Type::get(op->getContext());
+      operand.set(isInit ? caster.convertInit(value, type)
+                         : caster.cast(value, type));
     }
 
     SmallVector<Type> oldTypes = llvm::to_vector(op->getResultTypes());

@@ -54,8 +54,14 @@ bool ampc::amp::isContraction(Operation *op) {
   auto linalgOp = dyn_cast<linalg::LinalgOp>(op);
   if (!linalgOp)
     return false;
-  return linalg::isaContractionOpInterface(linalgOp) ||
-         linalg::isaConvolutionOpInterface(linalgOp);
+  if (linalg::isaContractionOpInterface(linalgOp))
+    return true;
+  // Pooling has the iteration structure of a convolution, but no products.
+  if (!linalg::isaConvolutionOpInterface(linalgOp))
+    return false;
+  bool multiplies = false;
+  op->getRegion(0).walk([&](arith::MulFOp) { multiplies = true; });
+  return multiplies;
 }
 
 /// Classifies an op with a scalar payload (linalg.generic, linalg.map).
@@ -81,7 +87,9 @@ static OpClass classifyPayload(Operation *op, Region &payload,
 Classification ampc::amp::classifyOp(Operation *op) {
   auto classified = [](OpClass c) { return Classification{OpKind::Classified, c}; };
   if (isa<AmpDialect>(op->getDialect()) ||
+      // Hand-written conversions are decisions already made: kept as written.
       isa<arith::ConstantOp, tensor::EmptyOp, linalg::FillOp, func::ReturnOp,
+          arith::ExtFOp, arith::TruncFOp,
           func::CallOp,
           tensor::DimOp>(op) ||
       !hasFloatValues(op))

@@ -34,6 +34,9 @@ static void setInsertionPointAfterDef(OpBuilder &builder, Value value) {
 Value ValueCaster::cast(Value value, FloatType to) {
   if (getElementTypeOrSelf(value.getType()) == to)
     return value;
+  // A tensor without contents (a pooling window, say) is made anew.
+  if (value.getDefiningOp<tensor::EmptyOp>())
+    return convertInit(value, to);
   auto key = std::make_pair(value, Type(to));
   if (Value cached = cache.lookup(key))
     return cached;
@@ -85,8 +88,12 @@ Value ValueCaster::convertInit(Value value, FloatType to) {
                    .getResult(0);
     }
   }
-  if (!result)
-    return cast(value, to);
+  if (!result) {
+    OpBuilder castBuilder(value.getContext());
+    setInsertionPointAfterDef(castBuilder, value);
+    result = CastOp::create(castBuilder, value.getLoc(),
+                            withElementType(value.getType(), to), value);
+  }
   cache[key] = result;
   return result;
 }
