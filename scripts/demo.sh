@@ -2,7 +2,8 @@
 # The main job of AMPC as far as it exists: compile the zoo MLP (784-256-10,
 # softmax cross-entropy) under each policy with the precision pipeline and show
 # what was decided (the precision report of each policy), then a side-by-side
-# summary. Training on Fashion-MNIST comes with the training step and back end.
+# summary for every zoo model. Training on Fashion-MNIST comes with the
+# training step and the back end.
 set -euo pipefail
 BUILD_DIR="${1:-build}"
 cd "$(dirname "$0")/.."
@@ -14,7 +15,6 @@ mkdir -p "$OUT_DIR"
 "$OPT" examples/models/amp-tour.mlir --canonicalize > "$OUT_DIR/amp-tour.mlir"
 echo "amp dialect tour: examples/models/amp-tour.mlir parses, verifies and canonicalizes"
 
-summary=()
 for policy in fp32 bf16 fp16 fp8; do
   echo
   echo "== $MODEL under policy=$policy =="
@@ -22,10 +22,24 @@ for policy in fp32 bf16 fp16 fp8; do
       -o "$OUT_DIR/mlp-$policy.mlir" \
       --amp-precision-report="output=$OUT_DIR/mlp-$policy.report"
   cat "$OUT_DIR/mlp-$policy.report"
-  summary+=("$(printf '%-6s %s' "$policy" "$(grep 'totals:' "$OUT_DIR/mlp-$policy.report" | sed 's/^ *totals: //')")")
+done
+
+for model in examples/models/cnn.mlir examples/models/transformer_block.mlir; do
+  name=$(basename "$model" .mlir)
+  for policy in fp32 bf16 fp16 fp8; do
+    "$OPT" "$model" --ampc-train-pipeline="policy=$policy" \
+        -o "$OUT_DIR/$name-$policy.mlir" \
+        --amp-precision-report="output=$OUT_DIR/$name-$policy.report"
+  done
 done
 
 echo
 echo "== summary: ops per compute type, casts, bytes converted per forward call =="
-printf '%s\n' "${summary[@]}"
-echo "(compiled IR and reports in $OUT_DIR)"
+for name in mlp cnn transformer_block; do
+  echo "$name:"
+  for policy in fp32 bf16 fp16 fp8; do
+    printf '  %-6s %s\n' "$policy" \
+        "$(grep 'totals:' "$OUT_DIR/$name-$policy.report" | sed 's/^ *totals: //')"
+  done
+done
+echo "(compiled IR and reports of every model and policy in $OUT_DIR)"

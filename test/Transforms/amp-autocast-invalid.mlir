@@ -29,3 +29,13 @@ func.func @not_a_precision(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = arith.addf %x, %x {amp.precision = "bf16"} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Ranked dynamic shapes are fine (see amp-autocast.mlir); unranked tensors
+// cannot be retyped and say so.
+func.func @unranked(%x: tensor<*xf32>) -> tensor<*xf32> {
+  // expected-error @+1 {{'math.exp' op has an unranked tensor, which amp-autocast cannot retype; give it a ranked type (static or dynamic sizes)}}
+  %0 = math.exp %x : tensor<*xf32>
+  return %0 : tensor<*xf32>
+}

@@ -114,6 +114,14 @@ void AmpAutocastPass::runOnOperation() {
         }
         OpClass opClass =
             hasOverride ? override->second.first : classification.opClass;
+        auto isUnranked = [](Type type) { return isa<UnrankedTensorType>(type); };
+        if (llvm::any_of(op->getOperandTypes(), isUnranked) ||
+            llvm::any_of(op->getResultTypes(), isUnranked)) {
+          op->emitOpError() << "has an unranked tensor, which amp-autocast "
+                               "cannot retype; give it a ranked type (static "
+                               "or dynamic sizes)";
+          return WalkResult::interrupt();
+        }
 
         Attribute existing = op->getAttr(PrecisionAttr::getAttrName());
         if (existing && !isa<PrecisionAttr>(existing)) {
