@@ -115,4 +115,34 @@ def AmpPrecisionReport : Pass<"amp-precision-report", "::mlir::ModuleOp"> {
   ];
 }
 
+def AmpLowerToArith : Pass<"amp-lower-to-arith", "::mlir::func::FuncOp"> {
+  let summary = "lower amp ops to arith, math, linalg and tensor";
+  let description = [{
+    Replaces every amp op by standard ops, bit-exactly:
+
+    - `amp.cast` becomes integer arithmetic on the bit patterns: exact
+      decoding to f32, then round to nearest even with the cast's overflow
+      rule (saturation to max finite, or IEEE/OCP inf/NaN), so that the
+      result does not depend on how a back end converts floats (LLVM has no
+      fp8 types). Scaled casts multiply (quantize) or divide (dequantize) in
+      f32 first. Tensors are converted by an elementwise `linalg.generic`.
+    - `amp.scale_loss` multiplies; `amp.unscale_grads` multiplies by the
+      inverse scale computed in f64 and rounded to f32 once, and reduces
+      "any element is inf or NaN" over the gradients;
+      `amp.update_loss_scale` is scalar arithmetic with GradScaler's
+      semantics (factors applied in f64, rounded to f32);
+      `amp.select_update` is `arith.select`.
+    - `amp.amax` is a max-of-abs reduction (NaN propagates);
+      `amp.update_amax_history` shifts the history and derives the scale as
+      Transformer Engine does.
+
+    `rounding stochastic` is reported as not implemented.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // AMPC_DIALECT_AMP_TRANSFORMS_PASSES_TD

@@ -1,0 +1,513 @@
+//===- LowerToArith.cpp - amp ops to standard dialects --------------------===//
+//
+// Lowers the amp ops to arith, math, linalg and tensor. Float conversions are
+// done on bit patterns with integer arithmetic, so that they are exact and
+// identical on every back end.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/Dialect/Amp/Transforms/Passes.h"
+
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/APFloat.h"
+
+namespace ampc::amp {
+#define GEN_PASS_DEF_AMPLOWERTOARITH
+#include "ampc/Dialect/Amp/Transforms/Passes.h.inc"
+} // namespace ampc::amp
+
+using namespace mlir;
+using namespace ampc::amp;
+
+namespace {
+
+/// The layout of a binary float format.
+struct FloatFormat {
+  unsigned width;     // total bits
+  unsigned mantissa;  // explicit mantissa bits
+  unsigned exponent;  // exponent bits
+  int minExponent;    // exponent of the smallest normal
+  bool hasInf;        // IEEE-like: all-ones exponent is inf/NaN
+  uint64_t maxFinite; // bit pattern of the largest finite value (no sign)
+  uint64_t quietNaN;  // bit pattern of the NaN produced (no sign)
+
+  explicit FloatFormat(FloatType type) {
+    const llvm::fltSemantics &sem = type.getFloatSemantics();
+    width = llvm::APFloat::semanticsSizeInBits(sem);
+    mantissa = llvm::APFloat::semanticsPrecision(sem) - 1;
+    exponent = width - 1 - mantissa;
+    minExponent = llvm::APFloat::semanticsMinExponent(sem);
+    hasInf = llvm::APFloat::semanticsHasInf(sem);
+    maxFinite = llvm::APFloat::getLargest(sem).bitcastToAPInt().getZExtValue();
+    quietNaN = llvm::APFloat::getQNaN(sem).bitcastToAPInt().getZExtValue() &
+               ~(uint64_t(1) << (width - 1));
+  }
+};
+
+/// Builds elementwise integer and float arithmetic on scalars, or on vectors
+/// of one shape.
+class Emitter {
+public:
+  Emitter(OpBuilder &builder, Location loc, Type like)
+      : b(builder), loc(loc), shape(dyn_cast<VectorType>(like)) {}
+
+  Type type(Type element) {
+    return shape ? Type(shape.clone(element)) : element;
+  }
+  Type intType(unsigned width) { return type(b.getIntegerType(width)); }
+
+  Value constInt(unsigned width, int64_t value) {
+    auto attr = b.getIntegerAttr(b.getIntegerType(width), value);
+    if (shape)
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(cast<ShapedType>(intType(width)), attr));
+    return arith::ConstantOp::create(b, loc, attr);
+  }
+  Value constFloat(FloatType element, double value) {
+    auto attr = b.getFloatAttr(element, value);
+    if (shape)
+      return arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(cast<ShapedType>(type(element)), attr));
+    return arith::ConstantOp::create(b, loc, attr);
+  }
+  Value bitcast(Value value, Type element) {
+    return arith::BitcastOp::create(b, loc, type(element), value);
+  }
+  Value select(Value cond, Value a, Value c) {
+    return arith::SelectOp::create(b, loc, cond, a, c);
+  }
+  Value cmp(arith::CmpIPredicate pred, Value x, Value y) {
+    return arith::CmpIOp::create(b, loc, pred, x, y);
+  }
+  Value andi(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
+  Value ori(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  Value addi(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value subi(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
+  Value shl(Value x, Value y) { return arith::ShLIOp::create(b, loc, x, y); }
+  Value shr(Value x, Value y) { return arith::ShRUIOp::create(b, loc, x, y); }
+  Value maxsi(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
+  Value minsi(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
+  Value trunci(Value x, unsigned width) {
+    return arith::TruncIOp::create(b, loc, intType(width), x);
+  }
+  Value extui(Value x, unsigned width) {
+    return arith::ExtUIOp::create(b, loc, intType(width), x);
+  }
+
+  /// Decodes a value of any supported float type to f32, exactly.
+  Value decodeToF32(Value value) {
+    auto from = cast<FloatType>(getElementTypeOrSelf(value.getType()));
+    if (from.isF32())
+      return value;
+    FloatFormat fmt(from);
+    Type f32 = b.getF32Type();
+    Value bits = extui(bitcast(value, b.getIntegerType(fmt.width)), 32);
+    Value sign = shl(shr(bits, constInt(32, fmt.width - 1)), constInt(32, 31));
+    Value expField = andi(shr(bits, constInt(32, fmt.mantissa)),
+                          constInt(32, (1 << fmt.exponent) - 1));
+    Value mant = andi(bits, constInt(32, (1 << fmt.mantissa) - 1));
+    // Normal numbers: rebias the exponent, widen the mantissa.
+    int bias = 1 - fmt.minExponent;
+    Value normal = ori(
+        sign, ori(shl(addi(expField, constInt(32, 127 - bias)), constInt(32, 23)),
+                  shl(mant, constInt(32, 23 - fmt.mantissa))));
+    // Subnormals: mant * 2^(minExponent - mantissa), exact in f32.
+    Value mantF = arith::UIToFPOp::create(b, loc, type(f32), mant);
+    Value sub = arith::MulFOp::create(
+        b, loc, mantF,
+        constFloat(b.getF32Type(),
+                   std::ldexp(1.0, fmt.minExponent - int(fmt.mantissa))));
+    Value subBits = ori(bitcast(sub, b.getI32Type()), sign);
+    Value isSub = cmp(arith::CmpIPredicate::eq, expField, constInt(32, 0));
+    Value result = select(isSub, subBits, normal);
+    // Infinities and NaNs.
+    Value allOnes = constInt(32, (1 << fmt.exponent) - 1);
+    Value expMax = cmp(arith::CmpIPredicate::eq, expField, allOnes);
+    Value mantZero = cmp(arith::CmpIPredicate::eq, mant, constInt(32, 0));
+    Value nan = ori(sign, constInt(32, 0x7fc00000));
+    if (fmt.hasInf) {
+      Value inf = ori(sign, constInt(32, 0x7f800000));
+      result = select(expMax, select(mantZero, inf, nan), result);
+    } else {
+      Value isNaN = cmp(arith::CmpIPredicate::eq,
+                        andi(bits, constInt(32, (1 << (fmt.width - 1)) - 1)),
+                        constInt(32, fmt.quietNaN));
+      result = select(isNaN, nan, result);
+    }
+    return bitcast(result, f32);
+  }
+
+  /// Rounds an f32 value to `to` (nearest, ties to even) with the given
+  /// overflow behaviour.
+  Value encodeFromF32(Value value, FloatType to, OverflowMode overflow) {
+    if (to.isF32())
+      return value;
+    FloatFormat fmt(to);
+    Value bits = bitcast(value, b.getI32Type());
+    Value sign = shr(bits, constInt(32, 31));
+    Value abs = andi(bits, constInt(32, 0x7fffffff));
+    Value expField = shr(abs, constInt(32, 23));
+    Value mant = andi(abs, constInt(32, 0x7fffff));
+    // value = full * 2^(e - 23), full including the implicit bit.
+    Value isSubF32 = cmp(arith::CmpIPredicate::eq, expField, constInt(32, 0));
+    Value full = select(isSubF32, mant, ori(mant, constInt(32, 1 << 23)));
+    Value e = subi(select(isSubF32, constInt(32, 1), expField), constInt(32, 127));
+    Value emin = constInt(32, fmt.minExponent);
+    // Drop (23 - mantissa) bits, plus the distance below the smallest normal.
+    Value below = maxsi(subi(emin, e), constInt(32, 0));
+    Value shift = minsi(addi(constInt(32, 23 - fmt.mantissa), below),
+                        constInt(32, 31));
+    Value expPart = shl(maxsi(subi(e, emin), constInt(32, 0)),
+                        constInt(32, fmt.mantissa));
+    Value truncated = addi(expPart, shr(full, shift));
+    Value one = constInt(32, 1);
+    Value rest = andi(full, subi(shl(one, shift), one));
+    Value half = shl(one, subi(shift, one));
+    Value odd = andi(truncated, one);
+    Value roundUp = ori(cmp(arith::CmpIPredicate::ugt, rest, half),
+                        andi(cmp(arith::CmpIPredicate::eq, rest, half),
+                             cmp(arith::CmpIPredicate::eq, odd, one)));
+    Value rounded = addi(truncated, extui(roundUp, 32));
+
+    Value maxFinite = constInt(32, fmt.maxFinite);
+    Value overflowValue;
+    if (overflow == OverflowMode::saturate)
+      overflowValue = maxFinite;
+    else if (fmt.hasInf)
+      overflowValue = constInt(32, ((1 << fmt.exponent) - 1) << fmt.mantissa);
+    else
+      overflowValue = constInt(32, fmt.quietNaN);
+    Value overflows = cmp(arith::CmpIPredicate::ugt, rounded, maxFinite);
+    Value result = select(overflows, overflowValue, rounded);
+    // f32 inf follows the overflow rule; NaN stays NaN.
+    Value isInf = cmp(arith::CmpIPredicate::eq, abs, constInt(32, 0x7f800000));
+    result = select(isInf, overflowValue, result);
+    Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
+    result = select(isNaN, constInt(32, fmt.quietNaN), result);
+    result = ori(result, shl(sign, constInt(32, fmt.width - 1)));
+    return bitcast(trunci(result, fmt.width), to);
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  VectorType shape;
+};
+
+/// The scalar (or vector) body of amp.cast.
+Value convertValue(OpBuilder &b, Location loc, Value value, FloatType to,
+                   OverflowMode overflow, Value scale) {
+  Emitter em(b, loc, value.getType());
+  auto from = cast<FloatType>(getElementTypeOrSelf(value.getType()));
+  Value f32 = em.decodeToF32(value);
+  if (scale) {
+    Value s = scale;
+    if (auto vec = dyn_cast<VectorType>(value.getType()))
+      s = vector::BroadcastOp::create(b, loc, vec.clone(b.getF32Type()), scale);
+    f32 = isFp8Type(from) ? Value(arith::DivFOp::create(b, loc, f32, s))
+                          : Value(arith::MulFOp::create(b, loc, f32, s));
+  }
+  return em.encodeFromF32(f32, to, overflow);
+}
+
+/// Maps every element of `inputs` (tensors of one shape) through `body` into a
+/// tensor of `resultType`.
+Value mapTensor(OpBuilder &b, Location loc, ValueRange inputs,
+                RankedTensorType resultType,
+                function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, inputs.front());
+  Value init = tensor::EmptyOp::create(b, loc, sizes, resultType.getElementType());
+  unsigned rank = resultType.getRank();
+  SmallVector<AffineMap> maps(inputs.size() + 1,
+                              b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, resultType, inputs, init, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value result = body(nested, nestedLoc, args.drop_back());
+        linalg::YieldOp::create(nested, nestedLoc, result);
+      });
+  return generic.getResult(0);
+}
+
+/// Reduces every element of a tensor with `combine` (after `map`) into a
+/// scalar of type `accType`, starting from `initValue`.
+Value reduceTensor(OpBuilder &b, Location loc, Value input, Value initValue,
+                   function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+  auto type = cast<RankedTensorType>(input.getType());
+  Type accType = initValue.getType();
+  Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, accType);
+  Value init = linalg::FillOp::create(b, loc, initValue, empty).getResult(0);
+  unsigned rank = type.getRank();
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank),
+                                 AffineMap::get(rank, 0, b.getContext())};
+  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::reduction);
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), input, init, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        linalg::YieldOp::create(nested, nestedLoc,
+                                combine(nested, nestedLoc, args[0], args[1]));
+      });
+  return tensor::ExtractOp::create(b, loc, generic.getResult(0), ValueRange{});
+}
+
+Value lowerCast(OpBuilder &b, CastOp op) {
+  FloatType to = op.getResultElementType();
+  OverflowMode overflow = op.getOverflowMode();
+  Value scale = op.getScale();
+  if (auto tensorType = dyn_cast<RankedTensorType>(op.getType()))
+    return mapTensor(b, op.getLoc(), op.getInput(), tensorType,
+                     [&](OpBuilder &nested, Location loc, ValueRange args) {
+                       return convertValue(nested, loc, args[0], to, overflow,
+                                           scale);
+                     });
+  return convertValue(b, op.getLoc(), op.getInput(), to, overflow, scale);
+}
+
+/// Multiplies every element of `value` (f32-like or lower) by the f32 scalar
+/// `factor`, rounding back to the element type.
+Value scaleBy(OpBuilder &b, Location loc, Value value, Value factor) {
+  auto elementType = cast<FloatType>(getElementTypeOrSelf(value.getType()));
+  auto scalar = [&](OpBuilder &nested, Location nestedLoc, Value x) -> Value {
+    Emitter em(nested, nestedLoc, x.getType());
+    Value product = arith::MulFOp::create(nested, nestedLoc,
+                                          em.decodeToF32(x), factor);
+    return em.encodeFromF32(product, elementType, OverflowMode::nonfinite);
+  };
+  if (auto tensorType = dyn_cast<RankedTensorType>(value.getType()))
+    return mapTensor(b, loc, value, tensorType,
+                     [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+                       return scalar(nested, nestedLoc, args[0]);
+                     });
+  if (isa<VectorType>(value.getType()))
+    factor = vector::BroadcastOp::create(
+        b, loc, cast<VectorType>(value.getType()).clone(b.getF32Type()), factor);
+  return scalar(b, loc, value);
+}
+
+/// True (i1) when |x| is inf or NaN.
+Value isNonFinite(OpBuilder &b, Location loc, Value x) {
+  Value abs = math::AbsFOp::create(b, loc, x);
+  Value inf = arith::ConstantOp::create(
+      b, loc, b.getFloatAttr(x.getType(), APFloat::getInf(
+                                              cast<FloatType>(x.getType())
+                                                  .getFloatSemantics())));
+  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGE, abs, inf);
+}
+
+LogicalResult lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
+                                SmallVectorImpl<Value> &results) {
+  Location loc = op.getLoc();
+  // GradScaler: the inverse scale is computed in f64, then rounded to f32.
+  Value scale64 = arith::ExtFOp::create(b, loc, b.getF64Type(), op.getScale());
+  Value one64 = arith::ConstantOp::create(b, loc, b.getF64FloatAttr(1.0));
+  Value inv64 = arith::DivFOp::create(b, loc, one64, scale64);
+  Value inv = arith::TruncFOp::create(b, loc, b.getF32Type(), inv64);
+  Value found = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+  for (Value grad : op.getGrads()) {
+    results.push_back(scaleBy(b, loc, grad, inv));
+    Value anyBad;
+    if (isa<RankedTensorType>(grad.getType())) {
+      Value init = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+      anyBad = reduceTensor(
+          b, loc, grad, init,
+          [&](OpBuilder &nested, Location nestedLoc, Value x, Value acc) {
+            Emitter em(nested, nestedLoc, x.getType());
+            Value bad = isNonFinite(nested, nestedLoc, em.decodeToF32(x));
+            return arith::OrIOp::create(nested, nestedLoc, bad, acc);
+          });
+    } else if (isa<VectorType>(grad.getType())) {
+      op.emitOpError("amp-lower-to-arith: vector gradients are not supported; "
+                     "use tensors or scalars");
+      return failure();
+    } else {
+      Emitter em(b, loc, grad.getType());
+      anyBad = isNonFinite(b, loc, em.decodeToF32(grad));
+    }
+    found = arith::OrIOp::create(b, loc, found, anyBad);
+  }
+  results.push_back(found);
+  return success();
+}
+
+void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
+                          SmallVectorImpl<Value> &results) {
+  Location loc = op.getLoc();
+  auto f64 = [&](double v) {
+    return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v)).getResult();
+  };
+  auto i32 = [&](int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)).getResult();
+  };
+  Value found = op.getFoundInf();
+  Value scale64 = arith::ExtFOp::create(b, loc, b.getF64Type(), op.getScale());
+  auto toF32 = [&](Value v) {
+    return arith::TruncFOp::create(b, loc, b.getF32Type(), v).getResult();
+  };
+
+  // Overflow: decrement the hysteresis tracker; back off when it runs out.
+  Value hystLeft = arith::SubIOp::create(b, loc, op.getHysteresisTracker(), i32(1));
+  Value backOffNow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
+                                           hystLeft, i32(0));
+  Value backedOff = toF32(arith::MulFOp::create(
+      b, loc, scale64, f64(op.getBackoffFactor().convertToDouble())));
+  if (auto minScale = op.getMinScaleAttr()) {
+    Value lo = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(minScale.getValueAsDouble()));
+    backedOff = arith::MaximumFOp::create(b, loc, backedOff, lo);
+  }
+  Value scaleOnInf =
+      arith::SelectOp::create(b, loc, backOffNow, backedOff, op.getScale());
+  Value hystReset = i32(op.getHysteresisAttr().getInt());
+  Value hystOnInf =
+      arith::SelectOp::create(b, loc, backOffNow, hystReset, hystLeft);
+
+  // No overflow: count; grow at the interval if the result is finite.
+  Value counted = arith::AddIOp::create(b, loc, op.getGrowthTracker(), i32(1));
+  Value growNow = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::eq, counted,
+      i32(op.getGrowthIntervalAttr().getInt()));
+  Value grown = toF32(arith::MulFOp::create(
+      b, loc, scale64, f64(op.getGrowthFactor().convertToDouble())));
+  Value grownOk = arith::CmpFOp::create(
+      b, loc, arith::CmpFPredicate::OLT, math::AbsFOp::create(b, loc, grown),
+      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(INFINITY)));
+  Value grownScale = arith::SelectOp::create(b, loc, grownOk, grown, op.getScale());
+  if (auto maxScale = op.getMaxScaleAttr()) {
+    Value hi = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(maxScale.getValueAsDouble()));
+    grownScale = arith::MinimumFOp::create(b, loc, grownScale, hi);
+  }
+  Value scaleOnOk = arith::SelectOp::create(b, loc, growNow, grownScale, op.getScale());
+  Value growthOnOk = arith::SelectOp::create(b, loc, growNow, i32(0), counted);
+  Value hystOnOk = arith::SelectOp::create(b, loc, growNow, hystReset,
+                                           op.getHysteresisTracker());
+
+  results.push_back(arith::SelectOp::create(b, loc, found, scaleOnInf, scaleOnOk));
+  results.push_back(arith::SelectOp::create(b, loc, found, i32(0), growthOnOk));
+  results.push_back(arith::SelectOp::create(b, loc, found, hystOnInf, hystOnOk));
+}
+
+Value lowerAmax(OpBuilder &b, AmaxOp op) {
+  Location loc = op.getLoc();
+  Value input = op.getInput();
+  auto absF32 = [](OpBuilder &nested, Location nestedLoc, Value x) -> Value {
+    Emitter em(nested, nestedLoc, x.getType());
+    return math::AbsFOp::create(nested, nestedLoc, em.decodeToF32(x));
+  };
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+  if (isa<RankedTensorType>(input.getType()))
+    return reduceTensor(b, loc, input, zero,
+                        [&](OpBuilder &nested, Location nestedLoc, Value x,
+                            Value acc) -> Value {
+                          return arith::MaximumFOp::create(
+                              nested, nestedLoc, absF32(nested, nestedLoc, x),
+                              acc);
+                        });
+  if (auto vec = dyn_cast<VectorType>(input.getType())) {
+    Value abs = absF32(b, loc, input);
+    return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF,
+                                       abs);
+  }
+  return absF32(b, loc, input);
+}
+
+void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
+                            SmallVectorImpl<Value> &results) {
+  Location loc = op.getLoc();
+  auto historyType = cast<RankedTensorType>(op.getHistory().getType());
+  int64_t length = historyType.getDimSize(0);
+  // [amax, history[0], ..., history[n-2]]
+  Value newHistory;
+  if (length == 1) {
+    newHistory = tensor::FromElementsOp::create(b, loc, historyType,
+                                                ValueRange{op.getAmax()});
+  } else {
+    Value head = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({1}, b.getF32Type()),
+        ValueRange{op.getAmax()});
+    Value tail = tensor::ExtractSliceOp::create(
+        b, loc, op.getHistory(), ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(length - 1)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    newHistory = tensor::ConcatOp::create(b, loc, historyType, 0,
+                                          ValueRange{head, tail});
+  }
+  Value reduced = op.getAmax();
+  if (op.getAmaxAlgo() == AmaxAlgo::max) {
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    reduced = reduceTensor(b, loc, newHistory, zero,
+                           [](OpBuilder &nested, Location nestedLoc, Value x,
+                              Value acc) -> Value {
+                             return arith::MaximumFOp::create(nested, nestedLoc,
+                                                              x, acc);
+                           });
+  }
+  // sf = (fp8_max / amax) / 2^margin, kept at the old scale unless amax is
+  // positive and finite (Transformer Engine's _default_sf_compute).
+  auto f32 = [&](double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult();
+  };
+  Value sf = arith::DivFOp::create(b, loc, f32(op.getFormatMax()), reduced);
+  sf = arith::DivFOp::create(
+      b, loc, sf, f32(std::ldexp(1.0, op.getMarginAttr().getInt())));
+  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                         reduced, f32(0.0));
+  Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                       math::AbsFOp::create(b, loc, reduced),
+                                       f32(INFINITY));
+  Value keep = arith::AndIOp::create(b, loc, positive, finite);
+  results.push_back(newHistory);
+  results.push_back(arith::SelectOp::create(b, loc, keep, sf, op.getScale()));
+}
+
+struct AmpLowerToArithPass
+    : ampc::amp::impl::AmpLowerToArithBase<AmpLowerToArithPass> {
+  void runOnOperation() override {
+    SmallVector<Operation *> ops;
+    getOperation().walk([&](Operation *op) {
+      if (isa<AmpDialect>(op->getDialect()))
+        ops.push_back(op);
+    });
+    IRRewriter rewriter(&getContext());
+    for (Operation *op : ops) {
+      rewriter.setInsertionPoint(op);
+      SmallVector<Value> results;
+      if (auto castOp = dyn_cast<CastOp>(op)) {
+        if (castOp.getRoundingMode() != RoundingMode::nearest_even) {
+          op->emitOpError("amp-lower-to-arith: rounding '")
+              << stringifyRoundingMode(castOp.getRoundingMode())
+              << "' is not implemented; only nearest_even lowers";
+          return signalPassFailure();
+        }
+        results.push_back(lowerCast(rewriter, castOp));
+      } else if (auto scaleLoss = dyn_cast<ScaleLossOp>(op)) {
+        results.push_back(
+            scaleBy(rewriter, op->getLoc(), scaleLoss.getLoss(), scaleLoss.getScale()));
+      } else if (auto unscale = dyn_cast<UnscaleGradsOp>(op)) {
+        if (failed(lowerUnscaleGrads(rewriter, unscale, results)))
+          return signalPassFailure();
+      } else if (auto update = dyn_cast<UpdateLossScaleOp>(op)) {
+        lowerUpdateLossScale(rewriter, update, results);
+      } else if (auto select = dyn_cast<SelectUpdateOp>(op)) {
+        for (auto [oldValue, newValue] :
+             llvm::zip(select.getOld(), select.getNewValues()))
+          results.push_back(arith::SelectOp::create(
+              rewriter, op->getLoc(), select.getFoundInf(), oldValue, newValue));
+      } else if (auto amax = dyn_cast<AmaxOp>(op)) {
+        results.push_back(lowerAmax(rewriter, amax));
+      } else if (auto history = dyn_cast<UpdateAmaxHistoryOp>(op)) {
+        lowerUpdateAmaxHistory(rewriter, history, results);
+      } else {
+        op->emitOpError("amp-lower-to-arith: no lowering for this op");
+        return signalPassFailure();
+      }
+      rewriter.replaceOp(op, results);
+    }
+  }
+};
+
+} // namespace

@@ -1,0 +1,110 @@
+// RUN: ampc-opt %s -split-input-file -amp-lower-to-arith | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -amp-lower-to-arith | FileCheck %s --check-prefix=NOAMP
+
+// NOAMP-NOT: amp.
+
+// A scalar cast to fp8 is integer arithmetic on the f32 bits, ending in a
+// bitcast of the 8-bit pattern; saturation compares against 0x7E (448).
+// CHECK-LABEL: func.func @scalar_to_e4m3
+// CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK-DAG: arith.constant 126 : i32
+// CHECK: %[[T:.*]] = arith.trunci %{{.*}} : i32 to i8
+// CHECK: %[[R:.*]] = arith.bitcast %[[T]] : i8 to f8E4M3FN
+// CHECK: return %[[R]]
+func.func @scalar_to_e4m3(%x: f32) -> f8E4M3FN {
+  %0 = amp.cast %x : f32 to f8E4M3FN
+  return %0 : f8E4M3FN
+}
+
+// -----
+
+// A tensor cast is an elementwise linalg.generic into a fresh tensor, with
+// dynamic sizes taken from the input.
+// CHECK-LABEL: func.func @tensor_to_bf16
+// CHECK-SAME: (%[[X:.*]]: tensor<?x8xf32>)
+// CHECK: %[[D:.*]] = tensor.dim %[[X]], %{{.*}} : tensor<?x8xf32>
+// CHECK: %[[E:.*]] = tensor.empty(%[[D]]) : tensor<?x8xbf16>
+// CHECK: linalg.generic {{.*}} ins(%[[X]] : tensor<?x8xf32>) outs(%[[E]] : tensor<?x8xbf16>)
+// CHECK: ^bb0(%[[IN:.*]]: f32, %{{.*}}: bf16):
+// CHECK: arith.bitcast %[[IN]] : f32 to i32
+// CHECK: arith.bitcast %{{.*}} : i16 to bf16
+// CHECK: linalg.yield
+func.func @tensor_to_bf16(%x: tensor<?x8xf32>) -> tensor<?x8xbf16> {
+  %0 = amp.cast %x : tensor<?x8xf32> to tensor<?x8xbf16>
+  return %0 : tensor<?x8xbf16>
+}
+
+// -----
+
+// Quantizing multiplies by the scale in f32 first; dequantizing decodes to
+// f32 and divides.
+// CHECK-LABEL: func.func @scaled
+// CHECK-SAME: (%[[X:.*]]: f32, %[[Q:.*]]: f8E5M2, %[[S:.*]]: f32)
+// CHECK: %[[P:.*]] = arith.mulf %[[X]], %[[S]] : f32
+// CHECK: arith.bitcast %[[P]] : f32 to i32
+// CHECK: arith.bitcast %[[Q]] : f8E5M2 to i8
+// CHECK: arith.divf %{{.*}}, %[[S]] : f32
+func.func @scaled(%x: f32, %q: f8E5M2, %s: f32) -> (f8E4M3FN, f32) {
+  %0 = amp.cast %x scale %s : f32 to f8E4M3FN
+  %1 = amp.cast %q scale %s : f8E5M2 to f32
+  return %0, %1 : f8E4M3FN, f32
+}
+
+// -----
+
+// Unscaling: the inverse scale is 1/scale in f64, rounded to f32 once; the
+// gradients are multiplied by it; found_inf ORs a non-finite check over all
+// elements of every gradient.
+// CHECK-LABEL: func.func @unscale
+// CHECK-SAME: (%[[G:.*]]: tensor<4xf32>, %[[H:.*]]: f32, %[[S:.*]]: f32)
+// CHECK: %[[S64:.*]] = arith.extf %[[S]] : f32 to f64
+// CHECK: %[[INV64:.*]] = arith.divf %{{.*}}, %[[S64]] : f64
+// CHECK: %[[INV:.*]] = arith.truncf %[[INV64]] : f64 to f32
+// CHECK: linalg.generic {{.*}} ins(%[[G]] : tensor<4xf32>)
+// CHECK: arith.mulf %{{.*}}, %[[INV]] : f32
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction"]{{.*}} ins(%[[G]] : tensor<4xf32>) outs(%{{.*}} : tensor<i1>)
+// CHECK: arith.cmpf uge
+// CHECK: arith.ori
+// CHECK: arith.mulf %[[H]], %[[INV]] : f32
+func.func @unscale(%g: tensor<4xf32>, %h: f32, %s: f32) -> (tensor<4xf32>, f32, i1) {
+  %u:2, %found = amp.unscale_grads (%g, %h) by %s : (tensor<4xf32>, f32) -> (tensor<4xf32>, f32)
+  return %u#0, %u#1, %found : tensor<4xf32>, f32, i1
+}
+
+// -----
+
+// The state update selects between the overflow and the no-overflow branch;
+// growth and backoff are applied in f64 and rounded to f32.
+// CHECK-LABEL: func.func @update
+// CHECK-DAG: arith.constant 2.000000e+00 : f64
+// CHECK-DAG: arith.constant 5.000000e-01 : f64
+// CHECK-DAG: arith.constant 100 : i32
+// CHECK-DAG: arith.constant 1.000000e+00 : f32
+// CHECK-DAG: arith.maximumf
+// CHECK-DAG: arith.minimumf
+// CHECK-COUNT-3: arith.select %{{.*}}, %{{.*}}, %{{.*}} : {{f32|i32}}
+func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
+  %0:3 = amp.update_loss_scale %s, %g, %h, %inf {growth_interval = 100, min_scale = 1.0, max_scale = 65536.0}
+  return %0#0, %0#1, %0#2 : f32, i32, i32
+}
+
+// -----
+
+// Skipping a step is a select per value; amax a max-of-abs reduction; the
+// history update concatenates the new amax in front of the history.
+// CHECK-LABEL: func.func @select_and_fp8
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]
+// CHECK: math.absf
+// CHECK-DAG: arith.maximumf
+// CHECK: tensor.extract_slice %{{.*}}[0] [15] [1] : tensor<16xf32> to tensor<15xf32>
+// CHECK: tensor.concat dim(0)
+// CHECK: arith.constant 4.480000e+02 : f32
+// CHECK: arith.divf
+func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: tensor<2x3xbf16>,
+                          %h: tensor<16xf32>, %s: f32) -> (tensor<4xf32>, tensor<16xf32>, f32) {
+  %0 = amp.select_update %inf, old(%a : tensor<4xf32>), new(%b : tensor<4xf32>)
+  %1 = amp.amax %x : tensor<2x3xbf16>
+  %2:2 = amp.update_amax_history %h, %1, %s format f8E4M3FN : tensor<16xf32>
+  return %0, %2#0, %2#1 : tensor<4xf32>, tensor<16xf32>, f32
+}

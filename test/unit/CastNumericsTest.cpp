@@ -1,0 +1,393 @@
+//===- CastNumericsTest.cpp - amp.cast lowering against a reference -------===//
+//
+// JIT-compiles amp.cast between f32, f16, bf16, f8E4M3FN and f8E5M2 through
+// amp-lower-to-arith and the LLVM lowering, then checks the results bit for
+// bit against a reference written here from the format definitions (decode by
+// ldexp of the fields, encode by nearest search over all finite values, ties
+// to the even pattern). Exhaustive over every 8- and 16-bit pattern; f32
+// inputs on every boundary and midpoint plus a dense sweep.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/InitAll.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include "gtest/gtest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+using namespace mlir;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Reference, from the format definitions (REFERENCE.md's table).
+//===----------------------------------------------------------------------===//
+
+struct Format {
+  const char *name; // MLIR type name
+  int width, mantissa, exponent, bias;
+  bool ieee; // false: f8E4M3FN (no inf, NaN only S.1111.111)
+};
+
+const Format kF16{"f16", 16, 10, 5, 15, true};
+const Format kBF16{"bf16", 16, 7, 8, 127, true};
+const Format kE4M3{"f8E4M3FN", 8, 3, 4, 7, false};
+const Format kE5M2{"f8E5M2", 8, 2, 5, 15, true};
+
+double refDecode(const Format &f, uint32_t bits) {
+  uint32_t sign = (bits >> (f.width - 1)) & 1;
+  uint32_t e = (bits >> f.mantissa) & ((1u << f.exponent) - 1);
+  uint32_t m = bits & ((1u << f.mantissa) - 1);
+  uint32_t eMax = (1u << f.exponent) - 1;
+  double v;
+  if (f.ieee && e == eMax)
+    v = m == 0 ? INFINITY : NAN;
+  else if (!f.ieee && e == eMax && m == (1u << f.mantissa) - 1)
+    v = NAN;
+  else if (e == 0)
+    v = std::ldexp(double(m), 1 - f.bias - f.mantissa);
+  else
+    v = std::ldexp(double((1u << f.mantissa) + m), int(e) - f.bias - f.mantissa);
+  return sign ? -v : v;
+}
+
+/// All non-negative finite values of a format, ascending, with their bits.
+std::vector<std::pair<double, uint32_t>> finiteValues(const Format &f) {
+  std::vector<std::pair<double, uint32_t>> values;
+  for (uint32_t bits = 0; bits < (1u << (f.width - 1)); ++bits) {
+    double v = refDecode(f, bits);
+    if (std::isfinite(v))
+      values.push_back({v, bits});
+  }
+  std::sort(values.begin(), values.end());
+  return values;
+}
+
+struct Expected {
+  bool nan;
+  uint32_t bits;
+};
+
+Expected refEncode(const Format &f,
+                   const std::vector<std::pair<double, uint32_t>> &table,
+                   double x, bool saturate) {
+  uint32_t signBit = std::signbit(x) ? 1u << (f.width - 1) : 0;
+  if (std::isnan(x))
+    return {true, 0};
+  double a = std::fabs(x);
+  double max = table.back().first;
+  double halfUlp = (max - table[table.size() - 2].first) / 2;
+  double threshold = max + halfUlp;
+  // IEEE: the midpoint rounds to even, which is inf (max has an odd pattern).
+  // f8E4M3FN: the midpoint rounds to max (464 -> 448, OCP).
+  bool overflow = std::isinf(a) || (f.ieee ? a >= threshold : a > threshold);
+  if (overflow) {
+    if (saturate)
+      return {false, signBit | table.back().second};
+    if (f.ieee)
+      return {false, signBit | (((1u << f.exponent) - 1) << f.mantissa)};
+    return {true, 0};
+  }
+  if (a >= max)
+    return {false, signBit | table.back().second};
+  auto hi = std::upper_bound(table.begin(), table.end(),
+                             std::make_pair(a, UINT32_MAX));
+  auto lo = std::prev(hi);
+  if (lo->first == a)
+    return {false, signBit | lo->second};
+  double dLo = a - lo->first, dHi = hi->first - a;
+  uint32_t bits;
+  if (dLo < dHi)
+    bits = lo->second;
+  else if (dHi < dLo)
+    bits = hi->second;
+  else
+    bits = (lo->second & 1) == 0 ? lo->second : hi->second;
+  return {false, signBit | bits};
+}
+
+//===----------------------------------------------------------------------===//
+// JIT of the code under test.
+//===----------------------------------------------------------------------===//
+
+class CastNumericsTest : public ::testing::Test {
+protected:
+  static void SetUpTestSuite() {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    static bool registered = (ampc::registerAllPasses(), true);
+    (void)registered;
+
+    DialectRegistry registry;
+    ampc::registerAllDialects(registry);
+    registerBuiltinDialectTranslation(registry);
+    registerLLVMDialectTranslation(registry);
+    context = new MLIRContext(registry);
+    context->loadAllAvailableDialects();
+
+    std::string source;
+    const Format *formats[] = {&kF16, &kBF16, &kE4M3, &kE5M2};
+    for (const Format *f : formats) {
+      std::string t = f->name;
+      source += "func.func @dec_" + t + "(%x: " + t + ") -> f32 {\n"
+                "  %0 = amp.cast %x : " + t + " to f32\n  return %0 : f32\n}\n";
+      for (const char *mode : {"saturate", "nonfinite"})
+        source += "func.func @enc_" + t + "_" + mode + "(%x: f32) -> " + t +
+                  " {\n  %0 = amp.cast %x overflow " + mode + " : f32 to " + t +
+                  "\n  return %0 : " + t + "\n}\n";
+    }
+    source += "func.func @bf16_to_f16(%x: bf16) -> f16 {\n"
+              "  %0 = amp.cast %x : bf16 to f16\n  return %0 : f16\n}\n"
+              "func.func @quant_e4m3(%x: f32, %s: f32) -> f8E4M3FN {\n"
+              "  %0 = amp.cast %x scale %s : f32 to f8E4M3FN\n"
+              "  return %0 : f8E4M3FN\n}\n"
+              "func.func @dequant_e5m2(%x: f8E5M2, %s: f32) -> bf16 {\n"
+              "  %0 = amp.cast %x scale %s : f8E5M2 to bf16\n"
+              "  return %0 : bf16\n}\n";
+
+    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, context);
+    ASSERT_TRUE(module);
+    PassManager pm(context);
+    ASSERT_TRUE(succeeded(parsePassPipeline(
+        "func.func(amp-lower-to-arith),convert-arith-to-llvm,"
+        "convert-func-to-llvm,reconcile-unrealized-casts",
+        pm)));
+    ASSERT_TRUE(succeeded(pm.run(*module)));
+
+    ExecutionEngineOptions options;
+    auto transformer = makeOptimizingTransformer(2, 0, nullptr);
+    options.transformer = transformer;
+    auto engineOrError = ExecutionEngine::create(*module, options);
+    ASSERT_TRUE(static_cast<bool>(engineOrError))
+        << llvm::toString(engineOrError.takeError());
+    engine = engineOrError->release();
+  }
+
+  static void TearDownTestSuite() {
+    delete engine;
+    delete context;
+  }
+
+  using Packed = void (*)(void **);
+  static Packed lookup(const std::string &name) {
+    auto fn = engine->lookupPacked(name);
+    EXPECT_TRUE(static_cast<bool>(fn)) << name;
+    if (!fn) {
+      llvm::consumeError(fn.takeError());
+      return nullptr;
+    }
+    return *fn;
+  }
+
+  /// Calls a one-argument function on raw bits.
+  template <typename In, typename Out> static Out call(Packed fn, In in) {
+    Out out{};
+    void *args[] = {&in, &out};
+    fn(args);
+    return out;
+  }
+
+  static uint32_t bitsOf(float x) {
+    uint32_t b;
+    std::memcpy(&b, &x, 4);
+    return b;
+  }
+  static float floatOf(uint32_t b) {
+    float x;
+    std::memcpy(&x, &b, 4);
+    return x;
+  }
+
+  /// Checks encoding of every input in `inputs` to format `f`.
+  static void checkEncode(const Format &f, const std::vector<float> &inputs) {
+    auto table = finiteValues(f);
+    for (bool saturate : {true, false}) {
+      std::string name = std::string("enc_") + f.name +
+                         (saturate ? "_saturate" : "_nonfinite");
+      Packed fn = lookup(name);
+      ASSERT_TRUE(fn);
+      int failures = 0;
+      for (float x : inputs) {
+        uint32_t got = f.width == 8 ? call<float, uint8_t>(fn, x)
+                                    : call<float, uint16_t>(fn, x);
+        Expected want = refEncode(f, table, x, saturate);
+        bool gotNaN = std::isnan(refDecode(f, got));
+        bool ok = want.nan ? gotNaN : (!gotNaN && got == want.bits);
+        if (!ok && ++failures <= 5)
+          ADD_FAILURE() << name << "(" << x << " = 0x" << std::hex << bitsOf(x)
+                        << ") gave 0x" << got << ", expected "
+                        << (want.nan ? std::string("NaN")
+                                     : "0x" + llvm::utohexstr(want.bits));
+      }
+      EXPECT_EQ(failures, 0) << name << ": " << failures << " of "
+                             << inputs.size() << " inputs wrong";
+    }
+  }
+
+  /// Every boundary of `f`: each finite value, each midpoint between
+  /// neighbours, and the f32 values right next to them; plus specials.
+  static std::vector<float> boundaries(const Format &f) {
+    std::vector<float> inputs;
+    auto table = finiteValues(f);
+    auto addAround = [&](double v) {
+      float x = float(v);
+      for (float y : {x, std::nextafter(x, 0.0f), std::nextafter(x, INFINITY)})
+        for (float s : {y, -y})
+          inputs.push_back(s);
+    };
+    for (size_t i = 0; i < table.size(); ++i) {
+      addAround(table[i].first);
+      if (i + 1 < table.size())
+        addAround((table[i].first + table[i + 1].first) / 2);
+    }
+    double max = table.back().first;
+    double ulp = max - table[table.size() - 2].first;
+    addAround(max + ulp / 2);
+    addAround(max + ulp);
+    for (float s : {0.0f, -0.0f, INFINITY, -INFINITY, NAN, -NAN, FLT_MAX,
+                    -FLT_MAX, FLT_MIN, FLT_TRUE_MIN, -FLT_TRUE_MIN, 1e30f})
+      inputs.push_back(s);
+    return inputs;
+  }
+
+  /// A dense sweep: every 977th f32 bit pattern, 4.4 million values spread
+  /// over every exponent, sign and mantissa region.
+  static std::vector<float> sweep() {
+    std::vector<float> inputs;
+    for (uint64_t b = 0; b <= 0xffffffffull; b += 977)
+      inputs.push_back(floatOf(uint32_t(b)));
+    return inputs;
+  }
+
+  static MLIRContext *context;
+  static ExecutionEngine *engine;
+};
+
+MLIRContext *CastNumericsTest::context = nullptr;
+ExecutionEngine *CastNumericsTest::engine = nullptr;
+
+TEST_F(CastNumericsTest, DecodeEveryPattern) {
+  for (const Format *f : {&kF16, &kBF16, &kE4M3, &kE5M2}) {
+    Packed fn = lookup(std::string("dec_") + f->name);
+    ASSERT_TRUE(fn);
+    int failures = 0;
+    for (uint32_t bits = 0; bits < (1u << f->width); ++bits) {
+      float got = f->width == 8 ? call<uint8_t, float>(fn, uint8_t(bits))
+                                : call<uint16_t, float>(fn, uint16_t(bits));
+      double want = refDecode(*f, bits);
+      bool ok = std::isnan(want) ? std::isnan(got)
+                                 : (double(got) == want &&
+                                    std::signbit(got) == std::signbit(want));
+      if (!ok && ++failures <= 5)
+        ADD_FAILURE() << f->name << " 0x" << std::hex << bits << " decoded to "
+                      << got << ", expected " << want;
+    }
+    EXPECT_EQ(failures, 0) << f->name;
+  }
+}
+
+TEST_F(CastNumericsTest, SixteenBitRoundTrips) {
+  // f32 -> f16/bf16 -> f32 is the identity on every value of the format.
+  for (const Format *f : {&kF16, &kBF16}) {
+    std::vector<float> inputs;
+    for (uint32_t bits = 0; bits < 65536; ++bits)
+      inputs.push_back(float(refDecode(*f, bits)));
+    checkEncode(*f, inputs);
+  }
+}
+
+TEST_F(CastNumericsTest, EncodeBoundariesAndMidpoints) {
+  for (const Format *f : {&kF16, &kBF16, &kE4M3, &kE5M2})
+    checkEncode(*f, boundaries(*f));
+}
+
+TEST_F(CastNumericsTest, EncodeDenseSweep) {
+  std::vector<float> inputs = sweep();
+  for (const Format *f : {&kF16, &kBF16, &kE4M3, &kE5M2})
+    checkEncode(*f, inputs);
+}
+
+TEST_F(CastNumericsTest, KnownValues) {
+  Packed e4m3 = lookup("enc_f8E4M3FN_nonfinite");
+  Packed e4m3Sat = lookup("enc_f8E4M3FN_saturate");
+  Packed e5m2 = lookup("enc_f8E5M2_nonfinite");
+  ASSERT_TRUE(e4m3 && e4m3Sat && e5m2);
+  // REFERENCE.md: 464 rounds to 448, larger overflows to NaN; E5M2: 61440
+  // and above go to inf; saturation sends them to max.
+  EXPECT_EQ((call<float, uint8_t>(e4m3, 464.0f)), 0x7e);
+  EXPECT_EQ((call<float, uint8_t>(e4m3, 465.0f)), 0x7f);
+  EXPECT_EQ((call<float, uint8_t>(e4m3Sat, 1e9f)), 0x7e);
+  EXPECT_EQ((call<float, uint8_t>(e4m3Sat, -INFINITY)), 0xfe);
+  EXPECT_EQ((call<float, uint8_t>(e5m2, 61440.0f)), 0x7c);
+  EXPECT_EQ((call<float, uint8_t>(e5m2, 61439.0f)), 0x7b);
+}
+
+TEST_F(CastNumericsTest, BF16ToF16EveryPattern) {
+  Packed fn = lookup("bf16_to_f16");
+  ASSERT_TRUE(fn);
+  auto table = finiteValues(kF16);
+  int failures = 0;
+  for (uint32_t bits = 0; bits < 65536; ++bits) {
+    uint16_t got = call<uint16_t, uint16_t>(fn, uint16_t(bits));
+    Expected want = refEncode(kF16, table, refDecode(kBF16, bits), false);
+    bool gotNaN = std::isnan(refDecode(kF16, got));
+    bool ok = want.nan ? gotNaN : (!gotNaN && got == want.bits);
+    if (!ok && ++failures <= 5)
+      ADD_FAILURE() << "bf16 0x" << std::hex << bits << " -> f16 0x" << got;
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+TEST_F(CastNumericsTest, ScaledCasts) {
+  Packed quant = lookup("quant_e4m3");
+  Packed dequant = lookup("dequant_e5m2");
+  ASSERT_TRUE(quant && dequant);
+  auto e4m3 = finiteValues(kE4M3);
+  auto bf16 = finiteValues(kBF16);
+  std::mt19937 rng(42);
+  std::uniform_real_distribution<float> dist(-600.0f, 600.0f);
+  int failures = 0;
+  for (float scale : {1.0f, 0.5f, 3.0f, 1.0f / 7.0f, 1e-3f, 448.0f}) {
+    for (int i = 0; i < 20000; ++i) {
+      float x = dist(rng);
+      uint8_t got;
+      void *args[] = {&x, &scale, &got};
+      quant(args);
+      Expected want = refEncode(kE4M3, e4m3, double(x * scale), true);
+      if (got != want.bits && ++failures <= 5)
+        ADD_FAILURE() << "quant(" << x << ", " << scale << ")";
+    }
+    for (uint32_t bits = 0; bits < 256; ++bits) {
+      uint8_t in = uint8_t(bits);
+      uint16_t got;
+      void *args[] = {&in, &scale, &got};
+      dequant(args);
+      double decoded = refDecode(kE5M2, bits);
+      float quotient = float(decoded) / scale;
+      Expected want = refEncode(kBF16, bf16, quotient, false);
+      bool gotNaN = std::isnan(refDecode(kBF16, got));
+      bool ok = want.nan ? gotNaN : (!gotNaN && got == want.bits);
+      if (!ok && ++failures <= 5)
+        ADD_FAILURE() << "dequant(0x" << std::hex << bits << ")";
+    }
+  }
+  EXPECT_EQ(failures, 0);
+}
+
+} // namespace
