@@ -9,22 +9,14 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/InitAll.h"
+#include "JitTestSupport.h"
 
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
-#include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "llvm/Support/TargetSelect.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include "gtest/gtest.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -129,18 +121,7 @@ Expected refEncode(const Format &f,
 class CastNumericsTest : public ::testing::Test {
 protected:
   static void SetUpTestSuite() {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    static bool registered = (ampc::registerAllPasses(), true);
-    (void)registered;
-
-    DialectRegistry registry;
-    ampc::registerAllDialects(registry);
-    registerBuiltinDialectTranslation(registry);
-    registerLLVMDialectTranslation(registry);
-    context = new MLIRContext(registry);
-    context->loadAllAvailableDialects();
-
+    context = ampc::testing::makeJitContext().release();
     std::string source;
     const Format *formats[] = {&kF16, &kBF16, &kE4M3, &kE5M2};
     for (const Format *f : formats) {
@@ -160,20 +141,7 @@ protected:
               "func.func @dequant_e5m2(%x: f8E5M2, %s: f32) -> bf16 {\n"
               "  %0 = amp.cast %x scale %s : f8E5M2 to bf16\n"
               "  return %0 : bf16\n}\n";
-
-    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, context);
-    ASSERT_TRUE(module);
-    PassManager pm(context);
-    ASSERT_TRUE(succeeded(parsePassPipeline(
-        "func.func(amp-lower-to-arith),convert-arith-to-llvm,"
-        "convert-func-to-llvm,reconcile-unrealized-casts",
-        pm)));
-    ASSERT_TRUE(succeeded(pm.run(*module)));
-
-    ExecutionEngineOptions options;
-    auto transformer = makeOptimizingTransformer(2, 0, nullptr);
-    options.transformer = transformer;
-    auto engineOrError = ExecutionEngine::create(*module, options);
+    auto engineOrError = ampc::testing::jitCompile(*context, source);
     ASSERT_TRUE(static_cast<bool>(engineOrError))
         << llvm::toString(engineOrError.takeError());
     engine = engineOrError->release();
@@ -184,9 +152,9 @@ protected:
     delete context;
   }
 
-  using Packed = void (*)(void **);
+  using Packed = ampc::testing::PackedFn;
   static Packed lookup(const std::string &name) {
-    auto fn = engine->lookupPacked(name);
+    auto fn = ampc::testing::lookupPacked(*engine, name);
     EXPECT_TRUE(static_cast<bool>(fn)) << name;
     if (!fn) {
       llvm::consumeError(fn.takeError());

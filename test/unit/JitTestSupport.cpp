@@ -1,0 +1,68 @@
+//===- JitTestSupport.cpp - compile amp IR to native code in tests --------===//
+
+#include "JitTestSupport.h"
+
+#include "ampc/InitAll.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+
+std::unique_ptr<MLIRContext> ampc::testing::makeJitContext() {
+  static bool initialized = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    ampc::registerAllPasses();
+    return true;
+  }();
+  (void)initialized;
+  DialectRegistry registry;
+  ampc::registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  auto context = std::make_unique<MLIRContext>(registry);
+  context->loadAllAvailableDialects();
+  return context;
+}
+
+llvm::Expected<std::unique_ptr<ExecutionEngine>>
+ampc::testing::jitCompile(MLIRContext &context, llvm::StringRef source) {
+  auto fail = [](const llvm::Twine &message) {
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  };
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(source, &context);
+  if (!module)
+    return fail("cannot parse the test module");
+  PassManager pm(&context);
+  std::string errors;
+  llvm::raw_string_ostream errorStream(errors);
+  if (failed(parsePassPipeline(
+          "func.func(amp-lower-to-arith),convert-math-to-llvm,"
+          "convert-arith-to-llvm,convert-func-to-llvm,"
+          "reconcile-unrealized-casts",
+          pm, errorStream)))
+    return fail("bad pipeline: " + errors);
+  if (failed(pm.run(*module)))
+    return fail("lowering the test module failed");
+  ExecutionEngineOptions options;
+  // The transformer is held by reference: keep it alive across create().
+  auto transformer = makeOptimizingTransformer(2, 0, nullptr);
+  options.transformer = transformer;
+  return ExecutionEngine::create(*module, options);
+}
+
+llvm::Expected<ampc::testing::PackedFn>
+ampc::testing::lookupPacked(ExecutionEngine &engine, llvm::StringRef name) {
+  auto fn = engine.lookupPacked(name);
+  if (!fn)
+    return fn.takeError();
+  return *fn;
+}

@@ -1,0 +1,37 @@
+//===- JitTestSupport.h - compile amp IR to native code in tests -*- C++ -*-===//
+//
+// Unit tests that execute lowered amp IR share this: a context with every
+// dialect AMPC registers, and a JIT of a module through amp-lower-to-arith
+// and the LLVM lowering of scalar code.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_TEST_UNIT_JITTESTSUPPORT_H
+#define AMPC_TEST_UNIT_JITTESTSUPPORT_H
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+
+namespace ampc::testing {
+
+/// A context with AMPC's dialects and the LLVM IR translations loaded.
+std::unique_ptr<mlir::MLIRContext> makeJitContext();
+
+/// Parses `source` (scalar functions on amp ops), lowers it to the LLVM
+/// dialect and JIT-compiles it.
+llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
+jitCompile(mlir::MLIRContext &context, llvm::StringRef source);
+
+/// The packed entry point of `name` (arguments, then results, by pointer).
+using PackedFn = void (*)(void **);
+llvm::Expected<PackedFn> lookupPacked(mlir::ExecutionEngine &engine,
+                                      llvm::StringRef name);
+
+} // namespace ampc::testing
+
+#endif // AMPC_TEST_UNIT_JITTESTSUPPORT_H

@@ -1,0 +1,257 @@
+//===- LossScalingTest.cpp - GradScaler semantics of the lowered ops ------===//
+//
+// Runs the lowered amp.update_loss_scale, amp.unscale_grads and
+// amp.select_update and compares them step by step with a transcription of
+// torch's GradScaler (_amp_update_scale_cpu_, _amp_foreach_non_finite_check_
+// and_unscale_) extended with the hysteresis and min/max options of
+// DeepSpeed/Megatron and Apex, as documented on the op.
+//
+//===----------------------------------------------------------------------===//
+
+#include "JitTestSupport.h"
+
+#include "gtest/gtest.h"
+
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <set>
+#include <string>
+
+namespace {
+
+struct State {
+  float scale;
+  int32_t growth;
+  int32_t hysteresis;
+  bool operator==(const State &o) const {
+    return std::memcmp(&scale, &o.scale, 4) == 0 && growth == o.growth &&
+           hysteresis == o.hysteresis;
+  }
+};
+
+struct Options {
+  double growthFactor = 2.0, backoffFactor = 0.5;
+  int32_t growthInterval = 2000, hysteresis = 1;
+  double minScale = 0, maxScale = 0; // 0: unset
+};
+
+/// torch/csrc: _amp_update_scale_cpu_ (factors are doubles: the products are
+/// formed in double and stored to float), with hysteresis and bounds.
+State reference(State s, bool foundInf, const Options &o) {
+  if (foundInf) {
+    s.hysteresis -= 1;
+    if (s.hysteresis <= 0) {
+      float backedOff = static_cast<float>(s.scale * o.backoffFactor);
+      if (o.minScale > 0)
+        backedOff = std::max(backedOff, static_cast<float>(o.minScale));
+      s.scale = backedOff;
+      s.hysteresis = o.hysteresis;
+    }
+    s.growth = 0;
+    return s;
+  }
+  int32_t successful = s.growth + 1;
+  if (successful == o.growthInterval) {
+    float grown = static_cast<float>(s.scale * o.growthFactor);
+    if (std::isfinite(grown)) {
+      if (o.maxScale > 0)
+        grown = std::min(grown, static_cast<float>(o.maxScale));
+      s.scale = grown;
+    }
+    s.growth = 0;
+    s.hysteresis = o.hysteresis;
+  } else {
+    s.growth = successful;
+  }
+  return s;
+}
+
+std::string updateFunction(const std::string &name, const Options &o) {
+  std::string attrs = "{growth_factor = " + std::to_string(o.growthFactor) +
+                      " : f64, backoff_factor = " +
+                      std::to_string(o.backoffFactor) +
+                      " : f64, growth_interval = " +
+                      std::to_string(o.growthInterval) +
+                      " : i64, hysteresis = " + std::to_string(o.hysteresis) +
+                      " : i64";
+  if (o.minScale > 0)
+    attrs += ", min_scale = " + std::to_string(o.minScale) + " : f64";
+  if (o.maxScale > 0)
+    attrs += ", max_scale = " + std::to_string(o.maxScale) + " : f64";
+  attrs += "}";
+  return "func.func @" + name +
+         "(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {\n"
+         "  %0:3 = amp.update_loss_scale %s, %g, %h, %inf " + attrs + "\n"
+         "  return %0#0, %0#1, %0#2 : f32, i32, i32\n}\n";
+}
+
+class LossScalingTest : public ::testing::Test {
+protected:
+  void SetUp() override { context = ampc::testing::makeJitContext(); }
+
+  ampc::testing::PackedFn compile(const std::string &source,
+                                  const std::string &name) {
+    auto engineOrError = ampc::testing::jitCompile(*context, source);
+    EXPECT_TRUE(static_cast<bool>(engineOrError))
+        << llvm::toString(engineOrError.takeError());
+    if (!engineOrError)
+      return nullptr;
+    engine = std::move(*engineOrError);
+    auto fn = ampc::testing::lookupPacked(*engine, name);
+    if (!fn) {
+      ADD_FAILURE() << llvm::toString(fn.takeError());
+      return nullptr;
+    }
+    return *fn;
+  }
+
+  static State step(ampc::testing::PackedFn fn, State s, bool foundInf) {
+    State out{};
+    void *args[] = {&s.scale, &s.growth, &s.hysteresis, &foundInf, &out};
+    fn(args);
+    return out;
+  }
+
+  /// Runs `steps` updates with overflow at the steps in `overflows`, checking
+  /// every intermediate state against the reference.
+  void checkSchedule(const Options &o, State start, int steps,
+                     const std::set<int> &overflows) {
+    auto fn = compile(updateFunction("update", o), "update");
+    ASSERT_TRUE(fn);
+    State got = start, want = start;
+    for (int i = 0; i < steps; ++i) {
+      bool inf = overflows.count(i) > 0;
+      got = step(fn, got, inf);
+      want = reference(want, inf, o);
+      ASSERT_TRUE(got == want)
+          << "step " << i << ": got scale " << got.scale << " growth "
+          << got.growth << " hysteresis " << got.hysteresis << ", expected "
+          << want.scale << " " << want.growth << " " << want.hysteresis;
+    }
+  }
+
+  std::unique_ptr<mlir::MLIRContext> context;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+};
+
+TEST_F(LossScalingTest, GradScalerDefaults) {
+  Options o; // init 2^16, x2 every 2000 clean steps, x0.5 on overflow
+  auto fn = compile(updateFunction("update", o), "update");
+  ASSERT_TRUE(fn);
+  State s{65536.0f, 0, 1};
+  s = step(fn, s, true);
+  EXPECT_EQ(s.scale, 32768.0f);
+  EXPECT_EQ(s.growth, 0);
+  for (int i = 0; i < 1999; ++i)
+    s = step(fn, s, false);
+  EXPECT_EQ(s.scale, 32768.0f);
+  EXPECT_EQ(s.growth, 1999);
+  s = step(fn, s, false);
+  EXPECT_EQ(s.scale, 65536.0f);
+  EXPECT_EQ(s.growth, 0);
+}
+
+TEST_F(LossScalingTest, BackoffAndRegrowthSchedule) {
+  Options o;
+  o.growthInterval = 3;
+  checkSchedule(o, {1024.0f, 0, 1}, 40, {2, 5, 6, 7, 20, 33});
+}
+
+TEST_F(LossScalingTest, GrowthThatWouldOverflowKeepsTheScale) {
+  Options o;
+  o.growthInterval = 2;
+  State start{FLT_MAX / 1.5f, 0, 1};
+  checkSchedule(o, start, 6, {});
+  auto fn = compile(updateFunction("update", o), "update");
+  State s = step(fn, step(fn, start, false), false);
+  EXPECT_EQ(s.scale, start.scale);
+  EXPECT_EQ(s.growth, 0);
+}
+
+TEST_F(LossScalingTest, HysteresisNeedsConsecutiveOverflows) {
+  Options o;
+  o.growthInterval = 4;
+  o.hysteresis = 2;
+  auto fn = compile(updateFunction("update", o), "update");
+  ASSERT_TRUE(fn);
+  State s{256.0f, 0, 2};
+  s = step(fn, s, true); // first overflow: tolerated
+  EXPECT_EQ(s.scale, 256.0f);
+  EXPECT_EQ(s.hysteresis, 1);
+  s = step(fn, s, true); // second: back off
+  EXPECT_EQ(s.scale, 128.0f);
+  EXPECT_EQ(s.hysteresis, 2);
+  checkSchedule(o, {256.0f, 0, 2}, 50, {0, 3, 4, 10, 11, 12, 30});
+}
+
+TEST_F(LossScalingTest, MinAndMaxScale) {
+  Options o;
+  o.growthInterval = 1;
+  o.minScale = 1.0;
+  o.maxScale = 8.0;
+  auto fn = compile(updateFunction("update", o), "update");
+  ASSERT_TRUE(fn);
+  State s{4.0f, 0, 1};
+  for (int i = 0; i < 5; ++i)
+    s = step(fn, s, false);
+  EXPECT_EQ(s.scale, 8.0f); // clamped at max_scale
+  for (int i = 0; i < 10; ++i)
+    s = step(fn, s, true);
+  EXPECT_EQ(s.scale, 1.0f); // never below min_scale
+  checkSchedule(o, {2.0f, 0, 1}, 30, {1, 2, 3, 4, 5, 6, 15});
+}
+
+TEST_F(LossScalingTest, UnscaleUsesTheF64InverseAndFlagsNonFinite) {
+  std::string source =
+      "func.func @unscale(%g0: f32, %g1: f32, %s: f32) -> (f32, f32, i1) {\n"
+      "  %u:2, %inf = amp.unscale_grads (%g0, %g1) by %s : (f32, f32) -> (f32, f32)\n"
+      "  return %u#0, %u#1, %inf : f32, f32, i1\n}\n";
+  auto fn = compile(source, "unscale");
+  ASSERT_TRUE(fn);
+  struct Result {
+    float u0, u1;
+    bool inf;
+  };
+  auto run = [&](float g0, float g1, float s) {
+    Result r{};
+    void *args[] = {&g0, &g1, &s, &r};
+    fn(args);
+    return r;
+  };
+  for (float s : {65536.0f, 3.0f, 7.0f, 1.0f / 3.0f, 0.1f, 12345.678f}) {
+    float inv = static_cast<float>(1.0 / static_cast<double>(s));
+    for (float g : {1.0f, -2.5f, 1e-30f, 3e38f, 0.0f, 123456.0f}) {
+      Result r = run(g, -g, s);
+      EXPECT_EQ(r.u0, g * inv) << g << " / " << s;
+      EXPECT_EQ(r.u1, -g * inv);
+      EXPECT_FALSE(r.inf);
+    }
+  }
+  EXPECT_TRUE(run(INFINITY, 1.0f, 2.0f).inf);
+  EXPECT_TRUE(run(1.0f, -INFINITY, 2.0f).inf);
+  EXPECT_TRUE(run(NAN, 1.0f, 2.0f).inf);
+  EXPECT_FALSE(run(FLT_MAX, 1.0f, 2.0f).inf);
+}
+
+TEST_F(LossScalingTest, SkippedStepKeepsOldValuesBitForBit) {
+  std::string source =
+      "func.func @select(%inf: i1, %old: f32, %new: f32) -> f32 {\n"
+      "  %0 = amp.select_update %inf, old(%old : f32), new(%new : f32)\n"
+      "  return %0 : f32\n}\n";
+  auto fn = compile(source, "select");
+  ASSERT_TRUE(fn);
+  auto run = [&](bool inf, float oldValue, float newValue) {
+    float out;
+    void *args[] = {&inf, &oldValue, &newValue, &out};
+    fn(args);
+    return out;
+  };
+  float nan = std::nanf("0x123");
+  float kept = run(true, nan, 1.0f);
+  EXPECT_EQ(std::memcmp(&kept, &nan, 4), 0);
+  EXPECT_EQ(run(false, 1.0f, 2.0f), 2.0f);
+  EXPECT_EQ(std::signbit(run(true, -0.0f, 0.0f)), true);
+}
+
+} // namespace
