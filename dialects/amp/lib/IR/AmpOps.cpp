@@ -121,6 +121,21 @@ OpFoldResult CastOp::fold(FoldAdaptor adaptor) {
 // UnscaleGradsOp
 //===----------------------------------------------------------------------===//
 
+/// Checks that two value lists of equal length pair up with equal types.
+static LogicalResult verifyPairedTypes(Operation *op, ValueRange first,
+                                       ValueRange second, StringRef firstName,
+                                       StringRef secondName) {
+  for (auto [index, pair] : llvm::enumerate(llvm::zip(first, second))) {
+    auto [a, b] = pair;
+    if (a.getType() != b.getType())
+      return op->emitOpError()
+             << firstName << " #" << index << " has type " << a.getType()
+             << " but " << secondName << " #" << index << " has type "
+             << b.getType();
+  }
+  return success();
+}
+
 LogicalResult UnscaleGradsOp::verify() {
   if (getGrads().empty())
     return emitOpError("expects at least one gradient");
@@ -128,15 +143,8 @@ LogicalResult UnscaleGradsOp::verify() {
     return emitOpError("has ")
            << getGrads().size() << " gradients but " << getUnscaled().size()
            << " unscaled results";
-  for (auto [index, pair] :
-       llvm::enumerate(llvm::zip(getGrads(), getUnscaled()))) {
-    auto [grad, result] = pair;
-    if (grad.getType() != result.getType())
-      return emitOpError("result #")
-             << index << " has type " << result.getType()
-             << " but gradient #" << index << " has type " << grad.getType();
-  }
-  return success();
+  return verifyPairedTypes(*this, getUnscaled(), getGrads(), "result",
+                           "gradient");
 }
 
 //===----------------------------------------------------------------------===//
@@ -195,16 +203,8 @@ LogicalResult SelectUpdateOp::verify() {
     return emitOpError("has ")
            << getOld().size() << " old values but " << getNewValues().size()
            << " new values";
-  for (auto [index, pair] :
-       llvm::enumerate(llvm::zip(getOld(), getNewValues()))) {
-    auto [oldValue, newValue] = pair;
-    if (oldValue.getType() != newValue.getType())
-      return emitOpError("old value #")
-             << index << " has type " << oldValue.getType()
-             << " but new value #" << index << " has type "
-             << newValue.getType();
-  }
-  return success();
+  return verifyPairedTypes(*this, getOld(), getNewValues(), "old value",
+                           "new value");
 }
 
 LogicalResult SelectUpdateOp::fold(FoldAdaptor adaptor,
