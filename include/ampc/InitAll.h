@@ -16,7 +16,9 @@ namespace ampc {
 
 /// Adds the amp dialect and the upstream dialects AMPC consumes and lowers
 /// through (func, arith, math, linalg, tensor, tosa, bufferization, scf,
-/// memref, vector, gpu, nvvm, llvm), with their external interface models.
+/// memref, vector, gpu, nvvm, llvm), with their external interface models
+/// (and, through upstream's registration helpers, the other upstream
+/// dialects).
 void registerAllDialects(mlir::DialectRegistry &registry);
 
 /// Registers AMPC's passes and pipelines and the upstream passes, so that

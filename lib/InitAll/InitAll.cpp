@@ -7,6 +7,7 @@
 #include "ampc/InitAll.h"
 
 #include "ampc/Dialect/Amp/IR/Amp.h"
+#include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 #include "ampc/Pipelines/Pipelines.h"
 
@@ -24,6 +25,8 @@
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
 
 void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
@@ -35,6 +38,12 @@ void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::memref::MemRefDialect, mlir::scf::SCFDialect,
                   mlir::tensor::TensorDialect, mlir::tosa::TosaDialect,
                   mlir::vector::VectorDialect>();
+  // The external models that bufferization, tiling and the conversions to
+  // LLVM find through interfaces live in upstream's registration helpers;
+  // they register the other upstream dialects too, so that any upstream pass
+  // runs on AMPC's output.
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
 }
 
 void ampc::registerAllPasses() {
@@ -42,5 +51,6 @@ void ampc::registerAllPasses() {
   // run canonicalize, cse, tosa-to-linalg and the lowering passes on it.
   mlir::registerAllPasses();
   amp::registerAmpPasses();
+  registerConversionPasses();
   registerPipelines();
 }

@@ -6,7 +6,22 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 
+#include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -32,7 +47,58 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
+/// amp ops become standard ops; elementwise ops on tensors become linalg.
+static void addTensorStage(OpPassManager &pm) {
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(ampc::amp::createAmpLowerToArith());
+  funcPm.addPass(createConvertElementwiseToLinalgPass());
+  funcPm.addPass(createCanonicalizerPass());
+}
+
+/// Tensors become buffers. Public functions take their results as out
+/// parameters, so callers own every buffer; temporaries are freed.
+static void addBufferizationStage(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  bufferization::buildBufferDeallocationPipeline(pm);
+}
+
+/// Buffers and loops become LLVM.
+static void addLLVMStage(OpPassManager &pm) {
+  pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+void ampc::buildCpuPipeline(OpPassManager &pm,
+                            const CpuPipelineOptions &options) {
+  if (options.emitCInterface)
+    pm.addPass(ampc::createAmpcEmitCInterface());
+  addTensorStage(pm);
+  addBufferizationStage(pm);
+  addLLVMStage(pm);
+}
+
 void ampc::registerPipelines() {
+  PassPipelineRegistration<CpuPipelineOptions>(
+      "ampc-cpu-pipeline",
+      "Lower precision-lowered IR on tensors to LLVM for the host CPU",
+      buildCpuPipeline);
   PassPipelineRegistration<TrainPipelineOptions>(
       "ampc-train-pipeline",
       "Decide and apply the precision of every op under a policy",

@@ -34,11 +34,24 @@ struct TrainPipelineOptions
       llvm::cl::desc("op names taking their input's precision")};
 };
 
+struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
+  Option<bool> emitCInterface{
+      *this, "emit-c-interface",
+      llvm::cl::desc("emit _mlir_ciface_ wrappers for public functions"),
+      llvm::cl::init(true)};
+};
+
 /// Decides every op's precision and rewrites the IR to compute that way:
 /// amp-autocast, amp-insert-casts, amp-fp32-accumulate, amp-cast-cleanup,
 /// then canonicalize and cse.
 void buildTrainPipeline(mlir::OpPassManager &pm,
                         const TrainPipelineOptions &options);
+
+/// Lowers precision-lowered IR on tensors to the LLVM dialect for the host
+/// CPU: amp ops to arith, bufferization (function results become out
+/// parameters, temporaries are freed), loops, then LLVM.
+void buildCpuPipeline(mlir::OpPassManager &pm,
+                      const CpuPipelineOptions &options);
 
 /// Registers the pipelines with the pass registry (for ampc-opt).
 void registerPipelines();

@@ -1,0 +1,19 @@
+//===- Passes.h - AMPC conversion passes ------------------------*- C++ -*-===//
+
+#ifndef AMPC_CONVERSION_PASSES_H
+#define AMPC_CONVERSION_PASSES_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace ampc {
+
+#define GEN_PASS_DECL
+#include "ampc/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "ampc/Conversion/Passes.h.inc"
+
+} // namespace ampc
+
+#endif // AMPC_CONVERSION_PASSES_H
