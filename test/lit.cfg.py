@@ -10,18 +10,23 @@ from lit.llvm.subst import ToolSubst
 config.name = "AMPC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir"]
-config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "unit", "lib"]
 
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.ampc_obj_root, "test")
 
 config.substitutions.append(("%ampc_src_root", config.ampc_src_root))
+# Debian's python3 (installed by scripts/setup.sh) runs the test helpers.
+config.substitutions.append(
+    ("%npy_tool", "/usr/bin/python3 " +
+     os.path.join(config.ampc_src_root, "test", "lib", "npy_tool.py")))
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
 tool_dirs = [config.ampc_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("ampc-opt", unresolved="fatal"),
+    ToolSubst("ampc-run", unresolved="fatal"),
     ToolSubst("split-file", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("FileCheck", unresolved="fatal"),

@@ -47,10 +47,12 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 }
 
-/// amp ops become standard ops; elementwise ops on tensors become linalg.
+/// amp ops become standard ops; softmax and elementwise ops on tensors become
+/// structured linalg ops.
 static void addTensorStage(OpPassManager &pm) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(ampc::amp::createAmpLowerToArith());
+  funcPm.addPass(ampc::createAmpcDecomposeAggregates());
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
 }

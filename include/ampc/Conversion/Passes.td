@@ -19,4 +19,19 @@ def AmpcEmitCInterface : Pass<"ampc-emit-c-interface", "::mlir::ModuleOp"> {
   }];
 }
 
+def AmpcDecomposeAggregates
+    : Pass<"ampc-decompose-aggregates", "::mlir::func::FuncOp"> {
+  let summary = "decompose linalg aggregate ops (softmax) into structured ops";
+  let description = [{
+    Replaces every op with `linalg::AggregatedOpInterface` (for example
+    `linalg.softmax`) by the sequence of linalg ops it stands for (max
+    reduction, subtraction, exp, sum, division), so that the CPU back end can
+    bufferize and lower it.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // AMPC_CONVERSION_PASSES_TD

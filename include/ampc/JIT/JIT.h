@@ -1,0 +1,80 @@
+//===- JIT.h - compile and call AMPC modules from C++ -----------*- C++ -*-===//
+//
+// The host API: compile an MLIR module (a file or a string) under a policy
+// for the host CPU, list its entry points with their types, and call them on
+// host tensors. Every error a user can cause (parse failure, unsupported op,
+// unknown function, wrong argument count, shape or element type mismatch)
+// comes back as an llvm::Error with a message; nothing aborts the process.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_JIT_JIT_H
+#define AMPC_JIT_JIT_H
+
+#include "ampc_rt/Tensor.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace ampc {
+
+struct JitOptions {
+  /// "none" runs the module as written; fp32, bf16, fp16 or fp8 first run
+  /// ampc-train-pipeline under that policy.
+  std::string policy = "none";
+  /// LLVM optimization level (0-3).
+  unsigned optLevel = 2;
+};
+
+/// The type of one argument or result: a static tensor, or a scalar.
+struct ValueType {
+  ampc_rt::DType dtype = ampc_rt::DType::F32;
+  std::vector<int64_t> shape;
+  bool scalar = false;
+  /// "tensor<2x3xf32>" or "f32".
+  std::string str() const;
+};
+
+struct FunctionSignature {
+  std::string name;
+  std::vector<ValueType> inputs;
+  std::vector<ValueType> results;
+  /// Why the function cannot be called through this API ("" if it can).
+  std::string unsupported;
+};
+
+class JitModule {
+public:
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  fromFile(llvm::StringRef path, const JitOptions &options = {});
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  fromString(llvm::StringRef source, const JitOptions &options = {},
+             llvm::StringRef bufferName = "<string>");
+  ~JitModule();
+
+  /// Public functions in the order of the module.
+  llvm::ArrayRef<FunctionSignature> functions() const { return signatures; }
+  const FunctionSignature *lookup(llvm::StringRef name) const;
+
+  /// Calls `name`. Inputs must match the signature in count, shape and
+  /// element type; bf16/f16 inputs may also be given as u16 and fp8 inputs as
+  /// u8 bit patterns. Returns one tensor per result.
+  llvm::Expected<std::vector<ampc_rt::Tensor>>
+  call(llvm::StringRef name, llvm::ArrayRef<ampc_rt::Tensor> inputs);
+
+  struct Impl;
+
+private:
+  JitModule() = default;
+  std::unique_ptr<Impl> impl;
+  std::vector<FunctionSignature> signatures;
+};
+
+} // namespace ampc
+
+#endif // AMPC_JIT_JIT_H

@@ -1,0 +1,287 @@
+//===- JIT.cpp - compile and call AMPC modules from C++ -------------------===//
+//
+// Parses, runs the precision and CPU pipelines, JIT-compiles with
+// mlir::ExecutionEngine and calls the C interface (_mlir_ciface_NAME) with
+// memref descriptors built over the caller's tensors.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/JIT/JIT.h"
+
+#include "ampc/InitAll.h"
+#include "ampc/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <mutex>
+
+using namespace mlir;
+using ampc_rt::DType;
+using ampc_rt::Tensor;
+
+struct ampc::JitModule::Impl {
+  std::unique_ptr<MLIRContext> context;
+  std::unique_ptr<ExecutionEngine> engine;
+};
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+void initializeOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    ampc::registerAllPasses();
+  });
+}
+
+std::optional<DType> toDType(Type type) {
+  if (type.isF32()) return DType::F32;
+  if (type.isF64()) return DType::F64;
+  if (type.isF16()) return DType::F16;
+  if (type.isBF16()) return DType::BF16;
+  if (isa<Float8E4M3FNType>(type)) return DType::F8E4M3FN;
+  if (isa<Float8E5M2Type>(type)) return DType::F8E5M2;
+  if (type.isInteger(1)) return DType::I1;
+  if (type.isInteger(8)) return DType::I8;
+  if (type.isInteger(32)) return DType::I32;
+  if (type.isInteger(64)) return DType::I64;
+  return std::nullopt;
+}
+
+/// The API type of an MLIR type, or an explanation of why there is none.
+std::variant<ampc::ValueType, std::string> toValueType(Type type, bool isResult) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  type.print(os);
+  ampc::ValueType result;
+  if (auto tensor = dyn_cast<RankedTensorType>(type)) {
+    if (!tensor.hasStaticShape())
+      return "'" + text + "' has a dynamic shape; the host API needs static shapes";
+    std::optional<DType> dtype = toDType(tensor.getElementType());
+    if (!dtype)
+      return "'" + text + "' has an unsupported element type";
+    result.dtype = *dtype;
+    result.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+    return result;
+  }
+  std::optional<DType> dtype = toDType(type);
+  if (!dtype || isResult)
+    return "'" + text + "' is not supported as " +
+           (isResult ? std::string("a result (return a tensor, e.g. tensor<f32>)")
+                     : std::string("an argument"));
+  result.dtype = *dtype;
+  result.scalar = true;
+  return result;
+}
+
+bool acceptsDType(DType wanted, DType given) {
+  if (wanted == given)
+    return true;
+  if ((wanted == DType::BF16 || wanted == DType::F16) && given == DType::U16)
+    return true;
+  return (wanted == DType::F8E4M3FN || wanted == DType::F8E5M2) &&
+         given == DType::U8;
+}
+
+/// A memref descriptor over `data`: {allocated, aligned, offset, sizes,
+/// strides}, as MLIR's LLVM lowering lays it out.
+std::vector<int64_t> makeDescriptor(void *data, llvm::ArrayRef<int64_t> shape) {
+  std::vector<int64_t> words;
+  words.push_back(reinterpret_cast<int64_t>(data));
+  words.push_back(reinterpret_cast<int64_t>(data));
+  words.push_back(0);
+  for (int64_t d : shape)
+    words.push_back(d);
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (int i = int(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  words.insert(words.end(), strides.begin(), strides.end());
+  return words;
+}
+
+} // namespace
+
+std::string ampc::ValueType::str() const {
+  if (scalar)
+    return ampc_rt::dtypeName(dtype);
+  std::string s = "tensor<";
+  for (int64_t d : shape)
+    s += std::to_string(d) + "x";
+  return s + ampc_rt::dtypeName(dtype) + ">";
+}
+
+ampc::JitModule::~JitModule() = default;
+
+llvm::Expected<std::unique_ptr<ampc::JitModule>>
+ampc::JitModule::fromFile(llvm::StringRef path, const JitOptions &options) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return makeError("cannot open '" + path + "': " + buffer.getError().message());
+  return fromString((*buffer)->getBuffer(), options, path);
+}
+
+llvm::Expected<std::unique_ptr<ampc::JitModule>>
+ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
+                            llvm::StringRef bufferName) {
+  initializeOnce();
+  if (options.policy != "none" && options.policy != "fp32" &&
+      options.policy != "bf16" && options.policy != "fp16" &&
+      options.policy != "fp8")
+    return makeError("unknown policy '" + options.policy +
+                     "'; expected none, fp32, bf16, fp16 or fp8");
+  if (options.optLevel > 3)
+    return makeError("optimization level must be 0 to 3");
+
+  auto module = std::unique_ptr<JitModule>(new JitModule());
+  module->impl = std::make_unique<Impl>();
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  module->impl->context = std::make_unique<MLIRContext>(registry);
+  MLIRContext &context = *module->impl->context;
+  context.loadAllAvailableDialects();
+
+  // Every diagnostic is collected into the error message.
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagStream);
+
+  OwningOpRef<ModuleOp> ir = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!ir)
+    return makeError("cannot parse '" + bufferName + "':\n" + diagnostics);
+
+  for (auto func : ir->getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isExternal())
+      continue;
+    FunctionSignature signature;
+    signature.name = func.getName().str();
+    for (auto [types, isResult] :
+         {std::make_pair(func.getArgumentTypes(), false),
+          std::make_pair(func.getResultTypes(), true)}) {
+      for (Type type : types) {
+        auto converted = toValueType(type, isResult);
+        if (auto *reason = std::get_if<std::string>(&converted)) {
+          if (signature.unsupported.empty())
+            signature.unsupported = *reason;
+          continue;
+        }
+        (isResult ? signature.results : signature.inputs)
+            .push_back(std::get<ValueType>(converted));
+      }
+    }
+    module->signatures.push_back(std::move(signature));
+  }
+
+  PassManager pm(&context);
+  if (options.policy != "none") {
+    TrainPipelineOptions precision;
+    precision.policy = options.policy;
+    buildTrainPipeline(pm, precision);
+  }
+  buildCpuPipeline(pm, CpuPipelineOptions());
+  if (failed(pm.run(*ir)))
+    return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
+
+  ExecutionEngineOptions engineOptions;
+  auto transformer = makeOptimizingTransformer(options.optLevel, 0, nullptr);
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel =
+      static_cast<llvm::CodeGenOptLevel>(options.optLevel);
+  auto engine = ExecutionEngine::create(*ir, engineOptions);
+  if (!engine)
+    return makeError("cannot JIT-compile '" + bufferName +
+                     "': " + llvm::toString(engine.takeError()) + "\n" +
+                     diagnostics);
+  module->impl->engine = std::move(*engine);
+  return module;
+}
+
+const ampc::FunctionSignature *
+ampc::JitModule::lookup(llvm::StringRef name) const {
+  for (const FunctionSignature &s : signatures)
+    if (s.name == name)
+      return &s;
+  return nullptr;
+}
+
+llvm::Expected<std::vector<Tensor>>
+ampc::JitModule::call(llvm::StringRef name, llvm::ArrayRef<Tensor> inputs) {
+  const FunctionSignature *signature = lookup(name);
+  if (!signature) {
+    std::string known;
+    for (const FunctionSignature &s : signatures)
+      known += (known.empty() ? "" : ", ") + s.name;
+    return makeError("no public function '" + name + "' in the module" +
+                     (known.empty() ? std::string()
+                                    : " (it has: " + known + ")"));
+  }
+  if (!signature->unsupported.empty())
+    return makeError("function '" + name +
+                     "' cannot be called: " + signature->unsupported);
+  if (inputs.size() != signature->inputs.size())
+    return makeError("function '" + name + "' takes " +
+                     llvm::Twine(signature->inputs.size()) + " arguments, got " +
+                     llvm::Twine(inputs.size()));
+  for (auto [index, pair] :
+       llvm::enumerate(llvm::zip(signature->inputs, inputs))) {
+    auto [wanted, given] = pair;
+    bool shapeOk = wanted.scalar ? given.shape.empty() : given.shape == wanted.shape;
+    if (!shapeOk || !acceptsDType(wanted.dtype, given.dtype)) {
+      ValueType got{given.dtype, given.shape, wanted.scalar && given.shape.empty()};
+      return makeError("argument #" + llvm::Twine(index) + " of '" + name +
+                       "' must be " + wanted.str() + ", got " + got.str());
+    }
+  }
+
+  std::vector<Tensor> results;
+  for (const ValueType &type : signature->results)
+    results.emplace_back(type.dtype, type.shape);
+
+  // Scalars are passed by value: their storage is the tensor's bytes.
+  // Memrefs are passed as pointers to descriptors.
+  std::vector<std::vector<int64_t>> descriptors;
+  descriptors.reserve(inputs.size() + results.size());
+  std::vector<void *> pointers;
+  pointers.reserve(inputs.size() + results.size());
+  std::vector<void *> args;
+  for (auto [type, tensor] : llvm::zip(signature->inputs, inputs)) {
+    void *data = const_cast<uint8_t *>(tensor.data.data());
+    if (type.scalar) {
+      args.push_back(data);
+      continue;
+    }
+    descriptors.push_back(makeDescriptor(data, type.shape));
+    pointers.push_back(descriptors.back().data());
+    args.push_back(&pointers.back());
+  }
+  for (auto [type, tensor] : llvm::zip(signature->results, results)) {
+    descriptors.push_back(makeDescriptor(tensor.data.data(), type.shape));
+    pointers.push_back(descriptors.back().data());
+    args.push_back(&pointers.back());
+  }
+  if (llvm::Error error =
+          impl->engine->invokePacked(("_mlir_ciface_" + name).str(), args))
+    return std::move(error);
+  return results;
+}

@@ -1,0 +1,158 @@
+//===- ampc-run.cpp - run a function of an MLIR module on .npy inputs -----===//
+//
+//   ampc-run model.mlir --function=NAME --input=@a.npy --input="2x2xf32=1 2 3 4"
+//            [--output=@out.npy ...] [--policy=none|fp32|bf16|fp16|fp8]
+//
+// In the style of iree-run-module. bf16, f16 and fp8 values travel as their
+// raw bit patterns (uint16/uint8 arrays) in .npy files. Without --output, a
+// short summary of each result is printed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/JIT/JIT.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
+                                      cl::Required);
+static cl::opt<std::string> functionName("function",
+                                         cl::desc("function to run"));
+static cl::list<std::string>
+    inputs("input", cl::desc("an argument: @file.npy or TYPE=VALUES "
+                             "(e.g. 2x3xf32=1 2 3 4 5 6, f32=0.5)"));
+static cl::list<std::string>
+    outputs("output", cl::desc("where to write a result: @file.npy (one per "
+                               "result, in order; '-' skips one)"));
+static cl::opt<std::string>
+    policy("policy", cl::init("none"),
+           cl::desc("run ampc-train-pipeline under this policy first "
+                    "(none, fp32, bf16, fp16, fp8)"));
+static cl::opt<bool> listFunctions("list",
+                                   cl::desc("list the public functions"));
+
+static int fail(const llvm::Twine &message) {
+  llvm::errs() << "ampc-run: " << message << "\n";
+  return 1;
+}
+
+static void printSummary(size_t index, const ampc::ValueType &type,
+                         const ampc_rt::Tensor &tensor) {
+  llvm::outs() << "result[" << index << "]: " << type.str();
+  int64_t n = tensor.numElements();
+  double sum = 0, lo = INFINITY, hi = -INFINITY;
+  int64_t nonFinite = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    double v = ampc_rt::elementAsDouble(tensor, i);
+    if (!std::isfinite(v)) {
+      ++nonFinite;
+      continue;
+    }
+    sum += v;
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  if (n > 1 && nonFinite < n)
+    llvm::outs() << llvm::format(" min=%g max=%g mean=%g", lo, hi,
+                                 sum / double(n - nonFinite));
+  if (nonFinite)
+    llvm::outs() << " non-finite=" << nonFinite;
+  llvm::outs() << "\n  [";
+  const int64_t shown = 8;
+  for (int64_t i = 0; i < std::min(n, shown); ++i)
+    llvm::outs() << (i ? " " : "")
+                 << llvm::format("%g", ampc_rt::elementAsDouble(tensor, i));
+  if (n > shown)
+    llvm::outs() << " ... (" << n << " elements)";
+  llvm::outs() << "]\n";
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "AMPC: run a function of an MLIR module\n");
+
+  ampc::JitOptions options;
+  options.policy = policy;
+  auto module = ampc::JitModule::fromFile(inputFile, options);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+
+  if (listFunctions) {
+    for (const ampc::FunctionSignature &f : (*module)->functions()) {
+      llvm::outs() << "@" << f.name << "(";
+      for (auto [i, t] : llvm::enumerate(f.inputs))
+        llvm::outs() << (i ? ", " : "") << t.str();
+      llvm::outs() << ") -> (";
+      for (auto [i, t] : llvm::enumerate(f.results))
+        llvm::outs() << (i ? ", " : "") << t.str();
+      llvm::outs() << ")";
+      if (!f.unsupported.empty())
+        llvm::outs() << "  [not callable: " << f.unsupported << "]";
+      llvm::outs() << "\n";
+    }
+    return 0;
+  }
+
+  std::string name = functionName;
+  if (name.empty()) {
+    if ((*module)->functions().size() != 1)
+      return fail("the module has " +
+                  llvm::Twine((*module)->functions().size()) +
+                  " public functions: name one with --function (see --list)");
+    name = (*module)->functions().front().name;
+  }
+  const ampc::FunctionSignature *signature = (*module)->lookup(name);
+  if (!signature)
+    return fail("no public function '" + name + "' in '" + inputFile +
+                "' (see --list)");
+
+  std::vector<ampc_rt::Tensor> arguments;
+  for (const std::string &input : inputs) {
+    auto tensor = input.rfind('@', 0) == 0
+                      ? ampc_rt::readNpy(input.substr(1))
+                      : ampc_rt::parseTensorLiteral(input);
+    if (!tensor)
+      return fail("--input=" + input + ": " + tensor.message());
+    // Raw bit patterns become the type the function wants.
+    size_t index = arguments.size();
+    if (index < signature->inputs.size()) {
+      ampc_rt::DType wanted = signature->inputs[index].dtype;
+      if ((tensor->dtype == ampc_rt::DType::U16 &&
+           (wanted == ampc_rt::DType::BF16 || wanted == ampc_rt::DType::F16)) ||
+          (tensor->dtype == ampc_rt::DType::U8 &&
+           (wanted == ampc_rt::DType::F8E4M3FN ||
+            wanted == ampc_rt::DType::F8E5M2)))
+        tensor->dtype = wanted;
+    }
+    arguments.push_back(std::move(*tensor));
+  }
+  if (outputs.size() > signature->results.size())
+    return fail(llvm::Twine(outputs.size()) + " --output given but '" + name +
+                "' has " + llvm::Twine(signature->results.size()) + " results");
+
+  auto results = (*module)->call(name, arguments);
+  if (!results)
+    return fail(llvm::toString(results.takeError()));
+
+  for (auto [index, tensor] : llvm::enumerate(*results)) {
+    if (index < outputs.size() && outputs[index] != "-") {
+      const std::string &target = outputs[index];
+      if (target.rfind('@', 0) != 0)
+        return fail("--output=" + target + ": expected @file.npy or -");
+      std::string error = ampc_rt::writeNpy(target.substr(1), tensor);
+      if (!error.empty())
+        return fail(error);
+      continue;
+    }
+    if (index >= outputs.size())
+      printSummary(index, signature->results[index], tensor);
+  }
+  return 0;
+}
