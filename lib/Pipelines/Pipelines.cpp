@@ -51,8 +51,11 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 /// structured linalg ops.
 static void addTensorStage(OpPassManager &pm) {
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
-  funcPm.addPass(ampc::amp::createAmpLowerToArith());
+  // Named ops carry hidden bodies (fp8 contractions widen with arith.extf):
+  // make them explicit so that amp-lower-to-arith sees them.
   funcPm.addPass(ampc::createAmpcDecomposeAggregates());
+  funcPm.addPass(createLinalgGeneralizeNamedOpsPass());
+  funcPm.addPass(ampc::amp::createAmpLowerToArith());
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
 }

@@ -108,3 +108,21 @@ func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: te
   %2:2 = amp.update_amax_history %h, %1, %s format f8E4M3FN : tensor<16xf32>
   return %0, %2#0, %2#1 : tensor<4xf32>, tensor<16xf32>, f32
 }
+
+// -----
+
+// arith.extf / arith.truncf with an fp8 side (the bodies of fp8 contractions)
+// are lowered on bit patterns too; other conversions are left to LLVM.
+// CHECK-LABEL: func.func @fp8_conversions
+// CHECK-SAME: (%[[A:.*]]: f8E4M3FN, %[[B:.*]]: bf16, %[[C:.*]]: f32)
+// CHECK-NOT: arith.extf %[[A]]
+// CHECK: arith.bitcast %[[A]] : f8E4M3FN to i8
+// CHECK: arith.extf %[[B]] : bf16 to f32
+// CHECK-NOT: arith.truncf
+// CHECK: arith.bitcast %{{.*}} : i8 to f8E5M2
+func.func @fp8_conversions(%a: f8E4M3FN, %b: bf16, %c: f32) -> (f32, f32, f8E5M2) {
+  %0 = arith.extf %a : f8E4M3FN to f32
+  %1 = arith.extf %b : bf16 to f32
+  %2 = arith.truncf %c : f32 to f8E5M2
+  return %0, %1, %2 : f32, f32, f8E5M2
+}

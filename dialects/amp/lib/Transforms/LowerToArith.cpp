@@ -464,19 +464,36 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
   results.push_back(arith::SelectOp::create(b, loc, keep, sf, op.getScale()));
 }
 
+/// arith.extf / arith.truncf on scalars or vectors with an fp8 side.
+bool isFp8Conversion(Operation *op) {
+  if (!isa<arith::ExtFOp, arith::TruncFOp>(op) ||
+      isa<TensorType>(op->getOperand(0).getType()))
+    return false;
+  return isFp8Type(getElementTypeOrSelf(op->getOperand(0))) ||
+         isFp8Type(getElementTypeOrSelf(op->getResult(0)));
+}
+
 struct AmpLowerToArithPass
     : ampc::amp::impl::AmpLowerToArithBase<AmpLowerToArithPass> {
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
-      if (isa<AmpDialect>(op->getDialect()))
+      if (isa<AmpDialect>(op->getDialect()) || isFp8Conversion(op))
         ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
     for (Operation *op : ops) {
       rewriter.setInsertionPoint(op);
       SmallVector<Value> results;
-      if (auto castOp = dyn_cast<CastOp>(op)) {
+      if (isFp8Conversion(op)) {
+        // LLVM has no fp8 types: widen and narrow on bit patterns too.
+        // arith.truncf follows IEEE/OCP overflow, as its semantics say.
+        Value input = op->getOperand(0);
+        auto to = cast<FloatType>(getElementTypeOrSelf(op->getResult(0)));
+        Emitter em(rewriter, op->getLoc(), input.getType());
+        Value wide = em.decodeToF32(input);
+        results.push_back(em.encodeFromF32(wide, to, OverflowMode::nonfinite));
+      } else if (auto castOp = dyn_cast<CastOp>(op)) {
         if (castOp.getRoundingMode() != RoundingMode::nearest_even) {
           op->emitOpError("amp-lower-to-arith: rounding '")
               << stringifyRoundingMode(castOp.getRoundingMode())

@@ -136,6 +136,10 @@ def AmpLowerToArith : Pass<"amp-lower-to-arith", "::mlir::func::FuncOp"> {
       `amp.update_amax_history` shifts the history and derives the scale as
       Transformer Engine does.
 
+    Scalar and vector `arith.extf` / `arith.truncf` with an fp8 side (as
+    found in the bodies of fp8 contractions) are lowered the same way, since
+    LLVM has no fp8 types; `arith.truncf` keeps its IEEE/OCP overflow.
+
     `rounding stochastic` is reported as not implemented.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",

@@ -1,0 +1,27 @@
+// RUN: ampc-opt %s -ampc-cpu-pipeline | FileCheck %s
+// Every zoo model, under every policy, lowers to the LLVM dialect alone.
+// RUN: ampc-opt %ampc_src_root/examples/models/mlp.mlir -ampc-train-pipeline=policy=fp8 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
+// RUN: ampc-opt %ampc_src_root/examples/models/cnn.mlir -ampc-train-pipeline=policy=bf16 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
+// RUN: ampc-opt %ampc_src_root/examples/models/transformer_block.mlir -ampc-train-pipeline=policy=fp16 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
+// RUN: ampc-opt %ampc_src_root/examples/models/transformer_block.mlir -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
+// MODEL-NOT: {{(amp|linalg|tensor|memref|arith|func|scf|cf|math)\.}}
+// MODEL: llvm.func @_mlir_ciface_forward
+
+// The result becomes an out parameter: the C wrapper takes three descriptors
+// (two inputs, one result) and returns nothing; the entry is a plain LLVM
+// function with fp8 as i8 in memory.
+// CHECK-NOT: amp.
+// CHECK-LABEL: llvm.func @step
+// CHECK: llvm.func @_mlir_ciface_step(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// CHECK-NOT: -> !llvm
+// CHECK-SAME: {
+func.func @step(%x: tensor<4x8xf32>, %w: tensor<8x2xf8E4M3FN>) -> tensor<4x2xf32> {
+  %s = arith.constant 2.0 : f32
+  %xq = amp.cast %x : tensor<4x8xf32> to tensor<4x8xf8E4M3FN>
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x2xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<4x2xf32>) -> tensor<4x2xf32>
+  %m = linalg.matmul ins(%xq, %w : tensor<4x8xf8E4M3FN>, tensor<8x2xf8E4M3FN>) outs(%f : tensor<4x2xf32>) -> tensor<4x2xf32>
+  %t = math.tanh %m : tensor<4x2xf32>
+  return %t : tensor<4x2xf32>
+}
