@@ -1,0 +1,292 @@
+//===- JitTest.cpp - the JIT host API against f64 references --------------===//
+//
+// Compiles contractions and the zoo MLP under every policy through the host
+// API, runs them on random inputs and compares with f64 references computed
+// here. Tolerances are derived from the formats' unit roundoff u (2^-8 bf16,
+// 2^-11 f16, 2^-4 f8E4M3FN) and the reduction length K: each low-precision
+// input is rounded once (relative error u, or half the smallest subnormal),
+// products are exact in f32 and the f32 sum of K terms adds K * 2^-24
+// relative to the sum of magnitudes. The tests also check that a low policy
+// really computed in low precision (its error is well above f32's).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/JIT/JIT.h"
+
+#include "llvm/Support/MemoryBuffer.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <random>
+#include <string>
+
+using ampc_rt::DType;
+using ampc_rt::Tensor;
+
+namespace {
+
+struct Precision {
+  const char *policy;
+  double u;        // unit roundoff of the compute type
+  double absFloor; // half the smallest subnormal
+};
+
+const Precision kPolicies[] = {
+    {"none", 0, 0},
+    {"fp32", 0, 0},
+    {"bf16", std::ldexp(1.0, -8), std::ldexp(1.0, -134)},
+    {"fp16", std::ldexp(1.0, -11), std::ldexp(1.0, -25)},
+    {"fp8", std::ldexp(1.0, -4), std::ldexp(1.0, -10)},
+};
+const double kU32 = std::ldexp(1.0, -24);
+
+Tensor randomTensor(std::vector<int64_t> shape, std::mt19937 &rng, float lo,
+                    float hi) {
+  Tensor t(DType::F32, std::move(shape));
+  std::uniform_real_distribution<float> dist(lo, hi);
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    t.as<float>()[i] = dist(rng);
+  return t;
+}
+
+std::unique_ptr<ampc::JitModule> compile(const std::string &source,
+                                         const char *policy) {
+  ampc::JitOptions options;
+  options.policy = policy;
+  auto module = ampc::JitModule::fromString(source, options);
+  EXPECT_TRUE(static_cast<bool>(module))
+      << policy << ": " << llvm::toString(module.takeError());
+  return module ? std::move(*module) : nullptr;
+}
+
+/// Checks |got - ref| <= bound elementwise; returns the largest error.
+double checkWithin(const Tensor &got, const std::vector<double> &ref,
+                   const std::vector<double> &bound, const std::string &what) {
+  double maxErr = 0;
+  int failures = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    double err = std::fabs(double(got.as<float>()[i]) - ref[i]);
+    maxErr = std::max(maxErr, err);
+    if (!(err <= bound[i]) && ++failures <= 3)
+      ADD_FAILURE() << what << " element " << i << ": got " << got.as<float>()[i]
+                    << ", reference " << ref[i] << ", bound " << bound[i];
+  }
+  return maxErr;
+}
+
+/// C[m][n] = sum_k A[m][k] B[k][n] for `batch` independent products, with the
+/// error bound of a low-precision contraction accumulating in f32.
+void referenceMatmul(const Tensor &a, const Tensor &b, int64_t batch, int64_t m,
+                     int64_t k, int64_t n, const Precision &p,
+                     std::vector<double> &ref, std::vector<double> &bound) {
+  ref.assign(size_t(batch * m * n), 0);
+  bound.assign(ref.size(), 0);
+  for (int64_t bi = 0; bi < batch; ++bi)
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double sum = 0, mag = 0;
+        for (int64_t q = 0; q < k; ++q) {
+          double x = a.as<float>()[(bi * m + i) * k + q];
+          double y = b.as<float>()[(bi * k + q) * n + j];
+          sum += x * y;
+          mag += std::fabs(x * y) + (std::fabs(x) + std::fabs(y)) * p.absFloor;
+        }
+        size_t o = size_t((bi * m + i) * n + j);
+        ref[o] = sum;
+        bound[o] = mag * (2 * p.u + p.u * p.u + double(k + 2) * kU32) + 1e-30;
+      }
+}
+
+const char *kMatmul = R"mlir(
+func.func @mm(%a: tensor<32x64xf32>, %b: tensor<64x16xf32>) -> tensor<32x16xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<32x16xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<32x16xf32>) -> tensor<32x16xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<32x64xf32>, tensor<64x16xf32>) outs(%f : tensor<32x16xf32>) -> tensor<32x16xf32>
+  return %m : tensor<32x16xf32>
+}
+func.func @bmm(%a: tensor<3x8x16xf32>, %b: tensor<3x16x8xf32>) -> tensor<3x8x8xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x8x8xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<3x8x8xf32>) -> tensor<3x8x8xf32>
+  %m = linalg.batch_matmul ins(%a, %b : tensor<3x8x16xf32>, tensor<3x16x8xf32>) outs(%f : tensor<3x8x8xf32>) -> tensor<3x8x8xf32>
+  return %m : tensor<3x8x8xf32>
+}
+func.func @conv(%x: tensor<2x10x10x3xf32>, %w: tensor<3x3x3x4xf32>) -> tensor<2x8x8x4xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x8x8x4xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x8x8x4xf32>) -> tensor<2x8x8x4xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x10x10x3xf32>, tensor<3x3x3x4xf32>) outs(%f : tensor<2x8x8x4xf32>) -> tensor<2x8x8x4xf32>
+  return %c : tensor<2x8x8x4xf32>
+}
+)mlir";
+
+TEST(JitTest, ContractionsUnderEveryPolicy) {
+  std::mt19937 rng(7);
+  Tensor a = randomTensor({32, 64}, rng, -1, 1), b = randomTensor({64, 16}, rng, -1, 1);
+  Tensor ba = randomTensor({3, 8, 16}, rng, -1, 1), bb = randomTensor({3, 16, 8}, rng, -1, 1);
+  Tensor cx = randomTensor({2, 10, 10, 3}, rng, -1, 1), cw = randomTensor({3, 3, 3, 4}, rng, -1, 1);
+  double fp32Err = 0;
+  for (const Precision &p : kPolicies) {
+    auto module = compile(kMatmul, p.policy);
+    ASSERT_TRUE(module);
+    std::vector<double> ref, bound;
+
+    auto mm = module->call("mm", {a, b});
+    ASSERT_TRUE(static_cast<bool>(mm)) << llvm::toString(mm.takeError());
+    referenceMatmul(a, b, 1, 32, 64, 16, p, ref, bound);
+    double err = checkWithin((*mm)[0], ref, bound, std::string("mm/") + p.policy);
+    if (p.u == 0)
+      fp32Err = std::max(fp32Err, err);
+    else // the low type was really used
+      EXPECT_GT(err, 10 * fp32Err + 1e-6) << p.policy;
+
+    auto bmm = module->call("bmm", {ba, bb});
+    ASSERT_TRUE(static_cast<bool>(bmm)) << llvm::toString(bmm.takeError());
+    referenceMatmul(ba, bb, 3, 8, 16, 8, p, ref, bound);
+    checkWithin((*bmm)[0], ref, bound, std::string("bmm/") + p.policy);
+
+    auto conv = module->call("conv", {cx, cw});
+    ASSERT_TRUE(static_cast<bool>(conv)) << llvm::toString(conv.takeError());
+    // Reference convolution, stride 1, no padding: K = 3*3*3.
+    ref.assign(2 * 8 * 8 * 4, 0);
+    bound.assign(ref.size(), 0);
+    for (int n = 0; n < 2; ++n)
+      for (int h = 0; h < 8; ++h)
+        for (int w = 0; w < 8; ++w)
+          for (int f = 0; f < 4; ++f) {
+            double sum = 0, mag = 0;
+            for (int kh = 0; kh < 3; ++kh)
+              for (int kw = 0; kw < 3; ++kw)
+                for (int c = 0; c < 3; ++c) {
+                  double x = cx.as<float>()[((n * 10 + h + kh) * 10 + w + kw) * 3 + c];
+                  double y = cw.as<float>()[((kh * 3 + kw) * 3 + c) * 4 + f];
+                  sum += x * y;
+                  mag += std::fabs(x * y) + (std::fabs(x) + std::fabs(y)) * p.absFloor;
+                }
+            size_t o = size_t(((n * 8 + h) * 8 + w) * 4 + f);
+            ref[o] = sum;
+            bound[o] = mag * (2 * p.u + p.u * p.u + 29 * kU32) + 1e-30;
+          }
+    checkWithin((*conv)[0], ref, bound, std::string("conv/") + p.policy);
+  }
+}
+
+std::string readZooModel(const char *name) {
+  std::string path = std::string(AMPC_SOURCE_DIR) + "/examples/models/" + name;
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  EXPECT_TRUE(static_cast<bool>(buffer)) << path;
+  return buffer ? (*buffer)->getBuffer().str() : std::string();
+}
+
+TEST(JitTest, ZooMlpForwardUnderEveryPolicy) {
+  std::mt19937 rng(11);
+  const int B = 128, I = 784, H = 256, O = 10;
+  Tensor w1 = randomTensor({I, H}, rng, -1.0f / 28, 1.0f / 28);
+  Tensor b1 = randomTensor({H}, rng, -0.1f, 0.1f);
+  Tensor w2 = randomTensor({H, O}, rng, -1.0f / 16, 1.0f / 16);
+  Tensor b2 = randomTensor({O}, rng, -0.1f, 0.1f);
+  Tensor x = randomTensor({B, I}, rng, 0, 1);
+  Tensor onehot(DType::F32, {B, O});
+  for (int i = 0; i < B; ++i)
+    onehot.as<float>()[i * O + i % O] = 1;
+
+  std::string source = readZooModel("mlp.mlir");
+  for (const Precision &p : kPolicies) {
+    auto module = compile(source, p.policy);
+    ASSERT_TRUE(module);
+    auto out = module->call("forward", {w1, b1, w2, b2, x, onehot});
+    ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
+
+    // f64 reference with a first-order error bound per logit: layer 1's
+    // contraction error, the hidden activation rounded to the low type
+    // (relative u) and layer 2's contraction error.
+    std::vector<double> logits(B * O), bound(B * O);
+    double loss = 0, maxBound = 0;
+    for (int r = 0; r < B; ++r) {
+      std::vector<double> h(H), herr(H);
+      for (int j = 0; j < H; ++j) {
+        double sum = 0, mag = 0;
+        for (int k = 0; k < I; ++k) {
+          double a = x.as<float>()[r * I + k], w = w1.as<float>()[k * H + j];
+          sum += a * w;
+          mag += std::fabs(a * w) + (std::fabs(a) + std::fabs(w)) * p.absFloor;
+        }
+        double pre = sum + b1.as<float>()[j];
+        h[j] = std::max(pre, 0.0);
+        herr[j] = mag * (2 * p.u + p.u * p.u + (I + 2) * kU32) +
+                  std::fabs(pre) * kU32;
+      }
+      double maxLogit = -INFINITY;
+      for (int o = 0; o < O; ++o) {
+        double sum = 0, mag = 0, propagated = 0;
+        for (int j = 0; j < H; ++j) {
+          double w = w2.as<float>()[j * O + o];
+          sum += h[j] * w;
+          mag += std::fabs(h[j] * w) + (std::fabs(h[j]) + std::fabs(w)) * p.absFloor;
+          propagated += std::fabs(w) * herr[j] * (1 + p.u);
+        }
+        logits[r * O + o] = sum + b2.as<float>()[o];
+        bound[r * O + o] = propagated +
+                           mag * (2 * p.u + p.u * p.u + (H + 2) * kU32) + 1e-6;
+        maxLogit = std::max(maxLogit, logits[r * O + o]);
+        maxBound = std::max(maxBound, bound[r * O + o]);
+      }
+      double sumExp = 0;
+      for (int o = 0; o < O; ++o)
+        sumExp += std::exp(logits[r * O + o] - maxLogit);
+      loss -= (logits[r * O + r % O] - maxLogit - std::log(sumExp)) / B;
+    }
+    checkWithin((*out)[1], logits, bound, std::string("logits/") + p.policy);
+    // Cross-entropy is 2-Lipschitz in the largest logit error; f32 adds
+    // rounding of order 1e-6.
+    double gotLoss = (*out)[0].as<float>()[0];
+    EXPECT_NEAR(gotLoss, loss, 2 * maxBound + 1e-5) << p.policy;
+  }
+}
+
+TEST(JitTest, ErrorsComeBackAsValues) {
+  auto expectError = [](auto &&result, const std::string &needle) {
+    ASSERT_FALSE(static_cast<bool>(result));
+    std::string message = llvm::toString(result.takeError());
+    EXPECT_NE(message.find(needle), std::string::npos) << message;
+  };
+  expectError(ampc::JitModule::fromString("func.func @f( {"),
+              "cannot parse '<string>':");
+  expectError(ampc::JitModule::fromFile("/nonexistent/model.mlir"),
+              "cannot open '/nonexistent/model.mlir'");
+  ampc::JitOptions bf16;
+  bf16.policy = "bf16";
+  expectError(ampc::JitModule::fromString(
+                  "func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
+                  "  %0 = math.sin %x : tensor<4xf32>\n"
+                  "  return %0 : tensor<4xf32>\n}\n",
+                  bf16),
+              "'math.sin' op is not supported by amp-autocast");
+  ampc::JitOptions badPolicy;
+  badPolicy.policy = "int4";
+  expectError(ampc::JitModule::fromString(kMatmul, badPolicy),
+              "unknown policy 'int4'");
+
+  auto module = compile(kMatmul, "none");
+  ASSERT_TRUE(module);
+  std::mt19937 rng(1);
+  Tensor a = randomTensor({32, 64}, rng, -1, 1), b = randomTensor({64, 16}, rng, -1, 1);
+  expectError(module->call("nope", {a, b}),
+              "no public function 'nope' in the module (it has: mm, bmm, conv)");
+  expectError(module->call("mm", {a}), "function 'mm' takes 2 arguments, got 1");
+  expectError(module->call("mm", {a, a}),
+              "argument #1 of 'mm' must be tensor<64x16xf32>, got tensor<32x64xf32>");
+  Tensor ints(DType::I32, {64, 16});
+  expectError(module->call("mm", {a, ints}),
+              "argument #1 of 'mm' must be tensor<64x16xf32>, got tensor<64x16xi32>");
+  // The module stays usable after errors.
+  auto ok = module->call("mm", {a, b});
+  EXPECT_TRUE(static_cast<bool>(ok));
+  if (!ok)
+    llvm::consumeError(ok.takeError());
+}
+
+} // namespace
