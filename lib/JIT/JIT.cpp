@@ -227,6 +227,18 @@ ampc::JitModule::lookup(llvm::StringRef name) const {
 
 llvm::Expected<std::vector<Tensor>>
 ampc::JitModule::call(llvm::StringRef name, llvm::ArrayRef<Tensor> inputs) {
+  std::vector<Tensor> results;
+  if (const FunctionSignature *signature = lookup(name))
+    for (const ValueType &type : signature->results)
+      results.emplace_back(type.dtype, type.shape);
+  if (llvm::Error error = callInto(name, inputs, results))
+    return std::move(error);
+  return results;
+}
+
+llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
+                                      llvm::ArrayRef<Tensor> inputs,
+                                      llvm::MutableArrayRef<Tensor> results) {
   const FunctionSignature *signature = lookup(name);
   if (!signature) {
     std::string known;
@@ -253,10 +265,19 @@ ampc::JitModule::call(llvm::StringRef name, llvm::ArrayRef<Tensor> inputs) {
                        "' must be " + wanted.str() + ", got " + got.str());
     }
   }
-
-  std::vector<Tensor> results;
-  for (const ValueType &type : signature->results)
-    results.emplace_back(type.dtype, type.shape);
+  if (results.size() != signature->results.size())
+    return makeError("function '" + name + "' has " +
+                     llvm::Twine(signature->results.size()) + " results, " +
+                     llvm::Twine(results.size()) + " output tensors given");
+  for (auto [index, pair] :
+       llvm::enumerate(llvm::zip(signature->results, results))) {
+    auto [wanted, given] = pair;
+    if (given.shape != wanted.shape || given.dtype != wanted.dtype ||
+        given.data.size() != size_t(given.numElements()) * ampc_rt::dtypeSize(given.dtype))
+      return makeError("output #" + llvm::Twine(index) + " of '" + name +
+                       "' must be " + wanted.str() + ", got tensor<" +
+                       given.typeString() + ">");
+  }
 
   // Scalars are passed by value: their storage is the tensor's bytes.
   // Memrefs are passed as pointers to descriptors.
@@ -280,8 +301,5 @@ ampc::JitModule::call(llvm::StringRef name, llvm::ArrayRef<Tensor> inputs) {
     pointers.push_back(descriptors.back().data());
     args.push_back(&pointers.back());
   }
-  if (llvm::Error error =
-          impl->engine->invokePacked(("_mlir_ciface_" + name).str(), args))
-    return std::move(error);
-  return results;
+  return impl->engine->invokePacked(("_mlir_ciface_" + name).str(), args);
 }

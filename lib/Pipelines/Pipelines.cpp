@@ -18,6 +18,9 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
@@ -49,11 +52,14 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 
 /// amp ops become standard ops; softmax and elementwise ops on tensors become
 /// structured linalg ops.
-static void addTensorStage(OpPassManager &pm) {
+static void addTensorStage(OpPassManager &pm, bool vectorize) {
+  if (vectorize)
+    pm.addPass(ampc::createAmpcVectorizeContractions());
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(ampc::createAmpcDecomposeAggregates());
+  funcPm.addPass(createConvertElementwiseToLinalgPass());
   // Named ops carry hidden bodies (fp8 contractions widen with arith.extf):
   // make them explicit so that amp-lower-to-arith sees them.
-  funcPm.addPass(ampc::createAmpcDecomposeAggregates());
   funcPm.addPass(createLinalgGeneralizeNamedOpsPass());
   funcPm.addPass(ampc::amp::createAmpLowerToArith());
   funcPm.addPass(createConvertElementwiseToLinalgPass());
@@ -78,15 +84,20 @@ static void addBufferizationStage(OpPassManager &pm) {
 /// Buffers and loops become LLVM.
 static void addLLVMStage(OpPassManager &pm) {
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createConvertVectorToLLVMPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  // Strided metadata expands into affine arithmetic: lower it again.
   pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
@@ -94,7 +105,7 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
                             const CpuPipelineOptions &options) {
   if (options.emitCInterface)
     pm.addPass(ampc::createAmpcEmitCInterface());
-  addTensorStage(pm);
+  addTensorStage(pm, options.vectorize);
   addBufferizationStage(pm);
   addLLVMStage(pm);
 }

@@ -112,17 +112,23 @@ func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: te
 // -----
 
 // arith.extf / arith.truncf with an fp8 side (the bodies of fp8 contractions)
-// are lowered on bit patterns too; other conversions are left to LLVM.
-// CHECK-LABEL: func.func @fp8_conversions
-// CHECK-SAME: (%[[A:.*]]: f8E4M3FN, %[[B:.*]]: bf16, %[[C:.*]]: f32)
+// are lowered on bit patterns too; bf16 -> f32 becomes a 16-bit shift; other
+// conversions (f16) are left to LLVM.
+// CHECK-LABEL: func.func @small_float_conversions
+// CHECK-SAME: (%[[A:.*]]: f8E4M3FN, %[[B:.*]]: bf16, %[[H:.*]]: f16, %[[C:.*]]: f32)
 // CHECK-NOT: arith.extf %[[A]]
 // CHECK: arith.bitcast %[[A]] : f8E4M3FN to i8
-// CHECK: arith.extf %[[B]] : bf16 to f32
+// CHECK: %[[BI:.*]] = arith.bitcast %[[B]] : bf16 to i16
+// CHECK: %[[BW:.*]] = arith.extui %[[BI]] : i16 to i32
+// CHECK: %[[BS:.*]] = arith.shli %[[BW]], %{{.*}} : i32
+// CHECK: arith.bitcast %[[BS]] : i32 to f32
+// CHECK: arith.extf %[[H]] : f16 to f32
 // CHECK-NOT: arith.truncf
 // CHECK: arith.bitcast %{{.*}} : i8 to f8E5M2
-func.func @fp8_conversions(%a: f8E4M3FN, %b: bf16, %c: f32) -> (f32, f32, f8E5M2) {
+func.func @small_float_conversions(%a: f8E4M3FN, %b: bf16, %h: f16, %c: f32) -> (f32, f32, f32, f8E5M2) {
   %0 = arith.extf %a : f8E4M3FN to f32
   %1 = arith.extf %b : bf16 to f32
-  %2 = arith.truncf %c : f32 to f8E5M2
-  return %0, %1, %2 : f32, f32, f8E5M2
+  %2 = arith.extf %h : f16 to f32
+  %3 = arith.truncf %c : f32 to f8E5M2
+  return %0, %1, %2, %3 : f32, f32, f32, f8E5M2
 }

@@ -34,4 +34,36 @@ def AmpcDecomposeAggregates
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AmpcVectorizeContractions
+    : Pass<"ampc-vectorize-contractions", "::mlir::ModuleOp"> {
+  let summary = "tile contractions for the caches and registers, then vectorize";
+  let description = [{
+    Widens low-precision inputs to the accumulator type (exact, and O(n^2)
+    against the O(n^3) product), then tiles every `linalg.matmul` and
+    `linalg.batch_matmul` on tensors twice
+    (a cache tile, then a register tile of `register-rows` x `register-cols`
+    with a reduction step of 1), vectorizes the register tile, keeps the
+    accumulator in registers across the reduction loop (hoisting its read and
+    write out of the loop) and lets the multiply-add contract into an FMA.
+    Tile sizes divide the op's dimensions (the largest divisor not above the
+    preferred size), so that no tile is partial and no masking is needed.
+    Driven by a transform-dialect script built per op.
+  }];
+  let options = [
+    Option<"registerRows", "register-rows", "int64_t", "8",
+           "rows of the register tile">,
+    Option<"registerCols", "register-cols", "int64_t", "32",
+           "columns of the register tile">,
+    Option<"cacheRows", "cache-rows", "int64_t", "64", "rows of the cache tile">,
+    Option<"cacheCols", "cache-cols", "int64_t", "256",
+           "columns of the cache tile">,
+    Option<"cacheDepth", "cache-depth", "int64_t", "256",
+           "reduction depth of the cache tile">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::transform::TransformDialect"];
+}
+
 #endif // AMPC_CONVERSION_PASSES_TD

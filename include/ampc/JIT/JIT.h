@@ -67,6 +67,12 @@ public:
   llvm::Expected<std::vector<ampc_rt::Tensor>>
   call(llvm::StringRef name, llvm::ArrayRef<ampc_rt::Tensor> inputs);
 
+  /// Like call, writing into `outputs` (one tensor per result, already of
+  /// the result's shape and element type), so that a loop can reuse them.
+  llvm::Error callInto(llvm::StringRef name,
+                       llvm::ArrayRef<ampc_rt::Tensor> inputs,
+                       llvm::MutableArrayRef<ampc_rt::Tensor> outputs);
+
   struct Impl;
 
 private:

@@ -39,6 +39,10 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       *this, "emit-c-interface",
       llvm::cl::desc("emit _mlir_ciface_ wrappers for public functions"),
       llvm::cl::init(true)};
+  Option<bool> vectorize{
+      *this, "vectorize",
+      llvm::cl::desc("tile and vectorize matmuls (ampc-vectorize-contractions)"),
+      llvm::cl::init(true)};
 };
 
 /// Decides every op's precision and rewrites the IR to compute that way:

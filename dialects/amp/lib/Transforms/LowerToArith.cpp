@@ -102,8 +102,12 @@ public:
     auto from = cast<FloatType>(getElementTypeOrSelf(value.getType()));
     if (from.isF32())
       return value;
-    FloatFormat fmt(from);
     Type f32 = b.getF32Type();
+    if (from.isBF16()) // the upper half of an f32, NaN and inf included
+      return bitcast(shl(extui(bitcast(value, b.getI16Type()), 32),
+                         constInt(32, 16)),
+                     f32);
+    FloatFormat fmt(from);
     Value bits = extui(bitcast(value, b.getIntegerType(fmt.width)), 32);
     Value sign = shl(shr(bits, constInt(32, fmt.width - 1)), constInt(32, 31));
     Value expField = andi(shr(bits, constInt(32, fmt.mantissa)),
@@ -464,13 +468,16 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
   results.push_back(arith::SelectOp::create(b, loc, keep, sf, op.getScale()));
 }
 
-/// arith.extf / arith.truncf on scalars or vectors with an fp8 side.
+/// arith.extf / arith.truncf on scalars or vectors with an fp8 side, and
+/// bf16 -> f32 widening (a shift, which vectorizes better than LLVM's
+/// bfloat extension).
 bool isFp8Conversion(Operation *op) {
   if (!isa<arith::ExtFOp, arith::TruncFOp>(op) ||
       isa<TensorType>(op->getOperand(0).getType()))
     return false;
-  return isFp8Type(getElementTypeOrSelf(op->getOperand(0))) ||
-         isFp8Type(getElementTypeOrSelf(op->getResult(0)));
+  Type from = getElementTypeOrSelf(op->getOperand(0));
+  Type to = getElementTypeOrSelf(op->getResult(0));
+  return isFp8Type(from) || isFp8Type(to) || (from.isBF16() && to.isF32());
 }
 
 struct AmpLowerToArithPass
@@ -487,6 +494,7 @@ struct AmpLowerToArithPass
       SmallVector<Value> results;
       if (isFp8Conversion(op)) {
         // LLVM has no fp8 types: widen and narrow on bit patterns too.
+        // (bf16 -> f32 widening also goes this way: it is a shift.)
         // arith.truncf follows IEEE/OCP overflow, as its semantics say.
         Value input = op->getOperand(0);
         auto to = cast<FloatType>(getElementTypeOrSelf(op->getResult(0)));
