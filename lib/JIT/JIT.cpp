@@ -10,6 +10,7 @@
 
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
+#include "ampc_rt/Allocator.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -199,7 +200,9 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
     precision.policy = options.policy;
     buildTrainPipeline(pm, precision);
   }
-  buildCpuPipeline(pm, CpuPipelineOptions());
+  CpuPipelineOptions cpu;
+  cpu.runtimeAllocator = true;
+  buildCpuPipeline(pm, cpu);
   if (failed(pm.run(*ir)))
     return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
 
@@ -213,6 +216,19 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
     return makeError("cannot JIT-compile '" + bufferName +
                      "': " + llvm::toString(engine.takeError()) + "\n" +
                      diagnostics);
+  // Temporaries come from the runtime's caching allocator.
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    auto add = [&](llvm::StringRef name, auto *fn) {
+      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                                 llvm::JITSymbolFlags::Exported};
+    };
+    add("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
+    add("_mlir_memref_to_llvm_aligned_alloc",
+        &_mlir_memref_to_llvm_aligned_alloc);
+    add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+    return symbols;
+  });
   module->impl->engine = std::move(*engine);
   return module;
 }

@@ -82,7 +82,7 @@ static void addBufferizationStage(OpPassManager &pm) {
 }
 
 /// Buffers and loops become LLVM.
-static void addLLVMStage(OpPassManager &pm) {
+static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator) {
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
@@ -93,7 +93,9 @@ static void addLLVMStage(OpPassManager &pm) {
   // Strided metadata expands into affine arithmetic: lower it again.
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = runtimeAllocator;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
@@ -107,7 +109,7 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(ampc::createAmpcEmitCInterface());
   addTensorStage(pm, options.vectorize);
   addBufferizationStage(pm);
-  addLLVMStage(pm);
+  addLLVMStage(pm, options.runtimeAllocator);
 }
 
 void ampc::registerPipelines() {

@@ -43,6 +43,12 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       *this, "vectorize",
       llvm::cl::desc("tile and vectorize matmuls (ampc-vectorize-contractions)"),
       llvm::cl::init(true)};
+  Option<bool> runtimeAllocator{
+      *this, "runtime-allocator",
+      llvm::cl::desc("allocate buffers through the runtime's caching "
+                     "allocator (_mlir_memref_to_llvm_alloc/free) instead of "
+                     "malloc/free"),
+      llvm::cl::init(false)};
 };
 
 /// Decides every op's precision and rewrites the IR to compute that way:
