@@ -3,12 +3,13 @@
 #   make test   install, configure, build, run the lit and unit tests
 #   make demo   install, configure, build, run the main job
 #   make build  configure and build only
+#   make bench  GEMM benchmarks next to PyTorch (installs python3-torch)
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all setup configure build test demo clean docs
+.PHONY: all setup configure build test demo bench clean docs
 
 all: build
 
@@ -28,6 +29,10 @@ test: build
 
 demo: build
 	@bash scripts/demo.sh $(BUILD_DIR)
+
+bench: build
+	@bash scripts/setup-bench.sh
+	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR)
 
 docs: configure
 	cmake --build $(BUILD_DIR) --target ampc-doc
