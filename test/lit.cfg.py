@@ -23,10 +23,16 @@ config.substitutions.append(
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
+# A C compiler for the tests that link AMPC's object files into C programs.
+import shutil
+config.substitutions.append(
+    ("%cc", shutil.which("clang-22") or shutil.which("cc") or "cc"))
+
 tool_dirs = [config.ampc_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("ampc-opt", unresolved="fatal"),
     ToolSubst("ampc-run", unresolved="fatal"),
+    ToolSubst("ampc-compile", unresolved="fatal"),
     ToolSubst("split-file", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("FileCheck", unresolved="fatal"),

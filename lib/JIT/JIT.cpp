@@ -128,6 +128,33 @@ std::string ampc::ValueType::str() const {
   return s + ampc_rt::dtypeName(dtype) + ">";
 }
 
+std::vector<ampc::FunctionSignature>
+ampc::describeFunctions(ModuleOp module) {
+  std::vector<FunctionSignature> signatures;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func.isPublic() || func.isExternal())
+      continue;
+    FunctionSignature signature;
+    signature.name = func.getName().str();
+    for (auto [types, isResult] :
+         {std::make_pair(func.getArgumentTypes(), false),
+          std::make_pair(func.getResultTypes(), true)}) {
+      for (Type type : types) {
+        auto converted = toValueType(type, isResult);
+        if (auto *reason = std::get_if<std::string>(&converted)) {
+          if (signature.unsupported.empty())
+            signature.unsupported = *reason;
+          continue;
+        }
+        (isResult ? signature.results : signature.inputs)
+            .push_back(std::get<ValueType>(converted));
+      }
+    }
+    signatures.push_back(std::move(signature));
+  }
+  return signatures;
+}
+
 ampc::JitModule::~JitModule() = default;
 
 llvm::Expected<std::unique_ptr<ampc::JitModule>>
@@ -172,27 +199,7 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   if (!ir)
     return makeError("cannot parse '" + bufferName + "':\n" + diagnostics);
 
-  for (auto func : ir->getOps<func::FuncOp>()) {
-    if (!func.isPublic() || func.isExternal())
-      continue;
-    FunctionSignature signature;
-    signature.name = func.getName().str();
-    for (auto [types, isResult] :
-         {std::make_pair(func.getArgumentTypes(), false),
-          std::make_pair(func.getResultTypes(), true)}) {
-      for (Type type : types) {
-        auto converted = toValueType(type, isResult);
-        if (auto *reason = std::get_if<std::string>(&converted)) {
-          if (signature.unsupported.empty())
-            signature.unsupported = *reason;
-          continue;
-        }
-        (isResult ? signature.results : signature.inputs)
-            .push_back(std::get<ValueType>(converted));
-      }
-    }
-    module->signatures.push_back(std::move(signature));
-  }
+  module->signatures = describeFunctions(*ir);
 
   PassManager pm(&context);
   if (options.policy != "none") {

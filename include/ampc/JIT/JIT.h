@@ -48,6 +48,39 @@ struct FunctionSignature {
   std::string unsupported;
 };
 
+} // namespace ampc
+
+namespace mlir {
+class ModuleOp;
+} // namespace mlir
+
+namespace ampc {
+
+/// The public functions of a module on tensors, as the host API and the
+/// ahead-of-time header see them.
+std::vector<FunctionSignature> describeFunctions(mlir::ModuleOp module);
+
+/// Ahead-of-time compilation to an object file plus a C header.
+struct AotOptions {
+  std::string policy = "none";
+  /// LLVM CPU name ("native": this machine's, e.g. with AVX-512 BF16).
+  std::string cpu = "native";
+  /// Extra LLVM target features ("+avx512bf16,...").
+  std::string features;
+  unsigned optLevel = 3;
+  /// Allocate temporaries through the runtime's caching allocator (link
+  /// libampc_rt) rather than malloc/free.
+  bool runtimeAllocator = false;
+};
+
+/// Compiles `source` to `objectPath` (an ELF object with
+/// `_mlir_ciface_NAME` entry points) and, if `headerPath` is not empty, writes
+/// a C header declaring them.
+llvm::Error compileAheadOfTime(llvm::StringRef source, llvm::StringRef bufferName,
+                               const AotOptions &options,
+                               llvm::StringRef objectPath,
+                               llvm::StringRef headerPath);
+
 class JitModule {
 public:
   static llvm::Expected<std::unique_ptr<JitModule>>

@@ -1,0 +1,59 @@
+// ampc-compile writes an object file and a C header; a C program includes the
+// header, links the object and gets the right numbers (a bf16 matmul and a
+// saturating fp8 cast).
+// RUN: split-file %s %t
+// RUN: ampc-compile %t/model.mlir -o %t/model.o --header=%t/model.h --policy=bf16
+// RUN: FileCheck %s --check-prefix=HEADER < %t/model.h
+// RUN: %cc -I%t %t/driver.c %t/model.o -o %t/driver -lm
+// RUN: %t/driver | FileCheck %s --check-prefix=OUT
+// RUN: not ampc-compile %t/missing.mlir -o %t/x.o 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not ampc-compile %t/model.mlir -o %t/x.o --policy=int4 2>&1 | FileCheck %s --check-prefix=POLICY
+// RUN: not ampc-compile %t/model.mlir -o %t/no/such/dir/x.o 2>&1 | FileCheck %s --check-prefix=OUTDIR
+
+// HEADER: #ifndef AMPC_GENERATED_MODEL_H
+// HEADER: typedef struct {
+// HEADER: int64_t sizes[2];
+// HEADER: } AMPC_MemRef2D;
+// HEADER: void _mlir_ciface_mm(AMPC_MemRef2D *in0, AMPC_MemRef2D *in1, AMPC_MemRef2D *out0);
+// HEADER: void _mlir_ciface_quantize(AMPC_MemRef1D *in0, AMPC_MemRef1D *out0);
+
+// Under bf16, 1.01 is rounded to 1.0078125 before the product.
+// OUT: 4.0078125 5 10 11
+// OUT-NEXT: 0x38 0x7e 0xc5 0x7e
+// MISSING: ampc-compile: cannot open '{{.*}}missing.mlir': No such file or directory
+// POLICY: ampc-compile: unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8
+// OUTDIR: ampc-compile: cannot write '{{.*}}x.o': No such file or directory
+
+//--- model.mlir
+func.func @mm(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x2xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<2x3xf32>, tensor<3x2xf32>) outs(%f : tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %m : tensor<2x2xf32>
+}
+func.func @quantize(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
+  %0 = amp.cast %x : tensor<4xf32> to tensor<4xf8E4M3FN>
+  return %0 : tensor<4xf8E4M3FN>
+}
+
+//--- driver.c
+#include <stdio.h>
+#include "model.h"
+
+int main(void) {
+  float a[6] = {1.01f, 2, 3, 4, 5, 6}, b[6] = {1, 0, 0, 1, 1, 1}, c[4];
+  AMPC_MemRef2D A = {a, a, 0, {2, 3}, {3, 1}};
+  AMPC_MemRef2D B = {b, b, 0, {3, 2}, {2, 1}};
+  AMPC_MemRef2D C = {c, c, 0, {2, 2}, {2, 1}};
+  _mlir_ciface_mm(&A, &B, &C);
+  printf("%.9g %.9g %.9g %.9g\n", c[0], c[1], c[2], c[3]);
+
+  float x[4] = {1, 1000, -3.3f, 1e9f};
+  unsigned char q[4];
+  AMPC_MemRef1D X = {x, x, 0, {4}, {1}};
+  AMPC_MemRef1D Q = {q, q, 0, {4}, {1}};
+  _mlir_ciface_quantize(&X, &Q);
+  printf("0x%x 0x%x 0x%x 0x%x\n", q[0], q[1], q[2], q[3]);
+  return 0;
+}

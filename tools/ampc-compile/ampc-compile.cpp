@@ -1,0 +1,57 @@
+//===- ampc-compile.cpp - ahead-of-time compilation to an object file -----===//
+//
+//   ampc-compile model.mlir -o model.o [--header=model.h] [--policy=bf16]
+//                [--cpu=native|NAME] [--features=+avx512bf16,...]
+//
+// The object exports _mlir_ciface_NAME for every public function; the header
+// declares them with the memref descriptor structs they take.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/JIT/JIT.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace cl = llvm::cl;
+
+static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
+                                      cl::Required);
+static cl::opt<std::string> outputFile("o", cl::desc("object file to write"),
+                                       cl::Required);
+static cl::opt<std::string> headerFile("header",
+                                       cl::desc("C header to write"));
+static cl::opt<std::string> policy("policy", cl::init("none"),
+                                   cl::desc("none, fp32, bf16, fp16 or fp8"));
+static cl::opt<std::string> cpu("cpu", cl::init("native"),
+                                cl::desc("LLVM CPU name, or native"));
+static cl::opt<std::string> features("features",
+                                     cl::desc("extra LLVM target features"));
+static cl::opt<bool> runtimeAllocator(
+    "runtime-allocator",
+    cl::desc("allocate through libampc_rt's caching allocator"));
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(argc, argv,
+                              "AMPC: compile a module to an object file\n");
+  auto buffer = llvm::MemoryBuffer::getFile(inputFile);
+  if (!buffer) {
+    llvm::errs() << "ampc-compile: cannot open '" << inputFile
+                 << "': " << buffer.getError().message() << "\n";
+    return 1;
+  }
+  ampc::AotOptions options;
+  options.policy = policy;
+  options.cpu = cpu;
+  options.features = features;
+  options.runtimeAllocator = runtimeAllocator;
+  if (llvm::Error error = ampc::compileAheadOfTime(
+          (*buffer)->getBuffer(), inputFile, options, outputFile, headerFile)) {
+    llvm::errs() << "ampc-compile: " << llvm::toString(std::move(error)) << "\n";
+    return 1;
+  }
+  return 0;
+}
