@@ -10,6 +10,8 @@
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
 #include "mlir/Parser/Parser.h"
@@ -64,12 +66,128 @@ void widenInputs(linalg::LinalgOp op) {
     (void)ampc::amp::updatePayload(op);
 }
 
+/// Rows and columns of the accumulator tile of the BF16 dot kernel: 8 rows of
+/// one 16-lane f32 register each.
+constexpr int64_t kDotRows = 8, kDotCols = 16;
+
+/// True for a plain bf16 x bf16 -> f32 matmul whose sizes fit the kernel.
+bool fitsBf16DotKernel(linalg::MatmulOp op) {
+  auto a = dyn_cast<RankedTensorType>(op.getInputs()[0].getType());
+  auto b = dyn_cast<RankedTensorType>(op.getInputs()[1].getType());
+  auto c = dyn_cast<RankedTensorType>(op.getOutputs()[0].getType());
+  if (!a || !b || !c || !a.hasStaticShape() || !b.hasStaticShape() ||
+      op.hasUserDefinedMaps() || !a.getElementType().isBF16() ||
+      !b.getElementType().isBF16() || !c.getElementType().isF32())
+    return false;
+  int64_t m = a.getDimSize(0), k = a.getDimSize(1), n = b.getDimSize(1);
+  return m % kDotRows == 0 && n % kDotCols == 0 && k % 2 == 0;
+}
+
+/// Replaces `op` by the AVX-512 BF16 dot-product kernel (see the pass
+/// description).
+void buildBf16DotKernel(linalg::MatmulOp op) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value lhs = op.getInputs()[0], rhs = op.getInputs()[1];
+  Value init = op.getOutputs()[0];
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  auto rhsType = cast<RankedTensorType>(rhs.getType());
+  int64_t m = lhsType.getDimSize(0), k = lhsType.getDimSize(1),
+          n = rhsType.getDimSize(1);
+  Type bf16 = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
+
+  // B (k x n) -> (n/16, k/2, 32): for each block of 16 columns and each pair
+  // of rows, the 16 column pairs (B[2p][j], B[2p+1][j]) side by side.
+  Value expanded = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({k / 2, 2, n / kDotCols, kDotCols}, bf16),
+      rhs, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+  Value transposedInit = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{n / kDotCols, k / 2, kDotCols, 2}, bf16);
+  Value transposed =
+      linalg::TransposeOp::create(b, loc, expanded, transposedInit,
+                                  ArrayRef<int64_t>{2, 0, 3, 1})
+          .getResult()[0];
+  Value packed = tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({n / kDotCols, k / 2, 2 * kDotCols}, bf16),
+      transposed, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+
+  auto index = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  Value c0 = index(0), c1 = index(1);
+  Value padF32 = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  Value padBf16 = arith::ConstantOp::create(b, loc, b.getFloatAttr(bf16, 0));
+  auto accType = VectorType::get({kDotCols}, f32);
+  auto pairType = VectorType::get({2 * kDotCols}, bf16);
+
+  auto rows = scf::ForOp::create(
+      b, loc, c0, index(m), index(kDotRows), ValueRange{init},
+      [&](OpBuilder &b, Location loc, Value i, ValueRange rowArgs) {
+        auto cols = scf::ForOp::create(
+            b, loc, c0, index(n / kDotCols), c1, ValueRange{rowArgs[0]},
+            [&](OpBuilder &b, Location loc, Value jb, ValueRange colArgs) {
+              Value tile = colArgs[0];
+              Value j = arith::MulIOp::create(b, loc, jb, index(kDotCols));
+              SmallVector<Value> rowIndex, accs;
+              for (int64_t r = 0; r < kDotRows; ++r) {
+                rowIndex.push_back(arith::AddIOp::create(b, loc, i, index(r)));
+                accs.push_back(vector::TransferReadOp::create(
+                    b, loc, accType, tile, ValueRange{rowIndex[r], j}, padF32,
+                    ArrayRef<bool>{true}));
+              }
+              auto depth = scf::ForOp::create(
+                  b, loc, c0, index(k / 2), c1, accs,
+                  [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
+                    Value bv = vector::TransferReadOp::create(
+                        b, loc, pairType, packed, ValueRange{jb, p, c0},
+                        padBf16, ArrayRef<bool>{true});
+                    Value kk = arith::MulIOp::create(b, loc, p, index(2));
+                    SmallVector<Value> next;
+                    for (int64_t r = 0; r < kDotRows; ++r) {
+                      Value pair = vector::TransferReadOp::create(
+                          b, loc, VectorType::get({2}, bf16), lhs,
+                          ValueRange{rowIndex[r], kk}, padBf16,
+                          ArrayRef<bool>{true});
+                      Value asInt = vector::BitCastOp::create(
+                          b, loc, VectorType::get({1}, i32), pair);
+                      Value scalar = vector::ExtractOp::create(
+                          b, loc, asInt, ArrayRef<int64_t>{0});
+                      Value splat = vector::BroadcastOp::create(
+                          b, loc, VectorType::get({kDotCols}, i32), scalar);
+                      Value av = vector::BitCastOp::create(b, loc, pairType, splat);
+                      next.push_back(x86vector::DotBF16Op::create(
+                          b, loc, accType, acc[r], av, bv));
+                    }
+                    scf::YieldOp::create(b, loc, next);
+                  });
+              for (int64_t r = 0; r < kDotRows; ++r)
+                tile = vector::TransferWriteOp::create(
+                           b, loc, depth.getResult(r), tile,
+                           ValueRange{rowIndex[r], j}, ArrayRef<bool>{true})
+                           .getResult();
+              scf::YieldOp::create(b, loc, tile);
+            });
+        scf::YieldOp::create(b, loc, cols.getResult(0));
+      });
+  op.getResult(0).replaceAllUsesWith(rows.getResult(0));
+  op.erase();
+}
+
 struct AmpcVectorizeContractionsPass
     : ampc::impl::AmpcVectorizeContractionsBase<AmpcVectorizeContractionsPass> {
   using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    if (bf16Dot) {
+      SmallVector<linalg::MatmulOp> kernels;
+      module.walk([&](linalg::MatmulOp op) {
+        if (op.hasPureTensorSemantics() && fitsBf16DotKernel(op))
+          kernels.push_back(op);
+      });
+      for (linalg::MatmulOp op : kernels)
+        buildBf16DotKernel(op);
+    }
     std::string body;
     int64_t id = 0;
     module.walk([&](linalg::LinalgOp op) {
@@ -159,11 +277,15 @@ struct AmpcVectorizeContractionsPass
     module.walk([](arith::AddFOp add) {
       if (!isa<VectorType>(add.getType()))
         return;
-      for (Value operand : add->getOperands())
+      for (Value operand : add->getOperands()) {
+        // The vectorizer reshapes the product (8x32x1 -> 8x32) on the way.
+        while (auto cast = operand.getDefiningOp<vector::ShapeCastOp>())
+          operand = cast.getSource();
         if (auto mul = operand.getDefiningOp<arith::MulFOp>()) {
           mul.setFastmath(arith::FastMathFlags::contract);
           add.setFastmath(arith::FastMathFlags::contract);
         }
+      }
     });
     module.walk([](Operation *op) { op->removeAttr(kTagName); });
   }

@@ -163,6 +163,9 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   }
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = options.runtimeAllocator;
+  cpu.bf16Dot = options.cpu == "native"
+                    ? hostHasAvx512Bf16()
+                    : llvm::StringRef(options.features).contains("+avx512bf16");
   buildCpuPipeline(pm, cpu);
   if (failed(pm.run(*ir)))
     return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);

@@ -209,6 +209,7 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   }
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
+  cpu.bf16Dot = hostHasAvx512Bf16();
   buildCpuPipeline(pm, cpu);
   if (failed(pm.run(*ir)))
     return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);

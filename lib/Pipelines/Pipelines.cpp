@@ -27,6 +27,7 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
+#include "llvm/TargetParser/Host.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -52,9 +53,13 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 
 /// amp ops become standard ops; softmax and elementwise ops on tensors become
 /// structured linalg ops.
-static void addTensorStage(OpPassManager &pm, bool vectorize) {
-  if (vectorize)
-    pm.addPass(ampc::createAmpcVectorizeContractions());
+static void addTensorStage(OpPassManager &pm,
+                           const ampc::CpuPipelineOptions &options) {
+  if (options.vectorize) {
+    ampc::AmpcVectorizeContractionsOptions vectorize;
+    vectorize.bf16Dot = options.bf16Dot;
+    pm.addPass(ampc::createAmpcVectorizeContractions(vectorize));
+  }
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(ampc::createAmpcDecomposeAggregates());
   funcPm.addPass(createConvertElementwiseToLinalgPass());
@@ -82,12 +87,15 @@ static void addBufferizationStage(OpPassManager &pm) {
 }
 
 /// Buffers and loops become LLVM.
-static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator) {
+static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
+                         bool x86Vector) {
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertVectorToLLVMPass());
+  ConvertVectorToLLVMPassOptions vectorOptions;
+  vectorOptions.x86Vector = x86Vector;
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   // Strided metadata expands into affine arithmetic: lower it again.
@@ -107,9 +115,15 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
                             const CpuPipelineOptions &options) {
   if (options.emitCInterface)
     pm.addPass(ampc::createAmpcEmitCInterface());
-  addTensorStage(pm, options.vectorize);
+  addTensorStage(pm, options);
   addBufferizationStage(pm);
-  addLLVMStage(pm, options.runtimeAllocator);
+  addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot);
+}
+
+bool ampc::hostHasAvx512Bf16() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  auto it = features.find("avx512bf16");
+  return it != features.end() && it->second;
 }
 
 void ampc::registerPipelines() {

@@ -58,11 +58,16 @@ def AmpcVectorizeContractions
     Option<"cacheCols", "cache-cols", "int64_t", "256",
            "columns of the cache tile">,
     Option<"cacheDepth", "cache-depth", "int64_t", "256",
-           "reduction depth of the cache tile">
+           "reduction depth of the cache tile">,
+    Option<"bf16Dot", "bf16-dot", "bool", "false",
+           "compute bf16 x bf16 -> f32 matmuls with AVX-512 BF16 dot products "
+           "(vdpbf16ps) where the shapes allow; the host must have avx512bf16">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
                            "::mlir::vector::VectorDialect",
+                           "::mlir::x86vector::X86VectorDialect",
                            "::mlir::transform::TransformDialect"];
 }
 

@@ -43,6 +43,11 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       *this, "vectorize",
       llvm::cl::desc("tile and vectorize matmuls (ampc-vectorize-contractions)"),
       llvm::cl::init(true)};
+  Option<bool> bf16Dot{
+      *this, "bf16-dot",
+      llvm::cl::desc("use AVX-512 BF16 dot products for bf16 matmuls (the "
+                     "target must have avx512bf16)"),
+      llvm::cl::init(false)};
   Option<bool> runtimeAllocator{
       *this, "runtime-allocator",
       llvm::cl::desc("allocate buffers through the runtime's caching "
@@ -62,6 +67,9 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
 /// parameters, temporaries are freed), loops, then LLVM.
 void buildCpuPipeline(mlir::OpPassManager &pm,
                       const CpuPipelineOptions &options);
+
+/// True when this machine's CPU has AVX-512 BF16 (vdpbf16ps).
+bool hostHasAvx512Bf16();
 
 /// Registers the pipelines with the pass registry (for ampc-opt).
 void registerPipelines();
