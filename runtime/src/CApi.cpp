@@ -1,0 +1,260 @@
+//===- CApi.cpp - the runtime's C interface -------------------------------===//
+
+#include "ampc_rt/ampc_rt.h"
+#include "ampc_rt/Tensor.h"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+struct ampc_tensor {
+  ampc_rt::Tensor tensor;
+};
+
+struct ampc_state {
+  std::vector<std::pair<std::string, std::unique_ptr<ampc_tensor>>> entries;
+};
+
+namespace {
+
+void setError(char *error, size_t size, const std::string &message) {
+  if (!error || size == 0)
+    return;
+  std::snprintf(error, size, "%s", message.c_str());
+}
+
+ampc_rt::DType toDType(ampc_dtype d) { return static_cast<ampc_rt::DType>(d); }
+
+constexpr char kMagic[8] = {'A', 'M', 'P', 'C', 'C', 'K', 'P', 'T'};
+constexpr uint32_t kVersion = 1;
+
+std::string describe(ampc_rt::DType dtype, const std::vector<int64_t> &shape) {
+  ampc_rt::Tensor t;
+  t.dtype = dtype;
+  t.shape = shape;
+  return t.typeString();
+}
+
+} // namespace
+
+static_assert(sizeof(ampc_dtype) == sizeof(int), "C enum is an int");
+static_assert(AMPC_U16 == static_cast<int>(ampc_rt::DType::U16),
+              "ampc_dtype matches ampc_rt::DType");
+
+extern "C" {
+
+size_t ampc_dtype_size(ampc_dtype dtype) {
+  return ampc_rt::dtypeSize(toDType(dtype));
+}
+
+ampc_tensor *ampc_tensor_create(ampc_dtype dtype, int rank,
+                                const int64_t *shape, char *error,
+                                size_t error_size) {
+  if (rank < 0 || (rank > 0 && !shape)) {
+    setError(error, error_size, "rank must be >= 0 with a shape");
+    return nullptr;
+  }
+  std::vector<int64_t> dims(shape, shape + rank);
+  for (int64_t d : dims)
+    if (d < 0) {
+      setError(error, error_size, "negative size in shape");
+      return nullptr;
+    }
+  auto *t = new (std::nothrow) ampc_tensor{ampc_rt::Tensor(toDType(dtype), dims)};
+  if (!t)
+    setError(error, error_size, "out of memory");
+  return t;
+}
+
+void ampc_tensor_destroy(ampc_tensor *tensor) { delete tensor; }
+void *ampc_tensor_data(ampc_tensor *t) { return t->tensor.data.data(); }
+ampc_dtype ampc_tensor_dtype(const ampc_tensor *t) {
+  return static_cast<ampc_dtype>(t->tensor.dtype);
+}
+int ampc_tensor_rank(const ampc_tensor *t) { return int(t->tensor.shape.size()); }
+const int64_t *ampc_tensor_shape(const ampc_tensor *t) {
+  return t->tensor.shape.data();
+}
+size_t ampc_tensor_nbytes(const ampc_tensor *t) { return t->tensor.data.size(); }
+
+void ampc_tensor_describe(ampc_tensor *t, void *descriptor) {
+  auto *words = static_cast<int64_t *>(descriptor);
+  void *data = t->tensor.data.data();
+  std::memcpy(&words[0], &data, sizeof(void *));
+  std::memcpy(&words[1], &data, sizeof(void *));
+  words[2] = 0;
+  size_t rank = t->tensor.shape.size();
+  int64_t stride = 1;
+  for (size_t i = rank; i-- > 0;) {
+    words[3 + i] = t->tensor.shape[i];
+    words[3 + rank + i] = stride;
+    stride *= t->tensor.shape[i];
+  }
+}
+
+ampc_tensor *ampc_tensor_read_npy(const char *path, char *error,
+                                  size_t error_size) {
+  auto result = ampc_rt::readNpy(path);
+  if (!result) {
+    setError(error, error_size, result.message());
+    return nullptr;
+  }
+  return new ampc_tensor{std::move(*result)};
+}
+
+int ampc_tensor_write_npy(const ampc_tensor *t, const char *path, char *error,
+                          size_t error_size) {
+  std::string message = ampc_rt::writeNpy(path, t->tensor);
+  if (!message.empty()) {
+    setError(error, error_size, message);
+    return -1;
+  }
+  return 0;
+}
+
+ampc_state *ampc_state_create(void) { return new ampc_state(); }
+void ampc_state_destroy(ampc_state *state) { delete state; }
+
+ampc_tensor *ampc_state_add(ampc_state *state, const char *name,
+                            ampc_dtype dtype, int rank, const int64_t *shape,
+                            char *error, size_t error_size) {
+  if (!name || !*name) {
+    setError(error, error_size, "a state tensor needs a name");
+    return nullptr;
+  }
+  if (ampc_state_get(state, name)) {
+    setError(error, error_size,
+             std::string("the state already has a tensor named '") + name + "'");
+    return nullptr;
+  }
+  ampc_tensor *t = ampc_tensor_create(dtype, rank, shape, error, error_size);
+  if (!t)
+    return nullptr;
+  state->entries.emplace_back(name, std::unique_ptr<ampc_tensor>(t));
+  return t;
+}
+
+ampc_tensor *ampc_state_get(ampc_state *state, const char *name) {
+  for (auto &entry : state->entries)
+    if (entry.first == name)
+      return entry.second.get();
+  return nullptr;
+}
+
+size_t ampc_state_count(const ampc_state *state) { return state->entries.size(); }
+
+const char *ampc_state_name(const ampc_state *state, size_t index) {
+  return index < state->entries.size() ? state->entries[index].first.c_str()
+                                       : nullptr;
+}
+
+int ampc_state_save(const ampc_state *state, const char *path, char *error,
+                    size_t error_size) {
+  std::string target = path, tmp = target + ".tmp";
+  FILE *out = std::fopen(tmp.c_str(), "wb");
+  if (!out) {
+    setError(error, error_size,
+             "cannot write '" + target + "': " + std::strerror(errno));
+    return -1;
+  }
+  bool ok = std::fwrite(kMagic, 1, 8, out) == 8;
+  auto put = [&](const void *data, size_t size) {
+    ok = ok && std::fwrite(data, 1, size, out) == size;
+  };
+  put(&kVersion, 4);
+  uint64_t count = state->entries.size();
+  put(&count, 8);
+  for (const auto &[name, tensor] : state->entries) {
+    uint32_t length = uint32_t(name.size());
+    put(&length, 4);
+    put(name.data(), length);
+    uint32_t dtype = uint32_t(tensor->tensor.dtype);
+    uint32_t rank = uint32_t(tensor->tensor.shape.size());
+    put(&dtype, 4);
+    put(&rank, 4);
+    put(tensor->tensor.shape.data(), rank * 8);
+    uint64_t bytes = tensor->tensor.data.size();
+    put(&bytes, 8);
+    put(tensor->tensor.data.data(), bytes);
+  }
+  ok = ok && std::fflush(out) == 0 && fsync(fileno(out)) == 0;
+  ok = (std::fclose(out) == 0) && ok;
+  if (!ok || std::rename(tmp.c_str(), target.c_str()) != 0) {
+    std::string message = std::strerror(errno);
+    std::remove(tmp.c_str());
+    setError(error, error_size, "cannot write '" + target + "': " + message);
+    return -1;
+  }
+  return 0;
+}
+
+int ampc_state_load(ampc_state *state, const char *path, char *error,
+                    size_t error_size) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    setError(error, error_size,
+             std::string("cannot open '") + path + "': " + std::strerror(errno));
+    return -1;
+  }
+  auto fail = [&](const std::string &message) {
+    setError(error, error_size, std::string("'") + path + "': " + message);
+    return -1;
+  };
+  char magic[8];
+  uint32_t version = 0;
+  uint64_t count = 0;
+  if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0)
+    return fail("not an AMPC checkpoint");
+  if (!in.read(reinterpret_cast<char *>(&version), 4) || version != kVersion)
+    return fail("unsupported checkpoint version " + std::to_string(version));
+  if (!in.read(reinterpret_cast<char *>(&count), 8))
+    return fail("truncated");
+  if (count != state->entries.size())
+    return fail("holds " + std::to_string(count) + " tensors, the state has " +
+                std::to_string(state->entries.size()));
+  // Read everything first: a mismatch or a short file changes nothing.
+  std::vector<std::vector<uint8_t>> contents;
+  for (uint64_t i = 0; i < count; ++i) {
+    uint32_t length = 0, dtype = 0, rank = 0;
+    if (!in.read(reinterpret_cast<char *>(&length), 4) || length > 4096)
+      return fail("truncated or corrupt entry " + std::to_string(i));
+    std::string name(length, '\0');
+    if (!in.read(name.data(), length) ||
+        !in.read(reinterpret_cast<char *>(&dtype), 4) ||
+        !in.read(reinterpret_cast<char *>(&rank), 4) || rank > 64)
+      return fail("truncated or corrupt entry " + std::to_string(i));
+    std::vector<int64_t> shape(rank);
+    uint64_t bytes = 0;
+    if (!in.read(reinterpret_cast<char *>(shape.data()), rank * 8) ||
+        !in.read(reinterpret_cast<char *>(&bytes), 8))
+      return fail("truncated entry '" + name + "'");
+    const auto &[wantedName, wanted] = state->entries[i];
+    if (name != wantedName)
+      return fail("entry " + std::to_string(i) + " is '" + name +
+                  "', the state expects '" + wantedName + "'");
+    if (dtype > uint32_t(ampc_rt::DType::U16) ||
+        ampc_rt::DType(dtype) != wanted->tensor.dtype ||
+        shape != wanted->tensor.shape)
+      return fail("'" + name + "' is " +
+                  (dtype > uint32_t(ampc_rt::DType::U16)
+                       ? std::string("of an unknown type")
+                       : describe(ampc_rt::DType(dtype), shape)) +
+                  ", the state expects " + wanted->tensor.typeString());
+    if (bytes != wanted->tensor.data.size())
+      return fail("'" + name + "' has the wrong byte size");
+    std::vector<uint8_t> data(bytes);
+    if (!in.read(reinterpret_cast<char *>(data.data()), std::streamsize(bytes)))
+      return fail("truncated data of '" + name + "'");
+    contents.push_back(std::move(data));
+  }
+  for (size_t i = 0; i < contents.size(); ++i)
+    state->entries[i].second->tensor.data = std::move(contents[i]);
+  return 0;
+}
+
+} // extern "C"
