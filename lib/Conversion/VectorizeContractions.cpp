@@ -18,6 +18,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCVECTORIZECONTRACTIONS
+#define GEN_PASS_DEF_AMPCVECTORIZEELEMENTWISE
 #include "ampc/Conversion/Passes.h.inc"
 } // namespace ampc
 
@@ -26,6 +27,45 @@ using namespace mlir;
 namespace {
 
 constexpr llvm::StringLiteral kTagName = "ampc.vectorize_id";
+
+/// Wraps `body` (transform ops using %root and %func) in a named sequence,
+/// applies it to `module` and removes the op tags the body matched.
+LogicalResult applyScript(ModuleOp module, const std::string &body) {
+  std::string script =
+      "module attributes {transform.with_named_sequence} {\n"
+      "  transform.named_sequence @__transform_main(%root: !transform.any_op "
+      "{transform.readonly}) {\n"
+      "    %func = transform.structured.match ops{[\"func.func\"]} in %root "
+      ": (!transform.any_op) -> !transform.any_op\n" +
+      body +
+      "    transform.apply_patterns to %func {\n"
+      "      transform.apply_patterns.canonicalization\n"
+      "    } : !transform.any_op\n"
+      "    transform.yield\n  }\n}\n";
+  OwningOpRef<ModuleOp> transformModule =
+      parseSourceString<ModuleOp>(script, module.getContext());
+  if (!transformModule)
+    return module.emitError("internal transform script does not parse");
+  Operation *entry = nullptr;
+  transformModule->walk([&](transform::NamedSequenceOp seq) {
+    if (seq.getSymName() == "__transform_main")
+      entry = seq;
+  });
+  LogicalResult result = transform::applyTransformNamedSequence(
+      module, entry, *transformModule, transform::TransformOptions());
+  module.walk([](Operation *op) { op->removeAttr(kTagName); });
+  return result;
+}
+
+/// Tags `op` for the script and returns the transform line matching it.
+std::string tagAndMatch(Operation *op, int64_t id) {
+  op->setAttr(kTagName,
+              IntegerAttr::get(IntegerType::get(op->getContext(), 64), id));
+  return "    %op" + std::to_string(id) +
+         " = transform.structured.match attributes {" + kTagName.str() +
+         " = " + std::to_string(id) +
+         " : i64} in %root : (!transform.any_op) -> !transform.any_op\n";
+}
 
 /// The largest divisor of `dim` that is at most `preferred`.
 int64_t pickTile(int64_t dim, int64_t preferred) {
@@ -216,15 +256,12 @@ struct AmpcVectorizeContractionsPass
         cache.insert(cache.begin(), 1);
         reg.insert(reg.begin(), 1);
       }
-      op->setAttr(kTagName, IntegerAttr::get(IntegerType::get(&getContext(), 64), id));
       std::string n0 = "%op" + std::to_string(id);
       std::string loops = std::to_string(cache.size());
       std::string handles = "!transform.any_op";
       for (size_t i = 0; i < cache.size(); ++i)
         handles += ", !transform.any_op";
-      body += "    " + n0 + " = transform.structured.match attributes {" +
-              kTagName.str() + " = " + std::to_string(id) +
-              " : i64} in %root : (!transform.any_op) -> !transform.any_op\n";
+      body += tagAndMatch(op, id);
       body += "    %c" + std::to_string(id) + ", %cl" + std::to_string(id) +
               ":" + loops + " = transform.structured.tile_using_for " + n0 +
               " tile_sizes " + list(cache) + " : (!transform.any_op) -> (" +
@@ -245,32 +282,7 @@ struct AmpcVectorizeContractionsPass
     });
     if (id == 0)
       return;
-
-    std::string script =
-        "module attributes {transform.with_named_sequence} {\n"
-        "  transform.named_sequence @__transform_main(%root: !transform.any_op "
-        "{transform.readonly}) {\n"
-        "    %func = transform.structured.match ops{[\"func.func\"]} in %root "
-        ": (!transform.any_op) -> !transform.any_op\n" +
-        body +
-        "    transform.apply_patterns to %func {\n"
-        "      transform.apply_patterns.canonicalization\n"
-        "    } : !transform.any_op\n"
-        "    transform.yield\n  }\n}\n";
-    OwningOpRef<ModuleOp> transformModule =
-        parseSourceString<ModuleOp>(script, &getContext());
-    if (!transformModule) {
-      module.emitError("ampc-vectorize-contractions: internal transform "
-                       "script does not parse");
-      return signalPassFailure();
-    }
-    Operation *entry = nullptr;
-    transformModule->walk([&](transform::NamedSequenceOp seq) {
-      if (seq.getSymName() == "__transform_main")
-        entry = seq;
-    });
-    if (failed(transform::applyTransformNamedSequence(
-            module, entry, *transformModule, transform::TransformOptions())))
+    if (failed(applyScript(module, body)))
       return signalPassFailure();
 
     // Let each vector multiply feeding an add contract into an FMA.
@@ -287,7 +299,47 @@ struct AmpcVectorizeContractionsPass
         }
       }
     });
-    module.walk([](Operation *op) { op->removeAttr(kTagName); });
+  }
+};
+
+struct AmpcVectorizeElementwisePass
+    : ampc::impl::AmpcVectorizeElementwiseBase<AmpcVectorizeElementwisePass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    std::string body;
+    int64_t id = 0;
+    module.walk([&](linalg::GenericOp op) {
+      if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0 ||
+          op.getNumReductionLoops() != 0)
+        return;
+      SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+      if (llvm::any_of(bounds, ShapedType::isDynamic) ||
+          !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
+            return map.isProjectedPermutation();
+          }))
+        return;
+      int64_t inner = pickTile(bounds.back(), width);
+      if (inner <= 1)
+        return;
+      SmallVector<int64_t> tiles(bounds.size(), 1);
+      tiles.back() = inner;
+      std::string handles = "!transform.any_op";
+      for (size_t i = 0; i < tiles.size(); ++i)
+        handles += ", !transform.any_op";
+      std::string n = std::to_string(id);
+      body += tagAndMatch(op, id);
+      body += "    %t" + n + ", %l" + n + ":" + std::to_string(tiles.size()) +
+              " = transform.structured.tile_using_for %op" + n +
+              " tile_sizes " + list(tiles) + " : (!transform.any_op) -> (" +
+              handles + ")\n";
+      body += "    transform.structured.vectorize %t" + n +
+              " : !transform.any_op\n";
+      ++id;
+    });
+    if (id != 0 && failed(applyScript(module, body)))
+      signalPassFailure();
   }
 };
 

@@ -69,6 +69,8 @@ static void addTensorStage(OpPassManager &pm,
   funcPm.addPass(ampc::amp::createAmpLowerToArith());
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
+  if (options.vectorize)
+    pm.addPass(ampc::createAmpcVectorizeElementwise());
 }
 
 /// Tensors become buffers. Public functions take their results as out

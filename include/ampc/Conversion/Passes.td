@@ -71,4 +71,23 @@ def AmpcVectorizeContractions
                            "::mlir::transform::TransformDialect"];
 }
 
+def AmpcVectorizeElementwise
+    : Pass<"ampc-vectorize-elementwise", "::mlir::ModuleOp"> {
+  let summary = "tile elementwise linalg ops along their innermost dimension and vectorize";
+  let description = [{
+    Every `linalg.generic` on tensors with only parallel iterators and static
+    sizes (bias adds, activations, the bit-exact casts of
+    amp-lower-to-arith, ...) is tiled to `1 x ... x 1 x V` and vectorized,
+    where V is the largest divisor of the innermost size that is at most
+    `width`. Ops whose innermost size has no divisor above 1 stay loops.
+  }];
+  let options = [
+    Option<"width", "width", "int64_t", "16", "preferred vector length">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::transform::TransformDialect"];
+}
+
 #endif // AMPC_CONVERSION_PASSES_TD

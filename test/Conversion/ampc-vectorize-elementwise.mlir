@@ -1,0 +1,69 @@
+// RUN: ampc-opt %s -split-input-file -amp-lower-to-arith -ampc-vectorize-elementwise | FileCheck %s
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#cols = affine_map<(d0, d1) -> (d1)>
+
+// A bias add (with a broadcast input) is tiled to 1x16 and vectorized.
+// CHECK-LABEL: func.func @bias_add
+// CHECK: scf.for {{.*}} to %c8 step %c1
+// CHECK: scf.for {{.*}} to %c64 step %c16
+// CHECK: vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<1x16xf32>
+// CHECK: arith.addf %{{.*}}, %{{.*}} : vector<1x16xf32>
+// CHECK: vector.transfer_write
+// CHECK-NOT: linalg.generic
+func.func @bias_add(%x: tensor<8x64xf32>, %b: tensor<64xf32>) -> tensor<8x64xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #cols, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %b : tensor<8x64xf32>, tensor<64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<8x64xf32>
+  return %r : tensor<8x64xf32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+
+// The innermost size picks the largest divisor up to 16 (10 -> 10); a size
+// with no divisor in 2..16 (17) and reductions stay as they are.
+// CHECK-LABEL: func.func @sizes
+// CHECK: vector<1x10xf32>
+// CHECK: linalg.generic {{.*}}ins(%{{.*}} : tensor<3x17xf32>)
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+func.func @sizes(%x: tensor<4x10xf32>, %y: tensor<3x17xf32>, %z: tensor<3xf32>)
+    -> (tensor<4x10xf32>, tensor<3x17xf32>, tensor<3xf32>) {
+  %e = tensor.empty() : tensor<4x10xf32>
+  %a = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<4x10xf32>) outs(%e : tensor<4x10xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %n = arith.negf %i : f32
+    linalg.yield %n : f32
+  } -> tensor<4x10xf32>
+  %e7 = tensor.empty() : tensor<3x17xf32>
+  %b = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<3x17xf32>) outs(%e7 : tensor<3x17xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %n = arith.negf %i : f32
+    linalg.yield %n : f32
+  } -> tensor<3x17xf32>
+  %c = linalg.generic {indexing_maps = [#id, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%y : tensor<3x17xf32>) outs(%z : tensor<3xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = arith.addf %i, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<3xf32>
+  return %a, %b, %c : tensor<4x10xf32>, tensor<3x17xf32>, tensor<3xf32>
+}
+
+// -----
+
+// The bit-exact casts of amp-lower-to-arith vectorize like any elementwise op.
+// CHECK-LABEL: func.func @cast
+// CHECK: arith.bitcast %{{.*}} : vector<16xf32> to vector<16xi32>
+// CHECK: arith.bitcast %{{.*}} : vector<16xi8> to vector<16xf8E4M3FN>
+func.func @cast(%x: tensor<64xf32>) -> tensor<64xf8E4M3FN> {
+  %0 = amp.cast %x : tensor<64xf32> to tensor<64xf8E4M3FN>
+  return %0 : tensor<64xf8E4M3FN>
+}
