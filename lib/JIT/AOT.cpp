@@ -7,6 +7,8 @@
 
 #include "ampc/JIT/JIT.h"
 
+#include "Compile.h"
+
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
 
@@ -37,9 +39,7 @@ using namespace mlir;
 
 namespace {
 
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
+using ampc::detail::makeError;
 
 /// The C spelling of an argument or result.
 std::string cType(const ampc::ValueType &type) {
@@ -126,56 +126,23 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
                                      const AotOptions &options,
                                      llvm::StringRef objectPath,
                                      llvm::StringRef headerPath) {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    ampc::registerAllPasses();
-  });
-  if (options.policy != "none" && options.policy != "fp32" &&
-      options.policy != "bf16" && options.policy != "fp16" &&
-      options.policy != "fp8")
-    return makeError("unknown policy '" + options.policy +
-                     "'; expected none, fp32, bf16, fp16 or fp8");
-
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
-  MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream(diagnostics);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagStream);
-  OwningOpRef<ModuleOp> ir = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!ir)
-    return makeError("cannot parse '" + bufferName + "':\n" + diagnostics);
-  std::vector<FunctionSignature> functions = describeFunctions(*ir);
-
-  PassManager pm(&context);
-  if (options.policy != "none") {
-    TrainPipelineOptions precision;
-    precision.policy = options.policy;
-    buildTrainPipeline(pm, precision);
-  }
+  std::unique_ptr<MLIRContext> context = detail::makeCompilerContext();
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = options.runtimeAllocator;
   cpu.bf16Dot = options.cpu == "native"
                     ? hostHasAvx512Bf16()
                     : llvm::StringRef(options.features).contains("+avx512bf16");
-  buildCpuPipeline(pm, cpu);
-  if (failed(pm.run(*ir)))
-    return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
+  std::vector<FunctionSignature> functions;
+  auto ir = detail::parseAndLower(*context, source, bufferName, options.policy,
+                                  cpu, functions);
+  if (!ir)
+    return ir.takeError();
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*ir, llvmContext, bufferName);
+      translateModuleToLLVMIR(**ir, llvmContext, bufferName);
   if (!llvmModule)
-    return makeError("cannot translate '" + bufferName + "' to LLVM IR:\n" +
-                     diagnostics);
+    return makeError("cannot translate '" + bufferName + "' to LLVM IR");
 
   llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
   std::string error;

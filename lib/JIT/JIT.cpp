@@ -8,6 +8,8 @@
 
 #include "ampc/JIT/JIT.h"
 
+#include "Compile.h"
+
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc_rt/Allocator.h"
@@ -39,18 +41,7 @@ struct ampc::JitModule::Impl {
 
 namespace {
 
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-void initializeOnce() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    ampc::registerAllPasses();
-  });
-}
+using ampc::detail::makeError;
 
 std::optional<DType> toDType(Type type) {
   if (type.isF32()) return DType::F32;
@@ -168,62 +159,28 @@ ampc::JitModule::fromFile(llvm::StringRef path, const JitOptions &options) {
 llvm::Expected<std::unique_ptr<ampc::JitModule>>
 ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
                             llvm::StringRef bufferName) {
-  initializeOnce();
-  if (options.policy != "none" && options.policy != "fp32" &&
-      options.policy != "bf16" && options.policy != "fp16" &&
-      options.policy != "fp8")
-    return makeError("unknown policy '" + options.policy +
-                     "'; expected none, fp32, bf16, fp16 or fp8");
   if (options.optLevel > 3)
     return makeError("optimization level must be 0 to 3");
-
   auto module = std::unique_ptr<JitModule>(new JitModule());
   module->impl = std::make_unique<Impl>();
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
-  module->impl->context = std::make_unique<MLIRContext>(registry);
-  MLIRContext &context = *module->impl->context;
-  context.loadAllAvailableDialects();
-
-  // Every diagnostic is collected into the error message.
-  std::string diagnostics;
-  llvm::raw_string_ostream diagStream(diagnostics);
-  llvm::SourceMgr sourceMgr;
-  sourceMgr.AddNewSourceBuffer(
-      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
-  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagStream);
-
-  OwningOpRef<ModuleOp> ir = parseSourceFile<ModuleOp>(sourceMgr, &context);
-  if (!ir)
-    return makeError("cannot parse '" + bufferName + "':\n" + diagnostics);
-
-  module->signatures = describeFunctions(*ir);
-
-  PassManager pm(&context);
-  if (options.policy != "none") {
-    TrainPipelineOptions precision;
-    precision.policy = options.policy;
-    buildTrainPipeline(pm, precision);
-  }
+  module->impl->context = detail::makeCompilerContext();
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
   cpu.bf16Dot = hostHasAvx512Bf16();
-  buildCpuPipeline(pm, cpu);
-  if (failed(pm.run(*ir)))
-    return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
+  auto ir = detail::parseAndLower(*module->impl->context, source, bufferName,
+                                  options.policy, cpu, module->signatures);
+  if (!ir)
+    return ir.takeError();
 
   ExecutionEngineOptions engineOptions;
   auto transformer = makeOptimizingTransformer(options.optLevel, 0, nullptr);
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel =
       static_cast<llvm::CodeGenOptLevel>(options.optLevel);
-  auto engine = ExecutionEngine::create(*ir, engineOptions);
+  auto engine = ExecutionEngine::create(**ir, engineOptions);
   if (!engine)
     return makeError("cannot JIT-compile '" + bufferName +
-                     "': " + llvm::toString(engine.takeError()) + "\n" +
-                     diagnostics);
+                     "': " + llvm::toString(engine.takeError()));
   // Temporaries come from the runtime's caching allocator.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;

@@ -1,0 +1,69 @@
+//===- Compile.cpp - the front half shared by the JIT and AOT -------------===//
+
+#include "Compile.h"
+
+#include "ampc/InitAll.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <mutex>
+
+using namespace mlir;
+
+llvm::Error ampc::detail::makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+std::unique_ptr<MLIRContext> ampc::detail::makeCompilerContext() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    ampc::registerAllPasses();
+  });
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  auto context = std::make_unique<MLIRContext>(registry);
+  context->loadAllAvailableDialects();
+  return context;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
+    MLIRContext &context, llvm::StringRef source, llvm::StringRef bufferName,
+    llvm::StringRef policy, const CpuPipelineOptions &cpu,
+    std::vector<FunctionSignature> &signatures) {
+  if (policy != "none" && policy != "fp32" && policy != "bf16" &&
+      policy != "fp16" && policy != "fp8")
+    return makeError("unknown policy '" + policy +
+                     "'; expected none, fp32, bf16, fp16 or fp8");
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context, diagStream);
+  OwningOpRef<ModuleOp> ir = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!ir)
+    return makeError("cannot parse '" + bufferName + "':\n" + diagnostics);
+  signatures = describeFunctions(*ir);
+
+  PassManager pm(&context);
+  if (policy != "none") {
+    TrainPipelineOptions precision;
+    precision.policy = policy.str();
+    buildTrainPipeline(pm, precision);
+  }
+  buildCpuPipeline(pm, cpu);
+  if (failed(pm.run(*ir)))
+    return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
+  return ir;
+}

@@ -1,0 +1,37 @@
+//===- Compile.h - the front half shared by the JIT and AOT -----*- C++ -*-===//
+//
+// Parsing a module and lowering it to the LLVM dialect for the CPU, with
+// every diagnostic collected into the returned error.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_LIB_JIT_COMPILE_H
+#define AMPC_LIB_JIT_COMPILE_H
+
+#include "ampc/JIT/JIT.h"
+#include "ampc/Pipelines/Pipelines.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace ampc::detail {
+
+llvm::Error makeError(const llvm::Twine &message);
+
+/// A context with every dialect AMPC registers and the LLVM IR translations;
+/// initializes LLVM's native target and the pass registry once per process.
+std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
+
+/// Parses `source`, describes its public functions into `signatures`, runs
+/// ampc-train-pipeline under `policy` (unless "none") and
+/// ampc-cpu-pipeline with `cpu`.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+parseAndLower(mlir::MLIRContext &context, llvm::StringRef source,
+              llvm::StringRef bufferName, llvm::StringRef policy,
+              const CpuPipelineOptions &cpu,
+              std::vector<FunctionSignature> &signatures);
+
+} // namespace ampc::detail
+
+#endif // AMPC_LIB_JIT_COMPILE_H
