@@ -7,8 +7,13 @@ include(CheckCXXSourceCompiles)
 
 find_program(AMPC_CCACHE ccache)
 if(AMPC_CCACHE AND NOT CMAKE_CXX_COMPILER_LAUNCHER)
-  set(CMAKE_C_COMPILER_LAUNCHER "${AMPC_CCACHE}")
-  set(CMAKE_CXX_COMPILER_LAUNCHER "${AMPC_CCACHE}")
+  # Paths relative to the checkout, so that a fresh clone elsewhere (CI)
+  # hits the cache the developer's build filled.
+  set(AMPC_CCACHE_LAUNCHER
+      ${CMAKE_COMMAND} -E env CCACHE_BASEDIR=${CMAKE_SOURCE_DIR}
+      CCACHE_NOHASHDIR=1 ${AMPC_CCACHE})
+  set(CMAKE_C_COMPILER_LAUNCHER ${AMPC_CCACHE_LAUNCHER})
+  set(CMAKE_CXX_COMPILER_LAUNCHER ${AMPC_CCACHE_LAUNCHER})
 endif()
 
 option(AMPC_USE_LLD "Link with lld when the compiler accepts -fuse-ld=lld" ON)
