@@ -18,7 +18,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCVECTORIZECONTRACTIONS
-#define GEN_PASS_DEF_AMPCVECTORIZEELEMENTWISE
+#define GEN_PASS_DEF_AMPCVECTORIZEGENERICS
 #include "ampc/Conversion/Passes.h.inc"
 } // namespace ampc
 
@@ -302,8 +302,8 @@ struct AmpcVectorizeContractionsPass
   }
 };
 
-struct AmpcVectorizeElementwisePass
-    : ampc::impl::AmpcVectorizeElementwiseBase<AmpcVectorizeElementwisePass> {
+struct AmpcVectorizeGenericsPass
+    : ampc::impl::AmpcVectorizeGenericsBase<AmpcVectorizeGenericsPass> {
   using Base::Base;
 
   void runOnOperation() override {
@@ -311,8 +311,7 @@ struct AmpcVectorizeElementwisePass
     std::string body;
     int64_t id = 0;
     module.walk([&](linalg::GenericOp op) {
-      if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0 ||
-          op.getNumReductionLoops() != 0)
+      if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
         return;
       SmallVector<int64_t> bounds = op.getStaticLoopRanges();
       if (llvm::any_of(bounds, ShapedType::isDynamic) ||
@@ -338,7 +337,15 @@ struct AmpcVectorizeElementwisePass
               " : !transform.any_op\n";
       ++id;
     });
-    if (id != 0 && failed(applyScript(module, body)))
+    if (id == 0)
+      return;
+    // Reductions become vector.multi_reduction, which the LLVM lowering does
+    // not take: reduce it to 1-D reductions here.
+    body += "    transform.apply_patterns to %func {\n"
+            "      transform.apply_patterns.vector.lower_multi_reduction "
+            "lowering_strategy = \"innerreduction\"\n"
+            "    } : !transform.any_op\n";
+    if (failed(applyScript(module, body)))
       signalPassFailure();
   }
 };

@@ -70,7 +70,7 @@ static void addTensorStage(OpPassManager &pm,
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
   if (options.vectorize)
-    pm.addPass(ampc::createAmpcVectorizeElementwise());
+    pm.addPass(ampc::createAmpcVectorizeGenerics());
 }
 
 /// Tensors become buffers. Public functions take their results as out

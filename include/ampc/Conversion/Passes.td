@@ -71,15 +71,18 @@ def AmpcVectorizeContractions
                            "::mlir::transform::TransformDialect"];
 }
 
-def AmpcVectorizeElementwise
-    : Pass<"ampc-vectorize-elementwise", "::mlir::ModuleOp"> {
-  let summary = "tile elementwise linalg ops along their innermost dimension and vectorize";
+def AmpcVectorizeGenerics
+    : Pass<"ampc-vectorize-generics", "::mlir::ModuleOp"> {
+  let summary = "tile linalg.generic ops along their innermost loop and vectorize";
   let description = [{
-    Every `linalg.generic` on tensors with only parallel iterators and static
-    sizes (bias adds, activations, the bit-exact casts of
-    amp-lower-to-arith, ...) is tiled to `1 x ... x 1 x V` and vectorized,
-    where V is the largest divisor of the innermost size that is at most
-    `width`. Ops whose innermost size has no divisor above 1 stay loops.
+    Every `linalg.generic` on tensors with static sizes and projected
+    permutation maps (bias adds, activations, the bit-exact casts of
+    amp-lower-to-arith, and reductions such as softmax's and layer norm's
+    sums) is tiled to `1 x ... x 1 x V` and vectorized, where V is the
+    largest divisor of the innermost loop's size that is at most `width`.
+    Reductions along the innermost loop become vector reductions (which sum
+    in a different order than the scalar loop). Ops whose innermost size has
+    no divisor in 2..`width` stay loops.
   }];
   let options = [
     Option<"width", "width", "int64_t", "16", "preferred vector length">

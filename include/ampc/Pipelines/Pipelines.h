@@ -41,8 +41,8 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
   Option<bool> vectorize{
       *this, "vectorize",
-      llvm::cl::desc("tile and vectorize matmuls and elementwise ops "
-                     "(ampc-vectorize-contractions, ampc-vectorize-elementwise)"),
+      llvm::cl::desc("tile and vectorize matmuls and generic ops "
+                     "(ampc-vectorize-contractions, ampc-vectorize-generics)"),
       llvm::cl::init(true)};
   Option<bool> bf16Dot{
       *this, "bf16-dot",

@@ -1,4 +1,4 @@
-// RUN: ampc-opt %s -split-input-file -amp-lower-to-arith -ampc-vectorize-elementwise | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -amp-lower-to-arith -ampc-vectorize-generics | FileCheck %s
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #cols = affine_map<(d0, d1) -> (d1)>
@@ -27,11 +27,11 @@ func.func @bias_add(%x: tensor<8x64xf32>, %b: tensor<64xf32>) -> tensor<8x64xf32
 #id = affine_map<(d0, d1) -> (d0, d1)>
 
 // The innermost size picks the largest divisor up to 16 (10 -> 10); a size
-// with no divisor in 2..16 (17) and reductions stay as they are.
+// with no divisor in 2..16 (17) stays a loop nest.
 // CHECK-LABEL: func.func @sizes
 // CHECK: vector<1x10xf32>
 // CHECK: linalg.generic {{.*}}ins(%{{.*}} : tensor<3x17xf32>)
-// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}}ins(%{{.*}} : tensor<3x17xf32>)
 func.func @sizes(%x: tensor<4x10xf32>, %y: tensor<3x17xf32>, %z: tensor<3xf32>)
     -> (tensor<4x10xf32>, tensor<3x17xf32>, tensor<3xf32>) {
   %e = tensor.empty() : tensor<4x10xf32>
@@ -66,4 +66,25 @@ func.func @sizes(%x: tensor<4x10xf32>, %y: tensor<3x17xf32>, %z: tensor<3xf32>)
 func.func @cast(%x: tensor<64xf32>) -> tensor<64xf8E4M3FN> {
   %0 = amp.cast %x : tensor<64xf32> to tensor<64xf8E4M3FN>
   return %0 : tensor<64xf8E4M3FN>
+}
+
+// -----
+
+// A row reduction (softmax's sum of exponentials) becomes a 1-D vector
+// reduction over 16-wide chunks of each row.
+// CHECK-LABEL: func.func @row_sum
+// CHECK: scf.for {{.*}} to %c128 step %c1
+// CHECK: scf.for {{.*}} to %c64 step %c16
+// CHECK: math.exp %{{.*}} : vector<1x16xf32>
+// CHECK: vector.reduction <add>, %{{.*}}, %{{.*}} : vector<16xf32> into f32
+func.func @row_sum(%x: tensor<128x64xf32>, %z: tensor<128xf32>) -> tensor<128xf32> {
+  %c = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<128x64xf32>) outs(%z : tensor<128xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %e = math.exp %i : f32
+    %s = arith.addf %e, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<128xf32>
+  return %c : tensor<128xf32>
 }
