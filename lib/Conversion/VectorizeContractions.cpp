@@ -280,6 +280,34 @@ struct AmpcVectorizeContractionsPass
               " : !transform.any_op\n";
       ++id;
     });
+    // 2-D convolutions: one output row at a time (which decomposes them into
+    // 1-D convolutions), vectorized over a strip of the row and the output
+    // channels.
+    module.walk([&](linalg::Conv2DNhwcHwcfOp op) {
+      if (!op.hasPureTensorSemantics())
+        return;
+      SmallVector<int64_t> bounds =
+          cast<linalg::LinalgOp>(op.getOperation()).getStaticLoopRanges();
+      if (llvm::any_of(bounds, ShapedType::isDynamic))
+        return;
+      widenInputs(op);
+      // Loops: n, oh, ow, oc, kh, kw, ic.
+      SmallVector<int64_t> tiles = {1, 1, pickTile(bounds[2], 16),
+                                    pickTile(bounds[3], 16), 1, 1,
+                                    pickTile(bounds[6], 16)};
+      std::string n = std::to_string(id), handles = "!transform.any_op";
+      for (size_t i = 0; i < tiles.size(); ++i)
+        handles += ", !transform.any_op";
+      body += tagAndMatch(op, id);
+      body += "    %ct" + n + ", %cl" + n + ":7 = transform.structured."
+              "tile_using_for %op" + n + " tile_sizes " + list(tiles) +
+              " : (!transform.any_op) -> (" + handles + ")\n";
+      body += "    %cd" + n + " = transform.structured.decompose %ct" + n +
+              " : (!transform.any_op) -> !transform.any_op\n";
+      body += "    transform.structured.vectorize %cd" + n +
+              " : !transform.any_op\n";
+      ++id;
+    });
     if (id == 0)
       return;
     if (failed(applyScript(module, body)))

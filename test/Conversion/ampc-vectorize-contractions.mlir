@@ -55,3 +55,16 @@ func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<1
   %r = linalg.matmul ins(%a, %b : tensor<16x96xbf16>, tensor<96x32xbf16>) outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
   return %r : tensor<16x32xf32>
 }
+
+// -----
+
+// A 2-D convolution is computed one output row at a time as a 1-D
+// convolution, vectorized over 13 output columns and 8 channels.
+// CHECK-LABEL: func.func @conv
+// CHECK-NOT: linalg.conv_2d_nhwc_hwcf
+// CHECK: vector.contract {{.*}} : vector<1x13x1xf32>, vector<1x8xf32> into vector<1x13x8xf32>
+func.func @conv(%x: tensor<2x28x28x1xf32>, %w: tensor<3x3x1x8xf32>, %z: tensor<2x26x26x8xf32>) -> tensor<2x26x26x8xf32> {
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<2x28x28x1xf32>, tensor<3x3x1x8xf32>) outs(%z : tensor<2x26x26x8xf32>) -> tensor<2x26x26x8xf32>
+  return %c : tensor<2x26x26x8xf32>
+}
