@@ -39,8 +39,9 @@ std::unique_ptr<MLIRContext> ampc::detail::makeCompilerContext() {
 
 llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
     MLIRContext &context, llvm::StringRef source, llvm::StringRef bufferName,
-    llvm::StringRef policy, const CpuPipelineOptions &cpu,
+    const TrainPipelineOptions &precision, const CpuPipelineOptions &cpu,
     std::vector<FunctionSignature> &signatures) {
+  std::string policy = precision.policy;
   if (policy != "none" && policy != "fp32" && policy != "bf16" &&
       policy != "fp16" && policy != "fp8")
     return makeError("unknown policy '" + policy +
@@ -57,11 +58,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
   signatures = describeFunctions(*ir);
 
   PassManager pm(&context);
-  if (policy != "none") {
-    TrainPipelineOptions precision;
-    precision.policy = policy.str();
+  if (policy != "none")
     buildTrainPipeline(pm, precision);
-  }
   buildCpuPipeline(pm, cpu);
   if (failed(pm.run(*ir)))
     return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);

@@ -24,11 +24,11 @@ llvm::Error makeError(const llvm::Twine &message);
 std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
 
 /// Parses `source`, describes its public functions into `signatures`, runs
-/// ampc-train-pipeline under `policy` (unless "none") and
+/// ampc-train-pipeline with `precision` (unless its policy is "none") and
 /// ampc-cpu-pipeline with `cpu`.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 parseAndLower(mlir::MLIRContext &context, llvm::StringRef source,
-              llvm::StringRef bufferName, llvm::StringRef policy,
+              llvm::StringRef bufferName, const TrainPipelineOptions &precision,
               const CpuPipelineOptions &cpu,
               std::vector<FunctionSignature> &signatures);
 

@@ -164,11 +164,18 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   auto module = std::unique_ptr<JitModule>(new JitModule());
   module->impl = std::make_unique<Impl>();
   module->impl->context = detail::makeCompilerContext();
+  TrainPipelineOptions precision;
+  precision.policy = options.policy;
+  precision.lowerOps = llvm::ArrayRef<std::string>(options.lowerOps);
+  precision.fp32Ops = llvm::ArrayRef<std::string>(options.fp32Ops);
+  precision.promoteOps = llvm::ArrayRef<std::string>(options.promoteOps);
+  precision.followOps = llvm::ArrayRef<std::string>(options.followOps);
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
-  cpu.bf16Dot = hostHasAvx512Bf16();
+  cpu.vectorize = options.vectorize;
+  cpu.bf16Dot = options.vectorize && hostHasAvx512Bf16();
   auto ir = detail::parseAndLower(*module->impl->context, source, bufferName,
-                                  options.policy, cpu, module->signatures);
+                                  precision, cpu, module->signatures);
   if (!ir)
     return ir.takeError();
 

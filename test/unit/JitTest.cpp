@@ -338,6 +338,33 @@ func.func @enc(%x: tensor<65536xf32>) -> (tensor<65536xbf16>, tensor<65536xf16>,
   }
 }
 
+// Pipeline options reach the compiler: an override keeps the matmul in f32
+// under bf16 (f32-accurate again), and unvectorized loops agree with the
+// vectorized code.
+TEST(JitTest, PipelineOptions) {
+  std::mt19937 rng(5);
+  Tensor a = randomTensor({32, 64}, rng, -1, 1), b = randomTensor({64, 16}, rng, -1, 1);
+  std::vector<double> ref, bound;
+  referenceMatmul(a, b, 1, 32, 64, 16, kPolicies[0], ref, bound);
+
+  ampc::JitOptions override;
+  override.policy = "bf16";
+  override.fp32Ops = {"linalg.matmul"};
+  auto module = ampc::JitModule::fromString(kMatmul, override);
+  ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
+  auto out = (*module)->call("mm", {a, b});
+  ASSERT_TRUE(static_cast<bool>(out));
+  checkWithin((*out)[0], ref, bound, "mm with fp32-ops");
+
+  ampc::JitOptions loops;
+  loops.vectorize = false;
+  auto plain = ampc::JitModule::fromString(kMatmul, loops);
+  ASSERT_TRUE(static_cast<bool>(plain)) << llvm::toString(plain.takeError());
+  auto plainOut = (*plain)->call("mm", {a, b});
+  ASSERT_TRUE(static_cast<bool>(plainOut));
+  checkWithin((*plainOut)[0], ref, bound, "mm without vectorization");
+}
+
 TEST(JitTest, ErrorsComeBackAsValues) {
   auto expectError = [](auto &&result, const std::string &needle) {
     ASSERT_FALSE(static_cast<bool>(result));

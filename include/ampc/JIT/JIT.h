@@ -27,6 +27,12 @@ struct JitOptions {
   /// "none" runs the module as written; fp32, bf16, fp16 or fp8 first run
   /// ampc-train-pipeline under that policy.
   std::string policy = "none";
+  /// Per-op overrides of the autocast classes, by op name (see
+  /// amp-autocast's lower-ops, fp32-ops, promote-ops and follow-ops).
+  std::vector<std::string> lowerOps, fp32Ops, promoteOps, followOps;
+  /// Tile and vectorize (ampc-cpu-pipeline's `vectorize`); off gives plain
+  /// loops, for comparison.
+  bool vectorize = true;
   /// LLVM optimization level (0-3).
   unsigned optLevel = 2;
 };
