@@ -73,3 +73,33 @@ func.func @f16_accumulate(%x: tensor<8x4xf16>, %w: tensor<4x2xf16>, %z: tensor<8
       ins(%x, %w : tensor<8x4xf16>, tensor<4x2xf16>) outs(%z : tensor<8x2xf16>) -> tensor<8x2xf16>
   return %mm : tensor<8x2xf16>
 }
+
+// -----
+
+// A reduction computing in bf16 (say, by a hand-written precision) also gets
+// an f32 accumulator: the sum runs in f32 over the bf16 inputs.
+// CHECK-LABEL: func.func @row_sum
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%{{.*}} : tensor<4x8xbf16>) outs(%{{.*}} : tensor<4xf32>)
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: bf16, %[[ACC:.*]]: f32):
+// CHECK-NEXT: %[[W:.*]] = arith.extf %[[IN]] : bf16 to f32
+// CHECK-NEXT: %[[S:.*]] = arith.addf %[[W]], %[[ACC]] : f32
+// CHECK-NEXT: linalg.yield %[[S]] : f32
+// CHECK: -> tensor<4xf32>
+// CHECK-NOT: amp.cast %{{.*}} : tensor<4xbf16> to tensor<4xf32>
+func.func @row_sum(%x: tensor<4x8xbf16>, %init: tensor<4xf32>) -> tensor<4xf32> {
+  %low = amp.cast %init : tensor<4xf32> to tensor<4xbf16>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                       iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<4x8xbf16>) outs(%low : tensor<4xbf16>)
+      attrs = {amp.precision = #amp.precision<compute = bf16, accumulate = f32>} {
+  ^bb0(%in: bf16, %acc: bf16):
+    %a = arith.extf %in : bf16 to f32
+    %b = arith.extf %acc : bf16 to f32
+    %c = arith.addf %a, %b : f32
+    %d = arith.truncf %c : f32 to bf16
+    linalg.yield %d : bf16
+  } -> tensor<4xbf16>
+  %up = amp.cast %s : tensor<4xbf16> to tensor<4xf32>
+  return %up : tensor<4xf32>
+}

@@ -34,7 +34,9 @@ void AmpFp32AccumulatePass::runOnOperation() {
   func.walk([&](linalg::LinalgOp op) {
     auto precision =
         op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName());
-    if (precision && isContraction(op))
+    bool reduces = isContraction(op) ||
+                   (isa<linalg::GenericOp>(op) && op.getNumReductionLoops() > 0);
+    if (precision && reduces)
       contractions.push_back(op);
   });
 

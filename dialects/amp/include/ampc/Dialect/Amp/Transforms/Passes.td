@@ -78,10 +78,11 @@ def AmpInsertCasts : Pass<"amp-insert-casts", "::mlir::func::FuncOp"> {
 }
 
 def AmpFp32Accumulate : Pass<"amp-fp32-accumulate", "::mlir::func::FuncOp"> {
-  let summary = "make contractions accumulate in their accumulate type";
+  let summary = "make contractions and reductions accumulate in their accumulate type";
   let description = [{
-    Rewrites every contraction whose `amp.precision` accumulates in a wider
-    type than it computes in so that the accumulation is stated in the IR:
+    Rewrites every contraction (and every `linalg.generic` reduction) whose
+    `amp.precision` accumulates in a wider type than it computes in so that
+    the accumulation is stated in the IR:
     low-precision `ins`, f32 `outs` and result. Consumers that converted the
     result back to f32 read it directly; a single cast to the low type is
     added only for consumers that want the low type.
