@@ -160,56 +160,79 @@ void buildBf16DotKernel(linalg::MatmulOp op) {
   auto accType = VectorType::get({kDotCols}, f32);
   auto pairType = VectorType::get({2 * kDotCols}, bf16);
 
-  auto rows = scf::ForOp::create(
-      b, loc, c0, index(m), index(kDotRows), ValueRange{init},
-      [&](OpBuilder &b, Location loc, Value i, ValueRange rowArgs) {
+  // Loop order kc (blocks of k pairs), ib (blocks of rows), jb (16-column
+  // blocks), i (8 rows), p (pairs within the k block): a block of packed B
+  // (kBlock pairs x 32 bf16) stays in L1 across the rows of a row block, and
+  // the row block of A for one k block stays in L2 across all column blocks.
+  int64_t kBlock = pickTile(k / 2, 128);
+  int64_t rowBlock = kDotRows * pickTile(m / kDotRows, 16);
+  auto blocks = scf::ForOp::create(
+      b, loc, c0, index(k / 2), index(kBlock), ValueRange{init},
+      [&](OpBuilder &b, Location loc, Value kc, ValueRange blockArgs) {
+       auto rowBlocks = scf::ForOp::create(
+        b, loc, c0, index(m), index(rowBlock), ValueRange{blockArgs[0]},
+        [&](OpBuilder &b, Location loc, Value ib, ValueRange rowBlockArgs) {
         auto cols = scf::ForOp::create(
-            b, loc, c0, index(n / kDotCols), c1, ValueRange{rowArgs[0]},
+            b, loc, c0, index(n / kDotCols), c1, ValueRange{rowBlockArgs[0]},
             [&](OpBuilder &b, Location loc, Value jb, ValueRange colArgs) {
-              Value tile = colArgs[0];
-              Value j = arith::MulIOp::create(b, loc, jb, index(kDotCols));
-              SmallVector<Value> rowIndex, accs;
-              for (int64_t r = 0; r < kDotRows; ++r) {
-                rowIndex.push_back(arith::AddIOp::create(b, loc, i, index(r)));
-                accs.push_back(vector::TransferReadOp::create(
-                    b, loc, accType, tile, ValueRange{rowIndex[r], j}, padF32,
-                    ArrayRef<bool>{true}));
-              }
-              auto depth = scf::ForOp::create(
-                  b, loc, c0, index(k / 2), c1, accs,
-                  [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
-                    Value bv = vector::TransferReadOp::create(
-                        b, loc, pairType, packed, ValueRange{jb, p, c0},
-                        padBf16, ArrayRef<bool>{true});
-                    Value kk = arith::MulIOp::create(b, loc, p, index(2));
-                    SmallVector<Value> next;
+              Value ibEnd = arith::AddIOp::create(b, loc, ib, index(rowBlock));
+              auto rows = scf::ForOp::create(
+                  b, loc, ib, ibEnd, index(kDotRows), ValueRange{colArgs[0]},
+                  [&](OpBuilder &b, Location loc, Value i, ValueRange rowArgs) {
+                    Value tile = rowArgs[0];
+                    Value j = arith::MulIOp::create(b, loc, jb, index(kDotCols));
+                    SmallVector<Value> rowIndex, accs;
                     for (int64_t r = 0; r < kDotRows; ++r) {
-                      Value pair = vector::TransferReadOp::create(
-                          b, loc, VectorType::get({2}, bf16), lhs,
-                          ValueRange{rowIndex[r], kk}, padBf16,
-                          ArrayRef<bool>{true});
-                      Value asInt = vector::BitCastOp::create(
-                          b, loc, VectorType::get({1}, i32), pair);
-                      Value scalar = vector::ExtractOp::create(
-                          b, loc, asInt, ArrayRef<int64_t>{0});
-                      Value splat = vector::BroadcastOp::create(
-                          b, loc, VectorType::get({kDotCols}, i32), scalar);
-                      Value av = vector::BitCastOp::create(b, loc, pairType, splat);
-                      next.push_back(x86vector::DotBF16Op::create(
-                          b, loc, accType, acc[r], av, bv));
+                      rowIndex.push_back(
+                          arith::AddIOp::create(b, loc, i, index(r)));
+                      accs.push_back(vector::TransferReadOp::create(
+                          b, loc, accType, tile, ValueRange{rowIndex[r], j},
+                          padF32, ArrayRef<bool>{true}));
                     }
-                    scf::YieldOp::create(b, loc, next);
+                    Value kcEnd = arith::AddIOp::create(b, loc, kc, index(kBlock));
+                    auto depth = scf::ForOp::create(
+                        b, loc, kc, kcEnd, c1, accs,
+                        [&](OpBuilder &b, Location loc, Value p,
+                            ValueRange acc) {
+                          Value bv = vector::TransferReadOp::create(
+                              b, loc, pairType, packed, ValueRange{jb, p, c0},
+                              padBf16, ArrayRef<bool>{true});
+                          Value kk = arith::MulIOp::create(b, loc, p, index(2));
+                          SmallVector<Value> next;
+                          for (int64_t r = 0; r < kDotRows; ++r) {
+                            Value pair = vector::TransferReadOp::create(
+                                b, loc, VectorType::get({2}, bf16), lhs,
+                                ValueRange{rowIndex[r], kk}, padBf16,
+                                ArrayRef<bool>{true});
+                            Value asInt = vector::BitCastOp::create(
+                                b, loc, VectorType::get({1}, i32), pair);
+                            Value scalar = vector::ExtractOp::create(
+                                b, loc, asInt, ArrayRef<int64_t>{0});
+                            Value splat = vector::BroadcastOp::create(
+                                b, loc, VectorType::get({kDotCols}, i32),
+                                scalar);
+                            Value av =
+                                vector::BitCastOp::create(b, loc, pairType, splat);
+                            next.push_back(x86vector::DotBF16Op::create(
+                                b, loc, accType, acc[r], av, bv));
+                          }
+                          scf::YieldOp::create(b, loc, next);
+                        });
+                    for (int64_t r = 0; r < kDotRows; ++r)
+                      tile = vector::TransferWriteOp::create(
+                                 b, loc, depth.getResult(r), tile,
+                                 ValueRange{rowIndex[r], j},
+                                 ArrayRef<bool>{true})
+                                 .getResult();
+                    scf::YieldOp::create(b, loc, tile);
                   });
-              for (int64_t r = 0; r < kDotRows; ++r)
-                tile = vector::TransferWriteOp::create(
-                           b, loc, depth.getResult(r), tile,
-                           ValueRange{rowIndex[r], j}, ArrayRef<bool>{true})
-                           .getResult();
-              scf::YieldOp::create(b, loc, tile);
+              scf::YieldOp::create(b, loc, rows.getResult(0));
             });
         scf::YieldOp::create(b, loc, cols.getResult(0));
+        });
+       scf::YieldOp::create(b, loc, rowBlocks.getResult(0));
       });
-  op.getResult(0).replaceAllUsesWith(rows.getResult(0));
+  op.getResult(0).replaceAllUsesWith(blocks.getResult(0));
   op.erase();
 }
 
