@@ -150,11 +150,15 @@ protected:
   }
 
   /// A dense sweep: every 977th f32 bit pattern, 4.4 million values spread
-  /// over every exponent, sign and mantissa region.
+  /// over every exponent, sign and mantissa region, and a million random ones.
   static std::vector<float> sweep() {
     std::vector<float> inputs;
     for (uint64_t b = 0; b <= 0xffffffffull; b += 977)
       inputs.push_back(floatOf(uint32_t(b)));
+    // Plus a million random patterns.
+    std::mt19937 rng(2026);
+    for (int i = 0; i < 1000000; ++i)
+      inputs.push_back(floatOf(uint32_t(rng())));
     return inputs;
   }
 

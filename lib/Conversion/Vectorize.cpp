@@ -1,8 +1,10 @@
-//===- VectorizeContractions.cpp - tile and vectorize matmuls -------------===//
+//===- Vectorize.cpp - tile and vectorize linalg ops for the CPU ----------===//
 //
-// Builds a transform-dialect script for the contractions of a module (tile
-// sizes chosen per op so that every tile is full), applies it, and marks the
-// vector multiply-adds contractible.
+// ampc-vectorize-contractions (matmuls, batch matmuls, 2-D convolutions, and
+// the AVX-512 BF16 dot-product kernel) and ampc-vectorize-generics
+// (elementwise ops and reductions). Both build a transform-dialect script per
+// module, with tile sizes chosen per op so that every tile is full, and apply
+// it.
 //
 //===----------------------------------------------------------------------===//
 
