@@ -220,7 +220,7 @@ ampc::JitModule::call(llvm::StringRef name, llvm::ArrayRef<Tensor> inputs) {
     for (const ValueType &type : signature->results)
       results.emplace_back(type.dtype, type.shape);
   if (llvm::Error error = callInto(name, inputs, results))
-    return std::move(error);
+    return error;
   return results;
 }
 
