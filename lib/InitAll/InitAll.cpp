@@ -28,6 +28,7 @@
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
 #include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 
 void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
   registry.insert<amp::AmpDialect, mlir::arith::ArithDialect,
@@ -44,6 +45,9 @@ void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
   // runs on AMPC's output.
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  // Translations to LLVM IR, which serializing GPU modules (and the JIT)
+  // needs for every dialect that reaches LLVM.
+  mlir::registerAllToLLVMIRTranslations(registry);
 }
 
 void ampc::registerAllPasses() {
