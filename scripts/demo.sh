@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The main job of AMPC as far as it exists: compile the zoo MLP (784-256-10,
 # softmax cross-entropy) under each policy with the precision pipeline and show
-# what was decided (the precision report of each policy), then a side-by-side
-# summary for every zoo model. Training on Fashion-MNIST comes with the
-# training step and the back end.
+# what was decided (the precision report of each policy), a side-by-side
+# summary for every zoo model, then run the MLP on real Fashion-MNIST images
+# under each policy on the CPU. Training comes with the training step.
 set -euo pipefail
 BUILD_DIR="${1:-build}"
 cd "$(dirname "$0")/.."
@@ -43,3 +43,21 @@ for name in mlp cnn transformer_block; do
   done
 done
 echo "(compiled IR and reports of every model and policy in $OUT_DIR)"
+
+# Run it: the MLP's forward pass and loss, compiled for this CPU under each
+# policy, on 128 real Fashion-MNIST test images, with seeded (untrained)
+# weights; then how far each policy's logits are from fp32's.
+echo
+echo "== the MLP on 128 Fashion-MNIST test images, compiled for this CPU =="
+RUN="$BUILD_DIR/bin/ampc-run"
+DATA="$OUT_DIR/fashion-mnist"
+/usr/bin/python3 scripts/fmnist_batch.py "$DATA"
+for policy in fp32 bf16 fp16 fp8; do
+  "$RUN" "$MODEL" --function=forward --policy="$policy" \
+      --input=@"$DATA/w1.npy" --input=@"$DATA/b1.npy" \
+      --input=@"$DATA/w2.npy" --input=@"$DATA/b2.npy" \
+      --input=@"$DATA/x.npy" --input=@"$DATA/onehot.npy" \
+      --output=@"$DATA/loss-$policy.npy" --output=@"$DATA/logits-$policy.npy"
+done
+/usr/bin/python3 scripts/compare_logits.py "$DATA"
+echo "(weights are untrained: training comes with the training step)"

@@ -20,6 +20,7 @@ config.substitutions.append(("%ampc_src_root", config.ampc_src_root))
 config.substitutions.append(
     ("%npy_tool", "/usr/bin/python3 " +
      os.path.join(config.ampc_src_root, "test", "lib", "npy_tool.py")))
+config.substitutions.append(("%python", "/usr/bin/python3"))
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
 
