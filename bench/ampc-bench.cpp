@@ -26,27 +26,30 @@ struct Shape {
 };
 
 const Shape kShapes[] = {
-    {"gemm1024", 1024, 1024, 1024},
-    {"gemm2048", 2048, 2048, 2048},
-    {"mlp_fwd1", 256, 1024, 4096},
-    {"mlp_fwd2", 256, 4096, 4096},
-    {"mlp_fwd3", 256, 4096, 10},
-    {"mlp_wgrad1", 1024, 256, 4096},
-    {"mlp_wgrad2", 4096, 256, 4096},
-    {"mlp_wgrad3", 4096, 256, 10},
+    {"gemm1024", 1024, 1024, 1024},  {"gemm2048", 2048, 2048, 2048},
+    {"mlp_fwd1", 256, 1024, 4096},   {"mlp_fwd2", 256, 4096, 4096},
+    {"mlp_fwd3", 256, 4096, 10},     {"mlp_wgrad1", 1024, 256, 4096},
+    {"mlp_wgrad2", 4096, 256, 4096}, {"mlp_wgrad3", 4096, 256, 10},
 };
 
 std::string gemmSource(const Shape &s, const char *in) {
   auto t = [](int64_t a, int64_t b, const char *e) {
-    return "tensor<" + std::to_string(a) + "x" + std::to_string(b) + "x" + e + ">";
+    return "tensor<" + std::to_string(a) + "x" + std::to_string(b) + "x" + e +
+           ">";
   };
   std::string a = t(s.m, s.k, in), b = t(s.k, s.n, in), c = t(s.m, s.n, "f32");
-  return "func.func @gemm(%a: " + a + ", %b: " + b + ") -> " + c + " {\n"
+  return "func.func @gemm(%a: " + a + ", %b: " + b + ") -> " + c +
+         " {\n"
          "  %z = arith.constant 0.0 : f32\n"
-         "  %e = tensor.empty() : " + c + "\n"
-         "  %f = linalg.fill ins(%z : f32) outs(%e : " + c + ") -> " + c + "\n"
-         "  %r = linalg.matmul ins(%a, %b : " + a + ", " + b + ") outs(%f : " + c +
-         ") -> " + c + "\n  return %r : " + c + "\n}\n";
+         "  %e = tensor.empty() : " +
+         c +
+         "\n"
+         "  %f = linalg.fill ins(%z : f32) outs(%e : " +
+         c + ") -> " + c +
+         "\n"
+         "  %r = linalg.matmul ins(%a, %b : " +
+         a + ", " + b + ") outs(%f : " + c + ") -> " + c +
+         "\n  return %r : " + c + "\n}\n";
 }
 
 ampc_rt::Tensor randomInput(ampc_rt::DType dtype, int64_t rows, int64_t cols) {
@@ -67,7 +70,8 @@ ampc_rt::Tensor randomInput(ampc_rt::DType dtype, int64_t rows, int64_t cols) {
 }
 
 void runGemm(benchmark::State &state, Shape shape, bool bf16) {
-  auto module = ampc::JitModule::fromString(gemmSource(shape, bf16 ? "bf16" : "f32"));
+  auto module =
+      ampc::JitModule::fromString(gemmSource(shape, bf16 ? "bf16" : "f32"));
   if (!module) {
     state.SkipWithError(llvm::toString(module.takeError()).c_str());
     return;
@@ -77,7 +81,8 @@ void runGemm(benchmark::State &state, Shape shape, bool bf16) {
                                          randomInput(dtype, shape.k, shape.n)};
   // The output is reused across iterations, as a training loop would.
   std::vector<ampc_rt::Tensor> outputs;
-  outputs.emplace_back(ampc_rt::DType::F32, std::vector<int64_t>{shape.m, shape.n});
+  outputs.emplace_back(ampc_rt::DType::F32,
+                       std::vector<int64_t>{shape.m, shape.n});
   for (auto _ : state) {
     if (llvm::Error error = (*module)->callInto("gemm", inputs, outputs)) {
       state.SkipWithError(llvm::toString(std::move(error)).c_str());

@@ -13,9 +13,9 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Parser/Parser.h"
 
 namespace ampc {
@@ -64,8 +64,8 @@ std::string tagAndMatch(Operation *op, int64_t id) {
   op->setAttr(kTagName,
               IntegerAttr::get(IntegerType::get(op->getContext(), 64), id));
   return "    %op" + std::to_string(id) +
-         " = transform.structured.match attributes {" + kTagName.str() +
-         " = " + std::to_string(id) +
+         " = transform.structured.match attributes {" + kTagName.str() + " = " +
+         std::to_string(id) +
          " : i64} in %root : (!transform.any_op) -> !transform.any_op\n";
 }
 
@@ -89,8 +89,8 @@ std::string list(ArrayRef<int64_t> values) {
 /// values, and so are their products), costs O(n^2) against the O(n^3)
 /// contraction, and keeps conversions out of the register-tile loop.
 void widenInputs(linalg::LinalgOp op) {
-  auto accType = dyn_cast<FloatType>(getElementTypeOrSelf(
-      op.getDpsInitOperand(0)->get().getType()));
+  auto accType = dyn_cast<FloatType>(
+      getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType()));
   if (!accType)
     return;
   OpBuilder builder(op);
@@ -100,8 +100,8 @@ void widenInputs(linalg::LinalgOp op) {
     auto element = type ? dyn_cast<FloatType>(type.getElementType()) : nullptr;
     if (!element || element.getWidth() >= accType.getWidth())
       continue;
-    input->set(arith::ExtFOp::create(builder, op.getLoc(),
-                                     type.clone(accType), input->get()));
+    input->set(arith::ExtFOp::create(builder, op.getLoc(), type.clone(accType),
+                                     input->get()));
     changed = true;
   }
   if (changed)
@@ -171,68 +171,78 @@ void buildBf16DotKernel(linalg::MatmulOp op) {
   auto blocks = scf::ForOp::create(
       b, loc, c0, index(k / 2), index(kBlock), ValueRange{init},
       [&](OpBuilder &b, Location loc, Value kc, ValueRange blockArgs) {
-       auto rowBlocks = scf::ForOp::create(
-        b, loc, c0, index(m), index(rowBlock), ValueRange{blockArgs[0]},
-        [&](OpBuilder &b, Location loc, Value ib, ValueRange rowBlockArgs) {
-        auto cols = scf::ForOp::create(
-            b, loc, c0, index(n / kDotCols), c1, ValueRange{rowBlockArgs[0]},
-            [&](OpBuilder &b, Location loc, Value jb, ValueRange colArgs) {
-              Value ibEnd = arith::AddIOp::create(b, loc, ib, index(rowBlock));
-              auto rows = scf::ForOp::create(
-                  b, loc, ib, ibEnd, index(kDotRows), ValueRange{colArgs[0]},
-                  [&](OpBuilder &b, Location loc, Value i, ValueRange rowArgs) {
-                    Value tile = rowArgs[0];
-                    Value j = arith::MulIOp::create(b, loc, jb, index(kDotCols));
-                    SmallVector<Value> rowIndex, accs;
-                    for (int64_t r = 0; r < kDotRows; ++r) {
-                      rowIndex.push_back(
-                          arith::AddIOp::create(b, loc, i, index(r)));
-                      accs.push_back(vector::TransferReadOp::create(
-                          b, loc, accType, tile, ValueRange{rowIndex[r], j},
-                          padF32, ArrayRef<bool>{true}));
-                    }
-                    Value kcEnd = arith::AddIOp::create(b, loc, kc, index(kBlock));
-                    auto depth = scf::ForOp::create(
-                        b, loc, kc, kcEnd, c1, accs,
-                        [&](OpBuilder &b, Location loc, Value p,
-                            ValueRange acc) {
-                          Value bv = vector::TransferReadOp::create(
-                              b, loc, pairType, packed, ValueRange{jb, p, c0},
-                              padBf16, ArrayRef<bool>{true});
-                          Value kk = arith::MulIOp::create(b, loc, p, index(2));
-                          SmallVector<Value> next;
+        auto rowBlocks = scf::ForOp::create(
+            b, loc, c0, index(m), index(rowBlock), ValueRange{blockArgs[0]},
+            [&](OpBuilder &b, Location loc, Value ib, ValueRange rowBlockArgs) {
+              auto cols = scf::ForOp::create(
+                  b, loc, c0, index(n / kDotCols), c1,
+                  ValueRange{rowBlockArgs[0]},
+                  [&](OpBuilder &b, Location loc, Value jb,
+                      ValueRange colArgs) {
+                    Value ibEnd =
+                        arith::AddIOp::create(b, loc, ib, index(rowBlock));
+                    auto rows = scf::ForOp::create(
+                        b, loc, ib, ibEnd, index(kDotRows),
+                        ValueRange{colArgs[0]},
+                        [&](OpBuilder &b, Location loc, Value i,
+                            ValueRange rowArgs) {
+                          Value tile = rowArgs[0];
+                          Value j = arith::MulIOp::create(b, loc, jb,
+                                                          index(kDotCols));
+                          SmallVector<Value> rowIndex, accs;
                           for (int64_t r = 0; r < kDotRows; ++r) {
-                            Value pair = vector::TransferReadOp::create(
-                                b, loc, VectorType::get({2}, bf16), lhs,
-                                ValueRange{rowIndex[r], kk}, padBf16,
-                                ArrayRef<bool>{true});
-                            Value asInt = vector::BitCastOp::create(
-                                b, loc, VectorType::get({1}, i32), pair);
-                            Value scalar = vector::ExtractOp::create(
-                                b, loc, asInt, ArrayRef<int64_t>{0});
-                            Value splat = vector::BroadcastOp::create(
-                                b, loc, VectorType::get({kDotCols}, i32),
-                                scalar);
-                            Value av =
-                                vector::BitCastOp::create(b, loc, pairType, splat);
-                            next.push_back(x86vector::DotBF16Op::create(
-                                b, loc, accType, acc[r], av, bv));
+                            rowIndex.push_back(
+                                arith::AddIOp::create(b, loc, i, index(r)));
+                            accs.push_back(vector::TransferReadOp::create(
+                                b, loc, accType, tile,
+                                ValueRange{rowIndex[r], j}, padF32,
+                                ArrayRef<bool>{true}));
                           }
-                          scf::YieldOp::create(b, loc, next);
+                          Value kcEnd =
+                              arith::AddIOp::create(b, loc, kc, index(kBlock));
+                          auto depth = scf::ForOp::create(
+                              b, loc, kc, kcEnd, c1, accs,
+                              [&](OpBuilder &b, Location loc, Value p,
+                                  ValueRange acc) {
+                                Value bv = vector::TransferReadOp::create(
+                                    b, loc, pairType, packed,
+                                    ValueRange{jb, p, c0}, padBf16,
+                                    ArrayRef<bool>{true});
+                                Value kk =
+                                    arith::MulIOp::create(b, loc, p, index(2));
+                                SmallVector<Value> next;
+                                for (int64_t r = 0; r < kDotRows; ++r) {
+                                  Value pair = vector::TransferReadOp::create(
+                                      b, loc, VectorType::get({2}, bf16), lhs,
+                                      ValueRange{rowIndex[r], kk}, padBf16,
+                                      ArrayRef<bool>{true});
+                                  Value asInt = vector::BitCastOp::create(
+                                      b, loc, VectorType::get({1}, i32), pair);
+                                  Value scalar = vector::ExtractOp::create(
+                                      b, loc, asInt, ArrayRef<int64_t>{0});
+                                  Value splat = vector::BroadcastOp::create(
+                                      b, loc, VectorType::get({kDotCols}, i32),
+                                      scalar);
+                                  Value av = vector::BitCastOp::create(
+                                      b, loc, pairType, splat);
+                                  next.push_back(x86vector::DotBF16Op::create(
+                                      b, loc, accType, acc[r], av, bv));
+                                }
+                                scf::YieldOp::create(b, loc, next);
+                              });
+                          for (int64_t r = 0; r < kDotRows; ++r)
+                            tile = vector::TransferWriteOp::create(
+                                       b, loc, depth.getResult(r), tile,
+                                       ValueRange{rowIndex[r], j},
+                                       ArrayRef<bool>{true})
+                                       .getResult();
+                          scf::YieldOp::create(b, loc, tile);
                         });
-                    for (int64_t r = 0; r < kDotRows; ++r)
-                      tile = vector::TransferWriteOp::create(
-                                 b, loc, depth.getResult(r), tile,
-                                 ValueRange{rowIndex[r], j},
-                                 ArrayRef<bool>{true})
-                                 .getResult();
-                    scf::YieldOp::create(b, loc, tile);
+                    scf::YieldOp::create(b, loc, rows.getResult(0));
                   });
-              scf::YieldOp::create(b, loc, rows.getResult(0));
+              scf::YieldOp::create(b, loc, cols.getResult(0));
             });
-        scf::YieldOp::create(b, loc, cols.getResult(0));
-        });
-       scf::YieldOp::create(b, loc, rowBlocks.getResult(0));
+        scf::YieldOp::create(b, loc, rowBlocks.getResult(0));
       });
   op.getResult(0).replaceAllUsesWith(blocks.getResult(0));
   op.erase();
@@ -317,16 +327,18 @@ struct AmpcVectorizeContractionsPass
         return;
       widenInputs(op);
       // Loops: n, oh, ow, oc, kh, kw, ic.
-      SmallVector<int64_t> tiles = {1, 1, pickTile(bounds[2], 16),
-                                    pickTile(bounds[3], 16), 1, 1,
-                                    pickTile(bounds[6], 16)};
+      SmallVector<int64_t> tiles = {
+          1, 1, pickTile(bounds[2], 16), pickTile(bounds[3], 16),
+          1, 1, pickTile(bounds[6], 16)};
       std::string n = std::to_string(id), handles = "!transform.any_op";
       for (size_t i = 0; i < tiles.size(); ++i)
         handles += ", !transform.any_op";
       body += tagAndMatch(op, id);
-      body += "    %ct" + n + ", %cl" + n + ":7 = transform.structured."
-              "tile_using_for %op" + n + " tile_sizes " + list(tiles) +
-              " : (!transform.any_op) -> (" + handles + ")\n";
+      body += "    %ct" + n + ", %cl" + n +
+              ":7 = transform.structured."
+              "tile_using_for %op" +
+              n + " tile_sizes " + list(tiles) + " : (!transform.any_op) -> (" +
+              handles + ")\n";
       body += "    %cd" + n + " = transform.structured.decompose %ct" + n +
               " : (!transform.any_op) -> !transform.any_op\n";
       body += "    transform.structured.vectorize %cd" + n +

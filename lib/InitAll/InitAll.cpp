@@ -6,8 +6,8 @@
 
 #include "ampc/InitAll.h"
 
-#include "ampc/Dialect/Amp/IR/Amp.h"
 #include "ampc/Conversion/Passes.h"
+#include "ampc/Dialect/Amp/IR/Amp.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 #include "ampc/Pipelines/Pipelines.h"
 

@@ -44,28 +44,40 @@ namespace {
 using ampc::detail::makeError;
 
 std::optional<DType> toDType(Type type) {
-  if (type.isF32()) return DType::F32;
-  if (type.isF64()) return DType::F64;
-  if (type.isF16()) return DType::F16;
-  if (type.isBF16()) return DType::BF16;
-  if (isa<Float8E4M3FNType>(type)) return DType::F8E4M3FN;
-  if (isa<Float8E5M2Type>(type)) return DType::F8E5M2;
-  if (type.isInteger(1)) return DType::I1;
-  if (type.isInteger(8)) return DType::I8;
-  if (type.isInteger(32)) return DType::I32;
-  if (type.isInteger(64)) return DType::I64;
+  if (type.isF32())
+    return DType::F32;
+  if (type.isF64())
+    return DType::F64;
+  if (type.isF16())
+    return DType::F16;
+  if (type.isBF16())
+    return DType::BF16;
+  if (isa<Float8E4M3FNType>(type))
+    return DType::F8E4M3FN;
+  if (isa<Float8E5M2Type>(type))
+    return DType::F8E5M2;
+  if (type.isInteger(1))
+    return DType::I1;
+  if (type.isInteger(8))
+    return DType::I8;
+  if (type.isInteger(32))
+    return DType::I32;
+  if (type.isInteger(64))
+    return DType::I64;
   return std::nullopt;
 }
 
 /// The API type of an MLIR type, or an explanation of why there is none.
-std::variant<ampc::ValueType, std::string> toValueType(Type type, bool isResult) {
+std::variant<ampc::ValueType, std::string> toValueType(Type type,
+                                                       bool isResult) {
   std::string text;
   llvm::raw_string_ostream os(text);
   type.print(os);
   ampc::ValueType result;
   if (auto tensor = dyn_cast<RankedTensorType>(type)) {
     if (!tensor.hasStaticShape())
-      return "'" + text + "' has a dynamic shape; the host API needs static shapes";
+      return "'" + text +
+             "' has a dynamic shape; the host API needs static shapes";
     std::optional<DType> dtype = toDType(tensor.getElementType());
     if (!dtype)
       return "'" + text + "' has an unsupported element type";
@@ -76,8 +88,9 @@ std::variant<ampc::ValueType, std::string> toValueType(Type type, bool isResult)
   std::optional<DType> dtype = toDType(type);
   if (!dtype || isResult)
     return "'" + text + "' is not supported as " +
-           (isResult ? std::string("a result (return a tensor, e.g. tensor<f32>)")
-                     : std::string("an argument"));
+           (isResult
+                ? std::string("a result (return a tensor, e.g. tensor<f32>)")
+                : std::string("an argument"));
   result.dtype = *dtype;
   result.scalar = true;
   return result;
@@ -119,8 +132,7 @@ std::string ampc::ValueType::str() const {
   return s + ampc_rt::dtypeName(dtype) + ">";
 }
 
-std::vector<ampc::FunctionSignature>
-ampc::describeFunctions(ModuleOp module) {
+std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
   std::vector<FunctionSignature> signatures;
   for (auto func : module.getOps<func::FuncOp>()) {
     if (!func.isPublic() || func.isExternal())
@@ -152,7 +164,8 @@ llvm::Expected<std::unique_ptr<ampc::JitModule>>
 ampc::JitModule::fromFile(llvm::StringRef path, const JitOptions &options) {
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
-    return makeError("cannot open '" + path + "': " + buffer.getError().message());
+    return makeError("cannot open '" + path +
+                     "': " + buffer.getError().message());
   return fromString((*buffer)->getBuffer(), options, path);
 }
 
@@ -232,23 +245,25 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
     std::string known;
     for (const FunctionSignature &s : signatures)
       known += (known.empty() ? "" : ", ") + s.name;
-    return makeError("no public function '" + name + "' in the module" +
-                     (known.empty() ? std::string()
-                                    : " (it has: " + known + ")"));
+    return makeError(
+        "no public function '" + name + "' in the module" +
+        (known.empty() ? std::string() : " (it has: " + known + ")"));
   }
   if (!signature->unsupported.empty())
     return makeError("function '" + name +
                      "' cannot be called: " + signature->unsupported);
   if (inputs.size() != signature->inputs.size())
     return makeError("function '" + name + "' takes " +
-                     llvm::Twine(signature->inputs.size()) + " arguments, got " +
-                     llvm::Twine(inputs.size()));
+                     llvm::Twine(signature->inputs.size()) +
+                     " arguments, got " + llvm::Twine(inputs.size()));
   for (auto [index, pair] :
        llvm::enumerate(llvm::zip(signature->inputs, inputs))) {
     auto [wanted, given] = pair;
-    bool shapeOk = wanted.scalar ? given.shape.empty() : given.shape == wanted.shape;
+    bool shapeOk =
+        wanted.scalar ? given.shape.empty() : given.shape == wanted.shape;
     if (!shapeOk || !acceptsDType(wanted.dtype, given.dtype)) {
-      ValueType got{given.dtype, given.shape, wanted.scalar && given.shape.empty()};
+      ValueType got{given.dtype, given.shape,
+                    wanted.scalar && given.shape.empty()};
       return makeError("argument #" + llvm::Twine(index) + " of '" + name +
                        "' must be " + wanted.str() + ", got " + got.str());
     }
@@ -261,7 +276,8 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
        llvm::enumerate(llvm::zip(signature->results, results))) {
     auto [wanted, given] = pair;
     if (given.shape != wanted.shape || given.dtype != wanted.dtype ||
-        given.data.size() != size_t(given.numElements()) * ampc_rt::dtypeSize(given.dtype))
+        given.data.size() !=
+            size_t(given.numElements()) * ampc_rt::dtypeSize(given.dtype))
       return makeError("output #" + llvm::Twine(index) + " of '" + name +
                        "' must be " + wanted.str() + ", got tensor<" +
                        given.typeString() + ">");

@@ -27,9 +27,9 @@
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
-#include "llvm/TargetParser/Host.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
@@ -39,7 +39,8 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
   autocast.policy = options.policy;
   autocast.lowerOps.assign(options.lowerOps.begin(), options.lowerOps.end());
   autocast.fp32Ops.assign(options.fp32Ops.begin(), options.fp32Ops.end());
-  autocast.promoteOps.assign(options.promoteOps.begin(), options.promoteOps.end());
+  autocast.promoteOps.assign(options.promoteOps.begin(),
+                             options.promoteOps.end());
   autocast.followOps.assign(options.followOps.begin(), options.followOps.end());
 
   OpPassManager &funcPm = pm.nest<func::FuncOp>();

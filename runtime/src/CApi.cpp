@@ -1,7 +1,7 @@
 //===- CApi.cpp - the runtime's C interface -------------------------------===//
 
-#include "ampc_rt/ampc_rt.h"
 #include "ampc_rt/Tensor.h"
+#include "ampc_rt/ampc_rt.h"
 
 #include <cerrno>
 #include <cstdio>
@@ -65,7 +65,8 @@ ampc_tensor *ampc_tensor_create(ampc_dtype dtype, int rank,
       setError(error, error_size, "negative size in shape");
       return nullptr;
     }
-  auto *t = new (std::nothrow) ampc_tensor{ampc_rt::Tensor(toDType(dtype), dims)};
+  auto *t =
+      new (std::nothrow) ampc_tensor{ampc_rt::Tensor(toDType(dtype), dims)};
   if (!t)
     setError(error, error_size, "out of memory");
   return t;
@@ -76,11 +77,15 @@ void *ampc_tensor_data(ampc_tensor *t) { return t->tensor.data.data(); }
 ampc_dtype ampc_tensor_dtype(const ampc_tensor *t) {
   return static_cast<ampc_dtype>(t->tensor.dtype);
 }
-int ampc_tensor_rank(const ampc_tensor *t) { return int(t->tensor.shape.size()); }
+int ampc_tensor_rank(const ampc_tensor *t) {
+  return int(t->tensor.shape.size());
+}
 const int64_t *ampc_tensor_shape(const ampc_tensor *t) {
   return t->tensor.shape.data();
 }
-size_t ampc_tensor_nbytes(const ampc_tensor *t) { return t->tensor.data.size(); }
+size_t ampc_tensor_nbytes(const ampc_tensor *t) {
+  return t->tensor.data.size();
+}
 
 void ampc_tensor_describe(ampc_tensor *t, void *descriptor) {
   auto *words = static_cast<int64_t *>(descriptor);
@@ -129,7 +134,8 @@ ampc_tensor *ampc_state_add(ampc_state *state, const char *name,
   }
   if (ampc_state_get(state, name)) {
     setError(error, error_size,
-             std::string("the state already has a tensor named '") + name + "'");
+             std::string("the state already has a tensor named '") + name +
+                 "'");
     return nullptr;
   }
   ampc_tensor *t = ampc_tensor_create(dtype, rank, shape, error, error_size);
@@ -146,7 +152,9 @@ ampc_tensor *ampc_state_get(ampc_state *state, const char *name) {
   return nullptr;
 }
 
-size_t ampc_state_count(const ampc_state *state) { return state->entries.size(); }
+size_t ampc_state_count(const ampc_state *state) {
+  return state->entries.size();
+}
 
 const char *ampc_state_name(const ampc_state *state, size_t index) {
   return index < state->entries.size() ? state->entries[index].first.c_str()
@@ -198,7 +206,8 @@ int ampc_state_load(ampc_state *state, const char *path, char *error,
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     setError(error, error_size,
-             std::string("cannot open '") + path + "': " + std::strerror(errno));
+             std::string("cannot open '") + path +
+                 "': " + std::strerror(errno));
     return -1;
   }
   auto fail = [&](const std::string &message) {

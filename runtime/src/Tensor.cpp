@@ -22,12 +22,17 @@ struct DTypeInfo {
 };
 
 const DTypeInfo kTypes[] = {
-    {DType::F32, "f32", 4, "<f4"},      {DType::F64, "f64", 8, "<f8"},
-    {DType::F16, "f16", 2, "<f2"},      {DType::BF16, "bf16", 2, "<u2"},
+    {DType::F32, "f32", 4, "<f4"},
+    {DType::F64, "f64", 8, "<f8"},
+    {DType::F16, "f16", 2, "<f2"},
+    {DType::BF16, "bf16", 2, "<u2"},
     {DType::F8E4M3FN, "f8E4M3FN", 1, "|u1"},
-    {DType::F8E5M2, "f8E5M2", 1, "|u1"}, {DType::I1, "i1", 1, "|b1"},
-    {DType::I8, "i8", 1, "|i1"},        {DType::I32, "i32", 4, "<i4"},
-    {DType::I64, "i64", 8, "<i8"},      {DType::U8, "u8", 1, "|u1"},
+    {DType::F8E5M2, "f8E5M2", 1, "|u1"},
+    {DType::I1, "i1", 1, "|b1"},
+    {DType::I8, "i8", 1, "|i1"},
+    {DType::I32, "i32", 4, "<i4"},
+    {DType::I64, "i64", 8, "<i8"},
+    {DType::U8, "u8", 1, "|u1"},
     {DType::U16, "u16", 2, "<u2"},
 };
 
@@ -43,15 +48,24 @@ std::optional<DType> fromNpyDescr(const std::string &descr) {
   std::string d = descr;
   if (d.size() == 3 && d[0] == '=')
     d[0] = '<';
-  if (d == "<f4") return DType::F32;
-  if (d == "<f8") return DType::F64;
-  if (d == "<f2") return DType::F16;
-  if (d == "|b1") return DType::I1;
-  if (d == "|i1") return DType::I8;
-  if (d == "<i4") return DType::I32;
-  if (d == "<i8") return DType::I64;
-  if (d == "|u1") return DType::U8;
-  if (d == "<u2") return DType::U16;
+  if (d == "<f4")
+    return DType::F32;
+  if (d == "<f8")
+    return DType::F64;
+  if (d == "<f2")
+    return DType::F16;
+  if (d == "|b1")
+    return DType::I1;
+  if (d == "|i1")
+    return DType::I8;
+  if (d == "<i4")
+    return DType::I32;
+  if (d == "<i8")
+    return DType::I64;
+  if (d == "|u1")
+    return DType::U8;
+  if (d == "<u2")
+    return DType::U16;
   return std::nullopt;
 }
 
@@ -165,8 +179,10 @@ Result<Tensor> readNpy(const std::string &path) {
 std::string writeNpy(const std::string &path, const Tensor &tensor) {
   std::string shape = "(";
   for (size_t i = 0; i < tensor.shape.size(); ++i)
-    shape += std::to_string(tensor.shape[i]) +
-             (tensor.shape.size() == 1 ? "," : (i + 1 < tensor.shape.size() ? ", " : ""));
+    shape +=
+        std::to_string(tensor.shape[i]) +
+        (tensor.shape.size() == 1 ? ","
+                                  : (i + 1 < tensor.shape.size() ? ", " : ""));
   shape += ")";
   std::string header = std::string("{'descr': '") + info(tensor.dtype).npy +
                        "', 'fortran_order': False, 'shape': " + shape + ", }";
@@ -179,8 +195,16 @@ std::string writeNpy(const std::string &path, const Tensor &tensor) {
     std::ofstream out(tmp, std::ios::binary);
     if (!out)
       return "cannot write '" + path + "': " + std::strerror(errno);
-    char prefix[10] = {'\x93', 'N', 'U', 'M', 'P', 'Y', 1, 0,
-                       char(header.size() & 0xff), char(header.size() >> 8)};
+    char prefix[10] = {'\x93',
+                       'N',
+                       'U',
+                       'M',
+                       'P',
+                       'Y',
+                       1,
+                       0,
+                       char(header.size() & 0xff),
+                       char(header.size() >> 8)};
     out.write(prefix, 10);
     out.write(header.data(), std::streamsize(header.size()));
     out.write(reinterpret_cast<const char *>(tensor.data.data()),
@@ -208,12 +232,12 @@ uint32_t roundToFormat(float value, int mantissa, int exponent, bool ieee,
   int width = 1 + exponent + mantissa;
   uint32_t signBit = sign << (width - 1);
   int bias = (1 << (exponent - 1)) - 1;
-  uint32_t maxFinite = ieee ? ((((1u << exponent) - 2) << mantissa) |
-                               ((1u << mantissa) - 1))
-                            : ((1u << (exponent + mantissa)) - 2);
-  uint32_t nan = ieee ? (((1u << exponent) - 1) << mantissa) |
-                            (1u << (mantissa - 1))
-                      : ((1u << (exponent + mantissa)) - 1);
+  uint32_t maxFinite =
+      ieee ? ((((1u << exponent) - 2) << mantissa) | ((1u << mantissa) - 1))
+           : ((1u << (exponent + mantissa)) - 2);
+  uint32_t nan =
+      ieee ? (((1u << exponent) - 1) << mantissa) | (1u << (mantissa - 1))
+           : ((1u << (exponent + mantissa)) - 1);
   uint32_t inf = ((1u << exponent) - 1) << mantissa;
   if (abs > 0x7f800000)
     return signBit | nan;
@@ -242,8 +266,9 @@ uint32_t roundToFormat(float value, int mantissa, int exponent, bool ieee,
 Result<Tensor> parseTensorLiteral(std::string_view text) {
   size_t eq = text.find('=');
   if (eq == std::string_view::npos)
-    return Result<Tensor>::error("expected TYPE=VALUES (e.g. 2x3xf32=1 2 3 4 5 6), got '" +
-                                 std::string(text) + "'");
+    return Result<Tensor>::error(
+        "expected TYPE=VALUES (e.g. 2x3xf32=1 2 3 4 5 6), got '" +
+        std::string(text) + "'");
   std::string type(text.substr(0, eq));
   std::vector<int64_t> shape;
   size_t start = 0, x;
@@ -276,23 +301,49 @@ Result<Tensor> parseTensorLiteral(std::string_view text) {
   if (values.size() == 1)
     values.assign(size_t(n), values[0]);
   if (int64_t(values.size()) != n)
-    return Result<Tensor>::error(std::to_string(values.size()) +
-                                 " values for a tensor of " + std::to_string(n) +
-                                 " elements in '" + std::string(text) + "'");
+    return Result<Tensor>::error(
+        std::to_string(values.size()) + " values for a tensor of " +
+        std::to_string(n) + " elements in '" + std::string(text) + "'");
   for (int64_t i = 0; i < n; ++i) {
     double v = values[size_t(i)];
     switch (*dtype) {
-    case DType::F32: tensor.as<float>()[i] = float(v); break;
-    case DType::F64: tensor.as<double>()[i] = v; break;
-    case DType::F16: tensor.as<uint16_t>()[i] = uint16_t(roundToFormat(float(v), 10, 5, true, false)); break;
-    case DType::BF16: tensor.as<uint16_t>()[i] = uint16_t(roundToFormat(float(v), 7, 8, true, false)); break;
-    case DType::F8E4M3FN: tensor.as<uint8_t>()[i] = uint8_t(roundToFormat(float(v), 3, 4, false, true)); break;
-    case DType::F8E5M2: tensor.as<uint8_t>()[i] = uint8_t(roundToFormat(float(v), 2, 5, true, true)); break;
-    case DType::I1: tensor.as<uint8_t>()[i] = v != 0; break;
-    case DType::I8: tensor.as<int8_t>()[i] = int8_t(v); break;
-    case DType::I32: tensor.as<int32_t>()[i] = int32_t(v); break;
-    case DType::I64: tensor.as<int64_t>()[i] = int64_t(v); break;
-    case DType::U8: case DType::U16: break;
+    case DType::F32:
+      tensor.as<float>()[i] = float(v);
+      break;
+    case DType::F64:
+      tensor.as<double>()[i] = v;
+      break;
+    case DType::F16:
+      tensor.as<uint16_t>()[i] =
+          uint16_t(roundToFormat(float(v), 10, 5, true, false));
+      break;
+    case DType::BF16:
+      tensor.as<uint16_t>()[i] =
+          uint16_t(roundToFormat(float(v), 7, 8, true, false));
+      break;
+    case DType::F8E4M3FN:
+      tensor.as<uint8_t>()[i] =
+          uint8_t(roundToFormat(float(v), 3, 4, false, true));
+      break;
+    case DType::F8E5M2:
+      tensor.as<uint8_t>()[i] =
+          uint8_t(roundToFormat(float(v), 2, 5, true, true));
+      break;
+    case DType::I1:
+      tensor.as<uint8_t>()[i] = v != 0;
+      break;
+    case DType::I8:
+      tensor.as<int8_t>()[i] = int8_t(v);
+      break;
+    case DType::I32:
+      tensor.as<int32_t>()[i] = int32_t(v);
+      break;
+    case DType::I64:
+      tensor.as<int64_t>()[i] = int64_t(v);
+      break;
+    case DType::U8:
+    case DType::U16:
+      break;
     }
   }
   return tensor;
@@ -320,18 +371,30 @@ double decodeBits(uint32_t bits, int mantissa, int exponent, bool ieee) {
 
 double elementAsDouble(const Tensor &t, int64_t i) {
   switch (t.dtype) {
-  case DType::F32: return t.as<float>()[i];
-  case DType::F64: return t.as<double>()[i];
-  case DType::F16: return decodeBits(t.as<uint16_t>()[i], 10, 5, true);
-  case DType::BF16: return decodeBits(t.as<uint16_t>()[i], 7, 8, true);
-  case DType::F8E4M3FN: return decodeBits(t.as<uint8_t>()[i], 3, 4, false);
-  case DType::F8E5M2: return decodeBits(t.as<uint8_t>()[i], 2, 5, true);
-  case DType::I1: return t.as<uint8_t>()[i] != 0;
-  case DType::I8: return t.as<int8_t>()[i];
-  case DType::I32: return t.as<int32_t>()[i];
-  case DType::I64: return double(t.as<int64_t>()[i]);
-  case DType::U8: return t.as<uint8_t>()[i];
-  case DType::U16: return t.as<uint16_t>()[i];
+  case DType::F32:
+    return t.as<float>()[i];
+  case DType::F64:
+    return t.as<double>()[i];
+  case DType::F16:
+    return decodeBits(t.as<uint16_t>()[i], 10, 5, true);
+  case DType::BF16:
+    return decodeBits(t.as<uint16_t>()[i], 7, 8, true);
+  case DType::F8E4M3FN:
+    return decodeBits(t.as<uint8_t>()[i], 3, 4, false);
+  case DType::F8E5M2:
+    return decodeBits(t.as<uint8_t>()[i], 2, 5, true);
+  case DType::I1:
+    return t.as<uint8_t>()[i] != 0;
+  case DType::I8:
+    return t.as<int8_t>()[i];
+  case DType::I32:
+    return t.as<int32_t>()[i];
+  case DType::I64:
+    return double(t.as<int64_t>()[i]);
+  case DType::U8:
+    return t.as<uint8_t>()[i];
+  case DType::U16:
+    return t.as<uint16_t>()[i];
   }
   return 0;
 }

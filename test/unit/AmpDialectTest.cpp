@@ -70,7 +70,8 @@ protected:
   FloatAttr foldCast(float value, Type to,
                      std::optional<amp::OverflowMode> overflow = {}) {
     Value input = constantF32(value);
-    auto cast = amp::CastOp::create(builder, builder.getUnknownLoc(), to, input);
+    auto cast =
+        amp::CastOp::create(builder, builder.getUnknownLoc(), to, input);
     if (overflow)
       cast.setOverflow(*overflow);
     SmallVector<OpFoldResult> results;
@@ -86,8 +87,8 @@ protected:
 };
 
 TEST_F(AmpDialectTest, PrecisionAttrPrintsInWords) {
-  auto attr = amp::PrecisionAttr::get(builder.getBF16Type(),
-                                      builder.getF32Type());
+  auto attr =
+      amp::PrecisionAttr::get(builder.getBF16Type(), builder.getF32Type());
   EXPECT_EQ(print(Attribute(attr)),
             "#amp.precision<compute = bf16, accumulate = f32>");
   auto fp8 = amp::PrecisionAttr::get(
@@ -110,9 +111,9 @@ TEST_F(AmpDialectTest, PrecisionAttrRejectsBadCombinations) {
   using Recipe = std::optional<amp::ScalingRecipe>;
   EXPECT_FALSE(amp::PrecisionAttr::getChecked(emitError, &context,
                                               builder.getF32Type(),
-                                              builder.getBF16Type(),
-                                              Recipe()));
-  EXPECT_EQ(message, "accumulate type 'bf16' is narrower than compute type 'f32'");
+                                              builder.getBF16Type(), Recipe()));
+  EXPECT_EQ(message,
+            "accumulate type 'bf16' is narrower than compute type 'f32'");
   EXPECT_FALSE(amp::PrecisionAttr::getChecked(
       emitError, &context, builder.getBF16Type(), builder.getF32Type(),
       Recipe(amp::ScalingRecipe::current)));
@@ -159,8 +160,8 @@ TEST_F(AmpDialectTest, CastDefaultsDependOnTheResultType) {
   Value x = constantF32(1.0f);
   auto toBf16 = amp::CastOp::create(builder, builder.getUnknownLoc(),
                                     builder.getBF16Type(), x);
-  auto toE4m3 = amp::CastOp::create(
-      builder, builder.getUnknownLoc(), builder.getType<Float8E4M3FNType>(), x);
+  auto toE4m3 = amp::CastOp::create(builder, builder.getUnknownLoc(),
+                                    builder.getType<Float8E4M3FNType>(), x);
   EXPECT_EQ(toBf16.getRoundingMode(), amp::RoundingMode::nearest_even);
   EXPECT_EQ(toBf16.getOverflowMode(), amp::OverflowMode::nonfinite);
   EXPECT_EQ(toE4m3.getOverflowMode(), amp::OverflowMode::saturate);
@@ -177,21 +178,21 @@ TEST_F(AmpDialectTest, CastFoldsConstantsWithTheRightOverflow) {
   EXPECT_EQ(foldCast(-INFINITY, e4m3).getValueAsDouble(), -448.0);
   EXPECT_EQ(foldCast(1.0e6f, e5m2).getValueAsDouble(), 57344.0);
   // Ties round to even: 464 lies halfway between 448 and (missing) 480.
-  EXPECT_EQ(foldCast(464.0f, e4m3, amp::OverflowMode::nonfinite)
-                .getValueAsDouble(),
-            448.0);
+  EXPECT_EQ(
+      foldCast(464.0f, e4m3, amp::OverflowMode::nonfinite).getValueAsDouble(),
+      448.0);
   // OCP non-saturating: E4M3FN overflows to NaN, E5M2 to inf.
   EXPECT_TRUE(std::isnan(
       foldCast(1.0e6f, e4m3, amp::OverflowMode::nonfinite).getValueAsDouble()));
-  EXPECT_TRUE(std::isinf(
-      foldCast(61440.0f, e5m2, amp::OverflowMode::nonfinite).getValueAsDouble()));
+  EXPECT_TRUE(std::isinf(foldCast(61440.0f, e5m2, amp::OverflowMode::nonfinite)
+                             .getValueAsDouble()));
   // NaN stays NaN even when saturating.
   EXPECT_TRUE(std::isnan(foldCast(NAN, e4m3).getValueAsDouble()));
   // f16 follows IEEE unless asked to saturate.
   EXPECT_TRUE(std::isinf(foldCast(65520.0f, f16).getValueAsDouble()));
-  EXPECT_EQ(foldCast(65520.0f, f16, amp::OverflowMode::saturate)
-                .getValueAsDouble(),
-            65504.0);
+  EXPECT_EQ(
+      foldCast(65520.0f, f16, amp::OverflowMode::saturate).getValueAsDouble(),
+      65504.0);
   // Round to nearest even on bf16: 1 + 2^-8 is a tie and goes to 1.
   EXPECT_EQ(foldCast(1.0f + 0x1p-8f, builder.getBF16Type()).getValueAsDouble(),
             1.0);
@@ -211,9 +212,12 @@ TEST_F(AmpDialectTest, ScaleOnlyOnFp8Casts) {
 TEST_F(AmpDialectTest, UpdateLossScaleHasGradScalerDefaults) {
   Location loc = builder.getUnknownLoc();
   Value scale = constantF32(65536.0f);
-  Value zero = arith::ConstantOp::create(builder, loc, builder.getI32IntegerAttr(0));
-  Value found = arith::ConstantOp::create(builder, loc, builder.getBoolAttr(false));
-  auto op = amp::UpdateLossScaleOp::create(builder, loc, scale, zero, zero, found);
+  Value zero =
+      arith::ConstantOp::create(builder, loc, builder.getI32IntegerAttr(0));
+  Value found =
+      arith::ConstantOp::create(builder, loc, builder.getBoolAttr(false));
+  auto op =
+      amp::UpdateLossScaleOp::create(builder, loc, scale, zero, zero, found);
   EXPECT_EQ(op.getGrowthFactor().convertToDouble(), 2.0);
   EXPECT_EQ(op.getBackoffFactor().convertToDouble(), 0.5);
   EXPECT_EQ(op.getGrowthInterval(), 2000u);
@@ -247,10 +251,10 @@ TEST_F(AmpDialectTest, UnscaleGradsChecksTheGradientList) {
 TEST_F(AmpDialectTest, SelectUpdateFoldsAConstantCondition) {
   Location loc = builder.getUnknownLoc();
   Value oldValue = constantF32(1.0f), newValue = constantF32(2.0f);
-  Value found = arith::ConstantOp::create(builder, loc, builder.getBoolAttr(true));
-  auto select = amp::SelectUpdateOp::create(builder, loc, found,
-                                            ValueRange{oldValue},
-                                            ValueRange{newValue});
+  Value found =
+      arith::ConstantOp::create(builder, loc, builder.getBoolAttr(true));
+  auto select = amp::SelectUpdateOp::create(
+      builder, loc, found, ValueRange{oldValue}, ValueRange{newValue});
   EXPECT_EQ(select.getResults().front().getType(), builder.getF32Type());
   SmallVector<OpFoldResult> results;
   ASSERT_TRUE(succeeded(select->fold(results)));

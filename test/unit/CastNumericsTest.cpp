@@ -41,8 +41,10 @@ protected:
     const Format *formats[] = {&kF16, &kBF16, &kE4M3, &kE5M2};
     for (const Format *f : formats) {
       std::string t = f->name;
-      source += "func.func @dec_" + t + "(%x: " + t + ") -> f32 {\n"
-                "  %0 = amp.cast %x : " + t + " to f32\n  return %0 : f32\n}\n";
+      source += "func.func @dec_" + t + "(%x: " + t +
+                ") -> f32 {\n"
+                "  %0 = amp.cast %x : " +
+                t + " to f32\n  return %0 : f32\n}\n";
       for (const char *mode : {"saturate", "nonfinite"})
         source += "func.func @enc_" + t + "_" + mode + "(%x: f32) -> " + t +
                   " {\n  %0 = amp.cast %x overflow " + mode + " : f32 to " + t +

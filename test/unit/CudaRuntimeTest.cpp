@@ -17,8 +17,9 @@ namespace {
 TEST(CudaRuntimeTest, EveryEntryPointFailsCleanlyWithoutAGpu) {
   char reason[256] = "";
   if (ampc_rt_gpu_available(reason, sizeof reason))
-    GTEST_SKIP() << "a CUDA driver and GPU are present: the no-GPU paths are "
-                    "not reachable here (GPU tests run via scripts/gpu-check.sh)";
+    GTEST_SKIP()
+        << "a CUDA driver and GPU are present: the no-GPU paths are "
+           "not reachable here (GPU tests run via scripts/gpu-check.sh)";
   std::string why = reason;
   EXPECT_TRUE(why.find("libcuda.so.1") != std::string::npos ||
               why.find("found no GPU") != std::string::npos)

@@ -43,7 +43,8 @@ inline double refDecode(const Format &f, uint32_t bits) {
   else if (e == 0)
     v = std::ldexp(double(m), 1 - f.bias - f.mantissa);
   else
-    v = std::ldexp(double((1u << f.mantissa) + m), int(e) - f.bias - f.mantissa);
+    v = std::ldexp(double((1u << f.mantissa) + m),
+                   int(e) - f.bias - f.mantissa);
   return sign ? -v : v;
 }
 
@@ -65,8 +66,8 @@ struct Expected {
 };
 
 inline Expected refEncode(const Format &f,
-                   const std::vector<std::pair<double, uint32_t>> &table,
-                   double x, bool saturate) {
+                          const std::vector<std::pair<double, uint32_t>> &table,
+                          double x, bool saturate) {
   uint32_t signBit = std::signbit(x) ? 1u << (f.width - 1) : 0;
   if (std::isnan(x))
     return {true, 0};

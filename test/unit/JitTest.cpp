@@ -72,8 +72,9 @@ double checkWithin(const Tensor &got, const std::vector<double> &ref,
     double err = std::fabs(double(got.as<float>()[i]) - ref[i]);
     maxErr = std::max(maxErr, err);
     if (!(err <= bound[i]) && ++failures <= 3)
-      ADD_FAILURE() << what << " element " << i << ": got " << got.as<float>()[i]
-                    << ", reference " << ref[i] << ", bound " << bound[i];
+      ADD_FAILURE() << what << " element " << i << ": got "
+                    << got.as<float>()[i] << ", reference " << ref[i]
+                    << ", bound " << bound[i];
   }
   return maxErr;
 }
@@ -128,9 +129,12 @@ func.func @conv(%x: tensor<2x10x10x3xf32>, %w: tensor<3x3x3x4xf32>) -> tensor<2x
 
 TEST(JitTest, ContractionsUnderEveryPolicy) {
   std::mt19937 rng(7);
-  Tensor a = randomTensor({32, 64}, rng, -1, 1), b = randomTensor({64, 16}, rng, -1, 1);
-  Tensor ba = randomTensor({3, 8, 16}, rng, -1, 1), bb = randomTensor({3, 16, 8}, rng, -1, 1);
-  Tensor cx = randomTensor({2, 10, 10, 3}, rng, -1, 1), cw = randomTensor({3, 3, 3, 4}, rng, -1, 1);
+  Tensor a = randomTensor({32, 64}, rng, -1, 1),
+         b = randomTensor({64, 16}, rng, -1, 1);
+  Tensor ba = randomTensor({3, 8, 16}, rng, -1, 1),
+         bb = randomTensor({3, 16, 8}, rng, -1, 1);
+  Tensor cx = randomTensor({2, 10, 10, 3}, rng, -1, 1),
+         cw = randomTensor({3, 3, 3, 4}, rng, -1, 1);
   double fp32Err = 0;
   for (const Precision &p : kPolicies) {
     auto module = compile(kMatmul, p.policy);
@@ -140,7 +144,8 @@ TEST(JitTest, ContractionsUnderEveryPolicy) {
     auto mm = module->call("mm", {a, b});
     ASSERT_TRUE(static_cast<bool>(mm)) << llvm::toString(mm.takeError());
     referenceMatmul(a, b, 1, 32, 64, 16, p, ref, bound);
-    double err = checkWithin((*mm)[0], ref, bound, std::string("mm/") + p.policy);
+    double err =
+        checkWithin((*mm)[0], ref, bound, std::string("mm/") + p.policy);
     if (p.u == 0)
       fp32Err = std::max(fp32Err, err);
     else // the low type was really used
@@ -164,10 +169,12 @@ TEST(JitTest, ContractionsUnderEveryPolicy) {
             for (int kh = 0; kh < 3; ++kh)
               for (int kw = 0; kw < 3; ++kw)
                 for (int c = 0; c < 3; ++c) {
-                  double x = cx.as<float>()[((n * 10 + h + kh) * 10 + w + kw) * 3 + c];
+                  double x =
+                      cx.as<float>()[((n * 10 + h + kh) * 10 + w + kw) * 3 + c];
                   double y = cw.as<float>()[((kh * 3 + kw) * 3 + c) * 4 + f];
                   sum += x * y;
-                  mag += std::fabs(x * y) + (std::fabs(x) + std::fabs(y)) * p.absFloor;
+                  mag += std::fabs(x * y) +
+                         (std::fabs(x) + std::fabs(y)) * p.absFloor;
                 }
             size_t o = size_t(((n * 8 + h) * 8 + w) * 4 + f);
             ref[o] = sum;
@@ -228,12 +235,13 @@ TEST(JitTest, ZooMlpForwardUnderEveryPolicy) {
         for (int j = 0; j < H; ++j) {
           double w = w2.as<float>()[j * O + o];
           sum += h[j] * w;
-          mag += std::fabs(h[j] * w) + (std::fabs(h[j]) + std::fabs(w)) * p.absFloor;
+          mag += std::fabs(h[j] * w) +
+                 (std::fabs(h[j]) + std::fabs(w)) * p.absFloor;
           propagated += std::fabs(w) * herr[j] * (1 + p.u);
         }
         logits[r * O + o] = sum + b2.as<float>()[o];
-        bound[r * O + o] = propagated +
-                           mag * (2 * p.u + p.u * p.u + (H + 2) * kU32) + 1e-6;
+        bound[r * O + o] =
+            propagated + mag * (2 * p.u + p.u * p.u + (H + 2) * kU32) + 1e-6;
         maxLogit = std::max(maxLogit, logits[r * O + o]);
         maxBound = std::max(maxBound, bound[r * O + o]);
       }
@@ -282,7 +290,11 @@ func.func @enc(%x: tensor<65536xf32>) -> (tensor<65536xbf16>, tensor<65536xf16>,
 )mlir";
   auto module = compile(source, "none");
   ASSERT_TRUE(module);
-  struct Decode { const char *fn; const Format *format; DType dtype; };
+  struct Decode {
+    const char *fn;
+    const Format *format;
+    DType dtype;
+  };
   for (Decode d : {Decode{"dec_bf16", &kBF16, DType::BF16},
                    Decode{"dec_f16", &kF16, DType::F16},
                    Decode{"dec_e4m3", &kE4M3, DType::F8E4M3FN},
@@ -318,8 +330,12 @@ func.func @enc(%x: tensor<65536xf32>) -> (tensor<65536xbf16>, tensor<65536xf16>,
   }
   auto out = module->call("enc", {in});
   ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
-  struct Encode { const Format *format; bool saturate; };
-  Encode encodes[] = {{&kBF16, false}, {&kF16, false}, {&kE4M3, true}, {&kE5M2, false}};
+  struct Encode {
+    const Format *format;
+    bool saturate;
+  };
+  Encode encodes[] = {
+      {&kBF16, false}, {&kF16, false}, {&kE4M3, true}, {&kE5M2, false}};
   for (int r = 0; r < 4; ++r) {
     const Format &f = *encodes[r].format;
     auto table = finiteValues(f);
@@ -327,7 +343,8 @@ func.func @enc(%x: tensor<65536xf32>) -> (tensor<65536xbf16>, tensor<65536xf16>,
     for (int64_t i = 0; i < 65536; ++i) {
       uint32_t got = f.width == 16 ? (*out)[r].as<uint16_t>()[i]
                                    : (*out)[r].as<uint8_t>()[i];
-      Expected want = refEncode(f, table, in.as<float>()[i], encodes[r].saturate);
+      Expected want =
+          refEncode(f, table, in.as<float>()[i], encodes[r].saturate);
       bool gotNaN = std::isnan(refDecode(f, got));
       bool ok = want.nan ? gotNaN : (!gotNaN && got == want.bits);
       if (!ok && ++failures <= 3)
@@ -343,7 +360,8 @@ func.func @enc(%x: tensor<65536xf32>) -> (tensor<65536xbf16>, tensor<65536xf16>,
 // vectorized code.
 TEST(JitTest, PipelineOptions) {
   std::mt19937 rng(5);
-  Tensor a = randomTensor({32, 64}, rng, -1, 1), b = randomTensor({64, 16}, rng, -1, 1);
+  Tensor a = randomTensor({32, 64}, rng, -1, 1),
+         b = randomTensor({64, 16}, rng, -1, 1);
   std::vector<double> ref, bound;
   referenceMatmul(a, b, 1, 32, 64, 16, kPolicies[0], ref, bound);
 
@@ -391,15 +409,20 @@ TEST(JitTest, ErrorsComeBackAsValues) {
   auto module = compile(kMatmul, "none");
   ASSERT_TRUE(module);
   std::mt19937 rng(1);
-  Tensor a = randomTensor({32, 64}, rng, -1, 1), b = randomTensor({64, 16}, rng, -1, 1);
-  expectError(module->call("nope", {a, b}),
-              "no public function 'nope' in the module (it has: mm, bmm, conv)");
-  expectError(module->call("mm", {a}), "function 'mm' takes 2 arguments, got 1");
-  expectError(module->call("mm", {a, a}),
-              "argument #1 of 'mm' must be tensor<64x16xf32>, got tensor<32x64xf32>");
+  Tensor a = randomTensor({32, 64}, rng, -1, 1),
+         b = randomTensor({64, 16}, rng, -1, 1);
+  expectError(
+      module->call("nope", {a, b}),
+      "no public function 'nope' in the module (it has: mm, bmm, conv)");
+  expectError(module->call("mm", {a}),
+              "function 'mm' takes 2 arguments, got 1");
+  expectError(
+      module->call("mm", {a, a}),
+      "argument #1 of 'mm' must be tensor<64x16xf32>, got tensor<32x64xf32>");
   Tensor ints(DType::I32, {64, 16});
-  expectError(module->call("mm", {a, ints}),
-              "argument #1 of 'mm' must be tensor<64x16xf32>, got tensor<64x16xi32>");
+  expectError(
+      module->call("mm", {a, ints}),
+      "argument #1 of 'mm' must be tensor<64x16xf32>, got tensor<64x16xi32>");
   // The module stays usable after errors.
   auto ok = module->call("mm", {a, b});
   EXPECT_TRUE(static_cast<bool>(ok));

@@ -1,4 +1,5 @@
-//===- JitTestSupport.h - compile amp IR to native code in tests -*- C++ -*-===//
+//===- JitTestSupport.h - compile amp IR to native code in tests -*- C++
+//-*-===//
 //
 // Unit tests that execute lowered amp IR share this: a context with every
 // dialect AMPC registers, and a JIT of a module through amp-lower-to-arith

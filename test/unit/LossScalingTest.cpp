@@ -68,13 +68,11 @@ State reference(State s, bool foundInf, const Options &o) {
 }
 
 std::string updateFunction(const std::string &name, const Options &o) {
-  std::string attrs = "{growth_factor = " + std::to_string(o.growthFactor) +
-                      " : f64, backoff_factor = " +
-                      std::to_string(o.backoffFactor) +
-                      " : f64, growth_interval = " +
-                      std::to_string(o.growthInterval) +
-                      " : i64, hysteresis = " + std::to_string(o.hysteresis) +
-                      " : i64";
+  std::string attrs =
+      "{growth_factor = " + std::to_string(o.growthFactor) +
+      " : f64, backoff_factor = " + std::to_string(o.backoffFactor) +
+      " : f64, growth_interval = " + std::to_string(o.growthInterval) +
+      " : i64, hysteresis = " + std::to_string(o.hysteresis) + " : i64";
   if (o.minScale > 0)
     attrs += ", min_scale = " + std::to_string(o.minScale) + " : f64";
   if (o.maxScale > 0)
@@ -82,7 +80,9 @@ std::string updateFunction(const std::string &name, const Options &o) {
   attrs += "}";
   return "func.func @" + name +
          "(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {\n"
-         "  %0:3 = amp.update_loss_scale %s, %g, %h, %inf " + attrs + "\n"
+         "  %0:3 = amp.update_loss_scale %s, %g, %h, %inf " +
+         attrs +
+         "\n"
          "  return %0#0, %0#1, %0#2 : f32, i32, i32\n}\n";
 }
 
@@ -205,7 +205,8 @@ TEST_F(LossScalingTest, MinAndMaxScale) {
 TEST_F(LossScalingTest, UnscaleUsesTheF64InverseAndFlagsNonFinite) {
   std::string source =
       "func.func @unscale(%g0: f32, %g1: f32, %s: f32) -> (f32, f32, i1) {\n"
-      "  %u:2, %inf = amp.unscale_grads (%g0, %g1) by %s : (f32, f32) -> (f32, f32)\n"
+      "  %u:2, %inf = amp.unscale_grads (%g0, %g1) by %s : (f32, f32) -> (f32, "
+      "f32)\n"
       "  return %u#0, %u#1, %inf : f32, f32, i1\n}\n";
   auto fn = compile(source, "unscale");
   ASSERT_TRUE(fn);

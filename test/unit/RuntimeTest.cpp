@@ -14,7 +14,8 @@
 namespace {
 
 std::string tempPath(const std::string &name) {
-  return ::testing::TempDir() + "ampc_rt_" + std::to_string(getpid()) + "_" + name;
+  return ::testing::TempDir() + "ampc_rt_" + std::to_string(getpid()) + "_" +
+         name;
 }
 
 bool exists(const std::string &path) { return std::ifstream(path).good(); }
@@ -32,7 +33,8 @@ StatePtr makeState(char *error) {
   ampc_state_add(state.get(), "b1", AMPC_F32, 1, b, error, 256);
   ampc_state_add(state.get(), "w1.momentum", AMPC_F32, 2, w, error, 256);
   ampc_state_add(state.get(), "loss_scale", AMPC_F32, 0, nullptr, error, 256);
-  ampc_state_add(state.get(), "growth_tracker", AMPC_I32, 0, nullptr, error, 256);
+  ampc_state_add(state.get(), "growth_tracker", AMPC_I32, 0, nullptr, error,
+                 256);
   ampc_state_add(state.get(), "w1.amax_history", AMPC_F32, 1, h, error, 256);
   return state;
 }
@@ -66,11 +68,13 @@ TEST(RuntimeTest, TensorsAndDescriptors) {
 TEST(RuntimeTest, NpyRoundTripThroughTheCApi) {
   char error[256] = "";
   int64_t shape[] = {2, 2};
-  ampc_tensor *t = ampc_tensor_create(AMPC_F8E4M3FN, 2, shape, error, sizeof error);
+  ampc_tensor *t =
+      ampc_tensor_create(AMPC_F8E4M3FN, 2, shape, error, sizeof error);
   uint8_t bits[] = {0x38, 0x7e, 0xc5, 0x7f};
   std::memcpy(ampc_tensor_data(t), bits, 4);
   std::string path = tempPath("t.npy");
-  ASSERT_EQ(ampc_tensor_write_npy(t, path.c_str(), error, sizeof error), 0) << error;
+  ASSERT_EQ(ampc_tensor_write_npy(t, path.c_str(), error, sizeof error), 0)
+      << error;
   ampc_tensor *back = ampc_tensor_read_npy(path.c_str(), error, sizeof error);
   ASSERT_NE(back, nullptr) << error;
   // fp8 travels as uint8 bit patterns.
@@ -79,8 +83,10 @@ TEST(RuntimeTest, NpyRoundTripThroughTheCApi) {
   ampc_tensor_destroy(t);
   ampc_tensor_destroy(back);
   std::remove(path.c_str());
-  EXPECT_EQ(ampc_tensor_read_npy("/nonexistent/x.npy", error, sizeof error), nullptr);
-  EXPECT_STREQ(error, "cannot open '/nonexistent/x.npy': No such file or directory");
+  EXPECT_EQ(ampc_tensor_read_npy("/nonexistent/x.npy", error, sizeof error),
+            nullptr);
+  EXPECT_STREQ(error,
+               "cannot open '/nonexistent/x.npy': No such file or directory");
 }
 
 TEST(RuntimeTest, CheckpointSaveAndLoadBitForBit) {
@@ -88,23 +94,27 @@ TEST(RuntimeTest, CheckpointSaveAndLoadBitForBit) {
   StatePtr state = makeState(error);
   ASSERT_EQ(ampc_state_count(state.get()), 6u) << error;
   EXPECT_STREQ(ampc_state_name(state.get(), 3), "loss_scale");
-  EXPECT_EQ(ampc_state_add(state.get(), "w1", AMPC_F32, 0, nullptr, error, sizeof error),
+  EXPECT_EQ(ampc_state_add(state.get(), "w1", AMPC_F32, 0, nullptr, error,
+                           sizeof error),
             nullptr);
   EXPECT_STREQ(error, "the state already has a tensor named 'w1'");
 
   // Distinctive contents, NaN payloads included.
   for (size_t i = 0; i < ampc_state_count(state.get()); ++i) {
-    ampc_tensor *t = ampc_state_get(state.get(), ampc_state_name(state.get(), i));
+    ampc_tensor *t =
+        ampc_state_get(state.get(), ampc_state_name(state.get(), i));
     auto *bytes = static_cast<uint8_t *>(ampc_tensor_data(t));
     for (size_t j = 0; j < ampc_tensor_nbytes(t); ++j)
       bytes[j] = uint8_t(i * 37 + j * 11 + 1);
   }
   std::string path = tempPath("state.ckpt");
-  ASSERT_EQ(ampc_state_save(state.get(), path.c_str(), error, sizeof error), 0) << error;
+  ASSERT_EQ(ampc_state_save(state.get(), path.c_str(), error, sizeof error), 0)
+      << error;
   EXPECT_FALSE(exists(path + ".tmp"));
 
   StatePtr fresh = makeState(error);
-  ASSERT_EQ(ampc_state_load(fresh.get(), path.c_str(), error, sizeof error), 0) << error;
+  ASSERT_EQ(ampc_state_load(fresh.get(), path.c_str(), error, sizeof error), 0)
+      << error;
   for (size_t i = 0; i < ampc_state_count(state.get()); ++i) {
     const char *name = ampc_state_name(state.get(), i);
     ampc_tensor *a = ampc_state_get(state.get(), name);
@@ -126,22 +136,31 @@ TEST(RuntimeTest, CheckpointMismatchesChangeNothing) {
 
   StatePtr other(ampc_state_create());
   int64_t w[] = {4, 4};
-  ampc_tensor *w1 = ampc_state_add(other.get(), "w1", AMPC_F32, 2, w, error, sizeof error);
+  ampc_tensor *w1 =
+      ampc_state_add(other.get(), "w1", AMPC_F32, 2, w, error, sizeof error);
   EXPECT_NE(ampc_state_load(other.get(), path.c_str(), error, sizeof error), 0);
-  EXPECT_EQ(std::string(error), "'" + path + "': holds 6 tensors, the state has 1");
+  EXPECT_EQ(std::string(error),
+            "'" + path + "': holds 6 tensors, the state has 1");
 
   StatePtr reshaped(ampc_state_create());
   int64_t shapes[6][2] = {{4, 4}, {3, 0}, {4, 3}, {0, 0}, {0, 0}, {16, 0}};
-  const char *names[] = {"w1", "b1", "w1.momentum", "loss_scale", "growth_tracker",
+  const char *names[] = {"w1",
+                         "b1",
+                         "w1.momentum",
+                         "loss_scale",
+                         "growth_tracker",
                          "w1.amax_history"};
   int ranks[] = {2, 1, 2, 0, 0, 1};
-  ampc_dtype types[] = {AMPC_F32, AMPC_F32, AMPC_F32, AMPC_F32, AMPC_I32, AMPC_F32};
+  ampc_dtype types[] = {AMPC_F32, AMPC_F32, AMPC_F32,
+                        AMPC_F32, AMPC_I32, AMPC_F32};
   for (int i = 0; i < 6; ++i)
-    ampc_state_add(reshaped.get(), names[i], types[i], ranks[i], shapes[i], error,
-                   sizeof error);
-  float *before = static_cast<float *>(ampc_tensor_data(ampc_state_get(reshaped.get(), "b1")));
+    ampc_state_add(reshaped.get(), names[i], types[i], ranks[i], shapes[i],
+                   error, sizeof error);
+  float *before = static_cast<float *>(
+      ampc_tensor_data(ampc_state_get(reshaped.get(), "b1")));
   before[0] = 42;
-  EXPECT_NE(ampc_state_load(reshaped.get(), path.c_str(), error, sizeof error), 0);
+  EXPECT_NE(ampc_state_load(reshaped.get(), path.c_str(), error, sizeof error),
+            0);
   EXPECT_EQ(std::string(error),
             "'" + path + "': 'w1' is 4x3xf32, the state expects 4x4xf32");
   EXPECT_EQ(before[0], 42.0f); // nothing was loaded
@@ -157,12 +176,19 @@ TEST(RuntimeTest, CheckpointMismatchesChangeNothing) {
   }
   EXPECT_NE(ampc_state_load(state.get(), cut.c_str(), error, sizeof error), 0);
   EXPECT_NE(std::string(error).find("truncated"), std::string::npos) << error;
-  EXPECT_NE(ampc_state_load(state.get(), "/nonexistent/ckpt", error, sizeof error), 0);
-  EXPECT_STREQ(error, "cannot open '/nonexistent/ckpt': No such file or directory");
+  EXPECT_NE(
+      ampc_state_load(state.get(), "/nonexistent/ckpt", error, sizeof error),
+      0);
+  EXPECT_STREQ(error,
+               "cannot open '/nonexistent/ckpt': No such file or directory");
 
   // A failed save leaves no file behind.
-  EXPECT_NE(ampc_state_save(state.get(), "/nonexistent/dir/x.ckpt", error, sizeof error), 0);
-  EXPECT_STREQ(error, "cannot write '/nonexistent/dir/x.ckpt': No such file or directory");
+  EXPECT_NE(ampc_state_save(state.get(), "/nonexistent/dir/x.ckpt", error,
+                            sizeof error),
+            0);
+  EXPECT_STREQ(
+      error,
+      "cannot write '/nonexistent/dir/x.ckpt': No such file or directory");
   std::remove(path.c_str());
   std::remove(cut.c_str());
 }

@@ -21,8 +21,7 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
                                       cl::Required);
 static cl::opt<std::string> outputFile("o", cl::desc("object file to write"),
                                        cl::Required);
-static cl::opt<std::string> headerFile("header",
-                                       cl::desc("C header to write"));
+static cl::opt<std::string> headerFile("header", cl::desc("C header to write"));
 static cl::opt<std::string> policy("policy", cl::init("none"),
                                    cl::desc("none, fp32, bf16, fp16 or fp8"));
 static cl::opt<std::string> cpu("cpu", cl::init("native"),
@@ -50,7 +49,8 @@ int main(int argc, char **argv) {
   options.runtimeAllocator = runtimeAllocator;
   if (llvm::Error error = ampc::compileAheadOfTime(
           (*buffer)->getBuffer(), inputFile, options, outputFile, headerFile)) {
-    llvm::errs() << "ampc-compile: " << llvm::toString(std::move(error)) << "\n";
+    llvm::errs() << "ampc-compile: " << llvm::toString(std::move(error))
+                 << "\n";
     return 1;
   }
   return 0;

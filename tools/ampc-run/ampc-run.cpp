@@ -1,6 +1,7 @@
 //===- ampc-run.cpp - run a function of an MLIR module on .npy inputs -----===//
 //
-//   ampc-run model.mlir --function=NAME --input=@a.npy --input="2x2xf32=1 2 3 4"
+//   ampc-run model.mlir --function=NAME --input=@a.npy --input="2x2xf32=1 2 3
+//   4"
 //            [--output=@out.npy ...] [--policy=none|fp32|bf16|fp16|fp8]
 //
 // In the style of iree-run-module. bf16, f16 and fp8 values travel as their
@@ -115,9 +116,8 @@ int main(int argc, char **argv) {
 
   std::vector<ampc_rt::Tensor> arguments;
   for (const std::string &input : inputs) {
-    auto tensor = input.rfind('@', 0) == 0
-                      ? ampc_rt::readNpy(input.substr(1))
-                      : ampc_rt::parseTensorLiteral(input);
+    auto tensor = input.rfind('@', 0) == 0 ? ampc_rt::readNpy(input.substr(1))
+                                           : ampc_rt::parseTensorLiteral(input);
     if (!tensor)
       return fail("--input=" + input + ": " + tensor.message());
     // Raw bit patterns become the type the function wants.

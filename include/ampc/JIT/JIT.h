@@ -82,7 +82,8 @@ struct AotOptions {
 /// Compiles `source` to `objectPath` (an ELF object with
 /// `_mlir_ciface_NAME` entry points) and, if `headerPath` is not empty, writes
 /// a C header declaring them.
-llvm::Error compileAheadOfTime(llvm::StringRef source, llvm::StringRef bufferName,
+llvm::Error compileAheadOfTime(llvm::StringRef source,
+                               llvm::StringRef bufferName,
                                const AotOptions &options,
                                llvm::StringRef objectPath,
                                llvm::StringRef headerPath);

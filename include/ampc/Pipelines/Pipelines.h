@@ -17,8 +17,7 @@ class OpPassManager;
 
 namespace ampc {
 
-struct TrainPipelineOptions
-    : mlir::PassPipelineOptions<TrainPipelineOptions> {
+struct TrainPipelineOptions : mlir::PassPipelineOptions<TrainPipelineOptions> {
   Option<std::string> policy{*this, "policy",
                              llvm::cl::desc("fp32, bf16, fp16 or fp8"),
                              llvm::cl::init("bf16")};

@@ -22,7 +22,18 @@ namespace ampc_rt {
 /// Element types. U8 and U16 are raw bit patterns: .npy files carry bf16
 /// and fp8 data as uint16/uint8 arrays (NumPy has no such types).
 enum class DType : uint8_t {
-  F32, F64, F16, BF16, F8E4M3FN, F8E5M2, I1, I8, I32, I64, U8, U16
+  F32,
+  F64,
+  F16,
+  BF16,
+  F8E4M3FN,
+  F8E5M2,
+  I1,
+  I8,
+  I32,
+  I64,
+  U8,
+  U16
 };
 
 /// Bytes per element.

@@ -23,8 +23,18 @@ extern "C" {
 #endif
 
 typedef enum {
-  AMPC_F32, AMPC_F64, AMPC_F16, AMPC_BF16, AMPC_F8E4M3FN, AMPC_F8E5M2,
-  AMPC_I1, AMPC_I8, AMPC_I32, AMPC_I64, AMPC_U8, AMPC_U16
+  AMPC_F32,
+  AMPC_F64,
+  AMPC_F16,
+  AMPC_BF16,
+  AMPC_F8E4M3FN,
+  AMPC_F8E5M2,
+  AMPC_I1,
+  AMPC_I8,
+  AMPC_I32,
+  AMPC_I64,
+  AMPC_U8,
+  AMPC_U16
 } ampc_dtype;
 
 typedef struct ampc_tensor ampc_tensor;

@@ -39,8 +39,8 @@ static ParseResult parseFloatField(AsmParser &parser, StringRef name,
     return failure();
   result = dyn_cast<FloatType>(type);
   if (!result)
-    return parser.emitError(loc) << "'" << name
-                                 << "' must be a float type, got " << type;
+    return parser.emitError(loc)
+           << "'" << name << "' must be a float type, got " << type;
   return success();
 }
 
@@ -48,8 +48,7 @@ Attribute PrecisionAttr::parse(AsmParser &parser, Type) {
   FloatType compute, accumulate;
   std::optional<ScalingRecipe> recipe;
   if (parser.parseLess() || parseFloatField(parser, "compute", compute) ||
-      parser.parseComma() ||
-      parseFloatField(parser, "accumulate", accumulate))
+      parser.parseComma() || parseFloatField(parser, "accumulate", accumulate))
     return {};
   if (succeeded(parser.parseOptionalComma())) {
     StringRef keyword;
@@ -93,7 +92,8 @@ PrecisionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "accumulate type " << accumulate
                        << " is narrower than compute type " << compute;
   if (recipe && !isFp8Type(compute))
-    return emitError() << "an fp8 scaling recipe needs an fp8 compute type, got "
-                       << compute;
+    return emitError()
+           << "an fp8 scaling recipe needs an fp8 compute type, got "
+           << compute;
   return success();
 }

@@ -46,8 +46,7 @@ bool ampc::amp::isExactlyRepresentable(FloatType from, FloatType to) {
 }
 
 double ampc::amp::getLargestFinite(FloatType type) {
-  return llvm::APFloat::getLargest(type.getFloatSemantics())
-      .convertToDouble();
+  return llvm::APFloat::getLargest(type.getFloatSemantics()).convertToDouble();
 }
 
 FloatType ampc::amp::getFloatElementType(Type type) {

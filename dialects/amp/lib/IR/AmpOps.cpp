@@ -42,8 +42,8 @@ OverflowMode CastOp::getOverflowMode() {
 }
 
 bool CastOp::isExactWidening() {
-  return !getScale() && isExactlyRepresentable(getSourceElementType(),
-                                               getResultElementType());
+  return !getScale() &&
+         isExactlyRepresentable(getSourceElementType(), getResultElementType());
 }
 
 LogicalResult CastOp::verify() {
@@ -128,10 +128,9 @@ static LogicalResult verifyPairedTypes(Operation *op, ValueRange first,
   for (auto [index, pair] : llvm::enumerate(llvm::zip(first, second))) {
     auto [a, b] = pair;
     if (a.getType() != b.getType())
-      return op->emitOpError()
-             << firstName << " #" << index << " has type " << a.getType()
-             << " but " << secondName << " #" << index << " has type "
-             << b.getType();
+      return op->emitOpError() << firstName << " #" << index << " has type "
+                               << a.getType() << " but " << secondName << " #"
+                               << index << " has type " << b.getType();
   }
   return success();
 }
@@ -140,9 +139,8 @@ LogicalResult UnscaleGradsOp::verify() {
   if (getGrads().empty())
     return emitOpError("expects at least one gradient");
   if (getGrads().size() != getUnscaled().size())
-    return emitOpError("has ")
-           << getGrads().size() << " gradients but " << getUnscaled().size()
-           << " unscaled results";
+    return emitOpError("has ") << getGrads().size() << " gradients but "
+                               << getUnscaled().size() << " unscaled results";
   return verifyPairedTypes(*this, getUnscaled(), getGrads(), "result",
                            "gradient");
 }
@@ -188,9 +186,10 @@ LogicalResult UpdateLossScaleOp::verify() {
 // SelectUpdateOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult SelectUpdateOp::inferReturnTypes(
-    MLIRContext *, std::optional<Location>, Adaptor adaptor,
-    SmallVectorImpl<Type> &inferredReturnTypes) {
+LogicalResult
+SelectUpdateOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                 Adaptor adaptor,
+                                 SmallVectorImpl<Type> &inferredReturnTypes) {
   for (Value value : adaptor.getOld())
     inferredReturnTypes.push_back(value.getType());
   return success();
@@ -200,9 +199,8 @@ LogicalResult SelectUpdateOp::verify() {
   if (getOld().empty())
     return emitOpError("expects at least one value to select");
   if (getOld().size() != getNewValues().size())
-    return emitOpError("has ")
-           << getOld().size() << " old values but " << getNewValues().size()
-           << " new values";
+    return emitOpError("has ") << getOld().size() << " old values but "
+                               << getNewValues().size() << " new values";
   return verifyPairedTypes(*this, getOld(), getNewValues(), "old value",
                            "new value");
 }

@@ -1,4 +1,5 @@
-//===- Autocast.cpp - decide the precision of every op ----------------------===//
+//===- Autocast.cpp - decide the precision of every op
+//----------------------===//
 //
 // Classifies ops, paints precisions forward through the function, and attaches
 // #amp.precision.
@@ -69,8 +70,9 @@ void AmpAutocastPass::runOnOperation() {
     return signalPassFailure();
 
   FloatType f32 = Float32Type::get(ctx);
-  FloatType low = *parsedPolicy == Policy::fp16 ? FloatType(Float16Type::get(ctx))
-                                                : FloatType(BFloat16Type::get(ctx));
+  FloatType low = *parsedPolicy == Policy::fp16
+                      ? FloatType(Float16Type::get(ctx))
+                      : FloatType(BFloat16Type::get(ctx));
   FloatType lowerCompute = *parsedPolicy == Policy::fp8
                                ? FloatType(Float8E4M3FNType::get(ctx))
                                : low;
@@ -114,7 +116,9 @@ void AmpAutocastPass::runOnOperation() {
         }
         OpClass opClass =
             hasOverride ? override->second.first : classification.opClass;
-        auto isUnranked = [](Type type) { return isa<UnrankedTensorType>(type); };
+        auto isUnranked = [](Type type) {
+          return isa<UnrankedTensorType>(type);
+        };
         if (llvm::any_of(op->getOperandTypes(), isUnranked) ||
             llvm::any_of(op->getResultTypes(), isUnranked)) {
           op->emitOpError() << "has an unranked tensor, which amp-autocast "
@@ -133,7 +137,8 @@ void AmpAutocastPass::runOnOperation() {
         FloatType painted;
         if (auto handWritten = dyn_cast_or_null<PrecisionAttr>(existing)) {
           // A hand-written decision wins, if it can be honoured.
-          if (isFp8Type(handWritten.getCompute()) && opClass != OpClass::Lower) {
+          if (isFp8Type(handWritten.getCompute()) &&
+              opClass != OpClass::Lower) {
             op->emitOpError()
                 << "has a hand-written amp.precision with fp8 compute type "
                 << handWritten.getCompute()

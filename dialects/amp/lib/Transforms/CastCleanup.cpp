@@ -44,13 +44,16 @@ struct DeduplicateCast : OpRewritePattern<CastOp> {
   }
 };
 
-struct AmpCastCleanupPass : ampc::amp::impl::AmpCastCleanupBase<AmpCastCleanupPass> {
+struct AmpCastCleanupPass
+    : ampc::amp::impl::AmpCastCleanupBase<AmpCastCleanupPass> {
   void runOnOperation() override {
     // Hoist casts of loop-invariant values (innermost loops first).
     getOperation().walk([](LoopLikeOpInterface loop) {
       moveLoopInvariantCode(
           loop.getLoopRegions(),
-          [&](Value value, Region *) { return loop.isDefinedOutsideOfLoop(value); },
+          [&](Value value, Region *) {
+            return loop.isDefinedOutsideOfLoop(value);
+          },
           [](Operation *op, Region *) { return isa<CastOp>(op); },
           [&](Operation *op, Region *) { loop.moveOutOfLoop(op); });
     });

@@ -34,8 +34,8 @@ void AmpFp32AccumulatePass::runOnOperation() {
   func.walk([&](linalg::LinalgOp op) {
     auto precision =
         op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName());
-    bool reduces = isContraction(op) ||
-                   (isa<linalg::GenericOp>(op) && op.getNumReductionLoops() > 0);
+    bool reduces = isContraction(op) || (isa<linalg::GenericOp>(op) &&
+                                         op.getNumReductionLoops() > 0);
     if (precision && reduces)
       contractions.push_back(op);
   });
@@ -51,7 +51,8 @@ void AmpFp32AccumulatePass::runOnOperation() {
     }
     for (OpOperand &init : op.getDpsInitsMutable()) {
       OpResult result = op.getTiedOpResult(&init);
-      auto lowType = dyn_cast<FloatType>(getElementTypeOrSelf(result.getType()));
+      auto lowType =
+          dyn_cast<FloatType>(getElementTypeOrSelf(result.getType()));
       if (!lowType || lowType == accumulate)
         continue;
       init.set(caster.convertInit(init.get(), accumulate));

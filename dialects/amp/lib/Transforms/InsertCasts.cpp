@@ -19,7 +19,8 @@ using namespace ampc::amp;
 
 namespace {
 
-struct AmpInsertCastsPass : ampc::amp::impl::AmpInsertCastsBase<AmpInsertCastsPass> {
+struct AmpInsertCastsPass
+    : ampc::amp::impl::AmpInsertCastsBase<AmpInsertCastsPass> {
   void runOnOperation() override;
 };
 
@@ -45,9 +46,9 @@ FailureOr<SmallVector<int64_t>> getGradientOperands(Operation *op) {
       llvm::any_of(indices.asArrayRef(), [&](int64_t index) {
         return index < 0 || index >= dps.getNumDpsInputs();
       })) {
-    op->emitOpError() << "'" << kGradientOperandsAttrName
-                      << "' must be an array<i64> of input operand indices, got "
-                      << attr;
+    op->emitOpError()
+        << "'" << kGradientOperandsAttrName
+        << "' must be an array<i64> of input operand indices, got " << attr;
     return failure();
   }
   return llvm::to_vector(indices.asArrayRef());
@@ -67,7 +68,8 @@ void AmpInsertCastsPass::runOnOperation() {
   });
 
   for (Operation *op : annotated) {
-    auto precision = op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName());
+    auto precision =
+        op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName());
     FloatType compute = precision.getCompute();
     auto dps = dyn_cast<DestinationStyleOpInterface>(op);
     FailureOr<SmallVector<int64_t>> gradientOperands = getGradientOperands(op);
@@ -88,7 +90,8 @@ void AmpInsertCastsPass::runOnOperation() {
       if (isFp8Type(compute) && isInit)
         type = precision.getAccumulate();
       else if (isFp8Type(compute) &&
-               llvm::is_contained(*gradientOperands, operand.getOperandNumber()))
+               llvm::is_contained(*gradientOperands,
+                                  operand.getOperandNumber()))
         type = Float8E5M2Type::get(op->getContext());
       operand.set(isInit ? caster.convertInit(value, type)
                          : caster.cast(value, type));
@@ -97,9 +100,8 @@ void AmpInsertCastsPass::runOnOperation() {
     SmallVector<Type> oldTypes = llvm::to_vector(op->getResultTypes());
     for (OpResult result : op->getResults()) {
       if (dps) {
-        result.setType(dps.getDpsInitOperand(result.getResultNumber())
-                           ->get()
-                           .getType());
+        result.setType(
+            dps.getDpsInitOperand(result.getResultNumber())->get().getType());
       } else if (resultsFollowOperands(op) && isFloatValue(result)) {
         result.setType(withElementType(result.getType(), compute));
       }

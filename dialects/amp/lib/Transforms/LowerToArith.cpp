@@ -63,14 +63,16 @@ public:
     auto attr = b.getIntegerAttr(b.getIntegerType(width), value);
     if (shape)
       return arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(cast<ShapedType>(intType(width)), attr));
+          b, loc,
+          DenseElementsAttr::get(cast<ShapedType>(intType(width)), attr));
     return arith::ConstantOp::create(b, loc, attr);
   }
   Value constFloat(FloatType element, double value) {
     auto attr = b.getFloatAttr(element, value);
     if (shape)
       return arith::ConstantOp::create(
-          b, loc, DenseElementsAttr::get(cast<ShapedType>(type(element)), attr));
+          b, loc,
+          DenseElementsAttr::get(cast<ShapedType>(type(element)), attr));
     return arith::ConstantOp::create(b, loc, attr);
   }
   Value bitcast(Value value, Type element) {
@@ -104,9 +106,9 @@ public:
       return value;
     Type f32 = b.getF32Type();
     if (from.isBF16()) // the upper half of an f32, NaN and inf included
-      return bitcast(shl(extui(bitcast(value, b.getI16Type()), 32),
-                         constInt(32, 16)),
-                     f32);
+      return bitcast(
+          shl(extui(bitcast(value, b.getI16Type()), 32), constInt(32, 16)),
+          f32);
     FloatFormat fmt(from);
     Value bits = extui(bitcast(value, b.getIntegerType(fmt.width)), 32);
     Value sign = shl(shr(bits, constInt(32, fmt.width - 1)), constInt(32, 31));
@@ -115,9 +117,10 @@ public:
     Value mant = andi(bits, constInt(32, (1 << fmt.mantissa) - 1));
     // Normal numbers: rebias the exponent, widen the mantissa.
     int bias = 1 - fmt.minExponent;
-    Value normal = ori(
-        sign, ori(shl(addi(expField, constInt(32, 127 - bias)), constInt(32, 23)),
-                  shl(mant, constInt(32, 23 - fmt.mantissa))));
+    Value normal =
+        ori(sign,
+            ori(shl(addi(expField, constInt(32, 127 - bias)), constInt(32, 23)),
+                shl(mant, constInt(32, 23 - fmt.mantissa))));
     // Subnormals: mant * 2^(minExponent - mantissa), exact in f32.
     Value mantF = arith::UIToFPOp::create(b, loc, type(f32), mant);
     Value sub = arith::MulFOp::create(
@@ -158,14 +161,15 @@ public:
     // value = full * 2^(e - 23), full including the implicit bit.
     Value isSubF32 = cmp(arith::CmpIPredicate::eq, expField, constInt(32, 0));
     Value full = select(isSubF32, mant, ori(mant, constInt(32, 1 << 23)));
-    Value e = subi(select(isSubF32, constInt(32, 1), expField), constInt(32, 127));
+    Value e =
+        subi(select(isSubF32, constInt(32, 1), expField), constInt(32, 127));
     Value emin = constInt(32, fmt.minExponent);
     // Drop (23 - mantissa) bits, plus the distance below the smallest normal.
     Value below = maxsi(subi(emin, e), constInt(32, 0));
-    Value shift = minsi(addi(constInt(32, 23 - fmt.mantissa), below),
-                        constInt(32, 31));
-    Value expPart = shl(maxsi(subi(e, emin), constInt(32, 0)),
-                        constInt(32, fmt.mantissa));
+    Value shift =
+        minsi(addi(constInt(32, 23 - fmt.mantissa), below), constInt(32, 31));
+    Value expPart =
+        shl(maxsi(subi(e, emin), constInt(32, 0)), constInt(32, fmt.mantissa));
     Value truncated = addi(expPart, shr(full, shift));
     Value one = constInt(32, 1);
     Value rest = andi(full, subi(shl(one, shift), one));
@@ -222,12 +226,15 @@ Value convertValue(OpBuilder &b, Location loc, Value value, FloatType to,
 Value mapTensor(OpBuilder &b, Location loc, ValueRange inputs,
                 RankedTensorType resultType,
                 function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, inputs.front());
-  Value init = tensor::EmptyOp::create(b, loc, sizes, resultType.getElementType());
+  SmallVector<OpFoldResult> sizes =
+      tensor::getMixedSizes(b, loc, inputs.front());
+  Value init =
+      tensor::EmptyOp::create(b, loc, sizes, resultType.getElementType());
   unsigned rank = resultType.getRank();
   SmallVector<AffineMap> maps(inputs.size() + 1,
                               b.getMultiDimIdentityMap(rank));
-  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
       b, loc, resultType, inputs, init, maps, iterators,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
@@ -239,8 +246,9 @@ Value mapTensor(OpBuilder &b, Location loc, ValueRange inputs,
 
 /// Reduces every element of a tensor with `combine` (after `map`) into a
 /// scalar of type `accType`, starting from `initValue`.
-Value reduceTensor(OpBuilder &b, Location loc, Value input, Value initValue,
-                   function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
+Value reduceTensor(
+    OpBuilder &b, Location loc, Value input, Value initValue,
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
   auto type = cast<RankedTensorType>(input.getType());
   Type accType = initValue.getType();
   Value empty = tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{}, accType);
@@ -248,7 +256,8 @@ Value reduceTensor(OpBuilder &b, Location loc, Value input, Value initValue,
   unsigned rank = type.getRank();
   SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank),
                                  AffineMap::get(rank, 0, b.getContext())};
-  SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::reduction);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::reduction);
   auto generic = linalg::GenericOp::create(
       b, loc, init.getType(), input, init, maps, iterators,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
@@ -277,18 +286,20 @@ Value scaleBy(OpBuilder &b, Location loc, Value value, Value factor) {
   auto elementType = cast<FloatType>(getElementTypeOrSelf(value.getType()));
   auto scalar = [&](OpBuilder &nested, Location nestedLoc, Value x) -> Value {
     Emitter em(nested, nestedLoc, x.getType());
-    Value product = arith::MulFOp::create(nested, nestedLoc,
-                                          em.decodeToF32(x), factor);
+    Value product =
+        arith::MulFOp::create(nested, nestedLoc, em.decodeToF32(x), factor);
     return em.encodeFromF32(product, elementType, OverflowMode::nonfinite);
   };
   if (auto tensorType = dyn_cast<RankedTensorType>(value.getType()))
-    return mapTensor(b, loc, value, tensorType,
-                     [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-                       return scalar(nested, nestedLoc, args[0]);
-                     });
+    return mapTensor(
+        b, loc, value, tensorType,
+        [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+          return scalar(nested, nestedLoc, args[0]);
+        });
   if (isa<VectorType>(value.getType()))
     factor = vector::BroadcastOp::create(
-        b, loc, cast<VectorType>(value.getType()).clone(b.getF32Type()), factor);
+        b, loc, cast<VectorType>(value.getType()).clone(b.getF32Type()),
+        factor);
   return scalar(b, loc, value);
 }
 
@@ -296,9 +307,10 @@ Value scaleBy(OpBuilder &b, Location loc, Value value, Value factor) {
 Value isNonFinite(OpBuilder &b, Location loc, Value x) {
   Value abs = math::AbsFOp::create(b, loc, x);
   Value inf = arith::ConstantOp::create(
-      b, loc, b.getFloatAttr(x.getType(), APFloat::getInf(
-                                              cast<FloatType>(x.getType())
-                                                  .getFloatSemantics())));
+      b, loc,
+      b.getFloatAttr(
+          x.getType(),
+          APFloat::getInf(cast<FloatType>(x.getType()).getFloatSemantics())));
   return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGE, abs, inf);
 }
 
@@ -344,7 +356,8 @@ void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
     return arith::ConstantOp::create(b, loc, b.getF64FloatAttr(v)).getResult();
   };
   auto i32 = [&](int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v)).getResult();
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v))
+        .getResult();
   };
   Value found = op.getFoundInf();
   Value scale64 = arith::ExtFOp::create(b, loc, b.getF64Type(), op.getScale());
@@ -353,7 +366,8 @@ void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
   };
 
   // Overflow: decrement the hysteresis tracker; back off when it runs out.
-  Value hystLeft = arith::SubIOp::create(b, loc, op.getHysteresisTracker(), i32(1));
+  Value hystLeft =
+      arith::SubIOp::create(b, loc, op.getHysteresisTracker(), i32(1));
   Value backOffNow = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sle,
                                            hystLeft, i32(0));
   Value backedOff = toF32(arith::MulFOp::create(
@@ -371,28 +385,32 @@ void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
 
   // No overflow: count; grow at the interval if the result is finite.
   Value counted = arith::AddIOp::create(b, loc, op.getGrowthTracker(), i32(1));
-  Value growNow = arith::CmpIOp::create(
-      b, loc, arith::CmpIPredicate::eq, counted,
-      i32(op.getGrowthIntervalAttr().getInt()));
+  Value growNow =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, counted,
+                            i32(op.getGrowthIntervalAttr().getInt()));
   Value grown = toF32(arith::MulFOp::create(
       b, loc, scale64, f64(op.getGrowthFactor().convertToDouble())));
   Value grownOk = arith::CmpFOp::create(
       b, loc, arith::CmpFPredicate::OLT, math::AbsFOp::create(b, loc, grown),
       arith::ConstantOp::create(b, loc, b.getF32FloatAttr(INFINITY)));
-  Value grownScale = arith::SelectOp::create(b, loc, grownOk, grown, op.getScale());
+  Value grownScale =
+      arith::SelectOp::create(b, loc, grownOk, grown, op.getScale());
   if (auto maxScale = op.getMaxScaleAttr()) {
     Value hi = arith::ConstantOp::create(
         b, loc, b.getF32FloatAttr(maxScale.getValueAsDouble()));
     grownScale = arith::MinimumFOp::create(b, loc, grownScale, hi);
   }
-  Value scaleOnOk = arith::SelectOp::create(b, loc, growNow, grownScale, op.getScale());
+  Value scaleOnOk =
+      arith::SelectOp::create(b, loc, growNow, grownScale, op.getScale());
   Value growthOnOk = arith::SelectOp::create(b, loc, growNow, i32(0), counted);
   Value hystOnOk = arith::SelectOp::create(b, loc, growNow, hystReset,
                                            op.getHysteresisTracker());
 
-  results.push_back(arith::SelectOp::create(b, loc, found, scaleOnInf, scaleOnOk));
+  results.push_back(
+      arith::SelectOp::create(b, loc, found, scaleOnInf, scaleOnOk));
   results.push_back(arith::SelectOp::create(b, loc, found, i32(0), growthOnOk));
-  results.push_back(arith::SelectOp::create(b, loc, found, hystOnInf, hystOnOk));
+  results.push_back(
+      arith::SelectOp::create(b, loc, found, hystOnInf, hystOnOk));
 }
 
 Value lowerAmax(OpBuilder &b, AmaxOp op) {
@@ -443,12 +461,11 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
   Value reduced = op.getAmax();
   if (op.getAmaxAlgo() == AmaxAlgo::max) {
     Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-    reduced = reduceTensor(b, loc, newHistory, zero,
-                           [](OpBuilder &nested, Location nestedLoc, Value x,
-                              Value acc) -> Value {
-                             return arith::MaximumFOp::create(nested, nestedLoc,
-                                                              x, acc);
-                           });
+    reduced = reduceTensor(
+        b, loc, newHistory, zero,
+        [](OpBuilder &nested, Location nestedLoc, Value x, Value acc) -> Value {
+          return arith::MaximumFOp::create(nested, nestedLoc, x, acc);
+        });
   }
   // sf = (fp8_max / amax) / 2^margin, kept at the old scale unless amax is
   // positive and finite (Transformer Engine's _default_sf_compute).
@@ -456,8 +473,8 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult();
   };
   Value sf = arith::DivFOp::create(b, loc, f32(op.getFormatMax()), reduced);
-  sf = arith::DivFOp::create(
-      b, loc, sf, f32(std::ldexp(1.0, op.getMarginAttr().getInt())));
+  sf = arith::DivFOp::create(b, loc, sf,
+                             f32(std::ldexp(1.0, op.getMarginAttr().getInt())));
   Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
                                          reduced, f32(0.0));
   Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
@@ -510,8 +527,8 @@ struct AmpLowerToArithPass
         }
         results.push_back(lowerCast(rewriter, castOp));
       } else if (auto scaleLoss = dyn_cast<ScaleLossOp>(op)) {
-        results.push_back(
-            scaleBy(rewriter, op->getLoc(), scaleLoss.getLoss(), scaleLoss.getScale()));
+        results.push_back(scaleBy(rewriter, op->getLoc(), scaleLoss.getLoss(),
+                                  scaleLoss.getScale()));
       } else if (auto unscale = dyn_cast<UnscaleGradsOp>(op)) {
         if (failed(lowerUnscaleGrads(rewriter, unscale, results)))
           return signalPassFailure();
@@ -520,8 +537,9 @@ struct AmpLowerToArithPass
       } else if (auto select = dyn_cast<SelectUpdateOp>(op)) {
         for (auto [oldValue, newValue] :
              llvm::zip(select.getOld(), select.getNewValues()))
-          results.push_back(arith::SelectOp::create(
-              rewriter, op->getLoc(), select.getFoundInf(), oldValue, newValue));
+          results.push_back(arith::SelectOp::create(rewriter, op->getLoc(),
+                                                    select.getFoundInf(),
+                                                    oldValue, newValue));
       } else if (auto amax = dyn_cast<AmaxOp>(op)) {
         results.push_back(lowerAmax(rewriter, amax));
       } else if (auto history = dyn_cast<UpdateAmaxHistoryOp>(op)) {

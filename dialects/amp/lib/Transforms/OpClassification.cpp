@@ -78,28 +78,29 @@ static OpClass classifyPayload(Operation *op, Region &payload,
     return fullReduction ? OpClass::Fp32 : OpClass::Lower;
   }
   bool sensitive = false;
-  payload.walk([&](Operation *inner) { sensitive |= isPrecisionSensitive(inner); });
+  payload.walk(
+      [&](Operation *inner) { sensitive |= isPrecisionSensitive(inner); });
   if (sensitive || hasReduction)
     return OpClass::Fp32;
   return numFloatInputs >= 2 ? OpClass::Promote : OpClass::Follow;
 }
 
 Classification ampc::amp::classifyOp(Operation *op) {
-  auto classified = [](OpClass c) { return Classification{OpKind::Classified, c}; };
+  auto classified = [](OpClass c) {
+    return Classification{OpKind::Classified, c};
+  };
   if (isa<AmpDialect>(op->getDialect()) ||
       // Hand-written conversions are decisions already made: kept as written.
       isa<arith::ConstantOp, tensor::EmptyOp, linalg::FillOp, func::ReturnOp,
-          arith::ExtFOp, arith::TruncFOp,
-          func::CallOp,
-          tensor::DimOp>(op) ||
+          arith::ExtFOp, arith::TruncFOp, func::CallOp, tensor::DimOp>(op) ||
       !hasFloatValues(op))
     return {OpKind::Neutral};
 
   if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
     unsigned floatInputs = llvm::count_if(generic.getDpsInputs(), isFloatValue);
     bool hasReduction = generic.getNumReductionLoops() > 0;
-    return classified(classifyPayload(op, generic.getRegion(), floatInputs,
-                                      hasReduction));
+    return classified(
+        classifyPayload(op, generic.getRegion(), floatInputs, hasReduction));
   }
   if (auto map = dyn_cast<linalg::MapOp>(op)) {
     unsigned floatInputs = llvm::count_if(map.getInputs(), isFloatValue);
@@ -111,12 +112,12 @@ Classification ampc::amp::classifyOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, Classification>(op)
       // Max and min pooling are exact in any precision.
       .Case<linalg::PoolingNhwcMaxOp, linalg::PoolingNchwMaxOp,
-            linalg::PoolingNhwcMinOp, linalg::TransposeOp,
-            linalg::BroadcastOp, linalg::CopyOp,
-            tensor::ExtractSliceOp, tensor::ExpandShapeOp,
+            linalg::PoolingNhwcMinOp, linalg::TransposeOp, linalg::BroadcastOp,
+            linalg::CopyOp, tensor::ExtractSliceOp, tensor::ExpandShapeOp,
             tensor::CollapseShapeOp, tensor::ReshapeOp, tensor::CastOp,
             tensor::ExtractOp, arith::NegFOp, math::AbsFOp, math::TanhOp,
-            math::ErfOp>([&](Operation *) { return classified(OpClass::Follow); })
+            math::ErfOp>(
+          [&](Operation *) { return classified(OpClass::Follow); })
       .Case<linalg::SoftmaxOp, linalg::ReduceOp, linalg::PoolingNhwcSumOp,
             linalg::PoolingNchwSumOp>(
           [&](Operation *) { return classified(OpClass::Fp32); })

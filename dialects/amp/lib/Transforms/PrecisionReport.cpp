@@ -48,8 +48,7 @@ struct AmpPrecisionReportPass
 
   void runOnOperation() override {
     std::string error;
-    std::unique_ptr<llvm::ToolOutputFile> file =
-        openOutputFile(output, &error);
+    std::unique_ptr<llvm::ToolOutputFile> file = openOutputFile(output, &error);
     if (!file) {
       getOperation().emitError() << "amp-precision-report: " << error;
       return signalPassFailure();

@@ -68,8 +68,8 @@ Value ValueCaster::convertInit(Value value, FloatType to) {
                                      empty.getDynamicSizes());
   } else if (auto fill = value.getDefiningOp<linalg::FillOp>()) {
     auto constant = fill.value().getDefiningOp<arith::ConstantOp>();
-    auto constValue = constant ? dyn_cast<FloatAttr>(constant.getValue())
-                               : FloatAttr();
+    auto constValue =
+        constant ? dyn_cast<FloatAttr>(constant.getValue()) : FloatAttr();
     auto empty = fill.output().getDefiningOp<tensor::EmptyOp>();
     if (constValue && empty) {
       bool losesInfo = false;
@@ -79,13 +79,13 @@ Value ValueCaster::convertInit(Value value, FloatType to) {
       builder.setInsertionPointAfter(fill);
       Value newConstant = arith::ConstantOp::create(
           builder, constant.getLoc(), FloatAttr::get(to, converted));
-      Value newEmpty = tensor::EmptyOp::create(
-          builder, empty.getLoc(), empty.getType().clone(to),
-          empty.getDynamicSizes());
-      result = linalg::FillOp::create(builder, fill.getLoc(),
-                                      ValueRange{newConstant},
-                                      ValueRange{newEmpty})
-                   .getResult(0);
+      Value newEmpty = tensor::EmptyOp::create(builder, empty.getLoc(),
+                                               empty.getType().clone(to),
+                                               empty.getDynamicSizes());
+      result =
+          linalg::FillOp::create(builder, fill.getLoc(),
+                                 ValueRange{newConstant}, ValueRange{newEmpty})
+              .getResult(0);
     }
   }
   if (!result) {
@@ -117,7 +117,8 @@ static bool isScalarConversion(Operation *op) {
 static void updateHandWrittenPayload(Operation *op, Block &block) {
   OpBuilder builder(op->getContext());
   Location loc = op->getLoc();
-  for (auto [arg, operand] : llvm::zip(block.getArguments(), op->getOperands())) {
+  for (auto [arg, operand] :
+       llvm::zip(block.getArguments(), op->getOperands())) {
     Type newType = getElementTypeOrSelf(operand.getType());
     Type oldType = arg.getType();
     if (newType == oldType)
@@ -179,14 +180,14 @@ LogicalResult ampc::amp::updatePayload(Operation *op) {
   Block *newBlock = new Block();
   region.push_back(newBlock);
   for (Value operand : op->getOperands())
-    newBlock->addArgument(getElementTypeOrSelf(operand.getType()), op->getLoc());
+    newBlock->addArgument(getElementTypeOrSelf(operand.getType()),
+                          op->getLoc());
   ImplicitLocOpBuilder builder(op->getLoc(), op->getContext());
   builder.setInsertionPointToStart(newBlock);
   bool failed = false;
-  regionBuilder(builder, *newBlock, op->getAttrDictionary().getValue(),
-                [&]() {
-                  failed = true;
-                  return op->emitOpError("cannot rebuild its body");
-                });
+  regionBuilder(builder, *newBlock, op->getAttrDictionary().getValue(), [&]() {
+    failed = true;
+    return op->emitOpError("cannot rebuild its body");
+  });
   return failure(failed);
 }
