@@ -6,6 +6,7 @@
 
 #include "ampc/InitAll.h"
 
+#include "ampc/Autodiff/Passes.h"
 #include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/Amp/IR/Amp.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
@@ -56,5 +57,6 @@ void ampc::registerAllPasses() {
   mlir::registerAllPasses();
   amp::registerAmpPasses();
   registerConversionPasses();
+  registerAutodiffPasses();
   registerPipelines();
 }

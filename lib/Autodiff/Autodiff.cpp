@@ -1,0 +1,405 @@
+//===- Autodiff.cpp - reverse-mode automatic differentiation --------------===//
+//
+// Builds @<f>_grad from @<f>: the forward computation, then a reverse sweep
+// that propagates adjoints from the loss back to the parameters.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/Autodiff/Passes.h"
+
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
+
+namespace ampc {
+#define GEN_PASS_DEF_AMPCAUTODIFF
+#include "ampc/Autodiff/Passes.h.inc"
+} // namespace ampc
+
+using namespace mlir;
+
+namespace {
+
+Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
+  if (auto shaped = dyn_cast<ShapedType>(type))
+    return arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(shaped,
+                               b.getFloatAttr(shaped.getElementType(), value)));
+  return arith::ConstantOp::create(b, loc, b.getFloatAttr(type, value));
+}
+
+/// A zero-filled tensor of `type`.
+Value zeros(OpBuilder &b, Location loc, RankedTensorType type) {
+  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
+                                        type.getElementType());
+  Value zero = floatConstant(b, loc, type.getElementType(), 0.0);
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// Forward-mode differentiation of a scalar payload: the derivative of each
+/// value with respect to one block argument. A missing entry is zero.
+class Tangents {
+public:
+  Tangents(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  void seed(Value v) { tangent[v] = floatConstant(b, loc, v.getType(), 1.0); }
+  Value get(Value v) const { return tangent.lookup(v); }
+
+  /// Computes the tangent of `op`'s result from its operands' tangents.
+  LogicalResult propagate(Operation *op) {
+    if (op->getNumResults() != 1)
+      return success();
+    Value result = op->getResult(0);
+    auto operand = [&](unsigned i) { return op->getOperand(i); };
+    auto t = [&](unsigned i) { return get(op->getOperand(i)); };
+    bool any = llvm::any_of(op->getOperands(),
+                            [&](Value v) { return static_cast<bool>(get(v)); });
+    if (!any || isa<arith::CmpFOp, arith::ConstantOp>(op))
+      return success();
+    Type type = result.getType();
+    auto mul = [&](Value x, Value y) -> Value {
+      return arith::MulFOp::create(b, loc, x, y);
+    };
+    auto add = [&](Value x, Value y) -> Value {
+      if (!x)
+        return y;
+      if (!y)
+        return x;
+      return arith::AddFOp::create(b, loc, x, y);
+    };
+    auto neg = [&](Value x) -> Value {
+      return x ? Value(arith::NegFOp::create(b, loc, x)) : Value();
+    };
+    auto c = [&](double v) { return floatConstant(b, loc, type, v); };
+    Value d;
+    if (isa<arith::AddFOp>(op)) {
+      d = add(t(0), t(1));
+    } else if (isa<arith::SubFOp>(op)) {
+      d = add(t(0), neg(t(1)));
+    } else if (isa<arith::MulFOp>(op)) {
+      d = add(t(0) ? mul(t(0), operand(1)) : Value(),
+              t(1) ? mul(operand(0), t(1)) : Value());
+    } else if (isa<arith::DivFOp>(op)) {
+      // d(a/b) = da/b - a*db/b^2 = (da - r*db)/b with r = a/b.
+      Value num = add(t(0), t(1) ? neg(mul(result, t(1))) : Value());
+      d = arith::DivFOp::create(b, loc, num, operand(1));
+    } else if (isa<arith::NegFOp>(op)) {
+      d = neg(t(0));
+    } else if (isa<arith::MaximumFOp, arith::MaxNumFOp, arith::MinimumFOp,
+                   arith::MinNumFOp>(op)) {
+      // The derivative of the operand that was chosen (the first on ties).
+      bool isMax = isa<arith::MaximumFOp, arith::MaxNumFOp>(op);
+      Value first = arith::CmpFOp::create(
+          b, loc, isMax ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OLE,
+          operand(0), operand(1));
+      Value zero = c(0.0);
+      d = arith::SelectOp::create(b, loc, first, t(0) ? t(0) : zero,
+                                  t(1) ? t(1) : zero);
+    } else if (isa<arith::SelectOp>(op)) {
+      Value zero = c(0.0);
+      d = arith::SelectOp::create(b, loc, operand(0), t(1) ? t(1) : zero,
+                                  t(2) ? t(2) : zero);
+    } else if (isa<math::ExpOp>(op)) {
+      d = mul(t(0), result);
+    } else if (isa<math::LogOp>(op)) {
+      d = arith::DivFOp::create(b, loc, t(0), operand(0));
+    } else if (isa<math::TanhOp>(op)) {
+      d = mul(t(0), arith::SubFOp::create(b, loc, c(1.0), mul(result, result)));
+    } else if (isa<math::SqrtOp>(op)) {
+      d = arith::DivFOp::create(b, loc, mul(t(0), c(0.5)), result);
+    } else if (isa<math::RsqrtOp>(op)) {
+      // d rsqrt(a) = -0.5 * rsqrt(a)^3.
+      d = mul(t(0), mul(c(-0.5), mul(result, mul(result, result))));
+    } else if (isa<math::AbsFOp>(op)) {
+      Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
+                                             operand(0), c(0.0));
+      d = arith::SelectOp::create(b, loc, positive, t(0), neg(t(0)));
+    } else if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
+      OperationState state(loc, op->getName().getStringRef(), {t(0)}, {type});
+      d = b.create(state)->getResult(0);
+    } else {
+      return op->emitOpError() << "has no derivative rule in ampc-autodiff";
+    }
+    if (d)
+      tangent[result] = d;
+    return success();
+  }
+
+private:
+  OpBuilder &b;
+  Location loc;
+  DenseMap<Value, Value> tangent;
+};
+
+/// How a generic's body uses its output: not at all, as a sum, or as a
+/// running maximum.
+enum class Combiner { None, Add, Max };
+
+/// The body's value before it is combined with the output, and how.
+FailureOr<std::pair<Value, Combiner>> analyzeBody(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  Value yielded = body.getTerminator()->getOperand(0);
+  BlockArgument out = body.getArguments().back();
+  if (out.use_empty())
+    return std::make_pair(yielded, Combiner::None);
+  Operation *def = yielded.getDefiningOp();
+  if (def && def->getNumOperands() == 2 &&
+      isa<arith::AddFOp, arith::MaximumFOp, arith::MaxNumFOp>(def) &&
+      out.hasOneUse()) {
+    Value other = def->getOperand(0) == out ? def->getOperand(1)
+                                            : def->getOperand(0);
+    if (def->getOperand(0) == out || def->getOperand(1) == out)
+      return std::make_pair(other, isa<arith::AddFOp>(def) ? Combiner::Add
+                                                           : Combiner::Max);
+  }
+  return op.emitOpError("cannot be differentiated: its body combines with its "
+                        "output other than by a sum or a maximum");
+}
+
+class ReverseSweep {
+public:
+  /// `active` holds the values that depend on a parameter: adjoints are
+  /// computed for them alone.
+  ReverseSweep(OpBuilder &b, const DenseSet<Value> &active)
+      : b(b), active(active) {}
+
+  void accumulate(Value value, Value contribution) {
+    Value &slot = adjoints[value];
+    slot = slot ? Value(arith::AddFOp::create(b, contribution.getLoc(), slot,
+                                              contribution))
+                : contribution;
+  }
+  Value adjoint(Value value) const { return adjoints.lookup(value); }
+
+  LogicalResult visit(Operation *op) {
+    if (llvm::none_of(op->getResults(),
+                      [&](Value r) { return static_cast<bool>(adjoint(r)); }) ||
+        llvm::none_of(op->getOperands(),
+                      [&](Value v) { return active.contains(v); }))
+      return success();
+    if (isa<arith::ConstantOp, tensor::EmptyOp, linalg::FillOp>(op))
+      return success();
+    if (auto generic = dyn_cast<linalg::GenericOp>(op))
+      return visitGeneric(generic);
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
+      accumulate(collapse.getSrc(),
+                 tensor::ExpandShapeOp::create(
+                     b, op->getLoc(), collapse.getSrcType(),
+                     adjoint(collapse.getResult()),
+                     collapse.getReassociationIndices()));
+      return success();
+    }
+    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
+      accumulate(expand.getSrc(),
+                 tensor::CollapseShapeOp::create(
+                     b, op->getLoc(), expand.getSrcType(),
+                     adjoint(expand.getResult()),
+                     expand.getReassociationIndices()));
+      return success();
+    }
+    if (auto transpose = dyn_cast<linalg::TransposeOp>(op)) {
+      ArrayRef<int64_t> perm = transpose.getPermutation();
+      SmallVector<int64_t> inverse(perm.size());
+      for (auto [i, p] : llvm::enumerate(perm))
+        inverse[p] = int64_t(i);
+      auto inputType = cast<RankedTensorType>(transpose.getInput().getType());
+      Value init = tensor::EmptyOp::create(b, op->getLoc(), inputType.getShape(),
+                                           inputType.getElementType());
+      accumulate(transpose.getInput(),
+                 linalg::TransposeOp::create(b, op->getLoc(),
+                                             adjoint(op->getResult(0)), init,
+                                             inverse)
+                     .getResult()[0]);
+      return success();
+    }
+    return op->emitOpError("cannot be differentiated by ampc-autodiff; "
+                           "supported are linalg.generic (and named linalg "
+                           "ops, generalized), linalg.transpose, tensor "
+                           "reshapes, fills and constants");
+  }
+
+private:
+  LogicalResult visitGeneric(linalg::GenericOp op) {
+    if (op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
+      return op.emitOpError("cannot be differentiated: ampc-autodiff handles "
+                            "generics on tensors with one output");
+    FailureOr<std::pair<Value, Combiner>> analysis = analyzeBody(op);
+    if (failed(analysis))
+      return failure();
+    Value inner = analysis->first;
+    Combiner combiner = analysis->second;
+    Location loc = op.getLoc();
+    Value dy = adjoint(op.getResult(0));
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    AffineMap outMap = maps.back();
+    unsigned numLoops = op.getNumLoops();
+
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto type = dyn_cast<RankedTensorType>(input->get().getType());
+      if (!type || !isa<FloatType>(type.getElementType()) ||
+          !active.contains(input->get()))
+        continue;
+      unsigned k = input->getOperandNumber();
+      AffineMap inMap = maps[k];
+      if (!inMap.isProjectedPermutation())
+        return op.emitOpError("cannot be differentiated: input #")
+               << k << " is not indexed by a projected permutation";
+
+      // Inputs: the forward inputs (to recompute the body), the result's
+      // adjoint and, for a maximum, the result.
+      SmallVector<Value> ins(op.getDpsInputs());
+      SmallVector<AffineMap> insMaps(maps.begin(), maps.end() - 1);
+      ins.push_back(dy);
+      insMaps.push_back(outMap);
+      if (combiner == Combiner::Max) {
+        ins.push_back(op.getResult(0));
+        insMaps.push_back(outMap);
+      }
+      SmallVector<AffineMap> allMaps = insMaps;
+      allMaps.push_back(inMap);
+      SmallVector<utils::IteratorType> iterators(
+          numLoops, utils::IteratorType::reduction);
+      for (AffineExpr e : inMap.getResults())
+        iterators[cast<AffineDimExpr>(e).getPosition()] =
+            utils::IteratorType::parallel;
+
+      LogicalResult bodyResult = success();
+      auto grad = linalg::GenericOp::create(
+          b, loc, type, ins, zeros(b, loc, type), allMaps, iterators,
+          [&](OpBuilder &nb, Location nloc, ValueRange args) {
+            Block &fwd = op.getRegion().front();
+            IRMapping mapping;
+            for (unsigned i = 0; i < op.getNumDpsInputs(); ++i)
+              mapping.map(fwd.getArgument(i), args[i]);
+            Tangents tangents(nb, nloc);
+            tangents.seed(args[k]);
+            for (Operation &fop : fwd.without_terminator()) {
+              if (llvm::is_contained(fop.getOperands(), fwd.getArguments().back()))
+                continue; // the combine with the output
+              Operation *clone = nb.clone(fop, mapping);
+              if (failed(tangents.propagate(clone)))
+                bodyResult = failure();
+            }
+            Value acc = args.back();
+            Value dyScalar = args[op.getNumDpsInputs()];
+            Value derivative = tangents.get(mapping.lookupOrDefault(inner));
+            Value next = acc;
+            if (derivative) {
+              Value term = arith::MulFOp::create(nb, nloc, dyScalar, derivative);
+              if (combiner == Combiner::Max) {
+                Value isMax = arith::CmpFOp::create(
+                    nb, nloc, arith::CmpFPredicate::OEQ,
+                    mapping.lookupOrDefault(inner),
+                    args[op.getNumDpsInputs() + 1]);
+                Value zero = floatConstant(nb, nloc, term.getType(), 0.0);
+                term = arith::SelectOp::create(nb, nloc, isMax, term, zero);
+              }
+              next = arith::AddFOp::create(nb, nloc, acc, term);
+            }
+            linalg::YieldOp::create(nb, nloc, next);
+          });
+      if (failed(bodyResult))
+        return failure();
+      accumulate(input->get(), grad.getResult(0));
+    }
+    // A sum starts from its init: the init's adjoint is the result's.
+    if (combiner == Combiner::Add && active.contains(op.getDpsInits()[0]))
+      accumulate(op.getDpsInits()[0], dy);
+    return success();
+  }
+
+  OpBuilder &b;
+  const DenseSet<Value> &active;
+  DenseMap<Value, Value> adjoints;
+};
+
+struct AmpcAutodiffPass : ampc::impl::AmpcAutodiffBase<AmpcAutodiffPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto forward = module.lookupSymbol<func::FuncOp>(function);
+    if (!forward || forward.isExternal()) {
+      module.emitError() << "ampc-autodiff: no function @" << function
+                         << " with a body to differentiate";
+      return signalPassFailure();
+    }
+    if (forward.getNumResults() == 0 ||
+        !isa<FloatType>(getElementTypeOrSelf(forward.getResultTypes()[0])) ||
+        (isa<ShapedType>(forward.getResultTypes()[0]) &&
+         cast<ShapedType>(forward.getResultTypes()[0]).getRank() != 0)) {
+      forward.emitOpError("ampc-autodiff: the first result must be the scalar "
+                          "loss (f32, f64 or a 0-d tensor of them)");
+      return signalPassFailure();
+    }
+
+    // @<f>_grad: a copy of the forward function, named ops generalized.
+    OpBuilder b(module.getContext());
+    b.setInsertionPointAfter(forward);
+    auto grad = cast<func::FuncOp>(b.clone(*forward));
+    grad.setSymName(function + "_grad");
+    IRRewriter rewriter(module.getContext());
+    SmallVector<linalg::LinalgOp> named;
+    grad.walk([&](linalg::LinalgOp op) {
+      if (!isa<linalg::GenericOp, linalg::FillOp, linalg::TransposeOp>(op))
+        named.push_back(op);
+    });
+    for (linalg::LinalgOp op : named) {
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::generalizeNamedOp(rewriter, op))) {
+        op->emitOpError("cannot be generalized for ampc-autodiff");
+        return signalPassFailure();
+      }
+    }
+
+    Block &body = grad.getBody().front();
+    auto ret = cast<func::ReturnOp>(body.getTerminator());
+    Value loss = ret.getOperand(0);
+    // Activity: what depends on a parameter.
+    DenseSet<Value> active;
+    for (BlockArgument arg : body.getArguments())
+      if (grad.getArgAttr(arg.getArgNumber(), "amp.param"))
+        active.insert(arg);
+    for (Operation &op : body.without_terminator())
+      if (llvm::any_of(op.getOperands(),
+                       [&](Value v) { return active.contains(v); }))
+        for (Value r : op.getResults())
+          active.insert(r);
+    b.setInsertionPoint(ret);
+    ReverseSweep sweep(b, active);
+    sweep.accumulate(loss, floatConstant(b, ret.getLoc(), loss.getType(), 1.0));
+    SmallVector<Operation *> ops;
+    for (Operation &op : body.without_terminator())
+      ops.push_back(&op);
+    for (Operation *op : llvm::reverse(ops)) {
+      if (failed(sweep.visit(op)))
+        return signalPassFailure();
+    }
+
+    SmallVector<Value> results = {loss};
+    for (BlockArgument arg : body.getArguments()) {
+      if (!grad.getArgAttr(arg.getArgNumber(), "amp.param"))
+        continue;
+      Value g = sweep.adjoint(arg);
+      if (!g) {
+        auto type = dyn_cast<RankedTensorType>(arg.getType());
+        if (!type) {
+          grad.emitOpError("ampc-autodiff: parameter #")
+              << arg.getArgNumber() << " must be a ranked tensor";
+          return signalPassFailure();
+        }
+        g = zeros(b, ret.getLoc(), type);
+      }
+      results.push_back(g);
+    }
+    func::ReturnOp::create(b, ret.getLoc(), results);
+    ret.erase();
+    grad.setFunctionType(FunctionType::get(module.getContext(),
+                                           grad.getArgumentTypes(),
+                                           ValueRange(results).getTypes()));
+  }
+};
+
+} // namespace
