@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <zlib.h>
+
 namespace ampc_rt {
 
 namespace {
@@ -346,6 +348,41 @@ Result<Tensor> parseTensorLiteral(std::string_view text) {
       break;
     }
   }
+  return tensor;
+}
+
+Result<Tensor> readIdx(const std::string &path) {
+  gzFile file = gzopen(path.c_str(), "rb"); // reads plain files too
+  if (!file)
+    return Result<Tensor>::error("cannot open '" + path +
+                                 "': " + std::strerror(errno));
+  auto fail = [&](const std::string &message) {
+    gzclose(file);
+    return Result<Tensor>::error("'" + path + "': " + message);
+  };
+  unsigned char magic[4];
+  if (gzread(file, magic, 4) != 4)
+    return fail("truncated header");
+  if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08)
+    return fail("not an IDX file of unsigned bytes");
+  std::vector<int64_t> shape;
+  for (int i = 0; i < magic[3]; ++i) {
+    unsigned char d[4];
+    if (gzread(file, d, 4) != 4)
+      return fail("truncated header");
+    shape.push_back((int64_t(d[0]) << 24) | (d[1] << 16) | (d[2] << 8) | d[3]);
+  }
+  Tensor tensor(DType::U8, shape);
+  size_t done = 0;
+  while (done < tensor.data.size()) {
+    int chunk = int(std::min<size_t>(tensor.data.size() - done, 1 << 30));
+    int got = gzread(file, tensor.data.data() + done, unsigned(chunk));
+    if (got <= 0)
+      return fail("expected " + std::to_string(tensor.data.size()) +
+                  " bytes of data, the file is shorter");
+    done += size_t(got);
+  }
+  gzclose(file);
   return tensor;
 }
 

@@ -6,14 +6,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/InitAll.h"
+#include "JitTestSupport.h"
+
 #include "ampc/JIT/JIT.h"
 
-#include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Pass/PassRegistry.h"
 
 #include "gtest/gtest.h"
 
@@ -26,31 +22,7 @@ using ampc_rt::Tensor;
 
 namespace {
 
-/// Runs ampc-autodiff on `source` and returns the module as text.
-std::string differentiate(const std::string &source, std::string &error) {
-  static bool registered = (ampc::registerAllPasses(), true);
-  (void)registered;
-  mlir::DialectRegistry registry;
-  ampc::registerAllDialects(registry);
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  std::string diagnostics;
-  mlir::ScopedDiagnosticHandler handler(&context, [&](mlir::Diagnostic &d) {
-    diagnostics += d.str() + "\n";
-    return mlir::success();
-  });
-  auto module = mlir::parseSourceString<mlir::ModuleOp>(source, &context);
-  mlir::PassManager pm(&context);
-  if (!module || failed(mlir::parsePassPipeline("ampc-autodiff", pm)) ||
-      failed(pm.run(*module))) {
-    error = diagnostics.empty() ? "ampc-autodiff failed" : diagnostics;
-    return "";
-  }
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  module->print(os);
-  return text;
-}
+using ampc::testing::differentiate;
 
 Tensor random(std::vector<int64_t> shape, std::mt19937 &rng, double lo = -1,
               double hi = 1) {

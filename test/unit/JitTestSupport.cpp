@@ -5,6 +5,7 @@
 #include "ampc/InitAll.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -65,4 +66,25 @@ ampc::testing::lookupPacked(ExecutionEngine &engine, llvm::StringRef name) {
   if (!fn)
     return fn.takeError();
   return *fn;
+}
+
+std::string ampc::testing::differentiate(const std::string &source,
+                                         std::string &error) {
+  std::unique_ptr<MLIRContext> context = makeJitContext();
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(context.get(), [&](Diagnostic &d) {
+    diagnostics += d.str() + "\n";
+    return success();
+  });
+  auto module = parseSourceString<ModuleOp>(source, context.get());
+  PassManager pm(context.get());
+  if (!module || failed(parsePassPipeline("ampc-autodiff", pm)) ||
+      failed(pm.run(*module))) {
+    error = diagnostics.empty() ? "ampc-autodiff failed" : diagnostics;
+    return "";
+  }
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os);
+  return text;
 }

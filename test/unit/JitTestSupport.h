@@ -28,6 +28,10 @@ std::unique_ptr<mlir::MLIRContext> makeJitContext();
 llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
 jitCompile(mlir::MLIRContext &context, llvm::StringRef source);
 
+/// Runs ampc-autodiff on `source` and returns the module as text; "" with a
+/// message in `error` on failure.
+std::string differentiate(const std::string &source, std::string &error);
+
 /// The packed entry point of `name` (arguments, then results, by pointer).
 using PackedFn = void (*)(void **);
 llvm::Expected<PackedFn> lookupPacked(mlir::ExecutionEngine &engine,

@@ -96,6 +96,10 @@ std::string writeNpy(const std::string &path, const Tensor &tensor);
 /// "f32=1.5" for a scalar; one value fills the whole tensor).
 Result<Tensor> parseTensorLiteral(std::string_view text);
 
+/// Reads an IDX file (the MNIST / Fashion-MNIST format), gzip-compressed or
+/// not: unsigned bytes, as a U8 tensor of the file's shape.
+Result<Tensor> readIdx(const std::string &path);
+
 /// Reads element `index` as a double (raw bit patterns are decoded by the
 /// caller; U8/U16 read as integers).
 double elementAsDouble(const Tensor &tensor, int64_t index);
