@@ -18,6 +18,8 @@
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Parser/Parser.h"
 
+#include <numeric>
+
 namespace ampc {
 #define GEN_PASS_DEF_AMPCVECTORIZECONTRACTIONS
 #define GEN_PASS_DEF_AMPCVECTORIZEGENERICS
@@ -384,9 +386,37 @@ struct AmpcVectorizeGenericsPass
             return map.isProjectedPermutation();
           }))
         return;
-      int64_t inner = pickTile(bounds.back(), width);
+      // Vectorize the loop along which most operands are contiguous (the
+      // loop of their innermost dimension), moved innermost if it is not: a
+      // weight gradient X^T dY iterates (m, n, k) but dY, W and the result
+      // are contiguous along n. Ties keep the loop order.
+      SmallVector<int64_t> order(bounds.size());
+      std::iota(order.begin(), order.end(), 0);
+      auto contiguousAlong = [&](unsigned loop) {
+        int count = 0;
+        for (AffineMap map : op.getIndexingMapsArray())
+          if (map.getNumResults() > 0 &&
+              cast<AffineDimExpr>(map.getResults().back()).getPosition() ==
+                  loop)
+            ++count;
+        return count;
+      };
+      AffineMap outMap = op.getIndexingMapsArray().back();
+      if (outMap.getNumResults() > 0) {
+        unsigned d =
+            cast<AffineDimExpr>(outMap.getResults().back()).getPosition();
+        unsigned last = bounds.size() - 1;
+        if (d != last &&
+            op.getIteratorTypesArray()[d] == utils::IteratorType::parallel &&
+            contiguousAlong(d) > contiguousAlong(last)) {
+          order.erase(order.begin() + d);
+          order.push_back(d);
+        }
+      }
+      int64_t inner = pickTile(bounds[order.back()], width);
       if (inner <= 1)
         return;
+      // Tile sizes are given in the interchanged loop order.
       SmallVector<int64_t> tiles(bounds.size(), 1);
       tiles.back() = inner;
       std::string handles = "!transform.any_op";
@@ -394,8 +424,15 @@ struct AmpcVectorizeGenericsPass
         handles += ", !transform.any_op";
       std::string n = std::to_string(id);
       body += tagAndMatch(op, id);
+      std::string target = "%op" + n;
+      if (!llvm::equal(order, llvm::seq<int64_t>(0, bounds.size()))) {
+        body += "    %i" + n + " = transform.structured.interchange %op" + n +
+                " iterator_interchange = " + list(order) +
+                " : (!transform.any_op) -> !transform.any_op\n";
+        target = "%i" + n;
+      }
       body += "    %t" + n + ", %l" + n + ":" + std::to_string(tiles.size()) +
-              " = transform.structured.tile_using_for %op" + n +
+              " = transform.structured.tile_using_for " + target +
               " tile_sizes " + list(tiles) + " : (!transform.any_op) -> (" +
               handles + ")\n";
       body += "    transform.structured.vectorize %t" + n +

@@ -88,3 +88,25 @@ func.func @row_sum(%x: tensor<128x64xf32>, %z: tensor<128xf32>) -> tensor<128xf3
   } -> tensor<128xf32>
   return %c : tensor<128xf32>
 }
+
+// -----
+
+// A weight gradient X^T dY iterates (m, n, k) but dY and the result are
+// contiguous along n: n is moved innermost and vectorized, m stays a
+// reduction loop outside.
+// CHECK-LABEL: func.func @weight_gradient
+// CHECK: scf.for {{.*}} to %c8 step %c1
+// CHECK: scf.for {{.*}} to %c4 step %c1
+// CHECK: scf.for {{.*}} to %c32 step %c16
+// CHECK: vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<1x1x16xf32>
+func.func @weight_gradient(%x: tensor<8x4xf32>, %dy: tensor<8x32xf32>, %dw: tensor<4x32xf32>) -> tensor<4x32xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (m, n)>, affine_map<(m, n, k) -> (k, n)>],
+                       iterator_types = ["reduction", "parallel", "parallel"]}
+      ins(%x, %dy : tensor<8x4xf32>, tensor<8x32xf32>) outs(%dw : tensor<4x32xf32>) {
+  ^bb0(%a: f32, %g: f32, %acc: f32):
+    %p = arith.mulf %a, %g : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x32xf32>
+  return %r : tensor<4x32xf32>
+}

@@ -3,8 +3,8 @@
 // A short training run through the whole stack: ampc-autodiff on the zoo
 // MLP, the precision pipeline under a policy, the CPU back end, and a host
 // loop of SGD with momentum (torch semantics: v = 0.9 v + g, w -= lr v) on
-// real Fashion-MNIST images. 150 steps of batch 128 must reach well above
-// chance (10 %) on 1024 test images under fp32 and bf16.
+// real Fashion-MNIST images. One epoch (468 steps of batch 128) must reach
+// well above chance (10 %) on 1024 test images under every policy.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,7 +25,7 @@ using ampc_rt::Tensor;
 namespace {
 
 const char *kData = "/usr/share/datasets/fashion-mnist/";
-constexpr int64_t kSteps = 150;
+constexpr int64_t kSteps = 468; // one epoch of 60000 images in batches of 128
 
 /// Batch `index` of 128 normalised images and their one-hot labels.
 void makeBatch(const Tensor &images, const Tensor &labels, int64_t index,
@@ -130,10 +130,12 @@ void trainAndEvaluate(const char *policy) {
                                   std::to_string(accuracy));
   std::printf("[ training ] %s: loss %.3f -> %.3f, test accuracy %.1f %%\n",
               policy, firstLoss, lastLoss, 100 * accuracy);
-  EXPECT_GT(accuracy, 0.70) << policy;
+  EXPECT_GT(accuracy, 0.80) << policy;
 }
 
 TEST(TrainingTest, MlpLearnsFashionMnistInFp32) { trainAndEvaluate("fp32"); }
 TEST(TrainingTest, MlpLearnsFashionMnistInBf16) { trainAndEvaluate("bf16"); }
+TEST(TrainingTest, MlpLearnsFashionMnistInFp16) { trainAndEvaluate("fp16"); }
+TEST(TrainingTest, MlpLearnsFashionMnistInFp8) { trainAndEvaluate("fp8"); }
 
 } // namespace
