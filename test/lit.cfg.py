@@ -34,6 +34,7 @@ tools = [
     ToolSubst("ampc-opt", unresolved="fatal"),
     ToolSubst("ampc-run", unresolved="fatal"),
     ToolSubst("ampc-compile", unresolved="fatal"),
+    ToolSubst("ampc-train", unresolved="fatal"),
     ToolSubst("split-file", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("FileCheck", unresolved="fatal"),

@@ -7,6 +7,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -64,4 +65,30 @@ llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
   if (failed(pm.run(*ir)))
     return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
   return ir;
+}
+
+llvm::Expected<std::string> ampc::differentiate(llvm::StringRef source,
+                                                llvm::StringRef bufferName,
+                                                llvm::StringRef function) {
+  std::unique_ptr<MLIRContext> context = detail::makeCompilerContext();
+  std::string diagnostics;
+  llvm::raw_string_ostream diagStream(diagnostics);
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(
+      llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
+  SourceMgrDiagnosticHandler handler(sourceMgr, context.get(), diagStream);
+  OwningOpRef<ModuleOp> ir = parseSourceFile<ModuleOp>(sourceMgr, context.get());
+  if (!ir)
+    return detail::makeError("cannot parse '" + bufferName + "':\n" +
+                             diagnostics);
+  PassManager pm(context.get());
+  if (failed(parsePassPipeline(
+          ("ampc-autodiff{function=" + function + "}").str(), pm)) ||
+      failed(pm.run(*ir)))
+    return detail::makeError("cannot differentiate '" + bufferName + "':\n" +
+                             diagnostics);
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  ir->print(os);
+  return text;
 }

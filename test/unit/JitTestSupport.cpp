@@ -2,6 +2,8 @@
 
 #include "JitTestSupport.h"
 
+#include "ampc/JIT/JIT.h"
+
 #include "ampc/InitAll.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -70,21 +72,10 @@ ampc::testing::lookupPacked(ExecutionEngine &engine, llvm::StringRef name) {
 
 std::string ampc::testing::differentiate(const std::string &source,
                                          std::string &error) {
-  std::unique_ptr<MLIRContext> context = makeJitContext();
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(context.get(), [&](Diagnostic &d) {
-    diagnostics += d.str() + "\n";
-    return success();
-  });
-  auto module = parseSourceString<ModuleOp>(source, context.get());
-  PassManager pm(context.get());
-  if (!module || failed(parsePassPipeline("ampc-autodiff", pm)) ||
-      failed(pm.run(*module))) {
-    error = diagnostics.empty() ? "ampc-autodiff failed" : diagnostics;
+  auto result = ampc::differentiate(source, "<test>");
+  if (!result) {
+    error = llvm::toString(result.takeError());
     return "";
   }
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  module->print(os);
-  return text;
+  return *result;
 }

@@ -1,16 +1,14 @@
 //===- TrainingTest.cpp - the zoo MLP learns Fashion-MNIST ----------------===//
 //
 // A short training run through the whole stack: ampc-autodiff on the zoo
-// MLP, the precision pipeline under a policy, the CPU back end, and a host
-// loop of SGD with momentum (torch semantics: v = 0.9 v + g, w -= lr v) on
-// real Fashion-MNIST images. One epoch (468 steps of batch 128) must reach
+// MLP, the precision pipeline under a policy, the CPU back end, and the
+// SgdTrainer (momentum 0.9, lr 0.05, torch semantics) on real Fashion-MNIST
+// images. One epoch (468 steps of batch 128) must reach
 // well above chance (10 %) on 1024 test images under every policy.
 //
 //===----------------------------------------------------------------------===//
 
-#include "JitTestSupport.h"
-
-#include "ampc/JIT/JIT.h"
+#include "ampc/JIT/Trainer.h"
 
 #include "llvm/Support/MemoryBuffer.h"
 
@@ -59,62 +57,28 @@ void trainAndEvaluate(const char *policy) {
   auto buffer = llvm::MemoryBuffer::getFile(std::string(AMPC_SOURCE_DIR) +
                                             "/examples/models/mlp.mlir");
   ASSERT_TRUE(static_cast<bool>(buffer));
-  std::string error;
-  std::string source =
-      ampc::testing::differentiate((*buffer)->getBuffer().str(), error);
-  ASSERT_FALSE(source.empty()) << error;
-  ampc::JitOptions options;
-  options.policy = policy;
-  auto module = ampc::JitModule::fromString(source, options);
-  ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
-
-  // Parameters as torch.nn.Linear initialises them.
-  std::mt19937 rng(1);
-  auto uniform = [&](std::vector<int64_t> shape, int64_t fanIn) {
-    Tensor t(DType::F32, std::move(shape));
-    std::uniform_real_distribution<float> dist(-1 / std::sqrt(float(fanIn)),
-                                               1 / std::sqrt(float(fanIn)));
-    for (int64_t i = 0; i < t.numElements(); ++i)
-      t.as<float>()[i] = dist(rng);
-    return t;
-  };
-  std::vector<Tensor> params = {uniform({784, 256}, 784), uniform({256}, 784),
-                                uniform({256, 10}, 256), uniform({10}, 256)};
-  std::vector<Tensor> velocity;
-  for (const Tensor &p : params)
-    velocity.emplace_back(DType::F32, p.shape);
+  ampc::JitOptions jit;
+  jit.policy = policy;
+  auto trainer = ampc::SgdTrainer::create((*buffer)->getBuffer(), "mlp.mlir",
+                                          jit, ampc::SgdOptions());
+  ASSERT_TRUE(static_cast<bool>(trainer)) << llvm::toString(trainer.takeError());
 
   Tensor x, onehot;
   std::vector<int> classes;
   double firstLoss = 0, lastLoss = 0;
   for (int64_t step = 0; step < kSteps; ++step) {
     makeBatch(*trainImages, *trainLabels, step, x, onehot, classes);
-    std::vector<Tensor> inputs = params;
-    inputs.push_back(x);
-    inputs.push_back(onehot);
-    auto out = (*module)->call("forward_grad", inputs);
-    ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
-    double loss = (*out)[0].as<float>()[0];
-    ASSERT_TRUE(std::isfinite(loss)) << "step " << step;
-    (step == 0 ? firstLoss : lastLoss) = loss;
-    for (size_t p = 0; p < params.size(); ++p) {
-      float *w = params[p].as<float>(), *v = velocity[p].as<float>();
-      const float *g = (*out)[p + 1].as<float>();
-      for (int64_t i = 0; i < params[p].numElements(); ++i) {
-        v[i] = 0.9f * v[i] + g[i];
-        w[i] -= 0.05f * v[i];
-      }
-    }
+    auto loss = (*trainer)->step({x, onehot});
+    ASSERT_TRUE(static_cast<bool>(loss))
+        << "step " << step << ": " << llvm::toString(loss.takeError());
+    (step == 0 ? firstLoss : lastLoss) = *loss;
   }
   EXPECT_LT(lastLoss, firstLoss * 0.5) << policy;
 
   int correct = 0;
   for (int64_t batch = 0; batch < 8; ++batch) {
     makeBatch(*testImages, *testLabels, batch, x, onehot, classes);
-    std::vector<Tensor> inputs = params;
-    inputs.push_back(x);
-    inputs.push_back(onehot);
-    auto out = (*module)->call("forward", inputs);
+    auto out = (*trainer)->evaluate({x, onehot});
     ASSERT_TRUE(static_cast<bool>(out));
     const float *logits = (*out)[1].as<float>();
     for (int r = 0; r < 128; ++r) {

@@ -66,6 +66,12 @@ namespace ampc {
 /// ahead-of-time header see them.
 std::vector<FunctionSignature> describeFunctions(mlir::ModuleOp module);
 
+/// Runs ampc-autodiff on `source` (adding @<function>_grad) and returns the
+/// module as text.
+llvm::Expected<std::string> differentiate(llvm::StringRef source,
+                                          llvm::StringRef bufferName,
+                                          llvm::StringRef function = "forward");
+
 /// Ahead-of-time compilation to an object file plus a C header.
 struct AotOptions {
   std::string policy = "none";
