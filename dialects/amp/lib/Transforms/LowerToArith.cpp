@@ -59,21 +59,19 @@ public:
   }
   Type intType(unsigned width) { return type(b.getIntegerType(width)); }
 
-  Value constInt(unsigned width, int64_t value) {
-    auto attr = b.getIntegerAttr(b.getIntegerType(width), value);
+  /// `attr` as a scalar constant, or splat over the vector shape.
+  Value constant(TypedAttr attr) {
     if (shape)
       return arith::ConstantOp::create(
           b, loc,
-          DenseElementsAttr::get(cast<ShapedType>(intType(width)), attr));
+          DenseElementsAttr::get(cast<ShapedType>(type(attr.getType())), attr));
     return arith::ConstantOp::create(b, loc, attr);
   }
+  Value constInt(unsigned width, int64_t value) {
+    return constant(b.getIntegerAttr(b.getIntegerType(width), value));
+  }
   Value constFloat(FloatType element, double value) {
-    auto attr = b.getFloatAttr(element, value);
-    if (shape)
-      return arith::ConstantOp::create(
-          b, loc,
-          DenseElementsAttr::get(cast<ShapedType>(type(element)), attr));
-    return arith::ConstantOp::create(b, loc, attr);
+    return constant(b.getFloatAttr(element, value));
   }
   Value bitcast(Value value, Type element) {
     return arith::BitcastOp::create(b, loc, type(element), value);
