@@ -11,6 +11,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCAUTODIFF
@@ -20,6 +21,8 @@ namespace ampc {
 using namespace mlir;
 
 namespace {
+
+constexpr llvm::StringLiteral kGradientAttrName = "amp.gradient";
 
 Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
   if (auto shaped = dyn_cast<ShapedType>(type))
@@ -44,7 +47,10 @@ class Tangents {
 public:
   Tangents(OpBuilder &b, Location loc) : b(b), loc(loc) {}
 
-  void seed(Value v) { tangent[v] = floatConstant(b, loc, v.getType(), 1.0); }
+  void seed(Value v) {
+    one = floatConstant(b, loc, v.getType(), 1.0);
+    tangent[v] = one;
+  }
   Value get(Value v) const { return tangent.lookup(v); }
 
   /// Computes the tangent of `op`'s result from its operands' tangents.
@@ -59,7 +65,13 @@ public:
     if (!any || isa<arith::CmpFOp, arith::ConstantOp>(op))
       return success();
     Type type = result.getType();
+    // Multiplying by the seed (d x / d x = 1) is the other factor: this
+    // keeps the adjoint of a contraction a plain multiply-add.
     auto mul = [&](Value x, Value y) -> Value {
+      if (x == one)
+        return y;
+      if (y == one)
+        return x;
       return arith::MulFOp::create(b, loc, x, y);
     };
     auto add = [&](Value x, Value y) -> Value {
@@ -130,6 +142,7 @@ public:
 private:
   OpBuilder &b;
   Location loc;
+  Value one;
   DenseMap<Value, Value> tangent;
 };
 
@@ -165,11 +178,19 @@ public:
   ReverseSweep(OpBuilder &b, const DenseSet<Value> &active)
       : b(b), active(active) {}
 
+  /// The role the generated IR names: these values are gradients (the fp8
+  /// policy casts them to f8E5M2).
+  static void markGradient(Value value) {
+    if (Operation *def = value.getDefiningOp())
+      def->setAttr(kGradientAttrName, UnitAttr::get(def->getContext()));
+  }
+
   void accumulate(Value value, Value contribution) {
     Value &slot = adjoints[value];
     slot = slot ? Value(arith::AddFOp::create(b, contribution.getLoc(), slot,
                                               contribution))
                 : contribution;
+    markGradient(slot);
   }
   Value adjoint(Value value) const { return adjoints.lookup(value); }
 
@@ -399,6 +420,20 @@ struct AmpcAutodiffPass : ampc::impl::AmpcAutodiffBase<AmpcAutodiffPass> {
     grad.setFunctionType(FunctionType::get(module.getContext(),
                                            grad.getArgumentTypes(),
                                            ValueRange(results).getTypes()));
+
+    // Drop what the adjoints do not use (recomputed forward values, unused
+    // inputs), so that the adjoint of a contraction is a contraction again
+    // and autocast runs it in the low type.
+    RewritePatternSet patterns(module.getContext());
+    for (Dialect *dialect : module.getContext()->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName op :
+         module.getContext()->getRegisteredOperations())
+      op.getCanonicalizationPatterns(patterns, module.getContext());
+    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+    if (failed(applyPatternsGreedily(grad, std::move(patterns))))
+      grad.emitWarning("ampc-autodiff: canonicalizing the gradient did not "
+                       "converge");
   }
 };
 

@@ -77,3 +77,17 @@ func.func @fp8_gradient_operand(%dy: tensor<8x2xf32>, %wt: tensor<2x4xf32>, %z: 
       ins(%dy, %wt : tensor<8x2xf32>, tensor<2x4xf32>) outs(%z : tensor<8x4xf32>) -> tensor<8x4xf32>
   return %dx : tensor<8x4xf32>
 }
+
+// -----
+
+// A value whose producer the training step marked amp.gradient is a gradient
+// too: an fp8 contraction takes it in f8E5M2.
+// CHECK-LABEL: func.func @fp8_marked_gradient_value
+// CHECK: %[[DY:.*]] = arith.negf {{.*}} {amp.gradient}
+// CHECK: amp.cast %[[DY]] : tensor<8x2xf32> to tensor<8x2xf8E5M2>
+func.func @fp8_marked_gradient_value(%g: tensor<8x2xf32>, %wt: tensor<2x4xf32>, %z: tensor<8x4xf32>) -> tensor<8x4xf32> {
+  %dy = arith.negf %g {amp.gradient} : tensor<8x2xf32>
+  %dx = linalg.matmul {amp.precision = #amp.precision<compute = f8E4M3FN, accumulate = f32, recipe = delayed>}
+      ins(%dy, %wt : tensor<8x2xf32>, tensor<2x4xf32>) outs(%z : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %dx : tensor<8x4xf32>
+}

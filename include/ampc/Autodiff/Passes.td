@@ -23,6 +23,12 @@ def AmpcAutodiff : Pass<"ampc-autodiff", "::mlir::ModuleOp"> {
     bodies that do not read the output are elementwise. Named linalg ops are
     generalized first; reshapes and transposes take their inverse. An op or a
     scalar op without a rule is an error naming it.
+
+    Adjoints are computed only for values that depend on a parameter; the
+    ops producing them carry `amp.gradient` (so the fp8 policy casts
+    gradients to f8E5M2), and the gradient function is canonicalized so that
+    the adjoint of a contraction is again a contraction (which autocast then
+    runs in the low type).
   }];
   let options = [
     Option<"function", "function", "std::string", "\"forward\"",

@@ -83,15 +83,19 @@ void AmpInsertCastsPass::runOnOperation() {
       // Comparisons, selects' conditions and the like keep their non-float
       // operands; float operands all take the compute type.
       bool isInit = dps && dps.isDpsInit(&operand);
-      // HYBRID fp8: gradients take the wider-range f8E5M2. No hardware
+      // HYBRID fp8: gradients (operands listed in amp.gradient_operands, or
+      // values whose producer is marked amp.gradient by the training step)
+      // take the wider-range f8E5M2. No hardware
       // accumulates in fp8: fp8 contractions get their accumulate-type
       // destination right away.
       FloatType type = compute;
+      Operation *def = value.getDefiningOp();
+      bool isGradient =
+          llvm::is_contained(*gradientOperands, operand.getOperandNumber()) ||
+          (def && def->hasAttr(kGradientValueAttrName));
       if (isFp8Type(compute) && isInit)
         type = precision.getAccumulate();
-      else if (isFp8Type(compute) &&
-               llvm::is_contained(*gradientOperands,
-                                  operand.getOperandNumber()))
+      else if (isFp8Type(compute) && isGradient)
         type = Float8E5M2Type::get(op->getContext());
       operand.set(isInit ? caster.convertInit(value, type)
                          : caster.cast(value, type));

@@ -31,6 +31,10 @@ namespace ampc::amp {
 inline constexpr llvm::StringLiteral kGradientOperandsAttrName =
     "amp.gradient_operands";
 
+/// The unit attribute with which the training step (ampc-autodiff) marks the
+/// ops that produce gradient values; fp8 contractions take those in f8E5M2.
+inline constexpr llvm::StringLiteral kGradientValueAttrName = "amp.gradient";
+
 /// Adds the cast folding and deduplication patterns of amp-cast-cleanup.
 void populateCastCleanupPatterns(mlir::RewritePatternSet &patterns);
 

@@ -65,10 +65,11 @@ def AmpInsertCasts : Pass<"amp-insert-casts", "::mlir::func::FuncOp"> {
     its definition: a parameter used by several ops is cast once per
     function. Function arguments and results keep their types (f32 master
     weights); fresh `tensor.empty` destinations are recreated in the new type
-    rather than cast. Under an fp8 compute type, the input operands that the
-    graph lists in `amp.gradient_operands = array<i64: ...>` are cast to
-    `f8E5M2` (Transformer Engine's HYBRID format) and the others to
-    `f8E4M3FN`. The payload of a `linalg.generic` keeps its scalar
+    rather than cast. Under an fp8 compute type, gradients are cast to
+    `f8E5M2` (Transformer Engine's HYBRID format) and everything else to
+    `f8E4M3FN`: the input operands listed in
+    `amp.gradient_operands = array<i64: ...>`, and values whose producer
+    carries the unit attribute `amp.gradient` (which ampc-autodiff sets). The payload of a `linalg.generic` keeps its scalar
     computation and converts at its boundary.
   }];
   let dependentDialects = ["::ampc::amp::AmpDialect",
