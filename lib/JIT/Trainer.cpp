@@ -53,26 +53,33 @@ ampc::SgdTrainer::create(llvm::StringRef source, llvm::StringRef bufferName,
     Tensor p(DType::F32, type.shape);
     for (int64_t j = 0; j < p.numElements(); ++j)
       p.as<float>()[j] = dist(rng);
-    trainer->params.push_back(std::move(p));
+    trainer->arguments.push_back(std::move(p));
     trainer->velocity.emplace_back(DType::F32, type.shape);
   }
+  trainer->numParams = numParams;
+  for (const ValueType &type : grad->results)
+    trainer->gradients.emplace_back(type.dtype, type.shape);
   return trainer;
+}
+
+void ampc::SgdTrainer::setBatch(llvm::ArrayRef<ampc_rt::Tensor> batch) {
+  arguments.resize(numParams);
+  arguments.insert(arguments.end(), batch.begin(), batch.end());
 }
 
 llvm::Expected<float>
 ampc::SgdTrainer::step(llvm::ArrayRef<ampc_rt::Tensor> batch) {
-  std::vector<Tensor> inputs = params;
-  inputs.insert(inputs.end(), batch.begin(), batch.end());
-  auto out = module->call("forward_grad", inputs);
-  if (!out)
-    return out.takeError();
-  float loss = (*out)[0].as<float>()[0];
+  setBatch(batch);
+  if (llvm::Error error =
+          module->callInto("forward_grad", arguments, gradients))
+    return std::move(error);
+  float loss = gradients[0].as<float>()[0];
   if (!std::isfinite(loss))
     return makeError("the loss is not finite (" + std::to_string(loss) + ")");
-  for (size_t p = 0; p < params.size(); ++p) {
-    float *w = params[p].as<float>(), *v = velocity[p].as<float>();
-    const float *g = (*out)[p + 1].as<float>();
-    for (int64_t i = 0; i < params[p].numElements(); ++i) {
+  for (size_t p = 0; p < numParams; ++p) {
+    float *w = arguments[p].as<float>(), *v = velocity[p].as<float>();
+    const float *g = gradients[p + 1].as<float>();
+    for (int64_t i = 0; i < arguments[p].numElements(); ++i) {
       v[i] = options.momentum * v[i] + g[i];
       w[i] -= options.learningRate * v[i];
     }
@@ -82,7 +89,6 @@ ampc::SgdTrainer::step(llvm::ArrayRef<ampc_rt::Tensor> batch) {
 
 llvm::Expected<std::vector<Tensor>>
 ampc::SgdTrainer::evaluate(llvm::ArrayRef<ampc_rt::Tensor> batch) {
-  std::vector<Tensor> inputs = params;
-  inputs.insert(inputs.end(), batch.begin(), batch.end());
-  return module->call("forward", inputs);
+  setBatch(batch);
+  return module->call("forward", arguments);
 }

@@ -37,7 +37,11 @@ public:
   llvm::Expected<std::vector<ampc_rt::Tensor>>
   evaluate(llvm::ArrayRef<ampc_rt::Tensor> batch);
 
-  std::vector<ampc_rt::Tensor> &parameters() { return params; }
+  /// The f32 master parameters, in @forward's order.
+  llvm::MutableArrayRef<ampc_rt::Tensor> parameters() {
+    return llvm::MutableArrayRef<ampc_rt::Tensor>(arguments).take_front(
+        numParams);
+  }
   const FunctionSignature &forwardSignature() const { return *forward; }
 
 private:
@@ -45,7 +49,13 @@ private:
   std::unique_ptr<JitModule> module;
   const FunctionSignature *forward = nullptr;
   SgdOptions options;
-  std::vector<ampc_rt::Tensor> params, velocity;
+  /// @forward's arguments: the parameters, then the last batch (so a step
+  /// copies only the batch), and the reused outputs of @forward_grad.
+  std::vector<ampc_rt::Tensor> arguments, gradients, velocity;
+  size_t numParams = 0;
+
+  /// Copies `batch` behind the parameters.
+  void setBatch(llvm::ArrayRef<ampc_rt::Tensor> batch);
 };
 
 } // namespace ampc

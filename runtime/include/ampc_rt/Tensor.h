@@ -75,7 +75,6 @@ struct Tensor {
   Tensor(DType dtype, std::vector<int64_t> shape);
 
   int64_t numElements() const;
-  size_t byteSize() const { return data.size(); }
   /// "2x3xf32" (rank 0: "f32").
   std::string typeString() const;
 

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Dialect/Amp/Transforms/OpClassification.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
@@ -23,16 +24,6 @@ struct AmpInsertCastsPass
     : ampc::amp::impl::AmpInsertCastsBase<AmpInsertCastsPass> {
   void runOnOperation() override;
 };
-
-bool isFloatValue(Value value) {
-  return isa<FloatType>(getElementTypeOrSelf(value.getType()));
-}
-
-/// Ops whose results have the type of their (float) inputs, so that changing
-/// the input element type changes the result element type.
-bool resultsFollowOperands(Operation *op) {
-  return !isa<DestinationStyleOpInterface>(op);
-}
 
 /// The input operands that the graph marks as gradients (under the name
 /// `amp.gradient_operands`), which fp8 contractions take in f8E5M2.
@@ -106,7 +97,8 @@ void AmpInsertCastsPass::runOnOperation() {
       if (dps) {
         result.setType(
             dps.getDpsInitOperand(result.getResultNumber())->get().getType());
-      } else if (resultsFollowOperands(op) && isFloatValue(result)) {
+      } else if (isFloatValue(result)) {
+        // Without destinations, results take the operands' element type.
         result.setType(withElementType(result.getType(), compute));
       }
     }

@@ -301,15 +301,27 @@ Value scaleBy(OpBuilder &b, Location loc, Value value, Value factor) {
   return scalar(b, loc, value);
 }
 
-/// True (i1) when |x| is inf or NaN.
-Value isNonFinite(OpBuilder &b, Location loc, Value x) {
+/// |x| compared with inf: `UGE` is true for inf and NaN (non-finite), `OLT`
+/// for finite values.
+Value compareWithInf(OpBuilder &b, Location loc, Value x,
+                     arith::CmpFPredicate predicate) {
   Value abs = math::AbsFOp::create(b, loc, x);
   Value inf = arith::ConstantOp::create(
       b, loc,
       b.getFloatAttr(
           x.getType(),
           APFloat::getInf(cast<FloatType>(x.getType()).getFloatSemantics())));
-  return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UGE, abs, inf);
+  return arith::CmpFOp::create(b, loc, predicate, abs, inf);
+}
+
+/// True (i1) when |x| is inf or NaN.
+Value isNonFinite(OpBuilder &b, Location loc, Value x) {
+  return compareWithInf(b, loc, x, arith::CmpFPredicate::UGE);
+}
+
+/// True (i1) when x is neither inf nor NaN.
+Value isFinite(OpBuilder &b, Location loc, Value x) {
+  return compareWithInf(b, loc, x, arith::CmpFPredicate::OLT);
 }
 
 LogicalResult lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
@@ -388,9 +400,7 @@ void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
                             i32(op.getGrowthIntervalAttr().getInt()));
   Value grown = toF32(arith::MulFOp::create(
       b, loc, scale64, f64(op.getGrowthFactor().convertToDouble())));
-  Value grownOk = arith::CmpFOp::create(
-      b, loc, arith::CmpFPredicate::OLT, math::AbsFOp::create(b, loc, grown),
-      arith::ConstantOp::create(b, loc, b.getF32FloatAttr(INFINITY)));
+  Value grownOk = isFinite(b, loc, grown);
   Value grownScale =
       arith::SelectOp::create(b, loc, grownOk, grown, op.getScale());
   if (auto maxScale = op.getMaxScaleAttr()) {
@@ -475,9 +485,7 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
                              f32(std::ldexp(1.0, op.getMarginAttr().getInt())));
   Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
                                          reduced, f32(0.0));
-  Value finite = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
-                                       math::AbsFOp::create(b, loc, reduced),
-                                       f32(INFINITY));
+  Value finite = isFinite(b, loc, reduced);
   Value keep = arith::AndIOp::create(b, loc, positive, finite);
   results.push_back(newHistory);
   results.push_back(arith::SelectOp::create(b, loc, keep, sf, op.getScale()));

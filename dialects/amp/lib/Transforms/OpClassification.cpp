@@ -34,7 +34,7 @@ StringRef ampc::amp::stringifyOpClass(OpClass opClass) {
   return "";
 }
 
-static bool isFloatValue(Value value) {
+bool ampc::amp::isFloatValue(Value value) {
   return isa<FloatType>(getElementTypeOrSelf(value.getType()));
 }
 

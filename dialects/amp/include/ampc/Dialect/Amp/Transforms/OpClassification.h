@@ -39,6 +39,9 @@ struct Classification {
 /// iterator types.
 Classification classifyOp(mlir::Operation *op);
 
+/// True for a float scalar or a shaped value of floats.
+bool isFloatValue(mlir::Value value);
+
 /// True for ops whose float values take part in precision decisions.
 bool hasFloatValues(mlir::Operation *op);
 
