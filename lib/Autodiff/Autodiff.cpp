@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Autodiff/Autodiff.h"
 #include "ampc/Autodiff/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -21,8 +22,6 @@ namespace ampc {
 using namespace mlir;
 
 namespace {
-
-constexpr llvm::StringLiteral kGradientAttrName = "amp.gradient";
 
 Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
   if (auto shaped = dyn_cast<ShapedType>(type))
@@ -132,7 +131,7 @@ public:
       OperationState state(loc, op->getName().getStringRef(), {t(0)}, {type});
       d = b.create(state)->getResult(0);
     } else {
-      return op->emitOpError() << "has no derivative rule in ampc-autodiff";
+      return op->emitOpError() << "has no derivative rule";
     }
     if (d)
       tangent[result] = d;
@@ -182,7 +181,7 @@ public:
   /// policy casts them to f8E5M2).
   static void markGradient(Value value) {
     if (Operation *def = value.getDefiningOp())
-      def->setAttr(kGradientAttrName, UnitAttr::get(def->getContext()));
+      def->setAttr(ampc::kGradientAttrName, UnitAttr::get(def->getContext()));
   }
 
   void accumulate(Value value, Value contribution) {
@@ -235,7 +234,7 @@ public:
                      .getResult()[0]);
       return success();
     }
-    return op->emitOpError("cannot be differentiated by ampc-autodiff; "
+    return op->emitOpError("cannot be differentiated; "
                            "supported are linalg.generic (and named linalg "
                            "ops, generalized), linalg.transpose, tensor "
                            "reshapes, fills and constants");
@@ -244,7 +243,7 @@ public:
 private:
   LogicalResult visitGeneric(linalg::GenericOp op) {
     if (op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
-      return op.emitOpError("cannot be differentiated: ampc-autodiff handles "
+      return op.emitOpError("cannot be differentiated: the reverse sweep handles "
                             "generics on tensors with one output");
     FailureOr<std::pair<Value, Combiner>> analysis = analyzeBody(op);
     if (failed(analysis))
@@ -336,6 +335,86 @@ private:
   DenseMap<Value, Value> adjoints;
 };
 
+} // namespace
+
+LogicalResult ampc::generalizeForAutodiff(func::FuncOp fn) {
+  IRRewriter rewriter(fn.getContext());
+  SmallVector<linalg::LinalgOp> named;
+  fn.walk([&](linalg::LinalgOp op) {
+    if (!isa<linalg::GenericOp, linalg::FillOp, linalg::TransposeOp>(op))
+      named.push_back(op);
+  });
+  for (linalg::LinalgOp op : named) {
+    rewriter.setInsertionPoint(op);
+    if (failed(linalg::generalizeNamedOp(rewriter, op)))
+      return op->emitOpError("cannot be generalized for differentiation");
+  }
+  return success();
+}
+
+FailureOr<SmallVector<Value>>
+ampc::buildAdjoints(OpBuilder &b, Block &body, Value loss, Value seed,
+                    ArrayRef<BlockArgument> wrt) {
+  // Activity: what depends on a differentiated argument.
+  DenseSet<Value> active(wrt.begin(), wrt.end());
+  SmallVector<Operation *> ops;
+  for (auto it = body.begin(); it != b.getInsertionPoint(); ++it) {
+    Operation &op = *it;
+    ops.push_back(&op);
+    if (llvm::any_of(op.getOperands(),
+                     [&](Value v) { return active.contains(v); }))
+      for (Value r : op.getResults())
+        active.insert(r);
+  }
+  ReverseSweep sweep(b, active);
+  sweep.accumulate(loss, seed);
+  for (Operation *op : llvm::reverse(ops))
+    if (failed(sweep.visit(op)))
+      return failure();
+
+  SmallVector<Value> gradients;
+  for (BlockArgument arg : wrt) {
+    Value g = sweep.adjoint(arg);
+    if (!g) {
+      auto type = dyn_cast<RankedTensorType>(arg.getType());
+      if (!type)
+        return emitError(arg.getLoc())
+               << "argument #" << arg.getArgNumber()
+               << " is differentiated, so it must be a ranked tensor";
+      g = zeros(b, seed.getLoc(), type);
+    }
+    gradients.push_back(g);
+  }
+  return gradients;
+}
+
+void ampc::simplifyAdjoints(func::FuncOp fn) {
+  // Drop what the adjoints do not use (recomputed forward values, unused
+  // inputs), so that the adjoint of a contraction is a contraction again
+  // and autocast runs it in the low type.
+  MLIRContext *context = fn.getContext();
+  RewritePatternSet patterns(context);
+  for (Dialect *dialect : context->getLoadedDialects())
+    dialect->getCanonicalizationPatterns(patterns);
+  for (RegisteredOperationName op : context->getRegisteredOperations())
+    op.getCanonicalizationPatterns(patterns, context);
+  linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+  if (failed(applyPatternsGreedily(fn, std::move(patterns))))
+    fn.emitWarning("canonicalizing the gradient did not converge");
+}
+
+LogicalResult ampc::verifyLossFunction(func::FuncOp fn) {
+  Type loss = fn.getNumResults() ? fn.getResultTypes()[0] : Type();
+  auto shaped = dyn_cast_or_null<ShapedType>(loss);
+  if (!loss || !isa<FloatType>(getElementTypeOrSelf(loss)) ||
+      (shaped && (!isa<RankedTensorType>(shaped) || shaped.getRank() != 0)))
+    return fn.emitOpError("the first result must be the scalar loss (f32, "
+                          "f64 or a 0-d tensor of them)");
+  return success();
+}
+
+namespace {
+
 struct AmpcAutodiffPass : ampc::impl::AmpcAutodiffBase<AmpcAutodiffPass> {
   using Base::Base;
 
@@ -347,93 +426,40 @@ struct AmpcAutodiffPass : ampc::impl::AmpcAutodiffBase<AmpcAutodiffPass> {
                          << " with a body to differentiate";
       return signalPassFailure();
     }
-    if (forward.getNumResults() == 0 ||
-        !isa<FloatType>(getElementTypeOrSelf(forward.getResultTypes()[0])) ||
-        (isa<ShapedType>(forward.getResultTypes()[0]) &&
-         cast<ShapedType>(forward.getResultTypes()[0]).getRank() != 0)) {
-      forward.emitOpError("ampc-autodiff: the first result must be the scalar "
-                          "loss (f32, f64 or a 0-d tensor of them)");
+    if (failed(ampc::verifyLossFunction(forward)))
       return signalPassFailure();
-    }
 
     // @<f>_grad: a copy of the forward function, named ops generalized.
     OpBuilder b(module.getContext());
     b.setInsertionPointAfter(forward);
     auto grad = cast<func::FuncOp>(b.clone(*forward));
     grad.setSymName(function + "_grad");
-    IRRewriter rewriter(module.getContext());
-    SmallVector<linalg::LinalgOp> named;
-    grad.walk([&](linalg::LinalgOp op) {
-      if (!isa<linalg::GenericOp, linalg::FillOp, linalg::TransposeOp>(op))
-        named.push_back(op);
-    });
-    for (linalg::LinalgOp op : named) {
-      rewriter.setInsertionPoint(op);
-      if (failed(linalg::generalizeNamedOp(rewriter, op))) {
-        op->emitOpError("cannot be generalized for ampc-autodiff");
-        return signalPassFailure();
-      }
-    }
+    if (failed(ampc::generalizeForAutodiff(grad)))
+      return signalPassFailure();
 
     Block &body = grad.getBody().front();
     auto ret = cast<func::ReturnOp>(body.getTerminator());
     Value loss = ret.getOperand(0);
-    // Activity: what depends on a parameter.
-    DenseSet<Value> active;
+    SmallVector<BlockArgument> params;
     for (BlockArgument arg : body.getArguments())
       if (grad.getArgAttr(arg.getArgNumber(), "amp.param"))
-        active.insert(arg);
-    for (Operation &op : body.without_terminator())
-      if (llvm::any_of(op.getOperands(),
-                       [&](Value v) { return active.contains(v); }))
-        for (Value r : op.getResults())
-          active.insert(r);
+        params.push_back(arg);
     b.setInsertionPoint(ret);
-    ReverseSweep sweep(b, active);
-    sweep.accumulate(loss, floatConstant(b, ret.getLoc(), loss.getType(), 1.0));
-    SmallVector<Operation *> ops;
-    for (Operation &op : body.without_terminator())
-      ops.push_back(&op);
-    for (Operation *op : llvm::reverse(ops)) {
-      if (failed(sweep.visit(op)))
-        return signalPassFailure();
-    }
+    FailureOr<SmallVector<Value>> gradients = ampc::buildAdjoints(
+        b, body, loss, floatConstant(b, ret.getLoc(), loss.getType(), 1.0),
+        params);
+    if (failed(gradients))
+      return signalPassFailure();
 
     SmallVector<Value> results = {loss};
-    for (BlockArgument arg : body.getArguments()) {
-      if (!grad.getArgAttr(arg.getArgNumber(), "amp.param"))
-        continue;
-      Value g = sweep.adjoint(arg);
-      if (!g) {
-        auto type = dyn_cast<RankedTensorType>(arg.getType());
-        if (!type) {
-          grad.emitOpError("ampc-autodiff: parameter #")
-              << arg.getArgNumber() << " must be a ranked tensor";
-          return signalPassFailure();
-        }
-        g = zeros(b, ret.getLoc(), type);
-      }
-      results.push_back(g);
-    }
+    llvm::append_range(results, *gradients);
     func::ReturnOp::create(b, ret.getLoc(), results);
     ret.erase();
     grad.setFunctionType(FunctionType::get(module.getContext(),
                                            grad.getArgumentTypes(),
                                            ValueRange(results).getTypes()));
-
-    // Drop what the adjoints do not use (recomputed forward values, unused
-    // inputs), so that the adjoint of a contraction is a contraction again
-    // and autocast runs it in the low type.
-    RewritePatternSet patterns(module.getContext());
-    for (Dialect *dialect : module.getContext()->getLoadedDialects())
-      dialect->getCanonicalizationPatterns(patterns);
-    for (RegisteredOperationName op :
-         module.getContext()->getRegisteredOperations())
-      op.getCanonicalizationPatterns(patterns, module.getContext());
-    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
-    if (failed(applyPatternsGreedily(grad, std::move(patterns))))
-      grad.emitWarning("ampc-autodiff: canonicalizing the gradient did not "
-                       "converge");
+    grad.removeResAttrsAttr();
+    ampc::simplifyAdjoints(grad);
   }
 };
 

@@ -67,9 +67,9 @@ llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
   return ir;
 }
 
-llvm::Expected<std::string> ampc::differentiate(llvm::StringRef source,
-                                                llvm::StringRef bufferName,
-                                                llvm::StringRef function) {
+llvm::Expected<std::string> ampc::transformSource(llvm::StringRef source,
+                                                  llvm::StringRef bufferName,
+                                                  llvm::StringRef pipeline) {
   std::unique_ptr<MLIRContext> context = detail::makeCompilerContext();
   std::string diagnostics;
   llvm::raw_string_ostream diagStream(diagnostics);
@@ -82,13 +82,21 @@ llvm::Expected<std::string> ampc::differentiate(llvm::StringRef source,
     return detail::makeError("cannot parse '" + bufferName + "':\n" +
                              diagnostics);
   PassManager pm(context.get());
-  if (failed(parsePassPipeline(
-          ("ampc-autodiff{function=" + function + "}").str(), pm)) ||
-      failed(pm.run(*ir)))
-    return detail::makeError("cannot differentiate '" + bufferName + "':\n" +
+  if (failed(parsePassPipeline(pipeline, pm, diagStream)))
+    return detail::makeError("invalid pipeline '" + pipeline + "': " +
+                             diagnostics);
+  if (failed(pm.run(*ir)))
+    return detail::makeError("cannot transform '" + bufferName + "':\n" +
                              diagnostics);
   std::string text;
   llvm::raw_string_ostream os(text);
   ir->print(os);
   return text;
+}
+
+llvm::Expected<std::string> ampc::differentiate(llvm::StringRef source,
+                                                llvm::StringRef bufferName,
+                                                llvm::StringRef function) {
+  return transformSource(source, bufferName,
+                         ("ampc-autodiff{function=" + function + "}").str());
 }

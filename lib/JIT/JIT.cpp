@@ -142,7 +142,7 @@ std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
     for (auto [types, isResult] :
          {std::make_pair(func.getArgumentTypes(), false),
           std::make_pair(func.getResultTypes(), true)}) {
-      for (Type type : types) {
+      for (auto [i, type] : llvm::enumerate(types)) {
         auto converted = toValueType(type, isResult);
         if (auto *reason = std::get_if<std::string>(&converted)) {
           if (signature.unsupported.empty())
@@ -151,6 +151,10 @@ std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
         }
         (isResult ? signature.results : signature.inputs)
             .push_back(std::get<ValueType>(converted));
+        auto role = isResult ? func.getResultAttrOfType<StringAttr>(i, "amp.role")
+                             : func.getArgAttrOfType<StringAttr>(i, "amp.role");
+        (isResult ? signature.resultRoles : signature.inputRoles)
+            .push_back(role ? role.str() : "");
       }
     }
     signatures.push_back(std::move(signature));

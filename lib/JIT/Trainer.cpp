@@ -1,6 +1,9 @@
-//===- Trainer.cpp - train a model with SGD through the JIT ---------------===//
+//===- Trainer.cpp - train a model through the JIT -------------------------===//
 
 #include "ampc/JIT/Trainer.h"
+
+#include "llvm/Support/Format.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
 #include <random>
@@ -14,81 +17,202 @@ llvm::Error makeError(const llvm::Twine &message) {
 }
 } // namespace
 
-llvm::Expected<std::unique_ptr<ampc::SgdTrainer>>
-ampc::SgdTrainer::create(llvm::StringRef source, llvm::StringRef bufferName,
-                         const JitOptions &jit, const SgdOptions &sgd) {
-  auto differentiated = differentiate(source, bufferName);
-  if (!differentiated)
-    return differentiated.takeError();
-  auto module = JitModule::fromString(*differentiated, jit, bufferName);
+std::string ampc::TrainOptions::lossScalingFor(llvm::StringRef policy) const {
+  if (lossScaling != "auto")
+    return lossScaling;
+  return policy == "fp16" ? "dynamic" : "none";
+}
+
+std::string ampc::TrainOptions::passPipeline(llvm::StringRef policy) const {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  auto num = [&](const char *name, double value) {
+    os << " " << name << "=" << llvm::format("%.17g", value);
+  };
+  os << "amp-build-train-step{optimizer=" << optimizer;
+  num("lr", learningRate);
+  if (optimizer == "sgd") {
+    num("momentum", momentum);
+    os << " nesterov=" << (nesterov ? "true" : "false");
+  } else {
+    num("beta1", beta1);
+    num("beta2", beta2);
+    num("eps", epsilon);
+  }
+  num("weight-decay", weightDecay);
+  num("clip-norm", clipNorm);
+  std::string mode = lossScalingFor(policy);
+  os << " loss-scaling=" << mode;
+  if (mode != "none")
+    num("init-scale", initScale);
+  if (mode == "dynamic") {
+    num("growth-factor", growthFactor);
+    num("backoff-factor", backoffFactor);
+    os << " growth-interval=" << growthInterval
+       << " hysteresis=" << hysteresis;
+    num("min-scale", minScale);
+    num("max-scale", maxScale);
+  }
+  os << "}";
+  return text;
+}
+
+llvm::Expected<std::unique_ptr<ampc::Trainer>>
+ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
+                      const JitOptions &jit, const TrainOptions &options) {
+  std::string mode = options.lossScalingFor(jit.policy);
+  if (mode != "none" && mode != "static" && mode != "dynamic")
+    return makeError("unknown loss scaling '" + mode +
+                     "'; expected auto, none, static or dynamic");
+  auto built =
+      transformSource(source, bufferName, options.passPipeline(jit.policy));
+  if (!built)
+    return built.takeError();
+  auto module = JitModule::fromString(*built, jit, bufferName);
   if (!module)
     return module.takeError();
-  auto trainer = std::unique_ptr<SgdTrainer>(new SgdTrainer());
+  auto trainer = std::unique_ptr<Trainer>(new Trainer());
   trainer->module = std::move(*module);
-  trainer->options = sgd;
+  trainer->options = options;
+  trainer->scaling = mode;
   trainer->forward = trainer->module->lookup("forward");
-  const FunctionSignature *grad = trainer->module->lookup("forward_grad");
-  if (!trainer->forward || !grad)
+  trainer->trainStep = trainer->module->lookup("train_step");
+  if (!trainer->forward || !trainer->trainStep)
     return makeError("'" + bufferName + "' has no public @forward");
-  if (!grad->unsupported.empty())
-    return makeError("@forward cannot be trained: " + grad->unsupported);
-  size_t numParams = grad->results.size() - 1;
-  for (size_t i = 0; i < numParams; ++i) {
-    const ValueType &input = grad->inputs[i], &gradient = grad->results[i + 1];
-    if (input.scalar || input.shape != gradient.shape ||
-        input.dtype != DType::F32)
-      return makeError("the parameters (amp.param) must be the leading f32 "
-                       "tensor arguments of @forward; argument #" +
-                       llvm::Twine(i) + " is " + input.str());
-  }
+  const FunctionSignature &step = *trainer->trainStep;
+  if (!step.unsupported.empty())
+    return makeError("@forward cannot be trained: " + step.unsupported);
 
-  std::mt19937 rng(sgd.seed);
+  // The initial state, then the parameters.
+  auto state = trainer->module->call("train_state_init", {});
+  if (!state)
+    return state.takeError();
+  size_t numParams = 0;
+  while (numParams < step.inputRoles.size() &&
+         step.inputRoles[numParams] == "param" + std::to_string(numParams))
+    ++numParams;
+  trainer->numParams = numParams;
+  trainer->numState = state->size();
+
+  std::mt19937 rng(options.seed);
   int64_t fanIn = 1;
   for (size_t i = 0; i < numParams; ++i) {
-    const ValueType &type = grad->inputs[i];
-    if (type.shape.size() >= 2)
-      fanIn = type.shape[0];
+    const ValueType &type = step.inputs[i];
+    if (type.shape.size() >= 2) {
+      fanIn = 1;
+      for (size_t d = 0; d + 1 < type.shape.size(); ++d)
+        fanIn *= type.shape[d];
+    }
     float bound = 1.0f / std::sqrt(float(fanIn));
     std::uniform_real_distribution<float> dist(-bound, bound);
     Tensor p(DType::F32, type.shape);
     for (int64_t j = 0; j < p.numElements(); ++j)
       p.as<float>()[j] = dist(rng);
-    trainer->arguments.push_back(std::move(p));
-    trainer->velocity.emplace_back(DType::F32, type.shape);
+    trainer->inputs.push_back(std::move(p));
   }
-  trainer->numParams = numParams;
-  for (const ValueType &type : grad->results)
-    trainer->gradients.emplace_back(type.dtype, type.shape);
+  for (Tensor &t : *state)
+    trainer->inputs.push_back(std::move(t));
+  for (size_t i = trainer->inputs.size(); i < step.inputs.size(); ++i)
+    trainer->inputs.emplace_back(step.inputs[i].dtype, step.inputs[i].shape);
+  for (const ValueType &type : step.results)
+    trainer->outputs.emplace_back(type.dtype, type.shape);
   return trainer;
 }
 
-void ampc::SgdTrainer::setBatch(llvm::ArrayRef<ampc_rt::Tensor> batch) {
-  arguments.resize(numParams);
-  arguments.insert(arguments.end(), batch.begin(), batch.end());
-}
-
-llvm::Expected<float>
-ampc::SgdTrainer::step(llvm::ArrayRef<ampc_rt::Tensor> batch) {
-  setBatch(batch);
-  if (llvm::Error error =
-          module->callInto("forward_grad", arguments, gradients))
+llvm::Expected<ampc::StepResult>
+ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
+  size_t first = numParams + numState;
+  if (batch.size() != inputs.size() - first)
+    return makeError("a step takes " + llvm::Twine(inputs.size() - first) +
+                     " batch inputs, got " + llvm::Twine(batch.size()));
+  StepResult result;
+  result.lossScale = lossScale();
+  for (size_t i = 0; i < batch.size(); ++i)
+    inputs[first + i] = batch[i];
+  if (llvm::Error error = module->callInto("train_step", inputs, outputs))
     return std::move(error);
-  float loss = gradients[0].as<float>()[0];
-  if (!std::isfinite(loss))
-    return makeError("the loss is not finite (" + std::to_string(loss) + ")");
-  for (size_t p = 0; p < numParams; ++p) {
-    float *w = arguments[p].as<float>(), *v = velocity[p].as<float>();
-    const float *g = gradients[p + 1].as<float>();
-    for (int64_t i = 0; i < arguments[p].numElements(); ++i) {
-      v[i] = options.momentum * v[i] + g[i];
-      w[i] -= options.learningRate * v[i];
-    }
-  }
-  return loss;
+  for (size_t i = 0; i < first; ++i)
+    std::swap(inputs[i], outputs[i]);
+  ++steps;
+  result.loss = outputs[first].as<float>()[0];
+  result.skipped = outputs[first + 1].as<uint8_t>()[0] != 0;
+  result.gradNorm = outputs[first + 2].as<float>()[0];
+  if (!result.skipped && !std::isfinite(result.loss))
+    return makeError("the loss is not finite (" + std::to_string(result.loss) +
+                     "): training diverged");
+  return result;
 }
 
 llvm::Expected<std::vector<Tensor>>
-ampc::SgdTrainer::evaluate(llvm::ArrayRef<ampc_rt::Tensor> batch) {
-  setBatch(batch);
-  return module->call("forward", arguments);
+ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
+  evalInputs.assign(inputs.begin(), inputs.begin() + numParams);
+  evalInputs.insert(evalInputs.end(), batch.begin(), batch.end());
+  return module->call("forward", evalInputs);
+}
+
+llvm::Error ampc::Trainer::setParameter(size_t index, const Tensor &value) {
+  if (index >= numParams)
+    return makeError("there is no parameter #" + llvm::Twine(index) + " (" +
+                     llvm::Twine(numParams) + " parameters)");
+  if (value.dtype != DType::F32 || value.shape != inputs[index].shape)
+    return makeError("parameter #" + llvm::Twine(index) + " is " +
+                     inputs[index].typeString() + ", got " +
+                     value.typeString());
+  inputs[index] = value;
+  return llvm::Error::success();
+}
+
+llvm::Error ampc::Trainer::loadParameters(llvm::StringRef directory) {
+  // Read everything first: a bad file changes nothing.
+  std::vector<Tensor> loaded;
+  for (size_t i = 0; i < numParams; ++i) {
+    std::string path = (directory + "/param" + llvm::Twine(i) + ".npy").str();
+    auto tensor = ampc_rt::readNpy(path);
+    if (!tensor)
+      return makeError(tensor.message());
+    if (tensor->dtype != DType::F32 || tensor->shape != inputs[i].shape)
+      return makeError("'" + path + "' is " + tensor->typeString() +
+                       ", parameter #" + llvm::Twine(i) + " is " +
+                       inputs[i].typeString());
+    loaded.push_back(std::move(*tensor));
+  }
+  for (size_t i = 0; i < numParams; ++i)
+    inputs[i] = std::move(loaded[i]);
+  return llvm::Error::success();
+}
+
+const Tensor *ampc::Trainer::state(llvm::StringRef role) const {
+  for (size_t i = 0; i < numParams + numState; ++i)
+    if (trainStep->inputRoles[i] == role)
+      return &inputs[i];
+  return nullptr;
+}
+
+float ampc::Trainer::lossScale() const {
+  if (const Tensor *scale = state("loss_scale"))
+    return scale->as<float>()[0];
+  return scaling == "static" ? float(options.initScale) : 1.0f;
+}
+
+std::vector<ampc_rt::NamedTensor> ampc::Trainer::checkpointEntries() const {
+  std::vector<ampc_rt::NamedTensor> entries;
+  for (size_t i = 0; i < numParams + numState; ++i)
+    entries.push_back(
+        {trainStep->inputRoles[i], const_cast<Tensor *>(&inputs[i])});
+  stepCount.as<int64_t>()[0] = steps;
+  entries.push_back({"steps", &stepCount});
+  return entries;
+}
+
+llvm::Error ampc::Trainer::saveCheckpoint(llvm::StringRef path) const {
+  std::string message = ampc_rt::saveCheckpoint(path.str(), checkpointEntries());
+  return message.empty() ? llvm::Error::success() : makeError(message);
+}
+
+llvm::Error ampc::Trainer::loadCheckpoint(llvm::StringRef path) {
+  std::string message = ampc_rt::loadCheckpoint(path.str(), checkpointEntries());
+  if (!message.empty())
+    return makeError(message);
+  steps = stepCount.as<int64_t>()[0];
+  return llvm::Error::success();
 }

@@ -30,16 +30,6 @@ void setError(char *error, size_t size, const std::string &message) {
 
 ampc_rt::DType toDType(ampc_dtype d) { return static_cast<ampc_rt::DType>(d); }
 
-constexpr char kMagic[8] = {'A', 'M', 'P', 'C', 'C', 'K', 'P', 'T'};
-constexpr uint32_t kVersion = 1;
-
-std::string describe(ampc_rt::DType dtype, const std::vector<int64_t> &shape) {
-  ampc_rt::Tensor t;
-  t.dtype = dtype;
-  t.shape = shape;
-  return t.typeString();
-}
-
 } // namespace
 
 static_assert(sizeof(ampc_dtype) == sizeof(int), "C enum is an int");
@@ -163,107 +153,26 @@ const char *ampc_state_name(const ampc_state *state, size_t index) {
 
 int ampc_state_save(const ampc_state *state, const char *path, char *error,
                     size_t error_size) {
-  std::string target = path, tmp = target + ".tmp";
-  FILE *out = std::fopen(tmp.c_str(), "wb");
-  if (!out) {
-    setError(error, error_size,
-             "cannot write '" + target + "': " + std::strerror(errno));
-    return -1;
-  }
-  bool ok = std::fwrite(kMagic, 1, 8, out) == 8;
-  auto put = [&](const void *data, size_t size) {
-    ok = ok && std::fwrite(data, 1, size, out) == size;
-  };
-  put(&kVersion, 4);
-  uint64_t count = state->entries.size();
-  put(&count, 8);
-  for (const auto &[name, tensor] : state->entries) {
-    uint32_t length = uint32_t(name.size());
-    put(&length, 4);
-    put(name.data(), length);
-    uint32_t dtype = uint32_t(tensor->tensor.dtype);
-    uint32_t rank = uint32_t(tensor->tensor.shape.size());
-    put(&dtype, 4);
-    put(&rank, 4);
-    put(tensor->tensor.shape.data(), rank * 8);
-    uint64_t bytes = tensor->tensor.data.size();
-    put(&bytes, 8);
-    put(tensor->tensor.data.data(), bytes);
-  }
-  ok = ok && std::fflush(out) == 0 && fsync(fileno(out)) == 0;
-  ok = (std::fclose(out) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), target.c_str()) != 0) {
-    std::string message = std::strerror(errno);
-    std::remove(tmp.c_str());
-    setError(error, error_size, "cannot write '" + target + "': " + message);
-    return -1;
-  }
-  return 0;
+  std::vector<ampc_rt::NamedTensor> entries;
+  for (const auto &[name, tensor] : state->entries)
+    entries.push_back({name, const_cast<ampc_rt::Tensor *>(&tensor->tensor)});
+  std::string message = ampc_rt::saveCheckpoint(path, entries);
+  if (message.empty())
+    return 0;
+  setError(error, error_size, message);
+  return -1;
 }
 
 int ampc_state_load(ampc_state *state, const char *path, char *error,
                     size_t error_size) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    setError(error, error_size,
-             std::string("cannot open '") + path +
-                 "': " + std::strerror(errno));
-    return -1;
-  }
-  auto fail = [&](const std::string &message) {
-    setError(error, error_size, std::string("'") + path + "': " + message);
-    return -1;
-  };
-  char magic[8];
-  uint32_t version = 0;
-  uint64_t count = 0;
-  if (!in.read(magic, 8) || std::memcmp(magic, kMagic, 8) != 0)
-    return fail("not an AMPC checkpoint");
-  if (!in.read(reinterpret_cast<char *>(&version), 4) || version != kVersion)
-    return fail("unsupported checkpoint version " + std::to_string(version));
-  if (!in.read(reinterpret_cast<char *>(&count), 8))
-    return fail("truncated");
-  if (count != state->entries.size())
-    return fail("holds " + std::to_string(count) + " tensors, the state has " +
-                std::to_string(state->entries.size()));
-  // Read everything first: a mismatch or a short file changes nothing.
-  std::vector<std::vector<uint8_t>> contents;
-  for (uint64_t i = 0; i < count; ++i) {
-    uint32_t length = 0, dtype = 0, rank = 0;
-    if (!in.read(reinterpret_cast<char *>(&length), 4) || length > 4096)
-      return fail("truncated or corrupt entry " + std::to_string(i));
-    std::string name(length, '\0');
-    if (!in.read(name.data(), length) ||
-        !in.read(reinterpret_cast<char *>(&dtype), 4) ||
-        !in.read(reinterpret_cast<char *>(&rank), 4) || rank > 64)
-      return fail("truncated or corrupt entry " + std::to_string(i));
-    std::vector<int64_t> shape(rank);
-    uint64_t bytes = 0;
-    if (!in.read(reinterpret_cast<char *>(shape.data()), rank * 8) ||
-        !in.read(reinterpret_cast<char *>(&bytes), 8))
-      return fail("truncated entry '" + name + "'");
-    const auto &[wantedName, wanted] = state->entries[i];
-    if (name != wantedName)
-      return fail("entry " + std::to_string(i) + " is '" + name +
-                  "', the state expects '" + wantedName + "'");
-    if (dtype > uint32_t(ampc_rt::DType::U16) ||
-        ampc_rt::DType(dtype) != wanted->tensor.dtype ||
-        shape != wanted->tensor.shape)
-      return fail("'" + name + "' is " +
-                  (dtype > uint32_t(ampc_rt::DType::U16)
-                       ? std::string("of an unknown type")
-                       : describe(ampc_rt::DType(dtype), shape)) +
-                  ", the state expects " + wanted->tensor.typeString());
-    if (bytes != wanted->tensor.data.size())
-      return fail("'" + name + "' has the wrong byte size");
-    std::vector<uint8_t> data(bytes);
-    if (!in.read(reinterpret_cast<char *>(data.data()), std::streamsize(bytes)))
-      return fail("truncated data of '" + name + "'");
-    contents.push_back(std::move(data));
-  }
-  for (size_t i = 0; i < contents.size(); ++i)
-    state->entries[i].second->tensor.data = std::move(contents[i]);
-  return 0;
+  std::vector<ampc_rt::NamedTensor> entries;
+  for (auto &[name, tensor] : state->entries)
+    entries.push_back({name, &tensor->tensor});
+  std::string message = ampc_rt::loadCheckpoint(path, entries);
+  if (message.empty())
+    return 0;
+  setError(error, error_size, message);
+  return -1;
 }
 
 } // extern "C"

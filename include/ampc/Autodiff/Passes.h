@@ -3,6 +3,8 @@
 #ifndef AMPC_AUTODIFF_PASSES_H
 #define AMPC_AUTODIFF_PASSES_H
 
+#include "ampc/Dialect/Amp/IR/Amp.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"

@@ -40,4 +40,73 @@ def AmpcAutodiff : Pass<"ampc-autodiff", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
+  let summary = "build the training step: forward, backward, loss scaling, "
+                "clipping and the optimizer update";
+  let description = [{
+    From `@<function>` (the loss first; parameters marked `amp.param`, f32
+    ranked tensors) adds, in f32 and before any precision pass:
+
+    `@train_step(params..., state..., batch...) ->
+        (params..., state..., loss, found_inf, grad_norm)`
+
+    - the forward computation, then the reverse sweep (as `ampc-autodiff`)
+      seeded with the loss scale (1 without loss scaling);
+    - with loss scaling, `amp.unscale_grads` (inverse scale in f64, inf/NaN
+      check); the global L2 norm of the unscaled gradients, and clipping to
+      `clip-norm` as `torch.nn.utils.clip_grad_norm_` does;
+    - the optimizer update with torch semantics: `sgd` (momentum, Nesterov,
+      weight decay), `adam` (L2 weight decay) or `adamw` (decoupled weight
+      decay); master weights and optimizer state in f32;
+    - with loss scaling, `amp.select_update` keeps parameters and optimizer
+      state bit-identical on a step with inf/NaN gradients, and (dynamic)
+      `amp.update_loss_scale` advances the scale with GradScaler semantics.
+
+    And `@train_state_init() -> (state...)`, the initial state. Every
+    argument and result of both functions carries `amp.role`: `param<i>`,
+    `param<i>.momentum`, `param<i>.exp_avg`, `param<i>.exp_avg_sq`,
+    `beta1_power`, `beta2_power`, `loss_scale`, `growth_tracker`,
+    `hysteresis_tracker`, `batch`, `loss`, `found_inf`, `grad_norm`. The
+    update ops carry `amp.precision` f32, so no policy lowers them.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", "\"forward\"",
+           "the function computing the loss">,
+    Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
+           "sgd, adam or adamw">,
+    Option<"learningRate", "lr", "double", "0.01", "learning rate">,
+    Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
+    Option<"nesterov", "nesterov", "bool", "false",
+           "Nesterov momentum (SGD with momentum)">,
+    Option<"beta1", "beta1", "double", "0.9", "Adam beta1">,
+    Option<"beta2", "beta2", "double", "0.999", "Adam beta2">,
+    Option<"epsilon", "eps", "double", "1e-8", "Adam epsilon">,
+    Option<"weightDecay", "weight-decay", "double", "0.0",
+           "weight decay (L2 for sgd and adam, decoupled for adamw)">,
+    Option<"clipNorm", "clip-norm", "double", "0.0",
+           "clip the unscaled gradients to this global L2 norm (0: off)">,
+    Option<"lossScaling", "loss-scaling", "std::string", "\"none\"",
+           "none, static or dynamic">,
+    Option<"initScale", "init-scale", "double", "65536.0",
+           "the static scale, or the initial dynamic scale">,
+    Option<"growthFactor", "growth-factor", "double", "2.0",
+           "dynamic: scale growth factor">,
+    Option<"backoffFactor", "backoff-factor", "double", "0.5",
+           "dynamic: scale backoff factor">,
+    Option<"growthInterval", "growth-interval", "int64_t", "2000",
+           "dynamic: clean steps before the scale grows">,
+    Option<"hysteresis", "hysteresis", "int64_t", "1",
+           "dynamic: overflows before the scale backs off">,
+    Option<"minScale", "min-scale", "double", "0.0",
+           "dynamic: lower bound of the scale (0: none)">,
+    Option<"maxScale", "max-scale", "double", "0.0",
+           "dynamic: upper bound of the scale (0: none)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::ampc::amp::AmpDialect"];
+}
+
 #endif // AMPC_AUTODIFF_PASSES_TD

@@ -50,6 +50,9 @@ struct FunctionSignature {
   std::string name;
   std::vector<ValueType> inputs;
   std::vector<ValueType> results;
+  /// The `amp.role` attribute of each input and result ("" where none):
+  /// how amp-build-train-step names parameters and state.
+  std::vector<std::string> inputRoles, resultRoles;
   /// Why the function cannot be called through this API ("" if it can).
   std::string unsupported;
 };
@@ -65,6 +68,13 @@ namespace ampc {
 /// The public functions of a module on tensors, as the host API and the
 /// ahead-of-time header see them.
 std::vector<FunctionSignature> describeFunctions(mlir::ModuleOp module);
+
+/// Parses `source`, runs the textual pass `pipeline` on it (e.g.
+/// "amp-build-train-step{optimizer=adam}") and returns the module as text.
+/// Errors carry the diagnostics.
+llvm::Expected<std::string> transformSource(llvm::StringRef source,
+                                            llvm::StringRef bufferName,
+                                            llvm::StringRef pipeline);
 
 /// Runs ampc-autodiff on `source` (adding @<function>_grad) and returns the
 /// module as text.

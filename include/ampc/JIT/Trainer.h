@@ -1,14 +1,16 @@
-//===- Trainer.h - train a model with SGD through the JIT -------*- C++ -*-===//
+//===- Trainer.h - train a model through the JIT ----------------*- C++ -*-===//
 //
-// A first trainer: differentiates a model (ampc-autodiff), compiles it under
-// a policy, keeps f32 master parameters and momentum on the host, and runs
-// SGD with momentum (torch semantics: v = m v + g, p -= lr v).
+// The training host API: builds the training step of a model
+// (amp-build-train-step: forward, backward, loss scaling, clipping and the
+// optimizer, all in the compiled graph), compiles it under a policy, holds
+// the f32 master parameters and the optimizer and loss-scale state, and
+// saves and resumes checkpoints.
 //
 // Model contract: @forward(params..., batch inputs...) -> (loss, ...), the
-// parameters (marked amp.param) leading. Weights are initialised as
-// torch.nn.Linear does: uniform in +-1/sqrt(fan_in), fan_in the first
-// dimension of a 2-D weight; a 1-D bias takes the fan_in of the weight
-// before it.
+// parameters (marked amp.param, static f32 tensors) first. Weights are
+// initialised as torch.nn.Linear does: uniform in +-1/sqrt(fan_in), fan_in
+// the first dimension of a 2-D weight (the product of all but the last for
+// a higher-rank one); a 1-D bias takes the fan_in of the weight before it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -19,43 +21,102 @@
 
 namespace ampc {
 
-struct SgdOptions {
-  float learningRate = 0.05f;
-  float momentum = 0.9f;
+struct TrainOptions {
+  /// sgd, adam or adamw (torch semantics).
+  std::string optimizer = "sgd";
+  double learningRate = 0.05;
+  /// SGD momentum (ignored by adam/adamw).
+  double momentum = 0.9;
+  bool nesterov = false;
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  /// L2 for sgd and adam, decoupled for adamw.
+  double weightDecay = 0;
+  /// Clip the unscaled gradients to this global L2 norm; 0: no clipping.
+  double clipNorm = 0;
+  /// none, static, dynamic, or auto: dynamic under the fp16 policy, none
+  /// otherwise (bf16 and fp8 keep f32's exponent range where it matters).
+  std::string lossScaling = "auto";
+  double initScale = 65536, growthFactor = 2, backoffFactor = 0.5;
+  int64_t growthInterval = 2000, hysteresis = 1;
+  /// Bounds of the dynamic scale; 0: unbounded.
+  double minScale = 0, maxScale = 0;
+  /// Seed of the parameter initialisation.
   uint64_t seed = 0;
+
+  /// The loss scaling `policy` gets ("auto" resolved).
+  std::string lossScalingFor(llvm::StringRef policy) const;
+  /// The amp-build-train-step invocation for these options.
+  std::string passPipeline(llvm::StringRef policy) const;
 };
 
-class SgdTrainer {
-public:
-  static llvm::Expected<std::unique_ptr<SgdTrainer>>
-  create(llvm::StringRef source, llvm::StringRef bufferName,
-         const JitOptions &jit, const SgdOptions &sgd);
+struct StepResult {
+  /// The (unscaled) loss of the batch.
+  float loss = 0;
+  /// True when the gradients had an inf/NaN and the update was skipped.
+  bool skipped = false;
+  /// The loss scale the step used (1 without loss scaling).
+  float lossScale = 1;
+  /// The global L2 norm of the unscaled gradients (before clipping).
+  float gradNorm = 0;
+};
 
-  /// One step on `batch` (the inputs after the parameters); returns the loss.
-  llvm::Expected<float> step(llvm::ArrayRef<ampc_rt::Tensor> batch);
+class Trainer {
+public:
+  static llvm::Expected<std::unique_ptr<Trainer>>
+  create(llvm::StringRef source, llvm::StringRef bufferName,
+         const JitOptions &jit, const TrainOptions &options);
+
+  /// One training step on `batch` (@forward's inputs after the parameters).
+  /// Errors: wrong batch shapes, or a non-finite loss on a step that was
+  /// not skipped (training diverged).
+  llvm::Expected<StepResult> step(llvm::ArrayRef<ampc_rt::Tensor> batch);
   /// @forward's results on `batch` with the current parameters.
   llvm::Expected<std::vector<ampc_rt::Tensor>>
   evaluate(llvm::ArrayRef<ampc_rt::Tensor> batch);
 
   /// The f32 master parameters, in @forward's order.
   llvm::MutableArrayRef<ampc_rt::Tensor> parameters() {
-    return llvm::MutableArrayRef<ampc_rt::Tensor>(arguments).take_front(
-        numParams);
+    return llvm::MutableArrayRef<ampc_rt::Tensor>(inputs).take_front(numParams);
   }
+  /// Replaces parameter `index` (same shape, f32).
+  llvm::Error setParameter(size_t index, const ampc_rt::Tensor &value);
+  /// Loads every parameter from `directory`/param<i>.npy.
+  llvm::Error loadParameters(llvm::StringRef directory);
+
+  /// A state tensor by its role (param0.momentum, loss_scale, ...), or null.
+  const ampc_rt::Tensor *state(llvm::StringRef role) const;
+  /// The loss scale the next step uses.
+  float lossScale() const;
+  /// Steps taken (skipped ones included) since initialisation.
+  int64_t stepsTaken() const { return steps; }
+  /// The resolved loss scaling (none, static or dynamic).
+  const std::string &lossScaling() const { return scaling; }
+
+  /// Writes parameters, optimizer and loss-scale state and the step count
+  /// to `path` atomically.
+  llvm::Error saveCheckpoint(llvm::StringRef path) const;
+  /// Restores what saveCheckpoint wrote; a checkpoint of another model,
+  /// optimizer or loss scaling is an error that changes nothing.
+  llvm::Error loadCheckpoint(llvm::StringRef path);
+
   const FunctionSignature &forwardSignature() const { return *forward; }
+  const FunctionSignature &stepSignature() const { return *trainStep; }
 
 private:
-  SgdTrainer() = default;
-  std::unique_ptr<JitModule> module;
-  const FunctionSignature *forward = nullptr;
-  SgdOptions options;
-  /// @forward's arguments: the parameters, then the last batch (so a step
-  /// copies only the batch), and the reused outputs of @forward_grad.
-  std::vector<ampc_rt::Tensor> arguments, gradients, velocity;
-  size_t numParams = 0;
+  Trainer() = default;
+  std::vector<ampc_rt::NamedTensor> checkpointEntries() const;
 
-  /// Copies `batch` behind the parameters.
-  void setBatch(llvm::ArrayRef<ampc_rt::Tensor> batch);
+  std::unique_ptr<JitModule> module;
+  const FunctionSignature *forward = nullptr, *trainStep = nullptr;
+  TrainOptions options;
+  std::string scaling;
+  /// @train_step's inputs (parameters, state, the last batch) and outputs
+  /// (the next parameters and state, loss, found_inf, grad_norm); after a
+  /// step the first numParams + numState are swapped, so nothing is copied.
+  std::vector<ampc_rt::Tensor> inputs, outputs, evalInputs;
+  size_t numParams = 0, numState = 0;
+  mutable ampc_rt::Tensor stepCount{ampc_rt::DType::I64, {}};
+  int64_t steps = 0;
 };
 
 } // namespace ampc

@@ -103,6 +103,24 @@ Result<Tensor> readIdx(const std::string &path);
 /// caller; U8/U16 read as integers).
 double elementAsDouble(const Tensor &tensor, int64_t index);
 
+/// A tensor with a name, as checkpoints store them.
+struct NamedTensor {
+  std::string name;
+  Tensor *tensor;
+};
+
+/// Writes `entries` to `path` atomically (a temporary file, flushed, then
+/// renamed over `path`): a crash leaves the old checkpoint or the new one.
+/// Returns an error message, or an empty string.
+std::string saveCheckpoint(const std::string &path,
+                           const std::vector<NamedTensor> &entries);
+
+/// Reads `path` into `entries`. The file must hold exactly these names, in
+/// this order, with the same types and shapes; otherwise nothing is changed
+/// and the message names the first difference.
+std::string loadCheckpoint(const std::string &path,
+                           const std::vector<NamedTensor> &entries);
+
 } // namespace ampc_rt
 
 #endif // AMPC_RT_TENSOR_H

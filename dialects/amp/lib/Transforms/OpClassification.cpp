@@ -115,7 +115,8 @@ Classification ampc::amp::classifyOp(Operation *op) {
             linalg::PoolingNhwcMinOp, linalg::TransposeOp, linalg::BroadcastOp,
             linalg::CopyOp, tensor::ExtractSliceOp, tensor::ExpandShapeOp,
             tensor::CollapseShapeOp, tensor::ReshapeOp, tensor::CastOp,
-            tensor::ExtractOp, arith::NegFOp, math::AbsFOp, math::TanhOp,
+            tensor::ExtractOp, tensor::FromElementsOp, arith::NegFOp,
+            math::AbsFOp, math::TanhOp,
             math::ErfOp>(
           [&](Operation *) { return classified(OpClass::Follow); })
       .Case<linalg::SoftmaxOp, linalg::ReduceOp, linalg::PoolingNhwcSumOp,
