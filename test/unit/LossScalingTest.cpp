@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GradScalerReference.h"
 #include "JitTestSupport.h"
 
 #include "gtest/gtest.h"
@@ -20,52 +21,9 @@
 
 namespace {
 
-struct State {
-  float scale;
-  int32_t growth;
-  int32_t hysteresis;
-  bool operator==(const State &o) const {
-    return std::memcmp(&scale, &o.scale, 4) == 0 && growth == o.growth &&
-           hysteresis == o.hysteresis;
-  }
-};
-
-struct Options {
-  double growthFactor = 2.0, backoffFactor = 0.5;
-  int32_t growthInterval = 2000, hysteresis = 1;
-  double minScale = 0, maxScale = 0; // 0: unset
-};
-
-/// torch/csrc: _amp_update_scale_cpu_ (factors are doubles: the products are
-/// formed in double and stored to float), with hysteresis and bounds.
-State reference(State s, bool foundInf, const Options &o) {
-  if (foundInf) {
-    s.hysteresis -= 1;
-    if (s.hysteresis <= 0) {
-      float backedOff = static_cast<float>(s.scale * o.backoffFactor);
-      if (o.minScale > 0)
-        backedOff = std::max(backedOff, static_cast<float>(o.minScale));
-      s.scale = backedOff;
-      s.hysteresis = o.hysteresis;
-    }
-    s.growth = 0;
-    return s;
-  }
-  int32_t successful = s.growth + 1;
-  if (successful == o.growthInterval) {
-    float grown = static_cast<float>(s.scale * o.growthFactor);
-    if (std::isfinite(grown)) {
-      if (o.maxScale > 0)
-        grown = std::min(grown, static_cast<float>(o.maxScale));
-      s.scale = grown;
-    }
-    s.growth = 0;
-    s.hysteresis = o.hysteresis;
-  } else {
-    s.growth = successful;
-  }
-  return s;
-}
+using ampc::testing::Options;
+using ampc::testing::reference;
+using ampc::testing::State;
 
 std::string updateFunction(const std::string &name, const Options &o) {
   std::string attrs =

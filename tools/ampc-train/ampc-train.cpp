@@ -520,6 +520,24 @@ int main(int argc, char **argv) {
                  << llvm::format("%-6s %10s %14s %8s %12s %10s\n", "epoch",
                                  "loss", "test accuracy", "skipped",
                                  "loss scale", "ms/step");
+    // Test accuracy over whole batches of the test set.
+    auto evaluate = [&]() -> llvm::Expected<double> {
+      int64_t correct = 0, seen = 0;
+      for (int64_t b = 0; b + batch <= testSize; b += batch) {
+        makeBatch(test, testOrder, b, batch, numClasses, x, onehot, classes);
+        auto out = trainer.evaluate({x, onehot});
+        if (!out)
+          return out.takeError();
+        const float *logits = (*out)[1].as<float>();
+        for (int64_t r = 0; r < batch; ++r) {
+          const float *row = logits + r * numClasses;
+          correct += std::max_element(row, row + numClasses) - row ==
+                     classes[r];
+        }
+        seen += batch;
+      }
+      return seen ? 100.0 * double(correct) / double(seen) : 0.0;
+    };
     ProgressBar bar(showProgress);
     for (unsigned epoch = 1; epoch <= epochs; ++epoch) {
       // Steps of this epoch a resumed checkpoint has already taken.
@@ -556,24 +574,13 @@ int main(int argc, char **argv) {
       double seconds = std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start)
                            .count();
-      int64_t correct = 0, seen = 0;
-      for (int64_t b = 0; b + batch <= testSize; b += batch) {
-        makeBatch(test, testOrder, b, batch, numClasses, x, onehot, classes);
-        auto out = trainer.evaluate({x, onehot});
-        if (!out)
-          return fail(llvm::toString(out.takeError()));
-        const float *logits = (*out)[1].as<float>();
-        for (int64_t r = 0; r < batch; ++r) {
-          const float *row = logits + r * numClasses;
-          correct += std::max_element(row, row + numClasses) - row ==
-                     classes[r];
-        }
-        seen += batch;
-      }
+      auto accuracy = evaluate();
+      if (!accuracy)
+        return fail(llvm::toString(accuracy.takeError()));
       int64_t ran = stepsPerEpoch - begin;
       EpochRow row{epoch,
                    ran > skipped ? lossSum / double(ran - skipped) : NAN,
-                   seen ? 100.0 * double(correct) / double(seen) : 0.0,
+                   *accuracy,
                    ran ? 1000 * seconds / double(ran) : 0.0,
                    trainer.lossScale(), skipped};
       run.epochs.push_back(row);
@@ -590,6 +597,16 @@ int main(int argc, char **argv) {
       if (!checkpoint.empty())
         if (llvm::Error error = trainer.saveCheckpoint(checkpoint))
           return fail(llvm::toString(std::move(error)));
+    }
+    if (run.epochs.empty()) {
+      // A resumed run that had already finished: report where it stands.
+      auto accuracy = evaluate();
+      if (!accuracy)
+        return fail(llvm::toString(accuracy.takeError()));
+      run.accuracy = *accuracy;
+      run.finalScale = trainer.lossScale();
+      llvm::outs() << "(all " << epochs << " epoch(s) were done; test accuracy "
+                   << llvm::format("%.2f%%", run.accuracy) << ")\n";
     }
     runs.push_back(std::move(run));
   }

@@ -1,27 +1,86 @@
 // ampc-train trains the zoo MLP on Fashion-MNIST and reports per epoch and
-// per policy; bad input is a clear error.
-// RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp32,bf16 --max-steps=60 | FileCheck %s
+// per policy, writes a JSON summary, an SVG plot and checkpoints, resumes,
+// trains on .npy arrays; bad input is a clear error.
+// RUN: rm -rf %t.ckpt && ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp32,fp16 --max-steps=60 --test-limit=2048 --summary-json=%t.json --plot=%t.svg --checkpoint-dir=%t.ckpt | FileCheck %s
+// RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1])); print('policies', [(p['policy'], p['loss_scaling'], p['steps'], p['skipped_steps'], p['final_loss_scale'], p['final_test_accuracy'] > 60) for p in d['policies']])" %t.json | FileCheck %s --check-prefix=JSON
+// RUN: FileCheck %s --check-prefix=SVG < %t.svg
+// A second epoch resumes from the checkpoint after the first.
+// RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp16 --max-steps=60 --test-limit=2048 --epochs=2 --checkpoint-dir=%t.ckpt --resume | FileCheck %s --check-prefix=RESUME
+// Resuming a finished run reports where it stands.
+// RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp16 --max-steps=60 --test-limit=2048 --epochs=2 --checkpoint-dir=%t.ckpt --resume | FileCheck %s --check-prefix=DONE
+// RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --optimizer=adam --lr=0.001 --max-steps=60 --test-limit=2048 | FileCheck %s --check-prefix=ADAM
+// .npy datasets: samples [N, F] (f32 or u8) and integer labels [N].
+// RUN: split-file %s %t
+// RUN: mkdir -p %t.npy
+// RUN: %npy_tool write %t.npy/train-images.npy '<f4' 8,2 -1 -1.2 -0.8 -1 -1.1 -0.9 -0.9 -0.7 1 1.2 0.8 1 1.1 0.9 0.9 0.7
+// RUN: %npy_tool write %t.npy/train-labels.npy '<i8' 8 0 0 0 0 1 1 1 1
+// RUN: %npy_tool write %t.npy/test-images.npy '<f4' 4,2 -1 -1 -0.6 -0.9 1 1 0.6 0.9
+// RUN: %npy_tool write %t.npy/test-labels.npy '|u1' 4 0 0 1 1
+// RUN: ampc-train %t/linear.mlir --dataset=%t.npy --policy=fp32,bf16 --epochs=20 --lr=0.5 --momentum=0 | FileCheck %s --check-prefix=NPY
+// RUN: not ampc-train %t/linear.mlir --dataset=%t.npy --batch=8 2>&1 | FileCheck %s --check-prefix=BATCH
+// RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --dataset=%t.npy 2>&1 | FileCheck %s --check-prefix=FEATURES
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --dataset=%t.nowhere 2>&1 | FileCheck %s --check-prefix=NODATA
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=int4 2>&1 | FileCheck %s --check-prefix=POLICY
-// RUN: split-file %s %t
+// RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --optimizer=lamb 2>&1 | FileCheck %s --check-prefix=OPTIMIZER
+// RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --resume 2>&1 | FileCheck %s --check-prefix=NORESUME
+// RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp16 --optimizer=adam --momentum=0 --checkpoint-dir=%t.ckpt --resume 2>&1 | FileCheck %s --check-prefix=BADRESUME
 // RUN: not ampc-train %t/wrong-signature.mlir 2>&1 | FileCheck %s --check-prefix=CONTRACT
 // RUN: not ampc-train %ampc_src_root/examples/models/transformer_block.mlir 2>&1 | FileCheck %s --check-prefix=NODIFF
 // RUN: not ampc-train %t.missing.mlir 2>&1 | FileCheck %s --check-prefix=MISSING
 
-// CHECK: == fp32 ==
-// CHECK-NEXT: epoch loss test accuracy ms/step
+// CHECK: == fp32 (loss scaling none) ==
+// CHECK-NEXT: epoch loss test accuracy skipped loss scale ms/step
 // 60 steps of SGD already reach far above chance (10 %).
-// CHECK-NEXT: {{^}}1 {{[0-9.]+}} {{[6-9][0-9]\.[0-9]+}}%
-// CHECK: == bf16 ==
-// CHECK: == summary: {{.*}}mlp.mlir, 1 epoch(s), SGD lr 0.05 momentum 0.9 ==
-// CHECK-NEXT: policy steps loss test accuracy ms/step
-// CHECK-NEXT: fp32 60
-// CHECK-NEXT: bf16 60
+// CHECK-NEXT: {{^}}1 {{[0-9.]+}} {{[6-9][0-9]\.[0-9]+}}% 0 1 {{[0-9.]+$}}
+// CHECK: == fp16 (loss scaling dynamic) ==
+// CHECK-NEXT: epoch loss test accuracy skipped loss scale ms/step
+// CHECK-NEXT: {{^}}1 {{[0-9.]+}} {{[6-9][0-9]\.[0-9]+}}% {{[0-9]+}} {{[0-9]+}} {{[0-9.]+$}}
+// CHECK: == summary: {{.*}}mlp.mlir, 1 epoch(s), sgd lr 0.05 momentum 0.9 ==
+// CHECK-NEXT: policy scaling steps skipped test accuracy loss scale ms/step
+// CHECK-NEXT: fp32 none 60 0
+// CHECK-NEXT: fp16 dynamic 60
 
-// NODATA: ampc-train: cannot open '{{.*}}.nowhere/train-images-idx3-ubyte.gz': No such file or directory (Debian's dataset-fashion-mnist installs the dataset)
+// JSON: policies [('fp32', 'none', 60, 0, 1, True), ('fp16', 'dynamic', 60, {{[0-9]+}}, {{[0-9.]+}}, True)]
+
+// SVG: <svg xmlns="http://www.w3.org/2000/svg"
+// SVG: training loss (mean of 20 steps) per policy
+// SVG: <polyline {{.*}} points="70.0,{{.*}}"/>
+// SVG: fp32</text>
+// SVG: <polyline
+// SVG: fp16</text>
+// SVG: loss scale per step (log2)
+// SVG: </svg>
+
+// RESUME: resumed fp16 from {{.*}}fp16.ckpt at step 60
+// RESUME: == fp16 (loss scaling dynamic) ==
+// RESUME-NEXT: epoch
+// RESUME-NEXT: {{^}}2 {{[0-9.]+}} {{[6-9][0-9]\.[0-9]+}}%
+// RESUME: fp16 dynamic 60
+
+// DONE: resumed fp16 from {{.*}}fp16.ckpt at step 120
+// DONE: (all 2 epoch(s) were done; test accuracy {{[6-9][0-9]\.[0-9]+}}%)
+// DONE: fp16 dynamic 0 0 {{[6-9][0-9]\.[0-9]+}}%
+
+// ADAM: == summary: {{.*}}, 1 epoch(s), adam lr 0.001 ==
+// ADAM-NEXT: policy
+// ADAM-NEXT: bf16 none 60 0 {{[6-9][0-9]\.[0-9]+}}%
+
+// The two clusters are separated after a few epochs.
+// NPY: == fp32 (loss scaling none) ==
+// NPY: {{^}}20 {{[0-9.]+}} 100.00% 0
+// NPY: == bf16 (loss scaling none) ==
+// NPY: {{^}}20 {{[0-9.]+}} 100.00% 0
+
+// BATCH: ampc-train: --batch=8 but @forward takes batches of 4 (the model's shapes fix the batch size)
+// FEATURES: ampc-train: @forward takes samples of 784 features, the dataset has 2
+// NODATA: ampc-train: '{{.*}}.nowhere' has neither Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...; Debian's dataset-fashion-mnist installs them) nor train-images.npy
 // POLICY: ampc-train: unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8
-// CONTRACT: ampc-train: @forward must take its parameters, images [B, 784] and one-hot labels [B, 10], and return the loss and the logits [B, 10]
-// NODIFF: error: 'linalg.softmax' op cannot be differentiated by ampc-autodiff
+// OPTIMIZER: ampc-train: cannot transform '{{.*}}mlp.mlir':
+// OPTIMIZER-NEXT: error: amp-build-train-step: unknown optimizer 'lamb'; expected sgd, adam or adamw
+// NORESUME: ampc-train: --resume needs --checkpoint-dir
+// BADRESUME: ampc-train: cannot resume: '{{.*}}fp16.ckpt': holds
+// CONTRACT: ampc-train: @forward must take its parameters, samples [B, F] and one-hot labels [B, C], and return the loss and the logits [B, C]
+// NODIFF: error: 'linalg.softmax' op cannot be differentiated
 // MISSING: ampc-train: cannot open '{{.*}}.missing.mlir': No such file or directory
 
 //--- wrong-signature.mlir
@@ -37,4 +96,61 @@ func.func @forward(%w: tensor<4xf32> {amp.param}, %x: tensor<4xf32>) -> tensor<f
     linalg.yield %t : f32
   } -> tensor<f32>
   return %s : tensor<f32>
+}
+
+//--- linear.mlir
+// Logistic regression on 2 features, 2 classes, batch 4.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#cols = affine_map<(d0, d1) -> (d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+func.func @forward(%w: tensor<2x2xf32> {amp.param}, %b: tensor<2xf32> {amp.param},
+                   %x: tensor<4x2xf32>, %onehot: tensor<4x2xf32>) -> (tensor<f32>, tensor<4x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %neg_inv_batch = arith.constant -0.25 : f32
+  %e = tensor.empty() : tensor<4x2xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<4x2xf32>) -> tensor<4x2xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<4x2xf32>, tensor<2x2xf32>) outs(%z : tensor<4x2xf32>) -> tensor<4x2xf32>
+  %logits = linalg.generic {indexing_maps = [#id, #cols, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%mm, %b : tensor<4x2xf32>, tensor<2xf32>) outs(%e : tensor<4x2xf32>) {
+  ^bb0(%in: f32, %bb: f32, %out: f32):
+    %s = arith.addf %in, %bb : f32
+    linalg.yield %s : f32
+  } -> tensor<4x2xf32>
+  %er = tensor.empty() : tensor<4xf32>
+  %mfill = linalg.fill ins(%ninf : f32) outs(%er : tensor<4xf32>) -> tensor<4xf32>
+  %max = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%logits : tensor<4x2xf32>) outs(%mfill : tensor<4xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %m = arith.maximumf %in, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  %zfill = linalg.fill ins(%zero : f32) outs(%er : tensor<4xf32>) -> tensor<4xf32>
+  %sumexp = linalg.generic {indexing_maps = [#id, #rows, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%logits, %max : tensor<4x2xf32>, tensor<4xf32>) outs(%zfill : tensor<4xf32>) {
+  ^bb0(%in: f32, %m: f32, %acc: f32):
+    %d = arith.subf %in, %m : f32
+    %ex = math.exp %d : f32
+    %s = arith.addf %ex, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %tfill = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %total = linalg.generic {indexing_maps = [#id, #id, #rows, #rows, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%onehot, %logits, %max, %sumexp : tensor<4x2xf32>, tensor<4x2xf32>, tensor<4xf32>, tensor<4xf32>) outs(%tfill : tensor<f32>) {
+  ^bb0(%t: f32, %l: f32, %m: f32, %s: f32, %acc: f32):
+    %d = arith.subf %l, %m : f32
+    %ls = math.log %s : f32
+    %lp = arith.subf %d, %ls : f32
+    %p = arith.mulf %t, %lp : f32
+    %r = arith.addf %p, %acc : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  %loss = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []}
+      ins(%total : tensor<f32>) outs(%e0 : tensor<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %l = arith.mulf %in, %neg_inv_batch : f32
+    linalg.yield %l : f32
+  } -> tensor<f32>
+  return %loss, %logits : tensor<f32>, tensor<4x2xf32>
 }

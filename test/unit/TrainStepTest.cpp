@@ -1,0 +1,455 @@
+//===- TrainStepTest.cpp - the compiled training step, against closed forms ===//
+//
+// amp-build-train-step through the Trainer: optimizer updates against their
+// closed forms (torch semantics) computed here in double, GradScaler
+// behaviour with inf/NaN injected at chosen steps (skipped steps leave every
+// parameter and state bit-identical; the scale follows the transcribed
+// GradScaler), gradient clipping, an fp16 case where gradients underflow to
+// zero without loss scaling and survive with it, and checkpoint/resume.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GradScalerReference.h"
+
+#include "ampc/JIT/Trainer.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+using ampc_rt::DType;
+using ampc_rt::Tensor;
+
+namespace {
+
+/// loss = sum(w * x): the gradient of w is x, so a test chooses the
+/// gradient of every step exactly.
+const char *kLinear = R"mlir(
+func.func @forward(%w: tensor<4xf32> {amp.param}, %x: tensor<4xf32>) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]}
+      ins(%w, %x : tensor<4xf32>, tensor<4xf32>) outs(%f : tensor<f32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %t = arith.addf %p, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  return %s : tensor<f32>
+}
+)mlir";
+
+Tensor vec(std::vector<float> values) {
+  Tensor t(DType::F32, {int64_t(values.size())});
+  std::memcpy(t.data.data(), values.data(), values.size() * 4);
+  return t;
+}
+
+std::unique_ptr<ampc::Trainer> makeTrainer(const ampc::TrainOptions &options,
+                                           const char *source = kLinear,
+                                           const char *policy = "none") {
+  ampc::JitOptions jit;
+  jit.policy = policy;
+  auto trainer = ampc::Trainer::create(source, "<test>", jit, options);
+  if (!trainer) {
+    ADD_FAILURE() << llvm::toString(trainer.takeError());
+    return nullptr;
+  }
+  return std::move(*trainer);
+}
+
+/// The gradients of the test steps: varied signs and magnitudes.
+std::vector<float> gradientAt(int step) {
+  return {0.5f + 0.1f * float(step), -1.25f, 0.03125f * float(step + 1),
+          step % 2 ? 2.0f : -0.75f};
+}
+
+const std::vector<float> kStart = {0.3f, -0.7f, 1.1f, 0.05f};
+
+/// Runs `steps` steps from kStart and checks w against `update`, a double
+/// transcription of the optimizer: update(w, g, t) changes w in place
+/// (t counts from 1) and keeps its own state.
+template <typename Update>
+void checkOptimizer(const ampc::TrainOptions &options, int steps,
+                    Update update) {
+  auto trainer = makeTrainer(options);
+  ASSERT_TRUE(trainer);
+  ASSERT_FALSE(static_cast<bool>(trainer->setParameter(0, vec(kStart))));
+  std::vector<double> w(kStart.begin(), kStart.end());
+  for (int t = 1; t <= steps; ++t) {
+    std::vector<float> g = gradientAt(t);
+    auto result = trainer->step({vec(g)});
+    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    EXPECT_FALSE(result->skipped);
+    // The loss is computed before the update.
+    double loss = 0;
+    for (int i = 0; i < 4; ++i)
+      loss += w[i] * g[i];
+    EXPECT_NEAR(result->loss, loss, 1e-5 * (1 + std::fabs(loss)));
+    update(w, std::vector<double>(g.begin(), g.end()), t);
+    const float *got = trainer->parameters()[0].as<float>();
+    for (int i = 0; i < 4; ++i)
+      EXPECT_NEAR(got[i], w[i], 2e-6 * (1 + std::fabs(w[i])))
+          << options.optimizer << " step " << t << " element " << i;
+  }
+}
+
+TEST(TrainStepTest, SgdWithWeightDecay) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.1;
+  o.momentum = 0;
+  o.weightDecay = 0.01;
+  checkOptimizer(o, 5, [&](std::vector<double> &w, std::vector<double> g,
+                           int) {
+    for (int i = 0; i < 4; ++i)
+      w[i] -= 0.1 * (g[i] + 0.01 * w[i]);
+  });
+}
+
+TEST(TrainStepTest, SgdMomentum) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.05;
+  o.momentum = 0.9;
+  std::vector<double> v(4, 0.0);
+  checkOptimizer(o, 6, [&](std::vector<double> &w, std::vector<double> g,
+                           int) {
+    for (int i = 0; i < 4; ++i) {
+      v[i] = 0.9 * v[i] + g[i];
+      w[i] -= 0.05 * v[i];
+    }
+  });
+}
+
+TEST(TrainStepTest, SgdNesterovWithWeightDecay) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.05;
+  o.momentum = 0.8;
+  o.nesterov = true;
+  o.weightDecay = 0.1;
+  std::vector<double> v(4, 0.0);
+  checkOptimizer(o, 6, [&](std::vector<double> &w, std::vector<double> g,
+                           int) {
+    for (int i = 0; i < 4; ++i) {
+      double d = g[i] + 0.1 * w[i];
+      v[i] = 0.8 * v[i] + d;
+      w[i] -= 0.05 * (d + 0.8 * v[i]);
+    }
+  });
+}
+
+/// torch.optim.Adam / AdamW (foreach=False, amsgrad=False).
+void checkAdam(bool decoupled, double weightDecay) {
+  ampc::TrainOptions o;
+  o.optimizer = decoupled ? "adamw" : "adam";
+  o.learningRate = 0.01;
+  o.momentum = 0;
+  o.beta1 = 0.8;
+  o.beta2 = 0.95;
+  o.epsilon = 1e-6;
+  o.weightDecay = weightDecay;
+  std::vector<double> m(4, 0.0), v(4, 0.0);
+  checkOptimizer(o, 8, [&](std::vector<double> &w, std::vector<double> g,
+                           int t) {
+    for (int i = 0; i < 4; ++i) {
+      if (decoupled)
+        w[i] *= 1 - 0.01 * weightDecay;
+      else
+        g[i] += weightDecay * w[i];
+      m[i] = 0.8 * m[i] + 0.2 * g[i];
+      v[i] = 0.95 * v[i] + 0.05 * g[i] * g[i];
+      double stepSize = 0.01 / (1 - std::pow(0.8, t));
+      double denom = std::sqrt(v[i]) / std::sqrt(1 - std::pow(0.95, t)) + 1e-6;
+      w[i] -= stepSize * m[i] / denom;
+    }
+  });
+}
+
+TEST(TrainStepTest, Adam) { checkAdam(false, 0.0); }
+TEST(TrainStepTest, AdamWithL2WeightDecay) { checkAdam(false, 0.05); }
+TEST(TrainStepTest, AdamWDecoupledWeightDecay) { checkAdam(true, 0.05); }
+
+TEST(TrainStepTest, ClippingByGlobalNormSeesTheUnscaledGradients) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.1;
+  o.momentum = 0;
+  o.clipNorm = 1.0;
+  o.lossScaling = "static";
+  o.initScale = 1024;
+  auto trainer = makeTrainer(o);
+  ASSERT_TRUE(trainer);
+  ASSERT_FALSE(static_cast<bool>(trainer->setParameter(0, vec(kStart))));
+  // Norm 5: clipped to 1 (coefficient 1 / (5 + 1e-6)).
+  auto big = trainer->step({vec({3, 4, 0, 0})});
+  ASSERT_TRUE(static_cast<bool>(big));
+  EXPECT_FLOAT_EQ(big->gradNorm, 5.0f);
+  const float *w = trainer->parameters()[0].as<float>();
+  double coef = 1.0 / (5.0 + 1e-6);
+  EXPECT_NEAR(w[0], 0.3 - 0.1 * 3 * coef, 1e-6);
+  EXPECT_NEAR(w[1], -0.7 - 0.1 * 4 * coef, 1e-6);
+  EXPECT_FLOAT_EQ(w[2], 1.1f);
+  // Norm 0.5: below the threshold, unchanged.
+  auto small = trainer->step({vec({0.3f, 0.4f, 0, 0})});
+  ASSERT_TRUE(static_cast<bool>(small));
+  EXPECT_FLOAT_EQ(small->gradNorm, 0.5f);
+  EXPECT_NEAR(w[0], 0.3 - 0.1 * 3 * coef - 0.03, 1e-6);
+}
+
+/// Bytes of every parameter and state tensor.
+std::vector<uint8_t> snapshot(ampc::Trainer &trainer) {
+  std::vector<uint8_t> bytes;
+  const ampc::FunctionSignature &step = trainer.stepSignature();
+  for (const std::string &role : step.inputRoles) {
+    if (role == "batch" || role == "loss_scale" || role == "growth_tracker" ||
+        role == "hysteresis_tracker")
+      continue;
+    const Tensor *t = trainer.state(role);
+    EXPECT_TRUE(t) << role;
+    if (t)
+      bytes.insert(bytes.end(), t->data.begin(), t->data.end());
+  }
+  return bytes;
+}
+
+/// Dynamic scaling with overflow injected at `overflows`: exactly those
+/// steps are skipped, change nothing, and the scale follows GradScaler.
+void checkDynamicSchedule(const ampc::TrainOptions &o, int steps,
+                          const std::set<int> &overflows) {
+  auto trainer = makeTrainer(o);
+  ASSERT_TRUE(trainer);
+  ampc::testing::Options ref;
+  ref.growthFactor = o.growthFactor;
+  ref.backoffFactor = o.backoffFactor;
+  ref.growthInterval = int32_t(o.growthInterval);
+  ref.hysteresis = int32_t(o.hysteresis);
+  ref.minScale = o.minScale;
+  ref.maxScale = o.maxScale;
+  ampc::testing::State want{float(o.initScale), 0, int32_t(o.hysteresis)};
+  for (int t = 0; t < steps; ++t) {
+    bool overflow = overflows.count(t) > 0;
+    std::vector<float> g = gradientAt(t);
+    if (overflow)
+      g[t % 4] = t % 3 == 0 ? NAN : (t % 2 ? INFINITY : -INFINITY);
+    std::vector<uint8_t> before = snapshot(*trainer);
+    auto result = trainer->step({vec(g)});
+    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    EXPECT_EQ(result->skipped, overflow) << "step " << t;
+    EXPECT_EQ(result->lossScale, want.scale) << "step " << t;
+    if (overflow)
+      EXPECT_EQ(snapshot(*trainer), before) << "step " << t << " changed state";
+    else
+      EXPECT_NE(snapshot(*trainer), before) << "step " << t;
+    want = ampc::testing::reference(want, overflow, ref);
+    ampc::testing::State got{trainer->lossScale(),
+                             trainer->state("growth_tracker")->as<int32_t>()[0],
+                             trainer->state("hysteresis_tracker")
+                                 ->as<int32_t>()[0]};
+    ASSERT_TRUE(got == want)
+        << "step " << t << ": scale " << got.scale << " growth " << got.growth
+        << " hysteresis " << got.hysteresis << ", GradScaler: " << want.scale
+        << " " << want.growth << " " << want.hysteresis;
+  }
+}
+
+TEST(TrainStepTest, DynamicLossScalingSkipsExactlyTheOverflowingSteps) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.01;
+  o.lossScaling = "dynamic";
+  o.initScale = 1024;
+  o.growthInterval = 3;
+  checkDynamicSchedule(o, 30, {2, 5, 6, 7, 20});
+}
+
+TEST(TrainStepTest, AdamStateIsKeptOnSkippedSteps) {
+  ampc::TrainOptions o;
+  o.optimizer = "adam";
+  o.momentum = 0;
+  o.learningRate = 0.01;
+  o.lossScaling = "dynamic";
+  o.initScale = 256;
+  o.growthInterval = 4;
+  checkDynamicSchedule(o, 20, {0, 1, 9, 15});
+}
+
+TEST(TrainStepTest, HysteresisAndScaleBounds) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.01;
+  o.lossScaling = "dynamic";
+  o.initScale = 8;
+  o.growthInterval = 2;
+  o.hysteresis = 2;
+  o.minScale = 2;
+  o.maxScale = 32;
+  checkDynamicSchedule(o, 40, {3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 30});
+}
+
+TEST(TrainStepTest, StaticScalingSkipsButKeepsTheScale) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.01;
+  o.lossScaling = "static";
+  o.initScale = 128;
+  auto trainer = makeTrainer(o);
+  ASSERT_TRUE(trainer);
+  EXPECT_EQ(trainer->state("loss_scale"), nullptr);
+  std::vector<uint8_t> before = snapshot(*trainer);
+  auto bad = trainer->step({vec({1, INFINITY, 1, 1})});
+  ASSERT_TRUE(static_cast<bool>(bad));
+  EXPECT_TRUE(bad->skipped);
+  EXPECT_EQ(bad->lossScale, 128.0f);
+  EXPECT_EQ(snapshot(*trainer), before);
+  auto good = trainer->step({vec({1, 1, 1, 1})});
+  ASSERT_TRUE(static_cast<bool>(good));
+  EXPECT_FALSE(good->skipped);
+  EXPECT_EQ(trainer->lossScale(), 128.0f);
+}
+
+TEST(TrainStepTest, WithoutLossScalingANonFiniteLossIsAnError) {
+  ampc::TrainOptions o;
+  o.lossScaling = "none";
+  auto trainer = makeTrainer(o);
+  ASSERT_TRUE(trainer);
+  auto result = trainer->step({vec({1, NAN, 1, 1})});
+  ASSERT_FALSE(static_cast<bool>(result));
+  EXPECT_NE(llvm::toString(result.takeError()).find("the loss is not finite"),
+            std::string::npos);
+}
+
+/// y = x @ w; loss = sum(y) * 2^-30. The output adjoint is 2^-30 everywhere:
+/// below fp16's smallest subnormal (2^-24), so the fp16 weight-gradient
+/// contraction sees zeros unless the loss is scaled.
+const char *kTinyGradients = R"mlir(
+func.func @forward(%w: tensor<16x16xf32> {amp.param}, %x: tensor<8x16xf32>) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %c = arith.constant 9.31322574615478515625e-10 : f32
+  %e = tensor.empty() : tensor<8x16xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x16xf32>) outs(%f : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%y : tensor<8x16xf32>) outs(%f0 : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %t = arith.addf %a, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  %l = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []}
+      ins(%s : tensor<f32>) outs(%e0 : tensor<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %t = arith.mulf %a, %c : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  return %l : tensor<f32>
+}
+)mlir";
+
+/// The share of weights a step left unchanged: their gradient was zero.
+double zeroGradientShare(const char *lossScaling) {
+  ampc::TrainOptions o;
+  o.learningRate = 1e6;
+  o.momentum = 0;
+  o.lossScaling = lossScaling;
+  auto trainer = makeTrainer(o, kTinyGradients, "fp16");
+  if (!trainer)
+    return -1;
+  Tensor x(DType::F32, {8, 16});
+  for (int64_t i = 0; i < x.numElements(); ++i)
+    x.as<float>()[i] = 0.5f + float(i % 7) / 8.0f;
+  Tensor before = trainer->parameters()[0];
+  auto result = trainer->step({x});
+  if (!result) {
+    ADD_FAILURE() << llvm::toString(result.takeError());
+    return -1;
+  }
+  EXPECT_FALSE(result->skipped);
+  int64_t unchanged = 0, n = before.numElements();
+  for (int64_t i = 0; i < n; ++i)
+    unchanged += before.as<float>()[i] == trainer->parameters()[0].as<float>()[i];
+  std::printf("[ underflow ] fp16, loss scaling %s: %.1f %% of the weight "
+              "gradients are zero, gradient norm %g\n",
+              lossScaling, 100.0 * double(unchanged) / double(n),
+              double(result->gradNorm));
+  return double(unchanged) / double(n);
+}
+
+TEST(TrainStepTest, Fp16GradientsUnderflowWithoutLossScalingAndSurviveWithIt) {
+  EXPECT_EQ(zeroGradientShare("none"), 1.0);
+  EXPECT_EQ(zeroGradientShare("dynamic"), 0.0);
+}
+
+TEST(TrainStepTest, ResumingACheckpointContinuesBitForBit) {
+  ampc::TrainOptions o;
+  o.optimizer = "adam";
+  o.momentum = 0;
+  o.learningRate = 0.01;
+  o.lossScaling = "dynamic";
+  o.initScale = 64;
+  o.growthInterval = 2;
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ampc-ckpt", dir));
+  std::string path = (dir + "/state.ckpt").str();
+
+  auto run = makeTrainer(o);
+  ASSERT_TRUE(run);
+  for (int t = 0; t < 5; ++t)
+    ASSERT_TRUE(static_cast<bool>(run->step({vec(gradientAt(t))})));
+  ASSERT_FALSE(static_cast<bool>(run->saveCheckpoint(path)));
+  for (int t = 5; t < 10; ++t)
+    ASSERT_TRUE(static_cast<bool>(run->step({vec(gradientAt(t))})));
+
+  o.seed = 7; // another initialisation: the checkpoint replaces it
+  auto resumed = makeTrainer(o);
+  ASSERT_TRUE(resumed);
+  llvm::Error loaded = resumed->loadCheckpoint(path);
+  ASSERT_FALSE(static_cast<bool>(loaded)) << llvm::toString(std::move(loaded));
+  EXPECT_EQ(resumed->stepsTaken(), 5);
+  for (int t = 5; t < 10; ++t)
+    ASSERT_TRUE(static_cast<bool>(resumed->step({vec(gradientAt(t))})));
+  EXPECT_EQ(snapshot(*resumed), snapshot(*run));
+  EXPECT_EQ(resumed->lossScale(), run->lossScale());
+
+  // A checkpoint of another optimizer is refused and changes nothing.
+  o.optimizer = "sgd";
+  o.momentum = 0.9;
+  auto other = makeTrainer(o);
+  ASSERT_TRUE(other);
+  std::vector<uint8_t> before = snapshot(*other);
+  llvm::Error refused = other->loadCheckpoint(path);
+  ASSERT_TRUE(static_cast<bool>(refused));
+  EXPECT_NE(llvm::toString(std::move(refused))
+                .find("holds 9 tensors, the state has 6"),
+            std::string::npos);
+  EXPECT_EQ(snapshot(*other), before);
+  llvm::sys::fs::remove_directories(dir);
+}
+
+TEST(TrainStepTest, BadOptionsAreClearErrors) {
+  auto message = [](ampc::TrainOptions o) {
+    ampc::JitOptions jit;
+    auto trainer = ampc::Trainer::create(kLinear, "<test>", jit, o);
+    return trainer ? std::string() : llvm::toString(trainer.takeError());
+  };
+  ampc::TrainOptions o;
+  o.optimizer = "lamb";
+  EXPECT_NE(message(o).find("unknown optimizer 'lamb'; expected sgd, adam or "
+                            "adamw"),
+            std::string::npos);
+  o = {};
+  o.lossScaling = "sometimes";
+  EXPECT_NE(message(o).find("unknown loss scaling 'sometimes'"),
+            std::string::npos);
+  o = {};
+  o.learningRate = -1;
+  EXPECT_NE(message(o).find("lr must be positive"), std::string::npos);
+  o = {};
+  o.lossScaling = "dynamic";
+  o.backoffFactor = 2;
+  EXPECT_NE(message(o).find("backoff-factor must be in (0, 1)"),
+            std::string::npos);
+}
+
+} // namespace
