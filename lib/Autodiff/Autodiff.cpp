@@ -114,6 +114,28 @@ public:
                                   t(2) ? t(2) : zero);
     } else if (isa<math::ExpOp>(op)) {
       d = mul(t(0), result);
+    } else if (isa<math::ErfOp>(op)) {
+      // d erf(a) = 2/sqrt(pi) * exp(-a^2).
+      Value a = operand(0);
+      Value e = math::ExpOp::create(b, loc,
+                                    arith::NegFOp::create(b, loc, mul(a, a)));
+      d = mul(t(0), mul(c(1.1283791670955126), e));
+    } else if (isa<math::Log1pOp>(op)) {
+      d = arith::DivFOp::create(
+          b, loc, t(0), arith::AddFOp::create(b, loc, c(1.0), operand(0)));
+    } else if (isa<math::ExpM1Op>(op)) {
+      d = mul(t(0), arith::AddFOp::create(b, loc, result, c(1.0)));
+    } else if (isa<math::PowFOp>(op)) {
+      // d a^e = e * a^(e-1) da + ln(a) * a^e de.
+      Value da, de;
+      if (t(0)) {
+        Value em1 = arith::SubFOp::create(b, loc, operand(1), c(1.0));
+        da = mul(t(0), mul(operand(1),
+                           math::PowFOp::create(b, loc, operand(0), em1)));
+      }
+      if (t(1))
+        de = mul(t(1), mul(math::LogOp::create(b, loc, operand(0)), result));
+      d = add(da, de);
     } else if (isa<math::LogOp>(op)) {
       d = arith::DivFOp::create(b, loc, t(0), operand(0));
     } else if (isa<math::TanhOp>(op)) {
@@ -170,6 +192,134 @@ FailureOr<std::pair<Value, Combiner>> analyzeBody(linalg::GenericOp op) {
                         "output other than by a sum or a maximum");
 }
 
+
+/// `s * d` as (d, s), for a dimension or a dimension times a constant.
+std::optional<std::pair<unsigned, int64_t>> asScaledDim(AffineExpr e) {
+  if (auto dim = dyn_cast<AffineDimExpr>(e))
+    return std::make_pair(dim.getPosition(), int64_t(1));
+  auto mul = dyn_cast<AffineBinaryOpExpr>(e);
+  if (!mul || mul.getKind() != AffineExprKind::Mul)
+    return std::nullopt;
+  auto dim = dyn_cast<AffineDimExpr>(mul.getLHS());
+  auto factor = dyn_cast<AffineConstantExpr>(mul.getRHS());
+  if (!dim || !factor || factor.getValue() <= 0)
+    return std::nullopt;
+  return std::make_pair(dim.getPosition(), factor.getValue());
+}
+
+/// A window dimension of a convolution or pooling input: the input index is
+/// `stride * out + dilation * win`, `out` an output loop, `win` a window
+/// loop of `size` iterations, over an input dimension of `inputSize`.
+struct WindowDim {
+  unsigned position; // in the input's indexing map
+  unsigned out, win;
+  int64_t stride, dilation, size, inputSize;
+};
+
+/// Rewrites the adjoint of a convolution-like input (indexed by
+/// `stride * out + dilation * win`) so that it iterates over input
+/// positions: the loop `out` now runs over the input index `i`, operands
+/// indexed by `out` are read at `i - dilation * win + dilation * (size - 1)`
+/// from a copy dilated by `stride` and zero-padded by `dilation * (size -
+/// 1)` before and up to the input's extent after. Zero padding makes the
+/// terms outside the forward window vanish (the result's adjoint is 0
+/// there). This is the transposed convolution, for any stride and dilation.
+LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
+                                   unsigned k,
+                                   SmallVectorImpl<Value> &ins,
+                                   SmallVectorImpl<AffineMap> &insMaps,
+                                   AffineMap &inMap) {
+  auto fail = [&](const Twine &why) {
+    return op.emitOpError("cannot be differentiated: input #")
+           << k << " " << why;
+  };
+  MLIRContext *context = op.getContext();
+  SmallVector<int64_t> loops = op.getStaticLoopRanges();
+  if (llvm::any_of(loops, ShapedType::isDynamic))
+    return fail("is a window of a dynamically shaped convolution");
+  AffineMap outMap = op.getIndexingMapsArray().back();
+  auto isOutputDim = [&](unsigned d) {
+    return llvm::is_contained(outMap.getResults(), getAffineDimExpr(d, context));
+  };
+  auto inputType = cast<RankedTensorType>(ins[k].getType());
+  SmallVector<WindowDim> windows;
+  SmallVector<AffineExpr> newInResults;
+  for (auto [position, e] : llvm::enumerate(inMap.getResults())) {
+    if (isa<AffineDimExpr>(e)) {
+      newInResults.push_back(e);
+      continue;
+    }
+    auto sum = dyn_cast<AffineBinaryOpExpr>(e);
+    std::optional<std::pair<unsigned, int64_t>> lhs, rhs;
+    if (sum && sum.getKind() == AffineExprKind::Add) {
+      lhs = asScaledDim(sum.getLHS());
+      rhs = asScaledDim(sum.getRHS());
+    }
+    if (!lhs || !rhs)
+      return fail("is indexed by an expression that is neither a loop nor "
+                  "stride * loop + dilation * window loop");
+    if (!isOutputDim(lhs->first))
+      std::swap(lhs, rhs);
+    if (!isOutputDim(lhs->first) || isOutputDim(rhs->first))
+      return fail("has a window expression without one output loop and one "
+                  "window loop");
+    windows.push_back({unsigned(position), lhs->first, rhs->first,
+                       lhs->second, rhs->second, loops[rhs->first],
+                       inputType.getDimSize(position)});
+    newInResults.push_back(getAffineDimExpr(lhs->first, context));
+  }
+  AffineMap newInMap =
+      AffineMap::get(inMap.getNumDims(), 0, newInResults, context);
+  if (!newInMap.isProjectedPermutation())
+    return fail("uses a loop twice in its indexing map");
+
+  // Every other operand reads `out` as a plain index (or not at all).
+  Location loc = op.getLoc();
+  DenseMap<AffineExpr, AffineExpr> shift;
+  for (const WindowDim &w : windows)
+    shift[getAffineDimExpr(w.out, context)] =
+        getAffineDimExpr(w.out, context) -
+        getAffineDimExpr(w.win, context) * w.dilation +
+        w.dilation * (w.size - 1);
+  for (auto [j, map] : llvm::enumerate(insMaps)) {
+    if (j == k) {
+      map = newInMap;
+      continue;
+    }
+    SmallVector<int64_t> shape(
+        cast<RankedTensorType>(ins[j].getType()).getShape());
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    bool padded = false;
+    for (auto [q, e] : llvm::enumerate(map.getResults())) {
+      const WindowDim *window = nullptr;
+      for (const WindowDim &w : windows) {
+        if (e == getAffineDimExpr(w.out, context))
+          window = &w;
+        else if (e.isFunctionOfDim(w.out))
+          return fail("shares its output loop with a windowed operand");
+      }
+      offsets.push_back(b.getIndexAttr(window ? window->dilation *
+                                                    (window->size - 1)
+                                              : 0));
+      sizes.push_back(b.getIndexAttr(shape[q]));
+      strides.push_back(b.getIndexAttr(window ? window->stride : 1));
+      if (window) {
+        shape[q] = window->inputSize + window->dilation * (window->size - 1);
+        padded = true;
+      }
+    }
+    if (!padded)
+      continue;
+    auto type = RankedTensorType::get(
+        shape, cast<RankedTensorType>(ins[j].getType()).getElementType());
+    ins[j] = tensor::InsertSliceOp::create(b, loc, ins[j], zeros(b, loc, type),
+                                           offsets, sizes, strides);
+    map = map.replace(shift, map.getNumDims(), 0);
+  }
+  inMap = newInMap;
+  return success();
+}
+
 class ReverseSweep {
 public:
   /// `active` holds the values that depend on a parameter: adjoints are
@@ -219,6 +369,78 @@ public:
                      expand.getReassociationIndices()));
       return success();
     }
+    if (auto extract = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      // The slice's adjoint, placed back where it came from.
+      accumulate(extract.getSource(),
+                 tensor::InsertSliceOp::create(
+                     b, op->getLoc(), adjoint(extract.getResult()),
+                     zeros(b, op->getLoc(), extract.getSourceType()),
+                     extract.getMixedOffsets(), extract.getMixedSizes(),
+                     extract.getMixedStrides()));
+      return success();
+    }
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
+      Value dy = adjoint(insert.getResult());
+      Location loc = op->getLoc();
+      if (active.contains(insert.getSource()))
+        accumulate(insert.getSource(),
+                   tensor::ExtractSliceOp::create(
+                       b, loc, insert.getSourceType(), dy,
+                       insert.getMixedOffsets(), insert.getMixedSizes(),
+                       insert.getMixedStrides()));
+      if (active.contains(insert.getDest()))
+        // The overwritten region does not reach the result.
+        accumulate(insert.getDest(),
+                   tensor::InsertSliceOp::create(
+                       b, loc, zeros(b, loc, insert.getSourceType()), dy,
+                       insert.getMixedOffsets(), insert.getMixedSizes(),
+                       insert.getMixedStrides()));
+      return success();
+    }
+    if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
+      Value dy = adjoint(concat.getResult());
+      auto resultType = cast<RankedTensorType>(concat.getResult().getType());
+      int64_t offset = 0, dim = int64_t(concat.getDim());
+      for (Value input : concat.getInputs()) {
+        auto type = cast<RankedTensorType>(input.getType());
+        if (!type.hasStaticShape())
+          return op->emitOpError("cannot be differentiated: its inputs must "
+                                 "have static shapes");
+        SmallVector<OpFoldResult> offsets(resultType.getRank(),
+                                          b.getIndexAttr(0));
+        SmallVector<OpFoldResult> sizes, strides(resultType.getRank(),
+                                                 b.getIndexAttr(1));
+        offsets[dim] = b.getIndexAttr(offset);
+        for (int64_t size : type.getShape())
+          sizes.push_back(b.getIndexAttr(size));
+        if (active.contains(input))
+          accumulate(input, tensor::ExtractSliceOp::create(
+                                b, op->getLoc(), type, dy, offsets, sizes,
+                                strides));
+        offset += type.getDimSize(dim);
+      }
+      return success();
+    }
+    if (auto pad = dyn_cast<tensor::PadOp>(op)) {
+      // The interior of the padded adjoint (the padding value is a constant).
+      auto sourceType = pad.getSourceType();
+      if (!sourceType.hasStaticShape() || !pad.getStaticLow().size() ||
+          llvm::any_of(pad.getStaticLow(), ShapedType::isDynamic))
+        return op->emitOpError("cannot be differentiated: only static "
+                               "padding of a static shape is supported");
+      SmallVector<OpFoldResult> offsets, sizes, strides;
+      for (auto [low, size] :
+           llvm::zip(pad.getStaticLow(), sourceType.getShape())) {
+        offsets.push_back(b.getIndexAttr(low));
+        sizes.push_back(b.getIndexAttr(size));
+        strides.push_back(b.getIndexAttr(1));
+      }
+      accumulate(pad.getSource(),
+                 tensor::ExtractSliceOp::create(
+                     b, op->getLoc(), sourceType, adjoint(pad.getResult()),
+                     offsets, sizes, strides));
+      return success();
+    }
     if (auto transpose = dyn_cast<linalg::TransposeOp>(op)) {
       ArrayRef<int64_t> perm = transpose.getPermutation();
       SmallVector<int64_t> inverse(perm.size());
@@ -234,10 +456,12 @@ public:
                      .getResult()[0]);
       return success();
     }
-    return op->emitOpError("cannot be differentiated; "
-                           "supported are linalg.generic (and named linalg "
-                           "ops, generalized), linalg.transpose, tensor "
-                           "reshapes, fills and constants");
+    return op->emitOpError("cannot be differentiated; supported are "
+                           "linalg.generic (and named linalg ops, "
+                           "generalized; softmax decomposed), "
+                           "linalg.transpose, tensor reshapes, slices, "
+                           "insert_slice, concat and pad, fills and "
+                           "constants");
   }
 
 private:
@@ -263,10 +487,6 @@ private:
         continue;
       unsigned k = input->getOperandNumber();
       AffineMap inMap = maps[k];
-      if (!inMap.isProjectedPermutation())
-        return op.emitOpError("cannot be differentiated: input #")
-               << k << " is not indexed by a projected permutation";
-
       // Inputs: the forward inputs (to recompute the body), the result's
       // adjoint and, for a maximum, the result.
       SmallVector<Value> ins(op.getDpsInputs());
@@ -277,6 +497,9 @@ private:
         ins.push_back(op.getResult(0));
         insMaps.push_back(outMap);
       }
+      if (!inMap.isProjectedPermutation() &&
+          failed(reindexWindowedInput(b, op, k, ins, insMaps, inMap)))
+        return failure();
       SmallVector<AffineMap> allMaps = insMaps;
       allMaps.push_back(inMap);
       SmallVector<utils::IteratorType> iterators(
@@ -339,6 +562,17 @@ private:
 
 LogicalResult ampc::generalizeForAutodiff(func::FuncOp fn) {
   IRRewriter rewriter(fn.getContext());
+  // Softmax and friends: into the generics they are made of.
+  SmallVector<linalg::AggregatedOpInterface> aggregates;
+  fn.walk([&](linalg::AggregatedOpInterface op) { aggregates.push_back(op); });
+  for (linalg::AggregatedOpInterface op : aggregates) {
+    rewriter.setInsertionPoint(op);
+    FailureOr<SmallVector<Value>> replacements =
+        op.decomposeOperation(rewriter);
+    if (failed(replacements))
+      return op->emitOpError("cannot be decomposed for differentiation");
+    rewriter.replaceOp(op, *replacements);
+  }
   SmallVector<linalg::LinalgOp> named;
   fn.walk([&](linalg::LinalgOp op) {
     if (!isa<linalg::GenericOp, linalg::FillOp, linalg::TransposeOp>(op))

@@ -92,8 +92,13 @@ static void addBufferizationStage(OpPassManager &pm) {
 /// Buffers and loops become LLVM.
 static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
                          bool x86Vector) {
+  pm.nest<func::FuncOp>().addPass(ampc::createAmpcExpandStridedCopies());
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(createConvertVectorToSCFPass());
+  // Fully unrolled: the loop form keeps each transfer's temporary in an
+  // alloca inside the surrounding loops, which grows the stack per iteration
+  // (a large convolution overflows it).
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   ConvertVectorToLLVMPassOptions vectorOptions;
@@ -101,6 +106,9 @@ static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  // Libm calls on vectors (erf, ...) are unrolled into vector.extract and
+  // vector.insert: lower those too.
+  pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   // Strided metadata expands into affine arithmetic: lower it again.
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());

@@ -70,3 +70,74 @@ func.func @forward(%x: tensor<4x3xf32>, %w: tensor<3x2xf32> {amp.param}, %z: ten
   } -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// Convolution and pooling inputs are indexed by stride * out + window: their
+// adjoints iterate over input positions and read the output's adjoint from
+// a copy dilated by the stride and zero-padded by window - 1 (a transposed
+// convolution). Here a 2x2 conv with stride 2, then 2x2 max pooling with
+// stride 1; the filter's adjoint is an ordinary contraction.
+// CHECK-DAG: #[[SHIFT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1 - d4 + 1, d2 - d5 + 1, d3)>
+// CHECK-DAG: #[[POOLSHIFT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1 - d4 + 1, d2 - d5 + 1, d3)>
+// CHECK-LABEL: func.func @forward_grad
+// CHECK-SAME: -> (tensor<f32>, tensor<1x4x4x2xf32>, tensor<2x2x2x3xf32>)
+// Pooling: the result and its adjoint, padded by 1 (window 2, stride 1).
+// CHECK: %[[DP:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 1, 1, 0] [1, 1, 1, 3] [1, 1, 1, 1] : tensor<1x1x1x3xf32> into tensor<1x3x3x3xf32>
+// CHECK: %[[P:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 1, 1, 0] [1, 1, 1, 3] [1, 1, 1, 1] : tensor<1x1x1x3xf32> into tensor<1x3x3x3xf32>
+// CHECK: %[[DC:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[DP]], %[[P]] : {{.*}}) outs(%{{.*}} : tensor<1x2x2x3xf32>) attrs = {amp.gradient}
+// CHECK: arith.cmpf oeq
+// Conv: the adjoint dilated by 2 and padded by 1, then correlated with the
+// filter.
+// CHECK: %[[DD:.*]] = tensor.insert_slice %[[DC]] into %{{.*}}[0, 1, 1, 0] [1, 2, 2, 3] [1, 2, 2, 1] : tensor<1x2x2x3xf32> into tensor<1x5x5x3xf32>
+// CHECK: %[[DX:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[SHIFT]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]} ins(%{{.*}}, %[[DD]] : tensor<2x2x2x3xf32>, tensor<1x5x5x3xf32>) outs(%{{.*}} : tensor<1x4x4x2xf32>) attrs = {amp.gradient}
+// CHECK: %[[DW:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[DC]] : tensor<1x4x4x2xf32>, tensor<1x2x2x3xf32>) outs(%{{.*}} : tensor<2x2x2x3xf32>) attrs = {amp.gradient}
+// CHECK: return %{{.*}}, %[[DX]], %[[DW]]
+func.func @forward(%x: tensor<1x4x4x2xf32> {amp.param}, %w: tensor<2x2x2x3xf32> {amp.param}) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %ec = tensor.empty() : tensor<1x2x2x3xf32>
+  %zc = linalg.fill ins(%zero : f32) outs(%ec : tensor<1x2x2x3xf32>) -> tensor<1x2x2x3xf32>
+  %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x4x4x2xf32>, tensor<2x2x2x3xf32>) outs(%zc : tensor<1x2x2x3xf32>) -> tensor<1x2x2x3xf32>
+  %win = tensor.empty() : tensor<2x2xf32>
+  %ep = tensor.empty() : tensor<1x1x1x3xf32>
+  %mp = linalg.fill ins(%ninf : f32) outs(%ep : tensor<1x1x1x3xf32>) -> tensor<1x1x1x3xf32>
+  %p = linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%c, %win : tensor<1x2x2x3xf32>, tensor<2x2xf32>) outs(%mp : tensor<1x1x1x3xf32>) -> tensor<1x1x1x3xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %l = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> ()>], iterator_types = ["reduction", "reduction", "reduction", "reduction"]}
+      ins(%p : tensor<1x1x1x3xf32>) outs(%f0 : tensor<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %v, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
+// linalg.softmax is decomposed into the generics it stands for, which are
+// then differentiated (the max reduction routes to the maximum).
+// CHECK-LABEL: func.func @forward_grad
+// CHECK-NOT: linalg.softmax
+// CHECK: arith.maxnumf
+// CHECK: math.exp
+// CHECK: arith.divf
+// CHECK: return
+func.func @forward(%x: tensor<2x4xf32> {amp.param}) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4xf32>
+  %s = linalg.softmax dimension(1) ins(%x : tensor<2x4xf32>) outs(%e : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %l = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%s : tensor<2x4xf32>) outs(%f0 : tensor<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %sq = arith.mulf %v, %v : f32
+    %t = arith.addf %sq, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  return %l : tensor<f32>
+}

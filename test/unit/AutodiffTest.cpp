@@ -234,6 +234,211 @@ func.func @forward(%w: tensor<6xf64> {amp.param}, %unused: tensor<2xf64> {amp.pa
   checkGradients(source, {random({6}, rng), random({2}, rng)}, 2);
 }
 
+/// `body` computes %y of type `yType` from the arguments; the loss is
+/// sum(%y * %r) with %r a fixed random tensor (the last argument), so every
+/// element of %y gets a different adjoint.
+std::string withWeightedSum(const std::string &args, const std::string &body,
+                            const std::string &yType, int rank) {
+  std::string dims, id;
+  for (int i = 0; i < rank; ++i) {
+    dims += (i ? ", d" : "d") + std::to_string(i);
+  }
+  std::string map = "affine_map<(" + dims + ") -> (" + dims + ")>";
+  std::string all = "affine_map<(" + dims + ") -> ()>";
+  std::string iterators;
+  for (int i = 0; i < rank; ++i)
+    iterators += std::string(i ? ", " : "") + "\"reduction\"";
+  return "func.func @forward(" + args + ", %r: " + yType +
+         ") -> tensor<f64> {\n  %zero = arith.constant 0.0 : f64\n" + body +
+         "  %e0 = tensor.empty() : tensor<f64>\n"
+         "  %f0 = linalg.fill ins(%zero : f64) outs(%e0 : tensor<f64>) -> "
+         "tensor<f64>\n"
+         "  %l = linalg.generic {indexing_maps = [" + map + ", " + map + ", " +
+         all + "], iterator_types = [" + iterators +
+         "]} ins(%y, %r : " + yType + ", " + yType +
+         ") outs(%f0 : tensor<f64>) {\n"
+         "  ^bb0(%ws_y: f64, %ws_r: f64, %ws_acc: f64):\n"
+         "    %ws_p = arith.mulf %ws_y, %ws_r : f64\n"
+         "    %ws_s = arith.addf %ws_p, %ws_acc : f64\n"
+         "    linalg.yield %ws_s : f64\n"
+         "  } -> tensor<f64>\n  return %l : tensor<f64>\n}\n";
+}
+
+TEST(AutodiffTest, ConvolutionWithStrideInputAndFilter) {
+  // Input gradient: a transposed convolution (stride 2 leaves gaps and an
+  // uncovered last row/column); filter gradient: a correlation.
+  std::string source = withWeightedSum(
+      "%x: tensor<2x8x7x2xf64> {amp.param}, %w: tensor<3x3x2x3xf64> {amp.param}",
+      "  %e = tensor.empty() : tensor<2x3x3x3xf64>\n"
+      "  %z = linalg.fill ins(%zero : f64) outs(%e : tensor<2x3x3x3xf64>) -> "
+      "tensor<2x3x3x3xf64>\n"
+      "  %y = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : "
+      "tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%x, %w : "
+      "tensor<2x8x7x2xf64>, tensor<3x3x2x3xf64>) outs(%z : "
+      "tensor<2x3x3x3xf64>) -> tensor<2x3x3x3xf64>\n",
+      "tensor<2x3x3x3xf64>", 4);
+  std::mt19937 rng(11);
+  checkGradients(source,
+                 {random({2, 8, 7, 2}, rng), random({3, 3, 2, 3}, rng),
+                  random({2, 3, 3, 3}, rng)},
+                 2);
+}
+
+TEST(AutodiffTest, ConvolutionWithDilation) {
+  std::string source = withWeightedSum(
+      "%x: tensor<1x7x6x2xf64> {amp.param}, %w: tensor<2x2x2x2xf64> {amp.param}",
+      "  %e = tensor.empty() : tensor<1x5x4x2xf64>\n"
+      "  %z = linalg.fill ins(%zero : f64) outs(%e : tensor<1x5x4x2xf64>) -> "
+      "tensor<1x5x4x2xf64>\n"
+      "  %y = linalg.conv_2d_nhwc_hwcf {dilations = dense<2> : "
+      "tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : "
+      "tensor<1x7x6x2xf64>, tensor<2x2x2x2xf64>) outs(%z : "
+      "tensor<1x5x4x2xf64>) -> tensor<1x5x4x2xf64>\n",
+      "tensor<1x5x4x2xf64>", 4);
+  std::mt19937 rng(12);
+  checkGradients(source,
+                 {random({1, 7, 6, 2}, rng), random({2, 2, 2, 2}, rng),
+                  random({1, 5, 4, 2}, rng)},
+                 2);
+}
+
+TEST(AutodiffTest, MaxPoolingOverlappingAndAveragePooling) {
+  // Max pooling 2x2, stride 1 (overlapping windows: an element can be the
+  // maximum of several), then 2x2 average pooling with stride 2.
+  std::string source = withWeightedSum(
+      "%x: tensor<2x5x5x3xf64> {amp.param}",
+      "  %ninf = arith.constant 0xFFF0000000000000 : f64\n"
+      "  %quarter = arith.constant 0.25 : f64\n"
+      "  %win = tensor.empty() : tensor<2x2xf64>\n"
+      "  %e1 = tensor.empty() : tensor<2x4x4x3xf64>\n"
+      "  %m1 = linalg.fill ins(%ninf : f64) outs(%e1 : tensor<2x4x4x3xf64>) -> "
+      "tensor<2x4x4x3xf64>\n"
+      "  %p1 = linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, "
+      "strides = dense<1> : tensor<2xi64>} ins(%x, %win : "
+      "tensor<2x5x5x3xf64>, tensor<2x2xf64>) outs(%m1 : tensor<2x4x4x3xf64>) "
+      "-> tensor<2x4x4x3xf64>\n"
+      "  %e2 = tensor.empty() : tensor<2x2x2x3xf64>\n"
+      "  %z2 = linalg.fill ins(%zero : f64) outs(%e2 : tensor<2x2x2x3xf64>) -> "
+      "tensor<2x2x2x3xf64>\n"
+      "  %p2 = linalg.pooling_nhwc_sum {dilations = dense<1> : tensor<2xi64>, "
+      "strides = dense<2> : tensor<2xi64>} ins(%p1, %win : "
+      "tensor<2x4x4x3xf64>, tensor<2x2xf64>) outs(%z2 : tensor<2x2x2x3xf64>) "
+      "-> tensor<2x2x2x3xf64>\n"
+      "  %y = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, "
+      "b, c, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>], iterator_types = "
+      "[\"parallel\", \"parallel\", \"parallel\", \"parallel\"]} ins(%p2 : "
+      "tensor<2x2x2x3xf64>) outs(%e2 : tensor<2x2x2x3xf64>) {\n"
+      "  ^bb0(%a: f64, %o: f64):\n"
+      "    %q = arith.mulf %a, %quarter : f64\n"
+      "    linalg.yield %q : f64\n"
+      "  } -> tensor<2x2x2x3xf64>\n",
+      "tensor<2x2x2x3xf64>", 4);
+  std::mt19937 rng(13);
+  checkGradients(source, {random({2, 5, 5, 3}, rng), random({2, 2, 2, 3}, rng)},
+                 1);
+}
+
+TEST(AutodiffTest, SoftmaxLayerNormAndGelu) {
+  // linalg.softmax (decomposed), a layer norm written as generics, and the
+  // exact GELU x * (1 + erf(x / sqrt 2)) / 2.
+  std::string source = withWeightedSum(
+      "%x: tensor<3x5xf64> {amp.param}",
+      R"(  %e = tensor.empty() : tensor<3x5xf64>
+  %sm = linalg.softmax dimension(1) ins(%x : tensor<3x5xf64>) outs(%e : tensor<3x5xf64>) -> tensor<3x5xf64>
+  %er = tensor.empty() : tensor<3xf64>
+  %zr = linalg.fill ins(%zero : f64) outs(%er : tensor<3xf64>) -> tensor<3xf64>
+  %sum = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<3x5xf64>) outs(%zr : tensor<3xf64>) {
+  ^bb0(%a: f64, %acc: f64):
+    %s = arith.addf %a, %acc : f64
+    linalg.yield %s : f64
+  } -> tensor<3xf64>
+  %centered = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %sum : tensor<3x5xf64>, tensor<3xf64>) outs(%e : tensor<3x5xf64>) {
+  ^bb0(%a: f64, %s: f64, %o: f64):
+    %n = arith.constant 0.2 : f64
+    %mean = arith.mulf %s, %n : f64
+    %d = arith.subf %a, %mean : f64
+    linalg.yield %d : f64
+  } -> tensor<3x5xf64>
+  %var = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>], iterator_types = ["parallel", "reduction"]}
+      ins(%centered : tensor<3x5xf64>) outs(%zr : tensor<3xf64>) {
+  ^bb0(%a: f64, %acc: f64):
+    %sq = arith.mulf %a, %a : f64
+    %s = arith.addf %sq, %acc : f64
+    linalg.yield %s : f64
+  } -> tensor<3xf64>
+  %ln = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%centered, %var : tensor<3x5xf64>, tensor<3xf64>) outs(%e : tensor<3x5xf64>) {
+  ^bb0(%a: f64, %v: f64, %o: f64):
+    %n = arith.constant 0.2 : f64
+    %eps = arith.constant 1.0e-5 : f64
+    %m = arith.mulf %v, %n : f64
+    %ve = arith.addf %m, %eps : f64
+    %rs = math.rsqrt %ve : f64
+    %d = arith.mulf %a, %rs : f64
+    linalg.yield %d : f64
+  } -> tensor<3x5xf64>
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%ln, %sm : tensor<3x5xf64>, tensor<3x5xf64>) outs(%e : tensor<3x5xf64>) {
+  ^bb0(%a: f64, %p: f64, %o: f64):
+    %half = arith.constant 0.5 : f64
+    %one = arith.constant 1.0 : f64
+    %isqrt2 = arith.constant 0.70710678118654752 : f64
+    %u = arith.mulf %a, %isqrt2 : f64
+    %erf = math.erf %u : f64
+    %g1 = arith.addf %erf, %one : f64
+    %g2 = arith.mulf %a, %g1 : f64
+    %gelu = arith.mulf %g2, %half : f64
+    %w = arith.addf %gelu, %p : f64
+    linalg.yield %w : f64
+  } -> tensor<3x5xf64>
+)",
+      "tensor<3x5xf64>", 2);
+  std::mt19937 rng(14);
+  checkGradients(source, {random({3, 5}, rng, -2, 2), random({3, 5}, rng)}, 1);
+}
+
+TEST(AutodiffTest, SlicesConcatPadBroadcastAndReduce) {
+  std::string source = withWeightedSum(
+      "%a: tensor<4x6xf64> {amp.param}, %b: tensor<2x6xf64> {amp.param}, "
+      "%c: tensor<6xf64> {amp.param}",
+      R"(  %pi = arith.constant 1.5 : f64
+  %s = tensor.extract_slice %a[1, 0] [2, 6] [2, 1] : tensor<4x6xf64> to tensor<2x6xf64>
+  %cat = tensor.concat dim(0) %s, %b : (tensor<2x6xf64>, tensor<2x6xf64>) -> tensor<4x6xf64>
+  %bs = tensor.extract_slice %b[0, 1] [2, 3] [1, 2] : tensor<2x6xf64> to tensor<2x3xf64>
+  %ins = tensor.insert_slice %bs into %cat[1, 2] [2, 3] [1, 1] : tensor<2x3xf64> into tensor<4x6xf64>
+  %p = tensor.pad %ins low[1, 0] high[0, 2] {
+  ^bb0(%i: index, %j: index):
+    tensor.yield %pi : f64
+  } : tensor<4x6xf64> to tensor<5x8xf64>
+  %eb = tensor.empty() : tensor<5x6xf64>
+  %bc = linalg.broadcast ins(%c : tensor<6xf64>) outs(%eb : tensor<5x6xf64>) dimensions = [0]
+  %er = tensor.empty() : tensor<5xf64>
+  %zr = linalg.fill ins(%zero : f64) outs(%er : tensor<5xf64>) -> tensor<5xf64>
+  %red = linalg.reduce ins(%bc : tensor<5x6xf64>) outs(%zr : tensor<5xf64>) dimensions = [1]
+    (%x: f64, %acc: f64) {
+      %sq = arith.mulf %x, %x : f64
+      %t = arith.addf %sq, %acc : f64
+      linalg.yield %t : f64
+    }
+  %e = tensor.empty() : tensor<5x8xf64>
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %red : tensor<5x8xf64>, tensor<5xf64>) outs(%e : tensor<5x8xf64>) {
+  ^bb0(%x: f64, %r2: f64, %o: f64):
+    %m = arith.mulf %x, %x : f64
+    %t = arith.addf %m, %r2 : f64
+    linalg.yield %t : f64
+  } -> tensor<5x8xf64>
+)",
+      "tensor<5x8xf64>", 2);
+  std::mt19937 rng(15);
+  checkGradients(source,
+                 {random({4, 6}, rng), random({2, 6}, rng), random({6}, rng),
+                  random({5, 8}, rng)},
+                 3);
+}
+
 TEST(AutodiffTest, UnsupportedOpsAreNamed) {
   std::string error;
   const char *source = R"mlir(

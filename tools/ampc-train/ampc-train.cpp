@@ -465,20 +465,23 @@ int main(int argc, char **argv) {
     size_t numParams = trainer.parameters().size();
     int64_t features = train.features();
     if (forward.inputs.size() != numParams + 2 ||
-        forward.inputs[numParams].shape.size() != 2 ||
+        forward.inputs[numParams].shape.size() < 2 ||
         forward.inputs[numParams + 1].shape.size() != 2 ||
         forward.inputs[numParams + 1].shape[0] !=
             forward.inputs[numParams].shape[0] ||
         forward.results.size() < 2 ||
         forward.results[1].shape != forward.inputs[numParams + 1].shape)
-      return fail("@forward must take its parameters, samples [B, F] and "
+      return fail("@forward must take its parameters, samples [B, ...] and "
                   "one-hot labels [B, C], and return the loss and the "
                   "logits [B, C]");
-    int64_t batch = forward.inputs[numParams].shape[0];
+    const std::vector<int64_t> &sampleShape = forward.inputs[numParams].shape;
+    int64_t batch = sampleShape[0];
     int64_t numClasses = forward.inputs[numParams + 1].shape[1];
-    if (forward.inputs[numParams].shape[1] != features)
-      return fail("@forward takes samples of " +
-                  llvm::Twine(forward.inputs[numParams].shape[1]) +
+    int64_t modelFeatures = 1;
+    for (size_t d = 1; d < sampleShape.size(); ++d)
+      modelFeatures *= sampleShape[d];
+    if (modelFeatures != features)
+      return fail("@forward takes samples of " + llvm::Twine(modelFeatures) +
                   " features, the dataset has " + llvm::Twine(features));
     for (const Split *split : {&train, &test})
       for (int label : split->labels)
@@ -505,8 +508,7 @@ int main(int argc, char **argv) {
                    << " at step " << trainer.stepsTaken() << "\n";
     }
 
-    Tensor x(DType::F32, {batch, features}), onehot(DType::F32,
-                                                    {batch, numClasses});
+    Tensor x(DType::F32, sampleShape), onehot(DType::F32, {batch, numClasses});
     std::vector<int> classes;
     std::vector<int64_t> order(train.size());
     int64_t testSize = test.size();

@@ -34,6 +34,21 @@ def AmpcDecomposeAggregates
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AmpcExpandStridedCopies
+    : Pass<"ampc-expand-strided-copies", "::mlir::func::FuncOp"> {
+  let summary = "turn copies between non-contiguous memrefs into linalg.copy";
+  let description = [{
+    The LLVM lowering of `memref.copy` calls the `memrefCopy` runtime helper
+    (from MLIR's c_runner_utils) when either side is not a contiguous
+    row-major buffer, as strided `tensor.insert_slice` produces after
+    bufferization. Compiled code must not depend on that library: this pass
+    replaces such copies by `linalg.copy`, which becomes loops. Contiguous
+    copies stay `memref.copy` (a `memcpy`).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def AmpcVectorizeContractions
     : Pass<"ampc-vectorize-contractions", "::mlir::ModuleOp"> {
   let summary = "tile contractions for the caches and registers, then vectorize";
