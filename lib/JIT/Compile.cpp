@@ -56,11 +56,17 @@ llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
   OwningOpRef<ModuleOp> ir = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!ir)
     return makeError("cannot parse '" + bufferName + "':\n" + diagnostics);
+  // The precision pipeline may add state (fp8 scaling of a training step):
+  // the signatures are those after it.
+  if (policy != "none") {
+    PassManager precisionPm(&context);
+    buildTrainPipeline(precisionPm, precision);
+    if (failed(precisionPm.run(*ir)))
+      return makeError("cannot compile '" + bufferName + "':\n" +
+                       diagnostics);
+  }
   signatures = describeFunctions(*ir);
-
   PassManager pm(&context);
-  if (policy != "none")
-    buildTrainPipeline(pm, precision);
   buildCpuPipeline(pm, cpu);
   if (failed(pm.run(*ir)))
     return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);

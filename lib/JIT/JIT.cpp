@@ -187,6 +187,10 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   precision.fp32Ops = llvm::ArrayRef<std::string>(options.fp32Ops);
   precision.promoteOps = llvm::ArrayRef<std::string>(options.promoteOps);
   precision.followOps = llvm::ArrayRef<std::string>(options.followOps);
+  precision.fp8Recipe = options.fp8Recipe;
+  precision.fp8HistoryLength = options.fp8HistoryLength;
+  precision.fp8Algo = options.fp8Algo;
+  precision.fp8Margin = options.fp8Margin;
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
   cpu.vectorize = options.vectorize;

@@ -48,6 +48,12 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
   funcPm.addPass(amp::createAmpInsertCasts());
   funcPm.addPass(amp::createAmpFp32Accumulate());
   funcPm.addPass(amp::createAmpCastCleanup());
+  amp::AmpFp8ScalingOptions fp8;
+  fp8.recipe = options.fp8Recipe;
+  fp8.historyLength = options.fp8HistoryLength;
+  fp8.algo = options.fp8Algo;
+  fp8.margin = options.fp8Margin;
+  pm.addPass(amp::createAmpFp8Scaling(fp8));
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

@@ -30,6 +30,13 @@ struct JitOptions {
   /// Per-op overrides of the autocast classes, by op name (see
   /// amp-autocast's lower-ops, fp32-ops, promote-ops and follow-ops).
   std::vector<std::string> lowerOps, fp32Ops, promoteOps, followOps;
+  /// fp8 scaling (amp-fp8-scaling): recipe "" (delayed in the training
+  /// step, current elsewhere), "delayed" or "current"; amax history length,
+  /// "max" or "most_recent", margin.
+  std::string fp8Recipe;
+  int64_t fp8HistoryLength = 1024;
+  std::string fp8Algo = "max";
+  int64_t fp8Margin = 0;
   /// Tile and vectorize (ampc-cpu-pipeline's `vectorize`); off gives plain
   /// loops, for comparison.
   bool vectorize = true;

@@ -31,6 +31,21 @@ struct TrainPipelineOptions : mlir::PassPipelineOptions<TrainPipelineOptions> {
   ListOption<std::string> followOps{
       *this, "follow-ops",
       llvm::cl::desc("op names taking their input's precision")};
+  Option<std::string> fp8Recipe{
+      *this, "fp8-recipe",
+      llvm::cl::desc("delayed or current fp8 scaling (default: delayed in "
+                     "the training step, current elsewhere)"),
+      llvm::cl::init("")};
+  Option<int64_t> fp8HistoryLength{
+      *this, "fp8-history-len",
+      llvm::cl::desc("amax history length of delayed fp8 scaling"),
+      llvm::cl::init(1024)};
+  Option<std::string> fp8Algo{
+      *this, "fp8-algo", llvm::cl::desc("max or most_recent"),
+      llvm::cl::init("max")};
+  Option<int64_t> fp8Margin{*this, "fp8-margin",
+                            llvm::cl::desc("fp8 scales are divided by 2^margin"),
+                            llvm::cl::init(0)};
 };
 
 struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
@@ -58,7 +73,7 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
 
 /// Decides every op's precision and rewrites the IR to compute that way:
 /// amp-autocast, amp-insert-casts, amp-fp32-accumulate, amp-cast-cleanup,
-/// then canonicalize and cse.
+/// amp-fp8-scaling, then canonicalize and cse.
 void buildTrainPipeline(mlir::OpPassManager &pm,
                         const TrainPipelineOptions &options);
 

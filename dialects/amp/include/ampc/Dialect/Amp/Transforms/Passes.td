@@ -93,6 +93,52 @@ def AmpFp32Accumulate : Pass<"amp-fp32-accumulate", "::mlir::func::FuncOp"> {
                            "::mlir::linalg::LinalgDialect"];
 }
 
+def AmpFp8Scaling : Pass<"amp-fp8-scaling", "::mlir::ModuleOp"> {
+  let summary = "per-tensor scales for fp8 casts, and the matching descale";
+  let description = [{
+    Gives every unscaled `amp.cast` to an fp8 type whose users are all
+    linalg ops computing in fp8 (the casts `amp-insert-casts` makes for
+    contractions) a per-tensor scale, as Transformer Engine does, and
+    divides the scales out of the f32 result of each of those ops
+    (`out = (A_q . B_q) / (scale_a * scale_b)`; a contraction that does not
+    start from zero has its initial value scaled up first).
+
+    - `current` scaling: `scale = (fp8_max / amax(x)) / 2^margin` from the
+      tensor being cast (1 when the amax is 0 or not finite; the largest f32
+      when the quotient overflows).
+    - `delayed` scaling (TE's `DelayedScaling`): the scale comes from state
+      carried across steps and is updated by `amp.update_amax_history` with
+      this step's amax (`history-len`, `algo`, `margin`). Only the training
+      step built by `amp-build-train-step` carries state: the pass adds
+      `fp8.<site>.amax_history` (tensor<history-len x f32>) and
+      `fp8.<site>.scale` (tensor<f32>) at the end of its state arguments and
+      results, and their initial values (zeros, 1) to `@train_state_init`.
+      Other functions (the forward pass used for evaluation) use current
+      scaling. `<site>` names what is cast: `param<i>`, `input<j>` (the j-th
+      batch input) or `t<k>` (an intermediate value, in program order).
+
+    The recipe is the one recorded in the contraction's `amp.precision`
+    (`amp-autocast` records `delayed` under the fp8 policy) unless `recipe`
+    overrides it. `fp8_max` is 448 for `f8E4M3FN` and 57344 for `f8E5M2`.
+    Other fp8 casts (a hand-written quantization returned to the caller, for
+    example) are kept as written.
+  }];
+  let options = [
+    Option<"recipe", "recipe", "std::string", /*default=*/"\"\"",
+           "delayed or current (default: each contraction's amp.precision)">,
+    Option<"historyLength", "history-len", "int64_t", /*default=*/"1024",
+           "amax history length of delayed scaling">,
+    Option<"algo", "algo", "std::string", /*default=*/"\"max\"",
+           "max or most_recent: how the history becomes one amax">,
+    Option<"margin", "margin", "int64_t", /*default=*/"0",
+           "the scale is divided by 2^margin">
+  ];
+  let dependentDialects = ["::ampc::amp::AmpDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def AmpCastCleanup : Pass<"amp-cast-cleanup", "::mlir::func::FuncOp"> {
   let summary = "fold, deduplicate and hoist amp.cast";
   let description = [{

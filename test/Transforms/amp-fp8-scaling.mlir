@@ -1,0 +1,90 @@
+// RUN: ampc-opt %s -split-input-file -amp-fp8-scaling | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -amp-fp8-scaling="recipe=current" | FileCheck %s --check-prefix=CURRENT
+// RUN: ampc-opt %s -split-input-file -amp-fp8-scaling="history-len=16 algo=most_recent margin=1" | FileCheck %s --check-prefix=OPTS
+
+// Outside a training step: current scaling. Each cast gets
+// scale = 448 / amax (1 for a zero or non-finite amax, FLT_MAX on overflow)
+// and the matmul's f32 result is multiplied by 1 / (s_x * s_w).
+// CHECK-LABEL: func.func @forward
+// CHECK: %[[AX:.*]] = amp.amax %[[X:.*]] : tensor<8x16xf32>
+// CHECK: %[[MAX:.*]] = arith.constant 4.480000e+02 : f32
+// CHECK: %[[Q:.*]] = arith.divf %[[MAX]], %[[AX]] : f32
+// CHECK: %[[CX:.*]] = amp.cast %[[X]] scale %[[SX:.*]] : tensor<8x16xf32> to tensor<8x16xf8E4M3FN>
+// CHECK: %[[CW:.*]] = amp.cast %{{.*}} scale %[[SW:.*]] : tensor<16x4xf32> to tensor<16x4xf8E4M3FN>
+// CHECK: %[[P:.*]] = arith.mulf %[[SX]], %[[SW]] : f32
+// CHECK: %[[MM:.*]] = linalg.matmul {{.*}} ins(%[[CX]], %[[CW]] : tensor<8x16xf8E4M3FN>, tensor<16x4xf8E4M3FN>)
+// CHECK: %[[INV:.*]] = arith.divf %{{.*}}, %[[P]] : f32
+// CHECK: %[[INV0D:.*]] = tensor.from_elements %[[INV]] : tensor<f32>
+// CHECK: %[[D:.*]] = linalg.generic {{.*}} ins(%[[MM]], %[[INV0D]] : tensor<8x4xf32>, tensor<f32>) {{.*}} attrs = {amp.precision = #amp.precision<compute = f32, accumulate = f32>}
+// CHECK: return %[[D]]
+func.func @forward(%x: tensor<8x16xf32>, %w: tensor<16x4xf32>) -> tensor<8x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %cx = amp.cast %x : tensor<8x16xf32> to tensor<8x16xf8E4M3FN>
+  %cw = amp.cast %w : tensor<16x4xf32> to tensor<16x4xf8E4M3FN>
+  %e = tensor.empty() : tensor<8x4xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x4xf32>) -> tensor<8x4xf32>
+  %y = linalg.matmul {amp.precision = #amp.precision<compute = f8E4M3FN, accumulate = f32, recipe = delayed>}
+      ins(%cx, %cw : tensor<8x16xf8E4M3FN>, tensor<16x4xf8E4M3FN>) outs(%f : tensor<8x4xf32>) -> tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
+
+// -----
+
+// In the training step the delayed recipe adds state per cast site: an amax
+// history and a scale, before the batch arguments and before the loss
+// result, with initial values (zeros, 1) in @train_state_init. E5M2 casts
+// use 57344. An accumulator that does not start at zero is scaled up first.
+// CHECK-LABEL: func.func @train_state_init()
+// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<f32> {amp.role = "fp8.input0.scale"})
+// CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<1024xf32>
+// CHECK-DAG: arith.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: (%[[W:.*]]: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %[[M:.*]]: tensor<4xf32> {amp.role = "param0.momentum"},
+// CHECK-SAME: %[[HW:.*]]: tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, %[[SW0:.*]]: tensor<f32> {amp.role = "fp8.param0.scale"},
+// CHECK-SAME: %[[HX:.*]]: tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, %[[SX0:.*]]: tensor<f32> {amp.role = "fp8.input0.scale"},
+// CHECK-SAME: %[[X:.*]]: tensor<2x4xf32> {amp.role = "batch"}, %[[ACC:.*]]: tensor<2x4xf32> {amp.role = "batch"})
+// CHECK-SAME: -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<f32> {amp.role = "fp8.input0.scale"}, tensor<f32> {amp.role = "loss"})
+// CHECK: %[[AW:.*]] = amp.amax %[[W]]
+// CHECK: %[[SW:.*]] = tensor.extract %[[SW0]][]
+// CHECK: %[[NHW:.*]], %[[NSW:.*]] = amp.update_amax_history %[[HW]], %[[AW]], %[[SW]] format f8E4M3FN algo max : tensor<1024xf32>
+// CHECK: amp.cast %[[W]] scale %[[SW]]
+// CHECK: amp.update_amax_history %[[HX]], %{{.*}}, %{{.*}} format f8E5M2 algo max
+// CHECK: %[[P:.*]] = arith.mulf
+// CHECK: %[[UP:.*]] = linalg.generic {{.*}} ins(%[[ACC]], %{{.*}} : tensor<2x4xf32>, tensor<f32>)
+// CHECK: linalg.matmul {{.*}} outs(%[[UP]] : tensor<2x4xf32>)
+// CHECK: return %{{.*}}, %{{.*}}, %[[NHW]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
+
+// CURRENT-LABEL: func.func @train_state_init()
+// CURRENT-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"})
+// CURRENT-LABEL: func.func @train_step
+// CURRENT-NOT: amp.update_amax_history
+// CURRENT: amp.cast %{{.*}} scale
+
+// OPTS-LABEL: func.func @train_step
+// OPTS: amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}} format f8E4M3FN algo most_recent {margin = 1 : i64} : tensor<16xf32>
+func.func @train_state_init() -> (tensor<4xf32> {amp.role = "param0.momentum"}) {
+  %m = arith.constant dense<0.0> : tensor<4xf32>
+  return %m : tensor<4xf32>
+}
+func.func @train_step(%w: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %m: tensor<4xf32> {amp.role = "param0.momentum"},
+                      %x: tensor<2x4xf32> {amp.role = "batch"}, %acc: tensor<2x4xf32> {amp.role = "batch"})
+    -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<f32> {amp.role = "loss"}) {
+  %cw = amp.cast %w : tensor<4x4xf32> to tensor<4x4xf8E4M3FN>
+  %cx = amp.cast %x : tensor<2x4xf32> to tensor<2x4xf8E5M2>
+  %y = linalg.matmul {amp.precision = #amp.precision<compute = f8E4M3FN, accumulate = f32, recipe = delayed>}
+      ins(%cx, %cw : tensor<2x4xf8E5M2>, tensor<4x4xf8E4M3FN>) outs(%acc : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %e = tensor.empty() : tensor<f32>
+  return %w, %m, %e : tensor<4x4xf32>, tensor<4xf32>, tensor<f32>
+}
+
+// -----
+
+// A cast that does not feed an fp8 contraction is a decision kept as
+// written: no scale.
+// CHECK-LABEL: func.func @quantize
+// CHECK-NEXT: %[[C:.*]] = amp.cast %{{.*}} : tensor<4xf32> to tensor<4xf8E4M3FN>
+// CHECK-NEXT: return %[[C]]
+func.func @quantize(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
+  %c = amp.cast %x : tensor<4xf32> to tensor<4xf8E4M3FN>
+  return %c : tensor<4xf8E4M3FN>
+}

@@ -1,0 +1,151 @@
+//===- Fp8ScalingTest.cpp - per-tensor fp8 scaling, end to end -------------===//
+//
+// Under the fp8 policy every fp8 cast gets a per-tensor scale: current
+// scaling in functions without state (the forward pass), Transformer
+// Engine's delayed scaling in the training step, whose amax histories and
+// scales are state the Trainer carries. Checked here: values far below
+// E4M3's range survive a scaled fp8 matmul; the histories and scales after a
+// known sequence of amaxes equal TE's DelayedScaling, for algo max and
+// most_recent and a margin.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/JIT/Trainer.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstring>
+
+using ampc_rt::DType;
+using ampc_rt::Tensor;
+
+namespace {
+
+/// y = x @ w; loss = sum(y). The first batch input is x (8x16).
+const char *kMatmul = R"mlir(
+func.func @forward(%w: tensor<16x16xf32> {amp.param}, %x: tensor<8x16xf32>) -> (tensor<f32>, tensor<8x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x16xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %y = linalg.matmul ins(%x, %w : tensor<8x16xf32>, tensor<16x16xf32>) outs(%f : tensor<8x16xf32>) -> tensor<8x16xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%y : tensor<8x16xf32>) outs(%f0 : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %t = arith.addf %a, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  return %s, %y : tensor<f32>, tensor<8x16xf32>
+}
+)mlir";
+
+Tensor filled(std::vector<int64_t> shape, float magnitude, int salt) {
+  Tensor t(DType::F32, std::move(shape));
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    t.as<float>()[i] =
+        magnitude * (0.25f + float((i * 7 + salt) % 13) / 13.0f) *
+        ((i + salt) % 3 ? 1.0f : -1.0f);
+  return t;
+}
+
+TEST(Fp8ScalingTest, CurrentScalingKeepsTensorsFarBelowTheE4M3Range) {
+  // E4M3's smallest subnormal is 2^-9: unscaled, every element of x and w
+  // (about 1e-5) would become 0.
+  ampc::JitOptions jit;
+  jit.policy = "fp8";
+  auto module = ampc::JitModule::fromString(kMatmul, jit);
+  ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
+  auto reference = ampc::JitModule::fromString(kMatmul);
+  ASSERT_TRUE(static_cast<bool>(reference));
+  Tensor w = filled({16, 16}, 1e-5f, 1), x = filled({8, 16}, 2e-5f, 2);
+  auto got = (*module)->call("forward", {w, x});
+  auto want = (*reference)->call("forward", {w, x});
+  ASSERT_TRUE(static_cast<bool>(got)) << llvm::toString(got.takeError());
+  ASSERT_TRUE(static_cast<bool>(want));
+  const float *g = (*got)[1].as<float>(), *r = (*want)[1].as<float>();
+  double err = 0, norm = 0;
+  for (int64_t i = 0; i < 8 * 16; ++i) {
+    err += (g[i] - r[i]) * (g[i] - r[i]);
+    norm += r[i] * r[i];
+  }
+  // E4M3 keeps 3 mantissa bits: a few percent of relative error.
+  EXPECT_GT(norm, 0);
+  EXPECT_LT(std::sqrt(err / norm), 0.08);
+}
+
+/// TE DelayedScaling: history newest first; scale = (448 / reduced) / 2^m.
+struct DelayedReference {
+  std::vector<float> history;
+  float scale = 1;
+  void update(float amax, bool mostRecent, int margin) {
+    history.insert(history.begin(), amax);
+    history.pop_back();
+    float reduced = mostRecent
+                        ? amax
+                        : *std::max_element(history.begin(), history.end());
+    if (reduced > 0 && std::isfinite(reduced))
+      scale = float(448.0f / reduced) / float(std::ldexp(1.0, margin));
+  }
+};
+
+void checkDelayed(const std::string &algo, int64_t length, int margin) {
+  ampc::JitOptions jit;
+  jit.policy = "fp8";
+  jit.fp8HistoryLength = length;
+  jit.fp8Algo = algo;
+  jit.fp8Margin = margin;
+  ampc::TrainOptions options;
+  options.learningRate = 1e-3;
+  options.momentum = 0;
+  auto trainer = ampc::Trainer::create(kMatmul, "<test>", jit, options);
+  ASSERT_TRUE(static_cast<bool>(trainer)) << llvm::toString(trainer.takeError());
+  const Tensor *history = (*trainer)->state("fp8.input0.amax_history");
+  const Tensor *scale = (*trainer)->state("fp8.input0.scale");
+  ASSERT_TRUE(history && scale);
+  ASSERT_EQ(history->shape, std::vector<int64_t>{length});
+  EXPECT_EQ(scale->as<float>()[0], 1.0f);
+  DelayedReference ref;
+  ref.history.assign(size_t(length), 0.0f);
+  // amax(x) per step: rising, falling, and a zero step (scale kept).
+  const float amaxes[] = {3.0f, 100.0f, 0.5f, 0.0f, 7.0f, 0.01f, 2.0f};
+  for (float amax : amaxes) {
+    Tensor x(DType::F32, {8, 16});
+    if (amax > 0) {
+      x = filled({8, 16}, amax / 2, 5);
+      x.as<float>()[17] = -amax; // the largest magnitude
+    }
+    auto result = (*trainer)->step({x});
+    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    ref.update(amax, algo == "most_recent", margin);
+    history = (*trainer)->state("fp8.input0.amax_history");
+    scale = (*trainer)->state("fp8.input0.scale");
+    for (int64_t i = 0; i < length; ++i)
+      ASSERT_EQ(history->as<float>()[i], ref.history[i])
+          << "amax " << amax << ", history[" << i << "]";
+    ASSERT_EQ(scale->as<float>()[0], ref.scale) << "after amax " << amax;
+  }
+  // The weight's scale follows its own amax; the output gradient is E5M2.
+  EXPECT_TRUE((*trainer)->state("fp8.param0.scale"));
+  EXPECT_TRUE((*trainer)->state("fp8.t0.amax_history"));
+}
+
+TEST(Fp8ScalingTest, DelayedScalingWithAmaxMax) { checkDelayed("max", 4, 0); }
+TEST(Fp8ScalingTest, DelayedScalingWithMostRecentAndMargin) {
+  checkDelayed("most_recent", 3, 2);
+}
+
+TEST(Fp8ScalingTest, BadOptionsAreClearErrors) {
+  ampc::JitOptions jit;
+  jit.policy = "fp8";
+  jit.fp8Algo = "median";
+  auto module = ampc::JitModule::fromString(kMatmul, jit);
+  ASSERT_FALSE(static_cast<bool>(module));
+  EXPECT_NE(llvm::toString(module.takeError())
+                .find("amp-fp8-scaling: unknown algo 'median'; expected max "
+                      "or most_recent"),
+            std::string::npos);
+}
+
+} // namespace
