@@ -157,6 +157,10 @@ std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
             .push_back(role ? role.str() : "");
       }
     }
+    if (auto sites = func->getAttrOfType<ArrayAttr>("amp.cast_sites"))
+      for (Attribute site : sites)
+        if (auto name = dyn_cast<StringAttr>(site))
+          signature.castSites.push_back(name.str());
     signatures.push_back(std::move(signature));
   }
   return signatures;
@@ -191,6 +195,7 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   precision.fp8HistoryLength = options.fp8HistoryLength;
   precision.fp8Algo = options.fp8Algo;
   precision.fp8Margin = options.fp8Margin;
+  precision.castStatistics = options.castStatistics;
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
   cpu.vectorize = options.vectorize;

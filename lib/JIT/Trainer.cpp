@@ -5,6 +5,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -116,6 +117,9 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
     trainer->inputs.emplace_back(step.inputs[i].dtype, step.inputs[i].shape);
   for (const ValueType &type : step.results)
     trainer->outputs.emplace_back(type.dtype, type.shape);
+  for (size_t i = 0; i < step.resultRoles.size(); ++i)
+    if (step.resultRoles[i] == "cast_stats")
+      trainer->statsResult = i;
   return trainer;
 }
 
@@ -137,6 +141,10 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   result.loss = outputs[first].as<float>()[0];
   result.skipped = outputs[first + 1].as<uint8_t>()[0] != 0;
   result.gradNorm = outputs[first + 2].as<float>()[0];
+  for (const CastStatistic &stat : castStatistics()) {
+    result.worstUnderflow = std::max(result.worstUnderflow, stat.underflow);
+    result.worstOverflow = std::max(result.worstOverflow, stat.overflow);
+  }
   if (!result.skipped && !std::isfinite(result.loss))
     return makeError("the loss is not finite (" + std::to_string(result.loss) +
                      "): training diverged");
@@ -186,6 +194,17 @@ const Tensor *ampc::Trainer::state(llvm::StringRef role) const {
     if (trainStep->inputRoles[i] == role)
       return &inputs[i];
   return nullptr;
+}
+
+std::vector<ampc::CastStatistic> ampc::Trainer::castStatistics() const {
+  std::vector<CastStatistic> stats;
+  if (!statsResult || steps == 0)
+    return stats;
+  const Tensor &table = outputs[*statsResult];
+  for (size_t i = 0; i < trainStep->castSites.size(); ++i)
+    stats.push_back({trainStep->castSites[i], table.as<float>()[2 * i],
+                     table.as<float>()[2 * i + 1]});
+  return stats;
 }
 
 float ampc::Trainer::lossScale() const {

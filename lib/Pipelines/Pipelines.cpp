@@ -54,6 +54,8 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
   fp8.algo = options.fp8Algo;
   fp8.margin = options.fp8Margin;
   pm.addPass(amp::createAmpFp8Scaling(fp8));
+  if (options.castStatistics)
+    pm.addPass(amp::createAmpCastStatistics());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

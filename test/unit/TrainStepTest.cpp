@@ -348,14 +348,22 @@ func.func @forward(%w: tensor<16x16xf32> {amp.param}, %x: tensor<8x16xf32>) -> t
 )mlir";
 
 /// The share of weights a step left unchanged: their gradient was zero.
-double zeroGradientShare(const char *lossScaling) {
+/// `dyUnderflow` receives what the cast statistics say about the output
+/// adjoint's cast to f16.
+double zeroGradientShare(const char *lossScaling, double &dyUnderflow) {
   ampc::TrainOptions o;
   o.learningRate = 1e6;
   o.momentum = 0;
   o.lossScaling = lossScaling;
-  auto trainer = makeTrainer(o, kTinyGradients, "fp16");
-  if (!trainer)
+  ampc::JitOptions jit;
+  jit.policy = "fp16";
+  jit.castStatistics = true;
+  auto created = ampc::Trainer::create(kTinyGradients, "<test>", jit, o);
+  if (!created) {
+    ADD_FAILURE() << llvm::toString(created.takeError());
     return -1;
+  }
+  auto trainer = std::move(*created);
   Tensor x(DType::F32, {8, 16});
   for (int64_t i = 0; i < x.numElements(); ++i)
     x.as<float>()[i] = 0.5f + float(i % 7) / 8.0f;
@@ -369,16 +377,31 @@ double zeroGradientShare(const char *lossScaling) {
   int64_t unchanged = 0, n = before.numElements();
   for (int64_t i = 0; i < n; ++i)
     unchanged += before.as<float>()[i] == trainer->parameters()[0].as<float>()[i];
+  // Casts: w and x (forward), x again is reused, and the adjoint of y.
+  std::vector<ampc::CastStatistic> stats = trainer->castStatistics();
+  dyUnderflow = -1;
+  for (const ampc::CastStatistic &stat : stats) {
+    EXPECT_EQ(stat.overflow, 0.0f) << stat.site;
+    if (stat.site.rfind("t", 0) == 0)
+      dyUnderflow = stat.underflow;
+    else
+      EXPECT_EQ(stat.underflow, 0.0f) << stat.site;
+  }
+  EXPECT_EQ(result->worstUnderflow, float(std::max(dyUnderflow, 0.0)));
   std::printf("[ underflow ] fp16, loss scaling %s: %.1f %% of the weight "
-              "gradients are zero, gradient norm %g\n",
+              "gradients are zero, gradient norm %g, the output adjoint's "
+              "cast lost %.1f %%\n",
               lossScaling, 100.0 * double(unchanged) / double(n),
-              double(result->gradNorm));
+              double(result->gradNorm), 100 * dyUnderflow);
   return double(unchanged) / double(n);
 }
 
 TEST(TrainStepTest, Fp16GradientsUnderflowWithoutLossScalingAndSurviveWithIt) {
-  EXPECT_EQ(zeroGradientShare("none"), 1.0);
-  EXPECT_EQ(zeroGradientShare("dynamic"), 0.0);
+  double dyUnderflow = 0;
+  EXPECT_EQ(zeroGradientShare("none", dyUnderflow), 1.0);
+  EXPECT_EQ(dyUnderflow, 1.0);
+  EXPECT_EQ(zeroGradientShare("dynamic", dyUnderflow), 0.0);
+  EXPECT_EQ(dyUnderflow, 0.0);
 }
 
 TEST(TrainStepTest, ResumingACheckpointContinuesBitForBit) {

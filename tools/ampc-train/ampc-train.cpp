@@ -126,6 +126,11 @@ static cl::opt<std::string>
              cl::desc("write an SVG plot of the loss curves and the loss "
                       "scale"),
              cl::cat(outputCategory));
+static cl::opt<bool> castStats(
+    "cast-stats", cl::init(true),
+    cl::desc("measure what each cast of the training step loses (the "
+             "underflow column; --cast-stats=false skips the measurement)"),
+    cl::cat(outputCategory));
 static cl::opt<std::string> progress("progress", cl::init("auto"),
                                      cl::desc("progress bar: auto (on a "
                                               "terminal), always or never"),
@@ -233,6 +238,8 @@ struct EpochRow {
   unsigned epoch;
   double loss, accuracy, msPerStep, lossScale;
   int64_t skipped;
+  /// The largest underflow share of any cast in any step of the epoch.
+  double worstUnderflow;
 };
 
 struct PolicyRun {
@@ -241,7 +248,9 @@ struct PolicyRun {
   /// Per step: loss and the loss scale the step used.
   std::vector<float> losses, scales;
   int64_t steps = 0, skipped = 0;
-  double seconds = 0, accuracy = 0, finalScale = 1;
+  double seconds = 0, accuracy = 0, finalScale = 1, worstUnderflow = 0;
+  /// Per cast, the last step's statistics.
+  std::vector<ampc::CastStatistic> casts;
 };
 
 class ProgressBar {
@@ -368,7 +377,14 @@ llvm::Error writeSummary(const std::string &path,
                                              {"test_accuracy", e.accuracy},
                                              {"skipped_steps", e.skipped},
                                              {"loss_scale", e.lossScale},
+                                             {"worst_underflow",
+                                              e.worstUnderflow},
                                              {"ms_per_step", e.msPerStep}});
+    llvm::json::Array casts;
+    for (const ampc::CastStatistic &c : run.casts)
+      casts.push_back(llvm::json::Object{{"site", c.site},
+                                         {"underflow", c.underflow},
+                                         {"overflow", c.overflow}});
     policiesJson.push_back(llvm::json::Object{
         {"policy", run.policy},
         {"loss_scaling", run.lossScaling},
@@ -376,6 +392,8 @@ llvm::Error writeSummary(const std::string &path,
         {"steps", run.steps},
         {"skipped_steps", run.skipped},
         {"final_loss_scale", run.finalScale},
+        {"worst_underflow", run.worstUnderflow},
+        {"last_step_casts", std::move(casts)},
         {"mean_ms_per_step",
          run.steps ? 1000 * run.seconds / double(run.steps) : 0.0},
         {"epochs", std::move(epochRows)}});
@@ -436,6 +454,7 @@ int main(int argc, char **argv) {
     std::string policy = policyName.trim().str();
     ampc::JitOptions jit;
     jit.policy = policy;
+    jit.castStatistics = castStats;
     ampc::TrainOptions options;
     options.optimizer = optimizer;
     options.learningRate = learningRate;
@@ -519,9 +538,9 @@ int main(int argc, char **argv) {
 
     llvm::outs() << "== " << policy << " (loss scaling " << run.lossScaling
                  << ") ==\n"
-                 << llvm::format("%-6s %10s %14s %8s %12s %10s\n", "epoch",
-                                 "loss", "test accuracy", "skipped",
-                                 "loss scale", "ms/step");
+                 << llvm::format("%-6s %10s %14s %8s %12s %10s %10s\n",
+                                 "epoch", "loss", "test accuracy", "skipped",
+                                 "loss scale", "underflow", "ms/step");
     // Test accuracy over whole batches of the test set.
     auto evaluate = [&]() -> llvm::Expected<double> {
       int64_t correct = 0, seen = 0;
@@ -553,7 +572,7 @@ int main(int argc, char **argv) {
       std::iota(order.begin(), order.end(), 0);
       std::mt19937_64 rng(uint64_t(seed) * 1000003 + epoch);
       std::shuffle(order.begin(), order.end(), rng);
-      double lossSum = 0;
+      double lossSum = 0, worstUnderflow = 0;
       int64_t skipped = 0;
       auto start = std::chrono::steady_clock::now();
       for (int64_t s = begin; s < stepsPerEpoch; ++s) {
@@ -569,6 +588,7 @@ int main(int argc, char **argv) {
         if (!result->skipped)
           lossSum += result->loss;
         skipped += result->skipped;
+        worstUnderflow = std::max<double>(worstUnderflow, result->worstUnderflow);
         bar.update(policy + " epoch " + std::to_string(epoch), s + 1,
                    stepsPerEpoch, result->loss);
       }
@@ -584,17 +604,19 @@ int main(int argc, char **argv) {
                    ran > skipped ? lossSum / double(ran - skipped) : NAN,
                    *accuracy,
                    ran ? 1000 * seconds / double(ran) : 0.0,
-                   trainer.lossScale(), skipped};
+                   trainer.lossScale(), skipped, 100.0 * worstUnderflow};
       run.epochs.push_back(row);
       run.steps += ran;
       run.skipped += skipped;
       run.seconds += seconds;
       run.accuracy = row.accuracy;
       run.finalScale = row.lossScale;
-      llvm::outs() << llvm::format("%-6u %10.4f %13.2f%% %8lld %12g %10.2f\n",
-                                   epoch, row.loss, row.accuracy,
-                                   (long long)skipped, row.lossScale,
-                                   row.msPerStep);
+      run.worstUnderflow = std::max(run.worstUnderflow, row.worstUnderflow);
+      run.casts = trainer.castStatistics();
+      llvm::outs() << llvm::format(
+          "%-6u %10.4f %13.2f%% %8lld %12g %9.3f%% %10.2f\n", epoch, row.loss,
+          row.accuracy, (long long)skipped, row.lossScale, row.worstUnderflow,
+          row.msPerStep);
       llvm::outs().flush();
       if (!checkpoint.empty())
         if (llvm::Error error = trainer.saveCheckpoint(checkpoint))
@@ -619,14 +641,15 @@ int main(int argc, char **argv) {
   if (optimizer == "sgd")
     llvm::outs() << " momentum " << llvm::format("%g", double(momentum));
   llvm::outs() << " ==\n"
-               << llvm::format("%-6s %-8s %8s %8s %14s %12s %10s\n", "policy",
-                               "scaling", "steps", "skipped", "test accuracy",
-                               "loss scale", "ms/step");
+               << llvm::format("%-6s %-8s %8s %8s %14s %12s %10s %10s\n",
+                               "policy", "scaling", "steps", "skipped",
+                               "test accuracy", "loss scale", "underflow",
+                               "ms/step");
   for (const PolicyRun &r : runs)
     llvm::outs() << llvm::format(
-        "%-6s %-8s %8lld %8lld %13.2f%% %12g %10.2f\n", r.policy.c_str(),
-        r.lossScaling.c_str(), (long long)r.steps, (long long)r.skipped,
-        r.accuracy, r.finalScale,
+        "%-6s %-8s %8lld %8lld %13.2f%% %12g %9.3f%% %10.2f\n",
+        r.policy.c_str(), r.lossScaling.c_str(), (long long)r.steps,
+        (long long)r.skipped, r.accuracy, r.finalScale, r.worstUnderflow,
         r.steps ? 1000 * r.seconds / double(r.steps) : 0.0);
   if (!summaryJson.empty())
     if (llvm::Error error = writeSummary(summaryJson, runs))

@@ -37,6 +37,9 @@ struct JitOptions {
   int64_t fp8HistoryLength = 1024;
   std::string fp8Algo = "max";
   int64_t fp8Margin = 0;
+  /// Make the training step report per-cast underflow/overflow shares
+  /// (amp-cast-statistics).
+  bool castStatistics = false;
   /// Tile and vectorize (ampc-cpu-pipeline's `vectorize`); off gives plain
   /// loops, for comparison.
   bool vectorize = true;
@@ -60,6 +63,9 @@ struct FunctionSignature {
   /// The `amp.role` attribute of each input and result ("" where none):
   /// how amp-build-train-step names parameters and state.
   std::vector<std::string> inputRoles, resultRoles;
+  /// The casts a "cast_stats" result describes, in its row order
+  /// (amp-cast-statistics).
+  std::vector<std::string> castSites;
   /// Why the function cannot be called through this API ("" if it can).
   std::string unsupported;
 };

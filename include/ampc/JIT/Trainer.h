@@ -19,6 +19,8 @@
 
 #include "ampc/JIT/JIT.h"
 
+#include <optional>
+
 namespace ampc {
 
 struct TrainOptions {
@@ -58,6 +60,19 @@ struct StepResult {
   float lossScale = 1;
   /// The global L2 norm of the unscaled gradients (before clipping).
   float gradNorm = 0;
+  /// With JitOptions::castStatistics: the largest underflow and overflow
+  /// shares over the step's casts (see Trainer::castStatistics).
+  float worstUnderflow = 0, worstOverflow = 0;
+};
+
+/// What one cast of the last step lost.
+struct CastStatistic {
+  /// What was cast and to which type ("t3:f16", "param0:bf16", ...).
+  std::string site;
+  /// Share of the non-zero elements that became zero.
+  float underflow = 0;
+  /// Share of the elements beyond the target type's largest finite value.
+  float overflow = 0;
 };
 
 class Trainer {
@@ -85,6 +100,9 @@ public:
 
   /// A state tensor by its role (param0.momentum, loss_scale, ...), or null.
   const ampc_rt::Tensor *state(llvm::StringRef role) const;
+  /// Per-cast statistics of the last step (empty unless the JIT options
+  /// asked for castStatistics and the policy casts).
+  std::vector<CastStatistic> castStatistics() const;
   /// The loss scale the next step uses.
   float lossScale() const;
   /// Steps taken (skipped ones included) since initialisation.
@@ -115,6 +133,8 @@ private:
   /// step the first numParams + numState are swapped, so nothing is copied.
   std::vector<ampc_rt::Tensor> inputs, outputs, evalInputs;
   size_t numParams = 0, numState = 0;
+  /// The "cast_stats" result of @train_step, if any.
+  std::optional<size_t> statsResult;
   mutable ampc_rt::Tensor stepCount{ampc_rt::DType::I64, {}};
   int64_t steps = 0;
 };

@@ -43,6 +43,11 @@ struct TrainPipelineOptions : mlir::PassPipelineOptions<TrainPipelineOptions> {
   Option<std::string> fp8Algo{
       *this, "fp8-algo", llvm::cl::desc("max or most_recent"),
       llvm::cl::init("max")};
+  Option<bool> castStatistics{
+      *this, "cast-statistics",
+      llvm::cl::desc("return per-cast underflow/overflow shares from the "
+                     "training step (amp-cast-statistics)"),
+      llvm::cl::init(false)};
   Option<int64_t> fp8Margin{*this, "fp8-margin",
                             llvm::cl::desc("fp8 scales are divided by 2^margin"),
                             llvm::cl::init(0)};
@@ -73,7 +78,7 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
 
 /// Decides every op's precision and rewrites the IR to compute that way:
 /// amp-autocast, amp-insert-casts, amp-fp32-accumulate, amp-cast-cleanup,
-/// amp-fp8-scaling, then canonicalize and cse.
+/// amp-fp8-scaling, amp-cast-statistics if asked, then canonicalize and cse.
 void buildTrainPipeline(mlir::OpPassManager &pm,
                         const TrainPipelineOptions &options);
 

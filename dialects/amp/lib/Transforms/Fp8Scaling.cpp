@@ -9,6 +9,7 @@
 
 #include "ampc/Dialect/Amp/IR/Amp.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
+#include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -34,15 +35,6 @@ constexpr llvm::StringLiteral kRole = "amp.role";
 StringRef roleOf(func::FuncOp fn, unsigned arg) {
   auto role = fn.getArgAttrOfType<StringAttr>(arg, kRole);
   return role ? role.getValue() : StringRef();
-}
-
-/// True for the training step amp-build-train-step makes: it carries state.
-bool isTrainStep(func::FuncOp fn) {
-  for (unsigned i = 0; i < fn.getNumResults(); ++i)
-    if (auto role = fn.getResultAttrOfType<StringAttr>(i, kRole))
-      if (role.getValue() == "loss")
-        return true;
-  return false;
 }
 
 double formatMax(Type type) {
@@ -135,25 +127,9 @@ struct AmpFp8ScalingPass
       return success();
 
     // Names of the sites: what they cast.
-    int64_t intermediates = 0;
-    for (Site &site : sites) {
-      auto arg = dyn_cast<BlockArgument>(site.cast.getInput());
-      StringRef role =
-          arg && arg.getOwner()->isEntryBlock() &&
-                  arg.getOwner()->getParentOp() == fn
-              ? roleOf(fn, arg.getArgNumber())
-              : StringRef();
-      if (role.starts_with("param")) {
-        site.name = role.str();
-      } else if (role == "batch") {
-        int64_t j = 0;
-        for (unsigned i = 0; i < arg.getArgNumber(); ++i)
-          j += roleOf(fn, i) == "batch";
-        site.name = "input" + std::to_string(j);
-      } else {
-        site.name = "t" + std::to_string(intermediates++);
-      }
-    }
+    CastSiteNamer namer(fn);
+    for (Site &site : sites)
+      site.name = namer.name(site.cast.getInput());
 
     // Delayed sites: state arguments and results of the training step and
     // their initial values in @train_state_init.

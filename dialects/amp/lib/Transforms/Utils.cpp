@@ -191,3 +191,32 @@ LogicalResult ampc::amp::updatePayload(Operation *op) {
   });
   return failure(failed);
 }
+
+bool ampc::amp::isTrainStep(func::FuncOp fn) {
+  for (unsigned i = 0; i < fn.getNumResults(); ++i)
+    if (auto role = fn.getResultAttrOfType<StringAttr>(i, "amp.role"))
+      if (role.getValue() == "loss")
+        return true;
+  return false;
+}
+
+std::string ampc::amp::CastSiteNamer::name(Value source) {
+  auto roleOf = [&](unsigned i) {
+    auto role = fn.getArgAttrOfType<StringAttr>(i, "amp.role");
+    return role ? role.getValue() : StringRef();
+  };
+  auto arg = dyn_cast<BlockArgument>(source);
+  StringRef role = arg && arg.getOwner()->isEntryBlock() &&
+                           arg.getOwner()->getParentOp() == fn
+                       ? roleOf(arg.getArgNumber())
+                       : StringRef();
+  if (role.starts_with("param"))
+    return role.str();
+  if (role == "batch") {
+    int64_t j = 0;
+    for (unsigned i = 0; i < arg.getArgNumber(); ++i)
+      j += roleOf(i) == "batch";
+    return "input" + std::to_string(j);
+  }
+  return "t" + std::to_string(intermediates++);
+}

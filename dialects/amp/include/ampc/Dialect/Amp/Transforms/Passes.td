@@ -139,6 +139,30 @@ def AmpFp8Scaling : Pass<"amp-fp8-scaling", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AmpCastStatistics : Pass<"amp-cast-statistics", "::mlir::ModuleOp"> {
+  let summary = "report how much each cast of the training step loses";
+  let description = [{
+    For every `amp.cast` in the training step (the function with an
+    `amp.role = "loss"` result) that narrows a float, counts per step:
+
+    - underflow: the share of the source's non-zero elements that became 0
+      (Transformer Engine's `underflows%`);
+    - overflow: the share of elements whose (scaled) magnitude exceeds the
+      largest finite value of the result type (saturated, or inf).
+
+    Adds the result `tensor<N x 2 x f32>` with `amp.role = "cast_stats"`
+    (row i: underflow, overflow of cast i) at the end, and the function
+    attribute `amp.cast_sites`, the name of each cast: what it casts
+    (`param<i>`, `input<j>`, `t<k>` as `amp-fp8-scaling` names them) and the
+    target type, e.g. `t3:f16`.
+  }];
+  let dependentDialects = ["::ampc::amp::AmpDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def AmpCastCleanup : Pass<"amp-cast-cleanup", "::mlir::func::FuncOp"> {
   let summary = "fold, deduplicate and hoist amp.cast";
   let description = [{

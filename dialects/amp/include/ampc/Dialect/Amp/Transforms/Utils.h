@@ -8,6 +8,7 @@
 #ifndef AMPC_DIALECT_AMP_TRANSFORMS_UTILS_H
 #define AMPC_DIALECT_AMP_TRANSFORMS_UTILS_H
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
@@ -38,6 +39,23 @@ private:
 /// hand-written payload (linalg.generic, linalg.map, ...) keep their scalar
 /// computation, converting at the block arguments and at the yield.
 mlir::LogicalResult updatePayload(mlir::Operation *op);
+
+/// True for the training step amp-build-train-step makes (a result with
+/// amp.role "loss").
+bool isTrainStep(mlir::func::FuncOp fn);
+
+/// Names the values casts read, for state and statistics: `param<i>` for a
+/// parameter, `input<j>` for the j-th batch input (by amp.role), `t<k>` for
+/// the k-th other value named.
+class CastSiteNamer {
+public:
+  explicit CastSiteNamer(mlir::func::FuncOp fn) : fn(fn) {}
+  std::string name(mlir::Value source);
+
+private:
+  mlir::func::FuncOp fn;
+  int64_t intermediates = 0;
+};
 
 } // namespace ampc::amp
 
