@@ -111,3 +111,48 @@ TEST(TrainingTest, MlpLearnsFashionMnistInFp16) { trainAndEvaluate("fp16"); }
 TEST(TrainingTest, MlpLearnsFashionMnistInFp8) { trainAndEvaluate("fp8"); }
 
 } // namespace
+
+namespace {
+
+/// The zoo transformer block (layer norm, attention with softmax, GELU,
+/// residuals, MSE) fits a fixed batch with Adam under every policy: the
+/// whole backward pass (decomposed softmax, normalisation, tanh-GELU)
+/// compiles and points downhill in every precision.
+void transformerFitsABatch(const char *policy) {
+  auto buffer = llvm::MemoryBuffer::getFile(
+      std::string(AMPC_SOURCE_DIR) + "/examples/models/transformer_block.mlir");
+  ASSERT_TRUE(static_cast<bool>(buffer));
+  ampc::JitOptions jit;
+  jit.policy = policy;
+  ampc::TrainOptions options;
+  options.optimizer = "adam";
+  options.momentum = 0;
+  options.learningRate = 0.01;
+  auto trainer = ampc::Trainer::create((*buffer)->getBuffer(),
+                                       "transformer_block.mlir", jit, options);
+  ASSERT_TRUE(static_cast<bool>(trainer)) << llvm::toString(trainer.takeError());
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  Tensor input(DType::F32, {2, 8, 16}), target(DType::F32, {2, 8, 16});
+  for (int64_t i = 0; i < input.numElements(); ++i) {
+    input.as<float>()[i] = normal(rng);
+    target.as<float>()[i] = 0.5f * std::tanh(input.as<float>()[i]);
+  }
+  float first = 0, last = 0;
+  for (int step = 0; step < 60; ++step) {
+    auto result = (*trainer)->step({input, target});
+    ASSERT_TRUE(static_cast<bool>(result))
+        << policy << " step " << step << ": "
+        << llvm::toString(result.takeError());
+    (step == 0 ? first : last) = result->loss;
+  }
+  std::printf("[ transformer ] %s: loss %.6f -> %.6f\n", policy, first, last);
+  EXPECT_LT(last, 0.5f * first) << policy;
+}
+
+TEST(TrainingTest, TransformerFitsABatchInFp32) { transformerFitsABatch("fp32"); }
+TEST(TrainingTest, TransformerFitsABatchInBf16) { transformerFitsABatch("bf16"); }
+TEST(TrainingTest, TransformerFitsABatchInFp16) { transformerFitsABatch("fp16"); }
+TEST(TrainingTest, TransformerFitsABatchInFp8) { transformerFitsABatch("fp8"); }
+
+} // namespace
