@@ -2,7 +2,9 @@
 
 #include "ampc/JIT/Trainer.h"
 
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -123,6 +125,16 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   return trainer;
 }
 
+llvm::Expected<std::unique_ptr<ampc::Trainer>>
+ampc::Trainer::fromFile(llvm::StringRef path, const JitOptions &jit,
+                        const TrainOptions &options) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return makeError("cannot open '" + path +
+                     "': " + buffer.getError().message());
+  return create((*buffer)->getBuffer(), path, jit, options);
+}
+
 llvm::Expected<ampc::StepResult>
 ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   size_t first = numParams + numState;
@@ -186,6 +198,18 @@ llvm::Error ampc::Trainer::loadParameters(llvm::StringRef directory) {
   }
   for (size_t i = 0; i < numParams; ++i)
     inputs[i] = std::move(loaded[i]);
+  return llvm::Error::success();
+}
+
+llvm::Error ampc::Trainer::saveParameters(llvm::StringRef directory) const {
+  if (std::error_code ec = llvm::sys::fs::create_directories(directory))
+    return makeError("cannot create '" + directory + "': " + ec.message());
+  for (size_t i = 0; i < numParams; ++i) {
+    std::string path = (directory + "/param" + llvm::Twine(i) + ".npy").str();
+    std::string message = ampc_rt::writeNpy(path, inputs[i]);
+    if (!message.empty())
+      return makeError(message);
+  }
   return llvm::Error::success();
 }
 

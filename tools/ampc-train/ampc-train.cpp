@@ -126,6 +126,16 @@ static cl::opt<std::string>
              cl::desc("write an SVG plot of the loss curves and the loss "
                       "scale"),
              cl::cat(outputCategory));
+static cl::opt<std::string>
+    loadParams("load-params", cl::init(""),
+               cl::desc("start from DIR/param<i>.npy instead of a seeded "
+                        "initialisation"),
+               cl::cat(outputCategory));
+static cl::opt<std::string>
+    saveParams("save-params", cl::init(""),
+               cl::desc("write the trained parameters to "
+                        "DIR/<policy>/param<i>.npy"),
+               cl::cat(outputCategory));
 static cl::opt<bool> castStats(
     "cast-stats", cl::init(true),
     cl::desc("measure what each cast of the training step loses (the "
@@ -520,6 +530,10 @@ int main(int argc, char **argv) {
       stepsPerEpoch = std::min<int64_t>(stepsPerEpoch, maxSteps);
     std::string checkpoint =
         checkpointDir.empty() ? "" : checkpointDir + "/" + policy + ".ckpt";
+    if (!loadParams.empty())
+      if (llvm::Error error = trainer.loadParameters(loadParams))
+        return fail("cannot load parameters: " +
+                    llvm::toString(std::move(error)));
     if (resume && llvm::sys::fs::exists(checkpoint)) {
       if (llvm::Error error = trainer.loadCheckpoint(checkpoint))
         return fail("cannot resume: " + llvm::toString(std::move(error)));
@@ -622,6 +636,9 @@ int main(int argc, char **argv) {
         if (llvm::Error error = trainer.saveCheckpoint(checkpoint))
           return fail(llvm::toString(std::move(error)));
     }
+    if (!saveParams.empty())
+      if (llvm::Error error = trainer.saveParameters(saveParams + "/" + policy))
+        return fail(llvm::toString(std::move(error)));
     if (run.epochs.empty()) {
       // A resumed run that had already finished: report where it stands.
       auto accuracy = evaluate();

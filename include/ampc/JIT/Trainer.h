@@ -80,6 +80,10 @@ public:
   static llvm::Expected<std::unique_ptr<Trainer>>
   create(llvm::StringRef source, llvm::StringRef bufferName,
          const JitOptions &jit, const TrainOptions &options);
+  /// The same for a model file.
+  static llvm::Expected<std::unique_ptr<Trainer>>
+  fromFile(llvm::StringRef path, const JitOptions &jit,
+           const TrainOptions &options);
 
   /// One training step on `batch` (@forward's inputs after the parameters).
   /// Errors: wrong batch shapes, or a non-finite loss on a step that was
@@ -95,8 +99,10 @@ public:
   }
   /// Replaces parameter `index` (same shape, f32).
   llvm::Error setParameter(size_t index, const ampc_rt::Tensor &value);
-  /// Loads every parameter from `directory`/param<i>.npy.
+  /// Loads every parameter from `directory`/param<i>.npy (all or nothing).
   llvm::Error loadParameters(llvm::StringRef directory);
+  /// Writes every parameter to `directory`/param<i>.npy.
+  llvm::Error saveParameters(llvm::StringRef directory) const;
 
   /// A state tensor by its role (param0.momentum, loss_scale, ...), or null.
   const ampc_rt::Tensor *state(llvm::StringRef role) const;

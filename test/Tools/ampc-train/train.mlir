@@ -9,6 +9,11 @@
 // Resuming a finished run reports where it stands.
 // RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp16 --max-steps=60 --test-limit=2048 --epochs=2 --checkpoint-dir=%t.ckpt --resume | FileCheck %s --check-prefix=DONE
 // RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --optimizer=adam --lr=0.001 --max-steps=60 --test-limit=2048 | FileCheck %s --check-prefix=ADAM
+// Trained parameters are written as .npy and can start another run.
+// RUN: rm -rf %t.params && ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --max-steps=30 --test-limit=1024 --save-params=%t.params > /dev/null
+// RUN: %npy_tool dump %t.params/bf16/param1.npy | FileCheck %s --check-prefix=PARAMS
+// RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp32 --max-steps=1 --test-limit=1024 --load-params=%t.params/bf16 | FileCheck %s --check-prefix=LOADED
+// RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --load-params=%t.nothere 2>&1 | FileCheck %s --check-prefix=NOPARAMS
 // .npy datasets: samples [N, F] (f32 or u8) and integer labels [N].
 // RUN: split-file %s %t
 // RUN: mkdir -p %t.npy
@@ -64,6 +69,11 @@
 // ADAM: == summary: {{.*}}, 1 epoch(s), adam lr 0.001 ==
 // ADAM-NEXT: policy
 // ADAM-NEXT: bf16 none 60 0 {{[6-9][0-9]\.[0-9]+}}%
+
+// PARAMS: descr=<f4 shape=(256,)
+// One step from the loaded parameters is already far above chance.
+// LOADED: fp32 none 1 0 {{[6-9][0-9]\.[0-9]+}}%
+// NOPARAMS: ampc-train: cannot load parameters: cannot open '{{.*}}.nothere/param0.npy': No such file or directory
 
 // The two clusters are separated after a few epochs.
 // NPY: == fp32 (loss scaling none) ==
