@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job of AMPC as far as it exists: compile the zoo MLP (784-256-10,
+# The main job of AMPC: compile the zoo MLP (784-256-10,
 # softmax cross-entropy) under each policy with the precision pipeline and show
 # what was decided (the precision report of each policy), a side-by-side
 # summary for every zoo model, then run the MLP on real Fashion-MNIST images
@@ -66,4 +66,6 @@ echo "(weights are untrained here; training follows)"
 # SGD with momentum 0.9, lr 0.05, batch 128) and compare.
 echo
 echo "== training the MLP on Fashion-MNIST under each policy =="
-"$BUILD_DIR/bin/ampc-train" "$MODEL" --policy=fp32,bf16,fp16,fp8 --epochs=3
+"$BUILD_DIR/bin/ampc-train" "$MODEL" --policy=fp32,bf16,fp16,fp8 --epochs=3 \
+    --summary-json="$OUT_DIR/train-summary.json" --plot="$OUT_DIR/train.svg"
+echo "(JSON summary: $OUT_DIR/train-summary.json; loss curves and loss scale: $OUT_DIR/train.svg)"
