@@ -100,7 +100,13 @@ func.func @forward(%w: tensor<6xf64> {amp.param}, %x: tensor<6xf64>) -> tensor<f
     %s5 = arith.addf %s4, %s : f64
     %s6 = arith.subf %s5, %ab : f64
     %n = arith.negf %s6 : f64
-    linalg.yield %n : f64
+    %l1 = math.log1p %d : f64
+    %e1 = math.expm1 %m : f64
+    %pw = math.powf %d, %a : f64
+    %p1 = arith.addf %n, %l1 : f64
+    %p2 = arith.addf %p1, %e1 : f64
+    %p3 = arith.addf %p2, %pw : f64
+    linalg.yield %p3 : f64
   } -> tensor<6xf64>
   %e0 = tensor.empty() : tensor<f64>
   %f0 = linalg.fill ins(%zero : f64) outs(%e0 : tensor<f64>) -> tensor<f64>
@@ -436,6 +442,29 @@ TEST(AutodiffTest, SlicesConcatPadBroadcastAndReduce) {
   checkGradients(source,
                  {random({4, 6}, rng), random({2, 6}, rng), random({6}, rng),
                   random({5, 8}, rng)},
+                 3);
+}
+
+TEST(AutodiffTest, TransposedMatmulAndBatchMatmul) {
+  // linalg.matmul with a transposed right operand (B[n, k]) and
+  // linalg.batch_matmul, both generalized into contractions.
+  std::string source = withWeightedSum(
+      "%a: tensor<2x3x4xf64> {amp.param}, %b: tensor<2x4x5xf64> {amp.param}, "
+      "%w: tensor<6x5xf64> {amp.param}",
+      R"(  %e = tensor.empty() : tensor<2x3x5xf64>
+  %z = linalg.fill ins(%zero : f64) outs(%e : tensor<2x3x5xf64>) -> tensor<2x3x5xf64>
+  %bm = linalg.batch_matmul ins(%a, %b : tensor<2x3x4xf64>, tensor<2x4x5xf64>) outs(%z : tensor<2x3x5xf64>) -> tensor<2x3x5xf64>
+  %flat = tensor.collapse_shape %bm [[0, 1], [2]] : tensor<2x3x5xf64> into tensor<6x5xf64>
+  %e2 = tensor.empty() : tensor<6x6xf64>
+  %z2 = linalg.fill ins(%zero : f64) outs(%e2 : tensor<6x6xf64>) -> tensor<6x6xf64>
+  %y = linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>]
+      ins(%flat, %w : tensor<6x5xf64>, tensor<6x5xf64>) outs(%z2 : tensor<6x6xf64>) -> tensor<6x6xf64>
+)",
+      "tensor<6x6xf64>", 2);
+  std::mt19937 rng(16);
+  checkGradients(source,
+                 {random({2, 3, 4}, rng), random({2, 4, 5}, rng),
+                  random({6, 5}, rng), random({6, 6}, rng)},
                  3);
 }
 
