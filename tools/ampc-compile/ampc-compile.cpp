@@ -17,23 +17,25 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory compileCategory("ampc-compile options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string> outputFile("o", cl::desc("object file to write"),
-                                       cl::Required);
-static cl::opt<std::string> headerFile("header", cl::desc("C header to write"));
+                                       cl::Required, cl::cat(compileCategory));
+static cl::opt<std::string> headerFile("header", cl::desc("C header to write"), cl::cat(compileCategory));
 static cl::opt<std::string> policy("policy", cl::init("none"),
-                                   cl::desc("none, fp32, bf16, fp16 or fp8"));
+                                   cl::desc("none, fp32, bf16, fp16 or fp8"), cl::cat(compileCategory));
 static cl::opt<std::string> cpu("cpu", cl::init("native"),
-                                cl::desc("LLVM CPU name, or native"));
+                                cl::desc("LLVM CPU name, or native"), cl::cat(compileCategory));
 static cl::opt<std::string> features("features",
-                                     cl::desc("extra LLVM target features"));
+                                     cl::desc("extra LLVM target features"), cl::cat(compileCategory));
 static cl::opt<bool> runtimeAllocator(
     "runtime-allocator",
-    cl::desc("allocate through libampc_rt's caching allocator"));
+    cl::desc("allocate through libampc_rt's caching allocator"), cl::cat(compileCategory));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(compileCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "AMPC: compile a module to an object file\n");
   auto buffer = llvm::MemoryBuffer::getFile(inputFile);

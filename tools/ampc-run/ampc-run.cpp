@@ -21,22 +21,23 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory runCategory("ampc-run options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(runCategory));
 static cl::opt<std::string> functionName("function",
-                                         cl::desc("function to run"));
+                                         cl::desc("function to run"), cl::cat(runCategory));
 static cl::list<std::string>
     inputs("input", cl::desc("an argument: @file.npy or TYPE=VALUES "
-                             "(e.g. 2x3xf32=1 2 3 4 5 6, f32=0.5)"));
+                             "(e.g. 2x3xf32=1 2 3 4 5 6, f32=0.5)"), cl::cat(runCategory));
 static cl::list<std::string>
     outputs("output", cl::desc("where to write a result: @file.npy (one per "
-                               "result, in order; '-' skips one)"));
+                               "result, in order; '-' skips one)"), cl::cat(runCategory));
 static cl::opt<std::string>
     policy("policy", cl::init("none"),
            cl::desc("run ampc-train-pipeline under this policy first "
-                    "(none, fp32, bf16, fp16, fp8)"));
+                    "(none, fp32, bf16, fp16, fp8)"), cl::cat(runCategory));
 static cl::opt<bool> listFunctions("list",
-                                   cl::desc("list the public functions"));
+                                   cl::desc("list the public functions"), cl::cat(runCategory));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "ampc-run: " << message << "\n";
@@ -76,6 +77,7 @@ static void printSummary(size_t index, const ampc::ValueType &type,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(runCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "AMPC: run a function of an MLIR module\n");
 

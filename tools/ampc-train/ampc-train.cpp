@@ -36,28 +36,29 @@ namespace cl = llvm::cl;
 using ampc_rt::DType;
 using ampc_rt::Tensor;
 
+static cl::OptionCategory trainCategory("Training");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
-                                      cl::Required);
+                                      cl::Required, cl::cat(trainCategory));
 static cl::opt<std::string> policies("policy", cl::init("fp32,bf16,fp16,fp8"),
-                                     cl::desc("comma-separated policies"));
-static cl::opt<unsigned> epochs("epochs", cl::init(1), cl::desc("epochs"));
+                                     cl::desc("comma-separated policies"), cl::cat(trainCategory));
+static cl::opt<unsigned> epochs("epochs", cl::init(1), cl::desc("epochs"), cl::cat(trainCategory));
 static cl::opt<unsigned> seed("seed", cl::init(0),
                               cl::desc("seed of the initialisation and of the "
-                                       "data order"));
+                                       "data order"), cl::cat(trainCategory));
 static cl::opt<unsigned> maxSteps("max-steps", cl::init(0),
-                                  cl::desc("stop an epoch after N steps"));
+                                  cl::desc("stop an epoch after N steps"), cl::cat(trainCategory));
 static cl::opt<unsigned> batchSize(
     "batch", cl::init(0),
-    cl::desc("batch size; the model's shapes fix it, so this only checks it"));
+    cl::desc("batch size; the model's shapes fix it, so this only checks it"), cl::cat(trainCategory));
 static cl::opt<std::string>
     dataset("dataset", cl::init("/usr/share/datasets/fashion-mnist"),
             cl::desc("a directory with Fashion-MNIST's IDX files "
                      "(train-images-idx3-ubyte.gz, ...) or with "
                      "train-images.npy, train-labels.npy, test-images.npy and "
-                     "test-labels.npy"));
+                     "test-labels.npy"), cl::cat(trainCategory));
 static cl::opt<unsigned> testLimit(
     "test-limit", cl::init(0),
-    cl::desc("evaluate on the first N test samples only (0: all)"));
+    cl::desc("evaluate on the first N test samples only (0: all)"), cl::cat(trainCategory));
 
 static cl::OptionCategory optimizerCategory("Optimizer");
 static cl::opt<std::string> optimizer("optimizer", cl::init("sgd"),
@@ -95,13 +96,19 @@ static cl::opt<double> initScale("init-scale", cl::init(65536.0),
                                  cl::desc("static scale / initial scale"),
                                  cl::cat(scalingCategory));
 static cl::opt<double> growthFactor("growth-factor", cl::init(2.0),
+                                    cl::desc("dynamic: scale growth factor"),
                                     cl::cat(scalingCategory));
 static cl::opt<double> backoffFactor("backoff-factor", cl::init(0.5),
+                                     cl::desc("dynamic: scale backoff factor"),
                                      cl::cat(scalingCategory));
-static cl::opt<int64_t> growthInterval("growth-interval", cl::init(2000),
-                                       cl::cat(scalingCategory));
-static cl::opt<int64_t> hysteresis("hysteresis", cl::init(1),
-                                   cl::cat(scalingCategory));
+static cl::opt<int64_t>
+    growthInterval("growth-interval", cl::init(2000),
+                   cl::desc("dynamic: clean steps before the scale grows"),
+                   cl::cat(scalingCategory));
+static cl::opt<int64_t>
+    hysteresis("hysteresis", cl::init(1),
+               cl::desc("dynamic: overflows before the scale backs off"),
+               cl::cat(scalingCategory));
 static cl::opt<double> minScale("min-scale", cl::init(0.0),
                                 cl::desc("0: unbounded"),
                                 cl::cat(scalingCategory));
@@ -427,6 +434,8 @@ llvm::Error writeSummary(const std::string &path,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions({&trainCategory, &optimizerCategory,
+                           &scalingCategory, &outputCategory});
   cl::ParseCommandLineOptions(argc, argv,
                               "AMPC: train a model on a dataset\n");
   auto source = llvm::MemoryBuffer::getFile(inputFile);
