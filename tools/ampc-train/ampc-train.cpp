@@ -153,6 +153,13 @@ static cl::opt<std::string> progress("progress", cl::init("auto"),
                                               "terminal), always or never"),
                                      cl::cat(outputCategory));
 
+/// "12.345%", or "-" where the statistics were not measured.
+static std::string percentOrDash(double share) {
+  if (!castStats)
+    return "-";
+  return llvm::formatv("{0:F3}%", share).str();
+}
+
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "ampc-train: " << message << "\n";
   return 1;
@@ -395,7 +402,9 @@ llvm::Error writeSummary(const std::string &path,
                                              {"skipped_steps", e.skipped},
                                              {"loss_scale", e.lossScale},
                                              {"worst_underflow",
-                                              e.worstUnderflow},
+                                              castStats ? llvm::json::Value(
+                                                              e.worstUnderflow)
+                                                        : nullptr},
                                              {"ms_per_step", e.msPerStep}});
     llvm::json::Array casts;
     for (const ampc::CastStatistic &c : run.casts)
@@ -409,7 +418,8 @@ llvm::Error writeSummary(const std::string &path,
         {"steps", run.steps},
         {"skipped_steps", run.skipped},
         {"final_loss_scale", run.finalScale},
-        {"worst_underflow", run.worstUnderflow},
+        {"worst_underflow",
+         castStats ? llvm::json::Value(run.worstUnderflow) : nullptr},
         {"last_step_casts", std::move(casts)},
         {"mean_ms_per_step",
          run.steps ? 1000 * run.seconds / double(run.steps) : 0.0},
@@ -636,10 +646,11 @@ int main(int argc, char **argv) {
       run.finalScale = row.lossScale;
       run.worstUnderflow = std::max(run.worstUnderflow, row.worstUnderflow);
       run.casts = trainer.castStatistics();
-      llvm::outs() << llvm::format(
-          "%-6u %10.4f %13.2f%% %8lld %12g %9.3f%% %10.2f\n", epoch, row.loss,
-          row.accuracy, (long long)skipped, row.lossScale, row.worstUnderflow,
-          row.msPerStep);
+      llvm::outs() << llvm::format("%-6u %10.4f %13.2f%% %8lld %12g %10s %10.2f\n",
+                                   epoch, row.loss, row.accuracy,
+                                   (long long)skipped, row.lossScale,
+                                   percentOrDash(row.worstUnderflow).c_str(),
+                                   row.msPerStep);
       llvm::outs().flush();
       if (!checkpoint.empty())
         if (llvm::Error error = trainer.saveCheckpoint(checkpoint))
@@ -673,9 +684,9 @@ int main(int argc, char **argv) {
                                "ms/step");
   for (const PolicyRun &r : runs)
     llvm::outs() << llvm::format(
-        "%-6s %-8s %8lld %8lld %13.2f%% %12g %9.3f%% %10.2f\n",
-        r.policy.c_str(), r.lossScaling.c_str(), (long long)r.steps,
-        (long long)r.skipped, r.accuracy, r.finalScale, r.worstUnderflow,
+        "%-6s %-8s %8lld %8lld %13.2f%% %12g %10s %10.2f\n", r.policy.c_str(),
+        r.lossScaling.c_str(), (long long)r.steps, (long long)r.skipped,
+        r.accuracy, r.finalScale, percentOrDash(r.worstUnderflow).c_str(),
         r.steps ? 1000 * r.seconds / double(r.steps) : 0.0);
   if (!summaryJson.empty())
     if (llvm::Error error = writeSummary(summaryJson, runs))
