@@ -36,7 +36,22 @@ tools = [
     ToolSubst("ampc-compile", unresolved="fatal"),
     ToolSubst("ampc-train", unresolved="fatal"),
     ToolSubst("split-file", unresolved="fatal"),
+    ToolSubst("mlir-translate", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("FileCheck", unresolved="fatal"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# ptxas (NVIDIA's CUDA toolkit, not a Debian package): tests that assemble the
+# PTX AMPC emits REQUIRE it and are reported UNSUPPORTED without it.
+ptxas = shutil.which("ptxas") or next(
+    (os.path.join(root, "bin", "ptxas")
+     for root in [os.environ.get("CUDA_HOME", ""), os.environ.get("CUDA_PATH", ""),
+                  "/usr/local/cuda"]
+     if root and os.path.exists(os.path.join(root, "bin", "ptxas"))), None)
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+config.substitutions.append(
+    ("%extract_ptx", "/usr/bin/python3 " +
+     os.path.join(config.ampc_src_root, "test", "lib", "extract_ptx.py")))

@@ -21,7 +21,11 @@
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -62,11 +66,11 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 
 /// amp ops become standard ops; softmax and elementwise ops on tensors become
 /// structured linalg ops.
-static void addTensorStage(OpPassManager &pm,
-                           const ampc::CpuPipelineOptions &options) {
-  if (options.vectorize) {
+static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
+                           bool bf16Dot) {
+  if (vectorizeForCpu) {
     ampc::AmpcVectorizeContractionsOptions vectorize;
-    vectorize.bf16Dot = options.bf16Dot;
+    vectorize.bf16Dot = bf16Dot;
     pm.addPass(ampc::createAmpcVectorizeContractions(vectorize));
   }
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
@@ -78,7 +82,7 @@ static void addTensorStage(OpPassManager &pm,
   funcPm.addPass(ampc::amp::createAmpLowerToArith());
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
-  if (options.vectorize)
+  if (vectorizeForCpu)
     pm.addPass(ampc::createAmpcVectorizeGenerics());
 }
 
@@ -134,9 +138,44 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
                             const CpuPipelineOptions &options) {
   if (options.emitCInterface)
     pm.addPass(ampc::createAmpcEmitCInterface());
-  addTensorStage(pm, options);
+  addTensorStage(pm, options.vectorize, options.bf16Dot);
   addBufferizationStage(pm);
   addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot);
+}
+
+void ampc::buildGpuPipeline(OpPassManager &pm,
+                            const GpuPipelineOptions &options) {
+  ampc::AmpcCheckGpuTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.format = options.format;
+  pm.addPass(ampc::createAmpcCheckGpuTarget(target));
+  if (options.emitCInterface)
+    pm.addPass(ampc::createAmpcEmitCInterface());
+  addTensorStage(pm, /*vectorizeForCpu=*/false, /*bf16Dot=*/false);
+  addBufferizationStage(pm);
+  pm.addPass(createConvertBufferizationToMemRefPass());
+  // Every parallel loop nest of a linalg op becomes one kernel: its parallel
+  // dimensions map onto blocks and threads, its reductions stay loops in
+  // each thread. Ops without parallel dimensions (full reductions) and
+  // scalar code stay on the host, which reaches the buffers through managed
+  // memory.
+  OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  funcPm.addPass(ampc::createAmpcExpandStridedCopies());
+  funcPm.addPass(createConvertLinalgToParallelLoopsPass());
+  funcPm.addPass(createGpuMapParallelLoopsPass());
+  funcPm.addPass(createConvertParallelLoopToGpuPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(ampc::createAmpcGpuHostBuffers());
+  pm.addPass(ampc::createAmpcGpuExpandMath());
+  gpu::GPUToNVVMPipelineOptions nvvm;
+  nvvm.cubinChip = options.chip.getValue();
+  nvvm.cubinFeatures = options.features.getValue();
+  nvvm.cubinFormat = options.format.getValue();
+  nvvm.optLevel = options.optLevel.getValue();
+  gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
 }
 
 bool ampc::hostHasAvx512Bf16() {
@@ -150,6 +189,11 @@ void ampc::registerPipelines() {
       "ampc-cpu-pipeline",
       "Lower precision-lowered IR on tensors to LLVM for the host CPU",
       buildCpuPipeline);
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "ampc-gpu-pipeline",
+      "Lower precision-lowered IR on tensors to NVVM and PTX/cubin for NVIDIA "
+      "GPUs, with host code calling the mgpu* runtime",
+      buildGpuPipeline);
   PassPipelineRegistration<TrainPipelineOptions>(
       "ampc-train-pipeline",
       "Decide and apply the precision of every op under a policy",

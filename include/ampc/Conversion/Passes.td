@@ -49,6 +49,60 @@ def AmpcExpandStridedCopies
                            "::mlir::memref::MemRefDialect"];
 }
 
+def AmpcCheckGpuTarget : Pass<"ampc-check-gpu-target", "::mlir::ModuleOp"> {
+  let summary = "reject GPU target options the NVVM serialization cannot use";
+  let description = [{
+    Fails with an error naming the option when `chip` is not `sm_<N>` with
+    N >= 80 (tensor cores with bf16; CUDA 13's ptxas has dropped older
+    chips), `features` is not of the form `+ptx<N>`, or `format` is not
+    `isa`, `bin` or `fatbin`. `ampc-gpu-pipeline` runs it first, so that a
+    bad option stops the pipeline instead of producing a module without
+    device code.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90\"", "GPU architecture">,
+    Option<"features", "features", "std::string", /*default=*/"\"+ptx80\"", "PTX features">,
+    Option<"format", "format", "std::string", /*default=*/"\"isa\"", "isa, bin or fatbin">
+  ];
+}
+
+def AmpcGpuExpandMath : Pass<"ampc-gpu-expand-math", "::mlir::ModuleOp"> {
+  let summary = "self-contained math in kernels (no libdevice)";
+  let description = [{
+    The NVVM lowering turns `math.exp`, `math.log`, `math.tanh`, `math.erf`,
+    `math.rsqrt`, ... into calls to CUDA's libdevice (`__nv_expf`, ...),
+    which must then be linked from the CUDA toolkit. Inside every
+    `gpu.module` this pass rewrites them into f32 arithmetic instead
+    (upstream's polynomial approximations, the same on every machine; rsqrt
+    as 1 / sqrt), and the ops PTX has instructions for (floor, ceil, abs,
+    sqrt, fma, copysign, trunc, roundeven) into LLVM intrinsics, so that the
+    PTX has no unresolved functions and needs no toolkit. Host code is left
+    alone.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
+def AmpcGpuHostBuffers : Pass<"ampc-gpu-host-buffers", "::mlir::ModuleOp"> {
+  let summary = "give host code buffers that kernels and the host both reach";
+  let description = [{
+    After kernel outlining, the host functions still allocate their
+    temporaries with `memref.alloc` and read constants from `memref.global`
+    in host memory, while kernels need device-reachable memory. This pass
+    turns every host `memref.alloc` into `gpu.alloc host_shared` (CUDA
+    managed memory: the host code between launches, such as scalar
+    arithmetic and full reductions, can still read and write it) and every
+    `memref.dealloc` into `gpu.dealloc`, and copies each `memref.get_global`
+    into such a buffer, freed before the function returns. Buffers passed in
+    by the caller must be device-reachable too (the JIT's CUDA target passes
+    managed memory).
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def AmpcVectorizeContractions
     : Pass<"ampc-vectorize-contractions", "::mlir::ModuleOp"> {
   let summary = "tile contractions for the caches and registers, then vectorize";

@@ -76,6 +76,28 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(false)};
 };
 
+struct GpuPipelineOptions : mlir::PassPipelineOptions<GpuPipelineOptions> {
+  Option<std::string> chip{*this, "chip",
+                           llvm::cl::desc("GPU architecture (sm_90: H100/H200)"),
+                           llvm::cl::init("sm_90")};
+  Option<std::string> features{*this, "features",
+                               llvm::cl::desc("PTX features (+ptx80)"),
+                               llvm::cl::init("+ptx80")};
+  Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("isa (PTX text, needs no CUDA toolkit; the driver "
+                     "compiles it when the module loads), bin (cubin, needs "
+                     "ptxas) or fatbin"),
+      llvm::cl::init("isa")};
+  Option<int> optLevel{*this, "opt-level",
+                       llvm::cl::desc("optimization level of the device code"),
+                       llvm::cl::init(2)};
+  Option<bool> emitCInterface{
+      *this, "emit-c-interface",
+      llvm::cl::desc("emit _mlir_ciface_ wrappers for public functions"),
+      llvm::cl::init(true)};
+};
+
 /// Decides every op's precision and rewrites the IR to compute that way:
 /// amp-autocast, amp-insert-casts, amp-fp32-accumulate, amp-cast-cleanup,
 /// amp-fp8-scaling, amp-cast-statistics if asked, then canonicalize and cse.
@@ -87,6 +109,14 @@ void buildTrainPipeline(mlir::OpPassManager &pm,
 /// parameters, temporaries are freed), loops, then LLVM.
 void buildCpuPipeline(mlir::OpPassManager &pm,
                       const CpuPipelineOptions &options);
+
+/// Lowers precision-lowered IR on tensors for NVIDIA GPUs: the same tensor
+/// stage and bufferization as the CPU, then one kernel per parallel loop nest
+/// (blocks and threads over the parallel dimensions), host buffers in managed
+/// memory (ampc-gpu-host-buffers), NVVM, and the device code serialized as
+/// PTX or cubin into a gpu.binary; host code calls the runtime's mgpu*.
+void buildGpuPipeline(mlir::OpPassManager &pm,
+                      const GpuPipelineOptions &options);
 
 /// True when this machine's CPU has AVX-512 BF16 (vdpbf16ps).
 bool hostHasAvx512Bf16();
