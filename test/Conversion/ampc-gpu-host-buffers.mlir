@@ -12,9 +12,15 @@
 // CHECK-NOT: memref.alloc
 // CHECK: gpu.launch_func  @kernels::@scale {{.*}} args(%[[IN]] : memref<4xf32>, %[[C]] : memref<4xf32>, %[[T]] : memref<4xf32>)
 // CHECK: memref.load %[[T]]
-// CHECK: gpu.dealloc  %[[T]] : memref<4xf32>
+// Frees go through a stream of their own (the form the runtime lowering
+// takes) and are waited for.
+// CHECK: %[[S1:.*]] = gpu.wait async
+// CHECK-NEXT: %[[D1:.*]] = gpu.dealloc async [%[[S1]]] %[[T]] : memref<4xf32>
+// CHECK-NEXT: gpu.wait [%[[D1]]]
 // CHECK-NOT: memref.dealloc
-// CHECK: gpu.dealloc  %[[C]] : memref<4xf32>
+// CHECK: %[[S2:.*]] = gpu.wait async
+// CHECK-NEXT: %[[D2:.*]] = gpu.dealloc async [%[[S2]]] %[[C]] : memref<4xf32>
+// CHECK-NEXT: gpu.wait [%[[D2]]]
 // CHECK-NEXT: return
 module attributes {gpu.container_module} {
   memref.global "private" constant @weights : memref<4xf32> = dense<[1.0, 2.0, 3.0, 4.0]>
