@@ -55,3 +55,8 @@ if ptxas:
 config.substitutions.append(
     ("%extract_ptx", "/usr/bin/python3 " +
      os.path.join(config.ampc_src_root, "test", "lib", "extract_ptx.py")))
+
+# An NVIDIA GPU with its driver: tests of the no-GPU error paths are
+# UNSUPPORTED there (and GPU runs are scripts/gpu-check.sh's job).
+if os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi"):
+    config.available_features.add("gpu")

@@ -147,8 +147,9 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   TrainPipelineOptions precision;
   precision.policy = options.policy;
   std::vector<FunctionSignature> functions;
-  auto ir = detail::parseAndLower(*context, source, bufferName, precision, cpu,
-                                  functions);
+  auto ir = detail::parseAndLower(
+      *context, source, bufferName, precision,
+      [&](OpPassManager &pm) { buildCpuPipeline(pm, cpu); }, functions);
   if (!ir)
     return ir.takeError();
 

@@ -40,7 +40,8 @@ std::unique_ptr<MLIRContext> ampc::detail::makeCompilerContext() {
 
 llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
     MLIRContext &context, llvm::StringRef source, llvm::StringRef bufferName,
-    const TrainPipelineOptions &precision, const CpuPipelineOptions &cpu,
+    const TrainPipelineOptions &precision,
+    llvm::function_ref<void(OpPassManager &)> backend,
     std::vector<FunctionSignature> &signatures) {
   std::string policy = precision.policy;
   if (policy != "none" && policy != "fp32" && policy != "bf16" &&
@@ -67,7 +68,7 @@ llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
   }
   signatures = describeFunctions(*ir);
   PassManager pm(&context);
-  buildCpuPipeline(pm, cpu);
+  backend(pm);
   if (failed(pm.run(*ir)))
     return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
   return ir;

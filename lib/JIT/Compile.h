@@ -23,13 +23,13 @@ llvm::Error makeError(const llvm::Twine &message);
 /// initializes LLVM's native target and the pass registry once per process.
 std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
 
-/// Parses `source`, describes its public functions into `signatures`, runs
-/// ampc-train-pipeline with `precision` (unless its policy is "none") and
-/// ampc-cpu-pipeline with `cpu`.
+/// Parses `source`, runs ampc-train-pipeline with `precision` (unless its
+/// policy is "none"), describes its public functions into `signatures`, and
+/// runs `backend` (ampc-cpu-pipeline or ampc-gpu-pipeline).
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 parseAndLower(mlir::MLIRContext &context, llvm::StringRef source,
               llvm::StringRef bufferName, const TrainPipelineOptions &precision,
-              const CpuPipelineOptions &cpu,
+              llvm::function_ref<void(mlir::OpPassManager &)> backend,
               std::vector<FunctionSignature> &signatures);
 
 } // namespace ampc::detail

@@ -13,6 +13,7 @@
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc_rt/Allocator.h"
+#include "ampc_rt/Cuda.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -28,6 +29,9 @@
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
 
+#include <algorithm>
+#include <cstring>
+
 #include <mutex>
 
 using namespace mlir;
@@ -37,6 +41,8 @@ using ampc_rt::Tensor;
 struct ampc::JitModule::Impl {
   std::unique_ptr<MLIRContext> context;
   std::unique_ptr<ExecutionEngine> engine;
+  /// Arguments and results live in managed memory (the "cuda" target).
+  bool stageThroughManagedMemory = false;
 };
 
 namespace {
@@ -196,12 +202,34 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   precision.fp8Algo = options.fp8Algo;
   precision.fp8Margin = options.fp8Margin;
   precision.castStatistics = options.castStatistics;
+  bool cuda = options.target == "cuda";
+  if (!cuda && options.target != "cpu")
+    return makeError("unknown target '" + options.target +
+                     "'; expected cpu or cuda");
+  if (cuda) {
+    char reason[512];
+    if (!ampc_rt_gpu_available(reason, sizeof(reason)))
+      return makeError("target cuda needs an NVIDIA GPU and its driver: " +
+                       llvm::Twine(reason));
+  }
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
   cpu.vectorize = options.vectorize;
   cpu.bf16Dot = options.vectorize && hostHasAvx512Bf16();
-  auto ir = detail::parseAndLower(*module->impl->context, source, bufferName,
-                                  precision, cpu, module->signatures);
+  GpuPipelineOptions gpu;
+  gpu.chip = options.gpuChip;
+  gpu.features = options.gpuFeatures;
+  gpu.format = "isa";
+  auto ir = detail::parseAndLower(
+      *module->impl->context, source, bufferName, precision,
+      [&](OpPassManager &pm) {
+        if (cuda)
+          buildGpuPipeline(pm, gpu);
+        else
+          buildCpuPipeline(pm, cpu);
+      },
+      module->signatures);
+  module->impl->stageThroughManagedMemory = cuda;
   if (!ir)
     return ir.takeError();
 
@@ -225,6 +253,26 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
     add("_mlir_memref_to_llvm_aligned_alloc",
         &_mlir_memref_to_llvm_aligned_alloc);
     add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+    // The CUDA target's host code calls the runtime's mgpu* functions.
+    add("mgpuModuleLoad", &mgpuModuleLoad);
+    add("mgpuModuleLoadJIT", &mgpuModuleLoadJIT);
+    add("mgpuModuleUnload", &mgpuModuleUnload);
+    add("mgpuModuleGetFunction", &mgpuModuleGetFunction);
+    add("mgpuLaunchKernel", &mgpuLaunchKernel);
+    add("mgpuStreamCreate", &mgpuStreamCreate);
+    add("mgpuStreamDestroy", &mgpuStreamDestroy);
+    add("mgpuStreamSynchronize", &mgpuStreamSynchronize);
+    add("mgpuStreamWaitEvent", &mgpuStreamWaitEvent);
+    add("mgpuEventCreate", &mgpuEventCreate);
+    add("mgpuEventDestroy", &mgpuEventDestroy);
+    add("mgpuEventSynchronize", &mgpuEventSynchronize);
+    add("mgpuEventRecord", &mgpuEventRecord);
+    add("mgpuMemAlloc", &mgpuMemAlloc);
+    add("mgpuMemFree", &mgpuMemFree);
+    add("mgpuMemcpy", &mgpuMemcpy);
+    add("mgpuMemset32", &mgpuMemset32);
+    add("mgpuMemset16", &mgpuMemset16);
+    add("mgpuSetDefaultDevice", &mgpuSetDefaultDevice);
     return symbols;
   });
   module->impl->engine = std::move(*engine);
@@ -296,6 +344,24 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
                        given.typeString() + ">");
   }
 
+  // The CUDA target: buffers the kernels reach (managed memory), copied in
+  // and out around the call.
+  std::vector<void *> staged;
+  auto release = [&] {
+    for (void *buffer : staged)
+      mgpuMemFree(buffer, nullptr);
+  };
+  auto stage = [&](const Tensor &tensor) -> void * {
+    void *buffer = mgpuMemAlloc(std::max<size_t>(tensor.data.size(), 1),
+                                nullptr, /*isHostShared=*/true);
+    if (buffer) {
+      std::memcpy(buffer, tensor.data.data(), tensor.data.size());
+      staged.push_back(buffer);
+    }
+    return buffer;
+  };
+  bool managed = impl->stageThroughManagedMemory;
+
   // Scalars are passed by value: their storage is the tensor's bytes.
   // Memrefs are passed as pointers to descriptors.
   std::vector<std::vector<int64_t>> descriptors;
@@ -309,14 +375,40 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
       args.push_back(data);
       continue;
     }
+    if (managed && !(data = stage(tensor))) {
+      release();
+      return makeError("cannot allocate GPU memory for argument of '" + name +
+                       "': " + ampc_rt_gpu_last_error());
+    }
     descriptors.push_back(makeDescriptor(data, type.shape));
     pointers.push_back(descriptors.back().data());
     args.push_back(&pointers.back());
   }
+  std::vector<void *> resultBuffers;
   for (auto [type, tensor] : llvm::zip(signature->results, results)) {
-    descriptors.push_back(makeDescriptor(tensor.data.data(), type.shape));
+    void *data = tensor.data.data();
+    if (managed && !(data = stage(tensor))) {
+      release();
+      return makeError("cannot allocate GPU memory for a result of '" + name +
+                       "': " + ampc_rt_gpu_last_error());
+    }
+    resultBuffers.push_back(data);
+    descriptors.push_back(makeDescriptor(data, type.shape));
     pointers.push_back(descriptors.back().data());
     args.push_back(&pointers.back());
   }
-  return impl->engine->invokePacked(("_mlir_ciface_" + name).str(), args);
+  if (managed)
+    ampc_rt_gpu_clear_error();
+  llvm::Error error =
+      impl->engine->invokePacked(("_mlir_ciface_" + name).str(), args);
+  if (managed) {
+    std::string gpuError = ampc_rt_gpu_last_error();
+    if (!error && gpuError.empty())
+      for (auto [tensor, buffer] : llvm::zip(results, resultBuffers))
+        std::memcpy(tensor.data.data(), buffer, tensor.data.size());
+    release();
+    if (!error && !gpuError.empty())
+      return makeError("'" + name + "' failed on the GPU: " + gpuError);
+  }
+  return error;
 }

@@ -3,6 +3,7 @@
 //   ampc-run model.mlir --function=NAME --input=@a.npy --input="2x2xf32=1 2 3
 //   4"
 //            [--output=@out.npy ...] [--policy=none|fp32|bf16|fp16|fp8]
+//            [--target=cpu|cuda]
 //
 // In the style of iree-run-module. bf16, f16 and fp8 values travel as their
 // raw bit patterns (uint16/uint8 arrays) in .npy files. Without --output, a
@@ -36,6 +37,10 @@ static cl::opt<std::string>
     policy("policy", cl::init("none"),
            cl::desc("run ampc-train-pipeline under this policy first "
                     "(none, fp32, bf16, fp16, fp8)"), cl::cat(runCategory));
+static cl::opt<std::string>
+    target("target", cl::init("cpu"),
+           cl::desc("cpu, or cuda (an NVIDIA GPU through its driver)"),
+           cl::cat(runCategory));
 static cl::opt<bool> listFunctions("list",
                                    cl::desc("list the public functions"), cl::cat(runCategory));
 
@@ -83,6 +88,7 @@ int main(int argc, char **argv) {
 
   ampc::JitOptions options;
   options.policy = policy;
+  options.target = target;
   auto module = ampc::JitModule::fromFile(inputFile, options);
   if (!module)
     return fail(llvm::toString(module.takeError()));

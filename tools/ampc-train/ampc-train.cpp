@@ -41,6 +41,10 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.mlir>"),
                                       cl::Required, cl::cat(trainCategory));
 static cl::opt<std::string> policies("policy", cl::init("fp32,bf16,fp16,fp8"),
                                      cl::desc("comma-separated policies"), cl::cat(trainCategory));
+static cl::opt<std::string>
+    target("target", cl::init("cpu"),
+           cl::desc("cpu, or cuda (an NVIDIA GPU through its driver)"),
+           cl::cat(trainCategory));
 static cl::opt<unsigned> epochs("epochs", cl::init(1), cl::desc("epochs"), cl::cat(trainCategory));
 static cl::opt<unsigned> seed("seed", cl::init(0),
                               cl::desc("seed of the initialisation and of the "
@@ -484,6 +488,7 @@ int main(int argc, char **argv) {
     ampc::JitOptions jit;
     jit.policy = policy;
     jit.castStatistics = castStats;
+    jit.target = target;
     ampc::TrainOptions options;
     options.optimizer = optimizer;
     options.learningRate = learningRate;

@@ -27,6 +27,13 @@ struct JitOptions {
   /// "none" runs the module as written; fp32, bf16, fp16 or fp8 first run
   /// ampc-train-pipeline under that policy.
   std::string policy = "none";
+  /// "cpu" (this machine, ampc-cpu-pipeline) or "cuda" (an NVIDIA GPU
+  /// through the driver, ampc-gpu-pipeline: kernels as PTX that the driver
+  /// compiles when the module loads; arguments and results are staged
+  /// through managed memory). Without a usable GPU, "cuda" is an error.
+  std::string target = "cpu";
+  /// The GPU architecture and PTX features of the "cuda" target.
+  std::string gpuChip = "sm_90", gpuFeatures = "+ptx80";
   /// Per-op overrides of the autocast classes, by op name (see
   /// amp-autocast's lower-ops, fp32-ops, promote-ops and follow-ops).
   std::vector<std::string> lowerOps, fp32Ops, promoteOps, followOps;
