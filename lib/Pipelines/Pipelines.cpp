@@ -153,6 +153,8 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   if (options.emitCInterface)
     pm.addPass(ampc::createAmpcEmitCInterface());
   addTensorStage(pm, /*vectorizeForCpu=*/false, /*bf16Dot=*/false);
+  pm.nest<func::FuncOp>().addPass(ampc::createAmpcFuseElementwise());
+  pm.addPass(createCanonicalizerPass());
   addBufferizationStage(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Every parallel loop nest of a linalg op becomes one kernel: its parallel

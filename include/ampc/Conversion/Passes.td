@@ -85,6 +85,19 @@ def AmpcGpuExpandMath : Pass<"ampc-gpu-expand-math", "::mlir::ModuleOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def AmpcFuseElementwise
+    : Pass<"ampc-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "fuse chains of elementwise linalg ops into one op";
+  let description = [{
+    Fuses an elementwise `linalg.generic` into the elementwise generic that
+    consumes it (bias add, activation, scaling, casts: one loop nest, one
+    kernel on the GPU, no intermediate buffer). Consumers with reduction
+    loops (contractions, sums) are left alone, so that a producer is never
+    recomputed once per reduction step.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 def AmpcGpuHostBuffers : Pass<"ampc-gpu-host-buffers", "::mlir::ModuleOp"> {
   let summary = "give host code buffers that kernels and the host both reach";
   let description = [{
