@@ -15,9 +15,12 @@
 // patterns, exactly as on the CPU), the matmul, the descale and the copy out;
 // the full amax reductions run in host loops over managed memory.
 // CHECK: llvm.func @forward(
+// Blocks of 8 x 32 threads.
+// CHECK-DAG: %[[T8:.*]] = llvm.mlir.constant(8 : index) : i64
+// CHECK-DAG: %[[T32:.*]] = llvm.mlir.constant(32 : index) : i64
 // Temporaries: managed memory (the i8 is host_shared), freed on a stream.
 // CHECK: llvm.call @mgpuMemAlloc(%{{.*}}, %{{.*}}, %{{.*}}) : (i64, !llvm.ptr, i8) -> !llvm.ptr
-// CHECK: gpu.launch_func @forward_kernel{{(_[0-9]+)?}}::@forward_kernel
+// CHECK: gpu.launch_func @forward_kernel{{(_[0-9]+)?}}::@forward_kernel blocks in (%{{.*}}, %{{.*}}, %{{.*}}) threads in (%[[T8]], %[[T32]], %{{.*}})
 // CHECK: llvm.call @mgpuMemFree
 // CHECK: llvm.func @_mlir_ciface_forward
 // CHECK: gpu.binary @forward_kernel [#gpu.object<#nvvm.target<chip = "sm_90", features = "+ptx80">
