@@ -1,0 +1,41 @@
+//===- CheckGpuTarget.cpp - GPU target options the serializer can use -----===//
+
+#include "ampc/Conversion/Passes.h"
+
+#include "llvm/ADT/StringExtras.h"
+
+using namespace mlir;
+
+namespace ampc {
+#define GEN_PASS_DEF_AMPCCHECKGPUTARGET
+#include "ampc/Conversion/Passes.h.inc"
+} // namespace ampc
+
+namespace {
+struct AmpcCheckGpuTargetPass
+    : ampc::impl::AmpcCheckGpuTargetBase<AmpcCheckGpuTargetPass> {
+  using Base::Base;
+  void runOnOperation() override {
+    auto bad = [&](const Twine &message) {
+      getOperation().emitError() << "ampc-gpu-pipeline: " << message;
+      signalPassFailure();
+    };
+    StringRef chipRef(chip);
+    unsigned number = 0;
+    if (!chipRef.consume_front("sm_") ||
+        chipRef.take_while(llvm::isDigit).getAsInteger(10, number) ||
+        number < 80)
+      return bad("unsupported chip '" + chip +
+                 "'; expected sm_80 or newer (sm_90 for H100/H200)");
+    StringRef featuresRef(features);
+    unsigned ptx = 0;
+    if (!featuresRef.consume_front("+ptx") ||
+        featuresRef.getAsInteger(10, ptx))
+      return bad("unsupported features '" + features +
+                 "'; expected +ptx<version>, e.g. +ptx80");
+    if (format != "isa" && format != "bin" && format != "fatbin")
+      return bad("unknown format '" + format +
+                 "'; expected isa (PTX), bin (cubin) or fatbin");
+  }
+};
+} // namespace
