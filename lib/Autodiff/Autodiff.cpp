@@ -9,6 +9,7 @@
 #include "ampc/Autodiff/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
@@ -353,6 +354,34 @@ public:
       return success();
     if (auto generic = dyn_cast<linalg::GenericOp>(op))
       return visitGeneric(generic);
+    if (isScalarFloatOp(op))
+      return visitScalar(op);
+    if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
+      // The element's adjoint, placed at its index in a zero tensor.
+      auto type = cast<RankedTensorType>(extract.getTensor().getType());
+      accumulate(extract.getTensor(),
+                 tensor::InsertOp::create(b, op->getLoc(),
+                                          adjoint(extract.getResult()),
+                                          zeros(b, op->getLoc(), type),
+                                          extract.getIndices()));
+      return success();
+    }
+    if (auto fromElements = dyn_cast<tensor::FromElementsOp>(op)) {
+      auto type = cast<RankedTensorType>(fromElements.getType());
+      Value dy = adjoint(fromElements.getResult());
+      SmallVector<int64_t> strides = computeStrides(type.getShape());
+      for (auto [linear, element] : llvm::enumerate(fromElements.getElements())) {
+        if (!active.contains(element))
+          continue;
+        SmallVector<Value> indices;
+        for (int64_t index : delinearize(int64_t(linear), strides))
+          indices.push_back(
+              arith::ConstantIndexOp::create(b, op->getLoc(), index));
+        accumulate(element, tensor::ExtractOp::create(b, op->getLoc(), dy,
+                                                      indices));
+      }
+      return success();
+    }
     if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
       accumulate(collapse.getSrc(),
                  tensor::ExpandShapeOp::create(
@@ -465,6 +494,35 @@ public:
   }
 
 private:
+  /// An arith/math op on float scalars, outside any payload.
+  static bool isScalarFloatOp(Operation *op) {
+    Dialect *dialect = op->getDialect();
+    return op->getNumResults() == 1 && op->getNumRegions() == 0 &&
+           isa<FloatType>(op->getResult(0).getType()) && dialect &&
+           isa<arith::ArithDialect, math::MathDialect>(dialect);
+  }
+
+  /// d operand += d result * (d result / d operand), the partial
+  /// derivative from the same table as payload bodies (forward mode with
+  /// the operand seeded).
+  LogicalResult visitScalar(Operation *op) {
+    Value dy = adjoint(op->getResult(0));
+    // Each distinct operand once: seeding it covers all its uses (a * a).
+    llvm::SetVector<Value> operands(op->operand_begin(), op->operand_end());
+    for (Value operand : operands) {
+      if (!active.contains(operand) || !isa<FloatType>(operand.getType()))
+        continue;
+      Tangents tangents(b, op->getLoc());
+      tangents.seed(operand);
+      if (failed(tangents.propagate(op)))
+        return failure();
+      if (Value partial = tangents.get(op->getResult(0)))
+        accumulate(operand,
+                   arith::MulFOp::create(b, op->getLoc(), dy, partial));
+    }
+    return success();
+  }
+
   LogicalResult visitGeneric(linalg::GenericOp op) {
     if (op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
       return op.emitOpError("cannot be differentiated: the reverse sweep handles "

@@ -141,3 +141,22 @@ func.func @forward(%x: tensor<2x4xf32> {amp.param}) -> tensor<f32> {
   } -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// Scalar code outside payloads: the adjoint of a scalar op from the same
+// derivative table; tensor.extract's adjoint is a zero tensor with the
+// element's adjoint inserted at its index.
+// CHECK-LABEL: func.func @forward_grad
+// CHECK-SAME: -> (f32, tensor<4xf32>)
+// d(e*e) = 2e, after canonicalization e + e.
+// CHECK: %[[E:.*]] = tensor.extract %{{.*}}[%[[C1:.*]]] : tensor<4xf32>
+// CHECK: %[[D:.*]] = arith.addf %[[E]], %[[E]] : f32
+// CHECK: %[[G:.*]] = tensor.insert %[[D]] into %{{.*}}[%[[C1]]] {amp.gradient} : tensor<4xf32>
+// CHECK: return %{{.*}}, %[[G]] : f32, tensor<4xf32>
+func.func @forward(%w: tensor<4xf32> {amp.param}) -> f32 {
+  %c1 = arith.constant 1 : index
+  %e = tensor.extract %w[%c1] : tensor<4xf32>
+  %sq = arith.mulf %e, %e : f32
+  return %sq : f32
+}

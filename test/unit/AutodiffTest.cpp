@@ -468,6 +468,46 @@ TEST(AutodiffTest, TransposedMatmulAndBatchMatmul) {
                  3);
 }
 
+TEST(AutodiffTest, ScalarCodeBetweenOpsAndAScalarLoss) {
+  // Scalars taken out of tensors, combined by arith/math outside payloads,
+  // put back into tensors.
+  const char *source = R"mlir(
+func.func @forward(%w: tensor<3xf64> {amp.param}, %x: tensor<3xf64>) -> tensor<f64> {
+  %zero = arith.constant 0.0 : f64
+  %c0 = arith.constant 0 : index
+  %c2 = arith.constant 2 : index
+  %e = tensor.empty() : tensor<3xf64>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%w, %x : tensor<3xf64>, tensor<3xf64>) outs(%e : tensor<3xf64>) {
+  ^bb0(%a: f64, %b: f64, %o: f64):
+    %m = arith.mulf %a, %b : f64
+    linalg.yield %m : f64
+  } -> tensor<3xf64>
+  %first = tensor.extract %p[%c0] : tensor<3xf64>
+  %last = tensor.extract %w[%c2] : tensor<3xf64>
+  %sq = arith.mulf %first, %first : f64
+  %ex = math.exp %last : f64
+  %q = arith.divf %sq, %ex : f64
+  %t = tensor.from_elements %q, %last : tensor<2xf64>
+  %e0 = tensor.empty() : tensor<f64>
+  %f0 = linalg.fill ins(%zero : f64) outs(%e0 : tensor<f64>) -> tensor<f64>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]}
+      ins(%t : tensor<2xf64>) outs(%f0 : tensor<f64>) {
+  ^bb0(%a: f64, %acc: f64):
+    %r = arith.mulf %a, %a : f64
+    %u = arith.addf %r, %acc : f64
+    linalg.yield %u : f64
+  } -> tensor<f64>
+  %loss = tensor.extract %s[] : tensor<f64>
+  %tanh = math.tanh %loss : f64
+  %result = tensor.from_elements %tanh : tensor<f64>
+  return %result : tensor<f64>
+}
+)mlir";
+  std::mt19937 rng(17);
+  checkGradients(source, {random({3}, rng, -0.8, 0.8), random({3}, rng)}, 1);
+}
+
 TEST(AutodiffTest, UnsupportedOpsAreNamed) {
   std::string error;
   const char *source = R"mlir(

@@ -450,6 +450,28 @@ TEST(TrainStepTest, ResumingACheckpointContinuesBitForBit) {
   llvm::sys::fs::remove_directories(dir);
 }
 
+TEST(TrainStepTest, AScalarF32LossTrainsToo) {
+  // The loss contract allows a plain f32: sum(w * x) taken out of its tensor.
+  std::string source = kLinear;
+  source.replace(source.find("-> tensor<f32> {"), 16, "-> f32 {");
+  source.replace(source.find("  return %s : tensor<f32>"), 25,
+                 "  %l = tensor.extract %s[] : tensor<f32>\n  return %l : f32");
+  ampc::TrainOptions o;
+  o.learningRate = 0.5;
+  o.momentum = 0;
+  o.lossScaling = "dynamic";
+  o.initScale = 1024;
+  auto trainer = makeTrainer(o, source.c_str());
+  ASSERT_TRUE(trainer);
+  ASSERT_FALSE(static_cast<bool>(trainer->setParameter(0, vec(kStart))));
+  auto result = trainer->step({vec({1, 2, 3, 4})});
+  ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+  EXPECT_NEAR(result->loss, 0.3 - 1.4 + 3.3 + 0.2, 1e-6);
+  const float *w = trainer->parameters()[0].as<float>();
+  EXPECT_FLOAT_EQ(w[0], 0.3f - 0.5f * 1);
+  EXPECT_FLOAT_EQ(w[3], 0.05f - 0.5f * 4);
+}
+
 TEST(TrainStepTest, BadOptionsAreClearErrors) {
   auto message = [](ampc::TrainOptions o) {
     ampc::JitOptions jit;
