@@ -34,6 +34,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
@@ -68,7 +69,7 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 /// amp ops become standard ops; softmax and elementwise ops on tensors become
 /// structured linalg ops.
 static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
-                           bool bf16Dot) {
+                           bool bf16Dot, int64_t ptxChip = 0) {
   if (vectorizeForCpu) {
     ampc::AmpcVectorizeContractionsOptions vectorize;
     vectorize.bf16Dot = bf16Dot;
@@ -80,7 +81,9 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
   // Named ops carry hidden bodies (fp8 contractions widen with arith.extf):
   // make them explicit so that amp-lower-to-arith sees them.
   funcPm.addPass(createLinalgGeneralizeNamedOpsPass());
-  funcPm.addPass(ampc::amp::createAmpLowerToArith());
+  ampc::amp::AmpLowerToArithOptions lowerToArith;
+  lowerToArith.ptxChip = ptxChip;
+  funcPm.addPass(ampc::amp::createAmpLowerToArith(lowerToArith));
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
   if (vectorizeForCpu)
@@ -153,7 +156,14 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(ampc::createAmpcCheckGpuTarget(target));
   if (options.emitCInterface)
     pm.addPass(ampc::createAmpcEmitCInterface());
-  addTensorStage(pm, /*vectorizeForCpu=*/false, /*bf16Dot=*/false);
+  // Casts use the GPU's conversion instructions where they give the CPU's
+  // bits (amp-lower-to-arith's ptx-chip).
+  int64_t chipNumber = 0;
+  llvm::StringRef chip(options.chip.getValue());
+  if (!chip.consume_front("sm_") ||
+      chip.take_while(llvm::isDigit).getAsInteger(10, chipNumber))
+    chipNumber = 0;
+  addTensorStage(pm, /*vectorizeForCpu=*/false, /*bf16Dot=*/false, chipNumber);
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   addBufferizationStage(pm);

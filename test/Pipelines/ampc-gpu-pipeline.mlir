@@ -7,12 +7,15 @@
 // RUN: %extract_ptx %t.mlir %t.ptx | FileCheck %s --check-prefix=FILES
 // RUN: cat %t.ptx/*.ptx | FileCheck %s --check-prefix=PTX
 // RUN: ampc-opt %s -ampc-train-pipeline=policy=bf16 -ampc-gpu-pipeline="chip=sm_80 features=+ptx70" | FileCheck %s --check-prefix=SM80
+// RUN: ampc-opt %s -ampc-train-pipeline=policy=bf16 -ampc-gpu-pipeline > %t.bf16.mlir
+// RUN: %extract_ptx %t.bf16.mlir %t.bf16.ptx > /dev/null
+// RUN: cat %t.bf16.ptx/*.ptx | FileCheck %s --check-prefix=BF16
 // RUN: not ampc-opt %s -ampc-gpu-pipeline="format=elf" 2>&1 | FileCheck %s --check-prefix=FORMAT
 // RUN: not ampc-opt %s -ampc-gpu-pipeline="chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not ampc-opt %s -ampc-gpu-pipeline="features=ptx80" 2>&1 | FileCheck %s --check-prefix=FEATURES
 
-// Kernels: the fp8 casts of both operands (integer arithmetic on the bit
-// patterns, exactly as on the CPU), the matmul, the descale and the copy out;
+// Kernels: the fp8 casts of both operands (the hardware conversion, with the
+// CPU's bits), the matmul, the descale and the copy out;
 // the full amax reductions run in host loops over managed memory.
 // CHECK: llvm.func @forward(
 // Blocks of 8 x 32 threads.
@@ -38,11 +41,14 @@
 // PTX: .version 8.0
 // PTX: .target sm_90
 // PTX: .visible .entry forward_kernel
-// The fp8 encode and decode: shifts and masks of the bit patterns, as on the
-// CPU; the matmul multiplies in f32.
+// The fp8 encode is the hardware's saturating conversion (the NaN case
+// takes the CPU's encoding); the decode is shifts and masks, exact; the
+// matmul multiplies in f32.
+// PTX: cvt.rn.satfinite.e4m3x2.f32
 // PTX: shr.u32
 // PTX: mul.rn.f32
 
+// BF16: cvt.rn.bf16.f32
 // SM80: #nvvm.target<chip = "sm_80", features = "+ptx70">
 // SM80-NOT: f8E4M3FN
 

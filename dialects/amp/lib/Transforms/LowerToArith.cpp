@@ -8,6 +8,8 @@
 
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -203,9 +205,63 @@ private:
   VectorType shape;
 };
 
+/// NVIDIA's conversion instructions for an f32 scalar, where they compute
+/// what the integer path computes: bf16/f16 with IEEE overflow
+/// (cvt.rn.bf16.f32, cvt.rn.f16.f32, from sm_80) and saturating E4M3/E5M2
+/// (cvt.rn.satfinite.e4m3x2.f32 / e5m2x2, from sm_89). Both round to nearest
+/// even with subnormals; only the NaN they produce differs, so NaN takes the
+/// integer path's (the format's quiet NaN with the input's sign). Null where
+/// no instruction applies.
+Value encodeWithPtx(OpBuilder &b, Location loc, Value f32, FloatType to,
+                    OverflowMode overflow, int64_t chip) {
+  if (!f32.getType().isF32() || chip < 80)
+    return Value();
+  bool fp8 = isFp8Type(to);
+  Value hardware;
+  if (!fp8 && (to.isBF16() || to.isF16()) &&
+      overflow == OverflowMode::nonfinite) {
+    hardware = arith::TruncFOp::create(b, loc, to, f32);
+  } else if (fp8 && chip >= 89 && overflow == OverflowMode::saturate) {
+    // Two f32 in, two fp8 out: the value goes into the low byte.
+    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
+    std::string asmText = std::string("cvt.rn.satfinite.") +
+                          (isa<Float8E4M3FNType>(to) ? "e4m3x2" : "e5m2x2") +
+                          ".f32 $0, $1, $2;";
+    auto pair = LLVM::InlineAsmOp::create(
+        b, loc, b.getI16Type(), ValueRange{zero, f32}, asmText, "=h,f,f",
+        /*has_side_effects=*/false, /*is_align_stack=*/false,
+        LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
+        ArrayAttr());
+    Value low = arith::TruncIOp::create(b, loc, b.getI8Type(), pair.getRes());
+    hardware = arith::BitcastOp::create(b, loc, to, low);
+  } else {
+    return Value();
+  }
+  FloatFormat fmt(to);
+  Type bitsType = b.getIntegerType(fmt.width);
+  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), f32);
+  Value sign = arith::TruncIOp::create(
+      b, loc, bitsType,
+      arith::ShRUIOp::create(
+          b, loc, bits,
+          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(31))));
+  Value nanBits = arith::OrIOp::create(
+      b, loc,
+      arith::ConstantOp::create(b, loc,
+                                b.getIntegerAttr(bitsType, fmt.quietNaN)),
+      arith::ShLIOp::create(
+          b, loc, sign,
+          arith::ConstantOp::create(b, loc,
+                                    b.getIntegerAttr(bitsType, fmt.width - 1))));
+  Value isNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, f32, f32);
+  return arith::SelectOp::create(
+      b, loc, isNaN, arith::BitcastOp::create(b, loc, to, nanBits), hardware);
+}
+
 /// The scalar (or vector) body of amp.cast.
 Value convertValue(OpBuilder &b, Location loc, Value value, FloatType to,
-                   OverflowMode overflow, Value scale) {
+                   OverflowMode overflow, Value scale, int64_t ptxChip) {
   Emitter em(b, loc, value.getType());
   auto from = cast<FloatType>(getElementTypeOrSelf(value.getType()));
   Value f32 = em.decodeToF32(value);
@@ -216,6 +272,8 @@ Value convertValue(OpBuilder &b, Location loc, Value value, FloatType to,
     f32 = isFp8Type(from) ? Value(arith::DivFOp::create(b, loc, f32, s))
                           : Value(arith::MulFOp::create(b, loc, f32, s));
   }
+  if (Value hardware = encodeWithPtx(b, loc, f32, to, overflow, ptxChip))
+    return hardware;
   return em.encodeFromF32(f32, to, overflow);
 }
 
@@ -265,7 +323,7 @@ Value reduceTensor(
   return tensor::ExtractOp::create(b, loc, generic.getResult(0), ValueRange{});
 }
 
-Value lowerCast(OpBuilder &b, CastOp op) {
+Value lowerCast(OpBuilder &b, CastOp op, int64_t ptxChip) {
   FloatType to = op.getResultElementType();
   OverflowMode overflow = op.getOverflowMode();
   Value scale = op.getScale();
@@ -273,9 +331,10 @@ Value lowerCast(OpBuilder &b, CastOp op) {
     return mapTensor(b, op.getLoc(), op.getInput(), tensorType,
                      [&](OpBuilder &nested, Location loc, ValueRange args) {
                        return convertValue(nested, loc, args[0], to, overflow,
-                                           scale);
+                                           scale, ptxChip);
                      });
-  return convertValue(b, op.getLoc(), op.getInput(), to, overflow, scale);
+  return convertValue(b, op.getLoc(), op.getInput(), to, overflow, scale,
+                      ptxChip);
 }
 
 /// Multiplies every element of `value` (f32-like or lower) by the f32 scalar
@@ -505,6 +564,7 @@ bool isFp8Conversion(Operation *op) {
 
 struct AmpLowerToArithPass
     : ampc::amp::impl::AmpLowerToArithBase<AmpLowerToArithPass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<Operation *> ops;
     getOperation().walk([&](Operation *op) {
@@ -531,7 +591,7 @@ struct AmpLowerToArithPass
               << "' is not implemented; only nearest_even lowers";
           return signalPassFailure();
         }
-        results.push_back(lowerCast(rewriter, castOp));
+        results.push_back(lowerCast(rewriter, castOp, ptxChip));
       } else if (auto scaleLoss = dyn_cast<ScaleLossOp>(op)) {
         results.push_back(scaleBy(rewriter, op->getLoc(), scaleLoss.getLoss(),
                                   scaleLoss.getScale()));

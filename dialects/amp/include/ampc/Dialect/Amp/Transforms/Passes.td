@@ -213,8 +213,19 @@ def AmpLowerToArith : Pass<"amp-lower-to-arith", "::mlir::func::FuncOp"> {
     LLVM has no fp8 types; `arith.truncf` keeps its IEEE/OCP overflow.
 
     `rounding stochastic` is reported as not implemented.
+
+    With `ptx-chip=N` (the GPU pipeline sets it from its chip), casts from
+    f32 use NVIDIA's conversion instructions where they compute the same
+    bits: bf16/f16 with IEEE overflow (sm_80+) and saturating E4M3/E5M2
+    (`cvt.rn.satfinite.e4m3x2.f32`, sm_89+, as inline PTX); NaN keeps the
+    integer path's encoding.
   }];
+  let options = [
+    Option<"ptxChip", "ptx-chip", "int64_t", /*default=*/"0",
+           "use NVIDIA conversion instructions for sm_<N> (0: none)">
+  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::tensor::TensorDialect",

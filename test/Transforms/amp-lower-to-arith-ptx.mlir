@@ -1,0 +1,45 @@
+// amp-lower-to-arith{ptx-chip=N}: casts from f32 use NVIDIA's conversion
+// instructions where they give the integer path's bits, with NaN mapped to
+// the integer path's encoding (the format's quiet NaN, the input's sign).
+// RUN: ampc-opt %s -amp-lower-to-arith="ptx-chip=90" | FileCheck %s --check-prefix=SM90
+// RUN: ampc-opt %s -amp-lower-to-arith="ptx-chip=80" | FileCheck %s --check-prefix=SM80
+// RUN: ampc-opt %s -amp-lower-to-arith | FileCheck %s --check-prefix=CPU
+
+// SM90-LABEL: func.func @casts
+// E4M3, saturating: the pair conversion, the value in the low byte.
+// SM90: %[[PAIR:.*]] = llvm.inline_asm "cvt.rn.satfinite.e4m3x2.f32 $0, $1, $2;", "=h,f,f" %{{.*}}, %[[X:.*]] : (f32, f32) -> i16
+// SM90: %[[LOW:.*]] = arith.trunci %[[PAIR]] : i16 to i8
+// SM90: %[[HW:.*]] = arith.bitcast %[[LOW]] : i8 to f8E4M3FN
+// SM90: %[[NAN:.*]] = arith.cmpf uno, %[[X]], %[[X]] : f32
+// SM90: arith.select %[[NAN]], %{{.*}}, %[[HW]] : f8E4M3FN
+// SM90: llvm.inline_asm "cvt.rn.satfinite.e5m2x2.f32 $0, $1, $2;"
+// bf16 with IEEE overflow: arith.truncf (cvt.rn.bf16.f32 on sm_80+).
+// SM90: %[[B:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// SM90: arith.select %{{.*}}, %{{.*}}, %[[B]] : bf16
+// SM90: arith.truncf %{{.*}} : f32 to f16
+// A non-default overflow rule keeps the integer path.
+// SM90-LABEL: func.func @nondefault
+// SM90-NOT: inline_asm
+// SM90-NOT: arith.truncf
+// SM90: arith.shrui
+
+// Before sm_89 there is no fp8 conversion: integer path for fp8, hardware
+// for bf16.
+// SM80-LABEL: func.func @casts
+// SM80-NOT: inline_asm
+// SM80: arith.truncf %{{.*}} : f32 to bf16
+
+// CPU-NOT: inline_asm
+// CPU-NOT: arith.truncf
+func.func @casts(%x: tensor<8xf32>) -> (tensor<8xf8E4M3FN>, tensor<8xf8E5M2>, tensor<8xbf16>, tensor<8xf16>) {
+  %a = amp.cast %x : tensor<8xf32> to tensor<8xf8E4M3FN>
+  %b = amp.cast %x : tensor<8xf32> to tensor<8xf8E5M2>
+  %c = amp.cast %x : tensor<8xf32> to tensor<8xbf16>
+  %d = amp.cast %x : tensor<8xf32> to tensor<8xf16>
+  return %a, %b, %c, %d : tensor<8xf8E4M3FN>, tensor<8xf8E5M2>, tensor<8xbf16>, tensor<8xf16>
+}
+func.func @nondefault(%x: tensor<8xf32>) -> (tensor<8xf8E4M3FN>, tensor<8xbf16>) {
+  %a = amp.cast %x overflow nonfinite : tensor<8xf32> to tensor<8xf8E4M3FN>
+  %c = amp.cast %x overflow saturate : tensor<8xf32> to tensor<8xbf16>
+  return %a, %c : tensor<8xf8E4M3FN>, tensor<8xbf16>
+}
