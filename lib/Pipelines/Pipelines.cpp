@@ -174,6 +174,9 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   // scalar code stay on the host, which reaches the buffers through managed
   // memory.
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
+  // bf16/f16 contractions with f32 accumulation: tensor cores (mma.sync),
+  // one warp per 16x8 tile.
+  funcPm.addPass(ampc::createAmpcGpuTensorCores());
   funcPm.addPass(ampc::createAmpcExpandStridedCopies());
   funcPm.addPass(createConvertLinalgToParallelLoopsPass());
   // Blocks of 8 x 32 threads (the last, contiguous dimension widest); the

@@ -48,7 +48,9 @@
 // PTX: shr.u32
 // PTX: mul.rn.f32
 
+// Under bf16 the matmul (16x8 output, k = 32) runs on tensor cores.
 // BF16: cvt.rn.bf16.f32
+// BF16: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
 // SM80: #nvvm.target<chip = "sm_80", features = "+ptx70">
 // SM80-NOT: f8E4M3FN
 

@@ -98,6 +98,26 @@ def AmpcFuseElementwise
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
+  let summary = "run bf16/f16 contractions on tensor cores (mma.sync)";
+  let description = [{
+    On buffers: replaces each contraction `linalg.generic` with two bf16 (or
+    two f16) inputs, an f32 output, loops (m, n, k) with M % 16 == 0,
+    N % 8 == 0, K % 16 == 0 and projected-permutation maps (any transposes)
+    by a `gpu.launch` of one warp per 16x8 output tile that accumulates in
+    f32 with `mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}` (sm_80+),
+    loading each lane's fragments straight from global memory through the
+    op's indexing maps and adding the output's initial value. Other
+    contractions are left to the generic path. The scalar body is not
+    inspected beyond its shape (an add of the output and a product of the
+    two inputs): amp-insert-casts made it.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def AmpcGpuHostBuffers : Pass<"ampc-gpu-host-buffers", "::mlir::ModuleOp"> {
   let summary = "give host code buffers that kernels and the host both reach";
   let description = [{
