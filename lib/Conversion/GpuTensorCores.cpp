@@ -9,6 +9,10 @@
 //   B (16x8):  reg0 = B[2t, 2t+1][g], reg1 = B[2t+8, 2t+9][g];
 //   C (16x8):  c0, c1 = C[g][2t, 2t+1], c2, c3 = C[g+8][2t, 2t+1];
 // the element with the smaller index in the low half of each register.
+// fp8 (m16n8k32): the same with four elements per register and k offsets
+// 4t and 4t + 16 (A: reg0 = A[g][4t..4t+3], reg1 = A[g+8][4t..], reg2 =
+// A[g][4t+16..], reg3 = A[g+8][4t+16..]; B: reg0 = B[4t..4t+3][g], reg1 =
+// B[4t+16..4t+19][g]).
 //
 //===----------------------------------------------------------------------===//
 
@@ -32,8 +36,15 @@ namespace {
 struct Contraction {
   unsigned m, n, k;
   int64_t sizeM, sizeN, sizeK;
-  FloatType input;
+  FloatType lhs, rhs;
+  bool eightBit = false;
+  /// Elements per 32-bit register: 2 (bf16/f16) or 4 (fp8).
+  int64_t packing() const { return eightBit ? 4 : 2; }
+  /// k per mma: 16 or 32.
+  int64_t tileK() const { return 8 * packing(); }
 };
+
+bool isFp8(Type t) { return isa<Float8E4M3FNType, Float8E5M2Type>(t); }
 
 /// True when `v` is computed from block argument `arg` alone (through
 /// conversions: the decoded input).
@@ -54,7 +65,8 @@ bool derivesFrom(Value v, BlockArgument arg) {
   return any;
 }
 
-std::optional<Contraction> matchContraction(linalg::GenericOp op) {
+std::optional<Contraction> matchContraction(linalg::GenericOp op,
+                                            bool fp8) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
       op.getNumReductionLoops() != 1)
@@ -63,8 +75,10 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   auto lhs = type(op.getDpsInputs()[0]), rhs = type(op.getDpsInputs()[1]),
        out = type(op.getDpsInits()[0]);
   auto input = dyn_cast<FloatType>(lhs.getElementType());
-  if (!input || !(input.isBF16() || input.isF16()) ||
-      rhs.getElementType() != input || !out.getElementType().isF32() ||
+  auto other = dyn_cast<FloatType>(rhs.getElementType());
+  bool sixteen = input && (input.isBF16() || input.isF16()) && other == input;
+  bool eight = fp8 && input && other && isFp8(input) && isFp8(other);
+  if (!(sixteen || eight) || !out.getElementType().isF32() ||
       lhs.getRank() != 2 || rhs.getRank() != 2 || out.getRank() != 2 ||
       !out.getLayout().isIdentity())
     return std::nullopt;
@@ -95,7 +109,7 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   c.sizeK = loops[c.k];
   if (ShapedType::isDynamic(c.sizeM) || ShapedType::isDynamic(c.sizeN) ||
       ShapedType::isDynamic(c.sizeK) || c.sizeM % 16 || c.sizeN % 8 ||
-      c.sizeK % 16)
+      c.sizeK % (eight ? 32 : 16))
     return std::nullopt;
   // Body: out + f(a) * g(b).
   Block &body = op.getRegion().front();
@@ -114,7 +128,9 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op) {
   if (!((derivesFrom(mul.getLhs(), a) && derivesFrom(mul.getRhs(), b)) ||
         (derivesFrom(mul.getLhs(), b) && derivesFrom(mul.getRhs(), a))))
     return std::nullopt;
-  c.input = input;
+  c.lhs = input;
+  c.rhs = other;
+  c.eightBit = eight;
   return c;
 }
 
@@ -155,17 +171,25 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
       indices.push_back(dims[maps[which].getDimPosition(r)]);
     return memref::LoadOp::create(b, loc, op->getOperand(which), indices);
   };
-  auto i32 = b.getI32Type(), i16 = b.getI16Type();
-  // Two 16-bit elements into one register, the first in the low half.
-  auto pack = [&](Value lo, Value hi) -> Value {
-    auto bits = [&](Value v) -> Value {
-      return arith::ExtUIOp::create(
-          b, loc, i32, arith::BitcastOp::create(b, loc, i16, v));
-    };
-    Value high = arith::ShLIOp::create(
-        b, loc, bits(hi),
-        arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(16)));
-    return arith::OrIOp::create(b, loc, bits(lo), high);
+  auto i32 = b.getI32Type();
+  int64_t per = c.packing();
+  // `per` consecutive elements into one register, the first in the lowest
+  // bits.
+  auto pack = [&](ArrayRef<Value> elements) -> Value {
+    Value reg;
+    for (auto [i, v] : llvm::enumerate(elements)) {
+      unsigned width = cast<FloatType>(v.getType()).getWidth();
+      Value bits = arith::ExtUIOp::create(
+          b, loc, i32,
+          arith::BitcastOp::create(b, loc, b.getIntegerType(width), v));
+      if (i)
+        bits = arith::ShLIOp::create(
+            b, loc, bits,
+            arith::ConstantOp::create(b, loc,
+                                      b.getI32IntegerAttr(int32_t(i * width))));
+      reg = reg ? Value(arith::OrIOp::create(b, loc, reg, bits)) : bits;
+    }
+    return reg;
   };
   Value mRow0 = addv(tileM, g), mRow1 = add(addv(tileM, g), 8);
   Value nCol0 = addv(tileN, t2), nCol1 = add(addv(tileN, t2), 1);
@@ -174,21 +198,32 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
                              load(2, mRow0, nCol1, Value()),
                              load(2, mRow1, nCol0, Value()),
                              load(2, mRow1, nCol1, Value())};
-  auto loop = scf::ForOp::create(b, loc, index(0), index(c.sizeK), index(16),
-                                 init);
+  auto loop = scf::ForOp::create(b, loc, index(0), index(c.sizeK),
+                                 index(c.tileK()), init);
   b.setInsertionPointToStart(loop.getBody());
   Value k0 = loop.getInductionVar();
-  Value kA = addv(k0, t2);
-  Value aRegs[4] = {
-      pack(load(0, mRow0, Value(), kA), load(0, mRow0, Value(), add(kA, 1))),
-      pack(load(0, mRow1, Value(), kA), load(0, mRow1, Value(), add(kA, 1))),
-      pack(load(0, mRow0, Value(), add(kA, 8)),
-           load(0, mRow0, Value(), add(kA, 9))),
-      pack(load(0, mRow1, Value(), add(kA, 8)),
-           load(0, mRow1, Value(), add(kA, 9)))};
-  Value bRegs[2] = {
-      pack(load(1, Value(), nB, kA), load(1, Value(), nB, add(kA, 1))),
-      pack(load(1, Value(), nB, add(kA, 8)), load(1, Value(), nB, add(kA, 9)))};
+  // A register r covers row g (+8 for r odd) and k from `per` * t (+ half
+  // the tile for r >= 2); B register r covers k from `per` * t (+ half the
+  // tile for r = 1) at column g.
+  Value tPer = arith::MulIOp::create(
+      b, loc, arith::RemUIOp::create(b, loc, lane, index(4)), index(per));
+  Value kBase = addv(k0, tPer);
+  int64_t half = c.tileK() / 2;
+  auto aReg = [&](Value row, int64_t offset) {
+    SmallVector<Value> elements;
+    for (int64_t e = 0; e < per; ++e)
+      elements.push_back(load(0, row, Value(), add(kBase, offset + e)));
+    return pack(elements);
+  };
+  auto bReg = [&](int64_t offset) {
+    SmallVector<Value> elements;
+    for (int64_t e = 0; e < per; ++e)
+      elements.push_back(load(1, Value(), nB, add(kBase, offset + e)));
+    return pack(elements);
+  };
+  Value aRegs[4] = {aReg(mRow0, 0), aReg(mRow1, 0), aReg(mRow0, half),
+                    aReg(mRow1, half)};
+  Value bRegs[2] = {bReg(0), bReg(half)};
   SmallVector<Value> operands(std::begin(aRegs), std::end(aRegs));
   operands.append(std::begin(bRegs), std::end(bRegs));
   for (Value acc : loop.getRegionIterArgs())
@@ -196,9 +231,16 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
   auto f32 = b.getF32Type();
   auto result = LLVM::LLVMStructType::getLiteral(b.getContext(),
                                                  {f32, f32, f32, f32});
+  auto name = [](FloatType t) -> std::string {
+    if (t.isBF16())
+      return "bf16";
+    if (t.isF16())
+      return "f16";
+    return isa<Float8E4M3FNType>(t) ? "e4m3" : "e5m2";
+  };
   std::string asmText =
-      std::string("mma.sync.aligned.m16n8k16.row.col.f32.") +
-      (c.input.isBF16() ? "bf16.bf16" : "f16.f16") +
+      "mma.sync.aligned.m16n8k" + std::to_string(c.tileK()) + ".row.col.f32." +
+      name(c.lhs) + "." + name(c.rhs) +
       ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
       "{$10, $11, $12, $13};";
   auto mma = LLVM::InlineAsmOp::create(
@@ -223,10 +265,11 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
 
 struct AmpcGpuTensorCoresPass
     : ampc::impl::AmpcGpuTensorCoresBase<AmpcGpuTensorCoresPass> {
+  using Base::Base;
   void runOnOperation() override {
     SmallVector<std::pair<linalg::GenericOp, Contraction>> matches;
     getOperation().walk([&](linalg::GenericOp op) {
-      if (std::optional<Contraction> c = matchContraction(op))
+      if (std::optional<Contraction> c = matchContraction(op, fp8))
         matches.push_back({op, *c});
     });
     for (auto &[op, c] : matches)

@@ -175,8 +175,14 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   // memory.
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   // bf16/f16 contractions with f32 accumulation: tensor cores (mma.sync),
-  // one warp per 16x8 tile.
-  funcPm.addPass(ampc::createAmpcGpuTensorCores());
+  // one warp per 16x8 tile; fp8 too where the chip and PTX version have it.
+  int64_t ptxVersion = 0;
+  llvm::StringRef features(options.features.getValue());
+  if (!features.consume_front("+ptx") || features.getAsInteger(10, ptxVersion))
+    ptxVersion = 0;
+  ampc::AmpcGpuTensorCoresOptions tensorCores;
+  tensorCores.fp8 = chipNumber >= 89 && ptxVersion >= 84;
+  funcPm.addPass(ampc::createAmpcGpuTensorCores(tensorCores));
   funcPm.addPass(ampc::createAmpcExpandStridedCopies());
   funcPm.addPass(createConvertLinalgToParallelLoopsPass());
   // Blocks of 8 x 32 threads (the last, contiguous dimension widest); the

@@ -1,4 +1,5 @@
 // RUN: ampc-opt %s -split-input-file -ampc-gpu-tensor-cores -cse | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -ampc-gpu-tensor-cores=fp8=true -cse | FileCheck %s --check-prefix=FP8
 
 // A bf16 x bf16 -> f32 contraction (32x16 output, k = 32): one warp per
 // 16x8 tile, k in steps of 16, the output's initial value loaded first and
@@ -92,6 +93,34 @@ func.func @left_alone(%a: memref<16x16xbf16>, %b: memref<16x10xbf16>, %c: memref
     %yf = arith.extf %y : bf16 to f32
     %m = arith.maximumf %xf, %yf : f32
     %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// fp8 (the HYBRID mix E4M3 x E5M2, k = 64): m16n8k32 with four elements per
+// register, only where the target has it (fp8=true: sm_89+, PTX 8.4+).
+// CHECK-LABEL: func.func @fp8
+// CHECK-NOT: gpu.launch
+// CHECK: linalg.generic
+// FP8-LABEL: func.func @fp8
+// FP8: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C32:.*]] iter_args
+// FP8-COUNT-16: memref.load %{{.*}} : memref<16x64xf8E4M3FN>
+// FP8-COUNT-8: memref.load %{{.*}} : memref<64x8xf8E5M2>
+// FP8: llvm.inline_asm "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e5m2.f32
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+func.func @fp8(%a: memref<16x64xf8E4M3FN>, %b: memref<64x8xf8E5M2>, %c: memref<16x8xf32>) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<16x64xf8E4M3FN>, memref<64x8xf8E5M2>) outs(%c : memref<16x8xf32>) {
+  ^bb0(%x: f8E4M3FN, %y: f8E5M2, %acc: f32):
+    %xf = arith.extf %x : f8E4M3FN to f32
+    %yf = arith.extf %y : f8E5M2 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
   }
   return

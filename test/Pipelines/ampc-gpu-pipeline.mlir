@@ -10,6 +10,9 @@
 // RUN: ampc-opt %s -ampc-train-pipeline=policy=bf16 -ampc-gpu-pipeline > %t.bf16.mlir
 // RUN: %extract_ptx %t.bf16.mlir %t.bf16.ptx > /dev/null
 // RUN: cat %t.bf16.ptx/*.ptx | FileCheck %s --check-prefix=BF16
+// RUN: ampc-opt %s -ampc-train-pipeline=policy=fp8 -ampc-gpu-pipeline="features=+ptx84" > %t.fp8.mlir
+// RUN: %extract_ptx %t.fp8.mlir %t.fp8.ptx > /dev/null
+// RUN: cat %t.fp8.ptx/*.ptx | FileCheck %s --check-prefix=FP8MMA
 // RUN: not ampc-opt %s -ampc-gpu-pipeline="format=elf" 2>&1 | FileCheck %s --check-prefix=FORMAT
 // RUN: not ampc-opt %s -ampc-gpu-pipeline="chip=sm_70" 2>&1 | FileCheck %s --check-prefix=CHIP
 // RUN: not ampc-opt %s -ampc-gpu-pipeline="features=ptx80" 2>&1 | FileCheck %s --check-prefix=FEATURES
@@ -47,10 +50,15 @@
 // PTX: cvt.rn.satfinite.e4m3x2.f32
 // PTX: shr.u32
 // PTX: mul.rn.f32
+// PTX-NOT: mma.sync
 
 // Under bf16 the matmul (16x8 output, k = 32) runs on tensor cores.
 // BF16: cvt.rn.bf16.f32
 // BF16: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// With PTX 8.4 on sm_90 the fp8 matmul runs on tensor cores too; with the
+// default +ptx80 it does not (the PTX-NOT check above).
+// FP8MMA: .version 8.4
+// FP8MMA: mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e4m3.f32
 // SM80: #nvvm.target<chip = "sm_80", features = "+ptx70">
 // SM80-NOT: f8E4M3FN
 

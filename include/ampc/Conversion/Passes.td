@@ -111,7 +111,15 @@ def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
     contractions are left to the generic path. The scalar body is not
     inspected beyond its shape (an add of the output and a product of the
     two inputs): amp-insert-casts made it.
+
+    With `fp8` (sm_89+ and PTX 8.4+), contractions of E4M3/E5M2 inputs
+    (any mix, as the HYBRID recipe makes) with K % 32 == 0 run on
+    `mma.sync.aligned.m16n8k32.row.col.f32.<a>.<b>.f32`.
   }];
+  let options = [
+    Option<"fp8", "fp8", "bool", /*default=*/"false",
+           "also fp8 contractions (m16n8k32; sm_89+, PTX 8.4+)">
+  ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect",
