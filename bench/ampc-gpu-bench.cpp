@@ -81,6 +81,7 @@ void ampcGemm(int64_t n, const std::string &type) {
                        "xf32>\n}\n";
   ampc::JitOptions options;
   options.target = "cuda";
+  options.gpuFeatures = "+ptx84"; // fp8 tensor cores need PTX 8.4
   std::string what = type + " GEMM " + std::to_string(n) + "^3";
   auto module = ampc::JitModule::fromString(source, options);
   if (!module)
