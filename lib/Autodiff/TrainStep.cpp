@@ -9,6 +9,7 @@
 
 #include "ampc/Autodiff/Autodiff.h"
 #include "ampc/Autodiff/Passes.h"
+#include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/IR/IRMapping.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -24,8 +25,6 @@ using namespace mlir;
 using namespace ampc::amp;
 
 namespace {
-
-constexpr llvm::StringLiteral kRoleAttrName = "amp.role";
 
 /// One tensor of training state: its role name, type and initial value.
 struct StateSlot {
@@ -55,30 +54,11 @@ public:
         b, loc, RankedTensorType::get({}, value.getType()), value);
   }
 
-  /// An elementwise f32 generic over `type`: inputs of that shape are read
-  /// elementwise, 0-d inputs are broadcast; `body` maps their elements to
-  /// the result's.
+  /// An elementwise f32 generic over `type` (0-d inputs broadcast).
   Value elementwise(
       RankedTensorType type, ValueRange inputs,
       llvm::function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
-    MLIRContext *context = b.getContext();
-    unsigned rank = type.getRank();
-    SmallVector<AffineMap> maps;
-    for (Value input : inputs)
-      maps.push_back(cast<RankedTensorType>(input.getType()).getRank() == 0
-                         ? AffineMap::get(rank, 0, context)
-                         : AffineMap::getMultiDimIdentityMap(rank, context));
-    maps.push_back(AffineMap::getMultiDimIdentityMap(rank, context));
-    Value init = tensor::EmptyOp::create(b, loc, type.getShape(), f32);
-    auto op = linalg::GenericOp::create(
-        b, loc, type, inputs, init, maps,
-        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-        [&](OpBuilder &nb, Location nloc, ValueRange args) {
-          linalg::YieldOp::create(nb, nloc,
-                                  body(nb, nloc, args.drop_back()));
-        });
-    mark(op);
-    return op.getResult(0);
+    return buildElementwiseF32(b, loc, type, inputs, body);
   }
 
   /// sum(x * x) over every element of `x`, as a 0-d tensor.

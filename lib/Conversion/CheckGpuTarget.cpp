@@ -2,7 +2,7 @@
 
 #include "ampc/Conversion/Passes.h"
 
-#include "llvm/ADT/StringExtras.h"
+#include "ampc/Conversion/GpuTarget.h"
 
 using namespace mlir;
 
@@ -20,17 +20,11 @@ struct AmpcCheckGpuTargetPass
       getOperation().emitError() << "ampc-gpu-pipeline: " << message;
       signalPassFailure();
     };
-    StringRef chipRef(chip);
-    unsigned number = 0;
-    if (!chipRef.consume_front("sm_") ||
-        chipRef.take_while(llvm::isDigit).getAsInteger(10, number) ||
-        number < 80)
+    std::optional<unsigned> number = ampc::parseGpuChip(chip);
+    if (!number || *number < 80)
       return bad("unsupported chip '" + chip +
                  "'; expected sm_80 or newer (sm_90 for H100/H200)");
-    StringRef featuresRef(features);
-    unsigned ptx = 0;
-    if (!featuresRef.consume_front("+ptx") ||
-        featuresRef.getAsInteger(10, ptx))
+    if (!ampc::parsePtxVersion(features))
       return bad("unsupported features '" + features +
                  "'; expected +ptx<version>, e.g. +ptx80");
     if (format != "isa" && format != "bin" && format != "fatbin")

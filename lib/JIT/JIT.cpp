@@ -10,6 +10,7 @@
 
 #include "Compile.h"
 
+#include "ampc/Dialect/Amp/Transforms/Utils.h"
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc_rt/Allocator.h"
@@ -43,6 +44,29 @@ struct ampc::JitModule::Impl {
   std::unique_ptr<ExecutionEngine> engine;
   /// Arguments and results live in managed memory (the "cuda" target).
   bool stageThroughManagedMemory = false;
+  /// Those buffers, one per argument/result slot, kept across calls (a
+  /// training loop calls with the same shapes every step).
+  std::vector<std::pair<void *, size_t>> staging;
+
+  ~Impl() {
+    for (auto &[buffer, bytes] : staging)
+      mgpuMemFree(buffer, nullptr);
+  }
+
+  /// The staging buffer of `slot`, of at least `bytes`; null (with the
+  /// runtime's error set) if the GPU has no memory for it.
+  void *stagingBuffer(size_t slot, size_t bytes) {
+    bytes = std::max<size_t>(bytes, 1);
+    if (slot >= staging.size())
+      staging.resize(slot + 1, {nullptr, 0});
+    auto &[buffer, size] = staging[slot];
+    if (size < bytes) {
+      mgpuMemFree(buffer, nullptr);
+      buffer = mgpuMemAlloc(bytes, nullptr, /*isHostShared=*/true);
+      size = buffer ? bytes : 0;
+    }
+    return buffer;
+  }
 };
 
 namespace {
@@ -157,10 +181,10 @@ std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
         }
         (isResult ? signature.results : signature.inputs)
             .push_back(std::get<ValueType>(converted));
-        auto role = isResult ? func.getResultAttrOfType<StringAttr>(i, "amp.role")
-                             : func.getArgAttrOfType<StringAttr>(i, "amp.role");
         (isResult ? signature.resultRoles : signature.inputRoles)
-            .push_back(role ? role.str() : "");
+            .push_back((isResult ? amp::resultRole(func, unsigned(i))
+                                 : amp::argumentRole(func, unsigned(i)))
+                           .str());
       }
     }
     if (auto sites = func->getAttrOfType<ArrayAttr>("amp.cast_sites"))
@@ -344,23 +368,10 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
                        given.typeString() + ">");
   }
 
-  // The CUDA target: buffers the kernels reach (managed memory), copied in
-  // and out around the call.
-  std::vector<void *> staged;
-  auto release = [&] {
-    for (void *buffer : staged)
-      mgpuMemFree(buffer, nullptr);
-  };
-  auto stage = [&](const Tensor &tensor) -> void * {
-    void *buffer = mgpuMemAlloc(std::max<size_t>(tensor.data.size(), 1),
-                                nullptr, /*isHostShared=*/true);
-    if (buffer) {
-      std::memcpy(buffer, tensor.data.data(), tensor.data.size());
-      staged.push_back(buffer);
-    }
-    return buffer;
-  };
+  // The CUDA target: buffers the kernels reach (managed memory); arguments
+  // are copied in before the call, results out after it.
   bool managed = impl->stageThroughManagedMemory;
+  size_t slot = 0;
 
   // Scalars are passed by value: their storage is the tensor's bytes.
   // Memrefs are passed as pointers to descriptors.
@@ -375,10 +386,11 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
       args.push_back(data);
       continue;
     }
-    if (managed && !(data = stage(tensor))) {
-      release();
-      return makeError("cannot allocate GPU memory for argument of '" + name +
-                       "': " + ampc_rt_gpu_last_error());
+    if (managed) {
+      if (!(data = impl->stagingBuffer(slot++, tensor.data.size())))
+        return makeError("cannot allocate GPU memory for an argument of '" +
+                         name + "': " + ampc_rt_gpu_last_error());
+      std::memcpy(data, tensor.data.data(), tensor.data.size());
     }
     descriptors.push_back(makeDescriptor(data, type.shape));
     pointers.push_back(descriptors.back().data());
@@ -387,11 +399,9 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
   std::vector<void *> resultBuffers;
   for (auto [type, tensor] : llvm::zip(signature->results, results)) {
     void *data = tensor.data.data();
-    if (managed && !(data = stage(tensor))) {
-      release();
+    if (managed && !(data = impl->stagingBuffer(slot++, tensor.data.size())))
       return makeError("cannot allocate GPU memory for a result of '" + name +
                        "': " + ampc_rt_gpu_last_error());
-    }
     resultBuffers.push_back(data);
     descriptors.push_back(makeDescriptor(data, type.shape));
     pointers.push_back(descriptors.back().data());
@@ -406,7 +416,6 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
     if (!error && gpuError.empty())
       for (auto [tensor, buffer] : llvm::zip(results, resultBuffers))
         std::memcpy(tensor.data.data(), buffer, tensor.data.size());
-    release();
     if (!error && !gpuError.empty())
       return makeError("'" + name + "' failed on the GPU: " + gpuError);
   }

@@ -6,6 +6,7 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 
+#include "ampc/Conversion/GpuTarget.h"
 #include "ampc/Conversion/Passes.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 
@@ -34,7 +35,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
@@ -158,11 +158,8 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
     pm.addPass(ampc::createAmpcEmitCInterface());
   // Casts use the GPU's conversion instructions where they give the CPU's
   // bits (amp-lower-to-arith's ptx-chip).
-  int64_t chipNumber = 0;
-  llvm::StringRef chip(options.chip.getValue());
-  if (!chip.consume_front("sm_") ||
-      chip.take_while(llvm::isDigit).getAsInteger(10, chipNumber))
-    chipNumber = 0;
+  // (ampc-check-gpu-target has rejected unreadable options by then.)
+  unsigned chipNumber = ampc::parseGpuChip(options.chip).value_or(0);
   addTensorStage(pm, /*vectorizeForCpu=*/false, /*bf16Dot=*/false, chipNumber);
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcFuseElementwise());
   pm.addPass(createCanonicalizerPass());
@@ -176,10 +173,7 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   // bf16/f16 contractions with f32 accumulation: tensor cores (mma.sync),
   // one warp per 16x8 tile; fp8 too where the chip and PTX version have it.
-  int64_t ptxVersion = 0;
-  llvm::StringRef features(options.features.getValue());
-  if (!features.consume_front("+ptx") || features.getAsInteger(10, ptxVersion))
-    ptxVersion = 0;
+  unsigned ptxVersion = ampc::parsePtxVersion(options.features).value_or(0);
   ampc::AmpcGpuTensorCoresOptions tensorCores;
   tensorCores.fp8 = chipNumber >= 89 && ptxVersion >= 84;
   funcPm.addPass(ampc::createAmpcGpuTensorCores(tensorCores));

@@ -48,9 +48,7 @@ struct AmpCastStatisticsPass
     if (!scale)
       scale = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(1.0f));
     Value scale0d = tensor::FromElementsOp::create(b, loc, scalar0d, scale);
-    double limit = APFloat::getLargest(
-                       castOp.getResultElementType().getFloatSemantics())
-                       .convertToDouble();
+    double limit = getLargestFinite(castOp.getResultElementType());
     Value zeroInit = linalg::FillOp::create(
                          b, loc,
                          ValueRange{arith::ConstantOp::create(
@@ -138,10 +136,7 @@ struct AmpCastStatisticsPass
     auto type = RankedTensorType::get({int64_t(casts.size()), 2}, f32);
     Value stats = tensor::FromElementsOp::create(b, loc, type, shares);
     unsigned index = fn.getNumResults();
-    auto role = DictionaryAttr::get(
-        context, {NamedAttribute(StringAttr::get(context, "amp.role"),
-                                 StringAttr::get(context, "cast_stats"))});
-    if (failed(fn.insertResult(index, type, role))) {
+    if (failed(fn.insertResult(index, type, roleAttrs(context, "cast_stats")))) {
       fn.emitOpError("amp-cast-statistics: cannot add the statistics result");
       return signalPassFailure();
     }

@@ -30,17 +30,6 @@ using namespace ampc::amp;
 
 namespace {
 
-constexpr llvm::StringLiteral kRole = "amp.role";
-
-StringRef roleOf(func::FuncOp fn, unsigned arg) {
-  auto role = fn.getArgAttrOfType<StringAttr>(arg, kRole);
-  return role ? role.getValue() : StringRef();
-}
-
-double formatMax(Type type) {
-  return isa<Float8E4M3FNType>(type) ? 448.0 : 57344.0;
-}
-
 /// One fp8 cast to scale.
 struct Site {
   CastOp cast;
@@ -81,7 +70,7 @@ struct AmpFp8ScalingPass
     auto f32 = [&](double v) {
       return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
     };
-    Value q = arith::DivFOp::create(b, loc, f32(formatMax(format)), amax);
+    Value q = arith::DivFOp::create(b, loc, f32(getLargestFinite(cast<FloatType>(format))), amax);
     if (margin > 0)
       q = arith::MulFOp::create(b, loc, q, f32(std::ldexp(1.0, -margin)));
     Value overflowed = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ,
@@ -140,17 +129,16 @@ struct AmpFp8ScalingPass
     auto scaleType = RankedTensorType::get({}, Float32Type::get(context));
     unsigned argIndex = fn.getNumArguments();
     for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      if (roleOf(fn, i) == "batch") {
+      if (argumentRole(fn, i) == "batch") {
         argIndex = i;
         break;
       }
     unsigned resultIndex = fn.getNumResults();
     for (unsigned i = 0; i < fn.getNumResults(); ++i)
-      if (auto role = fn.getResultAttrOfType<StringAttr>(i, kRole))
-        if (role.getValue() == "loss") {
-          resultIndex = i;
-          break;
-        }
+      if (resultRole(fn, i) == "loss") {
+        resultIndex = i;
+        break;
+      }
     auto init = module.lookupSymbol<func::FuncOp>("train_state_init");
     bool anyDelayed = llvm::any_of(sites, [](const Site &s) { return s.delayed; });
     if (anyDelayed && (!init || init.isExternal())) {
@@ -162,9 +150,7 @@ struct AmpFp8ScalingPass
     SmallVector<std::string> newStateNames;
     OpBuilder b(context);
     auto role = [&](const std::string &name) {
-      return DictionaryAttr::get(
-          context, {NamedAttribute(StringAttr::get(context, kRole),
-                                   StringAttr::get(context, name))});
+      return roleAttrs(context, name);
     };
     auto algoAttr = AmaxAlgoAttr::get(
         context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
@@ -247,30 +233,14 @@ struct AmpFp8ScalingPass
     for (Value input : op.getDpsInputs())
       if (Value s = scaleOf.lookup(input))
         product = product ? Value(arith::MulFOp::create(b, loc, product, s)) : s;
-    auto f32 = b.getF32Type();
-    auto precision = PrecisionAttr::get(f32, f32);
-    auto scalar0d = RankedTensorType::get({}, f32);
+    auto scalar0d = RankedTensorType::get({}, b.getF32Type());
     auto multiply = [&](Value tensor, Value factor) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      unsigned rank = type.getRank();
-      MLIRContext *context = b.getContext();
       Value factor0d = tensor::FromElementsOp::create(b, loc, scalar0d, factor);
-      SmallVector<AffineMap> maps = {
-          AffineMap::getMultiDimIdentityMap(rank, context),
-          AffineMap::get(rank, 0, context),
-          AffineMap::getMultiDimIdentityMap(rank, context)};
-      Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                            type.getElementType());
-      auto generic = linalg::GenericOp::create(
-          b, loc, TypeRange{type}, ValueRange{tensor, factor0d},
-          ValueRange{empty}, maps,
-          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-          [&](OpBuilder &nb, Location nloc, ValueRange args) {
-            Value scaled = arith::MulFOp::create(nb, nloc, args[0], args[1]);
-            linalg::YieldOp::create(nb, nloc, scaled);
+      return buildElementwiseF32(
+          b, loc, cast<RankedTensorType>(tensor.getType()), {tensor, factor0d},
+          [](OpBuilder &nb, Location nloc, ValueRange args) -> Value {
+            return arith::MulFOp::create(nb, nloc, args[0], args[1]);
           });
-      generic->setAttr(PrecisionAttr::getAttrName(), precision);
-      return generic.getResult(0);
     };
     OpOperand &init = op.getDpsInitsMutable()[0];
     auto fill = init.get().getDefiningOp<linalg::FillOp>();

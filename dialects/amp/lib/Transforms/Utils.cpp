@@ -192,31 +192,66 @@ LogicalResult ampc::amp::updatePayload(Operation *op) {
   return failure(failed);
 }
 
+StringRef ampc::amp::argumentRole(func::FuncOp fn, unsigned index) {
+  auto role = fn.getArgAttrOfType<StringAttr>(index, kRoleAttrName);
+  return role ? role.getValue() : StringRef();
+}
+
+StringRef ampc::amp::resultRole(func::FuncOp fn, unsigned index) {
+  auto role = fn.getResultAttrOfType<StringAttr>(index, kRoleAttrName);
+  return role ? role.getValue() : StringRef();
+}
+
+DictionaryAttr ampc::amp::roleAttrs(MLIRContext *context, StringRef role) {
+  return DictionaryAttr::get(
+      context, {NamedAttribute(StringAttr::get(context, kRoleAttrName),
+                               StringAttr::get(context, role))});
+}
+
 bool ampc::amp::isTrainStep(func::FuncOp fn) {
   for (unsigned i = 0; i < fn.getNumResults(); ++i)
-    if (auto role = fn.getResultAttrOfType<StringAttr>(i, "amp.role"))
-      if (role.getValue() == "loss")
-        return true;
+    if (resultRole(fn, i) == "loss")
+      return true;
   return false;
 }
 
 std::string ampc::amp::CastSiteNamer::name(Value source) {
-  auto roleOf = [&](unsigned i) {
-    auto role = fn.getArgAttrOfType<StringAttr>(i, "amp.role");
-    return role ? role.getValue() : StringRef();
-  };
   auto arg = dyn_cast<BlockArgument>(source);
   StringRef role = arg && arg.getOwner()->isEntryBlock() &&
                            arg.getOwner()->getParentOp() == fn
-                       ? roleOf(arg.getArgNumber())
+                       ? argumentRole(fn, arg.getArgNumber())
                        : StringRef();
   if (role.starts_with("param"))
     return role.str();
   if (role == "batch") {
     int64_t j = 0;
     for (unsigned i = 0; i < arg.getArgNumber(); ++i)
-      j += roleOf(i) == "batch";
+      j += argumentRole(fn, i) == "batch";
     return "input" + std::to_string(j);
   }
   return "t" + std::to_string(intermediates++);
+}
+
+Value ampc::amp::buildElementwiseF32(
+    OpBuilder &b, Location loc, RankedTensorType type, ValueRange inputs,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  MLIRContext *context = b.getContext();
+  unsigned rank = type.getRank();
+  SmallVector<AffineMap> maps;
+  for (Value input : inputs)
+    maps.push_back(cast<RankedTensorType>(input.getType()).getRank() == 0
+                       ? AffineMap::get(rank, 0, context)
+                       : AffineMap::getMultiDimIdentityMap(rank, context));
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, context));
+  Value init =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  auto op = linalg::GenericOp::create(
+      b, loc, TypeRange{type}, inputs, ValueRange{init}, maps,
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nloc, ValueRange args) {
+        linalg::YieldOp::create(nb, nloc, body(nb, nloc, args.drop_back()));
+      });
+  auto f32 = b.getF32Type();
+  op->setAttr(PrecisionAttr::getAttrName(), PrecisionAttr::get(f32, f32));
+  return op.getResult(0);
 }
