@@ -31,7 +31,9 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <utility>
 
 #include <mutex>
 
@@ -42,8 +44,8 @@ using ampc_rt::Tensor;
 struct ampc::JitModule::Impl {
   std::unique_ptr<MLIRContext> context;
   std::unique_ptr<ExecutionEngine> engine;
-  /// Arguments and results live in managed memory (the "cuda" target).
-  bool stageThroughManagedMemory = false;
+  /// The "cuda" target: kernels reach only managed (or device) memory.
+  bool cuda = false;
   /// Those buffers, one per argument/result slot, kept across calls (a
   /// training loop calls with the same shapes every step).
   std::vector<std::pair<void *, size_t>> staging;
@@ -253,7 +255,7 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
           buildCpuPipeline(pm, cpu);
       },
       module->signatures);
-  module->impl->stageThroughManagedMemory = cuda;
+  module->impl->cuda = cuda;
   if (!ir)
     return ir.takeError();
 
@@ -322,9 +324,10 @@ ampc::JitModule::call(llvm::StringRef name, llvm::ArrayRef<Tensor> inputs) {
   return results;
 }
 
-llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
-                                      llvm::ArrayRef<Tensor> inputs,
-                                      llvm::MutableArrayRef<Tensor> results) {
+llvm::Expected<const ampc::FunctionSignature *>
+ampc::JitModule::checkCall(llvm::StringRef name,
+                           llvm::ArrayRef<ValueType> inputs,
+                           llvm::ArrayRef<ValueType> outputs) {
   const FunctionSignature *signature = lookup(name);
   if (!signature) {
     std::string known;
@@ -353,71 +356,212 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
                        "' must be " + wanted.str() + ", got " + got.str());
     }
   }
-  if (results.size() != signature->results.size())
+  if (outputs.size() != signature->results.size())
     return makeError("function '" + name + "' has " +
                      llvm::Twine(signature->results.size()) + " results, " +
-                     llvm::Twine(results.size()) + " output tensors given");
+                     llvm::Twine(outputs.size()) + " output tensors given");
   for (auto [index, pair] :
-       llvm::enumerate(llvm::zip(signature->results, results))) {
+       llvm::enumerate(llvm::zip(signature->results, outputs))) {
     auto [wanted, given] = pair;
-    if (given.shape != wanted.shape || given.dtype != wanted.dtype ||
-        given.data.size() !=
-            size_t(given.numElements()) * ampc_rt::dtypeSize(given.dtype))
+    if (given.shape != wanted.shape || given.dtype != wanted.dtype)
       return makeError("output #" + llvm::Twine(index) + " of '" + name +
-                       "' must be " + wanted.str() + ", got tensor<" +
-                       given.typeString() + ">");
+                       "' must be " + wanted.str() + ", got " + given.str());
   }
+  return signature;
+}
 
-  // The CUDA target: buffers the kernels reach (managed memory); arguments
-  // are copied in before the call, results out after it.
-  bool managed = impl->stageThroughManagedMemory;
-  size_t slot = 0;
-
+llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
+                                    llvm::ArrayRef<void *> inputs,
+                                    llvm::ArrayRef<void *> outputs) {
   // Scalars are passed by value: their storage is the tensor's bytes.
   // Memrefs are passed as pointers to descriptors.
   std::vector<std::vector<int64_t>> descriptors;
-  descriptors.reserve(inputs.size() + results.size());
+  descriptors.reserve(inputs.size() + outputs.size());
   std::vector<void *> pointers;
-  pointers.reserve(inputs.size() + results.size());
+  pointers.reserve(inputs.size() + outputs.size());
   std::vector<void *> args;
-  for (auto [type, tensor] : llvm::zip(signature->inputs, inputs)) {
-    void *data = const_cast<uint8_t *>(tensor.data.data());
-    if (type.scalar) {
+  auto addMemref = [&](void *data, const ValueType &type) {
+    descriptors.push_back(makeDescriptor(data, type.shape));
+    pointers.push_back(descriptors.back().data());
+    args.push_back(&pointers.back());
+  };
+  for (auto [type, data] : llvm::zip(signature.inputs, inputs)) {
+    if (type.scalar)
       args.push_back(data);
-      continue;
-    }
-    if (managed) {
+    else
+      addMemref(data, type);
+  }
+  for (auto [type, data] : llvm::zip(signature.results, outputs))
+    addMemref(data, type);
+  if (impl->cuda)
+    ampc_rt_gpu_clear_error();
+  if (llvm::Error error = impl->engine->invokePacked(
+          "_mlir_ciface_" + signature.name, args))
+    return error;
+  if (impl->cuda) {
+    std::string gpuError = ampc_rt_gpu_last_error();
+    if (!gpuError.empty())
+      return makeError("'" + signature.name +
+                       "' failed on the GPU: " + gpuError);
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
+                                      llvm::ArrayRef<Tensor> inputs,
+                                      llvm::MutableArrayRef<Tensor> results) {
+  auto typeOf = [](const Tensor &t) {
+    return ValueType{t.dtype, t.shape, false};
+  };
+  std::vector<ValueType> inputTypes, outputTypes;
+  for (const Tensor &t : inputs)
+    inputTypes.push_back(typeOf(t));
+  for (auto [index, t] : llvm::enumerate(results)) {
+    size_t bytes = size_t(t.numElements()) * ampc_rt::dtypeSize(t.dtype);
+    if (t.data.size() != bytes)
+      return makeError("output #" + llvm::Twine(index) + " of '" + name +
+                       "' holds " + llvm::Twine(t.data.size()) +
+                       " bytes; tensor<" + t.typeString() + "> needs " +
+                       llvm::Twine(bytes));
+    outputTypes.push_back(typeOf(t));
+  }
+  auto signature = checkCall(name, inputTypes, outputTypes);
+  if (!signature)
+    return signature.takeError();
+
+  // The CUDA target: buffers the kernels reach (managed memory); arguments
+  // are copied in before the call, results out after it.
+  bool stage = impl->cuda;
+  size_t slot = 0;
+  std::vector<void *> in, out;
+  for (auto [type, tensor] : llvm::zip((*signature)->inputs, inputs)) {
+    void *data = const_cast<uint8_t *>(tensor.data.data());
+    if (stage && !type.scalar) {
       if (!(data = impl->stagingBuffer(slot++, tensor.data.size())))
         return makeError("cannot allocate GPU memory for an argument of '" +
                          name + "': " + ampc_rt_gpu_last_error());
       std::memcpy(data, tensor.data.data(), tensor.data.size());
     }
-    descriptors.push_back(makeDescriptor(data, type.shape));
-    pointers.push_back(descriptors.back().data());
-    args.push_back(&pointers.back());
+    in.push_back(data);
   }
-  std::vector<void *> resultBuffers;
-  for (auto [type, tensor] : llvm::zip(signature->results, results)) {
+  for (Tensor &tensor : results) {
     void *data = tensor.data.data();
-    if (managed && !(data = impl->stagingBuffer(slot++, tensor.data.size())))
+    if (stage && !(data = impl->stagingBuffer(slot++, tensor.data.size())))
       return makeError("cannot allocate GPU memory for a result of '" + name +
                        "': " + ampc_rt_gpu_last_error());
-    resultBuffers.push_back(data);
-    descriptors.push_back(makeDescriptor(data, type.shape));
-    pointers.push_back(descriptors.back().data());
-    args.push_back(&pointers.back());
+    out.push_back(data);
   }
-  if (managed)
+  if (llvm::Error error = invoke(**signature, in, out))
+    return error;
+  if (stage)
+    for (auto [tensor, buffer] : llvm::zip(results, out))
+      std::memcpy(tensor.data.data(), buffer, tensor.data.size());
+  return llvm::Error::success();
+}
+
+llvm::Error
+ampc::JitModule::callInPlace(llvm::StringRef name,
+                             llvm::ArrayRef<const TargetTensor *> inputs,
+                             llvm::ArrayRef<TargetTensor *> outputs) {
+  std::vector<ValueType> inputTypes, outputTypes;
+  std::vector<void *> in, out;
+  for (const TargetTensor *t : inputs) {
+    if (!t || !t->data())
+      return makeError("argument #" + llvm::Twine(in.size()) + " of '" + name +
+                       "' is an empty TargetTensor");
+    if (t->gpuManaged != impl->cuda)
+      return makeError("argument #" + llvm::Twine(in.size()) + " of '" + name +
+                       "' is in the memory of another target");
+    inputTypes.push_back(t->type());
+    inputTypes.back().scalar = false;
+    in.push_back(const_cast<void *>(t->data()));
+  }
+  for (TargetTensor *t : outputs) {
+    if (!t || !t->data())
+      return makeError("output #" + llvm::Twine(out.size()) + " of '" + name +
+                       "' is an empty TargetTensor");
+    if (t->gpuManaged != impl->cuda)
+      return makeError("output #" + llvm::Twine(out.size()) + " of '" + name +
+                       "' is in the memory of another target");
+    if (llvm::is_contained(in, t->data()))
+      return makeError("output #" + llvm::Twine(out.size()) + " of '" + name +
+                       "' is also an argument");
+    outputTypes.push_back(t->type());
+    out.push_back(t->data());
+  }
+  auto signature = checkCall(name, inputTypes, outputTypes);
+  if (!signature)
+    return signature.takeError();
+  return invoke(**signature, in, out);
+}
+
+llvm::Expected<ampc::TargetTensor>
+ampc::JitModule::allocate(const ValueType &type) {
+  int64_t elements = 1;
+  for (int64_t d : type.shape) {
+    if (d < 0)
+      return makeError("cannot allocate " + type.str() +
+                       ": negative dimension");
+    elements *= d;
+  }
+  TargetTensor tensor;
+  tensor.valueType = type;
+  tensor.size = size_t(elements) * ampc_rt::dtypeSize(type.dtype);
+  tensor.gpuManaged = impl->cuda;
+  size_t bytes = std::max<size_t>(tensor.size, 1);
+  if (impl->cuda) {
     ampc_rt_gpu_clear_error();
-  llvm::Error error =
-      impl->engine->invokePacked(("_mlir_ciface_" + name).str(), args);
-  if (managed) {
-    std::string gpuError = ampc_rt_gpu_last_error();
-    if (!error && gpuError.empty())
-      for (auto [tensor, buffer] : llvm::zip(results, resultBuffers))
-        std::memcpy(tensor.data.data(), buffer, tensor.data.size());
-    if (!error && !gpuError.empty())
-      return makeError("'" + name + "' failed on the GPU: " + gpuError);
+    tensor.storage = mgpuMemAlloc(bytes, nullptr, /*isHostShared=*/true);
+    if (!tensor.storage)
+      return makeError("cannot allocate " + type.str() +
+                       " in GPU memory: " + ampc_rt_gpu_last_error());
+  } else {
+    // 64-byte aligned, as the CPU pipeline's own buffers.
+    tensor.storage = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    if (!tensor.storage)
+      return makeError("cannot allocate " + type.str() + " in host memory");
   }
-  return error;
+  std::memset(tensor.storage, 0, tensor.size);
+  return std::move(tensor);
+}
+
+ampc::TargetTensor &
+ampc::TargetTensor::operator=(TargetTensor &&other) noexcept {
+  if (this != &other) {
+    release();
+    valueType = std::move(other.valueType);
+    storage = std::exchange(other.storage, nullptr);
+    size = std::exchange(other.size, 0);
+    gpuManaged = other.gpuManaged;
+  }
+  return *this;
+}
+
+void ampc::TargetTensor::release() {
+  if (!storage)
+    return;
+  if (gpuManaged)
+    mgpuMemFree(storage, nullptr);
+  else
+    std::free(storage);
+  storage = nullptr;
+  size = 0;
+}
+
+llvm::Error ampc::TargetTensor::assign(const Tensor &tensor) {
+  if (!storage || tensor.shape != valueType.shape ||
+      !acceptsDType(valueType.dtype, tensor.dtype) ||
+      tensor.data.size() != size)
+    return makeError(storage ? "expected " + valueType.str() + ", got tensor<" +
+                                   tensor.typeString() + ">"
+                             : std::string("the TargetTensor is empty"));
+  std::memcpy(storage, tensor.data.data(), size);
+  return llvm::Error::success();
+}
+
+Tensor ampc::TargetTensor::toTensor() const {
+  Tensor tensor(valueType.dtype, valueType.shape);
+  if (storage)
+    std::memcpy(tensor.data.data(), storage, size);
+  return tensor;
 }

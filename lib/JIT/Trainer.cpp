@@ -97,6 +97,15 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   trainer->numParams = numParams;
   trainer->numState = state->size();
 
+  JitModule &target = *trainer->module;
+  auto place = [&](std::vector<TargetTensor> &into,
+                   const ValueType &type) -> llvm::Error {
+    auto tensor = target.allocate(type);
+    if (!tensor)
+      return tensor.takeError();
+    into.push_back(std::move(*tensor));
+    return llvm::Error::success();
+  };
   std::mt19937 rng(options.seed);
   int64_t fanIn = 1;
   for (size_t i = 0; i < numParams; ++i) {
@@ -108,17 +117,33 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
     }
     float bound = 1.0f / std::sqrt(float(fanIn));
     std::uniform_real_distribution<float> dist(-bound, bound);
-    Tensor p(DType::F32, type.shape);
-    for (int64_t j = 0; j < p.numElements(); ++j)
-      p.as<float>()[j] = dist(rng);
-    trainer->inputs.push_back(std::move(p));
+    if (llvm::Error error = place(trainer->inputs, type))
+      return std::move(error);
+    float *p = trainer->inputs.back().as<float>();
+    for (int64_t j = 0, e = int64_t(trainer->inputs.back().bytes() / 4); j < e;
+         ++j)
+      p[j] = dist(rng);
   }
-  for (Tensor &t : *state)
-    trainer->inputs.push_back(std::move(t));
+  for (Tensor &t : *state) {
+    if (llvm::Error error =
+            place(trainer->inputs, step.inputs[trainer->inputs.size()]))
+      return std::move(error);
+    if (llvm::Error error = trainer->inputs.back().assign(t))
+      return std::move(error);
+  }
   for (size_t i = trainer->inputs.size(); i < step.inputs.size(); ++i)
-    trainer->inputs.emplace_back(step.inputs[i].dtype, step.inputs[i].shape);
+    if (llvm::Error error = place(trainer->inputs, step.inputs[i]))
+      return std::move(error);
   for (const ValueType &type : step.results)
-    trainer->outputs.emplace_back(type.dtype, type.shape);
+    if (llvm::Error error = place(trainer->outputs, type))
+      return std::move(error);
+  const FunctionSignature &forward = *trainer->forward;
+  for (size_t i = numParams; i < forward.inputs.size(); ++i)
+    if (llvm::Error error = place(trainer->evalBatch, forward.inputs[i]))
+      return std::move(error);
+  for (const ValueType &type : forward.results)
+    if (llvm::Error error = place(trainer->evalResults, type))
+      return std::move(error);
   for (size_t i = 0; i < step.resultRoles.size(); ++i)
     if (step.resultRoles[i] == "cast_stats")
       trainer->statsResult = i;
@@ -141,11 +166,19 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   if (batch.size() != inputs.size() - first)
     return makeError("a step takes " + llvm::Twine(inputs.size() - first) +
                      " batch inputs, got " + llvm::Twine(batch.size()));
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (llvm::Error error = inputs[first + i].assign(batch[i]))
+      return makeError("batch input #" + llvm::Twine(i) + ": " +
+                       llvm::toString(std::move(error)));
   StepResult result;
   result.lossScale = lossScale();
-  for (size_t i = 0; i < batch.size(); ++i)
-    inputs[first + i] = batch[i];
-  if (llvm::Error error = module->callInto("train_step", inputs, outputs))
+  std::vector<const TargetTensor *> in;
+  for (const TargetTensor &t : inputs)
+    in.push_back(&t);
+  std::vector<TargetTensor *> out;
+  for (TargetTensor &t : outputs)
+    out.push_back(&t);
+  if (llvm::Error error = module->callInPlace("train_step", in, out))
     return std::move(error);
   for (size_t i = 0; i < first; ++i)
     std::swap(inputs[i], outputs[i]);
@@ -165,21 +198,46 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
 
 llvm::Expected<std::vector<Tensor>>
 ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
-  evalInputs.assign(inputs.begin(), inputs.begin() + numParams);
-  evalInputs.insert(evalInputs.end(), batch.begin(), batch.end());
-  return module->call("forward", evalInputs);
+  if (batch.size() != evalBatch.size())
+    return makeError("@forward takes " + llvm::Twine(evalBatch.size()) +
+                     " batch inputs, got " + llvm::Twine(batch.size()));
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (llvm::Error error = evalBatch[i].assign(batch[i]))
+      return makeError("batch input #" + llvm::Twine(i) + ": " +
+                       llvm::toString(std::move(error)));
+  // The parameters are passed where they are: nothing is copied.
+  std::vector<const TargetTensor *> in;
+  for (size_t i = 0; i < numParams; ++i)
+    in.push_back(&inputs[i]);
+  for (const TargetTensor &t : evalBatch)
+    in.push_back(&t);
+  std::vector<TargetTensor *> out;
+  for (TargetTensor &t : evalResults)
+    out.push_back(&t);
+  if (llvm::Error error = module->callInPlace("forward", in, out))
+    return std::move(error);
+  std::vector<Tensor> results;
+  for (const TargetTensor &t : evalResults)
+    results.push_back(t.toTensor());
+  return results;
+}
+
+std::vector<Tensor> ampc::Trainer::parameters() const {
+  std::vector<Tensor> params;
+  for (size_t i = 0; i < numParams; ++i)
+    params.push_back(inputs[i].toTensor());
+  return params;
 }
 
 llvm::Error ampc::Trainer::setParameter(size_t index, const Tensor &value) {
   if (index >= numParams)
     return makeError("there is no parameter #" + llvm::Twine(index) + " (" +
                      llvm::Twine(numParams) + " parameters)");
-  if (value.dtype != DType::F32 || value.shape != inputs[index].shape)
+  if (value.dtype != DType::F32 || value.shape != inputs[index].type().shape)
     return makeError("parameter #" + llvm::Twine(index) + " is " +
-                     inputs[index].typeString() + ", got " +
-                     value.typeString());
-  inputs[index] = value;
-  return llvm::Error::success();
+                     inputs[index].type().str() + ", got tensor<" +
+                     value.typeString() + ">");
+  return inputs[index].assign(value);
 }
 
 llvm::Error ampc::Trainer::loadParameters(llvm::StringRef directory) {
@@ -190,14 +248,15 @@ llvm::Error ampc::Trainer::loadParameters(llvm::StringRef directory) {
     auto tensor = ampc_rt::readNpy(path);
     if (!tensor)
       return makeError(tensor.message());
-    if (tensor->dtype != DType::F32 || tensor->shape != inputs[i].shape)
+    if (tensor->dtype != DType::F32 || tensor->shape != inputs[i].type().shape)
       return makeError("'" + path + "' is " + tensor->typeString() +
                        ", parameter #" + llvm::Twine(i) + " is " +
-                       inputs[i].typeString());
+                       inputs[i].type().str());
     loaded.push_back(std::move(*tensor));
   }
   for (size_t i = 0; i < numParams; ++i)
-    inputs[i] = std::move(loaded[i]);
+    if (llvm::Error error = inputs[i].assign(loaded[i]))
+      return error;
   return llvm::Error::success();
 }
 
@@ -206,56 +265,77 @@ llvm::Error ampc::Trainer::saveParameters(llvm::StringRef directory) const {
     return makeError("cannot create '" + directory + "': " + ec.message());
   for (size_t i = 0; i < numParams; ++i) {
     std::string path = (directory + "/param" + llvm::Twine(i) + ".npy").str();
-    std::string message = ampc_rt::writeNpy(path, inputs[i]);
+    std::string message = ampc_rt::writeNpy(path, inputs[i].toTensor());
     if (!message.empty())
       return makeError(message);
   }
   return llvm::Error::success();
 }
 
-const Tensor *ampc::Trainer::state(llvm::StringRef role) const {
+std::optional<size_t> ampc::Trainer::stateIndex(llvm::StringRef role) const {
   for (size_t i = 0; i < numParams + numState; ++i)
     if (trainStep->inputRoles[i] == role)
-      return &inputs[i];
-  return nullptr;
+      return i;
+  return std::nullopt;
+}
+
+std::optional<Tensor> ampc::Trainer::state(llvm::StringRef role) const {
+  if (std::optional<size_t> index = stateIndex(role))
+    return inputs[*index].toTensor();
+  return std::nullopt;
 }
 
 std::vector<ampc::CastStatistic> ampc::Trainer::castStatistics() const {
   std::vector<CastStatistic> stats;
   if (!statsResult || steps == 0)
     return stats;
-  const Tensor &table = outputs[*statsResult];
+  const float *table = outputs[*statsResult].as<float>();
   for (size_t i = 0; i < trainStep->castSites.size(); ++i)
-    stats.push_back({trainStep->castSites[i], table.as<float>()[2 * i],
-                     table.as<float>()[2 * i + 1]});
+    stats.push_back({trainStep->castSites[i], table[2 * i], table[2 * i + 1]});
   return stats;
 }
 
 float ampc::Trainer::lossScale() const {
-  if (const Tensor *scale = state("loss_scale"))
-    return scale->as<float>()[0];
+  if (std::optional<size_t> index = stateIndex("loss_scale"))
+    return inputs[*index].as<float>()[0];
   return scaling == "static" ? float(options.initScale) : 1.0f;
 }
 
-std::vector<ampc_rt::NamedTensor> ampc::Trainer::checkpointEntries() const {
+std::vector<Tensor> ampc::Trainer::checkpointTensors() const {
+  std::vector<Tensor> tensors;
+  for (size_t i = 0; i < numParams + numState; ++i)
+    tensors.push_back(inputs[i].toTensor());
+  tensors.emplace_back(DType::I64, std::vector<int64_t>{});
+  tensors.back().as<int64_t>()[0] = steps;
+  return tensors;
+}
+
+std::vector<ampc_rt::NamedTensor>
+ampc::Trainer::checkpointEntries(std::vector<Tensor> &tensors) const {
   std::vector<ampc_rt::NamedTensor> entries;
   for (size_t i = 0; i < numParams + numState; ++i)
-    entries.push_back(
-        {trainStep->inputRoles[i], const_cast<Tensor *>(&inputs[i])});
-  stepCount.as<int64_t>()[0] = steps;
-  entries.push_back({"steps", &stepCount});
+    entries.push_back({trainStep->inputRoles[i], &tensors[i]});
+  entries.push_back({"steps", &tensors.back()});
   return entries;
 }
 
 llvm::Error ampc::Trainer::saveCheckpoint(llvm::StringRef path) const {
-  std::string message = ampc_rt::saveCheckpoint(path.str(), checkpointEntries());
+  std::vector<Tensor> tensors = checkpointTensors();
+  std::string message =
+      ampc_rt::saveCheckpoint(path.str(), checkpointEntries(tensors));
   return message.empty() ? llvm::Error::success() : makeError(message);
 }
 
 llvm::Error ampc::Trainer::loadCheckpoint(llvm::StringRef path) {
-  std::string message = ampc_rt::loadCheckpoint(path.str(), checkpointEntries());
+  // Into host copies first: a bad checkpoint changes nothing.
+  std::vector<Tensor> tensors = checkpointTensors();
+  std::string message =
+      ampc_rt::loadCheckpoint(path.str(), checkpointEntries(tensors));
   if (!message.empty())
     return makeError(message);
-  steps = stepCount.as<int64_t>()[0];
+  for (size_t i = 0; i < numParams + numState; ++i)
+    if (llvm::Error error = inputs[i].assign(tensors[i]))
+      return error;
+  steps = tensors.back().as<int64_t>()[0];
   return llvm::Error::success();
 }

@@ -101,8 +101,8 @@ void checkDelayed(const std::string &algo, int64_t length, int margin) {
   options.momentum = 0;
   auto trainer = ampc::Trainer::create(kMatmul, "<test>", jit, options);
   ASSERT_TRUE(static_cast<bool>(trainer)) << llvm::toString(trainer.takeError());
-  const Tensor *history = (*trainer)->state("fp8.input0.amax_history");
-  const Tensor *scale = (*trainer)->state("fp8.input0.scale");
+  std::optional<Tensor> history = (*trainer)->state("fp8.input0.amax_history");
+  std::optional<Tensor> scale = (*trainer)->state("fp8.input0.scale");
   ASSERT_TRUE(history && scale);
   ASSERT_EQ(history->shape, std::vector<int64_t>{length});
   EXPECT_EQ(scale->as<float>()[0], 1.0f);

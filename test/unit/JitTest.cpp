@@ -430,4 +430,68 @@ TEST(JitTest, ErrorsComeBackAsValues) {
     llvm::consumeError(ok.takeError());
 }
 
+TEST(JitTest, CallInPlaceOnTargetTensors) {
+  auto module = compile(kMatmul, "bf16");
+  ASSERT_TRUE(module);
+  std::mt19937 rng(3);
+  Tensor a = randomTensor({32, 64}, rng, -1, 1),
+         b = randomTensor({64, 16}, rng, -1, 1);
+  auto expected = module->call("mm", {a, b});
+  ASSERT_TRUE(static_cast<bool>(expected))
+      << llvm::toString(expected.takeError());
+  const ampc::FunctionSignature &mm = *module->lookup("mm");
+  auto ta = module->allocate(mm.inputs[0]), tb = module->allocate(mm.inputs[1]),
+       out = module->allocate(mm.results[0]);
+  ASSERT_TRUE(ta && tb && out);
+  EXPECT_EQ(out->bytes(), size_t(32 * 16 * 4));
+  EXPECT_EQ(out->as<float>()[5], 0.0f); // zero-filled
+  ASSERT_FALSE(static_cast<bool>(ta->assign(a)));
+  ASSERT_FALSE(static_cast<bool>(tb->assign(b)));
+  ASSERT_FALSE(static_cast<bool>(module->callInPlace("mm", {&*ta, &*tb}, {&*out})));
+  // Bit for bit what call() computes, and the inputs untouched.
+  Tensor got = out->toTensor();
+  EXPECT_EQ(got.data, (*expected)[0].data);
+  EXPECT_EQ(ta->toTensor().data, a.data);
+
+  auto expectError = [](llvm::Error error, const std::string &needle) {
+    ASSERT_TRUE(static_cast<bool>(error));
+    std::string message = llvm::toString(std::move(error));
+    EXPECT_NE(message.find(needle), std::string::npos) << message;
+  };
+  expectError(ta->assign(b), "expected tensor<32x64xf32>, got tensor<64x16xf32>");
+  expectError(module->callInPlace("mm", {&*ta, &*ta}, {&*out}),
+              "argument #1 of 'mm' must be tensor<64x16xf32>, got "
+              "tensor<32x64xf32>");
+  auto square = module->allocate(ampc::ValueType{DType::F32, {32, 64}});
+  ASSERT_TRUE(static_cast<bool>(square));
+  expectError(module->callInPlace("mm", {&*ta, &*tb}, {&*square}),
+              "output #0 of 'mm' must be tensor<32x16xf32>, got "
+              "tensor<32x64xf32>");
+  expectError(module->callInPlace("mm", {&*ta, &*tb}, {&*tb}),
+              "output #0 of 'mm' is also an argument");
+  auto alias = module->allocate(mm.results[0]);
+  ASSERT_TRUE(static_cast<bool>(alias));
+  ampc::TargetTensor moved = std::move(*alias);
+  expectError(module->callInPlace("mm", {&*ta, &*tb}, {&*alias}),
+              "output #0 of 'mm' is an empty TargetTensor");
+  expectError(alias->assign(got), "the TargetTensor is empty");
+  EXPECT_EQ(moved.bytes(), out->bytes());
+  expectError(module->callInPlace("mm", {&*ta, &*tb}, {nullptr}),
+              "output #0 of 'mm' is an empty TargetTensor");
+}
+
+TEST(JitTest, CallInPlaceRejectsAnOutputThatIsAnInput) {
+  const char *kScale = "func.func @twice(%x: tensor<8xf32>) -> tensor<8xf32> {\n"
+                       "  %0 = arith.addf %x, %x : tensor<8xf32>\n"
+                       "  return %0 : tensor<8xf32>\n}\n";
+  auto module = compile(kScale, "none");
+  ASSERT_TRUE(module);
+  auto x = module->allocate(ampc::ValueType{DType::F32, {8}});
+  ASSERT_TRUE(static_cast<bool>(x));
+  llvm::Error error = module->callInPlace("twice", {&*x}, {&*x});
+  ASSERT_TRUE(static_cast<bool>(error));
+  EXPECT_EQ(llvm::toString(std::move(error)),
+            "output #0 of 'twice' is also an argument");
+}
+
 } // namespace

@@ -515,7 +515,7 @@ int main(int argc, char **argv) {
     ampc::Trainer &trainer = **created;
 
     const ampc::FunctionSignature &forward = trainer.forwardSignature();
-    size_t numParams = trainer.parameters().size();
+    size_t numParams = trainer.numParameters();
     int64_t features = train.features();
     if (forward.inputs.size() != numParams + 2 ||
         forward.inputs[numParams].shape.size() < 2 ||

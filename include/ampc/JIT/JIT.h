@@ -29,8 +29,9 @@ struct JitOptions {
   std::string policy = "none";
   /// "cpu" (this machine, ampc-cpu-pipeline) or "cuda" (an NVIDIA GPU
   /// through the driver, ampc-gpu-pipeline: kernels as PTX that the driver
-  /// compiles when the module loads; arguments and results are staged
-  /// through managed memory). Without a usable GPU, "cuda" is an error.
+  /// compiles when the module loads; `call` stages arguments and results
+  /// through managed memory, `callInPlace` uses TargetTensors as they are).
+  /// Without a usable GPU, "cuda" is an error.
   std::string target = "cpu";
   /// The GPU architecture and PTX features of the "cuda" target.
   std::string gpuChip = "sm_90", gpuFeatures = "+ptx80";
@@ -124,6 +125,44 @@ llvm::Error compileAheadOfTime(llvm::StringRef source,
                                llvm::StringRef objectPath,
                                llvm::StringRef headerPath);
 
+/// A tensor in the memory of a module's target, which compiled code reads
+/// and writes in place: host memory for the cpu target, CUDA managed memory
+/// for the cuda target (its pages move to the GPU when a kernel first touches
+/// them and stay there while only kernels do). JitModule::allocate makes
+/// them; they may outlive the module. Move-only.
+class TargetTensor {
+public:
+  TargetTensor() = default;
+  TargetTensor(TargetTensor &&other) noexcept { *this = std::move(other); }
+  TargetTensor &operator=(TargetTensor &&other) noexcept;
+  TargetTensor(const TargetTensor &) = delete;
+  TargetTensor &operator=(const TargetTensor &) = delete;
+  ~TargetTensor() { release(); }
+
+  const ValueType &type() const { return valueType; }
+  size_t bytes() const { return size; }
+  void *data() { return storage; }
+  const void *data() const { return storage; }
+  template <typename T> T *as() { return static_cast<T *>(storage); }
+  template <typename T> const T *as() const {
+    return static_cast<const T *>(storage);
+  }
+
+  /// Copies `tensor` in: the same shape, and the same element type (or its
+  /// bit patterns: u16 for bf16/f16, u8 for fp8).
+  llvm::Error assign(const ampc_rt::Tensor &tensor);
+  /// A host copy.
+  ampc_rt::Tensor toTensor() const;
+
+private:
+  friend class JitModule;
+  void release();
+  ValueType valueType;
+  void *storage = nullptr;
+  size_t size = 0;
+  bool gpuManaged = false;
+};
+
 class JitModule {
 public:
   static llvm::Expected<std::unique_ptr<JitModule>>
@@ -149,10 +188,28 @@ public:
                        llvm::ArrayRef<ampc_rt::Tensor> inputs,
                        llvm::MutableArrayRef<ampc_rt::Tensor> outputs);
 
+  /// A zero-filled tensor of `type` in the target's memory.
+  llvm::Expected<TargetTensor> allocate(const ValueType &type);
+  /// Calls `name` on tensors already in the target's memory, with nothing
+  /// copied: state that stays in TargetTensors across calls (a trainer's
+  /// parameters and optimizer state) never leaves the GPU. Checks as call
+  /// does; an output may not also be an input.
+  llvm::Error callInPlace(llvm::StringRef name,
+                          llvm::ArrayRef<const TargetTensor *> inputs,
+                          llvm::ArrayRef<TargetTensor *> outputs);
+
   struct Impl;
 
 private:
   JitModule() = default;
+  /// Checks that `inputs` and `outputs` fit the signature of `name`.
+  llvm::Expected<const FunctionSignature *>
+  checkCall(llvm::StringRef name, llvm::ArrayRef<ValueType> inputs,
+            llvm::ArrayRef<ValueType> outputs);
+  /// Calls `name` on buffers the target reaches.
+  llvm::Error invoke(const FunctionSignature &signature,
+                     llvm::ArrayRef<void *> inputs,
+                     llvm::ArrayRef<void *> outputs);
   std::unique_ptr<Impl> impl;
   std::vector<FunctionSignature> signatures;
 };

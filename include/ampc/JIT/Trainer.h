@@ -93,10 +93,11 @@ public:
   llvm::Expected<std::vector<ampc_rt::Tensor>>
   evaluate(llvm::ArrayRef<ampc_rt::Tensor> batch);
 
-  /// The f32 master parameters, in @forward's order.
-  llvm::MutableArrayRef<ampc_rt::Tensor> parameters() {
-    return llvm::MutableArrayRef<ampc_rt::Tensor>(inputs).take_front(numParams);
-  }
+  /// The number of parameters (@forward's leading amp.param arguments).
+  size_t numParameters() const { return numParams; }
+  /// A copy of the f32 master parameters, in @forward's order (under the
+  /// cuda target they live on the GPU; this copies them out).
+  std::vector<ampc_rt::Tensor> parameters() const;
   /// Replaces parameter `index` (same shape, f32).
   llvm::Error setParameter(size_t index, const ampc_rt::Tensor &value);
   /// Loads every parameter from `directory`/param<i>.npy (all or nothing).
@@ -104,8 +105,9 @@ public:
   /// Writes every parameter to `directory`/param<i>.npy.
   llvm::Error saveParameters(llvm::StringRef directory) const;
 
-  /// A state tensor by its role (param0.momentum, loss_scale, ...), or null.
-  const ampc_rt::Tensor *state(llvm::StringRef role) const;
+  /// A copy of a state tensor by its role (param0.momentum, loss_scale,
+  /// ...), or nothing if the step has no such state.
+  std::optional<ampc_rt::Tensor> state(llvm::StringRef role) const;
   /// Per-cast statistics of the last step (empty unless the JIT options
   /// asked for castStatistics and the policy casts).
   std::vector<CastStatistic> castStatistics() const;
@@ -128,20 +130,28 @@ public:
 
 private:
   Trainer() = default;
-  std::vector<ampc_rt::NamedTensor> checkpointEntries() const;
+  /// The index among @train_step's inputs of the state called `role`.
+  std::optional<size_t> stateIndex(llvm::StringRef role) const;
+  /// Host copies of what a checkpoint holds, named by role.
+  std::vector<ampc_rt::Tensor> checkpointTensors() const;
+  std::vector<ampc_rt::NamedTensor>
+  checkpointEntries(std::vector<ampc_rt::Tensor> &tensors) const;
 
   std::unique_ptr<JitModule> module;
   const FunctionSignature *forward = nullptr, *trainStep = nullptr;
   TrainOptions options;
   std::string scaling;
   /// @train_step's inputs (parameters, state, the last batch) and outputs
-  /// (the next parameters and state, loss, found_inf, grad_norm); after a
-  /// step the first numParams + numState are swapped, so nothing is copied.
-  std::vector<ampc_rt::Tensor> inputs, outputs, evalInputs;
+  /// (the next parameters and state, loss, found_inf, grad_norm), in the
+  /// target's memory: after a step the first numParams + numState are
+  /// swapped, so parameters and state stay where the kernels run and
+  /// nothing is copied but the batch in and the scalars out.
+  std::vector<TargetTensor> inputs, outputs;
+  /// @forward's batch inputs and results, for evaluate.
+  std::vector<TargetTensor> evalBatch, evalResults;
   size_t numParams = 0, numState = 0;
   /// The "cast_stats" result of @train_step, if any.
   std::optional<size_t> statsResult;
-  mutable ampc_rt::Tensor stepCount{ampc_rt::DType::I64, {}};
   int64_t steps = 0;
 };
 
