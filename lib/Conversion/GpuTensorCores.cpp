@@ -32,16 +32,25 @@ using namespace mlir;
 
 namespace {
 
-/// The loops of a contraction: which of the op's dims are m, n and k.
+/// The loops of a contraction: which of the op's dims are m, n, k and the
+/// batch dims (parallel dims of the output besides m and n).
 struct Contraction {
   unsigned m, n, k;
+  SmallVector<unsigned> batch;
   int64_t sizeM, sizeN, sizeK;
+  SmallVector<int64_t> batchSizes;
   FloatType lhs, rhs;
   bool eightBit = false;
   /// Elements per 32-bit register: 2 (bf16/f16) or 4 (fp8).
   int64_t packing() const { return eightBit ? 4 : 2; }
   /// k per mma: 16 or 32.
   int64_t tileK() const { return 8 * packing(); }
+  int64_t batchCount() const {
+    int64_t count = 1;
+    for (int64_t size : batchSizes)
+      count *= size;
+    return count;
+  }
 };
 
 bool isFp8(Type t) { return isa<Float8E4M3FNType, Float8E5M2Type>(t); }
@@ -68,7 +77,7 @@ bool derivesFrom(Value v, BlockArgument arg) {
 std::optional<Contraction> matchContraction(linalg::GenericOp op,
                                             bool fp8) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() != 3 ||
+      op.getNumDpsInits() != 1 || op.getNumLoops() < 3 ||
       op.getNumReductionLoops() != 1)
     return std::nullopt;
   auto type = [](Value v) { return cast<MemRefType>(v.getType()); };
@@ -78,38 +87,46 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
   auto other = dyn_cast<FloatType>(rhs.getElementType());
   bool sixteen = input && (input.isBF16() || input.isF16()) && other == input;
   bool eight = fp8 && input && other && isFp8(input) && isFp8(other);
-  if (!(sixteen || eight) || !out.getElementType().isF32() ||
-      lhs.getRank() != 2 || rhs.getRank() != 2 || out.getRank() != 2 ||
-      !out.getLayout().isIdentity())
+  if (!(sixteen || eight) || !out.getElementType().isF32())
     return std::nullopt;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (!llvm::all_of(maps, [](AffineMap m) {
-        return m.isProjectedPermutation() && m.getNumResults() == 2;
-      }))
+  if (!llvm::all_of(maps,
+                    [](AffineMap m) { return m.isProjectedPermutation(); }))
+    return std::nullopt;
+  // The output holds every parallel dim, m and n last.
+  unsigned loops = op.getNumLoops();
+  if (maps[2].getNumResults() != loops - 1)
     return std::nullopt;
   Contraction c;
-  unsigned reduction = 0;
   for (auto [i, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
     if (iterator == utils::IteratorType::reduction)
-      reduction = unsigned(i);
-  c.k = reduction;
-  c.m = maps[2].getDimPosition(0);
-  c.n = maps[2].getDimPosition(1);
-  // A reads (m, k), B reads (k, n), in either order.
-  auto reads = [&](AffineMap map, unsigned a, unsigned b) {
-    SmallVector<unsigned> dims = {map.getDimPosition(0),
-                                  map.getDimPosition(1)};
-    return llvm::is_contained(dims, a) && llvm::is_contained(dims, b);
+      c.k = unsigned(i);
+  c.m = maps[2].getDimPosition(loops - 3);
+  c.n = maps[2].getDimPosition(loops - 2);
+  for (unsigned r = 0; r + 3 < loops; ++r)
+    c.batch.push_back(maps[2].getDimPosition(r));
+  // A reads m and k but not n, B reads k and n but not m; each may read
+  // any batch dims (a missing one broadcasts).
+  auto reads = [&](AffineMap map, unsigned dim) {
+    for (unsigned r = 0; r < map.getNumResults(); ++r)
+      if (map.getDimPosition(r) == dim)
+        return true;
+    return false;
   };
-  if (!reads(maps[0], c.m, c.k) || !reads(maps[1], c.k, c.n))
+  if (!reads(maps[0], c.m) || !reads(maps[0], c.k) || reads(maps[0], c.n) ||
+      !reads(maps[1], c.k) || !reads(maps[1], c.n) || reads(maps[1], c.m))
     return std::nullopt;
-  SmallVector<int64_t> loops = op.getStaticLoopRanges();
-  c.sizeM = loops[c.m];
-  c.sizeN = loops[c.n];
-  c.sizeK = loops[c.k];
-  if (ShapedType::isDynamic(c.sizeM) || ShapedType::isDynamic(c.sizeN) ||
-      ShapedType::isDynamic(c.sizeK) || c.sizeM % 16 || c.sizeN % 8 ||
-      c.sizeK % (eight ? 32 : 16))
+  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
+  if (llvm::any_of(sizes, ShapedType::isDynamic))
+    return std::nullopt;
+  c.sizeM = sizes[c.m];
+  c.sizeN = sizes[c.n];
+  c.sizeK = sizes[c.k];
+  for (unsigned dim : c.batch)
+    c.batchSizes.push_back(sizes[dim]);
+  // Grid limits: 2^31 - 1 blocks in x, 65535 in y and z.
+  if (llvm::divideCeil(c.sizeN, 8) > 65535 || c.batchCount() > 65535 ||
+      c.sizeM == 0 || c.sizeN == 0 || c.sizeK == 0)
     return std::nullopt;
   // Body: out + f(a) * g(b).
   Block &body = op.getRegion().front();
@@ -141,35 +158,75 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
   Value one = index(1);
-  auto launch = gpu::LaunchOp::create(b, loc, index(c.sizeM / 16),
-                                      index(c.sizeN / 8), one, index(32), one,
-                                      one);
+  int64_t tileK = c.tileK();
+  auto launch = gpu::LaunchOp::create(
+      b, loc, index(llvm::divideCeil(c.sizeM, 16)),
+      index(llvm::divideCeil(c.sizeN, 8)), index(c.batchCount()), index(32),
+      one, one);
   b.setInsertionPointToStart(&launch.getBody().front());
   Value lane = launch.getThreadIds().x;
-  Value tileM = arith::MulIOp::create(b, loc, launch.getBlockIds().x,
-                                      index(16));
-  Value tileN = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
-                                      index(8));
-  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
-  Value t2 = arith::MulIOp::create(
-      b, loc, arith::RemUIOp::create(b, loc, lane, index(4)), index(2));
   auto add = [&](Value x, int64_t y) -> Value {
     return y ? Value(arith::AddIOp::create(b, loc, x, index(y))) : x;
   };
   auto addv = [&](Value x, Value y) -> Value {
     return arith::AddIOp::create(b, loc, x, y);
   };
+  Value tileM = arith::MulIOp::create(b, loc, launch.getBlockIds().x,
+                                      index(16));
+  Value tileN = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
+                                      index(8));
+  // blockIdx.z, delinearized into the batch indices (the last fastest).
+  SmallVector<Value> batchIndices(c.batch.size());
+  Value rest = launch.getBlockIds().z;
+  for (int64_t d = int64_t(c.batch.size()) - 1; d >= 0; --d) {
+    Value size = index(c.batchSizes[d]);
+    batchIndices[d] = d ? Value(arith::RemUIOp::create(b, loc, rest, size))
+                        : rest;
+    if (d)
+      rest = arith::DivUIOp::create(b, loc, rest, size);
+  }
+  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
+  Value t = arith::RemUIOp::create(b, loc, lane, index(4));
+  Value t2 = arith::MulIOp::create(b, loc, t, index(2));
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  // Loads operand `which` at loop indices (m, n, k) through its map.
-  auto load = [&](unsigned which, Value m, Value n, Value k) -> Value {
-    SmallVector<Value> dims(3);
+  // Whether an index along m, n or k is inside the op's range: only
+  // checked where the size is not a multiple of the tile.
+  auto inRange = [&](Value v, int64_t size, int64_t tile) -> Value {
+    if (size % tile == 0)
+      return Value();
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, v,
+                                 index(size));
+  };
+  auto both = [&](Value x, Value y) -> Value {
+    if (!x || !y)
+      return x ? x : y;
+    return arith::AndIOp::create(b, loc, x, y);
+  };
+  // Operand `which` at loop indices (m, n, k), or zero where `valid` is
+  // false (the address clamped to the first element).
+  auto load = [&](unsigned which, Value m, Value n, Value k,
+                  Value valid) -> Value {
+    SmallVector<Value> dims(op.getNumLoops());
     dims[c.m] = m;
     dims[c.n] = n;
     dims[c.k] = k;
+    for (auto [dim, value] : llvm::zip(c.batch, batchIndices))
+      dims[dim] = value;
+    Value zeroIndex = valid ? index(0) : Value();
     SmallVector<Value> indices;
-    for (unsigned r = 0; r < 2; ++r)
-      indices.push_back(dims[maps[which].getDimPosition(r)]);
-    return memref::LoadOp::create(b, loc, op->getOperand(which), indices);
+    for (unsigned r = 0; r < maps[which].getNumResults(); ++r) {
+      Value v = dims[maps[which].getDimPosition(r)];
+      if (valid)
+        v = arith::SelectOp::create(b, loc, valid, v, zeroIndex);
+      indices.push_back(v);
+    }
+    Value value =
+        memref::LoadOp::create(b, loc, op->getOperand(which), indices);
+    if (!valid)
+      return value;
+    Value zero = arith::ConstantOp::create(
+        b, loc, b.getFloatAttr(value.getType(), 0.0));
+    return arith::SelectOp::create(b, loc, valid, value, zero);
   };
   auto i32 = b.getI32Type();
   int64_t per = c.packing();
@@ -191,38 +248,52 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
     }
     return reg;
   };
-  Value mRow0 = addv(tileM, g), mRow1 = add(addv(tileM, g), 8);
-  Value nCol0 = addv(tileN, t2), nCol1 = add(addv(tileN, t2), 1);
+  Value mRow0 = addv(tileM, g), mRow1 = add(mRow0, 8);
+  Value nCol0 = addv(tileN, t2), nCol1 = add(nCol0, 1);
   Value nB = addv(tileN, g);
-  SmallVector<Value> init = {load(2, mRow0, nCol0, Value()),
-                             load(2, mRow0, nCol1, Value()),
-                             load(2, mRow1, nCol0, Value()),
-                             load(2, mRow1, nCol1, Value())};
-  auto loop = scf::ForOp::create(b, loc, index(0), index(c.sizeK),
-                                 index(c.tileK()), init);
+  Value row0Ok = inRange(mRow0, c.sizeM, 16),
+        row1Ok = inRange(mRow1, c.sizeM, 16);
+  Value col0Ok = inRange(nCol0, c.sizeN, 8),
+        col1Ok = inRange(nCol1, c.sizeN, 8), colBOk = inRange(nB, c.sizeN, 8);
+  Value rows[4] = {mRow0, mRow0, mRow1, mRow1};
+  Value cols[4] = {nCol0, nCol1, nCol0, nCol1};
+  Value outOk[4] = {both(row0Ok, col0Ok), both(row0Ok, col1Ok),
+                    both(row1Ok, col0Ok), both(row1Ok, col1Ok)};
+  SmallVector<Value> init;
+  for (int64_t i = 0; i < 4; ++i)
+    init.push_back(load(2, rows[i], cols[i], Value(), outOk[i]));
+  // k in whole tiles; past K the fragments hold zeros.
+  auto loop = scf::ForOp::create(b, loc, index(0),
+                                 index(llvm::alignTo(c.sizeK, tileK)),
+                                 index(tileK), init);
   b.setInsertionPointToStart(loop.getBody());
   Value k0 = loop.getInductionVar();
   // A register r covers row g (+8 for r odd) and k from `per` * t (+ half
   // the tile for r >= 2); B register r covers k from `per` * t (+ half the
   // tile for r = 1) at column g.
-  Value tPer = arith::MulIOp::create(
-      b, loc, arith::RemUIOp::create(b, loc, lane, index(4)), index(per));
-  Value kBase = addv(k0, tPer);
-  int64_t half = c.tileK() / 2;
-  auto aReg = [&](Value row, int64_t offset) {
+  Value kBase = addv(k0, arith::MulIOp::create(b, loc, t, index(per)));
+  int64_t half = tileK / 2;
+  auto kAt = [&](int64_t offset) { return add(kBase, offset); };
+  auto aReg = [&](Value row, Value rowOk, int64_t offset) {
     SmallVector<Value> elements;
-    for (int64_t e = 0; e < per; ++e)
-      elements.push_back(load(0, row, Value(), add(kBase, offset + e)));
+    for (int64_t e = 0; e < per; ++e) {
+      Value k = kAt(offset + e);
+      elements.push_back(
+          load(0, row, Value(), k, both(rowOk, inRange(k, c.sizeK, tileK))));
+    }
     return pack(elements);
   };
   auto bReg = [&](int64_t offset) {
     SmallVector<Value> elements;
-    for (int64_t e = 0; e < per; ++e)
-      elements.push_back(load(1, Value(), nB, add(kBase, offset + e)));
+    for (int64_t e = 0; e < per; ++e) {
+      Value k = kAt(offset + e);
+      elements.push_back(
+          load(1, Value(), nB, k, both(colBOk, inRange(k, c.sizeK, tileK))));
+    }
     return pack(elements);
   };
-  Value aRegs[4] = {aReg(mRow0, 0), aReg(mRow1, 0), aReg(mRow0, half),
-                    aReg(mRow1, half)};
+  Value aRegs[4] = {aReg(mRow0, row0Ok, 0), aReg(mRow1, row1Ok, 0),
+                    aReg(mRow0, row0Ok, half), aReg(mRow1, row1Ok, half)};
   Value bRegs[2] = {bReg(0), bReg(half)};
   SmallVector<Value> operands(std::begin(aRegs), std::end(aRegs));
   operands.append(std::begin(bRegs), std::end(bRegs));
@@ -239,7 +310,7 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
     return isa<Float8E4M3FNType>(t) ? "e4m3" : "e5m2";
   };
   std::string asmText =
-      "mma.sync.aligned.m16n8k" + std::to_string(c.tileK()) + ".row.col.f32." +
+      "mma.sync.aligned.m16n8k" + std::to_string(tileK) + ".row.col.f32." +
       name(c.lhs) + "." + name(c.rhs) +
       ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
       "{$10, $11, $12, $13};";
@@ -254,11 +325,22 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
   scf::YieldOp::create(b, loc, next);
   b.setInsertionPointAfter(loop);
   Value out = op.getDpsInits()[0];
-  Value rows[4] = {mRow0, mRow0, mRow1, mRow1};
-  Value cols[4] = {nCol0, nCol1, nCol0, nCol1};
-  for (int64_t i = 0; i < 4; ++i)
-    memref::StoreOp::create(b, loc, loop.getResult(i), out,
-                            ValueRange{rows[i], cols[i]});
+  for (int64_t i = 0; i < 4; ++i) {
+    SmallVector<Value> dims(op.getNumLoops());
+    dims[c.m] = rows[i];
+    dims[c.n] = cols[i];
+    for (auto [dim, value] : llvm::zip(c.batch, batchIndices))
+      dims[dim] = value;
+    SmallVector<Value> indices;
+    for (unsigned r = 0; r < maps[2].getNumResults(); ++r)
+      indices.push_back(dims[maps[2].getDimPosition(r)]);
+    OpBuilder::InsertionGuard guard(b);
+    if (outOk[i]) {
+      auto inside = scf::IfOp::create(b, loc, outOk[i], /*withElse=*/false);
+      b.setInsertionPointToStart(inside.thenBlock());
+    }
+    memref::StoreOp::create(b, loc, loop.getResult(i), out, indices);
+  }
   gpu::TerminatorOp::create(b, loc);
   op.erase();
 }

@@ -150,6 +150,20 @@ func.func @mm(%a: tensor<64x96xf32>, %b: tensor<96x48xf32>) -> tensor<64x48xf32>
   %m = linalg.matmul ins(%a, %b : tensor<64x96xf32>, tensor<96x48xf32>) outs(%f : tensor<64x48xf32>) -> tensor<64x48xf32>
   return %m : tensor<64x48xf32>
 }
+func.func @ragged(%a: tensor<37x21xf32>, %b: tensor<21x13xf32>) -> tensor<37x13xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<37x13xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<37x13xf32>) -> tensor<37x13xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<37x21xf32>, tensor<21x13xf32>) outs(%f : tensor<37x13xf32>) -> tensor<37x13xf32>
+  return %m : tensor<37x13xf32>
+}
+func.func @bmm(%a: tensor<3x20x40xf32>, %b: tensor<3x40x24xf32>) -> tensor<3x20x24xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<3x20x24xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<3x20x24xf32>) -> tensor<3x20x24xf32>
+  %m = linalg.batch_matmul ins(%a, %b : tensor<3x20x40xf32>, tensor<3x40x24xf32>) outs(%f : tensor<3x20x24xf32>) -> tensor<3x20x24xf32>
+  return %m : tensor<3x20x24xf32>
+}
 func.func @conv(%x: tensor<2x12x12x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<2x10x10x8xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<2x10x10x8xf32>
@@ -159,7 +173,8 @@ func.func @conv(%x: tensor<2x12x12x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<2x
   return %c : tensor<2x10x10x8xf32>
 }
 )mlir";
-  // bf16 and fp8 (with PTX 8.4) run the 64x96x48 matmul on tensor cores.
+  // bf16 and fp8 (with PTX 8.4) run the matmuls on tensor cores: whole
+  // tiles (64x96x48), ragged edges in m, n and k (37x21x13), a batch.
   for (auto [policy, features] :
        {std::make_pair("fp32", "+ptx80"), std::make_pair("bf16", "+ptx80"),
         std::make_pair("fp8", "+ptx80"), std::make_pair("fp8", "+ptx84")}) {
@@ -177,6 +192,10 @@ func.func @conv(%x: tensor<2x12x12x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<2x
     for (auto [fn, inputs] :
          {std::make_pair("mm", std::vector<Tensor>{random({64, 96}),
                                                    random({96, 48})}),
+          std::make_pair("ragged", std::vector<Tensor>{random({37, 21}),
+                                                       random({21, 13})}),
+          std::make_pair("bmm", std::vector<Tensor>{random({3, 20, 40}),
+                                                    random({3, 40, 24})}),
           std::make_pair("conv", std::vector<Tensor>{random({2, 12, 12, 3}),
                                                      random({3, 3, 3, 8})})}) {
       auto a = cpu->call(fn, inputs);

@@ -102,18 +102,22 @@ def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
   let summary = "run bf16/f16 contractions on tensor cores (mma.sync)";
   let description = [{
     On buffers: replaces each contraction `linalg.generic` with two bf16 (or
-    two f16) inputs, an f32 output, loops (m, n, k) with M % 16 == 0,
-    N % 8 == 0, K % 16 == 0 and projected-permutation maps (any transposes)
-    by a `gpu.launch` of one warp per 16x8 output tile that accumulates in
-    f32 with `mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}` (sm_80+),
-    loading each lane's fragments straight from global memory through the
-    op's indexing maps and adding the output's initial value. Other
+    two f16) inputs, an f32 output, one reduction loop k, the output indexed
+    by every parallel loop with m and n last (any batch dims before them),
+    and projected-permutation maps (any transposes; an input may omit batch
+    dims, which broadcasts it) by a `gpu.launch` of one warp per 16x8 output
+    tile and batch element that accumulates in f32 with
+    `mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}` (sm_80+), loading each
+    lane's fragments straight from global memory through the op's indexing
+    maps and adding the output's initial value. Sizes need not be tile
+    multiples: the grid rounds up, k runs in whole tiles, lanes past an edge
+    read zeros (through a clamped address) and store nothing. Other
     contractions are left to the generic path. The scalar body is not
     inspected beyond its shape (an add of the output and a product of the
     two inputs): amp-insert-casts made it.
 
     With `fp8` (sm_89+ and PTX 8.4+), contractions of E4M3/E5M2 inputs
-    (any mix, as the HYBRID recipe makes) with K % 32 == 0 run on
+    (any mix, as the HYBRID recipe makes) run on
     `mma.sync.aligned.m16n8k32.row.col.f32.<a>.<b>.f32`.
   }];
   let options = [
