@@ -167,9 +167,8 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Every parallel loop nest of a linalg op becomes one kernel: its parallel
   // dimensions map onto blocks and threads, its reductions stay loops in
-  // each thread. Ops without parallel dimensions (full reductions) and
-  // scalar code stay on the host, which reaches the buffers through managed
-  // memory.
+  // each thread. Scalar code (loss-scale arithmetic) stays on the host,
+  // which reaches the buffers through managed memory.
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   // bf16/f16 contractions with f32 accumulation: tensor cores (mma.sync),
   // one warp per 16x8 tile; fp8 too where the chip and PTX version have it.
@@ -177,6 +176,9 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   ampc::AmpcGpuTensorCoresOptions tensorCores;
   tensorCores.fp8 = chipNumber >= 89 && ptxVersion >= 84;
   funcPm.addPass(ampc::createAmpcGpuTensorCores(tensorCores));
+  // Full reductions (norms, amaxes, losses): one block each, instead of the
+  // host reading their operands.
+  funcPm.addPass(ampc::createAmpcGpuReductions());
   funcPm.addPass(ampc::createAmpcExpandStridedCopies());
   funcPm.addPass(createConvertLinalgToParallelLoopsPass());
   // Blocks of 8 x 32 threads (the last, contiguous dimension widest); the

@@ -98,6 +98,35 @@ def AmpcFuseElementwise
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def AmpcGpuReductions : Pass<"ampc-gpu-reductions", "::mlir::func::FuncOp"> {
+  let summary = "run reductions on the GPU: full ones in one block with a "
+                "fixed tree, partial ones with the parallel loops outermost";
+  let description = [{
+    On buffers: replaces each `linalg.generic` without parallel loops and
+    with one rank-0 output (a sum, a sum of squares, an amax) whose body
+    combines a value computed from the inputs with the accumulator through
+    an associative op (addf, mulf, maximumf, minimumf, maxnumf, minnumf,
+    addi, muli, andi, ori, xori, max/min signed/unsigned) by a `gpu.launch`
+    of one block of 256 threads: thread t folds elements t, t + 256, ...
+    into a partial starting from the combiner's identity (-0.0 for addf,
+    -inf for maximumf, NaN for maxnumf, ...), the partials are combined by a
+    tree in workgroup memory, and thread 0 combines the total with the
+    output's initial value. Without it such ops stay on the host, which
+    reads their operands through managed memory. The summation order
+    differs from a sequential loop (as a vectorized CPU loop's does) but is
+    fixed, so results repeat exactly. Other bodies are left alone.
+
+    Partial reductions with a reduction loop before a parallel one (a bias
+    gradient's column sum, an f32 weight gradient with k first) get their
+    loops interchanged, parallel first: otherwise the parallel-loop mapping
+    keeps the reduction as a host loop that launches one kernel per step.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::affine::AffineDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
   let summary = "run bf16/f16 contractions on tensor cores (mma.sync)";
   let description = [{
