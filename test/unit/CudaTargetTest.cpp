@@ -211,6 +211,69 @@ func.func @conv(%x: tensor<2x12x12x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<2x
   }
 }
 
+TEST(CudaTargetTest, ReductionsMatchTheCpu) {
+  REQUIRE_GPU();
+  // A sum of squares and an amax over a whole tensor (one block, a tree in
+  // shared memory) and a column sum (reduction loop first, interchanged).
+  const char *source = R"mlir(
+func.func @reduce(%x: tensor<784x256xf32>) -> (tensor<f32>, tensor<f32>, tensor<256xf32>) {
+  %z = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %e0 = tensor.empty() : tensor<f32>
+  %s0 = linalg.fill ins(%z : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %m0 = linalg.fill ins(%ninf : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %e1 = tensor.empty() : tensor<256xf32>
+  %c0 = linalg.fill ins(%z : f32) outs(%e1 : tensor<256xf32>) -> tensor<256xf32>
+  %sq = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>],
+                        iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<784x256xf32>) outs(%s0 : tensor<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %p = arith.mulf %v, %v : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  %amax = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> ()>],
+                          iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<784x256xf32>) outs(%m0 : tensor<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %a = math.absf %v : f32
+    %m = arith.maximumf %a, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<f32>
+  %cols = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>],
+                          iterator_types = ["reduction", "parallel"]}
+      ins(%x : tensor<784x256xf32>) outs(%c0 : tensor<256xf32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %v, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<256xf32>
+  return %sq, %amax, %cols : tensor<f32>, tensor<f32>, tensor<256xf32>
+}
+)mlir";
+  auto cpu = compile(source, "cpu"), cuda = compile(source, "cuda");
+  ASSERT_TRUE(cpu && cuda);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1, 1);
+  Tensor x(DType::F32, {784, 256});
+  for (int64_t i = 0; i < x.numElements(); ++i)
+    x.as<float>()[i] = dist(rng);
+  x.as<float>()[1234] = -7.5f; // the amax
+  auto a = cpu->call("reduce", {x});
+  auto b = cuda->call("reduce", {x});
+  ASSERT_TRUE(static_cast<bool>(a)) << llvm::toString(a.takeError());
+  ASSERT_TRUE(static_cast<bool>(b)) << llvm::toString(b.takeError());
+  EXPECT_NEAR((*b)[0].as<float>()[0], (*a)[0].as<float>()[0],
+              1e-5 * (*a)[0].as<float>()[0]);
+  EXPECT_EQ((*b)[1].as<float>()[0], 7.5f);
+  for (int j = 0; j < 256; ++j)
+    ASSERT_NEAR((*b)[2].as<float>()[j], (*a)[2].as<float>()[j], 1e-3)
+        << "column " << j;
+  // The same bits on every run (a fixed order).
+  auto again = cuda->call("reduce", {x});
+  ASSERT_TRUE(static_cast<bool>(again));
+  EXPECT_EQ((*again)[0].data, (*b)[0].data);
+}
+
 TEST(CudaTargetTest, ShortTrainingRunMatchesTheCpu) {
   REQUIRE_GPU();
   const std::string data = "/usr/share/datasets/fashion-mnist/";
