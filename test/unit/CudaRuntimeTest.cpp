@@ -7,9 +7,13 @@
 //===----------------------------------------------------------------------===//
 
 #include "ampc_rt/Cuda.h"
+#include "ampc_rt/DevicePool.h"
 
 #include "gtest/gtest.h"
 
+#include <cstdlib>
+#include <map>
+#include <set>
 #include <string>
 
 namespace {
@@ -63,6 +67,66 @@ TEST(CudaRuntimeTest, EveryEntryPointFailsCleanlyWithoutAGpu) {
   // Freeing nothing is not an error.
   mgpuMemFree(nullptr, nullptr);
   EXPECT_STREQ(ampc_rt_gpu_last_error(), "");
+}
+
+// The pool the CUDA runtime keeps freed blocks in, over malloc: reuse by
+// kind and rounded size, foreign pointers passed back, and a failed
+// allocation retried after the cache is emptied.
+TEST(CudaRuntimeTest, DevicePoolReusesBlocksBySizeAndKind) {
+  std::set<uintptr_t> outstanding;
+  int allocs = 0, frees = 0;
+  size_t budget = 1 << 20; // the "device" holds 1 MiB
+  size_t used = 0;
+  std::map<uintptr_t, size_t> sizes;
+  ampc_rt::DevicePool pool(
+      [&](size_t bytes, bool) -> uintptr_t {
+        EXPECT_EQ(bytes % ampc_rt::DevicePool::kGranule, 0u);
+        if (used + bytes > budget)
+          return 0;
+        ++allocs;
+        used += bytes;
+        auto ptr = reinterpret_cast<uintptr_t>(std::malloc(bytes));
+        outstanding.insert(ptr);
+        sizes[ptr] = bytes;
+        return ptr;
+      },
+      [&](uintptr_t ptr) {
+        ++frees;
+        used -= sizes[ptr];
+        outstanding.erase(ptr);
+        std::free(reinterpret_cast<void *>(ptr));
+      });
+  uintptr_t a = pool.allocate(1000, true); // rounded to 1024
+  ASSERT_NE(a, 0u);
+  EXPECT_TRUE(pool.release(a));
+  EXPECT_EQ(pool.cachedBytes(), 1024u);
+  // Same rounded size and kind: the same block, no new allocation.
+  EXPECT_EQ(pool.allocate(1024, true), a);
+  EXPECT_EQ(allocs, 1);
+  EXPECT_EQ(pool.cacheHits(), 1u);
+  EXPECT_EQ(pool.cachedBytes(), 0u);
+  // Another kind or size: a new block.
+  uintptr_t device = pool.allocate(1000, false);
+  uintptr_t bigger = pool.allocate(2000, true);
+  EXPECT_NE(device, a);
+  EXPECT_NE(bigger, a);
+  EXPECT_EQ(allocs, 3);
+  // A pointer the pool did not hand out is the caller's to free.
+  EXPECT_FALSE(pool.release(12345));
+  EXPECT_FALSE(pool.release(a + 8));
+  // Out of memory: the cached blocks are freed and the allocation retried.
+  EXPECT_TRUE(pool.release(a));
+  EXPECT_TRUE(pool.release(device));
+  EXPECT_TRUE(pool.release(bigger));
+  uintptr_t huge = pool.allocate(budget - 1024, true);
+  EXPECT_NE(huge, 0u);
+  EXPECT_EQ(frees, 3);
+  EXPECT_EQ(pool.cachedBytes(), 0u);
+  // Beyond the device even with an empty cache: 0.
+  EXPECT_EQ(pool.allocate(budget, true), 0u);
+  EXPECT_TRUE(pool.release(huge));
+  pool.releaseCached();
+  EXPECT_TRUE(outstanding.empty());
 }
 
 } // namespace

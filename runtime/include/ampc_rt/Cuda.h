@@ -25,6 +25,9 @@ int ampc_rt_gpu_available(char *error, size_t error_size);
 /* The last CUDA failure of this thread ("" if none), and clearing it. */
 const char *ampc_rt_gpu_last_error(void);
 void ampc_rt_gpu_clear_error(void);
+/* Frees the GPU blocks the runtime keeps for reuse (mgpuMemFree caches
+   them; see DevicePool.h). */
+void ampc_rt_gpu_release_cached_memory(void);
 
 void *mgpuModuleLoad(void *data, size_t size);
 void *mgpuModuleLoadJIT(void *data, int optLevel);

@@ -6,12 +6,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "ampc_rt/Cuda.h"
+#include "ampc_rt/DevicePool.h"
 
 #include <dlfcn.h>
 
 #include <cstdio>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -56,6 +58,8 @@ struct Driver {
 };
 
 thread_local std::string lastError;
+/// The result of the last cuMemAlloc/cuMemAllocManaged of this thread.
+thread_local CUresult lastAllocFailure = 0;
 thread_local int32_t defaultDevice = 0;
 
 template <typename Fn>
@@ -167,6 +171,40 @@ private:
   bool pushed = false;
 };
 
+/// Freed device and managed blocks, reused (see DevicePool.h).
+ampc_rt::DevicePool &pool() {
+  static ampc_rt::DevicePool instance(
+      [](size_t bytes, bool managed) -> uintptr_t {
+        Driver &d = driver();
+        ScopedContext scope(d);
+        CUdeviceptr ptr = 0;
+        if (!scope)
+          return 0;
+        // A failure is retried after the cache is emptied: mgpuMemAlloc
+        // reports it only if the retry fails too.
+        lastAllocFailure = managed ? d.cuMemAllocManaged(&ptr, bytes, 1)
+                                   : d.cuMemAlloc(&ptr, bytes);
+        return lastAllocFailure == 0 ? uintptr_t(ptr) : 0;
+      },
+      [](uintptr_t ptr) {
+        Driver &d = driver();
+        ScopedContext scope(d);
+        if (scope)
+          check(d.cuMemFree(CUdeviceptr(ptr)), "cuMemFree");
+      });
+  return instance;
+}
+
+/// Streams, reused: compiled code creates and destroys one per launch.
+struct StreamPool {
+  std::mutex mutex;
+  std::vector<Handle> idle;
+};
+StreamPool &streams() {
+  static StreamPool instance;
+  return instance;
+}
+
 } // namespace
 
 extern "C" {
@@ -209,14 +247,20 @@ void *mgpuModuleLoadJIT(void *data, int optLevel) {
 }
 
 void mgpuModuleUnload(void *module) {
-  if (Driver *d = usable("mgpuModuleUnload"))
-    check(d->cuModuleUnload(module), "cuModuleUnload");
+  if (Driver *d = usable("mgpuModuleUnload")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuModuleUnload(module), "cuModuleUnload");
+  }
 }
 
 void *mgpuModuleGetFunction(void *module, const char *name) {
   Driver *d = usable("mgpuModuleGetFunction");
   Handle function = nullptr;
-  if (d)
+  if (!d)
+    return nullptr;
+  ScopedContext scope(*d);
+  if (scope)
     check(d->cuModuleGetFunction(&function, module, name),
           "cuModuleGetFunction");
   return function;
@@ -242,6 +286,15 @@ void *mgpuStreamCreate(void) {
   Driver *d = usable("mgpuStreamCreate");
   if (!d)
     return nullptr;
+  {
+    StreamPool &pool = streams();
+    std::lock_guard<std::mutex> lock(pool.mutex);
+    if (!pool.idle.empty()) {
+      Handle stream = pool.idle.back();
+      pool.idle.pop_back();
+      return stream;
+    }
+  }
   ScopedContext scope(*d);
   Handle stream = nullptr;
   if (scope)
@@ -251,18 +304,29 @@ void *mgpuStreamCreate(void) {
 }
 
 void mgpuStreamDestroy(void *stream) {
-  if (Driver *d = usable("mgpuStreamDestroy"))
-    check(d->cuStreamDestroy(stream), "cuStreamDestroy");
+  // Compiled code synchronizes a stream before destroying it: it is idle
+  // and can serve the next launch.
+  if (!usable("mgpuStreamDestroy") || !stream)
+    return;
+  StreamPool &pool = streams();
+  std::lock_guard<std::mutex> lock(pool.mutex);
+  pool.idle.push_back(stream);
 }
 
 void mgpuStreamSynchronize(void *stream) {
-  if (Driver *d = usable("mgpuStreamSynchronize"))
-    check(d->cuStreamSynchronize(stream), "cuStreamSynchronize");
+  if (Driver *d = usable("mgpuStreamSynchronize")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuStreamSynchronize(stream), "cuStreamSynchronize");
+  }
 }
 
 void mgpuStreamWaitEvent(void *stream, void *event) {
-  if (Driver *d = usable("mgpuStreamWaitEvent"))
-    check(d->cuStreamWaitEvent(stream, event, 0), "cuStreamWaitEvent");
+  if (Driver *d = usable("mgpuStreamWaitEvent")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuStreamWaitEvent(stream, event, 0), "cuStreamWaitEvent");
+  }
 }
 
 void *mgpuEventCreate(void) {
@@ -278,64 +342,87 @@ void *mgpuEventCreate(void) {
 }
 
 void mgpuEventDestroy(void *event) {
-  if (Driver *d = usable("mgpuEventDestroy"))
-    check(d->cuEventDestroy(event), "cuEventDestroy");
+  if (Driver *d = usable("mgpuEventDestroy")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuEventDestroy(event), "cuEventDestroy");
+  }
 }
 
 void mgpuEventSynchronize(void *event) {
-  if (Driver *d = usable("mgpuEventSynchronize"))
-    check(d->cuEventSynchronize(event), "cuEventSynchronize");
+  if (Driver *d = usable("mgpuEventSynchronize")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuEventSynchronize(event), "cuEventSynchronize");
+  }
 }
 
 void mgpuEventRecord(void *event, void *stream) {
-  if (Driver *d = usable("mgpuEventRecord"))
-    check(d->cuEventRecord(event, stream), "cuEventRecord");
+  if (Driver *d = usable("mgpuEventRecord")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuEventRecord(event, stream), "cuEventRecord");
+  }
 }
 
 void *mgpuMemAlloc(uint64_t sizeBytes, void * /*stream*/, bool isHostShared) {
-  Driver *d = usable("mgpuMemAlloc");
-  if (!d)
+  if (!usable("mgpuMemAlloc") || !sizeBytes)
     return nullptr;
-  ScopedContext scope(*d);
-  CUdeviceptr ptr = 0;
-  if (scope && sizeBytes) {
-    // Managed memory only where the IR asks for host-shared buffers.
-    if (isHostShared)
-      check(d->cuMemAllocManaged(&ptr, sizeBytes, 1 /* CU_MEM_ATTACH_GLOBAL */),
-            "cuMemAllocManaged");
-    else
-      check(d->cuMemAlloc(&ptr, sizeBytes), "cuMemAlloc");
-  }
-  return reinterpret_cast<void *>(ptr);
+  // Managed memory only where the IR asks for host-shared buffers
+  // (CU_MEM_ATTACH_GLOBAL).
+  lastAllocFailure = 0;
+  void *ptr = reinterpret_cast<void *>(pool().allocate(sizeBytes, isHostShared));
+  if (!ptr)
+    check(lastAllocFailure ? lastAllocFailure : 1 /* CUDA_ERROR_INVALID_VALUE */,
+          isHostShared ? "cuMemAllocManaged" : "cuMemAlloc");
+  return ptr;
 }
 
 void mgpuMemFree(void *ptr, void * /*stream*/) {
   if (!ptr)
     return;
-  if (Driver *d = usable("mgpuMemFree"))
+  Driver *d = usable("mgpuMemFree");
+  if (!d || pool().release(reinterpret_cast<uintptr_t>(ptr)))
+    return;
+  ScopedContext scope(*d);
+  if (scope)
     check(d->cuMemFree(reinterpret_cast<CUdeviceptr>(ptr)), "cuMemFree");
 }
 
+void ampc_rt_gpu_release_cached_memory(void) {
+  if (driver().error.empty())
+    pool().releaseCached();
+}
+
 void mgpuMemcpy(void *dst, void *src, size_t sizeBytes, void *stream) {
-  if (Driver *d = usable("mgpuMemcpy"))
-    check(d->cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
-                           reinterpret_cast<CUdeviceptr>(src), sizeBytes,
-                           stream),
-          "cuMemcpyAsync");
+  if (Driver *d = usable("mgpuMemcpy")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuMemcpyAsync(reinterpret_cast<CUdeviceptr>(dst),
+                             reinterpret_cast<CUdeviceptr>(src), sizeBytes,
+                             stream),
+            "cuMemcpyAsync");
+  }
 }
 
 void mgpuMemset32(void *dst, uint32_t value, size_t count, void *stream) {
-  if (Driver *d = usable("mgpuMemset32"))
-    check(d->cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
-                              stream),
-          "cuMemsetD32Async");
+  if (Driver *d = usable("mgpuMemset32")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuMemsetD32Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                                stream),
+            "cuMemsetD32Async");
+  }
 }
 
 void mgpuMemset16(void *dst, uint16_t value, size_t count, void *stream) {
-  if (Driver *d = usable("mgpuMemset16"))
-    check(d->cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
-                              stream),
-          "cuMemsetD16Async");
+  if (Driver *d = usable("mgpuMemset16")) {
+    ScopedContext scope(*d);
+    if (scope)
+      check(d->cuMemsetD16Async(reinterpret_cast<CUdeviceptr>(dst), value, count,
+                                stream),
+            "cuMemsetD16Async");
+  }
 }
 
 void mgpuSetDefaultDevice(int32_t device) { defaultDevice = device; }
