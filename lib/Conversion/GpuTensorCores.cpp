@@ -22,6 +22,9 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCGPUTENSORCORES
@@ -151,8 +154,114 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
   return c;
 }
 
-void rewrite(linalg::GenericOp op, const Contraction &c) {
-  OpBuilder b(op);
+/// What the contraction's kernel does besides the product: where the
+/// output starts from and what elementwise op it applies before storing.
+struct Epilogue {
+  /// The value a fill right before the contraction writes into the output
+  /// (the kernel starts from it instead of loading the output; the fill is
+  /// erased). Null: the output's contents are loaded.
+  Value initValue;
+  Operation *fill = nullptr;
+  /// The elementwise op right after the contraction that reads its output
+  /// (bias, activation, cast to the next layer's type): applied to the
+  /// accumulators in registers and erased.
+  linalg::GenericOp consumer;
+  /// False when nothing but the consumer reads the contraction's output:
+  /// it is then never written (and its buffer goes away).
+  bool storeOutput = true;
+};
+
+/// The buffer `v` is a view of (through view-like ops), or `v`.
+Value rootBuffer(Value v) {
+  while (auto view = v.getDefiningOp<ViewLikeOpInterface>())
+    v = view.getViewSource();
+  return v;
+}
+
+/// The value every element of `out` gets from `op`, if `op` fills all of
+/// `out` with one value defined outside it.
+Value fillValue(Operation *op, Value out) {
+  if (auto fill = dyn_cast_or_null<linalg::FillOp>(op))
+    return fill.hasPureBufferSemantics() && fill.getOutputs()[0] == out
+               ? fill.getInputs()[0]
+               : Value();
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic || !generic.hasPureBufferSemantics() ||
+      generic.getNumDpsInputs() != 0 || generic.getNumDpsInits() != 1 ||
+      generic.getDpsInits()[0] != out ||
+      generic.getNumLoops() != generic.getNumParallelLoops() ||
+      !generic.getIndexingMapsArray()[0].isIdentity())
+    return Value();
+  Block &body = generic.getRegion().front();
+  if (!llvm::hasSingleElement(body))
+    return Value();
+  Value yielded = body.getTerminator()->getOperand(0);
+  if (yielded.getParentRegion() == &generic.getRegion())
+    return Value();
+  return yielded;
+}
+
+Epilogue matchEpilogue(linalg::GenericOp op) {
+  Epilogue e;
+  Value out = op.getDpsInits()[0];
+  if (Value v = fillValue(op->getPrevNode(), out); v && v.getType().isF32()) {
+    e.initValue = v;
+    e.fill = op->getPrevNode();
+  }
+  // The next op that touches memory (allocations and pure ops between are
+  // skipped; the kernel then goes where the consumer was).
+  Operation *next = op->getNextNode();
+  while (next && !next->hasTrait<OpTrait::IsTerminator>() &&
+         (isa<memref::AllocOp>(next) || isMemoryEffectFree(next)))
+    next = next->getNextNode();
+  auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
+  auto outType = cast<MemRefType>(out.getType());
+  auto fits = [&]() {
+    if (!consumer || !consumer.hasPureBufferSemantics() ||
+        consumer.getNumLoops() != consumer.getNumParallelLoops() ||
+        consumer.getStaticLoopRanges() != outType.getShape())
+      return false;
+    Value lhsRoot = rootBuffer(op.getDpsInputs()[0]),
+          rhsRoot = rootBuffer(op.getDpsInputs()[1]),
+          outRoot = rootBuffer(out);
+    bool readsOutput = false;
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      AffineMap map = consumer.getMatchingIndexingMap(&operand);
+      if (!map.isProjectedPermutation())
+        return false;
+      Value v = operand.get();
+      if (!isa<MemRefType>(v.getType()))
+        continue;
+      bool isInit = consumer.isDpsInit(&operand);
+      if (v == out) {
+        // Read in place (identity), or written elementwise.
+        if (!map.isIdentity())
+          return false;
+        readsOutput |= !isInit;
+        continue;
+      }
+      Value root = rootBuffer(v);
+      // A view of the output read elsewhere, or a result written into an
+      // operand that other warps may still be reading: not fused.
+      if (root == outRoot || (isInit && (root == lhsRoot || root == rhsRoot)))
+        return false;
+    }
+    return readsOutput;
+  };
+  if (!fits())
+    return e;
+  e.consumer = consumer;
+  e.storeOutput = llvm::any_of(out.getUsers(), [&](Operation *user) {
+    return user != op && user != e.fill && user != consumer.getOperation() &&
+           !isa<memref::DeallocOp>(user);
+  });
+  return e;
+}
+
+void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
+  // With a consumer, the kernel takes its place: what lies between only
+  // allocates or computes values the consumer may use.
+  OpBuilder b(e.consumer ? e.consumer.getOperation() : op.getOperation());
   Location loc = op.getLoc();
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -261,7 +370,9 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
                     both(row1Ok, col0Ok), both(row1Ok, col1Ok)};
   SmallVector<Value> init;
   for (int64_t i = 0; i < 4; ++i)
-    init.push_back(load(2, rows[i], cols[i], Value(), outOk[i]));
+    init.push_back(e.initValue
+                       ? e.initValue
+                       : load(2, rows[i], cols[i], Value(), outOk[i]));
   // k in whole tiles; past K the fragments hold zeros.
   auto loop = scf::ForOp::create(b, loc, index(0),
                                  index(llvm::alignTo(c.sizeK, tileK)),
@@ -331,6 +442,7 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
     dims[c.n] = cols[i];
     for (auto [dim, value] : llvm::zip(c.batch, batchIndices))
       dims[dim] = value;
+    // The output's indices, which are the consumer's loop indices.
     SmallVector<Value> indices;
     for (unsigned r = 0; r < maps[2].getNumResults(); ++r)
       indices.push_back(dims[maps[2].getDimPosition(r)]);
@@ -339,10 +451,57 @@ void rewrite(linalg::GenericOp op, const Contraction &c) {
       auto inside = scf::IfOp::create(b, loc, outOk[i], /*withElse=*/false);
       b.setInsertionPointToStart(inside.thenBlock());
     }
-    memref::StoreOp::create(b, loc, loop.getResult(i), out, indices);
+    if (e.storeOutput)
+      memref::StoreOp::create(b, loc, loop.getResult(i), out, indices);
+    if (!e.consumer)
+      continue;
+    // The consumer's body on this element.
+    linalg::GenericOp consumer = e.consumer;
+    auto at = [&](OpOperand *operand) {
+      AffineMap map = consumer.getMatchingIndexingMap(operand);
+      SmallVector<Value> where;
+      for (unsigned r = 0; r < map.getNumResults(); ++r)
+        where.push_back(indices[map.getDimPosition(r)]);
+      return where;
+    };
+    IRMapping mapping;
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      BlockArgument arg = consumer.getMatchingBlockArgument(&operand);
+      Value v = operand.get();
+      if (v == out && !consumer.isDpsInit(&operand))
+        mapping.map(arg, loop.getResult(i));
+      else if (!isa<MemRefType>(v.getType()))
+        mapping.map(arg, v);
+      else if (!arg.use_empty())
+        mapping.map(arg, memref::LoadOp::create(b, loc, v, at(&operand)));
+    }
+    Block &body = consumer.getRegion().front();
+    for (Operation &inner : body.without_terminator()) {
+      if (auto index = dyn_cast<linalg::IndexOp>(inner))
+        mapping.map(index.getResult(), indices[index.getDim()]);
+      else
+        b.clone(inner, mapping);
+    }
+    for (auto [yielded, init] : llvm::zip(body.getTerminator()->getOperands(),
+                                          consumer.getDpsInitsMutable()))
+      memref::StoreOp::create(b, loc, mapping.lookupOrDefault(yielded),
+                              init.get(), at(&init));
   }
   gpu::TerminatorOp::create(b, loc);
   op.erase();
+  if (e.fill)
+    e.fill->erase();
+  if (e.consumer)
+    e.consumer.erase();
+  // An output nothing reads any more.
+  if (auto alloc = out.getDefiningOp<memref::AllocOp>();
+      alloc && llvm::all_of(out.getUsers(), [](Operation *user) {
+        return isa<memref::DeallocOp>(user);
+      })) {
+    for (Operation *user : llvm::make_early_inc_range(out.getUsers()))
+      user->erase();
+    alloc.erase();
+  }
 }
 
 struct AmpcGpuTensorCoresPass
@@ -354,8 +513,9 @@ struct AmpcGpuTensorCoresPass
       if (std::optional<Contraction> c = matchContraction(op, fp8))
         matches.push_back({op, *c});
     });
+    // One at a time: a consumer may be the next contraction's fill.
     for (auto &[op, c] : matches)
-      rewrite(op, c);
+      rewrite(op, c, matchEpilogue(op));
   }
 };
 

@@ -211,3 +211,180 @@ func.func @fp8(%a: memref<16x64xf8E4M3FN>, %b: memref<64x8xf8E5M2>, %c: memref<1
   }
   return
 }
+
+// -----
+
+// Epilogue: the zero fill before the contraction becomes the accumulators'
+// initial value (no load of the output), and the elementwise op after it
+// (bias add, ReLU, cast to bf16 for the next layer; an allocation between
+// is skipped) runs on the accumulators in registers. Nothing else reads the
+// f32 output, so it is neither stored nor allocated any more: one kernel
+// writes the bf16 activations.
+// CHECK-LABEL: func.func @epilogue
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: memref<32x16xf32>
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[ACTS:.*]] = memref.alloc() : memref<32x16xbf16>
+// CHECK: gpu.launch
+// CHECK: %[[ACC:.*]]:4 = scf.for %{{.*}} iter_args(%{{.*}} = %[[ZERO]], %{{.*}} = %[[ZERO]], %{{.*}} = %[[ZERO]], %{{.*}} = %[[ZERO]])
+// CHECK: llvm.inline_asm "mma.sync
+// CHECK: %[[BIAS:.*]] = memref.load %{{.*}}[%[[COL:.*]]] : memref<16xf32>
+// CHECK: %[[SUM:.*]] = arith.addf %[[ACC]]#0, %[[BIAS]] : f32
+// CHECK: %[[RELU:.*]] = arith.maximumf %[[SUM]], %[[ZERO]] : f32
+// CHECK: %[[CAST:.*]] = arith.truncf %[[RELU]] : f32 to bf16
+// CHECK: memref.store %[[CAST]], %[[ACTS]][%{{.*}}, %[[COL]]] : memref<32x16xbf16>
+// CHECK-COUNT-3: memref.store %{{.*}}, %[[ACTS]]
+// CHECK: gpu.terminator
+// CHECK: return %[[ACTS]]
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(i, j) -> (i, j)>
+#col = affine_map<(i, j) -> (j)>
+func.func @epilogue(%a: memref<32x32xbf16>, %b: memref<32x16xbf16>, %bias: memref<16xf32>) -> memref<32x16xbf16> {
+  %zero = arith.constant 0.0 : f32
+  %c = memref.alloc() : memref<32x16xf32>
+  linalg.fill ins(%zero : f32) outs(%c : memref<32x16xf32>)
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<32x32xbf16>, memref<32x16xbf16>) outs(%c : memref<32x16xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %acts = memref.alloc() : memref<32x16xbf16>
+  linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %bias : memref<32x16xf32>, memref<16xf32>) outs(%acts : memref<32x16xbf16>) {
+  ^bb0(%v: f32, %bv: f32, %o: bf16):
+    %s = arith.addf %v, %bv : f32
+    %r = arith.maximumf %s, %zero : f32
+    %t = arith.truncf %r : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  memref.dealloc %c : memref<32x16xf32>
+  return %acts : memref<32x16xbf16>
+}
+
+// -----
+
+// The output is read again later (softmax after logits): it is stored as
+// well as the consumer's result. The fill is a generic yielding a value
+// from outside (as generalization leaves it).
+// CHECK-LABEL: func.func @output_kept
+// CHECK: gpu.launch
+// CHECK-NOT: memref.load %{{.*}} : memref<16x8xf32>
+// CHECK: llvm.inline_asm "mma.sync
+// CHECK: memref.store %{{.*}}, %[[OUT:.*]][%{{.*}}, %{{.*}}] : memref<16x8xf32>
+// CHECK-NEXT: %[[SCALED:.*]] = arith.mulf
+// CHECK-NEXT: memref.store %[[SCALED]], %[[LOGITS:.*]][%{{.*}}, %{{.*}}] : memref<16x8xf32>
+// CHECK: gpu.terminator
+// CHECK: linalg.generic {{.*}} ins(%[[OUT]] : memref<16x8xf32>)
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(i, j) -> (i, j)>
+func.func @output_kept(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %c: memref<16x8xf32>,
+                       %logits: memref<16x8xf32>, %again: memref<16x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %scale = arith.constant 0.125 : f32
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]} outs(%c : memref<16x8xf32>) {
+  ^bb0(%o: f32):
+    linalg.yield %zero : f32
+  }
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<16x16xf16>, memref<16x8xf16>) outs(%c : memref<16x8xf32>) {
+  ^bb0(%x: f16, %y: f16, %acc: f32):
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : f16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<16x8xf32>) outs(%logits : memref<16x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.mulf %v, %scale : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<16x8xf32>) outs(%again : memref<16x8xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %s = arith.addf %v, %v : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Not fused: a consumer that writes into an operand of the contraction
+// (other warps may still read it), one that reads the output transposed,
+// and one after an op that writes memory. The output's initial contents are
+// loaded where no fill precedes.
+// CHECK-LABEL: func.func @not_fused
+// CHECK: gpu.launch
+// CHECK: memref.load %{{.*}} : memref<16x16xf32>
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: linalg.generic
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: memref.copy
+// CHECK: linalg.generic
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(i, j) -> (i, j)>
+#t = affine_map<(i, j) -> (j, i)>
+func.func @not_fused(%a: memref<16x16xbf16>, %b: memref<16x16xbf16>, %c: memref<16x16xf32>,
+                     %d: memref<16x16xf32>, %e: memref<16x16xf32>) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<16x16xbf16>, memref<16x16xbf16>) outs(%c : memref<16x16xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<16x16xf32>) outs(%a : memref<16x16xbf16>) {
+  ^bb0(%v: f32, %o: bf16):
+    %t = arith.truncf %v : f32 to bf16
+    linalg.yield %t : bf16
+  }
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<16x16xbf16>, memref<16x16xbf16>) outs(%d : memref<16x16xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [#t, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%d : memref<16x16xf32>) outs(%e : memref<16x16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<16x16xbf16>, memref<16x16xbf16>) outs(%e : memref<16x16xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %c, %d : memref<16x16xf32> to memref<16x16xf32>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%e : memref<16x16xf32>) outs(%c : memref<16x16xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  }
+  return
+}

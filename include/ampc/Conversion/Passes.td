@@ -128,7 +128,8 @@ def AmpcGpuReductions : Pass<"ampc-gpu-reductions", "::mlir::func::FuncOp"> {
 }
 
 def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
-  let summary = "run bf16/f16 contractions on tensor cores (mma.sync)";
+  let summary = "run bf16/f16/fp8 contractions on tensor cores (mma.sync), "
+                "with their fill and elementwise epilogue in the same kernel";
   let description = [{
     On buffers: replaces each contraction `linalg.generic` with two bf16 (or
     two f16) inputs, an f32 output, one reduction loop k, the output indexed
@@ -144,6 +145,16 @@ def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
     contractions are left to the generic path. The scalar body is not
     inspected beyond its shape (an add of the output and a product of the
     two inputs): amp-insert-casts made it.
+
+    Epilogue fusion: a fill of the output right before the contraction
+    becomes the accumulators' initial value (the fill is erased), and an
+    elementwise `linalg.generic` right after it (only allocations and pure
+    ops between) that reads the output in place (bias add, activation, the
+    cast to the next layer's type, the loss scale) runs on the accumulators
+    in the same kernel. The output is still stored if anything else reads
+    it; otherwise its buffer disappears. Not fused: consumers that read the
+    output through another map or a view, or write into the contraction's
+    operands.
 
     With `fp8` (sm_89+ and PTX 8.4+), contractions of E4M3/E5M2 inputs
     (any mix, as the HYBRID recipe makes) run on
