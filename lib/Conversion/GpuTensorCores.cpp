@@ -208,11 +208,22 @@ Epilogue matchEpilogue(linalg::GenericOp op) {
     e.initValue = v;
     e.fill = op->getPrevNode();
   }
-  // The next op that touches memory (allocations and pure ops between are
-  // skipped; the kernel then goes where the consumer was).
+  // The next op that touches memory the contraction may use: skipped are
+  // allocations, pure ops, and stores into buffers allocated after the
+  // contraction (the fp8 descale factor); the kernel then goes where the
+  // consumer was.
+  auto freshStore = [&](Operation *candidate) {
+    auto store = dyn_cast<memref::StoreOp>(candidate);
+    if (!store)
+      return false;
+    auto alloc = store.getMemref().getDefiningOp<memref::AllocOp>();
+    return alloc && alloc->getBlock() == op->getBlock() &&
+           op->isBeforeInBlock(alloc);
+  };
   Operation *next = op->getNextNode();
   while (next && !next->hasTrait<OpTrait::IsTerminator>() &&
-         (isa<memref::AllocOp>(next) || isMemoryEffectFree(next)))
+         (isa<memref::AllocOp>(next) || isMemoryEffectFree(next) ||
+          freshStore(next)))
     next = next->getNextNode();
   auto consumer = dyn_cast_or_null<linalg::GenericOp>(next);
   auto outType = cast<MemRefType>(out.getType());

@@ -388,3 +388,73 @@ func.func @not_fused(%a: memref<16x16xbf16>, %b: memref<16x16xbf16>, %c: memref<
   }
   return
 }
+
+// -----
+
+// fp8 descaling: the factor is stored into a fresh scalar buffer between
+// the contraction and its consumer; the consumer is still fused (the kernel
+// goes after the store and reads the factor). A store into an operand of
+// the contraction in between stops the fusion.
+// CHECK-LABEL: func.func @descale
+// CHECK: %[[FACTOR:.*]] = memref.alloc() : memref<f32>
+// CHECK: memref.store %{{.*}}, %[[FACTOR]][] : memref<f32>
+// CHECK: gpu.launch
+// CHECK: llvm.inline_asm "mma.sync
+// CHECK: %[[F:.*]] = memref.load %[[FACTOR]][] : memref<f32>
+// CHECK: arith.mulf %{{.*}}, %[[F]] : f32
+// CHECK: gpu.terminator
+// CHECK-NOT: linalg.generic
+// CHECK-LABEL: func.func @store_between
+// CHECK: gpu.launch
+// CHECK: gpu.terminator
+// CHECK: memref.store
+// CHECK: linalg.generic
+#mk = affine_map<(m, n, k) -> (m, k)>
+#kn = affine_map<(m, n, k) -> (k, n)>
+#mn = affine_map<(m, n, k) -> (m, n)>
+#id = affine_map<(i, j) -> (i, j)>
+#scalar = affine_map<(i, j) -> ()>
+func.func @descale(%a: memref<16x16xbf16>, %b: memref<16x8xbf16>, %c: memref<16x8xf32>,
+                   %out: memref<16x8xf32>, %sa: f32) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<16x16xbf16>, memref<16x8xbf16>) outs(%c : memref<16x8xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %one = arith.constant 1.0 : f32
+  %inv = arith.divf %one, %sa : f32
+  %factor = memref.alloc() : memref<f32>
+  memref.store %inv, %factor[] : memref<f32>
+  linalg.generic {indexing_maps = [#id, #scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c, %factor : memref<16x8xf32>, memref<f32>) outs(%out : memref<16x8xf32>) {
+  ^bb0(%v: f32, %f: f32, %o: f32):
+    %m = arith.mulf %v, %f : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+func.func @store_between(%a: memref<16x16xbf16>, %b: memref<16x8xbf16>, %c: memref<16x8xf32>,
+                         %out: memref<16x8xf32>, %v: bf16) {
+  linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<16x16xbf16>, memref<16x8xbf16>) outs(%c : memref<16x8xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %acc: f32):
+    %xf = arith.extf %x : bf16 to f32
+    %yf = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %c0 = arith.constant 0 : index
+  memref.store %v, %a[%c0, %c0] : memref<16x16xbf16>
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%c : memref<16x8xf32>) outs(%out : memref<16x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    %m = arith.addf %x, %x : f32
+    linalg.yield %m : f32
+  }
+  return
+}
