@@ -35,25 +35,35 @@ using namespace mlir;
 
 namespace {
 
-/// The loops of a contraction: which of the op's dims are m, n, k and the
-/// batch dims (parallel dims of the output besides m and n).
+/// A group of the op's loops that the kernel treats as one linear index:
+/// the loops in order, the last fastest.
+struct DimGroup {
+  SmallVector<unsigned> dims;
+  SmallVector<int64_t> sizes;
+  int64_t size() const {
+    int64_t product = 1;
+    for (int64_t s : sizes)
+      product *= s;
+    return product;
+  }
+};
+
+/// The loops of a contraction in four groups: m (parallel, read by A only),
+/// n (parallel, read by B only), batch (parallel, read by both) and k (the
+/// reductions). A matmul has one loop per group; a convolution has m = (n,
+/// oh, ow) and k = (kh, kw, c), and its input is read through oh + kh, ...
 struct Contraction {
-  unsigned m, n, k;
-  SmallVector<unsigned> batch;
-  int64_t sizeM, sizeN, sizeK;
-  SmallVector<int64_t> batchSizes;
+  DimGroup m, n, k, batch;
+  /// The mma's A operand (rows m) and B operand (columns n): the op's inputs
+  /// 0 and 1, or swapped so that the output's last dim is along n (each
+  /// lane stores two neighbours, a warp's stores coalesce).
+  unsigned lhsIndex = 0, rhsIndex = 1;
   FloatType lhs, rhs;
   bool eightBit = false;
   /// Elements per 32-bit register: 2 (bf16/f16) or 4 (fp8).
   int64_t packing() const { return eightBit ? 4 : 2; }
   /// k per mma: 16 or 32.
   int64_t tileK() const { return 8 * packing(); }
-  int64_t batchCount() const {
-    int64_t count = 1;
-    for (int64_t size : batchSizes)
-      count *= size;
-    return count;
-  }
 };
 
 bool isFp8(Type t) { return isa<Float8E4M3FNType, Float8E5M2Type>(t); }
@@ -80,8 +90,7 @@ bool derivesFrom(Value v, BlockArgument arg) {
 std::optional<Contraction> matchContraction(linalg::GenericOp op,
                                             bool fp8) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1 || op.getNumLoops() < 3 ||
-      op.getNumReductionLoops() != 1)
+      op.getNumDpsInits() != 1)
     return std::nullopt;
   auto type = [](Value v) { return cast<MemRefType>(v.getType()); };
   auto lhs = type(op.getDpsInputs()[0]), rhs = type(op.getDpsInputs()[1]),
@@ -93,43 +102,53 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
   if (!(sixteen || eight) || !out.getElementType().isF32())
     return std::nullopt;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  if (!llvm::all_of(maps,
-                    [](AffineMap m) { return m.isProjectedPermutation(); }))
-    return std::nullopt;
-  // The output holds every parallel dim, m and n last.
+  // The output holds every parallel loop once.
   unsigned loops = op.getNumLoops();
-  if (maps[2].getNumResults() != loops - 1)
-    return std::nullopt;
-  Contraction c;
-  for (auto [i, iterator] : llvm::enumerate(op.getIteratorTypesArray()))
-    if (iterator == utils::IteratorType::reduction)
-      c.k = unsigned(i);
-  c.m = maps[2].getDimPosition(loops - 3);
-  c.n = maps[2].getDimPosition(loops - 2);
-  for (unsigned r = 0; r + 3 < loops; ++r)
-    c.batch.push_back(maps[2].getDimPosition(r));
-  // A reads m and k but not n, B reads k and n but not m; each may read
-  // any batch dims (a missing one broadcasts).
-  auto reads = [&](AffineMap map, unsigned dim) {
-    for (unsigned r = 0; r < map.getNumResults(); ++r)
-      if (map.getDimPosition(r) == dim)
-        return true;
-    return false;
-  };
-  if (!reads(maps[0], c.m) || !reads(maps[0], c.k) || reads(maps[0], c.n) ||
-      !reads(maps[1], c.k) || !reads(maps[1], c.n) || reads(maps[1], c.m))
+  if (!maps[2].isProjectedPermutation() || maps[2].getNumResults() == 0 ||
+      maps[2].getNumResults() != op.getNumParallelLoops() ||
+      maps[0].getNumSymbols() || maps[1].getNumSymbols())
     return std::nullopt;
   SmallVector<int64_t> sizes = op.getStaticLoopRanges();
   if (llvm::any_of(sizes, ShapedType::isDynamic))
     return std::nullopt;
-  c.sizeM = sizes[c.m];
-  c.sizeN = sizes[c.n];
-  c.sizeK = sizes[c.k];
-  for (unsigned dim : c.batch)
-    c.batchSizes.push_back(sizes[dim]);
+  Contraction c;
+  // The output's last loop is read by one operand only: that one is B.
+  if (maps[0].isFunctionOfDim(maps[2].getDimPosition(
+          maps[2].getNumResults() - 1)) &&
+      !maps[1].isFunctionOfDim(
+          maps[2].getDimPosition(maps[2].getNumResults() - 1)))
+    std::swap(c.lhsIndex, c.rhsIndex);
+  AffineMap mapA = maps[c.lhsIndex], mapB = maps[c.rhsIndex];
+  auto assign = [&](DimGroup &group, unsigned dim) {
+    group.dims.push_back(dim);
+    group.sizes.push_back(sizes[dim]);
+  };
+  // Parallel loops in the output's order (coalesced stores along n).
+  for (unsigned r = 0; r < maps[2].getNumResults(); ++r) {
+    unsigned dim = maps[2].getDimPosition(r);
+    bool inA = mapA.isFunctionOfDim(dim), inB = mapB.isFunctionOfDim(dim);
+    if (inA && inB)
+      assign(c.batch, dim);
+    else if (inA)
+      assign(c.m, dim);
+    else if (inB)
+      assign(c.n, dim);
+    else
+      return std::nullopt; // the output broadcast along a loop
+  }
+  for (unsigned dim = 0; dim < loops; ++dim)
+    if (op.getIteratorTypesArray()[dim] == utils::IteratorType::reduction) {
+      if (!maps[0].isFunctionOfDim(dim) && !maps[1].isFunctionOfDim(dim))
+        return std::nullopt;
+      assign(c.k, dim);
+    }
+  if (c.m.dims.empty() || c.n.dims.empty() || c.k.dims.empty())
+    return std::nullopt;
+  int64_t sizeM = c.m.size(), sizeN = c.n.size(), sizeK = c.k.size();
   // Grid limits: 2^31 - 1 blocks in x, 65535 in y and z.
-  if (llvm::divideCeil(c.sizeN, 8) > 65535 || c.batchCount() > 65535 ||
-      c.sizeM == 0 || c.sizeN == 0 || c.sizeK == 0)
+  if (llvm::divideCeil(sizeN, 8) > 65535 || c.batch.size() > 65535 ||
+      sizeM == 0 || sizeN == 0 || sizeK == 0 ||
+      llvm::divideCeil(sizeM, 16) > std::numeric_limits<int32_t>::max())
     return std::nullopt;
   // Body: out + f(a) * g(b).
   Block &body = op.getRegion().front();
@@ -148,8 +167,8 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
   if (!((derivesFrom(mul.getLhs(), a) && derivesFrom(mul.getRhs(), b)) ||
         (derivesFrom(mul.getLhs(), b) && derivesFrom(mul.getRhs(), a))))
     return std::nullopt;
-  c.lhs = input;
-  c.rhs = other;
+  c.lhs = c.lhsIndex == 0 ? input : other;
+  c.rhs = c.lhsIndex == 0 ? other : input;
   c.eightBit = eight;
   return c;
 }
@@ -279,9 +298,10 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
   };
   Value one = index(1);
   int64_t tileK = c.tileK();
+  int64_t sizeM = c.m.size(), sizeN = c.n.size(), sizeK = c.k.size();
   auto launch = gpu::LaunchOp::create(
-      b, loc, index(llvm::divideCeil(c.sizeM, 16)),
-      index(llvm::divideCeil(c.sizeN, 8)), index(c.batchCount()), index(32),
+      b, loc, index(llvm::divideCeil(sizeM, 16)),
+      index(llvm::divideCeil(sizeN, 8)), index(c.batch.size()), index(32),
       one, one);
   b.setInsertionPointToStart(&launch.getBody().front());
   Value lane = launch.getThreadIds().x;
@@ -291,25 +311,34 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
   auto addv = [&](Value x, Value y) -> Value {
     return arith::AddIOp::create(b, loc, x, y);
   };
+  unsigned numLoops = op.getNumLoops();
+  // Sets the loop indices of `group` in `dims` from its linear index (the
+  // last loop fastest).
+  auto decode = [&](const DimGroup &group, Value linear,
+                    SmallVector<Value> &dims) {
+    Value rest = linear;
+    for (int64_t d = int64_t(group.dims.size()) - 1; d >= 0; --d) {
+      if (d == 0) {
+        dims[group.dims[d]] = rest;
+        break;
+      }
+      Value size = index(group.sizes[d]);
+      dims[group.dims[d]] = arith::RemUIOp::create(b, loc, rest, size);
+      rest = arith::DivUIOp::create(b, loc, rest, size);
+    }
+  };
   Value tileM = arith::MulIOp::create(b, loc, launch.getBlockIds().x,
                                       index(16));
   Value tileN = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
                                       index(8));
-  // blockIdx.z, delinearized into the batch indices (the last fastest).
-  SmallVector<Value> batchIndices(c.batch.size());
-  Value rest = launch.getBlockIds().z;
-  for (int64_t d = int64_t(c.batch.size()) - 1; d >= 0; --d) {
-    Value size = index(c.batchSizes[d]);
-    batchIndices[d] = d ? Value(arith::RemUIOp::create(b, loc, rest, size))
-                        : rest;
-    if (d)
-      rest = arith::DivUIOp::create(b, loc, rest, size);
-  }
+  // blockIdx.z is the linear batch index.
+  SmallVector<Value> batchDims(numLoops);
+  decode(c.batch, launch.getBlockIds().z, batchDims);
   Value g = arith::DivUIOp::create(b, loc, lane, index(4));
   Value t = arith::RemUIOp::create(b, loc, lane, index(4));
   Value t2 = arith::MulIOp::create(b, loc, t, index(2));
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  // Whether an index along m, n or k is inside the op's range: only
+  // Whether a linear index along m, n or k is inside the op's range: only
   // checked where the size is not a multiple of the tile.
   auto inRange = [&](Value v, int64_t size, int64_t tile) -> Value {
     if (size % tile == 0)
@@ -322,23 +351,48 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
       return x ? x : y;
     return arith::AndIOp::create(b, loc, x, y);
   };
-  // Operand `which` at loop indices (m, n, k), or zero where `valid` is
+  // The loop indices at linear (m, n, k) (null: not needed).
+  auto loopIndices = [&](Value m, Value n, Value k) {
+    SmallVector<Value> dims(batchDims);
+    if (m)
+      decode(c.m, m, dims);
+    if (n)
+      decode(c.n, n, dims);
+    if (k)
+      decode(c.k, k, dims);
+    return dims;
+  };
+  // The indices of operand `which` at loop indices `dims` (affine
+  // expressions, such as a convolution's oh + kh, are applied).
+  auto operandIndices = [&](AffineMap map, ArrayRef<Value> dims) {
+    SmallVector<Value> indices;
+    Value unused;
+    for (AffineExpr expr : map.getResults()) {
+      if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
+        indices.push_back(dims[dim.getPosition()]);
+        continue;
+      }
+      SmallVector<Value> operands;
+      for (unsigned d = 0; d < numLoops; ++d) {
+        if (!unused && !dims[d])
+          unused = index(0);
+        operands.push_back(dims[d] ? dims[d] : unused);
+      }
+      indices.push_back(affine::AffineApplyOp::create(
+          b, loc, AffineMap::get(numLoops, 0, expr), operands));
+    }
+    return indices;
+  };
+  // Operand `which` at linear indices (m, n, k), or zero where `valid` is
   // false (the address clamped to the first element).
   auto load = [&](unsigned which, Value m, Value n, Value k,
                   Value valid) -> Value {
-    SmallVector<Value> dims(op.getNumLoops());
-    dims[c.m] = m;
-    dims[c.n] = n;
-    dims[c.k] = k;
-    for (auto [dim, value] : llvm::zip(c.batch, batchIndices))
-      dims[dim] = value;
-    Value zeroIndex = valid ? index(0) : Value();
-    SmallVector<Value> indices;
-    for (unsigned r = 0; r < maps[which].getNumResults(); ++r) {
-      Value v = dims[maps[which].getDimPosition(r)];
-      if (valid)
+    SmallVector<Value> indices =
+        operandIndices(maps[which], loopIndices(m, n, k));
+    if (valid) {
+      Value zeroIndex = index(0);
+      for (Value &v : indices)
         v = arith::SelectOp::create(b, loc, valid, v, zeroIndex);
-      indices.push_back(v);
     }
     Value value =
         memref::LoadOp::create(b, loc, op->getOperand(which), indices);
@@ -371,10 +425,10 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
   Value mRow0 = addv(tileM, g), mRow1 = add(mRow0, 8);
   Value nCol0 = addv(tileN, t2), nCol1 = add(nCol0, 1);
   Value nB = addv(tileN, g);
-  Value row0Ok = inRange(mRow0, c.sizeM, 16),
-        row1Ok = inRange(mRow1, c.sizeM, 16);
-  Value col0Ok = inRange(nCol0, c.sizeN, 8),
-        col1Ok = inRange(nCol1, c.sizeN, 8), colBOk = inRange(nB, c.sizeN, 8);
+  Value row0Ok = inRange(mRow0, sizeM, 16),
+        row1Ok = inRange(mRow1, sizeM, 16);
+  Value col0Ok = inRange(nCol0, sizeN, 8),
+        col1Ok = inRange(nCol1, sizeN, 8), colBOk = inRange(nB, sizeN, 8);
   Value rows[4] = {mRow0, mRow0, mRow1, mRow1};
   Value cols[4] = {nCol0, nCol1, nCol0, nCol1};
   Value outOk[4] = {both(row0Ok, col0Ok), both(row0Ok, col1Ok),
@@ -386,7 +440,7 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
                        : load(2, rows[i], cols[i], Value(), outOk[i]));
   // k in whole tiles; past K the fragments hold zeros.
   auto loop = scf::ForOp::create(b, loc, index(0),
-                                 index(llvm::alignTo(c.sizeK, tileK)),
+                                 index(llvm::alignTo(sizeK, tileK)),
                                  index(tileK), init);
   b.setInsertionPointToStart(loop.getBody());
   Value k0 = loop.getInductionVar();
@@ -401,7 +455,7 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
     for (int64_t e = 0; e < per; ++e) {
       Value k = kAt(offset + e);
       elements.push_back(
-          load(0, row, Value(), k, both(rowOk, inRange(k, c.sizeK, tileK))));
+          load(c.lhsIndex, row, Value(), k, both(rowOk, inRange(k, sizeK, tileK))));
     }
     return pack(elements);
   };
@@ -410,7 +464,7 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
     for (int64_t e = 0; e < per; ++e) {
       Value k = kAt(offset + e);
       elements.push_back(
-          load(1, Value(), nB, k, both(colBOk, inRange(k, c.sizeK, tileK))));
+          load(c.rhsIndex, Value(), nB, k, both(colBOk, inRange(k, sizeK, tileK))));
     }
     return pack(elements);
   };
@@ -448,15 +502,9 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
   b.setInsertionPointAfter(loop);
   Value out = op.getDpsInits()[0];
   for (int64_t i = 0; i < 4; ++i) {
-    SmallVector<Value> dims(op.getNumLoops());
-    dims[c.m] = rows[i];
-    dims[c.n] = cols[i];
-    for (auto [dim, value] : llvm::zip(c.batch, batchIndices))
-      dims[dim] = value;
     // The output's indices, which are the consumer's loop indices.
-    SmallVector<Value> indices;
-    for (unsigned r = 0; r < maps[2].getNumResults(); ++r)
-      indices.push_back(dims[maps[2].getDimPosition(r)]);
+    SmallVector<Value> indices =
+        operandIndices(maps[2], loopIndices(rows[i], cols[i], Value()));
     OpBuilder::InsertionGuard guard(b);
     if (outOk[i]) {
       auto inside = scf::IfOp::create(b, loc, outOk[i], /*withElse=*/false);
@@ -519,7 +567,7 @@ struct AmpcGpuTensorCoresPass
     : ampc::impl::AmpcGpuTensorCoresBase<AmpcGpuTensorCoresPass> {
   using Base::Base;
   void runOnOperation() override {
-    SmallVector<std::pair<linalg::GenericOp, Contraction>> matches;
+    std::vector<std::pair<linalg::GenericOp, Contraction>> matches;
     getOperation().walk([&](linalg::GenericOp op) {
       if (std::optional<Contraction> c = matchContraction(op, fp8))
         matches.push_back({op, *c});

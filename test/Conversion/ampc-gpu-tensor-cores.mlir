@@ -109,9 +109,10 @@ func.func @ragged(%a: memref<20x24xbf16>, %b: memref<24x10xbf16>, %c: memref<20x
 
 // -----
 
-// Batch dims (attention's batch x heads): one block per 16x8 tile and batch
-// element (blockIdx.z = 2 x 3 batch elements, delinearized with the last
-// fastest); B lacks the first batch dim (broadcast).
+// Batch dims (attention's batch x heads, read by both operands): one block
+// per 16x8 tile and batch element (blockIdx.z = 2 x 3, delinearized with the
+// last fastest). Where B lacks the batch dim (broadcast), that dim is just
+// part of m: rows 0-31 are (b, m) = (row / 16, row % 16).
 // CHECK-LABEL: func.func @batched
 // CHECK-DAG: %[[C6:.*]] = arith.constant 6 : index
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
@@ -123,14 +124,38 @@ func.func @ragged(%a: memref<20x24xbf16>, %b: memref<24x10xbf16>, %c: memref<20x
 // CHECK: memref.load %{{.*}}[%[[B]], %[[H]], %{{.*}}, %{{.*}}] : memref<2x3x16x8xf32>
 // CHECK: scf.for
 // CHECK: memref.load %{{.*}}[%[[B]], %[[H]], %{{.*}}, %{{.*}}] : memref<2x3x16x32xf16>
-// CHECK: memref.load %{{.*}}[%[[H]], %{{.*}}, %{{.*}}] : memref<3x32x8xf16>
+// CHECK: memref.load %{{.*}}[%[[B]], %[[H]], %{{.*}}, %{{.*}}] : memref<2x3x32x8xf16>
 // CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // CHECK: memref.store %{{.*}}, %{{.*}}[%[[B]], %[[H]], %{{.*}}, %{{.*}}] : memref<2x3x16x8xf32>
+// CHECK-LABEL: func.func @broadcast_batch
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %[[HZ:.*]]) in (%{{.*}} = %[[C2]], %{{.*}} = %[[C1]], %{{.*}} = %[[C3]])
+// CHECK: %[[C16:.*]] = arith.constant 16 : index
+// CHECK: %[[ROW:.*]] = arith.addi
+// CHECK: %[[M:.*]] = arith.remui %[[ROW]], %[[C16]] : index
+// CHECK: %[[BB:.*]] = arith.divui %[[ROW]], %[[C16]] : index
+// CHECK: memref.load %{{.*}}[%[[BB]], %[[HZ]], %[[M]], %{{.*}}] : memref<2x3x16x8xf32>
+// CHECK: memref.load %{{.*}}[%[[HZ]], %{{.*}}, %{{.*}}] : memref<3x32x8xf16>
 #a = affine_map<(b, h, m, n, k) -> (b, h, m, k)>
-#b = affine_map<(b, h, m, n, k) -> (h, k, n)>
+#b = affine_map<(b, h, m, n, k) -> (b, h, k, n)>
+#bh = affine_map<(b, h, m, n, k) -> (h, k, n)>
 #c = affine_map<(b, h, m, n, k) -> (b, h, m, n)>
-func.func @batched(%a: memref<2x3x16x32xf16>, %b: memref<3x32x8xf16>, %c: memref<2x3x16x8xf32>) {
+func.func @batched(%a: memref<2x3x16x32xf16>, %b: memref<2x3x32x8xf16>, %c: memref<2x3x16x8xf32>) {
   linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%a, %b : memref<2x3x16x32xf16>, memref<2x3x32x8xf16>) outs(%c : memref<2x3x16x8xf32>) {
+  ^bb0(%x: f16, %y: f16, %acc: f32):
+    %xf = arith.extf %x : f16 to f32
+    %yf = arith.extf %y : f16 to f32
+    %p = arith.mulf %xf, %yf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @broadcast_batch(%a: memref<2x3x16x32xf16>, %b: memref<3x32x8xf16>, %c: memref<2x3x16x8xf32>) {
+  linalg.generic {indexing_maps = [#a, #bh, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
       ins(%a, %b : memref<2x3x16x32xf16>, memref<3x32x8xf16>) outs(%c : memref<2x3x16x8xf32>) {
   ^bb0(%x: f16, %y: f16, %acc: f32):
     %xf = arith.extf %x : f16 to f32
@@ -455,6 +480,78 @@ func.func @store_between(%a: memref<16x16xbf16>, %b: memref<16x8xbf16>, %c: memr
   ^bb0(%x: f32, %o: f32):
     %m = arith.addf %x, %x : f32
     linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// CHECK-DAG: #[[MAPH:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1 + d4)>
+// CHECK-DAG: #[[MAPW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d2 + d5)>
+// A convolution (NHWC x HWCF, as linalg generalizes conv_2d_nhwc_hwcf) is
+// an implicit GEMM: m = (n, oh, ow) = 2 x 4 x 4, n = f = 8, k = (kh, kw, c)
+// = 3 x 3 x 3 = 27 (two k tiles, the second partly zero); the input is read
+// at (n, oh + kh, ow + kw, c).
+// CHECK-LABEL: func.func @conv
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C2]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]])
+// CHECK: memref.load %{{.*}}[%[[N:.*]], %[[OH:.*]], %[[OW:.*]], %{{.*}}] : memref<2x4x4x8xf32>
+// CHECK: scf.for %{{.*}} = %{{.*}} to %[[C32:.*]] step %[[C16:.*]] iter_args
+// CHECK: %[[K:.*]] = arith.addi
+// CHECK: %[[OK:.*]] = arith.cmpi ult, %[[K]], %{{.*}} : index
+// CHECK: %[[C:.*]] = arith.remui %[[K]], %{{.*}} : index
+// CHECK: %[[KW:.*]] = arith.remui
+// CHECK: %[[KH:.*]] = arith.divui
+// CHECK: %[[H:.*]] = affine.apply #[[MAPH]](%[[N]], %[[OH]], %[[OW]], %{{.*}}, %[[KH]], %[[KW]], %[[C]])
+// CHECK: %[[W:.*]] = affine.apply #[[MAPW]](%[[N]], %[[OH]], %[[OW]], %{{.*}}, %[[KH]], %[[KW]], %[[C]])
+// CHECK: %[[SN:.*]] = arith.select %[[OK]], %[[N]], %{{.*}} : index
+// CHECK: %[[SH:.*]] = arith.select %[[OK]], %[[H]], %{{.*}} : index
+// CHECK: %[[SW:.*]] = arith.select %[[OK]], %[[W]], %{{.*}} : index
+// CHECK: %[[SC:.*]] = arith.select %[[OK]], %[[C]], %{{.*}} : index
+// CHECK: memref.load %{{.*}}[%[[SN]], %[[SH]], %[[SW]], %[[SC]]] : memref<2x6x6x3xbf16>
+// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16
+// CHECK: memref.store %{{.*}} : memref<2x4x4x8xf32>
+#in = affine_map<(n, oh, ow, f, kh, kw, c) -> (n, oh + kh, ow + kw, c)>
+#filter = affine_map<(n, oh, ow, f, kh, kw, c) -> (kh, kw, c, f)>
+#out = affine_map<(n, oh, ow, f, kh, kw, c) -> (n, oh, ow, f)>
+func.func @conv(%x: memref<2x6x6x3xbf16>, %w: memref<3x3x3x8xbf16>, %y: memref<2x4x4x8xf32>) {
+  linalg.generic {indexing_maps = [#in, #filter, #out],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<2x6x6x3xbf16>, memref<3x3x3x8xbf16>) outs(%y : memref<2x4x4x8xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: f32):
+    %af = arith.extf %a : bf16 to f32
+    %bf = arith.extf %b : bf16 to f32
+    %p = arith.mulf %af, %bf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The adjoint of x @ W with W 256x10 stored (k-major): the output's last
+// dim (256) is read by the first input only, so the inputs swap roles: the
+// second input (128x10) gives the mma's rows, the first its columns, and
+// each lane's two results are neighbours along the output's last dim.
+// CHECK-LABEL: func.func @swapped
+// CHECK: scf.for
+// CHECK-COUNT-8: memref.load %{{.*}} : memref<128x10xbf16>
+// CHECK-COUNT-4: memref.load %{{.*}} : memref<256x10xbf16>
+// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+#w = affine_map<(i, k, j) -> (j, k)>
+#dy = affine_map<(i, k, j) -> (i, k)>
+#dx = affine_map<(i, k, j) -> (i, j)>
+func.func @swapped(%w: memref<256x10xbf16>, %dy: memref<128x10xbf16>, %dx: memref<128x256xf32>) {
+  linalg.generic {indexing_maps = [#w, #dy, #dx], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%w, %dy : memref<256x10xbf16>, memref<128x10xbf16>) outs(%dx : memref<128x256xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %acc: f32):
+    %af = arith.extf %a : bf16 to f32
+    %bf = arith.extf %b : bf16 to f32
+    %p = arith.mulf %af, %bf : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
   }
   return
 }
