@@ -288,71 +288,69 @@ Epilogue matchEpilogue(linalg::GenericOp op) {
   return e;
 }
 
-void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
-  // With a consumer, the kernel takes its place: what lies between only
-  // allocates or computes values the consumer may use.
-  OpBuilder b(e.consumer ? e.consumer.getOperation() : op.getOperation());
-  Location loc = op.getLoc();
-  auto index = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  Value one = index(1);
-  int64_t tileK = c.tileK();
-  int64_t sizeM = c.m.size(), sizeN = c.n.size(), sizeK = c.k.size();
-  auto launch = gpu::LaunchOp::create(
-      b, loc, index(llvm::divideCeil(sizeM, 16)),
-      index(llvm::divideCeil(sizeN, 8)), index(c.batch.size()), index(32),
-      one, one);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  Value lane = launch.getThreadIds().x;
-  auto add = [&](Value x, int64_t y) -> Value {
+/// Emits the kernel of one contraction: the helpers both tilings share
+/// (indices, guarded loads, register packing, the mma, the output and its
+/// epilogue) and the two tilings.
+class KernelEmitter {
+public:
+  KernelEmitter(linalg::GenericOp op, const Contraction &c, Epilogue e)
+      // With a consumer, the kernel takes its place: what lies between only
+      // allocates or computes values the consumer may use.
+      : b(e.consumer ? e.consumer.getOperation() : op.getOperation()),
+        loc(op.getLoc()), op(op), c(c), e(e),
+        maps(op.getIndexingMapsArray()), numLoops(op.getNumLoops()),
+        sizeM(c.m.size()), sizeN(c.n.size()), sizeK(c.k.size()),
+        per(c.packing()), tileK(c.tileK()) {}
+
+  /// One warp per 16x8 output tile, fragments loaded from global memory.
+  void emitWarpTiles();
+  /// One block of 4 warps per 64x64 output tile: the block stages 64 x BK
+  /// slices of A and B in shared memory (BK = two mma k steps), each warp
+  /// computes 32x32 (2 x 4 mma tiles) from fragments read there.
+  void emitBlockTiles();
+
+private:
+  Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
+  Value add(Value x, int64_t y) {
     return y ? Value(arith::AddIOp::create(b, loc, x, index(y))) : x;
-  };
-  auto addv = [&](Value x, Value y) -> Value {
-    return arith::AddIOp::create(b, loc, x, y);
-  };
-  unsigned numLoops = op.getNumLoops();
-  // Sets the loop indices of `group` in `dims` from its linear index (the
-  // last loop fastest).
-  auto decode = [&](const DimGroup &group, Value linear,
-                    SmallVector<Value> &dims) {
-    Value rest = linear;
-    for (int64_t d = int64_t(group.dims.size()) - 1; d >= 0; --d) {
-      if (d == 0) {
-        dims[group.dims[d]] = rest;
-        break;
-      }
-      Value size = index(group.sizes[d]);
-      dims[group.dims[d]] = arith::RemUIOp::create(b, loc, rest, size);
-      rest = arith::DivUIOp::create(b, loc, rest, size);
-    }
-  };
-  Value tileM = arith::MulIOp::create(b, loc, launch.getBlockIds().x,
-                                      index(16));
-  Value tileN = arith::MulIOp::create(b, loc, launch.getBlockIds().y,
-                                      index(8));
-  // blockIdx.z is the linear batch index.
-  SmallVector<Value> batchDims(numLoops);
-  decode(c.batch, launch.getBlockIds().z, batchDims);
-  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
-  Value t = arith::RemUIOp::create(b, loc, lane, index(4));
-  Value t2 = arith::MulIOp::create(b, loc, t, index(2));
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  // Whether a linear index along m, n or k is inside the op's range: only
-  // checked where the size is not a multiple of the tile.
-  auto inRange = [&](Value v, int64_t size, int64_t tile) -> Value {
+  }
+  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
+  Value mul(Value x, int64_t y) {
+    return arith::MulIOp::create(b, loc, x, index(y));
+  }
+  Value div(Value x, int64_t y) {
+    return arith::DivUIOp::create(b, loc, x, index(y));
+  }
+  Value rem(Value x, int64_t y) {
+    return arith::RemUIOp::create(b, loc, x, index(y));
+  }
+  /// Whether a linear index is below `size`; null (always) when every
+  /// index the tiling produces is (`size` a multiple of the tile).
+  Value inRange(Value v, int64_t size, int64_t tile) {
     if (size % tile == 0)
       return Value();
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, v,
                                  index(size));
-  };
-  auto both = [&](Value x, Value y) -> Value {
+  }
+  Value both(Value x, Value y) {
     if (!x || !y)
       return x ? x : y;
     return arith::AndIOp::create(b, loc, x, y);
-  };
-  // The loop indices at linear (m, n, k) (null: not needed).
-  auto loopIndices = [&](Value m, Value n, Value k) {
+  }
+  /// Sets the loop indices of `group` in `dims` from its linear index (the
+  /// last loop fastest).
+  void decode(const DimGroup &group, Value linear, SmallVector<Value> &dims) {
+    if (group.dims.empty())
+      return;
+    Value rest = linear;
+    for (int64_t d = int64_t(group.dims.size()) - 1; d > 0; --d) {
+      dims[group.dims[d]] = rem(rest, group.sizes[d]);
+      rest = div(rest, group.sizes[d]);
+    }
+    dims[group.dims[0]] = rest;
+  }
+  /// The loop indices at linear (m, n, k) (null: not needed).
+  SmallVector<Value> loopIndices(Value m, Value n, Value k) {
     SmallVector<Value> dims(batchDims);
     if (m)
       decode(c.m, m, dims);
@@ -361,10 +359,10 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
     if (k)
       decode(c.k, k, dims);
     return dims;
-  };
-  // The indices of operand `which` at loop indices `dims` (affine
-  // expressions, such as a convolution's oh + kh, are applied).
-  auto operandIndices = [&](AffineMap map, ArrayRef<Value> dims) {
+  }
+  /// An operand's indices at loop indices `dims` (affine expressions, such
+  /// as a convolution's oh + kh, are applied).
+  SmallVector<Value> operandIndices(AffineMap map, ArrayRef<Value> dims) {
     SmallVector<Value> indices;
     Value unused;
     for (AffineExpr expr : map.getResults()) {
@@ -382,11 +380,10 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
           b, loc, AffineMap::get(numLoops, 0, expr), operands));
     }
     return indices;
-  };
-  // Operand `which` at linear indices (m, n, k), or zero where `valid` is
-  // false (the address clamped to the first element).
-  auto load = [&](unsigned which, Value m, Value n, Value k,
-                  Value valid) -> Value {
+  }
+  /// Operand `which` at linear indices (m, n, k), or zero where `valid` is
+  /// false (the address clamped to the first element).
+  Value load(unsigned which, Value m, Value n, Value k, Value valid) {
     SmallVector<Value> indices =
         operandIndices(maps[which], loopIndices(m, n, k));
     if (valid) {
@@ -401,14 +398,17 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
     Value zero = arith::ConstantOp::create(
         b, loc, b.getFloatAttr(value.getType(), 0.0));
     return arith::SelectOp::create(b, loc, valid, value, zero);
-  };
-  auto i32 = b.getI32Type();
-  int64_t per = c.packing();
-  // `per` consecutive elements into one register, the first in the lowest
-  // bits.
-  auto pack = [&](ArrayRef<Value> elements) -> Value {
+  }
+  /// `per` elements of operand `which` from linear k index `k` on into one
+  /// register (the first in the lowest bits), zeros past K or where
+  /// `rowOk` is false. `m` or `n` (the other null) selects the row.
+  Value loadRegister(unsigned which, Value m, Value n, Value k, Value rowOk,
+                     int64_t kTile) {
     Value reg;
-    for (auto [i, v] : llvm::enumerate(elements)) {
+    auto i32 = b.getI32Type();
+    for (int64_t i = 0; i < per; ++i) {
+      Value ki = add(k, i);
+      Value v = load(which, m, n, ki, both(rowOk, inRange(ki, sizeK, kTile)));
       unsigned width = cast<FloatType>(v.getType()).getWidth();
       Value bits = arith::ExtUIOp::create(
           b, loc, i32,
@@ -416,137 +416,296 @@ void rewrite(linalg::GenericOp op, const Contraction &c, Epilogue e) {
       if (i)
         bits = arith::ShLIOp::create(
             b, loc, bits,
-            arith::ConstantOp::create(b, loc,
-                                      b.getI32IntegerAttr(int32_t(i * width))));
+            arith::ConstantOp::create(
+                b, loc, b.getI32IntegerAttr(int32_t(i * width))));
       reg = reg ? Value(arith::OrIOp::create(b, loc, reg, bits)) : bits;
     }
     return reg;
+  }
+  /// acc + A * B on one 16x8 tile (4 A, 2 B and 4 accumulator registers).
+  SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bRegs,
+                         ValueRange acc) {
+    SmallVector<Value> operands(a);
+    operands.append(bRegs.begin(), bRegs.end());
+    operands.append(acc.begin(), acc.end());
+    auto f32 = b.getF32Type();
+    auto result = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                   {f32, f32, f32, f32});
+    auto name = [](FloatType t) -> std::string {
+      if (t.isBF16())
+        return "bf16";
+      if (t.isF16())
+        return "f16";
+      return isa<Float8E4M3FNType>(t) ? "e4m3" : "e5m2";
+    };
+    std::string asmText =
+        "mma.sync.aligned.m16n8k" + std::to_string(tileK) + ".row.col.f32." +
+        name(c.lhs) + "." + name(c.rhs) +
+        ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
+        "{$10, $11, $12, $13};";
+    auto inst = LLVM::InlineAsmOp::create(
+        b, loc, result, operands, asmText,
+        "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f", /*has_side_effects=*/false,
+        /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
+        LLVM::AsmDialectAttr(), ArrayAttr());
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < 4; ++i)
+      next.push_back(LLVM::ExtractValueOp::create(b, loc, inst.getRes(), i));
+    return next;
+  }
+  /// The accumulator's start at output element (row, col).
+  Value initial(Value row, Value col, Value ok) {
+    return e.initValue ? e.initValue : load(2, row, col, Value(), ok);
+  }
+  /// Stores accumulator `acc` of output element (row, col) (if anything
+  /// reads the output) and applies the fused consumer to it, inside `ok`.
+  void emitOutput(Value acc, Value row, Value col, Value ok);
+  /// The launch with `threads` threads per block over `blocksM` x
+  /// `blocksN` x batch blocks; the builder is left inside.
+  gpu::LaunchOp launch(int64_t blocksM, int64_t blocksN, int64_t threads) {
+    Value one = index(1);
+    auto launch =
+        gpu::LaunchOp::create(b, loc, index(blocksM), index(blocksN),
+                              index(c.batch.size()), index(threads), one, one);
+    b.setInsertionPointToStart(&launch.getBody().front());
+    batchDims.assign(numLoops, Value());
+    decode(c.batch, launch.getBlockIds().z, batchDims);
+    return launch;
+  }
+  void finish();
+
+  OpBuilder b;
+  Location loc;
+  linalg::GenericOp op;
+  const Contraction &c;
+  Epilogue e;
+  SmallVector<AffineMap> maps;
+  unsigned numLoops;
+  int64_t sizeM, sizeN, sizeK, per, tileK;
+  /// The batch loops' indices (blockIdx.z decoded), the rest null.
+  SmallVector<Value> batchDims;
+};
+
+void KernelEmitter::emitOutput(Value acc, Value row, Value col, Value ok) {
+  // The output's indices, which are the consumer's loop indices.
+  SmallVector<Value> indices =
+      operandIndices(maps[2], loopIndices(row, col, Value()));
+  OpBuilder::InsertionGuard guard(b);
+  if (ok) {
+    auto inside = scf::IfOp::create(b, loc, ok, /*withElse=*/false);
+    b.setInsertionPointToStart(inside.thenBlock());
+  }
+  Value out = op.getDpsInits()[0];
+  if (e.storeOutput)
+    memref::StoreOp::create(b, loc, acc, out, indices);
+  if (!e.consumer)
+    return;
+  // The consumer's body on this element.
+  linalg::GenericOp consumer = e.consumer;
+  auto at = [&](OpOperand *operand) {
+    AffineMap map = consumer.getMatchingIndexingMap(operand);
+    SmallVector<Value> where;
+    for (unsigned r = 0; r < map.getNumResults(); ++r)
+      where.push_back(indices[map.getDimPosition(r)]);
+    return where;
   };
-  Value mRow0 = addv(tileM, g), mRow1 = add(mRow0, 8);
-  Value nCol0 = addv(tileN, t2), nCol1 = add(nCol0, 1);
-  Value nB = addv(tileN, g);
-  Value row0Ok = inRange(mRow0, sizeM, 16),
-        row1Ok = inRange(mRow1, sizeM, 16);
-  Value col0Ok = inRange(nCol0, sizeN, 8),
-        col1Ok = inRange(nCol1, sizeN, 8), colBOk = inRange(nB, sizeN, 8);
+  IRMapping mapping;
+  for (OpOperand &operand : consumer->getOpOperands()) {
+    BlockArgument arg = consumer.getMatchingBlockArgument(&operand);
+    Value v = operand.get();
+    if (v == out && !consumer.isDpsInit(&operand))
+      mapping.map(arg, acc);
+    else if (!isa<MemRefType>(v.getType()))
+      mapping.map(arg, v);
+    else if (!arg.use_empty())
+      mapping.map(arg, memref::LoadOp::create(b, loc, v, at(&operand)));
+  }
+  Block &body = consumer.getRegion().front();
+  for (Operation &inner : body.without_terminator()) {
+    if (auto idx = dyn_cast<linalg::IndexOp>(inner))
+      mapping.map(idx.getResult(), indices[idx.getDim()]);
+    else
+      b.clone(inner, mapping);
+  }
+  for (auto [yielded, init] : llvm::zip(body.getTerminator()->getOperands(),
+                                        consumer.getDpsInitsMutable()))
+    memref::StoreOp::create(b, loc, mapping.lookupOrDefault(yielded),
+                            init.get(), at(&init));
+}
+
+void KernelEmitter::emitWarpTiles() {
+  auto kernel = launch(llvm::divideCeil(sizeM, 16),
+                       llvm::divideCeil(sizeN, 8), 32);
+  Value lane = kernel.getThreadIds().x;
+  Value tileM = mul(kernel.getBlockIds().x, 16);
+  Value tileN = mul(kernel.getBlockIds().y, 8);
+  Value g = div(lane, 4), t = rem(lane, 4);
+  Value mRow0 = add(tileM, g), mRow1 = add(mRow0, 8);
+  Value nCol0 = add(tileN, mul(t, 2)), nCol1 = add(nCol0, 1);
+  Value nB = add(tileN, g);
+  Value row0Ok = inRange(mRow0, sizeM, 16), row1Ok = inRange(mRow1, sizeM, 16);
+  Value col0Ok = inRange(nCol0, sizeN, 8), col1Ok = inRange(nCol1, sizeN, 8),
+        colBOk = inRange(nB, sizeN, 8);
   Value rows[4] = {mRow0, mRow0, mRow1, mRow1};
   Value cols[4] = {nCol0, nCol1, nCol0, nCol1};
   Value outOk[4] = {both(row0Ok, col0Ok), both(row0Ok, col1Ok),
                     both(row1Ok, col0Ok), both(row1Ok, col1Ok)};
   SmallVector<Value> init;
   for (int64_t i = 0; i < 4; ++i)
-    init.push_back(e.initValue
-                       ? e.initValue
-                       : load(2, rows[i], cols[i], Value(), outOk[i]));
+    init.push_back(initial(rows[i], cols[i], outOk[i]));
   // k in whole tiles; past K the fragments hold zeros.
   auto loop = scf::ForOp::create(b, loc, index(0),
                                  index(llvm::alignTo(sizeK, tileK)),
                                  index(tileK), init);
-  b.setInsertionPointToStart(loop.getBody());
-  Value k0 = loop.getInductionVar();
-  // A register r covers row g (+8 for r odd) and k from `per` * t (+ half
-  // the tile for r >= 2); B register r covers k from `per` * t (+ half the
-  // tile for r = 1) at column g.
-  Value kBase = addv(k0, arith::MulIOp::create(b, loc, t, index(per)));
-  int64_t half = tileK / 2;
-  auto kAt = [&](int64_t offset) { return add(kBase, offset); };
-  auto aReg = [&](Value row, Value rowOk, int64_t offset) {
-    SmallVector<Value> elements;
-    for (int64_t e = 0; e < per; ++e) {
-      Value k = kAt(offset + e);
-      elements.push_back(
-          load(c.lhsIndex, row, Value(), k, both(rowOk, inRange(k, sizeK, tileK))));
-    }
-    return pack(elements);
-  };
-  auto bReg = [&](int64_t offset) {
-    SmallVector<Value> elements;
-    for (int64_t e = 0; e < per; ++e) {
-      Value k = kAt(offset + e);
-      elements.push_back(
-          load(c.rhsIndex, Value(), nB, k, both(colBOk, inRange(k, sizeK, tileK))));
-    }
-    return pack(elements);
-  };
-  Value aRegs[4] = {aReg(mRow0, row0Ok, 0), aReg(mRow1, row1Ok, 0),
-                    aReg(mRow0, row0Ok, half), aReg(mRow1, row1Ok, half)};
-  Value bRegs[2] = {bReg(0), bReg(half)};
-  SmallVector<Value> operands(std::begin(aRegs), std::end(aRegs));
-  operands.append(std::begin(bRegs), std::end(bRegs));
-  for (Value acc : loop.getRegionIterArgs())
-    operands.push_back(acc);
-  auto f32 = b.getF32Type();
-  auto result = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                 {f32, f32, f32, f32});
-  auto name = [](FloatType t) -> std::string {
-    if (t.isBF16())
-      return "bf16";
-    if (t.isF16())
-      return "f16";
-    return isa<Float8E4M3FNType>(t) ? "e4m3" : "e5m2";
-  };
-  std::string asmText =
-      "mma.sync.aligned.m16n8k" + std::to_string(tileK) + ".row.col.f32." +
-      name(c.lhs) + "." + name(c.rhs) +
-      ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
-      "{$10, $11, $12, $13};";
-  auto mma = LLVM::InlineAsmOp::create(
-      b, loc, result, operands, asmText,
-      "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f", /*has_side_effects=*/false,
-      /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
-      LLVM::AsmDialectAttr(), ArrayAttr());
-  SmallVector<Value> next;
-  for (int64_t i = 0; i < 4; ++i)
-    next.push_back(LLVM::ExtractValueOp::create(b, loc, mma.getRes(), i));
-  scf::YieldOp::create(b, loc, next);
-  b.setInsertionPointAfter(loop);
-  Value out = op.getDpsInits()[0];
-  for (int64_t i = 0; i < 4; ++i) {
-    // The output's indices, which are the consumer's loop indices.
-    SmallVector<Value> indices =
-        operandIndices(maps[2], loopIndices(rows[i], cols[i], Value()));
+  {
     OpBuilder::InsertionGuard guard(b);
-    if (outOk[i]) {
-      auto inside = scf::IfOp::create(b, loc, outOk[i], /*withElse=*/false);
-      b.setInsertionPointToStart(inside.thenBlock());
-    }
-    if (e.storeOutput)
-      memref::StoreOp::create(b, loc, loop.getResult(i), out, indices);
-    if (!e.consumer)
-      continue;
-    // The consumer's body on this element.
-    linalg::GenericOp consumer = e.consumer;
-    auto at = [&](OpOperand *operand) {
-      AffineMap map = consumer.getMatchingIndexingMap(operand);
-      SmallVector<Value> where;
-      for (unsigned r = 0; r < map.getNumResults(); ++r)
-        where.push_back(indices[map.getDimPosition(r)]);
-      return where;
+    b.setInsertionPointToStart(loop.getBody());
+    // A register r covers row g (+8 for r odd) and k from `per` * t (+ half
+    // the tile for r >= 2); B register r covers k from `per` * t (+ half
+    // the tile for r = 1) at column g.
+    Value kBase = add(loop.getInductionVar(), mul(t, per));
+    int64_t half = tileK / 2;
+    auto aReg = [&](Value row, Value rowOk, int64_t offset) {
+      return loadRegister(c.lhsIndex, row, Value(), add(kBase, offset), rowOk,
+                          tileK);
     };
-    IRMapping mapping;
-    for (OpOperand &operand : consumer->getOpOperands()) {
-      BlockArgument arg = consumer.getMatchingBlockArgument(&operand);
-      Value v = operand.get();
-      if (v == out && !consumer.isDpsInit(&operand))
-        mapping.map(arg, loop.getResult(i));
-      else if (!isa<MemRefType>(v.getType()))
-        mapping.map(arg, v);
-      else if (!arg.use_empty())
-        mapping.map(arg, memref::LoadOp::create(b, loc, v, at(&operand)));
-    }
-    Block &body = consumer.getRegion().front();
-    for (Operation &inner : body.without_terminator()) {
-      if (auto index = dyn_cast<linalg::IndexOp>(inner))
-        mapping.map(index.getResult(), indices[index.getDim()]);
-      else
-        b.clone(inner, mapping);
-    }
-    for (auto [yielded, init] : llvm::zip(body.getTerminator()->getOperands(),
-                                          consumer.getDpsInitsMutable()))
-      memref::StoreOp::create(b, loc, mapping.lookupOrDefault(yielded),
-                              init.get(), at(&init));
+    auto bReg = [&](int64_t offset) {
+      return loadRegister(c.rhsIndex, Value(), nB, add(kBase, offset), colBOk,
+                          tileK);
+    };
+    Value aRegs[4] = {aReg(mRow0, row0Ok, 0), aReg(mRow1, row1Ok, 0),
+                      aReg(mRow0, row0Ok, half), aReg(mRow1, row1Ok, half)};
+    Value bRegs[2] = {bReg(0), bReg(half)};
+    scf::YieldOp::create(b, loc, mma(aRegs, bRegs, loop.getRegionIterArgs()));
   }
+  for (int64_t i = 0; i < 4; ++i)
+    emitOutput(loop.getResult(i), rows[i], cols[i], outOk[i]);
+  finish();
+}
+
+void KernelEmitter::emitBlockTiles() {
+  constexpr int64_t kBlockM = 64, kBlockN = 64, kThreads = 128;
+  // Per k step of the block: two mma k tiles, kWords 32-bit words per row
+  // (2 or 4 elements each); rows padded to kStride words so that the 32
+  // lanes of a fragment read hit 32 different banks.
+  const int64_t kWords = 2 * tileK / per, kStride = kWords + 4;
+  const int64_t blockK = 2 * tileK;
+  auto kernel = launch(llvm::divideCeil(sizeM, kBlockM),
+                       llvm::divideCeil(sizeN, kBlockN), kThreads);
+  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  auto sliceType = MemRefType::get({kBlockM, kStride}, b.getI32Type(),
+                                   MemRefLayoutAttrInterface(), workgroup);
+  // A's slice by row m, B's by column n; k runs along each row.
+  Value sliceA = kernel.addWorkgroupAttribution(sliceType, loc);
+  Value sliceB = kernel.addWorkgroupAttribution(sliceType, loc);
+  Value tid = kernel.getThreadIds().x;
+  Value warp = div(tid, 32), lane = rem(tid, 32);
+  Value g = div(lane, 4), t = rem(lane, 4);
+  Value blockRow = mul(kernel.getBlockIds().x, kBlockM);
+  Value blockCol = mul(kernel.getBlockIds().y, kBlockN);
+  // Warps 0-3 own the 32x32 quarters (warp / 2, warp % 2).
+  Value warpRow = mul(div(warp, 2), 32), warpCol = mul(rem(warp, 2), 32);
+
+  // Output elements of this lane: tile (mt, nt), register i.
+  struct Element {
+    Value row, col, ok;
+  };
+  SmallVector<Element> elements;
+  for (int64_t mt = 0; mt < 2; ++mt)
+    for (int64_t nt = 0; nt < 4; ++nt)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value row = add(add(blockRow, warpRow), mt * 16 + (i >= 2 ? 8 : 0));
+        row = add(row, g);
+        Value col = add(add(blockCol, warpCol), nt * 8 + (i % 2));
+        col = add(col, mul(t, 2));
+        elements.push_back({row, col,
+                            both(inRange(row, sizeM, kBlockM),
+                                 inRange(col, sizeN, kBlockN))});
+      }
+  SmallVector<Value> init;
+  for (Element &el : elements)
+    init.push_back(initial(el.row, el.col, el.ok));
+
+  // Whether an operand is contiguous along k (its last index moves with a
+  // k loop): then consecutive threads stage consecutive words of a row,
+  // otherwise consecutive rows, so that global loads coalesce either way.
+  auto kContiguous = [&](unsigned which) {
+    AffineMap map = maps[which];
+    if (map.getNumResults() == 0)
+      return true;
+    AffineExpr last = map.getResult(map.getNumResults() - 1);
+    return llvm::any_of(c.k.dims, [&](unsigned d) {
+      return last.isFunctionOfDim(d);
+    });
+  };
+  auto loop = scf::ForOp::create(b, loc, index(0),
+                                 index(llvm::alignTo(sizeK, blockK)),
+                                 index(blockK), init);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(loop.getBody());
+    Value k0 = loop.getInductionVar();
+    // Stage operand `which` (rows along m for A, n for B) into `slice`:
+    // kBlockM rows x kWords words, kBlockM * kWords / kThreads per thread.
+    auto stage = [&](unsigned which, bool isA, Value slice) {
+      Value base = isA ? blockRow : blockCol;
+      int64_t size = isA ? sizeM : sizeN;
+      bool alongK = kContiguous(which);
+      for (int64_t j = 0; j < kBlockM * kWords / kThreads; ++j) {
+        Value w = add(tid, j * kThreads);
+        Value row = alongK ? div(w, kWords) : rem(w, kBlockM);
+        Value word = alongK ? rem(w, kWords) : div(w, kBlockM);
+        Value linear = add(base, row);
+        Value k = add(k0, mul(word, per));
+        Value reg = loadRegister(which, isA ? linear : Value(),
+                                 isA ? Value() : linear, k,
+                                 inRange(linear, size, kBlockM), blockK);
+        memref::StoreOp::create(b, loc, reg, slice, ValueRange{row, word});
+      }
+    };
+    stage(c.lhsIndex, /*isA=*/true, sliceA);
+    stage(c.rhsIndex, /*isA=*/false, sliceB);
+    gpu::BarrierOp::create(b, loc);
+    SmallVector<Value> acc(loop.getRegionIterArgs());
+    for (int64_t kk = 0; kk < 2; ++kk) {
+      // Word offsets of this mma k tile: t and t + 4 (half a tile on).
+      Value w0 = add(t, kk * kWords / 2), w1 = add(w0, 4);
+      SmallVector<SmallVector<Value>> aFrag, bFrag;
+      for (int64_t mt = 0; mt < 2; ++mt) {
+        Value r0 = add(add(warpRow, g), mt * 16), r1 = add(r0, 8);
+        auto word = [&](Value r, Value w) -> Value {
+          return memref::LoadOp::create(b, loc, sliceA, ValueRange{r, w});
+        };
+        aFrag.push_back(
+            {word(r0, w0), word(r1, w0), word(r0, w1), word(r1, w1)});
+      }
+      for (int64_t nt = 0; nt < 4; ++nt) {
+        Value col = add(add(warpCol, g), nt * 8);
+        bFrag.push_back(
+            {memref::LoadOp::create(b, loc, sliceB, ValueRange{col, w0}),
+             memref::LoadOp::create(b, loc, sliceB, ValueRange{col, w1})});
+      }
+      for (int64_t mt = 0; mt < 2; ++mt)
+        for (int64_t nt = 0; nt < 4; ++nt) {
+          size_t at = size_t((mt * 4 + nt) * 4);
+          SmallVector<Value> next =
+              mma(aFrag[mt], bFrag[nt], ValueRange(acc).slice(at, 4));
+          std::copy(next.begin(), next.end(), acc.begin() + at);
+        }
+    }
+    // The slices are overwritten in the next step.
+    gpu::BarrierOp::create(b, loc);
+    scf::YieldOp::create(b, loc, acc);
+  }
+  for (auto [i, el] : llvm::enumerate(elements))
+    emitOutput(loop.getResult(i), el.row, el.col, el.ok);
+  finish();
+}
+
+void KernelEmitter::finish() {
   gpu::TerminatorOp::create(b, loc);
+  Value out = op.getDpsInits()[0];
   op.erase();
   if (e.fill)
     e.fill->erase();
@@ -573,8 +732,14 @@ struct AmpcGpuTensorCoresPass
         matches.push_back({op, *c});
     });
     // One at a time: a consumer may be the next contraction's fill.
-    for (auto &[op, c] : matches)
-      rewrite(op, c, matchEpilogue(op));
+    for (auto &[op, c] : matches) {
+      Epilogue epilogue = matchEpilogue(op);
+      KernelEmitter emitter(op, c, epilogue);
+      if (blockTiles)
+        emitter.emitBlockTiles();
+      else
+        emitter.emitWarpTiles();
+    }
   }
 };
 

@@ -246,6 +246,7 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   gpu.chip = options.gpuChip;
   gpu.features = options.gpuFeatures;
   gpu.format = "isa";
+  gpu.blockTiles = options.gpuBlockTiles;
   auto ir = detail::parseAndLower(
       *module->impl->context, source, bufferName, precision,
       [&](OpPassManager &pm) {

@@ -171,10 +171,13 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   // which reaches the buffers through managed memory.
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   // bf16/f16 contractions with f32 accumulation: tensor cores (mma.sync),
-  // one warp per 16x8 tile; fp8 too where the chip and PTX version have it.
+  // 64x64 tiles per block staged in shared memory, fill and elementwise
+  // epilogue in the same kernel; fp8 too where the chip and PTX version
+  // have it.
   unsigned ptxVersion = ampc::parsePtxVersion(options.features).value_or(0);
   ampc::AmpcGpuTensorCoresOptions tensorCores;
   tensorCores.fp8 = chipNumber >= 89 && ptxVersion >= 84;
+  tensorCores.blockTiles = options.blockTiles;
   funcPm.addPass(ampc::createAmpcGpuTensorCores(tensorCores));
   // Full reductions (norms, amaxes, losses): one block each, instead of the
   // host reading their operands.

@@ -1,5 +1,50 @@
-// RUN: ampc-opt %s -split-input-file -ampc-gpu-tensor-cores -cse | FileCheck %s
-// RUN: ampc-opt %s -split-input-file -ampc-gpu-tensor-cores=fp8=true -cse | FileCheck %s --check-prefix=FP8
+// RUN: ampc-opt %s -split-input-file -ampc-gpu-tensor-cores=block-tiles=false -cse | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -ampc-gpu-tensor-cores="fp8=true block-tiles=false" -cse | FileCheck %s --check-prefix=FP8
+// RUN: ampc-opt %s -split-input-file -ampc-gpu-tensor-cores -cse | FileCheck %s --check-prefix=BLOCK
+// RUN: ampc-opt %s -split-input-file -ampc-gpu-tensor-cores=fp8=true -cse | FileCheck %s --check-prefix=BLOCK8
+
+// The CHECK lines follow the warp tiling (block-tiles=false: one warp per
+// 16x8 tile, fragments from global memory); BLOCK the default block tiling
+// (4 warps per 64x64 tile, operands staged in shared memory).
+
+// BLOCK-LABEL: func.func @bf16
+// One block of 128 threads covers the 32x16 output; A's and B's slices
+// (64 rows x 16 words of bf16 pairs, padded to 20 words) in shared memory.
+// BLOCK-DAG: %[[C1:.*]] = arith.constant 1 : index
+// BLOCK-DAG: %[[C128:.*]] = arith.constant 128 : index
+// BLOCK: gpu.launch blocks(%{{.*}}, %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C1]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) threads(%[[TID:.*]], %{{.*}}, %{{.*}}) in (%{{.*}} = %[[C128]], %{{.*}} = %[[C1]], %{{.*}} = %[[C1]]) workgroup(%[[SA:.*]] : memref<64x20xi32, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<64x20xi32, #gpu.address_space<workgroup>>)
+// 2 x 4 tiles x 4 registers: 32 accumulators, started from the output
+// (rows past 32 and columns past 16 guarded).
+// BLOCK-COUNT-32: memref.load %{{.*}} : memref<32x16xf32>
+// k in steps of 32 (two mma k tiles).
+// BLOCK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C32:.*]] iter_args
+// Staging: 8 words per thread and operand, 2 elements each (A row-major
+// in k: consecutive threads take consecutive words of a row).
+// BLOCK: %[[ROW:.*]] = arith.divui %[[TID]], %[[C16:.*]] : index
+// BLOCK: %[[WORD:.*]] = arith.remui %[[TID]], %[[C16]] : index
+// BLOCK: memref.load %{{.*}} : memref<32x32xbf16>
+// BLOCK: memref.load %{{.*}} : memref<32x32xbf16>
+// BLOCK: memref.store %{{.*}}, %[[SA]][%[[ROW]], %[[WORD]]]
+// BLOCK-COUNT-7: memref.store %{{.*}}, %[[SA]]
+// B is contiguous along n: consecutive threads take consecutive rows (n).
+// BLOCK: arith.remui %{{.*}}, %[[C64:c64[_0-9]*]] : index
+// BLOCK-NEXT: arith.divui %{{.*}}, %[[C64]] : index
+// BLOCK: memref.load %{{.*}} : memref<32x16xbf16>
+// BLOCK: memref.load %{{.*}} : memref<32x16xbf16>
+// BLOCK-COUNT-8: memref.store %{{.*}}, %[[SB]]
+// BLOCK: gpu.barrier
+// Per k tile: 8 A words (2 m tiles x 4) and 8 B words (4 n tiles x 2),
+// then 8 mma; twice.
+// BLOCK-COUNT-8: memref.load %[[SA]]
+// BLOCK-COUNT-8: memref.load %[[SB]]
+// BLOCK-COUNT-8: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// BLOCK-COUNT-8: memref.load %[[SA]]
+// BLOCK-COUNT-8: memref.load %[[SB]]
+// BLOCK-COUNT-8: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// BLOCK: gpu.barrier
+// BLOCK-NEXT: scf.yield
+// BLOCK-COUNT-32: memref.store %{{.*}} : memref<32x16xf32>
+// BLOCK: gpu.terminator
 
 // A bf16 x bf16 -> f32 contraction (32x16 output, k = 32): one warp per
 // 16x8 tile, k in steps of 16, the output's initial value loaded first and
@@ -38,6 +83,7 @@ func.func @bf16(%a: memref<32x32xbf16>, %b: memref<32x16xbf16>, %c: memref<32x16
 
 // f16, with the left operand transposed (A^T, as in a weight gradient):
 // the loads follow the indexing map.
+// BLOCK-LABEL: func.func @f16_transposed
 // CHECK-LABEL: func.func @f16_transposed
 // CHECK: memref.load %[[A:.*]][%[[K:.*]], %[[M:.*]]] : memref<16x16xf16>
 // CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
@@ -216,6 +262,14 @@ func.func @left_alone(%a: memref<16x16xbf16>, %b: memref<16x8xbf16>, %cn: memref
 // CHECK-LABEL: func.func @fp8
 // CHECK-NOT: gpu.launch
 // CHECK: linalg.generic
+// BLOCK8-LABEL: func.func @fp8
+// BLOCK8: workgroup(%[[SA:.*]] : memref<64x20xi32, #gpu.address_space<workgroup>>, %[[SB:.*]] : memref<64x20xi32, #gpu.address_space<workgroup>>)
+// BLOCK8: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// BLOCK8-COUNT-32: memref.load %{{.*}} : memref<16x64xf8E4M3FN>
+// BLOCK8: gpu.barrier
+// BLOCK8-COUNT-8: llvm.inline_asm "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e5m2.f32
+// BLOCK8-COUNT-8: llvm.inline_asm "mma.sync.aligned.m16n8k32.row.col.f32.e4m3.e5m2.f32
+// BLOCK8: gpu.barrier
 // FP8-LABEL: func.func @fp8
 // FP8: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C32:.*]] iter_args
 // FP8-COUNT-16: memref.load %{{.*}} : memref<16x64xf8E4M3FN>

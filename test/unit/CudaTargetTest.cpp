@@ -44,11 +44,13 @@ bool haveGpu(std::string *why = nullptr) {
 std::unique_ptr<ampc::JitModule> compile(const std::string &source,
                                          const char *target,
                                          const char *policy = "none",
-                                         const char *features = "+ptx80") {
+                                         const char *features = "+ptx80",
+                                         bool blockTiles = true) {
   ampc::JitOptions options;
   options.target = target;
   options.policy = policy;
   options.gpuFeatures = features;
+  options.gpuBlockTiles = blockTiles;
   auto module = ampc::JitModule::fromString(source, options);
   if (!module) {
     ADD_FAILURE() << target << ": " << llvm::toString(module.takeError());
@@ -157,6 +159,13 @@ func.func @ragged(%a: tensor<37x21xf32>, %b: tensor<21x13xf32>) -> tensor<37x13x
   %m = linalg.matmul ins(%a, %b : tensor<37x21xf32>, tensor<21x13xf32>) outs(%f : tensor<37x13xf32>) -> tensor<37x13xf32>
   return %m : tensor<37x13xf32>
 }
+func.func @blocks(%a: tensor<150x200xf32>, %b: tensor<200x100xf32>) -> tensor<150x100xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<150x100xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<150x100xf32>) -> tensor<150x100xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<150x200xf32>, tensor<200x100xf32>) outs(%f : tensor<150x100xf32>) -> tensor<150x100xf32>
+  return %m : tensor<150x100xf32>
+}
 func.func @bmm(%a: tensor<3x20x40xf32>, %b: tensor<3x40x24xf32>) -> tensor<3x20x24xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<3x20x24xf32>
@@ -173,13 +182,20 @@ func.func @conv(%x: tensor<2x12x12x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<2x
   return %c : tensor<2x10x10x8xf32>
 }
 )mlir";
-  // bf16 and fp8 (with PTX 8.4) run the matmuls on tensor cores: whole
-  // tiles (64x96x48), ragged edges in m, n and k (37x21x13), a batch.
-  for (auto [policy, features] :
-       {std::make_pair("fp32", "+ptx80"), std::make_pair("bf16", "+ptx80"),
-        std::make_pair("fp8", "+ptx80"), std::make_pair("fp8", "+ptx84")}) {
+  // bf16 and fp8 (with PTX 8.4) run the matmuls and the convolution on
+  // tensor cores, in both tilings: whole tiles (64x96x48), ragged edges in
+  // m, n and k (37x21x13), several blocks with ragged edges (150x200x100),
+  // a batch, an implicit GEMM.
+  struct Case {
+    const char *policy, *features;
+    bool blockTiles;
+  };
+  for (Case run : {Case{"fp32", "+ptx80", true}, Case{"bf16", "+ptx80", true},
+                   Case{"bf16", "+ptx80", false}, Case{"fp8", "+ptx80", true},
+                   Case{"fp8", "+ptx84", true}, Case{"fp8", "+ptx84", false}}) {
+    auto [policy, features, blockTiles] = run;
     auto cpu = compile(source, "cpu", policy),
-         cuda = compile(source, "cuda", policy, features);
+         cuda = compile(source, "cuda", policy, features, blockTiles);
     ASSERT_TRUE(cpu && cuda);
     std::mt19937 rng(2);
     std::uniform_real_distribution<float> dist(-1, 1);
@@ -194,6 +210,8 @@ func.func @conv(%x: tensor<2x12x12x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<2x
                                                    random({96, 48})}),
           std::make_pair("ragged", std::vector<Tensor>{random({37, 21}),
                                                        random({21, 13})}),
+          std::make_pair("blocks", std::vector<Tensor>{random({150, 200}),
+                                                       random({200, 100})}),
           std::make_pair("bmm", std::vector<Tensor>{random({3, 20, 40}),
                                                     random({3, 40, 24})}),
           std::make_pair("conv", std::vector<Tensor>{random({2, 12, 12, 3}),
@@ -206,7 +224,9 @@ func.func @conv(%x: tensor<2x12x12x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<2x
       for (int64_t i = 0; i < (*a)[0].numElements(); ++i)
         ASSERT_NEAR((*a)[0].as<float>()[i], (*b)[0].as<float>()[i],
                     1e-4 * (1 + std::fabs((*a)[0].as<float>()[i])))
-            << fn << " " << policy << " " << features << " element " << i;
+            << fn << " " << policy << " " << features
+            << (blockTiles ? " block tiles" : " warp tiles") << " element "
+            << i;
     }
   }
 }

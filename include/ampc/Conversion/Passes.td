@@ -162,7 +162,11 @@ def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"fp8", "fp8", "bool", /*default=*/"false",
-           "also fp8 contractions (m16n8k32; sm_89+, PTX 8.4+)">
+           "also fp8 contractions (m16n8k32; sm_89+, PTX 8.4+)">,
+    Option<"blockTiles", "block-tiles", "bool", /*default=*/"true",
+           "64x64 output tiles per block of 4 warps, operands staged in "
+           "shared memory (false: one warp per 16x8 tile, fragments from "
+           "global memory)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",

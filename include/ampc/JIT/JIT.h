@@ -35,6 +35,9 @@ struct JitOptions {
   std::string target = "cpu";
   /// The GPU architecture and PTX features of the "cuda" target.
   std::string gpuChip = "sm_90", gpuFeatures = "+ptx80";
+  /// Tensor-core kernels of the "cuda" target: 64x64 tiles per block with
+  /// operands in shared memory (true), or one warp per 16x8 tile.
+  bool gpuBlockTiles = true;
   /// Per-op overrides of the autocast classes, by op name (see
   /// amp-autocast's lower-ops, fp32-ops, promote-ops and follow-ops).
   std::vector<std::string> lowerOps, fp32Ops, promoteOps, followOps;

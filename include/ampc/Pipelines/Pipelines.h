@@ -92,6 +92,12 @@ struct GpuPipelineOptions : mlir::PassPipelineOptions<GpuPipelineOptions> {
   Option<int> optLevel{*this, "opt-level",
                        llvm::cl::desc("optimization level of the device code"),
                        llvm::cl::init(2)};
+  Option<bool> blockTiles{
+      *this, "block-tiles",
+      llvm::cl::desc("tensor-core kernels with 64x64 tiles per block and "
+                     "operands staged in shared memory (false: one warp per "
+                     "16x8 tile, fragments from global memory)"),
+      llvm::cl::init(true)};
   Option<bool> emitCInterface{
       *this, "emit-c-interface",
       llvm::cl::desc("emit _mlir_ciface_ wrappers for public functions"),
