@@ -281,10 +281,16 @@ Epilogue matchEpilogue(linalg::GenericOp op) {
   if (!fits())
     return e;
   e.consumer = consumer;
-  e.storeOutput = llvm::any_of(out.getUsers(), [&](Operation *user) {
-    return user != op && user != e.fill && user != consumer.getOperation() &&
-           !isa<memref::DeallocOp>(user);
-  });
+  // The output need not be written only if it is a local buffer that
+  // nothing else reads (an argument or a returned buffer is seen by the
+  // caller).
+  e.storeOutput =
+      !out.getDefiningOp<memref::AllocOp>() ||
+      llvm::any_of(out.getUsers(), [&](Operation *user) {
+        return user != op && user != e.fill &&
+               user != consumer.getOperation() &&
+               !isa<memref::DeallocOp>(user);
+      });
   return e;
 }
 
