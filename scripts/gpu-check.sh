@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The GPU check, for a machine with an NVIDIA GPU (H100/H200): builds AMPC
 # (or reuses an existing build), runs the GPU tests (the JIT's CUDA target
-# against the CPU back end: exhaustive casts bit for bit, matmul and conv, a
-# short training run; ampc-run on the GPU; ptxas on every zoo training step)
-# and the GPU benchmarks (bf16 and fp8 GEMM 4096^3 and 8192^3 next to
-# cuBLAS/cuBLASLt measured in the same run, the MLP training step per
-# policy), and writes the logs and results.md into OUT_DIR. Every stage has
-# a time limit; the whole script stays under 8 minutes.
+# against the CPU back end: exhaustive casts bit for bit, matmuls, batch
+# matmul and conv in both tensor-core tilings, reductions, a short training
+# run with its test accuracy; ampc-run on the GPU; ptxas on every zoo
+# training step; the kernel emulator) and the GPU benchmarks (bf16 and fp8
+# GEMM 4096^3 and 8192^3 in both tilings next to cuBLAS/cuBLASLt measured in
+# the same run, the MLP training step per policy), and writes the logs and
+# results.md into OUT_DIR. Every stage has a time limit; the whole script
+# stays under 8 minutes.
 #
 #   scripts/gpu-check.sh OUT_DIR [BUILD_DIR]
 set -uo pipefail
