@@ -466,27 +466,29 @@ ampc::JitModule::callInPlace(llvm::StringRef name,
                              llvm::ArrayRef<TargetTensor *> outputs) {
   std::vector<ValueType> inputTypes, outputTypes;
   std::vector<void *> in, out;
-  for (const TargetTensor *t : inputs) {
+  // Why `t`, argument or output #index, cannot be passed ("" if it can).
+  auto problem = [&](const TargetTensor *t, bool isOutput,
+                     size_t index) -> std::string {
+    std::string what = (isOutput ? "output #" : "argument #") +
+                       std::to_string(index) + " of '" + name.str() + "' ";
     if (!t || !t->data())
-      return makeError("argument #" + llvm::Twine(in.size()) + " of '" + name +
-                       "' is an empty TargetTensor");
+      return what + "is an empty TargetTensor";
     if (t->gpuManaged != impl->cuda)
-      return makeError("argument #" + llvm::Twine(in.size()) + " of '" + name +
-                       "' is in the memory of another target");
+      return what + "is in the memory of another target";
+    if (isOutput && llvm::is_contained(in, t->data()))
+      return what + "is also an argument";
+    return "";
+  };
+  for (const TargetTensor *t : inputs) {
+    if (std::string why = problem(t, false, in.size()); !why.empty())
+      return makeError(why);
     inputTypes.push_back(t->type());
     inputTypes.back().scalar = false;
     in.push_back(const_cast<void *>(t->data()));
   }
   for (TargetTensor *t : outputs) {
-    if (!t || !t->data())
-      return makeError("output #" + llvm::Twine(out.size()) + " of '" + name +
-                       "' is an empty TargetTensor");
-    if (t->gpuManaged != impl->cuda)
-      return makeError("output #" + llvm::Twine(out.size()) + " of '" + name +
-                       "' is in the memory of another target");
-    if (llvm::is_contained(in, t->data()))
-      return makeError("output #" + llvm::Twine(out.size()) + " of '" + name +
-                       "' is also an argument");
+    if (std::string why = problem(t, true, out.size()); !why.empty())
+      return makeError(why);
     outputTypes.push_back(t->type());
     out.push_back(t->data());
   }

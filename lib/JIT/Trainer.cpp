@@ -166,19 +166,12 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   if (batch.size() != inputs.size() - first)
     return makeError("a step takes " + llvm::Twine(inputs.size() - first) +
                      " batch inputs, got " + llvm::Twine(batch.size()));
-  for (size_t i = 0; i < batch.size(); ++i)
-    if (llvm::Error error = inputs[first + i].assign(batch[i]))
-      return makeError("batch input #" + llvm::Twine(i) + ": " +
-                       llvm::toString(std::move(error)));
+  if (llvm::Error error = assignBatch(
+          llvm::MutableArrayRef<TargetTensor>(inputs).drop_front(first), batch))
+    return std::move(error);
   StepResult result;
   result.lossScale = lossScale();
-  std::vector<const TargetTensor *> in;
-  for (const TargetTensor &t : inputs)
-    in.push_back(&t);
-  std::vector<TargetTensor *> out;
-  for (TargetTensor &t : outputs)
-    out.push_back(&t);
-  if (llvm::Error error = module->callInPlace("train_step", in, out))
+  if (llvm::Error error = call("train_step", inputs, {}, outputs))
     return std::move(error);
   for (size_t i = 0; i < first; ++i)
     std::swap(inputs[i], outputs[i]);
@@ -201,25 +194,40 @@ ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
   if (batch.size() != evalBatch.size())
     return makeError("@forward takes " + llvm::Twine(evalBatch.size()) +
                      " batch inputs, got " + llvm::Twine(batch.size()));
-  for (size_t i = 0; i < batch.size(); ++i)
-    if (llvm::Error error = evalBatch[i].assign(batch[i]))
-      return makeError("batch input #" + llvm::Twine(i) + ": " +
-                       llvm::toString(std::move(error)));
+  if (llvm::Error error = assignBatch(evalBatch, batch))
+    return std::move(error);
   // The parameters are passed where they are: nothing is copied.
-  std::vector<const TargetTensor *> in;
-  for (size_t i = 0; i < numParams; ++i)
-    in.push_back(&inputs[i]);
-  for (const TargetTensor &t : evalBatch)
-    in.push_back(&t);
-  std::vector<TargetTensor *> out;
-  for (TargetTensor &t : evalResults)
-    out.push_back(&t);
-  if (llvm::Error error = module->callInPlace("forward", in, out))
+  if (llvm::Error error =
+          call("forward", llvm::ArrayRef<TargetTensor>(inputs).take_front(numParams),
+               evalBatch, evalResults))
     return std::move(error);
   std::vector<Tensor> results;
   for (const TargetTensor &t : evalResults)
     results.push_back(t.toTensor());
   return results;
+}
+
+llvm::Error ampc::Trainer::assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
+                                      llvm::ArrayRef<Tensor> batch) {
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (llvm::Error error = slots[i].assign(batch[i]))
+      return makeError("batch input #" + llvm::Twine(i) + ": " +
+                       llvm::toString(std::move(error)));
+  return llvm::Error::success();
+}
+
+llvm::Error ampc::Trainer::call(llvm::StringRef name,
+                                llvm::ArrayRef<TargetTensor> first,
+                                llvm::ArrayRef<TargetTensor> second,
+                                llvm::MutableArrayRef<TargetTensor> results) {
+  std::vector<const TargetTensor *> in;
+  for (llvm::ArrayRef<TargetTensor> group : {first, second})
+    for (const TargetTensor &t : group)
+      in.push_back(&t);
+  std::vector<TargetTensor *> out;
+  for (TargetTensor &t : results)
+    out.push_back(&t);
+  return module->callInPlace(name, in, out);
 }
 
 std::vector<Tensor> ampc::Trainer::parameters() const {

@@ -130,6 +130,13 @@ public:
 
 private:
   Trainer() = default;
+  /// Copies `batch` into `slots` (shapes and types checked).
+  static llvm::Error assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
+                                 llvm::ArrayRef<ampc_rt::Tensor> batch);
+  /// Calls `name` in place on `first` then `second`, writing `results`.
+  llvm::Error call(llvm::StringRef name, llvm::ArrayRef<TargetTensor> first,
+                   llvm::ArrayRef<TargetTensor> second,
+                   llvm::MutableArrayRef<TargetTensor> results);
   /// The index among @train_step's inputs of the state called `role`.
   std::optional<size_t> stateIndex(llvm::StringRef role) const;
   /// Host copies of what a checkpoint holds, named by role.
