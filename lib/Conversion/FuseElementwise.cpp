@@ -20,8 +20,17 @@ struct AmpcFuseElementwisePass
     linalg::populateElementwiseOpsFusionPatterns(
         patterns, [](OpOperand *fused) {
           auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
-          return consumer &&
-                 consumer.getNumLoops() == consumer.getNumParallelLoops();
+          if (!consumer ||
+              consumer.getNumLoops() != consumer.getNumParallelLoops())
+            return false;
+          // A producer whose result is also used elsewhere stays an output
+          // of the fused op, indexed through the consumer's map: that map
+          // must reach every element once. Through a broadcast (a scalar
+          // read by every iteration) the fused op would write the same
+          // element in every iteration: in sequence it would apply the
+          // producer again and again, in parallel it would race.
+          AffineMap map = consumer.getMatchingIndexingMap(fused);
+          return fused->get().hasOneUse() || map.isPermutation();
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

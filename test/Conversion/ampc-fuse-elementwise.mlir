@@ -1,4 +1,4 @@
-// RUN: ampc-opt %s -ampc-fuse-elementwise -canonicalize | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -ampc-fuse-elementwise -canonicalize | FileCheck %s
 
 // A bias add feeding a ReLU becomes one generic; the scaling that feeds the
 // matmul stays a generic of its own (the matmul reduces over k, so fusing it
@@ -52,4 +52,63 @@ func.func @chain(%x: tensor<4x8xf32>, %w: tensor<8x6xf32>, %b: tensor<6xf32>) ->
     linalg.yield %s : f32
   } -> tensor<4xf32>
   return %sum : tensor<4xf32>
+}
+
+// -----
+
+// A scalar computed by a 0-d generic, read by a 2-D elementwise op through a
+// broadcast and also returned: not fused (the fused op would have to keep
+// the scalar as an output written by every iteration: the loss-scale seed of
+// a training step's backward pass looked like this). With no other use it
+// is fused (recomputed per element).
+// CHECK-LABEL: func.func @broadcast_producer
+// CHECK: %[[SEED:.*]] = linalg.generic {{.*}} iterator_types = []
+// CHECK: arith.addf
+// CHECK: %[[GRAD:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[SEED]] : tensor<4x6xf32>, tensor<f32>)
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[SEED]], %[[GRAD]]
+// CHECK-LABEL: func.func @broadcast_single_use
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<4x6xf32>, tensor<f32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.addf
+// CHECK-NEXT: arith.mulf
+// CHECK-NOT: linalg.generic
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#scalar = affine_map<(d0, d1) -> ()>
+#none = affine_map<() -> ()>
+func.func @broadcast_producer(%x: tensor<4x6xf32>, %s: tensor<f32>) -> (tensor<f32>, tensor<4x6xf32>) {
+  %one = arith.constant 1.0 : f32
+  %es = tensor.empty() : tensor<f32>
+  %seed = linalg.generic {indexing_maps = [#none, #none], iterator_types = []}
+      ins(%s : tensor<f32>) outs(%es : tensor<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %one : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  %e = tensor.empty() : tensor<4x6xf32>
+  %grad = linalg.generic {indexing_maps = [#id, #scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %seed : tensor<4x6xf32>, tensor<f32>) outs(%e : tensor<4x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x6xf32>
+  return %seed, %grad : tensor<f32>, tensor<4x6xf32>
+}
+func.func @broadcast_single_use(%x: tensor<4x6xf32>, %s: tensor<f32>) -> tensor<4x6xf32> {
+  %one = arith.constant 1.0 : f32
+  %es = tensor.empty() : tensor<f32>
+  %seed = linalg.generic {indexing_maps = [#none, #none], iterator_types = []}
+      ins(%s : tensor<f32>) outs(%es : tensor<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %one : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  %e = tensor.empty() : tensor<4x6xf32>
+  %grad = linalg.generic {indexing_maps = [#id, #scalar, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %seed : tensor<4x6xf32>, tensor<f32>) outs(%e : tensor<4x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x6xf32>
+  return %grad : tensor<4x6xf32>
 }

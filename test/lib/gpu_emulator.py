@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Runs MLIR functions on buffers, GPU kernels included, in plain Python.
 
-    gpu_emulator.py REFERENCE.mlir KERNELS.mlir [--seed N]
+    gpu_emulator.py REFERENCE.mlir KERNELS.mlir [--seed N] [--tolerance T]
 
-Both files are the same functions in MLIR's generic form: REFERENCE before
-ampc-gpu-tensor-cores / ampc-gpu-reductions (linalg ops, run loop by loop),
-KERNELS after it (gpu.launch bodies). Every public function of REFERENCE is
+Both files are the same functions in MLIR's generic form, on buffers:
+REFERENCE as the ops are (linalg ops, run loop by loop), KERNELS after GPU
+passes (gpu.launch bodies). A file of -mlir-print-ir-after dumps stands for
+its last module. Every public function of REFERENCE is
 run in both on the same seeded random arguments, and every buffer argument
 and returned buffer is compared; one line per function:
 
@@ -114,8 +115,11 @@ def int_width(t):
 # ---------------------------------------------------------------- buffers
 
 class Buffer:
+    """A memref: a flat list of elements (shared by views), an offset,
+    a shape and strides (row-major for a new buffer)."""
+
     def __init__(self, shape, elem, fill=None):
-        self.shape = shape
+        self.shape = list(shape)
         self.elem = elem
         n = 1
         for d in shape:
@@ -124,16 +128,48 @@ class Buffer:
             fill = math.nan if elem in ("f32", "f64") else (
                 0xFFFF if elem in ("bf16", "f16") else 0xA5)
         self.data = [fill] * n
+        self.base = 0
+        self.strides = []
+        stride = 1
+        for d in reversed(self.shape):
+            self.strides.insert(0, stride)
+            stride *= d
 
     def offset(self, idx):
         if len(idx) != len(self.shape):
             raise RuntimeError("rank mismatch")
-        off = 0
-        for i, d in zip(idx, self.shape):
+        off = self.base
+        for i, d, st in zip(idx, self.shape, self.strides):
             if not 0 <= i < d:
                 raise RuntimeError("index %s out of bounds of %s" % (idx, self.shape))
-            off = off * d + i
+            off += i * st
         return off
+
+    def indices(self):
+        def rec(prefix):
+            if len(prefix) == len(self.shape):
+                yield prefix
+                return
+            for i in range(self.shape[len(prefix)]):
+                yield from rec(prefix + [i])
+        return rec([])
+
+    def view(self, offsets, sizes, strides, result_shape):
+        v = Buffer([], self.elem, 0)
+        v.data = self.data
+        v.base = self.offset(offsets) if sizes else self.base
+        dims = list(range(len(sizes)))
+        # Rank reduction drops unit dims (the first ones that fit).
+        drop = len(sizes) - len(result_shape)
+        kept = []
+        for d in dims:
+            if drop and sizes[d] == 1:
+                drop -= 1
+                continue
+            kept.append(d)
+        v.shape = [sizes[d] for d in kept]
+        v.strides = [self.strides[d] * strides[d] for d in kept]
+        return v
 
 
 def parse_memref(t):
@@ -302,12 +338,15 @@ def compile_map(text, aliases):
     """An affine map as a Python function of the dims -> list of results."""
     text = aliases.get(text, text)
     if text not in _maps:
-        m = re.fullmatch(r"affine_map<\(([^)]*)\)(?:\[[^\]]*\])? -> \((.*)\)>", text)
+        m = re.fullmatch(r"affine_map<\(([^)]*)\)(?:\[([^\]]*)\])? -> \((.*)\)>", text)
         if not m:
             raise RuntimeError("unsupported map " + text)
-        names = [d.strip() for d in m.group(1).split(",") if d.strip()]
-        results = [e.replace("floordiv", "//").replace("mod", "%")
-                   for e in split_top(m.group(2))]
+        # Dims, then symbols, as affine.apply takes its operands.
+        names = [d.strip() for d in (m.group(1) + "," + (m.group(2) or "")).split(",")
+                 if d.strip()]
+        results = [re.sub(r"(\([^()]*\)|\w+) ceildiv (\w+)", r"(-((-\1) // \2))", e)
+                   .replace("floordiv", "//").replace("mod", "%")
+                   for e in split_top(m.group(3))]
         _maps[text] = eval("lambda %s: [%s]" % (", ".join(names) or "*_",
                                                ", ".join(results)),
                            {"__builtins__": {}})
@@ -331,7 +370,7 @@ def cmpf(pred, a, b):
     unordered = math.isnan(a) or math.isnan(b)
     table = {1: a == b, 2: a > b, 3: a >= b, 4: a < b, 5: a <= b,
              6: a != b, 7: True, 8: a == b, 9: a > b, 10: a >= b,
-             11: a < b, 12: a <= b, 13: a != b, 14: True, 15: True, 0: False}
+             11: a < b, 12: a <= b, 13: a != b, 14: False, 15: True, 0: False}
     if pred == 0:
         return False
     if pred == 15:
@@ -356,12 +395,60 @@ INT_OPS = {
     "arith.minui": min,
 }
 
+def operand_type(op):
+    """The type of an op's first operand, from its signature."""
+    return op.line[op.line.rfind(": (") + 3:].split(")")[0].split(",")[0].strip()
+
+
+def signed(v, t):
+    w = int_width(t)
+    if not w or v < (1 << (w - 1)):
+        return v
+    return v - (1 << w)
+
+
+def trunc_div(a, b):
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+SIGNED_OPS = {
+    "arith.maxsi": max,
+    "arith.minsi": min,
+    "arith.divsi": trunc_div,
+    "arith.remsi": lambda a, b: a - b * trunc_div(a, b),
+    "arith.shrsi": lambda a, b: a >> b,
+}
+
 FLOAT_OPS = {
     "arith.addf": lambda a, b: a + b,
     "arith.subf": lambda a, b: a - b,
     "arith.mulf": lambda a, b: a * b,
     "arith.divf": lambda a, b: a / b,
 }
+
+
+def global_buffer(op):
+    """A memref.global's initial value (dense: a splat or a flat list)."""
+    shape, elem = parse_memref(prop(op, "type"))
+    init = prop(op, "initial_value")
+    m = re.fullmatch(r"dense<(.*)> : tensor<.*>", init or "")
+    if not m:
+        raise RuntimeError("unsupported global " + op.line)
+    text = m.group(1).replace("[", "").replace("]", "")
+    values = []
+    for v in split_top(text):
+        if v in ("true", "false"):
+            values.append(1 if v == "true" else 0)
+        elif elem in ("f32", "f64"):
+            values.append(bits_f32(int(v, 16)) if v.startswith("0x") else f32(float(v)))
+        elif elem in FLOAT16:
+            values.append(int(v, 16) if v.startswith("0x") else small_float_bits(float(v), elem))
+        else:
+            values.append(int(v))
+    buf = Buffer(shape, elem, 0)
+    buf.data = values * len(buf.data) if len(values) == 1 else values
+    return buf
 
 
 class Barrier:
@@ -377,9 +464,12 @@ class Interpreter:
     def __init__(self, module, aliases):
         self.aliases = aliases
         self.funcs = {}
+        self.globals = {}
         for op in module.regions[0][0].ops:
             if op.name == "func.func":
                 self.funcs[prop(op, "sym_name").strip('"')] = op
+            elif op.name == "memref.global":
+                self.globals[prop(op, "sym_name").strip('"')] = global_buffer(op)
 
     # Runs `block` (a generator: yields Barrier/Mma, receives mma results);
     # returns the terminator's operand values.
@@ -387,12 +477,12 @@ class Interpreter:
         for op in block.ops:
             n = op.name
             if n in ("scf.yield", "linalg.yield", "func.return",
-                     "gpu.terminator"):
+                     "gpu.terminator", "scf.reduce"):
                 return [env[o] for o in op.operands]
             if n == "gpu.barrier":
                 yield Barrier()
                 continue
-            if n == "llvm.inline_asm":
+            if n == "llvm.inline_asm" and prop(op, "asm_string").startswith('"mma'):
                 res = yield Mma(prop(op, "asm_string"),
                                 [env[o] for o in op.operands])
                 env[op.results[0]] = res
@@ -409,6 +499,30 @@ class Interpreter:
                     carried = yield from self.run(body, inner)
                 for r, v in zip(op.results, carried):
                     env[r] = v
+                continue
+            if n == "scf.parallel":
+                # Sequentially (intermediate IR of the pipeline, for
+                # bisecting; without reductions).
+                seg = [int(x) for x in re.search(
+                    r"operandSegmentSizes = array<i32: ([^>]*)>",
+                    op.props).group(1).split(",")]
+                if seg[3]:
+                    raise RuntimeError("scf.parallel with reductions")
+                r = seg[0]
+                vals = [env[o] for o in op.operands]
+                lbs, ubs, steps = vals[:r], vals[r:2 * r], vals[2 * r:3 * r]
+                body = op.regions[0][0]
+                inner = dict(env)
+
+                def nest(d, ivs):
+                    if d == r:
+                        for a, v in zip(body.args, ivs):
+                            inner[a] = v
+                        yield from self.run(body, inner)
+                        return
+                    for iv in range(lbs[d], ubs[d], steps[d]):
+                        yield from nest(d + 1, ivs + [iv])
+                yield from nest(0, [])
                 continue
             if n == "scf.if":
                 region = op.regions[0] if env[op.operands[0]] else (
@@ -450,7 +564,19 @@ class Interpreter:
             w = int_width(rt)
             return [v & ((1 << w) - 1) if w else v]
         if n == "arith.cmpi":
-            return [1 if CMPI[int(prop(op, "predicate").split(":")[0])](*args) else 0]
+            pred = int(prop(op, "predicate").split(":")[0])
+            if 2 <= pred <= 5:  # signed
+                args = [signed(a, operand_type(op)) for a in args]
+            return [1 if CMPI[pred](*args) else 0]
+        if n in SIGNED_OPS:
+            t = operand_type(op)
+            v = SIGNED_OPS[n](*[signed(a, t) for a in args])
+            w = int_width(rt)
+            return [v & ((1 << w) - 1) if w else v]
+        if n == "arith.extsi":
+            v = signed(args[0], operand_type(op))
+            w = int_width(rt)
+            return [v & ((1 << w) - 1) if w else v]
         if n == "arith.select":
             return [args[1] if args[0] else args[2]]
         if n in ("arith.extui", "arith.index_cast", "arith.index_castui"):
@@ -499,7 +625,9 @@ class Interpreter:
             return [small_float_value(args[0], src) if src in FLOAT16 else args[0]]
         if n == "arith.truncf":
             return [small_float_bits(args[0], rt) if rt in FLOAT16 else f32(args[0])]
-        if n in ("arith.sitofp", "arith.uitofp"):
+        if n == "arith.sitofp":
+            return [f32(float(signed(args[0], operand_type(op))))]
+        if n == "arith.uitofp":
             return [f32(float(args[0]))]
         if n == "llvm.extractvalue":
             pos = int(re.search(r"array<i64: (\d+)>", op.props).group(1))
@@ -511,18 +639,85 @@ class Interpreter:
             buf = args[1]
             buf.data[buf.offset(args[2:])] = args[0]
             return []
+        if n == "llvm.inline_asm":
+            # cvt.rn.satfinite.{e4m3x2,e5m2x2}.f32 d, a, b (PTX ISA): a to the
+            # upper byte of d, b to the lower; nearest even, saturated to
+            # the largest finite value; NaN gives 0x7F.
+            asm = prop(op, "asm_string").strip('"')
+            m = re.fullmatch(r"cvt\.rn\.satfinite\.(e4m3|e5m2)x2\.f32 \$0, \$1, \$2;", asm)
+            if not m:
+                raise RuntimeError("unsupported inline asm " + asm)
+            kind = "f8E4M3FN" if m.group(1) == "e4m3" else "f8E5M2"
+
+            def cvt(x):
+                return 0x7F if math.isnan(x) else small_float_bits(x, kind)
+            return [(cvt(args[0]) << 8) | cvt(args[1])]
+        if n == "affine.apply":
+            return compile_map(prop(op, "map"), self.aliases)(*args)
+        if n in ("math.exp", "math.log", "math.sqrt", "math.tanh", "math.erf",
+                 "math.log1p", "math.expm1"):
+            x = args[0]
+            if math.isnan(x):
+                return [math.nan]
+            fn = getattr(math, n.split(".")[1])
+            try:
+                return [f32(fn(x))]
+            except OverflowError:
+                return [math.inf]
+            except ValueError:  # log of a negative number, log(0)
+                return [-math.inf if x == 0 else math.nan]
+        if n == "memref.get_global":
+            return [self.globals[prop(op, "name").lstrip("@")]]
         if n == "memref.alloc":
             shape, elem = parse_memref(rt)
             return [Buffer(shape, elem)]
         if n == "memref.dealloc":
             return []
-        if n == "memref.copy":
-            args[1].data = list(args[0].data)
+        if n == "math.rsqrt":
+            x = args[0]
+            if math.isnan(x) or x < 0:
+                return [math.nan]
+            return [math.inf if x == 0 else f32(1 / math.sqrt(x))]
+        if n in ("math.powf",):
+            try:
+                return [f32(math.pow(*args))]
+            except (OverflowError, ValueError):
+                return [math.nan]
+        if n == "memref.copy" or n == "linalg.copy":
+            src, dst = args
+            for idx in list(src.indices()):
+                dst.data[dst.offset(idx)] = src.data[src.offset(idx)]
             return []
         if n == "linalg.fill":
             out = args[1]
-            out.data = [args[0]] * len(out.data)
+            for idx in out.indices():
+                out.data[out.offset(idx)] = args[0]
             return []
+        if n in ("memref.collapse_shape", "memref.expand_shape",
+                 "memref.reshape", "memref.cast"):
+            src = args[0]
+            shape, _ = parse_memref(rt)
+            expected = Buffer(src.shape, src.elem, 0).strides
+            if src.strides != expected:
+                raise RuntimeError(n + " of a non-contiguous view")
+            v = Buffer(shape, src.elem, 0)
+            v.data, v.base = src.data, src.base
+            return [v]
+        if n == "memref.subview":
+            seg = [int(x) for x in re.search(
+                r"operandSegmentSizes = array<i32: ([^>]*)>", op.props).group(1).split(",")]
+            dyn = iter(args[1:])
+            dynamic = -9223372036854775808
+
+            def values(key):
+                text = prop(op, key)
+                nums = re.search(r"array<i64(?:: ([^>]*))?>", text).group(1) or ""
+                return [next(dyn) if int(x) == dynamic else int(x)
+                        for x in nums.split(",") if x.strip()]
+            offsets, sizes, strides = (values("static_offsets"), values("static_sizes"),
+                                       values("static_strides"))
+            shape, _ = parse_memref(rt)
+            return [args[0].view(offsets, sizes, strides, shape)]
         if n == "linalg.generic":
             self.generic(op, args, env)
             return []
@@ -708,7 +903,7 @@ def random_buffer(t, rng):
         elif elem in ("f32", "f64"):
             buf.data[i] = f32(x)
         else:
-            buf.data[i] = rng.randrange(0, 4)
+            buf.data[i] = rng.randrange(0, 2 if elem == "i1" else 4)
     return buf
 
 
@@ -721,7 +916,19 @@ def main(argv):
     seed = 1
     if "--seed" in argv:
         seed = int(argv[argv.index("--seed") + 1])
-    parsers = [Parser(open(p).read()) for p in argv[1:3]]
+    # Relative tolerance of f32 results (low-precision intermediates can
+    # round the other way when f32 sums are added in another order).
+    tolerance = 1e-5
+    if "--tolerance" in argv:
+        tolerance = float(argv[argv.index("--tolerance") + 1])
+    def module_text(path):
+        # A file of -mlir-print-ir-after dumps: the last one.
+        text = open(path).read()
+        marker = "// -----// IR Dump"
+        if marker in text:
+            text = text[text.rindex(marker):].split("\n", 1)[1]
+        return text
+    parsers = [Parser(module_text(p)) for p in argv[1:3]]
     modules = [p.module() for p in parsers]
     interps = [Interpreter(m, p.aliases) for m, p in zip(modules, parsers)]
     failed = False
@@ -746,9 +953,9 @@ def main(argv):
             outputs.append([a for a in args if isinstance(a, Buffer)] +
                            [r for r in returned if isinstance(r, Buffer)])
         ref, got = outputs
-        worst, count, problem = 0.0, 0, None
+        worst, count, nans, problem = 0.0, 0, 0, None
         for b, (x, y) in enumerate(zip(ref, got)):
-            tol = 2.0 ** -7 if x.elem in FLOAT16 else 1e-5
+            tol = max(2.0 ** -7, tolerance) if x.elem in FLOAT16 else tolerance
             for i in range(len(x.data)):
                 u, v = value_of(x, i), value_of(y, i)
                 count += 1
@@ -759,6 +966,7 @@ def main(argv):
                 if math.isnan(u) or math.isnan(v):
                     if not (math.isnan(u) and math.isnan(v)) and problem is None:
                         problem = "buffer %d element %d: %r, expected %r" % (b, i, v, u)
+                    nans += 1
                     continue
                 err = abs(u - v) / (1 + abs(u))
                 worst = max(worst, err)
@@ -770,8 +978,8 @@ def main(argv):
             failed = True
             print("@%s: MISMATCH %s" % (name, problem))
         else:
-            print("@%s: %d buffers match (%d elements, max relative error %.1e)"
-                  % (name, len(ref), count, worst))
+            print("@%s: %d buffers match (%d elements, %d NaN in both, max "
+                  "relative error %.1e)" % (name, len(ref), count, nans, worst))
     return 1 if failed else 0
 
 

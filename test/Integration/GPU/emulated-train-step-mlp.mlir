@@ -1,0 +1,22 @@
+// The zoo MLP's training step (shrunk: batch 8, 24 inputs, 16 hidden) on the
+// GPU path, every kernel run in test/lib/gpu_emulator.py, against the CPU
+// pipeline's loops on the same random parameters, state and batch: the GPU
+// pipeline up to its kernels (fusion, tensor cores with epilogues,
+// reductions, parallel loops mapped to blocks and threads) computes what the
+// CPU computes. bf16, and fp8 with delayed scaling on fp8 tensor cores and
+// the hardware conversions (cvt.rn.satfinite.e4m3x2.f32).
+// RUN: sed -e 's/784/24/g; s/256/16/g; s/128/8/g; s/-0.0078125/-0.125/g' %ampc_src_root/examples/models/mlp.mlir > %t.mlir
+// RUN: for p in bf16 fp8; do \
+// RUN:   ampc-opt %t.mlir -amp-build-train-step -ampc-train-pipeline=policy=$p -o %t.$p.mlir && \
+// RUN:   ampc-opt %t.$p.mlir -ampc-cpu-pipeline=vectorize=false -mlir-disable-threading -mlir-print-ir-module-scope -mlir-print-op-generic -mlir-print-ir-after=ampc-expand-strided-copies -o /dev/null 2> %t.$p.cpu && \
+// RUN:   ampc-opt %t.$p.mlir -ampc-gpu-pipeline=features=+ptx84 -mlir-disable-threading -mlir-print-ir-module-scope -mlir-print-op-generic -mlir-print-ir-after=convert-parallel-loops-to-gpu -o /dev/null 2> %t.$p.gpu && \
+// RUN:   echo "== $p" && %python %S/../../lib/gpu_emulator.py %t.$p.cpu %t.$p.gpu --tolerance 1e-3; \
+// RUN: done | FileCheck %s
+
+// CHECK: == bf16
+// CHECK: @forward: 8 buffers match ({{.*}} 0 NaN in both
+// CHECK: @train_step: 13 buffers match ({{.*}} 0 NaN in both
+// CHECK: == fp8
+// CHECK: @forward: 8 buffers match ({{.*}} 0 NaN in both
+// CHECK: @train_state_init: 12 buffers match
+// CHECK: @train_step: 37 buffers match ({{.*}} 0 NaN in both
