@@ -1,7 +1,11 @@
-//===- GpuTensorCores.cpp - bf16/f16 contractions on mma.sync ------------===//
+//===- GpuTensorCores.cpp - contractions on mma.sync ----------------------===//
 //
-// One warp computes one 16x8 tile of the output with
-// mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}.{bf16,f16}.f32. Fragment
+// Contractions (matmuls, batch matmuls, convolutions as implicit GEMMs) with
+// 16-bit or fp8 inputs and f32 accumulation become kernels of
+// mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}.{bf16,f16}.f32 (m16n8k32
+// for fp8): 64x64 output tiles per block of 4 warps with the operands staged
+// in shared memory, or one warp per 16x8 tile; the output's fill and the
+// elementwise op after the contraction run in the same kernel. Fragment
 // layout (PTX ISA, "Matrix Fragments for mma.m16n8k16"), with g = lane / 4
 // and t = lane % 4:
 //   A (16x16): reg0 = A[g][2t, 2t+1], reg1 = A[g+8][2t, 2t+1],
@@ -25,6 +29,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include <limits>
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCGPUTENSORCORES

@@ -132,27 +132,40 @@ def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
                 "with their fill and elementwise epilogue in the same kernel";
   let description = [{
     On buffers: replaces each contraction `linalg.generic` with two bf16 (or
-    two f16) inputs, an f32 output, one reduction loop k, the output indexed
-    by every parallel loop with m and n last (any batch dims before them),
-    and projected-permutation maps (any transposes; an input may omit batch
-    dims, which broadcasts it) by a `gpu.launch` of one warp per 16x8 output
-    tile and batch element that accumulates in f32 with
-    `mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}` (sm_80+), loading each
-    lane's fragments straight from global memory through the op's indexing
-    maps and adding the output's initial value. Sizes need not be tile
-    multiples: the grid rounds up, k runs in whole tiles, lanes past an edge
-    read zeros (through a clamped address) and store nothing. Other
-    contractions are left to the generic path. The scalar body is not
-    inspected beyond its shape (an add of the output and a product of the
-    two inputs): amp-insert-casts made it.
+    two f16) inputs and an f32 output by a `gpu.launch` that accumulates in
+    f32 with `mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}` (sm_80+).
+    The op's loops form four groups, each run as one linear index decoded
+    per element: m (parallel loops only the first input reads), n (only the
+    second reads), batch (both read; blockIdx.z) and k (the reductions).
+    So matmuls with any transposes, batch matmuls (an input may lack a batch
+    dim) and convolutions (m = (n, oh, ow), k = (kh, kw, c); the input is
+    read through oh + kh, ...) all qualify: the output must hold every
+    parallel loop once and the inputs' maps be affine in the loops. When the
+    output's last dim is read by the first input the inputs swap roles, so
+    that each lane stores neighbours along it.
+
+    Tiling (`block-tiles`, the default): one block of 4 warps per 64x64
+    output tile; per step of two mma k tiles the block stages 64 rows of A
+    and of B (k along each row, packed into 32-bit words, rows padded
+    against bank conflicts) in shared memory, coalescing the global loads
+    along whichever of k or the row dim is contiguous; each warp computes
+    32x32 as 2x4 mma tiles. Otherwise one warp per 16x8 tile, its fragments
+    loaded from global memory. Sizes need not be tile multiples: the grid
+    rounds up, k runs in whole tiles, lanes past an edge read zeros (through
+    a clamped address) and store nothing. The output's initial value is
+    added. The scalar body is not inspected beyond its shape (an add of the
+    output and a product of the two inputs): amp-insert-casts made it.
+    Other contractions are left to the generic path.
 
     Epilogue fusion: a fill of the output right before the contraction
     becomes the accumulators' initial value (the fill is erased), and an
     elementwise `linalg.generic` right after it (only allocations and pure
     ops between) that reads the output in place (bias add, activation, the
-    cast to the next layer's type, the loss scale) runs on the accumulators
-    in the same kernel. The output is still stored if anything else reads
-    it; otherwise its buffer disappears. Not fused: consumers that read the
+    cast to the next layer's type, the fp8 descale; stores into buffers
+    allocated after the contraction may lie between) runs on the
+    accumulators in the same kernel. The output is still stored if it is
+    not a local buffer or anything else reads it; otherwise its buffer
+    disappears. Not fused: consumers that read the
     output through another map or a view, or write into the contraction's
     operands.
 
