@@ -619,25 +619,34 @@ void KernelEmitter::emitBlockTiles() {
   // Warps 0-3 own the 32x32 quarters (warp / 2, warp % 2).
   Value warpRow = mul(div(warp, 2), 32), warpCol = mul(rem(warp, 2), 32);
 
-  // Output elements of this lane: tile (mt, nt), register i.
+  // Output elements of this lane: tile (mt, nt), register i. Computed
+  // where they are used (before the k loop only to load the output's
+  // initial value), so that they do not hold registers across the loop.
   struct Element {
     Value row, col, ok;
   };
-  SmallVector<Element> elements;
-  for (int64_t mt = 0; mt < 2; ++mt)
-    for (int64_t nt = 0; nt < 4; ++nt)
-      for (int64_t i = 0; i < 4; ++i) {
-        Value row = add(add(blockRow, warpRow), mt * 16 + (i >= 2 ? 8 : 0));
-        row = add(row, g);
-        Value col = add(add(blockCol, warpCol), nt * 8 + (i % 2));
-        col = add(col, mul(t, 2));
-        elements.push_back({row, col,
-                            both(inRange(row, sizeM, kBlockM),
-                                 inRange(col, sizeN, kBlockN))});
-      }
+  auto elementsHere = [&]() {
+    SmallVector<Element> elements;
+    for (int64_t mt = 0; mt < 2; ++mt)
+      for (int64_t nt = 0; nt < 4; ++nt)
+        for (int64_t i = 0; i < 4; ++i) {
+          Value row =
+              add(add(blockRow, warpRow), mt * 16 + (i >= 2 ? 8 : 0));
+          row = add(row, g);
+          Value col = add(add(blockCol, warpCol), nt * 8 + (i % 2));
+          col = add(col, mul(t, 2));
+          elements.push_back({row, col,
+                              both(inRange(row, sizeM, kBlockM),
+                                   inRange(col, sizeN, kBlockN))});
+        }
+    return elements;
+  };
   SmallVector<Value> init;
-  for (Element &el : elements)
-    init.push_back(initial(el.row, el.col, el.ok));
+  if (e.initValue)
+    init.assign(32, e.initValue);
+  else
+    for (Element &el : elementsHere())
+      init.push_back(initial(el.row, el.col, el.ok));
 
   // Whether an operand is contiguous along k (its last index moves with a
   // k loop): then consecutive threads stage consecutive words of a row,
@@ -710,7 +719,7 @@ void KernelEmitter::emitBlockTiles() {
     gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, acc);
   }
-  for (auto [i, el] : llvm::enumerate(elements))
+  for (auto [i, el] : llvm::enumerate(elementsHere()))
     emitOutput(loop.getResult(i), el.row, el.col, el.ok);
   finish();
 }

@@ -93,6 +93,8 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
 /// Tensors become buffers. Public functions take their results as out
 /// parameters, so callers own every buffer; temporaries are freed.
 static void addBufferizationStage(OpPassManager &pm) {
+  // Callers keep their inputs: results never reuse an argument's buffer.
+  pm.addPass(ampc::createAmpcReadOnlyArguments());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =

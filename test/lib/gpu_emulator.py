@@ -950,8 +950,16 @@ def main(argv):
                     args.append(rng.randrange(1, 4))
             env = dict(zip(f.args, args))
             returned = drive(interp.run(f, env))
-            outputs.append([a for a in args if isinstance(a, Buffer)] +
-                           [r for r in returned if isinstance(r, Buffer)])
+            # Returned scalars are compared as one-element buffers.
+            rtypes = result_types(interp.funcs[name].props.split("sym_name")[0])
+            results = []
+            for r, t in zip(returned, rtypes + [None] * len(returned)):
+                if not isinstance(r, Buffer):
+                    one = Buffer([], t if t in ("f32", "f64") + FLOAT16 else "i64", 0)
+                    one.data = [r]
+                    r = one
+                results.append(r)
+            outputs.append([a for a in args if isinstance(a, Buffer)] + results)
         ref, got = outputs
         worst, count, nans, problem = 0.0, 0, 0, None
         for b, (x, y) in enumerate(zip(ref, got)):

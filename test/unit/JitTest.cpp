@@ -494,4 +494,40 @@ TEST(JitTest, CallInPlaceRejectsAnOutputThatIsAnInput) {
             "output #0 of 'twice' is also an argument");
 }
 
+// A function on tensors has value semantics: calling it leaves the caller's
+// tensors as they were. (A training step under dynamic loss scaling used to
+// write its selected parameters into its parameter inputs.)
+TEST(JitTest, CallsLeaveTheInputsAlone) {
+  auto mlp = llvm::MemoryBuffer::getFile(std::string(AMPC_SOURCE_DIR) +
+                                         "/examples/models/mlp.mlir");
+  ASSERT_TRUE(static_cast<bool>(mlp));
+  auto step = ampc::transformSource(
+      (*mlp)->getBuffer(), "mlp.mlir",
+      "amp-build-train-step{loss-scaling=dynamic}");
+  ASSERT_TRUE(static_cast<bool>(step)) << llvm::toString(step.takeError());
+  auto module = compile(*step, "fp16");
+  ASSERT_TRUE(module);
+  const ampc::FunctionSignature &sig = *module->lookup("train_step");
+  std::mt19937 rng(4);
+  std::vector<Tensor> inputs;
+  for (const ampc::ValueType &type : sig.inputs) {
+    Tensor t(type.dtype, type.shape);
+    if (type.dtype == DType::F32)
+      t = randomTensor(type.shape, rng, -0.1f, 0.1f);
+    inputs.push_back(std::move(t));
+  }
+  // The loss scale: 1024.
+  for (size_t i = 0; i < sig.inputRoles.size(); ++i)
+    if (sig.inputRoles[i] == "loss_scale")
+      inputs[i].as<float>()[0] = 1024.0f;
+  std::vector<Tensor> before = inputs;
+  auto results = module->call("train_step", inputs);
+  ASSERT_TRUE(static_cast<bool>(results)) << llvm::toString(results.takeError());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    EXPECT_EQ(inputs[i].data, before[i].data)
+        << "argument #" << i << " (" << sig.inputRoles[i] << ") changed";
+  // And the step did update: the new parameters differ from the old.
+  EXPECT_NE((*results)[0].data, inputs[0].data);
+}
+
 } // namespace

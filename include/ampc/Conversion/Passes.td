@@ -19,6 +19,22 @@ def AmpcEmitCInterface : Pass<"ampc-emit-c-interface", "::mlir::ModuleOp"> {
   }];
 }
 
+def AmpcReadOnlyArguments
+    : Pass<"ampc-read-only-arguments", "::mlir::ModuleOp"> {
+  let summary = "keep the callers' inputs: public tensor arguments are not "
+                "written by bufferization";
+  let description = [{
+    Marks every tensor argument of every public `func.func`
+    `bufferization.writable = false` (unless it says otherwise), so that
+    One-Shot Bufferize never reuses an argument's buffer for a result: a
+    function on tensors has value semantics, and the JIT, `ampc-run` and
+    ahead-of-time callers pass their own tensors. (Without it a training
+    step under dynamic loss scaling wrote the selected parameters into its
+    parameter inputs before copying them to its outputs.)
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
 def AmpcDecomposeAggregates
     : Pass<"ampc-decompose-aggregates", "::mlir::func::FuncOp"> {
   let summary = "decompose linalg aggregate ops (softmax) into structured ops";
