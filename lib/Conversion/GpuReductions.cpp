@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Conversion/LoopUtils.h"
 #include "ampc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -153,14 +154,8 @@ void rewrite(linalg::GenericOp op, const Reduction &r) {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     // Loop indices of the linear element (the last loop fastest).
-    SmallVector<Value> ivs(sizes.size());
-    Value rest = loop.getInductionVar();
-    for (int64_t d = int64_t(sizes.size()) - 1; d >= 0; --d) {
-      Value size = index(sizes[d]);
-      ivs[d] = d ? Value(arith::RemUIOp::create(b, loc, rest, size)) : rest;
-      if (d)
-        rest = arith::DivUIOp::create(b, loc, rest, size);
-    }
+    SmallVector<Value> ivs =
+        ampc::delinearize(b, loc, loop.getInductionVar(), sizes);
     Block &body = op.getRegion().front();
     IRMapping map;
     for (OpOperand *input : op.getDpsInputOperands()) {
@@ -178,15 +173,7 @@ void rewrite(linalg::GenericOp op, const Reduction &r) {
                   : v);
     }
     map.map(body.getArguments().back(), loop.getRegionIterArgs()[0]);
-    for (Operation &inner : body.without_terminator()) {
-      if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
-        map.map(idx.getResult(), ivs[idx.getDim()]);
-        continue;
-      }
-      b.clone(inner, map);
-    }
-    scf::YieldOp::create(
-        b, loc, map.lookup(body.getTerminator()->getOperand(0)));
+    scf::YieldOp::create(b, loc, ampc::cloneLinalgBody(b, body, map, ivs));
   }
   memref::StoreOp::create(b, loc, loop.getResult(0), partials, tid);
   gpu::BarrierOp::create(b, loc);

@@ -20,6 +20,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Conversion/LoopUtils.h"
 #include "ampc/Conversion/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -352,14 +353,9 @@ private:
   /// Sets the loop indices of `group` in `dims` from its linear index (the
   /// last loop fastest).
   void decode(const DimGroup &group, Value linear, SmallVector<Value> &dims) {
-    if (group.dims.empty())
-      return;
-    Value rest = linear;
-    for (int64_t d = int64_t(group.dims.size()) - 1; d > 0; --d) {
-      dims[group.dims[d]] = rem(rest, group.sizes[d]);
-      rest = div(rest, group.sizes[d]);
-    }
-    dims[group.dims[0]] = rest;
+    for (auto [dim, value] : llvm::zip(
+             group.dims, ampc::delinearize(b, loc, linear, group.sizes)))
+      dims[dim] = value;
   }
   /// The loop indices at linear (m, n, k) (null: not needed).
   SmallVector<Value> loopIndices(Value m, Value n, Value k) {
@@ -532,17 +528,10 @@ void KernelEmitter::emitOutput(Value acc, Value row, Value col, Value ok) {
     else if (!arg.use_empty())
       mapping.map(arg, memref::LoadOp::create(b, loc, v, at(&operand)));
   }
-  Block &body = consumer.getRegion().front();
-  for (Operation &inner : body.without_terminator()) {
-    if (auto idx = dyn_cast<linalg::IndexOp>(inner))
-      mapping.map(idx.getResult(), indices[idx.getDim()]);
-    else
-      b.clone(inner, mapping);
-  }
-  for (auto [yielded, init] : llvm::zip(body.getTerminator()->getOperands(),
-                                        consumer.getDpsInitsMutable()))
-    memref::StoreOp::create(b, loc, mapping.lookupOrDefault(yielded),
-                            init.get(), at(&init));
+  SmallVector<Value> yielded = ampc::cloneLinalgBody(
+      b, consumer.getRegion().front(), mapping, indices);
+  for (auto [value, init] : llvm::zip(yielded, consumer.getDpsInitsMutable()))
+    memref::StoreOp::create(b, loc, value, init.get(), at(&init));
 }
 
 void KernelEmitter::emitWarpTiles() {

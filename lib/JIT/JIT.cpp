@@ -31,7 +31,6 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <utility>
 
@@ -519,8 +518,9 @@ ampc::JitModule::allocate(const ValueType &type) {
       return makeError("cannot allocate " + type.str() +
                        " in GPU memory: " + ampc_rt_gpu_last_error());
   } else {
-    // 64-byte aligned, as the CPU pipeline's own buffers.
-    tensor.storage = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+    // The runtime's caching allocator, which the compiled code's own
+    // buffers come from (64-byte aligned).
+    tensor.storage = _mlir_memref_to_llvm_aligned_alloc(64, bytes);
     if (!tensor.storage)
       return makeError("cannot allocate " + type.str() + " in host memory");
   }
@@ -546,7 +546,7 @@ void ampc::TargetTensor::release() {
   if (gpuManaged)
     mgpuMemFree(storage, nullptr);
   else
-    std::free(storage);
+    _mlir_memref_to_llvm_free(storage);
   storage = nullptr;
   size = 0;
 }

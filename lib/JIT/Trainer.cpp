@@ -147,6 +147,7 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   for (size_t i = 0; i < step.resultRoles.size(); ++i)
     if (step.resultRoles[i] == "cast_stats")
       trainer->statsResult = i;
+  trainer->lossScaleIndex = trainer->stateIndex("loss_scale");
   return trainer;
 }
 
@@ -304,8 +305,8 @@ std::vector<ampc::CastStatistic> ampc::Trainer::castStatistics() const {
 }
 
 float ampc::Trainer::lossScale() const {
-  if (std::optional<size_t> index = stateIndex("loss_scale"))
-    return inputs[*index].as<float>()[0];
+  if (lossScaleIndex)
+    return inputs[*lossScaleIndex].as<float>()[0];
   return scaling == "static" ? float(options.initScale) : 1.0f;
 }
 

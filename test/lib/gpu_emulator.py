@@ -223,7 +223,7 @@ def result_types(sig):
     if i < 0:
         return []
     r = sig[i + 4:].strip()
-    if r.startswith("(") and r.endswith(")") and not r.startswith("(f32, f32"):
+    if r.startswith("(") and r.endswith(")"):
         r = r[1:-1]
     return split_top(r) if r else []
 
@@ -352,12 +352,6 @@ def compile_map(text, aliases):
                            {"__builtins__": {}})
     return _maps[text]
 
-
-def eval_map(text, aliases, dims):
-    return compile_map(text, aliases)(*dims)
-
-
-# ---------------------------------------------------------------- interpreter
 
 CMPI = {0: lambda a, b: a == b, 1: lambda a, b: a != b,
         2: lambda a, b: a < b, 3: lambda a, b: a <= b,
@@ -584,7 +578,7 @@ class Interpreter:
         if n == "arith.trunci":
             return [args[0] & ((1 << int_width(rt)) - 1)]
         if n == "arith.bitcast":
-            src = op.line[op.line.rfind(": (") + 3:].split(")")[0]
+            src = operand_type(op)
             if src == "f32":
                 return [f32_bits(args[0])]
             if rt == "f32":
@@ -621,7 +615,7 @@ class Interpreter:
         if n == "arith.cmpf":
             return [1 if cmpf(int(prop(op, "predicate").split(":")[0]), *args) else 0]
         if n == "arith.extf":
-            src = op.line[op.line.rfind(": (") + 3:].split(")")[0]
+            src = operand_type(op)
             return [small_float_value(args[0], src) if src in FLOAT16 else args[0]]
         if n == "arith.truncf":
             return [small_float_bits(args[0], rt) if rt in FLOAT16 else f32(args[0])]

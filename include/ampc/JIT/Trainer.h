@@ -159,6 +159,9 @@ private:
   size_t numParams = 0, numState = 0;
   /// The "cast_stats" result of @train_step, if any.
   std::optional<size_t> statsResult;
+  /// The loss-scale state among @train_step's inputs, if any (read every
+  /// step).
+  std::optional<size_t> lossScaleIndex;
   int64_t steps = 0;
 };
 
