@@ -255,7 +255,7 @@ void trainingSteps(const std::string &source) {
     for (const char *target : {"cuda", "cpu"}) {
       std::string what = std::string("MLP train step ") + policy;
       ampc::JitOptions jit;
-      jit.policy = policy;
+      jit.precision.policy = *ampc::parsePolicy(policy);
       jit.target = target;
       auto trainer =
           ampc::Trainer::create(source, model, jit, ampc::TrainOptions());

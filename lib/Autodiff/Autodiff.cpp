@@ -7,6 +7,7 @@
 
 #include "ampc/Autodiff/Autodiff.h"
 #include "ampc/Autodiff/Passes.h"
+#include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
@@ -332,7 +333,7 @@ public:
   /// policy casts them to f8E5M2).
   static void markGradient(Value value) {
     if (Operation *def = value.getDefiningOp())
-      def->setAttr(ampc::kGradientAttrName, UnitAttr::get(def->getContext()));
+      def->setAttr(ampc::amp::abi::kGradientAttrName, UnitAttr::get(def->getContext()));
   }
 
   void accumulate(Value value, Value contribution) {
@@ -734,7 +735,7 @@ struct AmpcAutodiffPass : ampc::impl::AmpcAutodiffBase<AmpcAutodiffPass> {
     Value loss = ret.getOperand(0);
     SmallVector<BlockArgument> params;
     for (BlockArgument arg : body.getArguments())
-      if (grad.getArgAttr(arg.getArgNumber(), "amp.param"))
+      if (grad.getArgAttr(arg.getArgNumber(), ampc::amp::abi::kParamAttrName))
         params.push_back(arg);
     b.setInsertionPoint(ret);
     FailureOr<SmallVector<Value>> gradients = ampc::buildAdjoints(

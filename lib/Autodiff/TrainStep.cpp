@@ -9,6 +9,7 @@
 
 #include "ampc/Autodiff/Autodiff.h"
 #include "ampc/Autodiff/Passes.h"
+#include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -28,7 +29,7 @@ namespace {
 
 /// One tensor of training state: its role name, type and initial value.
 struct StateSlot {
-  std::string role;
+  ampc::amp::abi::Role role;
   RankedTensorType type;
   double init;
 };
@@ -166,157 +167,209 @@ struct AmpBuildTrainStepPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    MLIRContext *context = module.getContext();
     if (failed(verifyOptions(module)))
       return signalPassFailure();
-    auto forward = module.lookupSymbol<func::FuncOp>(function);
-    if (!forward || forward.isExternal()) {
-      module.emitError() << "amp-build-train-step: no function @" << function
-                         << " with a body to train";
+    FailureOr<func::FuncOp> forward = findForward(module);
+    if (failed(forward))
       return signalPassFailure();
-    }
-    for (StringRef name : {"train_step", "train_state_init"})
-      if (module.lookupSymbol(name)) {
-        module.emitError() << "amp-build-train-step: the module already has "
-                              "a symbol @"
-                           << name;
-        return signalPassFailure();
-      }
-    if (failed(ampc::verifyLossFunction(forward)))
+    FailureOr<ModelArguments> args = classifyArguments(*forward);
+    if (failed(args))
       return signalPassFailure();
-    Type lossType = forward.getResultTypes()[0];
-    auto f32 = Float32Type::get(context);
-    if (getElementTypeOrSelf(lossType) != f32) {
-      forward.emitOpError("the loss must be f32 to be trained, not ")
-          << lossType;
-      return signalPassFailure();
-    }
+    SmallVector<StateSlot> state = planState(*forward, *args);
 
-    // Parameters and batch inputs.
-    SmallVector<unsigned> paramIndices, batchIndices;
+    OpBuilder b(module.getContext());
+    b.setInsertionPointAfter(*forward);
+    buildStateInit(b, forward->getLoc(), state);
+    func::FuncOp step = createStepFunction(b, *forward, *args, state);
+    if (failed(buildStepBody(b, *forward, step, *args, state)))
+      return signalPassFailure();
+    ampc::simplifyAdjoints(step);
+  }
+
+private:
+  /// @forward's parameters and batch inputs, by argument index.
+  struct ModelArguments {
+    SmallVector<unsigned> params, batch;
+  };
+
+  /// The values of @train_step while its body is built.
+  struct StepValues {
+    ValueRange params;
+    /// State arguments, in the order of `state`.
+    ValueRange stateArgs;
+    ArrayRef<StateSlot> state;
+    Value stateArg(abi::Role role) const {
+      for (auto [slot, arg] : llvm::zip(state, stateArgs))
+        if (slot.role == role)
+          return arg;
+      return Value();
+    }
+  };
+
+  bool isSgd() { return optimizer == "sgd"; }
+  bool isScaled() { return lossScaling != "none"; }
+  bool isDynamic() { return lossScaling == "dynamic"; }
+
+  FailureOr<func::FuncOp> findForward(ModuleOp module) {
+    auto forward = module.lookupSymbol<func::FuncOp>(function);
+    if (!forward || forward.isExternal())
+      return module.emitError() << "amp-build-train-step: no function @"
+                                << function << " with a body to train";
+    for (StringRef name : {abi::kTrainStepName, abi::kStateInitName})
+      if (module.lookupSymbol(name))
+        return module.emitError()
+               << "amp-build-train-step: the module already has a symbol @"
+               << name;
+    if (failed(ampc::verifyLossFunction(forward)))
+      return failure();
+    Type lossType = forward.getResultTypes()[0];
+    if (!getElementTypeOrSelf(lossType).isF32())
+      return forward.emitOpError("the loss must be f32 to be trained, not ")
+             << lossType;
+    return forward;
+  }
+
+  FailureOr<ModelArguments> classifyArguments(func::FuncOp forward) {
+    ModelArguments args;
     for (unsigned i = 0; i < forward.getNumArguments(); ++i) {
-      if (!forward.getArgAttr(i, "amp.param")) {
-        batchIndices.push_back(i);
+      if (!forward.getArgAttr(i, abi::kParamAttrName)) {
+        args.batch.push_back(i);
         continue;
       }
       auto type = dyn_cast<RankedTensorType>(forward.getArgumentTypes()[i]);
-      if (!type || !type.hasStaticShape() || type.getElementType() != f32) {
-        forward.emitOpError("parameter #")
-            << i << " must be a static f32 tensor (master weights are f32), "
-            << "not " << forward.getArgumentTypes()[i];
-        return signalPassFailure();
-      }
-      paramIndices.push_back(i);
+      if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+        return forward.emitOpError("parameter #")
+               << i << " must be a static f32 tensor (master weights are f32), "
+               << "not " << forward.getArgumentTypes()[i];
+      args.params.push_back(i);
     }
-    if (paramIndices.empty()) {
-      forward.emitOpError("has no argument marked amp.param: nothing to train");
-      return signalPassFailure();
-    }
+    if (args.params.empty())
+      return forward.emitOpError(
+          "has no argument marked amp.param: nothing to train");
+    return args;
+  }
 
-    // The state, in the order of the signature.
-    bool sgd = optimizer == "sgd", adam = !sgd;
-    bool scaled = lossScaling != "none", dynamic = lossScaling == "dynamic";
-    SmallVector<StateSlot> state;
-    auto scalarF32 = RankedTensorType::get({}, f32);
+  /// The state, in the order of the signature: per-parameter optimizer
+  /// state, optimizer scalars, loss-scale state.
+  SmallVector<StateSlot> planState(func::FuncOp forward,
+                                   const ModelArguments &args) {
+    using abi::Role;
+    using abi::RoleKind;
+    MLIRContext *context = forward.getContext();
+    auto scalarF32 = RankedTensorType::get({}, Float32Type::get(context));
     auto scalarI32 = RankedTensorType::get({}, IntegerType::get(context, 32));
-    for (auto [p, index] : llvm::enumerate(paramIndices)) {
+    SmallVector<StateSlot> state;
+    for (auto [p, index] : llvm::enumerate(args.params)) {
       auto type = cast<RankedTensorType>(forward.getArgumentTypes()[index]);
-      std::string prefix = "param" + std::to_string(p);
-      if (sgd && momentum != 0)
-        state.push_back({prefix + ".momentum", type, 0.0});
-      if (adam) {
-        state.push_back({prefix + ".exp_avg", type, 0.0});
-        state.push_back({prefix + ".exp_avg_sq", type, 0.0});
+      if (isSgd() && momentum != 0)
+        state.push_back({Role::ofParam(p, RoleKind::Momentum), type, 0.0});
+      if (!isSgd()) {
+        state.push_back({Role::ofParam(p, RoleKind::ExpAvg), type, 0.0});
+        state.push_back({Role::ofParam(p, RoleKind::ExpAvgSq), type, 0.0});
       }
     }
-    size_t numOptimizerState = state.size();
-    if (adam) {
-      state.push_back({"beta1_power", scalarF32, 1.0});
-      state.push_back({"beta2_power", scalarF32, 1.0});
-      numOptimizerState += 2;
+    if (!isSgd()) {
+      state.push_back({Role::of(RoleKind::Beta1Power), scalarF32, 1.0});
+      state.push_back({Role::of(RoleKind::Beta2Power), scalarF32, 1.0});
     }
-    if (dynamic) {
-      state.push_back({"loss_scale", scalarF32, initScale});
-      state.push_back({"growth_tracker", scalarI32, 0.0});
-      state.push_back({"hysteresis_tracker", scalarI32, double(hysteresis)});
+    if (isDynamic()) {
+      state.push_back({Role::of(RoleKind::LossScale), scalarF32, initScale});
+      state.push_back({Role::of(RoleKind::GrowthTracker), scalarI32, 0.0});
+      state.push_back({Role::of(RoleKind::HysteresisTracker), scalarI32,
+                       double(hysteresis)});
     }
+    return state;
+  }
 
-    auto role = [&](StringRef name) {
-      return NamedAttribute(StringAttr::get(context, kRoleAttrName),
-                            StringAttr::get(context, name));
-    };
+  /// @train_state_init() -> (state...), the initial values.
+  void buildStateInit(OpBuilder &b, Location loc, ArrayRef<StateSlot> state) {
+    MLIRContext *context = b.getContext();
+    SmallVector<Type> stateTypes;
+    for (const StateSlot &slot : state)
+      stateTypes.push_back(slot.type);
+    auto init = func::FuncOp::create(b, loc, abi::kStateInitName,
+                                     FunctionType::get(context, {}, stateTypes));
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(init.addEntryBlock());
+    SmallVector<Value> values;
+    for (auto [i, slot] : llvm::enumerate(state)) {
+      Type element = slot.type.getElementType();
+      TypedAttr value =
+          isa<FloatType>(element)
+              ? TypedAttr(b.getFloatAttr(element, slot.init))
+              : TypedAttr(b.getIntegerAttr(element, int64_t(slot.init)));
+      values.push_back(arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(slot.type, value)));
+      init.setResultAttrs(i, abi::getRoleDict(context, slot.role));
+    }
+    func::ReturnOp::create(b, loc, values);
+  }
+
+  /// An empty @train_step with the signature and roles of the contract
+  /// (TrainStepABI.h).
+  func::FuncOp createStepFunction(OpBuilder &b, func::FuncOp forward,
+                                  const ModelArguments &args,
+                                  ArrayRef<StateSlot> state) {
+    using abi::Role;
+    using abi::RoleKind;
+    MLIRContext *context = b.getContext();
     SmallVector<Type> inputs, results;
     SmallVector<DictionaryAttr> inputAttrs, resultAttrs;
-    for (auto [p, index] : llvm::enumerate(paramIndices)) {
-      std::string name = "param" + std::to_string(p);
-      inputs.push_back(forward.getArgumentTypes()[index]);
-      results.push_back(forward.getArgumentTypes()[index]);
+    for (auto [p, index] : llvm::enumerate(args.params)) {
+      Type type = forward.getArgumentTypes()[index];
+      NamedAttribute role = abi::getRoleAttr(context, Role::ofParam(p));
+      inputs.push_back(type);
+      results.push_back(type);
       inputAttrs.push_back(DictionaryAttr::get(
-          context, {NamedAttribute(StringAttr::get(context, "amp.param"),
+          context, {NamedAttribute(StringAttr::get(context, abi::kParamAttrName),
                                    UnitAttr::get(context)),
-                    role(name)}));
-      resultAttrs.push_back(DictionaryAttr::get(context, {role(name)}));
+                    role}));
+      resultAttrs.push_back(DictionaryAttr::get(context, {role}));
     }
     for (const StateSlot &slot : state) {
       inputs.push_back(slot.type);
       results.push_back(slot.type);
-      inputAttrs.push_back(DictionaryAttr::get(context, {role(slot.role)}));
-      resultAttrs.push_back(DictionaryAttr::get(context, {role(slot.role)}));
+      inputAttrs.push_back(abi::getRoleDict(context, slot.role));
+      resultAttrs.push_back(abi::getRoleDict(context, slot.role));
     }
-    for (unsigned index : batchIndices) {
+    for (unsigned index : args.batch) {
       inputs.push_back(forward.getArgumentTypes()[index]);
       NamedAttrList attrs(forward.getArgAttrDict(index));
-      attrs.set(kRoleAttrName, StringAttr::get(context, "batch"));
+      attrs.set(abi::kRoleAttrName,
+                StringAttr::get(context, Role::of(RoleKind::Batch).str()));
       inputAttrs.push_back(attrs.getDictionary(context));
     }
+    auto scalarF32 = RankedTensorType::get({}, Float32Type::get(context));
     auto bool0d = RankedTensorType::get({}, IntegerType::get(context, 1));
-    for (auto [type, name] : {std::make_pair(Type(scalarF32), "loss"),
-                              std::make_pair(Type(bool0d), "found_inf"),
-                              std::make_pair(Type(scalarF32), "grad_norm")}) {
+    for (auto [type, kind] :
+         {std::make_pair(Type(scalarF32), RoleKind::Loss),
+          std::make_pair(Type(bool0d), RoleKind::FoundInf),
+          std::make_pair(Type(scalarF32), RoleKind::GradNorm)}) {
       results.push_back(type);
-      resultAttrs.push_back(DictionaryAttr::get(context, {role(name)}));
+      resultAttrs.push_back(abi::getRoleDict(context, Role::of(kind)));
     }
-
-    // @train_state_init.
-    Location loc = forward.getLoc();
-    OpBuilder b(context);
-    b.setInsertionPointAfter(forward);
-    {
-      SmallVector<Type> stateTypes;
-      for (const StateSlot &slot : state)
-        stateTypes.push_back(slot.type);
-      auto init = func::FuncOp::create(
-          b, loc, "train_state_init", FunctionType::get(context, {}, stateTypes));
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(init.addEntryBlock());
-      SmallVector<Value> values;
-      for (auto [i, slot] : llvm::enumerate(state)) {
-        Type element = slot.type.getElementType();
-        TypedAttr value =
-            isa<FloatType>(element)
-                ? TypedAttr(b.getFloatAttr(element, slot.init))
-                : TypedAttr(b.getIntegerAttr(element, int64_t(slot.init)));
-        values.push_back(arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(slot.type, value)));
-        init.setResultAttrs(i, DictionaryAttr::get(context, {role(slot.role)}));
-      }
-      func::ReturnOp::create(b, loc, values);
-    }
-
-    // @train_step: the forward computation first.
-    auto step = func::FuncOp::create(
-        b, loc, "train_step", FunctionType::get(context, inputs, results));
+    auto step = func::FuncOp::create(b, forward.getLoc(), abi::kTrainStepName,
+                                     FunctionType::get(context, inputs, results));
     step.setAllArgAttrs(inputAttrs);
     step.setAllResultAttrs(resultAttrs);
-    Block *body = step.addEntryBlock();
-    size_t numParams = paramIndices.size();
-    ValueRange params = body->getArguments().take_front(numParams);
-    ValueRange stateArgs =
-        body->getArguments().slice(numParams, state.size());
+    step.addEntryBlock();
+    return step;
+  }
+
+  /// The forward computation, the reverse sweep, unscaling, clipping, the
+  /// optimizer and the loss-scale update, then the return.
+  LogicalResult buildStepBody(OpBuilder &b, func::FuncOp forward,
+                              func::FuncOp step, const ModelArguments &args,
+                              ArrayRef<StateSlot> state) {
+    Block *body = &step.getBody().front();
+    size_t numParams = args.params.size();
+    StepValues values{body->getArguments().take_front(numParams),
+                      body->getArguments().slice(numParams, state.size()),
+                      state};
     IRMapping mapping;
-    for (auto [p, index] : llvm::enumerate(paramIndices))
-      mapping.map(forward.getArgument(index), params[p]);
-    for (auto [i, index] : llvm::enumerate(batchIndices))
+    for (auto [p, index] : llvm::enumerate(args.params))
+      mapping.map(forward.getArgument(index), values.params[p]);
+    for (auto [i, index] : llvm::enumerate(args.batch))
       mapping.map(forward.getArgument(index),
                   body->getArgument(numParams + state.size() + i));
     b.setInsertionPointToStart(body);
@@ -325,194 +378,245 @@ struct AmpBuildTrainStepPass
     Value loss = mapping.lookup(
         forward.getBody().front().getTerminator()->getOperand(0));
     if (failed(ampc::generalizeForAutodiff(step)))
-      return signalPassFailure();
+      return failure();
 
-    // The backward pass, seeded with the loss scale.
-    UpdateBuilder u(b, loc);
     b.setInsertionPointToEnd(body);
-    auto stateArg = [&](StringRef name) -> Value {
-      for (auto [slot, arg] : llvm::zip(state, stateArgs))
-        if (slot.role == name)
-          return arg;
-      return Value();
-    };
-    Value scale; // f32 scalar, with loss scaling
-    if (dynamic)
-      scale = u.scalar(stateArg("loss_scale"));
-    else if (scaled)
-      scale = u.constant(initScale);
-    Value seed;
-    if (isa<RankedTensorType>(lossType))
-      seed = dynamic ? stateArg("loss_scale")
-                     : arith::ConstantOp::create(
-                           b, loc, DenseElementsAttr::get(
-                                       scalarF32, float(scaled ? initScale
-                                                               : 1.0)))
-                           .getResult();
-    else
-      seed = scaled ? scale : u.constant(1.0);
-    SmallVector<BlockArgument> wrt(body->getArguments().take_front(numParams));
-    FailureOr<SmallVector<Value>> adjoints =
-        ampc::buildAdjoints(b, *body, loss, seed, wrt);
+    UpdateBuilder u(b, forward.getLoc());
+    Value scale = lossScale(u, values);
+    FailureOr<SmallVector<Value>> adjoints = ampc::buildAdjoints(
+        b, *body, loss, lossSeed(u, values, loss.getType(), scale),
+        SmallVector<BlockArgument>(body->getArguments().take_front(numParams)));
     if (failed(adjoints))
-      return signalPassFailure();
+      return failure();
     SmallVector<Value> grads = *adjoints;
+    Value foundInf = unscale(u, grads, scale);
+    Value norm = globalNorm(u, grads);
+    if (clipNorm > 0)
+      clip(u, grads, norm);
+    SmallVector<Value> results = optimizerUpdate(u, values, grads);
+    finishStep(u, values, results, scale, foundInf);
+    Value loss0d =
+        isa<RankedTensorType>(loss.getType()) ? loss : u.tensor0d(loss);
+    results.append({loss0d, u.tensor0d(foundInf), u.tensor0d(norm)});
+    func::ReturnOp::create(b, u.loc, results);
+    return success();
+  }
 
-    // Unscale and check; the global norm; clipping.
-    Value foundInf;
-    if (scaled) {
-      SmallVector<Type> types(ValueRange(grads).getTypes());
-      types.push_back(b.getI1Type());
-      SmallVector<Value> operands(grads);
-      operands.push_back(scale);
-      auto unscale = UnscaleGradsOp::create(b, loc, types, operands);
-      grads.assign(unscale.getUnscaled().begin(), unscale.getUnscaled().end());
-      foundInf = unscale.getFoundInf();
-    } else {
-      foundInf = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
-    }
+  /// The f32 loss scale of this step (null without loss scaling).
+  Value lossScale(UpdateBuilder &u, const StepValues &values) {
+    if (isDynamic())
+      return u.scalar(values.stateArg(abi::Role::of(abi::RoleKind::LossScale)));
+    return isScaled() ? u.constant(initScale) : Value();
+  }
+
+  /// The adjoint of the loss: the loss scale, as the loss's type.
+  Value lossSeed(UpdateBuilder &u, const StepValues &values, Type lossType,
+                 Value scale) {
+    if (!isa<RankedTensorType>(lossType))
+      return scale ? scale : u.constant(1.0);
+    if (isDynamic())
+      return values.stateArg(abi::Role::of(abi::RoleKind::LossScale));
+    auto scalarF32 = RankedTensorType::get({}, u.f32);
+    return arith::ConstantOp::create(
+        u.b, u.loc,
+        DenseElementsAttr::get(scalarF32, float(isScaled() ? initScale : 1.0)));
+  }
+
+  /// Divides the loss scale out of `grads`; returns found_inf (i1).
+  Value unscale(UpdateBuilder &u, SmallVector<Value> &grads, Value scale) {
+    if (!isScaled())
+      return arith::ConstantOp::create(u.b, u.loc, u.b.getBoolAttr(false));
+    SmallVector<Type> types(ValueRange(grads).getTypes());
+    types.push_back(u.b.getI1Type());
+    SmallVector<Value> operands(grads);
+    operands.push_back(scale);
+    auto op = UnscaleGradsOp::create(u.b, u.loc, types, operands);
+    grads.assign(op.getUnscaled().begin(), op.getUnscaled().end());
+    return op.getFoundInf();
+  }
+
+  /// The global L2 norm of `grads` (f32 scalar).
+  Value globalNorm(UpdateBuilder &u, ArrayRef<Value> grads) {
     Value sumSquares;
     for (Value g : grads) {
       Value s = u.scalar(u.sumOfSquares(g));
-      sumSquares = sumSquares ? Value(arith::AddFOp::create(b, loc, sumSquares, s))
-                              : s;
+      sumSquares = sumSquares
+                       ? Value(arith::AddFOp::create(u.b, u.loc, sumSquares, s))
+                       : s;
     }
-    Value norm = math::SqrtOp::create(b, loc, sumSquares);
-    if (clipNorm > 0) {
-      // torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6),
-      // clamped to 1; a NaN norm makes every gradient NaN.
-      Value coef = arith::DivFOp::create(
-          b, loc, u.constant(clipNorm),
-          arith::AddFOp::create(b, loc, norm, u.constant(1e-6)));
-      coef = arith::MinimumFOp::create(b, loc, coef, u.constant(1.0));
-      Value coef0d = u.tensor0d(coef);
-      for (Value &g : grads)
-        g = u.elementwise(cast<RankedTensorType>(g.getType()), {g, coef0d},
-                          [](OpBuilder &nb, Location nloc, ValueRange a) {
-                            return Scalar{nb, nloc}.mul(a[0], a[1]);
-                          });
-    }
+    return math::SqrtOp::create(u.b, u.loc, sumSquares);
+  }
 
-    // The optimizer.
-    SmallVector<Value> oldValues(params), newValues;
-    for (const StateSlot &slot : ArrayRef(state).take_front(numOptimizerState))
-      oldValues.push_back(stateArg(slot.role));
+  /// torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6),
+  /// clamped to 1; a NaN norm makes every gradient NaN.
+  void clip(UpdateBuilder &u, SmallVector<Value> &grads, Value norm) {
+    Value coef = arith::DivFOp::create(
+        u.b, u.loc, u.constant(clipNorm),
+        arith::AddFOp::create(u.b, u.loc, norm, u.constant(1e-6)));
+    coef = arith::MinimumFOp::create(u.b, u.loc, coef, u.constant(1.0));
+    Value coef0d = u.tensor0d(coef);
+    for (Value &g : grads)
+      g = u.elementwise(cast<RankedTensorType>(g.getType()), {g, coef0d},
+                        [](OpBuilder &nb, Location nloc, ValueRange a) {
+                          return Scalar{nb, nloc}.mul(a[0], a[1]);
+                        });
+  }
+
+  /// The new parameters then the new optimizer state, in the order of the
+  /// signature.
+  SmallVector<Value> optimizerUpdate(UpdateBuilder &u, const StepValues &values,
+                                     ArrayRef<Value> grads) {
     SmallVector<Value> newParams, newState;
-    double lr = learningRate, wd = weightDecay, mu = momentum;
+    if (isSgd()) {
+      for (auto [p, param] : llvm::enumerate(values.params))
+        sgdUpdate(u, values, p, param, grads[p], newParams, newState);
+    } else {
+      AdamScalars scalars = adamScalars(u, values);
+      for (auto [p, param] : llvm::enumerate(values.params))
+        adamUpdate(u, values, scalars, p, param, grads[p], newParams, newState);
+      newState.append({scalars.newBeta1Power, scalars.newBeta2Power});
+    }
+    llvm::append_range(newParams, newState);
+    return newParams;
+  }
+
+  /// The gradient with L2 weight decay (sgd, adam; not adamw).
+  Value decayed(Scalar s, Value param, Value grad) {
+    double wd = weightDecay;
+    return (wd != 0 && optimizer != "adamw")
+               ? s.add(grad, s.mul(s.c(wd), param))
+               : grad;
+  }
+
+  /// torch.optim.SGD with momentum, dampening 0, optional Nesterov.
+  void sgdUpdate(UpdateBuilder &u, const StepValues &values, int64_t p,
+                 Value param, Value g, SmallVector<Value> &newParams,
+                 SmallVector<Value> &newState) {
+    auto type = cast<RankedTensorType>(param.getType());
+    double mu = momentum, lr = learningRate;
+    Value velocity;
+    if (mu != 0) {
+      Value old = values.stateArg(
+          abi::Role::ofParam(p, abi::RoleKind::Momentum));
+      velocity = u.elementwise(
+          type, {old, param, g}, [&](OpBuilder &nb, Location nloc, ValueRange a) {
+            Scalar s{nb, nloc};
+            return s.add(s.mul(s.c(mu), a[0]), decayed(s, a[1], a[2]));
+          });
+      newState.push_back(velocity);
+    }
+    SmallVector<Value> ins = {param, g};
+    if (velocity)
+      ins.push_back(velocity);
+    bool nest = nesterov;
+    newParams.push_back(u.elementwise(
+        type, ins, [&](OpBuilder &nb, Location nloc, ValueRange a) {
+          Scalar s{nb, nloc};
+          Value d = decayed(s, a[0], a[1]);
+          if (a.size() == 3)
+            d = nest ? s.add(d, s.mul(s.c(mu), a[2])) : a[2];
+          return s.sub(a[0], s.mul(s.c(lr), d));
+        }));
+  }
+
+  /// The bias corrections shared by every parameter's Adam update.
+  struct AdamScalars {
     Value stepSize0d, bias2Sqrt0d, newBeta1Power, newBeta2Power;
-    if (adam) {
-      // torch.optim.Adam: step_size = lr / (1 - beta1^t),
-      // denom = sqrt(v) / sqrt(1 - beta2^t) + eps.
-      Value p1 = arith::MulFOp::create(b, loc, u.scalar(stateArg("beta1_power")),
-                                       u.constant(beta1));
-      Value p2 = arith::MulFOp::create(b, loc, u.scalar(stateArg("beta2_power")),
-                                       u.constant(beta2));
-      newBeta1Power = u.tensor0d(p1);
-      newBeta2Power = u.tensor0d(p2);
-      stepSize0d = u.tensor0d(arith::DivFOp::create(
-          b, loc, u.constant(lr),
-          arith::SubFOp::create(b, loc, u.constant(1.0), p1)));
-      bias2Sqrt0d = u.tensor0d(math::SqrtOp::create(
-          b, loc, arith::SubFOp::create(b, loc, u.constant(1.0), p2)));
-    }
-    bool decoupled = optimizer == "adamw";
-    for (auto [p, param] : llvm::enumerate(params)) {
-      auto type = cast<RankedTensorType>(param.getType());
-      Value g = grads[p];
-      std::string prefix = "param" + std::to_string(p);
-      // The gradient with L2 weight decay (sgd, adam).
-      auto decayed = [&, wd](Scalar s, Value pv, Value gv) {
-        return (wd != 0 && !decoupled) ? s.add(gv, s.mul(s.c(wd), pv)) : gv;
-      };
-      if (sgd) {
-        Value velocity;
-        if (mu != 0) {
-          velocity = u.elementwise(
-              type, {stateArg(prefix + ".momentum"), param, g},
-              [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                Scalar s{nb, nloc};
-                return s.add(s.mul(s.c(mu), a[0]), decayed(s, a[1], a[2]));
-              });
-          newState.push_back(velocity);
-        }
-        SmallVector<Value> ins = {param, g};
-        if (velocity)
-          ins.push_back(velocity);
-        bool nest = nesterov;
-        newParams.push_back(u.elementwise(
-            type, ins, [&](OpBuilder &nb, Location nloc, ValueRange a) {
-              Scalar s{nb, nloc};
-              Value d = decayed(s, a[0], a[1]);
-              if (a.size() == 3)
-                d = nest ? s.add(d, s.mul(s.c(mu), a[2])) : a[2];
-              return s.sub(a[0], s.mul(s.c(lr), d));
-            }));
-        continue;
-      }
-      Value m = u.elementwise(
-          type, {stateArg(prefix + ".exp_avg"), param, g},
-          [&](OpBuilder &nb, Location nloc, ValueRange a) {
-            Scalar s{nb, nloc};
-            return s.add(s.mul(s.c(beta1), a[0]),
-                         s.mul(s.c(1.0 - beta1), decayed(s, a[1], a[2])));
-          });
-      Value v = u.elementwise(
-          type, {stateArg(prefix + ".exp_avg_sq"), param, g},
-          [&](OpBuilder &nb, Location nloc, ValueRange a) {
-            Scalar s{nb, nloc};
-            Value d = decayed(s, a[1], a[2]);
-            return s.add(s.mul(s.c(beta2), a[0]),
-                         s.mul(s.c(1.0 - beta2), s.mul(d, d)));
-          });
-      newState.push_back(m);
-      newState.push_back(v);
-      double eps = epsilon;
-      newParams.push_back(u.elementwise(
-          type, {param, m, v, stepSize0d, bias2Sqrt0d},
-          [&](OpBuilder &nb, Location nloc, ValueRange a) {
-            Scalar s{nb, nloc};
-            Value pv = a[0];
-            if (decoupled && wd != 0)
-              pv = s.mul(pv, s.c(1.0 - lr * wd));
-            Value denom = s.add(s.div(s.sqrt(a[2]), a[4]), s.c(eps));
-            return s.sub(pv, s.mul(a[3], s.div(a[1], denom)));
-          }));
-    }
-    if (adam) {
-      newState.push_back(newBeta1Power);
-      newState.push_back(newBeta2Power);
-    }
-    llvm::append_range(newValues, newParams);
-    llvm::append_range(newValues, newState);
+  };
 
-    // A step with inf/NaN gradients changes nothing.
-    if (scaled) {
-      auto select = SelectUpdateOp::create(b, loc, ValueRange(newValues).getTypes(),
-                                           foundInf, oldValues, newValues);
-      newValues.assign(select.getResults().begin(), select.getResults().end());
-    }
-    if (dynamic) {
-      auto update = UpdateLossScaleOp::create(
-          b, loc, scale, u.scalar(stateArg("growth_tracker")),
-          u.scalar(stateArg("hysteresis_tracker")), foundInf);
-      update.setGrowthFactorAttr(b.getF64FloatAttr(growthFactor));
-      update.setBackoffFactorAttr(b.getF64FloatAttr(backoffFactor));
-      update.setGrowthIntervalAttr(b.getI64IntegerAttr(growthInterval));
-      update.setHysteresisAttr(b.getI64IntegerAttr(hysteresis));
-      if (minScale > 0)
-        update.setMinScaleAttr(b.getF64FloatAttr(minScale));
-      if (maxScale > 0)
-        update.setMaxScaleAttr(b.getF64FloatAttr(maxScale));
-      for (Value v : update.getResults())
-        newValues.push_back(u.tensor0d(v));
-    }
+  /// torch.optim.Adam: step_size = lr / (1 - beta1^t),
+  /// denom = sqrt(v) / sqrt(1 - beta2^t) + eps.
+  AdamScalars adamScalars(UpdateBuilder &u, const StepValues &values) {
+    using abi::Role;
+    using abi::RoleKind;
+    OpBuilder &b = u.b;
+    Location loc = u.loc;
+    Value p1 = arith::MulFOp::create(
+        b, loc, u.scalar(values.stateArg(Role::of(RoleKind::Beta1Power))),
+        u.constant(beta1));
+    Value p2 = arith::MulFOp::create(
+        b, loc, u.scalar(values.stateArg(Role::of(RoleKind::Beta2Power))),
+        u.constant(beta2));
+    AdamScalars scalars;
+    scalars.newBeta1Power = u.tensor0d(p1);
+    scalars.newBeta2Power = u.tensor0d(p2);
+    scalars.stepSize0d = u.tensor0d(arith::DivFOp::create(
+        b, loc, u.constant(learningRate),
+        arith::SubFOp::create(b, loc, u.constant(1.0), p1)));
+    scalars.bias2Sqrt0d = u.tensor0d(math::SqrtOp::create(
+        b, loc, arith::SubFOp::create(b, loc, u.constant(1.0), p2)));
+    return scalars;
+  }
 
-    Value loss0d = isa<RankedTensorType>(lossType) ? loss : u.tensor0d(loss);
-    newValues.push_back(loss0d);
-    newValues.push_back(u.tensor0d(foundInf));
-    newValues.push_back(u.tensor0d(norm));
-    func::ReturnOp::create(b, loc, newValues);
-    ampc::simplifyAdjoints(step);
+  /// torch.optim.Adam / AdamW for one parameter.
+  void adamUpdate(UpdateBuilder &u, const StepValues &values,
+                  const AdamScalars &scalars, int64_t p, Value param, Value g,
+                  SmallVector<Value> &newParams, SmallVector<Value> &newState) {
+    using abi::Role;
+    using abi::RoleKind;
+    auto type = cast<RankedTensorType>(param.getType());
+    double b1 = beta1, b2 = beta2, eps = epsilon;
+    double decoupledFactor =
+        optimizer == "adamw" ? 1.0 - learningRate * weightDecay : 1.0;
+    Value m = u.elementwise(
+        type, {values.stateArg(Role::ofParam(p, RoleKind::ExpAvg)), param, g},
+        [&](OpBuilder &nb, Location nloc, ValueRange a) {
+          Scalar s{nb, nloc};
+          return s.add(s.mul(s.c(b1), a[0]),
+                       s.mul(s.c(1.0 - b1), decayed(s, a[1], a[2])));
+        });
+    Value v = u.elementwise(
+        type, {values.stateArg(Role::ofParam(p, RoleKind::ExpAvgSq)), param, g},
+        [&](OpBuilder &nb, Location nloc, ValueRange a) {
+          Scalar s{nb, nloc};
+          Value d = decayed(s, a[1], a[2]);
+          return s.add(s.mul(s.c(b2), a[0]), s.mul(s.c(1.0 - b2), s.mul(d, d)));
+        });
+    newState.append({m, v});
+    newParams.push_back(u.elementwise(
+        type, {param, m, v, scalars.stepSize0d, scalars.bias2Sqrt0d},
+        [&](OpBuilder &nb, Location nloc, ValueRange a) {
+          Scalar s{nb, nloc};
+          Value pv = a[0];
+          if (decoupledFactor != 1.0)
+            pv = s.mul(pv, s.c(decoupledFactor));
+          Value denom = s.add(s.div(s.sqrt(a[2]), a[4]), s.c(eps));
+          return s.sub(pv, s.mul(a[3], s.div(a[1], denom)));
+        }));
+  }
+
+  /// A step with inf/NaN gradients changes nothing; dynamic scaling then
+  /// advances the scale (its state joins `results`).
+  void finishStep(UpdateBuilder &u, const StepValues &values,
+                  SmallVector<Value> &results, Value scale, Value foundInf) {
+    using abi::Role;
+    using abi::RoleKind;
+    if (!isScaled())
+      return;
+    // `results` holds the parameters and the optimizer state so far.
+    SmallVector<Value> oldValues(values.params);
+    llvm::append_range(oldValues, values.stateArgs.take_front(
+                                      results.size() - values.params.size()));
+    auto select = SelectUpdateOp::create(u.b, u.loc, ValueRange(results).getTypes(),
+                                         foundInf, oldValues, results);
+    results.assign(select.getResults().begin(), select.getResults().end());
+    if (!isDynamic())
+      return;
+    auto update = UpdateLossScaleOp::create(
+        u.b, u.loc, scale,
+        u.scalar(values.stateArg(Role::of(RoleKind::GrowthTracker))),
+        u.scalar(values.stateArg(Role::of(RoleKind::HysteresisTracker))),
+        foundInf);
+    update.setGrowthFactorAttr(u.b.getF64FloatAttr(growthFactor));
+    update.setBackoffFactorAttr(u.b.getF64FloatAttr(backoffFactor));
+    update.setGrowthIntervalAttr(u.b.getI64IntegerAttr(growthInterval));
+    update.setHysteresisAttr(u.b.getI64IntegerAttr(hysteresis));
+    if (minScale > 0)
+      update.setMinScaleAttr(u.b.getF64FloatAttr(minScale));
+    if (maxScale > 0)
+      update.setMaxScaleAttr(u.b.getF64FloatAttr(maxScale));
+    for (Value v : update.getResults())
+      results.push_back(u.tensor0d(v));
   }
 };
 

@@ -144,11 +144,9 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   cpu.bf16Dot = options.cpu == "native"
                     ? hostHasAvx512Bf16()
                     : llvm::StringRef(options.features).contains("+avx512bf16");
-  TrainPipelineOptions precision;
-  precision.policy = options.policy;
   std::vector<FunctionSignature> functions;
   auto ir = detail::parseAndLower(
-      *context, source, bufferName, precision,
+      *context, source, bufferName, {}, options.precision,
       [&](OpPassManager &pm) { buildCpuPipeline(pm, cpu); }, functions);
   if (!ir)
     return ir.takeError();

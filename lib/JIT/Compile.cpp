@@ -34,20 +34,18 @@ std::unique_ptr<MLIRContext> ampc::detail::makeCompilerContext() {
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
   auto context = std::make_unique<MLIRContext>(registry);
-  context->loadAllAvailableDialects();
+  // Dialects load as the input and the passes need them. Errors name the op
+  // and its location; the IR around it is not dumped into them.
+  context->printOpOnDiagnostic(false);
   return context;
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
     MLIRContext &context, llvm::StringRef source, llvm::StringRef bufferName,
-    const TrainPipelineOptions &precision,
-    llvm::function_ref<void(OpPassManager &)> backend,
-    std::vector<FunctionSignature> &signatures) {
-  std::string policy = precision.policy;
-  if (policy != "none" && policy != "fp32" && policy != "bf16" &&
-      policy != "fp16" && policy != "fp8")
-    return makeError("unknown policy '" + policy +
-                     "'; expected none, fp32, bf16, fp16 or fp8");
+    PassBuilder frontEnd, const PrecisionOptions &precision,
+    PassBuilder backend, std::vector<FunctionSignature> &signatures) {
+  if (llvm::Error error = precision.verify())
+    return std::move(error);
   std::string diagnostics;
   llvm::raw_string_ostream diagStream(diagnostics);
   llvm::SourceMgr sourceMgr;
@@ -59,13 +57,12 @@ llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
     return makeError("cannot parse '" + bufferName + "':\n" + diagnostics);
   // The precision pipeline may add state (fp8 scaling of a training step):
   // the signatures are those after it.
-  if (policy != "none") {
-    PassManager precisionPm(&context);
-    buildTrainPipeline(precisionPm, precision);
-    if (failed(precisionPm.run(*ir)))
-      return makeError("cannot compile '" + bufferName + "':\n" +
-                       diagnostics);
-  }
+  PassManager frontPm(&context);
+  if (frontEnd)
+    frontEnd(frontPm);
+  buildTrainPipeline(frontPm, precision);
+  if (failed(frontPm.run(*ir)))
+    return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
   signatures = describeFunctions(*ir);
   PassManager pm(&context);
   backend(pm);

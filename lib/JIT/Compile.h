@@ -23,13 +23,18 @@ llvm::Error makeError(const llvm::Twine &message);
 /// initializes LLVM's native target and the pass registry once per process.
 std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
 
-/// Parses `source`, runs ampc-train-pipeline with `precision` (unless its
-/// policy is "none"), describes its public functions into `signatures`, and
-/// runs `backend` (ampc-cpu-pipeline or ampc-gpu-pipeline).
+/// Adds passes to a pass manager (a front end or a back end).
+using PassBuilder = llvm::function_ref<void(mlir::OpPassManager &)>;
+
+/// Parses `source`, runs `frontEnd` (if any: amp-build-train-step for a
+/// trainer) and the precision pipeline for `precision` (nothing without a
+/// policy), describes its public functions into `signatures`, and runs
+/// `backend` (ampc-cpu-pipeline or ampc-gpu-pipeline). Everything happens on
+/// one module in `context`: nothing is printed and parsed again.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 parseAndLower(mlir::MLIRContext &context, llvm::StringRef source,
-              llvm::StringRef bufferName, const TrainPipelineOptions &precision,
-              llvm::function_ref<void(mlir::OpPassManager &)> backend,
+              llvm::StringRef bufferName, PassBuilder frontEnd,
+              const PrecisionOptions &precision, PassBuilder backend,
               std::vector<FunctionSignature> &signatures);
 
 } // namespace ampc::detail

@@ -10,7 +10,7 @@
 
 #include "Compile.h"
 
-#include "ampc/Dialect/Amp/Transforms/Utils.h"
+#include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc_rt/Allocator.h"
@@ -182,13 +182,12 @@ std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
         }
         (isResult ? signature.results : signature.inputs)
             .push_back(std::get<ValueType>(converted));
-        (isResult ? signature.resultRoles : signature.inputRoles)
-            .push_back((isResult ? amp::resultRole(func, unsigned(i))
-                                 : amp::argumentRole(func, unsigned(i)))
-                           .str());
       }
     }
-    if (auto sites = func->getAttrOfType<ArrayAttr>("amp.cast_sites"))
+    signature.inputRoles = amp::abi::getArgumentRoles(func);
+    signature.resultRoles = amp::abi::getResultRoles(func);
+    if (auto sites =
+            func->getAttrOfType<ArrayAttr>(amp::abi::kCastSitesAttrName))
       for (Attribute site : sites)
         if (auto name = dyn_cast<StringAttr>(site))
           signature.castSites.push_back(name.str());
@@ -211,22 +210,18 @@ ampc::JitModule::fromFile(llvm::StringRef path, const JitOptions &options) {
 llvm::Expected<std::unique_ptr<ampc::JitModule>>
 ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
                             llvm::StringRef bufferName) {
+  return compile(source, options, bufferName, {});
+}
+
+llvm::Expected<std::unique_ptr<ampc::JitModule>>
+ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
+                         llvm::StringRef bufferName,
+                         detail::PassBuilder frontEnd) {
   if (options.optLevel > 3)
     return makeError("optimization level must be 0 to 3");
   auto module = std::unique_ptr<JitModule>(new JitModule());
   module->impl = std::make_unique<Impl>();
   module->impl->context = detail::makeCompilerContext();
-  TrainPipelineOptions precision;
-  precision.policy = options.policy;
-  precision.lowerOps = llvm::ArrayRef<std::string>(options.lowerOps);
-  precision.fp32Ops = llvm::ArrayRef<std::string>(options.fp32Ops);
-  precision.promoteOps = llvm::ArrayRef<std::string>(options.promoteOps);
-  precision.followOps = llvm::ArrayRef<std::string>(options.followOps);
-  precision.fp8Recipe = options.fp8Recipe;
-  precision.fp8HistoryLength = options.fp8HistoryLength;
-  precision.fp8Algo = options.fp8Algo;
-  precision.fp8Margin = options.fp8Margin;
-  precision.castStatistics = options.castStatistics;
   bool cuda = options.target == "cuda";
   if (!cuda && options.target != "cpu")
     return makeError("unknown target '" + options.target +
@@ -247,7 +242,7 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   gpu.format = "isa";
   gpu.blockTiles = options.gpuBlockTiles;
   auto ir = detail::parseAndLower(
-      *module->impl->context, source, bufferName, precision,
+      *module->impl->context, source, bufferName, frontEnd, options.precision,
       [&](OpPassManager &pm) {
         if (cuda)
           buildGpuPipeline(pm, gpu);

@@ -2,6 +2,10 @@
 
 #include "ampc/JIT/Trainer.h"
 
+#include "ampc/Autodiff/Passes.h"
+
+#include "mlir/Pass/PassManager.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -20,58 +24,54 @@ llvm::Error makeError(const llvm::Twine &message) {
 }
 } // namespace
 
-std::string ampc::TrainOptions::lossScalingFor(llvm::StringRef policy) const {
+std::string
+ampc::TrainOptions::lossScalingFor(std::optional<amp::Policy> policy) const {
   if (lossScaling != "auto")
     return lossScaling;
-  return policy == "fp16" ? "dynamic" : "none";
+  return policy == amp::Policy::fp16 ? "dynamic" : "none";
 }
 
-std::string ampc::TrainOptions::passPipeline(llvm::StringRef policy) const {
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  auto num = [&](const char *name, double value) {
-    os << " " << name << "=" << llvm::format("%.17g", value);
-  };
-  os << "amp-build-train-step{optimizer=" << optimizer;
-  num("lr", learningRate);
-  if (optimizer == "sgd") {
-    num("momentum", momentum);
-    os << " nesterov=" << (nesterov ? "true" : "false");
-  } else {
-    num("beta1", beta1);
-    num("beta2", beta2);
-    num("eps", epsilon);
-  }
-  num("weight-decay", weightDecay);
-  num("clip-norm", clipNorm);
-  std::string mode = lossScalingFor(policy);
-  os << " loss-scaling=" << mode;
-  if (mode != "none")
-    num("init-scale", initScale);
-  if (mode == "dynamic") {
-    num("growth-factor", growthFactor);
-    num("backoff-factor", backoffFactor);
-    os << " growth-interval=" << growthInterval
-       << " hysteresis=" << hysteresis;
-    num("min-scale", minScale);
-    num("max-scale", maxScale);
-  }
-  os << "}";
-  return text;
+namespace {
+
+/// amp-build-train-step's options for `options` under loss scaling `mode`.
+ampc::AmpBuildTrainStepOptions stepOptions(const ampc::TrainOptions &options,
+                                           const std::string &mode) {
+  ampc::AmpBuildTrainStepOptions step;
+  step.optimizer = options.optimizer;
+  step.learningRate = options.learningRate;
+  step.momentum = options.momentum;
+  step.nesterov = options.nesterov;
+  step.beta1 = options.beta1;
+  step.beta2 = options.beta2;
+  step.epsilon = options.epsilon;
+  step.weightDecay = options.weightDecay;
+  step.clipNorm = options.clipNorm;
+  step.lossScaling = mode;
+  step.initScale = options.initScale;
+  step.growthFactor = options.growthFactor;
+  step.backoffFactor = options.backoffFactor;
+  step.growthInterval = options.growthInterval;
+  step.hysteresis = options.hysteresis;
+  step.minScale = options.minScale;
+  step.maxScale = options.maxScale;
+  return step;
 }
+
+} // namespace
 
 llvm::Expected<std::unique_ptr<ampc::Trainer>>
 ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
                       const JitOptions &jit, const TrainOptions &options) {
-  std::string mode = options.lossScalingFor(jit.policy);
+  std::string mode = options.lossScalingFor(jit.precision.policy);
   if (mode != "none" && mode != "static" && mode != "dynamic")
     return makeError("unknown loss scaling '" + mode +
                      "'; expected auto, none, static or dynamic");
-  auto built =
-      transformSource(source, bufferName, options.passPipeline(jit.policy));
-  if (!built)
-    return built.takeError();
-  auto module = JitModule::fromString(*built, jit, bufferName);
+  // The step is built on the parsed module, then compiled with it.
+  AmpBuildTrainStepOptions stepPass = stepOptions(options, mode);
+  auto module = JitModule::compile(
+      source, jit, bufferName, [&](mlir::OpPassManager &pm) {
+        pm.addPass(createAmpBuildTrainStep(stepPass));
+      });
   if (!module)
     return module.takeError();
   auto trainer = std::unique_ptr<Trainer>(new Trainer());
@@ -79,23 +79,29 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   trainer->options = options;
   trainer->scaling = mode;
   trainer->forward = trainer->module->lookup("forward");
-  trainer->trainStep = trainer->module->lookup("train_step");
+  trainer->trainStep = trainer->module->lookup(amp::abi::kTrainStepName);
   if (!trainer->forward || !trainer->trainStep)
     return makeError("'" + bufferName + "' has no public @forward");
   const FunctionSignature &step = *trainer->trainStep;
   if (!step.unsupported.empty())
     return makeError("@forward cannot be trained: " + step.unsupported);
 
+  std::string why;
+  std::optional<amp::abi::StepLayout> layout =
+      amp::abi::StepLayout::get(step.inputRoles, step.resultRoles, why);
+  if (!layout)
+    return makeError("@train_step breaks the training-step contract: " + why);
+  trainer->layout = *layout;
+  size_t numParams = layout->numParams;
+
   // The initial state, then the parameters.
-  auto state = trainer->module->call("train_state_init", {});
+  auto state = trainer->module->call(amp::abi::kStateInitName, {});
   if (!state)
     return state.takeError();
-  size_t numParams = 0;
-  while (numParams < step.inputRoles.size() &&
-         step.inputRoles[numParams] == "param" + std::to_string(numParams))
-    ++numParams;
-  trainer->numParams = numParams;
-  trainer->numState = state->size();
+  if (state->size() != layout->numState)
+    return makeError("@train_state_init returns " + llvm::Twine(state->size()) +
+                     " tensors; @train_step carries " +
+                     llvm::Twine(layout->numState));
 
   JitModule &target = *trainer->module;
   auto place = [&](std::vector<TargetTensor> &into,
@@ -144,10 +150,8 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   for (const ValueType &type : forward.results)
     if (llvm::Error error = place(trainer->evalResults, type))
       return std::move(error);
-  for (size_t i = 0; i < step.resultRoles.size(); ++i)
-    if (step.resultRoles[i] == "cast_stats")
-      trainer->statsResult = i;
-  trainer->lossScaleIndex = trainer->stateIndex("loss_scale");
+  trainer->lossScaleIndex = trainer->stateIndex(
+      amp::abi::Role::of(amp::abi::RoleKind::LossScale).str());
   return trainer;
 }
 
@@ -163,7 +167,7 @@ ampc::Trainer::fromFile(llvm::StringRef path, const JitOptions &jit,
 
 llvm::Expected<ampc::StepResult>
 ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
-  size_t first = numParams + numState;
+  size_t first = layout.numCarried();
   if (batch.size() != inputs.size() - first)
     return makeError("a step takes " + llvm::Twine(inputs.size() - first) +
                      " batch inputs, got " + llvm::Twine(batch.size()));
@@ -172,14 +176,14 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
     return std::move(error);
   StepResult result;
   result.lossScale = lossScale();
-  if (llvm::Error error = call("train_step", inputs, {}, outputs))
+  if (llvm::Error error = call(amp::abi::kTrainStepName, inputs, {}, outputs))
     return std::move(error);
   for (size_t i = 0; i < first; ++i)
     std::swap(inputs[i], outputs[i]);
   ++steps;
-  result.loss = outputs[first].as<float>()[0];
-  result.skipped = outputs[first + 1].as<uint8_t>()[0] != 0;
-  result.gradNorm = outputs[first + 2].as<float>()[0];
+  result.loss = outputs[layout.loss].as<float>()[0];
+  result.skipped = outputs[layout.foundInf].as<uint8_t>()[0] != 0;
+  result.gradNorm = outputs[layout.gradNorm].as<float>()[0];
   for (const CastStatistic &stat : castStatistics()) {
     result.worstUnderflow = std::max(result.worstUnderflow, stat.underflow);
     result.worstOverflow = std::max(result.worstOverflow, stat.overflow);
@@ -199,7 +203,7 @@ ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
     return std::move(error);
   // The parameters are passed where they are: nothing is copied.
   if (llvm::Error error =
-          call("forward", llvm::ArrayRef<TargetTensor>(inputs).take_front(numParams),
+          call("forward", llvm::ArrayRef<TargetTensor>(inputs).take_front(layout.numParams),
                evalBatch, evalResults))
     return std::move(error);
   std::vector<Tensor> results;
@@ -233,15 +237,15 @@ llvm::Error ampc::Trainer::call(llvm::StringRef name,
 
 std::vector<Tensor> ampc::Trainer::parameters() const {
   std::vector<Tensor> params;
-  for (size_t i = 0; i < numParams; ++i)
+  for (size_t i = 0; i < layout.numParams; ++i)
     params.push_back(inputs[i].toTensor());
   return params;
 }
 
 llvm::Error ampc::Trainer::setParameter(size_t index, const Tensor &value) {
-  if (index >= numParams)
+  if (index >= layout.numParams)
     return makeError("there is no parameter #" + llvm::Twine(index) + " (" +
-                     llvm::Twine(numParams) + " parameters)");
+                     llvm::Twine(layout.numParams) + " parameters)");
   if (value.dtype != DType::F32 || value.shape != inputs[index].type().shape)
     return makeError("parameter #" + llvm::Twine(index) + " is " +
                      inputs[index].type().str() + ", got tensor<" +
@@ -252,7 +256,7 @@ llvm::Error ampc::Trainer::setParameter(size_t index, const Tensor &value) {
 llvm::Error ampc::Trainer::loadParameters(llvm::StringRef directory) {
   // Read everything first: a bad file changes nothing.
   std::vector<Tensor> loaded;
-  for (size_t i = 0; i < numParams; ++i) {
+  for (size_t i = 0; i < layout.numParams; ++i) {
     std::string path = (directory + "/param" + llvm::Twine(i) + ".npy").str();
     auto tensor = ampc_rt::readNpy(path);
     if (!tensor)
@@ -263,7 +267,7 @@ llvm::Error ampc::Trainer::loadParameters(llvm::StringRef directory) {
                        inputs[i].type().str());
     loaded.push_back(std::move(*tensor));
   }
-  for (size_t i = 0; i < numParams; ++i)
+  for (size_t i = 0; i < layout.numParams; ++i)
     if (llvm::Error error = inputs[i].assign(loaded[i]))
       return error;
   return llvm::Error::success();
@@ -272,7 +276,7 @@ llvm::Error ampc::Trainer::loadParameters(llvm::StringRef directory) {
 llvm::Error ampc::Trainer::saveParameters(llvm::StringRef directory) const {
   if (std::error_code ec = llvm::sys::fs::create_directories(directory))
     return makeError("cannot create '" + directory + "': " + ec.message());
-  for (size_t i = 0; i < numParams; ++i) {
+  for (size_t i = 0; i < layout.numParams; ++i) {
     std::string path = (directory + "/param" + llvm::Twine(i) + ".npy").str();
     std::string message = ampc_rt::writeNpy(path, inputs[i].toTensor());
     if (!message.empty())
@@ -282,7 +286,7 @@ llvm::Error ampc::Trainer::saveParameters(llvm::StringRef directory) const {
 }
 
 std::optional<size_t> ampc::Trainer::stateIndex(llvm::StringRef role) const {
-  for (size_t i = 0; i < numParams + numState; ++i)
+  for (size_t i = 0; i < layout.numCarried(); ++i)
     if (trainStep->inputRoles[i] == role)
       return i;
   return std::nullopt;
@@ -296,9 +300,9 @@ std::optional<Tensor> ampc::Trainer::state(llvm::StringRef role) const {
 
 std::vector<ampc::CastStatistic> ampc::Trainer::castStatistics() const {
   std::vector<CastStatistic> stats;
-  if (!statsResult || steps == 0)
+  if (!layout.castStats || steps == 0)
     return stats;
-  const float *table = outputs[*statsResult].as<float>();
+  const float *table = outputs[*layout.castStats].as<float>();
   for (size_t i = 0; i < trainStep->castSites.size(); ++i)
     stats.push_back({trainStep->castSites[i], table[2 * i], table[2 * i + 1]});
   return stats;
@@ -312,7 +316,7 @@ float ampc::Trainer::lossScale() const {
 
 std::vector<Tensor> ampc::Trainer::checkpointTensors() const {
   std::vector<Tensor> tensors;
-  for (size_t i = 0; i < numParams + numState; ++i)
+  for (size_t i = 0; i < layout.numCarried(); ++i)
     tensors.push_back(inputs[i].toTensor());
   tensors.emplace_back(DType::I64, std::vector<int64_t>{});
   tensors.back().as<int64_t>()[0] = steps;
@@ -322,7 +326,7 @@ std::vector<Tensor> ampc::Trainer::checkpointTensors() const {
 std::vector<ampc_rt::NamedTensor>
 ampc::Trainer::checkpointEntries(std::vector<Tensor> &tensors) const {
   std::vector<ampc_rt::NamedTensor> entries;
-  for (size_t i = 0; i < numParams + numState; ++i)
+  for (size_t i = 0; i < layout.numCarried(); ++i)
     entries.push_back({trainStep->inputRoles[i], &tensors[i]});
   entries.push_back({"steps", &tensors.back()});
   return entries;
@@ -342,7 +346,7 @@ llvm::Error ampc::Trainer::loadCheckpoint(llvm::StringRef path) {
       ampc_rt::loadCheckpoint(path.str(), checkpointEntries(tensors));
   if (!message.empty())
     return makeError(message);
-  for (size_t i = 0; i < numParams + numState; ++i)
+  for (size_t i = 0; i < layout.numCarried(); ++i)
     if (llvm::Error error = inputs[i].assign(tensors[i]))
       return error;
   steps = tensors.back().as<int64_t>()[0];

@@ -39,10 +39,33 @@
 
 using namespace mlir;
 
+llvm::Expected<ampc::PrecisionOptions>
+ampc::TrainPipelineOptions::toPrecisionOptions() const {
+  PrecisionOptions options;
+  if (llvm::Error error = options.setPolicy(policy))
+    return std::move(error);
+  options.lowerOps.assign(lowerOps.begin(), lowerOps.end());
+  options.fp32Ops.assign(fp32Ops.begin(), fp32Ops.end());
+  options.promoteOps.assign(promoteOps.begin(), promoteOps.end());
+  options.followOps.assign(followOps.begin(), followOps.end());
+  if (llvm::Error error = options.setFp8Recipe(fp8Recipe))
+    return std::move(error);
+  options.fp8HistoryLength = fp8HistoryLength;
+  if (llvm::Error error = options.setFp8Algo(fp8Algo))
+    return std::move(error);
+  options.fp8Margin = fp8Margin;
+  options.castStatistics = castStatistics;
+  if (llvm::Error error = options.verify())
+    return std::move(error);
+  return options;
+}
+
 void ampc::buildTrainPipeline(OpPassManager &pm,
-                              const TrainPipelineOptions &options) {
+                              const PrecisionOptions &options) {
+  if (!options.policy)
+    return;
   amp::AmpAutocastOptions autocast;
-  autocast.policy = options.policy;
+  autocast.policy = amp::stringifyPolicy(*options.policy).str();
   autocast.lowerOps.assign(options.lowerOps.begin(), options.lowerOps.end());
   autocast.fp32Ops.assign(options.fp32Ops.begin(), options.fp32Ops.end());
   autocast.promoteOps.assign(options.promoteOps.begin(),
@@ -55,9 +78,11 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
   funcPm.addPass(amp::createAmpFp32Accumulate());
   funcPm.addPass(amp::createAmpCastCleanup());
   amp::AmpFp8ScalingOptions fp8;
-  fp8.recipe = options.fp8Recipe;
+  fp8.recipe = options.fp8Recipe
+                   ? amp::stringifyScalingRecipe(*options.fp8Recipe).str()
+                   : "";
   fp8.historyLength = options.fp8HistoryLength;
-  fp8.algo = options.fp8Algo;
+  fp8.algo = amp::stringifyAmaxAlgo(options.fp8Algo).str();
   fp8.margin = options.fp8Margin;
   pm.addPass(amp::createAmpFp8Scaling(fp8));
   if (options.castStatistics)
@@ -220,8 +245,24 @@ void ampc::registerPipelines() {
       "Lower precision-lowered IR on tensors to NVVM and PTX/cubin for NVIDIA "
       "GPUs, with host code calling the mgpu* runtime",
       buildGpuPipeline);
-  PassPipelineRegistration<TrainPipelineOptions>(
+  // Registered by hand so that a bad option value is a parse error naming
+  // it, like every other pipeline option.
+  registerPassPipeline(
       "ampc-train-pipeline",
       "Decide and apply the precision of every op under a policy",
-      buildTrainPipeline);
+      [](OpPassManager &pm, StringRef text,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        TrainPipelineOptions textual;
+        if (failed(textual.parseFromString(text)))
+          return failure();
+        llvm::Expected<PrecisionOptions> options = textual.toPrecisionOptions();
+        if (!options)
+          return errorHandler("ampc-train-pipeline: " +
+                              llvm::toString(options.takeError()));
+        buildTrainPipeline(pm, *options);
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optHandler) {
+        optHandler(TrainPipelineOptions());
+      });
 }

@@ -10,7 +10,7 @@
 // RUN: ampc-opt %s -amp-build-train-step="loss-scaling=dynamic" -ampc-train-pipeline="policy=fp16" | FileCheck %s --check-prefix=FP16
 
 func.func @forward(%w: tensor<4x3xf32> {amp.param}, %b: tensor<3xf32> {amp.param},
-                   %x: tensor<2x4xf32> {amp.note = "input"}) -> (tensor<f32>, tensor<2x3xf32>) {
+                   %x: tensor<2x4xf32> {x.note = "input"}) -> (tensor<f32>, tensor<2x3xf32>) {
   %zero = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<2x3xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3xf32>) -> tensor<2x3xf32>
@@ -46,7 +46,7 @@ func.func @forward(%w: tensor<4x3xf32> {amp.param}, %b: tensor<3xf32> {amp.param
 // DYN-SAME: %[[W:.*]]: tensor<4x3xf32> {amp.param, amp.role = "param0"}, %[[B:.*]]: tensor<3xf32> {amp.param, amp.role = "param1"},
 // DYN-SAME: %[[VW:.*]]: tensor<4x3xf32> {amp.role = "param0.momentum"}, %[[VB:.*]]: tensor<3xf32> {amp.role = "param1.momentum"},
 // DYN-SAME: %[[SCALE:.*]]: tensor<f32> {amp.role = "loss_scale"}, %[[GROWTH:.*]]: tensor<i32> {amp.role = "growth_tracker"}, %[[HYST:.*]]: tensor<i32> {amp.role = "hysteresis_tracker"},
-// DYN-SAME: %[[X:.*]]: tensor<2x4xf32> {amp.note = "input", amp.role = "batch"})
+// DYN-SAME: %[[X:.*]]: tensor<2x4xf32> {amp.role = "batch", x.note = "input"})
 // DYN-SAME: -> (tensor<4x3xf32> {amp.role = "param0"}, tensor<3xf32> {amp.role = "param1"}, tensor<4x3xf32> {amp.role = "param0.momentum"}, tensor<3xf32> {amp.role = "param1.momentum"}, tensor<f32> {amp.role = "loss_scale"}, tensor<i32> {amp.role = "growth_tracker"}, tensor<i32> {amp.role = "hysteresis_tracker"}, tensor<f32> {amp.role = "loss"}, tensor<i1> {amp.role = "found_inf"}, tensor<f32> {amp.role = "grad_norm"})
 // The seed of the reverse sweep is the loss scale itself.
 // DYN: %[[S:.*]] = tensor.extract %[[SCALE]][] : tensor<f32>
@@ -66,7 +66,7 @@ func.func @forward(%w: tensor<4x3xf32> {amp.param}, %b: tensor<3xf32> {amp.param
 // NONE-LABEL: func.func @train_state_init() {
 // NONE-NEXT: return
 // NONE-LABEL: func.func @train_step(
-// NONE-SAME: %{{.*}}: tensor<4x3xf32> {amp.param, amp.role = "param0"}, %{{.*}}: tensor<3xf32> {amp.param, amp.role = "param1"}, %{{.*}}: tensor<2x4xf32> {amp.note = "input", amp.role = "batch"})
+// NONE-SAME: %{{.*}}: tensor<4x3xf32> {amp.param, amp.role = "param0"}, %{{.*}}: tensor<3xf32> {amp.param, amp.role = "param1"}, %{{.*}}: tensor<2x4xf32> {amp.role = "batch", x.note = "input"})
 // NONE-DAG: %[[FALSE:.*]] = arith.constant dense<false> : tensor<i1>
 // NONE-DAG: %[[ONE:.*]] = arith.constant {amp.gradient} dense<1.000000e+00> : tensor<f32>
 // NONE: linalg.generic {{.*}} ins(%{{.*}}, %[[ONE]] : tensor<2x3xf32>, tensor<f32>)

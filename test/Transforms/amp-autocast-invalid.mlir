@@ -24,8 +24,9 @@ func.func @fp8_on_elementwise(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
+// The dialect verifies the attribute before any pass reads it.
 func.func @not_a_precision(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{'arith.addf' op has an 'amp.precision' attribute that is not an #amp.precision: "bf16"}}
+  // expected-error @+1 {{'arith.addf' op 'amp.precision' must be a #amp.precision, got "bf16"}}
   %0 = arith.addf %x, %x {amp.precision = "bf16"} : tensor<4xf32>
   return %0 : tensor<4xf32>
 }

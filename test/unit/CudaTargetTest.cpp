@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "JitTestSupport.h"
+
 #include "ampc/JIT/Trainer.h"
 #include "ampc_rt/Cuda.h"
 
@@ -48,7 +50,7 @@ std::unique_ptr<ampc::JitModule> compile(const std::string &source,
                                          bool blockTiles = true) {
   ampc::JitOptions options;
   options.target = target;
-  options.policy = policy;
+  options.precision.policy = ampc::testing::policyNamed(policy);
   options.gpuFeatures = features;
   options.gpuBlockTiles = blockTiles;
   auto module = ampc::JitModule::fromString(source, options);
@@ -322,7 +324,7 @@ TEST(CudaTargetTest, ShortTrainingRunMatchesTheCpu) {
   std::vector<float> finalLoss, accuracy;
   for (const char *target : {"cpu", "cuda"}) {
     ampc::JitOptions jit;
-    jit.policy = "bf16";
+    jit.precision.policy = ampc::testing::policyNamed("bf16");
     jit.target = target;
     auto trainer = ampc::Trainer::create((*buffer)->getBuffer(), "mlp.mlir",
                                          jit, ampc::TrainOptions());

@@ -10,6 +10,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "JitTestSupport.h"
+
 #include "ampc/JIT/Trainer.h"
 
 #include "gtest/gtest.h"
@@ -54,7 +56,7 @@ TEST(Fp8ScalingTest, CurrentScalingKeepsTensorsFarBelowTheE4M3Range) {
   // E4M3's smallest subnormal is 2^-9: unscaled, every element of x and w
   // (about 1e-5) would become 0.
   ampc::JitOptions jit;
-  jit.policy = "fp8";
+  jit.precision.policy = ampc::testing::policyNamed("fp8");
   auto module = ampc::JitModule::fromString(kMatmul, jit);
   ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
   auto reference = ampc::JitModule::fromString(kMatmul);
@@ -92,10 +94,10 @@ struct DelayedReference {
 
 void checkDelayed(const std::string &algo, int64_t length, int margin) {
   ampc::JitOptions jit;
-  jit.policy = "fp8";
-  jit.fp8HistoryLength = length;
-  jit.fp8Algo = algo;
-  jit.fp8Margin = margin;
+  jit.precision.policy = ampc::testing::policyNamed("fp8");
+  jit.precision.fp8HistoryLength = length;
+  ASSERT_FALSE(static_cast<bool>(jit.precision.setFp8Algo(algo)));
+  jit.precision.fp8Margin = margin;
   ampc::TrainOptions options;
   options.learningRate = 1e-3;
   options.momentum = 0;
@@ -137,15 +139,15 @@ TEST(Fp8ScalingTest, DelayedScalingWithMostRecentAndMargin) {
 }
 
 TEST(Fp8ScalingTest, BadOptionsAreClearErrors) {
-  ampc::JitOptions jit;
-  jit.policy = "fp8";
-  jit.fp8Algo = "median";
-  auto module = ampc::JitModule::fromString(kMatmul, jit);
-  ASSERT_FALSE(static_cast<bool>(module));
-  EXPECT_NE(llvm::toString(module.takeError())
-                .find("amp-fp8-scaling: unknown algo 'median'; expected max "
-                      "or most_recent"),
-            std::string::npos);
+  ampc::PrecisionOptions precision;
+  EXPECT_EQ(llvm::toString(precision.setFp8Algo("median")),
+            "unknown fp8 amax algorithm 'median'; expected max or most_recent");
+  EXPECT_EQ(llvm::toString(precision.setFp8Recipe("jit")),
+            "unknown fp8 recipe 'jit'; expected delayed or current");
+  precision.fp8Margin = -1;
+  EXPECT_EQ(llvm::toString(precision.verify()),
+            "the fp8 margin must be >= 0, got -1");
+
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "FloatReference.h"
+#include "JitTestSupport.h"
 
 #include "ampc/JIT/JIT.h"
 
@@ -56,7 +57,7 @@ Tensor randomTensor(std::vector<int64_t> shape, std::mt19937 &rng, float lo,
 std::unique_ptr<ampc::JitModule> compile(const std::string &source,
                                          const char *policy) {
   ampc::JitOptions options;
-  options.policy = policy;
+  options.precision.policy = ampc::testing::policyNamed(policy);
   auto module = ampc::JitModule::fromString(source, options);
   EXPECT_TRUE(static_cast<bool>(module))
       << policy << ": " << llvm::toString(module.takeError());
@@ -366,8 +367,8 @@ TEST(JitTest, PipelineOptions) {
   referenceMatmul(a, b, 1, 32, 64, 16, kPolicies[0], ref, bound);
 
   ampc::JitOptions override;
-  override.policy = "bf16";
-  override.fp32Ops = {"linalg.matmul"};
+  override.precision.policy = ampc::testing::policyNamed("bf16");
+  override.precision.fp32Ops = {"linalg.matmul"};
   auto module = ampc::JitModule::fromString(kMatmul, override);
   ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
   auto out = (*module)->call("mm", {a, b});
@@ -394,17 +395,22 @@ TEST(JitTest, ErrorsComeBackAsValues) {
   expectError(ampc::JitModule::fromFile("/nonexistent/model.mlir"),
               "cannot open '/nonexistent/model.mlir'");
   ampc::JitOptions bf16;
-  bf16.policy = "bf16";
+  bf16.precision.policy = ampc::testing::policyNamed("bf16");
   expectError(ampc::JitModule::fromString(
                   "func.func @f(%x: tensor<4xf32>) -> tensor<4xf32> {\n"
                   "  %0 = math.sin %x : tensor<4xf32>\n"
                   "  return %0 : tensor<4xf32>\n}\n",
                   bf16),
               "'math.sin' op is not supported by amp-autocast");
-  ampc::JitOptions badPolicy;
-  badPolicy.policy = "int4";
-  expectError(ampc::JitModule::fromString(kMatmul, badPolicy),
-              "unknown policy 'int4'");
+  ampc::PrecisionOptions badPolicy;
+  llvm::Error policyError = badPolicy.setPolicy("int4");
+  EXPECT_EQ(llvm::toString(std::move(policyError)),
+            "unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8");
+  ampc::JitOptions badHistory;
+  badHistory.precision.policy = ampc::amp::Policy::fp8;
+  badHistory.precision.fp8HistoryLength = 0;
+  expectError(ampc::JitModule::fromString(kMatmul, badHistory),
+              "the fp8 amax history length must be positive, got 0");
 
   auto module = compile(kMatmul, "none");
   ASSERT_TRUE(module);

@@ -2,6 +2,8 @@
 
 #include "JitTestSupport.h"
 
+#include "gtest/gtest.h"
+
 #include "ampc/JIT/JIT.h"
 
 #include "ampc/InitAll.h"
@@ -78,4 +80,14 @@ std::string ampc::testing::differentiate(const std::string &source,
     return "";
   }
   return *result;
+}
+
+std::optional<ampc::amp::Policy>
+ampc::testing::policyNamed(llvm::StringRef name) {
+  auto policy = ampc::parsePolicy(name);
+  if (!policy) {
+    ADD_FAILURE() << llvm::toString(policy.takeError());
+    return std::nullopt;
+  }
+  return *policy;
 }

@@ -18,6 +18,8 @@
 #include <memory>
 #include <string>
 
+#include "ampc/Pipelines/PrecisionOptions.h"
+
 namespace ampc::testing {
 
 /// A context with AMPC's dialects and the LLVM IR translations loaded.
@@ -31,6 +33,10 @@ jitCompile(mlir::MLIRContext &context, llvm::StringRef source);
 /// Runs ampc-autodiff on `source` and returns the module as text; "" with a
 /// message in `error` on failure.
 std::string differentiate(const std::string &source, std::string &error);
+
+/// The policy called `name` ("none", "fp32", ...); fails the test on an
+/// unknown name.
+std::optional<amp::Policy> policyNamed(llvm::StringRef name);
 
 /// The packed entry point of `name` (arguments, then results, by pointer).
 using PackedFn = void (*)(void **);

@@ -11,6 +11,8 @@
 
 #include "GradScalerReference.h"
 
+#include "JitTestSupport.h"
+
 #include "ampc/JIT/Trainer.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -55,7 +57,7 @@ std::unique_ptr<ampc::Trainer> makeTrainer(const ampc::TrainOptions &options,
                                            const char *source = kLinear,
                                            const char *policy = "none") {
   ampc::JitOptions jit;
-  jit.policy = policy;
+  jit.precision.policy = ampc::testing::policyNamed(policy);
   auto trainer = ampc::Trainer::create(source, "<test>", jit, options);
   if (!trainer) {
     ADD_FAILURE() << llvm::toString(trainer.takeError());
@@ -360,8 +362,8 @@ double zeroGradientShare(const char *lossScaling, double &dyUnderflow) {
   o.momentum = 0;
   o.lossScaling = lossScaling;
   ampc::JitOptions jit;
-  jit.policy = "fp16";
-  jit.castStatistics = true;
+  jit.precision.policy = ampc::testing::policyNamed("fp16");
+  jit.precision.castStatistics = true;
   auto created = ampc::Trainer::create(kTinyGradients, "<test>", jit, o);
   if (!created) {
     ADD_FAILURE() << llvm::toString(created.takeError());

@@ -8,6 +8,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "JitTestSupport.h"
+
 #include "ampc/JIT/Trainer.h"
 
 #include "llvm/Support/MemoryBuffer.h"
@@ -58,7 +60,7 @@ void trainAndEvaluate(const char *policy) {
                                             "/examples/models/mlp.mlir");
   ASSERT_TRUE(static_cast<bool>(buffer));
   ampc::JitOptions jit;
-  jit.policy = policy;
+  jit.precision.policy = ampc::testing::policyNamed(policy);
   auto trainer = ampc::Trainer::create((*buffer)->getBuffer(), "mlp.mlir",
                                        jit, ampc::TrainOptions());
   ASSERT_TRUE(static_cast<bool>(trainer)) << llvm::toString(trainer.takeError());
@@ -123,7 +125,7 @@ void transformerFitsABatch(const char *policy) {
       std::string(AMPC_SOURCE_DIR) + "/examples/models/transformer_block.mlir");
   ASSERT_TRUE(static_cast<bool>(buffer));
   ampc::JitOptions jit;
-  jit.policy = policy;
+  jit.precision.policy = ampc::testing::policyNamed(policy);
   ampc::TrainOptions options;
   options.optimizer = "adam";
   options.momentum = 0;

@@ -23,8 +23,6 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
 static cl::opt<std::string> outputFile("o", cl::desc("object file to write"),
                                        cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string> headerFile("header", cl::desc("C header to write"), cl::cat(compileCategory));
-static cl::opt<std::string> policy("policy", cl::init("none"),
-                                   cl::desc("none, fp32, bf16, fp16 or fp8"), cl::cat(compileCategory));
 static cl::opt<std::string> cpu("cpu", cl::init("native"),
                                 cl::desc("LLVM CPU name, or native"), cl::cat(compileCategory));
 static cl::opt<std::string> features("features",
@@ -35,9 +33,17 @@ static cl::opt<bool> runtimeAllocator(
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(compileCategory);
+  ampc::registerPrecisionCLOptions();
+  cl::HideUnrelatedOptions(
+      {&compileCategory, &ampc::getPrecisionCLCategory()});
   cl::ParseCommandLineOptions(argc, argv,
                               "AMPC: compile a module to an object file\n");
+  auto precision = ampc::getPrecisionOptionsFromCL();
+  if (!precision) {
+    llvm::errs() << "ampc-compile: " << llvm::toString(precision.takeError())
+                 << "\n";
+    return 1;
+  }
   auto buffer = llvm::MemoryBuffer::getFile(inputFile);
   if (!buffer) {
     llvm::errs() << "ampc-compile: cannot open '" << inputFile
@@ -45,7 +51,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   ampc::AotOptions options;
-  options.policy = policy;
+  options.precision = std::move(*precision);
   options.cpu = cpu;
   options.features = features;
   options.runtimeAllocator = runtimeAllocator;

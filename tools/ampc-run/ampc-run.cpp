@@ -34,10 +34,6 @@ static cl::list<std::string>
     outputs("output", cl::desc("where to write a result: @file.npy (one per "
                                "result, in order; '-' skips one)"), cl::cat(runCategory));
 static cl::opt<std::string>
-    policy("policy", cl::init("none"),
-           cl::desc("run ampc-train-pipeline under this policy first "
-                    "(none, fp32, bf16, fp16, fp8)"), cl::cat(runCategory));
-static cl::opt<std::string>
     target("target", cl::init("cpu"),
            cl::desc("cpu, or cuda (an NVIDIA GPU through its driver)"),
            cl::cat(runCategory));
@@ -82,12 +78,16 @@ static void printSummary(size_t index, const ampc::ValueType &type,
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
-  cl::HideUnrelatedOptions(runCategory);
+  ampc::registerPrecisionCLOptions();
+  cl::HideUnrelatedOptions({&runCategory, &ampc::getPrecisionCLCategory()});
   cl::ParseCommandLineOptions(argc, argv,
                               "AMPC: run a function of an MLIR module\n");
 
   ampc::JitOptions options;
-  options.policy = policy;
+  auto precision = ampc::getPrecisionOptionsFromCL();
+  if (!precision)
+    return fail(llvm::toString(precision.takeError()));
+  options.precision = std::move(*precision);
   options.target = target;
   auto module = ampc::JitModule::fromFile(inputFile, options);
   if (!module)

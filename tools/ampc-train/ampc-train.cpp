@@ -486,8 +486,9 @@ int main(int argc, char **argv) {
   for (llvm::StringRef policyName : llvm::split(policies, ',')) {
     std::string policy = policyName.trim().str();
     ampc::JitOptions jit;
-    jit.policy = policy;
-    jit.castStatistics = castStats;
+    if (llvm::Error error = jit.precision.setPolicy(policy))
+      return fail(llvm::toString(std::move(error)));
+    jit.precision.castStatistics = castStats;
     jit.target = target;
     ampc::TrainOptions options;
     options.optimizer = optimizer;

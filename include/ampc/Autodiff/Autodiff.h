@@ -14,9 +14,6 @@
 
 namespace ampc {
 
-/// The attribute that marks the ops producing gradients (adjoints).
-inline constexpr llvm::StringLiteral kGradientAttrName = "amp.gradient";
-
 /// Checks that `fn`'s first result is a scalar loss (f32/f64 or a 0-d
 /// tensor of them); emits an error on `fn` otherwise.
 mlir::LogicalResult verifyLossFunction(mlir::func::FuncOp fn);

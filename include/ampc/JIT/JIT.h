@@ -11,6 +11,7 @@
 #ifndef AMPC_JIT_JIT_H
 #define AMPC_JIT_JIT_H
 
+#include "ampc/Pipelines/PrecisionOptions.h"
 #include "ampc_rt/Tensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
@@ -24,9 +25,9 @@
 namespace ampc {
 
 struct JitOptions {
-  /// "none" runs the module as written; fp32, bf16, fp16 or fp8 first run
-  /// ampc-train-pipeline under that policy.
-  std::string policy = "none";
+  /// The precision passes (ampc-train-pipeline) to run first; without a
+  /// policy the module runs as written.
+  PrecisionOptions precision;
   /// "cpu" (this machine, ampc-cpu-pipeline) or "cuda" (an NVIDIA GPU
   /// through the driver, ampc-gpu-pipeline: kernels as PTX that the driver
   /// compiles when the module loads; `call` stages arguments and results
@@ -38,19 +39,6 @@ struct JitOptions {
   /// Tensor-core kernels of the "cuda" target: 64x64 tiles per block with
   /// operands in shared memory (true), or one warp per 16x8 tile.
   bool gpuBlockTiles = true;
-  /// Per-op overrides of the autocast classes, by op name (see
-  /// amp-autocast's lower-ops, fp32-ops, promote-ops and follow-ops).
-  std::vector<std::string> lowerOps, fp32Ops, promoteOps, followOps;
-  /// fp8 scaling (amp-fp8-scaling): recipe "" (delayed in the training
-  /// step, current elsewhere), "delayed" or "current"; amax history length,
-  /// "max" or "most_recent", margin.
-  std::string fp8Recipe;
-  int64_t fp8HistoryLength = 1024;
-  std::string fp8Algo = "max";
-  int64_t fp8Margin = 0;
-  /// Make the training step report per-cast underflow/overflow shares
-  /// (amp-cast-statistics).
-  bool castStatistics = false;
   /// Tile and vectorize (ampc-cpu-pipeline's `vectorize`); off gives plain
   /// loops, for comparison.
   bool vectorize = true;
@@ -85,6 +73,7 @@ struct FunctionSignature {
 
 namespace mlir {
 class ModuleOp;
+class OpPassManager;
 } // namespace mlir
 
 namespace ampc {
@@ -108,7 +97,8 @@ llvm::Expected<std::string> differentiate(llvm::StringRef source,
 
 /// Ahead-of-time compilation to an object file plus a C header.
 struct AotOptions {
-  std::string policy = "none";
+  /// The precision passes to run first (none: the module as written).
+  PrecisionOptions precision;
   /// LLVM CPU name ("native": this machine's, e.g. with AVX-512 BF16).
   std::string cpu = "native";
   /// Extra LLVM target features ("+avx512bf16,...").
@@ -204,7 +194,15 @@ public:
   struct Impl;
 
 private:
+  friend class Trainer;
   JitModule() = default;
+  /// Compiles `source` with `frontEnd`'s passes (amp-build-train-step, for
+  /// a Trainer) before the precision and back-end pipelines, all on one
+  /// parsed module.
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  compile(llvm::StringRef source, const JitOptions &options,
+          llvm::StringRef bufferName,
+          llvm::function_ref<void(mlir::OpPassManager &)> frontEnd);
   /// Checks that `inputs` and `outputs` fit the signature of `name`.
   llvm::Expected<const FunctionSignature *>
   checkCall(llvm::StringRef name, llvm::ArrayRef<ValueType> inputs,

@@ -17,6 +17,7 @@
 #ifndef AMPC_JIT_TRAINER_H
 #define AMPC_JIT_TRAINER_H
 
+#include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/JIT/JIT.h"
 
 #include <optional>
@@ -46,9 +47,7 @@ struct TrainOptions {
   uint64_t seed = 0;
 
   /// The loss scaling `policy` gets ("auto" resolved).
-  std::string lossScalingFor(llvm::StringRef policy) const;
-  /// The amp-build-train-step invocation for these options.
-  std::string passPipeline(llvm::StringRef policy) const;
+  std::string lossScalingFor(std::optional<amp::Policy> policy) const;
 };
 
 struct StepResult {
@@ -94,7 +93,7 @@ public:
   evaluate(llvm::ArrayRef<ampc_rt::Tensor> batch);
 
   /// The number of parameters (@forward's leading amp.param arguments).
-  size_t numParameters() const { return numParams; }
+  size_t numParameters() const { return layout.numParams; }
   /// A copy of the f32 master parameters, in @forward's order (under the
   /// cuda target they live on the GPU; this copies them out).
   std::vector<ampc_rt::Tensor> parameters() const;
@@ -150,15 +149,14 @@ private:
   std::string scaling;
   /// @train_step's inputs (parameters, state, the last batch) and outputs
   /// (the next parameters and state, loss, found_inf, grad_norm), in the
-  /// target's memory: after a step the first numParams + numState are
+  /// target's memory: after a step the first layout.numCarried() are
   /// swapped, so parameters and state stay where the kernels run and
   /// nothing is copied but the batch in and the scalars out.
   std::vector<TargetTensor> inputs, outputs;
   /// @forward's batch inputs and results, for evaluate.
   std::vector<TargetTensor> evalBatch, evalResults;
-  size_t numParams = 0, numState = 0;
-  /// The "cast_stats" result of @train_step, if any.
-  std::optional<size_t> statsResult;
+  /// Where parameters, state, batch and the step's outputs are.
+  amp::abi::StepLayout layout;
   /// The loss-scale state among @train_step's inputs, if any (read every
   /// step).
   std::optional<size_t> lossScaleIndex;

@@ -7,6 +7,8 @@
 #ifndef AMPC_PIPELINES_PIPELINES_H
 #define AMPC_PIPELINES_PIPELINES_H
 
+#include "ampc/Pipelines/PrecisionOptions.h"
+
 #include "mlir/Pass/PassOptions.h"
 
 #include <string>
@@ -17,6 +19,9 @@ class OpPassManager;
 
 namespace ampc {
 
+/// The textual form of PrecisionOptions, for ampc-opt's
+/// `--ampc-train-pipeline="policy=... fp8-recipe=..."`; C++ callers fill a
+/// PrecisionOptions directly.
 struct TrainPipelineOptions : mlir::PassPipelineOptions<TrainPipelineOptions> {
   Option<std::string> policy{*this, "policy",
                              llvm::cl::desc("fp32, bf16, fp16 or fp8"),
@@ -51,6 +56,9 @@ struct TrainPipelineOptions : mlir::PassPipelineOptions<TrainPipelineOptions> {
   Option<int64_t> fp8Margin{*this, "fp8-margin",
                             llvm::cl::desc("fp8 scales are divided by 2^margin"),
                             llvm::cl::init(0)};
+
+  /// The options these texts name; errors name the bad value.
+  llvm::Expected<PrecisionOptions> toPrecisionOptions() const;
 };
 
 struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
@@ -107,8 +115,9 @@ struct GpuPipelineOptions : mlir::PassPipelineOptions<GpuPipelineOptions> {
 /// Decides every op's precision and rewrites the IR to compute that way:
 /// amp-autocast, amp-insert-casts, amp-fp32-accumulate, amp-cast-cleanup,
 /// amp-fp8-scaling, amp-cast-statistics if asked, then canonicalize and cse.
+/// Without a policy, adds nothing.
 void buildTrainPipeline(mlir::OpPassManager &pm,
-                        const TrainPipelineOptions &options);
+                        const PrecisionOptions &options);
 
 /// Lowers precision-lowered IR on tensors to the LLVM dialect for the host
 /// CPU: amp ops to arith, bufferization (function results become out

@@ -6,6 +6,13 @@
 // RUN: FileCheck %s --check-prefix=HEADER < %t/model.h
 // RUN: %cc -I%t %t/driver.c %t/model.o -o %t/driver -lm
 // RUN: %t/driver | FileCheck %s --check-prefix=OUT
+// The shared precision options reach ampc-compile: with the matmul kept in
+// f32 by name, 1.01 is not rounded.
+// RUN: ampc-compile %t/model.mlir -o %t/f32mm.o --header=%t/model.h --policy=bf16 --fp32-ops=linalg.matmul
+// RUN: %cc -I%t %t/driver.c %t/f32mm.o -o %t/f32mm -lm
+// RUN: %t/f32mm | FileCheck %s --check-prefix=OVERRIDE
+// RUN: not ampc-compile %t/model.mlir -o %t/x.o --policy=fp8 --fp8-algo=median 2>&1 | FileCheck %s --check-prefix=ALGO
+// RUN: not ampc-compile %t/model.mlir -o %t/x.o --policy=bf16,fp16 2>&1 | FileCheck %s --check-prefix=TWO
 // RUN: not ampc-compile %t/missing.mlir -o %t/x.o 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not ampc-compile %t/model.mlir -o %t/x.o --policy=int4 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not ampc-compile %t/model.mlir -o %t/no/such/dir/x.o 2>&1 | FileCheck %s --check-prefix=OUTDIR
@@ -20,6 +27,9 @@
 // Under bf16, 1.01 is rounded to 1.0078125 before the product.
 // OUT: 4.0078125 5 10 11
 // OUT-NEXT: 0x38 0x7e 0xc5 0x7e
+// OVERRIDE: 4.01000023 5 10 11
+// ALGO: ampc-compile: unknown fp8 amax algorithm 'median'; expected max or most_recent
+// TWO: ampc-compile: --policy takes one policy here, got 2
 // MISSING: ampc-compile: cannot open '{{.*}}missing.mlir': No such file or directory
 // POLICY: ampc-compile: unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8
 // OUTDIR: ampc-compile: cannot write '{{.*}}x.o': No such file or directory

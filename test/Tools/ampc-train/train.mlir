@@ -86,8 +86,9 @@
 // FEATURES: ampc-train: @forward takes samples of 784 features, the dataset has 2
 // NODATA: ampc-train: '{{.*}}.nowhere' has neither Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...; Debian's dataset-fashion-mnist installs them) nor train-images.npy
 // POLICY: ampc-train: unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8
-// OPTIMIZER: ampc-train: cannot transform '{{.*}}mlp.mlir':
-// OPTIMIZER-NEXT: error: amp-build-train-step: unknown optimizer 'lamb'; expected sgd, adam or adamw
+// OPTIMIZER: ampc-train: cannot compile '{{.*}}mlp.mlir':
+// OPTIMIZER-NEXT: {{.*}}error: amp-build-train-step: unknown optimizer 'lamb'; expected sgd, adam or adamw
+// OPTIMIZER-NOT: see current operation
 // NORESUME: ampc-train: --resume needs --checkpoint-dir
 // BADRESUME: ampc-train: cannot resume: '{{.*}}fp16.ckpt': holds
 // CONTRACT: ampc-train: @forward must take its parameters, samples [B, ...] and one-hot labels [B, C], and return the loss and the logits [B, C]

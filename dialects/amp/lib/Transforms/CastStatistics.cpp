@@ -30,7 +30,7 @@ struct AmpCastStatisticsPass
     : ampc::amp::impl::AmpCastStatisticsBase<AmpCastStatisticsPass> {
   void runOnOperation() override {
     for (auto fn : getOperation().getOps<func::FuncOp>())
-      if (!fn.isExternal() && isTrainStep(fn))
+      if (!fn.isExternal() && abi::isTrainStep(fn))
         instrument(fn);
   }
 
@@ -136,12 +136,13 @@ struct AmpCastStatisticsPass
     auto type = RankedTensorType::get({int64_t(casts.size()), 2}, f32);
     Value stats = tensor::FromElementsOp::create(b, loc, type, shares);
     unsigned index = fn.getNumResults();
-    if (failed(fn.insertResult(index, type, roleAttrs(context, "cast_stats")))) {
+    if (failed(fn.insertResult(index, type, abi::getRoleDict(context,
+                                                     abi::Role::of(abi::RoleKind::CastStats))))) {
       fn.emitOpError("amp-cast-statistics: cannot add the statistics result");
       return signalPassFailure();
     }
     ret->insertOperands(ret->getNumOperands(), stats);
-    fn->setAttr("amp.cast_sites", ArrayAttr::get(context, names));
+    fn->setAttr(abi::kCastSitesAttrName, ArrayAttr::get(context, names));
   }
 };
 

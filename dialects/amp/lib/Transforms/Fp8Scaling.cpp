@@ -86,7 +86,7 @@ struct AmpFp8ScalingPass
 
   LogicalResult scaleFunction(ModuleOp module, func::FuncOp fn) {
     SmallVector<Site> sites;
-    bool trainStep = isTrainStep(fn);
+    bool trainStep = abi::isTrainStep(fn);
     fn.walk([&](CastOp cast) {
       if (!isFp8Type(cast.getResultElementType()) ||
           isFp8Type(cast.getSourceElementType()) || cast.getScale())
@@ -127,19 +127,9 @@ struct AmpFp8ScalingPass
     auto historyType =
         RankedTensorType::get({historyLength}, Float32Type::get(context));
     auto scaleType = RankedTensorType::get({}, Float32Type::get(context));
-    unsigned argIndex = fn.getNumArguments();
-    for (unsigned i = 0; i < fn.getNumArguments(); ++i)
-      if (argumentRole(fn, i) == "batch") {
-        argIndex = i;
-        break;
-      }
-    unsigned resultIndex = fn.getNumResults();
-    for (unsigned i = 0; i < fn.getNumResults(); ++i)
-      if (resultRole(fn, i) == "loss") {
-        resultIndex = i;
-        break;
-      }
-    auto init = module.lookupSymbol<func::FuncOp>("train_state_init");
+    unsigned argIndex = abi::getStateArgumentEnd(fn);
+    unsigned resultIndex = abi::getStateResultEnd(fn);
+    auto init = module.lookupSymbol<func::FuncOp>(abi::kStateInitName);
     bool anyDelayed = llvm::any_of(sites, [](const Site &s) { return s.delayed; });
     if (anyDelayed && (!init || init.isExternal())) {
       fn.emitOpError("amp-fp8-scaling: delayed scaling of the training step "
@@ -147,11 +137,9 @@ struct AmpFp8ScalingPass
       return failure();
     }
     SmallVector<Value> newState;
-    SmallVector<std::string> newStateNames;
+    SmallVector<abi::Role> newStateRoles;
     OpBuilder b(context);
-    auto role = [&](const std::string &name) {
-      return roleAttrs(context, name);
-    };
+    auto role = [&](const abi::Role &r) { return abi::getRoleDict(context, r); };
     auto algoAttr = AmaxAlgoAttr::get(
         context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
     for (Site &site : sites) {
@@ -162,11 +150,12 @@ struct AmpFp8ScalingPass
       if (!site.delayed) {
         site.scale = currentScale(b, castLoc, amax, format);
       } else {
-        std::string prefix = "fp8." + site.name;
-        if (failed(fn.insertArgument(argIndex, historyType,
-                                     role(prefix + ".amax_history"), loc)) ||
-            failed(fn.insertArgument(argIndex + 1, scaleType,
-                                     role(prefix + ".scale"), loc)))
+        auto historyRole = abi::Role::ofFp8(abi::RoleKind::Fp8AmaxHistory, site.name);
+        auto scaleRole = abi::Role::ofFp8(abi::RoleKind::Fp8Scale, site.name);
+        if (failed(fn.insertArgument(argIndex, historyType, role(historyRole),
+                                     loc)) ||
+            failed(fn.insertArgument(argIndex + 1, scaleType, role(scaleRole),
+                                     loc)))
           return fn.emitOpError("amp-fp8-scaling: cannot add state arguments");
         Value history = fn.getArgument(argIndex);
         Value scale0d = fn.getArgument(argIndex + 1);
@@ -176,8 +165,8 @@ struct AmpFp8ScalingPass
             b, castLoc, history, amax, site.scale, TypeAttr::get(format),
             algoAttr, b.getI64IntegerAttr(margin));
         newState.push_back(update.getNewHistory());
-        newStateNames.push_back(prefix + ".amax_history");
-        newStateNames.push_back(prefix + ".scale");
+        newStateRoles.push_back(historyRole);
+        newStateRoles.push_back(scaleRole);
         newState.push_back(tensor::FromElementsOp::create(
             b, castLoc, scaleType, update.getNewScale()));
         // Initial values: an empty history and scale 1, as TE starts.
@@ -188,9 +177,8 @@ struct AmpFp8ScalingPass
         Value one =
             arith::ConstantOp::create(ib, loc, DenseElementsAttr::get(scaleType, 1.0f));
         unsigned n = init.getNumResults();
-        if (failed(init.insertResult(n, historyType,
-                                     role(prefix + ".amax_history"))) ||
-            failed(init.insertResult(n + 1, scaleType, role(prefix + ".scale"))))
+        if (failed(init.insertResult(n, historyType, role(historyRole))) ||
+            failed(init.insertResult(n + 1, scaleType, role(scaleRole))))
           return init.emitOpError("amp-fp8-scaling: cannot add results");
         ret->insertOperands(n, {zeros, one});
       }
@@ -206,7 +194,7 @@ struct AmpFp8ScalingPass
       auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
       for (auto [i, value] : llvm::enumerate(newState))
         if (failed(fn.insertResult(resultIndex + i, value.getType(),
-                                   role(newStateNames[i]))))
+                                   role(newStateRoles[i]))))
           return fn.emitOpError("amp-fp8-scaling: cannot add state results");
       ret->insertOperands(resultIndex, newState);
     }

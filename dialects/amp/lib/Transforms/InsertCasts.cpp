@@ -28,7 +28,7 @@ struct AmpInsertCastsPass
 /// The input operands that the graph marks as gradients (under the name
 /// `amp.gradient_operands`), which fp8 contractions take in f8E5M2.
 FailureOr<SmallVector<int64_t>> getGradientOperands(Operation *op) {
-  Attribute attr = op->getAttr(kGradientOperandsAttrName);
+  Attribute attr = op->getAttr(abi::kGradientOperandsAttrName);
   if (!attr)
     return SmallVector<int64_t>();
   auto indices = dyn_cast<DenseI64ArrayAttr>(attr);
@@ -38,7 +38,7 @@ FailureOr<SmallVector<int64_t>> getGradientOperands(Operation *op) {
         return index < 0 || index >= dps.getNumDpsInputs();
       })) {
     op->emitOpError()
-        << "'" << kGradientOperandsAttrName
+        << "'" << abi::kGradientOperandsAttrName
         << "' must be an array<i64> of input operand indices, got " << attr;
     return failure();
   }
@@ -83,7 +83,7 @@ void AmpInsertCastsPass::runOnOperation() {
       Operation *def = value.getDefiningOp();
       bool isGradient =
           llvm::is_contained(*gradientOperands, operand.getOperandNumber()) ||
-          (def && def->hasAttr(kGradientValueAttrName));
+          (def && def->hasAttr(abi::kGradientAttrName));
       if (isFp8Type(compute) && isInit)
         type = precision.getAccumulate();
       else if (isFp8Type(compute) && isGradient)

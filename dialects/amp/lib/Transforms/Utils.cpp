@@ -192,41 +192,22 @@ LogicalResult ampc::amp::updatePayload(Operation *op) {
   return failure(failed);
 }
 
-StringRef ampc::amp::argumentRole(func::FuncOp fn, unsigned index) {
-  auto role = fn.getArgAttrOfType<StringAttr>(index, kRoleAttrName);
-  return role ? role.getValue() : StringRef();
-}
-
-StringRef ampc::amp::resultRole(func::FuncOp fn, unsigned index) {
-  auto role = fn.getResultAttrOfType<StringAttr>(index, kRoleAttrName);
-  return role ? role.getValue() : StringRef();
-}
-
-DictionaryAttr ampc::amp::roleAttrs(MLIRContext *context, StringRef role) {
-  return DictionaryAttr::get(
-      context, {NamedAttribute(StringAttr::get(context, kRoleAttrName),
-                               StringAttr::get(context, role))});
-}
-
-bool ampc::amp::isTrainStep(func::FuncOp fn) {
-  for (unsigned i = 0; i < fn.getNumResults(); ++i)
-    if (resultRole(fn, i) == "loss")
-      return true;
-  return false;
-}
-
 std::string ampc::amp::CastSiteNamer::name(Value source) {
+  using abi::RoleKind;
   auto arg = dyn_cast<BlockArgument>(source);
-  StringRef role = arg && arg.getOwner()->isEntryBlock() &&
-                           arg.getOwner()->getParentOp() == fn
-                       ? argumentRole(fn, arg.getArgNumber())
-                       : StringRef();
-  if (role.starts_with("param"))
-    return role.str();
-  if (role == "batch") {
+  std::optional<abi::Role> role =
+      arg && arg.getOwner()->isEntryBlock() &&
+              arg.getOwner()->getParentOp() == fn
+          ? abi::getArgumentRole(fn, arg.getArgNumber())
+          : std::nullopt;
+  if (role && role->param >= 0)
+    return role->str();
+  if (role && role->kind == RoleKind::Batch) {
     int64_t j = 0;
-    for (unsigned i = 0; i < arg.getArgNumber(); ++i)
-      j += argumentRole(fn, i) == "batch";
+    for (unsigned i = 0; i < arg.getArgNumber(); ++i) {
+      std::optional<abi::Role> other = abi::getArgumentRole(fn, i);
+      j += other && other->kind == RoleKind::Batch;
+    }
     return "input" + std::to_string(j);
   }
   return "t" + std::to_string(intermediates++);

@@ -15,6 +15,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "ampc/Dialect/Amp/IR/TrainStepABI.h"
+
 #include "ampc/Dialect/Amp/IR/AmpDialect.h.inc"
 #include "ampc/Dialect/Amp/IR/AmpEnums.h.inc"
 
@@ -35,10 +37,6 @@ bool isFp8Type(mlir::Type type);
 
 /// True when every value of `from` is exactly representable in `to`.
 bool isExactlyRepresentable(mlir::FloatType from, mlir::FloatType to);
-
-/// The attribute naming the role of each argument and result of a training
-/// step (param0, param0.momentum, loss_scale, batch, loss, ...).
-inline constexpr llvm::StringLiteral kRoleAttrName = "amp.role";
 
 /// Largest finite value of a float type.
 double getLargestFinite(mlir::FloatType type);

@@ -38,6 +38,11 @@ def Amp_Dialect : Dialect {
   }];
   // Folded casts of constants materialize as arith.constant.
   let hasConstantMaterializer = 1;
+  // `amp.*` attributes on ops, arguments and results (the training-step
+  // contract of TrainStepABI.h) are verified.
+  let hasOperationAttrVerify = 1;
+  let hasRegionArgAttrVerify = 1;
+  let hasRegionResultAttrVerify = 1;
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 

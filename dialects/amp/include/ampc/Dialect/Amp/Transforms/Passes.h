@@ -26,16 +26,6 @@ namespace ampc::amp {
 #define GEN_PASS_REGISTRATION
 #include "ampc/Dialect/Amp/Transforms/Passes.h.inc"
 
-/// The attribute with which a training graph marks the input operands of a
-/// contraction that are gradients (dgrad: dY x W, wgrad: X x dY); under the
-/// fp8 policy they are cast to f8E5M2 instead of f8E4M3FN.
-inline constexpr llvm::StringLiteral kGradientOperandsAttrName =
-    "amp.gradient_operands";
-
-/// The unit attribute with which the training step (ampc-autodiff) marks the
-/// ops that produce gradient values; fp8 contractions take those in f8E5M2.
-inline constexpr llvm::StringLiteral kGradientValueAttrName = "amp.gradient";
-
 /// Adds the cast folding and deduplication patterns of amp-cast-cleanup.
 void populateCastCleanupPatterns(mlir::RewritePatternSet &patterns);
 

@@ -40,17 +40,6 @@ private:
 /// computation, converting at the block arguments and at the yield.
 mlir::LogicalResult updatePayload(mlir::Operation *op);
 
-/// The amp.role of argument / result `index` of `fn` ("" where none).
-llvm::StringRef argumentRole(mlir::func::FuncOp fn, unsigned index);
-llvm::StringRef resultRole(mlir::func::FuncOp fn, unsigned index);
-/// {amp.role = role}, for an argument or result.
-mlir::DictionaryAttr roleAttrs(mlir::MLIRContext *context,
-                               llvm::StringRef role);
-
-/// True for the training step amp-build-train-step makes (a result with
-/// amp.role "loss").
-bool isTrainStep(mlir::func::FuncOp fn);
-
 /// An elementwise linalg.generic over `type`, marked to compute in f32:
 /// inputs of that shape are read elementwise, 0-d inputs are broadcast, and
 /// `body` maps their elements to the result's.

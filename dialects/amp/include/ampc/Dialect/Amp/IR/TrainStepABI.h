@@ -1,0 +1,158 @@
+//===- TrainStepABI.h - the training step's contract ------------*- C++ -*-===//
+//
+// The one place where the layers that build, transform and call a training
+// step agree on its shape. amp-build-train-step writes it, the precision
+// passes extend it (fp8 scaling state, cast statistics), the amp dialect
+// verifies it, and the host API (Trainer) reads it back by role.
+//
+// The contract:
+//   @train_step(params..., state..., batch...)
+//       -> (params..., state..., loss, found_inf, grad_norm [, cast_stats])
+//   @train_state_init() -> (state...)
+// Every argument and result carries `amp.role`; the parameters and the state
+// come back in the same order as they went in, so a caller swaps them
+// after each step. Parameters are `param<i>` (i counts from 0); per-parameter
+// optimizer state is `param<i>.momentum`, `param<i>.exp_avg`,
+// `param<i>.exp_avg_sq`; scalars of the optimizer and of loss scaling are
+// `beta1_power`, `beta2_power`, `loss_scale`, `growth_tracker`,
+// `hysteresis_tracker`; fp8 delayed scaling adds `fp8.<site>.amax_history`
+// and `fp8.<site>.scale`; batch inputs are `batch`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_DIALECT_AMP_IR_TRAINSTEPABI_H
+#define AMPC_DIALECT_AMP_IR_TRAINSTEPABI_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class DictionaryAttr;
+class FunctionOpInterface;
+class MLIRContext;
+class NamedAttribute;
+} // namespace mlir
+
+namespace ampc::amp::abi {
+
+/// Function names.
+inline constexpr llvm::StringLiteral kTrainStepName = "train_step";
+inline constexpr llvm::StringLiteral kStateInitName = "train_state_init";
+
+/// Attribute names (all verified by the amp dialect).
+/// Unit attribute on a model argument: a trained f32 parameter.
+inline constexpr llvm::StringLiteral kParamAttrName = "amp.param";
+/// String attribute on a training step's arguments and results: its role.
+inline constexpr llvm::StringLiteral kRoleAttrName = "amp.role";
+/// Unit attribute on ops that produce gradient values (E5M2 under fp8).
+inline constexpr llvm::StringLiteral kGradientAttrName = "amp.gradient";
+/// array<i64> on a contraction: which inputs are gradients.
+inline constexpr llvm::StringLiteral kGradientOperandsAttrName =
+    "amp.gradient_operands";
+/// Array of strings on a function: the casts a `cast_stats` result
+/// describes, in row order.
+inline constexpr llvm::StringLiteral kCastSitesAttrName = "amp.cast_sites";
+/// A #amp.policy on a function.
+inline constexpr llvm::StringLiteral kPolicyAttrName = "amp.policy";
+
+enum class RoleKind {
+  // Carried across steps (arguments and results, same order).
+  Param,
+  Momentum,
+  ExpAvg,
+  ExpAvgSq,
+  Beta1Power,
+  Beta2Power,
+  LossScale,
+  GrowthTracker,
+  HysteresisTracker,
+  Fp8AmaxHistory,
+  Fp8Scale,
+  // Arguments only.
+  Batch,
+  // Results only, after the state.
+  Loss,
+  FoundInf,
+  GradNorm,
+  CastStats,
+};
+
+/// The role of one argument or result.
+struct Role {
+  RoleKind kind = RoleKind::Batch;
+  /// The parameter a Param/Momentum/ExpAvg/ExpAvgSq role belongs to.
+  int64_t param = -1;
+  /// The cast site of an fp8 role.
+  std::string site;
+
+  static Role of(RoleKind kind) { return {kind, -1, {}}; }
+  static Role ofParam(int64_t index, RoleKind kind = RoleKind::Param) {
+    return {kind, index, {}};
+  }
+  static Role ofFp8(RoleKind kind, llvm::StringRef site) {
+    return {kind, -1, site.str()};
+  }
+
+  /// The spelling in `amp.role` ("param0.momentum", "loss_scale", ...).
+  std::string str() const;
+  /// Parses a spelling; nothing if it names no role.
+  static std::optional<Role> parse(llvm::StringRef text);
+
+  /// State carried from one step to the next.
+  bool isState() const;
+  /// State other than a parameter.
+  bool isOptimizerOrScalingState() const {
+    return isState() && kind != RoleKind::Param;
+  }
+  bool isArgument() const { return isState() || kind == RoleKind::Batch; }
+  bool isResult() const { return kind != RoleKind::Batch; }
+
+  bool operator==(const Role &other) const {
+    return kind == other.kind && param == other.param && site == other.site;
+  }
+  bool operator!=(const Role &other) const { return !(*this == other); }
+};
+
+/// Where each part of a training step is, from its roles. Built and checked
+/// once; callers then index by meaning.
+struct StepLayout {
+  size_t numParams = 0, numState = 0, numBatch = 0;
+  size_t loss = 0, foundInf = 0, gradNorm = 0;
+  std::optional<size_t> castStats;
+
+  /// Parameters and state (the prefix of both arguments and results).
+  size_t numCarried() const { return numParams + numState; }
+  /// Checks the contract above; `error` says what breaks it.
+  static std::optional<StepLayout>
+  get(llvm::ArrayRef<std::string> argumentRoles,
+      llvm::ArrayRef<std::string> resultRoles, std::string &error);
+};
+
+/// Where ABI helpers meet the IR.
+/// The role of argument / result `index` of `fn` (nothing when it has none
+/// or an unknown one; the dialect's verifier rejects the latter).
+std::optional<Role> getArgumentRole(mlir::FunctionOpInterface fn,
+                                    unsigned index);
+std::optional<Role> getResultRole(mlir::FunctionOpInterface fn,
+                                  unsigned index);
+/// The spellings of every argument's / result's role ("" where none).
+std::vector<std::string> getArgumentRoles(mlir::FunctionOpInterface fn);
+std::vector<std::string> getResultRoles(mlir::FunctionOpInterface fn);
+/// `amp.role = role` as a named attribute, and as a dictionary.
+mlir::NamedAttribute getRoleAttr(mlir::MLIRContext *context, const Role &role);
+mlir::DictionaryAttr getRoleDict(mlir::MLIRContext *context, const Role &role);
+/// True when `fn` is a training step (a result has role `loss`).
+bool isTrainStep(mlir::FunctionOpInterface fn);
+/// The argument / result index where new state goes: after the existing
+/// state, before the first batch argument / before the `loss` result.
+unsigned getStateArgumentEnd(mlir::FunctionOpInterface fn);
+unsigned getStateResultEnd(mlir::FunctionOpInterface fn);
+
+} // namespace ampc::amp::abi
+
+#endif // AMPC_DIALECT_AMP_IR_TRAINSTEPABI_H

@@ -1,0 +1,119 @@
+// RUN: ampc-opt %s -split-input-file -verify-diagnostics -allow-unregistered-dialect | FileCheck %s
+//
+// The amp dialect verifies the training-step contract (TrainStepABI.h): the
+// amp.param and amp.role attributes on arguments and results, and the amp.*
+// attributes on ops. Well-formed roles round-trip.
+
+// Every role a training step uses, in the order of the contract.
+// CHECK-LABEL: func.func @every_role
+// CHECK-SAME: {amp.param, amp.role = "param0"}
+// CHECK-SAME: {amp.role = "param0.exp_avg_sq"}
+// CHECK-SAME: {amp.role = "fp8.input0.amax_history"}
+// CHECK-SAME: {amp.role = "batch"}
+// CHECK-SAME: {amp.role = "cast_stats"}
+func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
+                      %m: tensor<4xf32> {amp.role = "param0.momentum"},
+                      %a: tensor<4xf32> {amp.role = "param0.exp_avg"},
+                      %v: tensor<4xf32> {amp.role = "param0.exp_avg_sq"},
+                      %b1: tensor<f32> {amp.role = "beta1_power"},
+                      %b2: tensor<f32> {amp.role = "beta2_power"},
+                      %s: tensor<f32> {amp.role = "loss_scale"},
+                      %g: tensor<i32> {amp.role = "growth_tracker"},
+                      %h: tensor<i32> {amp.role = "hysteresis_tracker"},
+                      %ah: tensor<8xf32> {amp.role = "fp8.input0.amax_history"},
+                      %as: tensor<f32> {amp.role = "fp8.input0.scale"},
+                      %x: tensor<4xf32> {amp.role = "batch"})
+    -> (tensor<4xf32> {amp.role = "param0"}, tensor<f32> {amp.role = "loss"},
+        tensor<i1> {amp.role = "found_inf"}, tensor<f32> {amp.role = "grad_norm"},
+        tensor<1x2xf32> {amp.role = "cast_stats"}) {
+  %0 = "test.values"() : () -> tensor<f32>
+  %1 = "test.flag"() : () -> tensor<i1>
+  %2 = "test.stats"() : () -> tensor<1x2xf32>
+  return %p, %0, %1, %0, %2 : tensor<4xf32>, tensor<f32>, tensor<i1>, tensor<f32>, tensor<1x2xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.<site>.amax_history, fp8.<site>.scale, batch, loss, found_inf, grad_norm, cast_stats), got "param0.velocity"}}
+func.func @unknown_role(%p: tensor<4xf32> {amp.role = "param0.velocity"}) { return }
+
+// -----
+
+// A parameter index is canonical decimal, so that it round-trips.
+// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role}}
+func.func @padded_index(%p: tensor<4xf32> {amp.role = "param01"}) { return }
+
+// -----
+
+// expected-error @+1 {{'amp.role' of result #0 must name a training-step role}}
+func.func @role_not_a_string() -> (tensor<f32> {amp.role = 3 : i32}) {
+  %0 = "test.value"() : () -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+// expected-error @+1 {{role 'loss' of argument #0 belongs to a result, not an argument}}
+func.func @loss_as_argument(%l: tensor<f32> {amp.role = "loss"}) { return }
+
+// -----
+
+// expected-error @+1 {{role 'batch' of result #0 belongs to an argument, not a result}}
+func.func @batch_as_result() -> (tensor<f32> {amp.role = "batch"}) {
+  %0 = "test.value"() : () -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
+// A training step returns its state where it took it (callers swap them).
+// expected-error @+1 {{state result #0 ('param1') must be returned at the position of the argument with the same role}}
+func.func @state_out_of_place(%p0: tensor<4xf32> {amp.role = "param0"},
+                              %p1: tensor<4xf32> {amp.role = "param1"})
+    -> (tensor<4xf32> {amp.role = "param1"}, tensor<4xf32> {amp.role = "param0"},
+        tensor<f32> {amp.role = "loss"}) {
+  %0 = "test.value"() : () -> tensor<f32>
+  return %p1, %p0, %0 : tensor<4xf32>, tensor<4xf32>, tensor<f32>
+}
+
+// -----
+
+// expected-error @+1 {{'amp.param' of argument #0 must be a unit attribute}}
+func.func @param_with_value(%p: tensor<4xf32> {amp.param = true}) { return }
+
+// -----
+
+// A misspelt attribute is an error, not an annotation nothing reads.
+// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.cast_sites and amp.policy on ops, amp.param and amp.role on arguments and amp.role on results}}
+func.func @misspelt_param(%p: tensor<4xf32> {amp.parm}) { return }
+
+// -----
+
+// expected-error @+1 {{has unknown attribute 'amp.role' on an op}}
+func.func @role_on_function() attributes {amp.role = "loss"} { return }
+
+// -----
+
+func.func @gradient_with_value(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'arith.addf' op 'amp.gradient' must be a unit attribute, got 1 : i64}}
+  %0 = arith.addf %x, %x {amp.gradient = 1} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @gradient_operands_negative(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'arith.addf' op 'amp.gradient_operands' must be an array<i64> of input operand indices, got array<i64: -1>}}
+  %0 = arith.addf %x, %x {amp.gradient_operands = array<i64: -1>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'amp.cast_sites' must be an array of strings on a function, got [1]}}
+func.func @cast_sites_not_strings() attributes {amp.cast_sites = [1]} { return }
+
+// -----
+
+// expected-error @+1 {{'amp.policy' must be a #amp.policy, got "bf16"}}
+func.func @policy_as_string() attributes {amp.policy = "bf16"} { return }
