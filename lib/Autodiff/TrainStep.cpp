@@ -127,9 +127,11 @@ struct AmpBuildTrainStepPass
       return bad("unknown loss-scaling '" + lossScaling +
                  "'; expected none, static or dynamic");
     if (!finite(learningRate) || learningRate <= 0)
-      return bad("lr must be positive, got " + llvm::formatv("{0}", double(learningRate)).str());
+      return bad("lr must be positive, got " +
+                 llvm::formatv("{0}", double(learningRate)).str());
     if (!finite(momentum) || momentum < 0 || momentum >= 1)
-      return bad("momentum must be in [0, 1), got " + llvm::formatv("{0}", double(momentum)).str());
+      return bad("momentum must be in [0, 1), got " +
+                 llvm::formatv("{0}", double(momentum)).str());
     if (nesterov && (optimizer != "sgd" || momentum == 0))
       return bad("nesterov needs the sgd optimizer with a momentum");
     if (momentum != 0 && optimizer != "sgd")
@@ -145,8 +147,7 @@ struct AmpBuildTrainStepPass
       return bad("clip-norm must be >= 0 (0: no clipping)");
     if (lossScaling == "none")
       return success();
-    if (!finite(initScale) || initScale <= 0 ||
-        !finite(float(initScale)))
+    if (!finite(initScale) || initScale <= 0 || !finite(float(initScale)))
       return bad("init-scale must be a positive finite f32 value");
     if (lossScaling == "static")
       return success();
@@ -287,8 +288,9 @@ private:
     SmallVector<Type> stateTypes;
     for (const StateSlot &slot : state)
       stateTypes.push_back(slot.type);
-    auto init = func::FuncOp::create(b, loc, abi::kStateInitName,
-                                     FunctionType::get(context, {}, stateTypes));
+    auto init =
+        func::FuncOp::create(b, loc, abi::kStateInitName,
+                             FunctionType::get(context, {}, stateTypes));
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(init.addEntryBlock());
     SmallVector<Value> values;
@@ -321,9 +323,10 @@ private:
       inputs.push_back(type);
       results.push_back(type);
       inputAttrs.push_back(DictionaryAttr::get(
-          context, {NamedAttribute(StringAttr::get(context, abi::kParamAttrName),
-                                   UnitAttr::get(context)),
-                    role}));
+          context,
+          {NamedAttribute(StringAttr::get(context, abi::kParamAttrName),
+                          UnitAttr::get(context)),
+           role}));
       resultAttrs.push_back(DictionaryAttr::get(context, {role}));
     }
     for (const StateSlot &slot : state) {
@@ -348,8 +351,9 @@ private:
       results.push_back(type);
       resultAttrs.push_back(abi::getRoleDict(context, Role::of(kind)));
     }
-    auto step = func::FuncOp::create(b, forward.getLoc(), abi::kTrainStepName,
-                                     FunctionType::get(context, inputs, results));
+    auto step =
+        func::FuncOp::create(b, forward.getLoc(), abi::kTrainStepName,
+                             FunctionType::get(context, inputs, results));
     step.setAllArgAttrs(inputAttrs);
     step.setAllResultAttrs(resultAttrs);
     step.addEntryBlock();
@@ -496,13 +500,14 @@ private:
     double mu = momentum, lr = learningRate;
     Value velocity;
     if (mu != 0) {
-      Value old = values.stateArg(
-          abi::Role::ofParam(p, abi::RoleKind::Momentum));
-      velocity = u.elementwise(
-          type, {old, param, g}, [&](OpBuilder &nb, Location nloc, ValueRange a) {
-            Scalar s{nb, nloc};
-            return s.add(s.mul(s.c(mu), a[0]), decayed(s, a[1], a[2]));
-          });
+      Value old =
+          values.stateArg(abi::Role::ofParam(p, abi::RoleKind::Momentum));
+      velocity = u.elementwise(type, {old, param, g},
+                               [&](OpBuilder &nb, Location nloc, ValueRange a) {
+                                 Scalar s{nb, nloc};
+                                 return s.add(s.mul(s.c(mu), a[0]),
+                                              decayed(s, a[1], a[2]));
+                               });
       newState.push_back(velocity);
     }
     SmallVector<Value> ins = {param, g};
@@ -597,8 +602,9 @@ private:
     SmallVector<Value> oldValues(values.params);
     llvm::append_range(oldValues, values.stateArgs.take_front(
                                       results.size() - values.params.size()));
-    auto select = SelectUpdateOp::create(u.b, u.loc, ValueRange(results).getTypes(),
-                                         foundInf, oldValues, results);
+    auto select =
+        SelectUpdateOp::create(u.b, u.loc, ValueRange(results).getTypes(),
+                               foundInf, oldValues, results);
     results.assign(select.getResults().begin(), select.getResults().end());
     if (!isDynamic())
       return;

@@ -332,20 +332,30 @@ ampc::Trainer::checkpointEntries(std::vector<Tensor> &tensors) const {
   return entries;
 }
 
-llvm::Error ampc::Trainer::saveCheckpoint(llvm::StringRef path) const {
+llvm::Error
+ampc::Trainer::saveCheckpoint(llvm::StringRef path,
+                              llvm::ArrayRef<ampc_rt::NamedTensor> extra) const {
   std::vector<Tensor> tensors = checkpointTensors();
-  std::string message =
-      ampc_rt::saveCheckpoint(path.str(), checkpointEntries(tensors));
+  std::vector<ampc_rt::NamedTensor> entries = checkpointEntries(tensors);
+  entries.insert(entries.end(), extra.begin(), extra.end());
+  std::string message = ampc_rt::saveCheckpoint(path.str(), entries);
   return message.empty() ? llvm::Error::success() : makeError(message);
 }
 
-llvm::Error ampc::Trainer::loadCheckpoint(llvm::StringRef path) {
+llvm::Error
+ampc::Trainer::loadCheckpoint(llvm::StringRef path,
+                              llvm::ArrayRef<ampc_rt::NamedTensor> extra,
+                              llvm::function_ref<llvm::Error()> check) {
   // Into host copies first: a bad checkpoint changes nothing.
   std::vector<Tensor> tensors = checkpointTensors();
-  std::string message =
-      ampc_rt::loadCheckpoint(path.str(), checkpointEntries(tensors));
+  std::vector<ampc_rt::NamedTensor> entries = checkpointEntries(tensors);
+  entries.insert(entries.end(), extra.begin(), extra.end());
+  std::string message = ampc_rt::loadCheckpoint(path.str(), entries);
   if (!message.empty())
     return makeError(message);
+  if (check)
+    if (llvm::Error error = check())
+      return error;
   for (size_t i = 0; i < layout.numCarried(); ++i)
     if (llvm::Error error = inputs[i].assign(tensors[i]))
       return error;

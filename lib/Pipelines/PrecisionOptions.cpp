@@ -82,10 +82,9 @@ struct PrecisionCLOptions {
       cl::desc("the precision policy (none, fp32, bf16, fp16, fp8; ampc-train "
                "takes several, comma-separated)"),
       cl::cat(ampc::getPrecisionCLCategory())};
-  cl::list<std::string> lowerOps{
-      "lower-ops", cl::CommaSeparated,
-      cl::desc("op names computed in the low type"),
-      cl::cat(ampc::getPrecisionCLCategory())};
+  cl::list<std::string> lowerOps{"lower-ops", cl::CommaSeparated,
+                                 cl::desc("op names computed in the low type"),
+                                 cl::cat(ampc::getPrecisionCLCategory())};
   cl::list<std::string> fp32Ops{"fp32-ops", cl::CommaSeparated,
                                 cl::desc("op names kept in f32"),
                                 cl::cat(ampc::getPrecisionCLCategory())};
@@ -114,9 +113,10 @@ struct PrecisionCLOptions {
                              cl::desc("fp8 scales are divided by 2^margin"),
                              cl::cat(ampc::getPrecisionCLCategory())};
   cl::opt<bool> castStatistics{
-      "cast-statistics", cl::init(false),
-      cl::desc("report per-cast underflow/overflow shares of the training "
-               "step"),
+      "cast-stats", cl::init(false),
+      cl::desc("measure what each cast of the training step loses "
+               "(per-cast underflow/overflow shares; ampc-train measures "
+               "unless --cast-stats=false)"),
       cl::cat(ampc::getPrecisionCLCategory())};
 };
 
@@ -133,7 +133,7 @@ void ampc::registerPrecisionCLOptions() { *clOptions; }
 
 llvm::Expected<std::vector<PrecisionOptions>>
 ampc::getPrecisionOptionsPerPolicyFromCL(
-    llvm::ArrayRef<std::string> defaultPolicies) {
+    llvm::ArrayRef<std::string> defaultPolicies, bool defaultCastStatistics) {
   registerPrecisionCLOptions();
   const PrecisionCLOptions &cli = *clOptions;
   std::vector<std::string> names(cli.policies.begin(), cli.policies.end());
@@ -150,7 +150,9 @@ ampc::getPrecisionOptionsPerPolicyFromCL(
   if (llvm::Error error = options.setFp8Algo(cli.fp8Algo))
     return std::move(error);
   options.fp8Margin = cli.fp8Margin;
-  options.castStatistics = cli.castStatistics;
+  options.castStatistics = cli.castStatistics.getNumOccurrences()
+                               ? bool(cli.castStatistics)
+                               : defaultCastStatistics;
   if (llvm::Error error = options.verify())
     return std::move(error);
   std::vector<PrecisionOptions> perPolicy;
@@ -163,7 +165,7 @@ ampc::getPrecisionOptionsPerPolicyFromCL(
 }
 
 llvm::Expected<PrecisionOptions> ampc::getPrecisionOptionsFromCL() {
-  auto perPolicy = getPrecisionOptionsPerPolicyFromCL({"none"});
+  auto perPolicy = getPrecisionOptionsPerPolicyFromCL({"none"}, false);
   if (!perPolicy)
     return perPolicy.takeError();
   if (perPolicy->size() != 1)

@@ -10,6 +10,8 @@
 
 #include "JitTestSupport.h"
 
+#include "ampc/Train/TrainLoop.h"
+
 #include "ampc/JIT/Trainer.h"
 #include "ampc_rt/Cuda.h"
 
@@ -298,29 +300,17 @@ func.func @reduce(%x: tensor<784x256xf32>) -> (tensor<f32>, tensor<f32>, tensor<
 
 TEST(CudaTargetTest, ShortTrainingRunMatchesTheCpu) {
   REQUIRE_GPU();
-  const std::string data = "/usr/share/datasets/fashion-mnist/";
-  auto images = ampc_rt::readIdx(data + "train-images-idx3-ubyte.gz");
-  auto labels = ampc_rt::readIdx(data + "train-labels-idx1-ubyte.gz");
-  auto testImages = ampc_rt::readIdx(data + "t10k-images-idx3-ubyte.gz");
-  auto testLabels = ampc_rt::readIdx(data + "t10k-labels-idx1-ubyte.gz");
-  if (!images || !labels || !testImages || !testLabels)
-    GTEST_SKIP() << "Fashion-MNIST not installed";
+  auto train = ampc::train::loadSplit("/usr/share/datasets/fashion-mnist",
+                                      "train");
+  auto test = ampc::train::loadSplit("/usr/share/datasets/fashion-mnist",
+                                     "test");
+  if (!train || !test)
+    GTEST_SKIP() << "Fashion-MNIST not installed: "
+                 << llvm::toString(!train ? train.takeError()
+                                          : test.takeError());
   auto buffer = llvm::MemoryBuffer::getFile(std::string(AMPC_SOURCE_DIR) +
                                             "/examples/models/mlp.mlir");
   ASSERT_TRUE(static_cast<bool>(buffer));
-  Tensor x(DType::F32, {128, 784}), onehot(DType::F32, {128, 10});
-  auto makeBatch = [&](ampc_rt::Tensor &pixels, ampc_rt::Tensor &classes,
-                       int64_t first) {
-    std::fill(onehot.data.begin(), onehot.data.end(), 0);
-    for (int r = 0; r < 128; ++r) {
-      int64_t image = first + r;
-      for (int p = 0; p < 784; ++p)
-        x.as<float>()[r * 784 + p] =
-            (pixels.as<uint8_t>()[image * 784 + p] / 255.0f - 0.2860f) /
-            0.3530f;
-      onehot.as<float>()[r * 10 + classes.as<uint8_t>()[image]] = 1;
-    }
-  };
   std::vector<float> finalLoss, accuracy;
   for (const char *target : {"cpu", "cuda"}) {
     ampc::JitOptions jit;
@@ -329,27 +319,14 @@ TEST(CudaTargetTest, ShortTrainingRunMatchesTheCpu) {
     auto trainer = ampc::Trainer::create((*buffer)->getBuffer(), "mlp.mlir",
                                          jit, ampc::TrainOptions());
     ASSERT_TRUE(static_cast<bool>(trainer)) << llvm::toString(trainer.takeError());
-    float loss = 0;
-    for (int step = 0; step < 100; ++step) {
-      makeBatch(*images, *labels, step * 128);
-      auto result = (*trainer)->step({x, onehot});
-      ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
-      loss = result->loss;
-    }
-    finalLoss.push_back(loss);
-    // Accuracy on the first 2048 test images.
-    int64_t correct = 0;
-    for (int64_t first = 0; first < 2048; first += 128) {
-      makeBatch(*testImages, *testLabels, first);
-      auto out = (*trainer)->evaluate({x, onehot});
-      ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
-      const float *logits = (*out)[1].as<float>();
-      for (int r = 0; r < 128; ++r)
-        correct += std::max_element(logits + r * 10, logits + r * 10 + 10) -
-                       (logits + r * 10) ==
-                   testLabels->as<uint8_t>()[first + r];
-    }
-    accuracy.push_back(100.0f * float(correct) / 2048.0f);
+    // The same 100 batches on both targets, then 2048 test images.
+    ampc::train::LoopOptions loop;
+    loop.maxSteps = 100;
+    loop.testLimit = 2048;
+    auto run = ampc::train::runTraining(**trainer, *train, *test, loop);
+    ASSERT_TRUE(static_cast<bool>(run)) << llvm::toString(run.takeError());
+    finalLoss.push_back(run->losses.back());
+    accuracy.push_back(float(run->accuracy));
   }
   std::printf("[ cuda ] after 100 bf16 steps: loss cpu %.4f, cuda %.4f; "
               "test accuracy cpu %.2f %%, cuda %.2f %%\n",

@@ -61,13 +61,19 @@ TEST(TrainStepABITest, StateAndDirections) {
 }
 
 TEST(TrainStepABITest, LayoutFindsEveryPartByRole) {
-  std::vector<std::string> args = {"param0",      "param1", "param0.momentum",
-                                   "param1.momentum", "loss_scale",
-                                   "fp8.t0.scale", "batch", "batch"};
-  std::vector<std::string> results = {
+  std::vector<std::string> args = {
       "param0",     "param1",       "param0.momentum", "param1.momentum",
-      "loss_scale", "fp8.t0.scale", "loss",            "found_inf",
-      "grad_norm",  "cast_stats"};
+      "loss_scale", "fp8.t0.scale", "batch",           "batch"};
+  std::vector<std::string> results = {"param0",
+                                      "param1",
+                                      "param0.momentum",
+                                      "param1.momentum",
+                                      "loss_scale",
+                                      "fp8.t0.scale",
+                                      "loss",
+                                      "found_inf",
+                                      "grad_norm",
+                                      "cast_stats"};
   std::string error;
   std::optional<StepLayout> layout = StepLayout::get(args, results, error);
   ASSERT_TRUE(layout) << error;

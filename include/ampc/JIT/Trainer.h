@@ -117,12 +117,18 @@ public:
   /// The resolved loss scaling (none, static or dynamic).
   const std::string &lossScaling() const { return scaling; }
 
-  /// Writes parameters, optimizer and loss-scale state and the step count
-  /// to `path` atomically.
-  llvm::Error saveCheckpoint(llvm::StringRef path) const;
-  /// Restores what saveCheckpoint wrote; a checkpoint of another model,
-  /// optimizer or loss scaling is an error that changes nothing.
-  llvm::Error loadCheckpoint(llvm::StringRef path);
+  /// Writes parameters, optimizer and loss-scale state, the step count and
+  /// the caller's `extra` tensors (a training loop's data order, say) to
+  /// `path` atomically.
+  llvm::Error saveCheckpoint(llvm::StringRef path,
+                             llvm::ArrayRef<ampc_rt::NamedTensor> extra = {}) const;
+  /// Restores what saveCheckpoint wrote, `extra` included (the same names,
+  /// types and shapes); then `check` (if any) may refuse what `extra` holds.
+  /// A checkpoint of another model, optimizer or loss scaling, or one that
+  /// `check` refuses, is an error that changes nothing.
+  llvm::Error loadCheckpoint(llvm::StringRef path,
+                             llvm::ArrayRef<ampc_rt::NamedTensor> extra = {},
+                             llvm::function_ref<llvm::Error()> check = {});
 
   const FunctionSignature &forwardSignature() const { return *forward; }
   const FunctionSignature &stepSignature() const { return *trainStep; }

@@ -58,7 +58,7 @@ llvm::Expected<std::optional<amp::Policy>> parsePolicy(llvm::StringRef name);
 
 /// Registers the command-line options of PrecisionOptions (--policy,
 /// --lower-ops, --fp32-ops, --promote-ops, --follow-ops, --fp8-recipe,
-/// --fp8-history-len, --fp8-algo, --fp8-margin, --cast-statistics) in their
+/// --fp8-history-len, --fp8-algo, --fp8-margin, --cast-stats) in their
 /// own category. Call before llvm::cl::ParseCommandLineOptions; once per
 /// process.
 void registerPrecisionCLOptions();
@@ -68,9 +68,11 @@ llvm::cl::OptionCategory &getPrecisionCLCategory();
 /// policy (none when --policy is not given).
 llvm::Expected<PrecisionOptions> getPrecisionOptionsFromCL();
 /// One PrecisionOptions per policy of --policy (comma-separated), or of
-/// `defaultPolicies` when it is not given; the other options are shared.
+/// `defaultPolicies` when it is not given; the other options are shared
+/// (--cast-stats defaults to `defaultCastStatistics`).
 llvm::Expected<std::vector<PrecisionOptions>>
-getPrecisionOptionsPerPolicyFromCL(llvm::ArrayRef<std::string> defaultPolicies);
+getPrecisionOptionsPerPolicyFromCL(llvm::ArrayRef<std::string> defaultPolicies,
+                                   bool defaultCastStatistics);
 
 } // namespace ampc
 

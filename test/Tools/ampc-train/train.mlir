@@ -83,14 +83,14 @@
 // NPY: {{^}}20 {{[0-9.]+}} 100.00% 0
 
 // BATCH: ampc-train: --batch=8 but @forward takes batches of 4 (the model's shapes fix the batch size)
-// FEATURES: ampc-train: @forward takes samples of 784 features, the dataset has 2
+// FEATURES: ampc-train: fp32: @forward takes samples of 784 features, the training set has 2
 // NODATA: ampc-train: '{{.*}}.nowhere' has neither Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...; Debian's dataset-fashion-mnist installs them) nor train-images.npy
 // POLICY: ampc-train: unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8
 // OPTIMIZER: ampc-train: cannot compile '{{.*}}mlp.mlir':
 // OPTIMIZER-NEXT: {{.*}}error: amp-build-train-step: unknown optimizer 'lamb'; expected sgd, adam or adamw
 // OPTIMIZER-NOT: see current operation
 // NORESUME: ampc-train: --resume needs --checkpoint-dir
-// BADRESUME: ampc-train: cannot resume: '{{.*}}fp16.ckpt': holds
+// BADRESUME: ampc-train: fp16: cannot resume: '{{.*}}fp16.ckpt': holds
 // CONTRACT: ampc-train: @forward must take its parameters, samples [B, ...] and one-hot labels [B, C], and return the loss and the logits [B, C]
 // NODIFF: error: 'math.sin' op has no derivative rule
 // MISSING: ampc-train: cannot open '{{.*}}.missing.mlir': No such file or directory

@@ -56,8 +56,8 @@ LogicalResult AmpDialect::verifyOperationAttribute(Operation *op,
   auto expect = [&](bool ok, StringRef what) -> LogicalResult {
     if (ok)
       return success();
-    return op->emitOpError() << "'" << name << "' must be " << what << ", got "
-                             << value;
+    return op->emitOpError()
+           << "'" << name << "' must be " << what << ", got " << value;
   };
   if (name == PrecisionAttr::getAttrName())
     return expect(isa<PrecisionAttr>(value), "a #amp.precision");
@@ -88,8 +88,8 @@ LogicalResult AmpDialect::verifyRegionArgAttribute(Operation *op,
   std::string where = "argument #" + std::to_string(argIndex);
   if (name == kParamAttrName) {
     if (!isa<UnitAttr>(attr.getValue()))
-      return op->emitOpError() << "'" << name << "' of " << where
-                               << " must be a unit attribute";
+      return op->emitOpError()
+             << "'" << name << "' of " << where << " must be a unit attribute";
     return success();
   }
   if (name != kRoleAttrName)
@@ -128,9 +128,9 @@ LogicalResult AmpDialect::verifyRegionResultAttribute(Operation *op,
   auto fn = dyn_cast<FunctionOpInterface>(op);
   if (!fn || !role->isState() || !isTrainStep(fn))
     return success();
-  std::optional<Role> argRole =
-      resultIndex < fn.getNumArguments() ? getArgumentRole(fn, resultIndex)
-                                         : std::nullopt;
+  std::optional<Role> argRole = resultIndex < fn.getNumArguments()
+                                    ? getArgumentRole(fn, resultIndex)
+                                    : std::nullopt;
   if (!argRole || *argRole != *role)
     return op->emitOpError()
            << "state result #" << resultIndex << " ('" << role->str()

@@ -93,7 +93,8 @@ std::optional<Role> Role::parse(llvm::StringRef text) {
       std::to_string(index) != number)
     return std::nullopt;
   if (slot.empty())
-    return text.contains('.') ? std::nullopt : std::optional(Role::ofParam(index));
+    return text.contains('.') ? std::nullopt
+                              : std::optional(Role::ofParam(index));
   if (std::optional<RoleKind> kind = lookup(kParamSlots, slot))
     return Role::ofParam(index, *kind);
   return std::nullopt;
@@ -173,13 +174,13 @@ StepLayout::get(llvm::ArrayRef<std::string> argumentRoles,
   std::optional<size_t> loss, foundInf, gradNorm;
   for (size_t i = layout.numCarried(); i < resultRoles.size(); ++i) {
     std::optional<Role> role = Role::parse(resultRoles[i]);
-    std::optional<size_t> *slot =
-        !role                               ? nullptr
-        : role->kind == RoleKind::Loss      ? &loss
-        : role->kind == RoleKind::FoundInf  ? &foundInf
-        : role->kind == RoleKind::GradNorm  ? &gradNorm
-        : role->kind == RoleKind::CastStats ? &layout.castStats
-                                            : nullptr;
+    std::optional<size_t> *slot = !role                              ? nullptr
+                                  : role->kind == RoleKind::Loss     ? &loss
+                                  : role->kind == RoleKind::FoundInf ? &foundInf
+                                  : role->kind == RoleKind::GradNorm ? &gradNorm
+                                  : role->kind == RoleKind::CastStats
+                                      ? &layout.castStats
+                                      : nullptr;
     if (!slot || *slot) {
       error = "result #" + std::to_string(i) + " '" + resultRoles[i] +
               "' is unexpected after the state (or repeated)";
@@ -220,7 +221,8 @@ ampc::amp::abi::getArgumentRoles(FunctionOpInterface fn) {
   return roles;
 }
 
-std::vector<std::string> ampc::amp::abi::getResultRoles(FunctionOpInterface fn) {
+std::vector<std::string>
+ampc::amp::abi::getResultRoles(FunctionOpInterface fn) {
   std::vector<std::string> roles;
   for (unsigned i = 0; i < fn.getNumResults(); ++i) {
     auto role = fn.getResultAttrOfType<StringAttr>(i, kRoleAttrName);

@@ -138,8 +138,7 @@ struct StepLayout {
 /// or an unknown one; the dialect's verifier rejects the latter).
 std::optional<Role> getArgumentRole(mlir::FunctionOpInterface fn,
                                     unsigned index);
-std::optional<Role> getResultRole(mlir::FunctionOpInterface fn,
-                                  unsigned index);
+std::optional<Role> getResultRole(mlir::FunctionOpInterface fn, unsigned index);
 /// The spellings of every argument's / result's role ("" where none).
 std::vector<std::string> getArgumentRoles(mlir::FunctionOpInterface fn);
 std::vector<std::string> getResultRoles(mlir::FunctionOpInterface fn);

@@ -1,0 +1,146 @@
+//===- Data.cpp - datasets, normalisation, shuffling and batching ---------===//
+
+#include "ampc/Train/Data.h"
+
+#include "llvm/ADT/Twine.h"
+#include "llvm/Support/FileSystem.h"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+using ampc_rt::DType;
+using ampc_rt::Tensor;
+using namespace ampc::train;
+
+namespace {
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Class indices from a 1-D integer tensor.
+llvm::Expected<std::vector<int32_t>> toClasses(const Tensor &t,
+                                               llvm::StringRef name) {
+  if (t.shape.size() != 1)
+    return makeError("'" + name + "': labels must be a 1-D array");
+  std::vector<int32_t> classes(t.numElements());
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    int64_t value;
+    switch (t.dtype) {
+    case DType::U8:
+      value = t.as<uint8_t>()[i];
+      break;
+    case DType::I32:
+      value = t.as<int32_t>()[i];
+      break;
+    case DType::I64:
+      value = t.as<int64_t>()[i];
+      break;
+    default:
+      return makeError("'" + name +
+                       "': labels must be uint8, int32 or int64, not " +
+                       ampc_rt::dtypeName(t.dtype));
+    }
+    if (value < INT32_MIN || value > INT32_MAX)
+      return makeError("'" + name + "': label " + llvm::Twine(value) +
+                       " of sample " + llvm::Twine(i) +
+                       " is not a 32-bit class index");
+    classes[i] = int32_t(value);
+  }
+  return classes;
+}
+
+} // namespace
+
+int64_t Dataset::features() const {
+  return samples.shape.empty() || labels.empty()
+             ? 0
+             : samples.numElements() / size();
+}
+
+llvm::Expected<Dataset> ampc::train::makeDataset(Tensor samples,
+                                                 const Tensor &labels,
+                                                 llvm::StringRef name) {
+  if (samples.dtype != DType::U8 && samples.dtype != DType::F32)
+    return makeError("'" + name + "': samples must be uint8 or float32, not " +
+                     ampc_rt::dtypeName(samples.dtype));
+  auto classes = toClasses(labels, name);
+  if (!classes)
+    return classes.takeError();
+  if (samples.shape.empty() || samples.shape[0] != int64_t(classes->size()))
+    return makeError("'" + name +
+                     "': the samples and the labels hold different numbers "
+                     "of samples");
+  Dataset data;
+  data.samples = std::move(samples);
+  data.labels = std::move(*classes);
+  return data;
+}
+
+llvm::Expected<Dataset> ampc::train::loadSplit(llvm::StringRef directory,
+                                               llvm::StringRef split) {
+  if (split != "train" && split != "test")
+    return makeError("unknown split '" + split + "'; expected train or test");
+  std::string dir = directory.str();
+  bool idx = llvm::sys::fs::exists(dir + "/train-images-idx3-ubyte.gz");
+  bool npy = llvm::sys::fs::exists(dir + "/train-images.npy");
+  if (!idx && !npy)
+    return makeError("'" + directory +
+                     "' has neither Fashion-MNIST's IDX files "
+                     "(train-images-idx3-ubyte.gz, ...; Debian's "
+                     "dataset-fashion-mnist installs them) nor "
+                     "train-images.npy");
+  std::string prefix =
+      dir + "/" + (idx && split == "test" ? "t10k" : split.str());
+  std::string images = prefix + (idx ? "-images-idx3-ubyte.gz" : "-images.npy");
+  std::string labels = prefix + (idx ? "-labels-idx1-ubyte.gz" : "-labels.npy");
+  auto x = idx ? ampc_rt::readIdx(images) : ampc_rt::readNpy(images);
+  if (!x)
+    return makeError(x.message());
+  auto y = idx ? ampc_rt::readIdx(labels) : ampc_rt::readNpy(labels);
+  if (!y)
+    return makeError(y.message());
+  return makeDataset(std::move(*x), *y, images + "' and '" + labels);
+}
+
+std::vector<int64_t> ampc::train::epochOrder(int64_t size, uint64_t seed,
+                                             unsigned epoch) {
+  std::vector<int64_t> order(size);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(seed * 1000003 + epoch);
+  std::shuffle(order.begin(), order.end(), rng);
+  return order;
+}
+
+Batcher::Batcher(std::vector<int64_t> sampleShape, int64_t numClasses,
+                 Normalization normalization)
+    : samples(DType::F32, sampleShape),
+      onehot(DType::F32, {sampleShape.at(0), numClasses}),
+      normalization(normalization) {}
+
+void Batcher::fill(const Dataset &data, llvm::ArrayRef<int64_t> order,
+                   int64_t begin) {
+  int64_t batch = batchSize(), features = data.features();
+  int64_t numClasses = onehot.shape[1];
+  std::fill(onehot.data.begin(), onehot.data.end(), 0);
+  filled = std::clamp<int64_t>(int64_t(order.size()) - begin, 0, batch);
+  rowClasses.resize(batch);
+  // Padding rows repeat a sample the batch holds (or the order's first).
+  int64_t pad = filled ? order[begin] : order.front();
+  for (int64_t r = 0; r < batch; ++r) {
+    int64_t sample = r < filled ? order[begin + r] : pad;
+    float *dst = samples.as<float>() + r * features;
+    if (data.samples.dtype == DType::U8) {
+      const uint8_t *src = data.samples.as<uint8_t>() + sample * features;
+      for (int64_t p = 0; p < features; ++p)
+        dst[p] = (src[p] / normalization.divisor - normalization.mean) /
+                 normalization.stddev;
+    } else {
+      const float *src = data.samples.as<float>() + sample * features;
+      std::copy(src, src + features, dst);
+    }
+    rowClasses[r] = data.labels[sample];
+    onehot.as<float>()[r * numClasses + rowClasses[r]] = 1;
+  }
+}
