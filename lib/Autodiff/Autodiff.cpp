@@ -15,6 +15,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/TypeSwitch.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCAUTODIFF
@@ -36,8 +37,8 @@ Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
 
 /// A zero-filled tensor of `type`.
 Value zeros(OpBuilder &b, Location loc, RankedTensorType type) {
-  Value empty = tensor::EmptyOp::create(b, loc, type.getShape(),
-                                        type.getElementType());
+  Value empty =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
   Value zero = floatConstant(b, loc, type.getElementType(), 0.0);
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
 }
@@ -58,114 +59,146 @@ public:
   LogicalResult propagate(Operation *op) {
     if (op->getNumResults() != 1)
       return success();
-    Value result = op->getResult(0);
-    auto operand = [&](unsigned i) { return op->getOperand(i); };
-    auto t = [&](unsigned i) { return get(op->getOperand(i)); };
     bool any = llvm::any_of(op->getOperands(),
                             [&](Value v) { return static_cast<bool>(get(v)); });
     if (!any || isa<arith::CmpFOp, arith::ConstantOp>(op))
       return success();
-    Type type = result.getType();
-    // Multiplying by the seed (d x / d x = 1) is the other factor: this
-    // keeps the adjoint of a contraction a plain multiply-add.
-    auto mul = [&](Value x, Value y) -> Value {
-      if (x == one)
-        return y;
-      if (y == one)
-        return x;
-      return arith::MulFOp::create(b, loc, x, y);
-    };
-    auto add = [&](Value x, Value y) -> Value {
-      if (!x)
-        return y;
-      if (!y)
-        return x;
-      return arith::AddFOp::create(b, loc, x, y);
-    };
-    auto neg = [&](Value x) -> Value {
-      return x ? Value(arith::NegFOp::create(b, loc, x)) : Value();
-    };
-    auto c = [&](double v) { return floatConstant(b, loc, type, v); };
-    Value d;
-    if (isa<arith::AddFOp>(op)) {
-      d = add(t(0), t(1));
-    } else if (isa<arith::SubFOp>(op)) {
-      d = add(t(0), neg(t(1)));
-    } else if (isa<arith::MulFOp>(op)) {
-      d = add(t(0) ? mul(t(0), operand(1)) : Value(),
-              t(1) ? mul(operand(0), t(1)) : Value());
-    } else if (isa<arith::DivFOp>(op)) {
-      // d(a/b) = da/b - a*db/b^2 = (da - r*db)/b with r = a/b.
-      Value num = add(t(0), t(1) ? neg(mul(result, t(1))) : Value());
-      d = arith::DivFOp::create(b, loc, num, operand(1));
-    } else if (isa<arith::NegFOp>(op)) {
-      d = neg(t(0));
-    } else if (isa<arith::MaximumFOp, arith::MaxNumFOp, arith::MinimumFOp,
-                   arith::MinNumFOp>(op)) {
-      // The derivative of the operand that was chosen (the first on ties).
-      bool isMax = isa<arith::MaximumFOp, arith::MaxNumFOp>(op);
-      Value first = arith::CmpFOp::create(
-          b, loc, isMax ? arith::CmpFPredicate::OGE : arith::CmpFPredicate::OLE,
-          operand(0), operand(1));
-      Value zero = c(0.0);
-      d = arith::SelectOp::create(b, loc, first, t(0) ? t(0) : zero,
-                                  t(1) ? t(1) : zero);
-    } else if (isa<arith::SelectOp>(op)) {
-      Value zero = c(0.0);
-      d = arith::SelectOp::create(b, loc, operand(0), t(1) ? t(1) : zero,
-                                  t(2) ? t(2) : zero);
-    } else if (isa<math::ExpOp>(op)) {
-      d = mul(t(0), result);
-    } else if (isa<math::ErfOp>(op)) {
-      // d erf(a) = 2/sqrt(pi) * exp(-a^2).
-      Value a = operand(0);
-      Value e = math::ExpOp::create(b, loc,
-                                    arith::NegFOp::create(b, loc, mul(a, a)));
-      d = mul(t(0), mul(c(1.1283791670955126), e));
-    } else if (isa<math::Log1pOp>(op)) {
-      d = arith::DivFOp::create(
-          b, loc, t(0), arith::AddFOp::create(b, loc, c(1.0), operand(0)));
-    } else if (isa<math::ExpM1Op>(op)) {
-      d = mul(t(0), arith::AddFOp::create(b, loc, result, c(1.0)));
-    } else if (isa<math::PowFOp>(op)) {
-      // d a^e = e * a^(e-1) da + ln(a) * a^e de.
-      Value da, de;
-      if (t(0)) {
-        Value em1 = arith::SubFOp::create(b, loc, operand(1), c(1.0));
-        da = mul(t(0), mul(operand(1),
-                           math::PowFOp::create(b, loc, operand(0), em1)));
-      }
-      if (t(1))
-        de = mul(t(1), mul(math::LogOp::create(b, loc, operand(0)), result));
-      d = add(da, de);
-    } else if (isa<math::LogOp>(op)) {
-      d = arith::DivFOp::create(b, loc, t(0), operand(0));
-    } else if (isa<math::TanhOp>(op)) {
-      d = mul(t(0), arith::SubFOp::create(b, loc, c(1.0), mul(result, result)));
-    } else if (isa<math::SqrtOp>(op)) {
-      d = arith::DivFOp::create(b, loc, mul(t(0), c(0.5)), result);
-    } else if (isa<math::RsqrtOp>(op)) {
-      // d rsqrt(a) = -0.5 * rsqrt(a)^3.
-      d = mul(t(0), mul(c(-0.5), mul(result, mul(result, result))));
-    } else if (isa<math::AbsFOp>(op)) {
-      Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE,
-                                             operand(0), c(0.0));
-      d = arith::SelectOp::create(b, loc, positive, t(0), neg(t(0)));
-    } else if (isa<arith::ExtFOp, arith::TruncFOp>(op)) {
-      OperationState state(loc, op->getName().getStringRef(), {t(0)}, {type});
-      d = b.create(state)->getResult(0);
-    } else {
+    current = op;
+    std::optional<Value> d = rule(op);
+    if (!d)
       return op->emitOpError() << "has no derivative rule";
-    }
-    if (d)
-      tangent[result] = d;
+    if (*d)
+      tangent[op->getResult(0)] = *d;
     return success();
   }
 
 private:
+  /// The derivative table: the tangent of `op`'s result from its operands
+  /// and their tangents (null where zero); nothing for an op without a rule.
+  std::optional<Value> rule(Operation *op) {
+    using Result = std::optional<Value>;
+    Value result = op->getResult(0);
+    return llvm::TypeSwitch<Operation *, Result>(op)
+        .Case<arith::AddFOp>([&](auto) { return add(t(0), t(1)); })
+        .Case<arith::SubFOp>([&](auto) { return add(t(0), neg(t(1))); })
+        .Case<arith::MulFOp>([&](auto) {
+          return add(t(0) ? mul(t(0), operand(1)) : Value(),
+                     t(1) ? mul(operand(0), t(1)) : Value());
+        })
+        .Case<arith::DivFOp>([&](auto) -> Result {
+          // d(a/b) = da/b - a*db/b^2 = (da - r*db)/b with r = a/b.
+          Value num = add(t(0), t(1) ? neg(mul(result, t(1))) : Value());
+          return arith::DivFOp::create(b, loc, num, operand(1)).getResult();
+        })
+        .Case<arith::NegFOp>([&](auto) { return neg(t(0)); })
+        .Case<arith::MaximumFOp, arith::MaxNumFOp, arith::MinimumFOp,
+              arith::MinNumFOp>([&](Operation *op) -> Result {
+          // The derivative of the operand that was chosen (the first on
+          // ties).
+          bool isMax = isa<arith::MaximumFOp, arith::MaxNumFOp>(op);
+          Value first = arith::CmpFOp::create(b, loc,
+                                              isMax ? arith::CmpFPredicate::OGE
+                                                    : arith::CmpFPredicate::OLE,
+                                              operand(0), operand(1));
+          return select(first, t(0), t(1));
+        })
+        .Case<arith::SelectOp>(
+            [&](auto) { return select(operand(0), t(1), t(2)); })
+        .Case<math::ExpOp>([&](auto) { return mul(t(0), result); })
+        .Case<math::ErfOp>([&](auto) -> Result {
+          // d erf(a) = 2/sqrt(pi) * exp(-a^2).
+          Value a = operand(0);
+          Value e = math::ExpOp::create(
+              b, loc, arith::NegFOp::create(b, loc, mul(a, a)));
+          return mul(t(0), mul(c(1.1283791670955126), e));
+        })
+        .Case<math::Log1pOp>([&](auto) -> Result {
+          return arith::DivFOp::create(
+                     b, loc, t(0),
+                     arith::AddFOp::create(b, loc, c(1.0), operand(0)))
+              .getResult();
+        })
+        .Case<math::ExpM1Op>([&](auto) {
+          return mul(t(0), arith::AddFOp::create(b, loc, result, c(1.0)));
+        })
+        .Case<math::PowFOp>([&](auto) { return powTangent(result); })
+        .Case<math::LogOp>([&](auto) -> Result {
+          return arith::DivFOp::create(b, loc, t(0), operand(0)).getResult();
+        })
+        .Case<math::TanhOp>([&](auto) {
+          return mul(
+              t(0), arith::SubFOp::create(b, loc, c(1.0), mul(result, result)));
+        })
+        .Case<math::SqrtOp>([&](auto) -> Result {
+          return arith::DivFOp::create(b, loc, mul(t(0), c(0.5)), result)
+              .getResult();
+        })
+        .Case<math::RsqrtOp>([&](auto) {
+          // d rsqrt(a) = -0.5 * rsqrt(a)^3.
+          return mul(t(0), mul(c(-0.5), mul(result, mul(result, result))));
+        })
+        .Case<math::AbsFOp>([&](auto) -> Result {
+          Value positive = arith::CmpFOp::create(
+              b, loc, arith::CmpFPredicate::OGE, operand(0), c(0.0));
+          return arith::SelectOp::create(b, loc, positive, t(0), neg(t(0)))
+              .getResult();
+        })
+        .Case<arith::ExtFOp, arith::TruncFOp>([&](Operation *op) -> Result {
+          OperationState state(loc, op->getName().getStringRef(), {t(0)},
+                               {result.getType()});
+          return b.create(state)->getResult(0);
+        })
+        .Default([](Operation *) { return std::nullopt; });
+  }
+
+  /// d a^e = e * a^(e-1) da + ln(a) * a^e de.
+  Value powTangent(Value result) {
+    Value da, de;
+    if (t(0)) {
+      Value em1 = arith::SubFOp::create(b, loc, operand(1), c(1.0));
+      da = mul(t(0),
+               mul(operand(1), math::PowFOp::create(b, loc, operand(0), em1)));
+    }
+    if (t(1))
+      de = mul(t(1), mul(math::LogOp::create(b, loc, operand(0)), result));
+    return add(da, de);
+  }
+
+  Value operand(unsigned i) const { return current->getOperand(i); }
+  Value t(unsigned i) const { return get(current->getOperand(i)); }
+  Value c(double v) {
+    return floatConstant(b, loc, current->getResult(0).getType(), v);
+  }
+  /// Multiplying by the seed (d x / d x = 1) is the other factor: this
+  /// keeps the adjoint of a contraction a plain multiply-add.
+  Value mul(Value x, Value y) {
+    if (x == one)
+      return y;
+    if (y == one)
+      return x;
+    return arith::MulFOp::create(b, loc, x, y);
+  }
+  Value add(Value x, Value y) {
+    if (!x)
+      return y;
+    if (!y)
+      return x;
+    return arith::AddFOp::create(b, loc, x, y);
+  }
+  Value neg(Value x) {
+    return x ? Value(arith::NegFOp::create(b, loc, x)) : Value();
+  }
+  /// `condition ? x : y` of two tangents (null is zero).
+  Value select(Value condition, Value x, Value y) {
+    Value zero = c(0.0);
+    return arith::SelectOp::create(b, loc, condition, x ? x : zero,
+                                   y ? y : zero);
+  }
+
   OpBuilder &b;
   Location loc;
   Value one;
+  Operation *current = nullptr;
   DenseMap<Value, Value> tangent;
 };
 
@@ -184,8 +217,8 @@ FailureOr<std::pair<Value, Combiner>> analyzeBody(linalg::GenericOp op) {
   if (def && def->getNumOperands() == 2 &&
       isa<arith::AddFOp, arith::MaximumFOp, arith::MaxNumFOp>(def) &&
       out.hasOneUse()) {
-    Value other = def->getOperand(0) == out ? def->getOperand(1)
-                                            : def->getOperand(0);
+    Value other =
+        def->getOperand(0) == out ? def->getOperand(1) : def->getOperand(0);
     if (def->getOperand(0) == out || def->getOperand(1) == out)
       return std::make_pair(other, isa<arith::AddFOp>(def) ? Combiner::Add
                                                            : Combiner::Max);
@@ -193,7 +226,6 @@ FailureOr<std::pair<Value, Combiner>> analyzeBody(linalg::GenericOp op) {
   return op.emitOpError("cannot be differentiated: its body combines with its "
                         "output other than by a sum or a maximum");
 }
-
 
 /// `s * d` as (d, s), for a dimension or a dimension times a constant.
 std::optional<std::pair<unsigned, int64_t>> asScaledDim(AffineExpr e) {
@@ -227,8 +259,7 @@ struct WindowDim {
 /// terms outside the forward window vanish (the result's adjoint is 0
 /// there). This is the transposed convolution, for any stride and dilation.
 LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
-                                   unsigned k,
-                                   SmallVectorImpl<Value> &ins,
+                                   unsigned k, SmallVectorImpl<Value> &ins,
                                    SmallVectorImpl<AffineMap> &insMaps,
                                    AffineMap &inMap) {
   auto fail = [&](const Twine &why) {
@@ -241,7 +272,8 @@ LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
     return fail("is a window of a dynamically shaped convolution");
   AffineMap outMap = op.getIndexingMapsArray().back();
   auto isOutputDim = [&](unsigned d) {
-    return llvm::is_contained(outMap.getResults(), getAffineDimExpr(d, context));
+    return llvm::is_contained(outMap.getResults(),
+                              getAffineDimExpr(d, context));
   };
   auto inputType = cast<RankedTensorType>(ins[k].getType());
   SmallVector<WindowDim> windows;
@@ -265,8 +297,8 @@ LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
     if (!isOutputDim(lhs->first) || isOutputDim(rhs->first))
       return fail("has a window expression without one output loop and one "
                   "window loop");
-    windows.push_back({unsigned(position), lhs->first, rhs->first,
-                       lhs->second, rhs->second, loops[rhs->first],
+    windows.push_back({unsigned(position), lhs->first, rhs->first, lhs->second,
+                       rhs->second, loops[rhs->first],
                        inputType.getDimSize(position)});
     newInResults.push_back(getAffineDimExpr(lhs->first, context));
   }
@@ -300,9 +332,8 @@ LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
         else if (e.isFunctionOfDim(w.out))
           return fail("shares its output loop with a windowed operand");
       }
-      offsets.push_back(b.getIndexAttr(window ? window->dilation *
-                                                    (window->size - 1)
-                                              : 0));
+      offsets.push_back(
+          b.getIndexAttr(window ? window->dilation * (window->size - 1) : 0));
       sizes.push_back(b.getIndexAttr(shape[q]));
       strides.push_back(b.getIndexAttr(window ? window->stride : 1));
       if (window) {
@@ -333,7 +364,8 @@ public:
   /// policy casts them to f8E5M2).
   static void markGradient(Value value) {
     if (Operation *def = value.getDefiningOp())
-      def->setAttr(ampc::amp::abi::kGradientAttrName, UnitAttr::get(def->getContext()));
+      def->setAttr(ampc::amp::abi::kGradientAttrName,
+                   UnitAttr::get(def->getContext()));
   }
 
   void accumulate(Value value, Value contribution) {
@@ -357,141 +389,173 @@ public:
       return visitGeneric(generic);
     if (isScalarFloatOp(op))
       return visitScalar(op);
-    if (auto extract = dyn_cast<tensor::ExtractOp>(op)) {
-      // The element's adjoint, placed at its index in a zero tensor.
-      auto type = cast<RankedTensorType>(extract.getTensor().getType());
-      accumulate(extract.getTensor(),
-                 tensor::InsertOp::create(b, op->getLoc(),
-                                          adjoint(extract.getResult()),
-                                          zeros(b, op->getLoc(), type),
-                                          extract.getIndices()));
-      return success();
+    // The rules for tensor data movement, one per op.
+    return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+        .Case([&](tensor::ExtractOp extract) { return adjointOf(extract); })
+        .Case([&](tensor::FromElementsOp fromElements) {
+          return adjointOf(fromElements);
+        })
+        .Case([&](tensor::CollapseShapeOp collapse) {
+          return adjointOf(collapse);
+        })
+        .Case([&](tensor::ExpandShapeOp expand) { return adjointOf(expand); })
+        .Case(
+            [&](tensor::ExtractSliceOp extract) { return adjointOf(extract); })
+        .Case([&](tensor::InsertSliceOp insert) { return adjointOf(insert); })
+        .Case([&](tensor::ConcatOp concat) { return adjointOf(concat); })
+        .Case([&](tensor::PadOp pad) { return adjointOf(pad); })
+        .Case(
+            [&](linalg::TransposeOp transpose) { return adjointOf(transpose); })
+        .Default([](Operation *op) {
+          return op->emitOpError(
+              "cannot be differentiated; supported are linalg.generic (and "
+              "named linalg ops, generalized; softmax decomposed), "
+              "linalg.transpose, tensor reshapes, slices, insert_slice, "
+              "concat and pad, fills and constants");
+        });
+  }
+
+  LogicalResult adjointOf(tensor::ExtractOp extract) {
+    Operation *op = extract.getOperation();
+    // The element's adjoint, placed at its index in a zero tensor.
+    auto type = cast<RankedTensorType>(extract.getTensor().getType());
+    accumulate(extract.getTensor(),
+               tensor::InsertOp::create(
+                   b, op->getLoc(), adjoint(extract.getResult()),
+                   zeros(b, op->getLoc(), type), extract.getIndices()));
+    return success();
+  }
+
+  LogicalResult adjointOf(tensor::FromElementsOp fromElements) {
+    Operation *op = fromElements.getOperation();
+    auto type = cast<RankedTensorType>(fromElements.getType());
+    Value dy = adjoint(fromElements.getResult());
+    SmallVector<int64_t> strides = computeStrides(type.getShape());
+    for (auto [linear, element] : llvm::enumerate(fromElements.getElements())) {
+      if (!active.contains(element))
+        continue;
+      SmallVector<Value> indices;
+      for (int64_t index : delinearize(int64_t(linear), strides))
+        indices.push_back(
+            arith::ConstantIndexOp::create(b, op->getLoc(), index));
+      accumulate(element,
+                 tensor::ExtractOp::create(b, op->getLoc(), dy, indices));
     }
-    if (auto fromElements = dyn_cast<tensor::FromElementsOp>(op)) {
-      auto type = cast<RankedTensorType>(fromElements.getType());
-      Value dy = adjoint(fromElements.getResult());
-      SmallVector<int64_t> strides = computeStrides(type.getShape());
-      for (auto [linear, element] : llvm::enumerate(fromElements.getElements())) {
-        if (!active.contains(element))
-          continue;
-        SmallVector<Value> indices;
-        for (int64_t index : delinearize(int64_t(linear), strides))
-          indices.push_back(
-              arith::ConstantIndexOp::create(b, op->getLoc(), index));
-        accumulate(element, tensor::ExtractOp::create(b, op->getLoc(), dy,
-                                                      indices));
-      }
-      return success();
-    }
-    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
-      accumulate(collapse.getSrc(),
-                 tensor::ExpandShapeOp::create(
-                     b, op->getLoc(), collapse.getSrcType(),
-                     adjoint(collapse.getResult()),
-                     collapse.getReassociationIndices()));
-      return success();
-    }
-    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
-      accumulate(expand.getSrc(),
-                 tensor::CollapseShapeOp::create(
-                     b, op->getLoc(), expand.getSrcType(),
-                     adjoint(expand.getResult()),
-                     expand.getReassociationIndices()));
-      return success();
-    }
-    if (auto extract = dyn_cast<tensor::ExtractSliceOp>(op)) {
-      // The slice's adjoint, placed back where it came from.
-      accumulate(extract.getSource(),
+    return success();
+  }
+
+  LogicalResult adjointOf(tensor::CollapseShapeOp collapse) {
+    Operation *op = collapse.getOperation();
+    accumulate(collapse.getSrc(), tensor::ExpandShapeOp::create(
+                                      b, op->getLoc(), collapse.getSrcType(),
+                                      adjoint(collapse.getResult()),
+                                      collapse.getReassociationIndices()));
+    return success();
+  }
+
+  LogicalResult adjointOf(tensor::ExpandShapeOp expand) {
+    Operation *op = expand.getOperation();
+    accumulate(expand.getSrc(), tensor::CollapseShapeOp::create(
+                                    b, op->getLoc(), expand.getSrcType(),
+                                    adjoint(expand.getResult()),
+                                    expand.getReassociationIndices()));
+    return success();
+  }
+
+  LogicalResult adjointOf(tensor::ExtractSliceOp extract) {
+    Operation *op = extract.getOperation();
+    // The slice's adjoint, placed back where it came from.
+    accumulate(extract.getSource(),
+               tensor::InsertSliceOp::create(
+                   b, op->getLoc(), adjoint(extract.getResult()),
+                   zeros(b, op->getLoc(), extract.getSourceType()),
+                   extract.getMixedOffsets(), extract.getMixedSizes(),
+                   extract.getMixedStrides()));
+    return success();
+  }
+
+  LogicalResult adjointOf(tensor::InsertSliceOp insert) {
+    Operation *op = insert.getOperation();
+    Value dy = adjoint(insert.getResult());
+    Location loc = op->getLoc();
+    if (active.contains(insert.getSource()))
+      accumulate(insert.getSource(),
+                 tensor::ExtractSliceOp::create(b, loc, insert.getSourceType(),
+                                                dy, insert.getMixedOffsets(),
+                                                insert.getMixedSizes(),
+                                                insert.getMixedStrides()));
+    if (active.contains(insert.getDest()))
+      // The overwritten region does not reach the result.
+      accumulate(insert.getDest(),
                  tensor::InsertSliceOp::create(
-                     b, op->getLoc(), adjoint(extract.getResult()),
-                     zeros(b, op->getLoc(), extract.getSourceType()),
-                     extract.getMixedOffsets(), extract.getMixedSizes(),
-                     extract.getMixedStrides()));
-      return success();
-    }
-    if (auto insert = dyn_cast<tensor::InsertSliceOp>(op)) {
-      Value dy = adjoint(insert.getResult());
-      Location loc = op->getLoc();
-      if (active.contains(insert.getSource()))
-        accumulate(insert.getSource(),
-                   tensor::ExtractSliceOp::create(
-                       b, loc, insert.getSourceType(), dy,
-                       insert.getMixedOffsets(), insert.getMixedSizes(),
-                       insert.getMixedStrides()));
-      if (active.contains(insert.getDest()))
-        // The overwritten region does not reach the result.
-        accumulate(insert.getDest(),
-                   tensor::InsertSliceOp::create(
-                       b, loc, zeros(b, loc, insert.getSourceType()), dy,
-                       insert.getMixedOffsets(), insert.getMixedSizes(),
-                       insert.getMixedStrides()));
-      return success();
-    }
-    if (auto concat = dyn_cast<tensor::ConcatOp>(op)) {
-      Value dy = adjoint(concat.getResult());
-      auto resultType = cast<RankedTensorType>(concat.getResult().getType());
-      int64_t offset = 0, dim = int64_t(concat.getDim());
-      for (Value input : concat.getInputs()) {
-        auto type = cast<RankedTensorType>(input.getType());
-        if (!type.hasStaticShape())
-          return op->emitOpError("cannot be differentiated: its inputs must "
-                                 "have static shapes");
-        SmallVector<OpFoldResult> offsets(resultType.getRank(),
-                                          b.getIndexAttr(0));
-        SmallVector<OpFoldResult> sizes, strides(resultType.getRank(),
-                                                 b.getIndexAttr(1));
-        offsets[dim] = b.getIndexAttr(offset);
-        for (int64_t size : type.getShape())
-          sizes.push_back(b.getIndexAttr(size));
-        if (active.contains(input))
-          accumulate(input, tensor::ExtractSliceOp::create(
-                                b, op->getLoc(), type, dy, offsets, sizes,
-                                strides));
-        offset += type.getDimSize(dim);
-      }
-      return success();
-    }
-    if (auto pad = dyn_cast<tensor::PadOp>(op)) {
-      // The interior of the padded adjoint (the padding value is a constant).
-      auto sourceType = pad.getSourceType();
-      if (!sourceType.hasStaticShape() || !pad.getStaticLow().size() ||
-          llvm::any_of(pad.getStaticLow(), ShapedType::isDynamic))
-        return op->emitOpError("cannot be differentiated: only static "
-                               "padding of a static shape is supported");
-      SmallVector<OpFoldResult> offsets, sizes, strides;
-      for (auto [low, size] :
-           llvm::zip(pad.getStaticLow(), sourceType.getShape())) {
-        offsets.push_back(b.getIndexAttr(low));
+                     b, loc, zeros(b, loc, insert.getSourceType()), dy,
+                     insert.getMixedOffsets(), insert.getMixedSizes(),
+                     insert.getMixedStrides()));
+    return success();
+  }
+
+  LogicalResult adjointOf(tensor::ConcatOp concat) {
+    Operation *op = concat.getOperation();
+    Value dy = adjoint(concat.getResult());
+    auto resultType = cast<RankedTensorType>(concat.getResult().getType());
+    int64_t offset = 0, dim = int64_t(concat.getDim());
+    for (Value input : concat.getInputs()) {
+      auto type = cast<RankedTensorType>(input.getType());
+      if (!type.hasStaticShape())
+        return op->emitOpError("cannot be differentiated: its inputs must "
+                               "have static shapes");
+      SmallVector<OpFoldResult> offsets(resultType.getRank(),
+                                        b.getIndexAttr(0));
+      SmallVector<OpFoldResult> sizes,
+          strides(resultType.getRank(), b.getIndexAttr(1));
+      offsets[dim] = b.getIndexAttr(offset);
+      for (int64_t size : type.getShape())
         sizes.push_back(b.getIndexAttr(size));
-        strides.push_back(b.getIndexAttr(1));
-      }
-      accumulate(pad.getSource(),
-                 tensor::ExtractSliceOp::create(
-                     b, op->getLoc(), sourceType, adjoint(pad.getResult()),
-                     offsets, sizes, strides));
-      return success();
+      if (active.contains(input))
+        accumulate(input,
+                   tensor::ExtractSliceOp::create(b, op->getLoc(), type, dy,
+                                                  offsets, sizes, strides));
+      offset += type.getDimSize(dim);
     }
-    if (auto transpose = dyn_cast<linalg::TransposeOp>(op)) {
-      ArrayRef<int64_t> perm = transpose.getPermutation();
-      SmallVector<int64_t> inverse(perm.size());
-      for (auto [i, p] : llvm::enumerate(perm))
-        inverse[p] = int64_t(i);
-      auto inputType = cast<RankedTensorType>(transpose.getInput().getType());
-      Value init = tensor::EmptyOp::create(b, op->getLoc(), inputType.getShape(),
-                                           inputType.getElementType());
-      accumulate(transpose.getInput(),
-                 linalg::TransposeOp::create(b, op->getLoc(),
-                                             adjoint(op->getResult(0)), init,
-                                             inverse)
-                     .getResult()[0]);
-      return success();
+    return success();
+  }
+
+  LogicalResult adjointOf(tensor::PadOp pad) {
+    Operation *op = pad.getOperation();
+    // The interior of the padded adjoint (the padding value is a constant).
+    auto sourceType = pad.getSourceType();
+    if (!sourceType.hasStaticShape() || !pad.getStaticLow().size() ||
+        llvm::any_of(pad.getStaticLow(), ShapedType::isDynamic))
+      return op->emitOpError("cannot be differentiated: only static "
+                             "padding of a static shape is supported");
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (auto [low, size] :
+         llvm::zip(pad.getStaticLow(), sourceType.getShape())) {
+      offsets.push_back(b.getIndexAttr(low));
+      sizes.push_back(b.getIndexAttr(size));
+      strides.push_back(b.getIndexAttr(1));
     }
-    return op->emitOpError("cannot be differentiated; supported are "
-                           "linalg.generic (and named linalg ops, "
-                           "generalized; softmax decomposed), "
-                           "linalg.transpose, tensor reshapes, slices, "
-                           "insert_slice, concat and pad, fills and "
-                           "constants");
+    accumulate(pad.getSource(),
+               tensor::ExtractSliceOp::create(b, op->getLoc(), sourceType,
+                                              adjoint(pad.getResult()), offsets,
+                                              sizes, strides));
+    return success();
+  }
+
+  LogicalResult adjointOf(linalg::TransposeOp transpose) {
+    Operation *op = transpose.getOperation();
+    ArrayRef<int64_t> perm = transpose.getPermutation();
+    SmallVector<int64_t> inverse(perm.size());
+    for (auto [i, p] : llvm::enumerate(perm))
+      inverse[p] = int64_t(i);
+    auto inputType = cast<RankedTensorType>(transpose.getInput().getType());
+    Value init = tensor::EmptyOp::create(b, op->getLoc(), inputType.getShape(),
+                                         inputType.getElementType());
+    accumulate(transpose.getInput(),
+               linalg::TransposeOp::create(
+                   b, op->getLoc(), adjoint(op->getResult(0)), init, inverse)
+                   .getResult()[0]);
+    return success();
   }
 
 private:
@@ -526,8 +590,9 @@ private:
 
   LogicalResult visitGeneric(linalg::GenericOp op) {
     if (op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
-      return op.emitOpError("cannot be differentiated: the reverse sweep handles "
-                            "generics on tensors with one output");
+      return op.emitOpError(
+          "cannot be differentiated: the reverse sweep handles "
+          "generics on tensors with one output");
     FailureOr<std::pair<Value, Combiner>> analysis = analyzeBody(op);
     if (failed(analysis))
       return failure();
@@ -578,7 +643,8 @@ private:
             Tangents tangents(nb, nloc);
             tangents.seed(args[k]);
             for (Operation &fop : fwd.without_terminator()) {
-              if (llvm::is_contained(fop.getOperands(), fwd.getArguments().back()))
+              if (llvm::is_contained(fop.getOperands(),
+                                     fwd.getArguments().back()))
                 continue; // the combine with the output
               Operation *clone = nb.clone(fop, mapping);
               if (failed(tangents.propagate(clone)))
@@ -589,12 +655,13 @@ private:
             Value derivative = tangents.get(mapping.lookupOrDefault(inner));
             Value next = acc;
             if (derivative) {
-              Value term = arith::MulFOp::create(nb, nloc, dyScalar, derivative);
+              Value term =
+                  arith::MulFOp::create(nb, nloc, dyScalar, derivative);
               if (combiner == Combiner::Max) {
-                Value isMax = arith::CmpFOp::create(
-                    nb, nloc, arith::CmpFPredicate::OEQ,
-                    mapping.lookupOrDefault(inner),
-                    args[op.getNumDpsInputs() + 1]);
+                Value isMax =
+                    arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ,
+                                          mapping.lookupOrDefault(inner),
+                                          args[op.getNumDpsInputs() + 1]);
                 Value zero = floatConstant(nb, nloc, term.getType(), 0.0);
                 term = arith::SelectOp::create(nb, nloc, isMax, term, zero);
               }
@@ -645,9 +712,9 @@ LogicalResult ampc::generalizeForAutodiff(func::FuncOp fn) {
   return success();
 }
 
-FailureOr<SmallVector<Value>>
-ampc::buildAdjoints(OpBuilder &b, Block &body, Value loss, Value seed,
-                    ArrayRef<BlockArgument> wrt) {
+FailureOr<SmallVector<Value>> ampc::buildAdjoints(OpBuilder &b, Block &body,
+                                                  Value loss, Value seed,
+                                                  ArrayRef<BlockArgument> wrt) {
   // Activity: what depends on a differentiated argument.
   DenseSet<Value> active(wrt.begin(), wrt.end());
   SmallVector<Operation *> ops;

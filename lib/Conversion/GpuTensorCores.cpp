@@ -94,8 +94,7 @@ bool derivesFrom(Value v, BlockArgument arg) {
   return any;
 }
 
-std::optional<Contraction> matchContraction(linalg::GenericOp op,
-                                            bool fp8) {
+std::optional<Contraction> matchContraction(linalg::GenericOp op, bool fp8) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1)
     return std::nullopt;
@@ -120,8 +119,8 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op,
     return std::nullopt;
   Contraction c;
   // The output's last loop is read by one operand only: that one is B.
-  if (maps[0].isFunctionOfDim(maps[2].getDimPosition(
-          maps[2].getNumResults() - 1)) &&
+  if (maps[0].isFunctionOfDim(
+          maps[2].getDimPosition(maps[2].getNumResults() - 1)) &&
       !maps[1].isFunctionOfDim(
           maps[2].getDimPosition(maps[2].getNumResults() - 1)))
     std::swap(c.lhsIndex, c.rhsIndex);
@@ -259,8 +258,7 @@ Epilogue matchEpilogue(linalg::GenericOp op) {
         consumer.getStaticLoopRanges() != outType.getShape())
       return false;
     Value lhsRoot = rootBuffer(op.getDpsInputs()[0]),
-          rhsRoot = rootBuffer(op.getDpsInputs()[1]),
-          outRoot = rootBuffer(out);
+          rhsRoot = rootBuffer(op.getDpsInputs()[1]), outRoot = rootBuffer(out);
     bool readsOutput = false;
     for (OpOperand &operand : consumer->getOpOperands()) {
       AffineMap map = consumer.getMatchingIndexingMap(&operand);
@@ -291,13 +289,12 @@ Epilogue matchEpilogue(linalg::GenericOp op) {
   // The output need not be written only if it is a local buffer that
   // nothing else reads (an argument or a returned buffer is seen by the
   // caller).
-  e.storeOutput =
-      !out.getDefiningOp<memref::AllocOp>() ||
-      llvm::any_of(out.getUsers(), [&](Operation *user) {
-        return user != op && user != e.fill &&
-               user != consumer.getOperation() &&
-               !isa<memref::DeallocOp>(user);
-      });
+  e.storeOutput = !out.getDefiningOp<memref::AllocOp>() ||
+                  llvm::any_of(out.getUsers(), [&](Operation *user) {
+                    return user != op && user != e.fill &&
+                           user != consumer.getOperation() &&
+                           !isa<memref::DeallocOp>(user);
+                  });
   return e;
 }
 
@@ -310,10 +307,9 @@ public:
       // With a consumer, the kernel takes its place: what lies between only
       // allocates or computes values the consumer may use.
       : b(e.consumer ? e.consumer.getOperation() : op.getOperation()),
-        loc(op.getLoc()), op(op), c(c), e(e),
-        maps(op.getIndexingMapsArray()), numLoops(op.getNumLoops()),
-        sizeM(c.m.size()), sizeN(c.n.size()), sizeK(c.k.size()),
-        per(c.packing()), tileK(c.tileK()) {}
+        loc(op.getLoc()), op(op), c(c), e(e), maps(op.getIndexingMapsArray()),
+        numLoops(op.getNumLoops()), sizeM(c.m.size()), sizeN(c.n.size()),
+        sizeK(c.k.size()), per(c.packing()), tileK(c.tileK()) {}
 
   /// One warp per 16x8 output tile, fragments loaded from global memory.
   void emitWarpTiles();
@@ -321,6 +317,25 @@ public:
   /// slices of A and B in shared memory (BK = two mma k steps), each warp
   /// computes 32x32 (2 x 4 mma tiles) from fragments read there.
   void emitBlockTiles();
+
+  /// What the steps of one block tile share: its shared-memory slices and
+  /// this thread's place in the block.
+  struct BlockFrame {
+    int64_t kWords = 0, blockK = 0;
+    Value sliceA, sliceB, tid, g, t, blockRow, blockCol, warpRow, warpCol;
+  };
+  /// One output element of this lane: its row, column and whether it is
+  /// inside the output.
+  struct Element {
+    Value row, col, ok;
+  };
+  /// This lane's 32 output elements (2 x 4 mma tiles x 4 registers).
+  SmallVector<Element> blockElements(const BlockFrame &f);
+  /// Stages operand `which` (rows along m for A, n for B) of the k step at
+  /// `k0` into its slice: kBlockM rows x kWords words.
+  void stageSlice(const BlockFrame &f, unsigned which, bool isA, Value k0);
+  /// The two mma k tiles of one staged k step, on accumulators `acc`.
+  void blockMmaStep(const BlockFrame &f, SmallVector<Value> &acc);
 
 private:
   Value index(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
@@ -353,8 +368,8 @@ private:
   /// Sets the loop indices of `group` in `dims` from its linear index (the
   /// last loop fastest).
   void decode(const DimGroup &group, Value linear, SmallVector<Value> &dims) {
-    for (auto [dim, value] : llvm::zip(
-             group.dims, ampc::delinearize(b, loc, linear, group.sizes)))
+    for (auto [dim, value] :
+         llvm::zip(group.dims, ampc::delinearize(b, loc, linear, group.sizes)))
       dims[dim] = value;
   }
   /// The loop indices at linear (m, n, k) (null: not needed).
@@ -403,8 +418,8 @@ private:
         memref::LoadOp::create(b, loc, op->getOperand(which), indices);
     if (!valid)
       return value;
-    Value zero = arith::ConstantOp::create(
-        b, loc, b.getFloatAttr(value.getType(), 0.0));
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getFloatAttr(value.getType(), 0.0));
     return arith::SelectOp::create(b, loc, valid, value, zero);
   }
   /// `per` elements of operand `which` from linear k index `k` on into one
@@ -424,8 +439,8 @@ private:
       if (i)
         bits = arith::ShLIOp::create(
             b, loc, bits,
-            arith::ConstantOp::create(
-                b, loc, b.getI32IntegerAttr(int32_t(i * width))));
+            arith::ConstantOp::create(b, loc,
+                                      b.getI32IntegerAttr(int32_t(i * width))));
       reg = reg ? Value(arith::OrIOp::create(b, loc, reg, bits)) : bits;
     }
     return reg;
@@ -437,8 +452,8 @@ private:
     operands.append(bRegs.begin(), bRegs.end());
     operands.append(acc.begin(), acc.end());
     auto f32 = b.getF32Type();
-    auto result = LLVM::LLVMStructType::getLiteral(b.getContext(),
-                                                   {f32, f32, f32, f32});
+    auto result =
+        LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
     auto name = [](FloatType t) -> std::string {
       if (t.isBF16())
         return "bf16";
@@ -446,14 +461,13 @@ private:
         return "f16";
       return isa<Float8E4M3FNType>(t) ? "e4m3" : "e5m2";
     };
-    std::string asmText =
-        "mma.sync.aligned.m16n8k" + std::to_string(tileK) + ".row.col.f32." +
-        name(c.lhs) + "." + name(c.rhs) +
-        ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
-        "{$10, $11, $12, $13};";
+    std::string asmText = "mma.sync.aligned.m16n8k" + std::to_string(tileK) +
+                          ".row.col.f32." + name(c.lhs) + "." + name(c.rhs) +
+                          ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
+                          "{$10, $11, $12, $13};";
     auto inst = LLVM::InlineAsmOp::create(
-        b, loc, result, operands, asmText,
-        "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f", /*has_side_effects=*/false,
+        b, loc, result, operands, asmText, "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f",
+        /*has_side_effects=*/false,
         /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
         LLVM::AsmDialectAttr(), ArrayAttr());
     SmallVector<Value> next;
@@ -528,15 +542,15 @@ void KernelEmitter::emitOutput(Value acc, Value row, Value col, Value ok) {
     else if (!arg.use_empty())
       mapping.map(arg, memref::LoadOp::create(b, loc, v, at(&operand)));
   }
-  SmallVector<Value> yielded = ampc::cloneLinalgBody(
-      b, consumer.getRegion().front(), mapping, indices);
+  SmallVector<Value> yielded =
+      ampc::cloneLinalgBody(b, consumer.getRegion().front(), mapping, indices);
   for (auto [value, init] : llvm::zip(yielded, consumer.getDpsInitsMutable()))
     memref::StoreOp::create(b, loc, value, init.get(), at(&init));
 }
 
 void KernelEmitter::emitWarpTiles() {
-  auto kernel = launch(llvm::divideCeil(sizeM, 16),
-                       llvm::divideCeil(sizeN, 8), 32);
+  auto kernel =
+      launch(llvm::divideCeil(sizeM, 16), llvm::divideCeil(sizeN, 8), 32);
   Value lane = kernel.getThreadIds().x;
   Value tileM = mul(kernel.getBlockIds().x, 16);
   Value tileN = mul(kernel.getBlockIds().y, 8);
@@ -555,9 +569,8 @@ void KernelEmitter::emitWarpTiles() {
   for (int64_t i = 0; i < 4; ++i)
     init.push_back(initial(rows[i], cols[i], outOk[i]));
   // k in whole tiles; past K the fragments hold zeros.
-  auto loop = scf::ForOp::create(b, loc, index(0),
-                                 index(llvm::alignTo(sizeK, tileK)),
-                                 index(tileK), init);
+  auto loop = scf::ForOp::create(
+      b, loc, index(0), index(llvm::alignTo(sizeK, tileK)), index(tileK), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -584,133 +597,136 @@ void KernelEmitter::emitWarpTiles() {
   finish();
 }
 
+namespace {
+constexpr int64_t kBlockM = 64, kBlockN = 64, kBlockThreads = 128;
+} // namespace
+
 void KernelEmitter::emitBlockTiles() {
-  constexpr int64_t kBlockM = 64, kBlockN = 64, kThreads = 128;
   // Per k step of the block: two mma k tiles, kWords 32-bit words per row
   // (2 or 4 elements each); rows padded to kStride words so that the 32
   // lanes of a fragment read hit 32 different banks.
-  const int64_t kWords = 2 * tileK / per, kStride = kWords + 4;
-  const int64_t blockK = 2 * tileK;
+  BlockFrame f;
+  f.kWords = 2 * tileK / per;
+  f.blockK = 2 * tileK;
+  const int64_t kStride = f.kWords + 4;
   auto kernel = launch(llvm::divideCeil(sizeM, kBlockM),
-                       llvm::divideCeil(sizeN, kBlockN), kThreads);
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                              gpu::AddressSpace::Workgroup);
+                       llvm::divideCeil(sizeN, kBlockN), kBlockThreads);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   auto sliceType = MemRefType::get({kBlockM, kStride}, b.getI32Type(),
                                    MemRefLayoutAttrInterface(), workgroup);
   // A's slice by row m, B's by column n; k runs along each row.
-  Value sliceA = kernel.addWorkgroupAttribution(sliceType, loc);
-  Value sliceB = kernel.addWorkgroupAttribution(sliceType, loc);
-  Value tid = kernel.getThreadIds().x;
-  Value warp = div(tid, 32), lane = rem(tid, 32);
-  Value g = div(lane, 4), t = rem(lane, 4);
-  Value blockRow = mul(kernel.getBlockIds().x, kBlockM);
-  Value blockCol = mul(kernel.getBlockIds().y, kBlockN);
+  f.sliceA = kernel.addWorkgroupAttribution(sliceType, loc);
+  f.sliceB = kernel.addWorkgroupAttribution(sliceType, loc);
+  f.tid = kernel.getThreadIds().x;
+  Value warp = div(f.tid, 32), lane = rem(f.tid, 32);
+  f.g = div(lane, 4);
+  f.t = rem(lane, 4);
+  f.blockRow = mul(kernel.getBlockIds().x, kBlockM);
+  f.blockCol = mul(kernel.getBlockIds().y, kBlockN);
   // Warps 0-3 own the 32x32 quarters (warp / 2, warp % 2).
-  Value warpRow = mul(div(warp, 2), 32), warpCol = mul(rem(warp, 2), 32);
+  f.warpRow = mul(div(warp, 2), 32);
+  f.warpCol = mul(rem(warp, 2), 32);
 
-  // Output elements of this lane: tile (mt, nt), register i. Computed
-  // where they are used (before the k loop only to load the output's
-  // initial value), so that they do not hold registers across the loop.
-  struct Element {
-    Value row, col, ok;
-  };
-  auto elementsHere = [&]() {
-    SmallVector<Element> elements;
-    for (int64_t mt = 0; mt < 2; ++mt)
-      for (int64_t nt = 0; nt < 4; ++nt)
-        for (int64_t i = 0; i < 4; ++i) {
-          Value row =
-              add(add(blockRow, warpRow), mt * 16 + (i >= 2 ? 8 : 0));
-          row = add(row, g);
-          Value col = add(add(blockCol, warpCol), nt * 8 + (i % 2));
-          col = add(col, mul(t, 2));
-          elements.push_back({row, col,
-                              both(inRange(row, sizeM, kBlockM),
-                                   inRange(col, sizeN, kBlockN))});
-        }
-    return elements;
-  };
+  // Output positions are computed where they are used (before the k loop
+  // only to load the output's initial value), so that they do not hold
+  // registers across the loop.
   SmallVector<Value> init;
   if (e.initValue)
     init.assign(32, e.initValue);
   else
-    for (Element &el : elementsHere())
+    for (Element &el : blockElements(f))
       init.push_back(initial(el.row, el.col, el.ok));
-
-  // Whether an operand is contiguous along k (its last index moves with a
-  // k loop): then consecutive threads stage consecutive words of a row,
-  // otherwise consecutive rows, so that global loads coalesce either way.
-  auto kContiguous = [&](unsigned which) {
-    AffineMap map = maps[which];
-    if (map.getNumResults() == 0)
-      return true;
-    AffineExpr last = map.getResult(map.getNumResults() - 1);
-    return llvm::any_of(c.k.dims, [&](unsigned d) {
-      return last.isFunctionOfDim(d);
-    });
-  };
   auto loop = scf::ForOp::create(b, loc, index(0),
-                                 index(llvm::alignTo(sizeK, blockK)),
-                                 index(blockK), init);
+                                 index(llvm::alignTo(sizeK, f.blockK)),
+                                 index(f.blockK), init);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(loop.getBody());
     Value k0 = loop.getInductionVar();
-    // Stage operand `which` (rows along m for A, n for B) into `slice`:
-    // kBlockM rows x kWords words, kBlockM * kWords / kThreads per thread.
-    auto stage = [&](unsigned which, bool isA, Value slice) {
-      Value base = isA ? blockRow : blockCol;
-      int64_t size = isA ? sizeM : sizeN;
-      bool alongK = kContiguous(which);
-      for (int64_t j = 0; j < kBlockM * kWords / kThreads; ++j) {
-        Value w = add(tid, j * kThreads);
-        Value row = alongK ? div(w, kWords) : rem(w, kBlockM);
-        Value word = alongK ? rem(w, kWords) : div(w, kBlockM);
-        Value linear = add(base, row);
-        Value k = add(k0, mul(word, per));
-        Value reg = loadRegister(which, isA ? linear : Value(),
-                                 isA ? Value() : linear, k,
-                                 inRange(linear, size, kBlockM), blockK);
-        memref::StoreOp::create(b, loc, reg, slice, ValueRange{row, word});
-      }
-    };
-    stage(c.lhsIndex, /*isA=*/true, sliceA);
-    stage(c.rhsIndex, /*isA=*/false, sliceB);
+    stageSlice(f, c.lhsIndex, /*isA=*/true, k0);
+    stageSlice(f, c.rhsIndex, /*isA=*/false, k0);
     gpu::BarrierOp::create(b, loc);
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    for (int64_t kk = 0; kk < 2; ++kk) {
-      // Word offsets of this mma k tile: t and t + 4 (half a tile on).
-      Value w0 = add(t, kk * kWords / 2), w1 = add(w0, 4);
-      SmallVector<SmallVector<Value>> aFrag, bFrag;
-      for (int64_t mt = 0; mt < 2; ++mt) {
-        Value r0 = add(add(warpRow, g), mt * 16), r1 = add(r0, 8);
-        auto word = [&](Value r, Value w) -> Value {
-          return memref::LoadOp::create(b, loc, sliceA, ValueRange{r, w});
-        };
-        aFrag.push_back(
-            {word(r0, w0), word(r1, w0), word(r0, w1), word(r1, w1)});
-      }
-      for (int64_t nt = 0; nt < 4; ++nt) {
-        Value col = add(add(warpCol, g), nt * 8);
-        bFrag.push_back(
-            {memref::LoadOp::create(b, loc, sliceB, ValueRange{col, w0}),
-             memref::LoadOp::create(b, loc, sliceB, ValueRange{col, w1})});
-      }
-      for (int64_t mt = 0; mt < 2; ++mt)
-        for (int64_t nt = 0; nt < 4; ++nt) {
-          size_t at = size_t((mt * 4 + nt) * 4);
-          SmallVector<Value> next =
-              mma(aFrag[mt], bFrag[nt], ValueRange(acc).slice(at, 4));
-          std::copy(next.begin(), next.end(), acc.begin() + at);
-        }
-    }
+    blockMmaStep(f, acc);
     // The slices are overwritten in the next step.
     gpu::BarrierOp::create(b, loc);
     scf::YieldOp::create(b, loc, acc);
   }
-  for (auto [i, el] : llvm::enumerate(elementsHere()))
+  for (auto [i, el] : llvm::enumerate(blockElements(f)))
     emitOutput(loop.getResult(i), el.row, el.col, el.ok);
   finish();
+}
+
+SmallVector<KernelEmitter::Element>
+KernelEmitter::blockElements(const BlockFrame &f) {
+  SmallVector<Element> elements;
+  for (int64_t mt = 0; mt < 2; ++mt)
+    for (int64_t nt = 0; nt < 4; ++nt)
+      for (int64_t i = 0; i < 4; ++i) {
+        Value row = add(add(f.blockRow, f.warpRow), mt * 16 + (i >= 2 ? 8 : 0));
+        row = add(row, f.g);
+        Value col = add(add(f.blockCol, f.warpCol), nt * 8 + (i % 2));
+        col = add(col, mul(f.t, 2));
+        elements.push_back(
+            {row, col,
+             both(inRange(row, sizeM, kBlockM), inRange(col, sizeN, kBlockN))});
+      }
+  return elements;
+}
+
+void KernelEmitter::stageSlice(const BlockFrame &f, unsigned which, bool isA,
+                               Value k0) {
+  // Whether the operand is contiguous along k (its last index moves with a
+  // k loop): then consecutive threads stage consecutive words of a row,
+  // otherwise consecutive rows, so that global loads coalesce either way.
+  AffineMap map = maps[which];
+  bool alongK =
+      map.getNumResults() == 0 || llvm::any_of(c.k.dims, [&](unsigned d) {
+        return map.getResult(map.getNumResults() - 1).isFunctionOfDim(d);
+      });
+  Value base = isA ? f.blockRow : f.blockCol;
+  Value slice = isA ? f.sliceA : f.sliceB;
+  int64_t size = isA ? sizeM : sizeN;
+  for (int64_t j = 0; j < kBlockM * f.kWords / kBlockThreads; ++j) {
+    Value w = add(f.tid, j * kBlockThreads);
+    Value row = alongK ? div(w, f.kWords) : rem(w, kBlockM);
+    Value word = alongK ? rem(w, f.kWords) : div(w, kBlockM);
+    Value linear = add(base, row);
+    Value k = add(k0, mul(word, per));
+    Value reg =
+        loadRegister(which, isA ? linear : Value(), isA ? Value() : linear, k,
+                     inRange(linear, size, kBlockM), f.blockK);
+    memref::StoreOp::create(b, loc, reg, slice, ValueRange{row, word});
+  }
+}
+
+void KernelEmitter::blockMmaStep(const BlockFrame &f, SmallVector<Value> &acc) {
+  for (int64_t kk = 0; kk < 2; ++kk) {
+    // Word offsets of this mma k tile: t and t + 4 (half a tile on).
+    Value w0 = add(f.t, kk * f.kWords / 2), w1 = add(w0, 4);
+    SmallVector<SmallVector<Value>> aFrag, bFrag;
+    for (int64_t mt = 0; mt < 2; ++mt) {
+      Value r0 = add(add(f.warpRow, f.g), mt * 16), r1 = add(r0, 8);
+      auto word = [&](Value r, Value w) -> Value {
+        return memref::LoadOp::create(b, loc, f.sliceA, ValueRange{r, w});
+      };
+      aFrag.push_back({word(r0, w0), word(r1, w0), word(r0, w1), word(r1, w1)});
+    }
+    for (int64_t nt = 0; nt < 4; ++nt) {
+      Value col = add(add(f.warpCol, f.g), nt * 8);
+      bFrag.push_back(
+          {memref::LoadOp::create(b, loc, f.sliceB, ValueRange{col, w0}),
+           memref::LoadOp::create(b, loc, f.sliceB, ValueRange{col, w1})});
+    }
+    for (int64_t mt = 0; mt < 2; ++mt)
+      for (int64_t nt = 0; nt < 4; ++nt) {
+        size_t at = size_t((mt * 4 + nt) * 4);
+        SmallVector<Value> next =
+            mma(aFrag[mt], bFrag[nt], ValueRange(acc).slice(at, 4));
+        std::copy(next.begin(), next.end(), acc.begin() + at);
+      }
+  }
 }
 
 void KernelEmitter::finish() {

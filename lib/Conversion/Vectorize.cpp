@@ -127,6 +127,80 @@ bool fitsBf16DotKernel(linalg::MatmulOp op) {
   return m % kDotRows == 0 && n % kDotCols == 0 && k % 2 == 0;
 }
 
+/// B (k x n) -> (n/16, k/2, 32): for each block of 16 columns and each pair
+/// of rows, the 16 column pairs (B[2p][j], B[2p+1][j]) side by side.
+Value packBf16Pairs(OpBuilder &b, Location loc, Value rhs, int64_t k,
+                    int64_t n) {
+  Type bf16 = b.getBF16Type();
+  Value expanded = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({k / 2, 2, n / kDotCols, kDotCols}, bf16),
+      rhs, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
+  Value transposedInit = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{n / kDotCols, k / 2, kDotCols, 2}, bf16);
+  Value transposed =
+      linalg::TransposeOp::create(b, loc, expanded, transposedInit,
+                                  ArrayRef<int64_t>{2, 0, 3, 1})
+          .getResult()[0];
+  return tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get({n / kDotCols, k / 2, 2 * kDotCols}, bf16),
+      transposed, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
+}
+
+/// One register tile of the kernel: rows [i, i + 8) x columns of block `jb`
+/// of `tile`, accumulated over the pairs [kc, kc + kBlock) with vdpbf16ps
+/// (A's pair broadcast, B's packed pairs); returns the updated tile.
+Value emitDotTile(OpBuilder &b, Location loc, Value tile, Value lhs,
+                  Value packed, Value i, Value jb, Value kc, int64_t kBlock) {
+  Type bf16 = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
+  auto index = [&](int64_t v) {
+    return arith::ConstantIndexOp::create(b, loc, v).getResult();
+  };
+  Value c0 = index(0), c1 = index(1);
+  Value padF32 = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  Value padBf16 = arith::ConstantOp::create(b, loc, b.getFloatAttr(bf16, 0));
+  auto accType = VectorType::get({kDotCols}, f32);
+  auto pairType = VectorType::get({2 * kDotCols}, bf16);
+  Value j = arith::MulIOp::create(b, loc, jb, index(kDotCols));
+  SmallVector<Value> rowIndex, accs;
+  for (int64_t r = 0; r < kDotRows; ++r) {
+    rowIndex.push_back(arith::AddIOp::create(b, loc, i, index(r)));
+    accs.push_back(vector::TransferReadOp::create(
+        b, loc, accType, tile, ValueRange{rowIndex[r], j}, padF32,
+        ArrayRef<bool>{true}));
+  }
+  Value kcEnd = arith::AddIOp::create(b, loc, kc, index(kBlock));
+  auto depth = scf::ForOp::create(
+      b, loc, kc, kcEnd, c1, accs,
+      [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
+        Value bv = vector::TransferReadOp::create(
+            b, loc, pairType, packed, ValueRange{jb, p, c0}, padBf16,
+            ArrayRef<bool>{true});
+        Value kk = arith::MulIOp::create(b, loc, p, index(2));
+        SmallVector<Value> next;
+        for (int64_t r = 0; r < kDotRows; ++r) {
+          Value pair = vector::TransferReadOp::create(
+              b, loc, VectorType::get({2}, bf16), lhs,
+              ValueRange{rowIndex[r], kk}, padBf16, ArrayRef<bool>{true});
+          Value asInt = vector::BitCastOp::create(
+              b, loc, VectorType::get({1}, i32), pair);
+          Value scalar =
+              vector::ExtractOp::create(b, loc, asInt, ArrayRef<int64_t>{0});
+          Value splat = vector::BroadcastOp::create(
+              b, loc, VectorType::get({kDotCols}, i32), scalar);
+          Value av = vector::BitCastOp::create(b, loc, pairType, splat);
+          next.push_back(
+              x86vector::DotBF16Op::create(b, loc, accType, acc[r], av, bv));
+        }
+        scf::YieldOp::create(b, loc, next);
+      });
+  for (int64_t r = 0; r < kDotRows; ++r)
+    tile = vector::TransferWriteOp::create(b, loc, depth.getResult(r), tile,
+                                           ValueRange{rowIndex[r], j},
+                                           ArrayRef<bool>{true})
+               .getResult();
+  return tile;
+}
+
 /// Replaces `op` by the AVX-512 BF16 dot-product kernel (see the pass
 /// description).
 void buildBf16DotKernel(linalg::MatmulOp op) {
@@ -138,31 +212,11 @@ void buildBf16DotKernel(linalg::MatmulOp op) {
   auto rhsType = cast<RankedTensorType>(rhs.getType());
   int64_t m = lhsType.getDimSize(0), k = lhsType.getDimSize(1),
           n = rhsType.getDimSize(1);
-  Type bf16 = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
-
-  // B (k x n) -> (n/16, k/2, 32): for each block of 16 columns and each pair
-  // of rows, the 16 column pairs (B[2p][j], B[2p+1][j]) side by side.
-  Value expanded = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({k / 2, 2, n / kDotCols, kDotCols}, bf16),
-      rhs, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
-  Value transposedInit = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{n / kDotCols, k / 2, kDotCols, 2}, bf16);
-  Value transposed =
-      linalg::TransposeOp::create(b, loc, expanded, transposedInit,
-                                  ArrayRef<int64_t>{2, 0, 3, 1})
-          .getResult()[0];
-  Value packed = tensor::CollapseShapeOp::create(
-      b, loc, RankedTensorType::get({n / kDotCols, k / 2, 2 * kDotCols}, bf16),
-      transposed, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-
+  Value packed = packBf16Pairs(b, loc, rhs, k, n);
   auto index = [&](int64_t v) {
     return arith::ConstantIndexOp::create(b, loc, v).getResult();
   };
   Value c0 = index(0), c1 = index(1);
-  Value padF32 = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  Value padBf16 = arith::ConstantOp::create(b, loc, b.getFloatAttr(bf16, 0));
-  auto accType = VectorType::get({kDotCols}, f32);
-  auto pairType = VectorType::get({2 * kDotCols}, bf16);
 
   // Loop order kc (blocks of k pairs), ib (blocks of rows), jb (16-column
   // blocks), i (8 rows), p (pairs within the k block): a block of packed B
@@ -170,83 +224,38 @@ void buildBf16DotKernel(linalg::MatmulOp op) {
   // the row block of A for one k block stays in L2 across all column blocks.
   int64_t kBlock = pickTile(k / 2, 128);
   int64_t rowBlock = kDotRows * pickTile(m / kDotRows, 16);
-  auto blocks = scf::ForOp::create(
-      b, loc, c0, index(k / 2), index(kBlock), ValueRange{init},
-      [&](OpBuilder &b, Location loc, Value kc, ValueRange blockArgs) {
-        auto rowBlocks = scf::ForOp::create(
-            b, loc, c0, index(m), index(rowBlock), ValueRange{blockArgs[0]},
-            [&](OpBuilder &b, Location loc, Value ib, ValueRange rowBlockArgs) {
-              auto cols = scf::ForOp::create(
-                  b, loc, c0, index(n / kDotCols), c1,
-                  ValueRange{rowBlockArgs[0]},
-                  [&](OpBuilder &b, Location loc, Value jb,
-                      ValueRange colArgs) {
+  auto loop =
+      [&](OpBuilder &b, Location loc, Value lb, Value ub, Value step,
+          Value iterArg,
+          function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
+        return scf::ForOp::create(
+                   b, loc, lb, ub, step, ValueRange{iterArg},
+                   [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
+                     scf::YieldOp::create(b, loc, body(b, loc, iv, args[0]));
+                   })
+            .getResult(0);
+      };
+  Value result = loop(
+      b, loc, c0, index(k / 2), index(kBlock), init,
+      [&](OpBuilder &b, Location loc, Value kc, Value acc) {
+        return loop(
+            b, loc, c0, index(m), index(rowBlock), acc,
+            [&](OpBuilder &b, Location loc, Value ib, Value acc) {
+              return loop(
+                  b, loc, c0, index(n / kDotCols), c1, acc,
+                  [&](OpBuilder &b, Location loc, Value jb, Value acc) {
                     Value ibEnd =
                         arith::AddIOp::create(b, loc, ib, index(rowBlock));
-                    auto rows = scf::ForOp::create(
-                        b, loc, ib, ibEnd, index(kDotRows),
-                        ValueRange{colArgs[0]},
-                        [&](OpBuilder &b, Location loc, Value i,
-                            ValueRange rowArgs) {
-                          Value tile = rowArgs[0];
-                          Value j = arith::MulIOp::create(b, loc, jb,
-                                                          index(kDotCols));
-                          SmallVector<Value> rowIndex, accs;
-                          for (int64_t r = 0; r < kDotRows; ++r) {
-                            rowIndex.push_back(
-                                arith::AddIOp::create(b, loc, i, index(r)));
-                            accs.push_back(vector::TransferReadOp::create(
-                                b, loc, accType, tile,
-                                ValueRange{rowIndex[r], j}, padF32,
-                                ArrayRef<bool>{true}));
-                          }
-                          Value kcEnd =
-                              arith::AddIOp::create(b, loc, kc, index(kBlock));
-                          auto depth = scf::ForOp::create(
-                              b, loc, kc, kcEnd, c1, accs,
-                              [&](OpBuilder &b, Location loc, Value p,
-                                  ValueRange acc) {
-                                Value bv = vector::TransferReadOp::create(
-                                    b, loc, pairType, packed,
-                                    ValueRange{jb, p, c0}, padBf16,
-                                    ArrayRef<bool>{true});
-                                Value kk =
-                                    arith::MulIOp::create(b, loc, p, index(2));
-                                SmallVector<Value> next;
-                                for (int64_t r = 0; r < kDotRows; ++r) {
-                                  Value pair = vector::TransferReadOp::create(
-                                      b, loc, VectorType::get({2}, bf16), lhs,
-                                      ValueRange{rowIndex[r], kk}, padBf16,
-                                      ArrayRef<bool>{true});
-                                  Value asInt = vector::BitCastOp::create(
-                                      b, loc, VectorType::get({1}, i32), pair);
-                                  Value scalar = vector::ExtractOp::create(
-                                      b, loc, asInt, ArrayRef<int64_t>{0});
-                                  Value splat = vector::BroadcastOp::create(
-                                      b, loc, VectorType::get({kDotCols}, i32),
-                                      scalar);
-                                  Value av = vector::BitCastOp::create(
-                                      b, loc, pairType, splat);
-                                  next.push_back(x86vector::DotBF16Op::create(
-                                      b, loc, accType, acc[r], av, bv));
-                                }
-                                scf::YieldOp::create(b, loc, next);
-                              });
-                          for (int64_t r = 0; r < kDotRows; ++r)
-                            tile = vector::TransferWriteOp::create(
-                                       b, loc, depth.getResult(r), tile,
-                                       ValueRange{rowIndex[r], j},
-                                       ArrayRef<bool>{true})
-                                       .getResult();
-                          scf::YieldOp::create(b, loc, tile);
+                    return loop(
+                        b, loc, ib, ibEnd, index(kDotRows), acc,
+                        [&](OpBuilder &b, Location loc, Value i, Value tile) {
+                          return emitDotTile(b, loc, tile, lhs, packed, i, jb,
+                                             kc, kBlock);
                         });
-                    scf::YieldOp::create(b, loc, rows.getResult(0));
                   });
-              scf::YieldOp::create(b, loc, cols.getResult(0));
             });
-        scf::YieldOp::create(b, loc, rowBlocks.getResult(0));
       });
-  op.getResult(0).replaceAllUsesWith(blocks.getResult(0));
+  op.getResult(0).replaceAllUsesWith(result);
   op.erase();
 }
 
@@ -281,41 +290,7 @@ struct AmpcVectorizeContractionsPass
       if (auto batched = dyn_cast<linalg::BatchMatmulOp>(op.getOperation()))
         if (batched.hasUserDefinedMaps())
           return;
-      widenInputs(op);
-      bool batched = isa<linalg::BatchMatmulOp>(op);
-      size_t first = batched ? 1 : 0;
-      int64_t m = bounds[first], n = bounds[first + 1], k = bounds[first + 2];
-      int64_t cm = pickTile(m, cacheRows), cn = pickTile(n, cacheCols),
-              ck = pickTile(k, cacheDepth);
-      int64_t rm = pickTile(cm, registerRows), rn = pickTile(cn, registerCols);
-      SmallVector<int64_t> cache = {cm, cn, ck}, reg = {rm, rn, 1};
-      if (batched) {
-        cache.insert(cache.begin(), 1);
-        reg.insert(reg.begin(), 1);
-      }
-      std::string n0 = "%op" + std::to_string(id);
-      std::string loops = std::to_string(cache.size());
-      std::string handles = "!transform.any_op";
-      for (size_t i = 0; i < cache.size(); ++i)
-        handles += ", !transform.any_op";
-      body += tagAndMatch(op, id);
-      body += "    %c" + std::to_string(id) + ", %cl" + std::to_string(id) +
-              ":" + loops + " = transform.structured.tile_using_for " + n0 +
-              " tile_sizes " + list(cache) + " : (!transform.any_op) -> (" +
-              handles + ")\n";
-      body += "    %r" + std::to_string(id) + ", %rl" + std::to_string(id) +
-              ":" + loops + " = transform.structured.tile_using_for %c" +
-              std::to_string(id) + " tile_sizes " + list(reg) +
-              " : (!transform.any_op) -> (" + handles + ")\n";
-      body += "    transform.structured.vectorize %r" + std::to_string(id) +
-              " : !transform.any_op\n";
-      body += "    transform.apply_patterns to %func {\n"
-              "      transform.apply_patterns.canonicalization\n"
-              "    } : !transform.any_op\n";
-      body += "    transform.loop.hoist_loop_invariant_subsets %rl" +
-              std::to_string(id) + "#" + std::to_string(cache.size() - 1) +
-              " : !transform.any_op\n";
-      ++id;
+      body += matmulScript(op, bounds, id++);
     });
     // 2-D convolutions: one output row at a time (which decomposes them into
     // 1-D convolutions), vectorized over a strip of the row and the output
@@ -327,32 +302,85 @@ struct AmpcVectorizeContractionsPass
           cast<linalg::LinalgOp>(op.getOperation()).getStaticLoopRanges();
       if (llvm::any_of(bounds, ShapedType::isDynamic))
         return;
-      widenInputs(op);
-      // Loops: n, oh, ow, oc, kh, kw, ic.
-      SmallVector<int64_t> tiles = {
-          1, 1, pickTile(bounds[2], 16), pickTile(bounds[3], 16),
-          1, 1, pickTile(bounds[6], 16)};
-      std::string n = std::to_string(id), handles = "!transform.any_op";
-      for (size_t i = 0; i < tiles.size(); ++i)
-        handles += ", !transform.any_op";
-      body += tagAndMatch(op, id);
-      body += "    %ct" + n + ", %cl" + n +
-              ":7 = transform.structured."
-              "tile_using_for %op" +
-              n + " tile_sizes " + list(tiles) + " : (!transform.any_op) -> (" +
-              handles + ")\n";
-      body += "    %cd" + n + " = transform.structured.decompose %ct" + n +
-              " : (!transform.any_op) -> !transform.any_op\n";
-      body += "    transform.structured.vectorize %cd" + n +
-              " : !transform.any_op\n";
-      ++id;
+      body += convScript(op, bounds, id++);
     });
     if (id == 0)
       return;
     if (failed(applyScript(module, body)))
       return signalPassFailure();
+    allowFmaContraction(module);
+  }
 
-    // Let each vector multiply feeding an add contract into an FMA.
+  /// Transform script lines that tile `op` for the cache, then for the
+  /// registers, vectorize it and keep the accumulators in registers.
+  std::string matmulScript(linalg::LinalgOp op, ArrayRef<int64_t> bounds,
+                           int64_t id) {
+    std::string body;
+    widenInputs(op);
+    bool batched = isa<linalg::BatchMatmulOp>(op);
+    size_t first = batched ? 1 : 0;
+    int64_t m = bounds[first], n = bounds[first + 1], k = bounds[first + 2];
+    int64_t cm = pickTile(m, cacheRows), cn = pickTile(n, cacheCols),
+            ck = pickTile(k, cacheDepth);
+    int64_t rm = pickTile(cm, registerRows), rn = pickTile(cn, registerCols);
+    SmallVector<int64_t> cache = {cm, cn, ck}, reg = {rm, rn, 1};
+    if (batched) {
+      cache.insert(cache.begin(), 1);
+      reg.insert(reg.begin(), 1);
+    }
+    std::string n0 = "%op" + std::to_string(id);
+    std::string loops = std::to_string(cache.size());
+    std::string handles = "!transform.any_op";
+    for (size_t i = 0; i < cache.size(); ++i)
+      handles += ", !transform.any_op";
+    body += tagAndMatch(op, id);
+    body += "    %c" + std::to_string(id) + ", %cl" + std::to_string(id) + ":" +
+            loops + " = transform.structured.tile_using_for " + n0 +
+            " tile_sizes " + list(cache) + " : (!transform.any_op) -> (" +
+            handles + ")\n";
+    body += "    %r" + std::to_string(id) + ", %rl" + std::to_string(id) + ":" +
+            loops + " = transform.structured.tile_using_for %c" +
+            std::to_string(id) + " tile_sizes " + list(reg) +
+            " : (!transform.any_op) -> (" + handles + ")\n";
+    body += "    transform.structured.vectorize %r" + std::to_string(id) +
+            " : !transform.any_op\n";
+    body += "    transform.apply_patterns to %func {\n"
+            "      transform.apply_patterns.canonicalization\n"
+            "    } : !transform.any_op\n";
+    body += "    transform.loop.hoist_loop_invariant_subsets %rl" +
+            std::to_string(id) + "#" + std::to_string(cache.size() - 1) +
+            " : !transform.any_op\n";
+    return body;
+  }
+
+  /// Transform script lines that tile a 2-D convolution by output rows,
+  /// decompose it into 1-D convolutions and vectorize them.
+  std::string convScript(linalg::Conv2DNhwcHwcfOp op, ArrayRef<int64_t> bounds,
+                         int64_t id) {
+    std::string body;
+    widenInputs(op);
+    // Loops: n, oh, ow, oc, kh, kw, ic.
+    SmallVector<int64_t> tiles = {
+        1, 1, pickTile(bounds[2], 16), pickTile(bounds[3], 16),
+        1, 1, pickTile(bounds[6], 16)};
+    std::string n = std::to_string(id), handles = "!transform.any_op";
+    for (size_t i = 0; i < tiles.size(); ++i)
+      handles += ", !transform.any_op";
+    body += tagAndMatch(op, id);
+    body += "    %ct" + n + ", %cl" + n +
+            ":7 = transform.structured."
+            "tile_using_for %op" +
+            n + " tile_sizes " + list(tiles) + " : (!transform.any_op) -> (" +
+            handles + ")\n";
+    body += "    %cd" + n + " = transform.structured.decompose %ct" + n +
+            " : (!transform.any_op) -> !transform.any_op\n";
+    body +=
+        "    transform.structured.vectorize %cd" + n + " : !transform.any_op\n";
+    return body;
+  }
+
+  /// Lets each vector multiply feeding an add contract into an FMA.
+  static void allowFmaContraction(ModuleOp module) {
     module.walk([](arith::AddFOp add) {
       if (!isa<VectorType>(add.getType()))
         return;

@@ -1,5 +1,4 @@
-//===- Autocast.cpp - decide the precision of every op
-//----------------------===//
+//===- Autocast.cpp - decide the precision of every op --------------------===//
 //
 // Classifies ops, paints precisions forward through the function, and attaches
 // #amp.precision.
@@ -53,9 +52,155 @@ LogicalResult AmpAutocastPass::addOverrides(ArrayRef<std::string> names,
   return success();
 }
 
+namespace {
+
+/// Paints precisions forward through one function under one policy: each
+/// op gets the precision of its class (a hand-written one wins), and each
+/// result is recorded as available in the type the op leaves it in.
+class PrecisionPainter {
+public:
+  using Overrides = llvm::StringMap<std::pair<OpClass, std::string>>;
+
+  PrecisionPainter(MLIRContext *ctx, Policy policy, const Overrides &overrides)
+      : ctx(ctx), overrides(overrides), f32(Float32Type::get(ctx)),
+        annotate(policy != Policy::fp32) {
+    FloatType low = policy == Policy::fp16 ? FloatType(Float16Type::get(ctx))
+                                           : FloatType(BFloat16Type::get(ctx));
+    lowerCompute =
+        policy == Policy::fp8 ? FloatType(Float8E4M3FNType::get(ctx)) : low;
+  }
+
+  WalkResult visit(Operation *op) {
+    FailureOr<std::optional<OpClass>> opClass = classOf(op);
+    if (failed(opClass))
+      return WalkResult::interrupt();
+    if (!*opClass)
+      return isa<linalg::LinalgOp>(op) ? WalkResult::skip()
+                                       : WalkResult::advance();
+    FailureOr<FloatType> painted = paint(op, **opClass);
+    if (failed(painted))
+      return WalkResult::interrupt();
+    if (annotate)
+      for (Value result : op->getResults())
+        if (isa<FloatType>(getElementTypeOrSelf(result.getType())))
+          available[result] = *painted;
+    // Payload ops are the op's own computation: do not visit them.
+    return op->getNumRegions() && isa<linalg::LinalgOp>(op)
+               ? WalkResult::skip()
+               : WalkResult::advance();
+  }
+
+private:
+  /// The op's class (an override by name wins); nothing for ops that do
+  /// not compute on floats. Fails on unsupported and unranked ops.
+  FailureOr<std::optional<OpClass>> classOf(Operation *op) {
+    Classification classification = classifyOp(op);
+    auto override = overrides.find(op->getName().getStringRef());
+    bool hasOverride = override != overrides.end();
+    if (classification.kind == OpKind::Neutral && !hasOverride)
+      return std::optional<OpClass>();
+    if (classification.kind == OpKind::Unsupported && !hasOverride)
+      return op->emitOpError()
+             << "is not supported by amp-autocast: it computes on floats "
+                "but has no precision class; supported are linalg "
+                "contractions, convolutions, pooling, generic, map, reduce, "
+                "softmax, transpose, broadcast, fill and copy, tensor "
+                "reshapes, slices and concat, and elementwise arith/math "
+                "ops (or name it in lower-ops, fp32-ops, promote-ops or "
+                "follow-ops)";
+    auto isUnranked = [](Type type) { return isa<UnrankedTensorType>(type); };
+    if (llvm::any_of(op->getOperandTypes(), isUnranked) ||
+        llvm::any_of(op->getResultTypes(), isUnranked))
+      return op->emitOpError() << "has an unranked tensor, which amp-autocast "
+                                  "cannot retype; give it a ranked type "
+                                  "(static or dynamic sizes)";
+    return std::optional<OpClass>(hasOverride ? override->second.first
+                                              : classification.opClass);
+  }
+
+  /// Decides the op's precision, attaches it, and returns the type its
+  /// results are available in.
+  FailureOr<FloatType> paint(Operation *op, OpClass opClass) {
+    Attribute existing = op->getAttr(PrecisionAttr::getAttrName());
+    if (existing && !isa<PrecisionAttr>(existing))
+      return op->emitOpError() << "has an 'amp.precision' attribute that is "
+                                  "not an #amp.precision: "
+                               << existing;
+    if (auto handWritten = dyn_cast_or_null<PrecisionAttr>(existing)) {
+      // A hand-written decision wins, if it can be honoured.
+      if (isFp8Type(handWritten.getCompute()) && opClass != OpClass::Lower)
+        return op->emitOpError()
+               << "has a hand-written amp.precision with fp8 compute type "
+               << handWritten.getCompute()
+               << ", but only contractions compute in fp8; this op is in "
+                  "class '"
+               << stringifyOpClass(opClass) << "'";
+      return opClass == OpClass::Lower ? handWritten.getAccumulate()
+                                       : handWritten.getCompute();
+    }
+    FloatType compute = computeType(op, opClass);
+    if (annotate) {
+      std::optional<ScalingRecipe> recipe;
+      if (isFp8Type(compute))
+        recipe = ScalingRecipe::delayed;
+      op->setAttr(PrecisionAttr::getAttrName(),
+                  PrecisionAttr::get(ctx, compute, f32, recipe));
+    }
+    // A contraction's result comes out in its accumulate type (f32): ops
+    // that follow it stay there, so that a contraction feeding an f32 op
+    // through a reshape or a scale never bounces through the low type, and
+    // one feeding another contraction is cast once.
+    return opClass == OpClass::Lower ? f32 : compute;
+  }
+
+  /// The policy's compute type for `opClass`: promote takes the widest
+  /// input, follow the first input with a known precision.
+  FloatType computeType(Operation *op, OpClass opClass) {
+    if (opClass == OpClass::Lower)
+      return lowerCompute;
+    if (opClass == OpClass::Fp32)
+      return f32;
+    FloatType compute;
+    for (Value input : inputsOf(op)) {
+      FloatType p = precisionOf(input);
+      if (!p)
+        continue;
+      if (!compute || p.getWidth() > compute.getWidth())
+        compute = p;
+      if (opClass == OpClass::Follow)
+        break;
+    }
+    return compute ? compute : f32;
+  }
+
+  /// The precision `value` is available in; constants and fresh tensors
+  /// adapt to their users (null).
+  FloatType precisionOf(Value value) {
+    if (FloatType known = available.lookup(value))
+      return known;
+    if (value.getDefiningOp<arith::ConstantOp>() ||
+        value.getDefiningOp<tensor::EmptyOp>())
+      return nullptr;
+    return dyn_cast<FloatType>(getElementTypeOrSelf(value.getType()));
+  }
+
+  static SmallVector<Value> inputsOf(Operation *op) {
+    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
+      return llvm::to_vector(dps.getDpsInputs());
+    return llvm::to_vector(op->getOperands());
+  }
+
+  MLIRContext *ctx;
+  const Overrides &overrides;
+  FloatType f32, lowerCompute;
+  bool annotate;
+  DenseMap<Value, FloatType> available;
+};
+
+} // namespace
+
 void AmpAutocastPass::runOnOperation() {
   func::FuncOp func = getOperation();
-  MLIRContext *ctx = &getContext();
   std::optional<Policy> parsedPolicy = symbolizePolicy(policy);
   if (!parsedPolicy) {
     func.emitError() << "amp-autocast: unknown policy '" << policy
@@ -68,133 +213,9 @@ void AmpAutocastPass::runOnOperation() {
       failed(addOverrides(promoteOps, OpClass::Promote, "promote-ops")) ||
       failed(addOverrides(followOps, OpClass::Follow, "follow-ops")))
     return signalPassFailure();
-
-  FloatType f32 = Float32Type::get(ctx);
-  FloatType low = *parsedPolicy == Policy::fp16
-                      ? FloatType(Float16Type::get(ctx))
-                      : FloatType(BFloat16Type::get(ctx));
-  FloatType lowerCompute = *parsedPolicy == Policy::fp8
-                               ? FloatType(Float8E4M3FNType::get(ctx))
-                               : low;
-  bool annotate = *parsedPolicy != Policy::fp32;
-
-  // The precision each value is available in; values missing from the map
-  // (constants, fresh tensors) adapt to their users.
-  DenseMap<Value, FloatType> available;
-  auto precisionOf = [&](Value value) -> FloatType {
-    if (FloatType known = available.lookup(value))
-      return known;
-    if (value.getDefiningOp<arith::ConstantOp>() ||
-        value.getDefiningOp<tensor::EmptyOp>())
-      return nullptr;
-    return dyn_cast<FloatType>(getElementTypeOrSelf(value.getType()));
-  };
-  auto inputsOf = [](Operation *op) -> SmallVector<Value> {
-    if (auto dps = dyn_cast<DestinationStyleOpInterface>(op))
-      return llvm::to_vector(dps.getDpsInputs());
-    return llvm::to_vector(op->getOperands());
-  };
-
+  PrecisionPainter painter(&getContext(), *parsedPolicy, overrides);
   WalkResult result = func.getBody().walk<WalkOrder::PreOrder>(
-      [&](Operation *op) -> WalkResult {
-        Classification classification = classifyOp(op);
-        auto override = overrides.find(op->getName().getStringRef());
-        bool hasOverride = override != overrides.end();
-        if (classification.kind == OpKind::Neutral && !hasOverride)
-          return isa<linalg::LinalgOp>(op) ? WalkResult::skip()
-                                           : WalkResult::advance();
-        if (classification.kind == OpKind::Unsupported && !hasOverride) {
-          op->emitOpError()
-              << "is not supported by amp-autocast: it computes on floats "
-                 "but has no precision class; supported are linalg "
-                 "contractions, convolutions, pooling, generic, map, reduce, "
-                 "softmax, transpose, broadcast, fill and copy, tensor "
-                 "reshapes, slices and concat, and elementwise arith/math "
-                 "ops (or name it in lower-ops, fp32-ops, promote-ops or "
-                 "follow-ops)";
-          return WalkResult::interrupt();
-        }
-        OpClass opClass =
-            hasOverride ? override->second.first : classification.opClass;
-        auto isUnranked = [](Type type) {
-          return isa<UnrankedTensorType>(type);
-        };
-        if (llvm::any_of(op->getOperandTypes(), isUnranked) ||
-            llvm::any_of(op->getResultTypes(), isUnranked)) {
-          op->emitOpError() << "has an unranked tensor, which amp-autocast "
-                               "cannot retype; give it a ranked type (static "
-                               "or dynamic sizes)";
-          return WalkResult::interrupt();
-        }
-
-        Attribute existing = op->getAttr(PrecisionAttr::getAttrName());
-        if (existing && !isa<PrecisionAttr>(existing)) {
-          op->emitOpError() << "has an 'amp.precision' attribute that is not "
-                               "an #amp.precision: "
-                            << existing;
-          return WalkResult::interrupt();
-        }
-        FloatType painted;
-        if (auto handWritten = dyn_cast_or_null<PrecisionAttr>(existing)) {
-          // A hand-written decision wins, if it can be honoured.
-          if (isFp8Type(handWritten.getCompute()) &&
-              opClass != OpClass::Lower) {
-            op->emitOpError()
-                << "has a hand-written amp.precision with fp8 compute type "
-                << handWritten.getCompute()
-                << ", but only contractions compute in fp8; this op is in "
-                   "class '"
-                << stringifyOpClass(opClass) << "'";
-            return WalkResult::interrupt();
-          }
-          painted = opClass == OpClass::Lower ? handWritten.getAccumulate()
-                                              : handWritten.getCompute();
-        } else {
-          FloatType compute;
-          switch (opClass) {
-          case OpClass::Lower:
-            compute = lowerCompute;
-            break;
-          case OpClass::Fp32:
-            compute = f32;
-            break;
-          case OpClass::Promote:
-          case OpClass::Follow:
-            for (Value input : inputsOf(op)) {
-              FloatType p = precisionOf(input);
-              if (!p)
-                continue;
-              if (!compute || p.getWidth() > compute.getWidth())
-                compute = p;
-              if (opClass == OpClass::Follow)
-                break;
-            }
-            if (!compute)
-              compute = f32;
-            break;
-          }
-          // A contraction's result comes out in its accumulate type (f32):
-          // ops that follow it stay there, so that a contraction feeding an
-          // f32 op through a reshape or a scale never bounces through the
-          // low type, and one feeding another contraction is cast once.
-          painted = opClass == OpClass::Lower ? f32 : compute;
-          if (annotate) {
-            std::optional<ScalingRecipe> recipe;
-            if (isFp8Type(compute))
-              recipe = ScalingRecipe::delayed;
-            op->setAttr(PrecisionAttr::getAttrName(),
-                        PrecisionAttr::get(ctx, compute, f32, recipe));
-          }
-        }
-        if (annotate)
-          for (Value result : op->getResults())
-            if (isa<FloatType>(getElementTypeOrSelf(result.getType())))
-              available[result] = painted;
-        // Payload ops are the op's own computation: do not visit them.
-        return op->getNumRegions() && isa<linalg::LinalgOp>(op)
-                   ? WalkResult::skip()
-                   : WalkResult::advance();
-      });
+      [&](Operation *op) { return painter.visit(op); });
   if (result.wasInterrupted())
     signalPassFailure();
 }

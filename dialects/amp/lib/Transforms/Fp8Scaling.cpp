@@ -85,14 +85,48 @@ struct AmpFp8ScalingPass
   }
 
   LogicalResult scaleFunction(ModuleOp module, func::FuncOp fn) {
+    SmallVector<Site> sites = collectSites(fn);
+    if (sites.empty())
+      return success();
+    auto init = module.lookupSymbol<func::FuncOp>(abi::kStateInitName);
+    bool anyDelayed =
+        llvm::any_of(sites, [](const Site &s) { return s.delayed; });
+    if (anyDelayed && (!init || init.isExternal()))
+      return fn.emitOpError(
+          "amp-fp8-scaling: delayed scaling of the training step needs "
+          "@train_state_init (from amp-build-train-step)");
+    DelayedState state(fn, historyLength);
+    for (Site &site : sites) {
+      OpBuilder b(site.cast);
+      Location loc = site.cast.getLoc();
+      Value amax = AmaxOp::create(b, loc, site.cast.getInput());
+      if (!site.delayed)
+        site.scale = currentScale(b, loc, amax, site.cast.getResultElementType());
+      else if (failed(addDelayedScale(b, site, amax, state, init)))
+        return failure();
+      auto scaled = CastOp::create(b, loc, site.cast.getType(),
+                                   site.cast.getInput(), site.scale,
+                                   site.cast.getRoundingAttr(),
+                                   site.cast.getOverflowAttr());
+      site.cast.replaceAllUsesWith(scaled.getResult());
+      site.cast.erase();
+      site.cast = scaled;
+    }
+    if (failed(state.returnNewState(fn)))
+      return failure();
+    descaleConsumers(sites);
+    return success();
+  }
+
+  /// The fp8 casts of `fn` that feed fp8 contractions, named by what they
+  /// cast; delayed where the recipe says so and `fn` is a training step.
+  SmallVector<Site> collectSites(func::FuncOp fn) {
     SmallVector<Site> sites;
     bool trainStep = abi::isTrainStep(fn);
     fn.walk([&](CastOp cast) {
       if (!isFp8Type(cast.getResultElementType()) ||
           isFp8Type(cast.getSourceElementType()) || cast.getScale())
         return WalkResult::advance();
-      Site site;
-      site.cast = cast;
       bool delayed = false;
       // Only casts feeding fp8 contractions are scaled; any other fp8 cast
       // (a hand-written quantization, say) is a decision kept as written.
@@ -108,108 +142,101 @@ struct AmpFp8ScalingPass
       }
       if (!recipe.empty())
         delayed = recipe == "delayed";
-      site.delayed = delayed && trainStep;
-      sites.push_back(site);
+      sites.push_back({cast, "", delayed && trainStep, Value()});
       return WalkResult::advance();
     });
-    if (sites.empty())
-      return success();
-
-    // Names of the sites: what they cast.
     CastSiteNamer namer(fn);
     for (Site &site : sites)
       site.name = namer.name(site.cast.getInput());
+    return sites;
+  }
 
-    // Delayed sites: state arguments and results of the training step and
-    // their initial values in @train_state_init.
-    MLIRContext *context = fn.getContext();
-    Location loc = fn.getLoc();
-    auto historyType =
-        RankedTensorType::get({historyLength}, Float32Type::get(context));
-    auto scaleType = RankedTensorType::get({}, Float32Type::get(context));
-    unsigned argIndex = abi::getStateArgumentEnd(fn);
-    unsigned resultIndex = abi::getStateResultEnd(fn);
-    auto init = module.lookupSymbol<func::FuncOp>(abi::kStateInitName);
-    bool anyDelayed = llvm::any_of(sites, [](const Site &s) { return s.delayed; });
-    if (anyDelayed && (!init || init.isExternal())) {
-      fn.emitOpError("amp-fp8-scaling: delayed scaling of the training step "
-                     "needs @train_state_init (from amp-build-train-step)");
-      return failure();
+  /// The training step's new state (amax histories and scales), added to
+  /// its arguments at the end of the state and returned at the same place.
+  struct DelayedState {
+    DelayedState(func::FuncOp fn, int64_t historyLength)
+        : historyType(RankedTensorType::get(
+              {historyLength}, Float32Type::get(fn.getContext()))),
+          scaleType(RankedTensorType::get({}, Float32Type::get(fn.getContext()))),
+          argIndex(abi::getStateArgumentEnd(fn)),
+          resultIndex(abi::getStateResultEnd(fn)) {}
+
+    LogicalResult returnNewState(func::FuncOp fn) {
+      if (values.empty())
+        return success();
+      MLIRContext *context = fn.getContext();
+      auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+      for (auto [i, value] : llvm::enumerate(values))
+        if (failed(fn.insertResult(resultIndex + i, value.getType(),
+                                   abi::getRoleDict(context, roles[i]))))
+          return fn.emitOpError("amp-fp8-scaling: cannot add state results");
+      ret->insertOperands(resultIndex, values);
+      return success();
     }
-    SmallVector<Value> newState;
-    SmallVector<abi::Role> newStateRoles;
-    OpBuilder b(context);
-    auto role = [&](const abi::Role &r) { return abi::getRoleDict(context, r); };
+
+    RankedTensorType historyType, scaleType;
+    unsigned argIndex, resultIndex;
+    SmallVector<Value> values;
+    SmallVector<abi::Role> roles;
+  };
+
+  /// The scale of a delayed site: from state arguments of the training step
+  /// (history, scale), updated with this step's amax; their initial values
+  /// (an empty history and scale 1, as TE starts) go to @train_state_init.
+  LogicalResult addDelayedScale(OpBuilder &b, Site &site, Value amax,
+                                DelayedState &state, func::FuncOp init) {
+    auto fn = site.cast->getParentOfType<func::FuncOp>();
+    MLIRContext *context = fn.getContext();
+    Location loc = site.cast.getLoc(), fnLoc = fn.getLoc();
+    auto historyRole = abi::Role::ofFp8(abi::RoleKind::Fp8AmaxHistory, site.name);
+    auto scaleRole = abi::Role::ofFp8(abi::RoleKind::Fp8Scale, site.name);
+    unsigned index = state.argIndex;
+    if (failed(fn.insertArgument(index, state.historyType,
+                                 abi::getRoleDict(context, historyRole), fnLoc)) ||
+        failed(fn.insertArgument(index + 1, state.scaleType,
+                                 abi::getRoleDict(context, scaleRole), fnLoc)))
+      return fn.emitOpError("amp-fp8-scaling: cannot add state arguments");
+    state.argIndex += 2;
+    site.scale = tensor::ExtractOp::create(b, loc, fn.getArgument(index + 1),
+                                           ValueRange{});
     auto algoAttr = AmaxAlgoAttr::get(
         context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
-    for (Site &site : sites) {
-      b.setInsertionPoint(site.cast);
-      Location castLoc = site.cast.getLoc();
-      Type format = site.cast.getResultElementType();
-      Value amax = AmaxOp::create(b, castLoc, site.cast.getInput());
-      if (!site.delayed) {
-        site.scale = currentScale(b, castLoc, amax, format);
-      } else {
-        auto historyRole = abi::Role::ofFp8(abi::RoleKind::Fp8AmaxHistory, site.name);
-        auto scaleRole = abi::Role::ofFp8(abi::RoleKind::Fp8Scale, site.name);
-        if (failed(fn.insertArgument(argIndex, historyType, role(historyRole),
-                                     loc)) ||
-            failed(fn.insertArgument(argIndex + 1, scaleType, role(scaleRole),
-                                     loc)))
-          return fn.emitOpError("amp-fp8-scaling: cannot add state arguments");
-        Value history = fn.getArgument(argIndex);
-        Value scale0d = fn.getArgument(argIndex + 1);
-        argIndex += 2;
-        site.scale = tensor::ExtractOp::create(b, castLoc, scale0d, ValueRange{});
-        auto update = UpdateAmaxHistoryOp::create(
-            b, castLoc, history, amax, site.scale, TypeAttr::get(format),
-            algoAttr, b.getI64IntegerAttr(margin));
-        newState.push_back(update.getNewHistory());
-        newStateRoles.push_back(historyRole);
-        newStateRoles.push_back(scaleRole);
-        newState.push_back(tensor::FromElementsOp::create(
-            b, castLoc, scaleType, update.getNewScale()));
-        // Initial values: an empty history and scale 1, as TE starts.
-        OpBuilder ib(init.getBody().front().getTerminator());
-        auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
-        Value zeros = arith::ConstantOp::create(
-            ib, loc, DenseElementsAttr::get(historyType, 0.0f));
-        Value one =
-            arith::ConstantOp::create(ib, loc, DenseElementsAttr::get(scaleType, 1.0f));
-        unsigned n = init.getNumResults();
-        if (failed(init.insertResult(n, historyType, role(historyRole))) ||
-            failed(init.insertResult(n + 1, scaleType, role(scaleRole))))
-          return init.emitOpError("amp-fp8-scaling: cannot add results");
-        ret->insertOperands(n, {zeros, one});
-      }
-      auto scaled = CastOp::create(b, castLoc, site.cast.getType(),
-                                   site.cast.getInput(), site.scale,
-                                   site.cast.getRoundingAttr(),
-                                   site.cast.getOverflowAttr());
-      site.cast.replaceAllUsesWith(scaled.getResult());
-      site.cast.erase();
-      site.cast = scaled;
-    }
-    if (!newState.empty()) {
-      auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
-      for (auto [i, value] : llvm::enumerate(newState))
-        if (failed(fn.insertResult(resultIndex + i, value.getType(),
-                                   role(newStateRoles[i]))))
-          return fn.emitOpError("amp-fp8-scaling: cannot add state results");
-      ret->insertOperands(resultIndex, newState);
-    }
+    auto update = UpdateAmaxHistoryOp::create(
+        b, loc, fn.getArgument(index), amax, site.scale,
+        TypeAttr::get(site.cast.getResultElementType()), algoAttr,
+        b.getI64IntegerAttr(margin));
+    state.values.push_back(update.getNewHistory());
+    state.values.push_back(tensor::FromElementsOp::create(
+        b, loc, state.scaleType, update.getNewScale()));
+    state.roles.append({historyRole, scaleRole});
 
-    // Divide the scales out of every consumer's result.
+    auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
+    OpBuilder ib(ret);
+    Value zeros = arith::ConstantOp::create(
+        ib, fnLoc, DenseElementsAttr::get(state.historyType, 0.0f));
+    Value one = arith::ConstantOp::create(
+        ib, fnLoc, DenseElementsAttr::get(state.scaleType, 1.0f));
+    unsigned n = init.getNumResults();
+    if (failed(init.insertResult(n, state.historyType,
+                                 abi::getRoleDict(context, historyRole))) ||
+        failed(init.insertResult(n + 1, state.scaleType,
+                                 abi::getRoleDict(context, scaleRole))))
+      return init.emitOpError("amp-fp8-scaling: cannot add results");
+    ret->insertOperands(n, {zeros, one});
+    return success();
+  }
+
+  /// Divides the scales out of every consumer of the scaled casts.
+  void descaleConsumers(ArrayRef<Site> sites) {
     DenseMap<Value, Value> scaleOf;
-    for (Site &site : sites)
+    for (Site site : sites)
       scaleOf[site.cast.getResult()] = site.scale;
     llvm::SetVector<Operation *> consumers;
-    for (Site &site : sites)
+    for (Site site : sites)
       for (Operation *user : site.cast->getUsers())
         consumers.insert(user);
     for (Operation *op : consumers)
       descale(cast<linalg::LinalgOp>(op), scaleOf);
-    return success();
   }
 
   /// result := result / (product of the input scales); an initial value other
