@@ -7,7 +7,9 @@
 #include "ampc/InitAll.h"
 
 #include "ampc/Autodiff/Passes.h"
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/CPU/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
+#include "ampc/Codegen/NVGPU/Passes.h"
 #include "ampc/Dialect/Amp/IR/Amp.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 #include "ampc/Pipelines/Pipelines.h"
@@ -56,7 +58,9 @@ void ampc::registerAllPasses() {
   // run canonicalize, cse, tosa-to-linalg and the lowering passes on it.
   mlir::registerAllPasses();
   amp::registerAmpPasses();
-  registerConversionPasses();
+  registerCodegenCommonPasses();
+  registerCodegenCPUPasses();
+  registerCodegenNVGPUPasses();
   registerAutodiffPasses();
   registerPipelines();
 }

@@ -6,8 +6,10 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 
-#include "ampc/Conversion/GpuTarget.h"
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/CPU/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
+#include "ampc/Codegen/NVGPU/GpuTarget.h"
+#include "ampc/Codegen/NVGPU/Passes.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"

@@ -1,13 +1,13 @@
 //===- DecomposeAggregates.cpp - linalg.softmax and friends to linalg -----===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCDECOMPOSEAGGREGATES
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/Common/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -1,6 +1,6 @@
 //===- GpuExpandMath.cpp - self-contained math in kernels -----------------===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/NVGPU/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -11,7 +11,7 @@ using namespace mlir;
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCGPUEXPANDMATH
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/NVGPU/Passes.h.inc"
 } // namespace ampc
 
 namespace {

@@ -1,7 +1,7 @@
-//===- Passes.h - AMPC conversion passes ------------------------*- C++ -*-===//
+//===- Passes.h - code generation for NVIDIA GPUs passes -*- C++ -*-===//
 
-#ifndef AMPC_CONVERSION_PASSES_H
-#define AMPC_CONVERSION_PASSES_H
+#ifndef AMPC_CODEGEN_NVGPU_PASSES_H
+#define AMPC_CODEGEN_NVGPU_PASSES_H
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -22,11 +22,11 @@
 namespace ampc {
 
 #define GEN_PASS_DECL
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/NVGPU/Passes.h.inc"
 
 #define GEN_PASS_REGISTRATION
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/NVGPU/Passes.h.inc"
 
 } // namespace ampc
 
-#endif // AMPC_CONVERSION_PASSES_H
+#endif // AMPC_CODEGEN_NVGPU_PASSES_H

@@ -20,8 +20,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Conversion/LoopUtils.h"
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/NVGPU/LoopUtils.h"
+#include "ampc/Codegen/NVGPU/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -35,7 +35,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCGPUTENSORCORES
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/NVGPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

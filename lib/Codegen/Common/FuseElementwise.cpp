@@ -1,13 +1,13 @@
 //===- FuseElementwise.cpp - elementwise chains into one op ---------------===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCFUSEELEMENTWISE
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/Common/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

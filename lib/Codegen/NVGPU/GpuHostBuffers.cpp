@@ -1,13 +1,13 @@
 //===- GpuHostBuffers.cpp - host buffers that kernels can reach -----------===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/NVGPU/Passes.h"
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCGPUHOSTBUFFERS
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/NVGPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

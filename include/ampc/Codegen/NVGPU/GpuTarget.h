@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef AMPC_CONVERSION_GPUTARGET_H
-#define AMPC_CONVERSION_GPUTARGET_H
+#ifndef AMPC_CODEGEN_NVGPU_GPUTARGET_H
+#define AMPC_CODEGEN_NVGPU_GPUTARGET_H
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringRef.h"
@@ -35,4 +35,4 @@ inline std::optional<unsigned> parsePtxVersion(llvm::StringRef features) {
 
 } // namespace ampc
 
-#endif // AMPC_CONVERSION_GPUTARGET_H
+#endif // AMPC_CODEGEN_NVGPU_GPUTARGET_H

@@ -1,69 +1,13 @@
-//===- Passes.td - AMPC conversion passes ------------------*- tablegen -*-===//
+//===- Passes.td - code generation for NVIDIA GPUs -*- tablegen -*-===//
 //
-// Dialect-independent passes of AMPC's back ends.
+// Passes of AMPC's NVGPU code generation layer (lib/Codegen/NVGPU).
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef AMPC_CONVERSION_PASSES_TD
-#define AMPC_CONVERSION_PASSES_TD
+#ifndef AMPC_CODEGEN_NVGPU_PASSES_TD
+#define AMPC_CODEGEN_NVGPU_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
-
-def AmpcEmitCInterface : Pass<"ampc-emit-c-interface", "::mlir::ModuleOp"> {
-  let summary = "give every public function a C-callable wrapper";
-  let description = [{
-    Marks every public `func.func` with `llvm.emit_c_interface`, so that the
-    LLVM lowering emits `_mlir_ciface_NAME`, which takes each memref as a
-    pointer to its descriptor: the entry point the JIT host API, `ampc-run`
-    and ahead-of-time callers use.
-  }];
-}
-
-def AmpcReadOnlyArguments
-    : Pass<"ampc-read-only-arguments", "::mlir::ModuleOp"> {
-  let summary = "keep the callers' inputs: public tensor arguments are not "
-                "written by bufferization";
-  let description = [{
-    Marks every tensor argument of every public `func.func`
-    `bufferization.writable = false` (unless it says otherwise), so that
-    One-Shot Bufferize never reuses an argument's buffer for a result: a
-    function on tensors has value semantics, and the JIT, `ampc-run` and
-    ahead-of-time callers pass their own tensors. (Without it a training
-    step under dynamic loss scaling wrote the selected parameters into its
-    parameter inputs before copying them to its outputs.)
-  }];
-  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
-}
-
-def AmpcDecomposeAggregates
-    : Pass<"ampc-decompose-aggregates", "::mlir::func::FuncOp"> {
-  let summary = "decompose linalg aggregate ops (softmax) into structured ops";
-  let description = [{
-    Replaces every op with `linalg::AggregatedOpInterface` (for example
-    `linalg.softmax`) by the sequence of linalg ops it stands for (max
-    reduction, subtraction, exp, sum, division), so that the CPU back end can
-    bufferize and lower it.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
-                           "::mlir::arith::ArithDialect",
-                           "::mlir::math::MathDialect",
-                           "::mlir::tensor::TensorDialect"];
-}
-
-def AmpcExpandStridedCopies
-    : Pass<"ampc-expand-strided-copies", "::mlir::func::FuncOp"> {
-  let summary = "turn copies between non-contiguous memrefs into linalg.copy";
-  let description = [{
-    The LLVM lowering of `memref.copy` calls the `memrefCopy` runtime helper
-    (from MLIR's c_runner_utils) when either side is not a contiguous
-    row-major buffer, as strided `tensor.insert_slice` produces after
-    bufferization. Compiled code must not depend on that library: this pass
-    replaces such copies by `linalg.copy`, which becomes loops. Contiguous
-    copies stay `memref.copy` (a `memcpy`).
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
-                           "::mlir::memref::MemRefDialect"];
-}
 
 def AmpcCheckGpuTarget : Pass<"ampc-check-gpu-target", "::mlir::ModuleOp"> {
   let summary = "reject GPU target options the NVVM serialization cannot use";
@@ -99,19 +43,6 @@ def AmpcGpuExpandMath : Pass<"ampc-gpu-expand-math", "::mlir::ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::vector::VectorDialect"];
-}
-
-def AmpcFuseElementwise
-    : Pass<"ampc-fuse-elementwise", "::mlir::func::FuncOp"> {
-  let summary = "fuse chains of elementwise linalg ops into one op";
-  let description = [{
-    Fuses an elementwise `linalg.generic` into the elementwise generic that
-    consumes it (bias add, activation, scaling, casts: one loop nest, one
-    kernel on the GPU, no intermediate buffer). Consumers with reduction
-    loops (contractions, sums) are left alone, so that a producer is never
-    recomputed once per reduction step.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
 def AmpcGpuReductions : Pass<"ampc-gpu-reductions", "::mlir::func::FuncOp"> {
@@ -221,63 +152,4 @@ def AmpcGpuHostBuffers : Pass<"ampc-gpu-host-buffers", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
-def AmpcVectorizeContractions
-    : Pass<"ampc-vectorize-contractions", "::mlir::ModuleOp"> {
-  let summary = "tile contractions for the caches and registers, then vectorize";
-  let description = [{
-    Widens low-precision inputs to the accumulator type (exact, and O(n^2)
-    against the O(n^3) product), then tiles every `linalg.matmul` and
-    `linalg.batch_matmul` on tensors twice
-    (a cache tile, then a register tile of `register-rows` x `register-cols`
-    with a reduction step of 1), vectorizes the register tile, keeps the
-    accumulator in registers across the reduction loop (hoisting its read and
-    write out of the loop) and lets the multiply-add contract into an FMA.
-    Tile sizes divide the op's dimensions (the largest divisor not above the
-    preferred size), so that no tile is partial and no masking is needed.
-    Driven by a transform-dialect script built per op.
-  }];
-  let options = [
-    Option<"registerRows", "register-rows", "int64_t", "8",
-           "rows of the register tile">,
-    Option<"registerCols", "register-cols", "int64_t", "32",
-           "columns of the register tile">,
-    Option<"cacheRows", "cache-rows", "int64_t", "64", "rows of the cache tile">,
-    Option<"cacheCols", "cache-cols", "int64_t", "256",
-           "columns of the cache tile">,
-    Option<"cacheDepth", "cache-depth", "int64_t", "256",
-           "reduction depth of the cache tile">,
-    Option<"bf16Dot", "bf16-dot", "bool", "false",
-           "compute bf16 x bf16 -> f32 matmuls with AVX-512 BF16 dot products "
-           "(vdpbf16ps) where the shapes allow; the host must have avx512bf16">
-  ];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
-                           "::mlir::scf::SCFDialect",
-                           "::mlir::tensor::TensorDialect",
-                           "::mlir::vector::VectorDialect",
-                           "::mlir::x86vector::X86VectorDialect",
-                           "::mlir::transform::TransformDialect"];
-}
-
-def AmpcVectorizeGenerics
-    : Pass<"ampc-vectorize-generics", "::mlir::ModuleOp"> {
-  let summary = "tile linalg.generic ops along their innermost loop and vectorize";
-  let description = [{
-    Every `linalg.generic` on tensors with static sizes and projected
-    permutation maps (bias adds, activations, the bit-exact casts of
-    amp-lower-to-arith, and reductions such as softmax's and layer norm's
-    sums) is tiled to `1 x ... x 1 x V` and vectorized, where V is the
-    largest divisor of the innermost loop's size that is at most `width`.
-    Reductions along the innermost loop become vector reductions (which sum
-    in a different order than the scalar loop). Ops whose innermost size has
-    no divisor in 2..`width` stay loops.
-  }];
-  let options = [
-    Option<"width", "width", "int64_t", "16", "preferred vector length">
-  ];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
-                           "::mlir::scf::SCFDialect",
-                           "::mlir::vector::VectorDialect",
-                           "::mlir::transform::TransformDialect"];
-}
-
-#endif // AMPC_CONVERSION_PASSES_TD
+#endif // AMPC_CODEGEN_NVGPU_PASSES_TD

@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef AMPC_CONVERSION_LOOPUTILS_H
-#define AMPC_CONVERSION_LOOPUTILS_H
+#ifndef AMPC_CODEGEN_NVGPU_LOOPUTILS_H
+#define AMPC_CODEGEN_NVGPU_LOOPUTILS_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -54,4 +54,4 @@ cloneLinalgBody(mlir::OpBuilder &b, mlir::Block &body, mlir::IRMapping &mapping,
 
 } // namespace ampc
 
-#endif // AMPC_CONVERSION_LOOPUTILS_H
+#endif // AMPC_CODEGEN_NVGPU_LOOPUTILS_H

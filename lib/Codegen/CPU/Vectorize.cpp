@@ -8,7 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/CPU/Passes.h"
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -23,7 +23,7 @@
 namespace ampc {
 #define GEN_PASS_DEF_AMPCVECTORIZECONTRACTIONS
 #define GEN_PASS_DEF_AMPCVECTORIZEGENERICS
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/CPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

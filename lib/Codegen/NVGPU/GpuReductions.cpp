@@ -18,8 +18,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Conversion/LoopUtils.h"
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/NVGPU/LoopUtils.h"
+#include "ampc/Codegen/NVGPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -33,7 +33,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCGPUREDUCTIONS
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/NVGPU/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

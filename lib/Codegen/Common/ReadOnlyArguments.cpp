@@ -1,13 +1,13 @@
 //===- ReadOnlyArguments.cpp - callers keep their inputs ------------------===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCREADONLYARGUMENTS
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/Common/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -1,14 +1,14 @@
 //===- CheckGpuTarget.cpp - GPU target options the serializer can use -----===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/NVGPU/Passes.h"
 
-#include "ampc/Conversion/GpuTarget.h"
+#include "ampc/Codegen/NVGPU/GpuTarget.h"
 
 using namespace mlir;
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCCHECKGPUTARGET
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/NVGPU/Passes.h.inc"
 } // namespace ampc
 
 namespace {

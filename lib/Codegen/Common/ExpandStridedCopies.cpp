@@ -1,6 +1,6 @@
 //===- ExpandStridedCopies.cpp - strided memref.copy to linalg.copy -------===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
@@ -8,7 +8,7 @@
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCEXPANDSTRIDEDCOPIES
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/Common/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

@@ -1,13 +1,13 @@
 //===- EmitCInterface.cpp - C-callable wrappers for public functions ------===//
 
-#include "ampc/Conversion/Passes.h"
+#include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCEMITCINTERFACE
-#include "ampc/Conversion/Passes.h.inc"
+#include "ampc/Codegen/Common/Passes.h.inc"
 } // namespace ampc
 
 using namespace mlir;

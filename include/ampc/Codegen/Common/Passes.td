@@ -1,0 +1,81 @@
+//===- Passes.td - target-independent code generation -*- tablegen -*-===//
+//
+// Passes of AMPC's Common code generation layer (lib/Codegen/Common).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_CODEGEN_COMMON_PASSES_TD
+#define AMPC_CODEGEN_COMMON_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AmpcEmitCInterface : Pass<"ampc-emit-c-interface", "::mlir::ModuleOp"> {
+  let summary = "give every public function a C-callable wrapper";
+  let description = [{
+    Marks every public `func.func` with `llvm.emit_c_interface`, so that the
+    LLVM lowering emits `_mlir_ciface_NAME`, which takes each memref as a
+    pointer to its descriptor: the entry point the JIT host API, `ampc-run`
+    and ahead-of-time callers use.
+  }];
+}
+
+def AmpcReadOnlyArguments
+    : Pass<"ampc-read-only-arguments", "::mlir::ModuleOp"> {
+  let summary = "keep the callers' inputs: public tensor arguments are not "
+                "written by bufferization";
+  let description = [{
+    Marks every tensor argument of every public `func.func`
+    `bufferization.writable = false` (unless it says otherwise), so that
+    One-Shot Bufferize never reuses an argument's buffer for a result: a
+    function on tensors has value semantics, and the JIT, `ampc-run` and
+    ahead-of-time callers pass their own tensors. (Without it a training
+    step under dynamic loss scaling wrote the selected parameters into its
+    parameter inputs before copying them to its outputs.)
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+def AmpcDecomposeAggregates
+    : Pass<"ampc-decompose-aggregates", "::mlir::func::FuncOp"> {
+  let summary = "decompose linalg aggregate ops (softmax) into structured ops";
+  let description = [{
+    Replaces every op with `linalg::AggregatedOpInterface` (for example
+    `linalg.softmax`) by the sequence of linalg ops it stands for (max
+    reduction, subtraction, exp, sum, division), so that the CPU back end can
+    bufferize and lower it.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def AmpcExpandStridedCopies
+    : Pass<"ampc-expand-strided-copies", "::mlir::func::FuncOp"> {
+  let summary = "turn copies between non-contiguous memrefs into linalg.copy";
+  let description = [{
+    The LLVM lowering of `memref.copy` calls the `memrefCopy` runtime helper
+    (from MLIR's c_runner_utils) when either side is not a contiguous
+    row-major buffer, as strided `tensor.insert_slice` produces after
+    bufferization. Compiled code must not depend on that library: this pass
+    replaces such copies by `linalg.copy`, which becomes loops. Contiguous
+    copies stay `memref.copy` (a `memcpy`).
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def AmpcFuseElementwise
+    : Pass<"ampc-fuse-elementwise", "::mlir::func::FuncOp"> {
+  let summary = "fuse chains of elementwise linalg ops into one op";
+  let description = [{
+    Fuses an elementwise `linalg.generic` into the elementwise generic that
+    consumes it (bias add, activation, scaling, casts: one loop nest, one
+    kernel on the GPU, no intermediate buffer). Consumers with reduction
+    loops (contractions, sums) are left alone, so that a producer is never
+    recomputed once per reduction step.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+#endif // AMPC_CODEGEN_COMMON_PASSES_TD
