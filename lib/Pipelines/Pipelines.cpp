@@ -108,9 +108,14 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
   // Named ops carry hidden bodies (fp8 contractions widen with arith.extf):
   // make them explicit so that amp-lower-to-arith sees them.
   funcPm.addPass(createLinalgGeneralizeNamedOpsPass());
-  ampc::amp::AmpLowerToArithOptions lowerToArith;
-  lowerToArith.ptxChip = ptxChip;
-  funcPm.addPass(ampc::amp::createAmpLowerToArith(lowerToArith));
+  if (ptxChip) {
+    // NVIDIA's conversion instructions where they give the same bits.
+    ampc::AmpcGpuLowerAmpOptions lowerAmp;
+    lowerAmp.chip = ptxChip;
+    funcPm.addPass(ampc::createAmpcGpuLowerAmp(lowerAmp));
+  } else {
+    funcPm.addPass(ampc::amp::createAmpLowerToArith());
+  }
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
   if (vectorizeForCpu)
@@ -186,7 +191,7 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   if (options.emitCInterface)
     pm.addPass(ampc::createAmpcEmitCInterface());
   // Casts use the GPU's conversion instructions where they give the CPU's
-  // bits (amp-lower-to-arith's ptx-chip).
+  // bits (ampc-gpu-lower-amp).
   // (ampc-check-gpu-target has rejected unreadable options by then.)
   unsigned chipNumber = ampc::parseGpuChip(options.chip).value_or(0);
   addTensorStage(pm, /*vectorizeForCpu=*/false, /*bf16Dot=*/false, chipNumber);

@@ -8,12 +8,11 @@
 
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/APFloat.h"
 
 namespace ampc::amp {
@@ -205,63 +204,10 @@ private:
   VectorType shape;
 };
 
-/// NVIDIA's conversion instructions for an f32 scalar, where they compute
-/// what the integer path computes: bf16/f16 with IEEE overflow
-/// (cvt.rn.bf16.f32, cvt.rn.f16.f32, from sm_80) and saturating E4M3/E5M2
-/// (cvt.rn.satfinite.e4m3x2.f32 / e5m2x2, from sm_89). Both round to nearest
-/// even with subnormals; only the NaN they produce differs, so NaN takes the
-/// integer path's (the format's quiet NaN with the input's sign). Null where
-/// no instruction applies.
-Value encodeWithPtx(OpBuilder &b, Location loc, Value f32, FloatType to,
-                    OverflowMode overflow, int64_t chip) {
-  if (!f32.getType().isF32() || chip < 80)
-    return Value();
-  bool fp8 = isFp8Type(to);
-  Value hardware;
-  if (!fp8 && (to.isBF16() || to.isF16()) &&
-      overflow == OverflowMode::nonfinite) {
-    hardware = arith::TruncFOp::create(b, loc, to, f32);
-  } else if (fp8 && chip >= 89 && overflow == OverflowMode::saturate) {
-    // Two f32 in, two fp8 out: the value goes into the low byte.
-    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-    std::string asmText = std::string("cvt.rn.satfinite.") +
-                          (isa<Float8E4M3FNType>(to) ? "e4m3x2" : "e5m2x2") +
-                          ".f32 $0, $1, $2;";
-    auto pair = LLVM::InlineAsmOp::create(
-        b, loc, b.getI16Type(), ValueRange{zero, f32}, asmText, "=h,f,f",
-        /*has_side_effects=*/false, /*is_align_stack=*/false,
-        LLVM::tailcallkind::TailCallKind::None, LLVM::AsmDialectAttr(),
-        ArrayAttr());
-    Value low = arith::TruncIOp::create(b, loc, b.getI8Type(), pair.getRes());
-    hardware = arith::BitcastOp::create(b, loc, to, low);
-  } else {
-    return Value();
-  }
-  FloatFormat fmt(to);
-  Type bitsType = b.getIntegerType(fmt.width);
-  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), f32);
-  Value sign = arith::TruncIOp::create(
-      b, loc, bitsType,
-      arith::ShRUIOp::create(
-          b, loc, bits,
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(31))));
-  Value nanBits = arith::OrIOp::create(
-      b, loc,
-      arith::ConstantOp::create(b, loc,
-                                b.getIntegerAttr(bitsType, fmt.quietNaN)),
-      arith::ShLIOp::create(
-          b, loc, sign,
-          arith::ConstantOp::create(b, loc,
-                                    b.getIntegerAttr(bitsType, fmt.width - 1))));
-  Value isNaN =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, f32, f32);
-  return arith::SelectOp::create(
-      b, loc, isNaN, arith::BitcastOp::create(b, loc, to, nanBits), hardware);
-}
-
 /// The scalar (or vector) body of amp.cast.
 Value convertValue(OpBuilder &b, Location loc, Value value, FloatType to,
-                   OverflowMode overflow, Value scale, int64_t ptxChip) {
+                   OverflowMode overflow, Value scale,
+                   const HardwareCastEncoder &hardware) {
   Emitter em(b, loc, value.getType());
   auto from = cast<FloatType>(getElementTypeOrSelf(value.getType()));
   Value f32 = em.decodeToF32(value);
@@ -272,8 +218,9 @@ Value convertValue(OpBuilder &b, Location loc, Value value, FloatType to,
     f32 = isFp8Type(from) ? Value(arith::DivFOp::create(b, loc, f32, s))
                           : Value(arith::MulFOp::create(b, loc, f32, s));
   }
-  if (Value hardware = encodeWithPtx(b, loc, f32, to, overflow, ptxChip))
-    return hardware;
+  if (hardware && f32.getType().isF32())
+    if (Value encoded = hardware(b, loc, f32, to, overflow))
+      return encoded;
   return em.encodeFromF32(f32, to, overflow);
 }
 
@@ -323,7 +270,7 @@ Value reduceTensor(
   return tensor::ExtractOp::create(b, loc, generic.getResult(0), ValueRange{});
 }
 
-Value lowerCast(OpBuilder &b, CastOp op, int64_t ptxChip) {
+Value lowerCast(OpBuilder &b, CastOp op, const HardwareCastEncoder &hardware) {
   FloatType to = op.getResultElementType();
   OverflowMode overflow = op.getOverflowMode();
   Value scale = op.getScale();
@@ -331,10 +278,10 @@ Value lowerCast(OpBuilder &b, CastOp op, int64_t ptxChip) {
     return mapTensor(b, op.getLoc(), op.getInput(), tensorType,
                      [&](OpBuilder &nested, Location loc, ValueRange args) {
                        return convertValue(nested, loc, args[0], to, overflow,
-                                           scale, ptxChip);
+                                           scale, hardware);
                      });
   return convertValue(b, op.getLoc(), op.getInput(), to, overflow, scale,
-                      ptxChip);
+                      hardware);
 }
 
 /// Multiplies every element of `value` (f32-like or lower) by the f32 scalar
@@ -383,8 +330,8 @@ Value isFinite(OpBuilder &b, Location loc, Value x) {
   return compareWithInf(b, loc, x, arith::CmpFPredicate::OLT);
 }
 
-LogicalResult lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
-                                SmallVectorImpl<Value> &results) {
+void lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
+                       SmallVectorImpl<Value> &results) {
   Location loc = op.getLoc();
   // GradScaler: the inverse scale is computed in f64, then rounded to f32.
   Value scale64 = arith::ExtFOp::create(b, loc, b.getF64Type(), op.getScale());
@@ -404,10 +351,6 @@ LogicalResult lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
             Value bad = isNonFinite(nested, nestedLoc, em.decodeToF32(x));
             return arith::OrIOp::create(nested, nestedLoc, bad, acc);
           });
-    } else if (isa<VectorType>(grad.getType())) {
-      op.emitOpError("amp-lower-to-arith: vector gradients are not supported; "
-                     "use tensors or scalars");
-      return failure();
     } else {
       Emitter em(b, loc, grad.getType());
       anyBad = isNonFinite(b, loc, em.decodeToF32(grad));
@@ -415,7 +358,6 @@ LogicalResult lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
     found = arith::OrIOp::create(b, loc, found, anyBad);
   }
   results.push_back(found);
-  return success();
 }
 
 void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
@@ -562,61 +504,130 @@ bool isFp8Conversion(Operation *op) {
   return isFp8Type(from) || isFp8Type(to) || (from.isBF16() && to.isF32());
 }
 
+/// Rewrites one op with a lowering function that returns its results.
+template <typename OpTy> struct LowerWith : OpRewritePattern<OpTy> {
+  using Lowering =
+      std::function<void(OpBuilder &, OpTy, SmallVectorImpl<Value> &)>;
+  LowerWith(MLIRContext *context, Lowering lowering)
+      : OpRewritePattern<OpTy>(context), lowering(std::move(lowering)) {}
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    SmallVector<Value> results;
+    lowering(rewriter, op, results);
+    rewriter.replaceOp(op, results);
+    return success();
+  }
+
+  Lowering lowering;
+};
+
+/// amp.cast with nearest-even rounding.
+struct LowerCast : OpRewritePattern<CastOp> {
+  LowerCast(MLIRContext *context, HardwareCastEncoder hardware)
+      : OpRewritePattern(context), hardware(std::move(hardware)) {}
+
+  LogicalResult matchAndRewrite(CastOp op,
+                                PatternRewriter &rewriter) const override {
+    if (op.getRoundingMode() != RoundingMode::nearest_even)
+      return rewriter.notifyMatchFailure(op, "only nearest_even lowers");
+    rewriter.replaceOp(op, lowerCast(rewriter, op, hardware));
+    return success();
+  }
+
+  HardwareCastEncoder hardware;
+};
+
+/// arith.extf / arith.truncf with an fp8 side: LLVM has no fp8 types, so
+/// they widen and narrow on bit patterns too (bf16 -> f32 widening also goes
+/// this way: it is a shift). arith.truncf keeps IEEE/OCP overflow, as its
+/// semantics say.
+template <typename OpTy> struct LowerFloatConversion : OpRewritePattern<OpTy> {
+  using OpRewritePattern<OpTy>::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const override {
+    if (!isFp8Conversion(op))
+      return failure();
+    Value input = op->getOperand(0);
+    auto to = cast<FloatType>(getElementTypeOrSelf(op->getResult(0)));
+    Emitter em(rewriter, op->getLoc(), input.getType());
+    Value wide = em.decodeToF32(input);
+    rewriter.replaceOp(op, em.encodeFromF32(wide, to, OverflowMode::nonfinite));
+    return success();
+  }
+};
+
+/// What the patterns cannot lower, reported before any rewriting.
+LogicalResult checkLowerable(Operation *root) {
+  WalkResult result = root->walk([](Operation *op) {
+    if (auto cast = dyn_cast<CastOp>(op);
+        cast && cast.getRoundingMode() != RoundingMode::nearest_even) {
+      op->emitOpError("amp-lower-to-arith: rounding '")
+          << stringifyRoundingMode(cast.getRoundingMode())
+          << "' is not implemented; only nearest_even lowers";
+      return WalkResult::interrupt();
+    }
+    if (auto unscale = dyn_cast<UnscaleGradsOp>(op);
+        unscale && llvm::any_of(unscale.getGrads().getTypes(),
+                                llvm::IsaPred<VectorType>)) {
+      op->emitOpError("amp-lower-to-arith: vector gradients are not "
+                      "supported; use tensors or scalars");
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return failure(result.wasInterrupted());
+}
+
 struct AmpLowerToArithPass
     : ampc::amp::impl::AmpLowerToArithBase<AmpLowerToArithPass> {
-  using Base::Base;
   void runOnOperation() override {
-    SmallVector<Operation *> ops;
-    getOperation().walk([&](Operation *op) {
-      if (isa<AmpDialect>(op->getDialect()) || isFp8Conversion(op))
-        ops.push_back(op);
-    });
-    IRRewriter rewriter(&getContext());
-    for (Operation *op : ops) {
-      rewriter.setInsertionPoint(op);
-      SmallVector<Value> results;
-      if (isFp8Conversion(op)) {
-        // LLVM has no fp8 types: widen and narrow on bit patterns too.
-        // (bf16 -> f32 widening also goes this way: it is a shift.)
-        // arith.truncf follows IEEE/OCP overflow, as its semantics say.
-        Value input = op->getOperand(0);
-        auto to = cast<FloatType>(getElementTypeOrSelf(op->getResult(0)));
-        Emitter em(rewriter, op->getLoc(), input.getType());
-        Value wide = em.decodeToF32(input);
-        results.push_back(em.encodeFromF32(wide, to, OverflowMode::nonfinite));
-      } else if (auto castOp = dyn_cast<CastOp>(op)) {
-        if (castOp.getRoundingMode() != RoundingMode::nearest_even) {
-          op->emitOpError("amp-lower-to-arith: rounding '")
-              << stringifyRoundingMode(castOp.getRoundingMode())
-              << "' is not implemented; only nearest_even lowers";
-          return signalPassFailure();
-        }
-        results.push_back(lowerCast(rewriter, castOp, ptxChip));
-      } else if (auto scaleLoss = dyn_cast<ScaleLossOp>(op)) {
-        results.push_back(scaleBy(rewriter, op->getLoc(), scaleLoss.getLoss(),
-                                  scaleLoss.getScale()));
-      } else if (auto unscale = dyn_cast<UnscaleGradsOp>(op)) {
-        if (failed(lowerUnscaleGrads(rewriter, unscale, results)))
-          return signalPassFailure();
-      } else if (auto update = dyn_cast<UpdateLossScaleOp>(op)) {
-        lowerUpdateLossScale(rewriter, update, results);
-      } else if (auto select = dyn_cast<SelectUpdateOp>(op)) {
-        for (auto [oldValue, newValue] :
-             llvm::zip(select.getOld(), select.getNewValues()))
-          results.push_back(arith::SelectOp::create(rewriter, op->getLoc(),
-                                                    select.getFoundInf(),
-                                                    oldValue, newValue));
-      } else if (auto amax = dyn_cast<AmaxOp>(op)) {
-        results.push_back(lowerAmax(rewriter, amax));
-      } else if (auto history = dyn_cast<UpdateAmaxHistoryOp>(op)) {
-        lowerUpdateAmaxHistory(rewriter, history, results);
-      } else {
-        op->emitOpError("amp-lower-to-arith: no lowering for this op");
-        return signalPassFailure();
-      }
-      rewriter.replaceOp(op, results);
-    }
+    if (failed(lowerAmpToArith(getOperation(), nullptr)))
+      signalPassFailure();
   }
 };
 
 } // namespace
+
+void ampc::amp::populateAmpToArithPatterns(RewritePatternSet &patterns,
+                                           HardwareCastEncoder hardware) {
+  MLIRContext *context = patterns.getContext();
+  patterns.add<LowerCast>(context, std::move(hardware));
+  patterns.add<LowerFloatConversion<arith::ExtFOp>,
+               LowerFloatConversion<arith::TruncFOp>>(context);
+  patterns.add<LowerWith<ScaleLossOp>>(
+      context, [](OpBuilder &b, ScaleLossOp op, SmallVectorImpl<Value> &out) {
+        out.push_back(scaleBy(b, op.getLoc(), op.getLoss(), op.getScale()));
+      });
+  patterns.add<LowerWith<UnscaleGradsOp>>(context, lowerUnscaleGrads);
+  patterns.add<LowerWith<UpdateLossScaleOp>>(context, lowerUpdateLossScale);
+  patterns.add<LowerWith<SelectUpdateOp>>(
+      context,
+      [](OpBuilder &b, SelectUpdateOp op, SmallVectorImpl<Value> &out) {
+        for (auto [oldValue, newValue] :
+             llvm::zip(op.getOld(), op.getNewValues()))
+          out.push_back(arith::SelectOp::create(
+              b, op.getLoc(), op.getFoundInf(), oldValue, newValue));
+      });
+  patterns.add<LowerWith<AmaxOp>>(
+      context, [](OpBuilder &b, AmaxOp op, SmallVectorImpl<Value> &out) {
+        out.push_back(lowerAmax(b, op));
+      });
+  patterns.add<LowerWith<UpdateAmaxHistoryOp>>(context, lowerUpdateAmaxHistory);
+}
+
+LogicalResult ampc::amp::lowerAmpToArith(Operation *root,
+                                         HardwareCastEncoder hardware) {
+  if (failed(checkLowerable(root)))
+    return failure();
+  MLIRContext *context = root->getContext();
+  ConversionTarget target(*context);
+  target.addIllegalDialect<AmpDialect>();
+  target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp>(
+      [](Operation *op) { return !isFp8Conversion(op); });
+  target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+  RewritePatternSet patterns(context);
+  populateAmpToArithPatterns(patterns, std::move(hardware));
+  return applyPartialConversion(root, target, std::move(patterns));
+}

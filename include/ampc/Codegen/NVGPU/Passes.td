@@ -152,4 +152,30 @@ def AmpcGpuHostBuffers : Pass<"ampc-gpu-host-buffers", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def AmpcGpuLowerAmp : Pass<"ampc-gpu-lower-amp", "::mlir::func::FuncOp"> {
+  let summary = "amp-lower-to-arith with NVIDIA's conversion instructions";
+  let description = [{
+    Lowers the amp dialect as `amp-lower-to-arith` does (the same patterns),
+    except that casts from f32 use NVIDIA's conversion instructions where
+    they compute the integer path's bits: bf16/f16 with IEEE overflow as
+    `arith.truncf` (`cvt.rn.bf16.f32` / `cvt.rn.f16.f32`, sm_80+), and
+    saturating E4M3/E5M2 as `cvt.rn.satfinite.e4m3x2.f32` /
+    `e5m2x2` (sm_89+, inline PTX: the NVVM dialect of LLVM 22 has no op for
+    it). Both round to nearest even with subnormals; NaN is mapped to the
+    integer path's encoding (the format's quiet NaN, the input's sign).
+    Below sm_80, or for other overflow rules, the integer path is used.
+  }];
+  let options = [
+    Option<"chip", "chip", "int64_t", /*default=*/"90",
+           "the sm_<N> architecture the code runs on">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::ampc::amp::AmpDialect"];
+}
+
 #endif // AMPC_CODEGEN_NVGPU_PASSES_TD

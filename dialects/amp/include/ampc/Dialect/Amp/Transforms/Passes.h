@@ -18,6 +18,8 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 
+#include <functional>
+
 namespace ampc::amp {
 
 #define GEN_PASS_DECL
@@ -25,6 +27,24 @@ namespace ampc::amp {
 
 #define GEN_PASS_REGISTRATION
 #include "ampc/Dialect/Amp/Transforms/Passes.h.inc"
+
+/// A target's own conversion of an f32 scalar to `to` under `overflow` that
+/// gives the bits amp-lower-to-arith's integer path gives (NaN included);
+/// null where the target has none, and the integer path is used.
+using HardwareCastEncoder = std::function<mlir::Value(
+    mlir::OpBuilder &, mlir::Location, mlir::Value, mlir::FloatType,
+    OverflowMode)>;
+
+/// Adds the lowering of every amp op, and of arith.extf / arith.truncf with
+/// an fp8 side, to arith, math, linalg, tensor and vector ops; casts from
+/// f32 use `hardware` where it applies.
+void populateAmpToArithPatterns(mlir::RewritePatternSet &patterns,
+                                HardwareCastEncoder hardware = nullptr);
+
+/// Applies those patterns to `root` as a conversion (amp illegal); errors
+/// name what cannot be lowered (stochastic rounding, vector gradients).
+mlir::LogicalResult lowerAmpToArith(mlir::Operation *root,
+                                    HardwareCastEncoder hardware = nullptr);
 
 /// Adds the cast folding and deduplication patterns of amp-cast-cleanup.
 void populateCastCleanupPatterns(mlir::RewritePatternSet &patterns);

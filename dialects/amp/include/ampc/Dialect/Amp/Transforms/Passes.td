@@ -214,18 +214,13 @@ def AmpLowerToArith : Pass<"amp-lower-to-arith", "::mlir::func::FuncOp"> {
 
     `rounding stochastic` is reported as not implemented.
 
-    With `ptx-chip=N` (the GPU pipeline sets it from its chip), casts from
-    f32 use NVIDIA's conversion instructions where they compute the same
-    bits: bf16/f16 with IEEE overflow (sm_80+) and saturating E4M3/E5M2
-    (`cvt.rn.satfinite.e4m3x2.f32`, sm_89+, as inline PTX); NaN keeps the
-    integer path's encoding.
+    Every rewrite is a pattern (`populateAmpToArithPatterns`), applied as a
+    dialect conversion in which the amp dialect is illegal. A target with
+    conversion instructions that give the same bits plugs them in as a
+    `HardwareCastEncoder` (the NVIDIA one is `ampc-gpu-lower-amp`, in
+    lib/Codegen/NVGPU); this pass uses the integer path everywhere.
   }];
-  let options = [
-    Option<"ptxChip", "ptx-chip", "int64_t", /*default=*/"0",
-           "use NVIDIA conversion instructions for sm_<N> (0: none)">
-  ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::tensor::TensorDialect",

@@ -1,8 +1,11 @@
-// amp-lower-to-arith{ptx-chip=N}: casts from f32 use NVIDIA's conversion
-// instructions where they give the integer path's bits, with NaN mapped to
-// the integer path's encoding (the format's quiet NaN, the input's sign).
-// RUN: ampc-opt %s -amp-lower-to-arith="ptx-chip=90" | FileCheck %s --check-prefix=SM90
-// RUN: ampc-opt %s -amp-lower-to-arith="ptx-chip=80" | FileCheck %s --check-prefix=SM80
+// ampc-gpu-lower-amp{chip=N}: the amp dialect's lowering, with casts from f32
+// on NVIDIA's conversion instructions where they give the integer path's
+// bits, NaN mapped to the integer path's encoding (the format's quiet NaN,
+// the input's sign). The target-independent amp-lower-to-arith never uses
+// them.
+// RUN: ampc-opt %s -ampc-gpu-lower-amp="chip=90" | FileCheck %s --check-prefix=SM90
+// RUN: ampc-opt %s -ampc-gpu-lower-amp="chip=80" | FileCheck %s --check-prefix=SM80
+// RUN: ampc-opt %s -ampc-gpu-lower-amp="chip=75" | FileCheck %s --check-prefix=CPU
 // RUN: ampc-opt %s -amp-lower-to-arith | FileCheck %s --check-prefix=CPU
 
 // SM90-LABEL: func.func @casts
@@ -31,6 +34,8 @@
 
 // CPU-NOT: inline_asm
 // CPU-NOT: arith.truncf
+// CPU-NOT: amp.
+// CPU: arith.shrui
 func.func @casts(%x: tensor<8xf32>) -> (tensor<8xf8E4M3FN>, tensor<8xf8E5M2>, tensor<8xbf16>, tensor<8xf16>) {
   %a = amp.cast %x : tensor<8xf32> to tensor<8xf8E4M3FN>
   %b = amp.cast %x : tensor<8xf32> to tensor<8xf8E5M2>
