@@ -481,6 +481,10 @@ class Interpreter:
                                 [env[o] for o in op.operands])
                 env[op.results[0]] = res
                 continue
+            if n == "nvvm.mma.sync":
+                res = yield Mma(nvvm_mma_asm(op), [env[o] for o in op.operands])
+                env[op.results[0]] = res
+                continue
             if n == "scf.for":
                 lb, ub, step = (env[o] for o in op.operands[:3])
                 carried = [env[o] for o in op.operands[3:]]
@@ -577,6 +581,12 @@ class Interpreter:
             return [args[0]]
         if n == "arith.trunci":
             return [args[0] & ((1 << int_width(rt)) - 1)]
+        if n == "llvm.bitcast":
+            # A packed register as the vector<2xf16> nvvm.mma.sync takes:
+            # the same bits, which mma() unpacks.
+            if operand_type(op) != "i32" or rt != "vector<2xf16>":
+                raise RuntimeError("unsupported llvm.bitcast " + op.line)
+            return [args[0]]
         if n == "arith.bitcast":
             src = operand_type(op)
             if src == "f32":
@@ -797,6 +807,28 @@ def drive(gen):
     except StopIteration as stop:
         return stop.value
     raise RuntimeError("barrier or mma outside a kernel: %r" % ev)
+
+
+def nvvm_mma_asm(op):
+    """The PTX instruction an nvvm.mma.sync stands for (row.col, f32
+    accumulators), spelled as the inline-asm form that mma() reads."""
+    shape = re.search(r"m = (\d+), n = (\d+), k = (\d+)", prop(op, "shape"))
+    if not shape or shape.groups()[:2] != ("16", "8"):
+        raise RuntimeError("unsupported nvvm.mma.sync shape " + prop(op, "shape"))
+    types = []
+    for key in ("multiplicandAPtxType", "multiplicandBPtxType"):
+        if prop(op, key):
+            types.append(re.search(r"<(\w+)>", prop(op, key)).group(1))
+        elif "(vector<2xf16>, vector<2xf16>, f32)" in op.line:
+            types.append("f16")  # inferred from the operands, not printed
+        else:
+            raise RuntimeError("nvvm.mma.sync without operand types: " + op.line)
+    if prop(op, "layoutA") != "#nvvm.mma_layout<row>" or \
+            prop(op, "layoutB") != "#nvvm.mma_layout<col>":
+        raise RuntimeError("unsupported nvvm.mma.sync layout")
+    return ('"mma.sync.aligned.m16n8k%s.row.col.f32.%s.%s.f32 '
+            '{$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, '
+            '{$10, $11, $12, $13};"' % (shape.group(3), types[0], types[1]))
 
 
 def mma(asm, lanes):

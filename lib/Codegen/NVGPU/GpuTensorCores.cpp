@@ -5,7 +5,8 @@
 // mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}.{bf16,f16}.f32 (m16n8k32
 // for fp8): 64x64 output tiles per block of 4 warps with the operands staged
 // in shared memory, or one warp per 16x8 tile; the output's fill and the
-// elementwise op after the contraction run in the same kernel. Fragment
+// elementwise op after the contraction run in the same kernel. bf16/f16 use
+// nvvm.mma.sync; fp8 inline PTX (LLVM 22 has no dense fp8 nvvm.mma.sync). Fragment
 // layout (PTX ISA, "Matrix Fragments for mma.m16n8k16"), with g = lane / 4
 // and t = lane % 4:
 //   A (16x16): reg0 = A[g][2t, 2t+1], reg1 = A[g+8][2t, 2t+1],
@@ -25,6 +26,7 @@
 
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
@@ -446,34 +448,63 @@ private:
     return reg;
   }
   /// acc + A * B on one 16x8 tile (4 A, 2 B and 4 accumulator registers).
+  /// bf16 and f16 go through nvvm.mma.sync; fp8 (m16n8k32 with e4m3/e5m2)
+  /// through inline PTX, since LLVM 22's nvvm.mma.sync has no dense fp8
+  /// shape.
   SmallVector<Value> mma(ArrayRef<Value> a, ArrayRef<Value> bRegs,
                          ValueRange acc) {
-    SmallVector<Value> operands(a);
-    operands.append(bRegs.begin(), bRegs.end());
-    operands.append(acc.begin(), acc.end());
     auto f32 = b.getF32Type();
     auto result =
         LLVM::LLVMStructType::getLiteral(b.getContext(), {f32, f32, f32, f32});
+    bool fp8 = isa<Float8E4M3FNType, Float8E5M2Type>(c.lhs);
+    Value product = fp8 ? mmaInlinePtx(result, a, bRegs, acc)
+                        : mmaNvvm(result, a, bRegs, acc);
+    SmallVector<Value> next;
+    for (int64_t i = 0; i < 4; ++i)
+      next.push_back(LLVM::ExtractValueOp::create(b, loc, product, i));
+    return next;
+  }
+  /// nvvm.mma.sync m16n8k16 on bf16 (registers as i32) or f16 (registers
+  /// as vector<2xf16>) with f32 accumulators.
+  Value mmaNvvm(Type result, ArrayRef<Value> a, ArrayRef<Value> bRegs,
+                ValueRange acc) {
+    bool f16 = c.lhs.isF16();
+    auto pairs = [&](ArrayRef<Value> regs) {
+      SmallVector<Value> typed;
+      for (Value reg : regs)
+        typed.push_back(f16 ? Value(LLVM::BitcastOp::create(
+                                  b, loc, VectorType::get({2}, c.lhs), reg))
+                            : reg);
+      return typed;
+    };
+    NVVM::MMATypes type = f16 ? NVVM::MMATypes::f16 : NVVM::MMATypes::bf16;
+    return NVVM::MmaOp::create(b, loc, result, pairs(a), pairs(bRegs), acc,
+                               ArrayRef<int64_t>{16, 8, tileK}, std::nullopt,
+                               std::nullopt,
+                               std::array<NVVM::MMATypes, 2>{type, type},
+                               std::array<NVVM::MMALayout, 2>{
+                                   NVVM::MMALayout::row, NVVM::MMALayout::col});
+  }
+  /// mma.sync.aligned.m16n8k32 on E4M3/E5M2 operands, as inline PTX.
+  Value mmaInlinePtx(Type result, ArrayRef<Value> a, ArrayRef<Value> bRegs,
+                     ValueRange acc) {
+    SmallVector<Value> operands(a);
+    operands.append(bRegs.begin(), bRegs.end());
+    operands.append(acc.begin(), acc.end());
     auto name = [](FloatType t) -> std::string {
-      if (t.isBF16())
-        return "bf16";
-      if (t.isF16())
-        return "f16";
       return isa<Float8E4M3FNType>(t) ? "e4m3" : "e5m2";
     };
     std::string asmText = "mma.sync.aligned.m16n8k" + std::to_string(tileK) +
                           ".row.col.f32." + name(c.lhs) + "." + name(c.rhs) +
                           ".f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, "
                           "{$10, $11, $12, $13};";
-    auto inst = LLVM::InlineAsmOp::create(
-        b, loc, result, operands, asmText, "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f",
-        /*has_side_effects=*/false,
-        /*is_align_stack=*/false, LLVM::tailcallkind::TailCallKind::None,
-        LLVM::AsmDialectAttr(), ArrayAttr());
-    SmallVector<Value> next;
-    for (int64_t i = 0; i < 4; ++i)
-      next.push_back(LLVM::ExtractValueOp::create(b, loc, inst.getRes(), i));
-    return next;
+    return LLVM::InlineAsmOp::create(b, loc, result, operands, asmText,
+                                     "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f",
+                                     /*has_side_effects=*/false,
+                                     /*is_align_stack=*/false,
+                                     LLVM::tailcallkind::TailCallKind::None,
+                                     LLVM::AsmDialectAttr(), ArrayAttr())
+        .getRes();
   }
   /// The accumulator's start at output element (row, col).
   Value initial(Value row, Value col, Value ok) {

@@ -37,10 +37,10 @@
 // then 8 mma; twice.
 // BLOCK-COUNT-8: memref.load %[[SA]]
 // BLOCK-COUNT-8: memref.load %[[SB]]
-// BLOCK-COUNT-8: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// BLOCK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // BLOCK-COUNT-8: memref.load %[[SA]]
 // BLOCK-COUNT-8: memref.load %[[SB]]
-// BLOCK-COUNT-8: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// BLOCK-COUNT-8: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // BLOCK: gpu.barrier
 // BLOCK-NEXT: scf.yield
 // BLOCK-COUNT-32: memref.store %{{.*}} : memref<32x16xf32>
@@ -58,7 +58,7 @@
 // CHECK-COUNT-4: memref.load %{{.*}} : memref<32x16xf32>
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args({{.*}}) -> (f32, f32, f32, f32)
 // CHECK-COUNT-12: memref.load %{{.*}} : memref<{{32x32|32x16}}xbf16>
-// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {$0, $1, $2, $3}, {$4, $5, $6, $7}, {$8, $9}, {$10, $11, $12, $13};", "=f,=f,=f,=f,r,r,r,r,r,r,f,f,f,f"
+// CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // CHECK-SAME: -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK: scf.yield
 // CHECK-COUNT-4: memref.store %{{.*}} : memref<32x16xf32>
@@ -86,7 +86,7 @@ func.func @bf16(%a: memref<32x32xbf16>, %b: memref<32x16xbf16>, %c: memref<32x16
 // BLOCK-LABEL: func.func @f16_transposed
 // CHECK-LABEL: func.func @f16_transposed
 // CHECK: memref.load %[[A:.*]][%[[K:.*]], %[[M:.*]]] : memref<16x16xf16>
-// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 #km = affine_map<(m, n, k) -> (k, m)>
 #kn = affine_map<(m, n, k) -> (k, n)>
 #mn = affine_map<(m, n, k) -> (m, n)>
@@ -129,7 +129,7 @@ func.func @f16_transposed(%a: memref<16x16xf16>, %b: memref<16x8xf16>, %c: memre
 // CHECK: arith.cmpi ult, %{{.*}}, %[[C24]] : index
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<20x24xbf16>
 // CHECK-COUNT-4: memref.load %{{.*}} : memref<24x10xbf16>
-// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
 // CHECK: scf.if %[[OK]] {
 // CHECK-NEXT: memref.store %{{.*}} : memref<20x10xf32>
 // CHECK-NEXT: }
@@ -171,7 +171,7 @@ func.func @ragged(%a: memref<20x24xbf16>, %b: memref<24x10xbf16>, %c: memref<20x
 // CHECK: scf.for
 // CHECK: memref.load %{{.*}}[%[[B]], %[[H]], %{{.*}}, %{{.*}}] : memref<2x3x16x32xf16>
 // CHECK: memref.load %{{.*}}[%[[B]], %[[H]], %{{.*}}, %{{.*}}] : memref<2x3x32x8xf16>
-// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
+// CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}}shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (vector<2xf16>, vector<2xf16>, f32) -> !llvm.struct<(f32, f32, f32, f32)>
 // CHECK: memref.store %{{.*}}, %{{.*}}[%[[B]], %[[H]], %{{.*}}, %{{.*}}] : memref<2x3x16x8xf32>
 // CHECK-LABEL: func.func @broadcast_batch
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
@@ -306,7 +306,7 @@ func.func @fp8(%a: memref<16x64xf8E4M3FN>, %b: memref<64x8xf8E5M2>, %c: memref<1
 // CHECK: %[[ACTS:.*]] = memref.alloc() : memref<32x16xbf16>
 // CHECK: gpu.launch
 // CHECK: %[[ACC:.*]]:4 = scf.for %{{.*}} iter_args(%{{.*}} = %[[ZERO]], %{{.*}} = %[[ZERO]], %{{.*}} = %[[ZERO]], %{{.*}} = %[[ZERO]])
-// CHECK: llvm.inline_asm "mma.sync
+// CHECK: nvvm.mma.sync
 // CHECK: %[[BIAS:.*]] = memref.load %{{.*}}[%[[COL:.*]]] : memref<16xf32>
 // CHECK: %[[SUM:.*]] = arith.addf %[[ACC]]#0, %[[BIAS]] : f32
 // CHECK: %[[RELU:.*]] = arith.maximumf %[[SUM]], %[[ZERO]] : f32
@@ -354,7 +354,7 @@ func.func @epilogue(%a: memref<32x32xbf16>, %b: memref<32x16xbf16>, %bias: memre
 // CHECK-LABEL: func.func @output_kept
 // CHECK: gpu.launch
 // CHECK-NOT: memref.load %{{.*}} : memref<16x8xf32>
-// CHECK: llvm.inline_asm "mma.sync
+// CHECK: nvvm.mma.sync
 // CHECK: memref.store %{{.*}}, %[[OUT:.*]][%{{.*}}, %{{.*}}] : memref<16x8xf32>
 // CHECK-NEXT: %[[SCALED:.*]] = arith.mulf
 // CHECK-NEXT: memref.store %[[SCALED]], %[[LOGITS:.*]][%{{.*}}, %{{.*}}] : memref<16x8xf32>
@@ -478,7 +478,7 @@ func.func @not_fused(%a: memref<16x16xbf16>, %b: memref<16x16xbf16>, %c: memref<
 // CHECK: %[[FACTOR:.*]] = memref.alloc() : memref<f32>
 // CHECK: memref.store %{{.*}}, %[[FACTOR]][] : memref<f32>
 // CHECK: gpu.launch
-// CHECK: llvm.inline_asm "mma.sync
+// CHECK: nvvm.mma.sync
 // CHECK: %[[F:.*]] = memref.load %[[FACTOR]][] : memref<f32>
 // CHECK: arith.mulf %{{.*}}, %[[F]] : f32
 // CHECK: gpu.terminator
@@ -564,7 +564,7 @@ func.func @store_between(%a: memref<16x16xbf16>, %b: memref<16x8xbf16>, %c: memr
 // CHECK: %[[SW:.*]] = arith.select %[[OK]], %[[W]], %{{.*}} : index
 // CHECK: %[[SC:.*]] = arith.select %[[OK]], %[[C]], %{{.*}} : index
 // CHECK: memref.load %{{.*}}[%[[SN]], %[[SH]], %[[SW]], %[[SC]]] : memref<2x6x6x3xbf16>
-// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16
+// CHECK: nvvm.mma.sync
 // CHECK: memref.store %{{.*}} : memref<2x4x4x8xf32>
 #in = affine_map<(n, oh, ow, f, kh, kw, c) -> (n, oh + kh, ow + kw, c)>
 #filter = affine_map<(n, oh, ow, f, kh, kw, c) -> (kh, kw, c, f)>
@@ -593,7 +593,7 @@ func.func @conv(%x: memref<2x6x6x3xbf16>, %w: memref<3x3x3x8xbf16>, %y: memref<2
 // CHECK: scf.for
 // CHECK-COUNT-8: memref.load %{{.*}} : memref<128x10xbf16>
 // CHECK-COUNT-4: memref.load %{{.*}} : memref<256x10xbf16>
-// CHECK: llvm.inline_asm "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32
+// CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {{.*}}multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>
 #w = affine_map<(i, k, j) -> (j, k)>
 #dy = affine_map<(i, k, j) -> (i, k)>
 #dx = affine_map<(i, k, j) -> (i, j)>

@@ -80,7 +80,9 @@ def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
   let description = [{
     On buffers: replaces each contraction `linalg.generic` with two bf16 (or
     two f16) inputs and an f32 output by a `gpu.launch` that accumulates in
-    f32 with `mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}` (sm_80+).
+    f32 with `mma.sync.aligned.m16n8k16.row.col.f32.{bf16,f16}` (sm_80+),
+    as `nvvm.mma.sync` (so the NVVM verifier checks shape, layouts and
+    register types).
     The op's loops form four groups, each run as one linear index decoded
     per element: m (parallel loops only the first input reads), n (only the
     second reads), batch (both read; blockIdx.z) and k (the reductions).
@@ -118,7 +120,9 @@ def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
 
     With `fp8` (sm_89+ and PTX 8.4+), contractions of E4M3/E5M2 inputs
     (any mix, as the HYBRID recipe makes) run on
-    `mma.sync.aligned.m16n8k32.row.col.f32.<a>.<b>.f32`.
+    `mma.sync.aligned.m16n8k32.row.col.f32.<a>.<b>.f32`. That one is inline
+    PTX: LLVM 22's `nvvm.mma.sync` has no dense fp8 shape (only sparse and
+    block-scaled ones).
   }];
   let options = [
     Option<"fp8", "fp8", "bool", /*default=*/"false",
@@ -131,7 +135,8 @@ def AmpcGpuTensorCores : Pass<"ampc-gpu-tensor-cores", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::memref::MemRefDialect"];
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::NVVM::NVVMDialect"];
 }
 
 def AmpcGpuHostBuffers : Pass<"ampc-gpu-host-buffers", "::mlir::ModuleOp"> {
