@@ -152,6 +152,41 @@ std::vector<int64_t> makeDescriptor(void *data, llvm::ArrayRef<int64_t> shape) {
   return words;
 }
 
+/// The runtime functions compiled code calls: temporaries come from the
+/// runtime's caching allocator, and the CUDA target's host code calls the
+/// runtime's mgpu* functions.
+llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
+  llvm::orc::SymbolMap symbols;
+  auto add = [&](llvm::StringRef name, auto *fn) {
+    symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
+                               llvm::JITSymbolFlags::Exported};
+  };
+  add("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
+  add("_mlir_memref_to_llvm_aligned_alloc",
+      &_mlir_memref_to_llvm_aligned_alloc);
+  add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+  add("mgpuModuleLoad", &mgpuModuleLoad);
+  add("mgpuModuleLoadJIT", &mgpuModuleLoadJIT);
+  add("mgpuModuleUnload", &mgpuModuleUnload);
+  add("mgpuModuleGetFunction", &mgpuModuleGetFunction);
+  add("mgpuLaunchKernel", &mgpuLaunchKernel);
+  add("mgpuStreamCreate", &mgpuStreamCreate);
+  add("mgpuStreamDestroy", &mgpuStreamDestroy);
+  add("mgpuStreamSynchronize", &mgpuStreamSynchronize);
+  add("mgpuStreamWaitEvent", &mgpuStreamWaitEvent);
+  add("mgpuEventCreate", &mgpuEventCreate);
+  add("mgpuEventDestroy", &mgpuEventDestroy);
+  add("mgpuEventSynchronize", &mgpuEventSynchronize);
+  add("mgpuEventRecord", &mgpuEventRecord);
+  add("mgpuMemAlloc", &mgpuMemAlloc);
+  add("mgpuMemFree", &mgpuMemFree);
+  add("mgpuMemcpy", &mgpuMemcpy);
+  add("mgpuMemset32", &mgpuMemset32);
+  add("mgpuMemset16", &mgpuMemset16);
+  add("mgpuSetDefaultDevice", &mgpuSetDefaultDevice);
+  return symbols;
+}
+
 } // namespace
 
 std::string ampc::ValueType::str() const {
@@ -263,39 +298,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   if (!engine)
     return makeError("cannot JIT-compile '" + bufferName +
                      "': " + llvm::toString(engine.takeError()));
-  // Temporaries come from the runtime's caching allocator.
-  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap symbols;
-    auto add = [&](llvm::StringRef name, auto *fn) {
-      symbols[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(fn),
-                                 llvm::JITSymbolFlags::Exported};
-    };
-    add("_mlir_memref_to_llvm_alloc", &_mlir_memref_to_llvm_alloc);
-    add("_mlir_memref_to_llvm_aligned_alloc",
-        &_mlir_memref_to_llvm_aligned_alloc);
-    add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
-    // The CUDA target's host code calls the runtime's mgpu* functions.
-    add("mgpuModuleLoad", &mgpuModuleLoad);
-    add("mgpuModuleLoadJIT", &mgpuModuleLoadJIT);
-    add("mgpuModuleUnload", &mgpuModuleUnload);
-    add("mgpuModuleGetFunction", &mgpuModuleGetFunction);
-    add("mgpuLaunchKernel", &mgpuLaunchKernel);
-    add("mgpuStreamCreate", &mgpuStreamCreate);
-    add("mgpuStreamDestroy", &mgpuStreamDestroy);
-    add("mgpuStreamSynchronize", &mgpuStreamSynchronize);
-    add("mgpuStreamWaitEvent", &mgpuStreamWaitEvent);
-    add("mgpuEventCreate", &mgpuEventCreate);
-    add("mgpuEventDestroy", &mgpuEventDestroy);
-    add("mgpuEventSynchronize", &mgpuEventSynchronize);
-    add("mgpuEventRecord", &mgpuEventRecord);
-    add("mgpuMemAlloc", &mgpuMemAlloc);
-    add("mgpuMemFree", &mgpuMemFree);
-    add("mgpuMemcpy", &mgpuMemcpy);
-    add("mgpuMemset32", &mgpuMemset32);
-    add("mgpuMemset16", &mgpuMemset16);
-    add("mgpuSetDefaultDevice", &mgpuSetDefaultDevice);
-    return symbols;
-  });
+  (*engine)->registerSymbols(runtimeSymbols);
   module->impl->engine = std::move(*engine);
   return module;
 }
@@ -390,8 +393,8 @@ llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
     addMemref(data, type);
   if (impl->cuda)
     ampc_rt_gpu_clear_error();
-  if (llvm::Error error = impl->engine->invokePacked(
-          "_mlir_ciface_" + signature.name, args))
+  if (llvm::Error error =
+          impl->engine->invokePacked("_mlir_ciface_" + signature.name, args))
     return error;
   if (impl->cuda) {
     std::string gpuError = ampc_rt_gpu_last_error();

@@ -1,4 +1,5 @@
-//===- Trainer.cpp - train a model through the JIT -------------------------===//
+//===- Trainer.cpp - train a model through the JIT
+//-------------------------===//
 
 #include "ampc/JIT/Trainer.h"
 
@@ -68,8 +69,8 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
                      "'; expected auto, none, static or dynamic");
   // The step is built on the parsed module, then compiled with it.
   AmpBuildTrainStepOptions stepPass = stepOptions(options, mode);
-  auto module = JitModule::compile(
-      source, jit, bufferName, [&](mlir::OpPassManager &pm) {
+  auto module =
+      JitModule::compile(source, jit, bufferName, [&](mlir::OpPassManager &pm) {
         pm.addPass(createAmpBuildTrainStep(stepPass));
       });
   if (!module)
@@ -92,30 +93,61 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   if (!layout)
     return makeError("@train_step breaks the training-step contract: " + why);
   trainer->layout = *layout;
-  size_t numParams = layout->numParams;
 
-  // The initial state, then the parameters.
-  auto state = trainer->module->call(amp::abi::kStateInitName, {});
+  if (llvm::Error error = trainer->placeTensors())
+    return std::move(error);
+  trainer->lossScaleIndex = trainer->stateIndex(
+      amp::abi::Role::of(amp::abi::RoleKind::LossScale).str());
+  return trainer;
+}
+
+llvm::Error ampc::Trainer::place(std::vector<TargetTensor> &into,
+                                 const ValueType &type) {
+  auto tensor = module->allocate(type);
+  if (!tensor)
+    return tensor.takeError();
+  into.push_back(std::move(*tensor));
+  return llvm::Error::success();
+}
+
+llvm::Error ampc::Trainer::placeTensors() {
+  const FunctionSignature &step = *trainStep;
+  // The parameters, the initial state, the batch slots and the outputs.
+  if (llvm::Error error = initParameters())
+    return error;
+  auto state = module->call(amp::abi::kStateInitName, {});
   if (!state)
     return state.takeError();
-  if (state->size() != layout->numState)
+  if (state->size() != layout.numState)
     return makeError("@train_state_init returns " + llvm::Twine(state->size()) +
                      " tensors; @train_step carries " +
-                     llvm::Twine(layout->numState));
+                     llvm::Twine(layout.numState));
+  for (Tensor &t : *state) {
+    if (llvm::Error error = place(inputs, step.inputs[inputs.size()]))
+      return error;
+    if (llvm::Error error = inputs.back().assign(t))
+      return error;
+  }
+  for (size_t i = inputs.size(); i < step.inputs.size(); ++i)
+    if (llvm::Error error = place(inputs, step.inputs[i]))
+      return error;
+  for (const ValueType &type : step.results)
+    if (llvm::Error error = place(outputs, type))
+      return error;
+  for (size_t i = layout.numParams; i < forward->inputs.size(); ++i)
+    if (llvm::Error error = place(evalBatch, forward->inputs[i]))
+      return error;
+  for (const ValueType &type : forward->results)
+    if (llvm::Error error = place(evalResults, type))
+      return error;
+  return llvm::Error::success();
+}
 
-  JitModule &target = *trainer->module;
-  auto place = [&](std::vector<TargetTensor> &into,
-                   const ValueType &type) -> llvm::Error {
-    auto tensor = target.allocate(type);
-    if (!tensor)
-      return tensor.takeError();
-    into.push_back(std::move(*tensor));
-    return llvm::Error::success();
-  };
+llvm::Error ampc::Trainer::initParameters() {
   std::mt19937 rng(options.seed);
   int64_t fanIn = 1;
-  for (size_t i = 0; i < numParams; ++i) {
-    const ValueType &type = step.inputs[i];
+  for (size_t i = 0; i < layout.numParams; ++i) {
+    const ValueType &type = trainStep->inputs[i];
     if (type.shape.size() >= 2) {
       fanIn = 1;
       for (size_t d = 0; d + 1 < type.shape.size(); ++d)
@@ -123,36 +155,13 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
     }
     float bound = 1.0f / std::sqrt(float(fanIn));
     std::uniform_real_distribution<float> dist(-bound, bound);
-    if (llvm::Error error = place(trainer->inputs, type))
-      return std::move(error);
-    float *p = trainer->inputs.back().as<float>();
-    for (int64_t j = 0, e = int64_t(trainer->inputs.back().bytes() / 4); j < e;
-         ++j)
+    if (llvm::Error error = place(inputs, type))
+      return error;
+    float *p = inputs.back().as<float>();
+    for (int64_t j = 0, e = int64_t(inputs.back().bytes() / 4); j < e; ++j)
       p[j] = dist(rng);
   }
-  for (Tensor &t : *state) {
-    if (llvm::Error error =
-            place(trainer->inputs, step.inputs[trainer->inputs.size()]))
-      return std::move(error);
-    if (llvm::Error error = trainer->inputs.back().assign(t))
-      return std::move(error);
-  }
-  for (size_t i = trainer->inputs.size(); i < step.inputs.size(); ++i)
-    if (llvm::Error error = place(trainer->inputs, step.inputs[i]))
-      return std::move(error);
-  for (const ValueType &type : step.results)
-    if (llvm::Error error = place(trainer->outputs, type))
-      return std::move(error);
-  const FunctionSignature &forward = *trainer->forward;
-  for (size_t i = numParams; i < forward.inputs.size(); ++i)
-    if (llvm::Error error = place(trainer->evalBatch, forward.inputs[i]))
-      return std::move(error);
-  for (const ValueType &type : forward.results)
-    if (llvm::Error error = place(trainer->evalResults, type))
-      return std::move(error);
-  trainer->lossScaleIndex = trainer->stateIndex(
-      amp::abi::Role::of(amp::abi::RoleKind::LossScale).str());
-  return trainer;
+  return llvm::Error::success();
 }
 
 llvm::Expected<std::unique_ptr<ampc::Trainer>>
@@ -202,9 +211,10 @@ ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
   if (llvm::Error error = assignBatch(evalBatch, batch))
     return std::move(error);
   // The parameters are passed where they are: nothing is copied.
-  if (llvm::Error error =
-          call("forward", llvm::ArrayRef<TargetTensor>(inputs).take_front(layout.numParams),
-               evalBatch, evalResults))
+  if (llvm::Error error = call(
+          "forward",
+          llvm::ArrayRef<TargetTensor>(inputs).take_front(layout.numParams),
+          evalBatch, evalResults))
     return std::move(error);
   std::vector<Tensor> results;
   for (const TargetTensor &t : evalResults)
@@ -212,8 +222,9 @@ ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
   return results;
 }
 
-llvm::Error ampc::Trainer::assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
-                                      llvm::ArrayRef<Tensor> batch) {
+llvm::Error
+ampc::Trainer::assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
+                           llvm::ArrayRef<Tensor> batch) {
   for (size_t i = 0; i < batch.size(); ++i)
     if (llvm::Error error = slots[i].assign(batch[i]))
       return makeError("batch input #" + llvm::Twine(i) + ": " +
@@ -332,9 +343,8 @@ ampc::Trainer::checkpointEntries(std::vector<Tensor> &tensors) const {
   return entries;
 }
 
-llvm::Error
-ampc::Trainer::saveCheckpoint(llvm::StringRef path,
-                              llvm::ArrayRef<ampc_rt::NamedTensor> extra) const {
+llvm::Error ampc::Trainer::saveCheckpoint(
+    llvm::StringRef path, llvm::ArrayRef<ampc_rt::NamedTensor> extra) const {
   std::vector<Tensor> tensors = checkpointTensors();
   std::vector<ampc_rt::NamedTensor> entries = checkpointEntries(tensors);
   entries.insert(entries.end(), extra.begin(), extra.end());

@@ -2,6 +2,8 @@
 
 #include "ampc/Train/Data.h"
 
+#include "Error.h"
+
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FileSystem.h"
 
@@ -12,12 +14,9 @@
 using ampc_rt::DType;
 using ampc_rt::Tensor;
 using namespace ampc::train;
+using ampc::train::detail::makeError;
 
 namespace {
-
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
 
 /// Class indices from a 1-D integer tensor.
 llvm::Expected<std::vector<int32_t>> toClasses(const Tensor &t,

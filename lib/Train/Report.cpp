@@ -2,6 +2,8 @@
 
 #include "ampc/Train/Report.h"
 
+#include "Error.h"
+
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
@@ -9,12 +11,9 @@
 #include <cmath>
 
 using namespace ampc::train;
+using ampc::train::detail::makeError;
 
 namespace {
-
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
 
 /// "12.345%", or "-" where the statistics were not measured.
 std::string percentOrDash(double share, bool measured) {

@@ -2,6 +2,8 @@
 
 #include "ampc/Train/TrainLoop.h"
 
+#include "Error.h"
+
 #include "llvm/Support/FileSystem.h"
 
 #include <algorithm>
@@ -12,12 +14,9 @@
 using ampc_rt::DType;
 using ampc_rt::Tensor;
 using namespace ampc::train;
+using ampc::train::detail::makeError;
 
 namespace {
-
-llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
 
 /// The data order a checkpoint records next to the Trainer's step count:
 /// with the same seed and steps per epoch, step n of the run is the same

@@ -135,6 +135,14 @@ public:
 
 private:
   Trainer() = default;
+  /// Allocates every tensor of the step in the target's memory: the
+  /// parameters (initialised), the state (from @train_state_init), the
+  /// batch slots and the outputs; @forward's batch and results.
+  llvm::Error placeTensors();
+  /// The parameters, initialised as torch.nn.Linear does (see the top).
+  llvm::Error initParameters();
+  /// Appends a zero tensor of `type` in the target's memory to `into`.
+  llvm::Error place(std::vector<TargetTensor> &into, const ValueType &type);
   /// Copies `batch` into `slots` (shapes and types checked).
   static llvm::Error assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
                                  llvm::ArrayRef<ampc_rt::Tensor> batch);
