@@ -9,6 +9,8 @@
 
 #include "Compile.h"
 
+#include "ampc/Codegen/CPU/CpuTarget.h"
+
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
 
@@ -141,9 +143,10 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   std::unique_ptr<MLIRContext> context = detail::makeCompilerContext();
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = options.runtimeAllocator;
-  cpu.bf16Dot = options.cpu == "native"
-                    ? hostHasAvx512Bf16()
-                    : llvm::StringRef(options.features).contains("+avx512bf16");
+  // Tiles and instructions for the CPU the object is for.
+  CpuTarget cpuTarget = CpuTarget::fromName(options.cpu, options.features);
+  cpu.bf16Dot = cpuTarget.avx512bf16;
+  std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   std::vector<FunctionSignature> functions;
   auto ir = detail::parseAndLower(
       *context, source, bufferName, {}, options.precision,

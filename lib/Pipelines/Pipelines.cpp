@@ -6,6 +6,7 @@
 
 #include "ampc/Pipelines/Pipelines.h"
 
+#include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/Codegen/CPU/Passes.h"
 #include "ampc/Codegen/Common/Passes.h"
 #include "ampc/Codegen/NVGPU/GpuTarget.h"
@@ -96,10 +97,13 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 /// amp ops become standard ops; softmax and elementwise ops on tensors become
 /// structured linalg ops.
 static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
-                           bool bf16Dot, int64_t ptxChip = 0) {
+                           bool bf16Dot, int64_t ptxChip = 0,
+                           std::pair<int64_t, int64_t> registerTile = {8, 32}) {
   if (vectorizeForCpu) {
     ampc::AmpcVectorizeContractionsOptions vectorize;
     vectorize.bf16Dot = bf16Dot;
+    vectorize.registerRows = registerTile.first;
+    vectorize.registerCols = registerTile.second;
     pm.addPass(ampc::createAmpcVectorizeContractions(vectorize));
   }
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
@@ -176,7 +180,14 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
                             const CpuPipelineOptions &options) {
   if (options.emitCInterface)
     pm.addPass(ampc::createAmpcEmitCInterface());
-  addTensorStage(pm, options.vectorize, options.bf16Dot);
+  // The register tile fits the target's vector registers (AVX2's 16 ymm
+  // would spill AVX-512's 8 x 32).
+  std::pair<int64_t, int64_t> tile = CpuTarget::host().registerTile();
+  if (options.registerRows > 0)
+    tile.first = options.registerRows;
+  if (options.registerCols > 0)
+    tile.second = options.registerCols;
+  addTensorStage(pm, options.vectorize, options.bf16Dot, /*ptxChip=*/0, tile);
   addBufferizationStage(pm);
   addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot);
 }

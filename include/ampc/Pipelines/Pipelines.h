@@ -76,6 +76,16 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("use AVX-512 BF16 dot products for bf16 matmuls (the "
                      "target must have avx512bf16)"),
       llvm::cl::init(false)};
+  Option<int64_t> registerRows{
+      *this, "register-rows",
+      llvm::cl::desc("rows of the contractions' register tile (0: sized for "
+                     "this machine's CPU, see CpuTarget::registerTile)"),
+      llvm::cl::init(0)};
+  Option<int64_t> registerCols{
+      *this, "register-cols",
+      llvm::cl::desc("f32 columns of the register tile (0: sized for this "
+                     "machine's CPU)"),
+      llvm::cl::init(0)};
   Option<bool> runtimeAllocator{
       *this, "runtime-allocator",
       llvm::cl::desc("allocate buffers through the runtime's caching "

@@ -1,0 +1,51 @@
+//===- CpuTarget.h - what a CPU's vector unit offers ------------*- C++ -*-===//
+//
+// The facts about a CPU that code generation sizes its tiles by: vector
+// width, number of vector registers, and the dot-product instructions it
+// has. Read from the host (the JIT) or from an LLVM CPU name and feature
+// string (ahead-of-time objects); a CPU the tables do not know gets 128-bit
+// vectors and 16 registers, which every x86-64 and AArch64 CPU has.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_CODEGEN_CPU_CPUTARGET_H
+#define AMPC_CODEGEN_CPU_CPUTARGET_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+
+namespace ampc {
+
+struct CpuTarget {
+  /// Width of the widest vector registers the code may use, in bits.
+  unsigned vectorBits = 128;
+  /// How many of them there are.
+  unsigned vectorRegisters = 16;
+  /// AVX-512 BF16 dot products (vdpbf16ps).
+  bool avx512bf16 = false;
+
+  /// This machine's CPU.
+  static CpuTarget host();
+  /// The CPU an LLVM CPU name ("native": the host's) and extra features
+  /// ("+avx512f,-avx512bf16,...") describe, for `triple` (empty: the
+  /// host's triple).
+  static CpuTarget fromName(llvm::StringRef cpu, llvm::StringRef features,
+                            llvm::StringRef triple = "");
+
+  /// The register tile (rows, columns of f32) of a contraction's
+  /// accumulators: two vectors of columns per row and as many rows as the
+  /// registers hold next to one row of B and a broadcast of A, at most 8.
+  /// AVX-512: 8 x 32; AVX2: 6 x 16; 128-bit vectors: 6 x 8 (8 x 8 with 32
+  /// registers, as on AArch64).
+  std::pair<int64_t, int64_t> registerTile() const;
+
+  /// "avx2 (256-bit x 16)" and the like, for reports.
+  std::string describe() const;
+};
+
+} // namespace ampc
+
+#endif // AMPC_CODEGEN_CPU_CPUTARGET_H

@@ -1,0 +1,83 @@
+//===- CpuTarget.cpp - what a CPU's vector unit offers --------------------===//
+
+#include "ampc/Codegen/CPU/CpuTarget.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/Triple.h"
+#include "llvm/TargetParser/X86TargetParser.h"
+#include <algorithm>
+
+using ampc::CpuTarget;
+
+namespace {
+
+/// The target from a set of enabled LLVM feature names (no '+').
+CpuTarget fromFeatures(const llvm::StringSet<> &enabled, bool aarch64) {
+  CpuTarget target;
+  if (aarch64) {
+    target.vectorRegisters = 32; // NEON: v0-v31, 128-bit
+    return target;
+  }
+  if (enabled.contains("avx512f")) {
+    target.vectorBits = 512;
+    target.vectorRegisters = 32;
+  } else if (enabled.contains("avx")) {
+    target.vectorBits = 256;
+  }
+  target.avx512bf16 = enabled.contains("avx512bf16");
+  return target;
+}
+
+/// Applies "+a,-b" to `enabled`.
+void applyFeatures(llvm::StringRef features, llvm::StringSet<> &enabled) {
+  llvm::SmallVector<llvm::StringRef> items;
+  features.split(items, ',', -1, false);
+  for (llvm::StringRef item : items) {
+    item = item.trim();
+    if (item.consume_front("+"))
+      enabled.insert(item);
+    else if (item.consume_front("-"))
+      enabled.erase(item);
+  }
+}
+
+} // namespace
+
+CpuTarget CpuTarget::host() { return fromName("native", ""); }
+
+CpuTarget CpuTarget::fromName(llvm::StringRef cpu, llvm::StringRef features,
+                              llvm::StringRef triple) {
+  llvm::Triple parsed(triple.empty() ? llvm::sys::getDefaultTargetTriple()
+                                     : triple.str());
+  llvm::StringSet<> enabled;
+  if (cpu == "native") {
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      if (feature.second)
+        enabled.insert(feature.first());
+  } else if (parsed.isX86()) {
+    llvm::SmallVector<llvm::StringRef> implied;
+    llvm::X86::getFeaturesForCPU(cpu, implied, /*NeedPlus=*/false);
+    for (llvm::StringRef feature : implied)
+      enabled.insert(feature);
+  }
+  applyFeatures(features, enabled);
+  return fromFeatures(enabled, parsed.isAArch64());
+}
+
+std::pair<int64_t, int64_t> CpuTarget::registerTile() const {
+  int64_t lanes = vectorBits / 32, columnVectors = 2;
+  int64_t rows = (int64_t(vectorRegisters) - columnVectors - 1) / columnVectors;
+  return {std::clamp<int64_t>(rows, 1, 8), columnVectors * lanes};
+}
+
+std::string CpuTarget::describe() const {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << vectorBits << "-bit x " << vectorRegisters << " vector registers";
+  if (avx512bf16)
+    os << ", avx512bf16";
+  return text;
+}

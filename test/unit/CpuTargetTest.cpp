@@ -1,0 +1,78 @@
+//===- CpuTargetTest.cpp - register tiles sized for each CPU --------------===//
+//
+// The register tile of contractions follows the target's vector registers:
+// AVX-512 keeps its 8 x 32 tile (16 zmm accumulators), AVX2 gets 6 x 16 (12
+// ymm accumulators out of 16, no spills), 128-bit vectors 6 x 8, AArch64's
+// 32 NEON registers 8 x 8. Named CPUs take their features from LLVM's
+// tables; explicit features override them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/Codegen/CPU/CpuTarget.h"
+
+#include "gtest/gtest.h"
+
+using ampc::CpuTarget;
+
+namespace {
+
+using Tile = std::pair<int64_t, int64_t>;
+
+TEST(CpuTargetTest, NamedX86CpusGetTheirVectorUnits) {
+  const char *triple = "x86_64-unknown-linux-gnu";
+  CpuTarget zen3 = CpuTarget::fromName("znver3", "", triple);
+  EXPECT_EQ(zen3.vectorBits, 256u);
+  EXPECT_EQ(zen3.vectorRegisters, 16u);
+  EXPECT_FALSE(zen3.avx512bf16);
+  EXPECT_EQ(zen3.registerTile(), Tile(6, 16));
+
+  CpuTarget zen4 = CpuTarget::fromName("znver4", "", triple);
+  EXPECT_EQ(zen4.vectorBits, 512u);
+  EXPECT_EQ(zen4.vectorRegisters, 32u);
+  EXPECT_TRUE(zen4.avx512bf16);
+  EXPECT_EQ(zen4.registerTile(), Tile(8, 32));
+
+  CpuTarget skx = CpuTarget::fromName("skylake-avx512", "", triple);
+  EXPECT_EQ(skx.registerTile(), Tile(8, 32));
+  EXPECT_FALSE(skx.avx512bf16);
+
+  CpuTarget baseline = CpuTarget::fromName("x86-64", "", triple);
+  EXPECT_EQ(baseline.vectorBits, 128u);
+  EXPECT_EQ(baseline.registerTile(), Tile(6, 8));
+}
+
+TEST(CpuTargetTest, ExplicitFeaturesOverrideTheCpu) {
+  const char *triple = "x86_64-unknown-linux-gnu";
+  EXPECT_EQ(CpuTarget::fromName("znver3", "+avx512f", triple).vectorBits, 512u);
+  CpuTarget noAvx512 =
+      CpuTarget::fromName("skylake-avx512", "-avx512f", triple);
+  EXPECT_EQ(noAvx512.vectorBits, 256u);
+  EXPECT_EQ(noAvx512.registerTile(), Tile(6, 16));
+  EXPECT_TRUE(
+      CpuTarget::fromName("x86-64", "+avx512f,+avx512bf16", triple).avx512bf16);
+  EXPECT_FALSE(CpuTarget::fromName("znver4", "-avx512bf16", triple).avx512bf16);
+}
+
+TEST(CpuTargetTest, UnknownCpusAndAArch64GetSafeDefaults) {
+  CpuTarget unknown =
+      CpuTarget::fromName("no-such-cpu", "", "x86_64-unknown-linux-gnu");
+  EXPECT_EQ(unknown.vectorBits, 128u);
+  EXPECT_EQ(unknown.registerTile(), Tile(6, 8));
+  CpuTarget neon =
+      CpuTarget::fromName("generic", "", "aarch64-unknown-linux-gnu");
+  EXPECT_EQ(neon.vectorBits, 128u);
+  EXPECT_EQ(neon.vectorRegisters, 32u);
+  EXPECT_EQ(neon.registerTile(), Tile(8, 8));
+}
+
+TEST(CpuTargetTest, TheHostTileNeverNeedsMoreRegistersThanItHas) {
+  CpuTarget host = CpuTarget::host();
+  auto [rows, cols] = host.registerTile();
+  int64_t lanes = host.vectorBits / 32;
+  // Accumulators, one row of B, one broadcast of A.
+  EXPECT_LE(rows * (cols / lanes) + cols / lanes + 1,
+            int64_t(host.vectorRegisters))
+      << host.describe();
+}
+
+} // namespace
