@@ -12,6 +12,7 @@
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -96,18 +97,19 @@ public:
   PrecisionAttr fp32;
 };
 
-/// Scalar arithmetic inside a generic body.
-struct Scalar {
-  OpBuilder &b;
-  Location loc;
+/// Scalar f32 arithmetic inside a generic body: upstream's ArithBuilder
+/// (+, -, *) with the constants, division and square root it lacks.
+struct Scalar : ArithBuilder {
+  Scalar(OpBuilder &b, Location loc) : ArithBuilder(b, loc), b(b), loc(loc) {}
   Value c(double v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
   }
-  Value add(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
   Value div(Value x, Value y) { return arith::DivFOp::create(b, loc, x, y); }
   Value sqrt(Value x) { return math::SqrtOp::create(b, loc, x); }
+
+private:
+  OpBuilder &b;
+  Location loc;
 };
 
 struct AmpBuildTrainStepPass
@@ -462,7 +464,7 @@ private:
     for (Value &g : grads)
       g = u.elementwise(cast<RankedTensorType>(g.getType()), {g, coef0d},
                         [](OpBuilder &nb, Location nloc, ValueRange a) {
-                          return Scalar{nb, nloc}.mul(a[0], a[1]);
+                          return Scalar(nb, nloc).mul(a[0], a[1]);
                         });
   }
 
@@ -485,7 +487,7 @@ private:
   }
 
   /// The gradient with L2 weight decay (sgd, adam; not adamw).
-  Value decayed(Scalar s, Value param, Value grad) {
+  Value decayed(Scalar &s, Value param, Value grad) {
     double wd = weightDecay;
     return (wd != 0 && optimizer != "adamw")
                ? s.add(grad, s.mul(s.c(wd), param))
@@ -504,7 +506,7 @@ private:
           values.stateArg(abi::Role::ofParam(p, abi::RoleKind::Momentum));
       velocity = u.elementwise(type, {old, param, g},
                                [&](OpBuilder &nb, Location nloc, ValueRange a) {
-                                 Scalar s{nb, nloc};
+                                 Scalar s(nb, nloc);
                                  return s.add(s.mul(s.c(mu), a[0]),
                                               decayed(s, a[1], a[2]));
                                });
@@ -516,7 +518,7 @@ private:
     bool nest = nesterov;
     newParams.push_back(u.elementwise(
         type, ins, [&](OpBuilder &nb, Location nloc, ValueRange a) {
-          Scalar s{nb, nloc};
+          Scalar s(nb, nloc);
           Value d = decayed(s, a[0], a[1]);
           if (a.size() == 3)
             d = nest ? s.add(d, s.mul(s.c(mu), a[2])) : a[2];
@@ -566,14 +568,14 @@ private:
     Value m = u.elementwise(
         type, {values.stateArg(Role::ofParam(p, RoleKind::ExpAvg)), param, g},
         [&](OpBuilder &nb, Location nloc, ValueRange a) {
-          Scalar s{nb, nloc};
+          Scalar s(nb, nloc);
           return s.add(s.mul(s.c(b1), a[0]),
                        s.mul(s.c(1.0 - b1), decayed(s, a[1], a[2])));
         });
     Value v = u.elementwise(
         type, {values.stateArg(Role::ofParam(p, RoleKind::ExpAvgSq)), param, g},
         [&](OpBuilder &nb, Location nloc, ValueRange a) {
-          Scalar s{nb, nloc};
+          Scalar s(nb, nloc);
           Value d = decayed(s, a[1], a[2]);
           return s.add(s.mul(s.c(b2), a[0]), s.mul(s.c(1.0 - b2), s.mul(d, d)));
         });
@@ -581,7 +583,7 @@ private:
     newParams.push_back(u.elementwise(
         type, {param, m, v, scalars.stepSize0d, scalars.bias2Sqrt0d},
         [&](OpBuilder &nb, Location nloc, ValueRange a) {
-          Scalar s{nb, nloc};
+          Scalar s(nb, nloc);
           Value pv = a[0];
           if (decoupledFactor != 1.0)
             pv = s.mul(pv, s.c(decoupledFactor));
