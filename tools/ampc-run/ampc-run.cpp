@@ -76,6 +76,65 @@ static void printSummary(size_t index, const ampc::ValueType &type,
   llvm::outs() << "]\n";
 }
 
+static void listSignatures(const ampc::JitModule &module) {
+  for (const ampc::FunctionSignature &f : module.functions()) {
+    llvm::outs() << "@" << f.name << "(";
+    for (auto [i, t] : llvm::enumerate(f.inputs))
+      llvm::outs() << (i ? ", " : "") << t.str();
+    llvm::outs() << ") -> (";
+    for (auto [i, t] : llvm::enumerate(f.results))
+      llvm::outs() << (i ? ", " : "") << t.str();
+    llvm::outs() << ")";
+    if (!f.unsupported.empty())
+      llvm::outs() << "  [not callable: " << f.unsupported << "]";
+    llvm::outs() << "\n";
+  }
+}
+
+/// The --input tensors; raw bit patterns become the type `signature` wants.
+static llvm::Expected<std::vector<ampc_rt::Tensor>>
+readArguments(const ampc::FunctionSignature &signature) {
+  std::vector<ampc_rt::Tensor> arguments;
+  for (const std::string &input : inputs) {
+    auto tensor = input.rfind('@', 0) == 0 ? ampc_rt::readNpy(input.substr(1))
+                                           : ampc_rt::parseTensorLiteral(input);
+    if (!tensor)
+      return llvm::createStringError("--input=" + input + ": " +
+                                     tensor.message());
+    size_t index = arguments.size();
+    if (index < signature.inputs.size()) {
+      ampc_rt::DType wanted = signature.inputs[index].dtype;
+      if ((tensor->dtype == ampc_rt::DType::U16 &&
+           (wanted == ampc_rt::DType::BF16 || wanted == ampc_rt::DType::F16)) ||
+          (tensor->dtype == ampc_rt::DType::U8 &&
+           (wanted == ampc_rt::DType::F8E4M3FN ||
+            wanted == ampc_rt::DType::F8E5M2)))
+        tensor->dtype = wanted;
+    }
+    arguments.push_back(std::move(*tensor));
+  }
+  return arguments;
+}
+
+/// Writes the results --output names; summarizes the others.
+static int writeResults(const ampc::FunctionSignature &signature,
+                        llvm::ArrayRef<ampc_rt::Tensor> results) {
+  for (auto [index, tensor] : llvm::enumerate(results)) {
+    if (index < outputs.size() && outputs[index] != "-") {
+      const std::string &target = outputs[index];
+      if (target.rfind('@', 0) != 0)
+        return fail("--output=" + target + ": expected @file.npy or -");
+      std::string error = ampc_rt::writeNpy(target.substr(1), tensor);
+      if (!error.empty())
+        return fail(error);
+      continue;
+    }
+    if (index >= outputs.size())
+      printSummary(index, signature.results[index], tensor);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   ampc::registerPrecisionCLOptions();
@@ -92,20 +151,8 @@ int main(int argc, char **argv) {
   auto module = ampc::JitModule::fromFile(inputFile, options);
   if (!module)
     return fail(llvm::toString(module.takeError()));
-
   if (listFunctions) {
-    for (const ampc::FunctionSignature &f : (*module)->functions()) {
-      llvm::outs() << "@" << f.name << "(";
-      for (auto [i, t] : llvm::enumerate(f.inputs))
-        llvm::outs() << (i ? ", " : "") << t.str();
-      llvm::outs() << ") -> (";
-      for (auto [i, t] : llvm::enumerate(f.results))
-        llvm::outs() << (i ? ", " : "") << t.str();
-      llvm::outs() << ")";
-      if (!f.unsupported.empty())
-        llvm::outs() << "  [not callable: " << f.unsupported << "]";
-      llvm::outs() << "\n";
-    }
+    listSignatures(**module);
     return 0;
   }
 
@@ -121,46 +168,14 @@ int main(int argc, char **argv) {
   if (!signature)
     return fail("no public function '" + name + "' in '" + inputFile +
                 "' (see --list)");
-
-  std::vector<ampc_rt::Tensor> arguments;
-  for (const std::string &input : inputs) {
-    auto tensor = input.rfind('@', 0) == 0 ? ampc_rt::readNpy(input.substr(1))
-                                           : ampc_rt::parseTensorLiteral(input);
-    if (!tensor)
-      return fail("--input=" + input + ": " + tensor.message());
-    // Raw bit patterns become the type the function wants.
-    size_t index = arguments.size();
-    if (index < signature->inputs.size()) {
-      ampc_rt::DType wanted = signature->inputs[index].dtype;
-      if ((tensor->dtype == ampc_rt::DType::U16 &&
-           (wanted == ampc_rt::DType::BF16 || wanted == ampc_rt::DType::F16)) ||
-          (tensor->dtype == ampc_rt::DType::U8 &&
-           (wanted == ampc_rt::DType::F8E4M3FN ||
-            wanted == ampc_rt::DType::F8E5M2)))
-        tensor->dtype = wanted;
-    }
-    arguments.push_back(std::move(*tensor));
-  }
+  auto arguments = readArguments(*signature);
+  if (!arguments)
+    return fail(llvm::toString(arguments.takeError()));
   if (outputs.size() > signature->results.size())
     return fail(llvm::Twine(outputs.size()) + " --output given but '" + name +
                 "' has " + llvm::Twine(signature->results.size()) + " results");
-
-  auto results = (*module)->call(name, arguments);
+  auto results = (*module)->call(name, *arguments);
   if (!results)
     return fail(llvm::toString(results.takeError()));
-
-  for (auto [index, tensor] : llvm::enumerate(*results)) {
-    if (index < outputs.size() && outputs[index] != "-") {
-      const std::string &target = outputs[index];
-      if (target.rfind('@', 0) != 0)
-        return fail("--output=" + target + ": expected @file.npy or -");
-      std::string error = ampc_rt::writeNpy(target.substr(1), tensor);
-      if (!error.empty())
-        return fail(error);
-      continue;
-    }
-    if (index >= outputs.size())
-      printSummary(index, signature->results[index], tensor);
-  }
-  return 0;
+  return writeResults(*signature, *results);
 }
