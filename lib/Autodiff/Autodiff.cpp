@@ -588,6 +588,43 @@ private:
     return success();
   }
 
+  /// The body of input k's adjoint generic: the forward body recomputed
+  /// (without its combine with the output) with tangents seeded at input
+  /// k, then acc + dy * d(body)/d(input k) (for a maximum, only where the
+  /// element is the maximum). Returns the value to yield; a scalar op
+  /// without a derivative rule sets `result` to failure.
+  Value adjointBody(OpBuilder &nb, Location nloc, ValueRange args,
+                    linalg::GenericOp op, unsigned k, Value inner,
+                    Combiner combiner, LogicalResult &result) {
+    Block &fwd = op.getRegion().front();
+    IRMapping mapping;
+    for (unsigned i = 0; i < op.getNumDpsInputs(); ++i)
+      mapping.map(fwd.getArgument(i), args[i]);
+    Tangents tangents(nb, nloc);
+    tangents.seed(args[k]);
+    for (Operation &fop : fwd.without_terminator()) {
+      if (llvm::is_contained(fop.getOperands(), fwd.getArguments().back()))
+        continue; // the combine with the output
+      Operation *clone = nb.clone(fop, mapping);
+      if (failed(tangents.propagate(clone)))
+        result = failure();
+    }
+    Value acc = args.back();
+    Value dyScalar = args[op.getNumDpsInputs()];
+    Value derivative = tangents.get(mapping.lookupOrDefault(inner));
+    if (!derivative)
+      return acc;
+    Value term = arith::MulFOp::create(nb, nloc, dyScalar, derivative);
+    if (combiner == Combiner::Max) {
+      Value isMax = arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ,
+                                          mapping.lookupOrDefault(inner),
+                                          args[op.getNumDpsInputs() + 1]);
+      Value zero = floatConstant(nb, nloc, term.getType(), 0.0);
+      term = arith::SelectOp::create(nb, nloc, isMax, term, zero);
+    }
+    return arith::AddFOp::create(nb, nloc, acc, term);
+  }
+
   LogicalResult visitGeneric(linalg::GenericOp op) {
     if (op.getNumDpsInits() != 1 || !op.hasPureTensorSemantics())
       return op.emitOpError(
@@ -636,37 +673,8 @@ private:
       auto grad = linalg::GenericOp::create(
           b, loc, type, ins, zeros(b, loc, type), allMaps, iterators,
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
-            Block &fwd = op.getRegion().front();
-            IRMapping mapping;
-            for (unsigned i = 0; i < op.getNumDpsInputs(); ++i)
-              mapping.map(fwd.getArgument(i), args[i]);
-            Tangents tangents(nb, nloc);
-            tangents.seed(args[k]);
-            for (Operation &fop : fwd.without_terminator()) {
-              if (llvm::is_contained(fop.getOperands(),
-                                     fwd.getArguments().back()))
-                continue; // the combine with the output
-              Operation *clone = nb.clone(fop, mapping);
-              if (failed(tangents.propagate(clone)))
-                bodyResult = failure();
-            }
-            Value acc = args.back();
-            Value dyScalar = args[op.getNumDpsInputs()];
-            Value derivative = tangents.get(mapping.lookupOrDefault(inner));
-            Value next = acc;
-            if (derivative) {
-              Value term =
-                  arith::MulFOp::create(nb, nloc, dyScalar, derivative);
-              if (combiner == Combiner::Max) {
-                Value isMax =
-                    arith::CmpFOp::create(nb, nloc, arith::CmpFPredicate::OEQ,
-                                          mapping.lookupOrDefault(inner),
-                                          args[op.getNumDpsInputs() + 1]);
-                Value zero = floatConstant(nb, nloc, term.getType(), 0.0);
-                term = arith::SelectOp::create(nb, nloc, isMax, term, zero);
-              }
-              next = arith::AddFOp::create(nb, nloc, acc, term);
-            }
+            Value next =
+                adjointBody(nb, nloc, args, op, k, inner, combiner, bodyResult);
             linalg::YieldOp::create(nb, nloc, next);
           });
       if (failed(bodyResult))

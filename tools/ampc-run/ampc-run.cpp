@@ -25,20 +25,25 @@ namespace cl = llvm::cl;
 static cl::OptionCategory runCategory("ampc-run options");
 static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
                                       cl::Required, cl::cat(runCategory));
-static cl::opt<std::string> functionName("function",
-                                         cl::desc("function to run"), cl::cat(runCategory));
+static cl::opt<std::string>
+    functionName("function", cl::desc("function to run"), cl::cat(runCategory));
 static cl::list<std::string>
-    inputs("input", cl::desc("an argument: @file.npy or TYPE=VALUES "
-                             "(e.g. 2x3xf32=1 2 3 4 5 6, f32=0.5)"), cl::cat(runCategory));
+    inputs("input",
+           cl::desc("an argument: @file.npy or TYPE=VALUES "
+                    "(e.g. 2x3xf32=1 2 3 4 5 6, f32=0.5)"),
+           cl::cat(runCategory));
 static cl::list<std::string>
-    outputs("output", cl::desc("where to write a result: @file.npy (one per "
-                               "result, in order; '-' skips one)"), cl::cat(runCategory));
+    outputs("output",
+            cl::desc("where to write a result: @file.npy (one per "
+                     "result, in order; '-' skips one)"),
+            cl::cat(runCategory));
 static cl::opt<std::string>
     target("target", cl::init("cpu"),
            cl::desc("cpu, or cuda (an NVIDIA GPU through its driver)"),
            cl::cat(runCategory));
 static cl::opt<bool> listFunctions("list",
-                                   cl::desc("list the public functions"), cl::cat(runCategory));
+                                   cl::desc("list the public functions"),
+                                   cl::cat(runCategory));
 
 static int fail(const llvm::Twine &message) {
   llvm::errs() << "ampc-run: " << message << "\n";
