@@ -115,72 +115,64 @@ std::optional<Reduction> matchReduction(linalg::GenericOp op) {
   return Reduction{combiner, accOperand, *identity};
 }
 
-void rewrite(linalg::GenericOp op, const Reduction &r) {
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  auto index = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(b, loc, v);
-  };
-  Value one = index(1);
-  auto launch = gpu::LaunchOp::create(b, loc, one, one, one, index(kThreads),
-                                      one, one);
-  Type elementType = r.identity.getType();
-  auto workgroup = gpu::AddressSpaceAttr::get(b.getContext(),
-                                              gpu::AddressSpace::Workgroup);
-  BlockArgument partials = launch.addWorkgroupAttribution(
-      MemRefType::get({kThreads}, elementType, MemRefLayoutAttrInterface(),
-                      workgroup),
-      loc);
-  b.setInsertionPointToStart(&launch.getBody().front());
-  Value tid = launch.getThreadIds().x;
-  // combine(x, y) with the combiner's operand order (x in the element's
-  // place, y in the accumulator's).
-  auto combine = [&](Value element, Value accumulated) -> Value {
-    IRMapping map;
-    map.map(r.combiner->getOperand(r.accOperand), accumulated);
-    map.map(r.combiner->getOperand(1 - r.accOperand), element);
-    return b.clone(*r.combiner, map)->getResult(0);
-  };
+/// combine(x, y) with the combiner's operand order (x in the element's
+/// place, y in the accumulator's).
+Value combineWith(OpBuilder &b, const Reduction &r, Value element,
+                  Value accumulated) {
+  IRMapping map;
+  map.map(r.combiner->getOperand(r.accOperand), accumulated);
+  map.map(r.combiner->getOperand(1 - r.accOperand), element);
+  return b.clone(*r.combiner, map)->getResult(0);
+}
 
-  // Each thread: elements tid, tid + 256, ... of the iteration space.
+/// One thread's partial result: elements tid, tid + 256, ... of the
+/// iteration space, combined from `identity`.
+Value threadPartial(OpBuilder &b, Location loc, linalg::GenericOp op, Value tid,
+                    Value identity) {
   SmallVector<int64_t> sizes = op.getStaticLoopRanges();
   int64_t total = 1;
   for (int64_t s : sizes)
     total *= s;
-  Value identity = arith::ConstantOp::create(b, loc, r.identity);
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
   auto loop = scf::ForOp::create(b, loc, tid, index(total), index(kThreads),
                                  ValueRange{identity});
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(loop.getBody());
-    // Loop indices of the linear element (the last loop fastest).
-    SmallVector<Value> ivs =
-        ampc::delinearize(b, loc, loop.getInductionVar(), sizes);
-    Block &body = op.getRegion().front();
-    IRMapping map;
-    for (OpOperand *input : op.getDpsInputOperands()) {
-      AffineMap indexing = op.getMatchingIndexingMap(input);
-      SmallVector<Value> indices;
-      for (AffineExpr e : indexing.getResults()) {
-        AffineMap single = AffineMap::get(indexing.getNumDims(), 0, e);
-        indices.push_back(
-            affine::AffineApplyOp::create(b, loc, single, ivs));
-      }
-      Value v = input->get();
-      map.map(op.getMatchingBlockArgument(input),
-              isa<MemRefType>(v.getType())
-                  ? Value(memref::LoadOp::create(b, loc, v, indices))
-                  : v);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(loop.getBody());
+  // Loop indices of the linear element (the last loop fastest).
+  SmallVector<Value> ivs =
+      ampc::delinearize(b, loc, loop.getInductionVar(), sizes);
+  Block &body = op.getRegion().front();
+  IRMapping map;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap indexing = op.getMatchingIndexingMap(input);
+    SmallVector<Value> indices;
+    for (AffineExpr e : indexing.getResults()) {
+      AffineMap single = AffineMap::get(indexing.getNumDims(), 0, e);
+      indices.push_back(affine::AffineApplyOp::create(b, loc, single, ivs));
     }
-    map.map(body.getArguments().back(), loop.getRegionIterArgs()[0]);
-    scf::YieldOp::create(b, loc, ampc::cloneLinalgBody(b, body, map, ivs));
+    Value v = input->get();
+    map.map(op.getMatchingBlockArgument(input),
+            isa<MemRefType>(v.getType())
+                ? Value(memref::LoadOp::create(b, loc, v, indices))
+                : v);
   }
-  memref::StoreOp::create(b, loc, loop.getResult(0), partials, tid);
-  gpu::BarrierOp::create(b, loc);
-  // A tree over the partials: 128, 64, ..., 1 threads combine pairs.
+  map.map(body.getArguments().back(), loop.getRegionIterArgs()[0]);
+  scf::YieldOp::create(b, loc, ampc::cloneLinalgBody(b, body, map, ivs));
+  return loop.getResult(0);
+}
+
+/// A tree over the block's partials: 128, 64, ..., 1 threads combine pairs;
+/// thread 0 then combines the total into the output.
+void treeReduce(OpBuilder &b, Location loc, linalg::GenericOp op,
+                const Reduction &r, Value partials, Value tid) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
   for (int64_t half = kThreads / 2; half >= 1; half /= 2) {
-    Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                         tid, index(half));
+    Value active = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, tid,
+                                         index(half));
     auto inside = scf::IfOp::create(b, loc, active, /*withElse=*/false);
     {
       OpBuilder::InsertionGuard guard(b);
@@ -189,21 +181,43 @@ void rewrite(linalg::GenericOp op, const Reduction &r) {
       Value other = memref::LoadOp::create(
           b, loc, partials,
           ValueRange{arith::AddIOp::create(b, loc, tid, index(half))});
-      memref::StoreOp::create(b, loc, combine(other, mine), partials, tid);
+      memref::StoreOp::create(b, loc, combineWith(b, r, other, mine), partials,
+                              tid);
     }
     gpu::BarrierOp::create(b, loc);
   }
-  Value first = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid,
-                                      index(0));
+  Value first =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, tid, index(0));
   auto last = scf::IfOp::create(b, loc, first, /*withElse=*/false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(last.thenBlock());
-    Value out = op.getDpsInits()[0];
-    Value sum = memref::LoadOp::create(b, loc, partials, index(0));
-    Value init = memref::LoadOp::create(b, loc, out, ValueRange{});
-    memref::StoreOp::create(b, loc, combine(sum, init), out, ValueRange{});
-  }
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(last.thenBlock());
+  Value out = op.getDpsInits()[0];
+  Value sum = memref::LoadOp::create(b, loc, partials, index(0));
+  Value init = memref::LoadOp::create(b, loc, out, ValueRange{});
+  memref::StoreOp::create(b, loc, combineWith(b, r, sum, init), out,
+                          ValueRange{});
+}
+
+void rewrite(linalg::GenericOp op, const Reduction &r) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  Value threads = arith::ConstantIndexOp::create(b, loc, kThreads);
+  auto launch = gpu::LaunchOp::create(b, loc, one, one, one, threads, one, one);
+  Type elementType = r.identity.getType();
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  BlockArgument partials = launch.addWorkgroupAttribution(
+      MemRefType::get({kThreads}, elementType, MemRefLayoutAttrInterface(),
+                      workgroup),
+      loc);
+  b.setInsertionPointToStart(&launch.getBody().front());
+  Value tid = launch.getThreadIds().x;
+  Value identity = arith::ConstantOp::create(b, loc, r.identity);
+  Value partial = threadPartial(b, loc, op, tid, identity);
+  memref::StoreOp::create(b, loc, partial, partials, tid);
+  gpu::BarrierOp::create(b, loc);
+  treeReduce(b, loc, op, r, partials, tid);
   gpu::TerminatorOp::create(b, loc);
   op.erase();
 }
