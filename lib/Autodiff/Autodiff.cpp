@@ -250,18 +250,12 @@ struct WindowDim {
   int64_t stride, dilation, size, inputSize;
 };
 
-/// Rewrites the adjoint of a convolution-like input (indexed by
-/// `stride * out + dilation * win`) so that it iterates over input
-/// positions: the loop `out` now runs over the input index `i`, operands
-/// indexed by `out` are read at `i - dilation * win + dilation * (size - 1)`
-/// from a copy dilated by `stride` and zero-padded by `dilation * (size -
-/// 1)` before and up to the input's extent after. Zero padding makes the
-/// terms outside the forward window vanish (the result's adjoint is 0
-/// there). This is the transposed convolution, for any stride and dilation.
-LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
-                                   unsigned k, SmallVectorImpl<Value> &ins,
-                                   SmallVectorImpl<AffineMap> &insMaps,
-                                   AffineMap &inMap) {
+/// The windows of input k's indexing map (each result `stride * out +
+/// dilation * win`) and the map with every window replaced by its output
+/// loop.
+FailureOr<AffineMap> findWindows(linalg::GenericOp op, unsigned k,
+                                 AffineMap inMap, RankedTensorType inputType,
+                                 SmallVectorImpl<WindowDim> &windows) {
   auto fail = [&](const Twine &why) {
     return op.emitOpError("cannot be differentiated: input #")
            << k << " " << why;
@@ -275,8 +269,6 @@ LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
     return llvm::is_contained(outMap.getResults(),
                               getAffineDimExpr(d, context));
   };
-  auto inputType = cast<RankedTensorType>(ins[k].getType());
-  SmallVector<WindowDim> windows;
   SmallVector<AffineExpr> newInResults;
   for (auto [position, e] : llvm::enumerate(inMap.getResults())) {
     if (isa<AffineDimExpr>(e)) {
@@ -306,6 +298,32 @@ LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
       AffineMap::get(inMap.getNumDims(), 0, newInResults, context);
   if (!newInMap.isProjectedPermutation())
     return fail("uses a loop twice in its indexing map");
+  return newInMap;
+}
+
+/// Rewrites the adjoint of a convolution-like input (indexed by
+/// `stride * out + dilation * win`) so that it iterates over input
+/// positions: the loop `out` now runs over the input index `i`, operands
+/// indexed by `out` are read at `i - dilation * win + dilation * (size - 1)`
+/// from a copy dilated by `stride` and zero-padded by `dilation * (size -
+/// 1)` before and up to the input's extent after. Zero padding makes the
+/// terms outside the forward window vanish (the result's adjoint is 0
+/// there). This is the transposed convolution, for any stride and dilation.
+LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
+                                   unsigned k, SmallVectorImpl<Value> &ins,
+                                   SmallVectorImpl<AffineMap> &insMaps,
+                                   AffineMap &inMap) {
+  auto fail = [&](const Twine &why) {
+    return op.emitOpError("cannot be differentiated: input #")
+           << k << " " << why;
+  };
+  MLIRContext *context = op.getContext();
+  SmallVector<WindowDim> windows;
+  FailureOr<AffineMap> found = findWindows(
+      op, k, inMap, cast<RankedTensorType>(ins[k].getType()), windows);
+  if (failed(found))
+    return failure();
+  AffineMap newInMap = *found;
 
   // Every other operand reads `out` as a plain index (or not at all).
   Location loc = op.getLoc();
