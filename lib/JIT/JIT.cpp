@@ -10,6 +10,7 @@
 
 #include "Compile.h"
 
+#include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
@@ -270,7 +271,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
   cpu.vectorize = options.vectorize;
-  cpu.bf16Dot = options.vectorize && hostHasAvx512Bf16();
+  cpu.bf16Dot = options.vectorize && CpuTarget::host().avx512bf16;
   GpuPipelineOptions gpu;
   gpu.chip = options.gpuChip;
   gpu.features = options.gpuFeatures;

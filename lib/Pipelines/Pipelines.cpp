@@ -38,7 +38,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
-#include "llvm/TargetParser/Host.h"
 
 using namespace mlir;
 
@@ -245,12 +244,6 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   nvvm.cubinFormat = options.format.getValue();
   nvvm.optLevel = options.optLevel.getValue();
   gpu::buildLowerToNVVMPassPipeline(pm, nvvm);
-}
-
-bool ampc::hostHasAvx512Bf16() {
-  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
-  auto it = features.find("avx512bf16");
-  return it != features.end() && it->second;
 }
 
 void ampc::registerPipelines() {

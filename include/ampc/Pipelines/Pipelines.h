@@ -143,9 +143,6 @@ void buildCpuPipeline(mlir::OpPassManager &pm,
 void buildGpuPipeline(mlir::OpPassManager &pm,
                       const GpuPipelineOptions &options);
 
-/// True when this machine's CPU has AVX-512 BF16 (vdpbf16ps).
-bool hostHasAvx512Bf16();
-
 /// Registers the pipelines with the pass registry (for ampc-opt).
 void registerPipelines();
 

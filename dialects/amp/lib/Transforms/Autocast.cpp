@@ -121,12 +121,9 @@ private:
   /// Decides the op's precision, attaches it, and returns the type its
   /// results are available in.
   FailureOr<FloatType> paint(Operation *op, OpClass opClass) {
-    Attribute existing = op->getAttr(PrecisionAttr::getAttrName());
-    if (existing && !isa<PrecisionAttr>(existing))
-      return op->emitOpError() << "has an 'amp.precision' attribute that is "
-                                  "not an #amp.precision: "
-                               << existing;
-    if (auto handWritten = dyn_cast_or_null<PrecisionAttr>(existing)) {
+    // (The dialect's verifier has rejected an amp.precision of another kind.)
+    if (auto handWritten =
+            op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName())) {
       // A hand-written decision wins, if it can be honoured.
       if (isFp8Type(handWritten.getCompute()) && opClass != OpClass::Lower)
         return op->emitOpError()
