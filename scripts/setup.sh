@@ -7,7 +7,7 @@ source "$(dirname "$0")/lib.sh"
 install_missing \
   cmake ninja-build ccache clang-22 lld-22 lld make \
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools \
-  libgtest-dev libbenchmark-dev zlib1g-dev python3 \
+  libomp-22-dev libgtest-dev libbenchmark-dev zlib1g-dev python3 \
   dataset-fashion-mnist
 # (LLVM/MLIR 22: all four packages are needed, or CMake's imported targets
 # dangle. python3 runs the lit tests' .npy helper; the dataset is for the

@@ -143,6 +143,7 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   std::unique_ptr<MLIRContext> context = detail::makeCompilerContext();
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = options.runtimeAllocator;
+  cpu.threads = options.threads;
   // Tiles and instructions for the CPU the object is for.
   CpuTarget cpuTarget = CpuTarget::fromName(options.cpu, options.features);
   cpu.bf16Dot = cpuTarget.avx512bf16;

@@ -271,6 +271,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
   cpu.vectorize = options.vectorize;
+  cpu.threads = options.threads;
   cpu.bf16Dot = options.vectorize && CpuTarget::host().avx512bf16;
   GpuPipelineOptions gpu;
   gpu.chip = options.gpuChip;

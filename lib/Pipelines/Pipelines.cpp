@@ -21,6 +21,7 @@
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
@@ -169,6 +170,7 @@ static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
   memrefOptions.useGenericFunctions = runtimeAllocator;
   pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
@@ -188,6 +190,9 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
     tile.second = options.registerCols;
   addTensorStage(pm, options.vectorize, options.bf16Dot, /*ptxChip=*/0, tile);
   addBufferizationStage(pm);
+  ampc::AmpcCpuParallelLoopsOptions parallel;
+  parallel.threads = options.threads;
+  pm.addPass(ampc::createAmpcCpuParallelLoops(parallel));
   addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot);
 }
 

@@ -122,6 +122,25 @@ struct PrecisionCLOptions {
 
 llvm::ManagedStatic<PrecisionCLOptions> clOptions;
 
+constexpr llvm::StringLiteral kThreadsDescription =
+    "threads of compiled code's parallel loops (0: all cores, or "
+    "OMP_NUM_THREADS; 1: sequential, no OpenMP runtime)";
+
+/// --threads. LLVM 22's library already registers a hidden, undescribed
+/// `cl::opt<int> threads` in every process that links it (a second one is a
+/// fatal error): that one is taken, described and shown; otherwise one is
+/// made.
+cl::opt<int> &threadsOption() {
+  static cl::opt<int> *option = [] {
+    auto &registered = cl::getRegisteredOptions();
+    auto found = registered.find("threads");
+    if (found == registered.end())
+      return new cl::opt<int>("threads", cl::init(0));
+    return static_cast<cl::opt<int> *>(found->second);
+  }();
+  return *option;
+}
+
 } // namespace
 
 llvm::cl::OptionCategory &ampc::getPrecisionCLCategory() {
@@ -129,7 +148,23 @@ llvm::cl::OptionCategory &ampc::getPrecisionCLCategory() {
   return category;
 }
 
-void ampc::registerPrecisionCLOptions() { *clOptions; }
+void ampc::registerPrecisionCLOptions() {
+  *clOptions;
+  cl::opt<int> &threads = threadsOption();
+  threads.setDescription(kThreadsDescription);
+  threads.setHiddenFlag(cl::NotHidden);
+  threads.addCategory(getPrecisionCLCategory());
+}
+
+llvm::Expected<unsigned> ampc::getThreadsFromCL() {
+  registerPrecisionCLOptions();
+  int threads = threadsOption();
+  if (threads < 0)
+    return llvm::createStringError(
+        "--threads must be 0 (all cores) or a positive count, not " +
+        std::to_string(threads));
+  return static_cast<unsigned>(threads);
+}
 
 llvm::Expected<std::vector<PrecisionOptions>>
 ampc::getPrecisionOptionsPerPolicyFromCL(

@@ -55,6 +55,13 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.features = features;
   options.runtimeAllocator = runtimeAllocator;
+  auto threads = ampc::getThreadsFromCL();
+  if (!threads) {
+    llvm::errs() << "ampc-compile: " << llvm::toString(threads.takeError())
+                 << "\n";
+    return 1;
+  }
+  options.threads = *threads;
   if (llvm::Error error = ampc::compileAheadOfTime(
           (*buffer)->getBuffer(), inputFile, options, outputFile, headerFile)) {
     llvm::errs() << "ampc-compile: " << llvm::toString(std::move(error))

@@ -153,6 +153,10 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(precision.takeError()));
   options.precision = std::move(*precision);
   options.target = target;
+  auto threads = ampc::getThreadsFromCL();
+  if (!threads)
+    return fail(llvm::toString(threads.takeError()));
+  options.threads = *threads;
   auto module = ampc::JitModule::fromFile(inputFile, options);
   if (!module)
     return fail(llvm::toString(module.takeError()));

@@ -131,6 +131,10 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
   ampc::JitOptions jit;
   jit.precision = precision;
   jit.target = target;
+  auto threads = ampc::getThreadsFromCL();
+  if (!threads)
+    return threads.takeError();
+  jit.threads = *threads;
   auto options = getTrainOptionsFromCL();
   if (!options)
     return options.takeError();

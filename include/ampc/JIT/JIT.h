@@ -42,6 +42,11 @@ struct JitOptions {
   /// Tile and vectorize (ampc-cpu-pipeline's `vectorize`); off gives plain
   /// loops, for comparison.
   bool vectorize = true;
+  /// Threads of the cpu target's parallel loops (contraction tiles, on
+  /// LLVM's OpenMP runtime, which the JIT library links): 0 for all cores
+  /// (or OMP_NUM_THREADS). Results do not depend on it: each output tile is
+  /// summed by one thread in a fixed order.
+  unsigned threads = 0;
   /// LLVM optimization level (0-3).
   unsigned optLevel = 2;
 };
@@ -104,6 +109,10 @@ struct AotOptions {
   /// Extra LLVM target features ("+avx512bf16,...").
   std::string features;
   unsigned optLevel = 3;
+  /// Threads of the parallel loops: 0 for all cores (or OMP_NUM_THREADS);
+  /// anything but 1 makes the object call LLVM's OpenMP runtime (link it
+  /// with -lomp, from libomp-22-dev).
+  unsigned threads = 0;
   /// Allocate temporaries through the runtime's caching allocator (link
   /// libampc_rt) rather than malloc/free.
   bool runtimeAllocator = false;

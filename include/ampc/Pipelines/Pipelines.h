@@ -86,6 +86,12 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("f32 columns of the register tile (0: sized for this "
                      "machine's CPU)"),
       llvm::cl::init(0)};
+  Option<int64_t> threads{
+      *this, "threads",
+      llvm::cl::desc("threads of the parallel loops over contraction tiles "
+                     "(OpenMP; 0: all cores, or OMP_NUM_THREADS; 1: no "
+                     "OpenMP runtime needed)"),
+      llvm::cl::init(0)};
   Option<bool> runtimeAllocator{
       *this, "runtime-allocator",
       llvm::cl::desc("allocate buffers through the runtime's caching "

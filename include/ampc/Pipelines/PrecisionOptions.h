@@ -59,11 +59,14 @@ llvm::Expected<std::optional<amp::Policy>> parsePolicy(llvm::StringRef name);
 /// Registers the command-line options of PrecisionOptions (--policy,
 /// --lower-ops, --fp32-ops, --promote-ops, --follow-ops, --fp8-recipe,
 /// --fp8-history-len, --fp8-algo, --fp8-margin, --cast-stats) in their
-/// own category. Call before llvm::cl::ParseCommandLineOptions; once per
+/// own category, with --threads (the thread count of compiled code, which
+/// every compiling tool takes). Call before llvm::cl::ParseCommandLineOptions; once per
 /// process.
 void registerPrecisionCLOptions();
 /// The category those options are in (for cl::HideUnrelatedOptions).
 llvm::cl::OptionCategory &getPrecisionCLCategory();
+/// --threads as parsed from the command line (0: all cores).
+llvm::Expected<unsigned> getThreadsFromCL();
 /// The options as parsed from the command line, checked; exactly one
 /// policy (none when --policy is not given).
 llvm::Expected<PrecisionOptions> getPrecisionOptionsFromCL();

@@ -8,10 +8,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "PackedContractions.h"
 #include "ampc/Codegen/CPU/Passes.h"
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Transform/IR/TransformOps.h"
 #include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
@@ -84,30 +86,6 @@ std::string list(ArrayRef<int64_t> values) {
   for (auto [i, v] : llvm::enumerate(values))
     s += (i ? ", " : "") + std::to_string(v);
   return s + "]";
-}
-
-/// Widens low-precision inputs of a contraction to its accumulator type once,
-/// before tiling: the conversion is exact (bf16, f16 and fp8 values are f32
-/// values, and so are their products), costs O(n^2) against the O(n^3)
-/// contraction, and keeps conversions out of the register-tile loop.
-void widenInputs(linalg::LinalgOp op) {
-  auto accType = dyn_cast<FloatType>(
-      getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType()));
-  if (!accType)
-    return;
-  OpBuilder builder(op);
-  bool changed = false;
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    auto type = dyn_cast<RankedTensorType>(input->get().getType());
-    auto element = type ? dyn_cast<FloatType>(type.getElementType()) : nullptr;
-    if (!element || element.getWidth() >= accType.getWidth())
-      continue;
-    input->set(arith::ExtFOp::create(builder, op.getLoc(), type.clone(accType),
-                                     input->get()));
-    changed = true;
-  }
-  if (changed)
-    (void)ampc::amp::updatePayload(op);
 }
 
 /// Rows and columns of the accumulator tile of the BF16 dot kernel: 8 rows of
@@ -274,24 +252,10 @@ struct AmpcVectorizeContractionsPass
       for (linalg::MatmulOp op : kernels)
         buildBf16DotKernel(op);
     }
+    if (failed(packContractions(module)))
+      return signalPassFailure();
     std::string body;
     int64_t id = 0;
-    module.walk([&](linalg::LinalgOp op) {
-      if (!isa<linalg::MatmulOp, linalg::BatchMatmulOp>(op) ||
-          !op.hasPureTensorSemantics())
-        return;
-      SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-      if (llvm::any_of(bounds, ShapedType::isDynamic))
-        return;
-      // Only the default layouts; transposed forms stay scalar loops.
-      if (auto matmul = dyn_cast<linalg::MatmulOp>(op.getOperation()))
-        if (matmul.hasUserDefinedMaps())
-          return;
-      if (auto batched = dyn_cast<linalg::BatchMatmulOp>(op.getOperation()))
-        if (batched.hasUserDefinedMaps())
-          return;
-      body += matmulScript(op, bounds, id++);
-    });
     // 2-D convolutions: one output row at a time (which decomposes them into
     // 1-D convolutions), vectorized over a strip of the row and the output
     // channels.
@@ -311,46 +275,43 @@ struct AmpcVectorizeContractionsPass
     allowFmaContraction(module);
   }
 
-  /// Transform script lines that tile `op` for the cache, then for the
-  /// registers, vectorize it and keep the accumulators in registers.
-  std::string matmulScript(linalg::LinalgOp op, ArrayRef<int64_t> bounds,
-                           int64_t id) {
-    std::string body;
-    widenInputs(op);
-    bool batched = isa<linalg::BatchMatmulOp>(op);
-    size_t first = batched ? 1 : 0;
-    int64_t m = bounds[first], n = bounds[first + 1], k = bounds[first + 2];
-    int64_t cm = pickTile(m, cacheRows), cn = pickTile(n, cacheCols),
-            ck = pickTile(k, cacheDepth);
-    int64_t rm = pickTile(cm, registerRows), rn = pickTile(cn, registerCols);
-    SmallVector<int64_t> cache = {cm, cn, ck}, reg = {rm, rn, 1};
-    if (batched) {
-      cache.insert(cache.begin(), 1);
-      reg.insert(reg.begin(), 1);
+  /// Every contraction the packed path takes: pack, mmt4d on register
+  /// tiles, unpack (see PackedContractions.h); the packs become pads,
+  /// reshapes and transposes.
+  LogicalResult packContractions(ModuleOp module) {
+    SmallVector<std::pair<linalg::LinalgOp, ampc::cpu::ContractionLoops>> ops;
+    module.walk([&](linalg::LinalgOp op) {
+      if (auto loops = ampc::cpu::matchPackableContraction(op))
+        ops.push_back({op, *loops});
+    });
+    IRRewriter rewriter(module.getContext());
+    auto panels = ampc::cpu::PanelSizes::forCaches(registerRows, registerCols,
+                                                   l1Bytes, l2Bytes);
+    if (cacheDepth > 0)
+      panels.depth = cacheDepth;
+    if (blockRowTiles > 0)
+      panels.rowTiles = blockRowTiles;
+    for (auto &[op, loops] : ops) {
+      linalg::LinalgOp mmt4d = ampc::cpu::packContraction(
+          rewriter, op, loops, registerRows, registerCols);
+      if (failed(ampc::cpu::lowerPackedContraction(rewriter, mmt4d, panels)))
+        return failure();
     }
-    std::string n0 = "%op" + std::to_string(id);
-    std::string loops = std::to_string(cache.size());
-    std::string handles = "!transform.any_op";
-    for (size_t i = 0; i < cache.size(); ++i)
-      handles += ", !transform.any_op";
-    body += tagAndMatch(op, id);
-    body += "    %c" + std::to_string(id) + ", %cl" + std::to_string(id) + ":" +
-            loops + " = transform.structured.tile_using_for " + n0 +
-            " tile_sizes " + list(cache) + " : (!transform.any_op) -> (" +
-            handles + ")\n";
-    body += "    %r" + std::to_string(id) + ", %rl" + std::to_string(id) + ":" +
-            loops + " = transform.structured.tile_using_for %c" +
-            std::to_string(id) + " tile_sizes " + list(reg) +
-            " : (!transform.any_op) -> (" + handles + ")\n";
-    body += "    transform.structured.vectorize %r" + std::to_string(id) +
-            " : !transform.any_op\n";
-    body += "    transform.apply_patterns to %func {\n"
-            "      transform.apply_patterns.canonicalization\n"
-            "    } : !transform.any_op\n";
-    body += "    transform.loop.hoist_loop_invariant_subsets %rl" +
-            std::to_string(id) + "#" + std::to_string(cache.size() - 1) +
-            " : !transform.any_op\n";
-    return body;
+    SmallVector<linalg::PackOp> packs;
+    SmallVector<linalg::UnPackOp> unpacks;
+    module.walk([&](linalg::PackOp op) { packs.push_back(op); });
+    module.walk([&](linalg::UnPackOp op) { unpacks.push_back(op); });
+    for (linalg::PackOp op : packs) {
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::lowerPack(rewriter, op)))
+        return op.emitError("cannot lower the pack of a contraction operand");
+    }
+    for (linalg::UnPackOp op : unpacks) {
+      rewriter.setInsertionPoint(op);
+      if (failed(linalg::lowerUnPack(rewriter, op)))
+        return op.emitError("cannot lower the unpack of a contraction result");
+    }
+    return success();
   }
 
   /// Transform script lines that tile a 2-D convolution by output rows,
@@ -358,7 +319,8 @@ struct AmpcVectorizeContractionsPass
   std::string convScript(linalg::Conv2DNhwcHwcfOp op, ArrayRef<int64_t> bounds,
                          int64_t id) {
     std::string body;
-    widenInputs(op);
+    IRRewriter rewriter(op.getContext());
+    ampc::cpu::widenInputs(rewriter, op);
     // Loops: n, oh, ow, oc, kh, kw, ic.
     SmallVector<int64_t> tiles = {
         1, 1, pickTile(bounds[2], 16), pickTile(bounds[3], 16),

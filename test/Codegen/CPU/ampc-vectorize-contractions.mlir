@@ -1,42 +1,102 @@
-// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="register-rows=6 register-cols=16 cache-depth=16 block-row-tiles=2" | FileCheck %s
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions=bf16-dot=true | FileCheck %s --check-prefix=DOT
 
-// An f32 matmul: cache tiles 64x256x256 (divisors of the sizes; the loop of
-// one trip over n folds away), a register tile of 8x32 with a reduction step
-// of 1, the accumulator carried in a vector through the k loop, and
-// contractible multiply-adds.
+// An f32 matmul of ragged sizes (20x37 by 37x19) with a zero fill: A is
+// packed into 6-row panels (4 x 37 x 6, padded), B into 16-column panels
+// (2 x 37 x 16), the fill is made on the packed 4 x 2 x 6 x 16 accumulator;
+// a parallel loop over blocks of 2 row tiles of one column tile, k blocks
+// of 16 (the last one 5 deep), then the row tiles; 6 accumulators of 16
+// lanes through the k loop, one load of B and 6 broadcasts of A per step;
+// the result is unpacked into 20 x 19.
 // CHECK-LABEL: func.func @f32
-// CHECK: scf.for {{.*}} to %c128 step %c64
-// CHECK: scf.for {{.*}} to %c512 step %c256
-// CHECK: scf.for {{.*}} to %c64 step %c8
-// CHECK: scf.for {{.*}} to %c256 step %c32
-// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<8x32xf32>, vector<8x32xf32>
-// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<8x32xf32>)
-// CHECK: arith.mulf {{.*}} fastmath<contract> : vector<8x32x1xf32>
-// CHECK: arith.addf {{.*}} fastmath<contract> : vector<8x32xf32>
+// CHECK: tensor.pad %{{.*}} low[0, 0] high[4, 0]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x6x37xf32>) outs(%{{.*}} : tensor<4x37x6xf32>) permutation = [0, 2, 1]
+// CHECK: tensor.pad %{{.*}} low[0, 0] high[0, 13]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x2x16xf32>) outs(%{{.*}} : tensor<2x37x16xf32>) permutation = [1, 0, 2]
+// CHECK: linalg.fill {{.*}} -> tensor<4x2x6x16xf32>
+// CHECK: scf.forall (%[[N:.*]], %[[M:.*]]) = (0, 0) to (2, 4) step (1, 2)
+// CHECK: scf.for {{.*}} to %{{.*}} step %c16
+// CHECK: affine.min
+// CHECK: scf.for {{.*}} to %c2
+// CHECK-COUNT-6: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
+// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read {{.*}} : tensor<?x16xf32>, vector<16xf32>
+// CHECK-COUNT-6: vector.fma
+// CHECK: scf.forall.in_parallel
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x2x6x16xf32>) outs(%{{.*}} : tensor<4x6x2x16xf32>) permutation = [0, 2, 1, 3]
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<24x32xf32> to tensor<20x19xf32>
 // CHECK-NOT: linalg.matmul
 // DOT-LABEL: func.func @f32
 // DOT-NOT: x86vector
-func.func @f32(%a: tensor<128x512xf32>, %b: tensor<512x256xf32>, %c: tensor<128x256xf32>) -> tensor<128x256xf32> {
-  %r = linalg.matmul ins(%a, %b : tensor<128x512xf32>, tensor<512x256xf32>) outs(%c : tensor<128x256xf32>) -> tensor<128x256xf32>
-  return %r : tensor<128x256xf32>
+func.func @f32(%a: tensor<20x37xf32>, %b: tensor<37x19xf32>) -> tensor<20x19xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<20x19xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<20x19xf32>) -> tensor<20x19xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<20x37xf32>, tensor<37x19xf32>) outs(%c : tensor<20x19xf32>) -> tensor<20x19xf32>
+  return %r : tensor<20x19xf32>
 }
 
 // -----
 
-// bf16 inputs are widened to f32 once, before tiling; sizes that 64/256/8/32
-// do not divide take their largest divisors (10 columns: one 8x10 tile).
-// CHECK-LABEL: func.func @bf16_odd_sizes
-// CHECK: arith.extf %{{.*}} : tensor<24x96xbf16> to tensor<24x96xf32>
-// CHECK: arith.extf %{{.*}} : tensor<96x10xbf16> to tensor<96x10xf32>
-// CHECK: vector<8x10xf32>
-// With bf16-dot, 10 columns do not fit the 16-lane kernel: the same path.
-// DOT-LABEL: func.func @bf16_odd_sizes
-// DOT-NOT: x86vector
-// DOT: vector<8x10xf32>
-func.func @bf16_odd_sizes(%a: tensor<24x96xbf16>, %b: tensor<96x10xbf16>, %c: tensor<24x10xf32>) -> tensor<24x10xf32> {
-  %r = linalg.matmul ins(%a, %b : tensor<24x96xbf16>, tensor<96x10xbf16>) outs(%c : tensor<24x10xf32>) -> tensor<24x10xf32>
-  return %r : tensor<24x10xf32>
+// A^T B^T as a training step's backward pass writes it (a linalg.generic
+// reading A as k x m and B as n x k), with bf16 inputs widened in its body:
+// the inputs are widened once, A^T is packed by copying rows (its m is
+// contiguous), B^T by a transpose; C, not a fill, is packed from its
+// values.
+// CHECK-LABEL: func.func @transposed_bf16
+// CHECK: arith.extf %{{.*}} : tensor<37x20xbf16> to tensor<37x20xf32>
+// CHECK: arith.extf %{{.*}} : tensor<19x37xbf16> to tensor<19x37xf32>
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x4x6xf32>) outs(%{{.*}} : tensor<4x37x6xf32>) permutation = [1, 0, 2]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x16x37xf32>) outs(%{{.*}} : tensor<2x37x16xf32>) permutation = [0, 2, 1]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x6x2x16xf32>) outs(%{{.*}} : tensor<4x2x6x16xf32>) permutation = [0, 2, 1, 3]
+// CHECK: scf.forall
+// CHECK-COUNT-6: vector.fma
+// CHECK-NOT: linalg.generic
+#mA = affine_map<(m, n, k) -> (k, m)>
+#mB = affine_map<(m, n, k) -> (n, k)>
+#mC = affine_map<(m, n, k) -> (m, n)>
+func.func @transposed_bf16(%a: tensor<37x20xbf16>, %b: tensor<19x37xbf16>, %c: tensor<20x19xf32>) -> tensor<20x19xf32> {
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<37x20xbf16>, tensor<19x37xbf16>) outs(%c : tensor<20x19xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %o: f32):
+    %xe = arith.extf %x : bf16 to f32
+    %ye = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<20x19xf32>
+  return %r : tensor<20x19xf32>
+}
+
+// -----
+
+// A batch matmul: one more outer dimension in every pack and in the
+// parallel loop (batch, column tile, block of row tiles).
+// CHECK-LABEL: func.func @batched
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<3x2x6x8xf32>) outs(%{{.*}} : tensor<3x2x8x6xf32>)
+// CHECK: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (3, 1, 2) step (1, 1, 2)
+// CHECK-COUNT-6: vector.fma
+func.func @batched(%a: tensor<3x12x8xf32>, %b: tensor<3x8x16xf32>, %c: tensor<3x12x16xf32>) -> tensor<3x12x16xf32> {
+  %r = linalg.batch_matmul ins(%a, %b : tensor<3x12x8xf32>, tensor<3x8x16xf32>) outs(%c : tensor<3x12x16xf32>) -> tensor<3x12x16xf32>
+  return %r : tensor<3x12x16xf32>
+}
+
+// -----
+
+// Not a multiply-add (a max-plus product): the packed path does not take
+// it, and it stays as written.
+// CHECK-LABEL: func.func @not_multiply_add
+// CHECK: linalg.generic
+// CHECK-NOT: scf.forall
+func.func @not_multiply_add(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor<8x8xf32>) -> tensor<8x8xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (k, n)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<8x8xf32>, tensor<8x8xf32>) outs(%c : tensor<8x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.addf %x, %y : f32
+    %s = arith.maximumf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<8x8xf32>
+  return %r : tensor<8x8xf32>
 }
 
 // -----
@@ -45,6 +105,9 @@ func.func @bf16_odd_sizes(%a: tensor<24x96xbf16>, %b: tensor<96x10xbf16>, %c: te
 // kernel: B is packed into (n/16, k/2, 32) row pairs; each k pair takes one
 // dot product per row of the 8x16 accumulator tile.
 // DOT-LABEL: func.func @bf16_dot
+// Without bf16-dot, the packed path.
+// CHECK-LABEL: func.func @bf16_dot
+// CHECK: scf.forall
 // DOT: tensor.expand_shape %{{.*}} {{\[\[}}0, 1], [2, 3]] output_shape [48, 2, 2, 16] : tensor<96x32xbf16> into tensor<48x2x2x16xbf16>
 // DOT: linalg.transpose {{.*}} permutation = [2, 0, 3, 1]
 // DOT: tensor.collapse_shape {{.*}} into tensor<2x48x32xbf16>

@@ -11,29 +11,47 @@ include "mlir/Pass/PassBase.td"
 
 def AmpcVectorizeContractions
     : Pass<"ampc-vectorize-contractions", "::mlir::ModuleOp"> {
-  let summary = "tile contractions for the caches and registers, then vectorize";
+  let summary = "pack contractions into register tiles and run a vector "
+                "micro-kernel on them; tile and vectorize 2-D convolutions";
   let description = [{
-    Widens low-precision inputs to the accumulator type (exact, and O(n^2)
-    against the O(n^3) product), then tiles every `linalg.matmul` and
-    `linalg.batch_matmul` on tensors twice
-    (a cache tile, then a register tile of `register-rows` x `register-cols`
-    with a reduction step of 1), vectorizes the register tile, keeps the
-    accumulator in registers across the reduction loop (hoisting its read and
-    write out of the loop) and lets the multiply-add contract into an FMA.
-    Tile sizes divide the op's dimensions (the largest divisor not above the
-    preferred size), so that no tile is partial and no masking is needed.
-    Driven by a transform-dialect script built per op.
+    Every contraction on static tensors (`linalg.matmul`, `batch_matmul`,
+    and `linalg.generic` multiply-adds whose maps are any permutation of one
+    batch, m, n and k loop: the transposed products of a training step's
+    backward pass) takes one path:
+
+    * inputs narrower than the f32 accumulator are widened once;
+    * `linalg.pack` cuts A into panels of `register-rows` rows
+      (`[b,] M/mr x K x mr`), B into panels of `register-cols` columns
+      (`[b,] N/nr x K x nr`) and C into `mr x nr` tiles, padding with zeros;
+    * a `linalg.mmt4d` (`batch_mmt4d`) on the panels is tiled with
+      `scf::tileUsingSCF`: an `scf.forall` over blocks of row tiles of one
+      column tile (parallel; each tile sums in a fixed order, so results do
+      not depend on the number of threads), `k` blocks of `cache-depth`
+      (B's block stays in L1), then the row tiles of the block (A's block
+      stays in L2, `block-row-tiles` of them);
+    * each tile is a micro-kernel built with the vector dialect: `mr` rows
+      of `nr`-lane accumulators carried through the k loop, one vector of B
+      and `mr` broadcasts of A per step, `vector.fma`;
+    * `linalg.unpack` writes the tiles back in C's layout; packs and unpacks
+      are lowered to pads, reshapes and transposes.
+
+    2-D convolutions are tiled by output rows, decomposed into 1-D ones and
+    vectorized. With `bf16-dot`, plain bf16 matmuls whose sizes fit use
+    AVX-512 BF16 dot products instead.
   }];
   let options = [
-    Option<"registerRows", "register-rows", "int64_t", "8",
-           "rows of the register tile">,
-    Option<"registerCols", "register-cols", "int64_t", "32",
-           "columns of the register tile">,
-    Option<"cacheRows", "cache-rows", "int64_t", "64", "rows of the cache tile">,
-    Option<"cacheCols", "cache-cols", "int64_t", "256",
-           "columns of the cache tile">,
-    Option<"cacheDepth", "cache-depth", "int64_t", "256",
-           "reduction depth of the cache tile">,
+    Option<"registerRows", "register-rows", "int64_t", "6",
+           "rows of the register tile (mr)">,
+    Option<"registerCols", "register-cols", "int64_t", "16",
+           "f32 columns of the register tile (nr)">,
+    Option<"cacheDepth", "cache-depth", "int64_t", "0",
+           "k block of the micro-kernel (0: B's block fills half of "
+           "l1-bytes)">,
+    Option<"blockRowTiles", "block-row-tiles", "int64_t", "0",
+           "row tiles per parallel block (0: A's block fills half of "
+           "l2-bytes)">,
+    Option<"l1Bytes", "l1-bytes", "int64_t", "32768", "L1 data cache size">,
+    Option<"l2Bytes", "l2-bytes", "int64_t", "524288", "L2 cache size">,
     Option<"bf16Dot", "bf16-dot", "bool", "false",
            "compute bf16 x bf16 -> f32 matmuls with AVX-512 BF16 dot products "
            "(vdpbf16ps) where the shapes allow; the host must have avx512bf16">
@@ -66,6 +84,28 @@ def AmpcVectorizeGenerics
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect",
                            "::mlir::transform::TransformDialect"];
+}
+
+def AmpcCpuParallelLoops
+    : Pass<"ampc-cpu-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "run parallel loops on OpenMP threads";
+  let description = [{
+    On buffers: every `scf.forall` (the loops over contraction tiles)
+    becomes an `scf.parallel`, and with `threads` other than 1, an OpenMP
+    parallel work-sharing loop (`convert-scf-to-openmp`) with that many
+    threads (0: the OpenMP runtime's default, all cores or
+    `OMP_NUM_THREADS`). The alloca scope the conversion wraps each iteration
+    in is dissolved where the iteration allocates nothing on the stack, so
+    that the loop bodies can become control flow. With one thread the loops
+    stay sequential and the code needs no OpenMP runtime.
+  }];
+  let options = [
+    Option<"threads", "threads", "int64_t", "0",
+           "threads (0: the OpenMP runtime's default)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::omp::OpenMPDialect"];
 }
 
 #endif // AMPC_CODEGEN_CPU_PASSES_TD

@@ -1,0 +1,400 @@
+//===- PackedContractions.cpp - contractions on packed tiles --------------===//
+//
+// See PackedContractions.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "PackedContractions.h"
+
+#include "ampc/Dialect/Amp/Transforms/Utils.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+using namespace mlir;
+using ampc::cpu::ContractionLoops;
+
+namespace {
+
+/// True for a body `out + a * b` (or `out + b * a`) where a and b are the two
+/// inputs, each possibly widened by arith.extf, and nothing else.
+bool isMultiplyAddBody(linalg::LinalgOp op) {
+  Block *body = op.getBlock();
+  if (!body || body->getNumArguments() != 3)
+    return false;
+  for (Operation &inner : body->without_terminator())
+    if (!isa<arith::ExtFOp, arith::MulFOp, arith::AddFOp>(inner))
+      return false;
+  auto yield = dyn_cast<linalg::YieldOp>(body->getTerminator());
+  if (!yield || yield.getNumOperands() != 1)
+    return false;
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  if (!add)
+    return false;
+  Value out = body->getArgument(2);
+  Value product = add.getLhs() == out   ? add.getRhs()
+                  : add.getRhs() == out ? add.getLhs()
+                                        : Value();
+  auto mul = product ? product.getDefiningOp<arith::MulFOp>() : nullptr;
+  if (!mul)
+    return false;
+  auto inputNumber = [&](Value v) -> int {
+    if (auto ext = v.getDefiningOp<arith::ExtFOp>())
+      v = ext.getIn();
+    auto arg = dyn_cast<BlockArgument>(v);
+    return arg && arg.getOwner() == body ? int(arg.getArgNumber()) : -1;
+  };
+  int x = inputNumber(mul.getLhs()), y = inputNumber(mul.getRhs());
+  return (x == 0 && y == 1) || (x == 1 && y == 0);
+}
+
+/// True if `map` reads exactly the loops in `loops`.
+bool readsExactly(AffineMap map, ArrayRef<unsigned> loops) {
+  if (map.getNumResults() != loops.size())
+    return false;
+  return llvm::all_of(loops, [&](unsigned loop) {
+    return map.getResultPosition(getAffineDimExpr(loop, map.getContext()))
+        .has_value();
+  });
+}
+
+/// The loops `op`'s operand `index` (0: A, 1: B, 2: C) is packed by: outer
+/// dims in order ([b,] m, k / [b,] n, k / [b,] m, n) and the tiled ones.
+SmallVector<unsigned> outerLoops(const ContractionLoops &loops, int index) {
+  SmallVector<unsigned> result;
+  if (loops.batch)
+    result.push_back(*loops.batch);
+  if (index == 0)
+    result.append({loops.m, loops.k});
+  else if (index == 1)
+    result.append({loops.n, loops.k});
+  else
+    result.append({loops.m, loops.n});
+  return result;
+}
+
+/// Pack attributes of an operand read through `map`: the positions of
+/// `outer` loops (outer_dims_perm) and of `tiled` loops (inner_dims_pos).
+std::pair<SmallVector<int64_t>, SmallVector<int64_t>>
+packPositions(AffineMap map, ArrayRef<unsigned> outer,
+              ArrayRef<unsigned> tiled) {
+  auto position = [&](unsigned loop) {
+    return int64_t(
+        *map.getResultPosition(getAffineDimExpr(loop, map.getContext())));
+  };
+  return {llvm::map_to_vector(outer, position),
+          llvm::map_to_vector(tiled, position)};
+}
+
+/// linalg.pack of `source` (read through `map`) with the `tiled` loops cut
+/// into `tiles`, padded with zeros.
+Value packOperand(RewriterBase &b, Location loc, Value source, AffineMap map,
+                  ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
+                  ArrayRef<int64_t> tiles) {
+  auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
+  SmallVector<OpFoldResult> tileSizes =
+      getAsIndexOpFoldResult(b.getContext(), tiles);
+  Value dest = linalg::PackOp::createDestinationTensor(
+      b, loc, source, tileSizes, innerPos, outerPerm);
+  Type element = getElementTypeOrSelf(source.getType());
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+  return linalg::PackOp::create(b, loc, source, dest, innerPos, tileSizes, zero,
+                                outerPerm)
+      .getResult();
+}
+
+/// `value` with a trailing unit dimension (mmt4d's K0 = 1).
+Value appendUnitDim(RewriterBase &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape.push_back(1);
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0, e = type.getRank(); i < e; ++i)
+    groups.push_back({i});
+  groups.back().push_back(type.getRank());
+  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), value,
+                                       groups);
+}
+
+/// The packed accumulator: a fill of the packed shape when `init` is a fill,
+/// its packed copy otherwise.
+Value packAccumulator(RewriterBase &b, Location loc, Value init, AffineMap map,
+                      ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
+                      ArrayRef<int64_t> tiles) {
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  if (!fill)
+    return packOperand(b, loc, init, map, outer, tiled, tiles);
+  auto type = cast<RankedTensorType>(init.getType());
+  auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
+  SmallVector<int64_t> shape;
+  for (auto [i, pos] : llvm::enumerate(outerPerm)) {
+    auto inner = llvm::find(innerPos, pos);
+    int64_t size = type.getDimSize(pos);
+    shape.push_back(
+        inner == innerPos.end()
+            ? size
+            : llvm::divideCeil(size, tiles[inner - innerPos.begin()]));
+  }
+  shape.append(tiles.begin(), tiles.end());
+  Value empty = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+  return linalg::FillOp::create(b, loc, fill.getInputs()[0], empty)
+      .getResult(0);
+}
+
+} // namespace
+
+void ampc::cpu::widenInputs(RewriterBase &b, linalg::LinalgOp op) {
+  auto acc = dyn_cast<FloatType>(
+      getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType()));
+  if (!acc)
+    return;
+  bool changed = false;
+  b.setInsertionPoint(op);
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    auto type = dyn_cast<RankedTensorType>(input->get().getType());
+    auto element = type ? dyn_cast<FloatType>(type.getElementType()) : nullptr;
+    if (!element || element.getWidth() >= acc.getWidth())
+      continue;
+    b.modifyOpInPlace(op, [&] {
+      input->set(
+          arith::ExtFOp::create(b, op.getLoc(), type.clone(acc), input->get()));
+    });
+    changed = true;
+  }
+  if (changed)
+    (void)ampc::amp::updatePayload(op);
+}
+
+namespace {
+
+/// The rank-reduced 2-D view of a tile whose other dimensions are 1.
+Value squeezeTile(RewriterBase &b, Location loc, Value tile, OpFoldResult rows,
+                  int64_t cols, unsigned rowDim, unsigned colDim) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes(type.getRank(), b.getIndexAttr(1));
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  sizes[rowDim] = rows;
+  sizes[colDim] = b.getIndexAttr(cols);
+  std::optional<int64_t> staticRows = getConstantIntValue(rows);
+  auto squeezed = RankedTensorType::get(
+      {staticRows.value_or(ShapedType::kDynamic), cols}, type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, squeezed, tile, offsets, sizes,
+                                        strides);
+}
+
+/// Replaces one output tile's mmt4d ([b,] 1 x K x mr x 1 by 1 x K x nr x 1
+/// into 1 x 1 x mr x nr) by the micro-kernel.
+void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
+  Location loc = tile.getLoc();
+  b.setInsertionPoint(tile);
+  Value lhs = tile.getDpsInputOperand(0)->get();
+  Value rhs = tile.getDpsInputOperand(1)->get();
+  Value acc = tile.getDpsInitOperand(0)->get();
+  auto lhsType = cast<RankedTensorType>(lhs.getType());
+  auto accType = cast<RankedTensorType>(acc.getType());
+  unsigned r = lhsType.getRank(); // [b,] M1, K1, M0, K0
+  // The depth of the k block is dynamic where the block is the last,
+  // partial one.
+  OpFoldResult depth = tensor::getMixedSize(b, loc, lhs, r - 3);
+  int64_t rows = lhsType.getDimSize(r - 2);
+  int64_t cols = accType.getDimSize(accType.getRank() - 1);
+  Type element = accType.getElementType();
+  Value a = squeezeTile(b, loc, lhs, depth, rows, r - 3, r - 2);
+  Value bt = squeezeTile(b, loc, rhs, depth, cols, r - 3, r - 2);
+  Value c = squeezeTile(b, loc, acc, b.getIndexAttr(rows), cols,
+                        accType.getRank() - 2, accType.getRank() - 1);
+  auto rowType = VectorType::get({cols}, element);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  SmallVector<Value> init;
+  for (int64_t i = 0; i < rows; ++i)
+    init.push_back(vector::TransferReadOp::create(
+        b, loc, rowType, c, ValueRange{index(i), index(0)}, zero,
+        ArrayRef<bool>{true}));
+  auto loop = scf::ForOp::create(
+      b, loc, index(0), getValueOrCreateConstantIndexOp(b, loc, depth),
+      index(1), init,
+      [&](OpBuilder &nb, Location loc, Value k, ValueRange sums) {
+        Value c0 = arith::ConstantIndexOp::create(nb, loc, 0);
+        Value column = vector::TransferReadOp::create(nb, loc, rowType, bt,
+                                                      ValueRange{k, c0}, zero,
+                                                      ArrayRef<bool>{true});
+        SmallVector<Value> next;
+        for (int64_t i = 0; i < rows; ++i) {
+          Value row = arith::ConstantIndexOp::create(nb, loc, i);
+          Value scalar =
+              tensor::ExtractOp::create(nb, loc, a, ValueRange{k, row});
+          Value splat = vector::BroadcastOp::create(nb, loc, rowType, scalar);
+          next.push_back(
+              vector::FMAOp::create(nb, loc, splat, column, sums[i]));
+        }
+        scf::YieldOp::create(nb, loc, next);
+      });
+  for (int64_t i = 0; i < rows; ++i)
+    c = vector::TransferWriteOp::create(b, loc, loop.getResult(i), c,
+                                        ValueRange{index(i), index(0)},
+                                        ArrayRef<bool>{true})
+            .getResult();
+  auto accSizes = llvm::map_to_vector(accType.getShape(), [&](int64_t s) {
+    return OpFoldResult(b.getIndexAttr(s));
+  });
+  SmallVector<OpFoldResult> offsets(accType.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> strides(accType.getRank(), b.getIndexAttr(1));
+  Value result =
+      tensor::InsertSliceOp::create(b, loc, c, acc, offsets, accSizes, strides);
+  b.replaceOp(tile, result);
+}
+
+} // namespace
+
+std::optional<ContractionLoops>
+ampc::cpu::matchPackableContraction(linalg::LinalgOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || op->getNumResults() != 1)
+    return std::nullopt;
+  for (Type type : op->getOperandTypes()) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    auto element =
+        tensor ? dyn_cast<FloatType>(tensor.getElementType()) : nullptr;
+    if (!tensor || !tensor.hasStaticShape() || !element ||
+        element.getWidth() > 32)
+      return std::nullopt;
+  }
+  if (!getElementTypeOrSelf(op->getResult(0).getType()).isF32() ||
+      !llvm::all_of(op.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isProjectedPermutation(); }))
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
+      dims->k.size() != 1 || dims->batch.size() > 1 ||
+      op.getNumLoops() != 3 + dims->batch.size())
+    return std::nullopt;
+  ContractionLoops loops;
+  if (!dims->batch.empty())
+    loops.batch = dims->batch.front();
+  loops.m = dims->m.front();
+  loops.n = dims->n.front();
+  loops.k = dims->k.front();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (int i = 0; i < 3; ++i)
+    if (!readsExactly(maps[i], outerLoops(loops, i)))
+      return std::nullopt;
+  if (!isMultiplyAddBody(op))
+    return std::nullopt;
+  return loops;
+}
+
+linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
+                                            linalg::LinalgOp op,
+                                            const ContractionLoops &loops,
+                                            int64_t rows, int64_t cols) {
+  widenInputs(b, op);
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  Value a = packOperand(b, loc, op.getDpsInputOperand(0)->get(), maps[0],
+                        outerLoops(loops, 0), {loops.m}, {rows});
+  Value bt = packOperand(b, loc, op.getDpsInputOperand(1)->get(), maps[1],
+                         outerLoops(loops, 1), {loops.n}, {cols});
+  Value init = op.getDpsInitOperand(0)->get();
+  Value c = packAccumulator(b, loc, init, maps[2], outerLoops(loops, 2),
+                            {loops.m, loops.n}, {rows, cols});
+  SmallVector<Value> packedInputs = {appendUnitDim(b, loc, a),
+                                     appendUnitDim(b, loc, bt)};
+  linalg::LinalgOp packed;
+  if (loops.batch)
+    packed = linalg::BatchMmt4DOp::create(b, loc, TypeRange{c.getType()},
+                                          packedInputs, ValueRange{c});
+  else
+    packed = linalg::Mmt4DOp::create(b, loc, TypeRange{c.getType()},
+                                     packedInputs, ValueRange{c});
+  auto [outerPerm, innerPos] = packPositions(
+      maps[2], outerLoops(loops, 2), ArrayRef<unsigned>{loops.m, loops.n});
+  Value dest = tensor::EmptyOp::create(
+      b, loc, cast<RankedTensorType>(init.getType()).getShape(),
+      getElementTypeOrSelf(init.getType()));
+  Value result =
+      linalg::UnPackOp::create(
+          b, loc, packed->getResult(0), dest, innerPos,
+          getAsIndexOpFoldResult(b.getContext(), ArrayRef<int64_t>{rows, cols}),
+          outerPerm)
+          .getResult();
+  b.replaceOp(op, result);
+  return packed;
+}
+
+namespace {
+
+/// Tiles `op` by `sizes` (0: untiled) in loops of `type`, `interchange`d;
+/// returns the tile's op.
+FailureOr<linalg::LinalgOp> tileLoops(RewriterBase &b, linalg::LinalgOp op,
+                                      ArrayRef<int64_t> sizes,
+                                      scf::SCFTilingOptions::LoopType type,
+                                      ArrayRef<int64_t> interchange = {}) {
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(b.getContext(), sizes));
+  options.setLoopType(type);
+  if (!interchange.empty())
+    options.setInterchange(interchange);
+  b.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(b, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled))
+    return op.emitError("cannot tile the packed contraction");
+  b.replaceOp(op, tiled->replacements);
+  return cast<linalg::LinalgOp>(tiled->tiledOps.back());
+}
+
+} // namespace
+
+LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
+                                                linalg::LinalgOp mmt4d,
+                                                const PanelSizes &panels) {
+  // Loops: [b,] M1, N1, K1, M0, N0, K0. In parallel: blocks of
+  // `panels.rowTiles` row tiles of one column tile (rows fastest: a thread's
+  // consecutive blocks share B's panel). In each: the k blocks, then the row
+  // tiles of the block, so that B's k block (depth x nr) stays in L1 across
+  // the block's row tiles and A's (rowTiles x depth x mr) in L2.
+  using LoopType = scf::SCFTilingOptions::LoopType;
+  unsigned batch = isa<linalg::BatchMmt4DOp>(mmt4d) ? 1 : 0;
+  unsigned loops = mmt4d.getNumLoops();
+  SmallVector<int64_t> blocks(loops, 0), depth(loops, 0), rows(loops, 0);
+  if (batch)
+    blocks[0] = 1;
+  blocks[batch] = panels.rowTiles;
+  blocks[batch + 1] = 1;
+  depth[batch + 2] = panels.depth;
+  rows[batch] = 1;
+  SmallVector<int64_t> interchange =
+      llvm::to_vector(llvm::seq<int64_t>(0, loops));
+  std::swap(interchange[batch], interchange[batch + 1]);
+  FailureOr<linalg::LinalgOp> tile =
+      tileLoops(b, mmt4d, blocks, LoopType::ForallOp, interchange);
+  if (succeeded(tile))
+    tile = tileLoops(b, *tile, depth, LoopType::ForOp);
+  if (succeeded(tile))
+    tile = tileLoops(b, *tile, rows, LoopType::ForOp);
+  if (failed(tile))
+    return failure();
+  emitMicroKernel(b, *tile);
+  return success();
+}
+
+ampc::cpu::PanelSizes ampc::cpu::PanelSizes::forCaches(int64_t rows,
+                                                       int64_t cols,
+                                                       int64_t l1Bytes,
+                                                       int64_t l2Bytes) {
+  PanelSizes sizes;
+  sizes.depth = std::max<int64_t>(16, l1Bytes / 2 / (cols * 4));
+  sizes.rowTiles = std::max<int64_t>(1, l2Bytes / 2 / (sizes.depth * rows * 4));
+  return sizes;
+}

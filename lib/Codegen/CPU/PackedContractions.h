@@ -1,0 +1,80 @@
+//===- PackedContractions.h - contractions on packed tiles ------*- C++ -*-===//
+//
+// The CPU's one path for contractions, whatever their operand layouts:
+//
+//  1. packContraction: a contraction (linalg.matmul, batch_matmul, or a
+//     linalg.generic multiply-add whose maps are any permutation of its
+//     batch, m, n and k loops) becomes linalg.pack of each operand into
+//     register-tile panels (A: [b,] M/mr, K, mr; B: [b,] N/nr, K, nr; C:
+//     [b,] M/mr, N/nr, mr, nr, padded with zeros), a linalg.mmt4d (or
+//     batch_mmt4d) on them, and linalg.unpack of the result.
+//  2. lowerPackedContraction: the mmt4d is tiled into one scf.forall
+//     iteration per output tile (parallel: threads split the tiles, each
+//     tile's sum runs in a fixed order) and every tile becomes a micro-kernel
+//     built with the vector dialect: mr rows of nr-lane accumulators kept in
+//     registers through the k loop, one vector of B and mr broadcasts of A
+//     per step, fused multiply-adds.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_LIB_CODEGEN_CPU_PACKEDCONTRACTIONS_H
+#define AMPC_LIB_CODEGEN_CPU_PACKEDCONTRACTIONS_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
+
+#include <optional>
+
+namespace ampc::cpu {
+
+/// The loops of a contraction the packed path takes: one m, n and k loop and
+/// at most one batch loop.
+struct ContractionLoops {
+  std::optional<unsigned> batch;
+  unsigned m = 0, n = 0, k = 0;
+};
+
+/// The loops of `op` if the packed path computes it exactly: two inputs and
+/// one output on static tensors, projected-permutation maps with A over
+/// (b, m, k), B over (b, n, k) and C over (b, m, n) in any order, a
+/// multiply-add body (inputs may be widened with arith.extf), and a float
+/// output of at most 32 bits.
+std::optional<ContractionLoops>
+matchPackableContraction(mlir::linalg::LinalgOp op);
+
+/// Widens the inputs of `op` narrower than its output to the output's type,
+/// once, on whole tensors: exact (bf16, f16 and fp8 values and their
+/// products are f32 values), and O(n^2) against the O(n^3) contraction.
+void widenInputs(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op);
+
+/// Replaces `op` (matched above) by pack, mmt4d and unpack with register
+/// tiles of `rows` x `cols`. Inputs narrower than the output are widened
+/// first. Returns the mmt4d (or batch_mmt4d).
+mlir::linalg::LinalgOp packContraction(mlir::RewriterBase &rewriter,
+                                       mlir::linalg::LinalgOp op,
+                                       const ContractionLoops &loops,
+                                       int64_t rows, int64_t cols);
+
+/// How the micro-kernel walks the packed operands: k blocks of `depth`
+/// (B's block of depth x nr stays in L1) over `rowTiles` row tiles at a time
+/// (A's block of rowTiles x depth x mr stays in L2).
+struct PanelSizes {
+  int64_t depth = 256;
+  int64_t rowTiles = 16;
+
+  /// Sizes for register tiles of `rows` x `cols` f32 and caches of
+  /// `l1Bytes` and `l2Bytes` (each block takes half of its cache).
+  static PanelSizes forCaches(int64_t rows, int64_t cols, int64_t l1Bytes,
+                              int64_t l2Bytes);
+};
+
+/// Tiles `mmt4d` (from packContraction) into a parallel loop over blocks of
+/// output tiles, then k blocks and row tiles (see PanelSizes), and emits the
+/// micro-kernel of each tile.
+mlir::LogicalResult lowerPackedContraction(mlir::RewriterBase &rewriter,
+                                           mlir::linalg::LinalgOp mmt4d,
+                                           const PanelSizes &panels);
+
+} // namespace ampc::cpu
+
+#endif // AMPC_LIB_CODEGEN_CPU_PACKEDCONTRACTIONS_H
