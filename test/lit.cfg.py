@@ -29,6 +29,10 @@ import shutil
 config.substitutions.append(
     ("%cc", shutil.which("clang-22") or shutil.which("cc") or "cc"))
 
+# LLVM's libraries (libomp, which objects with parallel loops link).
+config.substitutions.append(
+    ("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
+
 tool_dirs = [config.ampc_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("ampc-opt", unresolved="fatal"),
@@ -37,6 +41,8 @@ tools = [
     ToolSubst("ampc-train", unresolved="fatal"),
     ToolSubst("split-file", unresolved="fatal"),
     ToolSubst("mlir-translate", unresolved="fatal"),
+    ToolSubst("llvm-objdump", unresolved="fatal"),
+    ToolSubst("llvm-nm", unresolved="fatal"),
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("FileCheck", unresolved="fatal"),
 ]

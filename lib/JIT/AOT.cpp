@@ -30,8 +30,11 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Target/TargetMachine.h"
+
+#include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include <mutex>
 
 #include "llvm/Support/Path.h"
 #include <mutex>
@@ -133,6 +136,72 @@ std::string headerText(llvm::StringRef guardSource,
   return h;
 }
 
+/// The machine the object is for: the host's triple, CPU and features
+/// ("native"), or the ones given.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>>
+createTargetMachine(const ampc::AotOptions &options) {
+  std::string hostTriple = llvm::sys::getDefaultTargetTriple();
+  llvm::Triple triple(options.triple.empty()
+                          ? hostTriple
+                          : llvm::Triple::normalize(options.triple));
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeAllTargets();
+    llvm::InitializeAllTargetMCs();
+    llvm::InitializeAllAsmPrinters();
+  });
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return makeError("no LLVM target for '" + triple.str() + "': " + error);
+  bool native = options.cpu == "native";
+  if (native && triple.getArch() != llvm::Triple(hostTriple).getArch())
+    return makeError("--cpu=native describes this machine, not '" +
+                     triple.str() +
+                     "': name a CPU of that target (generic, neoverse-v1, "
+                     "...)");
+  std::string cpuName =
+      native ? llvm::sys::getHostCPUName().str() : options.cpu;
+  std::string features = options.features;
+  if (native) {
+    for (auto &feature : llvm::sys::getHostCPUFeatures())
+      features += std::string(features.empty() ? "" : ",") +
+                  (feature.second ? "+" : "-") + feature.first().str();
+  }
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpuName, features, llvm::TargetOptions(), llvm::Reloc::PIC_));
+  if (!machine)
+    return makeError("cannot create a target machine for CPU '" + cpuName +
+                     "'");
+  return machine;
+}
+
+/// Writes the object file and, if `headerPath` is not empty, the header.
+llvm::Error
+emitObjectAndHeader(llvm::TargetMachine &machine, llvm::Module &module,
+                    llvm::StringRef objectPath, llvm::StringRef headerPath,
+                    llvm::ArrayRef<ampc::FunctionSignature> functions) {
+  std::error_code ec;
+  llvm::ToolOutputFile object(objectPath, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return makeError("cannot write '" + objectPath + "': " + ec.message());
+  llvm::legacy::PassManager codegen;
+  if (machine.addPassesToEmitFile(codegen, object.os(), nullptr,
+                                  llvm::CodeGenFileType::ObjectFile))
+    return makeError("the target cannot emit object files");
+  codegen.run(module);
+  object.keep();
+  if (!headerPath.empty()) {
+    llvm::ToolOutputFile header(headerPath, ec, llvm::sys::fs::OF_Text);
+    if (ec)
+      return makeError("cannot write '" + headerPath + "': " + ec.message());
+    header.os() << headerText(llvm::sys::path::stem(headerPath), functions);
+    header.keep();
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
@@ -145,7 +214,8 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   cpu.runtimeAllocator = options.runtimeAllocator;
   cpu.threads = options.threads;
   // Tiles and instructions for the CPU the object is for.
-  CpuTarget cpuTarget = CpuTarget::fromName(options.cpu, options.features);
+  CpuTarget cpuTarget =
+      CpuTarget::fromName(options.cpu, options.features, options.triple);
   cpu.bf16Dot = cpuTarget.avx512bf16;
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   std::vector<FunctionSignature> functions;
@@ -160,49 +230,15 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
       translateModuleToLLVMIR(**ir, llvmContext, bufferName);
   if (!llvmModule)
     return makeError("cannot translate '" + bufferName + "' to LLVM IR");
-
-  llvm::Triple triple(llvm::sys::getDefaultTargetTriple());
-  std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    return makeError("no LLVM target for " + triple.str() + ": " + error);
-  std::string cpuName =
-      options.cpu == "native" ? llvm::sys::getHostCPUName().str() : options.cpu;
-  std::string features = options.features;
-  if (options.cpu == "native") {
-    for (auto &feature : llvm::sys::getHostCPUFeatures())
-      features += std::string(features.empty() ? "" : ",") +
-                  (feature.second ? "+" : "-") + feature.first().str();
-  }
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpuName, features, llvm::TargetOptions(), llvm::Reloc::PIC_));
+  auto machine = createTargetMachine(options);
   if (!machine)
-    return makeError("cannot create a target machine for CPU '" + cpuName +
-                     "'");
-  llvmModule->setTargetTriple(triple);
-  llvmModule->setDataLayout(machine->createDataLayout());
-  auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
+    return machine.takeError();
+  llvmModule->setTargetTriple((*machine)->getTargetTriple());
+  llvmModule->setDataLayout((*machine)->createDataLayout());
+  auto optimize =
+      makeOptimizingTransformer(options.optLevel, 0, machine->get());
   if (llvm::Error e = optimize(llvmModule.get()))
     return e;
-
-  std::error_code ec;
-  llvm::ToolOutputFile object(objectPath, ec, llvm::sys::fs::OF_None);
-  if (ec)
-    return makeError("cannot write '" + objectPath + "': " + ec.message());
-  llvm::legacy::PassManager codegen;
-  if (machine->addPassesToEmitFile(codegen, object.os(), nullptr,
-                                   llvm::CodeGenFileType::ObjectFile))
-    return makeError("the target cannot emit object files");
-  codegen.run(*llvmModule);
-  object.keep();
-
-  if (!headerPath.empty()) {
-    llvm::ToolOutputFile header(headerPath, ec, llvm::sys::fs::OF_Text);
-    if (ec)
-      return makeError("cannot write '" + headerPath + "': " + ec.message());
-    header.os() << headerText(llvm::sys::path::stem(headerPath), functions);
-    header.keep();
-  }
-  return llvm::Error::success();
+  return emitObjectAndHeader(**machine, *llvmModule, objectPath, headerPath,
+                             functions);
 }

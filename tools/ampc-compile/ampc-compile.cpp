@@ -23,6 +23,9 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
 static cl::opt<std::string> outputFile("o", cl::desc("object file to write"),
                                        cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string> headerFile("header", cl::desc("C header to write"), cl::cat(compileCategory));
+static cl::opt<std::string> triple(
+    "triple", cl::desc("target triple (default: this machine's)"),
+    cl::cat(compileCategory));
 static cl::opt<std::string> cpu("cpu", cl::init("native"),
                                 cl::desc("LLVM CPU name, or native"), cl::cat(compileCategory));
 static cl::opt<std::string> features("features",
@@ -52,6 +55,7 @@ int main(int argc, char **argv) {
   }
   ampc::AotOptions options;
   options.precision = std::move(*precision);
+  options.triple = triple;
   options.cpu = cpu;
   options.features = features;
   options.runtimeAllocator = runtimeAllocator;

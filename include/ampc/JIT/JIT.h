@@ -104,7 +104,10 @@ llvm::Expected<std::string> differentiate(llvm::StringRef source,
 struct AotOptions {
   /// The precision passes to run first (none: the module as written).
   PrecisionOptions precision;
-  /// LLVM CPU name ("native": this machine's, e.g. with AVX-512 BF16).
+  /// Target triple (empty: this machine's; "aarch64-linux-gnu", ...).
+  std::string triple;
+  /// LLVM CPU name ("native": this machine's, e.g. with AVX-512 BF16; with
+  /// another architecture's triple, a CPU of it or "generic").
   std::string cpu = "native";
   /// Extra LLVM target features ("+avx512bf16,...").
   std::string features;

@@ -1,0 +1,74 @@
+// Objects for other CPUs and architectures, and the thread count of their
+// parallel loops.
+// RUN: split-file %s %t
+//
+// AArch64 (NEON): an object of that architecture whose products are
+// vector multiply-adds by lane.
+// RUN: ampc-compile %t/mm.mlir --triple=aarch64-linux-gnu --cpu=generic --threads=1 -o %t/a64.o
+// RUN: llvm-objdump -d %t/a64.o | FileCheck %s --check-prefix=A64
+// RUN: not ampc-compile %t/mm.mlir --triple=aarch64-linux-gnu -o %t/x.o 2>&1 | FileCheck %s --check-prefix=NATIVE
+// RUN: not ampc-compile %t/mm.mlir --triple=foo-bar -o %t/x.o 2>&1 | FileCheck %s --check-prefix=TRIPLE
+//
+// x86-64 with AVX-512 (32 zmm, 8 x 32 register tiles) and with AVX2 (16
+// ymm, 6 x 16), whatever this machine has.
+// RUN: ampc-compile %t/mm.mlir --cpu=skylake-avx512 --threads=1 -o %t/avx512.o
+// RUN: llvm-objdump -d %t/avx512.o | FileCheck %s --check-prefix=AVX512
+// RUN: ampc-compile %t/mm.mlir --cpu=haswell --threads=1 -o %t/avx2.o
+// RUN: llvm-objdump -d %t/avx2.o | FileCheck %s --check-prefix=AVX2
+//
+// Threads: with the default (all cores) the tiles run on the OpenMP runtime;
+// with one thread the object needs no runtime. Both give the same bits.
+// RUN: ampc-compile %t/mm.mlir --cpu=x86-64-v3 -o %t/omp.o --header=%t/mm.h
+// RUN: llvm-nm %t/omp.o | FileCheck %s --check-prefix=OMP
+// RUN: ampc-compile %t/mm.mlir --cpu=x86-64-v3 --threads=1 -o %t/seq.o
+// RUN: llvm-nm %t/seq.o | FileCheck %s --check-prefix=SEQ
+// RUN: %cc -I%t %t/driver.c %t/omp.o -o %t/omp -L%llvm_lib_dir -lomp -Wl,-rpath,%llvm_lib_dir -lm
+// RUN: %cc -I%t %t/driver.c %t/seq.o -o %t/seq -lm
+// RUN: env OMP_NUM_THREADS=2 %t/omp > %t/omp.txt
+// RUN: %t/seq > %t/seq.txt
+// RUN: FileCheck %s --check-prefix=OUT < %t/omp.txt
+// RUN: diff %t/omp.txt %t/seq.txt
+// RUN: not ampc-compile %t/mm.mlir --threads=-2 -o %t/x.o 2>&1 | FileCheck %s --check-prefix=BADTHREADS
+
+// A64: file format elf64-littleaarch64
+// A64: fmla v{{[0-9]+}}.4s, v{{[0-9]+}}.4s, v{{[0-9]+}}.s[
+// NATIVE: ampc-compile: --cpu=native describes this machine, not 'aarch64-unknown-linux-gnu': name a CPU of that target
+// TRIPLE: ampc-compile: no LLVM target for 'foo-bar'
+// AVX512: vfmadd231ps {{.*}}%zmm
+// AVX2-NOT: zmm
+// AVX2: vfmadd231ps {{.*}}%ymm
+// OMP: U __kmpc_fork_call
+// SEQ-NOT: __kmpc
+// The sum over k of (i + 1) * (j + 1) / 64 = 65 (i + 1)(j + 1) / 64.
+// OUT: c[0][0] = 1.015625 c[13][6] = 99.53125 c[49][47] = 2437.5
+// BADTHREADS: ampc-compile: --threads must be 0 (all cores) or a positive count, not -2
+
+//--- mm.mlir
+func.func @mm(%a: tensor<50x65xf32>, %b: tensor<65x48xf32>) -> tensor<50x48xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<50x48xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<50x48xf32>) -> tensor<50x48xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<50x65xf32>, tensor<65x48xf32>) outs(%f : tensor<50x48xf32>) -> tensor<50x48xf32>
+  return %m : tensor<50x48xf32>
+}
+
+//--- driver.c
+#include <stdio.h>
+#include "mm.h"
+
+int main(void) {
+  static float a[50 * 65], b[65 * 48], c[50 * 48];
+  for (int i = 0; i < 50; ++i)
+    for (int k = 0; k < 65; ++k)
+      a[i * 65 + k] = (float)(i + 1) / 8;
+  for (int k = 0; k < 65; ++k)
+    for (int j = 0; j < 48; ++j)
+      b[k * 48 + j] = (float)(j + 1) / 8;
+  AMPC_MemRef2D A = {a, a, 0, {50, 65}, {65, 1}};
+  AMPC_MemRef2D B = {b, b, 0, {65, 48}, {48, 1}};
+  AMPC_MemRef2D C = {c, c, 0, {50, 48}, {48, 1}};
+  _mlir_ciface_mm(&A, &B, &C);
+  printf("c[0][0] = %.9g c[13][6] = %.9g c[49][47] = %.9g\n", c[0], c[13 * 48 + 6],
+         c[49 * 48 + 47]);
+  return 0;
+}
