@@ -3,7 +3,8 @@
 #   make test   install, configure, build, run the lit and unit tests
 #   make demo   install, configure, build, run the main job
 #   make build  configure and build only
-#   make bench  GEMM benchmarks next to PyTorch (installs python3-torch)
+#   make bench  GEMM and training-step benchmarks next to PyTorch (installs
+#               python3-torch)
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
@@ -32,7 +33,9 @@ demo: build
 
 bench: build
 	@bash scripts/setup-bench.sh
-	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR)
+	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads 1
+	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads $$(nproc)
+	/usr/bin/python3 bench/steps.py --build $(BUILD_DIR)
 
 docs: configure
 	cmake --build $(BUILD_DIR) --target ampc-doc

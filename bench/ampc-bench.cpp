@@ -5,6 +5,7 @@
 // training-shaped matmuls of an MLP 1024-4096-4096-10 at batch 256 (forward:
 // X W; weight gradient: X^T dY, K = 256). Reports GFLOP/s as a counter.
 // bench/compare.py runs the same shapes in PyTorch and prints the ratio.
+// $AMPC_BENCH_THREADS sets the compiled code's threads (default: all cores).
 //
 //===----------------------------------------------------------------------===//
 
@@ -13,6 +14,7 @@
 #include "benchmark/benchmark.h"
 #include "llvm/Support/Error.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <random>
@@ -69,9 +71,18 @@ ampc_rt::Tensor randomInput(ampc_rt::DType dtype, int64_t rows, int64_t cols) {
   return t;
 }
 
+/// Threads of the compiled GEMMs: $AMPC_BENCH_THREADS (bench/compare.py
+/// sets it to its --threads), or all cores.
+unsigned benchThreads() {
+  const char *value = std::getenv("AMPC_BENCH_THREADS");
+  return value ? unsigned(std::strtoul(value, nullptr, 10)) : 0;
+}
+
 void runGemm(benchmark::State &state, Shape shape, bool bf16) {
-  auto module =
-      ampc::JitModule::fromString(gemmSource(shape, bf16 ? "bf16" : "f32"));
+  ampc::JitOptions options;
+  options.threads = benchThreads();
+  auto module = ampc::JitModule::fromString(
+      gemmSource(shape, bf16 ? "bf16" : "f32"), options);
   if (!module) {
     state.SkipWithError(llvm::toString(module.takeError()).c_str());
     return;

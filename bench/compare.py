@@ -26,8 +26,9 @@ def main():
     command = [bench, "--benchmark_format=json"]
     if args.filter:
         command.append("--benchmark_filter=" + args.filter)
+    env = dict(os.environ, AMPC_BENCH_THREADS=str(args.threads))
     ampc = json.loads(subprocess.run(command, check=True, capture_output=True,
-                                     text=True).stdout)
+                                     text=True, env=env).stdout)
     ours = {}
     for b in ampc["benchmarks"]:
         name = b["name"].split("/min_time")[0]

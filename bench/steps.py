@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Training-step times of the zoo models in AMPC and PyTorch, in one run.
+
+For each model: AMPC's step (build/bin/ampc-step-bench) under fp32, bf16,
+fp16 and fp8, and PyTorch's step (the same layers, SGD with momentum) in fp32
+and under bf16 autocast, each at 1 thread and at all threads. Prints the CPU
+model and flags, then milliseconds per step (median) and AMPC fp32 / best
+PyTorch fp32.
+
+  /usr/bin/python3 bench/steps.py [--build build] [--models mlp,cnn] [--steps 5]
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+MODELS = os.path.join(HERE, "..", "examples", "models")
+POLICIES = ["fp32", "bf16", "fp16", "fp8"]
+
+
+def torch_model(name, torch):
+    """The PyTorch twin of examples/models/NAME.mlir, its batch and loss."""
+    nn = torch.nn
+    if name == "mlp":
+        return (nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)),
+                torch.rand(128, 784), torch.randint(0, 10, (128,)), nn.CrossEntropyLoss())
+    if name == "mlp_big":
+        return (nn.Sequential(nn.Linear(1024, 4096), nn.ReLU(), nn.Linear(4096, 4096),
+                              nn.ReLU(), nn.Linear(4096, 10)),
+                torch.rand(256, 1024), torch.randint(0, 10, (256,)), nn.CrossEntropyLoss())
+    if name == "cnn":
+        return (nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(1352, 10)),
+                torch.rand(32, 1, 28, 28), torch.randint(0, 10, (32,)), nn.CrossEntropyLoss())
+    if name == "transformer_block":
+        return (TransformerBlock(torch), torch.rand(2, 8, 16), torch.rand(2, 8, 16),
+                nn.MSELoss())
+    raise ValueError(name)
+
+
+def TransformerBlock(torch):
+    nn = torch.nn
+
+    class Block(nn.Module):
+        """Pre-norm block: single-head attention and a GELU(tanh) MLP."""
+
+        def __init__(self):
+            super().__init__()
+            self.ln1, self.ln2 = nn.LayerNorm(16), nn.LayerNorm(16)
+            self.q, self.k, self.v, self.o = (nn.Linear(16, 16, bias=False) for _ in range(4))
+            self.fc1, self.fc2 = nn.Linear(16, 32), nn.Linear(32, 16)
+
+        def forward(self, x):
+            h = self.ln1(x)
+            att = torch.softmax(self.q(h) @ self.k(h).transpose(1, 2) / 4.0, dim=-1)
+            x = x + self.o(att @ self.v(h))
+            return x + self.fc2(nn.functional.gelu(self.fc1(self.ln2(x)), approximate="tanh"))
+
+    return Block()
+
+
+def torch_step_ms(torch, name, threads, bf16, steps):
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model, x, y, loss_fn = torch_model(name, torch)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        opt.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def ampc_steps_ms(build, name, threads, steps):
+    out = subprocess.run([os.path.join(build, "bin", "ampc-step-bench"),
+                          os.path.join(MODELS, name + ".mlir"), "--steps", str(steps),
+                          "--step-threads", str(threads)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out)["steps"]
+
+
+def cpu_description():
+    model, flags = "unknown CPU", []
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name") and model == "unknown CPU":
+                model = line.split(":", 1)[1].strip()
+            if line.startswith("flags") and not flags:
+                flags = line.split(":", 1)[1].split()
+    vector = [f for f in flags if f.startswith(("avx", "fma", "f16c", "amx"))]
+    return "%s, %d cores, %s" % (model, os.cpu_count(), " ".join(vector))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    parser.add_argument("--models", default="mlp,cnn,transformer_block,mlp_big")
+    parser.add_argument("--steps", type=int, default=5)
+    args = parser.parse_args()
+    import torch
+
+    cores = os.cpu_count()
+    print("CPU: " + cpu_description())
+    print("PyTorch %s; ms per training step (median of %d), measured in this run"
+          % (torch.__version__, args.steps))
+    header = "%-18s %4s" % ("model", "thr") + "".join(
+        "%10s" % ("AMPC " + p) for p in POLICIES) + "%11s%11s%9s" % (
+            "torch fp32", "torch bf16", "ratio")
+    print(header)
+    for name in args.models.split(","):
+        rows = []
+        for threads in (1, cores):
+            ours = ampc_steps_ms(args.build, name, 0 if threads == cores else 1,
+                                 args.steps)
+            fp32 = torch_step_ms(torch, name, threads, False, args.steps)
+            # bf16 autocast without bf16 hardware is slow (seconds per step
+            # on the big MLP): two timed steps.
+            bf16 = torch_step_ms(torch, name, threads, True, min(args.steps, 2))
+            rows.append((threads, ours, fp32, bf16))
+        best_torch = min(r[2] for r in rows)
+        for threads, ours, fp32, bf16 in rows:
+            print("%-18s %4d" % (name, threads) +
+                  "".join("%10.2f" % ours[p] for p in POLICIES) +
+                  "%11.2f%11.2f%9.2f" % (fp32, bf16, ours["fp32"] / best_torch))
+    print("ratio: AMPC fp32 step time / PyTorch fp32's best (of 1 and %d "
+          "threads); below 1 is faster" % cores)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+// MLP 1024-4096-4096-10 with ReLU and softmax cross-entropy, batch 256: the
+// "real size" benchmark model of `make bench` (bench/steps.py), with the same
+// structure as mlp.mlir. Returns the mean loss and the logits.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#cols = affine_map<(d0, d1) -> (d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+#all = affine_map<(d0, d1) -> ()>
+func.func @forward(%w1: tensor<1024x4096xf32> {amp.param}, %b1: tensor<4096xf32> {amp.param},
+                   %w2: tensor<4096x4096xf32> {amp.param}, %b2: tensor<4096xf32> {amp.param},
+                   %w3: tensor<4096x10xf32> {amp.param}, %b3: tensor<10xf32> {amp.param},
+                   %x: tensor<256x1024xf32>, %onehot: tensor<256x10xf32>)
+    -> (tensor<f32>, tensor<256x10xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %neg_inv_batch = arith.constant -0.00390625 : f32
+
+  // Linear 1024 -> 4096, ReLU.
+  %e1 = tensor.empty() : tensor<256x4096xf32>
+  %z1 = linalg.fill ins(%zero : f32) outs(%e1 : tensor<256x4096xf32>) -> tensor<256x4096xf32>
+  %mm1 = linalg.matmul ins(%x, %w1 : tensor<256x1024xf32>, tensor<1024x4096xf32>)
+                       outs(%z1 : tensor<256x4096xf32>) -> tensor<256x4096xf32>
+  %a1 = linalg.generic {indexing_maps = [#id, #cols, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%mm1, %b1 : tensor<256x4096xf32>, tensor<4096xf32>) outs(%e1 : tensor<256x4096xf32>) {
+  ^bb0(%in: f32, %b: f32, %out: f32):
+    %s = arith.addf %in, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<256x4096xf32>
+  %h1 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a1 : tensor<256x4096xf32>) outs(%e1 : tensor<256x4096xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<256x4096xf32>
+
+  // Linear 4096 -> 4096, ReLU.
+  %e2 = tensor.empty() : tensor<256x4096xf32>
+  %z2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<256x4096xf32>) -> tensor<256x4096xf32>
+  %mm2 = linalg.matmul ins(%h1, %w2 : tensor<256x4096xf32>, tensor<4096x4096xf32>)
+                       outs(%z2 : tensor<256x4096xf32>) -> tensor<256x4096xf32>
+  %a2 = linalg.generic {indexing_maps = [#id, #cols, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%mm2, %b2 : tensor<256x4096xf32>, tensor<4096xf32>) outs(%e2 : tensor<256x4096xf32>) {
+  ^bb0(%in: f32, %b: f32, %out: f32):
+    %s = arith.addf %in, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<256x4096xf32>
+  %h2 = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a2 : tensor<256x4096xf32>) outs(%e2 : tensor<256x4096xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %r = arith.maximumf %in, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<256x4096xf32>
+
+  // Linear 4096 -> 10.
+  %e3 = tensor.empty() : tensor<256x10xf32>
+  %z3 = linalg.fill ins(%zero : f32) outs(%e3 : tensor<256x10xf32>) -> tensor<256x10xf32>
+  %mm3 = linalg.matmul ins(%h2, %w3 : tensor<256x4096xf32>, tensor<4096x10xf32>)
+                       outs(%z3 : tensor<256x10xf32>) -> tensor<256x10xf32>
+  %a3 = linalg.generic {indexing_maps = [#id, #cols, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%mm3, %b3 : tensor<256x10xf32>, tensor<10xf32>) outs(%e3 : tensor<256x10xf32>) {
+  ^bb0(%in: f32, %b: f32, %out: f32):
+    %s = arith.addf %in, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<256x10xf32>
+
+  // Cross-entropy: -mean(sum(onehot * log_softmax(logits))).
+  %er = tensor.empty() : tensor<256xf32>
+  %mfill = linalg.fill ins(%ninf : f32) outs(%er : tensor<256xf32>) -> tensor<256xf32>
+  %max = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%a3 : tensor<256x10xf32>) outs(%mfill : tensor<256xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %m = arith.maximumf %in, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<256xf32>
+  %shifted = linalg.generic {indexing_maps = [#id, #rows, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a3, %max : tensor<256x10xf32>, tensor<256xf32>) outs(%e3 : tensor<256x10xf32>) {
+  ^bb0(%in: f32, %m: f32, %out: f32):
+    %d = arith.subf %in, %m : f32
+    linalg.yield %d : f32
+  } -> tensor<256x10xf32>
+  %zfill = linalg.fill ins(%zero : f32) outs(%er : tensor<256xf32>) -> tensor<256xf32>
+  %sumexp = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%shifted : tensor<256x10xf32>) outs(%zfill : tensor<256xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %e = math.exp %in : f32
+    %s = arith.addf %e, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<256xf32>
+  %logp = linalg.generic {indexing_maps = [#id, #rows, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%shifted, %sumexp : tensor<256x10xf32>, tensor<256xf32>) outs(%e3 : tensor<256x10xf32>) {
+  ^bb0(%in: f32, %s: f32, %out: f32):
+    %l = math.log %s : f32
+    %d = arith.subf %in, %l : f32
+    linalg.yield %d : f32
+  } -> tensor<256x10xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %tfill = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %total = linalg.generic {indexing_maps = [#id, #id, #all], iterator_types = ["reduction", "reduction"]}
+      ins(%onehot, %logp : tensor<256x10xf32>, tensor<256x10xf32>) outs(%tfill : tensor<f32>) {
+  ^bb0(%t: f32, %lp: f32, %acc: f32):
+    %p = arith.mulf %t, %lp : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  %loss = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []}
+      ins(%total : tensor<f32>) outs(%e0 : tensor<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %l = arith.mulf %in, %neg_inv_batch : f32
+    linalg.yield %l : f32
+  } -> tensor<f32>
+  return %loss, %a3 : tensor<f32>, tensor<256x10xf32>
+}
