@@ -38,8 +38,13 @@ def main():
 
     torch_cmd = ["/usr/bin/python3", os.path.join(HERE, "torch_matmul.py"),
                  "--threads", str(args.threads), "--filter", args.filter]
+    # OpenBLAS keeps its own thread pool, which torch.set_num_threads does
+    # not size: its environment variables do.
+    threads = str(args.threads)
+    torch_env = dict(os.environ, OMP_NUM_THREADS=threads,
+                     OPENBLAS_NUM_THREADS=threads)
     peer = json.loads(subprocess.run(torch_cmd, check=True, capture_output=True,
-                                     text=True).stdout)
+                                     text=True, env=torch_env).stdout)
 
     print("AMPC vs PyTorch %s (%d thread%s), GFLOP/s, measured in this run"
           % (peer["torch"], args.threads, "" if args.threads == 1 else "s"))

@@ -85,6 +85,18 @@ def torch_step_ms(torch, name, threads, bf16, steps):
     return statistics.median(times)
 
 
+def torch_step_ms_in_process(name, threads, bf16, steps):
+    """torch_step_ms in a process of its own whose OpenBLAS and OpenMP
+    pools have `threads` threads (torch.set_num_threads does not size
+    OpenBLAS's)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+               OPENBLAS_NUM_THREADS=str(threads))
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--torch-worker",
+                          "%s,%d,%d,%d" % (name, threads, int(bf16), steps)],
+                         check=True, capture_output=True, text=True, env=env).stdout
+    return float(out)
+
+
 def ampc_steps_ms(build, name, threads, steps):
     out = subprocess.run([os.path.join(build, "bin", "ampc-step-bench"),
                           os.path.join(MODELS, name + ".mlir"), "--steps", str(steps),
@@ -110,8 +122,13 @@ def main():
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     parser.add_argument("--models", default="mlp,cnn,transformer_block,mlp_big")
     parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--torch-worker", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import torch
+    if args.torch_worker:
+        name, threads, bf16, steps = args.torch_worker.split(",")
+        print(torch_step_ms(torch, name, int(threads), bool(int(bf16)), int(steps)))
+        return 0
 
     cores = os.cpu_count()
     print("CPU: " + cpu_description())
@@ -126,10 +143,10 @@ def main():
         for threads in (1, cores):
             ours = ampc_steps_ms(args.build, name, 0 if threads == cores else 1,
                                  args.steps)
-            fp32 = torch_step_ms(torch, name, threads, False, args.steps)
+            fp32 = torch_step_ms_in_process(name, threads, False, args.steps)
             # bf16 autocast without bf16 hardware is slow (seconds per step
             # on the big MLP): two timed steps.
-            bf16 = torch_step_ms(torch, name, threads, True, min(args.steps, 2))
+            bf16 = torch_step_ms_in_process(name, threads, True, min(args.steps, 2))
             rows.append((threads, ours, fp32, bf16))
         best_torch = min(r[2] for r in rows)
         for threads, ours, fp32, bf16 in rows:
