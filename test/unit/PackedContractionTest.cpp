@@ -4,7 +4,9 @@
 // Every layout a training step's contractions come in (A as m x k or k x m,
 // B as k x n or n x k, C as m x n or n x m), ragged and prime sizes (partial
 // register tiles, a last partial k block, several blocks of row tiles), a
-// batch, bf16 inputs, compiled through the JIT with 1 and 2 threads and
+// batch, bf16 inputs, small contractions (sequential tile loops) and ones
+// above the parallel threshold, compiled through the JIT with 1 and 2
+// threads and
 // compared with an f64 reference computed here. The f32 sum of K products
 // is within K * 2^-24 of the sum of magnitudes (plus FMA's single rounding);
 // results must not depend on the thread count, bit for bit.
@@ -172,7 +174,10 @@ TEST(PackedContractionTest, SizesAcrossTilesAndBlocks) {
                  Case{0, 7, 13, 5, false, true, false, false},
                  Case{0, 97, 31, 300, true, false, false, false},
                  Case{0, 300, 17, 11, false, false, true, false},
-                 Case{0, 12, 257, 64, false, true, false, false}})
+                 Case{0, 12, 257, 64, false, true, false, false},
+                 // Above the 4 MFLOP threshold: tiles on OpenMP threads.
+                 Case{0, 150, 130, 121, true, true, false, false},
+                 Case{2, 67, 80, 300, false, true, true, false}})
     runCase(c);
 }
 

@@ -377,8 +377,13 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
   SmallVector<int64_t> interchange =
       llvm::to_vector(llvm::seq<int64_t>(0, loops));
   std::swap(interchange[batch], interchange[batch + 1]);
+  int64_t flops = 2;
+  for (int64_t size : mmt4d.getStaticLoopRanges())
+    flops *= size;
+  LoopType outer = flops >= panels.minParallelFlops ? LoopType::ForallOp
+                                                    : LoopType::ForOp;
   FailureOr<linalg::LinalgOp> tile =
-      tileLoops(b, mmt4d, blocks, LoopType::ForallOp, interchange);
+      tileLoops(b, mmt4d, blocks, outer, interchange);
   if (succeeded(tile))
     tile = tileLoops(b, *tile, depth, LoopType::ForOp);
   if (succeeded(tile))

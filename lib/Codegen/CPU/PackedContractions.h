@@ -61,6 +61,9 @@ mlir::linalg::LinalgOp packContraction(mlir::RewriterBase &rewriter,
 struct PanelSizes {
   int64_t depth = 256;
   int64_t rowTiles = 16;
+  /// Contractions of fewer flops run their tiles in a plain loop: starting
+  /// threads costs more than they save.
+  int64_t minParallelFlops = int64_t(1) << 22;
 
   /// Sizes for register tiles of `rows` x `cols` f32 and caches of
   /// `l1Bytes` and `l2Bytes` (each block takes half of its cache).

@@ -291,6 +291,7 @@ struct AmpcVectorizeContractionsPass
       panels.depth = cacheDepth;
     if (blockRowTiles > 0)
       panels.rowTiles = blockRowTiles;
+    panels.minParallelFlops = parallelMinFlops;
     for (auto &[op, loops] : ops) {
       linalg::LinalgOp mmt4d = ampc::cpu::packContraction(
           rewriter, op, loops, registerRows, registerCols);

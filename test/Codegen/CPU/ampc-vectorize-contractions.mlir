@@ -1,5 +1,5 @@
-// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="register-rows=6 register-cols=16 cache-depth=16 block-row-tiles=2" | FileCheck %s
-// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions=bf16-dot=true | FileCheck %s --check-prefix=DOT
+// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="register-rows=6 register-cols=16 cache-depth=16 block-row-tiles=2 parallel-min-flops=0" | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true parallel-min-flops=0" | FileCheck %s --check-prefix=DOT
 
 // An f32 matmul of ragged sizes (20x37 by 37x19) with a zero fill: A is
 // packed into 6-row panels (4 x 37 x 6, padded), B into 16-column panels

@@ -4,12 +4,14 @@
 // ampc-vectorize-contractions: one parallel loop over register tiles each,
 // and no contraction is left for the scalar loops (a generic with two
 // inputs, one output and iterators parallel, parallel, reduction).
+// (parallel-min-flops=0: the small ones too get a parallel loop, which
+// makes each packed contraction countable.)
 // The CNN's convolutions are not contractions of this form (their maps add
 // window offsets) and are not covered here.
 //
-// RUN: ampc-opt %ampc_src_root/examples/models/mlp.mlir --amp-build-train-step --ampc-train-pipeline=policy=bf16 --ampc-vectorize-contractions | FileCheck %s --check-prefix=MLP
-// RUN: ampc-opt %ampc_src_root/examples/models/mlp_big.mlir --amp-build-train-step --ampc-train-pipeline=policy=fp8 --ampc-vectorize-contractions | FileCheck %s --check-prefix=BIG
-// RUN: ampc-opt %ampc_src_root/examples/models/transformer_block.mlir --amp-build-train-step --ampc-train-pipeline=policy=fp16 --ampc-vectorize-contractions | FileCheck %s --check-prefix=TRANSFORMER
+// RUN: ampc-opt %ampc_src_root/examples/models/mlp.mlir --amp-build-train-step --ampc-train-pipeline=policy=bf16 --ampc-vectorize-contractions=parallel-min-flops=0 | FileCheck %s --check-prefix=MLP
+// RUN: ampc-opt %ampc_src_root/examples/models/mlp_big.mlir --amp-build-train-step --ampc-train-pipeline=policy=fp8 --ampc-vectorize-contractions=parallel-min-flops=0 | FileCheck %s --check-prefix=BIG
+// RUN: ampc-opt %ampc_src_root/examples/models/transformer_block.mlir --amp-build-train-step --ampc-train-pipeline=policy=fp16 --ampc-vectorize-contractions=parallel-min-flops=0 | FileCheck %s --check-prefix=TRANSFORMER
 
 // MLP-LABEL: func.func @forward
 // MLP-COUNT-2: scf.forall (
@@ -31,3 +33,8 @@
 // TRANSFORMER-LABEL: func.func @train_step
 // TRANSFORMER-COUNT-24: scf.forall (
 // TRANSFORMER-NOT: scf.forall (
+
+// With the default threshold (4 MFLOP), the transformer block's tiny
+// contractions loop over their tiles without threads.
+// RUN: ampc-opt %ampc_src_root/examples/models/transformer_block.mlir --amp-build-train-step --ampc-train-pipeline=policy=fp16 --ampc-vectorize-contractions | FileCheck %s --check-prefix=SMALL
+// SMALL-NOT: scf.forall

@@ -50,6 +50,9 @@ def AmpcVectorizeContractions
     Option<"blockRowTiles", "block-row-tiles", "int64_t", "0",
            "row tiles per parallel block (0: A's block fills half of "
            "l2-bytes)">,
+    Option<"parallelMinFlops", "parallel-min-flops", "int64_t", "4194304",
+           "contractions of fewer flops loop over their tiles sequentially "
+           "(an scf.for instead of the scf.forall)">,
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768", "L1 data cache size">,
     Option<"l2Bytes", "l2-bytes", "int64_t", "524288", "L2 cache size">,
     Option<"bf16Dot", "bf16-dot", "bool", "false",
