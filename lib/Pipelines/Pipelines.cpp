@@ -122,8 +122,13 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
   }
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
-  if (vectorizeForCpu)
+  if (vectorizeForCpu) {
+    // One loop nest per elementwise chain (a cast to bf16, its widening and
+    // the packing transpose of a contraction operand; bias, activation and
+    // the cast to the next layer's type), then vectorized.
+    funcPm.addPass(ampc::createAmpcFuseElementwise());
     pm.addPass(ampc::createAmpcVectorizeGenerics());
+  }
 }
 
 /// Tensors become buffers. Public functions take their results as out

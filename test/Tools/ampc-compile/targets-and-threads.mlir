@@ -16,7 +16,8 @@
 // RUN: ampc-compile %t/mm.mlir --cpu=haswell --threads=1 -o %t/avx2.o
 // RUN: llvm-objdump -d %t/avx2.o | FileCheck %s --check-prefix=AVX2
 //
-// Threads: with the default (all cores) the tiles run on the OpenMP runtime;
+// Threads: with the default (all cores) the tiles of a contraction of at
+// least 4 MFLOP (this one: 5) run on the OpenMP runtime;
 // with one thread the object needs no runtime. Both give the same bits.
 // RUN: ampc-compile %t/mm.mlir --cpu=x86-64-v3 -o %t/omp.o --header=%t/mm.h
 // RUN: llvm-nm %t/omp.o | FileCheck %s --check-prefix=OMP
@@ -39,17 +40,17 @@
 // AVX2: vfmadd231ps {{.*}}%ymm
 // OMP: U __kmpc_fork_call
 // SEQ-NOT: __kmpc
-// The sum over k of (i + 1) * (j + 1) / 64 = 65 (i + 1)(j + 1) / 64.
-// OUT: c[0][0] = 1.015625 c[13][6] = 99.53125 c[49][47] = 2437.5
+// The sum over k of (i + 1) * (j + 1) / 64 = 130 (i + 1)(j + 1) / 64.
+// OUT: c[0][0] = 2.03125 c[13][6] = 199.0625 c[199][95] = 39000
 // BADTHREADS: ampc-compile: --threads must be 0 (all cores) or a positive count, not -2
 
 //--- mm.mlir
-func.func @mm(%a: tensor<50x65xf32>, %b: tensor<65x48xf32>) -> tensor<50x48xf32> {
+func.func @mm(%a: tensor<200x130xf32>, %b: tensor<130x96xf32>) -> tensor<200x96xf32> {
   %z = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<50x48xf32>
-  %f = linalg.fill ins(%z : f32) outs(%e : tensor<50x48xf32>) -> tensor<50x48xf32>
-  %m = linalg.matmul ins(%a, %b : tensor<50x65xf32>, tensor<65x48xf32>) outs(%f : tensor<50x48xf32>) -> tensor<50x48xf32>
-  return %m : tensor<50x48xf32>
+  %e = tensor.empty() : tensor<200x96xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<200x96xf32>) -> tensor<200x96xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<200x130xf32>, tensor<130x96xf32>) outs(%f : tensor<200x96xf32>) -> tensor<200x96xf32>
+  return %m : tensor<200x96xf32>
 }
 
 //--- driver.c
@@ -57,18 +58,18 @@ func.func @mm(%a: tensor<50x65xf32>, %b: tensor<65x48xf32>) -> tensor<50x48xf32>
 #include "mm.h"
 
 int main(void) {
-  static float a[50 * 65], b[65 * 48], c[50 * 48];
-  for (int i = 0; i < 50; ++i)
-    for (int k = 0; k < 65; ++k)
-      a[i * 65 + k] = (float)(i + 1) / 8;
-  for (int k = 0; k < 65; ++k)
-    for (int j = 0; j < 48; ++j)
-      b[k * 48 + j] = (float)(j + 1) / 8;
-  AMPC_MemRef2D A = {a, a, 0, {50, 65}, {65, 1}};
-  AMPC_MemRef2D B = {b, b, 0, {65, 48}, {48, 1}};
-  AMPC_MemRef2D C = {c, c, 0, {50, 48}, {48, 1}};
+  static float a[200 * 130], b[130 * 96], c[200 * 96];
+  for (int i = 0; i < 200; ++i)
+    for (int k = 0; k < 130; ++k)
+      a[i * 130 + k] = (float)(i + 1) / 8;
+  for (int k = 0; k < 130; ++k)
+    for (int j = 0; j < 96; ++j)
+      b[k * 96 + j] = (float)(j + 1) / 8;
+  AMPC_MemRef2D A = {a, a, 0, {200, 130}, {130, 1}};
+  AMPC_MemRef2D B = {b, b, 0, {130, 96}, {96, 1}};
+  AMPC_MemRef2D C = {c, c, 0, {200, 96}, {96, 1}};
   _mlir_ciface_mm(&A, &B, &C);
-  printf("c[0][0] = %.9g c[13][6] = %.9g c[49][47] = %.9g\n", c[0], c[13 * 48 + 6],
-         c[49 * 48 + 47]);
+  printf("c[0][0] = %.9g c[13][6] = %.9g c[199][95] = %.9g\n", c[0], c[13 * 96 + 6],
+         c[199 * 96 + 95]);
   return 0;
 }
