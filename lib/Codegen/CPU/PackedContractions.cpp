@@ -380,8 +380,8 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
   int64_t flops = 2;
   for (int64_t size : mmt4d.getStaticLoopRanges())
     flops *= size;
-  LoopType outer = flops >= panels.minParallelFlops ? LoopType::ForallOp
-                                                    : LoopType::ForOp;
+  LoopType outer =
+      flops >= panels.minParallelFlops ? LoopType::ForallOp : LoopType::ForOp;
   FailureOr<linalg::LinalgOp> tile =
       tileLoops(b, mmt4d, blocks, outer, interchange);
   if (succeeded(tile))
@@ -402,4 +402,130 @@ ampc::cpu::PanelSizes ampc::cpu::PanelSizes::forCaches(int64_t rows,
   sizes.depth = std::max<int64_t>(16, l1Bytes / 2 / (cols * 4));
   sizes.rowTiles = std::max<int64_t>(1, l2Bytes / 2 / (sizes.depth * rows * 4));
   return sizes;
+}
+
+namespace {
+
+/// True for an expression of loop dims with constant factors and no
+/// constant offset: d0, d1 + d4, d1 * 2 + d4 (a window's position).
+bool isWindowExpr(AffineExpr expr) {
+  if (isa<AffineDimExpr>(expr))
+    return true;
+  auto binary = dyn_cast<AffineBinaryOpExpr>(expr);
+  if (!binary)
+    return false;
+  if (binary.getKind() == AffineExprKind::Add)
+    return isWindowExpr(binary.getLHS()) && isWindowExpr(binary.getRHS());
+  if (binary.getKind() == AffineExprKind::Mul)
+    return isa<AffineDimExpr>(binary.getLHS()) &&
+           isa<AffineConstantExpr>(binary.getRHS());
+  return false;
+}
+
+/// The input of `op` read through window expressions (the image of a
+/// convolution or of its weight gradient), if exactly one is and the other
+/// operands are read through projected permutations.
+std::optional<unsigned> windowedInput(linalg::GenericOp op) {
+  std::optional<unsigned> windowed;
+  for (auto [i, map] : llvm::enumerate(op.getIndexingMapsArray())) {
+    if (map.isProjectedPermutation())
+      continue;
+    if (windowed || i >= 2 || !llvm::all_of(map.getResults(), isWindowExpr))
+      return std::nullopt;
+    windowed = i;
+  }
+  return windowed;
+}
+
+/// Groups of contiguous loops that fold `maps` into a contraction with one
+/// m, n and k loop (and at most one batch loop), if there are such.
+std::optional<SmallVector<ReassociationIndices>>
+contractionGroups(ArrayRef<AffineMap> maps, unsigned numLoops) {
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(maps);
+  if (failed(dims) || dims->m.empty() || dims->n.empty() || dims->k.empty() ||
+      dims->batch.size() > 1 ||
+      dims->batch.size() + dims->m.size() + dims->n.size() + dims->k.size() !=
+          numLoops)
+    return std::nullopt;
+  SmallVector<ReassociationIndices> groups;
+  for (const auto &set : {dims->batch, dims->m, dims->n, dims->k}) {
+    ReassociationIndices group(set.begin(), set.end());
+    llvm::sort(group);
+    for (size_t i = 1; i < group.size(); ++i)
+      if (group[i] != group[i - 1] + 1)
+        return std::nullopt;
+    if (group.size() > 1)
+      groups.push_back(group);
+  }
+  if (!linalg::areDimSequencesPreserved(maps, groups))
+    return std::nullopt;
+  return groups;
+}
+
+} // namespace
+
+FailureOr<linalg::LinalgOp>
+ampc::cpu::convolutionToContraction(RewriterBase &b, linalg::LinalgOp op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
+  if (!generic || !op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 ||
+      llvm::any_of(op.getStaticLoopRanges(), ShapedType::isDynamic) ||
+      !isMultiplyAddBody(op))
+    return failure();
+  std::optional<unsigned> x = windowedInput(generic);
+  if (!x)
+    return failure();
+  // The patches tensor P: one dimension per loop the image is read by, in
+  // loop order; P(those loops) = X(window expressions).
+  MLIRContext *ctx = b.getContext();
+  AffineMap xMap = op.getIndexingMapsArray()[*x];
+  SmallVector<unsigned> loops;
+  for (unsigned d = 0; d < op.getNumLoops(); ++d)
+    if (xMap.isFunctionOfDim(d))
+      loops.push_back(d);
+  SmallVector<AffineExpr> loopExprs = llvm::map_to_vector(
+      loops, [&](unsigned d) { return getAffineDimExpr(d, ctx); });
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  maps[*x] = AffineMap::get(op.getNumLoops(), 0, loopExprs, ctx);
+  auto groups = contractionGroups(maps, op.getNumLoops());
+  if (!groups)
+    return failure();
+
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<int64_t> patchShape =
+      llvm::map_to_vector(loops, [&](unsigned d) { return ranges[d]; });
+  SmallVector<AffineExpr> renumber(op.getNumLoops(),
+                                   getAffineConstantExpr(0, ctx));
+  for (auto [i, d] : llvm::enumerate(loops))
+    renumber[d] = getAffineDimExpr(i, ctx);
+  AffineMap gather = xMap.replaceDimsAndSymbols(renumber, {}, loops.size(), 0);
+  Value image = op.getDpsInputOperand(*x)->get();
+  Type element = getElementTypeOrSelf(image.getType());
+  Value empty = tensor::EmptyOp::create(b, loc, patchShape, element);
+  auto patches = linalg::GenericOp::create(
+      b, loc, TypeRange{empty.getType()}, ValueRange{image}, ValueRange{empty},
+      ArrayRef<AffineMap>{gather,
+                          AffineMap::getMultiDimIdentityMap(loops.size(), ctx)},
+      SmallVector<utils::IteratorType>(loops.size(),
+                                       utils::IteratorType::parallel),
+      [](OpBuilder &nb, Location loc, ValueRange args) {
+        linalg::YieldOp::create(nb, loc, args[0]);
+      });
+  SmallVector<Value> inputs = op.getDpsInputs();
+  inputs[*x] = patches.getResult(0);
+  auto contraction = linalg::GenericOp::create(b, loc, op->getResultTypes(),
+                                               inputs, op.getDpsInits(), maps,
+                                               generic.getIteratorTypesArray());
+  b.inlineRegionBefore(generic.getRegion(), contraction.getRegion(),
+                       contraction.getRegion().begin());
+  b.replaceOp(op, contraction->getResults());
+  FailureOr<linalg::CollapseResult> collapsed =
+      linalg::collapseOpIterationDims(contraction, *groups, b);
+  if (failed(collapsed))
+    return contraction.emitError("cannot fold the convolution's loops");
+  b.replaceOp(contraction, collapsed->results);
+  return collapsed->collapsedOp;
 }

@@ -42,6 +42,16 @@ struct ContractionLoops {
 std::optional<ContractionLoops>
 matchPackableContraction(mlir::linalg::LinalgOp op);
 
+/// Rewrites a convolution written as a linalg.generic multiply-add (an image
+/// read through window expressions such as `oh + kh`, a forward pass or a
+/// weight gradient) as a gather of the image's patches (im2col: one
+/// dimension per loop it is read by) and a contraction with one m, n and k
+/// loop (the loops folded), which the packed path takes. Returns the
+/// contraction; fails, changing nothing, on other ops.
+mlir::FailureOr<mlir::linalg::LinalgOp>
+convolutionToContraction(mlir::RewriterBase &rewriter,
+                         mlir::linalg::LinalgOp op);
+
 /// Widens the inputs of `op` narrower than its output to the output's type,
 /// once, on whole tensors: exact (bf16, f16 and fp8 values and their
 /// products are f32 values), and O(n^2) against the O(n^3) contraction.

@@ -1,10 +1,10 @@
 //===- Vectorize.cpp - tile and vectorize linalg ops for the CPU ----------===//
 //
-// ampc-vectorize-contractions (matmuls, batch matmuls, 2-D convolutions, and
-// the AVX-512 BF16 dot-product kernel) and ampc-vectorize-generics
-// (elementwise ops and reductions). Both build a transform-dialect script per
-// module, with tile sizes chosen per op so that every tile is full, and apply
-// it.
+// ampc-vectorize-contractions (every contraction and convolution on the
+// packed path of PackedContractions.h, and the AVX-512 BF16 dot-product
+// kernel) and ampc-vectorize-generics (elementwise ops and reductions, tiled
+// with scf::tileUsingSCF so that every tile is full and vectorized with
+// linalg::vectorize).
 //
 //===----------------------------------------------------------------------===//
 
@@ -14,13 +14,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Transform/IR/TransformOps.h"
-#include "mlir/Dialect/Transform/Transforms/TransformInterpreterUtils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
-#include "mlir/Parser/Parser.h"
-
-#include <numeric>
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCVECTORIZECONTRACTIONS
@@ -32,60 +31,12 @@ using namespace mlir;
 
 namespace {
 
-constexpr llvm::StringLiteral kTagName = "ampc.vectorize_id";
-
-/// Wraps `body` (transform ops using %root and %func) in a named sequence,
-/// applies it to `module` and removes the op tags the body matched.
-LogicalResult applyScript(ModuleOp module, const std::string &body) {
-  std::string script =
-      "module attributes {transform.with_named_sequence} {\n"
-      "  transform.named_sequence @__transform_main(%root: !transform.any_op "
-      "{transform.readonly}) {\n"
-      "    %func = transform.structured.match ops{[\"func.func\"]} in %root "
-      ": (!transform.any_op) -> !transform.any_op\n" +
-      body +
-      "    transform.apply_patterns to %func {\n"
-      "      transform.apply_patterns.canonicalization\n"
-      "    } : !transform.any_op\n"
-      "    transform.yield\n  }\n}\n";
-  OwningOpRef<ModuleOp> transformModule =
-      parseSourceString<ModuleOp>(script, module.getContext());
-  if (!transformModule)
-    return module.emitError("internal transform script does not parse");
-  Operation *entry = nullptr;
-  transformModule->walk([&](transform::NamedSequenceOp seq) {
-    if (seq.getSymName() == "__transform_main")
-      entry = seq;
-  });
-  LogicalResult result = transform::applyTransformNamedSequence(
-      module, entry, *transformModule, transform::TransformOptions());
-  module.walk([](Operation *op) { op->removeAttr(kTagName); });
-  return result;
-}
-
-/// Tags `op` for the script and returns the transform line matching it.
-std::string tagAndMatch(Operation *op, int64_t id) {
-  op->setAttr(kTagName,
-              IntegerAttr::get(IntegerType::get(op->getContext(), 64), id));
-  return "    %op" + std::to_string(id) +
-         " = transform.structured.match attributes {" + kTagName.str() + " = " +
-         std::to_string(id) +
-         " : i64} in %root : (!transform.any_op) -> !transform.any_op\n";
-}
-
 /// The largest divisor of `dim` that is at most `preferred`.
 int64_t pickTile(int64_t dim, int64_t preferred) {
   for (int64_t t = std::min(dim, preferred); t > 1; --t)
     if (dim % t == 0)
       return t;
   return 1;
-}
-
-std::string list(ArrayRef<int64_t> values) {
-  std::string s = "[";
-  for (auto [i, v] : llvm::enumerate(values))
-    s += (i ? ", " : "") + std::to_string(v);
-  return s + "]";
 }
 
 /// Rows and columns of the accumulator tile of the BF16 dot kernel: 8 rows of
@@ -254,37 +205,37 @@ struct AmpcVectorizeContractionsPass
     }
     if (failed(packContractions(module)))
       return signalPassFailure();
-    std::string body;
-    int64_t id = 0;
-    // 2-D convolutions: one output row at a time (which decomposes them into
-    // 1-D convolutions), vectorized over a strip of the row and the output
-    // channels.
-    module.walk([&](linalg::Conv2DNhwcHwcfOp op) {
-      if (!op.hasPureTensorSemantics())
-        return;
-      SmallVector<int64_t> bounds =
-          cast<linalg::LinalgOp>(op.getOperation()).getStaticLoopRanges();
-      if (llvm::any_of(bounds, ShapedType::isDynamic))
-        return;
-      body += convScript(op, bounds, id++);
-    });
-    if (id == 0)
-      return;
-    if (failed(applyScript(module, body)))
-      return signalPassFailure();
-    allowFmaContraction(module);
   }
 
   /// Every contraction the packed path takes: pack, mmt4d on register
   /// tiles, unpack (see PackedContractions.h); the packs become pads,
   /// reshapes and transposes.
   LogicalResult packContractions(ModuleOp module) {
+    IRRewriter rewriter(module.getContext());
+    // Convolutions (named, or generics with window maps) become a gather of
+    // patches and a contraction first.
+    SmallVector<linalg::LinalgOp> convolutions;
+    module.walk([&](linalg::LinalgOp op) {
+      if (isa<linalg::GenericOp, linalg::Conv2DNhwcHwcfOp>(op) &&
+          op.hasPureTensorSemantics())
+        convolutions.push_back(op);
+    });
+    for (linalg::LinalgOp op : convolutions) {
+      if (auto named = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op.getOperation())) {
+        rewriter.setInsertionPoint(named);
+        FailureOr<linalg::GenericOp> generic =
+            linalg::generalizeNamedOp(rewriter, named);
+        if (failed(generic))
+          continue;
+        op = *generic;
+      }
+      (void)ampc::cpu::convolutionToContraction(rewriter, op);
+    }
     SmallVector<std::pair<linalg::LinalgOp, ampc::cpu::ContractionLoops>> ops;
     module.walk([&](linalg::LinalgOp op) {
       if (auto loops = ampc::cpu::matchPackableContraction(op))
         ops.push_back({op, *loops});
     });
-    IRRewriter rewriter(module.getContext());
     auto panels = ampc::cpu::PanelSizes::forCaches(registerRows, registerCols,
                                                    l1Bytes, l2Bytes);
     if (cacheDepth > 0)
@@ -314,51 +265,78 @@ struct AmpcVectorizeContractionsPass
     }
     return success();
   }
-
-  /// Transform script lines that tile a 2-D convolution by output rows,
-  /// decompose it into 1-D convolutions and vectorize them.
-  std::string convScript(linalg::Conv2DNhwcHwcfOp op, ArrayRef<int64_t> bounds,
-                         int64_t id) {
-    std::string body;
-    IRRewriter rewriter(op.getContext());
-    ampc::cpu::widenInputs(rewriter, op);
-    // Loops: n, oh, ow, oc, kh, kw, ic.
-    SmallVector<int64_t> tiles = {
-        1, 1, pickTile(bounds[2], 16), pickTile(bounds[3], 16),
-        1, 1, pickTile(bounds[6], 16)};
-    std::string n = std::to_string(id), handles = "!transform.any_op";
-    for (size_t i = 0; i < tiles.size(); ++i)
-      handles += ", !transform.any_op";
-    body += tagAndMatch(op, id);
-    body += "    %ct" + n + ", %cl" + n +
-            ":7 = transform.structured."
-            "tile_using_for %op" +
-            n + " tile_sizes " + list(tiles) + " : (!transform.any_op) -> (" +
-            handles + ")\n";
-    body += "    %cd" + n + " = transform.structured.decompose %ct" + n +
-            " : (!transform.any_op) -> !transform.any_op\n";
-    body +=
-        "    transform.structured.vectorize %cd" + n + " : !transform.any_op\n";
-    return body;
-  }
-
-  /// Lets each vector multiply feeding an add contract into an FMA.
-  static void allowFmaContraction(ModuleOp module) {
-    module.walk([](arith::AddFOp add) {
-      if (!isa<VectorType>(add.getType()))
-        return;
-      for (Value operand : add->getOperands()) {
-        // The vectorizer reshapes the product (8x32x1 -> 8x32) on the way.
-        while (auto cast = operand.getDefiningOp<vector::ShapeCastOp>())
-          operand = cast.getSource();
-        if (auto mul = operand.getDefiningOp<arith::MulFOp>()) {
-          mul.setFastmath(arith::FastMathFlags::contract);
-          add.setFastmath(arith::FastMathFlags::contract);
-        }
-      }
-    });
-  }
 };
+
+/// The loop order and tile sizes that vectorize `op` along the loop most
+/// of its operands are contiguous in (moved innermost if it is not: a
+/// weight gradient X^T dY iterates (m, n, k) but dY, W and the result are
+/// contiguous along n; ties keep the loop order), or nothing.
+std::optional<std::pair<SmallVector<unsigned>, SmallVector<int64_t>>>
+planGeneric(linalg::GenericOp op, int64_t width) {
+  if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
+    return std::nullopt;
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (llvm::any_of(bounds, ShapedType::isDynamic) ||
+      !llvm::all_of(maps,
+                    [](AffineMap m) { return m.isProjectedPermutation(); }))
+    return std::nullopt;
+  SmallVector<unsigned> order =
+      llvm::to_vector(llvm::seq<unsigned>(0, bounds.size()));
+  auto contiguousAlong = [&](unsigned loop) {
+    return llvm::count_if(maps, [&](AffineMap map) {
+      return map.getNumResults() > 0 &&
+             cast<AffineDimExpr>(map.getResults().back()).getPosition() == loop;
+    });
+  };
+  if (maps.back().getNumResults() > 0) {
+    unsigned d =
+        cast<AffineDimExpr>(maps.back().getResults().back()).getPosition();
+    unsigned last = bounds.size() - 1;
+    if (d != last &&
+        op.getIteratorTypesArray()[d] == utils::IteratorType::parallel &&
+        contiguousAlong(d) > contiguousAlong(last)) {
+      order.erase(order.begin() + d);
+      order.push_back(d);
+    }
+  }
+  int64_t inner = pickTile(bounds[order.back()], width);
+  if (inner <= 1)
+    return std::nullopt;
+  // Tile sizes are in the interchanged loop order.
+  SmallVector<int64_t> tiles(bounds.size(), 1);
+  tiles.back() = inner;
+  return std::make_pair(order, tiles);
+}
+
+/// Interchanges `op` to `order`, tiles it by `tiles` and vectorizes the
+/// tile.
+LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
+                               ArrayRef<unsigned> order,
+                               ArrayRef<int64_t> tiles) {
+  rewriter.setInsertionPoint(op);
+  if (!llvm::equal(order, llvm::seq<unsigned>(0, order.size()))) {
+    FailureOr<linalg::GenericOp> interchanged =
+        linalg::interchangeGenericOp(rewriter, op, order);
+    if (failed(interchanged))
+      return failure();
+    op = *interchanged;
+  }
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), tiles));
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled))
+    return failure();
+  rewriter.replaceOp(op, tiled->replacements);
+  Operation *tile = tiled->tiledOps.back();
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rewriter, tile);
+  if (failed(vectorized))
+    return failure();
+  rewriter.replaceOp(tile, vectorized->replacements);
+  return success();
+}
 
 struct AmpcVectorizeGenericsPass
     : ampc::impl::AmpcVectorizeGenericsBase<AmpcVectorizeGenericsPass> {
@@ -366,80 +344,32 @@ struct AmpcVectorizeGenericsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    std::string body;
-    int64_t id = 0;
-    module.walk([&](linalg::GenericOp op) {
-      if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
-        return;
-      SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-      if (llvm::any_of(bounds, ShapedType::isDynamic) ||
-          !llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
-            return map.isProjectedPermutation();
-          }))
-        return;
-      // Vectorize the loop along which most operands are contiguous (the
-      // loop of their innermost dimension), moved innermost if it is not: a
-      // weight gradient X^T dY iterates (m, n, k) but dY, W and the result
-      // are contiguous along n. Ties keep the loop order.
-      SmallVector<int64_t> order(bounds.size());
-      std::iota(order.begin(), order.end(), 0);
-      auto contiguousAlong = [&](unsigned loop) {
-        int count = 0;
-        for (AffineMap map : op.getIndexingMapsArray())
-          if (map.getNumResults() > 0 &&
-              cast<AffineDimExpr>(map.getResults().back()).getPosition() ==
-                  loop)
-            ++count;
-        return count;
-      };
-      AffineMap outMap = op.getIndexingMapsArray().back();
-      if (outMap.getNumResults() > 0) {
-        unsigned d =
-            cast<AffineDimExpr>(outMap.getResults().back()).getPosition();
-        unsigned last = bounds.size() - 1;
-        if (d != last &&
-            op.getIteratorTypesArray()[d] == utils::IteratorType::parallel &&
-            contiguousAlong(d) > contiguousAlong(last)) {
-          order.erase(order.begin() + d);
-          order.push_back(d);
-        }
-      }
-      int64_t inner = pickTile(bounds[order.back()], width);
-      if (inner <= 1)
-        return;
-      // Tile sizes are given in the interchanged loop order.
-      SmallVector<int64_t> tiles(bounds.size(), 1);
-      tiles.back() = inner;
-      std::string handles = "!transform.any_op";
-      for (size_t i = 0; i < tiles.size(); ++i)
-        handles += ", !transform.any_op";
-      std::string n = std::to_string(id);
-      body += tagAndMatch(op, id);
-      std::string target = "%op" + n;
-      if (!llvm::equal(order, llvm::seq<int64_t>(0, bounds.size()))) {
-        body += "    %i" + n + " = transform.structured.interchange %op" + n +
-                " iterator_interchange = " + list(order) +
-                " : (!transform.any_op) -> !transform.any_op\n";
-        target = "%i" + n;
-      }
-      body += "    %t" + n + ", %l" + n + ":" + std::to_string(tiles.size()) +
-              " = transform.structured.tile_using_for " + target +
-              " tile_sizes " + list(tiles) + " : (!transform.any_op) -> (" +
-              handles + ")\n";
-      body += "    transform.structured.vectorize %t" + n +
-              " : !transform.any_op\n";
-      ++id;
-    });
-    if (id == 0)
+    MLIRContext *ctx = &getContext();
+    SmallVector<linalg::GenericOp> ops;
+    module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
+    IRRewriter rewriter(ctx);
+    bool changed = false;
+    for (linalg::GenericOp op : ops) {
+      auto plan = planGeneric(op, width);
+      if (!plan)
+        continue;
+      if (failed(vectorizeGeneric(rewriter, op, plan->first, plan->second)))
+        return signalPassFailure();
+      changed = true;
+    }
+    if (!changed)
       return;
     // Reductions become vector.multi_reduction, which the LLVM lowering does
-    // not take: reduce it to 1-D reductions here.
-    body += "    transform.apply_patterns to %func {\n"
-            "      transform.apply_patterns.vector.lower_multi_reduction "
-            "lowering_strategy = \"innerreduction\"\n"
-            "    } : !transform.any_op\n";
-    if (failed(applyScript(module, body)))
-      signalPassFailure();
+    // not take: 1-D reductions; then the tiles' slices and transfers fold.
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorMultiReductionLoweringPatterns(
+        patterns, vector::VectorMultiReductionLowering::InnerReduction);
+    for (Dialect *dialect : ctx->getLoadedDialects())
+      dialect->getCanonicalizationPatterns(patterns);
+    for (RegisteredOperationName name : ctx->getRegisteredOperations())
+      name.getCanonicalizationPatterns(patterns, ctx);
+    if (failed(applyPatternsGreedily(module, std::move(patterns))))
+      return signalPassFailure();
   }
 };
 

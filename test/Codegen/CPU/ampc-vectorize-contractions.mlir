@@ -121,13 +121,45 @@ func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<1
 
 // -----
 
-// A 2-D convolution is computed one output row at a time as a 1-D
-// convolution, vectorized over 13 output columns and 8 channels.
+// A 2-D convolution becomes a gather of its 3x3 patches (im2col: one
+// dimension per loop the image is read by), the loops folded into a
+// 1352 x 9 by 9 x 8 contraction, and the packed path.
 // CHECK-LABEL: func.func @conv
 // CHECK-NOT: linalg.conv_2d_nhwc_hwcf
-// CHECK: vector.contract {{.*}} : vector<1x13x1xf32>, vector<1x8xf32> into vector<1x13x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x28x28x1xf32>) outs(%{{.*}} : tensor<2x26x26x3x3x1xf32>)
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2], [3, 4, 5]] : tensor<2x26x26x3x3x1xf32> into tensor<1352x9xf32>
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2], [3]] : tensor<3x3x1x8xf32> into tensor<9x8xf32>
+// CHECK: scf.forall
+// CHECK-COUNT-6: vector.fma
+// CHECK: tensor.expand_shape %{{.*}} output_shape [2, 26, 26, 8] : tensor<1352x8xf32> into tensor<2x26x26x8xf32>
 func.func @conv(%x: tensor<2x28x28x1xf32>, %w: tensor<3x3x1x8xf32>, %z: tensor<2x26x26x8xf32>) -> tensor<2x26x26x8xf32> {
   %c = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
       ins(%x, %w : tensor<2x28x28x1xf32>, tensor<3x3x1x8xf32>) outs(%z : tensor<2x26x26x8xf32>) -> tensor<2x26x26x8xf32>
   return %c : tensor<2x26x26x8xf32>
+}
+
+// -----
+
+// A convolution's weight gradient as autodiff writes it (the image read
+// through windows, summed over batch and output positions): patches
+// (2 x 4 x 4 x 3 x 3 x 1), then a 9 x 32 by 32 x 8 contraction (m = the
+// window, k = batch and positions) on the packed path.
+// CHECK-LABEL: func.func @conv_weight_gradient
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x6x6x1xf32>) outs(%{{.*}} : tensor<2x4x4x3x3x1xf32>)
+// CHECK: tensor.collapse_shape %{{.*}} : tensor<2x4x4x3x3x1xf32> into tensor<32x9xf32>
+// CHECK: scf.forall
+// CHECK-COUNT-6: vector.fma
+// CHECK: tensor.expand_shape %{{.*}} output_shape [3, 3, 1, 8] : tensor<9x8xf32> into tensor<3x3x1x8xf32>
+func.func @conv_weight_gradient(%x: tensor<2x6x6x1xf32>, %dy: tensor<2x4x4x8xf32>, %dw: tensor<3x3x1x8xf32>) -> tensor<3x3x1x8xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, oh, ow, kh, kw, ic, oc) -> (n, oh + kh, ow + kw, ic)>,
+                                        affine_map<(n, oh, ow, kh, kw, ic, oc) -> (n, oh, ow, oc)>,
+                                        affine_map<(n, oh, ow, kh, kw, ic, oc) -> (kh, kw, ic, oc)>],
+                       iterator_types = ["reduction", "reduction", "reduction", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %dy : tensor<2x6x6x1xf32>, tensor<2x4x4x8xf32>) outs(%dw : tensor<3x3x1x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x3x1x8xf32>
+  return %r : tensor<3x3x1x8xf32>
 }

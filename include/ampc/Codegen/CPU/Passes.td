@@ -11,8 +11,8 @@ include "mlir/Pass/PassBase.td"
 
 def AmpcVectorizeContractions
     : Pass<"ampc-vectorize-contractions", "::mlir::ModuleOp"> {
-  let summary = "pack contractions into register tiles and run a vector "
-                "micro-kernel on them; tile and vectorize 2-D convolutions";
+  let summary = "pack contractions and convolutions into register tiles and "
+                "run a vector micro-kernel on them";
   let description = [{
     Every contraction on static tensors (`linalg.matmul`, `batch_matmul`,
     and `linalg.generic` multiply-adds whose maps are any permutation of one
@@ -35,9 +35,12 @@ def AmpcVectorizeContractions
     * `linalg.unpack` writes the tiles back in C's layout; packs and unpacks
       are lowered to pads, reshapes and transposes.
 
-    2-D convolutions are tiled by output rows, decomposed into 1-D ones and
-    vectorized. With `bf16-dot`, plain bf16 matmuls whose sizes fit use
-    AVX-512 BF16 dot products instead.
+    Convolutions (`linalg.conv_2d_nhwc_hwcf`, and the generics of a training
+    step whose image is read through window maps such as `oh + kh`: forward
+    passes and weight gradients) first become a gather of the image's
+    patches (im2col) and a contraction whose loops are folded into one m, n
+    and k. With `bf16-dot`, plain bf16 matmuls whose sizes fit use AVX-512
+    BF16 dot products instead.
   }];
   let options = [
     Option<"registerRows", "register-rows", "int64_t", "6",
@@ -63,8 +66,7 @@ def AmpcVectorizeContractions
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::vector::VectorDialect",
-                           "::mlir::x86vector::X86VectorDialect",
-                           "::mlir::transform::TransformDialect"];
+                           "::mlir::x86vector::X86VectorDialect"];
 }
 
 def AmpcVectorizeGenerics
@@ -78,15 +80,15 @@ def AmpcVectorizeGenerics
     largest divisor of the innermost loop's size that is at most `width`.
     Reductions along the innermost loop become vector reductions (which sum
     in a different order than the scalar loop). Ops whose innermost size has
-    no divisor in 2..`width` stay loops.
+    no divisor in 2..`width` stay loops. Tiling is `scf::tileUsingSCF`,
+    vectorization `linalg::vectorize`.
   }];
   let options = [
     Option<"width", "width", "int64_t", "16", "preferred vector length">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::vector::VectorDialect",
-                           "::mlir::transform::TransformDialect"];
+                           "::mlir::vector::VectorDialect"];
 }
 
 def AmpcCpuParallelLoops
