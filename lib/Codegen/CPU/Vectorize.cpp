@@ -309,11 +309,37 @@ planGeneric(linalg::GenericOp op, int64_t width) {
   return std::make_pair(order, tiles);
 }
 
-/// Interchanges `op` to `order`, tiles it by `tiles` and vectorizes the
-/// tile.
+/// The smallest divisor of `size` that is at least min(size, `want`).
+int64_t pickBlocks(int64_t size, int64_t want) {
+  for (int64_t blocks = std::min(size, want); blocks < size; ++blocks)
+    if (size % blocks == 0)
+      return blocks;
+  return size;
+}
+
+/// Splits the outermost loop of `op` (parallel) into blocks of an
+/// scf.forall; returns the block's op.
+FailureOr<Operation *> tileOuterParallel(RewriterBase &rewriter,
+                                         TilingInterface op, int64_t size) {
+  SmallVector<int64_t> sizes(op.getLoopIteratorTypes().size(), 0);
+  sizes[0] = size / pickBlocks(size, 16);
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), sizes));
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, op, options);
+  if (failed(tiled))
+    return failure();
+  rewriter.replaceOp(op, tiled->replacements);
+  return tiled->tiledOps.back();
+}
+
+/// Interchanges `op` to `order`, splits its outer loop across threads when
+/// it is parallel and the op has at least `minParallel` iterations, tiles it
+/// by `tiles` and vectorizes the tile.
 LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
                                ArrayRef<unsigned> order,
-                               ArrayRef<int64_t> tiles) {
+                               ArrayRef<int64_t> tiles, int64_t minParallel) {
   rewriter.setInsertionPoint(op);
   if (!llvm::equal(order, llvm::seq<unsigned>(0, order.size()))) {
     FailureOr<linalg::GenericOp> interchanged =
@@ -322,13 +348,27 @@ LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
       return failure();
     op = *interchanged;
   }
+  Operation *target = op;
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  int64_t iterations = 1;
+  for (int64_t size : bounds)
+    iterations *= size;
+  if (iterations >= minParallel && bounds[0] > 1 &&
+      op.getIteratorTypesArray()[0] == utils::IteratorType::parallel) {
+    FailureOr<Operation *> block =
+        tileOuterParallel(rewriter, cast<TilingInterface>(target), bounds[0]);
+    if (failed(block))
+      return failure();
+    target = *block;
+  }
   scf::SCFTilingOptions options;
   options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), tiles));
-  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  rewriter.setInsertionPoint(target);
+  FailureOr<scf::SCFTilingResult> tiled =
+      scf::tileUsingSCF(rewriter, cast<TilingInterface>(target), options);
   if (failed(tiled))
     return failure();
-  rewriter.replaceOp(op, tiled->replacements);
+  rewriter.replaceOp(target, tiled->replacements);
   Operation *tile = tiled->tiledOps.back();
   FailureOr<linalg::VectorizationResult> vectorized =
       linalg::vectorize(rewriter, tile);
@@ -353,7 +393,8 @@ struct AmpcVectorizeGenericsPass
       auto plan = planGeneric(op, width);
       if (!plan)
         continue;
-      if (failed(vectorizeGeneric(rewriter, op, plan->first, plan->second)))
+      if (failed(vectorizeGeneric(rewriter, op, plan->first, plan->second,
+                                  parallelMinIterations)))
         return signalPassFailure();
       changed = true;
     }

@@ -110,3 +110,25 @@ func.func @weight_gradient(%x: tensor<8x4xf32>, %dy: tensor<8x32xf32>, %dw: tens
   } -> tensor<4x32xf32>
   return %r : tensor<4x32xf32>
 }
+
+// -----
+
+// A large elementwise op (256 x 512 iterations, at least the default
+// parallel-min-iterations) splits its outer loop into 16 blocks of 16 rows
+// on an scf.forall, then vectorizes each block's rows by 16 lanes.
+// CHECK-LABEL: func.func @large_elementwise
+// CHECK: scf.forall (%{{.*}}) = (0) to (256) step (16)
+// CHECK: scf.for {{.*}} to %c16 step %c1
+// CHECK: scf.for {{.*}} to %c512 step %c16
+// CHECK: arith.addf {{.*}} : vector<1x16xf32>
+// CHECK: scf.forall.in_parallel
+func.func @large_elementwise(%a: tensor<256x512xf32>, %b: tensor<256x512xf32>) -> tensor<256x512xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%a, %a : tensor<256x512xf32>, tensor<256x512xf32>) outs(%b : tensor<256x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  } -> tensor<256x512xf32>
+  return %r : tensor<256x512xf32>
+}

@@ -80,11 +80,20 @@ def AmpcVectorizeGenerics
     largest divisor of the innermost loop's size that is at most `width`.
     Reductions along the innermost loop become vector reductions (which sum
     in a different order than the scalar loop). Ops whose innermost size has
-    no divisor in 2..`width` stay loops. Tiling is `scf::tileUsingSCF`,
-    vectorization `linalg::vectorize`.
+    no divisor in 2..`width` stay loops. Ops of at least
+    `parallel-min-iterations` iterations whose outermost loop (after the
+    interchange) is parallel first split it into blocks (up to 16, sizes
+    dividing it) of an `scf.forall`, which runs on threads; each block is
+    computed by one thread in the same order, so results do not depend on
+    the thread count. Tiling is `scf::tileUsingSCF`, vectorization
+    `linalg::vectorize`.
   }];
   let options = [
-    Option<"width", "width", "int64_t", "16", "preferred vector length">
+    Option<"width", "width", "int64_t", "16", "preferred vector length">,
+    Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
+           "65536",
+           "ops of at least this many iterations whose outermost loop is "
+           "parallel split it into blocks of an scf.forall (threads)">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
