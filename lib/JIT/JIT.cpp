@@ -27,6 +27,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -249,6 +250,35 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
   return compile(source, options, bufferName, {});
 }
 
+/// The execution engine of `ir`: for the host CPU, with the features of
+/// JitOptions::cpuFeatures applied.
+static llvm::Expected<std::unique_ptr<ExecutionEngine>>
+createEngine(ModuleOp ir, const ampc::JitOptions &options) {
+  std::unique_ptr<llvm::TargetMachine> machine;
+  if (!options.cpuFeatures.empty()) {
+    auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+    if (!builder)
+      return builder.takeError();
+    llvm::SmallVector<llvm::StringRef> features;
+    llvm::StringRef(options.cpuFeatures).split(features, ',', -1, false);
+    for (llvm::StringRef feature : features)
+      builder->getFeatures().AddFeature(feature.trim());
+    builder->setCodeGenOptLevel(
+        static_cast<llvm::CodeGenOptLevel>(options.optLevel));
+    auto created = builder->createTargetMachine();
+    if (!created)
+      return created.takeError();
+    machine = std::move(*created);
+  }
+  ExecutionEngineOptions engineOptions;
+  auto transformer =
+      makeOptimizingTransformer(options.optLevel, 0, machine.get());
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel =
+      static_cast<llvm::CodeGenOptLevel>(options.optLevel);
+  return ExecutionEngine::create(ir, engineOptions, std::move(machine));
+}
+
 llvm::Expected<std::unique_ptr<ampc::JitModule>>
 ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
                          llvm::StringRef bufferName,
@@ -272,7 +302,11 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   cpu.runtimeAllocator = true;
   cpu.vectorize = options.vectorize;
   cpu.threads = options.threads;
-  cpu.bf16Dot = options.vectorize && CpuTarget::host().avx512bf16;
+  // The register tile and instructions of the host, less what cpuFeatures
+  // turns off.
+  CpuTarget cpuTarget = CpuTarget::fromName("native", options.cpuFeatures);
+  cpu.bf16Dot = options.vectorize && cpuTarget.avx512bf16;
+  std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   GpuPipelineOptions gpu;
   gpu.chip = options.gpuChip;
   gpu.features = options.gpuFeatures;
@@ -291,12 +325,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   if (!ir)
     return ir.takeError();
 
-  ExecutionEngineOptions engineOptions;
-  auto transformer = makeOptimizingTransformer(options.optLevel, 0, nullptr);
-  engineOptions.transformer = transformer;
-  engineOptions.jitCodeGenOptLevel =
-      static_cast<llvm::CodeGenOptLevel>(options.optLevel);
-  auto engine = ExecutionEngine::create(**ir, engineOptions);
+  auto engine = createEngine(**ir, options);
   if (!engine)
     return makeError("cannot JIT-compile '" + bufferName +
                      "': " + llvm::toString(engine.takeError()));

@@ -4,8 +4,9 @@
 // Every layout a training step's contractions come in (A as m x k or k x m,
 // B as k x n or n x k, C as m x n or n x m), ragged and prime sizes (partial
 // register tiles, a last partial k block, several blocks of row tiles), a
-// batch, bf16 inputs, small contractions (sequential tile loops) and ones
-// above the parallel threshold, compiled through the JIT with 1 and 2
+// batch, bf16 inputs, every ISA level the host runs (its own; AVX2 on an
+// AVX-512 host; 128-bit SSE), small contractions (sequential tile loops) and
+// ones above the parallel threshold, compiled through the JIT with 1 and 2
 // threads and
 // compared with an f64 reference computed here. The f32 sum of K products
 // is within K * 2^-24 of the sum of magnitudes (plus FMA's single rounding);
@@ -13,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/JIT/JIT.h"
 
 #include "llvm/Support/Error.h"
@@ -130,7 +132,7 @@ void checkAgainstReference(const Case &c, const Tensor &a, const Tensor &b,
       }
 }
 
-void runCase(const Case &c) {
+void runCaseAt(const Case &c, const std::string &features) {
   SCOPED_TRACE(source(c));
   DType in = c.bf16 ? DType::BF16 : DType::F32;
   auto dims = [&](int64_t rows, int64_t cols, bool transposed) {
@@ -148,6 +150,7 @@ void runCase(const Case &c) {
   for (unsigned threads : {1u, 2u}) {
     ampc::JitOptions options;
     options.threads = threads;
+    options.cpuFeatures = features;
     auto module = ampc::JitModule::fromString(source(c), options);
     ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
     auto out = (*module)->call("f", inputs);
@@ -159,6 +162,26 @@ void runCase(const Case &c) {
   EXPECT_EQ(0, std::memcmp(results[0].data.data(), results[1].data.data(),
                            results[0].data.size()))
       << "1 and 2 threads give different bits";
+}
+
+/// Feature sets of every ISA level this host runs: its own, AVX2 (on an
+/// AVX-512 host), 128-bit SSE (on an AVX host).
+std::vector<std::string> isaLevels() {
+  std::vector<std::string> levels = {""};
+  unsigned bits = ampc::CpuTarget::host().vectorBits;
+  if (bits >= 512)
+    levels.push_back("-avx512f,-avx512bf16,-avx512bw,-avx512dq,-avx512vl,"
+                     "-avx512cd");
+  if (bits >= 256)
+    levels.push_back("-avx,-avx2,-fma,-f16c,-avx512f,-avx512bf16");
+  return levels;
+}
+
+void runCase(const Case &c) {
+  for (const std::string &features : isaLevels()) {
+    SCOPED_TRACE("features: '" + features + "'");
+    runCaseAt(c, features);
+  }
 }
 
 TEST(PackedContractionTest, EveryLayoutOfRaggedSizes) {

@@ -47,6 +47,11 @@ struct JitOptions {
   /// (or OMP_NUM_THREADS). Results do not depend on it: each output tile is
   /// summed by one thread in a fixed order.
   unsigned threads = 0;
+  /// LLVM target features turned on or off relative to this machine's
+  /// ("-avx512f" compiles AVX2 code on an AVX-512 host, "-avx,-avx2,-fma"
+  /// 128-bit SSE code): register tiles and instructions follow. Empty: all
+  /// the host has.
+  std::string cpuFeatures;
   /// LLVM optimization level (0-3).
   unsigned optLevel = 2;
 };
