@@ -359,35 +359,43 @@ FailureOr<linalg::LinalgOp> tileLoops(RewriterBase &b, linalg::LinalgOp op,
 LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
                                                 linalg::LinalgOp mmt4d,
                                                 const PanelSizes &panels) {
-  // Loops: [b,] M1, N1, K1, M0, N0, K0. In parallel: blocks of
-  // `panels.rowTiles` row tiles of one column tile (rows fastest: a thread's
-  // consecutive blocks share B's panel). In each: the k blocks, then the row
-  // tiles of the block, so that B's k block (depth x nr) stays in L1 across
-  // the block's row tiles and A's (rowTiles x depth x mr) in L2.
+  // Loops: [b,] M1, N1, K1, M0, N0, K0. In parallel: blocks of row tiles by
+  // blocks of column tiles (rows fastest). In each, as in BLIS: the k
+  // blocks, the block's column tiles, then its row tiles, so that B's k
+  // block of one column tile (depth x nr) stays in L1 across the row tiles
+  // and A's k block of the row block (rowTiles x depth x mr) in L2 across
+  // the column tiles.
   using LoopType = scf::SCFTilingOptions::LoopType;
   unsigned batch = isa<linalg::BatchMmt4DOp>(mmt4d) ? 1 : 0;
   unsigned loops = mmt4d.getNumLoops();
-  SmallVector<int64_t> blocks(loops, 0), depth(loops, 0), rows(loops, 0);
+  SmallVector<int64_t> ranges = mmt4d.getStaticLoopRanges();
+  // Row blocks of even sizes: 43 row tiles in blocks of at most 42 are two
+  // blocks of 22 and 21, not 42 and 1.
+  int64_t rowTiles = ranges[batch];
+  int64_t rowBlocks = llvm::divideCeil(rowTiles, panels.rowTiles);
+  SmallVector<int64_t> blocks(loops, 0), depth(loops, 0), cols(loops, 0),
+      rows(loops, 0);
   if (batch)
     blocks[0] = 1;
-  blocks[batch] = panels.rowTiles;
-  blocks[batch + 1] = 1;
+  blocks[batch] = llvm::divideCeil(rowTiles, rowBlocks);
+  blocks[batch + 1] = panels.colTiles;
   depth[batch + 2] = panels.depth;
+  cols[batch + 1] = 1;
   rows[batch] = 1;
   SmallVector<int64_t> interchange =
       llvm::to_vector(llvm::seq<int64_t>(0, loops));
   std::swap(interchange[batch], interchange[batch + 1]);
   int64_t flops = 2;
-  for (int64_t size : mmt4d.getStaticLoopRanges())
+  for (int64_t size : ranges)
     flops *= size;
   LoopType outer =
       flops >= panels.minParallelFlops ? LoopType::ForallOp : LoopType::ForOp;
   FailureOr<linalg::LinalgOp> tile =
       tileLoops(b, mmt4d, blocks, outer, interchange);
-  if (succeeded(tile))
-    tile = tileLoops(b, *tile, depth, LoopType::ForOp);
-  if (succeeded(tile))
-    tile = tileLoops(b, *tile, rows, LoopType::ForOp);
+  for (ArrayRef<int64_t> sizes :
+       {ArrayRef<int64_t>(depth), ArrayRef(cols), ArrayRef(rows)})
+    if (succeeded(tile))
+      tile = tileLoops(b, *tile, sizes, LoopType::ForOp);
   if (failed(tile))
     return failure();
   emitMicroKernel(b, *tile);

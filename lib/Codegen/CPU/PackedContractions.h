@@ -71,6 +71,8 @@ mlir::linalg::LinalgOp packContraction(mlir::RewriterBase &rewriter,
 struct PanelSizes {
   int64_t depth = 256;
   int64_t rowTiles = 16;
+  /// Column tiles per parallel block.
+  int64_t colTiles = 8;
   /// Contractions of fewer flops run their tiles in a plain loop: starting
   /// threads costs more than they save.
   int64_t minParallelFlops = int64_t(1) << 22;

@@ -242,6 +242,8 @@ struct AmpcVectorizeContractionsPass
       panels.depth = cacheDepth;
     if (blockRowTiles > 0)
       panels.rowTiles = blockRowTiles;
+    if (blockColTiles > 0)
+      panels.colTiles = blockColTiles;
     panels.minParallelFlops = parallelMinFlops;
     for (auto &[op, loops] : ops) {
       linalg::LinalgOp mmt4d = ampc::cpu::packContraction(

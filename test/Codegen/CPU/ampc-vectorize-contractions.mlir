@@ -1,11 +1,12 @@
-// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="register-rows=6 register-cols=16 cache-depth=16 block-row-tiles=2 parallel-min-flops=0" | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="register-rows=6 register-cols=16 cache-depth=16 block-row-tiles=2 block-col-tiles=2 parallel-min-flops=0" | FileCheck %s
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true parallel-min-flops=0" | FileCheck %s --check-prefix=DOT
 
 // An f32 matmul of ragged sizes (20x37 by 37x19) with a zero fill: A is
 // packed into 6-row panels (4 x 37 x 6, padded), B into 16-column panels
 // (2 x 37 x 16), the fill is made on the packed 4 x 2 x 6 x 16 accumulator;
-// a parallel loop over blocks of 2 row tiles of one column tile, k blocks
-// of 16 (the last one 5 deep), then the row tiles; 6 accumulators of 16
+// a parallel loop over blocks of 2 row tiles by 2 column tiles, k blocks
+// of 16 (the last one 5 deep), the block's column tiles, then its row
+// tiles; 6 accumulators of 16
 // lanes through the k loop, one load of B and 6 broadcasts of A per step;
 // the result is unpacked into 20 x 19.
 // CHECK-LABEL: func.func @f32
@@ -14,9 +15,10 @@
 // CHECK: tensor.pad %{{.*}} low[0, 0] high[0, 13]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<37x2x16xf32>) outs(%{{.*}} : tensor<2x37x16xf32>) permutation = [1, 0, 2]
 // CHECK: linalg.fill {{.*}} -> tensor<4x2x6x16xf32>
-// CHECK: scf.forall (%[[N:.*]], %[[M:.*]]) = (0, 0) to (2, 4) step (1, 2)
+// CHECK: scf.forall (%[[N:.*]], %[[M:.*]]) = (0, 0) to (2, 4) step (2, 2)
 // CHECK: scf.for {{.*}} to %{{.*}} step %c16
 // CHECK: affine.min
+// CHECK: scf.for {{.*}} to %c2
 // CHECK: scf.for {{.*}} to %c2
 // CHECK-COUNT-6: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
 // CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
@@ -74,7 +76,7 @@ func.func @transposed_bf16(%a: tensor<37x20xbf16>, %b: tensor<19x37xbf16>, %c: t
 // parallel loop (batch, column tile, block of row tiles).
 // CHECK-LABEL: func.func @batched
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<3x2x6x8xf32>) outs(%{{.*}} : tensor<3x2x8x6xf32>)
-// CHECK: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (3, 1, 2) step (1, 1, 2)
+// CHECK: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (3, 1, 2) step (1, 2, 2)
 // CHECK-COUNT-6: vector.fma
 func.func @batched(%a: tensor<3x12x8xf32>, %b: tensor<3x8x16xf32>, %c: tensor<3x12x16xf32>) -> tensor<3x12x16xf32> {
   %r = linalg.batch_matmul ins(%a, %b : tensor<3x12x8xf32>, tensor<3x8x16xf32>) outs(%c : tensor<3x12x16xf32>) -> tensor<3x12x16xf32>

@@ -24,11 +24,13 @@ def AmpcVectorizeContractions
       (`[b,] M/mr x K x mr`), B into panels of `register-cols` columns
       (`[b,] N/nr x K x nr`) and C into `mr x nr` tiles, padding with zeros;
     * a `linalg.mmt4d` (`batch_mmt4d`) on the panels is tiled with
-      `scf::tileUsingSCF`: an `scf.forall` over blocks of row tiles of one
-      column tile (parallel; each tile sums in a fixed order, so results do
-      not depend on the number of threads), `k` blocks of `cache-depth`
-      (B's block stays in L1), then the row tiles of the block (A's block
-      stays in L2, `block-row-tiles` of them);
+      `scf::tileUsingSCF`: an `scf.forall` over blocks of `block-row-tiles`
+      row tiles by `block-col-tiles` column tiles (parallel; each tile sums
+      in a fixed order, so results do not depend on the number of threads;
+      row blocks of even sizes), then, as in BLIS, `k` blocks of
+      `cache-depth`, the block's column tiles (A's k block of the row block
+      stays in L2) and its row tiles (B's k block of one column tile stays
+      in L1);
     * each tile is a micro-kernel built with the vector dialect: `mr` rows
       of `nr`-lane accumulators carried through the k loop, one vector of B
       and `mr` broadcasts of A per step, `vector.fma`;
@@ -50,6 +52,9 @@ def AmpcVectorizeContractions
     Option<"cacheDepth", "cache-depth", "int64_t", "0",
            "k block of the micro-kernel (0: B's block fills half of "
            "l1-bytes)">,
+    Option<"blockColTiles", "block-col-tiles", "int64_t", "0",
+           "column tiles per parallel block (0: B's k block over them fills "
+           "a quarter of l2-bytes)">,
     Option<"blockRowTiles", "block-row-tiles", "int64_t", "0",
            "row tiles per parallel block (0: A's block fills half of "
            "l2-bytes)">,
