@@ -198,6 +198,10 @@ TEST(PackedContractionTest, SizesAcrossTilesAndBlocks) {
                  Case{0, 97, 31, 300, true, false, false, false},
                  Case{0, 300, 17, 11, false, false, true, false},
                  Case{0, 12, 257, 64, false, true, false, false},
+                 // n narrower than a tile: computed as C^T = B^T A^T.
+                 Case{0, 40, 10, 33, false, true, true, false},
+                 Case{2, 30, 5, 9, true, false, false, false},
+                 Case{0, 4096, 10, 256, true, false, false, false},
                  // Above the 4 MFLOP threshold: tiles on OpenMP threads.
                  Case{0, 150, 130, 121, true, true, false, false},
                  Case{2, 67, 80, 300, false, true, true, false}})

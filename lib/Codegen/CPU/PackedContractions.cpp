@@ -301,13 +301,29 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  Value a = packOperand(b, loc, op.getDpsInputOperand(0)->get(), maps[0],
-                        outerLoops(loops, 0), {loops.m}, {rows});
-  Value bt = packOperand(b, loc, op.getDpsInputOperand(1)->get(), maps[1],
-                         outerLoops(loops, 1), {loops.n}, {cols});
+  // A narrow n (a classifier's 10 outputs) fills `cols` lanes poorly:
+  // compute C^T = B^T A^T instead (B's n in the tile's rows, A's m across
+  // its lanes), which is the same sum.
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  bool swap = ranges[loops.n] < cols && ranges[loops.m] > ranges[loops.n];
+  unsigned lhs = swap ? 1 : 0, rowLoop = swap ? loops.n : loops.m,
+           colLoop = swap ? loops.m : loops.n;
+  auto withBatch = [&](std::initializer_list<unsigned> rest) {
+    SmallVector<unsigned> result;
+    if (loops.batch)
+      result.push_back(*loops.batch);
+    result.append(rest.begin(), rest.end());
+    return result;
+  };
+  Value a = packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
+                        withBatch({rowLoop, loops.k}), {rowLoop}, {rows});
+  Value bt =
+      packOperand(b, loc, op.getDpsInputOperand(1 - lhs)->get(), maps[1 - lhs],
+                  withBatch({colLoop, loops.k}), {colLoop}, {cols});
   Value init = op.getDpsInitOperand(0)->get();
-  Value c = packAccumulator(b, loc, init, maps[2], outerLoops(loops, 2),
-                            {loops.m, loops.n}, {rows, cols});
+  SmallVector<unsigned> cOuter = withBatch({rowLoop, colLoop});
+  Value c = packAccumulator(b, loc, init, maps[2], cOuter, {rowLoop, colLoop},
+                            {rows, cols});
   SmallVector<Value> packedInputs = {appendUnitDim(b, loc, a),
                                      appendUnitDim(b, loc, bt)};
   linalg::LinalgOp packed;
@@ -317,8 +333,8 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
   else
     packed = linalg::Mmt4DOp::create(b, loc, TypeRange{c.getType()},
                                      packedInputs, ValueRange{c});
-  auto [outerPerm, innerPos] = packPositions(
-      maps[2], outerLoops(loops, 2), ArrayRef<unsigned>{loops.m, loops.n});
+  auto [outerPerm, innerPos] =
+      packPositions(maps[2], cOuter, ArrayRef<unsigned>{rowLoop, colLoop});
   Value dest = tensor::EmptyOp::create(
       b, loc, cast<RankedTensorType>(init.getType()).getShape(),
       getElementTypeOrSelf(init.getType()));

@@ -165,3 +165,22 @@ func.func @conv_weight_gradient(%x: tensor<2x6x6x1xf32>, %dy: tensor<2x4x4x8xf32
   } -> tensor<3x3x1x8xf32>
   return %r : tensor<3x3x1x8xf32>
 }
+
+// -----
+
+// A classifier's last layer (n = 10 outputs, narrower than a 16-lane tile,
+// 64 rows): computed as C^T = B^T A^T, B's 10 columns in the tile's rows
+// (2 x 6, padded) and A's 64 rows across the lanes (4 x 16).
+// CHECK-LABEL: func.func @narrow_n
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<32x2x6xf32>) outs(%{{.*}} : tensor<2x32x6xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x16x32xf32>) outs(%{{.*}} : tensor<4x32x16xf32>)
+// CHECK: linalg.fill {{.*}} -> tensor<2x4x6x16xf32>
+// CHECK-COUNT-6: vector.fma
+// CHECK: tensor.extract_slice %{{.*}}[0, 0] [64, 10] [1, 1] : tensor<64x12xf32> to tensor<64x10xf32>
+func.func @narrow_n(%a: tensor<64x32xf32>, %b: tensor<32x10xf32>) -> tensor<64x10xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x10xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<64x32xf32>, tensor<32x10xf32>) outs(%c : tensor<64x10xf32>) -> tensor<64x10xf32>
+  return %r : tensor<64x10xf32>
+}

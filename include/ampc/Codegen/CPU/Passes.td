@@ -37,6 +37,10 @@ def AmpcVectorizeContractions
     * `linalg.unpack` writes the tiles back in C's layout; packs and unpacks
       are lowered to pads, reshapes and transposes.
 
+    Where n is narrower than `register-cols` and m is wider (a classifier's
+    10 outputs), the product is computed as C^T = B^T A^T: n in the tiles'
+    rows, m across their lanes.
+
     Convolutions (`linalg.conv_2d_nhwc_hwcf`, and the generics of a training
     step whose image is read through window maps such as `oh + kh`: forward
     passes and weight gradients) first become a gather of the image's
