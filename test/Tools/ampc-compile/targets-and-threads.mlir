@@ -21,7 +21,9 @@
 // with one thread the object needs no runtime. Both give the same bits.
 // RUN: ampc-compile %t/mm.mlir --cpu=x86-64-v3 -o %t/omp.o --header=%t/mm.h
 // RUN: llvm-nm %t/omp.o | FileCheck %s --check-prefix=OMP
-// RUN: ampc-compile %t/mm.mlir --cpu=x86-64-v3 --threads=1 -o %t/seq.o
+// RUN: FileCheck %s --check-prefix=OMPHEADER < %t/mm.h
+// RUN: ampc-compile %t/mm.mlir --cpu=x86-64-v3 --threads=1 -o %t/seq.o --header=%t/seq.h
+// RUN: FileCheck %s --check-prefix=SEQHEADER < %t/seq.h
 // RUN: llvm-nm %t/seq.o | FileCheck %s --check-prefix=SEQ
 // RUN: %cc -I%t %t/driver.c %t/omp.o -o %t/omp -L%llvm_lib_dir -lomp -Wl,-rpath,%llvm_lib_dir -lm
 // RUN: %cc -I%t %t/driver.c %t/seq.o -o %t/seq -lm
@@ -40,6 +42,9 @@
 // AVX2: vfmadd231ps {{.*}}%ymm
 // OMP: U __kmpc_fork_call
 // SEQ-NOT: __kmpc
+// OMPHEADER: link it with
+// OMPHEADER-NEXT: -L/usr/lib/llvm-22/lib -lomp (libomp-22-dev), or compile with --threads=1.
+// SEQHEADER-NOT: lomp
 // The sum over k of (i + 1) * (j + 1) / 64 = 130 (i + 1)(j + 1) / 64.
 // OUT: c[0][0] = 2.03125 c[13][6] = 199.0625 c[199][95] = 39000
 // BADTHREADS: ampc-compile: --threads must be 0 (all cores) or a positive count, not -2
