@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -164,11 +165,34 @@ Result<Tensor> readNpy(const std::string &path) {
     if (first == std::string::npos)
       continue;
     char *end = nullptr;
+    errno = 0;
     long long v = std::strtoll(dim.c_str() + first, &end, 10);
-    if (v < 0)
-      return Result<Tensor>::error("'" + path + "': bad shape");
+    if (v < 0 || errno == ERANGE || end == dim.c_str() + first ||
+        dim.find_first_not_of(" ", size_t(end - dim.c_str())) !=
+            std::string::npos)
+      return Result<Tensor>::error("'" + path + "': bad shape '" +
+                                   shapeField.substr(open, close - open + 1) +
+                                   "'");
     shape.push_back(v);
   }
+  // The data must be in the file: checked before allocating it (a forged
+  // header could ask for exabytes).
+  uint64_t bytes = dtypeSize(*dtype);
+  for (int64_t d : shape)
+    if (d != 0 && bytes > UINT64_MAX / uint64_t(d))
+      return Result<Tensor>::error("'" + path +
+                                   "': the shape in the header "
+                                   "overflows 64-bit sizes");
+    else
+      bytes *= uint64_t(d);
+  std::streampos dataStart = in.tellg();
+  in.seekg(0, std::ios::end);
+  uint64_t available = uint64_t(in.tellg() - dataStart);
+  in.seekg(dataStart);
+  if (bytes > available)
+    return Result<Tensor>::error(
+        "'" + path + "': expected " + std::to_string(bytes) +
+        " bytes of data, the file has " + std::to_string(available));
   Tensor tensor(*dtype, shape);
   if (!in.read(reinterpret_cast<char *>(tensor.data.data()),
                std::streamsize(tensor.data.size())))
@@ -265,6 +289,33 @@ uint32_t roundToFormat(float value, int mantissa, int exponent, bool ieee,
 
 } // namespace
 
+namespace {
+
+/// Literals are typed by hand: more elements than this is a mistake.
+constexpr uint64_t kMaxLiteralElements = uint64_t(1) << 31;
+
+/// Reads the "2x3x" of "2x3xf32" into `shape`, leaving `start` at the
+/// element type; false for an empty or overlong dimension ("xf32",
+/// "2xx3xf32", 2^64 + 1).
+bool parseShapePrefix(const std::string &type, std::vector<int64_t> &shape,
+                      size_t &start) {
+  size_t x;
+  while ((x = type.find('x', start)) != std::string::npos) {
+    // Not a run of digits up to the 'x': the element type (checked next).
+    if (type.find_first_not_of("0123456789", start) != x)
+      return true;
+    if (x == start || x - start > 12)
+      return false;
+    shape.push_back(std::stoll(type.substr(start, x - start)));
+    if (shape.back() >= (int64_t(1) << 40))
+      return false;
+    start = x + 1;
+  }
+  return true;
+}
+
+} // namespace
+
 Result<Tensor> parseTensorLiteral(std::string_view text) {
   size_t eq = text.find('=');
   if (eq == std::string_view::npos)
@@ -273,16 +324,27 @@ Result<Tensor> parseTensorLiteral(std::string_view text) {
         std::string(text) + "'");
   std::string type(text.substr(0, eq));
   std::vector<int64_t> shape;
-  size_t start = 0, x;
-  while ((x = type.find('x', start)) != std::string::npos &&
-         type.find_first_not_of("0123456789", start) == x) {
-    shape.push_back(std::stoll(type.substr(start, x - start)));
-    start = x + 1;
-  }
+  size_t start = 0;
+  if (!parseShapePrefix(type, shape, start))
+    return Result<Tensor>::error("bad shape in '" + std::string(text) +
+                                 "': dimensions are decimal numbers below "
+                                 "2^40 separated by 'x' (2x3xf32)");
   std::optional<DType> dtype = parseDType(type.substr(start));
   if (!dtype || *dtype == DType::U8 || *dtype == DType::U16)
     return Result<Tensor>::error("unknown element type '" + type.substr(start) +
                                  "' in '" + std::string(text) + "'");
+  uint64_t elements = 1;
+  for (int64_t d : shape)
+    if (d != 0 && elements > kMaxLiteralElements / uint64_t(d))
+      return Result<Tensor>::error("a tensor literal of more than 2^31 "
+                                   "elements in '" +
+                                   std::string(text) + "'");
+    else
+      elements *= uint64_t(d);
+  if (elements > kMaxLiteralElements)
+    return Result<Tensor>::error("a tensor literal of more than 2^31 "
+                                 "elements in '" +
+                                 std::string(text) + "'");
   Tensor tensor(*dtype, shape);
   std::vector<double> values;
   std::string rest(text.substr(eq + 1));

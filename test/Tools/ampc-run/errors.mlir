@@ -14,6 +14,27 @@
 // RUN: not ampc-run %t.nonexistent.mlir 2>&1 | FileCheck %s --check-prefix=NOFILE
 // RUN: printf 'not mlir' > %t.npy
 // RUN: not ampc-run %s --function=add --input=@%t.npy --input="2xf32=1 2" 2>&1 | FileCheck %s --check-prefix=NOTNPY
+// Malformed and overflowing shapes, in literals and in .npy headers, are
+// errors naming the input (they aborted with uncaught exceptions or ran out
+// of memory).
+// RUN: not ampc-run %s --function=add --input="xf32=1" 2>&1 | FileCheck %s --check-prefix=EMPTYDIM
+// RUN: not ampc-run %s --function=add --input="2xx3xf32=1" 2>&1 | FileCheck %s --check-prefix=DOUBLEX
+// RUN: not ampc-run %s --function=add --input="18446744073709551617xf32=1" 2>&1 | FileCheck %s --check-prefix=LONGDIM
+// RUN: not ampc-run %s --function=add --input="99999999999x99999999999xf32=1" 2>&1 | FileCheck %s --check-prefix=TOOMANY
+// RUN: %python -c "import struct,sys; h=\"{'descr': '<f4', 'fortran_order': False, 'shape': (12345678901234567890123,), }\".ljust(117)+'\n'; open(sys.argv[1],'wb').write(b'\x93NUMPY\x01\x00'+struct.pack('<H',len(h))+h.encode()+b'\0'*16)" %t.big.npy
+// RUN: not ampc-run %s --function=add --input=@%t.big.npy --input="2xf32=1 2" 2>&1 | FileCheck %s --check-prefix=NPYDIM
+// RUN: %python -c "import struct,sys; h=\"{'descr': '<f4', 'fortran_order': False, 'shape': (4294967296, 4294967296), }\".ljust(117)+'\n'; open(sys.argv[1],'wb').write(b'\x93NUMPY\x01\x00'+struct.pack('<H',len(h))+h.encode())" %t.huge.npy
+// RUN: not ampc-run %s --function=add --input=@%t.huge.npy --input="2xf32=1 2" 2>&1 | FileCheck %s --check-prefix=NPYHUGE
+// RUN: %python -c "import struct,sys; h=\"{'descr': '<f4', 'fortran_order': False, 'shape': (1000,), }\".ljust(117)+'\n'; open(sys.argv[1],'wb').write(b'\x93NUMPY\x01\x00'+struct.pack('<H',len(h))+h.encode()+b'\0'*16)" %t.short.npy
+// RUN: not ampc-run %s --function=add --input=@%t.short.npy --input="2xf32=1 2" 2>&1 | FileCheck %s --check-prefix=NPYSHORT
+
+// EMPTYDIM: ampc-run: --input=xf32=1: bad shape in 'xf32=1': dimensions are decimal numbers below 2^40 separated by 'x' (2x3xf32)
+// DOUBLEX: ampc-run: --input=2xx3xf32=1: bad shape in '2xx3xf32=1'
+// LONGDIM: ampc-run: --input=18446744073709551617xf32=1: bad shape in
+// TOOMANY: ampc-run: --input=99999999999x99999999999xf32=1: a tensor literal of more than 2^31 elements
+// NPYDIM: ampc-run: --input=@{{.*}}.big.npy: '{{.*}}.big.npy': bad shape '(12345678901234567890123,)'
+// NPYHUGE: ampc-run: --input=@{{.*}}.huge.npy: '{{.*}}.huge.npy': the shape in the header overflows 64-bit sizes
+// NPYSHORT: ampc-run: --input=@{{.*}}.short.npy: '{{.*}}.short.npy': expected 4000 bytes of data, the file has 16
 
 // COUNT: ampc-run: function 'add' takes 2 arguments, got 1
 // SHAPE: ampc-run: argument #1 of 'add' must be tensor<2xf32>, got tensor<3xf32>
