@@ -6,9 +6,9 @@
 // for fp8): 64x64 output tiles per block of 4 warps with the operands staged
 // in shared memory, or one warp per 16x8 tile; the output's fill and the
 // elementwise op after the contraction run in the same kernel. bf16/f16 use
-// nvvm.mma.sync; fp8 inline PTX (LLVM 22 has no dense fp8 nvvm.mma.sync). Fragment
-// layout (PTX ISA, "Matrix Fragments for mma.m16n8k16"), with g = lane / 4
-// and t = lane % 4:
+// nvvm.mma.sync; fp8 inline PTX (LLVM 22 has no dense fp8 nvvm.mma.sync).
+// Fragment layout (PTX ISA, "Matrix Fragments for mma.m16n8k16"), with g = lane
+// / 4 and t = lane % 4:
 //   A (16x16): reg0 = A[g][2t, 2t+1], reg1 = A[g+8][2t, 2t+1],
 //              reg2 = A[g][2t+8, 2t+9], reg3 = A[g+8][2t+8, 2t+9];
 //   B (16x8):  reg0 = B[2t, 2t+1][g], reg1 = B[2t+8, 2t+9][g];
@@ -100,9 +100,12 @@ std::optional<Contraction> matchContraction(linalg::GenericOp op, bool fp8) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1)
     return std::nullopt;
-  auto type = [](Value v) { return cast<MemRefType>(v.getType()); };
+  // Scalar operands (an i1 flag, a loss scale) make it something else.
+  auto type = [](Value v) { return dyn_cast<MemRefType>(v.getType()); };
   auto lhs = type(op.getDpsInputs()[0]), rhs = type(op.getDpsInputs()[1]),
        out = type(op.getDpsInits()[0]);
+  if (!lhs || !rhs || !out)
+    return std::nullopt;
   auto input = dyn_cast<FloatType>(lhs.getElementType());
   auto other = dyn_cast<FloatType>(rhs.getElementType());
   bool sixteen = input && (input.isBF16() || input.isF16()) && other == input;

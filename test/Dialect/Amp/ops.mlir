@@ -4,6 +4,12 @@
 // RUN: ampc-opt %s --mlir-print-op-generic | ampc-opt | FileCheck %s
 // Round trip through bytecode.
 // RUN: ampc-opt %s --emit-bytecode | ampc-opt | FileCheck %s
+// Every op here also lowers through both back ends without a crash (the GPU
+// pipeline's tensor-core matcher met scalar i1 operands and segfaulted).
+// RUN: ampc-opt %s --ampc-gpu-pipeline | FileCheck %s --check-prefix=GPU
+// RUN: ampc-opt %s --ampc-cpu-pipeline | FileCheck %s --check-prefix=CPU
+// GPU: gpu.binary
+// CPU: llvm.func
 
 // Attributes print in words.
 // CHECK-LABEL: func.func @attributes
