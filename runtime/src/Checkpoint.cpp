@@ -8,6 +8,8 @@
 
 #include "ampc_rt/Tensor.h"
 
+#include "FileWrite.h"
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -28,39 +30,30 @@ std::string describe(ampc_rt::DType dtype, const std::vector<int64_t> &shape) {
 
 std::string ampc_rt::saveCheckpoint(const std::string &path,
                                     const std::vector<NamedTensor> &entries) {
-  std::string tmp = path + ".tmp";
-  FILE *out = std::fopen(tmp.c_str(), "wb");
-  if (!out)
-    return "cannot write '" + path + "': " + std::strerror(errno);
-  bool ok = std::fwrite(kMagic, 1, 8, out) == 8;
-  auto put = [&](const void *data, size_t size) {
-    ok = ok && std::fwrite(data, 1, size, out) == size;
-  };
-  put(&kVersion, 4);
-  uint64_t count = entries.size();
-  put(&count, 8);
-  for (const NamedTensor &entry : entries) {
-    const Tensor &tensor = *entry.tensor;
-    uint32_t length = uint32_t(entry.name.size());
-    put(&length, 4);
-    put(entry.name.data(), length);
-    uint32_t dtype = uint32_t(tensor.dtype);
-    uint32_t rank = uint32_t(tensor.shape.size());
-    put(&dtype, 4);
-    put(&rank, 4);
-    put(tensor.shape.data(), rank * 8);
-    uint64_t bytes = tensor.data.size();
-    put(&bytes, 8);
-    put(tensor.data.data(), bytes);
-  }
-  ok = ok && std::fflush(out) == 0 && fsync(fileno(out)) == 0;
-  ok = (std::fclose(out) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string message = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return "cannot write '" + path + "': " + message;
-  }
-  return "";
+  return detail::writeFileWhole(path, [&](std::FILE *out) {
+    bool ok = std::fwrite(kMagic, 1, 8, out) == 8;
+    auto put = [&](const void *data, size_t size) {
+      ok = ok && std::fwrite(data, 1, size, out) == size;
+    };
+    put(&kVersion, 4);
+    uint64_t count = entries.size();
+    put(&count, 8);
+    for (const NamedTensor &entry : entries) {
+      const Tensor &tensor = *entry.tensor;
+      uint32_t length = uint32_t(entry.name.size());
+      put(&length, 4);
+      put(entry.name.data(), length);
+      uint32_t dtype = uint32_t(tensor.dtype);
+      uint32_t rank = uint32_t(tensor.shape.size());
+      put(&dtype, 4);
+      put(&rank, 4);
+      put(tensor.shape.data(), rank * 8);
+      uint64_t bytes = tensor.data.size();
+      put(&bytes, 8);
+      put(tensor.data.data(), bytes);
+    }
+    return ok;
+  });
 }
 
 std::string ampc_rt::loadCheckpoint(const std::string &path,

@@ -2,6 +2,8 @@
 
 #include "ampc_rt/Tensor.h"
 
+#include "FileWrite.h"
+
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -215,12 +217,8 @@ std::string writeNpy(const std::string &path, const Tensor &tensor) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  // Write to a temporary file and rename: a failure leaves no partial file.
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    if (!out)
-      return "cannot write '" + path + "': " + std::strerror(errno);
+  // Whole or not at all (see FileWrite.h).
+  return detail::writeFileWhole(path, [&](std::FILE *out) {
     char prefix[10] = {'\x93',
                        'N',
                        'U',
@@ -231,19 +229,11 @@ std::string writeNpy(const std::string &path, const Tensor &tensor) {
                        0,
                        char(header.size() & 0xff),
                        char(header.size() >> 8)};
-    out.write(prefix, 10);
-    out.write(header.data(), std::streamsize(header.size()));
-    out.write(reinterpret_cast<const char *>(tensor.data.data()),
-              std::streamsize(tensor.data.size()));
-    if (!out)
-      return "cannot write '" + path + "': " + std::strerror(errno);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string message = std::strerror(errno);
-    std::remove(tmp.c_str());
-    return "cannot write '" + path + "': " + message;
-  }
-  return "";
+    return std::fwrite(prefix, 1, 10, out) == 10 &&
+           std::fwrite(header.data(), 1, header.size(), out) == header.size() &&
+           std::fwrite(tensor.data.data(), 1, tensor.data.size(), out) ==
+               tensor.data.size();
+  });
 }
 
 namespace {

@@ -27,7 +27,13 @@
 // RUN: not ampc-run %s --function=add --input=@%t.huge.npy --input="2xf32=1 2" 2>&1 | FileCheck %s --check-prefix=NPYHUGE
 // RUN: %python -c "import struct,sys; h=\"{'descr': '<f4', 'fortran_order': False, 'shape': (1000,), }\".ljust(117)+'\n'; open(sys.argv[1],'wb').write(b'\x93NUMPY\x01\x00'+struct.pack('<H',len(h))+h.encode()+b'\0'*16)" %t.short.npy
 // RUN: not ampc-run %s --function=add --input=@%t.short.npy --input="2xf32=1 2" 2>&1 | FileCheck %s --check-prefix=NPYSHORT
+// A failed write is an error, and a device at the output path is written,
+// never replaced by a file (as root, renaming a temporary over /dev/full
+// replaced the device).
+// RUN: not ampc-run %s --function=add --input="2xf32=1 2" --input="2xf32=1 2" --output=@/dev/full 2>&1 | FileCheck %s --check-prefix=FULL
+// RUN: test -c /dev/full
 
+// FULL: ampc-run: cannot write '/dev/full': No space left on device
 // EMPTYDIM: ampc-run: --input=xf32=1: bad shape in 'xf32=1': dimensions are decimal numbers below 2^40 separated by 'x' (2x3xf32)
 // DOUBLEX: ampc-run: --input=2xx3xf32=1: bad shape in '2xx3xf32=1'
 // LONGDIM: ampc-run: --input=18446744073709551617xf32=1: bad shape in
