@@ -48,7 +48,7 @@ struct AmpcCpuParallelLoopsPass
   void runOnOperation() override {
     if (threads < 0) {
       getOperation().emitError("threads must be 0 (all cores) or more, not ")
-          << threads;
+          << static_cast<int64_t>(threads);
       return signalPassFailure();
     }
     OpPassManager pm("builtin.module");
