@@ -63,18 +63,14 @@ bool readsExactly(AffineMap map, ArrayRef<unsigned> loops) {
   });
 }
 
-/// The loops `op`'s operand `index` (0: A, 1: B, 2: C) is packed by: outer
-/// dims in order ([b,] m, k / [b,] n, k / [b,] m, n) and the tiled ones.
-SmallVector<unsigned> outerLoops(const ContractionLoops &loops, int index) {
+/// The batch loop (if any) followed by `loops`: the loops an operand is
+/// read by, in the order of its packed outer dimensions.
+SmallVector<unsigned> withBatch(const ContractionLoops &loops,
+                                std::initializer_list<unsigned> rest) {
   SmallVector<unsigned> result;
   if (loops.batch)
     result.push_back(*loops.batch);
-  if (index == 0)
-    result.append({loops.m, loops.k});
-  else if (index == 1)
-    result.append({loops.n, loops.k});
-  else
-    result.append({loops.m, loops.n});
+  result.append(rest.begin(), rest.end());
   return result;
 }
 
@@ -129,19 +125,11 @@ Value packAccumulator(RewriterBase &b, Location loc, Value init, AffineMap map,
   auto fill = init.getDefiningOp<linalg::FillOp>();
   if (!fill)
     return packOperand(b, loc, init, map, outer, tiled, tiles);
-  auto type = cast<RankedTensorType>(init.getType());
   auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
-  SmallVector<int64_t> shape;
-  for (auto [i, pos] : llvm::enumerate(outerPerm)) {
-    auto inner = llvm::find(innerPos, pos);
-    int64_t size = type.getDimSize(pos);
-    shape.push_back(
-        inner == innerPos.end()
-            ? size
-            : llvm::divideCeil(size, tiles[inner - innerPos.begin()]));
-  }
-  shape.append(tiles.begin(), tiles.end());
-  Value empty = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+  RankedTensorType packed = linalg::PackOp::inferPackedType(
+      cast<RankedTensorType>(init.getType()), tiles, innerPos, outerPerm);
+  Value empty = tensor::EmptyOp::create(b, loc, packed.getShape(),
+                                        packed.getElementType());
   return linalg::FillOp::create(b, loc, fill.getInputs()[0], empty)
       .getResult(0);
 }
@@ -285,9 +273,10 @@ ampc::cpu::matchPackableContraction(linalg::LinalgOp op) {
   loops.n = dims->n.front();
   loops.k = dims->k.front();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  for (int i = 0; i < 3; ++i)
-    if (!readsExactly(maps[i], outerLoops(loops, i)))
-      return std::nullopt;
+  if (!readsExactly(maps[0], withBatch(loops, {loops.m, loops.k})) ||
+      !readsExactly(maps[1], withBatch(loops, {loops.n, loops.k})) ||
+      !readsExactly(maps[2], withBatch(loops, {loops.m, loops.n})))
+    return std::nullopt;
   if (!isMultiplyAddBody(op))
     return std::nullopt;
   return loops;
@@ -308,20 +297,14 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
   bool swap = ranges[loops.n] < cols && ranges[loops.m] > ranges[loops.n];
   unsigned lhs = swap ? 1 : 0, rowLoop = swap ? loops.n : loops.m,
            colLoop = swap ? loops.m : loops.n;
-  auto withBatch = [&](std::initializer_list<unsigned> rest) {
-    SmallVector<unsigned> result;
-    if (loops.batch)
-      result.push_back(*loops.batch);
-    result.append(rest.begin(), rest.end());
-    return result;
-  };
-  Value a = packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
-                        withBatch({rowLoop, loops.k}), {rowLoop}, {rows});
+  Value a =
+      packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
+                  withBatch(loops, {rowLoop, loops.k}), {rowLoop}, {rows});
   Value bt =
       packOperand(b, loc, op.getDpsInputOperand(1 - lhs)->get(), maps[1 - lhs],
-                  withBatch({colLoop, loops.k}), {colLoop}, {cols});
+                  withBatch(loops, {colLoop, loops.k}), {colLoop}, {cols});
   Value init = op.getDpsInitOperand(0)->get();
-  SmallVector<unsigned> cOuter = withBatch({rowLoop, colLoop});
+  SmallVector<unsigned> cOuter = withBatch(loops, {rowLoop, colLoop});
   Value c = packAccumulator(b, loc, init, maps[2], cOuter, {rowLoop, colLoop},
                             {rows, cols});
   SmallVector<Value> packedInputs = {appendUnitDim(b, loc, a),

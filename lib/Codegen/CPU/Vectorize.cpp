@@ -10,7 +10,6 @@
 
 #include "PackedContractions.h"
 #include "ampc/Codegen/CPU/Passes.h"
-#include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
