@@ -227,6 +227,7 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
       CpuTarget::fromName(options.cpu, options.features, options.triple);
   cpu.bf16Dot = cpuTarget.avx512bf16;
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
+  cpu.f16Conversions = cpuTarget.f16Conversions;
   std::vector<FunctionSignature> functions;
   auto ir = detail::parseAndLower(
       *context, source, bufferName, {}, options.precision,

@@ -307,6 +307,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   CpuTarget cpuTarget = CpuTarget::fromName("native", options.cpuFeatures);
   cpu.bf16Dot = options.vectorize && cpuTarget.avx512bf16;
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
+  cpu.f16Conversions = cpuTarget.f16Conversions;
   GpuPipelineOptions gpu;
   gpu.chip = options.gpuChip;
   gpu.features = options.gpuFeatures;

@@ -15,26 +15,26 @@
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
-#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Conversion/UBToLLVM/UBToLLVM.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
-#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
-#include "mlir/Conversion/SCFToGPU/SCFToGPUPass.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/GPU/Pipelines/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
-#include "mlir/Dialect/SCF/Transforms/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -98,7 +98,8 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 /// structured linalg ops.
 static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
                            bool bf16Dot, int64_t ptxChip = 0,
-                           std::pair<int64_t, int64_t> registerTile = {8, 32}) {
+                           std::pair<int64_t, int64_t> registerTile = {8, 32},
+                           bool f16Conversions = false) {
   if (vectorizeForCpu) {
     ampc::AmpcVectorizeContractionsOptions vectorize;
     vectorize.bf16Dot = bf16Dot;
@@ -118,7 +119,10 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
     lowerAmp.chip = ptxChip;
     funcPm.addPass(ampc::createAmpcGpuLowerAmp(lowerAmp));
   } else {
-    funcPm.addPass(ampc::amp::createAmpLowerToArith());
+    // The CPU's f16 conversion instructions where they give the same bits.
+    ampc::AmpcCpuLowerAmpOptions lowerAmp;
+    lowerAmp.f16Conversions = f16Conversions;
+    funcPm.addPass(ampc::createAmpcCpuLowerAmp(lowerAmp));
   }
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
@@ -193,7 +197,8 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
     tile.first = options.registerRows;
   if (options.registerCols > 0)
     tile.second = options.registerCols;
-  addTensorStage(pm, options.vectorize, options.bf16Dot, /*ptxChip=*/0, tile);
+  addTensorStage(pm, options.vectorize, options.bf16Dot, /*ptxChip=*/0, tile,
+                 options.f16Conversions);
   addBufferizationStage(pm);
   ampc::AmpcCpuParallelLoopsOptions parallel;
   parallel.threads = options.threads;
@@ -240,7 +245,8 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   funcPm.addPass(createConvertLinalgToParallelLoopsPass());
   // Blocks of 8 x 32 threads (the last, contiguous dimension widest); the
   // edges are guarded rather than given dynamic bounds.
-  funcPm.addPass(createParallelLoopTilingPass({8, 32}, /*noMinMaxBounds=*/true));
+  funcPm.addPass(
+      createParallelLoopTilingPass({8, 32}, /*noMinMaxBounds=*/true));
   funcPm.addPass(createGpuMapParallelLoopsPass());
   funcPm.addPass(createConvertParallelLoopToGpuPass());
   pm.addPass(createGpuKernelOutliningPass());

@@ -39,6 +39,12 @@ TEST(CpuTargetTest, NamedX86CpusGetTheirVectorUnits) {
   CpuTarget baseline = CpuTarget::fromName("x86-64", "", triple);
   EXPECT_EQ(baseline.vectorBits, 128u);
   EXPECT_EQ(baseline.registerTile(), Tile(6, 8));
+
+  // F16C: from Ivy Bridge (and every AVX2 CPU) on, not in baseline x86-64.
+  EXPECT_TRUE(zen3.f16Conversions);
+  EXPECT_TRUE(CpuTarget::fromName("haswell", "", triple).f16Conversions);
+  EXPECT_FALSE(baseline.f16Conversions);
+  EXPECT_FALSE(CpuTarget::fromName("znver3", "-f16c", triple).f16Conversions);
 }
 
 TEST(CpuTargetTest, ExplicitFeaturesOverrideTheCpu) {
@@ -63,6 +69,8 @@ TEST(CpuTargetTest, UnknownCpusAndAArch64GetSafeDefaults) {
   EXPECT_EQ(neon.vectorBits, 128u);
   EXPECT_EQ(neon.vectorRegisters, 32u);
   EXPECT_EQ(neon.registerTile(), Tile(8, 8));
+  EXPECT_TRUE(neon.f16Conversions);
+  EXPECT_FALSE(unknown.f16Conversions);
 }
 
 TEST(CpuTargetTest, TheHostTileNeverNeedsMoreRegistersThanItHas) {

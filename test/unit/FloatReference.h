@@ -30,6 +30,15 @@ inline const Format kBF16{"bf16", 16, 7, 8, 127, true};
 inline const Format kE4M3{"f8E4M3FN", 8, 3, 4, 7, false};
 inline const Format kE5M2{"f8E5M2", 8, 2, 5, 15, true};
 
+/// The NaN conversions produce (without sign): IEEE formats' quiet NaN
+/// (all-ones exponent, the top mantissa bit), f8E4M3FN's only NaN
+/// (S.1111.111).
+inline uint32_t quietNaN(const Format &f) {
+  uint32_t exponent = ((1u << f.exponent) - 1) << f.mantissa;
+  return f.ieee ? exponent | (1u << (f.mantissa - 1))
+                : exponent | ((1u << f.mantissa) - 1);
+}
+
 inline double refDecode(const Format &f, uint32_t bits) {
   uint32_t sign = (bits >> (f.width - 1)) & 1;
   uint32_t e = (bits >> f.mantissa) & ((1u << f.exponent) - 1);

@@ -9,8 +9,8 @@
 #include "ampc/InitAll.h"
 
 #include "mlir/ExecutionEngine/OptUtils.h"
-#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -39,7 +39,8 @@ std::unique_ptr<MLIRContext> ampc::testing::makeJitContext() {
 }
 
 llvm::Expected<std::unique_ptr<ExecutionEngine>>
-ampc::testing::jitCompile(MLIRContext &context, llvm::StringRef source) {
+ampc::testing::jitCompile(MLIRContext &context, llvm::StringRef source,
+                          llvm::StringRef lowering) {
   auto fail = [](const llvm::Twine &message) {
     return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
   };
@@ -49,11 +50,11 @@ ampc::testing::jitCompile(MLIRContext &context, llvm::StringRef source) {
   PassManager pm(&context);
   std::string errors;
   llvm::raw_string_ostream errorStream(errors);
-  if (failed(parsePassPipeline(
-          "func.func(amp-lower-to-arith),convert-math-to-llvm,"
-          "convert-arith-to-llvm,convert-func-to-llvm,"
-          "reconcile-unrealized-casts",
-          pm, errorStream)))
+  if (failed(parsePassPipeline("func.func(" + lowering.str() +
+                                   "),convert-math-to-llvm,"
+                                   "convert-arith-to-llvm,convert-func-to-llvm,"
+                                   "reconcile-unrealized-casts",
+                               pm, errorStream)))
     return fail("bad pipeline: " + errors);
   if (failed(pm.run(*module)))
     return fail("lowering the test module failed");

@@ -26,9 +26,11 @@ namespace ampc::testing {
 std::unique_ptr<mlir::MLIRContext> makeJitContext();
 
 /// Parses `source` (scalar functions on amp ops), lowers it to the LLVM
-/// dialect and JIT-compiles it.
+/// dialect (the amp ops with `lowering`, a function pass pipeline) and
+/// JIT-compiles it for the host.
 llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
-jitCompile(mlir::MLIRContext &context, llvm::StringRef source);
+jitCompile(mlir::MLIRContext &context, llvm::StringRef source,
+           llvm::StringRef lowering = "amp-lower-to-arith");
 
 /// Runs ampc-autodiff on `source` and returns the module as text; "" with a
 /// message in `error` on failure.

@@ -45,17 +45,17 @@ struct TrainPipelineOptions : mlir::PassPipelineOptions<TrainPipelineOptions> {
       *this, "fp8-history-len",
       llvm::cl::desc("amax history length of delayed fp8 scaling"),
       llvm::cl::init(1024)};
-  Option<std::string> fp8Algo{
-      *this, "fp8-algo", llvm::cl::desc("max or most_recent"),
-      llvm::cl::init("max")};
+  Option<std::string> fp8Algo{*this, "fp8-algo",
+                              llvm::cl::desc("max or most_recent"),
+                              llvm::cl::init("max")};
   Option<bool> castStatistics{
       *this, "cast-statistics",
       llvm::cl::desc("return per-cast underflow/overflow shares from the "
                      "training step (amp-cast-statistics)"),
       llvm::cl::init(false)};
-  Option<int64_t> fp8Margin{*this, "fp8-margin",
-                            llvm::cl::desc("fp8 scales are divided by 2^margin"),
-                            llvm::cl::init(0)};
+  Option<int64_t> fp8Margin{
+      *this, "fp8-margin", llvm::cl::desc("fp8 scales are divided by 2^margin"),
+      llvm::cl::init(0)};
 
   /// The options these texts name; errors name the bad value.
   llvm::Expected<PrecisionOptions> toPrecisionOptions() const;
@@ -75,6 +75,11 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       *this, "bf16-dot",
       llvm::cl::desc("use AVX-512 BF16 dot products for bf16 matmuls (the "
                      "target must have avx512bf16)"),
+      llvm::cl::init(false)};
+  Option<bool> f16Conversions{
+      *this, "f16-conversions",
+      llvm::cl::desc("convert f32 to f16 with the target's instructions (x86 "
+                     "F16C, AArch64; see ampc-cpu-lower-amp)"),
       llvm::cl::init(false)};
   Option<int64_t> registerRows{
       *this, "register-rows",
@@ -101,9 +106,9 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
 };
 
 struct GpuPipelineOptions : mlir::PassPipelineOptions<GpuPipelineOptions> {
-  Option<std::string> chip{*this, "chip",
-                           llvm::cl::desc("GPU architecture (sm_90: H100/H200)"),
-                           llvm::cl::init("sm_90")};
+  Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture (sm_90: H100/H200)"),
+      llvm::cl::init("sm_90")};
   Option<std::string> features{*this, "features",
                                llvm::cl::desc("PTX features (+ptx80)"),
                                llvm::cl::init("+ptx80")};

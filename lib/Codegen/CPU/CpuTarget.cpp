@@ -19,6 +19,7 @@ CpuTarget fromFeatures(const llvm::StringSet<> &enabled, bool aarch64) {
   CpuTarget target;
   if (aarch64) {
     target.vectorRegisters = 32; // NEON: v0-v31, 128-bit
+    target.f16Conversions = true;
     return target;
   }
   if (enabled.contains("avx512f")) {
@@ -28,6 +29,7 @@ CpuTarget fromFeatures(const llvm::StringSet<> &enabled, bool aarch64) {
     target.vectorBits = 256;
   }
   target.avx512bf16 = enabled.contains("avx512bf16");
+  target.f16Conversions = enabled.contains("f16c");
   return target;
 }
 

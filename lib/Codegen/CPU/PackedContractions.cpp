@@ -202,11 +202,11 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  SmallVector<Value> init;
-  for (int64_t i = 0; i < rows; ++i)
-    init.push_back(vector::TransferReadOp::create(
-        b, loc, rowType, c, ValueRange{index(i), index(0)}, zero,
-        ArrayRef<bool>{true}));
+  // The sums start at zero and the tile of C is added after the k loop: its
+  // loads do not hold up the first multiply-adds.
+  Value zeros = arith::ConstantOp::create(
+      b, loc, cast<TypedAttr>(b.getZeroAttr(rowType)));
+  SmallVector<Value> init(rows, zeros);
   auto loop = scf::ForOp::create(
       b, loc, index(0), getValueOrCreateConstantIndexOp(b, loc, depth),
       index(1), init,
@@ -226,11 +226,16 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
         }
         scf::YieldOp::create(nb, loc, next);
       });
-  for (int64_t i = 0; i < rows; ++i)
-    c = vector::TransferWriteOp::create(b, loc, loop.getResult(i), c,
+  for (int64_t i = 0; i < rows; ++i) {
+    Value prior = vector::TransferReadOp::create(b, loc, rowType, c,
+                                                 ValueRange{index(i), index(0)},
+                                                 zero, ArrayRef<bool>{true});
+    Value sum = arith::AddFOp::create(b, loc, prior, loop.getResult(i));
+    c = vector::TransferWriteOp::create(b, loc, sum, c,
                                         ValueRange{index(i), index(0)},
                                         ArrayRef<bool>{true})
             .getResult();
+  }
   auto accSizes = llvm::map_to_vector(accType.getShape(), [&](int64_t s) {
     return OpFoldResult(b.getIndexAttr(s));
   });

@@ -278,9 +278,12 @@ planGeneric(linalg::GenericOp op, int64_t width) {
     return std::nullopt;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  // Bodies linalg::vectorize cannot take (a reduction whose accumulator is
+  // read twice, say) stay loop nests.
   if (llvm::any_of(bounds, ShapedType::isDynamic) ||
       !llvm::all_of(maps,
-                    [](AffineMap m) { return m.isProjectedPermutation(); }))
+                    [](AffineMap m) { return m.isProjectedPermutation(); }) ||
+      failed(linalg::vectorizeOpPrecondition(op)))
     return std::nullopt;
   SmallVector<unsigned> order =
       llvm::to_vector(llvm::seq<unsigned>(0, bounds.size()));
@@ -308,6 +311,67 @@ planGeneric(linalg::GenericOp op, int64_t width) {
   SmallVector<int64_t> tiles(bounds.size(), 1);
   tiles.back() = inner;
   return std::make_pair(order, tiles);
+}
+
+/// True if `op` sums into a 0-d result: every loop a reduction and the body
+/// `yield addf(f(inputs), out)` with `out` used by that addition only.
+bool isFullSum(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1 || op.getNumLoops() < 2 ||
+      op.getNumReductionLoops() != op.getNumLoops() ||
+      op.getDpsInitOperand(0)->get().getType() !=
+          RankedTensorType::get({}, op.getRegionOutputArgs()[0].getType()) ||
+      !op.getRegionOutputArgs()[0].getType().isF32())
+    return false;
+  Value out = op.getRegionOutputArgs()[0];
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
+  return add && out.hasOneUse() && (add.getLhs() == out || add.getRhs() == out);
+}
+
+/// Rewrites a full sum (isFullSum) as partial sums along its innermost loop
+/// (a parallel loop: one vector lane per partial sum) and a sum of the
+/// partials. The order of the additions is fixed by the shapes, not by the
+/// vector width or the threads: results are reproducible, and a long sum
+/// is not a chain of dependent scalar additions.
+void splitFullSum(RewriterBase &rewriter, linalg::GenericOp op) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  unsigned numLoops = op.getNumLoops();
+  int64_t lanes = op.getStaticLoopRanges().back();
+  Type f32 = rewriter.getF32Type();
+  auto partialType = RankedTensorType::get({lanes}, f32);
+  // -0.0 is the identity of addition (+0.0 would turn a sum of -0.0 into
+  // +0.0).
+  Value identity = arith::ConstantOp::create(rewriter, loc,
+                                             rewriter.getFloatAttr(f32, -0.0));
+  Value empty =
+      tensor::EmptyOp::create(rewriter, loc, partialType.getShape(), f32);
+  Value zeros =
+      linalg::FillOp::create(rewriter, loc, identity, empty).getResult(0);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  maps.back() =
+      AffineMap::get(numLoops, 0, rewriter.getAffineDimExpr(numLoops - 1));
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  iterators.back() = utils::IteratorType::parallel;
+  auto partial =
+      linalg::GenericOp::create(rewriter, loc, partialType, op.getDpsInputs(),
+                                ValueRange{zeros}, maps, iterators);
+  rewriter.inlineRegionBefore(op.getRegion(), partial.getRegion(),
+                              partial.getRegion().begin());
+  partial->setAttrs(op->getDiscardableAttrDictionary());
+  MLIRContext *ctx = rewriter.getContext();
+  AffineMap all = AffineMap::getMultiDimIdentityMap(1, ctx);
+  AffineMap none = AffineMap::get(1, 0, ctx);
+  auto total = linalg::GenericOp::create(
+      rewriter, loc, op.getResultTypes(), partial.getResult(0),
+      op.getDpsInitOperand(0)->get(), ArrayRef<AffineMap>{all, none},
+      ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
+      [](OpBuilder &b, Location loc, ValueRange args) {
+        Value sum = arith::AddFOp::create(b, loc, args[0], args[1]);
+        linalg::YieldOp::create(b, loc, sum);
+      });
+  total->setAttrs(partial->getDiscardableAttrDictionary());
+  rewriter.replaceOp(op, total.getResults());
 }
 
 /// The smallest divisor of `size` that is at least min(size, `want`).
@@ -390,26 +454,44 @@ struct AmpcVectorizeGenericsPass
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(ctx);
     bool changed = false;
+    for (linalg::GenericOp &op : ops)
+      if (isFullSum(op) && op.getStaticLoopRanges().back() >= width) {
+        splitFullSum(rewriter, op);
+      }
+    ops.clear();
+    module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     for (linalg::GenericOp op : ops) {
       auto plan = planGeneric(op, width);
       if (!plan)
         continue;
       if (failed(vectorizeGeneric(rewriter, op, plan->first, plan->second,
-                                  parallelMinIterations)))
+                                  parallelMinIterations))) {
+        op.emitError("cannot tile and vectorize this op");
         return signalPassFailure();
+      }
       changed = true;
     }
     if (!changed)
       return;
     // Reductions become vector.multi_reduction, which the LLVM lowering does
-    // not take: 1-D reductions; then the tiles' slices and transfers fold.
+    // not take. Canonicalization first: a reduction over unit dimensions
+    // (an outer reduction loop tiled by 1, as in the partial sums above)
+    // is an elementwise operation. Then the rest become 1-D reductions, and
+    // the tiles' slices and transfers fold.
+    auto canonicalizations = [&](RewritePatternSet &patterns) {
+      for (Dialect *dialect : ctx->getLoadedDialects())
+        dialect->getCanonicalizationPatterns(patterns);
+      for (RegisteredOperationName name : ctx->getRegisteredOperations())
+        name.getCanonicalizationPatterns(patterns, ctx);
+    };
+    RewritePatternSet canonical(ctx);
+    canonicalizations(canonical);
+    if (failed(applyPatternsGreedily(module, std::move(canonical))))
+      return signalPassFailure();
     RewritePatternSet patterns(ctx);
     vector::populateVectorMultiReductionLoweringPatterns(
         patterns, vector::VectorMultiReductionLowering::InnerReduction);
-    for (Dialect *dialect : ctx->getLoadedDialects())
-      dialect->getCanonicalizationPatterns(patterns);
-    for (RegisteredOperationName name : ctx->getRegisteredOperations())
-      name.getCanonicalizationPatterns(patterns, ctx);
+    canonicalizations(patterns);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();
   }

@@ -7,8 +7,10 @@
 // a parallel loop over blocks of 2 row tiles by 2 column tiles, k blocks
 // of 16 (the last one 5 deep), the block's column tiles, then its row
 // tiles; 6 accumulators of 16
-// lanes through the k loop, one load of B and 6 broadcasts of A per step;
-// the result is unpacked into 20 x 19.
+// lanes, starting from zero, through the k loop, one load of B and 6
+// broadcasts of A per step; the tile of C is read and added after the loop
+// (its loads do not hold up the first multiply-adds); the result is unpacked
+// into 20 x 19.
 // CHECK-LABEL: func.func @f32
 // CHECK: tensor.pad %{{.*}} low[0, 0] high[4, 0]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<4x6x37xf32>) outs(%{{.*}} : tensor<4x37x6xf32>) permutation = [0, 2, 1]
@@ -20,10 +22,32 @@
 // CHECK: affine.min
 // CHECK: scf.for {{.*}} to %c2
 // CHECK: scf.for {{.*}} to %c2
-// CHECK-COUNT-6: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
-// CHECK: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK-NOT: vector.transfer_read
+// CHECK: scf.for {{.*}} iter_args({{.*}} = %[[ZERO]], {{.*}} = %[[ZERO]], {{.*}} = %[[ZERO]], {{.*}} = %[[ZERO]], {{.*}} = %[[ZERO]], {{.*}} = %[[ZERO]]) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
 // CHECK: vector.transfer_read {{.*}} : tensor<?x16xf32>, vector<16xf32>
 // CHECK-COUNT-6: vector.fma
+// CHECK: scf.yield
+// CHECK: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
+// CHECK-NEXT: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<6x16xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
+// CHECK-NEXT: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<6x16xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
+// CHECK-NEXT: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<6x16xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
+// CHECK-NEXT: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<6x16xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
+// CHECK-NEXT: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<6x16xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<6x16xf32>, vector<16xf32>
+// CHECK-NEXT: arith.addf {{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<6x16xf32>
+// CHECK-NOT: vector.transfer_read {{.*}} : tensor<6x16xf32>
+// CHECK: scf.yield
 // CHECK: scf.forall.in_parallel
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<4x2x6x16xf32>) outs(%{{.*}} : tensor<4x6x2x16xf32>) permutation = [0, 2, 1, 3]
 // CHECK: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<24x32xf32> to tensor<20x19xf32>

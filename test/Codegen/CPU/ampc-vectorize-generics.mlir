@@ -132,3 +132,79 @@ func.func @large_elementwise(%a: tensor<256x512xf32>, %b: tensor<256x512xf32>) -
   } -> tensor<256x512xf32>
   return %r : tensor<256x512xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#none = affine_map<(d0, d1) -> ()>
+
+// A sum of squares into a scalar (a gradient norm) is split into 64
+// partial sums along its innermost loop, one vector lane each (-0.0, the
+// identity of addition, to start), then a sum of the 64 partials onto the
+// original initial value; no chain of 48 x 64 scalar additions is left.
+// CHECK-LABEL: func.func @full_sum
+// CHECK-DAG: %[[NEG0:.*]] = arith.constant -0.000000e+00 : f32
+// CHECK: %[[PARTIAL:.*]] = linalg.fill ins(%[[NEG0]] : f32) outs(%{{.*}} : tensor<64xf32>)
+// CHECK: scf.for {{.*}} to %c48 step %c1
+// CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<64xf32>)
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<1x16xf32>
+// CHECK-NOT: vector.extract
+// CHECK: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<16xf32>
+// CHECK: scf.for {{.*}} to %c64 step %c16 iter_args(%{{.*}} = %arg1) -> (tensor<f32>)
+// CHECK: vector.transfer_read %{{.*}} : tensor<16xf32>, vector<16xf32>
+// CHECK: vector.reduction <add>
+// CHECK-NOT: vector.reduction
+// CHECK: return
+func.func @full_sum(%x: tensor<48x64xf32>, %init: tensor<f32>) -> tensor<f32> {
+  %r = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<48x64xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %sq = arith.mulf %i, %i : f32
+    %s = arith.addf %sq, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#none = affine_map<(d0, d1) -> ()>
+
+// Not split: a maximum (not a sum), a sum that reads its accumulator twice
+// (which linalg::vectorize cannot take either: it stays a loop nest), and a
+// sum whose innermost loop is narrower than a vector.
+// CHECK-LABEL: func.func @not_full_sums
+// CHECK-NOT: arith.constant -0.000000e+00
+// CHECK-NOT: tensor<64xf32>
+// CHECK: vector.reduction <maximumf>
+// CHECK-NOT: tensor<64xf32>
+// CHECK: linalg.generic
+// CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %[[OUT:.*]]: f32):
+// CHECK-NEXT: arith.mulf %[[IN]], %[[OUT]]
+// CHECK-NOT: tensor<64xf32>
+// CHECK: return
+func.func @not_full_sums(%x: tensor<48x64xf32>, %y: tensor<64x4xf32>, %init: tensor<f32>)
+    -> (tensor<f32>, tensor<f32>, tensor<f32>) {
+  %m = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<48x64xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = arith.maximumf %i, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  %t = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<48x64xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %p = arith.mulf %i, %o : f32
+    %s = arith.addf %p, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  %n = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
+      ins(%y : tensor<64x4xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = arith.addf %i, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %m, %t, %n : tensor<f32>, tensor<f32>, tensor<f32>
+}

@@ -151,6 +151,8 @@ public:
   Value encodeFromF32(Value value, FloatType to, OverflowMode overflow) {
     if (to.isF32())
       return value;
+    if (to.isBF16())
+      return encodeBF16(value, overflow);
     FloatFormat fmt(to);
     Value bits = bitcast(value, b.getI32Type());
     Value sign = shr(bits, constInt(32, 31));
@@ -198,6 +200,31 @@ public:
     return bitcast(trunci(result, fmt.width), to);
   }
 
+  /// f32 -> bf16 on the bit pattern: bf16 is the upper half of an f32 with
+  /// the same exponent range, so nearest-even rounding is one addition
+  /// (0x7fff plus the lowest kept bit) that carries into the kept half;
+  /// subnormals, overflow to inf and inf itself need nothing more. The
+  /// general encoder's results, in a fifth of its operations.
+  Value encodeBF16(Value value, OverflowMode overflow) {
+    Value bits = bitcast(value, b.getI32Type());
+    Value kept = shr(bits, constInt(32, 16));
+    Value lsb = andi(kept, constInt(32, 1));
+    Value rounded =
+        shr(addi(bits, addi(lsb, constInt(32, 0x7fff))), constInt(32, 16));
+    Value sign = andi(kept, constInt(32, 0x8000));
+    if (overflow == OverflowMode::saturate) {
+      // Finite values rounding to inf, and inf, become the largest finite.
+      Value magnitude = andi(rounded, constInt(32, 0x7fff));
+      Value isInf =
+          cmp(arith::CmpIPredicate::eq, magnitude, constInt(32, 0x7f80));
+      rounded = select(isInf, ori(sign, constInt(32, 0x7f7f)), rounded);
+    }
+    Value abs = andi(bits, constInt(32, 0x7fffffff));
+    Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
+    Value result = select(isNaN, ori(sign, constInt(32, 0x7fc0)), rounded);
+    return bitcast(trunci(result, 16), b.getBF16Type());
+  }
+
 private:
   OpBuilder &b;
   Location loc;
@@ -218,7 +245,7 @@ Value convertValue(OpBuilder &b, Location loc, Value value, FloatType to,
     f32 = isFp8Type(from) ? Value(arith::DivFOp::create(b, loc, f32, s))
                           : Value(arith::MulFOp::create(b, loc, f32, s));
   }
-  if (hardware && f32.getType().isF32())
+  if (hardware && getElementTypeOrSelf(f32.getType()).isF32())
     if (Value encoded = hardware(b, loc, f32, to, overflow))
       return encoded;
   return em.encodeFromF32(f32, to, overflow);

@@ -26,6 +26,8 @@ struct CpuTarget {
   unsigned vectorRegisters = 16;
   /// AVX-512 BF16 dot products (vdpbf16ps).
   bool avx512bf16 = false;
+  /// f32 <-> f16 conversion instructions (x86 F16C; AArch64 always).
+  bool f16Conversions = false;
 
   /// This machine's CPU.
   static CpuTarget host();

@@ -131,4 +131,29 @@ def AmpcCpuParallelLoops
                            "::mlir::omp::OpenMPDialect"];
 }
 
+def AmpcCpuLowerAmp : Pass<"ampc-cpu-lower-amp", "::mlir::func::FuncOp"> {
+  let summary = "amp-lower-to-arith with the CPU's half-precision conversions";
+  let description = [{
+    Lowers the amp dialect as `amp-lower-to-arith` does (the same patterns),
+    except that casts from f32 to f16 with IEEE overflow become
+    `arith.truncf` where the target converts in hardware
+    (`f16-conversions`: x86 F16C `vcvtps2ph`, AArch64 `fcvt`), on scalars
+    and vectors. The instruction rounds to nearest even with subnormals and
+    overflows to inf, as the integer path does; NaN is mapped to the integer
+    path's encoding (f16's quiet NaN, the input's sign). Without the option,
+    or for saturating casts, the integer path is used: the soft-float call
+    LLVM would emit without F16C is not available to the JIT.
+  }];
+  let options = [
+    Option<"f16Conversions", "f16-conversions", "bool", /*default=*/"false",
+           "the target converts f32 to f16 in hardware (F16C, AArch64)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::ampc::amp::AmpDialect"];
+}
+
 #endif // AMPC_CODEGEN_CPU_PASSES_TD
