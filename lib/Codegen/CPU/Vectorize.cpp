@@ -20,6 +20,8 @@
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <limits>
+
 namespace ampc {
 #define GEN_PASS_DEF_AMPCVECTORIZECONTRACTIONS
 #define GEN_PASS_DEF_AMPCVECTORIZEGENERICS
@@ -313,49 +315,68 @@ planGeneric(linalg::GenericOp op, int64_t width) {
   return std::make_pair(order, tiles);
 }
 
-/// True if `op` sums into a 0-d result: every loop a reduction and the body
-/// `yield addf(f(inputs), out)` with `out` used by that addition only.
-bool isFullSum(linalg::GenericOp op) {
+/// The identity of a combiner whose partial results may be combined in any
+/// grouping (a sum, or a maximum or minimum, which are exact), or nothing.
+std::optional<double> combinerIdentity(Operation *combiner) {
+  // -0.0 for sums: +0.0 would turn a sum of -0.0 into +0.0.
+  if (isa<arith::AddFOp>(combiner))
+    return -0.0;
+  if (isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner))
+    return -std::numeric_limits<double>::infinity();
+  if (isa<arith::MinimumFOp, arith::MinNumFOp>(combiner))
+    return std::numeric_limits<double>::infinity();
+  return std::nullopt;
+}
+
+/// The combiner of `op` if it reduces into a 0-d f32 result: every loop a
+/// reduction and the body `yield combine(f(inputs), out)` with `out` used
+/// by that combiner only, which combinerIdentity knows.
+Operation *fullReductionCombiner(linalg::GenericOp op) {
   if (op.getNumDpsInits() != 1 || op.getNumLoops() < 2 ||
       op.getNumReductionLoops() != op.getNumLoops() ||
       op.getDpsInitOperand(0)->get().getType() !=
           RankedTensorType::get({}, op.getRegionOutputArgs()[0].getType()) ||
       !op.getRegionOutputArgs()[0].getType().isF32())
-    return false;
+    return nullptr;
   Value out = op.getRegionOutputArgs()[0];
   auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
-  auto add = yield.getOperand(0).getDefiningOp<arith::AddFOp>();
-  return add && out.hasOneUse() && (add.getLhs() == out || add.getRhs() == out);
+  Operation *combiner = yield.getOperand(0).getDefiningOp();
+  if (!combiner || combiner->getNumOperands() != 2 || !out.hasOneUse() ||
+      !combinerIdentity(combiner) ||
+      (combiner->getOperand(0) != out && combiner->getOperand(1) != out))
+    return nullptr;
+  return combiner;
 }
 
-/// Rewrites a full sum (isFullSum) as partial sums along its innermost loop
-/// (a parallel loop: one vector lane per partial sum) and a sum of the
-/// partials. The order of the additions is fixed by the shapes, not by the
-/// vector width or the threads: results are reproducible, and a long sum
-/// is not a chain of dependent scalar additions.
-void splitFullSum(RewriterBase &rewriter, linalg::GenericOp op) {
+/// Rewrites a full reduction (fullReductionCombiner) as partial results
+/// along its innermost loop (a parallel loop: one vector lane each), then a
+/// reduction of the partials with the same combiner. The grouping is fixed
+/// by the shapes, not by the vector width or the threads: results are
+/// reproducible, and a long sum or maximum is not a chain of dependent
+/// scalar operations.
+void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
+                        Operation *combiner) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
   int64_t lanes = op.getStaticLoopRanges().back();
   Type f32 = rewriter.getF32Type();
   auto partialType = RankedTensorType::get({lanes}, f32);
-  // -0.0 is the identity of addition (+0.0 would turn a sum of -0.0 into
-  // +0.0).
-  Value identity = arith::ConstantOp::create(rewriter, loc,
-                                             rewriter.getFloatAttr(f32, -0.0));
+  Value identity = arith::ConstantOp::create(
+      rewriter, loc, rewriter.getFloatAttr(f32, *combinerIdentity(combiner)));
   Value empty =
       tensor::EmptyOp::create(rewriter, loc, partialType.getShape(), f32);
-  Value zeros =
+  Value start =
       linalg::FillOp::create(rewriter, loc, identity, empty).getResult(0);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   maps.back() =
       AffineMap::get(numLoops, 0, rewriter.getAffineDimExpr(numLoops - 1));
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   iterators.back() = utils::IteratorType::parallel;
+  OperationName combine = combiner->getName();
   auto partial =
       linalg::GenericOp::create(rewriter, loc, partialType, op.getDpsInputs(),
-                                ValueRange{zeros}, maps, iterators);
+                                ValueRange{start}, maps, iterators);
   rewriter.inlineRegionBefore(op.getRegion(), partial.getRegion(),
                               partial.getRegion().begin());
   partial->setAttrs(op->getDiscardableAttrDictionary());
@@ -366,9 +387,12 @@ void splitFullSum(RewriterBase &rewriter, linalg::GenericOp op) {
       rewriter, loc, op.getResultTypes(), partial.getResult(0),
       op.getDpsInitOperand(0)->get(), ArrayRef<AffineMap>{all, none},
       ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
-      [](OpBuilder &b, Location loc, ValueRange args) {
-        Value sum = arith::AddFOp::create(b, loc, args[0], args[1]);
-        linalg::YieldOp::create(b, loc, sum);
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        OperationState state(loc, combine);
+        state.addOperands({args[0], args[1]});
+        state.addTypes(b.getF32Type());
+        Value result = b.create(state)->getResult(0);
+        linalg::YieldOp::create(b, loc, result);
       });
   total->setAttrs(partial->getDiscardableAttrDictionary());
   rewriter.replaceOp(op, total.getResults());
@@ -454,10 +478,10 @@ struct AmpcVectorizeGenericsPass
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(ctx);
     bool changed = false;
-    for (linalg::GenericOp &op : ops)
-      if (isFullSum(op) && op.getStaticLoopRanges().back() >= width) {
-        splitFullSum(rewriter, op);
-      }
+    for (linalg::GenericOp op : ops)
+      if (Operation *combiner = fullReductionCombiner(op))
+        if (op.getStaticLoopRanges().back() >= width)
+          splitFullReduction(rewriter, op, combiner);
     ops.clear();
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     for (linalg::GenericOp op : ops) {

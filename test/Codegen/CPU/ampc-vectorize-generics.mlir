@@ -172,25 +172,53 @@ func.func @full_sum(%x: tensor<48x64xf32>, %init: tensor<f32>) -> tensor<f32> {
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #none = affine_map<(d0, d1) -> ()>
 
-// Not split: a maximum (not a sum), a sum that reads its accumulator twice
-// (which linalg::vectorize cannot take either: it stays a loop nest), and a
-// sum whose innermost loop is narrower than a vector.
-// CHECK-LABEL: func.func @not_full_sums
-// CHECK-NOT: arith.constant -0.000000e+00
-// CHECK-NOT: tensor<64xf32>
+// The largest magnitude (an fp8 amax) is split the same way, from -inf; a
+// maximum is exact in any grouping.
+// CHECK-LABEL: func.func @full_max
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<64xf32>)
+// CHECK: scf.for {{.*}} to %c48 step %c1
+// CHECK: math.absf %{{.*}} : vector<1x16xf32>
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: vector.reduction <maximumf>
+// CHECK-NOT: vector.reduction
+// CHECK: return
+func.func @full_max(%x: tensor<48x64xf32>, %init: tensor<f32>) -> tensor<f32> {
+  %r = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<48x64xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %a = math.absf %i : f32
+    %m = arith.maximumf %a, %o : f32
+    linalg.yield %m : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#none = affine_map<(d0, d1) -> ()>
+
+// Not split: a product (rounding depends on the grouping), a sum that reads
+// its accumulator twice (which linalg::vectorize cannot take either: it
+// stays a loop nest), and a sum whose innermost loop is narrower than a
+// vector.
+// CHECK-LABEL: func.func @not_split
+// CHECK-NOT: tensor<64xf32>
+// CHECK: vector.reduction <mul>
 // CHECK-NOT: tensor<64xf32>
 // CHECK: linalg.generic
 // CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %[[OUT:.*]]: f32):
 // CHECK-NEXT: arith.mulf %[[IN]], %[[OUT]]
 // CHECK-NOT: tensor<64xf32>
+// CHECK-NOT: arith.constant -0.000000e+00
 // CHECK: return
-func.func @not_full_sums(%x: tensor<48x64xf32>, %y: tensor<64x4xf32>, %init: tensor<f32>)
+func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<64x4xf32>, %init: tensor<f32>)
     -> (tensor<f32>, tensor<f32>, tensor<f32>) {
   %m = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
       ins(%x : tensor<48x64xf32>) outs(%init : tensor<f32>) {
   ^bb0(%i: f32, %o: f32):
-    %s = arith.maximumf %i, %o : f32
+    %s = arith.mulf %i, %o : f32
     linalg.yield %s : f32
   } -> tensor<f32>
   %t = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
