@@ -26,6 +26,62 @@ using namespace mlir;
 
 namespace {
 
+/// What ops autodiff creates for a forward op (its generalization,
+/// decomposition or adjoint) inherit from it, taken before the op is
+/// replaced: `amp.origin` names the forward op as the user wrote it (op-name
+/// overrides follow it), and its hand-written `amp.precision` becomes their
+/// `amp.origin_precision` (amp-autocast applies it).
+struct Origin {
+  explicit Origin(Operation *op) {
+    using namespace ampc::amp;
+    name = op->getAttrOfType<StringAttr>(abi::kOriginAttrName);
+    if (!name)
+      name = StringAttr::get(op->getContext(), op->getName().getStringRef());
+    precision = op->getAttr(PrecisionAttr::getAttrName());
+    if (!precision)
+      precision = op->getAttr(abi::kOriginPrecisionAttrName);
+  }
+
+  void recordOn(Operation *derived) const {
+    using namespace ampc::amp;
+    if (!derived->hasAttr(abi::kOriginAttrName))
+      derived->setAttr(abi::kOriginAttrName, name);
+    if (precision && !derived->hasAttr(PrecisionAttr::getAttrName()) &&
+        !derived->hasAttr(abi::kOriginPrecisionAttrName))
+      derived->setAttr(abi::kOriginPrecisionAttrName, precision);
+  }
+
+  StringAttr name;
+  Attribute precision;
+};
+
+/// Collects the structured ops (not fills) a builder inserts directly into
+/// a function body: the ops precision decisions are about.
+struct InsertedOps : RewriterBase::Listener {
+  void notifyOperationInserted(Operation *op, OpBuilder::InsertPoint) override {
+    if (isa<linalg::LinalgOp>(op) && !isa<linalg::FillOp>(op) &&
+        isa_and_nonnull<func::FuncOp>(op->getParentOp()))
+      ops.insert(op);
+  }
+  void notifyOperationErased(Operation *op) override { ops.remove(op); }
+  llvm::SetVector<Operation *> ops;
+};
+
+/// Runs `build` with `b` and records `origin` (see Origin) on every op it
+/// inserts into the function body; `origin` may be replaced by `build`.
+template <typename Fn>
+auto withOrigin(OpBuilder &b, Operation *origin, Fn &&build) {
+  Origin recorded(origin);
+  InsertedOps inserted;
+  OpBuilder::Listener *previous = b.getListener();
+  b.setListener(&inserted);
+  auto result = build();
+  b.setListener(previous);
+  for (Operation *op : inserted.ops)
+    recorded.recordOn(op);
+  return result;
+}
+
 Value floatConstant(OpBuilder &b, Location loc, Type type, double value) {
   if (auto shaped = dyn_cast<ShapedType>(type))
     return arith::ConstantOp::create(
@@ -395,7 +451,13 @@ public:
   }
   Value adjoint(Value value) const { return adjoints.lookup(value); }
 
+  /// The adjoint rule of `op`; the ops it creates record `op` as their
+  /// origin.
   LogicalResult visit(Operation *op) {
+    return withOrigin(b, op, [&] { return visitUnrecorded(op); });
+  }
+
+  LogicalResult visitUnrecorded(Operation *op) {
     if (llvm::none_of(op->getResults(),
                       [&](Value r) { return static_cast<bool>(adjoint(r)); }) ||
         llvm::none_of(op->getOperands(),
@@ -719,8 +781,8 @@ LogicalResult ampc::generalizeForAutodiff(func::FuncOp fn) {
   fn.walk([&](linalg::AggregatedOpInterface op) { aggregates.push_back(op); });
   for (linalg::AggregatedOpInterface op : aggregates) {
     rewriter.setInsertionPoint(op);
-    FailureOr<SmallVector<Value>> replacements =
-        op.decomposeOperation(rewriter);
+    FailureOr<SmallVector<Value>> replacements = withOrigin(
+        rewriter, op, [&] { return op.decomposeOperation(rewriter); });
     if (failed(replacements))
       return op->emitOpError("cannot be decomposed for differentiation");
     rewriter.replaceOp(op, *replacements);
@@ -732,7 +794,9 @@ LogicalResult ampc::generalizeForAutodiff(func::FuncOp fn) {
   });
   for (linalg::LinalgOp op : named) {
     rewriter.setInsertionPoint(op);
-    if (failed(linalg::generalizeNamedOp(rewriter, op)))
+    FailureOr<linalg::GenericOp> generic = withOrigin(
+        rewriter, op, [&] { return linalg::generalizeNamedOp(rewriter, op); });
+    if (failed(generic))
       return op->emitOpError("cannot be generalized for differentiation");
   }
   return success();

@@ -2,6 +2,7 @@
 
 #include "Compile.h"
 
+#include "ampc/Dialect/Amp/Transforms/Passes.h"
 #include "ampc/InitAll.h"
 
 #include "mlir/IR/Diagnostics.h"
@@ -45,7 +46,8 @@ std::unique_ptr<MLIRContext> ampc::detail::makeCompilerContext() {
 llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
     MLIRContext &context, llvm::StringRef source, llvm::StringRef bufferName,
     PassBuilder frontEnd, const PrecisionOptions &precision,
-    PassBuilder backend, std::vector<FunctionSignature> &signatures) {
+    PassBuilder backend, std::vector<FunctionSignature> &signatures,
+    std::string *precisionReport) {
   if (llvm::Error error = precision.verify())
     return std::move(error);
   std::string diagnostics;
@@ -66,6 +68,10 @@ llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
   if (failed(frontPm.run(*ir)))
     return makeError("cannot compile '" + bufferName + "':\n" + diagnostics);
   signatures = describeFunctions(*ir);
+  if (precisionReport) {
+    llvm::raw_string_ostream os(*precisionReport);
+    ampc::amp::writePrecisionReport(*ir, os);
+  }
   PassManager pm(&context);
   backend(pm);
   if (failed(pm.run(*ir)))
@@ -83,14 +89,15 @@ llvm::Expected<std::string> ampc::transformSource(llvm::StringRef source,
   sourceMgr.AddNewSourceBuffer(
       llvm::MemoryBuffer::getMemBufferCopy(source, bufferName), llvm::SMLoc());
   SourceMgrDiagnosticHandler handler(sourceMgr, context.get(), diagStream);
-  OwningOpRef<ModuleOp> ir = parseSourceFile<ModuleOp>(sourceMgr, context.get());
+  OwningOpRef<ModuleOp> ir =
+      parseSourceFile<ModuleOp>(sourceMgr, context.get());
   if (!ir)
     return detail::makeError("cannot parse '" + bufferName + "':\n" +
                              diagnostics);
   PassManager pm(context.get());
   if (failed(parsePassPipeline(pipeline, pm, diagStream)))
-    return detail::makeError("invalid pipeline '" + pipeline + "': " +
-                             diagnostics);
+    return detail::makeError("invalid pipeline '" + pipeline +
+                             "': " + diagnostics);
   if (failed(pm.run(*ir)))
     return detail::makeError("cannot transform '" + bufferName + "':\n" +
                              diagnostics);

@@ -30,12 +30,15 @@ using PassBuilder = llvm::function_ref<void(mlir::OpPassManager &)>;
 /// trainer) and the precision pipeline for `precision` (nothing without a
 /// policy), describes its public functions into `signatures`, and runs
 /// `backend` (ampc-cpu-pipeline or ampc-gpu-pipeline). Everything happens on
-/// one module in `context`: nothing is printed and parsed again.
+/// one module in `context`: nothing is printed and parsed again. With
+/// `precisionReport`, writes amp-precision-report's text of the module
+/// after the precision pipeline there.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 parseAndLower(mlir::MLIRContext &context, llvm::StringRef source,
               llvm::StringRef bufferName, PassBuilder frontEnd,
               const PrecisionOptions &precision, PassBuilder backend,
-              std::vector<FunctionSignature> &signatures);
+              std::vector<FunctionSignature> &signatures,
+              std::string *precisionReport = nullptr);
 
 } // namespace ampc::detail
 

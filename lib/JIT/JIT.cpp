@@ -321,7 +321,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
         else
           buildCpuPipeline(pm, cpu);
       },
-      module->signatures);
+      module->signatures, &module->report);
   module->impl->cuda = cuda;
   if (!ir)
     return ir.takeError();

@@ -50,7 +50,7 @@ func.func @forward(%w: tensor<4x3xf32> {amp.param}, %b: tensor<3xf32> {amp.param
 // DYN-SAME: -> (tensor<4x3xf32> {amp.role = "param0"}, tensor<3xf32> {amp.role = "param1"}, tensor<4x3xf32> {amp.role = "param0.momentum"}, tensor<3xf32> {amp.role = "param1.momentum"}, tensor<f32> {amp.role = "loss_scale"}, tensor<i32> {amp.role = "growth_tracker"}, tensor<i32> {amp.role = "hysteresis_tracker"}, tensor<f32> {amp.role = "loss"}, tensor<i1> {amp.role = "found_inf"}, tensor<f32> {amp.role = "grad_norm"})
 // The seed of the reverse sweep is the loss scale itself.
 // DYN: %[[S:.*]] = tensor.extract %[[SCALE]][] : tensor<f32>
-// DYN: linalg.generic {{.*}} ins(%{{.*}}, %[[SCALE]] : tensor<2x3xf32>, tensor<f32>) {{.*}} attrs = {amp.gradient}
+// DYN: linalg.generic {{.*}} ins(%{{.*}}, %[[SCALE]] : tensor<2x3xf32>, tensor<f32>) {{.*}} attrs = {amp.gradient, amp.origin = "{{[a-z_0-9.]*}}"}
 // DYN: %[[G:.*]]:2, %[[INF:.*]] = amp.unscale_grads(%{{.*}}, %{{.*}}) by %[[S]] : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
 // The global norm, then momentum and parameter updates, all in f32.
 // DYN-COUNT-2: amp.precision = #amp.precision<compute = f32, accumulate = f32>
@@ -93,7 +93,7 @@ func.func @forward(%w: tensor<4x3xf32> {amp.param}, %b: tensor<3xf32> {amp.param
 // ADAMW: return
 
 // FP16-LABEL: func.func @train_step(
-// FP16: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<2x4xf16>, tensor<2x3xf16>) outs(%{{.*}} : tensor<4x3xf32>) attrs = {amp.gradient, amp.precision = #amp.precision<compute = f16, accumulate = f32>}
+// FP16: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<2x4xf16>, tensor<2x3xf16>) outs(%{{.*}} : tensor<4x3xf32>) attrs = {amp.gradient, amp.origin = "linalg.matmul", amp.precision = #amp.precision<compute = f16, accumulate = f32>}
 // FP16: amp.unscale_grads({{.*}}) by {{.*}} : (tensor<4x3xf32>, tensor<3xf32>)
 // FP16-NOT: f16
 // FP16: return

@@ -12,8 +12,8 @@
 // CHECK-SAME: -> (tensor<f32>, tensor<3xf32>)
 // Gradient-producing ops carry amp.gradient (the fp8 policy's E5M2 role).
 // CHECK: %[[SEED:.*]] = arith.constant {amp.gradient} dense<1.000000e+00> : tensor<f32>
-// CHECK: %[[DY:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[SEED]] : tensor<4x3xf32>, tensor<f32>) outs(%{{.*}} : tensor<4x3xf32>) attrs = {amp.gradient}
-// CHECK: %[[DB:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[DY]] : tensor<4x3xf32>) outs(%{{.*}} : tensor<3xf32>) attrs = {amp.gradient}
+// CHECK: %[[DY:.*]] = linalg.generic {{.*}}iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[SEED]] : tensor<4x3xf32>, tensor<f32>) outs(%{{.*}} : tensor<4x3xf32>) attrs = {amp.gradient, amp.origin = "{{[a-z_0-9.]*}}"}
+// CHECK: %[[DB:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[DY]] : tensor<4x3xf32>) outs(%{{.*}} : tensor<3xf32>) attrs = {amp.gradient, amp.origin = "{{[a-z_0-9.]*}}"}
 // CHECK: return %{{.*}}, %[[DB]] : tensor<f32>, tensor<3xf32>
 func.func @forward(%x: tensor<4x3xf32>, %b: tensor<3xf32> {amp.param}) -> tensor<f32> {
   %zero = arith.constant 0.0 : f32
@@ -85,13 +85,13 @@ func.func @forward(%x: tensor<4x3xf32>, %w: tensor<3x2xf32> {amp.param}, %z: ten
 // Pooling: the result and its adjoint, padded by 1 (window 2, stride 1).
 // CHECK: %[[DP:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 1, 1, 0] [1, 1, 1, 3] [1, 1, 1, 1] : tensor<1x1x1x3xf32> into tensor<1x3x3x3xf32>
 // CHECK: %[[P:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 1, 1, 0] [1, 1, 1, 3] [1, 1, 1, 1] : tensor<1x1x1x3xf32> into tensor<1x3x3x3xf32>
-// CHECK: %[[DC:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[DP]], %[[P]] : {{.*}}) outs(%{{.*}} : tensor<1x2x2x3xf32>) attrs = {amp.gradient}
+// CHECK: %[[DC:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %[[DP]], %[[P]] : {{.*}}) outs(%{{.*}} : tensor<1x2x2x3xf32>) attrs = {amp.gradient, amp.origin = "{{[a-z_0-9.]*}}"}
 // CHECK: arith.cmpf oeq
 // Conv: the adjoint dilated by 2 and padded by 1, then correlated with the
 // filter.
 // CHECK: %[[DD:.*]] = tensor.insert_slice %[[DC]] into %{{.*}}[0, 1, 1, 0] [1, 2, 2, 3] [1, 2, 2, 1] : tensor<1x2x2x3xf32> into tensor<1x5x5x3xf32>
-// CHECK: %[[DX:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[SHIFT]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]} ins(%{{.*}}, %[[DD]] : tensor<2x2x2x3xf32>, tensor<1x5x5x3xf32>) outs(%{{.*}} : tensor<1x4x4x2xf32>) attrs = {amp.gradient}
-// CHECK: %[[DW:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[DC]] : tensor<1x4x4x2xf32>, tensor<1x2x2x3xf32>) outs(%{{.*}} : tensor<2x2x2x3xf32>) attrs = {amp.gradient}
+// CHECK: %[[DX:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[SHIFT]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]} ins(%{{.*}}, %[[DD]] : tensor<2x2x2x3xf32>, tensor<1x5x5x3xf32>) outs(%{{.*}} : tensor<1x4x4x2xf32>) attrs = {amp.gradient, amp.origin = "{{[a-z_0-9.]*}}"}
+// CHECK: %[[DW:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[DC]] : tensor<1x4x4x2xf32>, tensor<1x2x2x3xf32>) outs(%{{.*}} : tensor<2x2x2x3xf32>) attrs = {amp.gradient, amp.origin = "{{[a-z_0-9.]*}}"}
 // CHECK: return %{{.*}}, %[[DX]], %[[DW]]
 func.func @forward(%x: tensor<1x4x4x2xf32> {amp.param}, %w: tensor<2x2x2x3xf32> {amp.param}) -> tensor<f32> {
   %zero = arith.constant 0.0 : f32
@@ -121,7 +121,8 @@ func.func @forward(%x: tensor<1x4x4x2xf32> {amp.param}, %w: tensor<2x2x2x3xf32> 
 // linalg.softmax is decomposed into the generics it stands for, which are
 // then differentiated (the max reduction routes to the maximum).
 // CHECK-LABEL: func.func @forward_grad
-// CHECK-NOT: linalg.softmax
+// CHECK-NOT: = linalg.softmax
+// CHECK: amp.origin = "linalg.softmax"
 // CHECK: arith.maxnumf
 // CHECK: math.exp
 // CHECK: arith.divf

@@ -1,4 +1,5 @@
-//===- TrainStepTest.cpp - the compiled training step, against closed forms ===//
+//===- TrainStepTest.cpp - the compiled training step, against closed forms
+//===//
 //
 // amp-build-train-step through the Trainer: optimizer updates against their
 // closed forms (torch semantics) computed here in double, GradScaler
@@ -16,13 +17,16 @@
 #include "ampc/JIT/Trainer.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include "gtest/gtest.h"
 
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <set>
+#include <sstream>
 
 using ampc_rt::DType;
 using ampc_rt::Tensor;
@@ -87,7 +91,8 @@ void checkOptimizer(const ampc::TrainOptions &options, int steps,
   for (int t = 1; t <= steps; ++t) {
     std::vector<float> g = gradientAt(t);
     auto result = trainer->step({vec(g)});
-    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    ASSERT_TRUE(static_cast<bool>(result))
+        << llvm::toString(result.takeError());
     EXPECT_FALSE(result->skipped);
     // The loss is computed before the update.
     double loss = 0;
@@ -108,8 +113,7 @@ TEST(TrainStepTest, SgdWithWeightDecay) {
   o.learningRate = 0.1;
   o.momentum = 0;
   o.weightDecay = 0.01;
-  checkOptimizer(o, 5, [&](std::vector<double> &w, std::vector<double> g,
-                           int) {
+  checkOptimizer(o, 5, [&](std::vector<double> &w, std::vector<double> g, int) {
     for (int i = 0; i < 4; ++i)
       w[i] -= 0.1 * (g[i] + 0.01 * w[i]);
   });
@@ -120,8 +124,7 @@ TEST(TrainStepTest, SgdMomentum) {
   o.learningRate = 0.05;
   o.momentum = 0.9;
   std::vector<double> v(4, 0.0);
-  checkOptimizer(o, 6, [&](std::vector<double> &w, std::vector<double> g,
-                           int) {
+  checkOptimizer(o, 6, [&](std::vector<double> &w, std::vector<double> g, int) {
     for (int i = 0; i < 4; ++i) {
       v[i] = 0.9 * v[i] + g[i];
       w[i] -= 0.05 * v[i];
@@ -136,8 +139,7 @@ TEST(TrainStepTest, SgdNesterovWithWeightDecay) {
   o.nesterov = true;
   o.weightDecay = 0.1;
   std::vector<double> v(4, 0.0);
-  checkOptimizer(o, 6, [&](std::vector<double> &w, std::vector<double> g,
-                           int) {
+  checkOptimizer(o, 6, [&](std::vector<double> &w, std::vector<double> g, int) {
     for (int i = 0; i < 4; ++i) {
       double d = g[i] + 0.1 * w[i];
       v[i] = 0.8 * v[i] + d;
@@ -157,20 +159,21 @@ void checkAdam(bool decoupled, double weightDecay) {
   o.epsilon = 1e-6;
   o.weightDecay = weightDecay;
   std::vector<double> m(4, 0.0), v(4, 0.0);
-  checkOptimizer(o, 8, [&](std::vector<double> &w, std::vector<double> g,
-                           int t) {
-    for (int i = 0; i < 4; ++i) {
-      if (decoupled)
-        w[i] *= 1 - 0.01 * weightDecay;
-      else
-        g[i] += weightDecay * w[i];
-      m[i] = 0.8 * m[i] + 0.2 * g[i];
-      v[i] = 0.95 * v[i] + 0.05 * g[i] * g[i];
-      double stepSize = 0.01 / (1 - std::pow(0.8, t));
-      double denom = std::sqrt(v[i]) / std::sqrt(1 - std::pow(0.95, t)) + 1e-6;
-      w[i] -= stepSize * m[i] / denom;
-    }
-  });
+  checkOptimizer(
+      o, 8, [&](std::vector<double> &w, std::vector<double> g, int t) {
+        for (int i = 0; i < 4; ++i) {
+          if (decoupled)
+            w[i] *= 1 - 0.01 * weightDecay;
+          else
+            g[i] += weightDecay * w[i];
+          m[i] = 0.8 * m[i] + 0.2 * g[i];
+          v[i] = 0.95 * v[i] + 0.05 * g[i] * g[i];
+          double stepSize = 0.01 / (1 - std::pow(0.8, t));
+          double denom =
+              std::sqrt(v[i]) / std::sqrt(1 - std::pow(0.95, t)) + 1e-6;
+          w[i] -= stepSize * m[i] / denom;
+        }
+      });
 }
 
 TEST(TrainStepTest, Adam) { checkAdam(false, 0.0); }
@@ -243,7 +246,8 @@ void checkDynamicSchedule(const ampc::TrainOptions &o, int steps,
       g[t % 4] = t % 3 == 0 ? NAN : (t % 2 ? INFINITY : -INFINITY);
     std::vector<uint8_t> before = snapshot(*trainer);
     auto result = trainer->step({vec(g)});
-    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    ASSERT_TRUE(static_cast<bool>(result))
+        << llvm::toString(result.takeError());
     EXPECT_EQ(result->skipped, overflow) << "step " << t;
     EXPECT_EQ(result->lossScale, want.scale) << "step " << t;
     if (overflow)
@@ -251,10 +255,10 @@ void checkDynamicSchedule(const ampc::TrainOptions &o, int steps,
     else
       EXPECT_NE(snapshot(*trainer), before) << "step " << t;
     want = ampc::testing::reference(want, overflow, ref);
-    ampc::testing::State got{trainer->lossScale(),
-                             trainer->state("growth_tracker")->as<int32_t>()[0],
-                             trainer->state("hysteresis_tracker")
-                                 ->as<int32_t>()[0]};
+    ampc::testing::State got{
+        trainer->lossScale(),
+        trainer->state("growth_tracker")->as<int32_t>()[0],
+        trainer->state("hysteresis_tracker")->as<int32_t>()[0]};
     ASSERT_TRUE(got == want)
         << "step " << t << ": scale " << got.scale << " growth " << got.growth
         << " hysteresis " << got.hysteresis << ", GradScaler: " << want.scale
@@ -503,6 +507,81 @@ TEST(TrainStepTest, BadOptionsAreClearErrors) {
   o.backoffFactor = 2;
   EXPECT_NE(message(o).find("backoff-factor must be in (0, 1)"),
             std::string::npos);
+}
+
+/// The `totals:` line of `function` in a precision report: ops per compute
+/// type and casts, e.g. {"bf16": 8, "f32": 20, "casts": 9}.
+std::map<std::string, int> reportTotals(const std::string &report,
+                                        const std::string &function) {
+  std::map<std::string, int> totals;
+  size_t at = report.find("precision report for @" + function + "\n");
+  if (at == std::string::npos)
+    return totals;
+  size_t line = report.find("  totals:", at);
+  std::istringstream words(
+      report.substr(line + 9, report.find('\n', line) - line - 9));
+  for (std::string word; words >> word;) {
+    size_t eq = word.find('=');
+    if (eq != std::string::npos && word.find('(') == std::string::npos)
+      totals[word.substr(0, eq)] = std::atoi(word.c_str() + eq + 1);
+  }
+  return totals;
+}
+
+/// Precision overrides reach the training step the Trainer compiles (its
+/// contractions are linalg.generic after autodiff): fp32-ops naming the
+/// model's linalg.matmul, or an amp.precision written on each matmul, leave
+/// no bf16 op and no cast in @train_step of the zoo MLP under bf16, as in
+/// @forward.
+TEST(TrainStepTest, PrecisionOverridesReachTheTrainingStep) {
+  auto buffer = llvm::MemoryBuffer::getFile(std::string(AMPC_SOURCE_DIR) +
+                                            "/examples/models/mlp.mlir");
+  ASSERT_TRUE(static_cast<bool>(buffer));
+  std::string model = (*buffer)->getBuffer().str();
+  auto totalsFor = [&](const std::string &source,
+                       std::vector<std::string> fp32Ops) {
+    ampc::JitOptions jit;
+    jit.precision.policy = ampc::amp::Policy::bf16;
+    jit.precision.fp32Ops = std::move(fp32Ops);
+    auto trainer =
+        ampc::Trainer::create(source, "mlp.mlir", jit, ampc::TrainOptions());
+    EXPECT_TRUE(static_cast<bool>(trainer))
+        << llvm::toString(trainer.takeError());
+    if (!trainer)
+      return std::make_pair(std::map<std::string, int>(),
+                            std::map<std::string, int>());
+    const std::string &report = (*trainer)->precisionReport();
+    return std::make_pair(reportTotals(report, "forward"),
+                          reportTotals(report, "train_step"));
+  };
+
+  // The policy alone: the 2 forward matmuls and the step's 5 contractions
+  // (2 forward, dW1, dW2, dH) in bf16, with their casts.
+  auto [forward, step] = totalsFor(model, {});
+  EXPECT_EQ(forward["bf16"], 2);
+  EXPECT_GE(step["bf16"], 5);
+  EXPECT_GT(step["casts"], 0);
+
+  auto [forward32, step32] = totalsFor(model, {"linalg.matmul"});
+  EXPECT_EQ(forward32.count("bf16"), 0u);
+  EXPECT_EQ(step32.count("bf16"), 0u) << "bf16=" << step32["bf16"];
+  EXPECT_EQ(step32["casts"], 0);
+
+  // The same with the decision written on each matmul.
+  std::string annotated = model;
+  const std::string matmul = "linalg.matmul ins(";
+  const std::string f32 = "linalg.matmul {amp.precision = "
+                          "#amp.precision<compute = f32, accumulate = f32>} "
+                          "ins(";
+  int annotatedCount = 0;
+  for (size_t at = annotated.find(matmul); at != std::string::npos;
+       at = annotated.find(matmul, at + f32.size()), ++annotatedCount)
+    annotated.replace(at, matmul.size(), f32);
+  ASSERT_EQ(annotatedCount, 2);
+  auto [forwardAttr, stepAttr] = totalsFor(annotated, {});
+  EXPECT_EQ(forwardAttr.count("bf16"), 0u);
+  EXPECT_EQ(stepAttr.count("bf16"), 0u) << "bf16=" << stepAttr["bf16"];
+  EXPECT_EQ(stepAttr["casts"], 0);
 }
 
 } // namespace

@@ -184,6 +184,11 @@ public:
 
   /// Public functions in the order of the module.
   llvm::ArrayRef<FunctionSignature> functions() const { return signatures; }
+  /// What the precision pipeline decided (amp-precision-report's text):
+  /// every classified op of every function with its class and compute and
+  /// accumulate types, every cast, and per function a line
+  /// `  totals: <type>=<ops>... casts=<n> ...`.
+  const std::string &precisionReport() const { return report; }
   const FunctionSignature *lookup(llvm::StringRef name) const;
 
   /// Calls `name`. Inputs must match the signature in count, shape and
@@ -230,6 +235,7 @@ private:
                      llvm::ArrayRef<void *> outputs);
   std::unique_ptr<Impl> impl;
   std::vector<FunctionSignature> signatures;
+  std::string report;
 };
 
 } // namespace ampc

@@ -110,6 +110,11 @@ public:
   /// Per-cast statistics of the last step (empty unless the JIT options
   /// asked for castStatistics and the policy casts).
   std::vector<CastStatistic> castStatistics() const;
+  /// What the precision pipeline decided for @train_step, @forward and the
+  /// rest (JitModule::precisionReport).
+  const std::string &precisionReport() const {
+    return module->precisionReport();
+  }
   /// The loss scale the next step uses.
   float lossScale() const;
   /// Steps taken (skipped ones included) since initialisation.
@@ -120,8 +125,9 @@ public:
   /// Writes parameters, optimizer and loss-scale state, the step count and
   /// the caller's `extra` tensors (a training loop's data order, say) to
   /// `path` atomically.
-  llvm::Error saveCheckpoint(llvm::StringRef path,
-                             llvm::ArrayRef<ampc_rt::NamedTensor> extra = {}) const;
+  llvm::Error
+  saveCheckpoint(llvm::StringRef path,
+                 llvm::ArrayRef<ampc_rt::NamedTensor> extra = {}) const;
   /// Restores what saveCheckpoint wrote, `extra` included (the same names,
   /// types and shapes); then `check` (if any) may refuse what `extra` holds.
   /// A checkpoint of another model, optimizer or loss scaling, or one that

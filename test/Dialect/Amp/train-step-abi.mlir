@@ -84,7 +84,7 @@ func.func @param_with_value(%p: tensor<4xf32> {amp.param = true}) { return }
 // -----
 
 // A misspelt attribute is an error, not an annotation nothing reads.
-// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.cast_sites and amp.policy on ops, amp.param and amp.role on arguments and amp.role on results}}
+// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites and amp.policy on ops, amp.param and amp.role on arguments and amp.role on results}}
 func.func @misspelt_param(%p: tensor<4xf32> {amp.parm}) { return }
 
 // -----
@@ -117,3 +117,30 @@ func.func @cast_sites_not_strings() attributes {amp.cast_sites = [1]} { return }
 
 // expected-error @+1 {{'amp.policy' must be a #amp.policy, got "bf16"}}
 func.func @policy_as_string() attributes {amp.policy = "bf16"} { return }
+
+// -----
+
+// The origin of a training step's op names an op; what it inherits is a
+// precision.
+// CHECK-LABEL: func.func @origin
+// CHECK: amp.origin = "linalg.matmul", amp.origin_precision = #amp.precision<compute = f32, accumulate = f32>
+func.func @origin(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = arith.addf %x, %x {amp.origin = "linalg.matmul", amp.origin_precision = #amp.precision<compute = f32, accumulate = f32>} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @origin_not_an_op(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'arith.addf' op 'amp.origin' must be the name of an op ("dialect.op"), got "matmul"}}
+  %0 = arith.addf %x, %x {amp.origin = "matmul"} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @origin_precision_not_a_precision(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{'arith.addf' op 'amp.origin_precision' must be a #amp.precision, got "f32"}}
+  %0 = arith.addf %x, %x {amp.origin_precision = "f32"} : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}

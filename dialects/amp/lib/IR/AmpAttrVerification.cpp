@@ -1,10 +1,11 @@
 //===- AmpAttrVerification.cpp - verify amp.* attributes ------------------===//
 //
 // The dialect's hooks for discardable attributes: `amp.precision`,
-// `amp.gradient`, `amp.gradient_operands`, `amp.cast_sites` and `amp.policy`
-// on ops, `amp.param` and `amp.role` on arguments, `amp.role` on results.
-// A misspelt name or a malformed value is an error here, not a silently
-// ignored annotation in a later pass.
+// `amp.gradient`, `amp.gradient_operands`, `amp.origin`,
+// `amp.origin_precision`, `amp.cast_sites` and `amp.policy` on ops, `amp.param`
+// and `amp.role` on arguments, `amp.role` on results. A misspelt name or a
+// malformed value is an error here, not a silently ignored annotation in a
+// later pass.
 //
 //===----------------------------------------------------------------------===//
 
@@ -23,7 +24,9 @@ namespace {
 
 constexpr llvm::StringLiteral kKnownAttributes =
     "the amp dialect defines amp.precision, amp.gradient, "
-    "amp.gradient_operands, amp.cast_sites and amp.policy on ops, amp.param "
+    "amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites "
+    "and amp.policy on ops, "
+    "amp.param "
     "and amp.role on arguments and amp.role on results";
 
 InFlightDiagnostic unknown(Operation *op, StringRef name, StringRef where) {
@@ -59,12 +62,17 @@ LogicalResult AmpDialect::verifyOperationAttribute(Operation *op,
     return op->emitOpError()
            << "'" << name << "' must be " << what << ", got " << value;
   };
-  if (name == PrecisionAttr::getAttrName())
+  if (name == PrecisionAttr::getAttrName() || name == kOriginPrecisionAttrName)
     return expect(isa<PrecisionAttr>(value), "a #amp.precision");
   if (name == kPolicyAttrName)
     return expect(isa<PolicyAttr>(value), "a #amp.policy");
   if (name == kGradientAttrName)
     return expect(isa<UnitAttr>(value), "a unit attribute");
+  if (name == kOriginAttrName) {
+    auto origin = dyn_cast<StringAttr>(value);
+    return expect(origin && origin.getValue().contains('.'),
+                  "the name of an op (\"dialect.op\")");
+  }
   if (name == kGradientOperandsAttrName) {
     auto indices = dyn_cast<DenseI64ArrayAttr>(value);
     return expect(indices && llvm::all_of(indices.asArrayRef(),

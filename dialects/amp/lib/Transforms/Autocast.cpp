@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/Dialect/Amp/Transforms/OpClassification.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 
@@ -95,7 +96,15 @@ private:
   /// not compute on floats. Fails on unsupported and unranked ops.
   FailureOr<std::optional<OpClass>> classOf(Operation *op) {
     Classification classification = classifyOp(op);
-    auto override = overrides.find(op->getName().getStringRef());
+    // Ops of a training step that compute on floats follow the forward op
+    // they came from (a matmul's generalization and adjoints are
+    // linalg.generic; its fills and empty tensors stay neutral).
+    auto override = overrides.end();
+    auto origin = op->getAttrOfType<StringAttr>(abi::kOriginAttrName);
+    if (origin && classification.kind != OpKind::Neutral)
+      override = overrides.find(origin.getValue());
+    if (override == overrides.end())
+      override = overrides.find(op->getName().getStringRef());
     bool hasOverride = override != overrides.end();
     if (classification.kind == OpKind::Neutral && !hasOverride)
       return std::optional<OpClass>();
@@ -122,8 +131,20 @@ private:
   /// results are available in.
   FailureOr<FloatType> paint(Operation *op, OpClass opClass) {
     // (The dialect's verifier has rejected an amp.precision of another kind.)
-    if (auto handWritten =
-            op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName())) {
+    auto handWritten =
+        op->getAttrOfType<PrecisionAttr>(PrecisionAttr::getAttrName());
+    // An op of a training step inherits the hand-written decision of the
+    // forward op it came from (an fp8 one only where it is a contraction).
+    if (auto inherited =
+            op->getAttrOfType<PrecisionAttr>(abi::kOriginPrecisionAttrName)) {
+      op->removeAttr(abi::kOriginPrecisionAttrName);
+      if (!handWritten &&
+          (!isFp8Type(inherited.getCompute()) || opClass == OpClass::Lower)) {
+        handWritten = inherited;
+        op->setAttr(PrecisionAttr::getAttrName(), inherited);
+      }
+    }
+    if (handWritten) {
       // A hand-written decision wins, if it can be honoured.
       if (isFp8Type(handWritten.getCompute()) && opClass != OpClass::Lower)
         return op->emitOpError()

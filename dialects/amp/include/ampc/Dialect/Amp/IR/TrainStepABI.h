@@ -51,6 +51,15 @@ inline constexpr llvm::StringLiteral kParamAttrName = "amp.param";
 inline constexpr llvm::StringLiteral kRoleAttrName = "amp.role";
 /// Unit attribute on ops that produce gradient values (E5M2 under fp8).
 inline constexpr llvm::StringLiteral kGradientAttrName = "amp.gradient";
+/// String attribute on the ops autodiff creates: the name of the forward op
+/// they compute (a named op generalized, softmax decomposed) or
+/// differentiate. Op-name precision overrides follow it.
+inline constexpr llvm::StringLiteral kOriginAttrName = "amp.origin";
+/// #amp.precision on the ops autodiff creates for a forward op with a
+/// hand-written amp.precision: amp-autocast applies it as their own (an fp8
+/// one to contractions only).
+inline constexpr llvm::StringLiteral kOriginPrecisionAttrName =
+    "amp.origin_precision";
 /// array<i64> on a contraction: which inputs are gradients.
 inline constexpr llvm::StringLiteral kGradientOperandsAttrName =
     "amp.gradient_operands";

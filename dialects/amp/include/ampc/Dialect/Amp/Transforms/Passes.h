@@ -31,9 +31,9 @@ namespace ampc::amp {
 /// A target's own conversion of an f32 scalar to `to` under `overflow` that
 /// gives the bits amp-lower-to-arith's integer path gives (NaN included);
 /// null where the target has none, and the integer path is used.
-using HardwareCastEncoder = std::function<mlir::Value(
-    mlir::OpBuilder &, mlir::Location, mlir::Value, mlir::FloatType,
-    OverflowMode)>;
+using HardwareCastEncoder =
+    std::function<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::Value,
+                              mlir::FloatType, OverflowMode)>;
 
 /// Adds the lowering of every amp op, and of arith.extf / arith.truncf with
 /// an fp8 side, to arith, math, linalg, tensor and vector ops; casts from
@@ -45,6 +45,11 @@ void populateAmpToArithPatterns(mlir::RewritePatternSet &patterns,
 /// name what cannot be lowered (stochastic rounding, vector gradients).
 mlir::LogicalResult lowerAmpToArith(mlir::Operation *root,
                                     HardwareCastEncoder hardware = nullptr);
+
+/// Writes amp-precision-report's text for every function of `module`: each
+/// classified op with its class and precision, each cast, and per function
+/// a line `  totals: <type>=<ops>... casts=<n> bytes-converted-per-call=<b>`.
+void writePrecisionReport(mlir::ModuleOp module, llvm::raw_ostream &os);
 
 /// Adds the cast folding and deduplication patterns of amp-cast-cleanup.
 void populateCastCleanupPatterns(mlir::RewritePatternSet &patterns);
