@@ -4,10 +4,21 @@
 // NOAMP-NOT: amp.
 
 // A scalar cast to fp8 is integer arithmetic on the f32 bits, ending in a
-// bitcast of the 8-bit pattern; saturation compares against 0x7E (448).
+// bitcast of the 8-bit pattern: normal results round with one carry addition
+// (half an ulp less one, 2^19 - 1, plus the lowest kept bit) and rebias (120
+// << 3 = 960); below the smallest normal (2^-6: 0x3C800000 = 1015021568),
+// adding 2^14 in f32 rounds the subnormal into the low bits; overflow
+// compares against 0x7E (448) unsigned.
 // CHECK-LABEL: func.func @scalar_to_e4m3
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
-// CHECK-DAG: arith.constant 126 : i32
+// CHECK: arith.constant 524287 : i32
+// CHECK: arith.constant 960 : i32
+// CHECK: arith.constant 1.638400e+04 : f32
+// CHECK: arith.addf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.constant 1015021568 : i32
+// CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : i32
+// CHECK: arith.constant 126 : i32
+// CHECK: arith.cmpi ugt, %{{.*}}, %{{.*}} : i32
 // CHECK: %[[T:.*]] = arith.trunci %{{.*}} : i32 to i8
 // CHECK: %[[R:.*]] = arith.bitcast %[[T]] : i8 to f8E4M3FN
 // CHECK: return %[[R]]

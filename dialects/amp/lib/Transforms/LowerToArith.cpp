@@ -14,6 +14,7 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/DialectConversion.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/bit.h"
 
 namespace ampc::amp {
 #define GEN_PASS_DEF_AMPLOWERTOARITH
@@ -153,6 +154,8 @@ public:
       return value;
     if (to.isBF16())
       return encodeBF16(value, overflow);
+    if (isa<Float8E4M3FNType, Float8E5M2Type>(to))
+      return encodeFp8(value, to, overflow);
     FloatFormat fmt(to);
     Value bits = bitcast(value, b.getI32Type());
     Value sign = shr(bits, constInt(32, 31));
@@ -223,6 +226,51 @@ public:
     Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
     Value result = select(isNaN, ori(sign, constInt(32, 0x7fc0)), rounded);
     return bitcast(trunci(result, 16), b.getBF16Type());
+  }
+
+  /// f32 -> f8E4M3FN / f8E5M2 in a few operations: normal results round
+  /// with one carry addition on the f32 pattern (the kept mantissa bits'
+  /// lowest, plus half an ulp less one) and rebias the exponent; below the
+  /// smallest normal, adding 2^(emin - mantissa + 23) in f32 leaves the
+  /// subnormal's mantissa, rounded to nearest even by the addition itself,
+  /// in the sum's low bits. Overflow, inf and NaN as encodeFromF32.
+  Value encodeFp8(Value value, FloatType to, OverflowMode overflow) {
+    FloatFormat fmt(to);
+    int bias = 1 - fmt.minExponent;
+    int dropped = 23 - int(fmt.mantissa);
+    Value bits = bitcast(value, b.getI32Type());
+    Value abs = andi(bits, constInt(32, 0x7fffffff));
+    Value kept = shr(abs, constInt(32, dropped));
+    Value rounded =
+        addi(abs, addi(andi(kept, constInt(32, 1)),
+                       constInt(32, (int64_t(1) << (dropped - 1)) - 1)));
+    Value normal = subi(shr(rounded, constInt(32, dropped)),
+                        constInt(32, int64_t(127 - bias) << fmt.mantissa));
+    FloatType f32 = b.getF32Type();
+    float magnitude =
+        std::ldexp(1.0f, fmt.minExponent - int(fmt.mantissa) + 23);
+    Value magic = constFloat(f32, magnitude);
+    Value sum = arith::AddFOp::create(b, loc, bitcast(abs, f32), magic);
+    Value subnormal = subi(bitcast(sum, b.getI32Type()),
+                           constInt(32, llvm::bit_cast<uint32_t>(magnitude)));
+    uint32_t minNormal = uint32_t(127 + fmt.minExponent) << 23;
+    Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
+    Value result = select(isSub, subnormal, normal);
+    Value maxFinite = constInt(32, fmt.maxFinite);
+    Value overflowValue;
+    if (overflow == OverflowMode::saturate)
+      overflowValue = maxFinite;
+    else if (fmt.hasInf)
+      overflowValue = constInt(32, ((1 << fmt.exponent) - 1) << fmt.mantissa);
+    else
+      overflowValue = constInt(32, fmt.quietNaN);
+    // Unsigned: the rounding addition may carry inf's pattern past 2^31.
+    Value overflows = cmp(arith::CmpIPredicate::ugt, result, maxFinite);
+    result = select(overflows, overflowValue, result);
+    Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
+    result = select(isNaN, constInt(32, fmt.quietNaN), result);
+    result = ori(result, shl(shr(bits, constInt(32, 31)), constInt(32, 7)));
+    return bitcast(trunci(result, 8), to);
   }
 
 private:
