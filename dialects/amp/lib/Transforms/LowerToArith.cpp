@@ -185,13 +185,7 @@ public:
     Value rounded = addi(truncated, extui(roundUp, 32));
 
     Value maxFinite = constInt(32, fmt.maxFinite);
-    Value overflowValue;
-    if (overflow == OverflowMode::saturate)
-      overflowValue = maxFinite;
-    else if (fmt.hasInf)
-      overflowValue = constInt(32, ((1 << fmt.exponent) - 1) << fmt.mantissa);
-    else
-      overflowValue = constInt(32, fmt.quietNaN);
+    Value overflowValue = overflowPattern(fmt, overflow);
     Value overflows = cmp(arith::CmpIPredicate::ugt, rounded, maxFinite);
     Value result = select(overflows, overflowValue, rounded);
     // f32 inf follows the overflow rule; NaN stays NaN.
@@ -257,13 +251,7 @@ public:
     Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
     Value result = select(isSub, subnormal, normal);
     Value maxFinite = constInt(32, fmt.maxFinite);
-    Value overflowValue;
-    if (overflow == OverflowMode::saturate)
-      overflowValue = maxFinite;
-    else if (fmt.hasInf)
-      overflowValue = constInt(32, ((1 << fmt.exponent) - 1) << fmt.mantissa);
-    else
-      overflowValue = constInt(32, fmt.quietNaN);
+    Value overflowValue = overflowPattern(fmt, overflow);
     // Unsigned: the rounding addition may carry inf's pattern past 2^31.
     Value overflows = cmp(arith::CmpIPredicate::ugt, result, maxFinite);
     result = select(overflows, overflowValue, result);
@@ -274,6 +262,17 @@ public:
   }
 
 private:
+  /// What a finite value beyond the format's range (and inf) becomes: the
+  /// largest finite value when saturating, else inf, or NaN for formats
+  /// without inf (f8E4M3FN).
+  Value overflowPattern(const FloatFormat &fmt, OverflowMode overflow) {
+    if (overflow == OverflowMode::saturate)
+      return constInt(32, fmt.maxFinite);
+    if (fmt.hasInf)
+      return constInt(32, ((1 << fmt.exponent) - 1) << fmt.mantissa);
+    return constInt(32, fmt.quietNaN);
+  }
+
   OpBuilder &b;
   Location loc;
   VectorType shape;
