@@ -32,6 +32,17 @@
 // RUN: FileCheck %s --check-prefix=OUT < %t/omp.txt
 // RUN: diff %t/omp.txt %t/seq.txt
 // RUN: not ampc-compile %t/mm.mlir --threads=-2 -o %t/x.o 2>&1 | FileCheck %s --check-prefix=BADTHREADS
+//
+// Casts to f16 use the target's conversion instruction where it has one
+// (haswell has F16C, AArch64 fcvtn), and integer arithmetic where it has not
+// (baseline x86-64).
+// RUN: ampc-compile %t/half.mlir --cpu=haswell --threads=1 -o %t/half-f16c.o
+// RUN: llvm-objdump -d %t/half-f16c.o | FileCheck %s --check-prefix=F16C
+// RUN: ampc-compile %t/half.mlir --cpu=x86-64 --threads=1 -o %t/half-soft.o
+// RUN: llvm-objdump -d %t/half-soft.o | FileCheck %s --check-prefix=SOFT
+// RUN: llvm-nm %t/half-soft.o | FileCheck %s --check-prefix=SOFTNM
+// RUN: ampc-compile %t/half.mlir --triple=aarch64-linux-gnu --cpu=generic --threads=1 -o %t/half-a64.o
+// RUN: llvm-objdump -d %t/half-a64.o | FileCheck %s --check-prefix=A64HALF
 
 // A64: file format elf64-littleaarch64
 // A64: fmla v{{[0-9]+}}.4s, v{{[0-9]+}}.4s, v{{[0-9]+}}.s[
@@ -48,6 +59,15 @@
 // The sum over k of (i + 1) * (j + 1) / 64 = 130 (i + 1)(j + 1) / 64.
 // OUT: c[0][0] = 2.03125 c[13][6] = 199.0625 c[199][95] = 39000
 // BADTHREADS: ampc-compile: --threads must be 0 (all cores) or a positive count, not -2
+// F16C: vcvtps2ph
+// SOFT: <half>:
+// SOFT-NOT: vcvtps2ph
+// SOFT: <_mlir_ciface_half>:
+// SOFT-NOT: vcvtps2ph
+// SOFTNM-NOT: __truncsfhf2
+// SOFTNM: T half
+// SOFTNM-NOT: __truncsfhf2
+// A64HALF: fcvtn v{{[0-9]+}}.4h
 
 //--- mm.mlir
 func.func @mm(%a: tensor<200x130xf32>, %b: tensor<130x96xf32>) -> tensor<200x96xf32> {
@@ -56,6 +76,12 @@ func.func @mm(%a: tensor<200x130xf32>, %b: tensor<130x96xf32>) -> tensor<200x96x
   %f = linalg.fill ins(%z : f32) outs(%e : tensor<200x96xf32>) -> tensor<200x96xf32>
   %m = linalg.matmul ins(%a, %b : tensor<200x130xf32>, tensor<130x96xf32>) outs(%f : tensor<200x96xf32>) -> tensor<200x96xf32>
   return %m : tensor<200x96xf32>
+}
+
+//--- half.mlir
+func.func @half(%x: tensor<64xf32>) -> tensor<64xf16> {
+  %0 = amp.cast %x : tensor<64xf32> to tensor<64xf16>
+  return %0 : tensor<64xf16>
 }
 
 //--- driver.c
