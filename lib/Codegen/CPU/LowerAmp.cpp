@@ -26,15 +26,6 @@ Type shapedLike(Type like, Type element) {
   return element;
 }
 
-/// An integer constant of `type` (a scalar or a vector, splat).
-Value intConstant(OpBuilder &b, Location loc, Type type, int64_t value) {
-  Type element = getElementTypeOrSelf(type);
-  TypedAttr attr = b.getIntegerAttr(element, value);
-  if (auto vector = dyn_cast<VectorType>(type))
-    attr = DenseElementsAttr::get(vector, attr);
-  return arith::ConstantOp::create(b, loc, attr);
-}
-
 /// f32 -> f16 with IEEE overflow as `arith.truncf` (F16C's vcvtps2ph, or
 /// AArch64's fcvt: nearest even, subnormals, overflow to inf), with NaN
 /// mapped to the integer path's (0x7e00 with the input's sign). Null for
@@ -46,21 +37,7 @@ Value encodeHalf(OpBuilder &b, Location loc, Value f32, FloatType to,
       !getElementTypeOrSelf(like).isF32())
     return Value();
   Value hardware = arith::TruncFOp::create(b, loc, shapedLike(like, to), f32);
-  Type i32 = shapedLike(like, b.getI32Type());
-  Type i16 = shapedLike(like, b.getI16Type());
-  Value bits = arith::BitcastOp::create(b, loc, i32, f32);
-  Value upper = arith::TruncIOp::create(
-      b, loc, i16,
-      arith::ShRUIOp::create(b, loc, bits, intConstant(b, loc, i32, 16)));
-  Value sign =
-      arith::AndIOp::create(b, loc, upper, intConstant(b, loc, i16, 0x8000));
-  Value nanBits =
-      arith::OrIOp::create(b, loc, sign, intConstant(b, loc, i16, 0x7e00));
-  Value isNaN =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, f32, f32);
-  return arith::SelectOp::create(
-      b, loc, isNaN,
-      arith::BitcastOp::create(b, loc, hardware.getType(), nanBits), hardware);
+  return withQuietNaN(b, loc, f32, hardware);
 }
 
 struct AmpcCpuLowerAmpPass

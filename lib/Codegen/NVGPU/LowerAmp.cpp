@@ -11,7 +11,6 @@
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "llvm/ADT/APFloat.h"
 
 using namespace mlir;
 using namespace ampc::amp;
@@ -55,30 +54,7 @@ Value encodeWithPtx(OpBuilder &b, Location loc, Value f32, FloatType to,
   } else {
     return Value();
   }
-  // The integer path's NaN: the format's quiet NaN, with the input's sign.
-  const llvm::fltSemantics &semantics = to.getFloatSemantics();
-  unsigned width = llvm::APFloat::semanticsSizeInBits(semantics);
-  uint64_t quietNaN =
-      llvm::APFloat::getQNaN(semantics).bitcastToAPInt().getZExtValue() &
-      ~(uint64_t(1) << (width - 1));
-  Type bitsType = b.getIntegerType(width);
-  Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), f32);
-  Value sign = arith::TruncIOp::create(
-      b, loc, bitsType,
-      arith::ShRUIOp::create(
-          b, loc, bits,
-          arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(31))));
-  Value nanBits = arith::OrIOp::create(
-      b, loc,
-      arith::ConstantOp::create(b, loc, b.getIntegerAttr(bitsType, quietNaN)),
-      arith::ShLIOp::create(
-          b, loc, sign,
-          arith::ConstantOp::create(b, loc,
-                                    b.getIntegerAttr(bitsType, width - 1))));
-  Value isNaN =
-      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, f32, f32);
-  return arith::SelectOp::create(
-      b, loc, isNaN, arith::BitcastOp::create(b, loc, to, nanBits), hardware);
+  return withQuietNaN(b, loc, f32, hardware);
 }
 
 struct AmpcGpuLowerAmpPass

@@ -3,16 +3,17 @@
 
 // f32 -> f16 with IEEE overflow, on a target that converts in hardware: one
 // arith.truncf (vcvtps2ph), and NaN mapped to the integer path's quiet NaN
-// (0x7e00 = 32256) with the input's sign (bit 15 = 0x8000 = -32768 as i16).
+// (0x7e00 = 32256) with the input's sign (bit 31 moved to bit 15).
 // Without the option the integer path rounds (no arith.truncf at all).
 // CHECK-LABEL: func.func @to_f16
 // CHECK: %[[HW:.*]] = arith.truncf %[[X:.*]] : f32 to f16
 // CHECK: %[[BITS:.*]] = arith.bitcast %[[X]] : f32 to i32
-// CHECK: arith.shrui %[[BITS]]
-// CHECK: arith.andi %{{.*}}, %{{.*}} : i16
-// CHECK: %[[NAN:.*]] = arith.ori %{{.*}}, %{{.*}} : i16
-// CHECK: %[[ISNAN:.*]] = arith.cmpf uno, %[[X]], %[[X]] : f32
+// CHECK: %[[SIGN:.*]] = arith.shrui %[[BITS]], %c31_i32
+// CHECK: arith.shli %[[SIGN]], %c15_i32
+// CHECK: arith.constant 32256 : i32
+// CHECK: %[[NAN:.*]] = arith.trunci %{{.*}} : i32 to i16
 // CHECK: %[[NANF:.*]] = arith.bitcast %[[NAN]] : i16 to f16
+// CHECK: %[[ISNAN:.*]] = arith.cmpf uno, %[[X]], %[[X]] : f32
 // CHECK: %[[R:.*]] = arith.select %[[ISNAN]], %[[NANF]], %[[HW]] : f16
 // CHECK: return %[[R]]
 // SOFT-LABEL: func.func @to_f16

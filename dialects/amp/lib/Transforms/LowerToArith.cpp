@@ -705,3 +705,18 @@ LogicalResult ampc::amp::lowerAmpToArith(Operation *root,
   populateAmpToArithPatterns(patterns, std::move(hardware));
   return applyPartialConversion(root, target, std::move(patterns));
 }
+
+Value ampc::amp::withQuietNaN(OpBuilder &b, Location loc, Value f32,
+                              Value converted) {
+  Emitter em(b, loc, f32.getType());
+  auto to = cast<FloatType>(getElementTypeOrSelf(converted.getType()));
+  FloatFormat fmt(to);
+  Value sign =
+      em.shl(em.shr(em.bitcast(f32, b.getI32Type()), em.constInt(32, 31)),
+             em.constInt(32, fmt.width - 1));
+  Value nan = em.bitcast(
+      em.trunci(em.ori(sign, em.constInt(32, fmt.quietNaN)), fmt.width), to);
+  Value isNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, f32, f32);
+  return em.select(isNaN, nan, converted);
+}

@@ -35,6 +35,13 @@ using HardwareCastEncoder =
     std::function<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::Value,
                               mlir::FloatType, OverflowMode)>;
 
+/// `converted` (a conversion of `f32`, scalar or vector, to a smaller float
+/// type by a target's instruction) with NaN mapped to the integer path's:
+/// the target format's quiet NaN with the input's sign. Hardware encoders
+/// use it where their instruction keeps a NaN's payload.
+mlir::Value withQuietNaN(mlir::OpBuilder &b, mlir::Location loc,
+                         mlir::Value f32, mlir::Value converted);
+
 /// Adds the lowering of every amp op, and of arith.extf / arith.truncf with
 /// an fp8 side, to arith, math, linalg, tensor and vector ops; casts from
 /// f32 use `hardware` where it applies.
