@@ -11,24 +11,36 @@ set(AMPC_WARNING_FLAGS -Wall -Wextra -Wno-unused-parameter)
 add_compile_options(${AMPC_WARNING_FLAGS})
 
 # ampc_add_library(name sources... [DEPENDS ...] [LINK_LIBS ...])
-# A compiler library: links MLIR (and LLVM) publicly.
+# A compiler library: links MLIR (and LLVM) publicly. Installed as a static
+# library in the AMPCTargets export set (cmake/AMPCConfig.cmake.in), not in
+# MLIR's.
 function(ampc_add_library name)
   cmake_parse_arguments(ARG "" "" "DEPENDS;LINK_LIBS" ${ARGN})
   add_mlir_library(${name}
     ${ARG_UNPARSED_ARGUMENTS}
+    DISABLE_INSTALL
     DEPENDS ${ARG_DEPENDS}
     LINK_LIBS PUBLIC MLIR LLVM ${ARG_LINK_LIBS})
   target_include_directories(${name} PUBLIC
-    ${AMPC_SOURCE_DIR}/include ${AMPC_BINARY_DIR}/include
-    ${AMPC_SOURCE_DIR}/dialects/amp/include
-    ${AMPC_BINARY_DIR}/dialects/amp/include)
+    $<BUILD_INTERFACE:${AMPC_SOURCE_DIR}/include>
+    $<BUILD_INTERFACE:${AMPC_BINARY_DIR}/include>
+    $<BUILD_INTERFACE:${AMPC_SOURCE_DIR}/dialects/amp/include>
+    $<BUILD_INTERFACE:${AMPC_BINARY_DIR}/dialects/amp/include>
+    $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
   target_compile_options(${name} PRIVATE ${AMPC_WARNING_FLAGS})
+  install(TARGETS ${name} EXPORT AMPCTargets
+    ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} COMPONENT ampc)
 endfunction()
 
 # ampc_add_tool(name sources... [LINK_LIBS ...])
+# A user-facing tool, installed into bin/ (its run path finds libMLIR in the
+# LLVM library directory).
 function(ampc_add_tool name)
   cmake_parse_arguments(ARG "" "" "LINK_LIBS" ${ARGN})
   add_llvm_executable(${name} PARTIAL_SOURCES_INTENDED ${ARG_UNPARSED_ARGUMENTS})
   target_link_libraries(${name} PRIVATE MLIR LLVM ${ARG_LINK_LIBS})
   target_compile_options(${name} PRIVATE ${AMPC_WARNING_FLAGS})
+  set_target_properties(${name} PROPERTIES INSTALL_RPATH "${LLVM_LIBRARY_DIR}")
+  install(TARGETS ${name} RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR}
+    COMPONENT ampc)
 endfunction()

@@ -33,6 +33,11 @@ config.substitutions.append(
 config.substitutions.append(
     ("%llvm_lib_dir", os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")))
 
+# AMPC's libraries (libampc_rt.so, which objects built with
+# --runtime-allocator link).
+config.substitutions.append(
+    ("%ampc_lib_dir", os.path.join(config.ampc_obj_root, "lib")))
+
 tool_dirs = [config.ampc_tools_dir, config.llvm_tools_dir]
 tools = [
     ToolSubst("ampc-opt", unresolved="fatal"),

@@ -201,6 +201,9 @@ private:
     /// State arguments, in the order of `state`.
     ValueRange stateArgs;
     ArrayRef<StateSlot> state;
+    /// The `learning_rate` argument (tensor<f32>) with lr-input; null when
+    /// the learning rate is the `lr` constant.
+    Value learningRate;
     Value stateArg(abi::Role role) const {
       for (auto [slot, arg] : llvm::zip(state, stateArgs))
         if (slot.role == role)
@@ -337,6 +340,12 @@ private:
       inputAttrs.push_back(abi::getRoleDict(context, slot.role));
       resultAttrs.push_back(abi::getRoleDict(context, slot.role));
     }
+    auto scalarF32 = RankedTensorType::get({}, Float32Type::get(context));
+    if (learningRateInput) {
+      inputs.push_back(scalarF32);
+      inputAttrs.push_back(
+          abi::getRoleDict(context, Role::of(RoleKind::LearningRate)));
+    }
     for (unsigned index : args.batch) {
       inputs.push_back(forward.getArgumentTypes()[index]);
       NamedAttrList attrs(forward.getArgAttrDict(index));
@@ -344,7 +353,6 @@ private:
                 StringAttr::get(context, Role::of(RoleKind::Batch).str()));
       inputAttrs.push_back(attrs.getDictionary(context));
     }
-    auto scalarF32 = RankedTensorType::get({}, Float32Type::get(context));
     auto bool0d = RankedTensorType::get({}, IntegerType::get(context, 1));
     for (auto [type, kind] :
          {std::make_pair(Type(scalarF32), RoleKind::Loss),
@@ -371,13 +379,16 @@ private:
     size_t numParams = args.params.size();
     StepValues values{body->getArguments().take_front(numParams),
                       body->getArguments().slice(numParams, state.size()),
-                      state};
+                      state, Value()};
+    size_t firstBatch = numParams + state.size();
+    if (learningRateInput)
+      values.learningRate = body->getArgument(firstBatch++);
     IRMapping mapping;
     for (auto [p, index] : llvm::enumerate(args.params))
       mapping.map(forward.getArgument(index), values.params[p]);
     for (auto [i, index] : llvm::enumerate(args.batch))
       mapping.map(forward.getArgument(index),
-                  body->getArgument(numParams + state.size() + i));
+                  body->getArgument(firstBatch + i));
     b.setInsertionPointToStart(body);
     for (Operation &op : forward.getBody().front().without_terminator())
       b.clone(op, mapping);
@@ -499,7 +510,7 @@ private:
                  Value param, Value g, SmallVector<Value> &newParams,
                  SmallVector<Value> &newState) {
     auto type = cast<RankedTensorType>(param.getType());
-    double mu = momentum, lr = learningRate;
+    double mu = momentum;
     Value velocity;
     if (mu != 0) {
       Value old =
@@ -515,20 +526,35 @@ private:
     SmallVector<Value> ins = {param, g};
     if (velocity)
       ins.push_back(velocity);
+    if (values.learningRate)
+      ins.push_back(values.learningRate);
     bool nest = nesterov;
     newParams.push_back(u.elementwise(
         type, ins, [&](OpBuilder &nb, Location nloc, ValueRange a) {
           Scalar s(nb, nloc);
           Value d = decayed(s, a[0], a[1]);
-          if (a.size() == 3)
+          if (velocity)
             d = nest ? s.add(d, s.mul(s.c(mu), a[2])) : a[2];
-          return s.sub(a[0], s.mul(s.c(lr), d));
+          return s.sub(a[0], s.mul(learningRateIn(s, values, a), d));
         }));
   }
 
-  /// The bias corrections shared by every parameter's Adam update.
+  /// The learning rate inside an update's body: its last input with
+  /// lr-input, the `lr` constant otherwise.
+  Value learningRateIn(Scalar &s, const StepValues &values, ValueRange args) {
+    return values.learningRate ? args.back() : s.c(learningRate);
+  }
+  /// The learning rate as an f32 scalar.
+  Value learningRateScalar(UpdateBuilder &u, const StepValues &values) {
+    return values.learningRate ? u.scalar(values.learningRate)
+                               : u.constant(learningRate);
+  }
+
+  /// The bias corrections shared by every parameter's Adam update, and
+  /// AdamW's decoupled decay factor 1 - lr * weight_decay when the learning
+  /// rate is an input (null otherwise).
   struct AdamScalars {
-    Value stepSize0d, bias2Sqrt0d, newBeta1Power, newBeta2Power;
+    Value stepSize0d, bias2Sqrt0d, newBeta1Power, newBeta2Power, decay0d;
   };
 
   /// torch.optim.Adam: step_size = lr / (1 - beta1^t),
@@ -547,9 +573,13 @@ private:
     AdamScalars scalars;
     scalars.newBeta1Power = u.tensor0d(p1);
     scalars.newBeta2Power = u.tensor0d(p2);
+    Value lr = learningRateScalar(u, values);
     scalars.stepSize0d = u.tensor0d(arith::DivFOp::create(
-        b, loc, u.constant(learningRate),
-        arith::SubFOp::create(b, loc, u.constant(1.0), p1)));
+        b, loc, lr, arith::SubFOp::create(b, loc, u.constant(1.0), p1)));
+    if (values.learningRate && optimizer == "adamw" && weightDecay != 0)
+      scalars.decay0d = u.tensor0d(arith::SubFOp::create(
+          b, loc, u.constant(1.0),
+          arith::MulFOp::create(b, loc, lr, u.constant(weightDecay))));
     scalars.bias2Sqrt0d = u.tensor0d(math::SqrtOp::create(
         b, loc, arith::SubFOp::create(b, loc, u.constant(1.0), p2)));
     return scalars;
@@ -580,12 +610,17 @@ private:
           return s.add(s.mul(s.c(b2), a[0]), s.mul(s.c(1.0 - b2), s.mul(d, d)));
         });
     newState.append({m, v});
+    SmallVector<Value> ins = {param, m, v, scalars.stepSize0d,
+                              scalars.bias2Sqrt0d};
+    if (scalars.decay0d)
+      ins.push_back(scalars.decay0d);
     newParams.push_back(u.elementwise(
-        type, {param, m, v, scalars.stepSize0d, scalars.bias2Sqrt0d},
-        [&](OpBuilder &nb, Location nloc, ValueRange a) {
+        type, ins, [&](OpBuilder &nb, Location nloc, ValueRange a) {
           Scalar s(nb, nloc);
           Value pv = a[0];
-          if (decoupledFactor != 1.0)
+          if (scalars.decay0d)
+            pv = s.mul(pv, a[5]);
+          else if (decoupledFactor != 1.0)
             pv = s.mul(pv, s.c(decoupledFactor));
           Value denom = s.add(s.div(s.sqrt(a[2]), a[4]), s.c(eps));
           return s.sub(pv, s.mul(a[3], s.div(a[1], denom)));

@@ -40,7 +40,10 @@ ampc::AmpBuildTrainStepOptions stepOptions(const ampc::TrainOptions &options,
   ampc::AmpBuildTrainStepOptions step;
   step.optimizer = options.optimizer;
   step.learningRate = options.learningRate;
-  step.momentum = options.momentum;
+  // The host sets the learning rate every step (TrainOptions::schedule).
+  step.learningRateInput = true;
+  // Momentum is SGD's (TrainOptions says so); adam and adamw take beta1.
+  step.momentum = options.optimizer == "sgd" ? options.momentum : 0.0;
   step.nesterov = options.nesterov;
   step.beta1 = options.beta1;
   step.beta2 = options.beta2;
@@ -67,6 +70,8 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   if (mode != "none" && mode != "static" && mode != "dynamic")
     return makeError("unknown loss scaling '" + mode +
                      "'; expected auto, none, static or dynamic");
+  if (llvm::Error error = options.schedule.validate(options.learningRate))
+    return std::move(error);
   // The step is built on the parsed module, then compiled with it.
   AmpBuildTrainStepOptions stepPass = stepOptions(options, mode);
   auto module =
@@ -92,6 +97,8 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
       amp::abi::StepLayout::get(step.inputRoles, step.resultRoles, why);
   if (!layout)
     return makeError("@train_step breaks the training-step contract: " + why);
+  if (!layout->learningRate)
+    return makeError("@train_step takes no 'learning_rate' input");
   trainer->layout = *layout;
 
   if (llvm::Error error = trainer->placeTensors())
@@ -174,20 +181,41 @@ ampc::Trainer::fromFile(llvm::StringRef path, const JitOptions &jit,
   return create((*buffer)->getBuffer(), path, jit, options);
 }
 
+llvm::Error ampc::Trainer::setSchedule(const LrSchedule &schedule) {
+  if (llvm::Error error = schedule.validate(options.learningRate))
+    return error;
+  options.schedule = schedule;
+  return llvm::Error::success();
+}
+
+llvm::Expected<double> ampc::Trainer::learningRate() const {
+  const LrSchedule &schedule = options.schedule;
+  if (schedule.needsTotalSteps() && schedule.totalSteps == 0)
+    return makeError("the " + schedule.kind +
+                     " learning-rate schedule needs its total steps "
+                     "(LrSchedule::totalSteps)");
+  return schedule.at(options.learningRate, steps);
+}
+
 llvm::Expected<ampc::StepResult>
 ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
-  size_t first = layout.numCarried();
+  size_t first = *layout.learningRate + 1;
   if (batch.size() != inputs.size() - first)
     return makeError("a step takes " + llvm::Twine(inputs.size() - first) +
                      " batch inputs, got " + llvm::Twine(batch.size()));
   if (llvm::Error error = assignBatch(
           llvm::MutableArrayRef<TargetTensor>(inputs).drop_front(first), batch))
     return std::move(error);
+  auto lr = learningRate();
+  if (!lr)
+    return lr.takeError();
   StepResult result;
+  result.learningRate = float(*lr);
+  inputs[*layout.learningRate].as<float>()[0] = result.learningRate;
   result.lossScale = lossScale();
   if (llvm::Error error = call(amp::abi::kTrainStepName, inputs, {}, outputs))
     return std::move(error);
-  for (size_t i = 0; i < first; ++i)
+  for (size_t i = 0; i < layout.numCarried(); ++i)
     std::swap(inputs[i], outputs[i]);
   ++steps;
   result.loss = outputs[layout.loss].as<float>()[0];

@@ -16,6 +16,29 @@ struct TrainCLOptions {
                                  cl::cat(getOptimizerCLCategory())};
   cl::opt<double> learningRate{"lr", cl::init(0.05), cl::desc("learning rate"),
                                cl::cat(getOptimizerCLCategory())};
+  cl::opt<std::string> schedule{
+      "lr-schedule", cl::init("constant"),
+      cl::desc("constant, step (x lr-gamma every lr-step-size steps), cosine "
+               "or linear (to lr-min at lr-total-steps)"),
+      cl::cat(getOptimizerCLCategory())};
+  cl::opt<int64_t> warmupSteps{
+      "warmup-steps", cl::init(0),
+      cl::desc("steps of linear warmup before the schedule"),
+      cl::cat(getOptimizerCLCategory())};
+  cl::opt<int64_t> stepSize{"lr-step-size", cl::init(0),
+                            cl::desc("step schedule: steps between decays"),
+                            cl::cat(getOptimizerCLCategory())};
+  cl::opt<double> gamma{"lr-gamma", cl::init(0.1),
+                        cl::desc("step schedule: decay factor"),
+                        cl::cat(getOptimizerCLCategory())};
+  cl::opt<double> minLr{"lr-min", cl::init(0.0),
+                        cl::desc("cosine/linear: the final learning rate"),
+                        cl::cat(getOptimizerCLCategory())};
+  cl::opt<int64_t> totalSteps{
+      "lr-total-steps", cl::init(0),
+      cl::desc("cosine/linear: the step where the decay ends (0: the end of "
+               "the run)"),
+      cl::cat(getOptimizerCLCategory())};
   cl::opt<double> momentum{"momentum", cl::init(0.9), cl::desc("SGD momentum"),
                            cl::cat(getOptimizerCLCategory())};
   cl::opt<bool> nesterov{"nesterov", cl::desc("Nesterov momentum"),
@@ -83,6 +106,14 @@ llvm::Expected<ampc::TrainOptions> ampc::train::getTrainOptionsFromCL() {
   TrainOptions options;
   options.optimizer = cli.optimizer;
   options.learningRate = cli.learningRate;
+  options.schedule.kind = cli.schedule;
+  options.schedule.warmupSteps = cli.warmupSteps;
+  options.schedule.stepSize = cli.stepSize;
+  options.schedule.gamma = cli.gamma;
+  options.schedule.minLr = cli.minLr;
+  options.schedule.totalSteps = cli.totalSteps;
+  if (llvm::Error error = options.schedule.validate(options.learningRate))
+    return std::move(error);
   // Momentum is SGD's; adam and adamw take beta1.
   options.momentum = cli.optimizer == "sgd" ? cli.momentum.getValue() : 0.0;
   options.nesterov = cli.nesterov;

@@ -104,30 +104,35 @@ llvm::json::Object runJson(const PolicyRun &policyRun, bool castStatistics) {
   const RunSummary &run = policyRun.summary;
   llvm::json::Array epochRows;
   for (const EpochRow &e : run.epochs)
-    epochRows.push_back(llvm::json::Object{
-        {"epoch", e.epoch},
-        {"train_loss", e.loss},
-        {"test_accuracy", e.accuracy},
-        {"skipped_steps", e.skipped},
-        {"loss_scale", e.lossScale},
-        {"worst_underflow", measuredOrNull(e.worstUnderflow, castStatistics)},
-        {"ms_per_step", e.msPerStep}});
+    epochRows.push_back(
+        llvm::json::Object{{"epoch", e.epoch},
+                           {"train_loss", e.loss},
+                           {"test_accuracy_percent", e.accuracy},
+                           {"skipped_steps", e.skipped},
+                           {"loss_scale", e.lossScale},
+                           {"worst_underflow_percent",
+                            measuredOrNull(e.worstUnderflow, castStatistics)},
+                           {"ms_per_step", e.msPerStep}});
   llvm::json::Array casts;
   for (const ampc::CastStatistic &c : run.casts)
     casts.push_back(llvm::json::Object{{"site", c.site},
-                                       {"underflow", c.underflow},
-                                       {"overflow", c.overflow}});
+                                       {"underflow_fraction", c.underflow},
+                                       {"overflow_fraction", c.overflow}});
   return llvm::json::Object{
       {"policy", policyRun.policy},
       {"loss_scaling", policyRun.lossScaling},
-      {"final_test_accuracy", run.accuracy},
+      {"final_test_accuracy_percent", run.accuracy},
       {"steps", run.steps},
       {"skipped_steps", run.skipped},
       {"final_loss_scale", run.finalScale},
-      {"worst_underflow", measuredOrNull(run.worstUnderflow, castStatistics)},
+      {"worst_underflow_percent",
+       measuredOrNull(run.worstUnderflow, castStatistics)},
       {"last_step_casts", std::move(casts)},
       {"mean_ms_per_step",
        run.steps ? 1000 * run.seconds / double(run.steps) : 0.0},
+      {"final_learning_rate",
+       run.learningRates.empty() ? llvm::json::Value(nullptr)
+                                 : llvm::json::Value(run.learningRates.back())},
       {"epochs", std::move(epochRows)}};
 }
 
@@ -157,6 +162,8 @@ void ampc::train::printSummaryTable(llvm::raw_ostream &os,
   os << "\n== summary: " << header.model << ", " << header.epochs
      << " epoch(s), " << header.optimizer << " lr "
      << llvm::format("%g", header.learningRate);
+  if (header.schedule != "constant")
+    os << " (" << header.schedule << ")";
   if (header.optimizer == "sgd")
     os << " momentum " << llvm::format("%g", header.momentum);
   os << " ==\n"
@@ -181,9 +188,10 @@ llvm::Error ampc::train::writeSummaryJson(llvm::StringRef path,
   for (const PolicyRun &run : runs)
     policies.push_back(runJson(run, header.castStatistics));
   llvm::json::Object root{
-      {"model", header.model},        {"optimizer", header.optimizer},
-      {"lr", header.learningRate},    {"epochs", header.epochs},
-      {"seed", int64_t(header.seed)}, {"policies", std::move(policies)}};
+      {"model", header.model},          {"optimizer", header.optimizer},
+      {"lr", header.learningRate},      {"lr_schedule", header.schedule},
+      {"epochs", header.epochs},        {"seed", int64_t(header.seed)},
+      {"policies", std::move(policies)}};
   return writeFile(path, [&](llvm::raw_ostream &os) {
     os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
   });

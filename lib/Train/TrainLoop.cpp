@@ -78,6 +78,7 @@ llvm::Error runSteps(ampc::Trainer &trainer, const Dataset &data,
                        llvm::toString(result.takeError()));
     run.losses.push_back(result->loss);
     run.scales.push_back(result->lossScale);
+    run.learningRates.push_back(result->learningRate);
     if (!result->skipped)
       lossSum += result->loss;
     row.skipped += result->skipped;
@@ -174,6 +175,13 @@ ampc::train::runTraining(Trainer &trainer, const Dataset &trainData,
                      llvm::Twine(shape->batch));
   if (options.maxSteps)
     stepsPerEpoch = std::min(stepsPerEpoch, options.maxSteps);
+  if (trainer.schedule().needsTotalSteps() &&
+      trainer.schedule().totalSteps == 0) {
+    LrSchedule wholeRun = trainer.schedule();
+    wholeRun.totalSteps = int64_t(options.epochs) * stepsPerEpoch;
+    if (llvm::Error error = trainer.setSchedule(wholeRun))
+      return std::move(error);
+  }
   if (llvm::Error error = resume(trainer, options, stepsPerEpoch))
     return std::move(error);
 

@@ -5,6 +5,9 @@
 // RUN: ampc-opt %s -amp-build-train-step="optimizer=sgd lr=0.5 momentum=0.9 loss-scaling=dynamic growth-interval=100 hysteresis=2 min-scale=1" | FileCheck %s --check-prefix=DYN
 // RUN: ampc-opt %s -amp-build-train-step="optimizer=sgd lr=0.5" | FileCheck %s --check-prefix=NONE
 // RUN: ampc-opt %s -amp-build-train-step="optimizer=adamw lr=0.001 weight-decay=0.01 loss-scaling=static init-scale=1024 clip-norm=2.0" | FileCheck %s --check-prefix=ADAMW
+// With lr-input the learning rate is an argument the caller sets each step.
+// RUN: ampc-opt %s -amp-build-train-step="optimizer=sgd lr-input=true" | FileCheck %s --check-prefix=LRSGD
+// RUN: ampc-opt %s -amp-build-train-step="optimizer=adamw weight-decay=0.5 lr-input=true" | FileCheck %s --check-prefix=LRADAMW
 // The fp16 policy then runs the weight-gradient contraction in f16 and keeps
 // the update in f32.
 // RUN: ampc-opt %s -amp-build-train-step="loss-scaling=dynamic" -ampc-train-pipeline="policy=fp16" | FileCheck %s --check-prefix=FP16
@@ -91,6 +94,34 @@ func.func @forward(%w: tensor<4x3xf32> {amp.param}, %b: tensor<3xf32> {amp.param
 // ADAMW: amp.select_update
 // ADAMW-NOT: amp.update_loss_scale
 // ADAMW: return
+
+// The learning rate sits between the state (none here) and the batch, and
+// is the factor of each parameter's update; no lr constant is left.
+// LRSGD-LABEL: func.func @train_step(
+// LRSGD-SAME: %[[W:[a-z0-9]+]]: tensor<4x3xf32> {amp.param, amp.role = "param0"}, %[[B:[a-z0-9]+]]: tensor<3xf32> {amp.param, amp.role = "param1"}, %[[LR:[a-z0-9]+]]: tensor<f32> {amp.role = "learning_rate"}, %{{.*}}: tensor<2x4xf32> {amp.role = "batch", x.note = "input"})
+// LRSGD-SAME: -> (tensor<4x3xf32> {amp.role = "param0"}, tensor<3xf32> {amp.role = "param1"}, tensor<f32> {amp.role = "loss"}
+// LRSGD-NOT: 1.000000e-02
+// LRSGD: linalg.generic {{.*}} ins(%[[W]], %{{.*}}, %[[LR]] : tensor<4x3xf32>, tensor<4x3xf32>, tensor<f32>)
+// LRSGD-NEXT: ^bb0(%[[P:.*]]: f32, %[[G:.*]]: f32, %[[R:.*]]: f32, %{{.*}}: f32):
+// LRSGD-NEXT: %[[D:.*]] = arith.mulf %[[R]], %[[G]] : f32
+// LRSGD-NEXT: arith.subf %[[P]], %[[D]] : f32
+// LRSGD: linalg.generic {{.*}} ins(%[[B]], %{{.*}}, %[[LR]] : tensor<3xf32>, tensor<3xf32>, tensor<f32>)
+
+// AdamW: the step size lr / (1 - beta1^t) and the decoupled decay
+// 1 - lr * weight_decay both come from the argument.
+// LRADAMW-LABEL: func.func @train_step(
+// LRADAMW-SAME: {amp.role = "beta2_power"}, %[[LR:[a-z0-9]+]]: tensor<f32> {amp.role = "learning_rate"}, %{{.*}}: tensor<2x4xf32> {amp.role = "batch"
+// LRADAMW-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+// LRADAMW-DAG: %[[WD:.*]] = arith.constant 5.000000e-01 : f32
+// LRADAMW: %[[RATE:.*]] = tensor.extract %[[LR]][] : tensor<f32>
+// LRADAMW: %[[BIAS1:.*]] = arith.subf %[[ONE]], %{{.*}} : f32
+// LRADAMW-NEXT: arith.divf %[[RATE]], %[[BIAS1]] : f32
+// LRADAMW: %[[DECAY:.*]] = arith.mulf %[[RATE]], %[[WD]] : f32
+// LRADAMW-NEXT: %[[FACTOR:.*]] = arith.subf %[[ONE]], %[[DECAY]] : f32
+// LRADAMW: %[[FACTOR0D:.*]] = tensor.from_elements %[[FACTOR]] : tensor<f32>
+// LRADAMW: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[FACTOR0D]] : tensor<4x3xf32>, tensor<4x3xf32>, tensor<4x3xf32>, tensor<f32>, tensor<f32>, tensor<f32>)
+// LRADAMW-NEXT: ^bb0(%[[P:[a-z0-9_]+]]: f32, {{.*}}, %[[F:[a-z0-9_]+]]: f32, %{{.*}}: f32):
+// LRADAMW-NEXT: arith.mulf %[[P]], %[[F]] : f32
 
 // FP16-LABEL: func.func @train_step(
 // FP16: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<2x4xf16>, tensor<2x3xf16>) outs(%{{.*}} : tensor<4x3xf32>) attrs = {amp.gradient, amp.origin = "linalg.matmul", amp.precision = #amp.precision<compute = f16, accumulate = f32>}

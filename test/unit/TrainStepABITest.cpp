@@ -27,6 +27,7 @@ TEST(TrainStepABITest, EveryRoleRoundTrips) {
       {Role::of(RoleKind::HysteresisTracker), "hysteresis_tracker"},
       {Role::ofFp8(RoleKind::Fp8AmaxHistory, "t3"), "fp8.t3.amax_history"},
       {Role::ofFp8(RoleKind::Fp8Scale, "param0"), "fp8.param0.scale"},
+      {Role::of(RoleKind::LearningRate), "learning_rate"},
       {Role::of(RoleKind::Batch), "batch"},
       {Role::of(RoleKind::Loss), "loss"},
       {Role::of(RoleKind::FoundInf), "found_inf"},
@@ -56,6 +57,9 @@ TEST(TrainStepABITest, StateAndDirections) {
   EXPECT_FALSE(Role::of(RoleKind::Batch).isState());
   EXPECT_TRUE(Role::of(RoleKind::Batch).isArgument());
   EXPECT_FALSE(Role::of(RoleKind::Batch).isResult());
+  EXPECT_FALSE(Role::of(RoleKind::LearningRate).isState());
+  EXPECT_TRUE(Role::of(RoleKind::LearningRate).isArgument());
+  EXPECT_FALSE(Role::of(RoleKind::LearningRate).isResult());
   EXPECT_FALSE(Role::of(RoleKind::Loss).isArgument());
   EXPECT_TRUE(Role::of(RoleKind::CastStats).isResult());
 }
@@ -85,6 +89,15 @@ TEST(TrainStepABITest, LayoutFindsEveryPartByRole) {
   EXPECT_EQ(layout->foundInf, 7u);
   EXPECT_EQ(layout->gradNorm, 8u);
   EXPECT_EQ(layout->castStats, std::optional<size_t>(9));
+  EXPECT_FALSE(layout->learningRate);
+
+  // A learning-rate argument between the state and the batch.
+  args.insert(args.begin() + 6, "learning_rate");
+  layout = StepLayout::get(args, results, error);
+  ASSERT_TRUE(layout) << error;
+  EXPECT_EQ(layout->learningRate, std::optional<size_t>(6));
+  EXPECT_EQ(layout->numCarried(), 6u);
+  EXPECT_EQ(layout->numBatch, 2u);
 
   // The trailing results may come in any order.
   std::vector<std::string> shuffled = {"param0", "grad_norm", "loss",
@@ -115,6 +128,11 @@ TEST(TrainStepABITest, LayoutRejectsBrokenContracts) {
   rejects({"batch"}, tail, "no 'param0' argument");
   rejects({"param0", "batch", "loss_scale"}, with({"param0"}),
           "argument #2 is 'loss_scale', expected 'batch'");
+  rejects({"param0", "batch", "learning_rate"}, with({"param0"}),
+          "argument #2 is 'learning_rate', expected 'batch' after the "
+          "parameters, the state and an optional 'learning_rate'");
+  rejects({"param0", "learning_rate", "learning_rate", "batch"},
+          with({"param0"}), "argument #2 is 'learning_rate'");
   rejects({"param0", "loss_scale", "param1"}, with({"param0"}),
           "parameter 'param1' after the optimizer state");
   rejects({"param0", "loss_scale"}, with({"loss_scale", "param0"}),

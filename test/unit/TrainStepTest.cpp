@@ -214,8 +214,8 @@ std::vector<uint8_t> snapshot(ampc::Trainer &trainer) {
   std::vector<uint8_t> bytes;
   const ampc::FunctionSignature &step = trainer.stepSignature();
   for (const std::string &role : step.inputRoles) {
-    if (role == "batch" || role == "loss_scale" || role == "growth_tracker" ||
-        role == "hysteresis_tracker")
+    if (role == "batch" || role == "learning_rate" || role == "loss_scale" ||
+        role == "growth_tracker" || role == "hysteresis_tracker")
       continue;
     std::optional<Tensor> t = trainer.state(role);
     EXPECT_TRUE(t) << role;
@@ -507,6 +507,156 @@ TEST(TrainStepTest, BadOptionsAreClearErrors) {
   o.backoffFactor = 2;
   EXPECT_NE(message(o).find("backoff-factor must be in (0, 1)"),
             std::string::npos);
+}
+
+/// Learning rates of schedules with base 0.1, written out from torch's
+/// formulas (lr_scheduler.StepLR, CosineAnnealingLR, LinearLR) with a linear
+/// warmup of (t + 1) / W before them.
+TEST(TrainStepTest, ScheduleShapes) {
+  auto expectRates = [](const ampc::LrSchedule &schedule,
+                        std::vector<double> rates) {
+    for (size_t t = 0; t < rates.size(); ++t)
+      EXPECT_NEAR(schedule.at(0.1, int64_t(t)), rates[t], 1e-10)
+          << schedule.describe() << " step " << t;
+  };
+  ampc::LrSchedule warmup;
+  warmup.warmupSteps = 4;
+  expectRates(warmup, {0.025, 0.05, 0.075, 0.1, 0.1, 0.1});
+  ampc::LrSchedule step;
+  step.kind = "step";
+  step.stepSize = 3;
+  step.gamma = 0.5;
+  expectRates(step, {0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025});
+  ampc::LrSchedule cosine;
+  cosine.kind = "cosine";
+  cosine.warmupSteps = 2;
+  cosine.totalSteps = 10;
+  cosine.minLr = 0.01;
+  expectRates(cosine,
+              {0.05, 0.1, 0.1, 0.096574579, 0.0868198052, 0.0722207545, 0.055,
+               0.0377792455, 0.0231801948, 0.013425421, 0.01, 0.01});
+  ampc::LrSchedule linear;
+  linear.kind = "linear";
+  linear.totalSteps = 4;
+  expectRates(linear, {0.1, 0.075, 0.05, 0.025, 0, 0});
+}
+
+/// The step uses the schedule's learning rate: SGD under a linear decay to
+/// 0 (the last steps change nothing) and AdamW under a step decay, whose
+/// decoupled decay 1 - lr * wd follows the schedule too.
+TEST(TrainStepTest, TheStepFollowsTheSchedule) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.1;
+  o.momentum = 0;
+  o.schedule.kind = "linear";
+  o.schedule.totalSteps = 4;
+  const double sgdRates[] = {0.1, 0.075, 0.05, 0.025, 0, 0};
+  checkOptimizer(o, 6,
+                 [&](std::vector<double> &w, std::vector<double> g, int t) {
+                   for (int i = 0; i < 4; ++i)
+                     w[i] -= sgdRates[t - 1] * g[i];
+                 });
+
+  o = {};
+  o.optimizer = "adamw";
+  o.learningRate = 0.01;
+  o.weightDecay = 0.5;
+  o.schedule.kind = "step";
+  o.schedule.stepSize = 2;
+  o.schedule.gamma = 0.5;
+  const double adamRates[] = {0.01, 0.01, 0.005, 0.005, 0.0025, 0.0025};
+  std::vector<double> m(4, 0.0), v(4, 0.0);
+  checkOptimizer(
+      o, 6, [&](std::vector<double> &w, std::vector<double> g, int t) {
+        double lr = adamRates[t - 1];
+        for (int i = 0; i < 4; ++i) {
+          w[i] *= 1 - lr * 0.5;
+          m[i] = 0.9 * m[i] + 0.1 * g[i];
+          v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+          double denom =
+              std::sqrt(v[i]) / std::sqrt(1 - std::pow(0.999, t)) + 1e-8;
+          w[i] -= lr / (1 - std::pow(0.9, t)) * m[i] / denom;
+        }
+      });
+}
+
+/// A checkpoint keeps the schedule's position (the step count): a resumed
+/// trainer continues the cosine where the saved one was.
+TEST(TrainStepTest, CheckpointsKeepTheSchedulePosition) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.1;
+  o.momentum = 0;
+  o.schedule.kind = "cosine";
+  o.schedule.warmupSteps = 2;
+  o.schedule.totalSteps = 10;
+  o.schedule.minLr = 0.01;
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ampc-lr", dir));
+  std::string path = (dir + "/state.ckpt").str();
+  auto run = makeTrainer(o);
+  ASSERT_TRUE(run);
+  for (int t = 0; t < 4; ++t)
+    ASSERT_TRUE(static_cast<bool>(run->step({vec(gradientAt(t))})));
+  ASSERT_FALSE(static_cast<bool>(run->saveCheckpoint(path)));
+  auto resumed = makeTrainer(o);
+  ASSERT_TRUE(resumed);
+  ASSERT_FALSE(static_cast<bool>(resumed->loadCheckpoint(path)));
+  auto lr = resumed->learningRate();
+  ASSERT_TRUE(static_cast<bool>(lr));
+  EXPECT_NEAR(*lr, 0.0868198052, 1e-10);
+  auto next = resumed->step({vec(gradientAt(4))});
+  auto expected = run->step({vec(gradientAt(4))});
+  ASSERT_TRUE(next && expected);
+  EXPECT_FLOAT_EQ(next->learningRate, 0.0868198052f);
+  EXPECT_EQ(snapshot(*resumed), snapshot(*run));
+  llvm::sys::fs::remove_directories(dir);
+}
+
+TEST(TrainStepTest, BadSchedulesAreClearErrors) {
+  auto message = [](ampc::LrSchedule schedule) {
+    ampc::TrainOptions o;
+    o.schedule = schedule;
+    ampc::JitOptions jit;
+    auto trainer = ampc::Trainer::create(kLinear, "<test>", jit, o);
+    return trainer ? std::string() : llvm::toString(trainer.takeError());
+  };
+  ampc::LrSchedule s;
+  s.kind = "exponential";
+  EXPECT_EQ(message(s), "learning-rate schedule: unknown kind 'exponential'; "
+                        "expected constant, step, cosine or linear");
+  s = {};
+  s.kind = "step";
+  EXPECT_EQ(message(s),
+            "learning-rate schedule: the step schedule needs a step size > 0");
+  s = {};
+  s.kind = "cosine";
+  s.warmupSteps = 10;
+  s.totalSteps = 10;
+  EXPECT_EQ(message(s), "learning-rate schedule: total steps (10) must exceed "
+                        "the warmup (10)");
+  s = {};
+  s.kind = "linear";
+  s.totalSteps = 5;
+  s.minLr = 1;
+  EXPECT_EQ(message(s),
+            "learning-rate schedule: the final learning rate must be in "
+            "[0, lr]");
+  // Without total steps a decay cannot start (runTraining sets them).
+  s = {};
+  s.kind = "cosine";
+  EXPECT_EQ(message(s), "");
+  ampc::TrainOptions o;
+  o.schedule = s;
+  auto trainer = makeTrainer(o);
+  ASSERT_TRUE(trainer);
+  auto result = trainer->step({vec(gradientAt(0))});
+  ASSERT_FALSE(static_cast<bool>(result));
+  EXPECT_EQ(llvm::toString(result.takeError()),
+            "the cosine learning-rate schedule needs its total steps "
+            "(LrSchedule::totalSteps)");
+  s.totalSteps = 3;
+  EXPECT_FALSE(static_cast<bool>(trainer->setSchedule(s)));
+  EXPECT_TRUE(static_cast<bool>(trainer->step({vec(gradientAt(0))})));
 }
 
 /// The `totals:` line of `function` in a precision report: ops per compute

@@ -1,7 +1,8 @@
 //===- ampc-train.cpp - train a model on a dataset under each policy ------===//
 //
 //   ampc-train model.mlir [--policy=fp32,bf16,fp16,fp8] [--epochs=1]
-//              [--optimizer=sgd|adam|adamw] [--lr=0.05] [--momentum=0.9] ...
+//              [--optimizer=sgd|adam|adamw] [--lr=0.05] [--momentum=0.9]
+//              [--lr-schedule=constant|step|cosine|linear] [--warmup-steps=N]
 //              [--loss-scaling=auto|none|static|dynamic] [--init-scale=...]
 //              [--dataset=DIR] [--checkpoint-dir=DIR [--resume]]
 //              [--summary-json=PATH] [--plot=PATH.svg]
@@ -252,13 +253,15 @@ int main(int argc, char **argv) {
   auto options = getTrainOptionsFromCL();
   if (!options)
     return fail(llvm::toString(options.takeError()));
-  ReportHeader header{inputFile,
-                      options->optimizer,
-                      options->learningRate,
-                      options->momentum,
-                      epochs,
-                      seed,
-                      precisions->front().castStatistics};
+  ReportHeader header;
+  header.model = inputFile;
+  header.optimizer = options->optimizer;
+  header.learningRate = options->learningRate;
+  header.momentum = options->momentum;
+  header.schedule = options->schedule.describe();
+  header.epochs = epochs;
+  header.seed = seed;
+  header.castStatistics = precisions->front().castStatistics;
   printSummaryTable(llvm::outs(), header, runs);
   if (!summaryJson.empty())
     if (llvm::Error error = writeSummaryJson(summaryJson, header, runs))

@@ -66,7 +66,8 @@ def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
     argument and result of both functions carries `amp.role`: `param<i>`,
     `param<i>.momentum`, `param<i>.exp_avg`, `param<i>.exp_avg_sq`,
     `beta1_power`, `beta2_power`, `loss_scale`, `growth_tracker`,
-    `hysteresis_tracker`, `batch`, `loss`, `found_inf`, `grad_norm`. The
+    `hysteresis_tracker`, `learning_rate` (with `lr-input`), `batch`, `loss`,
+    `found_inf`, `grad_norm`. The
     update ops carry `amp.precision` f32, so no policy lowers them.
   }];
   let options = [
@@ -74,7 +75,12 @@ def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
            "the function computing the loss">,
     Option<"optimizer", "optimizer", "std::string", "\"sgd\"",
            "sgd, adam or adamw">,
-    Option<"learningRate", "lr", "double", "0.01", "learning rate">,
+    Option<"learningRate", "lr", "double", "0.01",
+           "learning rate (without lr-input)">,
+    Option<"learningRateInput", "lr-input", "bool", "false",
+           "take the learning rate as an input of @train_step (role "
+           "learning_rate, a tensor<f32> after the state) that the caller "
+           "sets every step: a schedule">,
     Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
     Option<"nesterov", "nesterov", "bool", "false",
            "Nesterov momentum (SGD with momentum)">,

@@ -3,7 +3,8 @@
 // The training host API: builds the training step of a model
 // (amp-build-train-step: forward, backward, loss scaling, clipping and the
 // optimizer, all in the compiled graph), compiles it under a policy, holds
-// the f32 master parameters and the optimizer and loss-scale state, and
+// the f32 master parameters and the optimizer and loss-scale state, sets
+// each step's learning rate from its schedule (an input of the step), and
 // saves and resumes checkpoints.
 //
 // Model contract: @forward(params..., batch inputs...) -> (loss, ...), the
@@ -19,6 +20,7 @@
 
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/JIT/JIT.h"
+#include "ampc/JIT/Schedule.h"
 
 #include <optional>
 
@@ -27,8 +29,10 @@ namespace ampc {
 struct TrainOptions {
   /// sgd, adam or adamw (torch semantics).
   std::string optimizer = "sgd";
+  /// The base learning rate; `schedule` gives each step's.
   double learningRate = 0.05;
-  /// SGD momentum (ignored by adam/adamw).
+  LrSchedule schedule;
+  /// SGD momentum (not used by adam/adamw, which take beta1).
   double momentum = 0.9;
   bool nesterov = false;
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
@@ -57,6 +61,8 @@ struct StepResult {
   bool skipped = false;
   /// The loss scale the step used (1 without loss scaling).
   float lossScale = 1;
+  /// The learning rate the step used (from the schedule).
+  float learningRate = 0;
   /// The global L2 norm of the unscaled gradients (before clipping).
   float gradNorm = 0;
   /// With JitOptions::castStatistics: the largest underflow and overflow
@@ -117,6 +123,12 @@ public:
   }
   /// The loss scale the next step uses.
   float lossScale() const;
+  /// The learning rate the next step uses: the schedule at stepsTaken()
+  /// (checkpoints keep the step count, so a resumed run continues it).
+  llvm::Expected<double> learningRate() const;
+  const LrSchedule &schedule() const { return options.schedule; }
+  /// Replaces the schedule (checked first; nothing changes on an error).
+  llvm::Error setSchedule(const LrSchedule &schedule);
   /// Steps taken (skipped ones included) since initialisation.
   int64_t stepsTaken() const { return steps; }
   /// The resolved loss scaling (none, static or dynamic).

@@ -26,6 +26,8 @@ struct PolicyRun {
 struct ReportHeader {
   std::string model, optimizer;
   double learningRate = 0, momentum = 0;
+  /// LrSchedule::describe() of the schedule.
+  std::string schedule = "constant";
   unsigned epochs = 0;
   uint64_t seed = 0;
   /// Whether underflow was measured (otherwise shown as "-" / null).
@@ -40,8 +42,9 @@ void printEpochRow(llvm::raw_ostream &os, const EpochRow &row,
 /// The side-by-side summary of the runs.
 void printSummaryTable(llvm::raw_ostream &os, const ReportHeader &header,
                        llvm::ArrayRef<PolicyRun> runs);
-/// The JSON summary (accuracies, underflow and losses as the tables show
-/// them; per-epoch rows; the last step's per-cast statistics).
+/// The JSON summary: per-epoch rows and the last step's per-cast
+/// statistics; every key of a share names its unit (`_percent` as the
+/// tables show them, `_fraction` for the per-cast shares).
 llvm::Error writeSummaryJson(llvm::StringRef path, const ReportHeader &header,
                              llvm::ArrayRef<PolicyRun> runs);
 /// An SVG of the training loss (mean of 20 steps) and the loss scale (log2)

@@ -62,8 +62,9 @@ struct EpochRow {
 /// What one training run did.
 struct RunSummary {
   std::vector<EpochRow> epochs;
-  /// Per step taken in this run: the loss and the loss scale the step used.
-  std::vector<float> losses, scales;
+  /// Per step taken in this run: the loss, and the loss scale and learning
+  /// rate the step used.
+  std::vector<float> losses, scales, learningRates;
   int64_t steps = 0, skipped = 0;
   double seconds = 0;
   /// Final test accuracy (percent), loss scale, worst underflow (percent).
@@ -98,7 +99,9 @@ struct LoopOptions {
 };
 
 /// Trains `trainer` on `trainData` for `options.epochs`, evaluating on
-/// `testData` after each epoch. Errors name the epoch and step.
+/// `testData` after each epoch. A cosine or linear learning-rate schedule
+/// without total steps decays over the whole run (epochs x steps per epoch).
+/// Errors name the epoch and step.
 llvm::Expected<RunSummary> runTraining(Trainer &trainer,
                                        const Dataset &trainData,
                                        const Dataset &testData,

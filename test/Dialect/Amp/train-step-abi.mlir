@@ -66,6 +66,14 @@ func.func @batch_as_result() -> (tensor<f32> {amp.role = "batch"}) {
 
 // -----
 
+// expected-error @+1 {{role 'learning_rate' of result #0 belongs to an argument, not a result}}
+func.func @learning_rate_as_result() -> (tensor<f32> {amp.role = "learning_rate"}) {
+  %0 = "test.value"() : () -> tensor<f32>
+  return %0 : tensor<f32>
+}
+
+// -----
+
 // A training step returns its state where it took it (callers swap them).
 // expected-error @+1 {{state result #0 ('param1') must be returned at the position of the argument with the same role}}
 func.func @state_out_of_place(%p0: tensor<4xf32> {amp.role = "param0"},

@@ -6,6 +6,13 @@
 // RUN: FileCheck %s --check-prefix=HEADER < %t/model.h
 // RUN: %cc -I%t %t/driver.c %t/model.o -o %t/driver -lm
 // RUN: %t/driver | FileCheck %s --check-prefix=OUT
+// With the runtime's caching allocator the object needs libampc_rt, and a C
+// program links nothing else for it (the shared runtime brings libstdc++).
+// RUN: ampc-compile %t/model.mlir -o %t/rt.o --header=%t/rt.h --policy=bf16 --runtime-allocator --threads=1
+// RUN: FileCheck %s --check-prefix=RTHEADER < %t/rt.h
+// RUN: %cc -I%t %t/driver.c %t/rt.o -o %t/rt -L%ampc_lib_dir -lampc_rt -Wl,-rpath,%ampc_lib_dir -lm
+// RUN: %t/rt | FileCheck %s --check-prefix=OUT
+// RUN: FileCheck %s --check-prefix=NORTHEADER < %t/model.h
 // The shared precision options reach ampc-compile: with the matmul kept in
 // f32 by name, 1.01 is not rounded.
 // RUN: ampc-compile %t/model.mlir -o %t/f32mm.o --header=%t/model.h --policy=bf16 --fp32-ops=linalg.matmul
@@ -16,6 +23,10 @@
 // RUN: not ampc-compile %t/missing.mlir -o %t/x.o 2>&1 | FileCheck %s --check-prefix=MISSING
 // RUN: not ampc-compile %t/model.mlir -o %t/x.o --policy=int4 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not ampc-compile %t/model.mlir -o %t/no/such/dir/x.o 2>&1 | FileCheck %s --check-prefix=OUTDIR
+
+// RTHEADER: /* The object allocates through AMPC's runtime: link it with
+// RTHEADER-NEXT: -L<prefix>/lib -lampc_rt (libampc_rt.so, which brings the C++ library it needs). */
+// NORTHEADER-NOT: ampc_rt
 
 // HEADER: #ifndef AMPC_GENERATED_MODEL_H
 // HEADER: typedef struct {

@@ -2,7 +2,7 @@
 // per policy, writes a JSON summary, an SVG plot and checkpoints, resumes,
 // trains on .npy arrays; bad input is a clear error.
 // RUN: rm -rf %t.ckpt && ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp32,fp16 --max-steps=60 --test-limit=2048 --summary-json=%t.json --plot=%t.svg --checkpoint-dir=%t.ckpt | FileCheck %s
-// RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1])); print('policies', [(p['policy'], p['loss_scaling'], p['steps'], p['skipped_steps'], p['final_loss_scale'], p['final_test_accuracy'] > 60) for p in d['policies']])" %t.json | FileCheck %s --check-prefix=JSON
+// RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1])); print('policies', [(p['policy'], p['loss_scaling'], p['steps'], p['skipped_steps'], p['final_loss_scale'], p['final_test_accuracy_percent'] > 60) for p in d['policies']])" %t.json | FileCheck %s --check-prefix=JSON
 // RUN: FileCheck %s --check-prefix=SVG < %t.svg
 // A second epoch resumes from the checkpoint after the first.
 // RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp16 --max-steps=60 --test-limit=2048 --epochs=2 --checkpoint-dir=%t.ckpt --resume | FileCheck %s --check-prefix=RESUME
@@ -22,6 +22,12 @@
 // RUN: %npy_tool write %t.npy/test-images.npy '<f4' 4,2 -1 -1 -0.6 -0.9 1 1 0.6 0.9
 // RUN: %npy_tool write %t.npy/test-labels.npy '|u1' 4 0 0 1 1
 // RUN: ampc-train %t/linear.mlir --dataset=%t.npy --policy=fp32,bf16 --epochs=20 --lr=0.5 --momentum=0 | FileCheck %s --check-prefix=NPY
+// A cosine schedule with warmup over the whole run (20 epochs of 2 steps):
+// the last step's rate is 0.05 + 0.45 * (1 + cos(pi * 37 / 38)) / 2.
+// RUN: ampc-train %t/linear.mlir --dataset=%t.npy --policy=fp32 --epochs=20 --lr=0.5 --momentum=0 --lr-schedule=cosine --warmup-steps=2 --lr-min=0.05 --summary-json=%t.lr.json | FileCheck %s --check-prefix=COSINE
+// RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1])); print('schedule', d['lr_schedule'], round(d['policies'][0]['final_learning_rate'], 5))" %t.lr.json | FileCheck %s --check-prefix=COSINEJSON
+// RUN: not ampc-train %t/linear.mlir --dataset=%t.npy --lr-schedule=exponential 2>&1 | FileCheck %s --check-prefix=BADSCHEDULE
+// RUN: not ampc-train %t/linear.mlir --dataset=%t.npy --lr-schedule=step 2>&1 | FileCheck %s --check-prefix=NOSTEPSIZE
 // RUN: not ampc-train %t/linear.mlir --dataset=%t.npy --batch=8 2>&1 | FileCheck %s --check-prefix=BATCH
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --dataset=%t.npy 2>&1 | FileCheck %s --check-prefix=FEATURES
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --dataset=%t.nowhere 2>&1 | FileCheck %s --check-prefix=NODATA
@@ -82,6 +88,12 @@
 // NPY: == bf16 (loss scaling none) ==
 // NPY: {{^}}20 {{[0-9.]+}} 100.00% 0
 
+// COSINE: == fp32 (loss scaling none) ==
+// COSINE: {{^}}20 {{[0-9.]+}} 100.00% 0
+// COSINE: == summary: {{.*}}linear.mlir, 20 epoch(s), sgd lr 0.5 (cosine, warmup 2, to 0.05 at the end) momentum 0 ==
+// COSINEJSON: schedule cosine, warmup 2, to 0.05 at the end 0.05077
+// BADSCHEDULE: ampc-train: learning-rate schedule: unknown kind 'exponential'; expected constant, step, cosine or linear
+// NOSTEPSIZE: ampc-train: learning-rate schedule: the step schedule needs a step size > 0
 // BATCH: ampc-train: --batch=8 but @forward takes batches of 4 (the model's shapes fix the batch size)
 // FEATURES: ampc-train: fp32: @forward takes samples of 784 features, the training set has 2
 // NODATA: ampc-train: '{{.*}}.nowhere' has neither Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...; Debian's dataset-fashion-mnist installs them) nor train-images.npy

@@ -22,6 +22,7 @@ constexpr std::pair<RoleKind, llvm::StringLiteral> kFixedRoles[] = {
     {RoleKind::LossScale, "loss_scale"},
     {RoleKind::GrowthTracker, "growth_tracker"},
     {RoleKind::HysteresisTracker, "hysteresis_tracker"},
+    {RoleKind::LearningRate, "learning_rate"},
     {RoleKind::Batch, "batch"},
     {RoleKind::Loss, "loss"},
     {RoleKind::FoundInf, "found_inf"},
@@ -102,6 +103,7 @@ std::optional<Role> Role::parse(llvm::StringRef text) {
 
 bool Role::isState() const {
   switch (kind) {
+  case RoleKind::LearningRate:
   case RoleKind::Batch:
   case RoleKind::Loss:
   case RoleKind::FoundInf:
@@ -156,10 +158,15 @@ StepLayout::get(llvm::ArrayRef<std::string> argumentRoles,
     error = "the training step has no 'param0' argument";
     return std::nullopt;
   }
-  for (size_t i = *carried; i < argumentRoles.size(); ++i) {
+  size_t firstBatch = *carried;
+  if (firstBatch < argumentRoles.size() &&
+      argumentRoles[firstBatch] == "learning_rate")
+    layout.learningRate = firstBatch++;
+  for (size_t i = firstBatch; i < argumentRoles.size(); ++i) {
     if (argumentRoles[i] != "batch") {
       error = "argument #" + std::to_string(i) + " is '" + argumentRoles[i] +
-              "', expected 'batch' after the parameters and state";
+              "', expected 'batch' after the parameters, the state and an "
+              "optional 'learning_rate'";
       return std::nullopt;
     }
     ++layout.numBatch;

@@ -6,7 +6,7 @@
 // verifies it, and the host API (Trainer) reads it back by role.
 //
 // The contract:
-//   @train_step(params..., state..., batch...)
+//   @train_step(params..., state..., [learning_rate,] batch...)
 //       -> (params..., state..., loss, found_inf, grad_norm [, cast_stats])
 //   @train_state_init() -> (state...)
 // Every argument and result carries `amp.role`; the parameters and the state
@@ -16,7 +16,10 @@
 // `param<i>.exp_avg_sq`; scalars of the optimizer and of loss scaling are
 // `beta1_power`, `beta2_power`, `loss_scale`, `growth_tracker`,
 // `hysteresis_tracker`; fp8 delayed scaling adds `fp8.<site>.amax_history`
-// and `fp8.<site>.scale`; batch inputs are `batch`.
+// and `fp8.<site>.scale`; batch inputs are `batch`. An optional
+// `learning_rate` argument (tensor<f32>, between the state and the batch)
+// is the learning rate of this step, set by the caller (a schedule); without
+// it the learning rate is a constant of the step.
 //
 //===----------------------------------------------------------------------===//
 
@@ -83,6 +86,7 @@ enum class RoleKind {
   Fp8AmaxHistory,
   Fp8Scale,
   // Arguments only.
+  LearningRate,
   Batch,
   // Results only, after the state.
   Loss,
@@ -118,8 +122,11 @@ struct Role {
   bool isOptimizerOrScalingState() const {
     return isState() && kind != RoleKind::Param;
   }
-  bool isArgument() const { return isState() || kind == RoleKind::Batch; }
-  bool isResult() const { return kind != RoleKind::Batch; }
+  bool isArgument() const {
+    return isState() || kind == RoleKind::Batch ||
+           kind == RoleKind::LearningRate;
+  }
+  bool isResult() const { return !isArgument() || isState(); }
 
   bool operator==(const Role &other) const {
     return kind == other.kind && param == other.param && site == other.site;
@@ -132,6 +139,8 @@ struct Role {
 struct StepLayout {
   size_t numParams = 0, numState = 0, numBatch = 0;
   size_t loss = 0, foundInf = 0, gradNorm = 0;
+  /// The `learning_rate` argument, if the step takes one.
+  std::optional<size_t> learningRate;
   std::optional<size_t> castStats;
 
   /// Parameters and state (the prefix of both arguments and results).
