@@ -8,7 +8,7 @@ install_missing \
   cmake ninja-build ccache clang-22 lld-22 lld make \
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools \
   libomp-22-dev libgtest-dev libbenchmark-dev zlib1g-dev python3 \
-  dataset-fashion-mnist
+  python3-numpy dataset-fashion-mnist
 # (LLVM/MLIR 22: all four packages are needed, or CMake's imported targets
-# dangle. python3 runs the lit tests' .npy helper; the dataset is for the
-# training demo.)
+# dangle. python3 runs the lit tests' .npy helper, numpy reads the .npz
+# archives ampc-train writes; the dataset is for the training demo.)

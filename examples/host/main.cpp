@@ -5,7 +5,8 @@
 // Trains MODEL (default: the zoo's 784-256-10 MLP) under POLICY (default
 // bf16) for 60 steps on a synthetic 10-class problem (the class of an
 // image is the argmax of a fixed random projection), evaluates it on held-out
-// batches, and saves the parameters (.npy) and a checkpoint into OUT_DIR.
+// batches, and saves the parameters (<name>.npy), a checkpoint and the same
+// as a .npz for numpy into OUT_DIR.
 // Exits 1 with the error's message if anything fails, and if the model did
 // not learn (final loss not below half the first).
 //
@@ -116,8 +117,12 @@ int main(int argc, char **argv) {
     return fail(std::move(e));
   if (llvm::Error e = (*trainer)->saveCheckpoint(outDir + "/model.ckpt"))
     return fail(std::move(e));
-  llvm::outs() << "saved " << (*trainer)->numParameters()
-               << " parameters and model.ckpt in " << outDir << "\n";
+  if (llvm::Error e = (*trainer)->exportNpz(outDir + "/model.npz"))
+    return fail(std::move(e));
+  llvm::outs() << "saved in " << outDir << ":";
+  for (size_t i = 0; i < (*trainer)->numParameters(); ++i)
+    llvm::outs() << " " << (*trainer)->parameterName(i) << ".npy";
+  llvm::outs() << " model.ckpt model.npz\n";
   if (!(last < first / 2))
     return fail(llvm::createStringError(
         "the loss did not halve: " + std::to_string(first) + " -> " +

@@ -8,8 +8,8 @@
 #cols = affine_map<(d0, d1) -> (d1)>
 #rows = affine_map<(d0, d1) -> (d0)>
 #all = affine_map<(d0, d1) -> ()>
-func.func @forward(%wc: tensor<3x3x1x8xf32> {amp.param}, %bc: tensor<8xf32> {amp.param},
-                   %wf: tensor<1352x10xf32> {amp.param}, %bf: tensor<10xf32> {amp.param},
+func.func @forward(%wc: tensor<3x3x1x8xf32> {amp.param = "conv.weight"}, %bc: tensor<8xf32> {amp.param = "conv.bias"},
+                   %wf: tensor<1352x10xf32> {amp.param = "fc.weight"}, %bf: tensor<10xf32> {amp.param = "fc.bias"},
                    %x: tensor<32x28x28x1xf32>, %onehot: tensor<32x10xf32>)
     -> (tensor<f32>, tensor<32x10xf32>) {
   %zero = arith.constant 0.0 : f32

@@ -5,8 +5,8 @@
 #cols = affine_map<(d0, d1) -> (d1)>
 #rows = affine_map<(d0, d1) -> (d0)>
 #all = affine_map<(d0, d1) -> ()>
-func.func @forward(%w1: tensor<784x256xf32> {amp.param}, %b1: tensor<256xf32> {amp.param},
-                   %w2: tensor<256x10xf32> {amp.param}, %b2: tensor<10xf32> {amp.param},
+func.func @forward(%w1: tensor<784x256xf32> {amp.param = "fc1.weight"}, %b1: tensor<256xf32> {amp.param = "fc1.bias"},
+                   %w2: tensor<256x10xf32> {amp.param = "fc2.weight"}, %b2: tensor<10xf32> {amp.param = "fc2.bias"},
                    %x: tensor<128x784xf32>, %onehot: tensor<128x10xf32>)
     -> (tensor<f32>, tensor<128x10xf32>) {
   %zero = arith.constant 0.0 : f32

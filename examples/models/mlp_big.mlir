@@ -5,9 +5,9 @@
 #cols = affine_map<(d0, d1) -> (d1)>
 #rows = affine_map<(d0, d1) -> (d0)>
 #all = affine_map<(d0, d1) -> ()>
-func.func @forward(%w1: tensor<1024x4096xf32> {amp.param}, %b1: tensor<4096xf32> {amp.param},
-                   %w2: tensor<4096x4096xf32> {amp.param}, %b2: tensor<4096xf32> {amp.param},
-                   %w3: tensor<4096x10xf32> {amp.param}, %b3: tensor<10xf32> {amp.param},
+func.func @forward(%w1: tensor<1024x4096xf32> {amp.param = "fc1.weight"}, %b1: tensor<4096xf32> {amp.param = "fc1.bias"},
+                   %w2: tensor<4096x4096xf32> {amp.param = "fc2.weight"}, %b2: tensor<4096xf32> {amp.param = "fc2.bias"},
+                   %w3: tensor<4096x10xf32> {amp.param = "fc3.weight"}, %b3: tensor<10xf32> {amp.param = "fc3.bias"},
                    %x: tensor<256x1024xf32>, %onehot: tensor<256x10xf32>)
     -> (tensor<f32>, tensor<256x10xf32>) {
   %zero = arith.constant 0.0 : f32

@@ -9,12 +9,12 @@
 #vec = affine_map<(d0) -> (d0)>
 #all = affine_map<(d0, d1) -> ()>
 #id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
-func.func @forward(%g1: tensor<16xf32> {amp.param}, %b1: tensor<16xf32> {amp.param},
-                   %wq: tensor<16x16xf32> {amp.param}, %wk: tensor<16x16xf32> {amp.param},
-                   %wv: tensor<16x16xf32> {amp.param}, %wo: tensor<16x16xf32> {amp.param},
-                   %g2: tensor<16xf32> {amp.param}, %b2: tensor<16xf32> {amp.param},
-                   %w1: tensor<16x32xf32> {amp.param}, %c1: tensor<32xf32> {amp.param},
-                   %w2: tensor<32x16xf32> {amp.param}, %c2: tensor<16xf32> {amp.param},
+func.func @forward(%g1: tensor<16xf32> {amp.param = "ln1.weight", amp.init = "ones"}, %b1: tensor<16xf32> {amp.param = "ln1.bias", amp.init = "zeros"},
+                   %wq: tensor<16x16xf32> {amp.param = "attn.q.weight"}, %wk: tensor<16x16xf32> {amp.param = "attn.k.weight"},
+                   %wv: tensor<16x16xf32> {amp.param = "attn.v.weight"}, %wo: tensor<16x16xf32> {amp.param = "attn.out.weight"},
+                   %g2: tensor<16xf32> {amp.param = "ln2.weight", amp.init = "ones"}, %b2: tensor<16xf32> {amp.param = "ln2.bias", amp.init = "zeros"},
+                   %w1: tensor<16x32xf32> {amp.param = "ffn.fc1.weight"}, %c1: tensor<32xf32> {amp.param = "ffn.fc1.bias"},
+                   %w2: tensor<32x16xf32> {amp.param = "ffn.fc2.weight"}, %c2: tensor<16xf32> {amp.param = "ffn.fc2.bias"},
                    %input: tensor<2x8x16xf32>, %target: tensor<2x8x16xf32>)
     -> (tensor<f32>, tensor<2x8x16xf32>) {
   %zero = arith.constant 0.0 : f32

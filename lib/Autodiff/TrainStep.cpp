@@ -327,11 +327,17 @@ private:
       NamedAttribute role = abi::getRoleAttr(context, Role::ofParam(p));
       inputs.push_back(type);
       results.push_back(type);
-      inputAttrs.push_back(DictionaryAttr::get(
-          context,
-          {NamedAttribute(StringAttr::get(context, abi::kParamAttrName),
-                          UnitAttr::get(context)),
-           role}));
+      // The parameter keeps its name (resolved: also one from a location)
+      // and its initialiser.
+      std::string name = abi::getParamName(forward, index);
+      NamedAttrList attrs;
+      attrs.set(abi::kParamAttrName,
+                name.empty() ? Attribute(UnitAttr::get(context))
+                             : Attribute(StringAttr::get(context, name)));
+      if (Attribute init = forward.getArgAttr(index, abi::kInitAttrName))
+        attrs.set(abi::kInitAttrName, init);
+      attrs.set(role.getName(), role.getValue());
+      inputAttrs.push_back(attrs.getDictionary(context));
       resultAttrs.push_back(DictionaryAttr::get(context, {role}));
     }
     for (const StateSlot &slot : state) {

@@ -222,6 +222,11 @@ std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
       }
     }
     signature.inputRoles = amp::abi::getArgumentRoles(func);
+    for (unsigned i = 0; i < func.getNumArguments(); ++i) {
+      signature.paramNames.push_back(amp::abi::getParamName(func, i));
+      auto init = func.getArgAttrOfType<StringAttr>(i, amp::abi::kInitAttrName);
+      signature.paramInits.push_back(init ? init.str() : "");
+    }
     signature.resultRoles = amp::abi::getResultRoles(func);
     if (auto sites =
             func->getAttrOfType<ArrayAttr>(amp::abi::kCastSitesAttrName))

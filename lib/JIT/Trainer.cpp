@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <set>
 
 using ampc_rt::DType;
 using ampc_rt::Tensor;
@@ -101,6 +102,8 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
     return makeError("@train_step takes no 'learning_rate' input");
   trainer->layout = *layout;
 
+  if (llvm::Error error = trainer->nameParameters())
+    return std::move(error);
   if (llvm::Error error = trainer->placeTensors())
     return std::move(error);
   trainer->lossScaleIndex = trainer->stateIndex(
@@ -150,23 +153,74 @@ llvm::Error ampc::Trainer::placeTensors() {
   return llvm::Error::success();
 }
 
+llvm::Error ampc::Trainer::nameParameters() {
+  for (size_t i = 0; i < layout.numParams; ++i) {
+    const std::string &name = trainStep->paramNames[i];
+    names.push_back(name.empty() ? "param" + std::to_string(i) : name);
+  }
+  // Checkpoint entries (and .npz members) are found by name.
+  std::set<std::string> seen = {"steps"};
+  for (size_t i = 0; i < layout.numCarried(); ++i)
+    if (!seen.insert(entryName(i)).second)
+      return makeError("the name '" + entryName(i) + "' of " +
+                       (i < layout.numParams ? "parameter #" + llvm::Twine(i)
+                                             : "a state tensor") +
+                       " is taken by another parameter or state tensor");
+  return llvm::Error::success();
+}
+
+std::string ampc::Trainer::entryName(size_t index) const {
+  const std::string &role = trainStep->inputRoles[index];
+  std::optional<amp::abi::Role> parsed = amp::abi::Role::parse(role);
+  if (!parsed || parsed->param < 0)
+    return role;
+  // param<i>[.slot] -> <name>[.slot]
+  std::string prefix = "param" + std::to_string(parsed->param);
+  return names[parsed->param] + role.substr(prefix.size());
+}
+
+namespace {
+
+/// The bound of torch.nn.Linear's initialisation, 1/sqrt(fan_in): fan_in is
+/// the product of all but the last dimension of a weight of rank >= 2; a
+/// lower-rank parameter keeps `fanIn` (the weight before it).
+float fanInBound(const ampc::ValueType &type, int64_t &fanIn) {
+  if (type.shape.size() >= 2) {
+    fanIn = 1;
+    for (size_t d = 0; d + 1 < type.shape.size(); ++d)
+      fanIn *= type.shape[d];
+  }
+  return 1.0f / std::sqrt(float(fanIn));
+}
+
+} // namespace
+
 llvm::Error ampc::Trainer::initParameters() {
+  using Kind = amp::abi::ParamInit::Kind;
   std::mt19937 rng(options.seed);
   int64_t fanIn = 1;
   for (size_t i = 0; i < layout.numParams; ++i) {
     const ValueType &type = trainStep->inputs[i];
-    if (type.shape.size() >= 2) {
-      fanIn = 1;
-      for (size_t d = 0; d + 1 < type.shape.size(); ++d)
-        fanIn *= type.shape[d];
-    }
-    float bound = 1.0f / std::sqrt(float(fanIn));
-    std::uniform_real_distribution<float> dist(-bound, bound);
+    float bound = fanInBound(type, fanIn);
+    const std::string &spelling = trainStep->paramInits[i];
+    auto init = spelling.empty() ? std::optional(amp::abi::ParamInit())
+                                 : amp::abi::ParamInit::parse(spelling);
+    if (!init)
+      return makeError("parameter '" + names[i] +
+                       "' has an unknown amp.init '" + spelling + "'");
     if (llvm::Error error = place(inputs, type))
       return error;
     float *p = inputs.back().as<float>();
-    for (int64_t j = 0, e = int64_t(inputs.back().bytes() / 4); j < e; ++j)
-      p[j] = dist(rng);
+    int64_t count = int64_t(inputs.back().bytes() / 4);
+    std::uniform_real_distribution<float> uniform(
+        init->kind == Kind::Uniform ? -float(init->value) : -bound,
+        init->kind == Kind::Uniform ? float(init->value) : bound);
+    std::normal_distribution<float> normal(0.0f, float(init->value));
+    for (int64_t j = 0; j < count; ++j)
+      p[j] = init->kind == Kind::Ones     ? 1.0f
+             : init->kind == Kind::Zeros  ? 0.0f
+             : init->kind == Kind::Normal ? normal(rng)
+                                          : uniform(rng);
   }
   return llvm::Error::success();
 }
@@ -286,9 +340,9 @@ llvm::Error ampc::Trainer::setParameter(size_t index, const Tensor &value) {
     return makeError("there is no parameter #" + llvm::Twine(index) + " (" +
                      llvm::Twine(layout.numParams) + " parameters)");
   if (value.dtype != DType::F32 || value.shape != inputs[index].type().shape)
-    return makeError("parameter #" + llvm::Twine(index) + " is " +
-                     inputs[index].type().str() + ", got tensor<" +
-                     value.typeString() + ">");
+    return makeError("parameter '" + names[index] + "' (#" +
+                     llvm::Twine(index) + ") is " + inputs[index].type().str() +
+                     ", got tensor<" + value.typeString() + ">");
   return inputs[index].assign(value);
 }
 
@@ -296,13 +350,13 @@ llvm::Error ampc::Trainer::loadParameters(llvm::StringRef directory) {
   // Read everything first: a bad file changes nothing.
   std::vector<Tensor> loaded;
   for (size_t i = 0; i < layout.numParams; ++i) {
-    std::string path = (directory + "/param" + llvm::Twine(i) + ".npy").str();
+    std::string path = (directory + "/" + names[i] + ".npy").str();
     auto tensor = ampc_rt::readNpy(path);
     if (!tensor)
       return makeError(tensor.message());
     if (tensor->dtype != DType::F32 || tensor->shape != inputs[i].type().shape)
       return makeError("'" + path + "' is " + tensor->typeString() +
-                       ", parameter #" + llvm::Twine(i) + " is " +
+                       ", parameter '" + names[i] + "' is " +
                        inputs[i].type().str());
     loaded.push_back(std::move(*tensor));
   }
@@ -316,7 +370,7 @@ llvm::Error ampc::Trainer::saveParameters(llvm::StringRef directory) const {
   if (std::error_code ec = llvm::sys::fs::create_directories(directory))
     return makeError("cannot create '" + directory + "': " + ec.message());
   for (size_t i = 0; i < layout.numParams; ++i) {
-    std::string path = (directory + "/param" + llvm::Twine(i) + ".npy").str();
+    std::string path = (directory + "/" + names[i] + ".npy").str();
     std::string message = ampc_rt::writeNpy(path, inputs[i].toTensor());
     if (!message.empty())
       return makeError(message);
@@ -366,9 +420,16 @@ std::vector<ampc_rt::NamedTensor>
 ampc::Trainer::checkpointEntries(std::vector<Tensor> &tensors) const {
   std::vector<ampc_rt::NamedTensor> entries;
   for (size_t i = 0; i < layout.numCarried(); ++i)
-    entries.push_back({trainStep->inputRoles[i], &tensors[i]});
+    entries.push_back({entryName(i), &tensors[i]});
   entries.push_back({"steps", &tensors.back()});
   return entries;
+}
+
+llvm::Error ampc::Trainer::exportNpz(llvm::StringRef path) const {
+  std::vector<Tensor> tensors = checkpointTensors();
+  std::string message =
+      ampc_rt::writeNpz(path.str(), checkpointEntries(tensors));
+  return message.empty() ? llvm::Error::success() : makeError(message);
 }
 
 llvm::Error ampc::Trainer::saveCheckpoint(

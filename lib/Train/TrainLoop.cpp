@@ -225,6 +225,9 @@ ampc::train::runTraining(Trainer &trainer, const Dataset &trainData,
       if (llvm::Error error =
               trainer.saveCheckpoint(options.checkpoint, position.entries()))
         return std::move(error);
+    if (!options.npz.empty())
+      if (llvm::Error error = trainer.exportNpz(options.npz))
+        return std::move(error);
   }
   run.alreadyDone = run.epochs.empty();
   if (run.alreadyDone) {

@@ -204,7 +204,7 @@ Result<Tensor> readNpy(const std::string &path) {
   return tensor;
 }
 
-std::string writeNpy(const std::string &path, const Tensor &tensor) {
+std::string npyBytes(const Tensor &tensor) {
   std::string shape = "(";
   for (size_t i = 0; i < tensor.shape.size(); ++i)
     shape +=
@@ -217,9 +217,7 @@ std::string writeNpy(const std::string &path, const Tensor &tensor) {
   size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header += '\n';
-  // Whole or not at all (see FileWrite.h).
-  return detail::writeFileWhole(path, [&](std::FILE *out) {
-    char prefix[10] = {'\x93',
+  std::string bytes = {'\x93',
                        'N',
                        'U',
                        'M',
@@ -229,10 +227,16 @@ std::string writeNpy(const std::string &path, const Tensor &tensor) {
                        0,
                        char(header.size() & 0xff),
                        char(header.size() >> 8)};
-    return std::fwrite(prefix, 1, 10, out) == 10 &&
-           std::fwrite(header.data(), 1, header.size(), out) == header.size() &&
-           std::fwrite(tensor.data.data(), 1, tensor.data.size(), out) ==
-               tensor.data.size();
+  bytes += header;
+  bytes.append(tensor.data.begin(), tensor.data.end());
+  return bytes;
+}
+
+std::string writeNpy(const std::string &path, const Tensor &tensor) {
+  std::string bytes = npyBytes(tensor);
+  // Whole or not at all (see FileWrite.h).
+  return detail::writeFileWhole(path, [&](std::FILE *out) {
+    return std::fwrite(bytes.data(), 1, bytes.size(), out) == bytes.size();
   });
 }
 

@@ -32,7 +32,8 @@ cmake --build "$WORK/host" > "$WORK/build.log"
 "$WORK/host/ampc-host-example" "" bf16 "$WORK/out" > "$WORK/run.log"
 cat "$WORK/run.log"
 grep -q "^held-out accuracy: .* % of 512$" "$WORK/run.log"
-for f in param0.npy param1.npy param2.npy param3.npy model.ckpt; do
+for f in fc1.weight.npy fc1.bias.npy fc2.weight.npy fc2.bias.npy model.ckpt \
+         model.npz; do
   [ -s "$WORK/out/$f" ] || { echo "the example did not save $f"; exit 1; }
 done
 "$PREFIX/bin/ampc-run" "$PREFIX/share/ampc/models/mlp.mlir" --list \

@@ -659,6 +659,115 @@ TEST(TrainStepTest, BadSchedulesAreClearErrors) {
   EXPECT_TRUE(static_cast<bool>(trainer->step({vec(gradientAt(0))})));
 }
 
+/// loss = sum((g + b + u) * x) + sum(w): four parameters, each named or
+/// not and with its own initialiser.
+const char *kNamed = R"mlir(
+func.func @forward(%g: tensor<4xf32> {amp.param = "ln.weight", amp.init = "ones"},
+                   %b: tensor<4xf32> {amp.param = "ln.bias", amp.init = "zeros"},
+                   %w: tensor<64x64xf32> {amp.param = "proj.weight", amp.init = "normal(0.02)"},
+                   %u: tensor<4xf32> {amp.param, amp.init = "uniform(0.5)"},
+                   %x: tensor<4xf32>) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<f32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]}
+      ins(%g, %b, %u, %x : tensor<4xf32>, tensor<4xf32>, tensor<4xf32>, tensor<4xf32>) outs(%f : tensor<f32>) {
+  ^bb0(%a: f32, %c: f32, %d: f32, %y: f32, %acc: f32):
+    %t0 = arith.addf %a, %c : f32
+    %t1 = arith.addf %t0, %d : f32
+    %p = arith.mulf %t1, %y : f32
+    %t = arith.addf %p, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  %l = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%w : tensor<64x64xf32>) outs(%s : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %t = arith.addf %a, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  return %l : tensor<f32>
+}
+)mlir";
+
+TEST(TrainStepTest, NamedParametersAndInitialisers) {
+  ampc::TrainOptions o;
+  o.momentum = 0;
+  auto trainer = makeTrainer(o, kNamed);
+  ASSERT_TRUE(trainer);
+  EXPECT_EQ(trainer->parameterName(0), "ln.weight");
+  EXPECT_EQ(trainer->parameterName(1), "ln.bias");
+  EXPECT_EQ(trainer->parameterName(2), "proj.weight");
+  EXPECT_EQ(trainer->parameterName(3), "param3");
+  std::vector<Tensor> params = trainer->parameters();
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_EQ(params[0].as<float>()[i], 1.0f);
+    EXPECT_EQ(params[1].as<float>()[i], 0.0f);
+  }
+  // normal(0.02): 4096 samples, mean ~0 and standard deviation ~0.02.
+  double sum = 0, squares = 0;
+  for (int i = 0; i < 4096; ++i) {
+    double v = params[2].as<float>()[i];
+    sum += v;
+    squares += v * v;
+  }
+  double mean = sum / 4096, std = std::sqrt(squares / 4096 - mean * mean);
+  EXPECT_NEAR(mean, 0.0, 0.002);
+  EXPECT_NEAR(std, 0.02, 0.002);
+  // uniform(0.5): within the bound, not all near zero.
+  float largest = 0;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_LE(std::fabs(params[3].as<float>()[i]), 0.5f);
+    largest = std::max(largest, std::fabs(params[3].as<float>()[i]));
+  }
+  EXPECT_GT(largest, 0.05f);
+
+  // Files by name; loading them back restores the parameters.
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("ampc-named", dir));
+  ASSERT_FALSE(static_cast<bool>(trainer->saveParameters(dir)));
+  for (const char *file : {"ln.weight", "ln.bias", "proj.weight", "param3"})
+    EXPECT_TRUE(llvm::sys::fs::exists(dir + "/" + file + ".npy")) << file;
+  ASSERT_TRUE(static_cast<bool>(trainer->step({vec({1, 2, 3, 4})})));
+  EXPECT_NE(trainer->parameters()[0].as<float>()[0], 1.0f); // trained
+  ASSERT_FALSE(static_cast<bool>(trainer->loadParameters(dir)));
+  EXPECT_EQ(trainer->parameters()[0].as<float>()[0], 1.0f);
+  EXPECT_EQ(trainer->parameters()[1].as<float>()[3], 0.0f);
+  // A wrong file is reported by the parameter's name.
+  ASSERT_FALSE(
+      ampc_rt::writeNpy((dir + "/ln.bias.npy").str(), vec({1, 2})).size());
+  llvm::Error wrong = trainer->loadParameters(dir);
+  ASSERT_TRUE(static_cast<bool>(wrong));
+  EXPECT_NE(llvm::toString(std::move(wrong))
+                .find("ln.bias.npy' is 2xf32, parameter 'ln.bias' is "
+                      "tensor<4xf32>"),
+            std::string::npos);
+  llvm::sys::fs::remove_directories(dir);
+}
+
+/// A parameter's location names it when amp.param does not; a name that a
+/// state tensor already has is refused.
+TEST(TrainStepTest, ParameterNamesFromLocationsAndCollisions) {
+  std::string source = kLinear;
+  source.replace(source.find("{amp.param}"), 11,
+                 "{amp.param} loc(\"head.weight\")");
+  ampc::TrainOptions o;
+  o.momentum = 0;
+  auto trainer = makeTrainer(o, source.c_str());
+  ASSERT_TRUE(trainer);
+  EXPECT_EQ(trainer->parameterName(0), "head.weight");
+
+  source = kLinear;
+  source.replace(source.find("{amp.param}"), 11,
+                 "{amp.param = \"loss_scale\"}");
+  o.lossScaling = "dynamic";
+  ampc::JitOptions jit;
+  auto refused = ampc::Trainer::create(source, "<test>", jit, o);
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_EQ(llvm::toString(refused.takeError()),
+            "the name 'loss_scale' of a state tensor is taken by another "
+            "parameter or state tensor");
+}
+
 /// The `totals:` line of `function` in a precision report: ops per compute
 /// type and casts, e.g. {"bf16": 8, "f32": 20, "casts": 9}.
 std::map<std::string, int> reportTotals(const std::string &report,

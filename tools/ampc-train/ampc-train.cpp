@@ -66,7 +66,8 @@ static cl::opt<unsigned>
 static cl::OptionCategory outputCategory("Output");
 static cl::opt<std::string>
     checkpointDir("checkpoint-dir", cl::init(""),
-                  cl::desc("write DIR/<policy>.ckpt after every epoch"),
+                  cl::desc("write DIR/<policy>.ckpt (and DIR/<policy>.npz, "
+                           "for numpy) after every epoch"),
                   cl::cat(outputCategory));
 static cl::opt<bool>
     resume("resume",
@@ -82,13 +83,14 @@ static cl::opt<std::string>
              cl::cat(outputCategory));
 static cl::opt<std::string>
     loadParams("load-params", cl::init(""),
-               cl::desc("start from DIR/param<i>.npy instead of a seeded "
-                        "initialisation"),
+               cl::desc("start from DIR/<policy>/<name>.npy (as "
+                        "--save-params writes them) or DIR/<name>.npy "
+                        "instead of a seeded initialisation"),
                cl::cat(outputCategory));
 static cl::opt<std::string>
     saveParams("save-params", cl::init(""),
                cl::desc("write the trained parameters to "
-                        "DIR/<policy>/param<i>.npy"),
+                        "DIR/<policy>/<name>.npy"),
                cl::cat(outputCategory));
 static cl::opt<std::string> progress("progress", cl::init("auto"),
                                      cl::desc("progress bar: auto (on a "
@@ -151,10 +153,14 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
                                    " but @forward takes batches of " +
                                    llvm::Twine(shape->batch) +
                                    " (the model's shapes fix the batch size)");
-  if (!loadParams.empty())
-    if (llvm::Error error = (*trainer)->loadParameters(loadParams))
+  if (!loadParams.empty()) {
+    // The layout --save-params writes, or a flat directory.
+    std::string perPolicy = loadParams + "/" + policy;
+    if (llvm::Error error = (*trainer)->loadParameters(
+            llvm::sys::fs::is_directory(perPolicy) ? perPolicy : loadParams))
       return llvm::createStringError("cannot load parameters: " +
                                      llvm::toString(std::move(error)));
+  }
 
   PolicyRun run{policy, (*trainer)->lossScaling(), {}};
   LoopOptions loop;
@@ -162,8 +168,10 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
   loop.seed = seed;
   loop.maxSteps = maxSteps;
   loop.testLimit = testLimit;
-  if (!checkpointDir.empty())
+  if (!checkpointDir.empty()) {
     loop.checkpoint = checkpointDir + "/" + policy + ".ckpt";
+    loop.npz = checkpointDir + "/" + policy + ".npz";
+  }
   loop.resume = resume;
   ProgressBar bar(showProgress);
   loop.onStep = [&](unsigned epoch, int64_t done, int64_t total, float loss) {

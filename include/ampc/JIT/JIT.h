@@ -72,6 +72,10 @@ struct FunctionSignature {
   /// The `amp.role` attribute of each input and result ("" where none):
   /// how amp-build-train-step names parameters and state.
   std::vector<std::string> inputRoles, resultRoles;
+  /// Per input: the parameter's name (`amp.param = "fc1.weight"` or the
+  /// argument's location name; "" where it has none or is no parameter) and
+  /// its `amp.init` ("" where none).
+  std::vector<std::string> paramNames, paramInits;
   /// The casts a "cast_stats" result describes, in its row order
   /// (amp-cast-statistics).
   std::vector<std::string> castSites;

@@ -8,10 +8,14 @@
 // saves and resumes checkpoints.
 //
 // Model contract: @forward(params..., batch inputs...) -> (loss, ...), the
-// parameters (marked amp.param, static f32 tensors) first. Weights are
-// initialised as torch.nn.Linear does: uniform in +-1/sqrt(fan_in), fan_in
-// the first dimension of a 2-D weight (the product of all but the last for
-// a higher-rank one); a 1-D bias takes the fan_in of the weight before it.
+// parameters (marked amp.param, static f32 tensors) first. A parameter is
+// named by `amp.param = "fc1.weight"` (or its location name; param<i>
+// otherwise) in files, checkpoints and reports, and starts as its
+// `amp.init` says ("ones", "zeros", "normal(0.02)", "uniform(0.1)",
+// "uniform_fan_in"). The default is torch.nn.Linear's: uniform in
+// +-1/sqrt(fan_in), fan_in the first dimension of a 2-D weight (the product
+// of all but the last for a higher-rank one); a 1-D bias takes the fan_in of
+// the weight before it.
 //
 //===----------------------------------------------------------------------===//
 
@@ -100,15 +104,24 @@ public:
 
   /// The number of parameters (@forward's leading amp.param arguments).
   size_t numParameters() const { return layout.numParams; }
+  /// The name of parameter `index` (see the top).
+  const std::string &parameterName(size_t index) const {
+    return names[index];
+  }
   /// A copy of the f32 master parameters, in @forward's order (under the
   /// cuda target they live on the GPU; this copies them out).
   std::vector<ampc_rt::Tensor> parameters() const;
   /// Replaces parameter `index` (same shape, f32).
   llvm::Error setParameter(size_t index, const ampc_rt::Tensor &value);
-  /// Loads every parameter from `directory`/param<i>.npy (all or nothing).
+  /// Loads every parameter from `directory`/<name>.npy (all or nothing).
   llvm::Error loadParameters(llvm::StringRef directory);
-  /// Writes every parameter to `directory`/param<i>.npy.
+  /// Writes every parameter to `directory`/<name>.npy.
   llvm::Error saveParameters(llvm::StringRef directory) const;
+  /// Writes the parameters and the optimizer and loss-scale state, under
+  /// their checkpoint names ("fc1.weight", "fc1.weight.exp_avg",
+  /// "loss_scale", ...), and the step count as a .npz archive that
+  /// numpy.load reads.
+  llvm::Error exportNpz(llvm::StringRef path) const;
 
   /// A copy of a state tensor by its role (param0.momentum, loss_scale,
   /// ...), or nothing if the step has no such state.
@@ -157,8 +170,14 @@ private:
   /// parameters (initialised), the state (from @train_state_init), the
   /// batch slots and the outputs; @forward's batch and results.
   llvm::Error placeTensors();
-  /// The parameters, initialised as torch.nn.Linear does (see the top).
+  /// Names the parameters; checks that the names and the state's are
+  /// unique.
+  llvm::Error nameParameters();
+  /// The parameters, initialised as their amp.init says (see the top).
   llvm::Error initParameters();
+  /// The checkpoint name of carried tensor `index` (a parameter or state):
+  /// its role with param<i> replaced by the parameter's name.
+  std::string entryName(size_t index) const;
   /// Appends a zero tensor of `type` in the target's memory to `into`.
   llvm::Error place(std::vector<TargetTensor> &into, const ValueType &type);
   /// Copies `batch` into `slots` (shapes and types checked).
@@ -192,6 +211,8 @@ private:
   /// The loss-scale state among @train_step's inputs, if any (read every
   /// step).
   std::optional<size_t> lossScaleIndex;
+  /// The parameters' names.
+  std::vector<std::string> names;
   int64_t steps = 0;
 };
 

@@ -89,6 +89,9 @@ struct LoopOptions {
   std::string checkpoint;
   /// ... and continue from it when it exists.
   bool resume = false;
+  /// Also write the parameters and state by name as a .npz (numpy.load)
+  /// here after every epoch ("": none).
+  std::string npz;
   Normalization normalization;
   /// Called after a checkpoint was resumed, with the step it resumed at.
   std::function<void(int64_t)> onResume;

@@ -91,6 +91,21 @@ Result<Tensor> readNpy(const std::string &path);
 /// uint8 bit patterns. Returns an error message, or an empty string.
 std::string writeNpy(const std::string &path, const Tensor &tensor);
 
+/// The bytes of `tensor` as a .npy file (what writeNpy writes).
+std::string npyBytes(const Tensor &tensor);
+
+/// A tensor with a name, as checkpoints and .npz archives store them.
+struct NamedTensor {
+  std::string name;
+  Tensor *tensor;
+};
+
+/// Writes `entries` as a .npz archive (numpy.load reads it: NAME.npy per
+/// entry, stored uncompressed), whole or not at all. Returns an error
+/// message, or an empty string.
+std::string writeNpz(const std::string &path,
+                     const std::vector<NamedTensor> &entries);
+
 /// Parses "2x3xf32=1 2 3 4 5 6" (values separated by spaces or commas;
 /// "f32=1.5" for a scalar; one value fills the whole tensor).
 Result<Tensor> parseTensorLiteral(std::string_view text);
@@ -102,12 +117,6 @@ Result<Tensor> readIdx(const std::string &path);
 /// Reads element `index` as a double (raw bit patterns are decoded by the
 /// caller; U8/U16 read as integers).
 double elementAsDouble(const Tensor &tensor, int64_t index);
-
-/// A tensor with a name, as checkpoints store them.
-struct NamedTensor {
-  std::string name;
-  Tensor *tensor;
-};
 
 /// Writes `entries` to `path` atomically (a temporary file, flushed, then
 /// renamed over `path`): a crash leaves the old checkpoint or the new one.

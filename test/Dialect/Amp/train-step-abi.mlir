@@ -5,6 +5,55 @@
 // attributes on ops. Well-formed roles round-trip.
 
 // Every role a training step uses, in the order of the contract.
+// Parameters may be named and carry an initialiser.
+// CHECK-LABEL: func.func @named_parameters
+// CHECK-SAME: {amp.init = "ones", amp.param = "ln.weight"}
+// CHECK-SAME: {amp.init = "normal(0.02)", amp.param = "proj.weight"}
+// CHECK-SAME: {amp.init = "uniform(0.5)", amp.param}
+func.func @named_parameters(%g: tensor<4xf32> {amp.param = "ln.weight", amp.init = "ones"},
+                            %w: tensor<4x4xf32> {amp.param = "proj.weight", amp.init = "normal(0.02)"},
+                            %u: tensor<4xf32> {amp.param, amp.init = "uniform(0.5)"},
+                            %z: tensor<4xf32> {amp.param = "z", amp.init = "zeros"},
+                            %f: tensor<4xf32> {amp.param = "f", amp.init = "uniform_fan_in"}) { return }
+
+// -----
+
+// expected-error @+1 {{'amp.param' of argument #0 must be a unit attribute or a parameter name (not empty, no '/', no leading '.', printable ASCII), got "fc/weight"}}
+func.func @slash_in_name(%p: tensor<4xf32> {amp.param = "fc/weight"}) { return }
+
+// -----
+
+// expected-error @+1 {{'amp.param' of argument #0 must be a unit attribute or a parameter name (not empty, no '/', no leading '.', printable ASCII), got ""}}
+func.func @empty_name(%p: tensor<4xf32> {amp.param = ""}) { return }
+
+// -----
+
+// expected-error @+1 {{'amp.param' of argument #0 must be a unit attribute or a parameter name (not empty, no '/', no leading '.', printable ASCII), got 3 : i32}}
+func.func @name_not_a_string(%p: tensor<4xf32> {amp.param = 3 : i32}) { return }
+
+// -----
+
+// expected-error @+1 {{parameter name "w" of argument #2 is already the name of argument #0}}
+func.func @duplicate_name(%a: tensor<4xf32> {amp.param = "w"}, %b: tensor<4xf32> {amp.param},
+                          %c: tensor<4xf32> {amp.param = "w"}) { return }
+
+// -----
+
+// expected-error @+1 {{'amp.init' of argument #0 must be "uniform_fan_in", "ones", "zeros", "normal(STD)" or "uniform(BOUND)" with a positive STD or BOUND, got "normal(-1)"}}
+func.func @negative_std(%p: tensor<4xf32> {amp.param, amp.init = "normal(-1)"}) { return }
+
+// -----
+
+// expected-error @+1 {{'amp.init' of argument #0 must be "uniform_fan_in", "ones", "zeros", "normal(STD)" or "uniform(BOUND)" with a positive STD or BOUND, got "xavier"}}
+func.func @unknown_init(%p: tensor<4xf32> {amp.param, amp.init = "xavier"}) { return }
+
+// -----
+
+// expected-error @+1 {{'amp.init' of argument #0 needs 'amp.param': only parameters are initialised}}
+func.func @init_without_param(%p: tensor<4xf32> {amp.init = "ones"}) { return }
+
+// -----
+
 // CHECK-LABEL: func.func @every_role
 // CHECK-SAME: {amp.param, amp.role = "param0"}
 // CHECK-SAME: {amp.role = "param0.exp_avg_sq"}
@@ -34,7 +83,7 @@ func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
 
 // -----
 
-// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.<site>.amax_history, fp8.<site>.scale, batch, loss, found_inf, grad_norm, cast_stats), got "param0.velocity"}}
+// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.<site>.amax_history, fp8.<site>.scale, learning_rate, batch, loss, found_inf, grad_norm, cast_stats), got "param0.velocity"}}
 func.func @unknown_role(%p: tensor<4xf32> {amp.role = "param0.velocity"}) { return }
 
 // -----
@@ -92,7 +141,7 @@ func.func @param_with_value(%p: tensor<4xf32> {amp.param = true}) { return }
 // -----
 
 // A misspelt attribute is an error, not an annotation nothing reads.
-// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites and amp.policy on ops, amp.param and amp.role on arguments and amp.role on results}}
+// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites and amp.policy on ops, amp.param, amp.init and amp.role on arguments and amp.role on results}}
 func.func @misspelt_param(%p: tensor<4xf32> {amp.parm}) { return }
 
 // -----

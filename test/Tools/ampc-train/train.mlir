@@ -4,6 +4,8 @@
 // RUN: rm -rf %t.ckpt && ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp32,fp16 --max-steps=60 --test-limit=2048 --summary-json=%t.json --plot=%t.svg --checkpoint-dir=%t.ckpt | FileCheck %s
 // RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1])); print('policies', [(p['policy'], p['loss_scaling'], p['steps'], p['skipped_steps'], p['final_loss_scale'], p['final_test_accuracy_percent'] > 60) for p in d['policies']])" %t.json | FileCheck %s --check-prefix=JSON
 // RUN: FileCheck %s --check-prefix=SVG < %t.svg
+// Next to each checkpoint, the parameters and state by name for numpy.
+// RUN: %python -c "import numpy as np,sys; d=np.load(sys.argv[1]); print('npz', sorted(d.keys()), d['fc1.weight'].shape, int(d['steps']), float(d['loss_scale']))" %t.ckpt/fp16.npz | FileCheck %s --check-prefix=NPZ
 // A second epoch resumes from the checkpoint after the first.
 // RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp16 --max-steps=60 --test-limit=2048 --epochs=2 --checkpoint-dir=%t.ckpt --resume | FileCheck %s --check-prefix=RESUME
 // Resuming a finished run reports where it stands.
@@ -11,7 +13,7 @@
 // RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --optimizer=adam --lr=0.001 --max-steps=60 --test-limit=2048 --cast-stats=false | FileCheck %s --check-prefix=ADAM
 // Trained parameters are written as .npy and can start another run.
 // RUN: rm -rf %t.params && ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --max-steps=30 --test-limit=1024 --save-params=%t.params > /dev/null
-// RUN: %npy_tool dump %t.params/bf16/param1.npy | FileCheck %s --check-prefix=PARAMS
+// RUN: %npy_tool dump %t.params/bf16/fc1.bias.npy | FileCheck %s --check-prefix=PARAMS
 // RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp32 --max-steps=1 --test-limit=1024 --load-params=%t.params/bf16 | FileCheck %s --check-prefix=LOADED
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --load-params=%t.nothere 2>&1 | FileCheck %s --check-prefix=NOPARAMS
 // .npy datasets: samples [N, F] (f32 or u8) and integer labels [N].
@@ -77,10 +79,11 @@
 // Without the statistics the underflow column says so.
 // ADAM-NEXT: bf16 none 60 0 {{[6-9][0-9]\.[0-9]+}}% 1 - {{[0-9.]+$}}
 
+// NPZ: npz ['fc1.bias', 'fc1.bias.momentum', 'fc1.weight', 'fc1.weight.momentum', 'fc2.bias', 'fc2.bias.momentum', 'fc2.weight', 'fc2.weight.momentum', 'growth_tracker', 'hysteresis_tracker', 'loss_scale', 'steps'] (784, 256) 60 65536.0
 // PARAMS: descr=<f4 shape=(256,)
 // One step from the loaded parameters is already far above chance.
 // LOADED: fp32 none 1 0 {{[6-9][0-9]\.[0-9]+}}%
-// NOPARAMS: ampc-train: cannot load parameters: cannot open '{{.*}}.nothere/param0.npy': No such file or directory
+// NOPARAMS: ampc-train: cannot load parameters: cannot open '{{.*}}.nothere/fc1.weight.npy': No such file or directory
 
 // The two clusters are separated after a few epochs.
 // NPY: == fp32 (loss scaling none) ==

@@ -2,10 +2,10 @@
 //
 // The dialect's hooks for discardable attributes: `amp.precision`,
 // `amp.gradient`, `amp.gradient_operands`, `amp.origin`,
-// `amp.origin_precision`, `amp.cast_sites` and `amp.policy` on ops, `amp.param`
-// and `amp.role` on arguments, `amp.role` on results. A misspelt name or a
-// malformed value is an error here, not a silently ignored annotation in a
-// later pass.
+// `amp.origin_precision`, `amp.cast_sites` and `amp.policy` on ops,
+// `amp.param`, `amp.init` and `amp.role` on arguments, `amp.role` on results. A
+// misspelt name or a malformed value is an error here, not a silently ignored
+// annotation in a later pass.
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,7 +26,7 @@ constexpr llvm::StringLiteral kKnownAttributes =
     "the amp dialect defines amp.precision, amp.gradient, "
     "amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites "
     "and amp.policy on ops, "
-    "amp.param "
+    "amp.param, amp.init "
     "and amp.role on arguments and amp.role on results";
 
 InFlightDiagnostic unknown(Operation *op, StringRef name, StringRef where) {
@@ -44,10 +44,32 @@ FailureOr<Role> parseRole(Operation *op, Attribute value, StringRef where) {
            << " must name a training-step role (param<i>, param<i>.momentum, "
               "param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, "
               "beta2_power, loss_scale, growth_tracker, hysteresis_tracker, "
-              "fp8.<site>.amax_history, fp8.<site>.scale, batch, loss, "
+              "fp8.<site>.amax_history, fp8.<site>.scale, learning_rate, "
+              "batch, loss, "
               "found_inf, grad_norm, cast_stats), got "
            << value;
   return *role;
+}
+
+/// `amp.param` is a unit attribute or a valid name no other argument of the
+/// function has.
+LogicalResult verifyParamName(Operation *op, unsigned argIndex, Attribute value,
+                              StringRef where) {
+  if (isa<UnitAttr>(value))
+    return success();
+  auto name = dyn_cast<StringAttr>(value);
+  if (!name || !isValidParamName(name.getValue()))
+    return op->emitOpError()
+           << "'" << kParamAttrName << "' of " << where
+           << " must be a unit attribute or a parameter name (not empty, no "
+              "'/', no leading '.', printable ASCII), got "
+           << value;
+  auto fn = dyn_cast<FunctionOpInterface>(op);
+  for (unsigned i = 0; fn && i < argIndex; ++i)
+    if (fn.getArgAttr(i, kParamAttrName) == value)
+      return op->emitOpError() << "parameter name " << value << " of " << where
+                               << " is already the name of argument #" << i;
+  return success();
 }
 
 } // namespace
@@ -94,10 +116,22 @@ LogicalResult AmpDialect::verifyRegionArgAttribute(Operation *op,
                                                    NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
   std::string where = "argument #" + std::to_string(argIndex);
-  if (name == kParamAttrName) {
-    if (!isa<UnitAttr>(attr.getValue()))
+  if (name == kParamAttrName)
+    return verifyParamName(op, argIndex, attr.getValue(), where);
+  if (name == kInitAttrName) {
+    auto text = dyn_cast<StringAttr>(attr.getValue());
+    if (!text || !ParamInit::parse(text.getValue()))
       return op->emitOpError()
-             << "'" << name << "' of " << where << " must be a unit attribute";
+             << "'" << name << "' of " << where
+             << " must be \"uniform_fan_in\", \"ones\", \"zeros\", "
+                "\"normal(STD)\" or \"uniform(BOUND)\" with a positive STD "
+                "or BOUND, got "
+             << attr.getValue();
+    auto fn = dyn_cast<FunctionOpInterface>(op);
+    if (fn && !fn.getArgAttr(argIndex, kParamAttrName))
+      return op->emitOpError() << "'" << name << "' of " << where
+                               << " needs 'amp.param': only parameters are "
+                                  "initialised";
     return success();
   }
   if (name != kRoleAttrName)

@@ -10,6 +10,8 @@
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace ampc::amp::abi;
 
@@ -204,6 +206,46 @@ StepLayout::get(llvm::ArrayRef<std::string> argumentRoles,
   layout.foundInf = *foundInf;
   layout.gradNorm = *gradNorm;
   return layout;
+}
+
+std::optional<ParamInit> ParamInit::parse(llvm::StringRef text) {
+  using Kind = ParamInit::Kind;
+  if (text == "uniform_fan_in")
+    return ParamInit{Kind::UniformFanIn, 0};
+  if (text == "ones")
+    return ParamInit{Kind::Ones, 0};
+  if (text == "zeros")
+    return ParamInit{Kind::Zeros, 0};
+  for (auto [prefix, kind] :
+       {std::pair(llvm::StringRef("normal("), Kind::Normal),
+        std::pair(llvm::StringRef("uniform("), Kind::Uniform)}) {
+    llvm::StringRef rest = text;
+    if (!rest.consume_front(prefix) || !rest.consume_back(")"))
+      continue;
+    double value;
+    if (rest.trim().getAsDouble(value) || !std::isfinite(value) || value <= 0)
+      return std::nullopt;
+    return ParamInit{kind, value};
+  }
+  return std::nullopt;
+}
+
+bool ampc::amp::abi::isValidParamName(llvm::StringRef name) {
+  return !name.empty() && !name.starts_with(".") && !name.contains('/') &&
+         llvm::all_of(name, [](char c) { return c > ' ' && c < 127; });
+}
+
+std::string ampc::amp::abi::getParamName(FunctionOpInterface fn,
+                                         unsigned index) {
+  Attribute param = fn.getArgAttr(index, kParamAttrName);
+  if (!param)
+    return "";
+  if (auto name = dyn_cast<StringAttr>(param))
+    return name.str();
+  if (auto body = fn.getCallableRegion(); body && !body->empty())
+    if (auto loc = dyn_cast<NameLoc>(body->getArgument(index).getLoc()))
+      return loc.getName().str();
+  return "";
 }
 
 std::optional<Role> ampc::amp::abi::getArgumentRole(FunctionOpInterface fn,

@@ -195,11 +195,15 @@ LogicalResult ampc::amp::updatePayload(Operation *op) {
 std::string ampc::amp::CastSiteNamer::name(Value source) {
   using abi::RoleKind;
   auto arg = dyn_cast<BlockArgument>(source);
+  bool isArgument = arg && arg.getOwner()->isEntryBlock() &&
+                    arg.getOwner()->getParentOp() == fn;
   std::optional<abi::Role> role =
-      arg && arg.getOwner()->isEntryBlock() &&
-              arg.getOwner()->getParentOp() == fn
-          ? abi::getArgumentRole(fn, arg.getArgNumber())
-          : std::nullopt;
+      isArgument ? abi::getArgumentRole(fn, arg.getArgNumber()) : std::nullopt;
+  // A named parameter goes by its name.
+  if (isArgument && (!role || role->kind == RoleKind::Param))
+    if (std::string named = abi::getParamName(fn, arg.getArgNumber());
+        !named.empty())
+      return named;
   if (role && role->param >= 0)
     return role->str();
   if (role && role->kind == RoleKind::Batch) {

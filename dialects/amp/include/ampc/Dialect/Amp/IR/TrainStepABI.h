@@ -48,8 +48,13 @@ inline constexpr llvm::StringLiteral kTrainStepName = "train_step";
 inline constexpr llvm::StringLiteral kStateInitName = "train_state_init";
 
 /// Attribute names (all verified by the amp dialect).
-/// Unit attribute on a model argument: a trained f32 parameter.
+/// On a model argument: a trained f32 parameter. A unit attribute, or its
+/// name as a string (`amp.param = "fc1.weight"`): the name of its .npy file,
+/// of its checkpoint entries and of its casts in reports. Without one, the
+/// argument's location name (`loc("fc1.weight")`) names it, else `param<i>`.
 inline constexpr llvm::StringLiteral kParamAttrName = "amp.param";
+/// String attribute on a parameter: its initialiser (ParamInit).
+inline constexpr llvm::StringLiteral kInitAttrName = "amp.init";
 /// String attribute on a training step's arguments and results: its role.
 inline constexpr llvm::StringLiteral kRoleAttrName = "amp.role";
 /// Unit attribute on ops that produce gradient values (E5M2 under fp8).
@@ -151,7 +156,28 @@ struct StepLayout {
       llvm::ArrayRef<std::string> resultRoles, std::string &error);
 };
 
+/// How a parameter starts (`amp.init`): "uniform_fan_in" (the default,
+/// torch.nn.Linear's: uniform in +-1/sqrt(fan_in)), "ones", "zeros",
+/// "normal(STD)" (mean 0) or "uniform(BOUND)" (in +-BOUND).
+struct ParamInit {
+  enum class Kind { UniformFanIn, Ones, Zeros, Normal, Uniform };
+  Kind kind = Kind::UniformFanIn;
+  /// The standard deviation of Normal, the bound of Uniform.
+  double value = 0;
+  /// Parses a spelling; nothing if it is not one of the above (a STD or
+  /// BOUND must be finite and positive).
+  static std::optional<ParamInit> parse(llvm::StringRef text);
+};
+
+/// A parameter name can be a file name and a checkpoint key: not empty, no
+/// '/', no leading '.', printable ASCII.
+bool isValidParamName(llvm::StringRef name);
+
 /// Where ABI helpers meet the IR.
+/// The name of argument `index` of `fn` if it is a parameter: its
+/// `amp.param` string, else its location's name; "" when it has neither
+/// (or is not a parameter).
+std::string getParamName(mlir::FunctionOpInterface fn, unsigned index);
 /// The role of argument / result `index` of `fn` (nothing when it has none
 /// or an unknown one; the dialect's verifier rejects the latter).
 std::optional<Role> getArgumentRole(mlir::FunctionOpInterface fn,

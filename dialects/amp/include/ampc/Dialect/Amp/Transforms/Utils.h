@@ -50,9 +50,9 @@ mlir::Value buildElementwiseF32(
                                    mlir::ValueRange)>
         body);
 
-/// Names the values casts read, for state and statistics: `param<i>` for a
-/// parameter, `input<j>` for the j-th batch input (by amp.role), `t<k>` for
-/// the k-th other value named.
+/// Names the values casts read, for state and statistics: a parameter by its
+/// name (abi::getParamName) or `param<i>`, `input<j>` for the j-th batch
+/// input (by amp.role), `t<k>` for the k-th other value named.
 class CastSiteNamer {
 public:
   explicit CastSiteNamer(mlir::func::FuncOp fn) : fn(fn) {}
