@@ -860,7 +860,26 @@ LogicalResult ampc::verifyLossFunction(func::FuncOp fn) {
       (shaped && (!isa<RankedTensorType>(shaped) || shaped.getRank() != 0)))
     return fn.emitOpError("the first result must be the scalar loss (f32, "
                           "f64 or a 0-d tensor of them)");
-  return success();
+  // The rules build tensors of static shapes.
+  auto dynamic = [](Type type) {
+    auto shaped = dyn_cast<ShapedType>(type);
+    return shaped && !shaped.hasStaticShape();
+  };
+  for (auto [i, type] : llvm::enumerate(fn.getArgumentTypes()))
+    if (dynamic(type))
+      return fn.emitOpError("argument #")
+             << i << " has the dynamic type " << type
+             << "; differentiation needs static shapes (a model written for "
+                "any batch size takes one first: ampc-specialize-batch, "
+                "JitOptions::batch, --batch)";
+  WalkResult walk = fn.walk([&](Operation *op) {
+    if (llvm::none_of(op->getResultTypes(), dynamic))
+      return WalkResult::advance();
+    op->emitOpError("has a dynamic shape; differentiation needs static "
+                    "shapes");
+    return WalkResult::interrupt();
+  });
+  return failure(walk.wasInterrupted());
 }
 
 namespace {

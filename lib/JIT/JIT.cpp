@@ -10,6 +10,7 @@
 
 #include "Compile.h"
 
+#include "ampc/Autodiff/Passes.h"
 #include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/InitAll.h"
@@ -110,7 +111,9 @@ std::variant<ampc::ValueType, std::string> toValueType(Type type,
   if (auto tensor = dyn_cast<RankedTensorType>(type)) {
     if (!tensor.hasStaticShape())
       return "'" + text +
-             "' has a dynamic shape; the host API needs static shapes";
+             "' has a dynamic shape; the host API needs static shapes (a "
+             "dynamic batch dimension takes a batch size: JitOptions::batch, "
+             "--batch)";
     std::optional<DType> dtype = toDType(tensor.getElementType());
     if (!dtype)
       return "'" + text + "' has an unsupported element type";
@@ -318,8 +321,19 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   gpu.features = options.gpuFeatures;
   gpu.format = "isa";
   gpu.blockTiles = options.gpuBlockTiles;
+  if (options.batch < 0)
+    return makeError("the batch size must be positive, got " +
+                     llvm::Twine(options.batch));
+  // A batch size for a model written for any: specialized before anything
+  // else sees the shapes.
+  auto front = [&](OpPassManager &pm) {
+    if (options.batch > 0)
+      pm.addPass(createAmpcSpecializeBatch({options.batch}));
+    if (frontEnd)
+      frontEnd(pm);
+  };
   auto ir = detail::parseAndLower(
-      *module->impl->context, source, bufferName, frontEnd, options.precision,
+      *module->impl->context, source, bufferName, front, options.precision,
       [&](OpPassManager &pm) {
         if (cuda)
           buildGpuPipeline(pm, gpu);

@@ -64,6 +64,19 @@ ampc::AmpBuildTrainStepOptions stepOptions(const ampc::TrainOptions &options,
 
 } // namespace
 
+llvm::Expected<std::unique_ptr<ampc::JitModule>>
+ampc::Trainer::compileStep(llvm::StringRef source, llvm::StringRef bufferName,
+                           JitOptions jit, const TrainOptions &options,
+                           const std::string &mode, int64_t batchSize) {
+  // The step is built on the parsed module, then compiled with it.
+  AmpBuildTrainStepOptions stepPass = stepOptions(options, mode);
+  jit.batch = batchSize;
+  return JitModule::compile(source, jit, bufferName,
+                            [&](mlir::OpPassManager &pm) {
+                              pm.addPass(createAmpBuildTrainStep(stepPass));
+                            });
+}
+
 llvm::Expected<std::unique_ptr<ampc::Trainer>>
 ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
                       const JitOptions &jit, const TrainOptions &options) {
@@ -73,35 +86,32 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
                      "'; expected auto, none, static or dynamic");
   if (llvm::Error error = options.schedule.validate(options.learningRate))
     return std::move(error);
-  // The step is built on the parsed module, then compiled with it.
-  AmpBuildTrainStepOptions stepPass = stepOptions(options, mode);
+  if (options.batch < 0)
+    return makeError("the batch size must be positive, got " +
+                     llvm::Twine(options.batch));
   auto module =
-      JitModule::compile(source, jit, bufferName, [&](mlir::OpPassManager &pm) {
-        pm.addPass(createAmpBuildTrainStep(stepPass));
-      });
+      compileStep(source, bufferName, jit, options, mode, options.batch);
   if (!module)
     return module.takeError();
   auto trainer = std::unique_ptr<Trainer>(new Trainer());
-  trainer->module = std::move(*module);
+  trainer->source = source.str();
+  trainer->bufferName = bufferName.str();
+  trainer->jit = jit;
   trainer->options = options;
   trainer->scaling = mode;
-  trainer->forward = trainer->module->lookup("forward");
-  trainer->trainStep = trainer->module->lookup(amp::abi::kTrainStepName);
-  if (!trainer->forward || !trainer->trainStep)
-    return makeError("'" + bufferName + "' has no public @forward");
-  const FunctionSignature &step = *trainer->trainStep;
-  if (!step.unsupported.empty())
-    return makeError("@forward cannot be trained: " + step.unsupported);
-
-  std::string why;
-  std::optional<amp::abi::StepLayout> layout =
-      amp::abi::StepLayout::get(step.inputRoles, step.resultRoles, why);
-  if (!layout)
-    return makeError("@train_step breaks the training-step contract: " + why);
-  if (!layout->learningRate)
-    return makeError("@train_step takes no 'learning_rate' input");
-  trainer->layout = *layout;
-
+  if (llvm::Error error = trainer->adoptFirst(std::move(*module)))
+    return std::move(error);
+  // Without a batch size the model compiled as written: its shapes are
+  // static, so they fix the batch. With one, a model that ignored it has a
+  // fixed batch of another size.
+  int64_t rows = trainer->batchRows(*trainer->trainStep);
+  trainer->fixedBatch = options.batch == 0;
+  if (options.batch > 0 && rows != options.batch)
+    return makeError("batches of " + llvm::Twine(options.batch) +
+                     " were asked for, but the model takes batches of " +
+                     llvm::Twine(rows) +
+                     ": its shapes fix the batch size (a model whose batch "
+                     "inputs have a '?' leading dimension takes any)");
   if (llvm::Error error = trainer->nameParameters())
     return std::move(error);
   if (llvm::Error error = trainer->placeTensors())
@@ -111,9 +121,41 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   return trainer;
 }
 
+llvm::Error ampc::Trainer::adoptFirst(std::unique_ptr<JitModule> module) {
+  const FunctionSignature *forward = module->lookup("forward");
+  const FunctionSignature *step = module->lookup(amp::abi::kTrainStepName);
+  if (!forward || !step)
+    return makeError("'" + bufferName + "' has no public @forward");
+  if (!step->unsupported.empty())
+    return makeError("@forward cannot be trained: " + step->unsupported);
+  std::string why;
+  std::optional<amp::abi::StepLayout> stepLayout =
+      amp::abi::StepLayout::get(step->inputRoles, step->resultRoles, why);
+  if (!stepLayout)
+    return makeError("@train_step breaks the training-step contract: " + why);
+  if (!stepLayout->learningRate)
+    return makeError("@train_step takes no 'learning_rate' input");
+  layout = *stepLayout;
+  Compiled &c = compiled[batchRows(*step)];
+  c.module = std::move(module);
+  c.forward = forward;
+  c.trainStep = step;
+  first = last = &c;
+  this->forward = forward;
+  trainStep = step;
+  return llvm::Error::success();
+}
+
+int64_t ampc::Trainer::batchRows(const FunctionSignature &step) const {
+  size_t firstBatch = *layout.learningRate + 1;
+  if (firstBatch >= step.inputs.size() || step.inputs[firstBatch].shape.empty())
+    return 0;
+  return step.inputs[firstBatch].shape[0];
+}
+
 llvm::Error ampc::Trainer::place(std::vector<TargetTensor> &into,
                                  const ValueType &type) {
-  auto tensor = module->allocate(type);
+  auto tensor = first->module->allocate(type);
   if (!tensor)
     return tensor.takeError();
   into.push_back(std::move(*tensor));
@@ -122,10 +164,11 @@ llvm::Error ampc::Trainer::place(std::vector<TargetTensor> &into,
 
 llvm::Error ampc::Trainer::placeTensors() {
   const FunctionSignature &step = *trainStep;
-  // The parameters, the initial state, the batch slots and the outputs.
+  // The parameters, the initial state and the learning rate; then the
+  // first batch size's batch inputs and results.
   if (llvm::Error error = initParameters())
     return error;
-  auto state = module->call(amp::abi::kStateInitName, {});
+  auto state = first->module->call(amp::abi::kStateInitName, {});
   if (!state)
     return state.takeError();
   if (state->size() != layout.numState)
@@ -138,19 +181,68 @@ llvm::Error ampc::Trainer::placeTensors() {
     if (llvm::Error error = inputs.back().assign(t))
       return error;
   }
-  for (size_t i = inputs.size(); i < step.inputs.size(); ++i)
-    if (llvm::Error error = place(inputs, step.inputs[i]))
+  if (llvm::Error error = place(inputs, step.inputs[*layout.learningRate]))
+    return error;
+  return placeBatchTensors(*first);
+}
+
+llvm::Error ampc::Trainer::placeBatchTensors(Compiled &c) {
+  const FunctionSignature &step = *c.trainStep;
+  for (size_t i = *layout.learningRate + 1; i < step.inputs.size(); ++i)
+    if (llvm::Error error = place(c.batch, step.inputs[i]))
       return error;
   for (const ValueType &type : step.results)
-    if (llvm::Error error = place(outputs, type))
+    if (llvm::Error error = place(c.outputs, type))
       return error;
-  for (size_t i = layout.numParams; i < forward->inputs.size(); ++i)
-    if (llvm::Error error = place(evalBatch, forward->inputs[i]))
+  for (size_t i = layout.numParams; i < c.forward->inputs.size(); ++i)
+    if (llvm::Error error = place(c.evalBatch, c.forward->inputs[i]))
       return error;
-  for (const ValueType &type : forward->results)
-    if (llvm::Error error = place(evalResults, type))
+  for (const ValueType &type : c.forward->results)
+    if (llvm::Error error = place(c.evalResults, type))
       return error;
   return llvm::Error::success();
+}
+
+llvm::Expected<ampc::Trainer::Compiled *>
+ampc::Trainer::compiledFor(llvm::ArrayRef<Tensor> batch) {
+  if (batch.empty() || batch[0].shape.empty())
+    return first;
+  int64_t rows = batch[0].shape[0];
+  if (auto it = compiled.find(rows); it != compiled.end())
+    return &it->second;
+  auto fixed = [&]() {
+    return makeError("the model takes batches of " +
+                     llvm::Twine(batchRows(*trainStep)) + ", not " +
+                     llvm::Twine(rows) +
+                     ": its shapes fix the batch size (a model whose batch "
+                     "inputs have a '?' leading dimension takes any)");
+  };
+  if (fixedBatch)
+    return fixed();
+  auto module = compileStep(source, bufferName, jit, options, scaling, rows);
+  if (!module)
+    return module.takeError();
+  const FunctionSignature *forward = (*module)->lookup("forward");
+  const FunctionSignature *step = (*module)->lookup(amp::abi::kTrainStepName);
+  // A model whose shapes fix its batch compiles to the same size again.
+  if (!forward || !step || batchRows(*step) != rows) {
+    fixedBatch = true;
+    return fixed();
+  }
+  Compiled &c = compiled[rows];
+  c.module = std::move(*module);
+  c.forward = forward;
+  c.trainStep = step;
+  if (llvm::Error error = placeBatchTensors(c))
+    return std::move(error);
+  return &c;
+}
+
+std::vector<int64_t> ampc::Trainer::compiledBatchSizes() const {
+  std::vector<int64_t> sizes;
+  for (const auto &entry : compiled)
+    sizes.push_back(entry.first);
+  return sizes;
 }
 
 llvm::Error ampc::Trainer::nameParameters() {
@@ -253,13 +345,16 @@ llvm::Expected<double> ampc::Trainer::learningRate() const {
 
 llvm::Expected<ampc::StepResult>
 ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
-  size_t first = *layout.learningRate + 1;
-  if (batch.size() != inputs.size() - first)
-    return makeError("a step takes " + llvm::Twine(inputs.size() - first) +
+  if (batch.size() != first->batch.size())
+    return makeError("a step takes " + llvm::Twine(first->batch.size()) +
                      " batch inputs, got " + llvm::Twine(batch.size()));
-  if (llvm::Error error = assignBatch(
-          llvm::MutableArrayRef<TargetTensor>(inputs).drop_front(first), batch))
+  auto c = compiledFor(batch);
+  if (!c)
+    return c.takeError();
+  if (llvm::Error error = assignBatch((*c)->batch, batch))
     return std::move(error);
+  last = *c;
+  std::vector<TargetTensor> &outputs = last->outputs;
   auto lr = learningRate();
   if (!lr)
     return lr.takeError();
@@ -267,7 +362,8 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   result.learningRate = float(*lr);
   inputs[*layout.learningRate].as<float>()[0] = result.learningRate;
   result.lossScale = lossScale();
-  if (llvm::Error error = call(amp::abi::kTrainStepName, inputs, {}, outputs))
+  if (llvm::Error error = call(*last->module, amp::abi::kTrainStepName, inputs,
+                               last->batch, outputs))
     return std::move(error);
   for (size_t i = 0; i < layout.numCarried(); ++i)
     std::swap(inputs[i], outputs[i]);
@@ -287,14 +383,19 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
 
 llvm::Expected<std::vector<Tensor>>
 ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
-  if (batch.size() != evalBatch.size())
-    return makeError("@forward takes " + llvm::Twine(evalBatch.size()) +
+  if (batch.size() != first->evalBatch.size())
+    return makeError("@forward takes " + llvm::Twine(first->evalBatch.size()) +
                      " batch inputs, got " + llvm::Twine(batch.size()));
+  auto c = compiledFor(batch);
+  if (!c)
+    return c.takeError();
+  std::vector<TargetTensor> &evalBatch = (*c)->evalBatch;
+  std::vector<TargetTensor> &evalResults = (*c)->evalResults;
   if (llvm::Error error = assignBatch(evalBatch, batch))
     return std::move(error);
   // The parameters are passed where they are: nothing is copied.
   if (llvm::Error error = call(
-          "forward",
+          *(*c)->module, "forward",
           llvm::ArrayRef<TargetTensor>(inputs).take_front(layout.numParams),
           evalBatch, evalResults))
     return std::move(error);
@@ -314,18 +415,18 @@ ampc::Trainer::assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
   return llvm::Error::success();
 }
 
-llvm::Error ampc::Trainer::call(llvm::StringRef name,
-                                llvm::ArrayRef<TargetTensor> first,
-                                llvm::ArrayRef<TargetTensor> second,
+llvm::Error ampc::Trainer::call(JitModule &module, llvm::StringRef name,
+                                llvm::ArrayRef<TargetTensor> head,
+                                llvm::ArrayRef<TargetTensor> tail,
                                 llvm::MutableArrayRef<TargetTensor> results) {
   std::vector<const TargetTensor *> in;
-  for (llvm::ArrayRef<TargetTensor> group : {first, second})
+  for (llvm::ArrayRef<TargetTensor> group : {head, tail})
     for (const TargetTensor &t : group)
       in.push_back(&t);
   std::vector<TargetTensor *> out;
   for (TargetTensor &t : results)
     out.push_back(&t);
-  return module->callInPlace(name, in, out);
+  return module.callInPlace(name, in, out);
 }
 
 std::vector<Tensor> ampc::Trainer::parameters() const {
@@ -395,9 +496,10 @@ std::vector<ampc::CastStatistic> ampc::Trainer::castStatistics() const {
   std::vector<CastStatistic> stats;
   if (!layout.castStats || steps == 0)
     return stats;
-  const float *table = outputs[*layout.castStats].as<float>();
-  for (size_t i = 0; i < trainStep->castSites.size(); ++i)
-    stats.push_back({trainStep->castSites[i], table[2 * i], table[2 * i + 1]});
+  const float *table = last->outputs[*layout.castStats].as<float>();
+  for (size_t i = 0; i < last->trainStep->castSites.size(); ++i)
+    stats.push_back(
+        {last->trainStep->castSites[i], table[2 * i], table[2 * i + 1]});
   return stats;
 }
 

@@ -84,3 +84,26 @@ func.func @forward(%w: tensor<4xf32> {amp.param}) -> tensor<f32> {
   } -> tensor<f32>
   return %l : tensor<f32>
 }
+
+// -----
+
+// A model written for any batch size needs one before differentiation.
+// expected-error @+1 {{'func.func' op argument #1 has the dynamic type 'tensor<?x4xf32>'; differentiation needs static shapes (a model written for any batch size takes one first: ampc-specialize-batch, JitOptions::batch, --batch)}}
+func.func @forward(%w: tensor<4xf32> {amp.param}, %x: tensor<?x4xf32>) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<f32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  return %f0 : tensor<f32>
+}
+
+// -----
+
+// A dynamic shape inside the body is named.
+func.func @forward(%w: tensor<4xf32> {amp.param}, %k: index) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  // expected-error @+1 {{'tensor.empty' op has a dynamic shape; differentiation needs static shapes}}
+  %e = tensor.empty(%k) : tensor<?xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  return %f0 : tensor<f32>
+}

@@ -768,6 +768,103 @@ TEST(TrainStepTest, ParameterNamesFromLocationsAndCollisions) {
             "parameter or state tensor");
 }
 
+/// loss = mean over the rows r of sum_i w_i x_ri, for any number of rows:
+/// the gradient is the mean row.
+const char *kAnyBatch = R"mlir(
+func.func @forward(%w: tensor<4xf32> {amp.param}, %x: tensor<?x4xf32>) -> (tensor<f32>, tensor<?xf32>) {
+  %c0 = arith.constant 0 : index
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %n = tensor.dim %x, %c0 : tensor<?x4xf32>
+  %ni = arith.index_cast %n : index to i64
+  %nf = arith.sitofp %ni : i64 to f32
+  %inv = arith.divf %one, %nf : f32
+  %er = tensor.empty(%n) : tensor<?xf32>
+  %fr = linalg.fill ins(%zero : f32) outs(%er : tensor<?xf32>) -> tensor<?xf32>
+  %rows = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%w, %x : tensor<4xf32>, tensor<?x4xf32>) outs(%fr : tensor<?xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %t = arith.addf %p, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<?xf32>
+  %e = tensor.empty() : tensor<f32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> ()>], iterator_types = ["reduction"]}
+      ins(%rows : tensor<?xf32>) outs(%f : tensor<f32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %p = arith.mulf %a, %inv : f32
+    %t = arith.addf %p, %acc : f32
+    linalg.yield %t : f32
+  } -> tensor<f32>
+  return %s, %rows : tensor<f32>, tensor<?xf32>
+}
+)mlir";
+
+/// Rows 0..rows-1 of 4 features: row r is (r+1, -r, 0.5, r % 2).
+Tensor rowsOf(int64_t rows) {
+  Tensor t(DType::F32, {rows, 4});
+  for (int64_t r = 0; r < rows; ++r) {
+    float *row = t.as<float>() + 4 * r;
+    row[0] = float(r + 1), row[1] = -float(r), row[2] = 0.5f;
+    row[3] = float(r % 2);
+  }
+  return t;
+}
+
+/// A model written for any batch size trains on batches of any size: each
+/// size compiles once and shares the parameters; every step's update is the
+/// closed form for its own batch (the mean row); evaluation takes any size
+/// too. A model whose shapes fix the batch says which it takes.
+TEST(TrainStepTest, AnyBatchSizeForAModelWrittenForAny) {
+  ampc::TrainOptions o;
+  o.learningRate = 0.1;
+  o.momentum = 0;
+  o.batch = 2;
+  auto trainer = makeTrainer(o, kAnyBatch);
+  ASSERT_TRUE(trainer);
+  EXPECT_EQ(trainer->forwardSignature().inputs[1].shape,
+            (std::vector<int64_t>{2, 4}));
+  ASSERT_FALSE(static_cast<bool>(trainer->setParameter(0, vec(kStart))));
+  std::vector<double> w(kStart.begin(), kStart.end());
+  for (int64_t rows : {2, 3, 2, 5}) {
+    Tensor x = rowsOf(rows);
+    double loss = 0;
+    std::vector<double> mean(4, 0.0);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int i = 0; i < 4; ++i) {
+        double v = x.as<float>()[4 * r + i];
+        loss += w[i] * v / double(rows);
+        mean[i] += v / double(rows);
+      }
+    auto result = trainer->step({x});
+    ASSERT_TRUE(static_cast<bool>(result))
+        << llvm::toString(result.takeError());
+    EXPECT_NEAR(result->loss, loss, 1e-5 * (1 + std::fabs(loss))) << rows;
+    for (int i = 0; i < 4; ++i)
+      w[i] -= 0.1 * mean[i];
+    Tensor param = trainer->parameters()[0];
+    for (int i = 0; i < 4; ++i)
+      EXPECT_NEAR(param.as<float>()[i], w[i], 1e-6) << rows << " " << i;
+  }
+  auto out = trainer->evaluate({rowsOf(7)});
+  ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
+  ASSERT_EQ((*out)[1].shape, (std::vector<int64_t>{7}));
+  EXPECT_NEAR((*out)[1].as<float>()[6], 7 * w[0] - 6 * w[1] + 0.5 * w[2], 1e-5);
+  EXPECT_EQ(trainer->compiledBatchSizes(), (std::vector<int64_t>{2, 3, 5, 7}));
+
+  // kLinear's batch input is tensor<4xf32>: its shapes fix the size.
+  o.batch = 0;
+  auto fixed = makeTrainer(o);
+  ASSERT_TRUE(fixed);
+  auto refused = fixed->step({vec({1, 2})});
+  ASSERT_FALSE(static_cast<bool>(refused));
+  EXPECT_EQ(llvm::toString(refused.takeError()),
+            "the model takes batches of 4, not 2: its shapes fix the batch "
+            "size (a model whose batch inputs have a '?' leading dimension "
+            "takes any)");
+}
+
 /// The `totals:` line of `function` in a precision report: ops per compute
 /// type and casts, e.g. {"bf16": 8, "f32": 20, "casts": 9}.
 std::map<std::string, int> reportTotals(const std::string &report,

@@ -22,23 +22,31 @@ static cl::opt<std::string> inputFile(cl::Positional, cl::desc("<module.mlir>"),
                                       cl::Required, cl::cat(compileCategory));
 static cl::opt<std::string> outputFile("o", cl::desc("object file to write"),
                                        cl::Required, cl::cat(compileCategory));
-static cl::opt<std::string> headerFile("header", cl::desc("C header to write"), cl::cat(compileCategory));
-static cl::opt<std::string> triple(
-    "triple", cl::desc("target triple (default: this machine's)"),
-    cl::cat(compileCategory));
+static cl::opt<std::string> headerFile("header", cl::desc("C header to write"),
+                                       cl::cat(compileCategory));
+static cl::opt<std::string>
+    triple("triple", cl::desc("target triple (default: this machine's)"),
+           cl::cat(compileCategory));
 static cl::opt<std::string> cpu("cpu", cl::init("native"),
-                                cl::desc("LLVM CPU name, or native"), cl::cat(compileCategory));
+                                cl::desc("LLVM CPU name, or native"),
+                                cl::cat(compileCategory));
 static cl::opt<std::string> features("features",
-                                     cl::desc("extra LLVM target features"), cl::cat(compileCategory));
+                                     cl::desc("extra LLVM target features"),
+                                     cl::cat(compileCategory));
+static cl::opt<int64_t> batchSize(
+    "batch", cl::init(0),
+    cl::desc("the batch size of a model written for any (a '?' leading "
+             "dimension on its batch inputs)"),
+    cl::cat(compileCategory));
 static cl::opt<bool> runtimeAllocator(
     "runtime-allocator",
-    cl::desc("allocate through libampc_rt's caching allocator"), cl::cat(compileCategory));
+    cl::desc("allocate through libampc_rt's caching allocator"),
+    cl::cat(compileCategory));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   ampc::registerPrecisionCLOptions();
-  cl::HideUnrelatedOptions(
-      {&compileCategory, &ampc::getPrecisionCLCategory()});
+  cl::HideUnrelatedOptions({&compileCategory, &ampc::getPrecisionCLCategory()});
   cl::ParseCommandLineOptions(argc, argv,
                               "AMPC: compile a module to an object file\n");
   auto precision = ampc::getPrecisionOptionsFromCL();
@@ -59,6 +67,7 @@ int main(int argc, char **argv) {
   options.cpu = cpu;
   options.features = features;
   options.runtimeAllocator = runtimeAllocator;
+  options.batch = batchSize;
   auto threads = ampc::getThreadsFromCL();
   if (!threads) {
     llvm::errs() << "ampc-compile: " << llvm::toString(threads.takeError())

@@ -41,6 +41,11 @@ static cl::opt<std::string>
     target("target", cl::init("cpu"),
            cl::desc("cpu, or cuda (an NVIDIA GPU through its driver)"),
            cl::cat(runCategory));
+static cl::opt<int64_t> batchSize(
+    "batch", cl::init(0),
+    cl::desc("the batch size of a model written for any (a '?' leading "
+             "dimension on its batch inputs)"),
+    cl::cat(runCategory));
 static cl::opt<bool> listFunctions("list",
                                    cl::desc("list the public functions"),
                                    cl::cat(runCategory));
@@ -153,6 +158,7 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(precision.takeError()));
   options.precision = std::move(*precision);
   options.target = target;
+  options.batch = batchSize;
   auto threads = ampc::getThreadsFromCL();
   if (!threads)
     return fail(llvm::toString(threads.takeError()));

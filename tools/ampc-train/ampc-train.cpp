@@ -49,7 +49,9 @@ static cl::opt<unsigned> maxSteps("max-steps", cl::init(0),
                                   cl::cat(trainCategory));
 static cl::opt<unsigned> batchSize(
     "batch", cl::init(0),
-    cl::desc("batch size; the model's shapes fix it, so this only checks it"),
+    cl::desc("the training batch size of a model written for any (a '?' "
+             "leading dimension on its batch inputs); a model whose shapes "
+             "fix it takes only that one"),
     cl::cat(trainCategory));
 static cl::opt<std::string>
     dataset("dataset", cl::init("/usr/share/datasets/fashion-mnist"),
@@ -142,17 +144,13 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
   if (!options)
     return options.takeError();
   options->seed = seed;
+  options->batch = batchSize;
   auto trainer = ampc::Trainer::create(source, inputFile, jit, *options);
   if (!trainer)
     return trainer.takeError();
   auto shape = getClassifierShape(**trainer);
   if (!shape)
     return shape.takeError();
-  if (batchSize && int64_t(batchSize) != shape->batch)
-    return llvm::createStringError("--batch=" + llvm::Twine(batchSize) +
-                                   " but @forward takes batches of " +
-                                   llvm::Twine(shape->batch) +
-                                   " (the model's shapes fix the batch size)");
   if (!loadParams.empty()) {
     // The layout --save-params writes, or a flat directory.
     std::string perPolicy = loadParams + "/" + policy;

@@ -40,6 +40,31 @@ def AmpcAutodiff : Pass<"ampc-autodiff", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AmpcSpecializeBatch : Pass<"ampc-specialize-batch", "::mlir::ModuleOp"> {
+  let summary = "give a model written for any batch size a fixed one";
+  let description = [{
+    A model may leave the batch size open: the leading dimension of its batch
+    inputs (the arguments not marked `amp.param`) is `?`, and whatever
+    depends on it is computed from `tensor.dim` (a mean's 1/B, the shapes of
+    `tensor.empty`). This pass makes that dimension `batch` in the signature
+    of every public function with a body and propagates the static shape
+    through the body (upstream canonicalization: `tensor.dim` folds to the
+    constant, `tensor.cast`s fold into their consumers), then gives the
+    results their static types. Every later pass then sees static shapes, so
+    a specialization compiles to the same code as a model written for that
+    batch. The JIT and the Trainer run it once per batch size they meet and
+    keep each compiled specialization.
+
+    Errors: a dynamic dimension other than the leading one of a batch input,
+    a dynamic parameter, or a shape still dynamic after propagation (the op
+    is named).
+  }];
+  let options = [
+    Option<"batch", "batch", "int64_t", "0", "the batch size (> 0)">
+  ];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
   let summary = "build the training step: forward, backward, loss scaling, "
                 "clipping and the optimizer update";

@@ -54,6 +54,10 @@ struct JitOptions {
   std::string cpuFeatures;
   /// LLVM optimization level (0-3).
   unsigned optLevel = 2;
+  /// For a model written for any batch size (a `?` leading dimension on its
+  /// batch inputs): the batch size to compile it for (ampc-specialize-batch
+  /// first). 0: as written. A model with a static batch ignores it.
+  int64_t batch = 0;
 };
 
 /// The type of one argument or result: a static tensor, or a scalar.
@@ -128,6 +132,8 @@ struct AotOptions {
   /// Allocate temporaries through the runtime's caching allocator (link
   /// libampc_rt) rather than malloc/free.
   bool runtimeAllocator = false;
+  /// The batch size of a model written for any (JitOptions::batch).
+  int64_t batch = 0;
 };
 
 /// Compiles `source` to `objectPath` (an ELF object with

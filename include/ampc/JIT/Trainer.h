@@ -26,6 +26,7 @@
 #include "ampc/JIT/JIT.h"
 #include "ampc/JIT/Schedule.h"
 
+#include <map>
 #include <optional>
 
 namespace ampc {
@@ -53,6 +54,11 @@ struct TrainOptions {
   double minScale = 0, maxScale = 0;
   /// Seed of the parameter initialisation.
   uint64_t seed = 0;
+  /// For a model written for any batch size (a `?` leading dimension on
+  /// its batch inputs, see ampc-specialize-batch): the batch size compiled
+  /// first. Batches of other sizes compile (once each) when they come. A
+  /// model whose shapes fix its batch takes only that size. 0: the model's.
+  int64_t batch = 0;
 
   /// The loss scaling `policy` gets ("auto" resolved).
   std::string lossScalingFor(std::optional<amp::Policy> policy) const;
@@ -95,6 +101,8 @@ public:
            const TrainOptions &options);
 
   /// One training step on `batch` (@forward's inputs after the parameters).
+  /// A model written for any batch size takes any: the step is compiled
+  /// for each new size (once) and shares the parameters and state.
   /// Errors: wrong batch shapes, or a non-finite loss on a step that was
   /// not skipped (training diverged).
   llvm::Expected<StepResult> step(llvm::ArrayRef<ampc_rt::Tensor> batch);
@@ -105,9 +113,7 @@ public:
   /// The number of parameters (@forward's leading amp.param arguments).
   size_t numParameters() const { return layout.numParams; }
   /// The name of parameter `index` (see the top).
-  const std::string &parameterName(size_t index) const {
-    return names[index];
-  }
+  const std::string &parameterName(size_t index) const { return names[index]; }
   /// A copy of the f32 master parameters, in @forward's order (under the
   /// cuda target they live on the GPU; this copies them out).
   std::vector<ampc_rt::Tensor> parameters() const;
@@ -132,7 +138,7 @@ public:
   /// What the precision pipeline decided for @train_step, @forward and the
   /// rest (JitModule::precisionReport).
   const std::string &precisionReport() const {
-    return module->precisionReport();
+    return first->module->precisionReport();
   }
   /// The loss scale the next step uses.
   float lossScale() const;
@@ -161,11 +167,39 @@ public:
                              llvm::ArrayRef<ampc_rt::NamedTensor> extra = {},
                              llvm::function_ref<llvm::Error()> check = {});
 
+  /// The signatures of the first compiled batch size.
   const FunctionSignature &forwardSignature() const { return *forward; }
   const FunctionSignature &stepSignature() const { return *trainStep; }
+  /// The batch sizes compiled so far (one for a model with a fixed batch).
+  std::vector<int64_t> compiledBatchSizes() const;
 
 private:
+  /// The step and @forward compiled for one batch size, with their batch
+  /// inputs and results in the target's memory.
+  struct Compiled {
+    std::unique_ptr<JitModule> module;
+    const FunctionSignature *forward = nullptr, *trainStep = nullptr;
+    /// @train_step's batch inputs and results, @forward's batch inputs and
+    /// results.
+    std::vector<TargetTensor> batch, outputs, evalBatch, evalResults;
+  };
+
   Trainer() = default;
+  /// Compiles the step for batch size `batchSize` (0: as written).
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  compileStep(llvm::StringRef source, llvm::StringRef bufferName,
+              JitOptions jit, const TrainOptions &options,
+              const std::string &mode, int64_t batchSize);
+  /// The compiled step for a batch whose leading dimension is `rows`
+  /// (compiled now if the model takes any batch size).
+  llvm::Expected<Compiled *> compiledFor(llvm::ArrayRef<ampc_rt::Tensor> batch);
+  /// Allocates `compiled`'s batch inputs and results.
+  llvm::Error placeBatchTensors(Compiled &compiled);
+  /// Takes the first compiled module: checks the step's contract, fills
+  /// `layout`, `first`, the signatures.
+  llvm::Error adoptFirst(std::unique_ptr<JitModule> module);
+  /// The leading dimension of the step's batch inputs (0 without one).
+  int64_t batchRows(const FunctionSignature &step) const;
   /// Allocates every tensor of the step in the target's memory: the
   /// parameters (initialised), the state (from @train_state_init), the
   /// batch slots and the outputs; @forward's batch and results.
@@ -183,10 +217,12 @@ private:
   /// Copies `batch` into `slots` (shapes and types checked).
   static llvm::Error assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
                                  llvm::ArrayRef<ampc_rt::Tensor> batch);
-  /// Calls `name` in place on `first` then `second`, writing `results`.
-  llvm::Error call(llvm::StringRef name, llvm::ArrayRef<TargetTensor> first,
-                   llvm::ArrayRef<TargetTensor> second,
-                   llvm::MutableArrayRef<TargetTensor> results);
+  /// Calls `name` of `module` in place on `head` then `tail`, writing
+  /// `results`.
+  static llvm::Error call(JitModule &module, llvm::StringRef name,
+                          llvm::ArrayRef<TargetTensor> head,
+                          llvm::ArrayRef<TargetTensor> tail,
+                          llvm::MutableArrayRef<TargetTensor> results);
   /// The index among @train_step's inputs of the state called `role`.
   std::optional<size_t> stateIndex(llvm::StringRef role) const;
   /// Host copies of what a checkpoint holds, named by role.
@@ -194,18 +230,25 @@ private:
   std::vector<ampc_rt::NamedTensor>
   checkpointEntries(std::vector<ampc_rt::Tensor> &tensors) const;
 
-  std::unique_ptr<JitModule> module;
+  /// By batch size (the model's own for a fixed batch).
+  std::map<int64_t, Compiled> compiled;
+  /// The first compiled, whose signatures the accessors give, and the one
+  /// the last step ran.
+  Compiled *first = nullptr, *last = nullptr;
   const FunctionSignature *forward = nullptr, *trainStep = nullptr;
+  /// What compiles more batch sizes: the model, its name, the JIT options.
+  std::string source, bufferName;
+  JitOptions jit;
+  /// True once the model showed that its shapes fix the batch size.
+  bool fixedBatch = false;
   TrainOptions options;
   std::string scaling;
-  /// @train_step's inputs (parameters, state, the last batch) and outputs
-  /// (the next parameters and state, loss, found_inf, grad_norm), in the
-  /// target's memory: after a step the first layout.numCarried() are
-  /// swapped, so parameters and state stay where the kernels run and
-  /// nothing is copied but the batch in and the scalars out.
-  std::vector<TargetTensor> inputs, outputs;
-  /// @forward's batch inputs and results, for evaluate.
-  std::vector<TargetTensor> evalBatch, evalResults;
+  /// @train_step's parameters, state and learning rate, in the target's
+  /// memory, shared by every batch size. After a step the parameters and
+  /// state are swapped with the step's outputs, so they stay where the
+  /// kernels run and nothing is copied but the batch in and the scalars
+  /// out.
+  std::vector<TargetTensor> inputs;
   /// Where parameters, state, batch and the step's outputs are.
   amp::abi::StepLayout layout;
   /// The loss-scale state among @train_step's inputs, if any (read every

@@ -9,6 +9,9 @@
 // RUN: not ampc-run %s --function=add --input="2xf32=1 2 3" 2>&1 | FileCheck %s --check-prefix=LITERAL
 // RUN: not ampc-run %s --function=add --input="2xq7=1 2" 2>&1 | FileCheck %s --check-prefix=BADTYPE
 // RUN: not ampc-run %s --function=dynamic --input="2xf32=1 2" 2>&1 | FileCheck %s --check-prefix=DYNAMIC
+// With a batch size, a function written for any runs at that size.
+// RUN: ampc-run %s --function=dynamic --batch=3 --input="3xf32=1 2 3" | FileCheck %s --check-prefix=BATCH3
+// RUN: not ampc-run %s --function=dynamic --batch=-1 --input="3xf32=1 2 3" 2>&1 | FileCheck %s --check-prefix=BADBATCH
 // RUN: not ampc-run %s --function=add --input="2xf32=1 2" --input="2xf32=1 2" --output=@%t.a.npy --output=@%t.b.npy 2>&1 | FileCheck %s --check-prefix=OUTPUTS
 // RUN: not ampc-run %s --policy=int4 2>&1 | FileCheck %s --check-prefix=POLICY
 // RUN: not ampc-run %t.nonexistent.mlir 2>&1 | FileCheck %s --check-prefix=NOFILE
@@ -50,7 +53,9 @@
 // MISSING: ampc-run: --input=@{{.*}}.missing.npy: cannot open '{{.*}}.missing.npy': No such file or directory
 // LITERAL: ampc-run: --input=2xf32=1 2 3: 3 values for a tensor of 2 elements
 // BADTYPE: ampc-run: --input=2xq7=1 2: unknown element type 'q7'
-// DYNAMIC: ampc-run: function 'dynamic' cannot be called: 'tensor<?xf32>' has a dynamic shape; the host API needs static shapes
+// DYNAMIC: ampc-run: function 'dynamic' cannot be called: 'tensor<?xf32>' has a dynamic shape; the host API needs static shapes (a dynamic batch dimension takes a batch size: JitOptions::batch, --batch)
+// BATCH3: result[0]: tensor<3xf32> min=1 max=3 mean=2
+// BADBATCH: ampc-run: the batch size must be positive, got -1
 // OUTPUTS: ampc-run: 2 --output given but 'add' has 1 results
 // POLICY: ampc-run: unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8
 // NOFILE: ampc-run: cannot open '{{.*}}nonexistent.mlir': No such file or directory

@@ -31,6 +31,11 @@
 // RUN: not ampc-train %t/linear.mlir --dataset=%t.npy --lr-schedule=exponential 2>&1 | FileCheck %s --check-prefix=BADSCHEDULE
 // RUN: not ampc-train %t/linear.mlir --dataset=%t.npy --lr-schedule=step 2>&1 | FileCheck %s --check-prefix=NOSTEPSIZE
 // RUN: not ampc-train %t/linear.mlir --dataset=%t.npy --batch=8 2>&1 | FileCheck %s --check-prefix=BATCH
+// A model written for any batch size trains at the one --batch names (8
+// samples: 4 steps of 2 or 1 of 8 per epoch); without one it says so.
+// RUN: ampc-train %t/linear-any.mlir --dataset=%t.npy --policy=fp32 --epochs=20 --lr=0.5 --momentum=0 --batch=2 | FileCheck %s --check-prefix=ANY2
+// RUN: ampc-train %t/linear-any.mlir --dataset=%t.npy --policy=fp32 --epochs=20 --lr=0.5 --momentum=0 --batch=8 | FileCheck %s --check-prefix=ANY8
+// RUN: not ampc-train %t/linear-any.mlir --dataset=%t.npy 2>&1 | FileCheck %s --check-prefix=ANYNONE
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --dataset=%t.npy 2>&1 | FileCheck %s --check-prefix=FEATURES
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --dataset=%t.nowhere 2>&1 | FileCheck %s --check-prefix=NODATA
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=int4 2>&1 | FileCheck %s --check-prefix=POLICY
@@ -97,7 +102,12 @@
 // COSINEJSON: schedule cosine, warmup 2, to 0.05 at the end 0.05077
 // BADSCHEDULE: ampc-train: learning-rate schedule: unknown kind 'exponential'; expected constant, step, cosine or linear
 // NOSTEPSIZE: ampc-train: learning-rate schedule: the step schedule needs a step size > 0
-// BATCH: ampc-train: --batch=8 but @forward takes batches of 4 (the model's shapes fix the batch size)
+// ANY2: {{^}}20 {{[0-9.]+}} 100.00% 0
+// ANY2: {{^}}fp32 none 80 0 100.00%
+// ANY8: {{^}}20 {{[0-9.]+}} 100.00% 0
+// ANY8: {{^}}fp32 none 20 0 100.00%
+// ANYNONE: error: 'func.func' op argument #2 has the dynamic type 'tensor<?x2xf32>'; differentiation needs static shapes (a model written for any batch size takes one first: ampc-specialize-batch, JitOptions::batch, --batch)
+// BATCH: ampc-train: batches of 8 were asked for, but the model takes batches of 4: its shapes fix the batch size (a model whose batch inputs have a '?' leading dimension takes any)
 // FEATURES: ampc-train: fp32: @forward takes samples of 784 features, the training set has 2
 // NODATA: ampc-train: '{{.*}}.nowhere' has neither Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...; Debian's dataset-fashion-mnist installs them) nor train-images.npy
 // POLICY: ampc-train: unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8
@@ -180,6 +190,69 @@ func.func @forward(%w: tensor<2x2xf32> {amp.param}, %b: tensor<2xf32> {amp.param
     linalg.yield %l : f32
   } -> tensor<f32>
   return %loss, %logits : tensor<f32>, tensor<4x2xf32>
+}
+
+//--- linear-any.mlir
+// The same, written for any batch size: the batch is `?`, 1/B comes from
+// tensor.dim.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#cols = affine_map<(d0, d1) -> (d1)>
+#rows = affine_map<(d0, d1) -> (d0)>
+func.func @forward(%w: tensor<2x2xf32> {amp.param}, %b: tensor<2xf32> {amp.param},
+                   %x: tensor<?x2xf32>, %onehot: tensor<?x2xf32>) -> (tensor<f32>, tensor<?x2xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %x, %c0 : tensor<?x2xf32>
+  %ni = arith.index_cast %n : index to i64
+  %nf = arith.sitofp %ni : i64 to f32
+  %minus_one = arith.constant -1.0 : f32
+  %neg_inv_batch = arith.divf %minus_one, %nf : f32
+  %e = tensor.empty(%n) : tensor<?x2xf32>
+  %z = linalg.fill ins(%zero : f32) outs(%e : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %mm = linalg.matmul ins(%x, %w : tensor<?x2xf32>, tensor<2x2xf32>) outs(%z : tensor<?x2xf32>) -> tensor<?x2xf32>
+  %logits = linalg.generic {indexing_maps = [#id, #cols, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%mm, %b : tensor<?x2xf32>, tensor<2xf32>) outs(%e : tensor<?x2xf32>) {
+  ^bb0(%in: f32, %bb: f32, %out: f32):
+    %s = arith.addf %in, %bb : f32
+    linalg.yield %s : f32
+  } -> tensor<?x2xf32>
+  %er = tensor.empty(%n) : tensor<?xf32>
+  %mfill = linalg.fill ins(%ninf : f32) outs(%er : tensor<?xf32>) -> tensor<?xf32>
+  %max = linalg.generic {indexing_maps = [#id, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%logits : tensor<?x2xf32>) outs(%mfill : tensor<?xf32>) {
+  ^bb0(%in: f32, %acc: f32):
+    %m = arith.maximumf %in, %acc : f32
+    linalg.yield %m : f32
+  } -> tensor<?xf32>
+  %zfill = linalg.fill ins(%zero : f32) outs(%er : tensor<?xf32>) -> tensor<?xf32>
+  %sumexp = linalg.generic {indexing_maps = [#id, #rows, #rows], iterator_types = ["parallel", "reduction"]}
+      ins(%logits, %max : tensor<?x2xf32>, tensor<?xf32>) outs(%zfill : tensor<?xf32>) {
+  ^bb0(%in: f32, %m: f32, %acc: f32):
+    %d = arith.subf %in, %m : f32
+    %ex = math.exp %d : f32
+    %s = arith.addf %ex, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<?xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %tfill = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %total = linalg.generic {indexing_maps = [#id, #id, #rows, #rows, affine_map<(d0, d1) -> ()>], iterator_types = ["reduction", "reduction"]}
+      ins(%onehot, %logits, %max, %sumexp : tensor<?x2xf32>, tensor<?x2xf32>, tensor<?xf32>, tensor<?xf32>) outs(%tfill : tensor<f32>) {
+  ^bb0(%t: f32, %l: f32, %m: f32, %s: f32, %acc: f32):
+    %d = arith.subf %l, %m : f32
+    %ls = math.log %s : f32
+    %lp = arith.subf %d, %ls : f32
+    %p = arith.mulf %t, %lp : f32
+    %r = arith.addf %p, %acc : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  %loss = linalg.generic {indexing_maps = [affine_map<() -> ()>, affine_map<() -> ()>], iterator_types = []}
+      ins(%total : tensor<f32>) outs(%e0 : tensor<f32>) {
+  ^bb0(%in: f32, %out: f32):
+    %l = arith.mulf %in, %neg_inv_batch : f32
+    linalg.yield %l : f32
+  } -> tensor<f32>
+  return %loss, %logits : tensor<f32>, tensor<?x2xf32>
 }
 
 //--- no-derivative.mlir
