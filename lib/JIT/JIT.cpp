@@ -279,6 +279,10 @@ createEngine(ModuleOp ir, const ampc::JitOptions &options) {
     machine = std::move(*created);
   }
   ExecutionEngineOptions engineOptions;
+  // Parallel loops call LLVM's OpenMP runtime, which this library links;
+  // found by path, it resolves however this library was loaded.
+  llvm::StringRef openmp[] = {AMPC_OPENMP_LIBRARY};
+  engineOptions.sharedLibPaths = openmp;
   auto transformer =
       makeOptimizingTransformer(options.optLevel, 0, machine.get());
   engineOptions.transformer = transformer;

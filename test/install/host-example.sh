@@ -2,7 +2,9 @@
 # Installs AMPC from BUILD_DIR into a fresh prefix, then uses it as another
 # project would: examples/host configured with find_package(AMPC) against
 # that prefix, built, run (trains, evaluates, saves); an installed tool runs;
-# a C program links an ahead-of-time object with the installed libampc_rt.
+# the installed Python module trains on Fashion-MNIST
+# (examples/python/train_fmnist.py); a C program links an ahead-of-time
+# object with the installed libampc_rt.
 #
 # Usage: host-example.sh SOURCE_DIR BUILD_DIR WORK_DIR
 set -euo pipefail
@@ -17,6 +19,8 @@ for f in lib/cmake/AMPC/AMPCConfig.cmake lib/cmake/AMPC/AMPCTargets.cmake \
          share/ampc/models/mlp.mlir; do
   [ -e "$PREFIX/$f" ] || { echo "not installed: $f"; exit 1; }
 done
+ls "$PREFIX"/lib/python3/dist-packages/ampc.*.so > /dev/null \
+  || { echo "not installed: the ampc Python module"; exit 1; }
 
 # The example, as a separate project (the build's compiler, so that a
 # C++ ABI mismatch cannot hide here).
@@ -38,6 +42,15 @@ for f in fc1.weight.npy fc1.bias.npy fc2.weight.npy fc2.bias.npy model.ckpt \
 done
 "$PREFIX/bin/ampc-run" "$PREFIX/share/ampc/models/mlp.mlir" --list \
   | grep -q "forward"
+
+# The Python module from the prefix: the README's Fashion-MNIST loop, short.
+PYTHONPATH="$PREFIX/lib/python3/dist-packages" /usr/bin/python3 \
+  "$SRC/examples/python/train_fmnist.py" 150 bf16 \
+  "$PREFIX/share/ampc/models/mlp.mlir" > "$WORK/python.log"
+cat "$WORK/python.log"
+accuracy=$(sed -n 's/^test accuracy: \([0-9.]*\) % .*/\1/p' "$WORK/python.log")
+[ -n "$accuracy" ] && /usr/bin/python3 -c "import sys; sys.exit(float('$accuracy') < 70)" \
+  || { echo "the Python example reached ${accuracy:-no} % (< 70 %)"; exit 1; }
 
 # An object from the installed ampc-compile, with the runtime's allocator,
 # in a C program that links only -lampc_rt for it.
