@@ -9,7 +9,6 @@
 
 #include "Compile.h"
 
-#include "ampc/Autodiff/Passes.h"
 #include "ampc/Codegen/CPU/CpuTarget.h"
 
 #include "ampc/InitAll.h"
@@ -240,15 +239,8 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   cpu.f16Conversions = cpuTarget.f16Conversions;
   std::vector<FunctionSignature> functions;
-  if (options.batch < 0)
-    return makeError("the batch size must be positive, got " +
-                     llvm::Twine(options.batch));
-  auto front = [&](OpPassManager &pm) {
-    if (options.batch > 0)
-      pm.addPass(createAmpcSpecializeBatch({options.batch}));
-  };
   auto ir = detail::parseAndLower(
-      *context, source, bufferName, front, options.precision,
+      *context, source, bufferName, options.batch, {}, options.precision,
       [&](OpPassManager &pm) { buildCpuPipeline(pm, cpu); }, functions);
   if (!ir)
     return ir.takeError();

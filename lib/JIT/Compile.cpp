@@ -2,6 +2,7 @@
 
 #include "Compile.h"
 
+#include "ampc/Autodiff/Passes.h"
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 #include "ampc/InitAll.h"
 
@@ -45,11 +46,14 @@ std::unique_ptr<MLIRContext> ampc::detail::makeCompilerContext() {
 
 llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
     MLIRContext &context, llvm::StringRef source, llvm::StringRef bufferName,
-    PassBuilder frontEnd, const PrecisionOptions &precision,
+    int64_t batch, PassBuilder frontEnd, const PrecisionOptions &precision,
     PassBuilder backend, std::vector<FunctionSignature> &signatures,
     std::string *precisionReport) {
   if (llvm::Error error = precision.verify())
     return std::move(error);
+  if (batch < 0)
+    return makeError("the batch size must be positive, got " +
+                     llvm::Twine(batch));
   std::string diagnostics;
   llvm::raw_string_ostream diagStream(diagnostics);
   llvm::SourceMgr sourceMgr;
@@ -62,6 +66,10 @@ llvm::Expected<OwningOpRef<ModuleOp>> ampc::detail::parseAndLower(
   // The precision pipeline may add state (fp8 scaling of a training step):
   // the signatures are those after it.
   PassManager frontPm(&context);
+  // A batch size for a model written for any: before anything else sees
+  // the shapes.
+  if (batch > 0)
+    frontPm.addPass(createAmpcSpecializeBatch({batch}));
   if (frontEnd)
     frontEnd(frontPm);
   buildTrainPipeline(frontPm, precision);

@@ -26,16 +26,18 @@ std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
 /// Adds passes to a pass manager (a front end or a back end).
 using PassBuilder = llvm::function_ref<void(mlir::OpPassManager &)>;
 
-/// Parses `source`, runs `frontEnd` (if any: amp-build-train-step for a
-/// trainer) and the precision pipeline for `precision` (nothing without a
-/// policy), describes its public functions into `signatures`, and runs
+/// Parses `source`, gives a model written for any batch size batches of
+/// `batch` (ampc-specialize-batch; 0: as written; negative: an error), runs
+/// `frontEnd` (if any: amp-build-train-step for a trainer) and the
+/// precision pipeline for `precision` (nothing without a policy), describes
+/// its public functions into `signatures`, and runs
 /// `backend` (ampc-cpu-pipeline or ampc-gpu-pipeline). Everything happens on
 /// one module in `context`: nothing is printed and parsed again. With
 /// `precisionReport`, writes amp-precision-report's text of the module
 /// after the precision pipeline there.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
 parseAndLower(mlir::MLIRContext &context, llvm::StringRef source,
-              llvm::StringRef bufferName, PassBuilder frontEnd,
+              llvm::StringRef bufferName, int64_t batch, PassBuilder frontEnd,
               const PrecisionOptions &precision, PassBuilder backend,
               std::vector<FunctionSignature> &signatures,
               std::string *precisionReport = nullptr);

@@ -10,7 +10,6 @@
 
 #include "Compile.h"
 
-#include "ampc/Autodiff/Passes.h"
 #include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 #include "ampc/InitAll.h"
@@ -325,19 +324,9 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   gpu.features = options.gpuFeatures;
   gpu.format = "isa";
   gpu.blockTiles = options.gpuBlockTiles;
-  if (options.batch < 0)
-    return makeError("the batch size must be positive, got " +
-                     llvm::Twine(options.batch));
-  // A batch size for a model written for any: specialized before anything
-  // else sees the shapes.
-  auto front = [&](OpPassManager &pm) {
-    if (options.batch > 0)
-      pm.addPass(createAmpcSpecializeBatch({options.batch}));
-    if (frontEnd)
-      frontEnd(pm);
-  };
   auto ir = detail::parseAndLower(
-      *module->impl->context, source, bufferName, front, options.precision,
+      *module->impl->context, source, bufferName, options.batch, frontEnd,
+      options.precision,
       [&](OpPassManager &pm) {
         if (cuda)
           buildGpuPipeline(pm, gpu);

@@ -54,15 +54,6 @@ accuracy=$(sed -n 's/^test accuracy: \([0-9.]*\) % .*/\1/p' "$WORK/python.log")
 
 # An object from the installed ampc-compile, with the runtime's allocator,
 # in a C program that links only -lampc_rt for it.
-cat > "$WORK/mm.mlir" <<'MLIR'
-func.func @mm(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
-  %z = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<2x2xf32>
-  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
-  %m = linalg.matmul ins(%a, %b : tensor<2x3xf32>, tensor<3x2xf32>) outs(%f : tensor<2x2xf32>) -> tensor<2x2xf32>
-  return %m : tensor<2x2xf32>
-}
-MLIR
 cat > "$WORK/driver.c" <<'C'
 #include <stdio.h>
 #include "ampc_rt/ampc_rt.h"
@@ -88,7 +79,7 @@ int main(void) {
   return 0;
 }
 C
-"$PREFIX/bin/ampc-compile" "$WORK/mm.mlir" --policy=bf16 --runtime-allocator \
+"$PREFIX/bin/ampc-compile" "$SRC/test/lib/mm.mlir" --policy=bf16 --runtime-allocator \
   --threads=1 -o "$WORK/mm.o" --header="$WORK/mm.h"
 grep -q -- "-lampc_rt" "$WORK/mm.h"
 CC_COMPILER=$(compiler C)

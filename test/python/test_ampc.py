@@ -8,28 +8,10 @@ import unittest
 import numpy as np
 import ampc
 
-ZOO = os.path.join(os.environ["AMPC_SOURCE_DIR"], "examples", "models")
+SOURCE = os.environ["AMPC_SOURCE_DIR"]
+ZOO = os.path.join(SOURCE, "examples", "models")
+MM = os.path.join(SOURCE, "test", "lib", "mm.mlir")
 
-MM = """
-func.func @mm(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
-  %z = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<2x2xf32>
-  %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
-  %m = linalg.matmul ins(%a, %b : tensor<2x3xf32>, tensor<3x2xf32>) outs(%f : tensor<2x2xf32>) -> tensor<2x2xf32>
-  return %m : tensor<2x2xf32>
-}
-func.func @quantize(%x: tensor<4xf32>) -> tensor<4xbf16> {
-  %0 = amp.cast %x : tensor<4xf32> to tensor<4xbf16>
-  return %0 : tensor<4xbf16>
-}
-"""
-
-
-def write(directory, name, text):
-    path = os.path.join(directory, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
 
 
 def synthetic(rows, rng):
@@ -44,7 +26,7 @@ def synthetic(rows, rng):
 class CompileTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp()
-        self.path = write(self.dir, "mm.mlir", MM)
+        self.path = MM
 
     def test_calls_match_numpy(self):
         module = ampc.compile(self.path)
