@@ -5,10 +5,13 @@
 
 #include "gtest/gtest.h"
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
@@ -191,6 +194,136 @@ TEST(RuntimeTest, CheckpointMismatchesChangeNothing) {
       "cannot write '/nonexistent/dir/x.ckpt': No such file or directory");
   std::remove(path.c_str());
   std::remove(cut.c_str());
+}
+
+/// The bytes of a file.
+std::string contents(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void overwrite(const std::string &path, const std::string &bytes) {
+  std::ofstream(path, std::ios::binary)
+      .write(bytes.data(), std::streamsize(bytes.size()));
+}
+
+/// Every single-byte corruption of a checkpoint (each byte flipped in turn)
+/// is refused and changes nothing; a flip in a tensor's bytes names it, a
+/// flip of the file checksum says so; a short file says it is short.
+TEST(RuntimeTest, CheckpointCorruptionIsDetected) {
+  char error[256] = "";
+  StatePtr state = makeState(error);
+  std::string path = tempPath("flip.ckpt");
+  ASSERT_EQ(ampc_state_save(state.get(), path.c_str(), error, sizeof error), 0);
+  std::string good = contents(path);
+  StatePtr target = makeState(error);
+  auto *b1 = static_cast<float *>(
+      ampc_tensor_data(ampc_state_get(target.get(), "b1")));
+  b1[0] = 42;
+  for (size_t i = 0; i < good.size(); ++i) {
+    std::string bad = good;
+    bad[i] = char(bad[i] ^ 0x10);
+    overwrite(path, bad);
+    ASSERT_NE(ampc_state_load(target.get(), path.c_str(), error, sizeof error),
+              0)
+        << "byte " << i << " flipped was not detected";
+    ASSERT_EQ(b1[0], 42.0f) << "byte " << i;
+  }
+  // Byte 140 is b1's first data byte: the header takes 20 bytes, w1's
+  // entry 90 (4 + 2 + 4 + 4 + 16 + 8 + 48 + 4), b1's own header 30.
+  std::string bad = good;
+  bad[20 + 90 + 30] ^= 1;
+  overwrite(path, bad);
+  EXPECT_NE(ampc_state_load(target.get(), path.c_str(), error, sizeof error),
+            0);
+  EXPECT_EQ(std::string(error),
+            "'" + path +
+                "': entry 1 ('b1') is corrupt: its checksum does not match its "
+                "contents");
+  bad = good;
+  bad.back() ^= 1;
+  overwrite(path, bad);
+  EXPECT_NE(ampc_state_load(target.get(), path.c_str(), error, sizeof error),
+            0);
+  EXPECT_EQ(std::string(error),
+            "'" + path +
+                "': corrupt: the file's checksum does not match its contents");
+  overwrite(path, good.substr(0, 10));
+  EXPECT_NE(ampc_state_load(target.get(), path.c_str(), error, sizeof error),
+            0);
+  EXPECT_EQ(std::string(error),
+            "'" + path +
+                "': truncated (10 bytes; a checkpoint has at least 24)");
+  overwrite(path, good);
+  EXPECT_EQ(ampc_state_load(target.get(), path.c_str(), error, sizeof error), 0)
+      << error;
+  std::remove(path.c_str());
+}
+
+/// A state of one 32 MB tensor whose bytes are all `fill`.
+StatePtr bigState(uint8_t fill) {
+  char error[256];
+  StatePtr state(ampc_state_create());
+  int64_t shape[] = {8 << 20};
+  ampc_tensor *t =
+      ampc_state_add(state.get(), "w", AMPC_F32, 1, shape, error, 256);
+  std::memset(ampc_tensor_data(t), fill, ampc_tensor_nbytes(t));
+  return state;
+}
+
+/// The byte every element of the loaded checkpoint at `path` has, or -1
+/// when it does not load or the bytes differ.
+int loadedFill(const std::string &path) {
+  char error[256];
+  StatePtr state = bigState(0);
+  if (ampc_state_load(state.get(), path.c_str(), error, sizeof error) != 0)
+    return -1;
+  ampc_tensor *t = ampc_state_get(state.get(), "w");
+  auto *bytes = static_cast<uint8_t *>(ampc_tensor_data(t));
+  for (size_t i = 1; i < ampc_tensor_nbytes(t); ++i)
+    if (bytes[i] != bytes[0])
+      return -1;
+  return bytes[0];
+}
+
+/// A process killed while it saves leaves the previous checkpoint (or the
+/// new one) whole; a full disk is an error and the previous one stays.
+TEST(RuntimeTest, KilledOrFullSavesLeaveTheOldCheckpoint) {
+  char error[256];
+  std::string path = tempPath("killed.ckpt");
+  ASSERT_EQ(ampc_state_save(bigState(1).get(), path.c_str(), error, 256), 0);
+  for (int delayMs : {5, 40, 120}) {
+    pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      StatePtr next = bigState(2);
+      for (;;)
+        ampc_state_save(next.get(), path.c_str(), error, 256);
+    }
+    usleep(useconds_t(delayMs) * 1000);
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    int fill = loadedFill(path);
+    EXPECT_TRUE(fill == 1 || fill == 2) << "after " << delayMs << " ms";
+  }
+  ASSERT_EQ(ampc_state_save(bigState(1).get(), path.c_str(), error, 256), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A disk with 1 MB left: the write fails with EFBIG.
+    struct rlimit limit = {1 << 20, 1 << 20};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    signal(SIGXFSZ, SIG_IGN);
+    int rc = ampc_state_save(bigState(3).get(), path.c_str(), error, 256);
+    _exit(rc != 0 && std::strstr(error, "cannot write") ? 0 : 1);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the save on a full disk did not fail with a message";
+  EXPECT_EQ(loadedFill(path), 1);
+  std::remove(path.c_str());
+  std::remove((path + ".tmp").c_str());
 }
 
 TEST(RuntimeTest, AllocatorReusesFreedBlocks) {

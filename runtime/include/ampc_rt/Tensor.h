@@ -124,9 +124,10 @@ double elementAsDouble(const Tensor &tensor, int64_t index);
 std::string saveCheckpoint(const std::string &path,
                            const std::vector<NamedTensor> &entries);
 
-/// Reads `path` into `entries`. The file must hold exactly these names, in
+/// Reads `path` into `entries`. The file's checksums (per tensor and for
+/// the whole file) must match, and it must hold exactly these names, in
 /// this order, with the same types and shapes; otherwise nothing is changed
-/// and the message names the first difference.
+/// and the message names the first problem.
 std::string loadCheckpoint(const std::string &path,
                            const std::vector<NamedTensor> &entries);
 

@@ -79,9 +79,10 @@ const char *ampc_state_name(const ampc_state *state, size_t index);
    renamed over `path`): a crash leaves the old checkpoint or the new one. */
 int ampc_state_save(const ampc_state *state, const char *path, char *error,
                     size_t error_size);
-/* Reads `path` into the state's tensors. The checkpoint must hold exactly
-   the state's names with the same types and shapes; otherwise nothing is
-   changed and the error names the first difference. */
+/* Reads `path` into the state's tensors. The checkpoint's CRC-32s (per
+   tensor and for the file) must match, and it must hold exactly the state's
+   names with the same types and shapes; otherwise nothing is changed and
+   the error names the first problem. */
 int ampc_state_load(ampc_state *state, const char *path, char *error,
                     size_t error_size);
 
