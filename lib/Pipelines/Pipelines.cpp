@@ -119,6 +119,11 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
     lowerAmp.chip = ptxChip;
     funcPm.addPass(ampc::createAmpcGpuLowerAmp(lowerAmp));
   } else {
+    // bf16/f16 arithmetic and conversions written in the model: no
+    // soft-float calls.
+    ampc::AmpcCpuNarrowFloatsOptions narrow;
+    narrow.f16Conversions = f16Conversions;
+    funcPm.addPass(ampc::createAmpcCpuNarrowFloats(narrow));
     // The CPU's f16 conversion instructions where they give the same bits.
     ampc::AmpcCpuLowerAmpOptions lowerAmp;
     lowerAmp.f16Conversions = f16Conversions;

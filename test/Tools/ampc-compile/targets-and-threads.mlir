@@ -43,6 +43,10 @@
 // RUN: llvm-nm %t/half-soft.o | FileCheck %s --check-prefix=SOFTNM
 // RUN: ampc-compile %t/half.mlir --triple=aarch64-linux-gnu --cpu=generic --threads=1 -o %t/half-a64.o
 // RUN: llvm-objdump -d %t/half-a64.o | FileCheck %s --check-prefix=A64HALF
+// bf16 and f16 arithmetic written in the model: no soft-float calls
+// (__truncsfbf2, __truncsfhf2, __extendhfsf2) left for the linker.
+// RUN: ampc-compile %t/narrow.mlir --cpu=x86-64 --threads=1 -o %t/narrow.o
+// RUN: llvm-nm %t/narrow.o | FileCheck %s --check-prefix=NARROWNM
 
 // A64: file format elf64-littleaarch64
 // A64: fmla v{{[0-9]+}}.4s, v{{[0-9]+}}.4s, v{{[0-9]+}}.s[
@@ -68,6 +72,11 @@
 // SOFTNM: T half
 // SOFTNM-NOT: __truncsfhf2
 // A64HALF: fcvtn v{{[0-9]+}}.4h
+// NARROWNM-NOT: __trunc
+// NARROWNM-NOT: __extend
+// NARROWNM: T narrow
+// NARROWNM-NOT: __trunc
+// NARROWNM-NOT: __extend
 
 //--- mm.mlir
 func.func @mm(%a: tensor<200x130xf32>, %b: tensor<130x96xf32>) -> tensor<200x96xf32> {
@@ -82,6 +91,15 @@ func.func @mm(%a: tensor<200x130xf32>, %b: tensor<130x96xf32>) -> tensor<200x96x
 func.func @half(%x: tensor<64xf32>) -> tensor<64xf16> {
   %0 = amp.cast %x : tensor<64xf32> to tensor<64xf16>
   return %0 : tensor<64xf16>
+}
+
+//--- narrow.mlir
+func.func @narrow(%a: tensor<64xbf16>, %b: tensor<64xf16>, %x: tensor<64xf32>)
+    -> (tensor<64xbf16>, tensor<64xf16>, tensor<64xbf16>) {
+  %0 = arith.mulf %a, %a : tensor<64xbf16>
+  %1 = arith.addf %b, %b : tensor<64xf16>
+  %2 = arith.truncf %x : tensor<64xf32> to tensor<64xbf16>
+  return %0, %1, %2 : tensor<64xbf16>, tensor<64xf16>, tensor<64xbf16>
 }
 
 //--- driver.c

@@ -156,4 +156,28 @@ def AmpcCpuLowerAmp : Pass<"ampc-cpu-lower-amp", "::mlir::func::FuncOp"> {
                            "::ampc::amp::AmpDialect"];
 }
 
+def AmpcCpuNarrowFloats : Pass<"ampc-cpu-narrow-floats", "::mlir::func::FuncOp"> {
+  let summary = "AMPC's own conversions for bf16/f16 in user IR";
+  let description = [{
+    Arithmetic on bf16 (and on f16 without `f16-conversions`) written in the
+    model itself is computed in f32 by upstream's
+    `arith-emulate-unsupported-floats` (exact for one operation: f32 holds
+    twice their precision plus two bits), which leaves conversions. LLVM
+    would turn `arith.truncf` to bf16 (and, without F16C, `truncf` to f16 and
+    `extf` from f16) into calls of compiler-rt's soft-float builtins
+    (`__truncsfbf2`, ...), which neither the JIT nor a plain C link has. This
+    pass makes them `amp.cast`s (IEEE rounding and overflow, the defaults),
+    which `ampc-cpu-lower-amp` lowers bit-exactly like every other cast.
+    A truncation from f64 to bf16/f16 is an error (rounding it through f32
+    would round twice). Runs before `ampc-cpu-lower-amp`.
+  }];
+  let options = [
+    Option<"f16Conversions", "f16-conversions", "bool", /*default=*/"false",
+           "the target converts between f32 and f16 in hardware: leave f16 "
+           "to LLVM">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::ampc::amp::AmpDialect"];
+}
+
 #endif // AMPC_CODEGEN_CPU_PASSES_TD
