@@ -210,6 +210,9 @@ ampc::Trainer::compiledFor(llvm::ArrayRef<Tensor> batch) {
   int64_t rows = batch[0].shape[0];
   if (auto it = compiled.find(rows); it != compiled.end())
     return &it->second;
+  if (rows <= 0)
+    return makeError("a batch needs at least one row, got a tensor<" +
+                     batch[0].typeString() + ">");
   auto fixed = [&]() {
     return makeError("the model takes batches of " +
                      llvm::Twine(batchRows(*trainStep)) + ", not " +

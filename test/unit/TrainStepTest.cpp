@@ -852,6 +852,10 @@ TEST(TrainStepTest, AnyBatchSizeForAModelWrittenForAny) {
   ASSERT_EQ((*out)[1].shape, (std::vector<int64_t>{7}));
   EXPECT_NEAR((*out)[1].as<float>()[6], 7 * w[0] - 6 * w[1] + 0.5 * w[2], 1e-5);
   EXPECT_EQ(trainer->compiledBatchSizes(), (std::vector<int64_t>{2, 3, 5, 7}));
+  auto empty = trainer->step({rowsOf(0)});
+  ASSERT_FALSE(static_cast<bool>(empty));
+  EXPECT_EQ(llvm::toString(empty.takeError()),
+            "a batch needs at least one row, got a tensor<0x4xf32>");
 
   // kLinear's batch input is tensor<4xf32>: its shapes fix the size.
   o.batch = 0;

@@ -40,6 +40,11 @@
 // RUN: ampc-train %t/linear-any.mlir --dataset=%t.npy --policy=fp32 --epochs=20 --lr=0.5 --momentum=0 --batch=2 | FileCheck %s --check-prefix=ANY2
 // RUN: ampc-train %t/linear-any.mlir --dataset=%t.npy --policy=fp32 --epochs=20 --lr=0.5 --momentum=0 --batch=8 | FileCheck %s --check-prefix=ANY8
 // RUN: not ampc-train %t/linear-any.mlir --dataset=%t.npy 2>&1 | FileCheck %s --check-prefix=ANYNONE
+// The zoo MLP written for any batch size, at the fixed one's 128, trains
+// bit-identically to it (the specialization is the same program).
+// RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --max-steps=30 --test-limit=1024 --summary-json=%t.fixed.json > /dev/null
+// RUN: ampc-train %ampc_src_root/examples/models/mlp_any_batch.mlir --batch=128 --policy=bf16 --max-steps=30 --test-limit=1024 --summary-json=%t.any.json > /dev/null
+// RUN: %python -c "import json,sys; r = [json.load(open(p))['policies'][0] for p in sys.argv[1:]]; print('same' if [x['epochs'][0]['train_loss'] for x in r] == [r[0]['epochs'][0]['train_loss']] * 2 and r[0]['final_test_accuracy_percent'] == r[1]['final_test_accuracy_percent'] else r)" %t.fixed.json %t.any.json | FileCheck %s --check-prefix=SAME
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --dataset=%t.npy 2>&1 | FileCheck %s --check-prefix=FEATURES
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --dataset=%t.nowhere 2>&1 | FileCheck %s --check-prefix=NODATA
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=int4 2>&1 | FileCheck %s --check-prefix=POLICY
@@ -111,6 +116,7 @@
 // ANY8: {{^}}20 {{[0-9.]+}} 100.00% 0
 // ANY8: {{^}}fp32 none 20 0 100.00%
 // ANYNONE: error: 'func.func' op argument #2 has the dynamic type 'tensor<?x2xf32>'; differentiation needs static shapes (a model written for any batch size takes one first: ampc-specialize-batch, JitOptions::batch, --batch)
+// SAME: same
 // BATCH: ampc-train: batches of 8 were asked for, but the model takes batches of 4: its shapes fix the batch size (a model whose batch inputs have a '?' leading dimension takes any)
 // FEATURES: ampc-train: fp32: @forward takes samples of 784 features, the training set has 2
 // NODATA: ampc-train: '{{.*}}.nowhere' has neither Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...; Debian's dataset-fashion-mnist installs them) nor train-images.npy
