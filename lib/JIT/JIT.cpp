@@ -230,11 +230,14 @@ std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
       signature.paramInits.push_back(init ? init.str() : "");
     }
     signature.resultRoles = amp::abi::getResultRoles(func);
-    if (auto sites =
-            func->getAttrOfType<ArrayAttr>(amp::abi::kCastSitesAttrName))
-      for (Attribute site : sites)
-        if (auto name = dyn_cast<StringAttr>(site))
-          signature.castSites.push_back(name.str());
+    for (auto [attr, into] :
+         {std::pair(amp::abi::kCastSitesAttrName, &signature.castSites),
+          std::pair(amp::abi::kNonFiniteSitesAttrName,
+                    &signature.nonFiniteSites)})
+      if (auto sites = func->getAttrOfType<ArrayAttr>(attr))
+        for (Attribute site : sites)
+          if (auto name = dyn_cast<StringAttr>(site))
+            into->push_back(name.str());
     signatures.push_back(std::move(signature));
   }
   return signatures;

@@ -378,9 +378,25 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
     result.worstUnderflow = std::max(result.worstUnderflow, stat.underflow);
     result.worstOverflow = std::max(result.worstOverflow, stat.overflow);
   }
+  if (layout.nonFinite) {
+    const uint8_t *flags = outputs[*layout.nonFinite].as<uint8_t>();
+    const std::vector<std::string> &sites = last->trainStep->nonFiniteSites;
+    for (size_t i = 0; i < sites.size(); ++i)
+      if (flags[i]) {
+        result.firstNonFinite = sites[i];
+        break;
+      }
+  }
   if (!result.skipped && !std::isfinite(result.loss))
-    return makeError("the loss is not finite (" + std::to_string(result.loss) +
-                     "): training diverged");
+    return makeError(
+        "the loss is not finite (" + std::to_string(result.loss) +
+        "): training diverged at step " + std::to_string(steps) +
+        (result.firstNonFinite.empty()
+             ? std::string(layout.nonFinite
+                               ? ""
+                               : " (--check-numerics finds the first op "
+                                 "that made an inf or NaN)")
+             : "; the first inf or NaN came from " + result.firstNonFinite));
   return result;
 }
 

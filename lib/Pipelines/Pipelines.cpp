@@ -65,8 +65,11 @@ ampc::TrainPipelineOptions::toPrecisionOptions() const {
 
 void ampc::buildTrainPipeline(OpPassManager &pm,
                               const PrecisionOptions &options) {
-  if (!options.policy)
+  if (!options.policy) {
+    if (options.checkNumerics)
+      pm.addPass(amp::createAmpCheckNumerics());
     return;
+  }
   amp::AmpAutocastOptions autocast;
   autocast.policy = amp::stringifyPolicy(*options.policy).str();
   autocast.lowerOps.assign(options.lowerOps.begin(), options.lowerOps.end());
@@ -90,6 +93,8 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
   pm.addPass(amp::createAmpFp8Scaling(fp8));
   if (options.castStatistics)
     pm.addPass(amp::createAmpCastStatistics());
+  if (options.checkNumerics)
+    pm.addPass(amp::createAmpCheckNumerics());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 }

@@ -118,6 +118,11 @@ struct PrecisionCLOptions {
                "(per-cast underflow/overflow shares; ampc-train measures "
                "unless --cast-stats=false)"),
       cl::cat(ampc::getPrecisionCLCategory())};
+  cl::opt<bool> checkNumerics{
+      "check-numerics", cl::init(false),
+      cl::desc("report the first op of a training step that produces an inf "
+               "or NaN (forward or backward, with its location)"),
+      cl::cat(ampc::getPrecisionCLCategory())};
 };
 
 llvm::ManagedStatic<PrecisionCLOptions> clOptions;
@@ -185,6 +190,7 @@ ampc::getPrecisionOptionsPerPolicyFromCL(
   if (llvm::Error error = options.setFp8Algo(cli.fp8Algo))
     return std::move(error);
   options.fp8Margin = cli.fp8Margin;
+  options.checkNumerics = cli.checkNumerics;
   options.castStatistics = cli.castStatistics.getNumOccurrences()
                                ? bool(cli.castStatistics)
                                : defaultCastStatistics;

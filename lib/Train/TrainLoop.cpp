@@ -83,6 +83,9 @@ llvm::Error runSteps(ampc::Trainer &trainer, const Dataset &data,
       lossSum += result->loss;
     row.skipped += result->skipped;
     worstUnderflow = std::max<double>(worstUnderflow, result->worstUnderflow);
+    if (options.onNonFinite && !result->firstNonFinite.empty())
+      options.onNonFinite(trainer.stepsTaken(), result->skipped,
+                          result->firstNonFinite);
     if (options.onStep)
       options.onStep(epoch, s + 1, stepsPerEpoch, result->loss);
   }

@@ -869,6 +869,61 @@ TEST(TrainStepTest, AnyBatchSizeForAModelWrittenForAny) {
             "takes any)");
 }
 
+/// With checkNumerics the step names the first op that made an inf or NaN:
+/// a NaN input poisons the forward product (the error of a diverged step
+/// says so), and under fp16 with a scale that overflows, the skipped step
+/// names the cast that overflowed first. Without it, the error says how to
+/// find out.
+TEST(TrainStepTest, CheckNumericsNamesTheFirstNonFiniteOp) {
+  ampc::TrainOptions o;
+  o.momentum = 0;
+  o.lossScaling = "none";
+  ampc::JitOptions jit;
+  jit.precision.checkNumerics = true;
+  auto trainer = ampc::Trainer::create(kLinear, "linear.mlir", jit, o);
+  ASSERT_TRUE(static_cast<bool>(trainer))
+      << llvm::toString(trainer.takeError());
+  auto fine = (*trainer)->step({vec({1, 2, 3, 4})});
+  ASSERT_TRUE(static_cast<bool>(fine));
+  EXPECT_EQ(fine->firstNonFinite, "");
+  auto poisoned = (*trainer)->step({vec({1, NAN, 3, 4})});
+  ASSERT_FALSE(static_cast<bool>(poisoned));
+  EXPECT_EQ(llvm::toString(poisoned.takeError()),
+            "the loss is not finite (nan): training diverged at step 2; the "
+            "first inf or NaN came from linalg.generic at linear.mlir:6:8");
+
+  jit.precision.checkNumerics = false;
+  auto unchecked = ampc::Trainer::create(kLinear, "linear.mlir", jit, o);
+  ASSERT_TRUE(static_cast<bool>(unchecked));
+  EXPECT_FALSE((*unchecked)->stepSignature().resultRoles.back() ==
+               "nonfinite"); // nothing added: no cost
+  auto diverged = (*unchecked)->step({vec({1, NAN, 3, 4})});
+  ASSERT_FALSE(static_cast<bool>(diverged));
+  EXPECT_NE(llvm::toString(diverged.takeError())
+                .find("(--check-numerics finds the first op that made an inf "
+                      "or NaN)"),
+            std::string::npos);
+
+  // The zoo MLP under fp16: its backward casts the scaled gradients to f16.
+  jit.precision.checkNumerics = true;
+  jit.precision.policy = ampc::amp::Policy::fp16;
+  o.lossScaling = "dynamic";
+  o.initScale = 1e30;
+  auto scaled = ampc::Trainer::fromFile(
+      std::string(AMPC_SOURCE_DIR) + "/examples/models/mlp.mlir", jit, o);
+  ASSERT_TRUE(static_cast<bool>(scaled)) << llvm::toString(scaled.takeError());
+  Tensor images(DType::F32, {128, 784}), labels(DType::F32, {128, 10});
+  for (int64_t i = 0; i < 128 * 784; ++i)
+    images.as<float>()[i] = float(i % 7) / 7;
+  for (int64_t r = 0; r < 128; ++r)
+    labels.as<float>()[r * 10 + r % 10] = 1;
+  auto skipped = (*scaled)->step({images, labels});
+  ASSERT_TRUE(static_cast<bool>(skipped));
+  EXPECT_TRUE(skipped->skipped);
+  EXPECT_EQ(skipped->firstNonFinite.rfind("amp.cast to f16", 0), 0u)
+      << skipped->firstNonFinite;
+}
+
 /// The `totals:` line of `function` in a precision report: ops per compute
 /// type and casts, e.g. {"bf16": 8, "f32": 20, "casts": 9}.
 std::map<std::string, int> reportTotals(const std::string &report,

@@ -175,6 +175,12 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
   loop.onStep = [&](unsigned epoch, int64_t done, int64_t total, float loss) {
     bar.update(policy + " epoch " + std::to_string(epoch), done, total, loss);
   };
+  loop.onNonFinite = [&](int64_t step, bool skipped, const std::string &site) {
+    bar.clear();
+    llvm::outs() << policy << " step " << step << ": an inf or NaN first came "
+                 << "from " << site << (skipped ? "; the step was skipped" : "")
+                 << "\n";
+  };
   loop.onResume = [&](int64_t step) {
     llvm::outs() << "resumed " << policy << " from " << loop.checkpoint
                  << " at step " << step << "\n";

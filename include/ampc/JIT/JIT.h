@@ -83,6 +83,9 @@ struct FunctionSignature {
   /// The casts a "cast_stats" result describes, in its row order
   /// (amp-cast-statistics).
   std::vector<std::string> castSites;
+  /// The ops a "nonfinite" result describes, in its order
+  /// (amp-check-numerics).
+  std::vector<std::string> nonFiniteSites;
   /// Why the function cannot be called through this API ("" if it can).
   std::string unsupported;
 };

@@ -78,6 +78,11 @@ struct StepResult {
   /// With JitOptions::castStatistics: the largest underflow and overflow
   /// shares over the step's casts (see Trainer::castStatistics).
   float worstUnderflow = 0, worstOverflow = 0;
+  /// With PrecisionOptions::checkNumerics: the first op of the step (in
+  /// program order: forward, then backward) whose result held an inf or
+  /// NaN, e.g. "linalg.generic (from linalg.matmul) at model.mlir:19:8";
+  /// empty when none did.
+  std::string firstNonFinite;
 };
 
 /// What one cast of the last step lost.

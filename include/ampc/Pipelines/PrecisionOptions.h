@@ -39,6 +39,9 @@ struct PrecisionOptions {
   /// Make the training step report per-cast underflow/overflow shares
   /// (amp-cast-statistics).
   bool castStatistics = false;
+  /// Make the training step report which op produced the first inf or NaN
+  /// (amp-check-numerics; with or without a policy).
+  bool checkNumerics = false;
 
   /// "none", "fp32", "bf16", "fp16" or "fp8".
   std::string policyName() const;
@@ -60,8 +63,8 @@ llvm::Expected<std::optional<amp::Policy>> parsePolicy(llvm::StringRef name);
 /// --lower-ops, --fp32-ops, --promote-ops, --follow-ops, --fp8-recipe,
 /// --fp8-history-len, --fp8-algo, --fp8-margin, --cast-stats) in their
 /// own category, with --threads (the thread count of compiled code, which
-/// every compiling tool takes). Call before llvm::cl::ParseCommandLineOptions; once per
-/// process.
+/// every compiling tool takes). Call before llvm::cl::ParseCommandLineOptions;
+/// once per process.
 void registerPrecisionCLOptions();
 /// The category those options are in (for cl::HideUnrelatedOptions).
 llvm::cl::OptionCategory &getPrecisionCLCategory();

@@ -95,6 +95,9 @@ struct LoopOptions {
   Normalization normalization;
   /// Called after a checkpoint was resumed, with the step it resumed at.
   std::function<void(int64_t)> onResume;
+  /// With --check-numerics: called after a step in which an op produced an
+  /// inf or NaN (the step count, whether the step was skipped, the op).
+  std::function<void(int64_t, bool, const std::string &)> onNonFinite;
   /// Called after each step: epoch, steps done in it, its steps, the loss.
   std::function<void(unsigned, int64_t, int64_t, float)> onStep;
   /// Called after each epoch's evaluation.

@@ -83,7 +83,7 @@ func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
 
 // -----
 
-// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.<site>.amax_history, fp8.<site>.scale, learning_rate, batch, loss, found_inf, grad_norm, cast_stats), got "param0.velocity"}}
+// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.<site>.amax_history, fp8.<site>.scale, learning_rate, batch, loss, found_inf, grad_norm, cast_stats, nonfinite), got "param0.velocity"}}
 func.func @unknown_role(%p: tensor<4xf32> {amp.role = "param0.velocity"}) { return }
 
 // -----
@@ -141,7 +141,7 @@ func.func @param_with_value(%p: tensor<4xf32> {amp.param = true}) { return }
 // -----
 
 // A misspelt attribute is an error, not an annotation nothing reads.
-// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites and amp.policy on ops, amp.param, amp.init and amp.role on arguments and amp.role on results}}
+// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites, amp.nonfinite_sites and amp.policy on ops, amp.param, amp.init and amp.role on arguments and amp.role on results}}
 func.func @misspelt_param(%p: tensor<4xf32> {amp.parm}) { return }
 
 // -----

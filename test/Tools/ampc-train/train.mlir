@@ -14,6 +14,9 @@
 // RUN: rm -rf %t.bad && mkdir %t.bad && cp %t.ckpt/fp16.ckpt %t.bad/fp16.ckpt
 // RUN: %python -c "import sys; p = sys.argv[1]; b = bytearray(open(p, 'rb').read()); b[1000] ^= 4; open(p, 'wb').write(b)" %t.bad/fp16.ckpt
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp16 --max-steps=60 --test-limit=2048 --epochs=3 --checkpoint-dir=%t.bad --resume 2>&1 | FileCheck %s --check-prefix=CORRUPT
+// --check-numerics names the op whose result overflowed first when a step
+// is skipped (here a scale of 1e30 overflows the f16 gradients).
+// RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp16 --max-steps=2 --test-limit=256 --check-numerics --init-scale=1e30 --progress=never | FileCheck %s --check-prefix=NUMERICS
 // RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --optimizer=adam --lr=0.001 --max-steps=60 --test-limit=2048 --cast-stats=false | FileCheck %s --check-prefix=ADAM
 // Trained parameters are written as .npy and can start another run.
 // RUN: rm -rf %t.params && ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --max-steps=30 --test-limit=1024 --save-params=%t.params > /dev/null
@@ -125,6 +128,8 @@
 // OPTIMIZER-NEXT: {{.*}}error: amp-build-train-step: unknown optimizer 'lamb'; expected sgd, adam or adamw
 // OPTIMIZER-NOT: see current operation
 // NORESUME: ampc-train: --resume needs --checkpoint-dir
+// NUMERICS: fp16 step 1: an inf or NaN first came from amp.cast to f16 at {{.*}}mlp.mlir:{{[0-9]+}}:{{[0-9]+}}; the step was skipped
+// NUMERICS: fp16 step 2: an inf or NaN first came from amp.cast to f16
 // CORRUPT: ampc-train: fp16: cannot resume: '{{.*}}fp16.ckpt': entry 0 ('fc1.weight') is corrupt: its checksum does not match its contents
 // BADRESUME: ampc-train: fp16: cannot resume: '{{.*}}fp16.ckpt': holds
 // CONTRACT: ampc-train: @forward must take its parameters, samples [B, ...] and one-hot labels [B, C], and return the loss and the logits [B, C]

@@ -24,8 +24,8 @@ namespace {
 
 constexpr llvm::StringLiteral kKnownAttributes =
     "the amp dialect defines amp.precision, amp.gradient, "
-    "amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites "
-    "and amp.policy on ops, "
+    "amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites, "
+    "amp.nonfinite_sites and amp.policy on ops, "
     "amp.param, amp.init "
     "and amp.role on arguments and amp.role on results";
 
@@ -46,7 +46,7 @@ FailureOr<Role> parseRole(Operation *op, Attribute value, StringRef where) {
               "beta2_power, loss_scale, growth_tracker, hysteresis_tracker, "
               "fp8.<site>.amax_history, fp8.<site>.scale, learning_rate, "
               "batch, loss, "
-              "found_inf, grad_norm, cast_stats), got "
+              "found_inf, grad_norm, cast_stats, nonfinite), got "
            << value;
   return *role;
 }
@@ -101,7 +101,7 @@ LogicalResult AmpDialect::verifyOperationAttribute(Operation *op,
                                           [](int64_t i) { return i >= 0; }),
                   "an array<i64> of input operand indices");
   }
-  if (name == kCastSitesAttrName) {
+  if (name == kCastSitesAttrName || name == kNonFiniteSitesAttrName) {
     auto sites = dyn_cast<ArrayAttr>(value);
     return expect(isa<FunctionOpInterface>(op) && sites &&
                       llvm::all_of(sites, llvm::IsaPred<StringAttr>),

@@ -30,6 +30,7 @@ constexpr std::pair<RoleKind, llvm::StringLiteral> kFixedRoles[] = {
     {RoleKind::FoundInf, "found_inf"},
     {RoleKind::GradNorm, "grad_norm"},
     {RoleKind::CastStats, "cast_stats"},
+    {RoleKind::NonFinite, "nonfinite"},
 };
 
 /// Suffixes of per-parameter state: param<i>.<suffix>.
@@ -111,6 +112,7 @@ bool Role::isState() const {
   case RoleKind::FoundInf:
   case RoleKind::GradNorm:
   case RoleKind::CastStats:
+  case RoleKind::NonFinite:
     return false;
   default:
     return true;
@@ -183,13 +185,14 @@ StepLayout::get(llvm::ArrayRef<std::string> argumentRoles,
   std::optional<size_t> loss, foundInf, gradNorm;
   for (size_t i = layout.numCarried(); i < resultRoles.size(); ++i) {
     std::optional<Role> role = Role::parse(resultRoles[i]);
-    std::optional<size_t> *slot = !role                              ? nullptr
-                                  : role->kind == RoleKind::Loss     ? &loss
-                                  : role->kind == RoleKind::FoundInf ? &foundInf
-                                  : role->kind == RoleKind::GradNorm ? &gradNorm
-                                  : role->kind == RoleKind::CastStats
-                                      ? &layout.castStats
-                                      : nullptr;
+    std::optional<size_t> *slot =
+        !role                               ? nullptr
+        : role->kind == RoleKind::Loss      ? &loss
+        : role->kind == RoleKind::FoundInf  ? &foundInf
+        : role->kind == RoleKind::GradNorm  ? &gradNorm
+        : role->kind == RoleKind::CastStats ? &layout.castStats
+        : role->kind == RoleKind::NonFinite ? &layout.nonFinite
+                                            : nullptr;
     if (!slot || *slot) {
       error = "result #" + std::to_string(i) + " '" + resultRoles[i] +
               "' is unexpected after the state (or repeated)";

@@ -74,6 +74,10 @@ inline constexpr llvm::StringLiteral kGradientOperandsAttrName =
 /// Array of strings on a function: the casts a `cast_stats` result
 /// describes, in row order.
 inline constexpr llvm::StringLiteral kCastSitesAttrName = "amp.cast_sites";
+/// Array of strings on a function: the ops a `nonfinite` result describes,
+/// in its order (amp-check-numerics).
+inline constexpr llvm::StringLiteral kNonFiniteSitesAttrName =
+    "amp.nonfinite_sites";
 /// A #amp.policy on a function.
 inline constexpr llvm::StringLiteral kPolicyAttrName = "amp.policy";
 
@@ -98,6 +102,8 @@ enum class RoleKind {
   FoundInf,
   GradNorm,
   CastStats,
+  /// Per instrumented op: whether it produced an inf or NaN.
+  NonFinite,
 };
 
 /// The role of one argument or result.
@@ -147,6 +153,8 @@ struct StepLayout {
   /// The `learning_rate` argument, if the step takes one.
   std::optional<size_t> learningRate;
   std::optional<size_t> castStats;
+  /// The `nonfinite` result (amp-check-numerics), if any.
+  std::optional<size_t> nonFinite;
 
   /// Parameters and state (the prefix of both arguments and results).
   size_t numCarried() const { return numParams + numState; }

@@ -163,6 +163,28 @@ def AmpCastStatistics : Pass<"amp-cast-statistics", "::mlir::ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def AmpCheckNumerics : Pass<"amp-check-numerics", "::mlir::ModuleOp"> {
+  let summary = "find the first op of the training step that makes an inf or NaN";
+  let description = [{
+    PyTorch's anomaly detection and TensorFlow's check_numerics, in the
+    compiler: every linalg op (but fills) and every `amp.cast` of the
+    training step that produces a float tensor gets a reduction telling
+    whether any element is inf or NaN (low-precision values are widened
+    exactly first). The flags come back as a result `tensor<N x i1>` with
+    `amp.role = "nonfinite"`, in program order (the forward, then the
+    backward), and the function attribute `amp.nonfinite_sites` names each
+    op: its name, what it came from (`amp.origin`) and its location. The
+    host reports the first flagged one. Nothing is added unless the pass
+    runs (`--check-numerics`, `PrecisionOptions::checkNumerics`), so the
+    check costs nothing when off.
+  }];
+  let dependentDialects = ["::ampc::amp::AmpDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def AmpCastCleanup : Pass<"amp-cast-cleanup", "::mlir::func::FuncOp"> {
   let summary = "fold, deduplicate and hoist amp.cast";
   let description = [{
