@@ -104,7 +104,7 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   // Without a batch size the model compiled as written: its shapes are
   // static, so they fix the batch. With one, a model that ignored it has a
   // fixed batch of another size.
-  int64_t rows = trainer->batchRows(*trainer->trainStep);
+  int64_t rows = trainer->batchRows(*trainer->first->trainStep);
   trainer->fixedBatch = options.batch == 0;
   if (options.batch > 0 && rows != options.batch)
     return makeError("batches of " + llvm::Twine(options.batch) +
@@ -141,8 +141,6 @@ llvm::Error ampc::Trainer::adoptFirst(std::unique_ptr<JitModule> module) {
   c.forward = forward;
   c.trainStep = step;
   first = last = &c;
-  this->forward = forward;
-  trainStep = step;
   return llvm::Error::success();
 }
 
@@ -163,7 +161,7 @@ llvm::Error ampc::Trainer::place(std::vector<TargetTensor> &into,
 }
 
 llvm::Error ampc::Trainer::placeTensors() {
-  const FunctionSignature &step = *trainStep;
+  const FunctionSignature &step = *first->trainStep;
   // The parameters, the initial state and the learning rate; then the
   // first batch size's batch inputs and results.
   if (llvm::Error error = initParameters())
@@ -215,7 +213,7 @@ ampc::Trainer::compiledFor(llvm::ArrayRef<Tensor> batch) {
                      batch[0].typeString() + ">");
   auto fixed = [&]() {
     return makeError("the model takes batches of " +
-                     llvm::Twine(batchRows(*trainStep)) + ", not " +
+                     llvm::Twine(batchRows(*first->trainStep)) + ", not " +
                      llvm::Twine(rows) +
                      ": its shapes fix the batch size (a model whose batch "
                      "inputs have a '?' leading dimension takes any)");
@@ -250,7 +248,7 @@ std::vector<int64_t> ampc::Trainer::compiledBatchSizes() const {
 
 llvm::Error ampc::Trainer::nameParameters() {
   for (size_t i = 0; i < layout.numParams; ++i) {
-    const std::string &name = trainStep->paramNames[i];
+    const std::string &name = first->trainStep->paramNames[i];
     names.push_back(name.empty() ? "param" + std::to_string(i) : name);
   }
   // Checkpoint entries (and .npz members) are found by name.
@@ -265,7 +263,7 @@ llvm::Error ampc::Trainer::nameParameters() {
 }
 
 std::string ampc::Trainer::entryName(size_t index) const {
-  const std::string &role = trainStep->inputRoles[index];
+  const std::string &role = first->trainStep->inputRoles[index];
   std::optional<amp::abi::Role> parsed = amp::abi::Role::parse(role);
   if (!parsed || parsed->param < 0)
     return role;
@@ -295,9 +293,9 @@ llvm::Error ampc::Trainer::initParameters() {
   std::mt19937 rng(options.seed);
   int64_t fanIn = 1;
   for (size_t i = 0; i < layout.numParams; ++i) {
-    const ValueType &type = trainStep->inputs[i];
+    const ValueType &type = first->trainStep->inputs[i];
     float bound = fanInBound(type, fanIn);
-    const std::string &spelling = trainStep->paramInits[i];
+    const std::string &spelling = first->trainStep->paramInits[i];
     auto init = spelling.empty() ? std::optional(amp::abi::ParamInit())
                                  : amp::abi::ParamInit::parse(spelling);
     if (!init)
@@ -500,7 +498,7 @@ llvm::Error ampc::Trainer::saveParameters(llvm::StringRef directory) const {
 
 std::optional<size_t> ampc::Trainer::stateIndex(llvm::StringRef role) const {
   for (size_t i = 0; i < layout.numCarried(); ++i)
-    if (trainStep->inputRoles[i] == role)
+    if (first->trainStep->inputRoles[i] == role)
       return i;
   return std::nullopt;
 }

@@ -173,8 +173,8 @@ public:
                              llvm::function_ref<llvm::Error()> check = {});
 
   /// The signatures of the first compiled batch size.
-  const FunctionSignature &forwardSignature() const { return *forward; }
-  const FunctionSignature &stepSignature() const { return *trainStep; }
+  const FunctionSignature &forwardSignature() const { return *first->forward; }
+  const FunctionSignature &stepSignature() const { return *first->trainStep; }
   /// The batch sizes compiled so far (one for a model with a fixed batch).
   std::vector<int64_t> compiledBatchSizes() const;
 
@@ -201,7 +201,7 @@ private:
   /// Allocates `compiled`'s batch inputs and results.
   llvm::Error placeBatchTensors(Compiled &compiled);
   /// Takes the first compiled module: checks the step's contract, fills
-  /// `layout`, `first`, the signatures.
+  /// `layout` and `first`.
   llvm::Error adoptFirst(std::unique_ptr<JitModule> module);
   /// The leading dimension of the step's batch inputs (0 without one).
   int64_t batchRows(const FunctionSignature &step) const;
@@ -240,7 +240,6 @@ private:
   /// The first compiled, whose signatures the accessors give, and the one
   /// the last step ran.
   Compiled *first = nullptr, *last = nullptr;
-  const FunctionSignature *forward = nullptr, *trainStep = nullptr;
   /// What compiles more batch sizes: the model, its name, the JIT options.
   std::string source, bufferName;
   JitOptions jit;
