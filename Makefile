@@ -5,12 +5,19 @@
 #   make build  configure and build only
 #   make bench  GEMM and training-step benchmarks next to PyTorch (installs
 #               python3-torch)
+#   make sanitize  build with ASan + UBSan into build-sanitize and run the lit
+#               and unit tests there
+#   make fuzz   build the libFuzzer targets (build-sanitize) and run each for
+#               FUZZ_SECONDS (default 60)
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
+SANITIZE_DIR ?= build-sanitize
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
 
-.PHONY: all setup configure build test demo bench clean docs
+.PHONY: all setup configure build test demo bench clean docs sanitize fuzz
 
 all: build
 
@@ -37,8 +44,15 @@ bench: build
 	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads $$(nproc)
 	/usr/bin/python3 bench/steps.py --build $(BUILD_DIR)
 
+sanitize: setup
+	@bash scripts/run-sanitized-tests.sh $(SANITIZE_DIR)
+
+fuzz: setup
+	@bash scripts/build-sanitized.sh $(SANITIZE_DIR)
+	@bash scripts/fuzz.sh $(SANITIZE_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 docs: configure
 	cmake --build $(BUILD_DIR) --target ampc-doc
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR)

@@ -21,13 +21,20 @@ config.substitutions.append(
     ("%npy_tool", "/usr/bin/python3 " +
      os.path.join(config.ampc_src_root, "test", "lib", "npy_tool.py")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
-llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
+llvm_config.with_system_environment(
+    ["HOME", "INCLUDE", "LIB", "TMP", "TEMP", "ASAN_OPTIONS", "UBSAN_OPTIONS",
+     "LSAN_OPTIONS"])
 llvm_config.use_default_substitutions()
 
 # A C compiler for the tests that link AMPC's object files into C programs.
 import shutil
-config.substitutions.append(
-    ("%cc", shutil.which("clang-22") or shutil.which("cc") or "cc"))
+# In a sanitizer build (AMPC_SANITIZE) the programs get the sanitizer
+# runtimes that libampc_rt.so, built with them, needs.
+cc = shutil.which("clang-22") or shutil.which("cc") or "cc"
+if config.ampc_sanitize:
+    cc += " -fsanitize=" + config.ampc_sanitize
+    config.available_features.add("sanitizers")
+config.substitutions.append(("%cc", cc))
 
 # LLVM's libraries (libomp, which objects with parallel loops link).
 config.substitutions.append(

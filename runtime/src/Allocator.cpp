@@ -40,7 +40,9 @@ public:
     }
     // The header lives in the padding of one alignment unit before the block.
     size_t padding = alignment < sizeof(Header) ? sizeof(Header) : alignment;
-    void *base = std::aligned_alloc(alignment, padding + size);
+    // aligned_alloc wants a multiple of the alignment (C11).
+    size_t total = (padding + size + alignment - 1) / alignment * alignment;
+    void *base = std::aligned_alloc(alignment, total);
     if (!base)
       return nullptr;
     void *ptr = static_cast<char *>(base) + padding;
@@ -84,8 +86,10 @@ private:
 };
 
 BlockCache &cache() {
-  static BlockCache instance;
-  return instance;
+  // Never destroyed: buffers may be freed by other static destructors at
+  // exit, and the cached blocks stay reachable (no leak reports).
+  static BlockCache *instance = new BlockCache;
+  return *instance;
 }
 
 } // namespace

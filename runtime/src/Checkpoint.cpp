@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace {
 constexpr char kMagic[8] = {'A', 'M', 'P', 'C', 'C', 'K', 'P', 'T'};
@@ -45,7 +46,7 @@ uint32_t crc(uint32_t running, const void *data, size_t size) {
 /// Reads the file in order, keeping the CRC-32 of the whole file and of the
 /// current entry.
 struct ChecksummedReader {
-  std::ifstream in;
+  std::istream &in;
   uint32_t file = 0, entry = 0;
 
   bool read(void *data, size_t size) {
@@ -162,15 +163,14 @@ std::string compare(const Entry &entry, uint64_t index,
 
 } // namespace
 
-std::string ampc_rt::loadCheckpoint(const std::string &path,
-                                    const std::vector<NamedTensor> &entries) {
-  ChecksummedReader r{std::ifstream(path, std::ios::binary | std::ios::ate)};
-  if (!r.in)
-    return "cannot open '" + path + "': " + std::strerror(errno);
-  uint64_t size = uint64_t(r.in.tellg());
-  r.in.seekg(0);
+namespace {
+/// loadCheckpoint on a stream of `size` bytes positioned at its start;
+/// `name` names it in messages.
+std::string loadFrom(std::istream &in, uint64_t size, const std::string &name,
+                     const std::vector<ampc_rt::NamedTensor> &entries) {
+  ChecksummedReader r{in};
   auto fail = [&](const std::string &message) {
-    return "'" + path + "': " + message;
+    return "'" + name + "': " + message;
   };
   char magic[8];
   uint32_t version = 0;
@@ -211,4 +211,22 @@ std::string ampc_rt::loadCheckpoint(const std::string &path,
   for (size_t i = 0; i < read.size(); ++i)
     entries[i].tensor->data = std::move(read[i].data);
   return "";
+}
+} // namespace
+
+std::string ampc_rt::loadCheckpoint(const std::string &path,
+                                    const std::vector<NamedTensor> &entries) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in)
+    return "cannot open '" + path + "': " + std::strerror(errno);
+  uint64_t size = uint64_t(in.tellg());
+  in.seekg(0);
+  return loadFrom(in, size, path, entries);
+}
+
+std::string
+ampc_rt::loadCheckpointBytes(std::string_view bytes, const std::string &name,
+                             const std::vector<NamedTensor> &entries) {
+  std::istringstream in{std::string(bytes)};
+  return loadFrom(in, bytes.size(), name, entries);
 }

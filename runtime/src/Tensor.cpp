@@ -4,6 +4,7 @@
 
 #include "FileWrite.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include <zlib.h>
@@ -92,6 +94,10 @@ Tensor::Tensor(DType dtype, std::vector<int64_t> shape)
 }
 
 int64_t Tensor::numElements() const {
+  // A zero anywhere makes the tensor empty, whatever the other dimensions
+  // (the readers only check the products of shapes without a zero).
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end())
+    return 0;
   int64_t n = 1;
   for (int64_t d : shape)
     n *= d;
@@ -105,11 +111,9 @@ std::string Tensor::typeString() const {
   return s + dtypeName(dtype);
 }
 
-Result<Tensor> readNpy(const std::string &path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return Result<Tensor>::error("cannot open '" + path +
-                                 "': " + std::strerror(errno));
+namespace {
+/// Reads a .npy file from `in`; `path` names it in messages.
+Result<Tensor> readNpyFrom(std::istream &in, const std::string &path) {
   char magic[8];
   if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
     return Result<Tensor>::error("'" + path + "' is not a .npy file");
@@ -129,6 +133,13 @@ Result<Tensor> readNpy(const std::string &path) {
     return Result<Tensor>::error("'" + path + "': unsupported .npy version " +
                                  std::to_string(major));
   }
+  // The header must be in the file: checked before allocating it.
+  std::streampos headerStart = in.tellg();
+  in.seekg(0, std::ios::end);
+  uint64_t rest = uint64_t(in.tellg() - headerStart);
+  in.seekg(headerStart);
+  if (headerLen > rest)
+    return Result<Tensor>::error("'" + path + "': truncated header");
   std::string header(headerLen, '\0');
   if (!in.read(header.data(), headerLen))
     return Result<Tensor>::error("'" + path + "': truncated header");
@@ -202,6 +213,20 @@ Result<Tensor> readNpy(const std::string &path) {
                                  std::to_string(tensor.data.size()) +
                                  " bytes of data, the file is shorter");
   return tensor;
+}
+} // namespace
+
+Result<Tensor> readNpy(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Result<Tensor>::error("cannot open '" + path +
+                                 "': " + std::strerror(errno));
+  return readNpyFrom(in, path);
+}
+
+Result<Tensor> parseNpy(std::string_view bytes, const std::string &name) {
+  std::istringstream in{std::string(bytes)};
+  return readNpyFrom(in, name);
 }
 
 std::string npyBytes(const Tensor &tensor) {
@@ -285,8 +310,9 @@ uint32_t roundToFormat(float value, int mantissa, int exponent, bool ieee,
 
 namespace {
 
-/// Literals are typed by hand: more elements than this is a mistake.
-constexpr uint64_t kMaxLiteralElements = uint64_t(1) << 31;
+/// Literals are typed by hand: a tensor beyond this is a mistake (a single
+/// value fills the whole tensor, so the text does not bound its size).
+constexpr uint64_t kMaxLiteralBytes = uint64_t(1) << 30;
 
 /// Reads the "2x3x" of "2x3xf32" into `shape`, leaving `start` at the
 /// element type; false for an empty or overlong dimension ("xf32",
@@ -308,6 +334,108 @@ bool parseShapePrefix(const std::string &type, std::vector<int64_t> &shape,
   return true;
 }
 
+/// "" when `v` is a value of integer type `dtype` (or `dtype` is a float
+/// type), else what is wrong with it.
+std::string checkIntegerValue(DType dtype, double v) {
+  double lo, hi;
+  switch (dtype) {
+  case DType::I1:
+    lo = 0, hi = 1;
+    break;
+  case DType::I8:
+    lo = -128, hi = 127;
+    break;
+  case DType::I32:
+    lo = -2147483648.0, hi = 2147483647.0;
+    break;
+  case DType::I64:
+    // The doubles in [-2^63, 2^63).
+    lo = -9223372036854775808.0, hi = 9223372036854774784.0;
+    break;
+  default:
+    return "";
+  }
+  if (!(v == std::floor(v)))
+    return std::string("not an integer (the type is ") + dtypeName(dtype) + ")";
+  if (v < lo || v > hi)
+    return std::string("out of range for ") + dtypeName(dtype);
+  return "";
+}
+
+} // namespace
+
+namespace {
+
+/// Stores `v` as element `i` of `tensor` (rounded to nearest even for the
+/// narrow float types; integers are checked by checkIntegerValue first).
+void storeElement(Tensor &tensor, int64_t i, double v) {
+  switch (tensor.dtype) {
+  case DType::F32:
+    tensor.as<float>()[i] = float(v);
+    break;
+  case DType::F64:
+    tensor.as<double>()[i] = v;
+    break;
+  case DType::F16:
+    tensor.as<uint16_t>()[i] =
+        uint16_t(roundToFormat(float(v), 10, 5, true, false));
+    break;
+  case DType::BF16:
+    tensor.as<uint16_t>()[i] =
+        uint16_t(roundToFormat(float(v), 7, 8, true, false));
+    break;
+  case DType::F8E4M3FN:
+    tensor.as<uint8_t>()[i] =
+        uint8_t(roundToFormat(float(v), 3, 4, false, true));
+    break;
+  case DType::F8E5M2:
+    tensor.as<uint8_t>()[i] =
+        uint8_t(roundToFormat(float(v), 2, 5, true, true));
+    break;
+  case DType::I1:
+    tensor.as<uint8_t>()[i] = v != 0;
+    break;
+  case DType::I8:
+    tensor.as<int8_t>()[i] = int8_t(v);
+    break;
+  case DType::I32:
+    tensor.as<int32_t>()[i] = int32_t(v);
+    break;
+  case DType::I64:
+    tensor.as<int64_t>()[i] = int64_t(v);
+    break;
+  case DType::U8:
+  case DType::U16:
+    break;
+  }
+}
+
+/// The numbers after '=' (separated by spaces, commas or brackets), each
+/// checked for `dtype`.
+Result<std::vector<double>> parseLiteralValues(std::string rest, DType dtype,
+                                               std::string_view text) {
+  for (char &c : rest)
+    if (c == ',' || c == '[' || c == ']')
+      c = ' ';
+  std::vector<double> values;
+  std::stringstream stream(rest);
+  std::string token;
+  while (stream >> token) {
+    char *end = nullptr;
+    double v = std::strtod(token.c_str(), &end);
+    // The whole token (a NUL in the text is not the end of a number).
+    if (end != token.c_str() + token.size() || token.empty())
+      return Result<std::vector<double>>::error(
+          "bad value '" + token + "' in '" + std::string(text) + "'");
+    if (std::string error = checkIntegerValue(dtype, v); !error.empty())
+      return Result<std::vector<double>>::error("bad value '" + token +
+                                                "' in '" + std::string(text) +
+                                                "': " + error);
+    values.push_back(v);
+  }
+  return values;
+}
+
 } // namespace
 
 Result<Tensor> parseTensorLiteral(std::string_view text) {
@@ -327,119 +455,151 @@ Result<Tensor> parseTensorLiteral(std::string_view text) {
   if (!dtype || *dtype == DType::U8 || *dtype == DType::U16)
     return Result<Tensor>::error("unknown element type '" + type.substr(start) +
                                  "' in '" + std::string(text) + "'");
-  uint64_t elements = 1;
+  // Checked before allocating anything.
+  uint64_t bytes = dtypeSize(*dtype), elements = 1;
   for (int64_t d : shape)
-    if (d != 0 && elements > kMaxLiteralElements / uint64_t(d))
-      return Result<Tensor>::error("a tensor literal of more than 2^31 "
-                                   "elements in '" +
-                                   std::string(text) + "'");
+    if (d != 0 && bytes > kMaxLiteralBytes / uint64_t(d))
+      return Result<Tensor>::error(
+          "a tensor literal of more than 1 GiB in '" + std::string(text) +
+          "' (give large inputs as .npy files)");
     else
-      elements *= uint64_t(d);
-  if (elements > kMaxLiteralElements)
-    return Result<Tensor>::error("a tensor literal of more than 2^31 "
-                                 "elements in '" +
-                                 std::string(text) + "'");
-  Tensor tensor(*dtype, shape);
-  std::vector<double> values;
-  std::string rest(text.substr(eq + 1));
-  for (char &c : rest)
-    if (c == ',' || c == '[' || c == ']')
-      c = ' ';
-  std::stringstream stream(rest);
-  std::string token;
-  while (stream >> token) {
-    char *end = nullptr;
-    double v = std::strtod(token.c_str(), &end);
-    if (*end != '\0')
-      return Result<Tensor>::error("bad value '" + token + "' in '" +
-                                   std::string(text) + "'");
-    values.push_back(v);
-  }
-  int64_t n = tensor.numElements();
-  if (values.size() == 1)
-    values.assign(size_t(n), values[0]);
-  if (int64_t(values.size()) != n)
+      bytes *= uint64_t(d), elements *= uint64_t(d);
+  auto values = parseLiteralValues(std::string(text.substr(eq + 1)), *dtype, text);
+  if (!values)
+    return Result<Tensor>::error(values.message());
+  if (values->size() != 1 && values->size() != elements)
     return Result<Tensor>::error(
-        std::to_string(values.size()) + " values for a tensor of " +
-        std::to_string(n) + " elements in '" + std::string(text) + "'");
-  for (int64_t i = 0; i < n; ++i) {
-    double v = values[size_t(i)];
-    switch (*dtype) {
-    case DType::F32:
-      tensor.as<float>()[i] = float(v);
-      break;
-    case DType::F64:
-      tensor.as<double>()[i] = v;
-      break;
-    case DType::F16:
-      tensor.as<uint16_t>()[i] =
-          uint16_t(roundToFormat(float(v), 10, 5, true, false));
-      break;
-    case DType::BF16:
-      tensor.as<uint16_t>()[i] =
-          uint16_t(roundToFormat(float(v), 7, 8, true, false));
-      break;
-    case DType::F8E4M3FN:
-      tensor.as<uint8_t>()[i] =
-          uint8_t(roundToFormat(float(v), 3, 4, false, true));
-      break;
-    case DType::F8E5M2:
-      tensor.as<uint8_t>()[i] =
-          uint8_t(roundToFormat(float(v), 2, 5, true, true));
-      break;
-    case DType::I1:
-      tensor.as<uint8_t>()[i] = v != 0;
-      break;
-    case DType::I8:
-      tensor.as<int8_t>()[i] = int8_t(v);
-      break;
-    case DType::I32:
-      tensor.as<int32_t>()[i] = int32_t(v);
-      break;
-    case DType::I64:
-      tensor.as<int64_t>()[i] = int64_t(v);
-      break;
-    case DType::U8:
-    case DType::U16:
-      break;
-    }
+        std::to_string(values->size()) + " values for a tensor of " +
+        std::to_string(elements) + " elements in '" + std::string(text) + "'");
+  Tensor tensor(*dtype, shape);
+  if (values->size() == 1 && elements > 0) {
+    // One value fills the tensor: converted once, then copied.
+    storeElement(tensor, 0, values->front());
+    // Doubling the filled prefix: log2(n) copies.
+    for (size_t done = dtypeSize(*dtype); done < tensor.data.size(); done *= 2)
+      std::memcpy(tensor.data.data() + done, tensor.data.data(),
+                  std::min(done, tensor.data.size() - done));
+    return tensor;
   }
+  for (uint64_t i = 0; i < elements && values->size() == elements; ++i)
+    storeElement(tensor, int64_t(i), (*values)[i]);
   return tensor;
 }
 
-Result<Tensor> readIdx(const std::string &path) {
-  gzFile file = gzopen(path.c_str(), "rb"); // reads plain files too
-  if (!file)
-    return Result<Tensor>::error("cannot open '" + path +
-                                 "': " + std::strerror(errno));
+namespace {
+
+/// The bytes of an IDX file as it is stored: plain, or gzip (one or more
+/// members), decompressed as they are read.
+class IdxBytes {
+public:
+  explicit IdxBytes(std::string_view input) : input(input) {
+    gz = input.size() >= 2 && uint8_t(input[0]) == 0x1f &&
+         uint8_t(input[1]) == 0x8b;
+    if (gz) {
+      stream.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(input.data()));
+      stream.avail_in = uInt(std::min<size_t>(input.size(), 1u << 30));
+      pending = input.size() - stream.avail_in;
+      ok = inflateInit2(&stream, 16 + MAX_WBITS) == Z_OK;
+    }
+  }
+  ~IdxBytes() {
+    if (gz)
+      inflateEnd(&stream);
+  }
+  /// At most this many bytes can come out (deflate expands at most 1032:1).
+  uint64_t bound() const {
+    return gz ? uint64_t(input.size()) * 1032 : input.size() - offset;
+  }
+  /// Reads exactly `size` bytes; false when the data ends first or is not
+  /// valid gzip.
+  bool read(uint8_t *out, size_t size) {
+    if (size == 0)
+      return true;
+    if (!gz) {
+      if (size > input.size() - offset)
+        return false;
+      std::memcpy(out, input.data() + offset, size);
+      offset += size;
+      return true;
+    }
+    while (ok && size > 0) {
+      uInt chunk = uInt(std::min<size_t>(size, 1u << 30));
+      stream.next_out = out;
+      stream.avail_out = chunk;
+      int rc = inflate(&stream, Z_NO_FLUSH);
+      size_t produced = chunk - stream.avail_out;
+      out += produced;
+      size -= produced;
+      refill();
+      // The end of a member: done, or the next member (concatenated .gz
+      // files read as one).
+      if (rc == Z_STREAM_END)
+        ok = size == 0 || (stream.avail_in > 0 && inflateReset(&stream) == Z_OK);
+      else if (rc != Z_OK || (produced == 0 && stream.avail_in == 0))
+        ok = false;
+    }
+    return ok;
+  }
+
+private:
+  /// zlib takes 32-bit lengths: feeds the input in 1 GiB pieces.
+  void refill() {
+    if (stream.avail_in == 0 && pending > 0) {
+      stream.avail_in = uInt(std::min<size_t>(pending, 1u << 30));
+      pending -= stream.avail_in;
+    }
+  }
+  std::string_view input;
+  size_t offset = 0, pending = 0;
+  bool gz = false, ok = true;
+  z_stream stream{};
+};
+
+} // namespace
+
+Result<Tensor> parseIdx(std::string_view bytes, const std::string &name) {
   auto fail = [&](const std::string &message) {
-    gzclose(file);
-    return Result<Tensor>::error("'" + path + "': " + message);
+    return Result<Tensor>::error("'" + name + "': " + message);
   };
+  IdxBytes in(bytes);
   unsigned char magic[4];
-  if (gzread(file, magic, 4) != 4)
+  if (!in.read(magic, 4))
     return fail("truncated header");
   if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08)
     return fail("not an IDX file of unsigned bytes");
   std::vector<int64_t> shape;
+  uint64_t elements = 1;
   for (int i = 0; i < magic[3]; ++i) {
     unsigned char d[4];
-    if (gzread(file, d, 4) != 4)
+    if (!in.read(d, 4))
       return fail("truncated header");
     shape.push_back((int64_t(d[0]) << 24) | (d[1] << 16) | (d[2] << 8) | d[3]);
+    if (shape.back() != 0 && elements > UINT64_MAX / uint64_t(shape.back()))
+      return fail("the shape in the header overflows 64-bit sizes");
+    elements *= uint64_t(shape.back());
   }
+  // Checked before allocating: a forged header could ask for exabytes.
+  if (elements > in.bound())
+    return fail("expected " + std::to_string(elements) +
+                " bytes of data, the file is shorter");
   Tensor tensor(DType::U8, shape);
-  size_t done = 0;
-  while (done < tensor.data.size()) {
-    int chunk = int(std::min<size_t>(tensor.data.size() - done, 1 << 30));
-    int got = gzread(file, tensor.data.data() + done, unsigned(chunk));
-    if (got <= 0)
-      return fail("expected " + std::to_string(tensor.data.size()) +
-                  " bytes of data, the file is shorter");
-    done += size_t(got);
-  }
-  gzclose(file);
+  if (!in.read(tensor.data.data(), tensor.data.size()))
+    return fail("expected " + std::to_string(elements) +
+                " bytes of data, the file is shorter or not valid gzip");
   return tensor;
+}
+
+Result<Tensor> readIdx(const std::string &path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return Result<Tensor>::error("cannot open '" + path +
+                                 "': " + std::strerror(errno));
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  if (in.bad())
+    return Result<Tensor>::error("cannot read '" + path +
+                                 "': " + std::strerror(errno));
+  return parseIdx(bytes, path);
 }
 
 namespace {

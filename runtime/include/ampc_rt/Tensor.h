@@ -86,6 +86,8 @@ struct Tensor {
 
 /// Reads a .npy file (format 1.0-3.0, little-endian, C order).
 Result<Tensor> readNpy(const std::string &path);
+/// readNpy on the bytes of a .npy file (`name` names it in messages).
+Result<Tensor> parseNpy(std::string_view bytes, const std::string &name);
 
 /// Writes a .npy file (format 1.0). bf16 is written as uint16 and fp8 as
 /// uint8 bit patterns. Returns an error message, or an empty string.
@@ -113,6 +115,8 @@ Result<Tensor> parseTensorLiteral(std::string_view text);
 /// Reads an IDX file (the MNIST / Fashion-MNIST format), gzip-compressed or
 /// not: unsigned bytes, as a U8 tensor of the file's shape.
 Result<Tensor> readIdx(const std::string &path);
+/// readIdx on the bytes of an IDX file (`name` names it in messages).
+Result<Tensor> parseIdx(std::string_view bytes, const std::string &name);
 
 /// Reads element `index` as a double (raw bit patterns are decoded by the
 /// caller; U8/U16 read as integers).
@@ -130,6 +134,10 @@ std::string saveCheckpoint(const std::string &path,
 /// and the message names the first problem.
 std::string loadCheckpoint(const std::string &path,
                            const std::vector<NamedTensor> &entries);
+/// loadCheckpoint on the bytes of a checkpoint file (`name` names it in
+/// messages).
+std::string loadCheckpointBytes(std::string_view bytes, const std::string &name,
+                                const std::vector<NamedTensor> &entries);
 
 } // namespace ampc_rt
 

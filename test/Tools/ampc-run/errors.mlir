@@ -40,7 +40,7 @@
 // EMPTYDIM: ampc-run: --input=xf32=1: bad shape in 'xf32=1': dimensions are decimal numbers below 2^40 separated by 'x' (2x3xf32)
 // DOUBLEX: ampc-run: --input=2xx3xf32=1: bad shape in '2xx3xf32=1'
 // LONGDIM: ampc-run: --input=18446744073709551617xf32=1: bad shape in
-// TOOMANY: ampc-run: --input=99999999999x99999999999xf32=1: a tensor literal of more than 2^31 elements
+// TOOMANY: ampc-run: --input=99999999999x99999999999xf32=1: a tensor literal of more than 1 GiB
 // NPYDIM: ampc-run: --input=@{{.*}}.big.npy: '{{.*}}.big.npy': bad shape '(12345678901234567890123,)'
 // NPYHUGE: ampc-run: --input=@{{.*}}.huge.npy: '{{.*}}.huge.npy': the shape in the header overflows 64-bit sizes
 // NPYSHORT: ampc-run: --input=@{{.*}}.short.npy: '{{.*}}.short.npy': expected 4000 bytes of data, the file has 16
