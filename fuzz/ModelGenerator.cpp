@@ -90,10 +90,11 @@ int Graph::add(Node node, Array value) {
 
 int Graph::addParam(std::vector<int64_t> shape, FuzzedDataProvider &data) {
   // Weights scaled by the fan-in keep activations near 1 through the graph.
-  double fanIn = shape.size() >= 2 ? double(product(shape, 0, shape.size() - 1))
-                                   : 1.0;
-  Array value{shape, randomValues(product(shape), data.ConsumeIntegral<uint32_t>(),
-                                  1.0 / std::sqrt(std::max(fanIn, 1.0)))};
+  double fanIn =
+      shape.size() >= 2 ? double(product(shape, 0, shape.size() - 1)) : 1.0;
+  Array value{shape,
+              randomValues(product(shape), data.ConsumeIntegral<uint32_t>(),
+                           1.0 / std::sqrt(std::max(fanIn, 1.0)))};
   Node node{OpKind::Param};
   node.shape = std::move(shape);
   return add(std::move(node), std::move(value));
@@ -112,15 +113,19 @@ Graph Graph::generate(FuzzedDataProvider &data, int maxOps) {
   int rank = data.ConsumeIntegralInRange(2, 4);
   Node x{OpKind::Input};
   for (int i = 0; i < rank; ++i)
-    x.shape.push_back(data.ConsumeIntegralInRange<int64_t>(1, rank == 4 ? 9 : 24));
+    x.shape.push_back(
+        data.ConsumeIntegralInRange<int64_t>(1, rank == 4 ? 9 : 24));
   int64_t count = product(x.shape);
-  g.add(x, Array{x.shape, randomValues(count, data.ConsumeIntegral<uint32_t>(), 1.0)});
+  g.add(x, Array{x.shape,
+                 randomValues(count, data.ConsumeIntegral<uint32_t>(), 1.0)});
   for (int i = 0; i < maxOps && data.remaining_bytes() > 0; ++i)
     g.addRandomOp(data);
   if (g.paramNodes().empty()) {
     // Every model has a parameter to train: a bias on its result.
     int last = int(g.graph.size()) - 1;
-    Node bias{OpKind::BiasAdd, 0, {last, g.addParam({g.graph[size_t(last)].shape.back()}, data)}};
+    Node bias{OpKind::BiasAdd,
+              0,
+              {last, g.addParam({g.graph[size_t(last)].shape.back()}, data)}};
     bias.shape = g.graph[size_t(last)].shape;
     g.add(bias);
   }
@@ -160,8 +165,10 @@ bool Graph::addConvolution(FuzzedDataProvider &data, int a) {
   if (s.size() != 4)
     return false;
   int stride = data.ConsumeIntegralInRange(1, 2);
-  int64_t kh = data.ConsumeIntegralInRange<int64_t>(1, std::min<int64_t>(3, s[1]));
-  int64_t kw = data.ConsumeIntegralInRange<int64_t>(1, std::min<int64_t>(3, s[2]));
+  int64_t kh =
+      data.ConsumeIntegralInRange<int64_t>(1, std::min<int64_t>(3, s[1]));
+  int64_t kw =
+      data.ConsumeIntegralInRange<int64_t>(1, std::min<int64_t>(3, s[2]));
   int64_t f = data.ConsumeIntegralInRange<int64_t>(1, 8);
   Node conv{OpKind::Conv2D, stride};
   conv.shape = {s[0], (s[1] - kh) / stride + 1, (s[2] - kw) / stride + 1, f};
@@ -172,15 +179,45 @@ bool Graph::addConvolution(FuzzedDataProvider &data, int a) {
   return true;
 }
 
+void Graph::addBinary(FuzzedDataProvider &data, int a,
+                      const std::vector<int> &values) {
+  std::vector<int64_t> s = graph[size_t(a)].shape;
+  // Another value of the same shape, or a parameter of it.
+  int b = -1;
+  for (int v : values)
+    if (graph[size_t(v)].shape == s && data.ConsumeBool())
+      b = v;
+  if (b < 0)
+    b = addParam(s, data);
+  Node bin{OpKind::Binary, data.ConsumeIntegralInRange(0, 3), {a, b}};
+  bin.shape = s;
+  add(bin);
+}
+
+void Graph::addTranspose(FuzzedDataProvider &data, int a) {
+  std::vector<int64_t> s = graph[size_t(a)].shape;
+  size_t rank = s.size();
+  Node t{OpKind::Transpose, 0, {a}};
+  t.permutation.resize(rank);
+  std::iota(t.permutation.begin(), t.permutation.end(), 0);
+  for (size_t i = rank - 1; i > 0; --i)
+    std::swap(t.permutation[i],
+              t.permutation[data.ConsumeIntegralInRange<size_t>(0, i)]);
+  for (int64_t p : t.permutation)
+    t.shape.push_back(s[size_t(p)]);
+  add(t);
+}
+
 bool Graph::addRandomOp(FuzzedDataProvider &data) {
   // Mostly the newest value (deep graphs), sometimes an older one (fan-out).
   std::vector<int> values;
   for (size_t i = 0; i < graph.size(); ++i)
     if (graph[i].kind != OpKind::Param)
       values.push_back(int(i));
-  int a = data.ConsumeBool()
-              ? values.back()
-              : values[data.ConsumeIntegralInRange<size_t>(0, values.size() - 1)];
+  int a =
+      data.ConsumeBool()
+          ? values.back()
+          : values[data.ConsumeIntegralInRange<size_t>(0, values.size() - 1)];
   std::vector<int64_t> s = graph[size_t(a)].shape;
   int rank = int(s.size());
   switch (data.ConsumeIntegralInRange(0, 8)) {
@@ -193,19 +230,9 @@ bool Graph::addRandomOp(FuzzedDataProvider &data) {
     if (addConvolution(data, a))
       return true;
     break;
-  case 3: {
-    // Another value of the same shape, or a parameter of it.
-    int b = -1;
-    for (int v : values)
-      if (graph[size_t(v)].shape == s && data.ConsumeBool())
-        b = v;
-    if (b < 0)
-      b = addParam(s, data);
-    Node bin{OpKind::Binary, data.ConsumeIntegralInRange(0, 3), {a, b}};
-    bin.shape = s;
-    add(bin);
+  case 3:
+    addBinary(data, a, values);
     return true;
-  }
   case 4: {
     Node bias{OpKind::BiasAdd, 0, {a, addParam({s.back()}, data)}};
     bias.shape = s;
@@ -224,15 +251,7 @@ bool Graph::addRandomOp(FuzzedDataProvider &data) {
     break;
   case 6:
     if (rank >= 2) {
-      Node t{OpKind::Transpose, 0, {a}};
-      t.permutation.resize(size_t(rank));
-      std::iota(t.permutation.begin(), t.permutation.end(), 0);
-      for (int i = rank - 1; i > 0; --i)
-        std::swap(t.permutation[size_t(i)],
-                  t.permutation[data.ConsumeIntegralInRange<size_t>(0, size_t(i))]);
-      for (int64_t p : t.permutation)
-        t.shape.push_back(s[size_t(p)]);
-      add(t);
+      addTranspose(data, a);
       return true;
     }
     break;
@@ -307,7 +326,8 @@ Array convolve(const Node &node, const Array &x, const Array &w, bool abs) {
           for (int64_t p = 0; p < kh; ++p)
             for (int64_t q = 0; q < kw; ++q)
               for (int64_t ci = 0; ci < c; ++ci)
-                sum += val(x.values[size_t(((n * h + i * s + p) * wd + j * s + q) * c + ci)]) *
+                sum += val(x.values[size_t(
+                           ((n * h + i * s + p) * wd + j * s + q) * c + ci)]) *
                        val(w.values[size_t(((p * kw + q) * c + ci) * f + o)]);
           out.values[size_t(((n * oh + i) * ow + j) * f + o)] = sum;
         }
@@ -407,7 +427,8 @@ Array Graph::eval(const Node &node, const std::vector<Array> &values,
     return out;
   case OpKind::Binary:
     for (size_t i = 0; i < arg(0).values.size(); ++i)
-      out.values.push_back(binary(node, arg(0).values[i], arg(1).values[i], abs));
+      out.values.push_back(
+          binary(node, arg(0).values[i], arg(1).values[i], abs));
     return out;
   case OpKind::BiasAdd: {
     size_t n = arg(1).values.size();
@@ -487,7 +508,8 @@ std::string generic(int node, int rank, const std::vector<std::string> &maps,
                     const std::vector<bool> &reduction,
                     const std::vector<int> &ins,
                     const std::vector<std::vector<int64_t>> &inShapes,
-                    const std::string &out, const std::vector<int64_t> &outShape,
+                    const std::string &out,
+                    const std::vector<int64_t> &outShape,
                     const std::string &body) {
   std::string s = "    " + name(node) + " = linalg.generic {indexing_maps = [";
   for (size_t i = 0; i < maps.size(); ++i)
@@ -502,7 +524,8 @@ std::string generic(int node, int rank, const std::vector<std::string> &maps,
   s += ") outs(" + out + " : " + t + ") {\n    ^bb0(";
   for (size_t i = 0; i <= ins.size(); ++i)
     s += (i ? ", %a" : "%a") + std::to_string(i) + ": f32";
-  return s + "):\n" + body + "      linalg.yield %r : f32\n    } -> " + t + "\n";
+  return s + "):\n" + body + "      linalg.yield %r : f32\n    } -> " + t +
+         "\n";
 }
 
 } // namespace
@@ -537,7 +560,8 @@ std::string Graph::toMlir(bool trainable) const {
   int rank = int(result().shape.size());
   double factor = 0.5 / double(product(result().shape));
   s << filled(last + 1, {}, "0.0")
-    << generic(last + 1, rank, {affineMap(rank, identity(rank)), affineMap(rank, {})},
+    << generic(last + 1, rank,
+               {affineMap(rank, identity(rank)), affineMap(rank, {})},
                std::vector<bool>(size_t(rank), true), {last}, {result().shape},
                "%f" + std::to_string(last + 1), {},
                "      %h = arith.constant " + floatLiteral(factor) +
@@ -562,14 +586,51 @@ std::string elementwiseBody(const Node &node) {
     return std::string("      %r = ") +
            (node.kind == OpKind::BiasAdd ? "arith.addf" : binaryOps[node.op]) +
            " %a0, %a1 : f32\n";
-  std::string constant =
-      node.op == 1 ? "0.0" : node.op == 4 ? floatLiteral(node.scale) : "";
-  return (constant.empty() ? ""
-                           : "      %z = arith.constant " + constant + " : f32\n") +
+  std::string constant = node.op == 1   ? "0.0"
+                         : node.op == 4 ? floatLiteral(node.scale)
+                                        : "";
+  return (constant.empty()
+              ? ""
+              : "      %z = arith.constant " + constant + " : f32\n") +
          "      %r = " + unaryOps[node.op] + " : f32\n";
 }
 
 } // namespace
+
+std::string Graph::printContraction(int index) const {
+  const Node &node = graph[size_t(index)];
+  std::string n = std::to_string(index), t = tensorType(node.shape);
+  std::string a = tensorType(graph[size_t(node.args[0])].shape);
+  std::string b = tensorType(graph[size_t(node.args[1])].shape);
+  std::string init = filled(index, node.shape, "0.0");
+  // A named op of the two arguments into the zero-filled %fN.
+  auto named = [&](const std::string &op) {
+    return init + "    " + name(index) + " = " + op + " ins(" +
+           name(node.args[0]) + ", " + name(node.args[1]) + " : " + a + ", " +
+           b + ") outs(%f" + n + " : " + t + ") -> " + t + "\n";
+  };
+  if (node.kind == OpKind::BatchMatMul)
+    return named("linalg.batch_matmul");
+  if (node.kind == OpKind::Conv2D)
+    return named("linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : "
+                 "tensor<2xi64>, strides = dense<" +
+                 std::to_string(node.op) + "> : tensor<2xi64>}");
+  if (!node.transposeA && !node.transposeB)
+    return named("linalg.matmul");
+  // m, n, k = d0, d1, d2.
+  return init + generic(index, 3,
+                        {affineMap(3, node.transposeA ? std::vector<int>{2, 0}
+                                                      : std::vector<int>{0, 2}),
+                         affineMap(3, node.transposeB ? std::vector<int>{1, 2}
+                                                      : std::vector<int>{2, 1}),
+                         affineMap(3, {0, 1})},
+                        {false, false, true}, node.args,
+                        {graph[size_t(node.args[0])].shape,
+                         graph[size_t(node.args[1])].shape},
+                        "%f" + n, node.shape,
+                        "      %p = arith.mulf %a0, %a1 : f32\n"
+                        "      %r = arith.addf %a2, %p : f32\n");
+}
 
 std::string Graph::printNode(int index) const {
   const Node &node = graph[size_t(index)];
@@ -582,38 +643,9 @@ std::string Graph::printNode(int index) const {
   case OpKind::Param:
     return "";
   case OpKind::MatMul:
-    if (!node.transposeA && !node.transposeB)
-      return filled(index, node.shape, "0.0") + "    " + name(index) +
-             " = linalg.matmul ins(" + name(node.args[0]) + ", " +
-             name(node.args[1]) + " : " + tensorType(shapeOf(0)) + ", " +
-             tensorType(shapeOf(1)) + ") outs(%f" + n + " : " + t + ") -> " + t +
-             "\n";
-    // m, n, k = d0, d1, d2.
-    return filled(index, node.shape, "0.0") +
-           generic(index, 3,
-                   {affineMap(3, node.transposeA ? std::vector<int>{2, 0}
-                                                 : std::vector<int>{0, 2}),
-                    affineMap(3, node.transposeB ? std::vector<int>{1, 2}
-                                                 : std::vector<int>{2, 1}),
-                    affineMap(3, {0, 1})},
-                   {false, false, true}, node.args, {shapeOf(0), shapeOf(1)},
-                   "%f" + n, node.shape,
-                   "      %p = arith.mulf %a0, %a1 : f32\n"
-                   "      %r = arith.addf %a2, %p : f32\n");
   case OpKind::BatchMatMul:
-    return filled(index, node.shape, "0.0") + "    " + name(index) +
-           " = linalg.batch_matmul ins(" + name(node.args[0]) + ", " +
-           name(node.args[1]) + " : " + tensorType(shapeOf(0)) + ", " +
-           tensorType(shapeOf(1)) + ") outs(%f" + n + " : " + t + ") -> " + t +
-           "\n";
   case OpKind::Conv2D:
-    return filled(index, node.shape, "0.0") + "    " + name(index) +
-           " = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, "
-           "strides = dense<" + std::to_string(node.op) +
-           "> : tensor<2xi64>} ins(" + name(node.args[0]) + ", " +
-           name(node.args[1]) + " : " + tensorType(shapeOf(0)) + ", " +
-           tensorType(shapeOf(1)) + ") outs(%f" + n + " : " + t + ") -> " + t +
-           "\n";
+    return printContraction(index);
   case OpKind::Unary:
   case OpKind::Binary:
   case OpKind::BiasAdd: {
@@ -635,12 +667,13 @@ std::string Graph::printNode(int index) const {
     std::vector<bool> reduction(size_t(inRank), false);
     reduction[size_t(node.dim)] = true;
     return filled(index, node.shape, node.op == 0 ? "0.0" : "0xFF800000") +
-           generic(index, inRank,
-                   {affineMap(inRank, identity(inRank)), affineMap(inRank, kept)},
-                   reduction, node.args, {shapeOf(0)}, "%f" + n, node.shape,
-                   std::string("      %r = ") +
-                       (node.op == 0 ? "arith.addf" : "arith.maximumf") +
-                       " %a1, %a0 : f32\n");
+           generic(
+               index, inRank,
+               {affineMap(inRank, identity(inRank)), affineMap(inRank, kept)},
+               reduction, node.args, {shapeOf(0)}, "%f" + n, node.shape,
+               std::string("      %r = ") +
+                   (node.op == 0 ? "arith.addf" : "arith.maximumf") +
+                   " %a1, %a0 : f32\n");
   }
   case OpKind::Transpose: {
     std::string perm;
@@ -656,17 +689,17 @@ std::string Graph::printNode(int index) const {
     for (size_t i = 1; i < shapeOf(0).size(); ++i)
       groups += (i > 1 ? ", " : "") + std::to_string(i);
     return "    " + name(index) + " = tensor.collapse_shape " +
-           name(node.args[0]) + " " + groups + "]] : " + tensorType(shapeOf(0)) +
-           " into " + t + "\n";
+           name(node.args[0]) + " " + groups +
+           "]] : " + tensorType(shapeOf(0)) + " into " + t + "\n";
   }
   }
   return "";
 }
 
 std::string Graph::describe() const {
-  static const char *kinds[] = {"input",  "param",   "matmul",   "batch_matmul",
-                                "conv2d", "unary",   "binary",   "bias_add",
-                                "reduce", "transpose", "collapse"};
+  static const char *kinds[] = {
+      "input",  "param",    "matmul", "batch_matmul", "conv2d",  "unary",
+      "binary", "bias_add", "reduce", "transpose",    "collapse"};
   std::string s;
   for (size_t i = 0; i < graph.size(); ++i) {
     s += std::to_string(i) + ": " + kinds[int(graph[i].kind)] + " " +

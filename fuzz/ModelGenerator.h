@@ -95,8 +95,14 @@ private:
   bool addRandomOp(FuzzedDataProvider &data);
   bool addContraction(FuzzedDataProvider &data, int a);
   bool addConvolution(FuzzedDataProvider &data, int a);
+  /// An elementwise op of `a` and a value (or a new parameter) of its shape.
+  void addBinary(FuzzedDataProvider &data, int a,
+                 const std::vector<int> &values);
+  void addTranspose(FuzzedDataProvider &data, int a);
   /// The MLIR of node `index` (nothing for arguments).
   std::string printNode(int index) const;
+  /// The MLIR of a MatMul, BatchMatMul or Conv2D node.
+  std::string printContraction(int index) const;
   Array eval(const Node &node, const std::vector<Array> &values,
              bool absolute) const;
 

@@ -82,7 +82,8 @@ void checkInference(const Graph &g, const Setup &setup) {
     fail(g, false, setup, "compiling failed: " + errorText(module.takeError()));
   std::vector<ampc_rt::Tensor> inputs;
   for (size_t i = 0; i < g.nodes().size(); ++i)
-    if (g.nodes()[i].kind == OpKind::Input || g.nodes()[i].kind == OpKind::Param)
+    if (g.nodes()[i].kind == OpKind::Input ||
+        g.nodes()[i].kind == OpKind::Param)
       inputs.push_back(toTensor(g.inputValues()[i]));
   auto results = (*module)->call("model", inputs);
   if (!results)
@@ -140,9 +141,11 @@ void checkGradient(const Graph &g, const Setup &setup,
     }
   }
   double fd1 = (lossAlong(g, params, direction, 1e-4) -
-                lossAlong(g, params, direction, -1e-4)) / 2e-4;
+                lossAlong(g, params, direction, -1e-4)) /
+               2e-4;
   double fd2 = (lossAlong(g, params, direction, 1e-5) -
-                lossAlong(g, params, direction, -1e-5)) / 2e-5;
+                lossAlong(g, params, direction, -1e-5)) /
+               2e-5;
   // Differences that disagree: a kink (relu, abs, max) within reach.
   if (std::fabs(fd1 - fd2) > 1e-4 * (std::fabs(fd1) + scale) + 1e-9)
     return;
@@ -158,15 +161,17 @@ void checkTraining(const Graph &g, const Setup &setup) {
   train.optimizer = "sgd";
   train.learningRate = 1.0;
   train.momentum = 0.0;
-  auto trainer = ampc::Trainer::create(g.toMlir(true), "fuzz", setup.jit, train);
+  auto trainer =
+      ampc::Trainer::create(g.toMlir(true), "fuzz", setup.jit, train);
   if (!trainer)
-    fail(g, true, setup, "compiling the step failed: " +
-                             errorText(trainer.takeError()));
+    fail(g, true, setup,
+         "compiling the step failed: " + errorText(trainer.takeError()));
   std::vector<int> params = g.paramNodes();
   for (size_t p = 0; p < params.size(); ++p)
     if (llvm::Error e = (*trainer)->setParameter(
             p, toTensor(g.inputValues()[size_t(params[p])])))
-      fail(g, true, setup, "setting a parameter failed: " + errorText(std::move(e)));
+      fail(g, true, setup,
+           "setting a parameter failed: " + errorText(std::move(e)));
   auto step = (*trainer)->step({toTensor(g.inputValues()[0])});
   if (!step)
     fail(g, true, setup, "the step failed: " + errorText(step.takeError()));
@@ -181,8 +186,9 @@ void checkTraining(const Graph &g, const Setup &setup) {
   if (magnitude > 1e30)
     return;
   if (!(std::fabs(step->loss - want) <= rel * magnitude + abs))
-    fail(g, true, setup, "loss " + std::to_string(step->loss) +
-                             ", the reference " + std::to_string(want));
+    fail(g, true, setup,
+         "loss " + std::to_string(step->loss) + ", the reference " +
+             std::to_string(want));
   if (setup.policy == "none" || setup.policy == "fp32")
     checkGradient(g, setup, (*trainer)->parameters());
 }

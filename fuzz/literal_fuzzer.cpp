@@ -27,8 +27,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::string_view element = ampc_rt::dtypeName(tensor->dtype);
   if (type.size() < element.size() ||
       type.substr(type.size() - element.size()) != element ||
-      size_t(std::count(type.begin(), type.end(), 'x')) !=
-          tensor->shape.size())
+      size_t(std::count(type.begin(), type.end(), 'x')) != tensor->shape.size())
     std::abort();
   if (tensor->data.size() !=
       uint64_t(tensor->numElements()) * ampc_rt::dtypeSize(tensor->dtype))

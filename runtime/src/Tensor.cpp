@@ -113,43 +113,78 @@ std::string Tensor::typeString() const {
 
 namespace {
 /// Reads a .npy file from `in`; `path` names it in messages.
-Result<Tensor> readNpyFrom(std::istream &in, const std::string &path) {
+/// The bytes left in `in` after its position.
+uint64_t bytesLeft(std::istream &in) {
+  std::streampos at = in.tellg();
+  in.seekg(0, std::ios::end);
+  uint64_t left = uint64_t(in.tellg() - at);
+  in.seekg(at);
+  return left;
+}
+
+/// Reads the magic string, the version and the header of a .npy file.
+Result<std::string> readNpyHeader(std::istream &in, const std::string &path) {
+  using R = Result<std::string>;
   char magic[8];
   if (!in.read(magic, 8) || std::memcmp(magic, "\x93NUMPY", 6) != 0)
-    return Result<Tensor>::error("'" + path + "' is not a .npy file");
+    return R::error("'" + path + "' is not a .npy file");
   unsigned major = uint8_t(magic[6]);
-  uint32_t headerLen = 0;
-  if (major == 1) {
-    uint8_t b[2];
-    if (!in.read(reinterpret_cast<char *>(b), 2))
-      return Result<Tensor>::error("'" + path + "': truncated header");
-    headerLen = b[0] | (b[1] << 8);
-  } else if (major == 2 || major == 3) {
-    uint8_t b[4];
-    if (!in.read(reinterpret_cast<char *>(b), 4))
-      return Result<Tensor>::error("'" + path + "': truncated header");
-    headerLen = b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
-  } else {
-    return Result<Tensor>::error("'" + path + "': unsupported .npy version " +
-                                 std::to_string(major));
-  }
+  if (major < 1 || major > 3)
+    return R::error("'" + path + "': unsupported .npy version " +
+                    std::to_string(major));
+  // Version 1 has a 2-byte header length, versions 2 and 3 a 4-byte one.
+  uint8_t b[4] = {0, 0, 0, 0};
+  if (!in.read(reinterpret_cast<char *>(b), major == 1 ? 2 : 4))
+    return R::error("'" + path + "': truncated header");
+  uint32_t headerLen =
+      b[0] | (b[1] << 8) | (b[2] << 16) | (uint32_t(b[3]) << 24);
   // The header must be in the file: checked before allocating it.
-  std::streampos headerStart = in.tellg();
-  in.seekg(0, std::ios::end);
-  uint64_t rest = uint64_t(in.tellg() - headerStart);
-  in.seekg(headerStart);
-  if (headerLen > rest)
-    return Result<Tensor>::error("'" + path + "': truncated header");
+  if (headerLen > bytesLeft(in))
+    return R::error("'" + path + "': truncated header");
   std::string header(headerLen, '\0');
   if (!in.read(header.data(), headerLen))
-    return Result<Tensor>::error("'" + path + "': truncated header");
+    return R::error("'" + path + "': truncated header");
+  return header;
+}
 
+/// The dimensions of a header's "(2, 3)" (`field` starts after "'shape':").
+Result<std::vector<int64_t>> parseNpyShape(const std::string &field,
+                                           const std::string &path) {
+  using R = Result<std::vector<int64_t>>;
+  size_t open = field.find('('), close = field.find(')');
+  if (open == std::string::npos || close == std::string::npos)
+    return R::error("'" + path + "': no shape in the header");
+  std::vector<int64_t> shape;
+  std::stringstream dims(field.substr(open + 1, close - open - 1));
+  std::string dim;
+  while (std::getline(dims, dim, ',')) {
+    size_t first = dim.find_first_not_of(" ");
+    if (first == std::string::npos)
+      continue;
+    char *end = nullptr;
+    errno = 0;
+    long long v = std::strtoll(dim.c_str() + first, &end, 10);
+    if (v < 0 || errno == ERANGE || end == dim.c_str() + first ||
+        dim.find_first_not_of(" ", size_t(end - dim.c_str())) !=
+            std::string::npos)
+      return R::error("'" + path + "': bad shape '" +
+                      field.substr(open, close - open + 1) + "'");
+    shape.push_back(v);
+  }
+  return shape;
+}
+
+/// Reads a .npy file from `in`; `path` names it in messages.
+Result<Tensor> readNpyFrom(std::istream &in, const std::string &path) {
+  Result<std::string> header = readNpyHeader(in, path);
+  if (!header)
+    return Result<Tensor>::error(header.message());
   auto field = [&](const std::string &key) -> std::string {
-    size_t k = header.find("'" + key + "'");
+    size_t k = header->find("'" + key + "'");
     if (k == std::string::npos)
       return "";
-    size_t colon = header.find(':', k);
-    return colon == std::string::npos ? "" : header.substr(colon + 1);
+    size_t colon = header->find(':', k);
+    return colon == std::string::npos ? "" : header->substr(colon + 1);
   };
   std::string descrField = field("descr");
   size_t q1 = descrField.find('\''), q2 = descrField.find('\'', q1 + 1);
@@ -166,47 +201,25 @@ Result<Tensor> readNpyFrom(std::istream &in, const std::string &path) {
   if (fortran.find("True") < fortran.find(','))
     return Result<Tensor>::error("'" + path +
                                  "': Fortran-ordered arrays are not supported");
-  std::string shapeField = field("shape");
-  size_t open = shapeField.find('('), close = shapeField.find(')');
-  if (open == std::string::npos || close == std::string::npos)
-    return Result<Tensor>::error("'" + path + "': no shape in the header");
-  std::vector<int64_t> shape;
-  std::stringstream dims(shapeField.substr(open + 1, close - open - 1));
-  std::string dim;
-  while (std::getline(dims, dim, ',')) {
-    size_t first = dim.find_first_not_of(" ");
-    if (first == std::string::npos)
-      continue;
-    char *end = nullptr;
-    errno = 0;
-    long long v = std::strtoll(dim.c_str() + first, &end, 10);
-    if (v < 0 || errno == ERANGE || end == dim.c_str() + first ||
-        dim.find_first_not_of(" ", size_t(end - dim.c_str())) !=
-            std::string::npos)
-      return Result<Tensor>::error("'" + path + "': bad shape '" +
-                                   shapeField.substr(open, close - open + 1) +
-                                   "'");
-    shape.push_back(v);
-  }
+  Result<std::vector<int64_t>> shape = parseNpyShape(field("shape"), path);
+  if (!shape)
+    return Result<Tensor>::error(shape.message());
   // The data must be in the file: checked before allocating it (a forged
   // header could ask for exabytes).
   uint64_t bytes = dtypeSize(*dtype);
-  for (int64_t d : shape)
+  for (int64_t d : *shape)
     if (d != 0 && bytes > UINT64_MAX / uint64_t(d))
       return Result<Tensor>::error("'" + path +
                                    "': the shape in the header "
                                    "overflows 64-bit sizes");
     else
       bytes *= uint64_t(d);
-  std::streampos dataStart = in.tellg();
-  in.seekg(0, std::ios::end);
-  uint64_t available = uint64_t(in.tellg() - dataStart);
-  in.seekg(dataStart);
+  uint64_t available = bytesLeft(in);
   if (bytes > available)
     return Result<Tensor>::error(
         "'" + path + "': expected " + std::to_string(bytes) +
         " bytes of data, the file has " + std::to_string(available));
-  Tensor tensor(*dtype, shape);
+  Tensor tensor(*dtype, *shape);
   if (!in.read(reinterpret_cast<char *>(tensor.data.data()),
                std::streamsize(tensor.data.size())))
     return Result<Tensor>::error("'" + path + "': expected " +
@@ -428,9 +441,8 @@ Result<std::vector<double>> parseLiteralValues(std::string rest, DType dtype,
       return Result<std::vector<double>>::error(
           "bad value '" + token + "' in '" + std::string(text) + "'");
     if (std::string error = checkIntegerValue(dtype, v); !error.empty())
-      return Result<std::vector<double>>::error("bad value '" + token +
-                                                "' in '" + std::string(text) +
-                                                "': " + error);
+      return Result<std::vector<double>>::error(
+          "bad value '" + token + "' in '" + std::string(text) + "': " + error);
     values.push_back(v);
   }
   return values;
@@ -459,12 +471,13 @@ Result<Tensor> parseTensorLiteral(std::string_view text) {
   uint64_t bytes = dtypeSize(*dtype), elements = 1;
   for (int64_t d : shape)
     if (d != 0 && bytes > kMaxLiteralBytes / uint64_t(d))
-      return Result<Tensor>::error(
-          "a tensor literal of more than 1 GiB in '" + std::string(text) +
-          "' (give large inputs as .npy files)");
+      return Result<Tensor>::error("a tensor literal of more than 1 GiB in '" +
+                                   std::string(text) +
+                                   "' (give large inputs as .npy files)");
     else
       bytes *= uint64_t(d), elements *= uint64_t(d);
-  auto values = parseLiteralValues(std::string(text.substr(eq + 1)), *dtype, text);
+  auto values =
+      parseLiteralValues(std::string(text.substr(eq + 1)), *dtype, text);
   if (!values)
     return Result<Tensor>::error(values.message());
   if (values->size() != 1 && values->size() != elements)
@@ -496,7 +509,8 @@ public:
     gz = input.size() >= 2 && uint8_t(input[0]) == 0x1f &&
          uint8_t(input[1]) == 0x8b;
     if (gz) {
-      stream.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(input.data()));
+      stream.next_in =
+          reinterpret_cast<Bytef *>(const_cast<char *>(input.data()));
       stream.avail_in = uInt(std::min<size_t>(input.size(), 1u << 30));
       pending = input.size() - stream.avail_in;
       ok = inflateInit2(&stream, 16 + MAX_WBITS) == Z_OK;
@@ -534,7 +548,8 @@ public:
       // The end of a member: done, or the next member (concatenated .gz
       // files read as one).
       if (rc == Z_STREAM_END)
-        ok = size == 0 || (stream.avail_in > 0 && inflateReset(&stream) == Z_OK);
+        ok =
+            size == 0 || (stream.avail_in > 0 && inflateReset(&stream) == Z_OK);
       else if (rc != Z_OK || (produced == 0 && stream.avail_in == 0))
         ok = false;
     }

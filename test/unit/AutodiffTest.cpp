@@ -10,7 +10,6 @@
 
 #include "ampc/JIT/JIT.h"
 
-
 #include "gtest/gtest.h"
 
 #include <cmath>
@@ -61,7 +60,8 @@ void checkGradients(const std::string &source, std::vector<Tensor> inputs,
       minus[p].as<double>()[i] -= h;
       double numeric = (loss(plus) - loss(minus)) / (2 * h);
       double analytic = (*grads)[p + 1].as<double>()[i];
-      if (std::fabs(numeric - analytic) > 1e-6 * std::max(1.0, std::fabs(numeric)) &&
+      if (std::fabs(numeric - analytic) >
+              1e-6 * std::max(1.0, std::fabs(numeric)) &&
           ++failures <= 3)
         ADD_FAILURE() << "parameter " << p << " element " << i << ": autodiff "
                       << analytic << ", finite differences " << numeric;
@@ -259,8 +259,8 @@ std::string withWeightedSum(const std::string &args, const std::string &body,
          "  %e0 = tensor.empty() : tensor<f64>\n"
          "  %f0 = linalg.fill ins(%zero : f64) outs(%e0 : tensor<f64>) -> "
          "tensor<f64>\n"
-         "  %l = linalg.generic {indexing_maps = [" + map + ", " + map + ", " +
-         all + "], iterator_types = [" + iterators +
+         "  %l = linalg.generic {indexing_maps = [" +
+         map + ", " + map + ", " + all + "], iterator_types = [" + iterators +
          "]} ins(%y, %r : " + yType + ", " + yType +
          ") outs(%f0 : tensor<f64>) {\n"
          "  ^bb0(%ws_y: f64, %ws_r: f64, %ws_acc: f64):\n"
@@ -274,7 +274,8 @@ TEST(AutodiffTest, ConvolutionWithStrideInputAndFilter) {
   // Input gradient: a transposed convolution (stride 2 leaves gaps and an
   // uncovered last row/column); filter gradient: a correlation.
   std::string source = withWeightedSum(
-      "%x: tensor<2x8x7x2xf64> {amp.param}, %w: tensor<3x3x2x3xf64> {amp.param}",
+      "%x: tensor<2x8x7x2xf64> {amp.param}, %w: tensor<3x3x2x3xf64> "
+      "{amp.param}",
       "  %e = tensor.empty() : tensor<2x3x3x3xf64>\n"
       "  %z = linalg.fill ins(%zero : f64) outs(%e : tensor<2x3x3x3xf64>) -> "
       "tensor<2x3x3x3xf64>\n"
@@ -292,7 +293,8 @@ TEST(AutodiffTest, ConvolutionWithStrideInputAndFilter) {
 
 TEST(AutodiffTest, ConvolutionWithDilation) {
   std::string source = withWeightedSum(
-      "%x: tensor<1x7x6x2xf64> {amp.param}, %w: tensor<2x2x2x2xf64> {amp.param}",
+      "%x: tensor<1x7x6x2xf64> {amp.param}, %w: tensor<2x2x2x2xf64> "
+      "{amp.param}",
       "  %e = tensor.empty() : tensor<1x5x4x2xf64>\n"
       "  %z = linalg.fill ins(%zero : f64) outs(%e : tensor<1x5x4x2xf64>) -> "
       "tensor<1x5x4x2xf64>\n"
@@ -347,9 +349,9 @@ TEST(AutodiffTest, MaxPoolingOverlappingAndAveragePooling) {
 TEST(AutodiffTest, SoftmaxLayerNormAndGelu) {
   // linalg.softmax (decomposed), a layer norm written as generics, and the
   // exact GELU x * (1 + erf(x / sqrt 2)) / 2.
-  std::string source = withWeightedSum(
-      "%x: tensor<3x5xf64> {amp.param}",
-      R"(  %e = tensor.empty() : tensor<3x5xf64>
+  std::string source =
+      withWeightedSum("%x: tensor<3x5xf64> {amp.param}",
+                      R"(  %e = tensor.empty() : tensor<3x5xf64>
   %sm = linalg.softmax dimension(1) ins(%x : tensor<3x5xf64>) outs(%e : tensor<3x5xf64>) -> tensor<3x5xf64>
   %er = tensor.empty() : tensor<3xf64>
   %zr = linalg.fill ins(%zero : f64) outs(%er : tensor<3xf64>) -> tensor<3xf64>
@@ -400,7 +402,7 @@ TEST(AutodiffTest, SoftmaxLayerNormAndGelu) {
     linalg.yield %w : f64
   } -> tensor<3x5xf64>
 )",
-      "tensor<3x5xf64>", 2);
+                      "tensor<3x5xf64>", 2);
   std::mt19937 rng(14);
   checkGradients(source, {random({3, 5}, rng, -2, 2), random({3, 5}, rng)}, 1);
 }
@@ -466,6 +468,56 @@ TEST(AutodiffTest, TransposedMatmulAndBatchMatmul) {
                  {random({2, 3, 4}, rng), random({2, 4, 5}, rng),
                   random({6, 5}, rng), random({6, 6}, rng)},
                  3);
+}
+
+TEST(AutodiffTest, ColumnMaxOfATransposedMatmul) {
+  // loss = sum(max over rows of |x^T w^T|)^2 / 38. The adjoint of the
+  // squares accumulates into a zero-filled [19] init and is read by the max's
+  // 2-D adjoint through a broadcast: ampc-fuse-elementwise fused the two and
+  // the gradient came out 14 times too large (found by fuzz/ir_fuzzer).
+  std::string source = R"(
+func.func @forward(%w: tensor<19x8xf64> {amp.param}, %x: tensor<8x14xf64>) -> tensor<f64> {
+  %zero = arith.constant 0.0 : f64
+  %ninf = arith.constant 0xFFF0000000000000 : f64
+  %e = tensor.empty() : tensor<14x19xf64>
+  %z = linalg.fill ins(%zero : f64) outs(%e : tensor<14x19xf64>) -> tensor<14x19xf64>
+  %y = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (k, m)>, affine_map<(m, n, k) -> (n, k)>, affine_map<(m, n, k) -> (m, n)>], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<8x14xf64>, tensor<19x8xf64>) outs(%z : tensor<14x19xf64>) {
+  ^bb0(%a: f64, %b: f64, %o: f64):
+    %p = arith.mulf %a, %b : f64
+    %s = arith.addf %o, %p : f64
+    linalg.yield %s : f64
+  } -> tensor<14x19xf64>
+  %abs = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<14x19xf64>) outs(%e : tensor<14x19xf64>) {
+  ^bb0(%a: f64, %o: f64):
+    %r = math.absf %a : f64
+    linalg.yield %r : f64
+  } -> tensor<14x19xf64>
+  %em = tensor.empty() : tensor<19xf64>
+  %lo = linalg.fill ins(%ninf : f64) outs(%em : tensor<19xf64>) -> tensor<19xf64>
+  %max = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>], iterator_types = ["reduction", "parallel"]}
+      ins(%abs : tensor<14x19xf64>) outs(%lo : tensor<19xf64>) {
+  ^bb0(%a: f64, %o: f64):
+    %r = arith.maximumf %o, %a : f64
+    linalg.yield %r : f64
+  } -> tensor<19xf64>
+  %el = tensor.empty() : tensor<f64>
+  %l0 = linalg.fill ins(%zero : f64) outs(%el : tensor<f64>) -> tensor<f64>
+  %loss = linalg.generic {indexing_maps = [affine_map<(j) -> (j)>, affine_map<(j) -> ()>], iterator_types = ["reduction"]}
+      ins(%max : tensor<19xf64>) outs(%l0 : tensor<f64>) {
+  ^bb0(%a: f64, %o: f64):
+    %c = arith.constant 0.02631578947368421 : f64
+    %sq = arith.mulf %a, %a : f64
+    %t = arith.mulf %sq, %c : f64
+    %r = arith.addf %o, %t : f64
+    linalg.yield %r : f64
+  } -> tensor<f64>
+  return %loss : tensor<f64>
+}
+)";
+  std::mt19937 rng(21);
+  checkGradients(source, {random({19, 8}, rng), random({8, 14}, rng)}, 1);
 }
 
 TEST(AutodiffTest, ScalarCodeBetweenOpsAndAScalarLoss) {

@@ -22,8 +22,8 @@ namespace {
 
 /// `bytes` compressed by zlib's own gzip writer.
 std::string gzip(const std::string &bytes) {
-  std::string path = ::testing::TempDir() + "ampc_idx_" +
-                     std::to_string(getpid()) + ".gz";
+  std::string path =
+      ::testing::TempDir() + "ampc_idx_" + std::to_string(getpid()) + ".gz";
   gzFile f = gzopen(path.c_str(), "wb");
   gzwrite(f, bytes.data(), unsigned(bytes.size()));
   gzclose(f);
@@ -44,7 +44,8 @@ std::string idxHeader(std::initializer_list<uint32_t> dims) {
 }
 
 TEST(FileReadersTest, IdxPlainAndGzipReadTheSame) {
-  std::string file = idxHeader({2, 3}) + std::string("\x01\x02\x03\x04\x05\x06");
+  std::string file =
+      idxHeader({2, 3}) + std::string("\x01\x02\x03\x04\x05\x06");
   for (const std::string &bytes : {file, gzip(file)}) {
     auto t = ampc_rt::parseIdx(bytes, "x");
     ASSERT_TRUE(bool(t)) << t.message();
@@ -52,18 +53,19 @@ TEST(FileReadersTest, IdxPlainAndGzipReadTheSame) {
     EXPECT_EQ(t->data, (std::vector<uint8_t>{1, 2, 3, 4, 5, 6}));
   }
   // Two gzip members (concatenated .gz files) read as one stream.
-  auto t = ampc_rt::parseIdx(gzip(file.substr(0, 7)) + gzip(file.substr(7)),
-                             "two");
+  auto t =
+      ampc_rt::parseIdx(gzip(file.substr(0, 7)) + gzip(file.substr(7)), "two");
   ASSERT_TRUE(bool(t)) << t.message();
   EXPECT_EQ(t->data.back(), 6);
 }
 
 TEST(FileReadersTest, IdxForgedSizesAreErrorsNotAllocations) {
   // 2^32-1 cubed: beyond 64-bit sizes.
-  auto t = ampc_rt::parseIdx(
-      idxHeader({0xffffffff, 0xffffffff, 0xffffffff}), "huge");
+  auto t = ampc_rt::parseIdx(idxHeader({0xffffffff, 0xffffffff, 0xffffffff}),
+                             "huge");
   ASSERT_FALSE(bool(t));
-  EXPECT_EQ(t.message(), "'huge': the shape in the header overflows 64-bit sizes");
+  EXPECT_EQ(t.message(),
+            "'huge': the shape in the header overflows 64-bit sizes");
   // 16 GiB claimed by a 20-byte plain file, and by a small gzip file (more
   // than deflate's 1032:1 can hold): refused before allocating.
   std::string big = idxHeader({0x10000, 0x10000, 4});
@@ -73,8 +75,9 @@ TEST(FileReadersTest, IdxForgedSizesAreErrorsNotAllocations) {
             "'big': expected 17179869184 bytes of data, the file is shorter");
   t = ampc_rt::parseIdx(gzip(big + std::string(1000, '\0')), "big.gz");
   ASSERT_FALSE(bool(t));
-  EXPECT_EQ(t.message(),
-            "'big.gz': expected 17179869184 bytes of data, the file is shorter");
+  EXPECT_EQ(
+      t.message(),
+      "'big.gz': expected 17179869184 bytes of data, the file is shorter");
 }
 
 TEST(FileReadersTest, IdxTruncatedOrCorruptGzipIsAnError) {
@@ -163,6 +166,25 @@ TEST(FileReadersTest, OneValueFillsAndEveryTokenIsANumber) {
   ASSERT_FALSE(bool(t));
   EXPECT_NE(t.message().find("more than 1 GiB"), std::string::npos)
       << t.message();
+}
+
+} // namespace
+
+namespace {
+
+TEST(FileReadersTest, EmptyTensorsAndForgedHeaderLengths) {
+  // A zero dimension makes the tensor empty, whatever comes before it (the
+  // element count overflowed first: UBSan in the sanitizer stage).
+  auto t = ampc_rt::parseIdx(idxHeader({0xffffffff, 0xffffffff, 0}), "empty");
+  ASSERT_TRUE(bool(t)) << t.message();
+  EXPECT_EQ(t->numElements(), 0);
+  EXPECT_TRUE(t->data.empty());
+  // A .npy header claiming 4 GiB in a 12-byte file: an error, not an
+  // allocation of 4 GiB.
+  auto n = ampc_rt::parseNpy(
+      std::string("\x93NUMPY\x02\x00\xff\xff\xff\xff", 12), "forged");
+  ASSERT_FALSE(bool(n));
+  EXPECT_EQ(n.message(), "'forged': truncated header");
 }
 
 } // namespace

@@ -29,8 +29,19 @@ struct AmpcFuseElementwisePass
           // read by every iteration) the fused op would write the same
           // element in every iteration: in sequence it would apply the
           // producer again and again, in parallel it would race.
+          // A producer whose body reads its output (autodiff's adjoints
+          // accumulate into a zero-filled init) is kept as an output too
+          // (upstream preserves it), whatever its uses: the same holds.
           AffineMap map = consumer.getMatchingIndexingMap(fused);
-          return fused->get().hasOneUse() || map.isPermutation();
+          if (map.isPermutation())
+            return true;
+          auto producer = fused->get().getDefiningOp<linalg::LinalgOp>();
+          bool readsInit =
+              producer &&
+              llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
+                return producer.payloadUsesValueFromOperand(&init);
+              });
+          return fused->get().hasOneUse() && !readsInit;
         });
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();

@@ -112,3 +112,43 @@ func.func @broadcast_single_use(%x: tensor<4x6xf32>, %s: tensor<f32>) -> tensor<
   } -> tensor<4x6xf32>
   return %grad : tensor<4x6xf32>
 }
+
+// -----
+
+// A producer that reads its output (an adjoint accumulating into a
+// zero-filled init, as autodiff writes them), read by a 2-D op through a
+// broadcast: not fused even with a single use. Upstream fusion keeps such a
+// producer as an output of the fused op, which every iteration of the
+// broadcast dimension would add to again (a max reduction's gradient came
+// out 14 times too large this way; found by ir_fuzzer).
+// CHECK-LABEL: func.func @broadcast_producer_reads_init
+// CHECK: %[[SEED:.*]] = linalg.generic {{.*}} iterator_types = ["parallel"]}
+// CHECK: arith.addf
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%{{.*}}, %[[SEED]] : tensor<4x6xf32>, tensor<6xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.mulf
+// CHECK-NOT: linalg.generic
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+#vec = affine_map<(d0) -> (d0)>
+func.func @broadcast_producer_reads_init(%x: tensor<4x6xf32>, %s: tensor<6xf32>) -> tensor<4x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %es = tensor.empty() : tensor<6xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%es : tensor<6xf32>) -> tensor<6xf32>
+  %seed = linalg.generic {indexing_maps = [#vec, #vec], iterator_types = ["parallel"]}
+      ins(%s : tensor<6xf32>) outs(%init : tensor<6xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %d = arith.addf %a, %a : f32
+    %r = arith.addf %o, %d : f32
+    linalg.yield %r : f32
+  } -> tensor<6xf32>
+  %e = tensor.empty() : tensor<4x6xf32>
+  %grad = linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %seed : tensor<4x6xf32>, tensor<6xf32>) outs(%e : tensor<4x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x6xf32>
+  return %grad : tensor<4x6xf32>
+}
