@@ -8,7 +8,8 @@
 #   make sanitize  build with ASan + UBSan into build-sanitize and run the lit
 #               and unit tests there
 #   make fuzz   build the libFuzzer targets (build-sanitize) and run each for
-#               FUZZ_SECONDS (default 60)
+#               FUZZ_SECONDS (default 60); FUZZ_TARGETS picks some,
+#               FUZZ_SEED makes a run repeatable
 
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
@@ -16,6 +17,7 @@ CMAKE_FLAGS ?=
 SANITIZE_DIR ?= build-sanitize
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS ?=
+FUZZ_SEED ?=
 
 .PHONY: all setup configure build test demo bench clean docs sanitize fuzz
 
@@ -49,7 +51,7 @@ sanitize: setup
 
 fuzz: setup
 	@bash scripts/build-sanitized.sh $(SANITIZE_DIR)
-	@bash scripts/fuzz.sh $(SANITIZE_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	@FUZZ_SEED=$(FUZZ_SEED) bash scripts/fuzz.sh $(SANITIZE_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 docs: configure
 	cmake --build $(BUILD_DIR) --target ampc-doc

@@ -8,6 +8,9 @@
 #
 #   scripts/fuzz.sh BUILD_DIR SECONDS [TARGET...]   (targets: ir npy idx
 #                                                    literal checkpoint)
+#
+# FUZZ_SEED=N makes the mutations repeatable (CI uses it, so that its short
+# run does the same work every time); unset, each run explores anew.
 set -uo pipefail
 BUILD_DIR="${1:?usage: scripts/fuzz.sh BUILD_DIR SECONDS [TARGET...]}"
 SECONDS_EACH="${2:?usage: scripts/fuzz.sh BUILD_DIR SECONDS [TARGET...]}"
@@ -31,6 +34,7 @@ for t in "${TARGETS[@]}"; do
   # Compiling a model takes a while: longer per-input limits for ir.
   extra=(-max_len=4096 -timeout=10)
   [ "$t" = ir ] && extra=(-max_len=256 -timeout=120 -rss_limit_mb=4096)
+  [ -n "${FUZZ_SEED:-}" ] && extra+=(-seed="$FUZZ_SEED")
   log="$BUILD_DIR/fuzz-artifacts/$t.log"
   "$bin" "$corpus" "fuzz/corpus/$t" -max_total_time="$SECONDS_EACH" \
     -print_final_stats=1 -artifact_prefix="$BUILD_DIR/fuzz-artifacts/$t-" \
