@@ -51,6 +51,21 @@ const DTypeInfo &info(DType type) {
 }
 
 /// The dtype that an .npy descr reads as.
+/// The bytes of a tensor of `shape` with `elementSize`-byte elements, or
+/// nothing when they exceed `limit`: what the readers check before they
+/// allocate anything.
+std::optional<uint64_t> shapeBytes(const std::vector<int64_t> &shape,
+                                   uint64_t elementSize,
+                                   uint64_t limit = UINT64_MAX) {
+  uint64_t bytes = elementSize;
+  for (int64_t d : shape) {
+    if (d != 0 && bytes > limit / uint64_t(d))
+      return std::nullopt;
+    bytes *= uint64_t(d);
+  }
+  return bytes;
+}
+
 std::optional<DType> fromNpyDescr(const std::string &descr) {
   std::string d = descr;
   if (d.size() == 3 && d[0] == '=')
@@ -112,7 +127,6 @@ std::string Tensor::typeString() const {
 }
 
 namespace {
-/// Reads a .npy file from `in`; `path` names it in messages.
 /// The bytes left in `in` after its position.
 uint64_t bytesLeft(std::istream &in) {
   std::streampos at = in.tellg();
@@ -206,18 +220,15 @@ Result<Tensor> readNpyFrom(std::istream &in, const std::string &path) {
     return Result<Tensor>::error(shape.message());
   // The data must be in the file: checked before allocating it (a forged
   // header could ask for exabytes).
-  uint64_t bytes = dtypeSize(*dtype);
-  for (int64_t d : *shape)
-    if (d != 0 && bytes > UINT64_MAX / uint64_t(d))
-      return Result<Tensor>::error("'" + path +
-                                   "': the shape in the header "
-                                   "overflows 64-bit sizes");
-    else
-      bytes *= uint64_t(d);
+  std::optional<uint64_t> bytes = shapeBytes(*shape, dtypeSize(*dtype));
+  if (!bytes)
+    return Result<Tensor>::error("'" + path +
+                                 "': the shape in the header "
+                                 "overflows 64-bit sizes");
   uint64_t available = bytesLeft(in);
-  if (bytes > available)
+  if (*bytes > available)
     return Result<Tensor>::error(
-        "'" + path + "': expected " + std::to_string(bytes) +
+        "'" + path + "': expected " + std::to_string(*bytes) +
         " bytes of data, the file has " + std::to_string(available));
   Tensor tensor(*dtype, *shape);
   if (!in.read(reinterpret_cast<char *>(tensor.data.data()),
@@ -468,14 +479,13 @@ Result<Tensor> parseTensorLiteral(std::string_view text) {
     return Result<Tensor>::error("unknown element type '" + type.substr(start) +
                                  "' in '" + std::string(text) + "'");
   // Checked before allocating anything.
-  uint64_t bytes = dtypeSize(*dtype), elements = 1;
-  for (int64_t d : shape)
-    if (d != 0 && bytes > kMaxLiteralBytes / uint64_t(d))
-      return Result<Tensor>::error("a tensor literal of more than 1 GiB in '" +
-                                   std::string(text) +
-                                   "' (give large inputs as .npy files)");
-    else
-      bytes *= uint64_t(d), elements *= uint64_t(d);
+  std::optional<uint64_t> bytes =
+      shapeBytes(shape, dtypeSize(*dtype), kMaxLiteralBytes);
+  if (!bytes)
+    return Result<Tensor>::error("a tensor literal of more than 1 GiB in '" +
+                                 std::string(text) +
+                                 "' (give large inputs as .npy files)");
+  uint64_t elements = *bytes / dtypeSize(*dtype);
   auto values =
       parseLiteralValues(std::string(text.substr(eq + 1)), *dtype, text);
   if (!values)
@@ -494,7 +504,7 @@ Result<Tensor> parseTensorLiteral(std::string_view text) {
                   std::min(done, tensor.data.size() - done));
     return tensor;
   }
-  for (uint64_t i = 0; i < elements && values->size() == elements; ++i)
+  for (uint64_t i = 0; i < elements; ++i)
     storeElement(tensor, int64_t(i), (*values)[i]);
   return tensor;
 }
@@ -583,23 +593,22 @@ Result<Tensor> parseIdx(std::string_view bytes, const std::string &name) {
   if (magic[0] != 0 || magic[1] != 0 || magic[2] != 0x08)
     return fail("not an IDX file of unsigned bytes");
   std::vector<int64_t> shape;
-  uint64_t elements = 1;
   for (int i = 0; i < magic[3]; ++i) {
     unsigned char d[4];
     if (!in.read(d, 4))
       return fail("truncated header");
     shape.push_back((int64_t(d[0]) << 24) | (d[1] << 16) | (d[2] << 8) | d[3]);
-    if (shape.back() != 0 && elements > UINT64_MAX / uint64_t(shape.back()))
-      return fail("the shape in the header overflows 64-bit sizes");
-    elements *= uint64_t(shape.back());
   }
   // Checked before allocating: a forged header could ask for exabytes.
-  if (elements > in.bound())
-    return fail("expected " + std::to_string(elements) +
+  std::optional<uint64_t> elements = shapeBytes(shape, 1);
+  if (!elements)
+    return fail("the shape in the header overflows 64-bit sizes");
+  if (*elements > in.bound())
+    return fail("expected " + std::to_string(*elements) +
                 " bytes of data, the file is shorter");
   Tensor tensor(DType::U8, shape);
   if (!in.read(tensor.data.data(), tensor.data.size()))
-    return fail("expected " + std::to_string(elements) +
+    return fail("expected " + std::to_string(*elements) +
                 " bytes of data, the file is shorter or not valid gzip");
   return tensor;
 }
