@@ -181,8 +181,9 @@ void checkTraining(const Graph &g, const Setup &setup) {
     return;
   double want = 0, magnitude = 0;
   g.evaluate({}, &want);
-  double factor = 0.5 / double(g.magnitudes().size());
-  for (double m : g.magnitudes().values)
+  Array magnitudes = g.magnitudes(); // evaluates the whole graph
+  double factor = 0.5 / double(magnitudes.size());
+  for (double m : magnitudes.values)
     magnitude += m * m * factor;
   if (magnitude > 1e30)
     return;
