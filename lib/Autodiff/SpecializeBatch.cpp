@@ -2,9 +2,12 @@
 //
 // ampc-specialize-batch: a model whose batch inputs have a dynamic leading
 // dimension gets a static one; upstream canonicalization carries it through
-// the body (tensor.dim folds, tensor.casts fold into their consumers).
+// the body (tensor.dim folds, tensor.casts fold into their consumers). A
+// model written for another fixed batch is re-batched (Rebatch.h).
 //
 //===----------------------------------------------------------------------===//
+
+#include "Rebatch.h"
 
 #include "ampc/Autodiff/Passes.h"
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
@@ -40,6 +43,13 @@ struct SpecializeBatchPass
     SmallVector<func::FuncOp> specialized;
     for (auto fn : module.getOps<func::FuncOp>()) {
       if (fn.isExternal() || !fn.isPublic())
+        continue;
+      // A model written for a fixed batch: re-batched.
+      FailureOr<int64_t> fixed = ampc::fixedBatchOf(fn);
+      if (failed(fixed) || (*fixed > 0 && *fixed != batch &&
+                            failed(ampc::rebatchFunction(fn, *fixed, batch))))
+        return signalPassFailure();
+      if (*fixed > 0)
         continue;
       FailureOr<bool> changed = specializeSignature(fn);
       if (failed(changed))

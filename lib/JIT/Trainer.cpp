@@ -101,17 +101,13 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   trainer->scaling = mode;
   if (llvm::Error error = trainer->adoptFirst(std::move(*module)))
     return std::move(error);
-  // Without a batch size the model compiled as written: its shapes are
-  // static, so they fix the batch. With one, a model that ignored it has a
-  // fixed batch of another size.
+  // With a batch size, the model was specialized or re-batched to it
+  // (ampc-specialize-batch), or compiling it failed.
   int64_t rows = trainer->batchRows(*trainer->first->trainStep);
-  trainer->fixedBatch = options.batch == 0;
   if (options.batch > 0 && rows != options.batch)
     return makeError("batches of " + llvm::Twine(options.batch) +
-                     " were asked for, but the model takes batches of " +
-                     llvm::Twine(rows) +
-                     ": its shapes fix the batch size (a model whose batch "
-                     "inputs have a '?' leading dimension takes any)");
+                     " were asked for, but the compiled step takes " +
+                     llvm::Twine(rows));
   if (llvm::Error error = trainer->nameParameters())
     return std::move(error);
   if (llvm::Error error = trainer->placeTensors())
@@ -211,25 +207,18 @@ ampc::Trainer::compiledFor(llvm::ArrayRef<Tensor> batch) {
   if (rows <= 0)
     return makeError("a batch needs at least one row, got a tensor<" +
                      batch[0].typeString() + ">");
-  auto fixed = [&]() {
-    return makeError("the model takes batches of " +
-                     llvm::Twine(batchRows(*first->trainStep)) + ", not " +
-                     llvm::Twine(rows) +
-                     ": its shapes fix the batch size (a model whose batch "
-                     "inputs have a '?' leading dimension takes any)");
-  };
-  if (fixedBatch)
-    return fixed();
+  // A model written for any batch is specialized to `rows`, one written for
+  // a fixed batch re-batched (ampc-specialize-batch).
   auto module = compileStep(source, bufferName, jit, options, scaling, rows);
   if (!module)
-    return module.takeError();
+    return makeError("batches of " + llvm::Twine(rows) + ": " +
+                     llvm::toString(module.takeError()));
   const FunctionSignature *forward = (*module)->lookup("forward");
   const FunctionSignature *step = (*module)->lookup(amp::abi::kTrainStepName);
-  // A model whose shapes fix its batch compiles to the same size again.
-  if (!forward || !step || batchRows(*step) != rows) {
-    fixedBatch = true;
-    return fixed();
-  }
+  if (!forward || !step || batchRows(*step) != rows)
+    return makeError("batches of " + llvm::Twine(rows) +
+                     ": the compiled step takes batches of " +
+                     llvm::Twine(step ? batchRows(*step) : 0));
   Compiled &c = compiled[rows];
   c.module = std::move(*module);
   c.forward = forward;

@@ -41,7 +41,8 @@ def AmpcAutodiff : Pass<"ampc-autodiff", "::mlir::ModuleOp"> {
 }
 
 def AmpcSpecializeBatch : Pass<"ampc-specialize-batch", "::mlir::ModuleOp"> {
-  let summary = "give a model written for any batch size a fixed one";
+  let summary = "give a model a batch size: fix an open one, or re-batch "
+                "a fixed one";
   let description = [{
     A model may leave the batch size open: the leading dimension of its batch
     inputs (the arguments not marked `amp.param`) is `?`, and whatever
@@ -55,9 +56,25 @@ def AmpcSpecializeBatch : Pass<"ampc-specialize-batch", "::mlir::ModuleOp"> {
     batch. The JIT and the Trainer run it once per batch size they meet and
     keep each compiled specialization.
 
+    A model written for a fixed batch B (every batch input static with B
+    rows) is re-batched to `batch`: the dimensions that carry the batch are
+    followed from the batch inputs through linalg ops (by their indexing
+    maps), reshapes (a batch folded with f rows becomes f x batch),
+    elementwise ops, casts and softmax, and become `batch`; the
+    `tensor.empty`/`linalg.fill`/splat inits that meet them are copied for
+    that use and re-batched. The constant of a mean over the batch, used by
+    an `arith.mulf` (1/E) or as the divisor of an `arith.divf` (E) in the op
+    that sums over the batch or after it, where E is the batch times any
+    product of the other dimensions that op sums over (-1/128 for a mean
+    over 128 samples, 1/1280 for a mean over 128 samples of 10 classes), is
+    rewritten for the new batch, with a remark naming it.
+
     Errors: a dynamic dimension other than the leading one of a batch input,
     a dynamic parameter, or a shape still dynamic after propagation (the op
-    is named).
+    is named). Re-batching: batch inputs of different sizes, an op that is
+    not known to keep samples apart (named), a parameter or an unrelated
+    value meeting the batch, two constants that could both be the mean's, a
+    model written for batches of 1.
   }];
   let options = [
     Option<"batch", "batch", "int64_t", "0", "the batch size (> 0)">

@@ -54,9 +54,10 @@ struct JitOptions {
   std::string cpuFeatures;
   /// LLVM optimization level (0-3).
   unsigned optLevel = 2;
-  /// For a model written for any batch size (a `?` leading dimension on its
-  /// batch inputs): the batch size to compile it for (ampc-specialize-batch
-  /// first). 0: as written. A model with a static batch ignores it.
+  /// The batch size to compile a model for (ampc-specialize-batch first): a
+  /// `?` leading dimension on its batch inputs becomes it, a model written
+  /// for another fixed batch is re-batched. 0: as written. Functions
+  /// without `amp.param` arguments keep their static shapes.
   int64_t batch = 0;
 };
 

@@ -54,10 +54,11 @@ struct TrainOptions {
   double minScale = 0, maxScale = 0;
   /// Seed of the parameter initialisation.
   uint64_t seed = 0;
-  /// For a model written for any batch size (a `?` leading dimension on
-  /// its batch inputs, see ampc-specialize-batch): the batch size compiled
-  /// first. Batches of other sizes compile (once each) when they come. A
-  /// model whose shapes fix its batch takes only that size. 0: the model's.
+  /// The batch size compiled first: a model written for any batch size (a
+  /// `?` leading dimension on its batch inputs) is specialized to it, one
+  /// written for a fixed batch re-batched (see ampc-specialize-batch).
+  /// Batches of other sizes compile (once each) when they come. 0: the
+  /// model's own (a model written for any batch size needs one).
   int64_t batch = 0;
 
   /// The loss scaling `policy` gets ("auto" resolved).
@@ -106,8 +107,9 @@ public:
            const TrainOptions &options);
 
   /// One training step on `batch` (@forward's inputs after the parameters).
-  /// A model written for any batch size takes any: the step is compiled
-  /// for each new size (once) and shares the parameters and state.
+  /// Any batch size: the step is compiled for each new size (once; a
+  /// model with a fixed batch is re-batched) and shares the parameters and
+  /// state.
   /// Errors: wrong batch shapes, or a non-finite loss on a step that was
   /// not skipped (training diverged).
   llvm::Expected<StepResult> step(llvm::ArrayRef<ampc_rt::Tensor> batch);
@@ -175,7 +177,7 @@ public:
   /// The signatures of the first compiled batch size.
   const FunctionSignature &forwardSignature() const { return *first->forward; }
   const FunctionSignature &stepSignature() const { return *first->trainStep; }
-  /// The batch sizes compiled so far (one for a model with a fixed batch).
+  /// The batch sizes compiled so far.
   std::vector<int64_t> compiledBatchSizes() const;
 
 private:
@@ -196,7 +198,7 @@ private:
               JitOptions jit, const TrainOptions &options,
               const std::string &mode, int64_t batchSize);
   /// The compiled step for a batch whose leading dimension is `rows`
-  /// (compiled now if the model takes any batch size).
+  /// (compiled now if it is new).
   llvm::Expected<Compiled *> compiledFor(llvm::ArrayRef<ampc_rt::Tensor> batch);
   /// Allocates `compiled`'s batch inputs and results.
   llvm::Error placeBatchTensors(Compiled &compiled);
@@ -235,7 +237,7 @@ private:
   std::vector<ampc_rt::NamedTensor>
   checkpointEntries(std::vector<ampc_rt::Tensor> &tensors) const;
 
-  /// By batch size (the model's own for a fixed batch).
+  /// By batch size.
   std::map<int64_t, Compiled> compiled;
   /// The first compiled, whose signatures the accessors give, and the one
   /// the last step ran.
@@ -243,8 +245,6 @@ private:
   /// What compiles more batch sizes: the model, its name, the JIT options.
   std::string source, bufferName;
   JitOptions jit;
-  /// True once the model showed that its shapes fix the batch size.
-  bool fixedBatch = false;
   TrainOptions options;
   std::string scaling;
   /// @train_step's parameters, state and learning rate, in the target's
