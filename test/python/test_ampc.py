@@ -129,6 +129,26 @@ class TrainerTest(unittest.TestCase):
         with self.assertRaisesRegex(ampc.Error, "no parameter 'fc3.bias'"):
             trainer.set_parameter("fc3.bias", np.ones(10, np.float32))
 
+    def test_any_batch_size_for_a_fixed_batch_model(self):
+        # mlp.mlir is written for batches of 128: it trains on 32 and
+        # evaluates 10 samples (re-batched), and the 10 samples' loss and
+        # logits are numpy's for the same parameters.
+        mlp = os.path.join(ZOO, "mlp.mlir")
+        trainer = ampc.Trainer(mlp, lr=0.1, batch=32)
+        rng = np.random.default_rng(3)
+        for _ in range(3):
+            self.assertFalse(trainer.step(*synthetic(32, rng))["skipped"])
+        x, y = synthetic(10, rng)
+        loss, logits = trainer.evaluate(x, y)
+        p = {k: v.astype(np.float64) for k, v in trainer.parameters().items()}
+        h = np.maximum(x @ p["fc1.weight"] + p["fc1.bias"], 0)
+        z = h @ p["fc2.weight"] + p["fc2.bias"]
+        logp = z - z.max(1, keepdims=True)
+        logp -= np.log(np.exp(logp).sum(1, keepdims=True))
+        self.assertEqual(logits.shape, (10, 10))
+        np.testing.assert_allclose(logits, z, rtol=1e-4, atol=1e-5)
+        self.assertAlmostEqual(float(loss), -(y * logp).sum() / 10, places=5)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
