@@ -5,7 +5,8 @@
 // training-shaped matmuls of an MLP 1024-4096-4096-10 at batch 256 (forward:
 // X W; weight gradient: X^T dY, K = 256). Reports GFLOP/s as a counter.
 // bench/compare.py runs the same shapes in PyTorch and prints the ratio.
-// $AMPC_BENCH_THREADS sets the compiled code's threads (default: all cores).
+// $AMPC_BENCH_THREADS sets the compiled code's threads (default: all cores),
+// $AMPC_BENCH_MIN_TIME the seconds each runs at least (default 0.5).
 //
 //===----------------------------------------------------------------------===//
 
@@ -106,6 +107,12 @@ void runGemm(benchmark::State &state, Shape shape, bool bf16) {
       flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
+/// Seconds each GEMM runs at least: $AMPC_BENCH_MIN_TIME, or 0.5.
+double minTime() {
+  const char *value = std::getenv("AMPC_BENCH_MIN_TIME");
+  return value ? std::strtod(value, nullptr) : 0.5;
+}
+
 int registerAll = [] {
   for (const Shape &s : kShapes)
     for (bool bf16 : {false, true})
@@ -113,7 +120,7 @@ int registerAll = [] {
           (std::string(s.name) + (bf16 ? "/bf16" : "/f32")).c_str(),
           [s, bf16](benchmark::State &state) { runGemm(state, s, bf16); })
           ->Unit(benchmark::kMillisecond)
-          ->MinTime(0.5);
+          ->MinTime(minTime());
   return 0;
 }();
 

@@ -150,6 +150,9 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
 static void addBufferizationStage(OpPassManager &pm) {
   // Callers keep their inputs: results never reuse an argument's buffer.
   pm.addPass(ampc::createAmpcReadOnlyArguments());
+  // Ops whose result is inserted into a larger tensor (the panels of a
+  // packed operand) write into it in place.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =

@@ -9,6 +9,7 @@
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -89,9 +90,9 @@ packPositions(AffineMap map, ArrayRef<unsigned> outer,
 
 /// linalg.pack of `source` (read through `map`) with the `tiled` loops cut
 /// into `tiles`, padded with zeros.
-Value packOperand(RewriterBase &b, Location loc, Value source, AffineMap map,
-                  ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
-                  ArrayRef<int64_t> tiles) {
+Value packWhole(RewriterBase &b, Location loc, Value source, AffineMap map,
+                ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
+                ArrayRef<int64_t> tiles) {
   auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
   SmallVector<OpFoldResult> tileSizes =
       getAsIndexOpFoldResult(b.getContext(), tiles);
@@ -102,6 +103,66 @@ Value packOperand(RewriterBase &b, Location loc, Value source, AffineMap map,
   return linalg::PackOp::create(b, loc, source, dest, innerPos, tileSizes, zero,
                                 outerPerm)
       .getResult();
+}
+
+/// The slice of `source` from `offset` to `offset + size` along `dim`.
+Value sliceAlong(RewriterBase &b, Location loc, Value source, int64_t dim,
+                 int64_t offset, int64_t size) {
+  auto type = cast<RankedTensorType>(source.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, source);
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  offsets[dim] = b.getIndexAttr(offset);
+  sizes[dim] = b.getIndexAttr(size);
+  return tensor::ExtractSliceOp::create(b, loc, source, offsets, sizes,
+                                        strides);
+}
+
+/// `part` written into `dest` at `offset` along `dim`.
+Value insertAlong(RewriterBase &b, Location loc, Value part, Value dest,
+                  int64_t dim, int64_t offset) {
+  auto type = cast<RankedTensorType>(part.getType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  offsets[dim] = b.getIndexAttr(offset);
+  return tensor::InsertSliceOp::create(b, loc, part, dest, offsets,
+                                       tensor::getMixedSizes(b, loc, part),
+                                       strides);
+}
+
+/// packWhole, where one loop is tiled: when its size is not a multiple of
+/// the tile, the whole panels and the last, zero-padded one are packed
+/// apart into one destination. Packing the whole operand would pad a copy
+/// of all of it first (a serial fill and copy of the operand).
+Value packOperand(RewriterBase &b, Location loc, Value source, AffineMap map,
+                  ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
+                  ArrayRef<int64_t> tiles) {
+  auto type = cast<RankedTensorType>(source.getType());
+  auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
+  if (tiled.size() != 1)
+    return packWhole(b, loc, source, map, outer, tiled, tiles);
+  int64_t dim = innerPos[0], size = type.getDimSize(dim), tile = tiles[0];
+  int64_t whole = size / tile;
+  if (size % tile == 0 || whole == 0)
+    return packWhole(b, loc, source, map, outer, tiled, tiles);
+  RankedTensorType packed =
+      linalg::PackOp::inferPackedType(type, tiles, innerPos, outerPerm);
+  // The packed dimension that counts the panels.
+  int64_t panels =
+      outerPerm.empty()
+          ? dim
+          : std::distance(outerPerm.begin(), llvm::find(outerPerm, dim));
+  Value dest = tensor::EmptyOp::create(b, loc, packed.getShape(),
+                                       packed.getElementType());
+  Value head =
+      packWhole(b, loc, sliceAlong(b, loc, source, dim, 0, whole * tile), map,
+                outer, tiled, tiles);
+  Value tail = packWhole(
+      b, loc,
+      sliceAlong(b, loc, source, dim, whole * tile, size - whole * tile), map,
+      outer, tiled, tiles);
+  dest = insertAlong(b, loc, head, dest, panels, 0);
+  return insertAlong(b, loc, tail, dest, panels, whole);
 }
 
 /// `value` with a trailing unit dimension (mmt4d's K0 = 1).
@@ -124,7 +185,7 @@ Value packAccumulator(RewriterBase &b, Location loc, Value init, AffineMap map,
                       ArrayRef<int64_t> tiles) {
   auto fill = init.getDefiningOp<linalg::FillOp>();
   if (!fill)
-    return packOperand(b, loc, init, map, outer, tiled, tiles);
+    return packWhole(b, loc, init, map, outer, tiled, tiles);
   auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
   RankedTensorType packed = linalg::PackOp::inferPackedType(
       cast<RankedTensorType>(init.getType()), tiles, innerPos, outerPerm);
@@ -132,6 +193,102 @@ Value packAccumulator(RewriterBase &b, Location loc, Value init, AffineMap map,
                                         packed.getElementType());
   return linalg::FillOp::create(b, loc, fill.getInputs()[0], empty)
       .getResult(0);
+}
+
+/// linalg.unpack of `packed` into `dest`.
+Value unpackRegion(RewriterBase &b, Location loc, Value packed, Value dest,
+                   ArrayRef<int64_t> innerPos, ArrayRef<int64_t> outerPerm,
+                   int64_t rows, int64_t cols) {
+  return linalg::UnPackOp::create(
+             b, loc, packed, dest, innerPos,
+             getAsIndexOpFoldResult(b.getContext(),
+                                    ArrayRef<int64_t>{rows, cols}),
+             outerPerm)
+      .getResult();
+}
+
+/// The part of `source` at `offsets` of `sizes`.
+Value slice(RewriterBase &b, Location loc, Value source,
+            ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
+  SmallVector<OpFoldResult> ones(offsets.size(), b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(
+      b, loc, source, getAsIndexOpFoldResult(b.getContext(), offsets),
+      getAsIndexOpFoldResult(b.getContext(), sizes), ones);
+}
+
+/// `part` written into `dest` at `offsets`.
+Value insert(RewriterBase &b, Location loc, Value part, Value dest,
+             ArrayRef<int64_t> offsets) {
+  SmallVector<OpFoldResult> ones(offsets.size(), b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(
+      b, loc, part, dest, getAsIndexOpFoldResult(b.getContext(), offsets),
+      tensor::getMixedSizes(b, loc, part), ones);
+}
+
+/// The M x N accumulator `init` seen as register tiles in place: padded to
+/// whole tiles (Mp x Np; a fill is made at that size, another init is
+/// padded with zeros) and expanded to M1 x mr x N1 x nr.
+Value tiledAccumulator(RewriterBase &b, Location loc, Value init, int64_t rows,
+                       int64_t cols) {
+  auto type = cast<RankedTensorType>(init.getType());
+  int64_t m = type.getDimSize(0), n = type.getDimSize(1);
+  int64_t tileRows = llvm::divideCeil(m, rows),
+          tileCols = llvm::divideCeil(n, cols);
+  auto padded = RankedTensorType::get({tileRows * rows, tileCols * cols},
+                                      type.getElementType());
+  Value c = init;
+  if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
+    Value empty = tensor::EmptyOp::create(b, loc, padded.getShape(),
+                                          padded.getElementType());
+    c = linalg::FillOp::create(b, loc, fill.getInputs()[0], empty).getResult(0);
+  } else if (padded != type) {
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+    SmallVector<OpFoldResult> low(2, b.getIndexAttr(0));
+    SmallVector<OpFoldResult> high = {b.getIndexAttr(padded.getDimSize(0) - m),
+                                      b.getIndexAttr(padded.getDimSize(1) - n)};
+    c = tensor::PadOp::create(b, loc, padded, init, low, high, zero);
+  }
+  auto tiled = RankedTensorType::get({tileRows, rows, tileCols, cols},
+                                     type.getElementType());
+  return tensor::ExpandShapeOp::create(
+      b, loc, tiled, c, SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
+}
+
+/// The contraction of packed A ([M1, K, mr, 1]) and B ([N1, K, nr, 1]) into
+/// the tiled accumulator (tiledAccumulator): mmt4d's loops (M1, N1, K1, M0,
+/// N0, K0) with C read as (M1, M0, N1, N0), so that the micro-kernels write
+/// C itself and no packed copy of it is made or unpacked.
+linalg::LinalgOp contractIntoTiles(RewriterBase &b, Location loc, Value a,
+                                   Value bt, Value c) {
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(6, 0, {d(0), d(2), d(3), d(5)}, ctx),
+      AffineMap::get(6, 0, {d(1), d(2), d(4), d(5)}, ctx),
+      AffineMap::get(6, 0, {d(0), d(3), d(1), d(4)}, ctx)};
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators = {
+      IteratorType::parallel, IteratorType::parallel, IteratorType::reduction,
+      IteratorType::parallel, IteratorType::parallel, IteratorType::reduction};
+  return linalg::GenericOp::create(
+      b, loc, c.getType(), ValueRange{a, bt}, ValueRange{c}, maps, iterators,
+      [](OpBuilder &nb, Location loc, ValueRange args) {
+        Value product = arith::MulFOp::create(nb, loc, args[0], args[1]);
+        linalg::YieldOp::create(
+            nb, loc,
+            ValueRange{arith::AddFOp::create(nb, loc, args[2], product)});
+      });
+}
+
+/// The M x N result of the tiled accumulator `tiles`.
+Value untileAccumulator(RewriterBase &b, Location loc, Value tiles,
+                        RankedTensorType type) {
+  Value c = tensor::CollapseShapeOp::create(
+      b, loc, tiles, SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
+  if (cast<RankedTensorType>(c.getType()) == type)
+    return c;
+  return slice(b, loc, c, {0, 0}, type.getShape());
 }
 
 } // namespace
@@ -191,12 +348,19 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
   // partial one.
   OpFoldResult depth = tensor::getMixedSize(b, loc, lhs, r - 3);
   int64_t rows = lhsType.getDimSize(r - 2);
-  int64_t cols = accType.getDimSize(accType.getRank() - 1);
+  int64_t cols = cast<RankedTensorType>(rhs.getType()).getDimSize(r - 2);
   Type element = accType.getElementType();
   Value a = squeezeTile(b, loc, lhs, depth, rows, r - 3, r - 2);
   Value bt = squeezeTile(b, loc, rhs, depth, cols, r - 3, r - 2);
+  // The accumulator's row and column dimensions: those its map reads the
+  // M0 and N0 loops into (mmt4d: the last two; contractIntoTiles: 1 and 3).
+  unsigned loops = tile.getNumLoops();
+  AffineMap accMap = tile.getMatchingIndexingMap(tile.getDpsInitOperand(0));
+  auto position = [&](unsigned loop) {
+    return *accMap.getResultPosition(getAffineDimExpr(loop, b.getContext()));
+  };
   Value c = squeezeTile(b, loc, acc, b.getIndexAttr(rows), cols,
-                        accType.getRank() - 2, accType.getRank() - 1);
+                        position(loops - 3), position(loops - 2));
   auto rowType = VectorType::get({cols}, element);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
   auto index = [&](int64_t v) -> Value {
@@ -310,28 +474,33 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
                   withBatch(loops, {colLoop, loops.k}), {colLoop}, {cols});
   Value init = op.getDpsInitOperand(0)->get();
   SmallVector<unsigned> cOuter = withBatch(loops, {rowLoop, colLoop});
-  Value c = packAccumulator(b, loc, init, maps[2], cOuter, {rowLoop, colLoop},
-                            {rows, cols});
-  SmallVector<Value> packedInputs = {appendUnitDim(b, loc, a),
-                                     appendUnitDim(b, loc, bt)};
-  linalg::LinalgOp packed;
-  if (loops.batch)
-    packed = linalg::BatchMmt4DOp::create(b, loc, TypeRange{c.getType()},
-                                          packedInputs, ValueRange{c});
-  else
-    packed = linalg::Mmt4DOp::create(b, loc, TypeRange{c.getType()},
-                                     packedInputs, ValueRange{c});
   auto [outerPerm, innerPos] =
       packPositions(maps[2], cOuter, ArrayRef<unsigned>{rowLoop, colLoop});
-  Value dest = tensor::EmptyOp::create(
-      b, loc, cast<RankedTensorType>(init.getType()).getShape(),
-      getElementTypeOrSelf(init.getType()));
-  Value result =
-      linalg::UnPackOp::create(
-          b, loc, packed->getResult(0), dest, innerPos,
-          getAsIndexOpFoldResult(b.getContext(), ArrayRef<int64_t>{rows, cols}),
-          outerPerm)
-          .getResult();
+  SmallVector<Value> packedInputs = {appendUnitDim(b, loc, a),
+                                     appendUnitDim(b, loc, bt)};
+  auto resultType = cast<RankedTensorType>(init.getType());
+  linalg::LinalgOp packed;
+  Value result;
+  // C in rows-then-columns order (no batch) is accumulated in place;
+  // otherwise it is packed like the operands and unpacked.
+  if (!loops.batch && llvm::equal(innerPos, ArrayRef<int64_t>{0, 1})) {
+    Value c = tiledAccumulator(b, loc, init, rows, cols);
+    packed = contractIntoTiles(b, loc, packedInputs[0], packedInputs[1], c);
+    result = untileAccumulator(b, loc, packed->getResult(0), resultType);
+  } else {
+    Value c = packAccumulator(b, loc, init, maps[2], cOuter, {rowLoop, colLoop},
+                              {rows, cols});
+    if (loops.batch)
+      packed = linalg::BatchMmt4DOp::create(b, loc, TypeRange{c.getType()},
+                                            packedInputs, ValueRange{c});
+    else
+      packed = linalg::Mmt4DOp::create(b, loc, TypeRange{c.getType()},
+                                       packedInputs, ValueRange{c});
+    result = unpackRegion(b, loc, packed->getResult(0),
+                          tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                                  resultType.getElementType()),
+                          innerPos, outerPerm, rows, cols);
+  }
   b.replaceOp(op, result);
   return packed;
 }

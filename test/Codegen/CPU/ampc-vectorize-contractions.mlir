@@ -2,22 +2,28 @@
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true parallel-min-flops=0" | FileCheck %s --check-prefix=DOT
 
 // An f32 matmul of ragged sizes (20x37 by 37x19) with a zero fill: A is
-// packed into 6-row panels (4 x 37 x 6, padded), B into 16-column panels
-// (2 x 37 x 16), the fill is made on the packed 4 x 2 x 6 x 16 accumulator;
-// a parallel loop over blocks of 2 row tiles by 2 column tiles, k blocks
-// of 16 (the last one 5 deep), the block's column tiles, then its row
-// tiles; 6 accumulators of 16
-// lanes, starting from zero, through the k loop, one load of B and 6
-// broadcasts of A per step; the tile of C is read and added after the loop
-// (its loads do not hold up the first multiply-adds); the result is unpacked
-// into 20 x 19.
+// packed into 6-row panels (4 x 37 x 6: its 3 whole panels straight from A,
+// the last 2 rows padded apart), B into 16-column panels (2 x 37 x 16, the
+// same way); the fill is made on C padded to whole tiles (24 x 32), seen as
+// 4 x 6 x 2 x 16 register tiles, which the micro-kernels accumulate into in
+// place (no packed copy of C); a parallel loop over blocks of 2 row tiles
+// by 2 column tiles, k blocks of 16 (the last one 5 deep), the block's
+// column tiles, then its row tiles; 6 accumulators of 16 lanes, starting
+// from zero, through the k loop, one load of B and 6 broadcasts of A per
+// step; the tile of C is read and added after the loop (its loads do not
+// hold up the first multiply-adds); the result is C's 20 x 19 corner.
 // CHECK-LABEL: func.func @f32
+// CHECK: %[[AHEAD:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x6x37xf32>) outs(%{{.*}} : tensor<3x37x6xf32>) permutation = [0, 2, 1]
 // CHECK: tensor.pad %{{.*}} low[0, 0] high[4, 0]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x6x37xf32>) outs(%{{.*}} : tensor<4x37x6xf32>) permutation = [0, 2, 1]
+// CHECK: %[[ATAIL:.*]] = linalg.transpose ins(%{{.*}} : tensor<1x6x37xf32>) outs(%{{.*}} : tensor<1x37x6xf32>) permutation = [0, 2, 1]
+// CHECK: tensor.insert_slice %[[AHEAD]] into %{{.*}}[0, 0, 0] [3, 37, 6]
+// CHECK: tensor.insert_slice %[[ATAIL]] into %{{.*}}[3, 0, 0] [1, 37, 6]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x1x16xf32>) outs(%{{.*}} : tensor<1x37x16xf32>) permutation = [1, 0, 2]
 // CHECK: tensor.pad %{{.*}} low[0, 0] high[0, 13]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x2x16xf32>) outs(%{{.*}} : tensor<2x37x16xf32>) permutation = [1, 0, 2]
-// CHECK: linalg.fill {{.*}} -> tensor<4x2x6x16xf32>
-// CHECK: scf.forall (%[[N:.*]], %[[M:.*]]) = (0, 0) to (2, 4) step (2, 2)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x1x16xf32>) outs(%{{.*}} : tensor<1x37x16xf32>) permutation = [1, 0, 2]
+// CHECK: %[[FILL:.*]] = linalg.fill {{.*}} -> tensor<24x32xf32>
+// CHECK: %[[C:.*]] = tensor.expand_shape %[[FILL]] {{\[}}[0, 1], [2, 3]] output_shape [4, 6, 2, 16]
+// CHECK: %[[R:.*]] = scf.forall (%[[N:.*]], %[[M:.*]]) = (0, 0) to (2, 4) step (2, 2) shared_outs(%{{.*}} = %[[C]])
 // CHECK: scf.for {{.*}} to %{{.*}} step %c16
 // CHECK: affine.min
 // CHECK: scf.for {{.*}} to %c2
@@ -49,8 +55,9 @@
 // CHECK-NOT: vector.transfer_read {{.*}} : tensor<6x16xf32>
 // CHECK: scf.yield
 // CHECK: scf.forall.in_parallel
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x2x6x16xf32>) outs(%{{.*}} : tensor<4x6x2x16xf32>) permutation = [0, 2, 1, 3]
-// CHECK: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<24x32xf32> to tensor<20x19xf32>
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[R]] {{\[}}[0, 1], [2, 3]] : tensor<4x6x2x16xf32> into tensor<24x32xf32>
+// CHECK: tensor.extract_slice %[[FLAT]][0, 0] [20, 19] [1, 1] : tensor<24x32xf32> to tensor<20x19xf32>
 // CHECK-NOT: linalg.matmul
 // DOT-LABEL: func.func @f32
 // DOT-NOT: x86vector
@@ -67,14 +74,18 @@ func.func @f32(%a: tensor<20x37xf32>, %b: tensor<37x19xf32>) -> tensor<20x19xf32
 // A^T B^T as a training step's backward pass writes it (a linalg.generic
 // reading A as k x m and B as n x k), with bf16 inputs widened in its body:
 // the inputs are widened once, A^T is packed by copying rows (its m is
-// contiguous), B^T by a transpose; C, not a fill, is packed from its
-// values.
+// contiguous), B^T by a transpose, each as whole panels and a padded last
+// one; C, not a fill, is padded to whole tiles (24 x 32) with its values and
+// accumulated in place.
 // CHECK-LABEL: func.func @transposed_bf16
 // CHECK: arith.extf %{{.*}} : tensor<37x20xbf16> to tensor<37x20xf32>
 // CHECK: arith.extf %{{.*}} : tensor<19x37xbf16> to tensor<19x37xf32>
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x4x6xf32>) outs(%{{.*}} : tensor<4x37x6xf32>) permutation = [1, 0, 2]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<2x16x37xf32>) outs(%{{.*}} : tensor<2x37x16xf32>) permutation = [0, 2, 1]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<4x6x2x16xf32>) outs(%{{.*}} : tensor<4x2x6x16xf32>) permutation = [0, 2, 1, 3]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x3x6xf32>) outs(%{{.*}} : tensor<3x37x6xf32>) permutation = [1, 0, 2]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x1x6xf32>) outs(%{{.*}} : tensor<1x37x6xf32>) permutation = [1, 0, 2]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<1x16x37xf32>) outs(%{{.*}} : tensor<1x37x16xf32>) permutation = [0, 2, 1]
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<1x16x37xf32>) outs(%{{.*}} : tensor<1x37x16xf32>) permutation = [0, 2, 1]
+// CHECK: %[[PAD:.*]] = tensor.pad %{{.*}} low[0, 0] high[4, 13]
+// CHECK: tensor.expand_shape %[[PAD]] {{\[}}[0, 1], [2, 3]] output_shape [4, 6, 2, 16]
 // CHECK: scf.forall
 // CHECK-COUNT-6: vector.fma
 // CHECK-NOT: linalg.generic
@@ -196,7 +207,7 @@ func.func @conv_weight_gradient(%x: tensor<2x6x6x1xf32>, %dy: tensor<2x4x4x8xf32
 // 64 rows): computed as C^T = B^T A^T, B's 10 columns in the tile's rows
 // (2 x 6, padded) and A's 64 rows across the lanes (4 x 16).
 // CHECK-LABEL: func.func @narrow_n
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<32x2x6xf32>) outs(%{{.*}} : tensor<2x32x6xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<32x1x6xf32>) outs(%{{.*}} : tensor<1x32x6xf32>)
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<4x16x32xf32>) outs(%{{.*}} : tensor<4x32x16xf32>)
 // CHECK: linalg.fill {{.*}} -> tensor<2x4x6x16xf32>
 // CHECK-COUNT-6: vector.fma
