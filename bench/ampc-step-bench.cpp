@@ -6,7 +6,8 @@
 // through the Trainer, takes one warm-up step, then times --steps steps on
 // a fixed random batch (inputs uniform in [-1, 1), one-hot labels) and
 // prints one JSON object: {"cpu": ..., "threads": N, "steps": {policy:
-// milliseconds per step (median)}}. bench/steps.py runs it next to PyTorch.
+// milliseconds per step (median)}, "max_rss_mb": the process's peak memory}.
+// bench/steps.py runs it next to PyTorch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -22,6 +23,8 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+
+#include <sys/resource.h>
 
 namespace cl = llvm::cl;
 
@@ -68,8 +71,8 @@ llvm::Expected<double> timeSteps(llvm::StringRef policy) {
   auto trainer = ampc::Trainer::fromFile(modelFile, jit, options);
   if (!trainer)
     return trainer.takeError();
-  auto batch = randomBatch((*trainer)->forwardSignature(),
-                           (*trainer)->numParameters());
+  auto batch =
+      randomBatch((*trainer)->forwardSignature(), (*trainer)->numParameters());
   if (auto warm = (*trainer)->step(batch); !warm)
     return warm.takeError();
   std::vector<double> times;
@@ -104,6 +107,10 @@ int main(int argc, char **argv) {
     }
     llvm::outs() << (i ? ", " : "") << "\"" << name << "\": " << *ms;
   }
-  llvm::outs() << "}}\n";
+  // The process's peak memory: compiling and running every policy's step
+  // (run one policy for one step's peak).
+  struct rusage usage;
+  getrusage(RUSAGE_SELF, &usage);
+  llvm::outs() << "}, \"max_rss_mb\": " << usage.ru_maxrss / 1024 << "}\n";
   return 0;
 }

@@ -85,6 +85,27 @@ def torch_step_ms(torch, name, threads, bf16, steps):
     return statistics.median(times)
 
 
+def max_rss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
+def peak_memory(build, name, steps):
+    """Max RSS (MB) of a process that runs the model's fp32 step at all
+    cores: AMPC (compiling it, ampc-step-bench) and PyTorch (importing
+    torch), each in a process of its own."""
+    out = subprocess.run([os.path.join(build, "bin", "ampc-step-bench"),
+                          os.path.join(MODELS, name + ".mlir"), "--steps",
+                          str(steps), "--policies", "fp32"],
+                         check=True, capture_output=True, text=True).stdout
+    ours = json.loads(out)["max_rss_mb"]
+    theirs = subprocess.run([sys.executable, os.path.abspath(__file__),
+                             "--torch-worker", "%s,%d,0,%d,rss" % (
+                                 name, os.cpu_count(), steps)],
+                            check=True, capture_output=True, text=True).stdout
+    return ours, int(theirs)
+
+
 def torch_step_ms_in_process(name, threads, bf16, steps):
     """torch_step_ms in a process of its own whose OpenBLAS and OpenMP
     pools have `threads` threads (torch.set_num_threads does not size
@@ -126,8 +147,9 @@ def main():
     args = parser.parse_args()
     import torch
     if args.torch_worker:
-        name, threads, bf16, steps = args.torch_worker.split(",")
-        print(torch_step_ms(torch, name, int(threads), bool(int(bf16)), int(steps)))
+        name, threads, bf16, steps, *what = args.torch_worker.split(",")
+        ms = torch_step_ms(torch, name, int(threads), bool(int(bf16)), int(steps))
+        print(max_rss_mb() if what == ["rss"] else ms)
         return 0
 
     cores = os.cpu_count()
@@ -155,6 +177,11 @@ def main():
                   "%11.2f%11.2f%9.2f" % (fp32, bf16, ours["fp32"] / best_torch))
     print("ratio: AMPC fp32 step time / PyTorch fp32's best (of 1 and %d "
           "threads); below 1 is faster" % cores)
+    if "mlp_big" in args.models.split(","):
+        ours, theirs = peak_memory(args.build, "mlp_big", args.steps)
+        print("peak memory (max RSS) of a process running the mlp_big fp32 "
+              "step: AMPC %d MB, PyTorch %d MB, ratio %.2f"
+              % (ours, theirs, ours / theirs))
 
 
 if __name__ == "__main__":

@@ -105,29 +105,37 @@ Value packWhole(RewriterBase &b, Location loc, Value source, AffineMap map,
       .getResult();
 }
 
-/// The slice of `source` from `offset` to `offset + size` along `dim`.
+/// The part of the static `source` at `offsets` of `sizes`.
+Value slice(RewriterBase &b, Location loc, Value source,
+            ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
+  SmallVector<OpFoldResult> ones(offsets.size(), b.getIndexAttr(1));
+  return tensor::ExtractSliceOp::create(
+      b, loc, source, getAsIndexOpFoldResult(b.getContext(), offsets),
+      getAsIndexOpFoldResult(b.getContext(), sizes), ones);
+}
+
+/// The slice of the static `source` from `offset` to `offset + size` along
+/// `dim`.
 Value sliceAlong(RewriterBase &b, Location loc, Value source, int64_t dim,
                  int64_t offset, int64_t size) {
   auto type = cast<RankedTensorType>(source.getType());
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, source);
-  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-  offsets[dim] = b.getIndexAttr(offset);
-  sizes[dim] = b.getIndexAttr(size);
-  return tensor::ExtractSliceOp::create(b, loc, source, offsets, sizes,
-                                        strides);
+  SmallVector<int64_t> offsets(type.getRank(), 0);
+  SmallVector<int64_t> sizes(type.getShape());
+  offsets[dim] = offset;
+  sizes[dim] = size;
+  return slice(b, loc, source, offsets, sizes);
 }
 
-/// `part` written into `dest` at `offset` along `dim`.
+/// The static `part` written into `dest` at `offset` along `dim`.
 Value insertAlong(RewriterBase &b, Location loc, Value part, Value dest,
                   int64_t dim, int64_t offset) {
   auto type = cast<RankedTensorType>(part.getType());
-  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-  offsets[dim] = b.getIndexAttr(offset);
-  return tensor::InsertSliceOp::create(b, loc, part, dest, offsets,
-                                       tensor::getMixedSizes(b, loc, part),
-                                       strides);
+  SmallVector<int64_t> offsets(type.getRank(), 0);
+  offsets[dim] = offset;
+  SmallVector<OpFoldResult> ones(offsets.size(), b.getIndexAttr(1));
+  return tensor::InsertSliceOp::create(
+      b, loc, part, dest, getAsIndexOpFoldResult(b.getContext(), offsets),
+      getAsIndexOpFoldResult(b.getContext(), type.getShape()), ones);
 }
 
 /// packWhole, where one loop is tiled: when its size is not a multiple of
@@ -205,24 +213,6 @@ Value unpackRegion(RewriterBase &b, Location loc, Value packed, Value dest,
                                     ArrayRef<int64_t>{rows, cols}),
              outerPerm)
       .getResult();
-}
-
-/// The part of `source` at `offsets` of `sizes`.
-Value slice(RewriterBase &b, Location loc, Value source,
-            ArrayRef<int64_t> offsets, ArrayRef<int64_t> sizes) {
-  SmallVector<OpFoldResult> ones(offsets.size(), b.getIndexAttr(1));
-  return tensor::ExtractSliceOp::create(
-      b, loc, source, getAsIndexOpFoldResult(b.getContext(), offsets),
-      getAsIndexOpFoldResult(b.getContext(), sizes), ones);
-}
-
-/// `part` written into `dest` at `offsets`.
-Value insert(RewriterBase &b, Location loc, Value part, Value dest,
-             ArrayRef<int64_t> offsets) {
-  SmallVector<OpFoldResult> ones(offsets.size(), b.getIndexAttr(1));
-  return tensor::InsertSliceOp::create(
-      b, loc, part, dest, getAsIndexOpFoldResult(b.getContext(), offsets),
-      tensor::getMixedSizes(b, loc, part), ones);
 }
 
 /// The M x N accumulator `init` seen as register tiles in place: padded to
@@ -459,13 +449,19 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  // A narrow n (a classifier's 10 outputs) fills `cols` lanes poorly:
-  // compute C^T = B^T A^T instead (B's n in the tile's rows, A's m across
-  // its lanes), which is the same sum.
+  // The tile's rows and columns run along C's rows and columns, so that C
+  // accumulates in place: the input that reads C's row loop is packed as A
+  // (a backward pass's dX = dY W^T may be written with W first and C read
+  // transposed). A narrow column count (a classifier's 10 outputs) fills
+  // `cols` lanes poorly: then C^T = B^T A^T is computed instead, which is
+  // the same sum, with C packed and unpacked.
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  bool swap = ranges[loops.n] < cols && ranges[loops.m] > ranges[loops.n];
-  unsigned lhs = swap ? 1 : 0, rowLoop = swap ? loops.n : loops.m,
-           colLoop = swap ? loops.m : loops.n;
+  AffineMap cMap = maps[2];
+  unsigned rowLoop = cMap.getDimPosition(cMap.getNumResults() - 2),
+           colLoop = cMap.getDimPosition(cMap.getNumResults() - 1);
+  if (ranges[colLoop] < cols && ranges[rowLoop] > ranges[colLoop])
+    std::swap(rowLoop, colLoop);
+  unsigned lhs = rowLoop == loops.m ? 0 : 1;
   Value a =
       packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
                   withBatch(loops, {rowLoop, loops.k}), {rowLoop}, {rows});

@@ -4,11 +4,14 @@
 //
 //  1. packContraction: a contraction (linalg.matmul, batch_matmul, or a
 //     linalg.generic multiply-add whose maps are any permutation of its
-//     batch, m, n and k loops) becomes linalg.pack of each operand into
-//     register-tile panels (A: [b,] M/mr, K, mr; B: [b,] N/nr, K, nr; C:
-//     [b,] M/mr, N/nr, mr, nr, padded with zeros), a linalg.mmt4d (or
-//     batch_mmt4d) on them, and linalg.unpack of the result.
-//  2. lowerPackedContraction: the mmt4d is tiled into one scf.forall
+//     batch, m, n and k loops) becomes linalg.pack of each input into
+//     register-tile panels (A: [b,] M/mr, K, mr; B: [b,] N/nr, K, nr; a
+//     ragged last panel zero-padded) and a contraction with mmt4d's loops
+//     on them. C (padded to whole tiles) is accumulated in place, seen as
+//     M/mr, mr, N/nr, nr tiles; a batch contraction, or a narrow C computed
+//     transposed, packs C ([b,] M/mr, N/nr, mr, nr) for a linalg.mmt4d (or
+//     batch_mmt4d) and unpacks the result.
+//  2. lowerPackedContraction: the contraction is tiled into one scf.forall
 //     iteration per output tile (parallel: threads split the tiles, each
 //     tile's sum runs in a fixed order) and every tile becomes a micro-kernel
 //     built with the vector dialect: mr rows of nr-lane accumulators kept in
@@ -57,9 +60,10 @@ convolutionToContraction(mlir::RewriterBase &rewriter,
 /// products are f32 values), and O(n^2) against the O(n^3) contraction.
 void widenInputs(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op);
 
-/// Replaces `op` (matched above) by pack, mmt4d and unpack with register
-/// tiles of `rows` x `cols`. Inputs narrower than the output are widened
-/// first. Returns the mmt4d (or batch_mmt4d).
+/// Replaces `op` (matched above) by packs and the packed contraction with
+/// register tiles of `rows` x `cols` (see above). Inputs narrower than the
+/// output are widened first. Returns the packed contraction (a
+/// linalg.generic with mmt4d's loops, a mmt4d or a batch_mmt4d).
 mlir::linalg::LinalgOp packContraction(mlir::RewriterBase &rewriter,
                                        mlir::linalg::LinalgOp op,
                                        const ContractionLoops &loops,
