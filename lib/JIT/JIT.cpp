@@ -322,6 +322,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   cpu.bf16Dot = options.vectorize && cpuTarget.avx512bf16;
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   cpu.f16Conversions = cpuTarget.f16Conversions;
+  cpu.donateCarriedState = options.donateCarriedState;
   GpuPipelineOptions gpu;
   gpu.chip = options.gpuChip;
   gpu.features = options.gpuFeatures;
@@ -340,6 +341,12 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   module->impl->cuda = cuda;
   if (!ir)
     return ir.takeError();
+  if (auto donated = (**ir)->getAttrOfType<DenseI64ArrayAttr>(
+          amp::abi::kDonatedResultsAttrName))
+    for (FunctionSignature &s : module->signatures)
+      if (s.name == amp::abi::kTrainStepName)
+        s.donated.assign(donated.asArrayRef().begin(),
+                         donated.asArrayRef().end());
 
   auto engine = createEngine(**ir, options);
   if (!engine)
@@ -510,6 +517,14 @@ ampc::JitModule::callInPlace(llvm::StringRef name,
                              llvm::ArrayRef<TargetTensor *> outputs) {
   std::vector<ValueType> inputTypes, outputTypes;
   std::vector<void *> in, out;
+  const FunctionSignature *signature = lookup(name);
+  // An output may be the argument of its index where the function computes
+  // it into that argument's buffer.
+  auto donated = [&](size_t index, const void *data) {
+    return signature &&
+           llvm::is_contained(signature->donated, int64_t(index)) &&
+           index < in.size() && in[index] == data;
+  };
   // Why `t`, argument or output #index, cannot be passed ("" if it can).
   auto problem = [&](const TargetTensor *t, bool isOutput,
                      size_t index) -> std::string {
@@ -519,7 +534,8 @@ ampc::JitModule::callInPlace(llvm::StringRef name,
       return what + "is an empty TargetTensor";
     if (t->gpuManaged != impl->cuda)
       return what + "is in the memory of another target";
-    if (isOutput && llvm::is_contained(in, t->data()))
+    if (isOutput && llvm::is_contained(in, t->data()) &&
+        !donated(index, t->data()))
       return what + "is also an argument";
     return "";
   };
@@ -536,10 +552,10 @@ ampc::JitModule::callInPlace(llvm::StringRef name,
     outputTypes.push_back(t->type());
     out.push_back(t->data());
   }
-  auto signature = checkCall(name, inputTypes, outputTypes);
-  if (!signature)
-    return signature.takeError();
-  return invoke(**signature, in, out);
+  auto checked = checkCall(name, inputTypes, outputTypes);
+  if (!checked)
+    return checked.takeError();
+  return invoke(**checked, in, out);
 }
 
 llvm::Expected<ampc::TargetTensor>

@@ -71,6 +71,9 @@ ampc::Trainer::compileStep(llvm::StringRef source, llvm::StringRef bufferName,
   // The step is built on the parsed module, then compiled with it.
   AmpBuildTrainStepOptions stepPass = stepOptions(options, mode);
   jit.batch = batchSize;
+  // The step updates the parameters and state in their own buffers where
+  // it can (step() passes them as both argument and result).
+  jit.donateCarriedState = true;
   return JitModule::compile(source, jit, bufferName,
                             [&](mlir::OpPassManager &pm) {
                               pm.addPass(createAmpBuildTrainStep(stepPass));
@@ -185,9 +188,15 @@ llvm::Error ampc::Trainer::placeBatchTensors(Compiled &c) {
   for (size_t i = *layout.learningRate + 1; i < step.inputs.size(); ++i)
     if (llvm::Error error = place(c.batch, step.inputs[i]))
       return error;
-  for (const ValueType &type : step.results)
+  for (auto [i, type] : llvm::enumerate(step.results)) {
+    // A donated result is computed into its argument: no buffer of its own.
+    if (llvm::is_contained(step.donated, int64_t(i))) {
+      c.outputs.emplace_back();
+      continue;
+    }
     if (llvm::Error error = place(c.outputs, type))
       return error;
+  }
   for (size_t i = layout.numParams; i < c.forward->inputs.size(); ++i)
     if (llvm::Error error = place(c.evalBatch, c.forward->inputs[i]))
       return error;
@@ -352,11 +361,11 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   result.learningRate = float(*lr);
   inputs[*layout.learningRate].as<float>()[0] = result.learningRate;
   result.lossScale = lossScale();
-  if (llvm::Error error = call(*last->module, amp::abi::kTrainStepName, inputs,
-                               last->batch, outputs))
+  if (llvm::Error error = callStep(*last))
     return std::move(error);
   for (size_t i = 0; i < layout.numCarried(); ++i)
-    std::swap(inputs[i], outputs[i]);
+    if (!llvm::is_contained(last->trainStep->donated, int64_t(i)))
+      std::swap(inputs[i], outputs[i]);
   ++steps;
   result.loss = outputs[layout.loss].as<float>()[0];
   result.skipped = outputs[layout.foundInf].as<uint8_t>()[0] != 0;
@@ -433,6 +442,21 @@ llvm::Error ampc::Trainer::call(JitModule &module, llvm::StringRef name,
   for (TargetTensor &t : results)
     out.push_back(&t);
   return module.callInPlace(name, in, out);
+}
+
+llvm::Error ampc::Trainer::callStep(Compiled &c) {
+  std::vector<const TargetTensor *> in;
+  for (const TargetTensor &t : inputs)
+    in.push_back(&t);
+  for (const TargetTensor &t : c.batch)
+    in.push_back(&t);
+  // A donated result goes into its argument's buffer.
+  std::vector<TargetTensor *> out;
+  for (size_t i = 0; i < c.outputs.size(); ++i)
+    out.push_back(llvm::is_contained(c.trainStep->donated, int64_t(i))
+                      ? &inputs[i]
+                      : &c.outputs[i]);
+  return c.module->callInPlace(amp::abi::kTrainStepName, in, out);
 }
 
 std::vector<Tensor> ampc::Trainer::parameters() const {

@@ -139,16 +139,16 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
   if (vectorizeForCpu) {
     // One loop nest per elementwise chain (a cast to bf16, its widening and
     // the packing transpose of a contraction operand; bias, activation and
-    // the cast to the next layer's type), then vectorized.
+    // the cast to the next layer's type), vectorized by the CPU pipeline.
     funcPm.addPass(ampc::createAmpcFuseElementwise());
-    pm.addPass(ampc::createAmpcVectorizeGenerics());
   }
 }
 
 /// Tensors become buffers. Public functions take their results as out
 /// parameters, so callers own every buffer; temporaries are freed.
 static void addBufferizationStage(OpPassManager &pm) {
-  // Callers keep their inputs: results never reuse an argument's buffer.
+  // Callers keep their inputs: results never reuse their buffers (except
+  // where ampc-donate-carried-state allowed it).
   pm.addPass(ampc::createAmpcReadOnlyArguments());
   // Ops whose result is inserted into a larger tensor (the panels of a
   // packed operand) write into it in place.
@@ -158,6 +158,7 @@ static void addBufferizationStage(OpPassManager &pm) {
   bufferize.functionBoundaryTypeConversion =
       bufferization::LayoutMapOption::IdentityLayoutMap;
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  pm.addPass(ampc::createAmpcConfirmDonatedResults());
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
@@ -212,6 +213,12 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
     tile.second = options.registerCols;
   addTensorStage(pm, options.vectorize, options.bf16Dot, /*ptxChip=*/0, tile,
                  options.f16Conversions);
+  // The fused updates of the training step compute into the parameters and
+  // state they replace, before vectorization tiles them.
+  if (options.donateCarriedState)
+    pm.addPass(ampc::createAmpcDonateCarriedState());
+  if (options.vectorize)
+    pm.addPass(ampc::createAmpcVectorizeGenerics());
   addBufferizationStage(pm);
   ampc::AmpcCpuParallelLoopsOptions parallel;
   parallel.threads = options.threads;

@@ -16,6 +16,10 @@
 
 #include "ampc/JIT/Trainer.h"
 
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -25,6 +29,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <random>
 #include <set>
 #include <sstream>
 
@@ -1041,3 +1046,118 @@ TEST(TrainStepTest, PrecisionOverridesReachTheTrainingStep) {
 }
 
 } // namespace
+
+namespace {
+
+/// The zoo MLP with its training step (SGD, momentum 0.9, the learning rate
+/// an input), as MLIR text.
+std::string mlpWithTrainStep() {
+  auto context = ampc::testing::makeJitContext();
+  auto buffer = llvm::MemoryBuffer::getFile(std::string(AMPC_SOURCE_DIR) +
+                                            "/examples/models/mlp.mlir");
+  if (!buffer)
+    return "";
+  auto module = mlir::parseSourceString<mlir::ModuleOp>((*buffer)->getBuffer(),
+                                                        context.get());
+  mlir::PassManager pm(context.get());
+  if (!module ||
+      failed(mlir::parsePassPipeline(
+          "amp-build-train-step{momentum=0.9 lr-input=true}", pm)) ||
+      failed(pm.run(*module)))
+    return "";
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module->print(os);
+  return text;
+}
+
+} // namespace
+
+/// With JitOptions::donateCarriedState the step computes parameters and
+/// momenta into their own buffers where bufferization can do it in place
+/// (the first layer's weight and its momentum among them; not fc1.bias,
+/// which bufferization computes into a new buffer): called with one buffer as
+/// argument and result for those, it gives bit for bit what the step with
+/// separate buffers gives, step after step. A result that is not donated
+/// still cannot share its argument's buffer.
+TEST(TrainStepTest, DonatedStepMatchesSeparateBuffers) {
+  std::string source = mlpWithTrainStep();
+  ASSERT_FALSE(source.empty());
+  ampc::JitOptions donating;
+  donating.donateCarriedState = true;
+  auto plain = ampc::JitModule::fromString(source);
+  auto donated = ampc::JitModule::fromString(source, donating);
+  ASSERT_TRUE(static_cast<bool>(plain)) << llvm::toString(plain.takeError());
+  ASSERT_TRUE(static_cast<bool>(donated))
+      << llvm::toString(donated.takeError());
+  const ampc::FunctionSignature *step = (*donated)->lookup("train_step");
+  EXPECT_TRUE((*plain)->lookup("train_step")->donated.empty());
+  // fc1.weight (784 x 256, param0) and its momentum (state 0, result #4)
+  // are among them.
+  EXPECT_TRUE(llvm::is_contained(step->donated, 0));
+  EXPECT_TRUE(llvm::is_contained(step->donated, 4));
+  EXPECT_FALSE(llvm::is_contained(step->donated, 1));
+
+  // Parameters, the initial state, the learning rate and a batch.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> dist(-0.1f, 0.1f);
+  std::vector<Tensor> inputs;
+  for (const ampc::ValueType &type : step->inputs) {
+    Tensor t(type.dtype, type.shape);
+    if (type.dtype == DType::F32)
+      for (int64_t i = 0; i < t.numElements(); ++i)
+        t.as<float>()[i] = dist(rng);
+    inputs.push_back(std::move(t));
+  }
+  std::string why;
+  auto layout =
+      ampc::amp::abi::StepLayout::get(step->inputRoles, step->resultRoles, why);
+  ASSERT_TRUE(layout) << why;
+  auto state = (*plain)->call("train_state_init", {});
+  ASSERT_TRUE(static_cast<bool>(state));
+  for (size_t i = 0; i < state->size(); ++i)
+    inputs[layout->numParams + i] = (*state)[i];
+  inputs[*layout->learningRate].as<float>()[0] = 0.05f;
+
+  std::vector<ampc::TargetTensor> in, separate;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    auto target = (*donated)->allocate(step->inputs[i]);
+    ASSERT_TRUE(static_cast<bool>(target));
+    ASSERT_FALSE(static_cast<bool>(target->assign(inputs[i])));
+    in.push_back(std::move(*target));
+  }
+  for (const ampc::ValueType &type : step->results)
+    separate.push_back(std::move(*(*donated)->allocate(type)));
+  for (int s = 0; s < 4; ++s) {
+    auto reference = (*plain)->call("train_step", inputs);
+    ASSERT_TRUE(static_cast<bool>(reference))
+        << llvm::toString(reference.takeError());
+    std::vector<const ampc::TargetTensor *> args;
+    for (const ampc::TargetTensor &t : in)
+      args.push_back(&t);
+    std::vector<ampc::TargetTensor *> results;
+    for (size_t r = 0; r < separate.size(); ++r)
+      results.push_back(llvm::is_contained(step->donated, int64_t(r))
+                            ? &in[r]
+                            : &separate[r]);
+    ASSERT_FALSE(static_cast<bool>(
+        (*donated)->callInPlace("train_step", args, results)));
+    for (size_t r = 0; r < layout->numCarried(); ++r) {
+      if (!llvm::is_contained(step->donated, int64_t(r)))
+        std::swap(in[r], separate[r]);
+      Tensor got = in[r].toTensor();
+      ASSERT_EQ(got.data, (*reference)[r].data) << "step " << s << " #" << r;
+      inputs[r] = (*reference)[r];
+    }
+  }
+  // fc1.bias (#1) is not donated: its buffer cannot be its result's.
+  std::vector<const ampc::TargetTensor *> args;
+  for (const ampc::TargetTensor &t : in)
+    args.push_back(&t);
+  std::vector<ampc::TargetTensor *> results;
+  for (size_t r = 0; r < separate.size(); ++r)
+    results.push_back(r <= 1 ? &in[r] : &separate[r]);
+  EXPECT_EQ(
+      llvm::toString((*donated)->callInPlace("train_step", args, results)),
+      "output #1 of 'train_step' is also an argument");
+}

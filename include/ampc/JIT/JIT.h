@@ -59,6 +59,12 @@ struct JitOptions {
   /// for another fixed batch is re-batched. 0: as written. Functions
   /// without `amp.param` arguments keep their static shapes.
   int64_t batch = 0;
+  /// On the cpu target, @train_step computes its new parameters and state
+  /// into the buffers of the old ones where that is safe
+  /// (ampc-donate-carried-state; FunctionSignature::donated lists them), so
+  /// that a caller passing one buffer as both holds the carried state once.
+  /// The Trainer sets it. Off: arguments are never written.
+  bool donateCarriedState = false;
 };
 
 /// The type of one argument or result: a static tensor, or a scalar.
@@ -89,6 +95,10 @@ struct FunctionSignature {
   std::vector<std::string> nonFiniteSites;
   /// Why the function cannot be called through this API ("" if it can).
   std::string unsupported;
+  /// The results computed into the buffer of the argument of the same
+  /// index (JitOptions::donateCarriedState): a caller may pass one
+  /// TargetTensor as both.
+  std::vector<int64_t> donated;
 };
 
 } // namespace ampc

@@ -197,6 +197,10 @@ private:
   compileStep(llvm::StringRef source, llvm::StringRef bufferName,
               JitOptions jit, const TrainOptions &options,
               const std::string &mode, int64_t batchSize);
+  /// Runs the step compiled in `c` on the carried tensors and `c`'s batch;
+  /// a donated result (FunctionSignature::donated) is written into its
+  /// argument.
+  llvm::Error callStep(Compiled &c);
   /// The compiled step for a batch whose leading dimension is `rows`
   /// (compiled now if it is new).
   llvm::Expected<Compiled *> compiledFor(llvm::ArrayRef<ampc_rt::Tensor> batch);

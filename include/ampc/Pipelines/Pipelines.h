@@ -103,6 +103,12 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
                      "allocator (_mlir_memref_to_llvm_alloc/free) instead of "
                      "malloc/free"),
       llvm::cl::init(false)};
+  Option<bool> donateCarriedState{
+      *this, "donate-carried-state",
+      llvm::cl::desc("@train_step writes its new parameters and state into "
+                     "the buffers of the old ones (ampc-donate-carried-state; "
+                     "callers pass the same buffer as argument and result)"),
+      llvm::cl::init(false)};
 };
 
 struct GpuPipelineOptions : mlir::PassPipelineOptions<GpuPipelineOptions> {

@@ -35,6 +35,46 @@ def AmpcReadOnlyArguments
   let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
 }
 
+def AmpcDonateCarriedState
+    : Pass<"ampc-donate-carried-state", "::mlir::ModuleOp"> {
+  let summary = "the training step computes its new parameters and state "
+                "into the buffers of the old ones";
+  let description = [{
+    For `@train_step` (its `amp.role`s must follow the training-step
+    contract): where the op that computes a carried result (a parameter or
+    state tensor) is a `linalg.generic` that reads the matching argument
+    element by element (the same indexing map as the result), that result
+    is computed into the argument instead of a new tensor: the argument
+    becomes the result's init, read through the init's block argument, and
+    is marked `bufferization.writable = true`. One-Shot Bufferize then
+    writes the update into the argument's buffer where no later read of the
+    old value forbids it (and copies the old value first where one does: in
+    place only where it is safe, by its analysis). The indices of those
+    results go into the module attribute `ampc.donated_train_step_results`:
+    their callers may pass one buffer as both the argument and the result
+    (the Trainer does, so the carried state is held once, not twice).
+    Run after fusion (the update is one generic) and before vectorization.
+    A `@train_step` that breaks the contract is an error naming what
+    breaks it; other functions are left alone.
+  }];
+  let dependentDialects = ["::mlir::bufferization::BufferizationDialect"];
+}
+
+def AmpcConfirmDonatedResults
+    : Pass<"ampc-confirm-donated-results", "::mlir::ModuleOp"> {
+  let summary = "keep only the donations bufferization made in place";
+  let description = [{
+    After One-Shot Bufferize (before results become out parameters): of the
+    results `ampc.donated_train_step_results` lists, keeps those that
+    `@train_step` returns as the very buffer of the argument of the same
+    index. Where bufferization had to compute the update into a new buffer
+    (a later read of the old value), a caller that passed one buffer as both
+    would have it overwritten too early: such a result is dropped from the
+    list, so that the caller gives it a buffer of its own. Modules without
+    the attribute are left alone.
+  }];
+}
+
 def AmpcDecomposeAggregates
     : Pass<"ampc-decompose-aggregates", "::mlir::func::FuncOp"> {
   let summary = "decompose linalg aggregate ops (softmax) into structured ops";

@@ -57,6 +57,11 @@ inline constexpr llvm::StringLiteral kParamAttrName = "amp.param";
 inline constexpr llvm::StringLiteral kInitAttrName = "amp.init";
 /// String attribute on a training step's arguments and results: its role.
 inline constexpr llvm::StringLiteral kRoleAttrName = "amp.role";
+/// On the module, after ampc-donate-carried-state: the results of
+/// @train_step computed into the buffers of the arguments of the same index
+/// (dense i64 array), which callers may therefore pass as both.
+inline constexpr llvm::StringLiteral kDonatedResultsAttrName =
+    "ampc.donated_train_step_results";
 /// Unit attribute on ops that produce gradient values (E5M2 under fp8).
 inline constexpr llvm::StringLiteral kGradientAttrName = "amp.gradient";
 /// String attribute on the ops autodiff creates: the name of the forward op

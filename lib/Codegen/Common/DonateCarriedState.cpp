@@ -1,0 +1,164 @@
+//===- DonateCarriedState.cpp - update parameters in place ----------------===//
+//
+// ampc-donate-carried-state: see Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/Codegen/Common/Passes.h"
+#include "ampc/Dialect/Amp/IR/TrainStepABI.h"
+
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+namespace ampc {
+#define GEN_PASS_DEF_AMPCCONFIRMDONATEDRESULTS
+#define GEN_PASS_DEF_AMPCDONATECARRIEDSTATE
+#include "ampc/Codegen/Common/Passes.h.inc"
+} // namespace ampc
+
+using namespace mlir;
+namespace abi = ampc::amp::abi;
+
+namespace {
+
+/// The input of `op` that reads `old` element by element into result
+/// `result` (the same indexing map as that result's init), if any.
+OpOperand *sameElementInput(linalg::GenericOp op, unsigned result, Value old) {
+  AffineMap resultMap = op.getMatchingIndexingMap(op.getDpsInitOperand(result));
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (input->get() == old && op.getMatchingIndexingMap(input) == resultMap)
+      return input;
+  return nullptr;
+}
+
+/// Rewrites `op` so that result `result` is computed into `old` (its
+/// init), which the body reads through the init's block argument in place
+/// of `input`; `input` is dropped. Returns the new op.
+linalg::GenericOp computeInto(RewriterBase &rewriter, linalg::GenericOp op,
+                              unsigned result, OpOperand *input) {
+  Value old = input->get();
+  BlockArgument read = op.getMatchingBlockArgument(input);
+  BlockArgument out = op.getMatchingBlockArgument(op.getDpsInitOperand(result));
+  rewriter.replaceAllUsesWith(read, out);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (OpOperand *other : op.getDpsInputOperands())
+    if (other != input) {
+      inputs.push_back(other->get());
+      maps.push_back(op.getMatchingIndexingMap(other));
+    }
+  SmallVector<Value> inits = op.getDpsInits();
+  inits[result] = old;
+  for (OpOperand &init : op.getDpsInitsMutable())
+    maps.push_back(op.getMatchingIndexingMap(&init));
+  rewriter.setInsertionPoint(op);
+  auto donated = linalg::GenericOp::create(rewriter, op.getLoc(),
+                                           op->getResultTypes(), inputs, inits,
+                                           maps, op.getIteratorTypesArray());
+  donated->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+  rewriter.inlineRegionBefore(op.getRegion(), donated.getRegion(),
+                              donated.getRegion().begin());
+  donated.getBlock()->eraseArgument(read.getArgNumber());
+  rewriter.replaceOp(op, donated->getResults());
+  return donated;
+}
+
+/// Moves the ops in `writers` (each computes into its arguments in
+/// `writes`) to the end of the function, each after every other writer
+/// that reads the old value of its argument: once an argument is
+/// overwritten, nothing reads its old value, and bufferization needs no
+/// copy of it. A writer whose results have uses other than the return
+/// stays where it is; so do writers that read each other's arguments in a
+/// cycle (bufferization copies there).
+void sinkWriters(func::ReturnOp ret, SmallVector<Operation *> writers,
+                 DenseMap<Operation *, SmallVector<Value>> writes) {
+  llvm::erase_if(writers, [&](Operation *op) {
+    return llvm::any_of(op->getUsers(),
+                        [&](Operation *user) { return user != ret; });
+  });
+  auto reads = [](Operation *op, ArrayRef<Value> args) {
+    return llvm::any_of(args, [&](Value arg) {
+      return llvm::is_contained(op->getOperands(), arg);
+    });
+  };
+  while (!writers.empty()) {
+    // A writer whose argument no other remaining writer still reads.
+    auto next = llvm::find_if(writers, [&](Operation *w) {
+      return llvm::none_of(writers, [&](Operation *other) {
+        return other != w && reads(other, writes[w]);
+      });
+    });
+    if (next == writers.end())
+      return;
+    (*next)->moveBefore(ret);
+    writers.erase(next);
+  }
+}
+
+struct AmpcDonateCarriedStatePass
+    : ampc::impl::AmpcDonateCarriedStateBase<AmpcDonateCarriedStatePass> {
+  void runOnOperation() override {
+    auto step = getOperation().lookupSymbol<func::FuncOp>(abi::kTrainStepName);
+    if (!step || step.isExternal() || !step.getBody().hasOneBlock())
+      return;
+    std::string why;
+    std::optional<abi::StepLayout> layout = abi::StepLayout::get(
+        abi::getArgumentRoles(step), abi::getResultRoles(step), why);
+    if (!layout) {
+      step.emitOpError("cannot donate its parameters and state: ") << why;
+      return signalPassFailure();
+    }
+    IRRewriter rewriter(&getContext());
+    auto ret = cast<func::ReturnOp>(step.getBody().front().getTerminator());
+    SmallVector<int64_t> donated;
+    SmallVector<Operation *> writers;
+    DenseMap<Operation *, SmallVector<Value>> writes;
+    for (unsigned i = 0; i < layout->numCarried(); ++i) {
+      Value old = step.getArgument(i);
+      auto result = dyn_cast<OpResult>(ret.getOperand(i));
+      auto op = result ? dyn_cast<linalg::GenericOp>(result.getOwner())
+                       : linalg::GenericOp();
+      OpOperand *input =
+          op ? sameElementInput(op, result.getResultNumber(), old) : nullptr;
+      if (!input)
+        continue;
+      SmallVector<Value> written = writes.lookup(op);
+      writes.erase(op);
+      llvm::erase(writers, op.getOperation());
+      Operation *writer =
+          computeInto(rewriter, op, result.getResultNumber(), input);
+      written.push_back(old);
+      writes[writer] = written;
+      writers.push_back(writer);
+      step.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                      rewriter.getBoolAttr(true));
+      donated.push_back(i);
+    }
+    sinkWriters(ret, writers, writes);
+    getOperation()->setAttr(abi::kDonatedResultsAttrName,
+                            rewriter.getDenseI64ArrayAttr(donated));
+  }
+};
+
+struct AmpcConfirmDonatedResultsPass
+    : ampc::impl::AmpcConfirmDonatedResultsBase<AmpcConfirmDonatedResultsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto listed =
+        module->getAttrOfType<DenseI64ArrayAttr>(abi::kDonatedResultsAttrName);
+    auto step = module.lookupSymbol<func::FuncOp>(abi::kTrainStepName);
+    if (!listed || !step || step.isExternal())
+      return;
+    SmallVector<int64_t> confirmed;
+    step.walk([&](func::ReturnOp ret) {
+      for (int64_t i : listed.asArrayRef())
+        if (ret.getOperand(i) == step.getArgument(i))
+          confirmed.push_back(i);
+    });
+    module->setAttr(abi::kDonatedResultsAttrName,
+                    DenseI64ArrayAttr::get(&getContext(), confirmed));
+  }
+};
+
+} // namespace
