@@ -1,5 +1,5 @@
 // RUN: ampc-opt %s -split-input-file -ampc-donate-carried-state -verify-diagnostics | FileCheck %s
-// RUN: ampc-opt %s -split-input-file -ampc-donate-carried-state -ampc-read-only-arguments -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -ampc-confirm-donated-results 2>/dev/null | FileCheck %s --check-prefix=BUF
+// RUN: ampc-opt %s -split-input-file -ampc-donate-carried-state -ampc-read-only-arguments -one-shot-bufferize="bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map" -ampc-confirm-donated-results -verify-diagnostics | FileCheck %s --check-prefix=BUF
 
 // SGD with momentum on one parameter, fused as the CPU pipeline fuses it:
 // the new momentum (m' = 0.9 m + g) and the new weight, which recomputes m'
