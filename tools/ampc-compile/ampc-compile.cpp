@@ -35,8 +35,9 @@ static cl::opt<std::string> features("features",
                                      cl::cat(compileCategory));
 static cl::opt<int64_t> batchSize(
     "batch", cl::init(0),
-    cl::desc("the batch size of a model written for any (a '?' leading "
-             "dimension on its batch inputs)"),
+    cl::desc("the batch size to compile a model for: a '?' leading "
+             "dimension on its batch inputs becomes it, a model written for "
+             "another batch is re-batched (ampc-specialize-batch)"),
     cl::cat(compileCategory));
 static cl::opt<bool> runtimeAllocator(
     "runtime-allocator",

@@ -49,9 +49,9 @@ static cl::opt<unsigned> maxSteps("max-steps", cl::init(0),
                                   cl::cat(trainCategory));
 static cl::opt<unsigned> batchSize(
     "batch", cl::init(0),
-    cl::desc("the training batch size of a model written for any (a '?' "
-             "leading dimension on its batch inputs); a model whose shapes "
-             "fix it takes only that one"),
+    cl::desc("the training batch size (0: the model's own; a model with a "
+             "'?' batch needs one, a model written for another batch is "
+             "re-batched)"),
     cl::cat(trainCategory));
 static cl::opt<std::string>
     dataset("dataset", cl::init("/usr/share/datasets/fashion-mnist"),
