@@ -23,9 +23,15 @@ namespace abi = ampc::amp::abi;
 namespace {
 
 /// The input of `op` that reads `old` element by element into result
-/// `result` (the same indexing map as that result's init), if any.
+/// `result` (the same indexing map as that result's init), if any. Only in
+/// an op without reductions whose body does not read that result's init:
+/// there the init's block argument can stand for the input.
 OpOperand *sameElementInput(linalg::GenericOp op, unsigned result, Value old) {
-  AffineMap resultMap = op.getMatchingIndexingMap(op.getDpsInitOperand(result));
+  OpOperand *init = op.getDpsInitOperand(result);
+  if (op.getNumReductionLoops() != 0 ||
+      !op.getMatchingBlockArgument(init).use_empty())
+    return nullptr;
+  AffineMap resultMap = op.getMatchingIndexingMap(init);
   for (OpOperand *input : op.getDpsInputOperands())
     if (input->get() == old && op.getMatchingIndexingMap(input) == resultMap)
       return input;

@@ -106,3 +106,40 @@ func.func @train_step(%w: tensor<4xf32> {amp.role = "param0"}) -> tensor<4xf32> 
 func.func @forward(%w: tensor<4xf32>) -> tensor<4xf32> {
   return %w : tensor<4xf32>
 }
+
+// -----
+
+// A reduction's init is its accumulator, and an update that reads its init
+// already has a use for it: neither can stand for the old value.
+// CHECK: module attributes {ampc.donated_train_step_results = array<i64>}
+// CHECK-LABEL: func.func @train_step(
+// CHECK-NOT: bufferization.writable
+// CHECK: ins(%{{.*}}, %{{.*}} : tensor<2xf32>, tensor<2x3xf32>) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: ins(%{{.*}} : tensor<2xf32>) outs(%{{.*}} : tensor<2xf32>)
+// BUF: module attributes {ampc.donated_train_step_results = array<i64>}
+func.func @train_step(%w: tensor<2xf32> {amp.role = "param0"}, %b: tensor<2xf32> {amp.role = "param1"},
+                      %x: tensor<2x3xf32> {amp.role = "batch"})
+    -> (tensor<2xf32> {amp.role = "param0"}, tensor<2xf32> {amp.role = "param1"},
+        tensor<f32> {amp.role = "loss"}, tensor<i1> {amp.role = "found_inf"},
+        tensor<f32> {amp.role = "grad_norm"}) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2xf32>) -> tensor<2xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>], iterator_types = ["parallel", "reduction"]}
+      ins(%w, %x : tensor<2xf32>, tensor<2x3xf32>) outs(%f : tensor<2xf32>) {
+  ^bb0(%a: f32, %g: f32, %acc: f32):
+    %p = arith.mulf %a, %g : f32
+    %s = arith.addf %p, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<2xf32>
+  %nb = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%b : tensor<2xf32>) outs(%f : tensor<2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<2xf32>
+  %loss = arith.constant dense<1.0> : tensor<f32>
+  %inf = arith.constant dense<false> : tensor<i1>
+  %norm = arith.constant dense<0.0> : tensor<f32>
+  return %sum, %nb, %loss, %inf, %norm : tensor<2xf32>, tensor<2xf32>, tensor<f32>, tensor<i1>, tensor<f32>
+}
