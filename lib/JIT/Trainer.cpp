@@ -361,7 +361,8 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   result.learningRate = float(*lr);
   inputs[*layout.learningRate].as<float>()[0] = result.learningRate;
   result.lossScale = lossScale();
-  if (llvm::Error error = callStep(*last))
+  if (llvm::Error error = call(*last->module, amp::abi::kTrainStepName, inputs,
+                               last->batch, outputs, last->trainStep->donated))
     return std::move(error);
   for (size_t i = 0; i < layout.numCarried(); ++i)
     if (!llvm::is_contained(last->trainStep->donated, int64_t(i)))
@@ -409,10 +410,11 @@ ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
   if (llvm::Error error = assignBatch(evalBatch, batch))
     return std::move(error);
   // The parameters are passed where they are: nothing is copied.
-  if (llvm::Error error = call(
-          *(*c)->module, "forward",
-          llvm::ArrayRef<TargetTensor>(inputs).take_front(layout.numParams),
-          evalBatch, evalResults))
+  if (llvm::Error error =
+          call(*(*c)->module, "forward",
+               llvm::MutableArrayRef<TargetTensor>(inputs).take_front(
+                   layout.numParams),
+               evalBatch, evalResults))
     return std::move(error);
   std::vector<Tensor> results;
   for (const TargetTensor &t : evalResults)
@@ -431,32 +433,21 @@ ampc::Trainer::assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
 }
 
 llvm::Error ampc::Trainer::call(JitModule &module, llvm::StringRef name,
-                                llvm::ArrayRef<TargetTensor> head,
+                                llvm::MutableArrayRef<TargetTensor> head,
                                 llvm::ArrayRef<TargetTensor> tail,
-                                llvm::MutableArrayRef<TargetTensor> results) {
+                                llvm::MutableArrayRef<TargetTensor> results,
+                                llvm::ArrayRef<int64_t> donated) {
   std::vector<const TargetTensor *> in;
-  for (llvm::ArrayRef<TargetTensor> group : {head, tail})
+  for (llvm::ArrayRef<TargetTensor> group :
+       {llvm::ArrayRef<TargetTensor>(head), tail})
     for (const TargetTensor &t : group)
       in.push_back(&t);
-  std::vector<TargetTensor *> out;
-  for (TargetTensor &t : results)
-    out.push_back(&t);
-  return module.callInPlace(name, in, out);
-}
-
-llvm::Error ampc::Trainer::callStep(Compiled &c) {
-  std::vector<const TargetTensor *> in;
-  for (const TargetTensor &t : inputs)
-    in.push_back(&t);
-  for (const TargetTensor &t : c.batch)
-    in.push_back(&t);
   // A donated result goes into its argument's buffer.
   std::vector<TargetTensor *> out;
-  for (size_t i = 0; i < c.outputs.size(); ++i)
-    out.push_back(llvm::is_contained(c.trainStep->donated, int64_t(i))
-                      ? &inputs[i]
-                      : &c.outputs[i]);
-  return c.module->callInPlace(amp::abi::kTrainStepName, in, out);
+  for (size_t i = 0; i < results.size(); ++i)
+    out.push_back(llvm::is_contained(donated, int64_t(i)) ? &head[i]
+                                                          : &results[i]);
+  return module.callInPlace(name, in, out);
 }
 
 std::vector<Tensor> ampc::Trainer::parameters() const {

@@ -197,10 +197,6 @@ private:
   compileStep(llvm::StringRef source, llvm::StringRef bufferName,
               JitOptions jit, const TrainOptions &options,
               const std::string &mode, int64_t batchSize);
-  /// Runs the step compiled in `c` on the carried tensors and `c`'s batch;
-  /// a donated result (FunctionSignature::donated) is written into its
-  /// argument.
-  llvm::Error callStep(Compiled &c);
   /// The compiled step for a batch whose leading dimension is `rows`
   /// (compiled now if it is new).
   llvm::Expected<Compiled *> compiledFor(llvm::ArrayRef<ampc_rt::Tensor> batch);
@@ -229,11 +225,13 @@ private:
   static llvm::Error assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
                                  llvm::ArrayRef<ampc_rt::Tensor> batch);
   /// Calls `name` of `module` in place on `head` then `tail`, writing
-  /// `results`.
+  /// `results`; a `donated` result (FunctionSignature::donated) is written
+  /// into its argument in `head` instead.
   static llvm::Error call(JitModule &module, llvm::StringRef name,
-                          llvm::ArrayRef<TargetTensor> head,
+                          llvm::MutableArrayRef<TargetTensor> head,
                           llvm::ArrayRef<TargetTensor> tail,
-                          llvm::MutableArrayRef<TargetTensor> results);
+                          llvm::MutableArrayRef<TargetTensor> results,
+                          llvm::ArrayRef<int64_t> donated = {});
   /// The index among @train_step's inputs of the state called `role`.
   std::optional<size_t> stateIndex(llvm::StringRef role) const;
   /// Host copies of what a checkpoint holds, named by role.

@@ -9,7 +9,6 @@
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
@@ -138,21 +137,19 @@ Value insertAlong(RewriterBase &b, Location loc, Value part, Value dest,
       getAsIndexOpFoldResult(b.getContext(), type.getShape()), ones);
 }
 
-/// packWhole, where one loop is tiled: when its size is not a multiple of
-/// the tile, the whole panels and the last, zero-padded one are packed
-/// apart into one destination. Packing the whole operand would pad a copy
-/// of all of it first (a serial fill and copy of the operand).
+/// packWhole with the one loop `tiled` cut into `tile`s: when its size is
+/// not a multiple of the tile, the whole panels and the last, zero-padded
+/// one are packed apart into one destination. Packing the whole operand
+/// would pad a copy of all of it first (a serial fill and copy of it).
 Value packOperand(RewriterBase &b, Location loc, Value source, AffineMap map,
-                  ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
-                  ArrayRef<int64_t> tiles) {
+                  ArrayRef<unsigned> outer, unsigned tiled, int64_t tile) {
   auto type = cast<RankedTensorType>(source.getType());
-  auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
-  if (tiled.size() != 1)
-    return packWhole(b, loc, source, map, outer, tiled, tiles);
-  int64_t dim = innerPos[0], size = type.getDimSize(dim), tile = tiles[0];
+  auto [outerPerm, innerPos] = packPositions(map, outer, {tiled});
+  SmallVector<int64_t> tiles = {tile};
+  int64_t dim = innerPos[0], size = type.getDimSize(dim);
   int64_t whole = size / tile;
   if (size % tile == 0 || whole == 0)
-    return packWhole(b, loc, source, map, outer, tiled, tiles);
+    return packWhole(b, loc, source, map, outer, {tiled}, tiles);
   RankedTensorType packed =
       linalg::PackOp::inferPackedType(type, tiles, innerPos, outerPerm);
   // The packed dimension that counts the panels.
@@ -164,11 +161,11 @@ Value packOperand(RewriterBase &b, Location loc, Value source, AffineMap map,
                                        packed.getElementType());
   Value head =
       packWhole(b, loc, sliceAlong(b, loc, source, dim, 0, whole * tile), map,
-                outer, tiled, tiles);
+                outer, {tiled}, tiles);
   Value tail = packWhole(
       b, loc,
       sliceAlong(b, loc, source, dim, whole * tile, size - whole * tile), map,
-      outer, tiled, tiles);
+      outer, {tiled}, tiles);
   dest = insertAlong(b, loc, head, dest, panels, 0);
   return insertAlong(b, loc, tail, dest, panels, whole);
 }
@@ -201,18 +198,6 @@ Value packAccumulator(RewriterBase &b, Location loc, Value init, AffineMap map,
                                         packed.getElementType());
   return linalg::FillOp::create(b, loc, fill.getInputs()[0], empty)
       .getResult(0);
-}
-
-/// linalg.unpack of `packed` into `dest`.
-Value unpackRegion(RewriterBase &b, Location loc, Value packed, Value dest,
-                   ArrayRef<int64_t> innerPos, ArrayRef<int64_t> outerPerm,
-                   int64_t rows, int64_t cols) {
-  return linalg::UnPackOp::create(
-             b, loc, packed, dest, innerPos,
-             getAsIndexOpFoldResult(b.getContext(),
-                                    ArrayRef<int64_t>{rows, cols}),
-             outerPerm)
-      .getResult();
 }
 
 /// The M x N accumulator `init` seen as register tiles in place: padded to
@@ -462,12 +447,11 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
   if (ranges[colLoop] < cols && ranges[rowLoop] > ranges[colLoop])
     std::swap(rowLoop, colLoop);
   unsigned lhs = rowLoop == loops.m ? 0 : 1;
-  Value a =
-      packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
-                  withBatch(loops, {rowLoop, loops.k}), {rowLoop}, {rows});
+  Value a = packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
+                        withBatch(loops, {rowLoop, loops.k}), rowLoop, rows);
   Value bt =
       packOperand(b, loc, op.getDpsInputOperand(1 - lhs)->get(), maps[1 - lhs],
-                  withBatch(loops, {colLoop, loops.k}), {colLoop}, {cols});
+                  withBatch(loops, {colLoop, loops.k}), colLoop, cols);
   Value init = op.getDpsInitOperand(0)->get();
   SmallVector<unsigned> cOuter = withBatch(loops, {rowLoop, colLoop});
   auto [outerPerm, innerPos] =
@@ -492,10 +476,14 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
     else
       packed = linalg::Mmt4DOp::create(b, loc, TypeRange{c.getType()},
                                        packedInputs, ValueRange{c});
-    result = unpackRegion(b, loc, packed->getResult(0),
-                          tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                                  resultType.getElementType()),
-                          innerPos, outerPerm, rows, cols);
+    Value dest = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                         resultType.getElementType());
+    result = linalg::UnPackOp::create(
+                 b, loc, packed->getResult(0), dest, innerPos,
+                 getAsIndexOpFoldResult(b.getContext(),
+                                        ArrayRef<int64_t>{rows, cols}),
+                 outerPerm)
+                 .getResult();
   }
   b.replaceOp(op, result);
   return packed;

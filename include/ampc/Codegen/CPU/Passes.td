@@ -71,8 +71,7 @@ def AmpcVectorizeContractions
            "compute bf16 x bf16 -> f32 matmuls with AVX-512 BF16 dot products "
            "(vdpbf16ps) where the shapes allow; the host must have avx512bf16">
   ];
-  let dependentDialects = ["::mlir::bufferization::BufferizationDialect",
-                           "::mlir::linalg::LinalgDialect",
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::vector::VectorDialect",
