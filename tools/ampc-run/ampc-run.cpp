@@ -2,15 +2,19 @@
 //
 //   ampc-run model.mlir --function=NAME --input=@a.npy --input="2x2xf32=1 2 3
 //   4"
+//   ampc-run model.onnx --batch=N --input=@x.npy
 //            [--output=@out.npy ...] [--policy=none|fp32|bf16|fp16|fp8]
 //            [--target=cpu|cuda]
 //
 // In the style of iree-run-module. bf16, f16 and fp8 values travel as their
 // raw bit patterns (uint16/uint8 arrays) in .npy files. Without --output, a
-// short summary of each result is printed.
+// short summary of each result is printed. An ONNX model is imported
+// first (ampc-import-onnx) and its parameters take the model's values:
+// --input gives only its data inputs.
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Import/Onnx.h"
 #include "ampc/JIT/JIT.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -104,8 +108,8 @@ static void listSignatures(const ampc::JitModule &module) {
 
 /// The --input tensors; raw bit patterns become the type `signature` wants.
 static llvm::Expected<std::vector<ampc_rt::Tensor>>
-readArguments(const ampc::FunctionSignature &signature) {
-  std::vector<ampc_rt::Tensor> arguments;
+readArguments(const ampc::FunctionSignature &signature,
+              std::vector<ampc_rt::Tensor> arguments) {
   for (const std::string &input : inputs) {
     auto tensor = input.rfind('@', 0) == 0 ? ampc_rt::readNpy(input.substr(1))
                                            : ampc_rt::parseTensorLiteral(input);
@@ -146,6 +150,23 @@ static int writeResults(const ampc::FunctionSignature &signature,
   return 0;
 }
 
+/// The module of an .mlir file, or of an imported .onnx file with its
+/// parameters' values in `parameters`.
+static llvm::Expected<std::unique_ptr<ampc::JitModule>>
+loadModule(const ampc::JitOptions &options,
+           std::vector<ampc_rt::Tensor> &parameters) {
+  if (!ampc::isOnnxPath(inputFile))
+    return ampc::JitModule::fromFile(inputFile, options);
+  ampc::OnnxImportOptions import;
+  import.batch = batchSize;
+  auto model = ampc::importOnnxFile(inputFile, import);
+  if (!model)
+    return model.takeError();
+  for (ampc::OnnxParameter &param : model->parameters)
+    parameters.push_back(std::move(param.value));
+  return ampc::JitModule::fromString(model->source, options, inputFile);
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   ampc::registerPrecisionCLOptions();
@@ -164,7 +185,8 @@ int main(int argc, char **argv) {
   if (!threads)
     return fail(llvm::toString(threads.takeError()));
   options.threads = *threads;
-  auto module = ampc::JitModule::fromFile(inputFile, options);
+  std::vector<ampc_rt::Tensor> parameters;
+  auto module = loadModule(options, parameters);
   if (!module)
     return fail(llvm::toString(module.takeError()));
   if (listFunctions) {
@@ -184,7 +206,7 @@ int main(int argc, char **argv) {
   if (!signature)
     return fail("no public function '" + name + "' in '" + inputFile +
                 "' (see --list)");
-  auto arguments = readArguments(*signature);
+  auto arguments = readArguments(*signature, std::move(parameters));
   if (!arguments)
     return fail(llvm::toString(arguments.takeError()));
   if (outputs.size() > signature->results.size())

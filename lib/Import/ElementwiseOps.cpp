@@ -1,0 +1,332 @@
+//===- ElementwiseOps.cpp - unary, binary and normalization operators -----===//
+
+#include "OnnxOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace ampc;
+using namespace ampc::onnx_import;
+
+namespace {
+
+Value constantLike(OpBuilder &b, Location l, double value) {
+  return arith::ConstantOp::create(b, l, b.getF32FloatAttr(value));
+}
+
+LogicalResult unary(Importer &im, const Node &node,
+                    const Importer::BodyFn &body) {
+  FailureOr<Value> x = im.input(node, 0);
+  if (failed(x))
+    return failure();
+  im.define(node.outputs[0], im.elementwise({*x}, shapeOf(*x), body));
+  return success();
+}
+
+template <typename OpTy>
+LogicalResult simpleUnary(Importer &im, const Node &node) {
+  return unary(im, node, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+    return OpTy::create(b, l, v[0]);
+  });
+}
+
+LogicalResult relu(Importer &im, const Node &node) {
+  return unary(im, node, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+    return arith::MaximumFOp::create(b, l, v[0], constantLike(b, l, 0.0));
+  });
+}
+
+LogicalResult leakyRelu(Importer &im, const Node &node) {
+  double alpha = im.floatAttr(node, "alpha", 0.01f);
+  return unary(im, node,
+               [alpha](OpBuilder &b, Location l, ValueRange v) -> Value {
+                 Value positive =
+                     arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
+                                           v[0], constantLike(b, l, 0.0));
+                 Value scaled = arith::MulFOp::create(
+                     b, l, v[0], constantLike(b, l, alpha));
+                 return arith::SelectOp::create(b, l, positive, v[0], scaled);
+               });
+}
+
+LogicalResult sigmoid(Importer &im, const Node &node) {
+  return unary(im, node, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+    Value e = math::ExpOp::create(b, l, arith::NegFOp::create(b, l, v[0]));
+    Value d = arith::AddFOp::create(b, l, constantLike(b, l, 1.0), e);
+    return arith::DivFOp::create(b, l, constantLike(b, l, 1.0), d);
+  });
+}
+
+LogicalResult reciprocal(Importer &im, const Node &node) {
+  return unary(im, node, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+    return arith::DivFOp::create(b, l, constantLike(b, l, 1.0), v[0]);
+  });
+}
+
+LogicalResult clip(Importer &im, const Node &node) {
+  std::optional<double> low, high;
+  for (size_t i : {1, 2}) {
+    if (!Importer::hasInput(node, i))
+      continue;
+    const onnx_graph::Tensor *bound = im.constant(node, i);
+    if (!bound || !bound->isFloat() || bound->floats.size() != 1)
+      return im.fail(node, "the bounds must be constant float scalars");
+    (i == 1 ? low : high) = bound->floats[0];
+  }
+  return unary(im, node, [=](OpBuilder &b, Location l, ValueRange v) {
+    Value r = v[0];
+    if (low)
+      r = arith::MaximumFOp::create(b, l, r, constantLike(b, l, *low));
+    if (high)
+      r = arith::MinimumFOp::create(b, l, r, constantLike(b, l, *high));
+    return r;
+  });
+}
+
+/// numpy's broadcast of two shapes, or failure.
+FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
+                                                ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> shape(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t x = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t y = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (x != y && x != 1 && y != 1)
+      return failure();
+    shape[i] = x == 1 ? y : x;
+  }
+  return shape;
+}
+
+LogicalResult binary(Importer &im, const Node &node,
+                     const Importer::BodyFn &body) {
+  FailureOr<Value> a = im.input(node, 0), b = im.input(node, 1);
+  if (failed(a) || failed(b))
+    return failure();
+  FailureOr<SmallVector<int64_t>> shape =
+      broadcastShapes(shapeOf(*a), shapeOf(*b));
+  if (failed(shape))
+    return im.fail(node, "the input shapes do not broadcast");
+  im.define(node.outputs[0], im.elementwise({*a, *b}, *shape, body));
+  return success();
+}
+
+template <typename OpTy>
+LogicalResult simpleBinary(Importer &im, const Node &node) {
+  return binary(im, node, [](OpBuilder &b, Location l, ValueRange v) -> Value {
+    return OpTy::create(b, l, v[0], v[1]);
+  });
+}
+
+/// x^c for a constant c: squares and square roots as such.
+LogicalResult power(Importer &im, const Node &node) {
+  const onnx_graph::Tensor *exponent = im.constant(node, 1);
+  if (!exponent || exponent->numElements() != 1)
+    return simpleBinary<math::PowFOp>(im, node);
+  double c = exponent->isFloat() ? exponent->floats[0]
+                                 : double(exponent->ints[0]);
+  return unary(im, node, [c](OpBuilder &b, Location l, ValueRange v) -> Value {
+    if (c == 1.0)
+      return v[0];
+    if (c == 2.0)
+      return arith::MulFOp::create(b, l, v[0], v[0]);
+    if (c == 0.5)
+      return math::SqrtOp::create(b, l, v[0]);
+    return math::PowFOp::create(b, l, v[0], constantLike(b, l, c));
+  });
+}
+
+LogicalResult identity(Importer &im, const Node &node) {
+  FailureOr<Value> x = im.input(node, 0);
+  if (failed(x))
+    return failure();
+  im.define(node.outputs[0], *x);
+  return success();
+}
+
+/// Dropout in inference (no training_mode, or a constant false): identity.
+LogicalResult dropout(Importer &im, const Node &node) {
+  if (const onnx_graph::Tensor *mode = im.constant(node, 2)) {
+    if (!mode->ints.empty() && mode->ints[0] != 0)
+      return im.fail(node, "Dropout in training mode is not supported; "
+                           "export the model in eval mode");
+  } else if (Importer::hasInput(node, 2)) {
+    return im.fail(node, "training_mode must be a constant");
+  }
+  if (node.outputs.size() > 1 && !node.outputs[1].empty())
+    return im.fail(node, "the mask output is not supported");
+  return identity(im, node);
+}
+
+LogicalResult cast(Importer &im, const Node &node) {
+  int64_t to = im.intAttr(node, "to", 0);
+  if (to != onnx_graph::kFloat)
+    return im.fail(node, "a cast of computed data to " +
+                             onnx_graph::elementTypeName(to) +
+                             " is not supported (only to float)");
+  return identity(im, node);
+}
+
+/// A generic over `x` [N, C, ...] with per-channel operands [C].
+Value channelwise(Importer &im, Value x, ValueRange perChannel,
+                  const Importer::BodyFn &body) {
+  MLIRContext *context = im.builder.getContext();
+  int64_t rank = tensorType(x).getRank();
+  AffineMap identityMap = AffineMap::getMultiDimIdentityMap(rank, context);
+  AffineMap channel = AffineMap::get(rank, 0, getAffineDimExpr(1, context));
+  SmallVector<AffineMap> maps = {identityMap};
+  maps.append(perChannel.size(), channel);
+  maps.push_back(identityMap);
+  SmallVector<Value> inputs = {x};
+  llvm::append_range(inputs, perChannel);
+  Value init = tensor::EmptyOp::create(im.builder, im.loc(), shapeOf(x),
+                                       im.builder.getF32Type());
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             im.builder, im.loc(), TypeRange{init.getType()}, inputs,
+             ValueRange{init}, maps, iterators,
+             [&](OpBuilder &b, Location l, ValueRange args) {
+               linalg::YieldOp::create(b, l, body(b, l, args.drop_back()));
+             })
+      .getResult(0);
+}
+
+/// Inference mode: y = (x - mean) * scale / sqrt(var + eps) + bias.
+LogicalResult batchNormalization(Importer &im, const Node &node) {
+  if (im.intAttr(node, "training_mode", 0) != 0)
+    return im.fail(node, "BatchNormalization in training mode (batch "
+                         "statistics) is not supported yet; export the "
+                         "model in eval mode");
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty())
+      return im.fail(node, "the running-statistics outputs are not supported");
+  SmallVector<Value> operands;
+  for (size_t i = 0; i < 5; ++i) {
+    FailureOr<Value> v = im.input(node, i);
+    if (failed(v))
+      return failure();
+    operands.push_back(*v);
+  }
+  if (tensorType(operands[0]).getRank() < 2)
+    return im.fail(node, "the input must have a channel dimension");
+  double eps = im.floatAttr(node, "epsilon", 1e-5f);
+  Value y = channelwise(
+      im, operands[0], ArrayRef(operands).drop_front(),
+      [eps](OpBuilder &b, Location l, ValueRange v) -> Value {
+        Value var = arith::AddFOp::create(b, l, v[4], constantLike(b, l, eps));
+        Value inv = math::RsqrtOp::create(b, l, var);
+        Value centered = arith::SubFOp::create(b, l, v[0], v[3]);
+        Value scaled = arith::MulFOp::create(
+            b, l, centered, arith::MulFOp::create(b, l, v[1], inv));
+        return arith::AddFOp::create(b, l, scaled, v[2]);
+      });
+  im.define(node.outputs[0], y);
+  return success();
+}
+
+Value addf(OpBuilder &b, Location l, ValueRange v) {
+  return arith::AddFOp::create(b, l, v[0], v[1]);
+}
+
+/// Normalizes over the dimensions from `axis` on (opset 17).
+LogicalResult layerNormalization(Importer &im, const Node &node) {
+  FailureOr<Value> x = im.input(node, 0), scale = im.input(node, 1);
+  if (failed(x) || failed(scale))
+    return failure();
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty())
+      return im.fail(node, "the Mean and InvStdDev outputs are not supported");
+  ArrayRef<int64_t> shape = shapeOf(*x);
+  FailureOr<int64_t> axis =
+      normalizeAxis(im, node, im.intAttr(node, "axis", -1), shape.size());
+  if (failed(axis))
+    return failure();
+  SmallVector<int64_t> axes = llvm::to_vector(
+      llvm::seq<int64_t>(*axis, shape.size()));
+  SmallVector<int64_t> kept(shape.begin(), shape.end());
+  double count = 1;
+  for (int64_t a : axes) {
+    count *= shape[a];
+    kept[a] = 1;
+  }
+  double eps = im.floatAttr(node, "epsilon", 1e-5f);
+  Value mean = im.reshape(im.reduce(*x, axes, 0.0, addf), kept);
+  Value centered = im.elementwise(
+      {*x, mean}, shape, [count](OpBuilder &b, Location l, ValueRange v) {
+        Value m = arith::MulFOp::create(b, l, v[1],
+                                        constantLike(b, l, 1.0 / count));
+        return arith::SubFOp::create(b, l, v[0], m).getResult();
+      });
+  Value squares = im.elementwise(
+      {centered}, shape, [](OpBuilder &b, Location l, ValueRange v) {
+        return arith::MulFOp::create(b, l, v[0], v[0]).getResult();
+      });
+  Value var = im.reshape(im.reduce(squares, axes, 0.0, addf), kept);
+  SmallVector<Value> operands = {centered, var, *scale};
+  if (Importer::hasInput(node, 2)) {
+    FailureOr<Value> bias = im.input(node, 2);
+    if (failed(bias))
+      return failure();
+    operands.push_back(*bias);
+  }
+  bool hasBias = operands.size() == 4;
+  Value y = im.elementwise(
+      operands, shape,
+      [=](OpBuilder &b, Location l, ValueRange v) -> Value {
+        Value variance = arith::AddFOp::create(
+            b, l,
+            arith::MulFOp::create(b, l, v[1],
+                                  constantLike(b, l, 1.0 / count)),
+            constantLike(b, l, eps));
+        Value normed = arith::MulFOp::create(
+            b, l, v[0], math::RsqrtOp::create(b, l, variance));
+        Value r = arith::MulFOp::create(b, l, normed, v[2]);
+        return hasBias ? arith::AddFOp::create(b, l, r, v[3]).getResult() : r;
+      });
+  im.define(node.outputs[0], y);
+  return success();
+}
+
+} // namespace
+
+void ampc::onnx_import::registerElementwiseOps(HandlerTable &table) {
+  table["Relu"] = relu;
+  table["LeakyRelu"] = leakyRelu;
+  table["Sigmoid"] = sigmoid;
+  table["Tanh"] = simpleUnary<math::TanhOp>;
+  table["Exp"] = simpleUnary<math::ExpOp>;
+  table["Log"] = simpleUnary<math::LogOp>;
+  table["Sqrt"] = simpleUnary<math::SqrtOp>;
+  table["Abs"] = simpleUnary<math::AbsFOp>;
+  table["Neg"] = simpleUnary<arith::NegFOp>;
+  table["Erf"] = simpleUnary<math::ErfOp>;
+  table["Reciprocal"] = reciprocal;
+  table["Clip"] = clip;
+  table["Add"] = simpleBinary<arith::AddFOp>;
+  table["Sub"] = simpleBinary<arith::SubFOp>;
+  table["Mul"] = simpleBinary<arith::MulFOp>;
+  table["Div"] = simpleBinary<arith::DivFOp>;
+  table["Max"] = simpleBinary<arith::MaximumFOp>;
+  table["Min"] = simpleBinary<arith::MinimumFOp>;
+  table["Pow"] = power;
+  table["Identity"] = identity;
+  table["Dropout"] = dropout;
+  table["Cast"] = cast;
+  table["BatchNormalization"] = batchNormalization;
+  table["LayerNormalization"] = layerNormalization;
+}
+
+Value ampc::onnx_import::addChannelBias(Importer &im, Value x, Value bias) {
+  return channelwise(im, x, {bias}, addf);
+}
+
+FailureOr<SmallVector<int64_t>>
+ampc::onnx_import::broadcastShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  return broadcastShapes(a, b);
+}

@@ -1,0 +1,121 @@
+//===- Importer.h - ONNX graph to linalg on tensors ------------*- C++ -*-===//
+//
+// The state of one import: the ONNX graph, the function being built, the
+// value of every ONNX name seen so far (an SSA value, or a constant the
+// importer keeps as data: shapes, axes, small tensors), and the op
+// handlers (OnnxOps.cpp) and constant folding (OnnxFold.cpp) that use it.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef AMPC_LIB_IMPORT_IMPORTER_H
+#define AMPC_LIB_IMPORT_IMPORTER_H
+
+#include "OnnxGraph.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <functional>
+#include <optional>
+
+namespace ampc::onnx_import {
+
+using onnx_graph::Graph;
+using onnx_graph::Node;
+
+class Importer {
+public:
+  Importer(mlir::MLIRContext &context, const Graph &graph)
+      : graph(graph), builder(&context) {}
+
+  /// An error naming `node`: "Conv node 'conv1': <message>".
+  mlir::LogicalResult fail(const Node &node, const llvm::Twine &message);
+  /// Every message so far, one per line.
+  std::string errors;
+
+  const Graph &graph;
+  mlir::OpBuilder builder;
+  mlir::Location loc() const { return currentLoc; }
+  mlir::Location currentLoc = builder.getUnknownLoc();
+
+  // --- values -----------------------------------------------------------
+  /// The tensor input `index` of `node`; materializes a constant. Fails
+  /// (with a message) when the input is missing or not a float tensor.
+  mlir::FailureOr<mlir::Value> input(const Node &node, size_t index);
+  /// True when `node` has input `index` (not omitted).
+  static bool hasInput(const Node &node, size_t index) {
+    return index < node.inputs.size() && !node.inputs[index].empty();
+  }
+  /// A constant input (an initializer that is not a parameter, a Constant
+  /// node, a folded shape computation), or nullptr.
+  const onnx_graph::Tensor *constant(const Node &node, size_t index) const;
+  /// The integers of constant input `index`; fails naming it otherwise.
+  mlir::FailureOr<std::vector<int64_t>> constantInts(const Node &node,
+                                                     size_t index);
+  void define(const std::string &name, mlir::Value value) {
+    values[name] = value;
+  }
+  void defineConstant(const std::string &name, onnx_graph::Tensor tensor) {
+    tensor.name = name;
+    constants[name] = std::move(tensor);
+  }
+  mlir::FailureOr<mlir::Value> lookup(const std::string &name);
+
+  // --- attributes -------------------------------------------------------
+  int64_t intAttr(const Node &node, llvm::StringRef name,
+                  int64_t fallback) const;
+  float floatAttr(const Node &node, llvm::StringRef name,
+                  float fallback) const;
+  std::string stringAttr(const Node &node, llvm::StringRef name,
+                         llvm::StringRef fallback) const;
+  std::optional<std::vector<int64_t>> intsAttr(const Node &node,
+                                               llvm::StringRef name) const;
+
+  // --- building blocks (OnnxOps.cpp) ------------------------------------
+  using BodyFn = std::function<mlir::Value(mlir::OpBuilder &, mlir::Location,
+                                           mlir::ValueRange)>;
+  /// A linalg.generic over `shape` applying `body` to the elements of
+  /// `inputs`, broadcast to `shape` by numpy's rules.
+  mlir::Value elementwise(mlir::ValueRange inputs,
+                          llvm::ArrayRef<int64_t> shape, const BodyFn &body);
+  /// Reduces `input` over `axes` (sorted, distinct) with `combine` from
+  /// `init`; the result drops the reduced dimensions.
+  mlir::Value reduce(mlir::Value input, llvm::ArrayRef<int64_t> axes,
+                     double init, const BodyFn &combine);
+  /// `input` reshaped to `shape` (same element count) by collapsing and
+  /// expanding.
+  mlir::Value reshape(mlir::Value input, llvm::ArrayRef<int64_t> shape);
+  /// A zero-filled (or `value`-filled) f32 tensor.
+  mlir::Value filled(llvm::ArrayRef<int64_t> shape, double value);
+  mlir::Value scalar(double value);
+
+  // --- the import -------------------------------------------------------
+  mlir::LogicalResult importNode(const Node &node);
+
+  llvm::StringMap<mlir::Value> values;
+  std::map<std::string, onnx_graph::Tensor> constants;
+};
+
+/// The handler of an op type, or nullptr.
+using Handler = mlir::LogicalResult (*)(Importer &, const Node &);
+Handler findHandler(llvm::StringRef opType);
+/// The supported op types, comma-separated, for messages.
+std::string supportedOps();
+
+/// Folds `node` when every input is a known constant (or a static shape):
+/// true when its outputs were defined as constants.
+bool foldConstant(Importer &importer, const Node &node);
+
+mlir::RankedTensorType tensorType(mlir::Value value);
+llvm::ArrayRef<int64_t> shapeOf(mlir::Value value);
+
+/// Normalizes a possibly negative axis of a rank-`rank` tensor; fails with
+/// a message naming the node.
+mlir::FailureOr<int64_t> normalizeAxis(Importer &importer, const Node &node,
+                                       int64_t axis, int64_t rank);
+
+} // namespace ampc::onnx_import
+
+#endif // AMPC_LIB_IMPORT_IMPORTER_H
