@@ -87,6 +87,11 @@ public:
   /// `input` reshaped to `shape` (same element count) by collapsing and
   /// expanding.
   mlir::Value reshape(mlir::Value input, llvm::ArrayRef<int64_t> shape);
+  /// `input` padded by `low`/`high` elements per dimension with `value`:
+  /// inserted into a filled tensor (which autocast and autodiff know as
+  /// such, unlike tensor.pad's region).
+  mlir::Value pad(mlir::Value input, llvm::ArrayRef<int64_t> low,
+                  llvm::ArrayRef<int64_t> high, double value);
   /// A zero-filled (or `value`-filled) f32 tensor.
   mlir::Value filled(llvm::ArrayRef<int64_t> shape, double value);
   mlir::Value scalar(double value);

@@ -125,6 +125,24 @@ Value Importer::filled(ArrayRef<int64_t> shape, double value) {
   return linalg::FillOp::create(builder, loc(), fill, empty).getResult(0);
 }
 
+Value Importer::pad(Value input, ArrayRef<int64_t> low, ArrayRef<int64_t> high,
+                    double value) {
+  ArrayRef<int64_t> s = shapeOf(input);
+  SmallVector<int64_t> shape;
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  for (size_t d = 0; d < s.size(); ++d) {
+    shape.push_back(s[d] + low[d] + high[d]);
+    offsets.push_back(builder.getIndexAttr(low[d]));
+    sizes.push_back(builder.getIndexAttr(s[d]));
+    strides.push_back(builder.getIndexAttr(1));
+  }
+  if (ArrayRef<int64_t>(shape) == s)
+    return input;
+  return tensor::InsertSliceOp::create(builder, loc(), input,
+                                       filled(shape, value), offsets, sizes,
+                                       strides);
+}
+
 Value Importer::scalar(double value) {
   return arith::ConstantOp::create(builder, loc(),
                                    builder.getF32FloatAttr(value));
@@ -135,14 +153,22 @@ Value Importer::elementwise(ValueRange inputs, ArrayRef<int64_t> shape,
   MLIRContext *context = builder.getContext();
   int64_t rank = shape.size();
   SmallVector<AffineMap> maps;
+  SmallVector<Value> operands;
   for (Value input : inputs) {
+    // A broadcast dimension (1 where the result has more) is dropped from
+    // the operand, so that every map is a projected permutation (what
+    // autodiff and vectorization read).
     ArrayRef<int64_t> inputShape = shapeOf(input);
     int64_t offset = rank - int64_t(inputShape.size());
     SmallVector<AffineExpr> exprs;
-    for (auto [j, size] : llvm::enumerate(inputShape))
-      exprs.push_back(size == 1 && shape[j + offset] != 1
-                          ? getAffineConstantExpr(0, context)
-                          : getAffineDimExpr(j + offset, context));
+    SmallVector<int64_t> kept;
+    for (auto [j, size] : llvm::enumerate(inputShape)) {
+      if (size == 1 && shape[j + offset] != 1)
+        continue;
+      exprs.push_back(getAffineDimExpr(j + offset, context));
+      kept.push_back(size);
+    }
+    operands.push_back(reshape(input, kept));
     maps.push_back(AffineMap::get(rank, 0, exprs, context));
   }
   maps.push_back(AffineMap::getMultiDimIdentityMap(rank, context));
@@ -151,7 +177,7 @@ Value Importer::elementwise(ValueRange inputs, ArrayRef<int64_t> shape,
   SmallVector<utils::IteratorType> iterators(rank,
                                              utils::IteratorType::parallel);
   auto generic = linalg::GenericOp::create(
-      builder, loc(), TypeRange{init.getType()}, inputs, ValueRange{init},
+      builder, loc(), TypeRange{init.getType()}, operands, ValueRange{init},
       maps, iterators, [&](OpBuilder &b, Location l, ValueRange args) {
         linalg::YieldOp::create(b, l, body(b, l, args.drop_back()));
       });

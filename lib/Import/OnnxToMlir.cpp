@@ -151,9 +151,12 @@ LogicalResult ModelBuilder::addArguments(SmallVectorImpl<Type> &types,
 
 LogicalResult ModelBuilder::importNodes() {
   for (const Node &node : graph.nodes) {
-    std::string locName = node.name.empty() && !node.outputs.empty()
-                              ? node.outputs[0]
-                              : node.name;
+    // "Conv 'conv1'": what errors and reports name.
+    std::string locName =
+        node.opType + " '" +
+        (node.name.empty() && !node.outputs.empty() ? node.outputs[0]
+                                                    : node.name) +
+        "'";
     importer.currentLoc = NameLoc::get(importer.builder.getStringAttr(locName));
     if (!node.domain.empty() && node.domain != "ai.onnx")
       return importer.fail(node, "operators of domain '" + node.domain +
@@ -408,4 +411,18 @@ llvm::Error ampc::exportOnnx(
     return makeError("cannot write '" + outputPath +
                      "': " + out.error().message());
   return llvm::Error::success();
+}
+
+llvm::Error ampc::exportTrainedOnnx(llvm::StringRef originalPath,
+                                    const ImportedModel &model,
+                                    llvm::ArrayRef<ampc_rt::Tensor> parameters,
+                                    llvm::StringRef outputPath) {
+  if (parameters.size() != model.parameters.size())
+    return makeError("the model has " + llvm::Twine(model.parameters.size()) +
+                     " parameters, " + llvm::Twine(parameters.size()) +
+                     " values were given");
+  std::vector<std::pair<std::string, ampc_rt::Tensor>> values;
+  for (auto [param, value] : llvm::zip(model.parameters, parameters))
+    values.emplace_back(param.initializer, value);
+  return exportOnnx(originalPath, values, outputPath);
 }

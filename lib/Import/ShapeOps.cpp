@@ -286,21 +286,14 @@ LogicalResult pad(Importer &im, const Node &node) {
       return im.fail(node, "the pad value must be a constant float scalar");
     value = c->floats[0];
   }
-  SmallVector<OpFoldResult> low, high;
-  SmallVector<int64_t> shape;
+  SmallVector<int64_t> low, high;
   for (size_t d = 0; d < s.size(); ++d) {
-    int64_t lo = (*pads)[d], hi = (*pads)[d + s.size()];
-    if (lo < 0 || hi < 0)
+    low.push_back((*pads)[d]);
+    high.push_back((*pads)[d + s.size()]);
+    if (low.back() < 0 || high.back() < 0)
       return im.fail(node, "negative pads are not supported");
-    low.push_back(im.builder.getIndexAttr(lo));
-    high.push_back(im.builder.getIndexAttr(hi));
-    shape.push_back(s[d] + lo + hi);
   }
-  im.define(node.outputs[0],
-            tensor::PadOp::create(
-                im.builder, im.loc(),
-                RankedTensorType::get(shape, im.builder.getF32Type()), *x, low,
-                high, im.scalar(value)));
+  im.define(node.outputs[0], im.pad(*x, low, high, value));
   return success();
 }
 

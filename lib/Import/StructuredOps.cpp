@@ -207,23 +207,8 @@ LogicalResult readWindow(Importer &im, const Node &node,
 
 /// `x` [N, C, H, W] padded by `w`'s pads with `value`.
 Value padSpatial(Importer &im, Value x, const Window &w, double value) {
-  if (!w.padLow[0] && !w.padLow[1] && !w.padHigh[0] && !w.padHigh[1])
-    return x;
-  ArrayRef<int64_t> s = shapeOf(x);
-  SmallVector<int64_t> shape = {s[0], s[1], s[2] + w.padLow[0] + w.padHigh[0],
-                                s[3] + w.padLow[1] + w.padHigh[1]};
-  SmallVector<OpFoldResult> low = {im.builder.getIndexAttr(0),
-                                   im.builder.getIndexAttr(0),
-                                   im.builder.getIndexAttr(w.padLow[0]),
-                                   im.builder.getIndexAttr(w.padLow[1])};
-  SmallVector<OpFoldResult> high = {im.builder.getIndexAttr(0),
-                                    im.builder.getIndexAttr(0),
-                                    im.builder.getIndexAttr(w.padHigh[0]),
-                                    im.builder.getIndexAttr(w.padHigh[1])};
-  return tensor::PadOp::create(
-      im.builder, im.loc(),
-      RankedTensorType::get(shape, im.builder.getF32Type()), x, low, high,
-      im.scalar(value));
+  return im.pad(x, {0, 0, w.padLow[0], w.padLow[1]},
+                {0, 0, w.padHigh[0], w.padHigh[1]}, value);
 }
 
 int64_t outputSize(int64_t padded, int64_t kernel, int64_t stride,

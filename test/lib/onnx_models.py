@@ -69,7 +69,7 @@ def mlp():
 
 
 def cnn():
-    """Conv (padded) + BatchNorm (eval) + Relu + MaxPool + Flatten (through a
+    """A classifier of 28x28 images: Conv (padded) + BatchNorm (eval) + Relu + MaxPool + Flatten (through a
     Shape subgraph, as torch exports x.view(x.size(0), -1)) + Gemm."""
     nodes = [
         helper.make_node("Conv", ["x", "conv.weight", "conv.bias"], ["c"],
@@ -92,10 +92,10 @@ def cnn():
                                      "bn.running_mean"),
              numpy_helper.from_array(np.array([1.0, 0.5, 2.0, 1.5], np.float32),
                                      "bn.running_var"),
-             init("fc.weight", 3, 4 * 4 * 4), init("fc.bias", 3),
+             init("fc.weight", 10, 4 * 14 * 14, scale=0.05), init("fc.bias", 10),
              numpy_helper.from_array(np.array(0, np.int64), "zero"),
              ints("axes0", [0]), ints("minus1", [-1])]
-    return model(nodes, [("x", ("batch", 1, 8, 8))], [("out", ("batch", 3))], inits)
+    return model(nodes, [("x", ("batch", 1, 28, 28))], [("out", ("batch", 10))], inits)
 
 
 MODELS = {

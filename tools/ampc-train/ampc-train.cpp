@@ -6,16 +6,21 @@
 //              [--loss-scaling=auto|none|static|dynamic] [--init-scale=...]
 //              [--dataset=DIR] [--checkpoint-dir=DIR [--resume]]
 //              [--summary-json=PATH] [--plot=PATH.svg]
+//   ampc-train model.onnx --batch=N [--loss=cross-entropy|mse|none]
+//              [--export-onnx=trained.onnx] ...
 //
 // A command line over the training library (ampc/Train): the model's
 // @forward takes its parameters, a batch of samples [B, ...] and one-hot
 // labels [B, C], and returns the loss and the logits [B, C]. The dataset is
 // Fashion-MNIST's IDX files or four .npy arrays. Prints one row per epoch
 // (mean training loss, test accuracy, skipped steps, loss scale, time per
-// step) and a side-by-side summary of the policies.
+// step) and a side-by-side summary of the policies. An ONNX model is
+// imported (ampc-import-onnx, with a loss over its first output) and starts
+// from its exported parameters.
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Import/Onnx.h"
 #include "ampc/Train/CommandLine.h"
 #include "ampc/Train/Report.h"
 #include "ampc/Train/TrainLoop.h"
@@ -65,7 +70,20 @@ static cl::opt<unsigned>
               cl::desc("evaluate on the first N test samples only (0: all)"),
               cl::cat(trainCategory));
 
+static cl::opt<std::string> onnxLoss(
+    "loss", cl::init("cross-entropy"),
+    cl::desc("for an .onnx model: the loss appended over its first output "
+             "(cross-entropy, against one-hot labels; mse; none: the first "
+             "output is the loss)"),
+    cl::cat(trainCategory));
+
 static cl::OptionCategory outputCategory("Output");
+static cl::opt<std::string> exportOnnx(
+    "export-onnx", cl::init(""),
+    cl::desc("for an .onnx model: write it with the trained parameters as "
+             "its initializers (PATH.onnx; with several policies "
+             "PATH.<policy>.onnx)"),
+    cl::cat(outputCategory));
 static cl::opt<std::string>
     checkpointDir("checkpoint-dir", cl::init(""),
                   cl::desc("write DIR/<policy>.ckpt (and DIR/<policy>.npz, "
@@ -127,8 +145,21 @@ private:
   bool enabled;
 };
 
+/// How many policies this run trains.
+size_t numPolicies = 1;
+
+/// Where --export-onnx writes the model trained under `policy`.
+std::string exportPath(const std::string &policy) {
+  if (numPolicies <= 1)
+    return exportOnnx;
+  llvm::StringRef path = exportOnnx;
+  path.consume_back(".onnx");
+  return (path + "." + policy + ".onnx").str();
+}
+
 /// Trains under one policy; prints its table.
 llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
+                                      const ampc::ImportedModel *imported,
                                       const ampc::PrecisionOptions &precision,
                                       const Dataset &train, const Dataset &test,
                                       bool showProgress) {
@@ -151,6 +182,10 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
   auto shape = getClassifierShape(**trainer);
   if (!shape)
     return shape.takeError();
+  if (imported)
+    for (auto [i, param] : llvm::enumerate(imported->parameters))
+      if (llvm::Error error = (*trainer)->setParameter(i, param.value))
+        return std::move(error);
   if (!loadParams.empty()) {
     // The layout --save-params writes, or a flat directory.
     std::string perPolicy = loadParams + "/" + policy;
@@ -211,10 +246,41 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
     if (llvm::Error error =
             (*trainer)->saveParameters(saveParams + "/" + policy))
       return std::move(error);
+  if (imported && !exportOnnx.empty())
+    if (llvm::Error error = ampc::exportTrainedOnnx(
+            inputFile, *imported, (*trainer)->parameters(),
+            exportPath(policy)))
+      return std::move(error);
   return run;
 }
 
 } // namespace
+
+/// The model's text: the file, or the model imported from an .onnx file
+/// (then in `imported`, with its parameters).
+static llvm::Expected<std::string>
+loadSource(std::optional<ampc::ImportedModel> &imported) {
+  if (!ampc::isOnnxPath(inputFile)) {
+    if (!exportOnnx.empty())
+      return llvm::createStringError("--export-onnx needs an .onnx model");
+    auto file = llvm::MemoryBuffer::getFile(inputFile);
+    if (!file)
+      return llvm::createStringError("cannot open '" + inputFile +
+                                     "': " + file.getError().message());
+    return (*file)->getBuffer().str();
+  }
+  auto loss = ampc::parseOnnxLoss(onnxLoss);
+  if (!loss)
+    return loss.takeError();
+  ampc::OnnxImportOptions options;
+  options.batch = batchSize;
+  options.loss = *loss;
+  auto model = ampc::importOnnxFile(inputFile, options);
+  if (!model)
+    return model.takeError();
+  imported = std::move(*model);
+  return imported->source;
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -228,10 +294,11 @@ int main(int argc, char **argv) {
       {"fp32", "bf16", "fp16", "fp8"}, /*defaultCastStatistics=*/true);
   if (!precisions)
     return fail(llvm::toString(precisions.takeError()));
-  auto source = llvm::MemoryBuffer::getFile(inputFile);
+  numPolicies = precisions->size();
+  std::optional<ampc::ImportedModel> imported;
+  auto source = loadSource(imported);
   if (!source)
-    return fail("cannot open '" + inputFile +
-                "': " + source.getError().message());
+    return fail(llvm::toString(source.takeError()));
   if (progress != "auto" && progress != "always" && progress != "never")
     return fail("--progress must be auto, always or never");
   if (resume && checkpointDir.empty())
@@ -251,8 +318,8 @@ int main(int argc, char **argv) {
       (progress == "auto" && llvm::sys::Process::StandardErrIsDisplayed());
   std::vector<PolicyRun> runs;
   for (const ampc::PrecisionOptions &precision : *precisions) {
-    auto run = trainPolicy((*source)->getBuffer(), precision, *train, *test,
-                           showProgress);
+    auto run = trainPolicy(*source, imported ? &*imported : nullptr,
+                           precision, *train, *test, showProgress);
     if (!run)
       return fail(llvm::toString(run.takeError()));
     const RunSummary &summary = run->summary;

@@ -77,6 +77,13 @@ exportOnnx(llvm::StringRef originalPath,
            llvm::ArrayRef<std::pair<std::string, ampc_rt::Tensor>> values,
            llvm::StringRef outputPath);
 
+/// exportOnnx for a trained import: `parameters` in the order of
+/// `model.parameters` (as Trainer::parameters() returns them).
+llvm::Error exportTrainedOnnx(llvm::StringRef originalPath,
+                              const ImportedModel &model,
+                              llvm::ArrayRef<ampc_rt::Tensor> parameters,
+                              llvm::StringRef outputPath);
+
 } // namespace ampc
 
 #endif // AMPC_IMPORT_ONNX_H

@@ -42,6 +42,8 @@ std::string siteName(Operation *op) {
   if (auto file = dyn_cast<FileLineColLoc>(loc))
     os << " at " << file.getFilename().getValue() << ":" << file.getLine()
        << ":" << file.getColumn();
+  else if (auto named = dyn_cast<NameLoc>(loc)) // An imported ONNX node.
+    os << " at " << named.getName().getValue();
   return name;
 }
 
