@@ -51,6 +51,7 @@ tools = [
     ToolSubst("ampc-run", unresolved="fatal"),
     ToolSubst("ampc-compile", unresolved="fatal"),
     ToolSubst("ampc-train", unresolved="fatal"),
+    ToolSubst("ampc-import-onnx", unresolved="fatal"),
     ToolSubst("split-file", unresolved="fatal"),
     ToolSubst("mlir-translate", unresolved="fatal"),
     ToolSubst("llvm-objdump", unresolved="fatal"),

@@ -102,8 +102,8 @@ struct Graph {
 };
 
 struct ReadOptions {
-  /// Fixes every symbolic or unknown leading dimension of the graph inputs
-  /// before shape inference (0: leave them; the importer then names them).
+  /// The leading dimension of every graph input, set before shape
+  /// inference (0: as exported; a symbolic one is then an error).
   int64_t batch = 0;
 };
 

@@ -252,8 +252,8 @@ bool readOpset(const onnx::ModelProto &model, Graph &graph,
   return true;
 }
 
-/// Gives every symbolic or unknown leading dimension of the data inputs
-/// the batch size.
+/// Gives the leading dimension of every data input the batch size
+/// (symbolic, unknown, or the fixed size of the exporter's example input).
 void fixBatch(onnx::GraphProto &graph, int64_t batch) {
   std::set<std::string> initializers;
   for (const onnx::TensorProto &init : graph.initializer())
@@ -264,10 +264,10 @@ void fixBatch(onnx::GraphProto &graph, int64_t batch) {
         !input.type().tensor_type().has_shape())
       continue;
     auto *shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
-    if (shape->dim_size() > 0 && !shape->dim(0).has_dim_value())
+    if (shape->dim_size() > 0)
       shape->mutable_dim(0)->set_dim_value(batch);
   }
-  // Shapes recorded by the exporter for the symbolic batch would clash.
+  // Shapes recorded by the exporter for its batch would clash.
   graph.clear_value_info();
   for (onnx::ValueInfoProto &output : *graph.mutable_output())
     if (output.type().has_tensor_type())

@@ -32,7 +32,10 @@ using namespace ampc::onnx_import;
 namespace {
 
 llvm::Error makeError(const llvm::Twine &message) {
-  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+  std::string text = message.str();
+  while (!text.empty() && text.back() == '\n')
+    text.pop_back();
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), text);
 }
 
 /// Inputs of these ops that must be constants (shapes, axes, running

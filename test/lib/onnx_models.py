@@ -36,7 +36,7 @@ def model(nodes, inputs, outputs, initializers=(), opset=OPSET):
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
                           producer_name="ampc-test")
     # Outputs declared without a shape take the inferred one.
-    inferred = onnx.shape_inference.infer_shapes(m)
+    inferred = onnx.shape_inference.infer_shapes(m, data_prop=True)
     known = {v.name: v for v in list(inferred.graph.value_info) +
              list(inferred.graph.output)
              if v.type.tensor_type.HasField("shape")}
@@ -98,6 +98,67 @@ def cnn():
     return model(nodes, [("x", ("batch", 1, 28, 28))], [("out", ("batch", 10))], inits)
 
 
+def with_const(op, shape, consts, extra_inputs=(), **attrs):
+    """`op` on x and constant inputs (name -> array or None for omitted)."""
+    names, inits = ["x"], []
+    for name, value in consts:
+        names.append(name if value is not None else "")
+        if value is not None:
+            inits.append(numpy_helper.from_array(np.asarray(value), name))
+    return lambda: model([helper.make_node(op, names, ["out"], **attrs)],
+                         [("x", shape)], [("out", None)], inits)
+
+
+def gemm(**attrs):
+    a = (4, 3) if attrs.get("transA") else (3, 4)
+    b = (5, 4) if attrs.get("transB") else (4, 5)
+    return lambda: model(
+        [helper.make_node("Gemm", ["x", "w", "c"], ["out"], **attrs)],
+        [("x", a)], [("out", None)], [init("w", *b), init("c", 5)])
+
+
+def conv(**attrs):
+    groups = attrs.get("group", 1)
+    return lambda: model(
+        [helper.make_node("Conv", ["x", "w", "b"], ["out"], **attrs)],
+        [("x", (2, 4, 7, 6))], [("out", None)],
+        [init("w", 6, 4 // groups, 3, 2), init("b", 6)])
+
+
+def layer_norm():
+    return model(
+        [helper.make_node("LayerNormalization", ["x", "g", "b"], ["out"],
+                          axis=-1, epsilon=1e-5)],
+        [("x", (2, 3, 8))], [("out", None)], [init("g", 8), init("b", 8)],
+        opset=17)
+
+
+def batch_norm():
+    return model(
+        [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["out"],
+                          epsilon=1e-3)],
+        [("x", (2, 3, 4, 4))], [("out", None)],
+        [init("s", 3), init("b", 3), init("m", 3),
+         numpy_helper.from_array(np.array([0.5, 1.0, 2.0], np.float32), "v")])
+
+
+def shape_folding():
+    """Unsqueeze(Gather(Shape(x))) * 2 as a Reshape target, through Cast."""
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Gather", ["s", "one"], ["d"], axis=0),
+             helper.make_node("Mul", ["d", "two"], ["d2"]),
+             helper.make_node("Cast", ["d2"], ["d3"], to=TensorProto.INT64),
+             helper.make_node("Unsqueeze", ["d3", "axes0"], ["u"]),
+             helper.make_node("Constant", [], ["m1"],
+                              value=numpy_helper.from_array(np.array([-1], np.int64))),
+             helper.make_node("Concat", ["m1", "u"], ["target"], axis=0),
+             helper.make_node("Reshape", ["x", "target"], ["out"])]
+    return model(nodes, [("x", (4, 6, 2))], [("out", ("n", 12))],
+                 [numpy_helper.from_array(np.array(1, np.int64), "one"),
+                  numpy_helper.from_array(np.array(2, np.int64), "two"),
+                  ints("axes0", [0])])
+
+
 MODELS = {
     "mlp": mlp,
     "cnn": cnn,
@@ -129,18 +190,89 @@ MODELS = {
     "div": binary("Div"),
     "matmul_batched": binary("MatMul", (2, 3, 4), (1, 4, 5)),
     "matmul_rows": binary("MatMul", (2, 3, 4), (4, 5)),
+    "max": binary("Max", (2, 3), (3,)),
+    "min": binary("Min", (2, 3), (2, 1)),
+    "pow": with_const("Pow", (3, 4), [("e", np.float32(3.0))]),
+    "square": with_const("Pow", (3, 4), [("e", np.float32(2.0))]),
+    "clip": with_const("Clip", (3, 4), [("lo", np.float32(-0.5)),
+                                        ("hi", np.float32(0.7))]),
+    "clip_low": with_const("Clip", (3, 4), [("lo", np.float32(0.1))]),
+    "identity": unary("Identity"),
+    "dropout": unary("Dropout"),
+    "cast": unary("Cast", to=TensorProto.FLOAT),
+    "reduce_sum": with_const("ReduceSum", (2, 3, 4), [("axes", np.array([-1], np.int64))],
+                             keepdims=0),
+    "reshape": with_const("Reshape", (2, 3, 4), [("shape", np.array([0, -1, 2], np.int64))]),
+    "squeeze": with_const("Squeeze", (2, 1, 4, 1), [("axes", np.array([1, -1], np.int64))]),
+    "unsqueeze": with_const("Unsqueeze", (2, 4), [("axes", np.array([0, 3], np.int64))]),
+    "expand": with_const("Expand", (3, 1), [("shape", np.array([2, 3, 4], np.int64))]),
+    "slice": with_const("Slice", (5, 6), [("starts", np.array([1, -5], np.int64)),
+                                          ("ends", np.array([100, 6], np.int64)),
+                                          ("axes", np.array([0, 1], np.int64)),
+                                          ("steps", np.array([2, 2], np.int64))]),
+    "gather": with_const("Gather", (3, 5), [("idx", np.array([4, 0, -1], np.int64))],
+                         axis=1),
+    "gather_scalar": with_const("Gather", (3, 5), [("idx", np.array(1, np.int64))]),
+    "pad": with_const("Pad", (2, 3), [("pads", np.array([1, 0, 0, 2], np.int64)),
+                                      ("value", np.float32(1.5))]),
+    "concat": lambda: model(
+        [helper.make_node("Concat", ["x", "y"], ["out"], axis=1)],
+        [("x", (2, 3)), ("y", (2, 2))], [("out", None)]),
+    "gemm_plain": gemm(),
+    "gemm_transposed": gemm(transA=1, transB=1, alpha=0.5, beta=2.0),
+    "conv_strided": conv(strides=[2, 1], pads=[1, 0, 0, 1], dilations=[1, 2]),
+    "conv_groups": conv(group=2, pads=[1, 1, 1, 1]),
+    "conv_same": conv(auto_pad="SAME_UPPER"),
+    "average_pool_include_pad": unary("AveragePool", shape=(1, 2, 5, 5),
+                                      kernel_shape=[3, 3], strides=[2, 2],
+                                      pads=[1, 1, 1, 1], count_include_pad=1),
+    "layer_norm": layer_norm,
+    "batch_norm": batch_norm,
+    "shape_folding": shape_folding,
+}
+
+
+def bn_training():
+    m = batch_norm()
+    m.opset_import[0].version = 15
+    m.graph.node[0].attribute.append(helper.make_attribute("training_mode", 1))
+    return m
+
+
+def int_input():
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["out"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.INT64, (2, 3))],
+        [helper.make_tensor_value_info("out", TensorProto.INT64, (2, 3))])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+
+
+# Models the importer must refuse, each with a clear error (lit tests).
+ERROR_MODELS = {
+    "opset11": lambda: model([helper.make_node("Relu", ["x"], ["out"])],
+                             [("x", (2, 3))], [("out", None)], opset=11),
+    "unsupported_op": unary("Hardmax"),
+    "conv1d": lambda: model(
+        [helper.make_node("Conv", ["x", "w"], ["out"])],
+        [("x", (1, 2, 8))], [("out", None)], [init("w", 3, 2, 3)]),
+    "bn_training": bn_training,
+    "int_input": int_input,
+    "symbolic_feature": lambda: model(
+        [helper.make_node("Relu", ["x"], ["out"])],
+        [("x", ("batch", "features"))], [("out", ("batch", "features"))]),
 }
 
 
 def main():
+    every = {**MODELS, **ERROR_MODELS}
     if sys.argv[1:] == ["--list"]:
-        print("\n".join(MODELS))
+        print("\n".join(every))
         return
-    out, names = sys.argv[1], sys.argv[2:] or list(MODELS)
+    out, names = sys.argv[1], sys.argv[2:] or list(every)
     import os
     os.makedirs(out, exist_ok=True)
     for name in names:
-        onnx.save(MODELS[name](), os.path.join(out, name + ".onnx"))
+        onnx.save(every[name](), os.path.join(out, name + ".onnx"))
 
 
 if __name__ == "__main__":

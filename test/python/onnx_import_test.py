@@ -47,16 +47,34 @@ def pool2d(x, k, s, pads, reducer, ceil=False, fill=-np.inf):
     return y
 
 
-def conv2d(x, w, b, pad):
-    x = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+def conv2d(x, w, b, pad, stride=(1, 1), dilation=(1, 1), groups=1):
+    """pad: (top, left, bottom, right)."""
+    x = np.pad(x, ((0, 0), (0, 0), (pad[0], pad[2]), (pad[1], pad[3])))
     n, c, h, wd = x.shape
-    f, _, kh, kw = w.shape
-    y = np.zeros((n, f, h - kh + 1, wd - kw + 1))
-    for i in range(y.shape[2]):
-        for j in range(y.shape[3]):
-            patch = x[:, :, i:i + kh, j:j + kw]
-            y[:, :, i, j] = np.einsum("nchw,fchw->nf", patch, w)
+    f, cg, kh, kw = w.shape
+    eh, ew = (kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1
+    y = np.zeros((n, f, (h - eh) // stride[0] + 1, (wd - ew) // stride[1] + 1))
+    fg = f // groups
+    for g in range(groups):
+        xs = x[:, g * cg:(g + 1) * cg]
+        ws = w[g * fg:(g + 1) * fg]
+        for i in range(y.shape[2]):
+            for j in range(y.shape[3]):
+                r, q = i * stride[0], j * stride[1]
+                patch = xs[:, :, r:r + eh:dilation[0], q:q + ew:dilation[1]]
+                y[:, g * fg:(g + 1) * fg, i, j] = np.einsum("nchw,fchw->nf", patch, ws)
     return y + b[None, :, None, None]
+
+
+def layer_norm(x, g, b, eps):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * g + b
+
+
+def batch_norm(x, p, eps):
+    c = lambda v: v[None, :, None, None]
+    return (x - c(p["m"])) / np.sqrt(c(p["v"]) + eps) * c(p["s"]) + c(p["b"])
 
 
 def params(path):
@@ -97,12 +115,38 @@ def reference(name, inputs, p):
         "mlp": lambda: np.maximum(x @ p["fc1.weight"].T + p["fc1.bias"], 0)
         @ p["fc2.weight"].T + p["fc2.bias"],
         "cnn": lambda: cnn(x, p),
+        "max": lambda: np.maximum(x, y), "min": lambda: np.minimum(x, y),
+        "pow": lambda: x ** 3, "square": lambda: x ** 2,
+        "clip": lambda: np.clip(x, -0.5, 0.7), "clip_low": lambda: np.maximum(x, 0.1),
+        "identity": lambda: x, "dropout": lambda: x, "cast": lambda: x,
+        "reduce_sum": lambda: x.sum(axis=-1),
+        "reshape": lambda: x.reshape(2, 6, 2),
+        "squeeze": lambda: x.reshape(2, 4),
+        "unsqueeze": lambda: x.reshape(1, 2, 4, 1),
+        "expand": lambda: np.broadcast_to(x, (2, 3, 4)),
+        "slice": lambda: x[1:100:2, -5:6:2],
+        "gather": lambda: x[:, [4, 0, -1]],
+        "gather_scalar": lambda: x[1],
+        "pad": lambda: np.pad(x, ((1, 0), (0, 2)), constant_values=1.5),
+        "concat": lambda: np.concatenate([x, y], axis=1),
+        "gemm_plain": lambda: x @ p["w"] + p["c"],
+        "gemm_transposed": lambda: 0.5 * (x.T @ p["w"].T) + 2.0 * p["c"],
+        "conv_strided": lambda: conv2d(x, p["w"], p["b"], (1, 0, 0, 1), (2, 1), (1, 2)),
+        "conv_groups": lambda: conv2d(x, p["w"], p["b"], (1, 1, 1, 1), groups=2),
+        # SAME_UPPER for a 3x2 kernel: 2 rows (1 + 1), 1 column (0 + 1).
+        "conv_same": lambda: conv2d(x, p["w"], p["b"], (1, 0, 1, 1)),
+        "average_pool_include_pad": lambda: pool2d(
+            np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1))), (3, 3), (2, 2),
+            (0, 0, 0, 0), lambda v: v.mean(axis=(2, 3))),
+        "layer_norm": lambda: layer_norm(x, p["g"], p["b"], 1e-5),
+        "batch_norm": lambda: batch_norm(x, p, 1e-3),
+        "shape_folding": lambda: x.reshape(-1, 12),
     }
     return table[name]()
 
 
 def cnn(x, p):
-    c = conv2d(x, p["conv.weight"], p["conv.bias"], 1)
+    c = conv2d(x, p["conv.weight"], p["conv.bias"], (1, 1, 1, 1))
     scale = p["bn.weight"] / np.sqrt(p["bn.running_var"] + 1e-5)
     b = (c - p["bn.running_mean"][None, :, None, None]) * scale[None, :, None, None] \
         + p["bn.bias"][None, :, None, None]
@@ -128,6 +172,73 @@ def inputs_for(path, name):
     return arrays
 
 
+def check(condition, message):
+    print(("ok   " if condition else "FAIL ") + message)
+    return 0 if condition else 1
+
+
+def train_and_export(tmp):
+    """ampc-train trains the CNN under two policies from its exported
+    weights and writes it back: the trained initializers are the trained
+    parameters, everything else is the original model, and the written
+    model computes what numpy computes with those weights."""
+    path = os.path.join(tmp, "cnn.onnx")
+    out = os.path.join(tmp, "trained.onnx")
+    run = subprocess.run(
+        [os.path.join(BIN, "ampc-train"), path, "--batch=16", "--policy=fp32,bf16",
+         "--max-steps=60", "--test-limit=512", "--lr=0.01", "--progress=never",
+         f"--save-params={tmp}/params", f"--export-onnx={out}",
+         f"--summary-json={tmp}/summary.json"], capture_output=True, text=True)
+    if run.returncode != 0:
+        return check(False, "ampc-train cnn.onnx: " + run.stderr)
+    import json
+    summary = json.load(open(os.path.join(tmp, "summary.json")))
+    failures = 0
+    for policy in summary["policies"]:
+        accuracy = policy["final_test_accuracy_percent"]
+        failures += check(accuracy > 50, f"cnn.onnx {policy['policy']}: "
+                          f"{accuracy:.1f}% after 60 steps (> 50%)")
+    original = {t.name: numpy_helper.to_array(t)
+                for t in onnx.load(path).graph.initializer}
+    for policy in ("fp32", "bf16"):
+        trained_path = os.path.join(tmp, f"trained.{policy}.onnx")
+        trained = onnx.load(trained_path)
+        onnx.checker.check_model(trained)
+        values = {t.name: numpy_helper.to_array(t) for t in trained.graph.initializer}
+        saved = {n[:-4]: np.load(os.path.join(tmp, "params", policy, n))
+                 for n in os.listdir(os.path.join(tmp, "params", policy))}
+        failures += check(
+            sorted(values) == sorted(original) and
+            all(np.array_equal(values[n], saved[n]) for n in saved) and
+            all(not np.array_equal(values[n], original[n]) for n in saved) and
+            all(np.array_equal(values[n], original[n]) for n in original
+                if n not in saved),
+            f"trained.{policy}.onnx: {len(saved)} trained initializers, "
+            f"{len(original) - len(saved)} kept")
+        failures += check(
+            [n.op_type for n in trained.graph.node] ==
+            [n.op_type for n in onnx.load(path).graph.node],
+            f"trained.{policy}.onnx: the original graph")
+        x = RNG.standard_normal((3, 1, 28, 28)).astype(np.float32)
+        np.save(os.path.join(tmp, "x.npy"), x)
+        run = subprocess.run([os.path.join(BIN, "ampc-run"), trained_path, "--batch=3",
+                              f"--input=@{tmp}/x.npy", f"--output=@{tmp}/y.npy"],
+                             capture_output=True, text=True)
+        got = np.load(os.path.join(tmp, "y.npy")) if run.returncode == 0 else None
+        want = cnn(x.astype(np.float64),
+                   {n: v.astype(np.float64) for n, v in values.items()})
+        failures += check(got is not None and np.allclose(got, want, rtol=1e-5, atol=1e-5),
+                          f"trained.{policy}.onnx runs as numpy computes it")
+    run = subprocess.run([os.path.join(BIN, "ampc-train"),
+                          os.path.join(os.path.dirname(__file__), "..", "..", "examples",
+                                       "models", "mlp.mlir"), f"--export-onnx={out}"],
+                         capture_output=True, text=True)
+    failures += check(run.returncode != 0 and
+                      "--export-onnx needs an .onnx model" in run.stderr,
+                      "--export-onnx of an .mlir model is an error")
+    return failures
+
+
 def main():
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +246,10 @@ def main():
         for name in onnx_models.MODELS:
             path = os.path.join(tmp, name + ".onnx")
             arrays = inputs_for(path, name)
-            command = [os.path.join(BIN, "ampc-run"), path, "--batch=2"]
+            command = [os.path.join(BIN, "ampc-run"), path]
+            if any(d.HasField("dim_param") for v in onnx.load(path).graph.input
+                   for d in v.type.tensor_type.shape.dim):
+                command.append("--batch=2")
             for i, a in enumerate(arrays):
                 np.save(os.path.join(tmp, f"in{i}.npy"), a)
                 command.append(f"--input=@{tmp}/in{i}.npy")
@@ -155,7 +269,9 @@ def main():
             ok = np.allclose(got, want, rtol=2e-6, atol=2e-6)
             print(f"{'ok  ' if ok else 'FAIL'} {name}: {got.shape} max rel err {err:.2e}")
             failures += not ok
-    print(f"{len(onnx_models.MODELS) - failures}/{len(onnx_models.MODELS)} models match numpy")
+        print(f"{len(onnx_models.MODELS) - failures}/{len(onnx_models.MODELS)} "
+              "models match numpy")
+        failures += train_and_export(tmp)
     sys.exit(1 if failures else 0)
 
 

@@ -27,8 +27,9 @@ static cl::opt<std::string> outputFile("o", cl::desc("the MLIR file to write"),
                                        cl::init("-"), cl::cat(importCategory));
 static cl::opt<int64_t>
     batchSize("batch", cl::init(0),
-              cl::desc("the size of a symbolic leading dimension of the "
-                       "graph inputs (a model exported with a dynamic batch)"),
+              cl::desc("the batch size: the leading dimension of every "
+                       "graph input (symbolic, or the exporter's example "
+                       "size)"),
               cl::cat(importCategory));
 static cl::opt<std::string>
     lossName("loss", cl::init("none"),

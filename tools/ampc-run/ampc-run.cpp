@@ -164,7 +164,10 @@ loadModule(const ampc::JitOptions &options,
     return model.takeError();
   for (ampc::OnnxParameter &param : model->parameters)
     parameters.push_back(std::move(param.value));
-  return ampc::JitModule::fromString(model->source, options, inputFile);
+  // The import has given the graph its batch size.
+  ampc::JitOptions imported = options;
+  imported.batch = 0;
+  return ampc::JitModule::fromString(model->source, imported, inputFile);
 }
 
 int main(int argc, char **argv) {

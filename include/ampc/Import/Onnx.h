@@ -38,8 +38,10 @@ enum class OnnxLoss {
 llvm::Expected<OnnxLoss> parseOnnxLoss(llvm::StringRef text);
 
 struct OnnxImportOptions {
-  /// The size of a symbolic leading dimension of the graph inputs (a model
-  /// exported with a dynamic batch needs one). 0: the model must have none.
+  /// The batch size: the leading dimension of every graph input, whether
+  /// exported as symbolic or as the example input's size (shape inference
+  /// carries it through the graph). 0: as exported, where a symbolic
+  /// dimension is an error.
   int64_t batch = 0;
   OnnxLoss loss = OnnxLoss::None;
 };
