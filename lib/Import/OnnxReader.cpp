@@ -254,7 +254,9 @@ bool readOpset(const onnx::ModelProto &model, Graph &graph,
 
 /// Gives the leading dimension of every data input the batch size
 /// (symbolic, unknown, or the fixed size of the exporter's example input).
-void fixBatch(onnx::GraphProto &graph, int64_t batch) {
+/// Returns the fixed size it replaced (0: none).
+int64_t fixBatch(onnx::GraphProto &graph, int64_t batch) {
+  int64_t replaced = 0;
   std::set<std::string> initializers;
   for (const onnx::TensorProto &init : graph.initializer())
     initializers.insert(init.name());
@@ -264,14 +266,18 @@ void fixBatch(onnx::GraphProto &graph, int64_t batch) {
         !input.type().tensor_type().has_shape())
       continue;
     auto *shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
-    if (shape->dim_size() > 0)
-      shape->mutable_dim(0)->set_dim_value(batch);
+    if (shape->dim_size() == 0)
+      continue;
+    if (shape->dim(0).has_dim_value() && shape->dim(0).dim_value() != batch)
+      replaced = shape->dim(0).dim_value();
+    shape->mutable_dim(0)->set_dim_value(batch);
   }
   // Shapes recorded by the exporter for its batch would clash.
   graph.clear_value_info();
   for (onnx::ValueInfoProto &output : *graph.mutable_output())
     if (output.type().has_tensor_type())
       output.mutable_type()->mutable_tensor_type()->clear_shape();
+  return replaced;
 }
 
 bool convertGraph(const onnx::ModelProto &model, Graph &graph,
@@ -355,10 +361,11 @@ bool ampc::onnx_graph::readModel(const std::string &bytes,
     error = "'" + name + "': " + error;
     return false;
   }
+  int64_t exportedBatch = 0;
   try {
     onnx::checker::check_model(model);
     if (options.batch > 0)
-      fixBatch(*model.mutable_graph(), options.batch);
+      exportedBatch = fixBatch(*model.mutable_graph(), options.batch);
     onnx::ShapeInferenceOptions inference(/*check_type=*/true,
                                           /*strict_mode=*/1,
                                           /*data_prop=*/true);
@@ -366,6 +373,13 @@ bool ampc::onnx_graph::readModel(const std::string &bytes,
                                        inference);
   } catch (const std::exception &e) {
     error = "'" + name + "' is not a valid ONNX model: " + e.what();
+    if (exportedBatch)
+      error += "\n(the model was exported for batches of " +
+               std::to_string(exportedBatch) +
+               " and may compute shapes from it: export it with a dynamic "
+               "batch, torch.onnx.export(..., dynamic_axes={'x': {0: "
+               "'batch'}}), or import it with --batch=" +
+               std::to_string(exportedBatch) + ")";
     return false;
   }
   if (!convertGraph(model, graph, error)) {

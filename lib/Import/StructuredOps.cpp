@@ -226,6 +226,17 @@ SmallVector<NamedAttribute> windowAttrs(Importer &im, const Window &w) {
           im.builder.getNamedAttr("dilations", vec(w.dilation))};
 }
 
+Value transposed(Importer &im, Value x, ArrayRef<int64_t> perm) {
+  ArrayRef<int64_t> s = shapeOf(x);
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(s[p]);
+  Value init = tensor::EmptyOp::create(im.builder, im.loc(), shape,
+                                       im.builder.getF32Type());
+  return linalg::TransposeOp::create(im.builder, im.loc(), x, init, perm)
+      .getResult()[0];
+}
+
 LogicalResult conv(Importer &im, const Node &node) {
   FailureOr<Value> x = im.input(node, 0), weight = im.input(node, 1);
   if (failed(x) || failed(weight))
@@ -252,21 +263,22 @@ LogicalResult conv(Importer &im, const Node &node) {
     return im.fail(node, "the window is larger than the padded input");
   Value y;
   if (groups == 1) {
-    Value init = im.filled({xs[0], ws[0], oh, ow}, 0.0);
-    y = linalg::Conv2DNchwFchwOp::create(
+    // Computed channels-last, as the CPU back end's packed contractions
+    // take convolutions (forward and, through autodiff, backward); the
+    // transposes around it are copies.
+    Value xt = transposed(im, padded, {0, 2, 3, 1});
+    Value wt = transposed(im, *weight, {2, 3, 1, 0});
+    Value init = im.filled({xs[0], oh, ow, ws[0]}, 0.0);
+    y = linalg::Conv2DNhwcHwcfOp::create(
             im.builder, im.loc(), TypeRange{init.getType()},
-            ValueRange{padded, *weight}, ValueRange{init}, windowAttrs(im, w))
+            ValueRange{xt, wt}, ValueRange{init}, windowAttrs(im, w))
             .getResult(0);
+    y = transposed(im, y, {0, 3, 1, 2});
   } else {
     int64_t g = groups, cg = xs[1] / g, fg = ws[0] / g;
     Value gx = im.reshape(padded, {xs[0], g, cg, ps[2], ps[3]});
     Value gw = im.reshape(*weight, {g, fg, cg, ws[2], ws[3]});
-    Value wInit = tensor::EmptyOp::create(im.builder, im.loc(),
-                                          ArrayRef<int64_t>{fg, g, cg, ws[2], ws[3]},
-                                          im.builder.getF32Type());
-    gw = linalg::TransposeOp::create(im.builder, im.loc(), gw, wInit,
-                                     ArrayRef<int64_t>{1, 0, 2, 3, 4})
-             .getResult()[0];
+    gw = transposed(im, gw, {1, 0, 2, 3, 4});
     Value init = im.filled({xs[0], g, fg, oh, ow}, 0.0);
     y = linalg::Conv2DNgchwFgchwOp::create(
             im.builder, im.loc(), TypeRange{init.getType()},

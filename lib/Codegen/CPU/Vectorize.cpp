@@ -217,12 +217,14 @@ struct AmpcVectorizeContractionsPass
     // patches and a contraction first.
     SmallVector<linalg::LinalgOp> convolutions;
     module.walk([&](linalg::LinalgOp op) {
-      if (isa<linalg::GenericOp, linalg::Conv2DNhwcHwcfOp>(op) &&
+      if ((isa<linalg::GenericOp>(op) ||
+           linalg::isaConvolutionOpInterface(op)) &&
           op.hasPureTensorSemantics())
         convolutions.push_back(op);
     });
     for (linalg::LinalgOp op : convolutions) {
-      if (auto named = dyn_cast<linalg::Conv2DNhwcHwcfOp>(op.getOperation())) {
+      if (auto named = dyn_cast<linalg::LinalgOp>(op.getOperation());
+          named && !isa<linalg::GenericOp>(named)) {
         rewriter.setInsertionPoint(named);
         FailureOr<linalg::GenericOp> generic =
             linalg::generalizeNamedOp(rewriter, named);
