@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ampc/Import/Onnx.h"
 #include "ampc/JIT/Trainer.h"
 
 #include <pybind11/numpy.h>
@@ -224,13 +225,21 @@ const std::map<std::string, Setter> &trainerOptions() {
 
 struct PyTrainer {
   std::unique_ptr<ampc::Trainer> trainer;
+  /// An imported ONNX model: its file and what the import made of it.
+  std::string onnxPath;
+  std::shared_ptr<ampc::ImportedModel> imported;
 
   static PyTrainer create(const std::string &path, const py::kwargs &kwargs) {
     ampc::TrainOptions options;
     ampc::JitOptions jit;
     jit.precision.policy = ampc::amp::Policy::fp32;
+    std::string loss = "cross-entropy";
     for (const auto &[key, value] : kwargs) {
       std::string name = key.cast<std::string>();
+      if (name == "loss" && ampc::isOnnxPath(path)) {
+        loss = value.cast<std::string>();
+        continue;
+      }
       auto it = trainerOptions().find(name);
       if (it == trainerOptions().end()) {
         std::string known;
@@ -240,7 +249,27 @@ struct PyTrainer {
       }
       it->second(options, jit, value);
     }
-    return {unwrap(ampc::Trainer::fromFile(path, jit, options))};
+    if (!ampc::isOnnxPath(path))
+      return {unwrap(ampc::Trainer::fromFile(path, jit, options)), "", {}};
+    // An ONNX model trains from its exported parameters.
+    ampc::OnnxImportOptions import;
+    import.batch = options.batch;
+    import.loss = unwrap(ampc::parseOnnxLoss(loss));
+    auto model = std::make_shared<ampc::ImportedModel>(
+        unwrap(ampc::importOnnxFile(path, import)));
+    PyTrainer result{
+        unwrap(ampc::Trainer::create(model->source, path, jit, options)),
+        path, model};
+    for (size_t i = 0; i < model->parameters.size(); ++i)
+      check(result.trainer->setParameter(i, model->parameters[i].value));
+    return result;
+  }
+
+  void exportOnnx(const std::string &path) const {
+    if (!imported)
+      throw AmpcError("export_onnx needs a Trainer of an .onnx model");
+    check(ampc::exportTrainedOnnx(onnxPath, *imported, trainer->parameters(),
+                                  path));
   }
 
   py::dict step(const py::args &args) {
@@ -294,7 +323,9 @@ PYBIND11_MODULE(ampc, m) {
   py::class_<PyTrainer>(m, "Trainer")
       .def(py::init(&PyTrainer::create), py::arg("path"),
            "Trainer(path, policy='fp32', optimizer='sgd', lr=0.05, ...): "
-           "builds and compiles the training step of the model at `path`.")
+           "builds and compiles the training step of the model at `path` "
+           "(.mlir, or .onnx: imported with batch=N and loss='cross-entropy' "
+           "(or 'mse', 'none'), starting from its exported parameters).")
       .def("step", &PyTrainer::step,
            "One training step on a batch (@forward's inputs after the "
            "parameters); returns loss, skipped, loss_scale, grad_norm, lr.")
@@ -308,6 +339,9 @@ PYBIND11_MODULE(ampc, m) {
            "The f32 master parameters by name (copies).")
       .def("set_parameter", &PyTrainer::setParameter, py::arg("name"),
            py::arg("value"))
+      .def("export_onnx", &PyTrainer::exportOnnx, py::arg("path"),
+           "Writes the imported .onnx model with the trained parameters as "
+           "its initializers.")
       .def(
           "save",
           [](PyTrainer &t, const std::string &path) {

@@ -8,8 +8,10 @@ that AMPC computes what PyTorch computes.
 The models classify Fashion-MNIST (28x28 images, 10 classes):
   mlp          784-256-10 with ReLU (torch.nn.Linear: Gemm)
   cnn          LeNet-style: two 5x5 convolutions with BatchNorm and ReLU, 2x2
-               max pooling, three linear layers (exported in eval mode:
-               the exporter folds each BatchNorm into its convolution)
+               max pooling, three linear layers; exported in training mode,
+               so that BatchNorm normalizes by the batch's statistics and
+               carries its running statistics (AMPC's @forward_train), as
+               module.train() does
   transformer  the 28 rows as tokens: a linear embedding, one
                torch.nn.TransformerEncoderLayer (4 heads), the mean over
                tokens, a linear classifier
@@ -72,30 +74,40 @@ class Transformer(nn.Module):
         return self.head(h.mean(dim=1))
 
 
-# name -> (module class, example input shape, opset)
+# name -> (module class, example input shape, opset, exported for training)
 MODELS = {
-    "mlp": (Mlp, (1, 784), 13),
-    "cnn": (LeNet, (1, 1, 28, 28), 13),
-    "transformer": (Transformer, (1, 28, 28), 17),
+    "mlp": (Mlp, (1, 784), 13, False),
+    "cnn": (LeNet, (2, 1, 28, 28), 13, True),
+    "transformer": (Transformer, (1, 28, 28), 17, False),
 }
 
 
 def build(name):
+    """The module from seed 0, in the mode it is exported and trained in."""
     torch.manual_seed(0)
-    return MODELS[name][0]().eval()
+    return MODELS[name][0]().train(MODELS[name][3])
 
 
 def export(name, path):
     module = build(name)
-    _, shape, opset = MODELS[name]
+    _, shape, opset, training = MODELS[name]
+    mode = torch.onnx.TrainingMode.TRAINING if training else torch.onnx.TrainingMode.EVAL
+    state = {k: v.clone() for k, v in module.state_dict().items()}
     torch.onnx.export(module, torch.randn(*shape), path, opset_version=opset,
-                      input_names=["x"], output_names=["logits"],
+                      input_names=["x"], output_names=["logits"], training=mode,
+                      do_constant_folding=not training,
                       dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+    # Tracing in training mode ran the module once: its running statistics
+    # moved. The exported initializers are the values before.
+    module.load_state_dict(state)
     return module
 
 
 def check(name, module, path, bin_dir):
-    """AMPC's forward pass on a random batch of 5 against PyTorch's."""
+    """AMPC's forward pass on a random batch of 5 against PyTorch's, both
+    in evaluation mode (a training-mode export evaluates with its running
+    statistics: AMPC's @forward)."""
+    module.eval()
     x = torch.randn(5, *MODELS[name][1][1:])
     with tempfile.TemporaryDirectory() as tmp:
         np.save(os.path.join(tmp, "x.npy"), x.numpy())

@@ -193,6 +193,8 @@ private:
   /// @forward's parameters and batch inputs, by argument index.
   struct ModelArguments {
     SmallVector<unsigned> params, batch;
+    /// Per parameter: a buffer (amp.buffer), not trained.
+    SmallVector<bool> buffer;
   };
 
   /// The values of @train_step while its body is built.
@@ -204,6 +206,9 @@ private:
     /// The `learning_rate` argument (tensor<f32>) with lr-input; null when
     /// the learning rate is the `lr` constant.
     Value learningRate;
+    /// Per parameter: the new value of a buffer (its forward's result, or
+    /// the buffer itself); null for a trained parameter.
+    SmallVector<Value> bufferValues;
     Value stateArg(abi::Role role) const {
       for (auto [slot, arg] : llvm::zip(state, stateArgs))
         if (slot.role == role)
@@ -217,10 +222,16 @@ private:
   bool isDynamic() { return lossScaling == "dynamic"; }
 
   FailureOr<func::FuncOp> findForward(ModuleOp module) {
-    auto forward = module.lookupSymbol<func::FuncOp>(function);
+    // A model whose training differs from its evaluation (batch
+    // statistics) trains @forward_train.
+    std::string name = function;
+    if (name == "forward" &&
+        module.lookupSymbol<func::FuncOp>(abi::kTrainingForwardName))
+      name = abi::kTrainingForwardName.str();
+    auto forward = module.lookupSymbol<func::FuncOp>(name);
     if (!forward || forward.isExternal())
       return module.emitError() << "amp-build-train-step: no function @"
-                                << function << " with a body to train";
+                                << name << " with a body to train";
     for (StringRef name : {abi::kTrainStepName, abi::kStateInitName})
       if (module.lookupSymbol(name))
         return module.emitError()
@@ -248,10 +259,14 @@ private:
                << i << " must be a static f32 tensor (master weights are f32), "
                << "not " << forward.getArgumentTypes()[i];
       args.params.push_back(i);
+      args.buffer.push_back(bool(forward.getArgAttr(i, abi::kBufferAttrName)));
     }
     if (args.params.empty())
       return forward.emitOpError(
           "has no argument marked amp.param: nothing to train");
+    if (llvm::all_of(args.buffer, [](bool b) { return b; }))
+      return forward.emitOpError("has only buffers (amp.buffer) among its "
+                                 "parameters: nothing to train");
     return args;
   }
 
@@ -266,6 +281,8 @@ private:
     auto scalarI32 = RankedTensorType::get({}, IntegerType::get(context, 32));
     SmallVector<StateSlot> state;
     for (auto [p, index] : llvm::enumerate(args.params)) {
+      if (args.buffer[p]) // Not trained: no optimizer state.
+        continue;
       auto type = cast<RankedTensorType>(forward.getArgumentTypes()[index]);
       if (isSgd() && momentum != 0)
         state.push_back({Role::ofParam(p, RoleKind::Momentum), type, 0.0});
@@ -398,8 +415,23 @@ private:
     b.setInsertionPointToStart(body);
     for (Operation &op : forward.getBody().front().without_terminator())
       b.clone(op, mapping);
-    Value loss = mapping.lookup(
-        forward.getBody().front().getTerminator()->getOperand(0));
+    Operation *terminator = forward.getBody().front().getTerminator();
+    Value loss = mapping.lookup(terminator->getOperand(0));
+    values.bufferValues.assign(numParams, Value());
+    SmallVector<BlockArgument> trained;
+    for (auto [p, isBuffer] : llvm::enumerate(args.buffer)) {
+      if (isBuffer)
+        values.bufferValues[p] = values.params[p];
+      else
+        trained.push_back(body->getArgument(p));
+    }
+    for (unsigned r = 0; r < forward.getNumResults(); ++r)
+      if (auto name = forward.getResultAttrOfType<StringAttr>(
+              r, abi::kBufferAttrName))
+        for (auto [p, index] : llvm::enumerate(args.params))
+          if (args.buffer[p] &&
+              abi::getParamName(forward, index) == name.getValue())
+            values.bufferValues[p] = mapping.lookup(terminator->getOperand(r));
     if (failed(ampc::generalizeForAutodiff(step)))
       return failure();
 
@@ -407,8 +439,7 @@ private:
     UpdateBuilder u(b, forward.getLoc());
     Value scale = lossScale(u, values);
     FailureOr<SmallVector<Value>> adjoints = ampc::buildAdjoints(
-        b, *body, loss, lossSeed(u, values, loss.getType(), scale),
-        SmallVector<BlockArgument>(body->getArguments().take_front(numParams)));
+        b, *body, loss, lossSeed(u, values, loss.getType(), scale), trained);
     if (failed(adjoints))
       return failure();
     SmallVector<Value> grads = *adjoints;
@@ -490,15 +521,22 @@ private:
   SmallVector<Value> optimizerUpdate(UpdateBuilder &u, const StepValues &values,
                                      ArrayRef<Value> grads) {
     SmallVector<Value> newParams, newState;
-    if (isSgd()) {
-      for (auto [p, param] : llvm::enumerate(values.params))
-        sgdUpdate(u, values, p, param, grads[p], newParams, newState);
-    } else {
-      AdamScalars scalars = adamScalars(u, values);
-      for (auto [p, param] : llvm::enumerate(values.params))
-        adamUpdate(u, values, scalars, p, param, grads[p], newParams, newState);
-      newState.append({scalars.newBeta1Power, scalars.newBeta2Power});
+    std::optional<AdamScalars> scalars;
+    if (!isSgd())
+      scalars = adamScalars(u, values);
+    // `grads` holds the trained parameters' gradients, in order.
+    size_t g = 0;
+    for (auto [p, param] : llvm::enumerate(values.params)) {
+      if (Value buffer = values.bufferValues[p])
+        newParams.push_back(buffer);
+      else if (isSgd())
+        sgdUpdate(u, values, p, param, grads[g++], newParams, newState);
+      else
+        adamUpdate(u, values, *scalars, p, param, grads[g++], newParams,
+                   newState);
     }
+    if (scalars)
+      newState.append({scalars->newBeta1Power, scalars->newBeta2Power});
     llvm::append_range(newParams, newState);
     return newParams;
   }

@@ -197,15 +197,83 @@ Value channelwise(Importer &im, Value x, ValueRange perChannel,
       .getResult(0);
 }
 
-/// Inference mode: y = (x - mean) * scale / sqrt(var + eps) + bias.
+Value addf(OpBuilder &b, Location l, ValueRange v) {
+  return arith::AddFOp::create(b, l, v[0], v[1]);
+}
+
+/// y = (x - mean) * scale / sqrt(var + eps) + bias per channel; `v` holds
+/// x, scale, bias, mean, var.
+Value normalizeChannels(OpBuilder &b, Location l, ValueRange v, double eps) {
+  Value var = arith::AddFOp::create(b, l, v[4], constantLike(b, l, eps));
+  Value inv = math::RsqrtOp::create(b, l, var);
+  Value centered = arith::SubFOp::create(b, l, v[0], v[3]);
+  Value scaled =
+      arith::MulFOp::create(b, l, centered, arith::MulFOp::create(b, l, v[1], inv));
+  return arith::AddFOp::create(b, l, scaled, v[2]);
+}
+
+/// The per-channel mean of `x` [N, C, ...] over every other dimension.
+Value channelMean(Importer &im, Value x, double count) {
+  SmallVector<int64_t> axes = {0};
+  for (int64_t d = 2; d < tensorType(x).getRank(); ++d)
+    axes.push_back(d);
+  Value sum = im.reduce(x, axes, 0.0, addf);
+  return im.elementwise({sum}, shapeOf(sum),
+                        [count](OpBuilder &b, Location l, ValueRange v) {
+                          return arith::MulFOp::create(
+                                     b, l, v[0], constantLike(b, l, 1.0 / count))
+                              .getResult();
+                        });
+}
+
+/// Training: normalized by the batch's statistics; the running statistics
+/// move towards them by `momentum` (running * momentum + batch * (1 -
+/// momentum), the variance unbiased, as torch.nn.BatchNorm2d does).
+LogicalResult batchNormTraining(Importer &im, const Node &node,
+                                ArrayRef<Value> operands) {
+  Value x = operands[0];
+  ArrayRef<int64_t> shape = shapeOf(x);
+  double count = 1, eps = im.floatAttr(node, "epsilon", 1e-5f),
+         momentum = im.floatAttr(node, "momentum", 0.9f);
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (d != 1)
+      count *= shape[d];
+  if (count < 2)
+    return im.fail(node, "batch statistics need more than one value per "
+                         "channel");
+  Value mean = channelMean(im, x, count);
+  Value squares = channelwise(im, x, {mean},
+                              [](OpBuilder &b, Location l, ValueRange v) {
+                                Value d = arith::SubFOp::create(b, l, v[0], v[1]);
+                                return arith::MulFOp::create(b, l, d, d)
+                                    .getResult();
+                              });
+  Value var = channelMean(im, squares, count);
+  im.define(node.outputs[0],
+            channelwise(im, x, {operands[1], operands[2], mean, var},
+                        [eps](OpBuilder &b, Location l, ValueRange v) {
+                          return normalizeChannels(b, l, v, eps);
+                        }));
+  double unbiased = count / (count - 1);
+  for (auto [slot, batchValue, factor] :
+       {std::tuple{3, mean, 1.0}, std::tuple{4, var, unbiased}}) {
+    Value running = im.elementwise(
+        {operands[slot], batchValue}, shapeOf(batchValue),
+        [momentum, factor = factor](OpBuilder &b, Location l, ValueRange v) {
+          Value kept = arith::MulFOp::create(b, l, v[0],
+                                             constantLike(b, l, momentum));
+          Value batch = arith::MulFOp::create(
+              b, l, v[1], constantLike(b, l, (1.0 - momentum) * factor));
+          return arith::AddFOp::create(b, l, kept, batch).getResult();
+        });
+    im.bufferUpdates.push_back({node.inputs[slot], running});
+  }
+  return success();
+}
+
+/// Evaluation: the running statistics; training (in @forward_train):
+/// batchNormTraining.
 LogicalResult batchNormalization(Importer &im, const Node &node) {
-  if (im.intAttr(node, "training_mode", 0) != 0)
-    return im.fail(node, "BatchNormalization in training mode (batch "
-                         "statistics) is not supported yet; export the "
-                         "model in eval mode");
-  for (size_t i = 1; i < node.outputs.size(); ++i)
-    if (!node.outputs[i].empty())
-      return im.fail(node, "the running-statistics outputs are not supported");
   SmallVector<Value> operands;
   for (size_t i = 0; i < 5; ++i) {
     FailureOr<Value> v = im.input(node, i);
@@ -215,23 +283,25 @@ LogicalResult batchNormalization(Importer &im, const Node &node) {
   }
   if (tensorType(operands[0]).getRank() < 2)
     return im.fail(node, "the input must have a channel dimension");
+  // Outputs past Y are the running statistics (read through the buffers)
+  // or, in opset 13, the batch's (saved_mean, saved_var): not supported.
+  for (size_t i = 3; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty() &&
+        llvm::any_of(im.graph.nodes, [&](const Node &user) {
+          return llvm::is_contained(user.inputs, node.outputs[i]);
+        }))
+      return im.fail(node, "output #" + std::to_string(i) +
+                               " (the batch statistics) is used; it is not "
+                               "supported");
+  if (im.training && isTrainingNode(node))
+    return batchNormTraining(im, node, operands);
   double eps = im.floatAttr(node, "epsilon", 1e-5f);
-  Value y = channelwise(
-      im, operands[0], ArrayRef(operands).drop_front(),
-      [eps](OpBuilder &b, Location l, ValueRange v) -> Value {
-        Value var = arith::AddFOp::create(b, l, v[4], constantLike(b, l, eps));
-        Value inv = math::RsqrtOp::create(b, l, var);
-        Value centered = arith::SubFOp::create(b, l, v[0], v[3]);
-        Value scaled = arith::MulFOp::create(
-            b, l, centered, arith::MulFOp::create(b, l, v[1], inv));
-        return arith::AddFOp::create(b, l, scaled, v[2]);
-      });
-  im.define(node.outputs[0], y);
+  im.define(node.outputs[0],
+            channelwise(im, operands[0], ArrayRef(operands).drop_front(),
+                        [eps](OpBuilder &b, Location l, ValueRange v) {
+                          return normalizeChannels(b, l, v, eps);
+                        }));
   return success();
-}
-
-Value addf(OpBuilder &b, Location l, ValueRange v) {
-  return arith::AddFOp::create(b, l, v[0], v[1]);
 }
 
 /// Normalizes over the dimensions from `axis` on (opset 17).
@@ -329,4 +399,15 @@ Value ampc::onnx_import::addChannelBias(Importer &im, Value x, Value bias) {
 FailureOr<SmallVector<int64_t>>
 ampc::onnx_import::broadcastShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
   return broadcastShapes(a, b);
+}
+
+bool ampc::onnx_import::isTrainingNode(const Node &node) {
+  if (node.opType != "BatchNormalization")
+    return false;
+  auto mode = node.attributes.find("training_mode");
+  if (mode != node.attributes.end())
+    return mode->second.i != 0;
+  return node.outputs.size() > 1 &&
+         llvm::any_of(ArrayRef(node.outputs).drop_front(),
+                      [](const std::string &o) { return !o.empty(); });
 }

@@ -97,7 +97,12 @@ public:
   mlir::Value scalar(double value);
 
   // --- the import -------------------------------------------------------
-  mlir::LogicalResult importNode(const Node &node);
+  /// Building @forward_train: operators run as in training (batch
+  /// statistics) and report their buffers' new values.
+  bool training = false;
+  /// The new value of each buffer (by initializer name) this function
+  /// computes, in the order computed.
+  std::vector<std::pair<std::string, mlir::Value>> bufferUpdates;
 
   llvm::StringMap<mlir::Value> values;
   std::map<std::string, onnx_graph::Tensor> constants;
@@ -108,6 +113,11 @@ using Handler = mlir::LogicalResult (*)(Importer &, const Node &);
 Handler findHandler(llvm::StringRef opType);
 /// The supported op types, comma-separated, for messages.
 std::string supportedOps();
+
+/// True for a node that computes differently in training: a
+/// BatchNormalization with training_mode = 1 (opset 14+) or with its
+/// running-statistics outputs (opset 13).
+bool isTrainingNode(const Node &node);
 
 /// Folds `node` when every input is a known constant (or a static shape):
 /// true when its outputs were defined as constants.

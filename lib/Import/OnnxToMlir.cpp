@@ -80,6 +80,7 @@ private:
   void classifyInitializers();
   LogicalResult addArguments(SmallVectorImpl<Type> &types,
                              SmallVectorImpl<std::string> &names);
+  LogicalResult buildFunction(ModuleOp module, StringRef name, bool training);
   LogicalResult importNodes();
   FailureOr<SmallVector<Value>> results();
   Value crossEntropy(Value logits, Value onehot);
@@ -89,15 +90,28 @@ private:
   const Graph &graph;
   const OnnxImportOptions &options;
   std::vector<const onnx_graph::Tensor *> params;
+  /// Buffers by initializer name, with their initialiser (amp.init).
+  std::map<std::string, std::string> buffers;
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
   ImportedModel model;
 };
 
 void ModelBuilder::classifyInitializers() {
   std::map<std::string, bool> dataUse;
-  for (const Node &node : graph.nodes)
+  for (const Node &node : graph.nodes) {
     for (size_t i = 0; i < node.inputs.size(); ++i)
       if (!isConstantSlot(node.opType, i))
         dataUse[node.inputs[i]] = true;
+    // The running statistics of a BatchNormalization in training mode are
+    // buffers: parameters the step replaces instead of training.
+    if (isTrainingNode(node) && node.inputs.size() >= 5) {
+      for (auto [slot, init] : {std::pair{3, "zeros"}, std::pair{4, "ones"}}) {
+        buffers[node.inputs[slot]] = init;
+        dataUse[node.inputs[slot]] = true;
+      }
+    }
+  }
   llvm::StringSet<> used;
   for (const onnx_graph::Tensor &init : graph.initializers) {
     if (init.elementType == onnx_graph::kFloat && dataUse[init.name]) {
@@ -279,40 +293,69 @@ static LogicalResult appendLoss(Importer &importer, func::FuncOp fn,
   return success();
 }
 
-llvm::Expected<ImportedModel> ModelBuilder::build() {
+/// @<name>(params..., inputs...) -> (loss?, outputs..., [buffers...]).
+LogicalResult ModelBuilder::buildFunction(ModuleOp module, StringRef name,
+                                          bool training) {
   OpBuilder &b = importer.builder;
-  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
-  classifyInitializers();
-  SmallVector<Type> types;
-  SmallVector<std::string> names;
-  if (failed(addArguments(types, names)))
-    return makeError(importer.errors);
-  b.setInsertionPointToEnd(module->getBody());
-  auto fn = func::FuncOp::create(b, b.getUnknownLoc(), "forward",
-                                   b.getFunctionType(types, {}));
+  importer.values.clear();
+  importer.bufferUpdates.clear();
+  importer.training = training;
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = func::FuncOp::create(b, b.getUnknownLoc(), name,
+                                 b.getFunctionType(argTypes, {}));
   Block *entry = fn.addEntryBlock();
-  for (auto [i, name] : llvm::enumerate(names)) {
-    entry->getArgument(i).setLoc(NameLoc::get(b.getStringAttr(name)));
-    importer.define(name, entry->getArgument(i));
+  for (auto [i, argName] : llvm::enumerate(argNames)) {
+    entry->getArgument(i).setLoc(NameLoc::get(b.getStringAttr(argName)));
+    importer.define(argName, entry->getArgument(i));
   }
-  for (auto [i, param] : llvm::enumerate(model.parameters))
+  for (auto [i, param] : llvm::enumerate(model.parameters)) {
     fn.setArgAttr(i, amp::abi::kParamAttrName, b.getStringAttr(param.name));
+    if (auto buffer = buffers.find(param.initializer); buffer != buffers.end()) {
+      fn.setArgAttr(i, amp::abi::kBufferAttrName, b.getUnitAttr());
+      fn.setArgAttr(i, amp::abi::kInitAttrName,
+                    b.getStringAttr(buffer->second));
+    }
+  }
   b.setInsertionPointToEnd(entry);
   if (failed(importNodes()))
-    return makeError(importer.errors);
+    return failure();
   FailureOr<SmallVector<Value>> outputs = results();
   if (failed(outputs))
-    return makeError(importer.errors);
+    return failure();
   importer.currentLoc = NameLoc::get(b.getStringAttr("loss"));
   if (options.loss != OnnxLoss::None &&
       failed(appendLoss(
           importer, fn, options.loss, *outputs,
           [&](Value x, Value y) { return crossEntropy(x, y); },
           [&](Value x, Value y) { return meanSquaredError(x, y); })))
-    return makeError(importer.errors);
+    return failure();
+  size_t numOutputs = outputs->size();
+  for (auto &[initializer, value] : importer.bufferUpdates)
+    outputs->push_back(value);
   func::ReturnOp::create(b, importer.loc(), *outputs);
   fn.setType(b.getFunctionType(entry->getArgumentTypes(),
                                ValueRange(*outputs).getTypes()));
+  for (auto [i, update] : llvm::enumerate(importer.bufferUpdates))
+    for (const OnnxParameter &param : model.parameters)
+      if (param.initializer == update.first)
+        fn.setResultAttr(numOutputs + i, amp::abi::kBufferAttrName,
+                         b.getStringAttr(param.name));
+  return success();
+}
+
+llvm::Expected<ImportedModel> ModelBuilder::build() {
+  OpBuilder &b = importer.builder;
+  OwningOpRef<ModuleOp> module = ModuleOp::create(b.getUnknownLoc());
+  classifyInitializers();
+  if (failed(addArguments(argTypes, argNames)))
+    return makeError(importer.errors);
+  // A model with training-mode nodes (BatchNormalization) has a second
+  // function for training; @forward evaluates.
+  if (failed(buildFunction(*module, "forward", /*training=*/false)) ||
+      (!buffers.empty() &&
+       failed(buildFunction(*module, amp::abi::kTrainingForwardName,
+                            /*training=*/true))))
+    return makeError(importer.errors);
   std::string diagnostics;
   {
     ScopedDiagnosticHandler handler(b.getContext(), [&](Diagnostic &diag) {

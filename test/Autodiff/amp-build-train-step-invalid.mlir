@@ -107,3 +107,27 @@ func.func @forward(%w: tensor<4xf32> {amp.param}, %k: index) -> tensor<f32> {
   %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
   return %f0 : tensor<f32>
 }
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'amp.buffer' of argument #0 must be a unit attribute on a parameter (amp.param)}}
+func.func @forward(%x: tensor<4xf32> {amp.buffer}) -> tensor<f32> {
+  %e = tensor.empty() : tensor<f32>
+  return %e : tensor<f32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op 'amp.buffer' of result #1 names "w", which is not a buffer argument (amp.param = "w" with amp.buffer)}}
+func.func @forward(%w: tensor<4xf32> {amp.param = "w"}) -> (tensor<f32>, tensor<4xf32> {amp.buffer = "w"}) {
+  %e = tensor.empty() : tensor<f32>
+  return %e, %w : tensor<f32>, tensor<4xf32>
+}
+
+// -----
+
+// expected-error @+1 {{'func.func' op has only buffers (amp.buffer) among its parameters: nothing to train}}
+func.func @forward(%m: tensor<4xf32> {amp.param = "m", amp.buffer}) -> tensor<f32> {
+  %e = tensor.empty() : tensor<f32>
+  return %e : tensor<f32>
+}

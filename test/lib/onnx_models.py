@@ -142,6 +142,26 @@ def batch_norm():
          numpy_helper.from_array(np.array([0.5, 1.0, 2.0], np.float32), "v")])
 
 
+def bn_train():
+    """BatchNormalization in training mode (opset 15: training_mode = 1 and
+    the running statistics as outputs), Flatten, Gemm."""
+    nodes = [
+        helper.make_node("BatchNormalization",
+                         ["x", "bn.weight", "bn.bias", "bn.running_mean",
+                          "bn.running_var"], ["b", "rm", "rv"],
+                         epsilon=1e-5, momentum=0.8, training_mode=1),
+        helper.make_node("Flatten", ["b"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc.weight", "fc.bias"], ["out"], transB=1)]
+    inits = [init("bn.weight", 3), init("bn.bias", 3),
+             numpy_helper.from_array(np.array([0.2, -0.1, 0.4], np.float32),
+                                     "bn.running_mean"),
+             numpy_helper.from_array(np.array([1.5, 0.5, 2.0], np.float32),
+                                     "bn.running_var"),
+             init("fc.weight", 2, 12), init("fc.bias", 2)]
+    return model(nodes, [("x", ("batch", 3, 2, 2))], [("out", ("batch", 2))],
+                 inits, opset=15)
+
+
 def shape_folding():
     """Unsqueeze(Gather(Shape(x))) * 2 as a Reshape target, through Cast."""
     nodes = [helper.make_node("Shape", ["x"], ["s"]),
@@ -229,6 +249,7 @@ MODELS = {
     "layer_norm": layer_norm,
     "batch_norm": batch_norm,
     "shape_folding": shape_folding,
+    "bn_train": bn_train,
 }
 
 

@@ -77,6 +77,73 @@ def batch_norm(x, p, eps):
     return (x - c(p["m"])) / np.sqrt(c(p["v"]) + eps) * c(p["s"]) + c(p["b"])
 
 
+def bn_train_forward(x, p, training):
+    """test/lib/onnx_models.py's bn_train: logits and the running statistics
+    after the step (training: batch statistics, momentum 0.8, unbiased
+    running variance)."""
+    c = lambda v: v[None, :, None, None]
+    if training:
+        mean, var = x.mean(axis=(0, 2, 3)), x.var(axis=(0, 2, 3))
+        n = x.size / x.shape[1]
+        running = (0.8 * p["bn.running_mean"] + 0.2 * mean,
+                   0.8 * p["bn.running_var"] + 0.2 * var * n / (n - 1))
+    else:
+        mean, var = p["bn.running_mean"], p["bn.running_var"]
+        running = (mean, var)
+    b = (x - c(mean)) / np.sqrt(c(var) + 1e-5) * c(p["bn.weight"]) + c(p["bn.bias"])
+    logits = b.reshape(x.shape[0], -1) @ p["fc.weight"].T + p["fc.bias"]
+    return logits, running
+
+
+def cross_entropy(logits, onehot):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -(onehot * logp).sum() / len(logits)
+
+
+def bn_training_step(tmp):
+    """One SGD step of bn_train through the Python Trainer against numpy:
+    the loss of the batch statistics, each parameter moved by lr times its
+    gradient (central differences of the numpy loss), the running
+    statistics moved by the momentum, and evaluation with them."""
+    sys.path.insert(0, os.path.join(BIN, "..", "python"))
+    import ampc
+    path = os.path.join(tmp, "bn_train.onnx")
+    trainer = ampc.Trainer(path, batch=4, lr=0.1, momentum=0.0)
+    x = RNG.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    y = np.eye(2, dtype=np.float32)[[0, 1, 1, 0]]
+    p0 = {n: v.astype(np.float64) for n, v in trainer.parameters().items()}
+    result = trainer.step(x, y)
+    p1 = trainer.parameters()
+    xd = x.astype(np.float64)
+    loss = lambda p: cross_entropy(bn_train_forward(xd, p, True)[0], y)
+    failures = check(abs(result["loss"] - loss(p0)) < 1e-5 * (1 + loss(p0)),
+                     f"bn_train: training loss {result['loss']:.6f} (batch "
+                     f"statistics; numpy {loss(p0):.6f})")
+    worst = 0.0
+    for name in ("bn.weight", "bn.bias", "fc.weight", "fc.bias"):
+        grad = np.zeros_like(p0[name])
+        for i in np.ndindex(grad.shape):
+            up, down = dict(p0), dict(p0)
+            up[name] = p0[name].copy(); up[name][i] += 1e-6
+            down[name] = p0[name].copy(); down[name][i] -= 1e-6
+            grad[i] = (loss(up) - loss(down)) / 2e-6
+        worst = max(worst, float(np.abs(p1[name] - (p0[name] - 0.1 * grad)).max()))
+    failures += check(worst < 1e-5, f"bn_train: SGD step matches numpy's "
+                      f"gradients (max difference {worst:.1e})")
+    _, (mean, var) = bn_train_forward(xd, p0, True)
+    failures += check(np.allclose(p1["bn.running_mean"], mean, atol=1e-6) and
+                      np.allclose(p1["bn.running_var"], var, atol=1e-6),
+                      "bn_train: running statistics moved by the momentum "
+                      "(unbiased variance)")
+    logits = trainer.evaluate(x, y)[1]
+    want = bn_train_forward(xd, {n: v.astype(np.float64) for n, v in p1.items()},
+                            False)[0]
+    failures += check(np.allclose(logits, want, rtol=1e-5, atol=1e-5),
+                      "bn_train: evaluation uses the running statistics")
+    return failures
+
+
 def params(path):
     return {t.name: numpy_helper.to_array(t).astype(np.float64)
             for t in onnx.load(path).graph.initializer}
@@ -141,6 +208,7 @@ def reference(name, inputs, p):
         "layer_norm": lambda: layer_norm(x, p["g"], p["b"], 1e-5),
         "batch_norm": lambda: batch_norm(x, p, 1e-3),
         "shape_folding": lambda: x.reshape(-1, 12),
+        "bn_train": lambda: bn_train_forward(x, p, training=False)[0],
     }
     return table[name]()
 
@@ -272,6 +340,7 @@ def main():
         print(f"{len(onnx_models.MODELS) - failures}/{len(onnx_models.MODELS)} "
               "models match numpy")
         failures += train_and_export(tmp)
+        failures += bn_training_step(tmp)
     sys.exit(1 if failures else 0)
 
 

@@ -198,6 +198,9 @@ int main(int argc, char **argv) {
   }
 
   std::string name = functionName;
+  // An imported model runs its @forward (evaluation) unless told otherwise.
+  if (name.empty() && ampc::isOnnxPath(inputFile))
+    name = "forward";
   if (name.empty()) {
     if ((*module)->functions().size() != 1)
       return fail("the module has " +

@@ -22,6 +22,7 @@
 // RUN: ampc-import-onnx %t/pow.onnx | FileCheck %s --check-prefix=POW
 // RUN: ampc-import-onnx %t/square.onnx | FileCheck %s --check-prefix=SQUARE
 // RUN: ampc-import-onnx %t/dropout.onnx | FileCheck %s --check-prefix=DROPOUT
+// RUN: ampc-import-onnx %t/bn_train.onnx --batch=4 --loss=cross-entropy | FileCheck %s --check-prefix=BNTRAIN
 
 // PARAMS: ampc-import-onnx: 4 parameters in {{.*}}mlp.params/
 // Each parameter's file holds its initializer's values exactly.
@@ -55,15 +56,19 @@
 // MSE: loc("labels")) -> (tensor<f32>, tensor<4x3xf32>)
 // MSE: arith.constant 0.0833333358 : f32
 
-// Conv with pads: the input inserted into a zero-filled tensor, an NCHW
-// convolution, the bias per channel; BatchNormalization (eval) with the
+// Conv with pads: the input inserted into a zero-filled tensor, the
+// convolution computed channels-last between transposes (the CPU back end's
+// packed layout), the bias per channel; BatchNormalization (eval) with the
 // running statistics as constants, not parameters; the Shape-computed
 // flatten is one collapse.
 // CNN: func.func @forward(%{{.*}}: tensor<4x1x3x3xf32> {amp.param = "conv.weight"}
 // CNN-NOT: running_mean
 // CNN-SAME: %{{.*}}: tensor<2x1x28x28xf32> loc("x")) -> tensor<2x10xf32>
 // CNN: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 1, 1] [2, 1, 28, 28] [1, 1, 1, 1] : tensor<2x1x28x28xf32> into tensor<2x1x30x30xf32>
-// CNN: linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins({{.*}} : tensor<2x1x30x30xf32>, tensor<4x1x3x3xf32>) outs({{.*}} : tensor<2x4x28x28xf32>)
+// CNN: linalg.transpose ins(%{{.*}} : tensor<2x1x30x30xf32>) outs(%{{.*}} : tensor<2x30x30x1xf32>) permutation = [0, 2, 3, 1]
+// CNN: linalg.transpose ins(%arg0 : tensor<4x1x3x3xf32>) outs(%{{.*}} : tensor<3x3x1x4xf32>) permutation = [2, 3, 1, 0]
+// CNN: linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins({{.*}} : tensor<2x30x30x1xf32>, tensor<3x3x1x4xf32>) outs({{.*}} : tensor<2x28x28x4xf32>)
+// CNN: linalg.transpose ins(%{{.*}} : tensor<2x28x28x4xf32>) outs(%{{.*}} : tensor<2x4x28x28xf32>) permutation = [0, 3, 1, 2]
 // CNN: arith.constant dense<[1.000000e-01, -2.000000e-01, 0.000000e+00, 3.000000e-01]> : tensor<4xf32>
 // CNN: math.rsqrt
 // CNN: arith.constant 0xFF800000 : f32
@@ -78,8 +83,8 @@
 // GROUPS-SAME: outs(%{{.*}} : tensor<2x2x3x7x7xf32>)
 // GROUPS: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2], [3], [4]] : tensor<2x2x3x7x7xf32> into tensor<2x6x7x7xf32>
 // STRIDED: tensor.insert_slice {{.*}}[0, 0, 1, 0] [2, 4, 7, 6] [1, 1, 1, 1] : tensor<2x4x7x6xf32> into tensor<2x4x8x7xf32>
-// STRIDED: linalg.conv_2d_nchw_fchw {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<[2, 1]> : tensor<2xi64>}
-// STRIDED-SAME: outs(%{{.*}} : tensor<2x6x3x5xf32>)
+// STRIDED: linalg.conv_2d_nhwc_hwcf {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<[2, 1]> : tensor<2xi64>}
+// STRIDED-SAME: outs(%{{.*}} : tensor<2x3x5x6xf32>)
 
 // Average pooling without count_include_pad divides by what each window
 // covers; ceil_mode pads the last partial window with -inf.
@@ -135,3 +140,24 @@
 // SQUARE: arith.mulf %in, %in : f32
 // DROPOUT: func.func @forward(%arg0: tensor<3x4xf32> loc("x")) -> tensor<3x4xf32> {
 // DROPOUT-NEXT: return %arg0
+
+// BatchNormalization in training mode: the running statistics are buffers
+// (parameters the step replaces); @forward evaluates with them, and
+// @forward_train (what amp-build-train-step differentiates) normalizes by
+// the batch's statistics and returns the buffers' new values.
+// BNTRAIN: func.func @forward(%arg0: tensor<3xf32> {amp.param = "bn.weight"} {{.*}}, %arg2: tensor<3xf32> {amp.buffer, amp.init = "zeros", amp.param = "bn.running_mean"} {{.*}}, %arg3: tensor<3xf32> {amp.buffer, amp.init = "ones", amp.param = "bn.running_var"}
+// BNTRAIN-SAME: -> (tensor<f32>, tensor<4x2xf32>)
+// BNTRAIN-NOT: iterator_types = ["reduction", "parallel", "reduction", "reduction"]
+// BNTRAIN: return
+// BNTRAIN: func.func @forward_train(
+// BNTRAIN-SAME: -> (tensor<f32>, tensor<4x2xf32>, tensor<3xf32> {amp.buffer = "bn.running_mean"}, tensor<3xf32> {amp.buffer = "bn.running_var"})
+// Mean and variance over the batch and the pixels: 1/16 each.
+// BNTRAIN: iterator_types = ["reduction", "parallel", "reduction", "reduction"]
+// BNTRAIN: arith.constant 6.250000e-02 : f32
+// BNTRAIN: iterator_types = ["reduction", "parallel", "reduction", "reduction"]
+// BNTRAIN: arith.constant 6.250000e-02 : f32
+// The running mean and (unbiased: 16/15 x 0.2) variance with momentum 0.8.
+// BNTRAIN: arith.constant 8.000000e-01 : f32
+// BNTRAIN: arith.constant 0.199999988 : f32
+// BNTRAIN: arith.constant 8.000000e-01 : f32
+// BNTRAIN: arith.constant 0.213333324 : f32

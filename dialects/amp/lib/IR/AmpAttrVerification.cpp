@@ -72,6 +72,24 @@ LogicalResult verifyParamName(Operation *op, unsigned argIndex, Attribute value,
   return success();
 }
 
+/// `amp.buffer` on a result names a buffer argument of the function.
+LogicalResult verifyBufferResult(Operation *op, Attribute value,
+                                 StringRef where) {
+  auto name = dyn_cast<StringAttr>(value);
+  auto fn = dyn_cast<FunctionOpInterface>(op);
+  if (!name || !fn)
+    return op->emitOpError() << "'" << kBufferAttrName << "' of " << where
+                             << " must name a buffer argument, got " << value;
+  for (unsigned i = 0; i < fn.getNumArguments(); ++i)
+    if (fn.getArgAttr(i, kBufferAttrName) &&
+        fn.getArgAttr(i, kParamAttrName) == name)
+      return success();
+  return op->emitOpError() << "'" << kBufferAttrName << "' of " << where
+                           << " names " << name
+                           << ", which is not a buffer argument (amp.param = "
+                           << name << " with amp.buffer)";
+}
+
 } // namespace
 
 LogicalResult AmpDialect::verifyOperationAttribute(Operation *op,
@@ -134,6 +152,21 @@ LogicalResult AmpDialect::verifyRegionArgAttribute(Operation *op,
                                   "initialised";
     return success();
   }
+  if (name == kBufferAttrName) {
+    auto fn = dyn_cast<FunctionOpInterface>(op);
+    // After bufferization a result is an out-parameter that keeps its
+    // attributes (see the role below).
+    if (fn && isa<StringAttr>(attr.getValue()) &&
+        argIndex < fn.getNumArguments() &&
+        !isa<TensorType>(fn.getArgumentTypes()[argIndex]))
+      return verifyBufferResult(op, attr.getValue(), where);
+    if (!isa<UnitAttr>(attr.getValue()) ||
+        (fn && !fn.getArgAttr(argIndex, kParamAttrName)))
+      return op->emitOpError() << "'" << name << "' of " << where
+                               << " must be a unit attribute on a parameter "
+                                  "(amp.param)";
+    return success();
+  }
   if (name != kRoleAttrName)
     return unknown(op, name, where);
   FailureOr<Role> role = parseRole(op, attr.getValue(), where);
@@ -157,6 +190,8 @@ LogicalResult AmpDialect::verifyRegionResultAttribute(Operation *op,
                                                       NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
   std::string where = "result #" + std::to_string(resultIndex);
+  if (name == kBufferAttrName)
+    return verifyBufferResult(op, attr.getValue(), where);
   if (name != kRoleAttrName)
     return unknown(op, name, where);
   FailureOr<Role> role = parseRole(op, attr.getValue(), where);

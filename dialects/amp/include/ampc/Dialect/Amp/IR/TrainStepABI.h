@@ -55,6 +55,16 @@ inline constexpr llvm::StringLiteral kStateInitName = "train_state_init";
 inline constexpr llvm::StringLiteral kParamAttrName = "amp.param";
 /// String attribute on a parameter: its initialiser (ParamInit).
 inline constexpr llvm::StringLiteral kInitAttrName = "amp.init";
+/// Unit attribute on a parameter: a buffer (BatchNorm's running
+/// statistics), carried and checkpointed as a parameter but not trained.
+/// On a result of the training forward (kTrainingForwardName), the name
+/// of the buffer whose new value it is: the training step replaces the
+/// buffer with it (unless the step is skipped).
+inline constexpr llvm::StringLiteral kBufferAttrName = "amp.buffer";
+/// The model in training mode (batch statistics), when it differs from
+/// @forward (evaluation, inference): amp-build-train-step differentiates
+/// it instead. It takes @forward's arguments; its first result is the loss.
+inline constexpr llvm::StringLiteral kTrainingForwardName = "forward_train";
 /// String attribute on a training step's arguments and results: its role.
 inline constexpr llvm::StringLiteral kRoleAttrName = "amp.role";
 /// On the module, after ampc-donate-carried-state: the results of
