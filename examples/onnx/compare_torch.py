@@ -46,8 +46,8 @@ def load(split):
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
-def train_torch(name, args):
-    module = export_torch.build(name)  # in the mode it was exported in
+def train_torch(name, module, args):
+    """`module` as exported (its state is the ONNX file's initializers)."""
     shape = export_torch.MODELS[name][1][1:]
     x, y = load("train")
     tx, ty = load("test")
@@ -96,8 +96,8 @@ def main():
     torch.set_num_threads(os.cpu_count())
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, args.model + ".onnx")
-        export_torch.export(args.model, path)
-        torch_accuracy, torch_ms = train_torch(args.model, args)
+        module = export_torch.export(args.model, path)
+        torch_accuracy, torch_ms = train_torch(args.model, module, args)
         runs = train_ampc(path, args, tmp)
     print(f"{args.model}: {args.epochs} epoch(s), batch {args.batch}, SGD lr "
           f"{args.lr} momentum 0.9, Fashion-MNIST test accuracy")

@@ -92,14 +92,13 @@ def export(name, path):
     module = build(name)
     _, shape, opset, training = MODELS[name]
     mode = torch.onnx.TrainingMode.TRAINING if training else torch.onnx.TrainingMode.EVAL
-    state = {k: v.clone() for k, v in module.state_dict().items()}
     torch.onnx.export(module, torch.randn(*shape), path, opset_version=opset,
                       input_names=["x"], output_names=["logits"], training=mode,
                       do_constant_folding=not training,
                       dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
-    # Tracing in training mode ran the module once: its running statistics
-    # moved. The exported initializers are the values before.
-    module.load_state_dict(state)
+    # Tracing in training mode ran the module once (its running statistics
+    # moved); the initializers hold the module's state after that run, as
+    # the module does.
     return module
 
 

@@ -11,6 +11,12 @@ namespace ampc::onnx_import {
 
 using HandlerTable = std::map<std::string, Handler>;
 
+/// A handler from one taking an extra argument: `bound<pool, true>`.
+template <auto Fn, auto Arg>
+mlir::LogicalResult bound(Importer &importer, const Node &node) {
+  return Fn(importer, node, Arg);
+}
+
 void registerElementwiseOps(HandlerTable &table);
 void registerStructuredOps(HandlerTable &table);
 void registerShapeOps(HandlerTable &table);

@@ -114,13 +114,6 @@ LogicalResult squeeze(Importer &im, const Node &node, bool remove) {
   return defineReshaped(im, node, *x, shape);
 }
 
-LogicalResult squeezeOp(Importer &im, const Node &node) {
-  return squeeze(im, node, true);
-}
-LogicalResult unsqueezeOp(Importer &im, const Node &node) {
-  return squeeze(im, node, false);
-}
-
 LogicalResult transpose(Importer &im, const Node &node) {
   FailureOr<Value> x = im.input(node, 0);
   if (failed(x))
@@ -317,8 +310,8 @@ LogicalResult expand(Importer &im, const Node &node) {
 void ampc::onnx_import::registerShapeOps(HandlerTable &table) {
   table["Flatten"] = flatten;
   table["Reshape"] = reshape;
-  table["Squeeze"] = squeezeOp;
-  table["Unsqueeze"] = unsqueezeOp;
+  table["Squeeze"] = bound<squeeze, true>;
+  table["Unsqueeze"] = bound<squeeze, false>;
   table["Transpose"] = transpose;
   table["Concat"] = concat;
   table["Slice"] = slice;

@@ -377,13 +377,6 @@ LogicalResult pool(Importer &im, const Node &node, bool max) {
   return success();
 }
 
-LogicalResult maxPool(Importer &im, const Node &node) {
-  return pool(im, node, true);
-}
-LogicalResult averagePool(Importer &im, const Node &node) {
-  return pool(im, node, false);
-}
-
 /// The mean over every dimension after the first two, kept as 1s.
 LogicalResult globalAveragePool(Importer &im, const Node &node) {
   FailureOr<Value> x = im.input(node, 0);
@@ -446,13 +439,6 @@ LogicalResult softmax(Importer &im, const Node &node, bool log) {
   return success();
 }
 
-LogicalResult softmaxOp(Importer &im, const Node &node) {
-  return softmax(im, node, false);
-}
-LogicalResult logSoftmaxOp(Importer &im, const Node &node) {
-  return softmax(im, node, true);
-}
-
 enum class ReduceKind { Sum, Mean, Max };
 
 /// ReduceSum takes its axes as input #1 (opset 13); ReduceMean and
@@ -505,15 +491,6 @@ LogicalResult reduction(Importer &im, const Node &node, ReduceKind kind) {
   return success();
 }
 
-LogicalResult reduceSum(Importer &im, const Node &node) {
-  return reduction(im, node, ReduceKind::Sum);
-}
-LogicalResult reduceMean(Importer &im, const Node &node) {
-  return reduction(im, node, ReduceKind::Mean);
-}
-LogicalResult reduceMax(Importer &im, const Node &node) {
-  return reduction(im, node, ReduceKind::Max);
-}
 
 } // namespace
 
@@ -521,12 +498,12 @@ void ampc::onnx_import::registerStructuredOps(HandlerTable &table) {
   table["MatMul"] = matMul;
   table["Gemm"] = gemm;
   table["Conv"] = conv;
-  table["MaxPool"] = maxPool;
-  table["AveragePool"] = averagePool;
+  table["MaxPool"] = bound<pool, true>;
+  table["AveragePool"] = bound<pool, false>;
   table["GlobalAveragePool"] = globalAveragePool;
-  table["Softmax"] = softmaxOp;
-  table["LogSoftmax"] = logSoftmaxOp;
-  table["ReduceSum"] = reduceSum;
-  table["ReduceMean"] = reduceMean;
-  table["ReduceMax"] = reduceMax;
+  table["Softmax"] = bound<softmax, false>;
+  table["LogSoftmax"] = bound<softmax, true>;
+  table["ReduceSum"] = bound<reduction, ReduceKind::Sum>;
+  table["ReduceMean"] = bound<reduction, ReduceKind::Mean>;
+  table["ReduceMax"] = bound<reduction, ReduceKind::Max>;
 }

@@ -6,8 +6,10 @@
 
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -77,6 +79,74 @@ llvm::Expected<Dataset> ampc::train::makeDataset(Tensor samples,
   return data;
 }
 
+namespace {
+constexpr int64_t kCifarImage = 3 * 32 * 32;
+
+/// CIFAR-10's training split (five batches) or test split.
+llvm::Expected<Dataset> loadCifar(const std::string &dir,
+                                  llvm::StringRef split) {
+  std::vector<std::string> files;
+  if (split == "test")
+    files.push_back(dir + "/test_batch.bin");
+  else
+    for (int i = 1; i <= 5; ++i)
+      files.push_back(dir + "/data_batch_" + std::to_string(i) + ".bin");
+  std::string bytes;
+  for (const std::string &file : files) {
+    auto buffer = llvm::MemoryBuffer::getFile(file, /*IsText=*/false);
+    if (!buffer)
+      return makeError("cannot read '" + file +
+                       "': " + buffer.getError().message());
+    bytes += (*buffer)->getBuffer().str();
+  }
+  return ampc::train::parseCifarBatch(bytes, dir + " (" + split.str() + ")");
+}
+} // namespace
+
+llvm::Expected<Dataset> ampc::train::parseCifarBatch(llvm::StringRef bytes,
+                                                     llvm::StringRef name) {
+  int64_t record = kCifarImage + 1;
+  if (bytes.empty() || int64_t(bytes.size()) % record != 0)
+    return makeError("'" + name + "' is not CIFAR-10 binary batches: " +
+                     llvm::Twine(bytes.size()) + " bytes, not a multiple of " +
+                     llvm::Twine(record));
+  int64_t n = int64_t(bytes.size()) / record;
+  Tensor images(DType::U8, {n, 3, 32, 32});
+  Tensor labels(DType::U8, {n});
+  for (int64_t i = 0; i < n; ++i) {
+    const char *at = bytes.data() + i * record;
+    labels.as<uint8_t>()[i] = uint8_t(at[0]);
+    std::memcpy(images.as<uint8_t>() + i * kCifarImage, at + 1, kCifarImage);
+  }
+  return makeDataset(std::move(images), labels, name);
+}
+
+llvm::Expected<Dataset> ampc::train::padImages(const Dataset &data,
+                                               int64_t size, int64_t channels) {
+  const Tensor &x = data.samples;
+  if (x.dtype != DType::U8 || x.shape.size() != 3)
+    return makeError("padding images needs grayscale uint8 images [N, H, W], "
+                     "got " + x.typeString());
+  int64_t n = x.shape[0], h = x.shape[1], w = x.shape[2];
+  if (channels < 1 || size < h || size < w)
+    return makeError("cannot pad " + llvm::Twine(h) + "x" + llvm::Twine(w) +
+                     " images to " + llvm::Twine(size) + "x" +
+                     llvm::Twine(size) + " with " + llvm::Twine(channels) +
+                     " channels");
+  Dataset padded;
+  padded.labels = data.labels;
+  padded.samples = Tensor(DType::U8, {n, channels, size, size});
+  uint8_t *out = padded.samples.as<uint8_t>();
+  std::fill(out, out + padded.samples.numElements(), 0);
+  int64_t top = (size - h) / 2, left = (size - w) / 2;
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t r = 0; r < h; ++r)
+        std::memcpy(out + ((i * channels + c) * size + top + r) * size + left,
+                    x.as<uint8_t>() + (i * h + r) * w, w);
+  return padded;
+}
+
 llvm::Expected<Dataset> ampc::train::loadSplit(llvm::StringRef directory,
                                                llvm::StringRef split) {
   if (split != "train" && split != "test")
@@ -84,11 +154,14 @@ llvm::Expected<Dataset> ampc::train::loadSplit(llvm::StringRef directory,
   std::string dir = directory.str();
   bool idx = llvm::sys::fs::exists(dir + "/train-images-idx3-ubyte.gz");
   bool npy = llvm::sys::fs::exists(dir + "/train-images.npy");
+  if (!idx && !npy && llvm::sys::fs::exists(dir + "/test_batch.bin"))
+    return loadCifar(dir, split);
   if (!idx && !npy)
     return makeError("'" + directory +
                      "' has neither Fashion-MNIST's IDX files "
                      "(train-images-idx3-ubyte.gz, ...; Debian's "
-                     "dataset-fashion-mnist installs them) nor "
+                     "dataset-fashion-mnist installs them), CIFAR-10's "
+                     "binary batches (test_batch.bin, ...) nor "
                      "train-images.npy");
   std::string prefix =
       dir + "/" + (idx && split == "test" ? "t10k" : split.str());

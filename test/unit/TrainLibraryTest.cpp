@@ -298,3 +298,89 @@ TEST(TrainLibraryTest, AResumedRunEndsBitIdentical) {
 }
 
 } // namespace
+
+namespace {
+
+/// CIFAR-10 records: label i % 10, pixel bytes (i * 7 + offset) % 251.
+std::string cifarRecords(int64_t count, int64_t first) {
+  std::string bytes;
+  for (int64_t i = first; i < first + count; ++i) {
+    bytes += char(i % 10);
+    for (int64_t p = 0; p < 3 * 32 * 32; ++p)
+      bytes += char((i * 7 + p) % 251);
+  }
+  return bytes;
+}
+
+} // namespace
+
+TEST(TrainLibraryTest, CifarBinaryBatchesAreRead) {
+  auto data = parseCifarBatch(cifarRecords(2, 3), "two");
+  ASSERT_TRUE(static_cast<bool>(data)) << errorText(data.takeError());
+  EXPECT_EQ(data->samples.typeString(), "2x3x32x32xu8");
+  EXPECT_EQ(data->labels, (std::vector<int32_t>{3, 4}));
+  // Image 1 (record 4), channel 2, row 5, column 6: byte 2 * 1024 + 5 * 32 + 6.
+  int64_t p = 2 * 1024 + 5 * 32 + 6;
+  EXPECT_EQ(data->samples.as<uint8_t>()[3072 + p], (4 * 7 + p) % 251);
+  auto cut = parseCifarBatch(cifarRecords(2, 0).substr(100), "cut");
+  ASSERT_FALSE(static_cast<bool>(cut));
+  EXPECT_EQ(errorText(cut.takeError()),
+            "'cut' is not CIFAR-10 binary batches: 6046 bytes, not a multiple "
+            "of 3073");
+
+  // A directory of batches: five training files, one test file.
+  llvm::SmallString<128> dir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("cifar", dir));
+  auto write = [&](const std::string &name, const std::string &bytes) {
+    std::FILE *f = std::fopen((dir + "/" + name).str().c_str(), "wb");
+    std::fwrite(bytes.data(), 1, bytes.size(), f);
+    std::fclose(f);
+  };
+  for (int i = 1; i <= 5; ++i)
+    write("data_batch_" + std::to_string(i) + ".bin", cifarRecords(2, 2 * i));
+  write("test_batch.bin", cifarRecords(3, 0));
+  auto train = loadSplit(dir, "train");
+  auto test = loadSplit(dir, "test");
+  ASSERT_TRUE(train && test);
+  EXPECT_EQ(train->size(), 10);
+  EXPECT_EQ(train->labels.front(), 2);
+  EXPECT_EQ(test->size(), 3);
+  std::remove((dir + "/data_batch_3.bin").str().c_str());
+  auto missing = loadSplit(dir, "train");
+  ASSERT_FALSE(static_cast<bool>(missing));
+  EXPECT_NE(errorText(missing.takeError()).find("data_batch_3.bin"),
+            std::string::npos);
+  llvm::sys::fs::remove_directories(dir);
+}
+
+TEST(TrainLibraryTest, GrayscaleImagesArePaddedIntoChannels) {
+  Tensor x(DType::U8, {1, 2, 3});
+  for (int i = 0; i < 6; ++i)
+    x.as<uint8_t>()[i] = uint8_t(10 + i);
+  auto data = makeDataset(x, labelsOf(DType::U8, {7}), "one");
+  ASSERT_TRUE(static_cast<bool>(data));
+  auto padded = padImages(*data, 5, 3);
+  ASSERT_TRUE(static_cast<bool>(padded)) << errorText(padded.takeError());
+  EXPECT_EQ(padded->samples.typeString(), "1x3x5x5xu8");
+  EXPECT_EQ(padded->labels, std::vector<int32_t>{7});
+  const uint8_t *out = padded->samples.as<uint8_t>();
+  // Rows 1-2, columns 1-3 of every channel (centred; the odd pixel of
+  // padding goes after), zeros elsewhere.
+  for (int c = 0; c < 3; ++c)
+    for (int r = 0; r < 5; ++r)
+      for (int q = 0; q < 5; ++q) {
+        bool inside = r >= 1 && r < 3 && q >= 1 && q < 4;
+        EXPECT_EQ(out[(c * 5 + r) * 5 + q],
+                  inside ? 10 + (r - 1) * 3 + (q - 1) : 0)
+            << c << " " << r << " " << q;
+      }
+  auto small = padImages(*data, 2, 3);
+  ASSERT_FALSE(static_cast<bool>(small));
+  EXPECT_EQ(errorText(small.takeError()),
+            "cannot pad 2x3 images to 2x2 with 3 channels");
+  auto colour = padImages(*padded, 8, 3);
+  ASSERT_FALSE(static_cast<bool>(colour));
+  EXPECT_EQ(errorText(colour.takeError()),
+            "padding images needs grayscale uint8 images [N, H, W], got "
+            "1x3x5x5xu8");
+}

@@ -65,6 +65,15 @@ static cl::opt<std::string>
                      "train-images.npy, train-labels.npy, test-images.npy and "
                      "test-labels.npy"),
             cl::cat(trainCategory));
+static cl::opt<unsigned> padSize(
+    "pad-images", cl::init(0),
+    cl::desc("pad grayscale images to SIZE x SIZE, replicated into "
+             "--image-channels channels (Fashion-MNIST as the 3x32x32 input "
+             "of a CIFAR-10 model: --pad-images=32)"),
+    cl::value_desc("SIZE"), cl::cat(trainCategory));
+static cl::opt<unsigned> imageChannels("image-channels", cl::init(3),
+                                       cl::desc("channels of --pad-images"),
+                                       cl::cat(trainCategory));
 static cl::opt<unsigned>
     testLimit("test-limit", cl::init(0),
               cl::desc("evaluate on the first N test samples only (0: all)"),
@@ -309,6 +318,13 @@ int main(int argc, char **argv) {
   auto test = loadSplit(dataset, "test");
   if (!test)
     return fail(llvm::toString(test.takeError()));
+  if (padSize > 0) {
+    train = padImages(*train, padSize, imageChannels);
+    if (train)
+      test = padImages(*test, padSize, imageChannels);
+    if (!train || !test)
+      return fail(llvm::toString(train ? test.takeError() : train.takeError()));
+  }
   if (!checkpointDir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(checkpointDir))
       return fail("cannot create '" + checkpointDir + "': " + ec.message());

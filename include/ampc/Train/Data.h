@@ -39,11 +39,24 @@ llvm::Expected<Dataset> makeDataset(ampc_rt::Tensor samples,
                                     llvm::StringRef name);
 
 /// Reads one split of `directory`: Fashion-MNIST's IDX files
-/// (`train-images-idx3-ubyte.gz`, ..., `t10k-*` for the test split) or
-/// `train-images.npy`, `train-labels.npy`, `test-images.npy`,
+/// (`train-images-idx3-ubyte.gz`, ..., `t10k-*` for the test split),
+/// CIFAR-10's binary batches (`data_batch_1.bin` ... `data_batch_5.bin`,
+/// `test_batch.bin`: a label byte and 3x32x32 bytes per image, channels
+/// first), or `train-images.npy`, `train-labels.npy`, `test-images.npy`,
 /// `test-labels.npy`. `split` is "train" or "test".
 llvm::Expected<Dataset> loadSplit(llvm::StringRef directory,
                                   llvm::StringRef split);
+
+/// CIFAR-10's binary batch format on bytes: images [N, 3, 32, 32] (uint8)
+/// and labels. `name` is used in errors.
+llvm::Expected<Dataset> parseCifarBatch(llvm::StringRef bytes,
+                                        llvm::StringRef name);
+
+/// Grayscale images [N, H, W] (uint8) zero-padded around to [N, channels,
+/// size, size] with the image replicated in every channel: Fashion-MNIST as
+/// the 3x32x32 input of a CIFAR-10 model.
+llvm::Expected<Dataset> padImages(const Dataset &data, int64_t size,
+                                  int64_t channels);
 
 /// How uint8 samples become f32: (x / divisor - mean) / stddev, in f32. The
 /// defaults are Fashion-MNIST's (inputs / 255, then mean 0.2860, std

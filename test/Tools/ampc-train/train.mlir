@@ -23,6 +23,12 @@
 // RUN: %npy_tool dump %t.params/bf16/fc1.bias.npy | FileCheck %s --check-prefix=PARAMS
 // RUN: ampc-train %ampc_src_root/examples/models/mlp.mlir --policy=fp32 --max-steps=1 --test-limit=1024 --load-params=%t.params/bf16 | FileCheck %s --check-prefix=LOADED
 // RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --load-params=%t.nothere 2>&1 | FileCheck %s --check-prefix=NOPARAMS
+// --pad-images: Fashion-MNIST as 3x32x32 images (what the MLP's 784
+// features then do not match).
+// RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --pad-images=32 --max-steps=1 2>&1 | FileCheck %s --check-prefix=PAD32
+// RUN: not ampc-train %ampc_src_root/examples/models/mlp.mlir --pad-images=20 2>&1 | FileCheck %s --check-prefix=PAD20
+// PAD32: @forward takes samples of 784 features, the training set has 3072
+// PAD20: ampc-train: cannot pad 28x28 images to 20x20 with 3 channels
 // .npy datasets: samples [N, F] (f32 or u8) and integer labels [N].
 // RUN: split-file %s %t
 // RUN: mkdir -p %t.npy
@@ -129,7 +135,7 @@
 // ANYNONE: error: 'func.func' op argument #2 has the dynamic type 'tensor<?x2xf32>'; differentiation needs static shapes (a model written for any batch size takes one first: ampc-specialize-batch, JitOptions::batch, --batch)
 // SAME: same
 // FEATURES: ampc-train: fp32: @forward takes samples of 784 features, the training set has 2
-// NODATA: ampc-train: '{{.*}}.nowhere' has neither Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...; Debian's dataset-fashion-mnist installs them) nor train-images.npy
+// NODATA: ampc-train: '{{.*}}.nowhere' has neither Fashion-MNIST's IDX files (train-images-idx3-ubyte.gz, ...; Debian's dataset-fashion-mnist installs them), CIFAR-10's binary batches (test_batch.bin, ...) nor train-images.npy
 // POLICY: ampc-train: unknown policy 'int4'; expected none, fp32, bf16, fp16 or fp8
 // OPTIMIZER: ampc-train: cannot compile '{{.*}}mlp.mlir':
 // OPTIMIZER-NEXT: {{.*}}error: amp-build-train-step: unknown optimizer 'lamb'; expected sgd, adam or adamw
