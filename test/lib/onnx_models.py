@@ -162,6 +162,19 @@ def bn_train():
                  inits, opset=15)
 
 
+def conv_chain():
+    """Two convolutions (the second strided): training it differentiates a
+    convolution's input, the transposed convolution."""
+    return model(
+        [helper.make_node("Conv", ["x", "c1.w", "c1.b"], ["a"], pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["a"], ["r"]),
+         helper.make_node("Conv", ["r", "c2.w", "c2.b"], ["out"], pads=[1, 1, 1, 1],
+                          strides=[2, 2])],
+        [("x", ("batch", 3, 5, 5))], [("out", ("batch", 2, 3, 3))],
+        [init("c1.w", 4, 3, 3, 3), init("c1.b", 4), init("c2.w", 2, 4, 3, 3),
+         init("c2.b", 2)])
+
+
 def shape_folding():
     """Unsqueeze(Gather(Shape(x))) * 2 as a Reshape target, through Cast."""
     nodes = [helper.make_node("Shape", ["x"], ["s"]),
@@ -250,6 +263,7 @@ MODELS = {
     "batch_norm": batch_norm,
     "shape_folding": shape_folding,
     "bn_train": bn_train,
+    "conv_chain": conv_chain,
 }
 
 

@@ -105,6 +105,43 @@ def cross_entropy(logits, onehot):
     return -(onehot * logp).sum() / len(logits)
 
 
+def conv_chain_forward(x, p):
+    r = np.maximum(conv2d(x, p["c1.w"], p["c1.b"], (1, 1, 1, 1)), 0)
+    return conv2d(r, p["c2.w"], p["c2.b"], (1, 1, 1, 1), stride=(2, 2))
+
+
+def numeric_gradients(loss, p0, names):
+    """Central differences of `loss` (float64) for every element of the
+    parameters `names`."""
+    grads = {}
+    for name in names:
+        grad = np.zeros_like(p0[name])
+        for i in np.ndindex(grad.shape):
+            up, down = dict(p0), dict(p0)
+            up[name] = p0[name].copy(); up[name][i] += 1e-6
+            down[name] = p0[name].copy(); down[name][i] -= 1e-6
+            grad[i] = (loss(up) - loss(down)) / 2e-6
+        grads[name] = grad
+    return grads
+
+
+def conv_chain_step(trainer_class, tmp):
+    """One SGD step of conv_chain (mean squared error) against numpy's
+    gradients: the strided second convolution's input gradient included."""
+    trainer = trainer_class(os.path.join(tmp, "conv_chain.onnx"), batch=2,
+                            lr=0.1, momentum=0.0, loss="mse")
+    x = RNG.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    t = RNG.standard_normal((2, 2, 3, 3)).astype(np.float32)
+    p0 = {n: v.astype(np.float64) for n, v in trainer.parameters().items()}
+    trainer.step(x, t)
+    p1 = trainer.parameters()
+    loss = lambda p: float(((conv_chain_forward(x.astype(np.float64), p) - t) ** 2).mean())
+    grads = numeric_gradients(loss, p0, list(p0))
+    worst = max(float(np.abs(p1[n] - (p0[n] - 0.1 * grads[n])).max()) for n in p0)
+    return check(worst < 1e-5, f"conv_chain: SGD step matches numpy's gradients "
+                 f"(max difference {worst:.1e})")
+
+
 def bn_training_step(tmp):
     """One SGD step of bn_train through the Python Trainer against numpy:
     the loss of the batch statistics, each parameter moved by lr times its
@@ -128,15 +165,10 @@ def bn_training_step(tmp):
     failures = check(abs(result["loss"] - loss(p0)) < 1e-5 * (1 + loss(p0)),
                      f"bn_train: training loss {result['loss']:.6f} (batch "
                      f"statistics; numpy {loss(p0):.6f})")
-    worst = 0.0
-    for name in ("bn.weight", "bn.bias", "fc.weight", "fc.bias"):
-        grad = np.zeros_like(p0[name])
-        for i in np.ndindex(grad.shape):
-            up, down = dict(p0), dict(p0)
-            up[name] = p0[name].copy(); up[name][i] += 1e-6
-            down[name] = p0[name].copy(); down[name][i] -= 1e-6
-            grad[i] = (loss(up) - loss(down)) / 2e-6
-        worst = max(worst, float(np.abs(p1[name] - (p0[name] - 0.1 * grad)).max()))
+    grads = numeric_gradients(loss, p0, ["bn.weight", "bn.bias", "fc.weight",
+                                         "fc.bias"])
+    worst = max(float(np.abs(p1[n] - (p0[n] - 0.1 * g)).max())
+                for n, g in grads.items())
     failures += check(worst < 1e-5, f"bn_train: SGD step matches numpy's "
                       f"gradients (max difference {worst:.1e})")
     _, (mean, var) = bn_train_forward(xd, p0, True)
@@ -144,6 +176,7 @@ def bn_training_step(tmp):
                       np.allclose(p1["bn.running_var"], var, atol=1e-6),
                       "bn_train: running statistics moved by the momentum "
                       "(unbiased variance)")
+    failures += conv_chain_step(ampc.Trainer, tmp)
     logits = trainer.evaluate(x, y)[1]
     want = bn_train_forward(xd, {n: v.astype(np.float64) for n, v in p1.items()},
                             False)[0]
@@ -217,6 +250,7 @@ def reference(name, inputs, p):
         "batch_norm": lambda: batch_norm(x, p, 1e-3),
         "shape_folding": lambda: x.reshape(-1, 12),
         "bn_train": lambda: bn_train_forward(x, p, training=False)[0],
+        "conv_chain": lambda: conv_chain_forward(x, p),
     }
     return table[name]()
 

@@ -571,8 +571,10 @@ ampc::cpu::PanelSizes ampc::cpu::PanelSizes::forCaches(int64_t rows,
 
 namespace {
 
-/// True for an expression of loop dims with constant factors and no
-/// constant offset: d0, d1 + d4, d1 * 2 + d4 (a window's position).
+/// True for a linear expression of loop dims with constant factors and
+/// offsets: d0, d1 + d4, d1 * 2 + d4 (a window's position), d1 - d4 + 2 (a
+/// transposed convolution's: the input gradient reads the padded output
+/// gradient so).
 bool isWindowExpr(AffineExpr expr) {
   if (isa<AffineDimExpr>(expr))
     return true;
@@ -580,11 +582,29 @@ bool isWindowExpr(AffineExpr expr) {
   if (!binary)
     return false;
   if (binary.getKind() == AffineExprKind::Add)
-    return isWindowExpr(binary.getLHS()) && isWindowExpr(binary.getRHS());
+    return (isWindowExpr(binary.getLHS()) ||
+            isa<AffineConstantExpr>(binary.getLHS())) &&
+           (isWindowExpr(binary.getRHS()) ||
+            isa<AffineConstantExpr>(binary.getRHS()));
   if (binary.getKind() == AffineExprKind::Mul)
     return isa<AffineDimExpr>(binary.getLHS()) &&
            isa<AffineConstantExpr>(binary.getRHS());
   return false;
+}
+
+/// `map` (a projected permutation) with its results in loop order, and the
+/// permutation that takes an operand read through `map` there.
+std::pair<AffineMap, SmallVector<int64_t>> sortedByLoop(AffineMap map) {
+  SmallVector<int64_t> perm =
+      llvm::to_vector(llvm::seq<int64_t>(0, map.getNumResults()));
+  llvm::sort(perm, [&](int64_t a, int64_t b) {
+    return map.getDimPosition(a) < map.getDimPosition(b);
+  });
+  SmallVector<AffineExpr> results;
+  for (int64_t p : perm)
+    results.push_back(map.getResult(p));
+  return {AffineMap::get(map.getNumDims(), 0, results, map.getContext()),
+          perm};
 }
 
 /// The input of `op` read through window expressions (the image of a
@@ -654,8 +674,21 @@ ampc::cpu::convolutionToContraction(RewriterBase &b, linalg::LinalgOp op) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   maps[*x] = AffineMap::get(op.getNumLoops(), 0, loopExprs, ctx);
   auto groups = contractionGroups(maps, op.getNumLoops());
-  if (!groups)
-    return failure();
+  // The other input in loop order, if its layout splits a group (the
+  // weight [kh, kw, c, f] of an input gradient, which sums over f, kh, kw):
+  // a transposed copy, as small as the weight.
+  unsigned other = 1 - *x;
+  std::optional<SmallVector<int64_t>> transpose;
+  if (!groups) {
+    auto [sorted, perm] = sortedByLoop(maps[other]);
+    SmallVector<AffineMap> sortedMaps = maps;
+    sortedMaps[other] = sorted;
+    groups = contractionGroups(sortedMaps, op.getNumLoops());
+    if (!groups)
+      return failure();
+    maps = sortedMaps;
+    transpose = perm;
+  }
 
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
@@ -681,6 +714,17 @@ ampc::cpu::convolutionToContraction(RewriterBase &b, linalg::LinalgOp op) {
       });
   SmallVector<Value> inputs = op.getDpsInputs();
   inputs[*x] = patches.getResult(0);
+  if (transpose) {
+    auto type = cast<RankedTensorType>(inputs[other].getType());
+    SmallVector<int64_t> shape;
+    for (int64_t p : *transpose)
+      shape.push_back(type.getDimSize(p));
+    Value init =
+        tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+    inputs[other] = linalg::TransposeOp::create(b, loc, inputs[other], init,
+                                                *transpose)
+                        .getResult()[0];
+  }
   auto contraction = linalg::GenericOp::create(b, loc, op->getResultTypes(),
                                                inputs, op.getDpsInits(), maps,
                                                generic.getIteratorTypesArray());

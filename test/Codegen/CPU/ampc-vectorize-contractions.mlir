@@ -203,6 +203,36 @@ func.func @conv_weight_gradient(%x: tensor<2x6x6x1xf32>, %dy: tensor<2x4x4x8xf32
 
 // -----
 
+// A convolution's input gradient as autodiff writes it (a transposed
+// convolution: the padded output gradient read at i - kh + 2, reversed
+// windows, summed over the output channels and the window): patches
+// (2 x 4 x 4 x 8 x 3 x 3, in loop order), the weight [kh, kw, ic, oc]
+// transposed into loop order (oc, kh, kw, ic: the summed loops together)
+// so that both fold, a 32 x 72 by 72 x 5 contraction on the packed path.
+// CHECK-LABEL: func.func @conv_input_gradient
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x8x8x8xf32>) outs(%{{.*}} : tensor<2x4x4x8x3x3xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<3x3x5x8xf32>) outs(%{{.*}} : tensor<8x3x3x5xf32>) permutation = [3, 0, 1, 2]
+// CHECK-DAG: tensor.collapse_shape %{{.*}} : tensor<2x4x4x8x3x3xf32> into tensor<32x72xf32>
+// CHECK-DAG: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2], [3]] : tensor<8x3x3x5xf32> into tensor<72x5xf32>
+// CHECK: scf.forall
+// CHECK-COUNT-6: vector.fma
+// CHECK: tensor.expand_shape %{{.*}} output_shape [2, 4, 4, 5] : tensor<32x5xf32> into tensor<2x4x4x5xf32>
+func.func @conv_input_gradient(%dy: tensor<2x8x8x8xf32>, %w: tensor<3x3x5x8xf32>, %dx: tensor<2x4x4x5xf32>) -> tensor<2x4x4x5xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(n, i, j, oc, kh, kw, ic) -> (n, i - kh + 2, j - kw + 2, oc)>,
+                                        affine_map<(n, i, j, oc, kh, kw, ic) -> (kh, kw, ic, oc)>,
+                                        affine_map<(n, i, j, oc, kh, kw, ic) -> (n, i, j, ic)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "parallel"]}
+      ins(%dy, %w : tensor<2x8x8x8xf32>, tensor<3x3x5x8xf32>) outs(%dx : tensor<2x4x4x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x4x5xf32>
+  return %r : tensor<2x4x4x5xf32>
+}
+
+// -----
+
 // A classifier's last layer (n = 10 outputs, narrower than a 16-lane tile,
 // 64 rows): computed as C^T = B^T A^T, B's 10 columns in the tile's rows
 // (2 x 6, padded) and A's 64 rows across the lanes (4 x 16).
