@@ -1,6 +1,8 @@
 //===- ampc-step-bench.cpp - time training steps of a model ---------------===//
 //
 //   ampc-step-bench MODEL.mlir --policies=fp32,bf16 --steps=5 --threads=N
+//   ampc-step-bench MODEL.onnx ... (imported with a cross-entropy loss, at
+//                                   the batch it was exported with)
 //
 // Compiles the model's training step (SGD with momentum) under each policy
 // through the Trainer, takes one warm-up step, then times --steps steps on
@@ -12,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
+#include "ampc/Import/Onnx.h"
 #include "ampc/JIT/Trainer.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -68,7 +71,17 @@ llvm::Expected<double> timeSteps(llvm::StringRef policy) {
   jit.threads = threads;
   ampc::TrainOptions options;
   options.learningRate = 0.01;
-  auto trainer = ampc::Trainer::fromFile(modelFile, jit, options);
+  llvm::Expected<std::unique_ptr<ampc::Trainer>> trainer = nullptr;
+  if (ampc::isOnnxPath(modelFile)) {
+    ampc::OnnxImportOptions import;
+    import.loss = ampc::OnnxLoss::CrossEntropy;
+    auto model = ampc::importOnnxFile(modelFile, import);
+    if (!model)
+      return model.takeError();
+    trainer = ampc::Trainer::create(model->source, modelFile, jit, options);
+  } else {
+    trainer = ampc::Trainer::fromFile(modelFile, jit, options);
+  }
   if (!trainer)
     return trainer.takeError();
   auto batch =

@@ -3,7 +3,10 @@
 
 For each model: AMPC's step (build/bin/ampc-step-bench) under fp32, bf16,
 fp16 and fp8, and PyTorch's step (the same layers, SGD with momentum) in fp32
-and under bf16 autocast, each at 1 thread and at all threads. Prints the CPU
+and under bf16 autocast, each at 1 thread and at all threads. `resnet18`
+(torchvision's, 10 classes, batch 32 of 3x32x32, exported to ONNX in
+training mode and imported: AMPC's step trains the same module) runs at all
+threads only: it compiles for over a minute per policy. Prints the CPU
 model and flags, then milliseconds per step (median) and AMPC fp32 / best
 PyTorch fp32.
 
@@ -15,6 +18,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -36,6 +40,11 @@ def torch_model(name, torch):
         return (nn.Sequential(nn.Conv2d(1, 8, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
                               nn.Linear(1352, 10)),
                 torch.rand(32, 1, 28, 28), torch.randint(0, 10, (32,)), nn.CrossEntropyLoss())
+    if name == "resnet18":
+        import torchvision
+        return (torchvision.models.resnet18(weights=None, num_classes=10),
+                torch.rand(32, 3, 32, 32), torch.randint(0, 10, (32,)),
+                nn.CrossEntropyLoss())
     if name == "transformer_block":
         return (TransformerBlock(torch), torch.rand(2, 8, 16), torch.rand(2, 8, 16),
                 nn.MSELoss())
@@ -118,9 +127,24 @@ def torch_step_ms_in_process(name, threads, bf16, steps):
     return float(out)
 
 
-def ampc_steps_ms(build, name, threads, steps):
+def model_path(name, tmp):
+    """The zoo's .mlir, or resnet18 exported to ONNX (the module torch_model
+    builds, in training mode, from the same seed)."""
+    if name != "resnet18":
+        return os.path.join(MODELS, name + ".mlir")
+    import torch
+    torch.manual_seed(0)
+    model, x, _, _ = torch_model(name, torch)
+    path = os.path.join(tmp, "resnet18.onnx")
+    torch.onnx.export(model.train(), x, path, opset_version=13,
+                      training=torch.onnx.TrainingMode.TRAINING,
+                      do_constant_folding=False, input_names=["x"])
+    return path
+
+
+def ampc_steps_ms(build, path, threads, steps):
     out = subprocess.run([os.path.join(build, "bin", "ampc-step-bench"),
-                          os.path.join(MODELS, name + ".mlir"), "--steps", str(steps),
+                          path, "--steps", str(steps),
                           "--step-threads", str(threads)],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)["steps"]
@@ -141,7 +165,8 @@ def cpu_description():
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
-    parser.add_argument("--models", default="mlp,cnn,transformer_block,mlp_big")
+    parser.add_argument("--models",
+                        default="mlp,cnn,transformer_block,mlp_big,resnet18")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--torch-worker", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -160,10 +185,12 @@ def main():
         "%10s" % ("AMPC " + p) for p in POLICIES) + "%11s%11s%9s" % (
             "torch fp32", "torch bf16", "ratio")
     print(header)
+    tmp = tempfile.mkdtemp()
     for name in args.models.split(","):
         rows = []
-        for threads in (1, cores):
-            ours = ampc_steps_ms(args.build, name, 0 if threads == cores else 1,
+        path = model_path(name, tmp)
+        for threads in ((cores,) if name == "resnet18" else (1, cores)):
+            ours = ampc_steps_ms(args.build, path, 0 if threads == cores else 1,
                                  args.steps)
             fp32 = torch_step_ms_in_process(name, threads, False, args.steps)
             # bf16 autocast without bf16 hardware is slow (seconds per step

@@ -5,4 +5,4 @@
 # `make bench` needs it.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-install_missing python3-torch python3-numpy libopenblas0
+install_missing python3-torch python3-torchvision python3-numpy libopenblas0
