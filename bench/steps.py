@@ -136,9 +136,13 @@ def model_path(name, tmp):
     torch.manual_seed(0)
     model, x, _, _ = torch_model(name, torch)
     path = os.path.join(tmp, "resnet18.onnx")
-    torch.onnx.export(model.train(), x, path, opset_version=13,
-                      training=torch.onnx.TrainingMode.TRAINING,
-                      do_constant_folding=False, input_names=["x"])
+    import warnings
+    with warnings.catch_warnings():
+        # The exporter warns about every BatchNorm's step counter.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model.train(), x, path, opset_version=13,
+                          training=torch.onnx.TrainingMode.TRAINING,
+                          do_constant_folding=False, input_names=["x"])
     return path
 
 

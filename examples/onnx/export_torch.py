@@ -26,6 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import warnings
 
 import numpy as np
 import torch
@@ -92,10 +93,13 @@ def export(name, path):
     module = build(name)
     _, shape, opset, training = MODELS[name]
     mode = torch.onnx.TrainingMode.TRAINING if training else torch.onnx.TrainingMode.EVAL
-    torch.onnx.export(module, torch.randn(*shape), path, opset_version=opset,
-                      input_names=["x"], output_names=["logits"], training=mode,
-                      do_constant_folding=not training,
-                      dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
+    with warnings.catch_warnings():
+        # The exporter warns about every BatchNorm's step counter.
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, torch.randn(*shape), path, opset_version=opset,
+                          input_names=["x"], output_names=["logits"], training=mode,
+                          do_constant_folding=not training,
+                          dynamic_axes={"x": {0: "batch"}, "logits": {0: "batch"}})
     # Tracing in training mode ran the module once (its running statistics
     # moved); the initializers hold the module's state after that run, as
     # the module does.
