@@ -43,15 +43,14 @@ LogicalResult relu(Importer &im, const Node &node) {
 
 LogicalResult leakyRelu(Importer &im, const Node &node) {
   double alpha = im.floatAttr(node, "alpha", 0.01f);
-  return unary(im, node,
-               [alpha](OpBuilder &b, Location l, ValueRange v) -> Value {
-                 Value positive =
-                     arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
-                                           v[0], constantLike(b, l, 0.0));
-                 Value scaled = arith::MulFOp::create(
-                     b, l, v[0], constantLike(b, l, alpha));
-                 return arith::SelectOp::create(b, l, positive, v[0], scaled);
-               });
+  return unary(
+      im, node, [alpha](OpBuilder &b, Location l, ValueRange v) -> Value {
+        Value positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
+                                               v[0], constantLike(b, l, 0.0));
+        Value scaled =
+            arith::MulFOp::create(b, l, v[0], constantLike(b, l, alpha));
+        return arith::SelectOp::create(b, l, positive, v[0], scaled);
+      });
 }
 
 LogicalResult sigmoid(Importer &im, const Node &node) {
@@ -128,8 +127,8 @@ LogicalResult power(Importer &im, const Node &node) {
   const onnx_graph::Tensor *exponent = im.constant(node, 1);
   if (!exponent || exponent->numElements() != 1)
     return simpleBinary<math::PowFOp>(im, node);
-  double c = exponent->isFloat() ? exponent->floats[0]
-                                 : double(exponent->ints[0]);
+  double c =
+      exponent->isFloat() ? exponent->floats[0] : double(exponent->ints[0]);
   return unary(im, node, [c](OpBuilder &b, Location l, ValueRange v) -> Value {
     if (c == 1.0)
       return v[0];
@@ -207,8 +206,8 @@ Value normalizeChannels(OpBuilder &b, Location l, ValueRange v, double eps) {
   Value var = arith::AddFOp::create(b, l, v[4], constantLike(b, l, eps));
   Value inv = math::RsqrtOp::create(b, l, var);
   Value centered = arith::SubFOp::create(b, l, v[0], v[3]);
-  Value scaled =
-      arith::MulFOp::create(b, l, centered, arith::MulFOp::create(b, l, v[1], inv));
+  Value scaled = arith::MulFOp::create(b, l, centered,
+                                       arith::MulFOp::create(b, l, v[1], inv));
   return arith::AddFOp::create(b, l, scaled, v[2]);
 }
 
@@ -217,13 +216,7 @@ Value channelMean(Importer &im, Value x, double count) {
   SmallVector<int64_t> axes = {0};
   for (int64_t d = 2; d < tensorType(x).getRank(); ++d)
     axes.push_back(d);
-  Value sum = im.reduce(x, axes, 0.0, addf);
-  return im.elementwise({sum}, shapeOf(sum),
-                        [count](OpBuilder &b, Location l, ValueRange v) {
-                          return arith::MulFOp::create(
-                                     b, l, v[0], constantLike(b, l, 1.0 / count))
-                              .getResult();
-                        });
+  return im.scaled(im.reduce(x, axes, 0.0, addf), 1.0 / count);
 }
 
 /// Training: normalized by the batch's statistics; the running statistics
@@ -242,12 +235,11 @@ LogicalResult batchNormTraining(Importer &im, const Node &node,
     return im.fail(node, "batch statistics need more than one value per "
                          "channel");
   Value mean = channelMean(im, x, count);
-  Value squares = channelwise(im, x, {mean},
-                              [](OpBuilder &b, Location l, ValueRange v) {
-                                Value d = arith::SubFOp::create(b, l, v[0], v[1]);
-                                return arith::MulFOp::create(b, l, d, d)
-                                    .getResult();
-                              });
+  Value squares =
+      channelwise(im, x, {mean}, [](OpBuilder &b, Location l, ValueRange v) {
+        Value d = arith::SubFOp::create(b, l, v[0], v[1]);
+        return arith::MulFOp::create(b, l, d, d).getResult();
+      });
   Value var = channelMean(im, squares, count);
   im.define(node.outputs[0],
             channelwise(im, x, {operands[1], operands[2], mean, var},
@@ -260,8 +252,8 @@ LogicalResult batchNormTraining(Importer &im, const Node &node,
     Value running = im.elementwise(
         {operands[slot], batchValue}, shapeOf(batchValue),
         [momentum, factor = factor](OpBuilder &b, Location l, ValueRange v) {
-          Value kept = arith::MulFOp::create(b, l, v[0],
-                                             constantLike(b, l, momentum));
+          Value kept =
+              arith::MulFOp::create(b, l, v[0], constantLike(b, l, momentum));
           Value batch = arith::MulFOp::create(
               b, l, v[1], constantLike(b, l, (1.0 - momentum) * factor));
           return arith::AddFOp::create(b, l, kept, batch).getResult();
@@ -317,8 +309,8 @@ LogicalResult layerNormalization(Importer &im, const Node &node) {
       normalizeAxis(im, node, im.intAttr(node, "axis", -1), shape.size());
   if (failed(axis))
     return failure();
-  SmallVector<int64_t> axes = llvm::to_vector(
-      llvm::seq<int64_t>(*axis, shape.size()));
+  SmallVector<int64_t> axes =
+      llvm::to_vector(llvm::seq<int64_t>(*axis, shape.size()));
   SmallVector<int64_t> kept(shape.begin(), shape.end());
   double count = 1;
   for (int64_t a : axes) {
@@ -329,8 +321,8 @@ LogicalResult layerNormalization(Importer &im, const Node &node) {
   Value mean = im.reshape(im.reduce(*x, axes, 0.0, addf), kept);
   Value centered = im.elementwise(
       {*x, mean}, shape, [count](OpBuilder &b, Location l, ValueRange v) {
-        Value m = arith::MulFOp::create(b, l, v[1],
-                                        constantLike(b, l, 1.0 / count));
+        Value m =
+            arith::MulFOp::create(b, l, v[1], constantLike(b, l, 1.0 / count));
         return arith::SubFOp::create(b, l, v[0], m).getResult();
       });
   Value squares = im.elementwise(
@@ -347,12 +339,10 @@ LogicalResult layerNormalization(Importer &im, const Node &node) {
   }
   bool hasBias = operands.size() == 4;
   Value y = im.elementwise(
-      operands, shape,
-      [=](OpBuilder &b, Location l, ValueRange v) -> Value {
+      operands, shape, [=](OpBuilder &b, Location l, ValueRange v) -> Value {
         Value variance = arith::AddFOp::create(
             b, l,
-            arith::MulFOp::create(b, l, v[1],
-                                  constantLike(b, l, 1.0 / count)),
+            arith::MulFOp::create(b, l, v[1], constantLike(b, l, 1.0 / count)),
             constantLike(b, l, eps));
         Value normed = arith::MulFOp::create(
             b, l, v[0], math::RsqrtOp::create(b, l, variance));

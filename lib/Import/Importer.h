@@ -66,8 +66,7 @@ public:
   // --- attributes -------------------------------------------------------
   int64_t intAttr(const Node &node, llvm::StringRef name,
                   int64_t fallback) const;
-  float floatAttr(const Node &node, llvm::StringRef name,
-                  float fallback) const;
+  float floatAttr(const Node &node, llvm::StringRef name, float fallback) const;
   std::string stringAttr(const Node &node, llvm::StringRef name,
                          llvm::StringRef fallback) const;
   std::optional<std::vector<int64_t>> intsAttr(const Node &node,
@@ -92,6 +91,10 @@ public:
   /// such, unlike tensor.pad's region).
   mlir::Value pad(mlir::Value input, llvm::ArrayRef<int64_t> low,
                   llvm::ArrayRef<int64_t> high, double value);
+  /// `input` times the constant `factor`, elementwise (a mean's 1/N).
+  mlir::Value scaled(mlir::Value input, double factor);
+  /// `input` with its dimensions permuted (linalg.transpose).
+  mlir::Value transpose(mlir::Value input, llvm::ArrayRef<int64_t> perm);
   /// A zero-filled (or `value`-filled) f32 tensor.
   mlir::Value filled(llvm::ArrayRef<int64_t> shape, double value);
   mlir::Value scalar(double value);

@@ -81,13 +81,13 @@ FailureOr<std::vector<int64_t>> Importer::constantInts(const Node &node,
                                                        size_t index) {
   const onnx_graph::Tensor *tensor = constant(node, index);
   if (!tensor || tensor->isFloat())
-    return fail(node, "input #" + std::to_string(index) +
-                          (hasInput(node, index)
-                               ? " ('" + node.inputs[index] + "')"
-                               : std::string()) +
-                          " must be a constant integer tensor (an "
-                          "initializer, a Constant, or computed from static "
-                          "shapes)");
+    return fail(node,
+                "input #" + std::to_string(index) +
+                    (hasInput(node, index) ? " ('" + node.inputs[index] + "')"
+                                           : std::string()) +
+                    " must be a constant integer tensor (an "
+                    "initializer, a Constant, or computed from static "
+                    "shapes)");
   return tensor->ints;
 }
 
@@ -120,8 +120,8 @@ Importer::intsAttr(const Node &node, llvm::StringRef name) const {
 Value Importer::filled(ArrayRef<int64_t> shape, double value) {
   Type f32 = builder.getF32Type();
   Value empty = tensor::EmptyOp::create(builder, loc(), shape, f32);
-  Value fill = arith::ConstantOp::create(builder, loc(),
-                                         builder.getF32FloatAttr(value));
+  Value fill =
+      arith::ConstantOp::create(builder, loc(), builder.getF32FloatAttr(value));
   return linalg::FillOp::create(builder, loc(), fill, empty).getResult(0);
 }
 
@@ -138,9 +138,28 @@ Value Importer::pad(Value input, ArrayRef<int64_t> low, ArrayRef<int64_t> high,
   }
   if (ArrayRef<int64_t>(shape) == s)
     return input;
-  return tensor::InsertSliceOp::create(builder, loc(), input,
-                                       filled(shape, value), offsets, sizes,
-                                       strides);
+  return tensor::InsertSliceOp::create(
+      builder, loc(), input, filled(shape, value), offsets, sizes, strides);
+}
+
+Value Importer::scaled(Value input, double factor) {
+  return elementwise({input}, shapeOf(input),
+                     [factor](OpBuilder &b, Location l, ValueRange v) -> Value {
+                       Value c = arith::ConstantOp::create(
+                           b, l, b.getF32FloatAttr(factor));
+                       return arith::MulFOp::create(b, l, v[0], c);
+                     });
+}
+
+Value Importer::transpose(Value input, ArrayRef<int64_t> perm) {
+  ArrayRef<int64_t> s = shapeOf(input);
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(s[p]);
+  Value init =
+      tensor::EmptyOp::create(builder, loc(), shape, builder.getF32Type());
+  return linalg::TransposeOp::create(builder, loc(), input, init, perm)
+      .getResult()[0];
 }
 
 Value Importer::scalar(double value) {
@@ -220,13 +239,13 @@ Value Importer::reshape(Value input, ArrayRef<int64_t> shape) {
     return input;
   auto target = RankedTensorType::get(shape, source.getElementType());
   if (source.getRank() > target.getRank() && target.getRank() > 0) {
-    if (auto groups = getReassociationIndicesForCollapse(source.getShape(),
-                                                         shape))
+    if (auto groups =
+            getReassociationIndicesForCollapse(source.getShape(), shape))
       return tensor::CollapseShapeOp::create(builder, loc(), target, input,
                                              *groups);
   } else if (source.getRank() < target.getRank() && source.getRank() > 0) {
-    if (auto groups = getReassociationIndicesForCollapse(shape,
-                                                         source.getShape()))
+    if (auto groups =
+            getReassociationIndicesForCollapse(shape, source.getShape()))
       return tensor::ExpandShapeOp::create(builder, loc(), target, input,
                                            *groups);
   }
@@ -249,8 +268,8 @@ Value Importer::reshape(Value input, ArrayRef<int64_t> shape) {
                    : allIn(source.getRank()));
   if (ArrayRef<int64_t>(flatShape) == shape)
     return flat;
-  return tensor::ExpandShapeOp::create(
-      builder, loc(), target, flat,
-      count == 1 ? SmallVector<ReassociationIndices>{}
-                 : allIn(target.getRank()));
+  return tensor::ExpandShapeOp::create(builder, loc(), target, flat,
+                                       count == 1
+                                           ? SmallVector<ReassociationIndices>{}
+                                           : allIn(target.getRank()));
 }

@@ -195,14 +195,13 @@ std::optional<Tensor> source(Importer &im, const Node &node) {
         t = attr.t;
       } else if (name == "value_float" || name == "value_floats") {
         t.elementType = onnx_graph::kFloat;
-        t.floats = name == "value_float" ? std::vector<float>{attr.f}
-                                         : attr.floats;
+        t.floats =
+            name == "value_float" ? std::vector<float>{attr.f} : attr.floats;
         if (name == "value_floats")
           t.dims = {int64_t(t.floats.size())};
       } else if (name == "value_int" || name == "value_ints") {
         t.elementType = onnx_graph::kInt64;
-        t.ints = name == "value_int" ? std::vector<int64_t>{attr.i}
-                                     : attr.ints;
+        t.ints = name == "value_int" ? std::vector<int64_t>{attr.i} : attr.ints;
         if (name == "value_ints")
           t.dims = {int64_t(t.ints.size())};
       } else {

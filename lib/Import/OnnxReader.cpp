@@ -144,8 +144,7 @@ bool convertTensor(const onnx::TensorProto &proto, Tensor &tensor,
   }
   size_t size = rawSize(tensor.elementType);
   if (size == 0) {
-    error = what + " has element type " +
-            elementTypeName(tensor.elementType) +
+    error = what + " has element type " + elementTypeName(tensor.elementType) +
             " (supported: float, double, float16, bfloat16, int8/32/64, "
             "uint8, bool)";
     return false;
@@ -156,8 +155,7 @@ bool convertTensor(const onnx::TensorProto &proto, Tensor &tensor,
     return false;
   }
   bool raw = proto.has_raw_data();
-  size_t available =
-      raw ? proto.raw_data().size() / size : typedCount(proto);
+  size_t available = raw ? proto.raw_data().size() / size : typedCount(proto);
   if (available != size_t(count)) {
     error = what + " holds " + std::to_string(available) +
             " elements, where its shape has " + std::to_string(count);
@@ -261,8 +259,7 @@ int64_t fixBatch(onnx::GraphProto &graph, int64_t batch) {
   for (const onnx::TensorProto &init : graph.initializer())
     initializers.insert(init.name());
   for (onnx::ValueInfoProto &input : *graph.mutable_input()) {
-    if (initializers.count(input.name()) ||
-        !input.type().has_tensor_type() ||
+    if (initializers.count(input.name()) || !input.type().has_tensor_type() ||
         !input.type().tensor_type().has_shape())
       continue;
     auto *shape = input.mutable_type()->mutable_tensor_type()->mutable_shape();
@@ -343,8 +340,8 @@ int64_t Tensor::numElements() const {
 }
 
 std::string Node::describe() const {
-  return opType + " node '" + (name.empty() ? outputs.empty() ? "" : outputs[0]
-                                            : name) + "'";
+  return opType + " node '" +
+         (name.empty() ? outputs.empty() ? "" : outputs[0] : name) + "'";
 }
 
 bool ampc::onnx_graph::readModel(const std::string &bytes,
@@ -353,8 +350,9 @@ bool ampc::onnx_graph::readModel(const std::string &bytes,
                                  std::string &error) {
   onnx::ModelProto model;
   if (bytes.empty() || !model.ParseFromString(bytes) || !model.has_graph()) {
-    error = "'" + name + "' is not an ONNX model (empty, truncated or not a "
-                         "ModelProto)";
+    error = "'" + name +
+            "' is not an ONNX model (empty, truncated or not a "
+            "ModelProto)";
     return false;
   }
   if (!readOpset(model, graph, error)) {
@@ -369,8 +367,8 @@ bool ampc::onnx_graph::readModel(const std::string &bytes,
     onnx::ShapeInferenceOptions inference(/*check_type=*/true,
                                           /*strict_mode=*/1,
                                           /*data_prop=*/true);
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       inference);
+    onnx::shape_inference::InferShapes(
+        model, onnx::OpSchemaRegistry::Instance(), inference);
   } catch (const std::exception &e) {
     error = "'" + name + "' is not a valid ONNX model: " + e.what();
     if (exportedBatch)
@@ -399,7 +397,8 @@ bool ampc::onnx_graph::replaceInitializers(
   }
   for (const Tensor &replacement : replacements) {
     onnx::TensorProto *target = nullptr;
-    for (onnx::TensorProto &init : *model.mutable_graph()->mutable_initializer())
+    for (onnx::TensorProto &init :
+         *model.mutable_graph()->mutable_initializer())
       if (init.name() == replacement.name)
         target = &init;
     if (!target) {
@@ -414,9 +413,9 @@ bool ampc::onnx_graph::replaceInitializers(
     }
     target->clear_float_data();
     target->clear_raw_data();
-    target->set_raw_data(std::string(
-        reinterpret_cast<const char *>(replacement.floats.data()),
-        replacement.floats.size() * sizeof(float)));
+    target->set_raw_data(
+        std::string(reinterpret_cast<const char *>(replacement.floats.data()),
+                    replacement.floats.size() * sizeof(float)));
   }
   if (!model.SerializeToString(&bytes)) {
     error = "the model cannot be serialized";

@@ -43,11 +43,21 @@ llvm::Error makeError(const llvm::Twine &message) {
 /// constant instead of becoming a parameter.
 bool isConstantSlot(llvm::StringRef opType, size_t index) {
   static const std::map<std::string, std::set<size_t>> slots = {
-      {"Reshape", {1}},   {"Unsqueeze", {1}},  {"Squeeze", {1}},
-      {"Slice", {1, 2, 3, 4}}, {"Pad", {1, 2}}, {"ReduceSum", {1}},
-      {"ReduceMean", {1}}, {"ReduceMax", {1}}, {"BatchNormalization", {3, 4}},
-      {"Clip", {1, 2}},   {"Gather", {1}},     {"Expand", {1}},
-      {"Dropout", {1, 2}}, {"Pow", {1}},       {"ConstantOfShape", {0}}};
+      {"Reshape", {1}},
+      {"Unsqueeze", {1}},
+      {"Squeeze", {1}},
+      {"Slice", {1, 2, 3, 4}},
+      {"Pad", {1, 2}},
+      {"ReduceSum", {1}},
+      {"ReduceMean", {1}},
+      {"ReduceMax", {1}},
+      {"BatchNormalization", {3, 4}},
+      {"Clip", {1, 2}},
+      {"Gather", {1}},
+      {"Expand", {1}},
+      {"Dropout", {1, 2}},
+      {"Pow", {1}},
+      {"ConstantOfShape", {0}}};
   auto it = slots.find(opType.str());
   return it != slots.end() && it->second.count(index);
 }
@@ -147,11 +157,11 @@ LogicalResult ModelBuilder::addArguments(SmallVectorImpl<Type> &types,
     SmallVector<int64_t> shape;
     for (auto [i, dim] : llvm::enumerate(input.dims)) {
       if (dim.size < 0) {
-        importer.errors += what + " has the symbolic dimension '" +
-                           dim.symbol + "' (dimension " + std::to_string(i) +
-                           "): import with a batch size (--batch=N)" +
-                           (i ? ", which fixes only the leading dimension"
-                              : "") + "\n";
+        importer.errors +=
+            what + " has the symbolic dimension '" + dim.symbol +
+            "' (dimension " + std::to_string(i) +
+            "): import with a batch size (--batch=N)" +
+            (i ? ", which fixes only the leading dimension" : "") + "\n";
         return failure();
       }
       shape.push_back(dim.size);
@@ -193,7 +203,7 @@ LogicalResult ModelBuilder::importNodes() {
 /// -(1/B) sum(onehot * log_softmax(logits)).
 Value ModelBuilder::crossEntropy(Value logits, Value onehot) {
   ArrayRef<int64_t> shape = shapeOf(logits);
-  int64_t rows = shape[0], cols = shape[1];
+  int64_t rows = shape[0];
   auto maxf = [](OpBuilder &b, Location l, ValueRange v) -> Value {
     return arith::MaximumFOp::create(b, l, v[0], v[1]);
   };
@@ -210,23 +220,18 @@ Value ModelBuilder::crossEntropy(Value logits, Value onehot) {
       {shifted}, shape, [](OpBuilder &b, Location l, ValueRange v) {
         return math::ExpOp::create(b, l, v[0]).getResult();
       });
-  Value sums = importer.reshape(importer.reduce(exps, {1}, 0.0, addf),
-                                {rows, 1});
-  Value picked = importer.elementwise(
-      {onehot, shifted, sums}, shape,
-      [](OpBuilder &b, Location l, ValueRange v) -> Value {
-        Value logSum = math::LogOp::create(b, l, v[2]);
-        Value logProb = arith::SubFOp::create(b, l, v[1], logSum);
-        return arith::MulFOp::create(b, l, v[0], logProb);
-      });
+  Value sums =
+      importer.reshape(importer.reduce(exps, {1}, 0.0, addf), {rows, 1});
+  Value picked =
+      importer.elementwise({onehot, shifted, sums}, shape,
+                           [](OpBuilder &b, Location l, ValueRange v) -> Value {
+                             Value logSum = math::LogOp::create(b, l, v[2]);
+                             Value logProb =
+                                 arith::SubFOp::create(b, l, v[1], logSum);
+                             return arith::MulFOp::create(b, l, v[0], logProb);
+                           });
   Value total = importer.reduce(picked, {0, 1}, 0.0, addf);
-  double scale = -1.0 / double(rows);
-  (void)cols;
-  return importer.elementwise(
-      {total}, {}, [scale](OpBuilder &b, Location l, ValueRange v) -> Value {
-        Value c = arith::ConstantOp::create(b, l, b.getF32FloatAttr(scale));
-        return arith::MulFOp::create(b, l, v[0], c);
-      });
+  return importer.scaled(total, -1.0 / double(rows));
 }
 
 /// sum((output - target)^2) / numel.
@@ -240,17 +245,13 @@ Value ModelBuilder::meanSquaredError(Value output, Value target) {
         Value d = arith::SubFOp::create(b, l, v[0], v[1]);
         return arith::MulFOp::create(b, l, d, d).getResult();
       });
-  SmallVector<int64_t> all = llvm::to_vector(llvm::seq<int64_t>(0, shape.size()));
+  SmallVector<int64_t> all =
+      llvm::to_vector(llvm::seq<int64_t>(0, shape.size()));
   Value total = importer.reduce(
       squares, all, 0.0, [](OpBuilder &b, Location l, ValueRange v) {
         return arith::AddFOp::create(b, l, v[0], v[1]).getResult();
       });
-  double scale = 1.0 / double(count);
-  return importer.elementwise(
-      {total}, {}, [scale](OpBuilder &b, Location l, ValueRange v) -> Value {
-        Value c = arith::ConstantOp::create(b, l, b.getF32FloatAttr(scale));
-        return arith::MulFOp::create(b, l, v[0], c);
-      });
+  return importer.scaled(total, 1.0 / double(count));
 }
 
 FailureOr<SmallVector<Value>> ModelBuilder::results() {
@@ -310,7 +311,8 @@ LogicalResult ModelBuilder::buildFunction(ModuleOp module, StringRef name,
   }
   for (auto [i, param] : llvm::enumerate(model.parameters)) {
     fn.setArgAttr(i, amp::abi::kParamAttrName, b.getStringAttr(param.name));
-    if (auto buffer = buffers.find(param.initializer); buffer != buffers.end()) {
+    if (auto buffer = buffers.find(param.initializer);
+        buffer != buffers.end()) {
       fn.setArgAttr(i, amp::abi::kBufferAttrName, b.getUnitAttr());
       fn.setArgAttr(i, amp::abi::kInitAttrName,
                     b.getStringAttr(buffer->second));
@@ -364,7 +366,8 @@ llvm::Expected<ImportedModel> ModelBuilder::build() {
     });
     if (failed(verify(*module)))
       return makeError("the imported model does not verify (an importer "
-                       "bug): " + diagnostics);
+                       "bug): " +
+                       diagnostics);
   }
   llvm::raw_string_ostream os(model.source);
   module->print(os, OpPrintingFlags().enableDebugInfo(true, false));
@@ -401,14 +404,14 @@ ampc::importOnnx(llvm::StringRef bytes, llvm::StringRef name,
   if (!onnx_graph::readModel(bytes.str(), name.str(), read, graph, error))
     return makeError(error);
   MLIRContext context;
-  context.loadDialect<func::FuncDialect, arith::ArithDialect,
-                      math::MathDialect, linalg::LinalgDialect,
-                      tensor::TensorDialect, amp::AmpDialect>();
+  context.loadDialect<func::FuncDialect, arith::ArithDialect, math::MathDialect,
+                      linalg::LinalgDialect, tensor::TensorDialect,
+                      amp::AmpDialect>();
   ModelBuilder builder(context, graph, options);
   llvm::Expected<ImportedModel> model = builder.build();
   if (!model)
-    return makeError("cannot import '" + name + "': " +
-                     llvm::toString(model.takeError()));
+    return makeError("cannot import '" + name +
+                     "': " + llvm::toString(model.takeError()));
   return model;
 }
 
@@ -422,10 +425,10 @@ ampc::importOnnxFile(llvm::StringRef path, const OnnxImportOptions &options) {
   return importOnnx((*file)->getBuffer(), path, options);
 }
 
-llvm::Error ampc::exportOnnx(
-    llvm::StringRef originalPath,
-    llvm::ArrayRef<std::pair<std::string, ampc_rt::Tensor>> values,
-    llvm::StringRef outputPath) {
+llvm::Error
+ampc::exportOnnx(llvm::StringRef originalPath,
+                 llvm::ArrayRef<std::pair<std::string, ampc_rt::Tensor>> values,
+                 llvm::StringRef outputPath) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> file =
       llvm::MemoryBuffer::getFile(originalPath, /*IsText=*/false);
   if (!file)
@@ -444,8 +447,8 @@ llvm::Error ampc::exportOnnx(
     replacements.push_back(std::move(tensor));
   }
   std::string bytes, error;
-  if (!onnx_graph::replaceInitializers((*file)->getBuffer().str(),
-                                       replacements, bytes, error))
+  if (!onnx_graph::replaceInitializers((*file)->getBuffer().str(), replacements,
+                                       bytes, error))
     return makeError("cannot export to '" + outputPath + "': " + error);
   std::error_code ec;
   llvm::raw_fd_ostream out(outputPath, ec, llvm::sys::fs::OF_None);

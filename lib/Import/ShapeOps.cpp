@@ -102,8 +102,7 @@ LogicalResult squeeze(Importer &im, const Node &node, bool remove) {
       if ((marked[d] || axes.empty()) && s[d] == 1)
         continue;
       if (marked[d])
-        return im.fail(node, "dimension " + std::to_string(d) +
-                                 " is not 1");
+        return im.fail(node, "dimension " + std::to_string(d) + " is not 1");
       shape.push_back(s[d]);
     }
   } else {
@@ -125,17 +124,11 @@ LogicalResult transpose(Importer &im, const Node &node) {
   else
     for (int64_t d = s.size() - 1; d >= 0; --d)
       perm.push_back(d);
-  SmallVector<int64_t> sorted(perm), shape;
+  SmallVector<int64_t> sorted(perm);
   llvm::sort(sorted);
   if (sorted != llvm::to_vector(llvm::seq<int64_t>(0, s.size())))
     return im.fail(node, "perm is not a permutation of the dimensions");
-  for (int64_t p : perm)
-    shape.push_back(s[p]);
-  Value init = tensor::EmptyOp::create(im.builder, im.loc(), shape,
-                                       im.builder.getF32Type());
-  im.define(node.outputs[0],
-            linalg::TransposeOp::create(im.builder, im.loc(), *x, init, perm)
-                .getResult()[0]);
+  im.define(node.outputs[0], im.transpose(*x, perm));
   return success();
 }
 
@@ -157,8 +150,8 @@ LogicalResult concat(Importer &im, const Node &node) {
   for (Value x : inputs)
     for (int64_t d = 0; d < rank; ++d)
       if (d != *axis && shapeOf(x)[d] != shapeOf(inputs[0])[d])
-        return im.fail(node, "the inputs differ in dimension " +
-                                 std::to_string(d));
+        return im.fail(node,
+                       "the inputs differ in dimension " + std::to_string(d));
   Value y = inputs.size() == 1
                 ? inputs[0]
                 : tensor::ConcatOp::create(im.builder, im.loc(), *axis, inputs)
@@ -244,8 +237,8 @@ LogicalResult gather(Importer &im, const Node &node) {
   SmallVector<Value> pieces;
   for (int64_t index : indices->ints) {
     if (index < -s[*axis] || index >= s[*axis])
-      return im.fail(node, "index " + std::to_string(index) +
-                               " is out of range");
+      return im.fail(node,
+                     "index " + std::to_string(index) + " is out of range");
     int64_t at = index < 0 ? index + s[*axis] : index;
     pieces.push_back(sliceAlong(im, *x, *axis, at, 1, 1));
   }
@@ -295,13 +288,12 @@ LogicalResult expand(Importer &im, const Node &node) {
   FailureOr<std::vector<int64_t>> target = im.constantInts(node, 1);
   if (failed(x) || failed(target))
     return failure();
-  FailureOr<SmallVector<int64_t>> shape =
-      broadcastShape(shapeOf(*x), *target);
+  FailureOr<SmallVector<int64_t>> shape = broadcastShape(shapeOf(*x), *target);
   if (failed(shape))
     return im.fail(node, "the shape does not broadcast with the input's");
-  im.define(node.outputs[0],
-            im.elementwise({*x}, *shape, [](OpBuilder &, Location,
-                                            ValueRange v) { return v[0]; }));
+  im.define(node.outputs[0], im.elementwise({*x}, *shape,
+                                            [](OpBuilder &, Location,
+                                               ValueRange v) { return v[0]; }));
   return success();
 }
 

@@ -43,8 +43,8 @@ Value contract(Importer &im, Value a, Value b, bool batched) {
 Value broadcastTo(Importer &im, Value x, ArrayRef<int64_t> shape) {
   if (shapeOf(x) == shape)
     return x;
-  return im.elementwise({x}, shape,
-                        [](OpBuilder &, Location, ValueRange v) { return v[0]; });
+  return im.elementwise(
+      {x}, shape, [](OpBuilder &, Location, ValueRange v) { return v[0]; });
 }
 
 LogicalResult matMul(Importer &im, const Node &node) {
@@ -97,13 +97,18 @@ LogicalResult gemm(Importer &im, const Node &node) {
   if ((tb ? bs[1] : bs[0]) != k)
     return im.fail(node, "the inner dimensions differ");
   MLIRContext *context = im.builder.getContext();
-  AffineExpr dm = getAffineDimExpr(0, context), dn = getAffineDimExpr(1, context),
+  AffineExpr dm = getAffineDimExpr(0, context),
+             dn = getAffineDimExpr(1, context),
              dk = getAffineDimExpr(2, context);
   SmallVector<AffineMap> maps = {
-      AffineMap::get(3, 0, ta ? ArrayRef<AffineExpr>{dk, dm}
-                              : ArrayRef<AffineExpr>{dm, dk}, context),
-      AffineMap::get(3, 0, tb ? ArrayRef<AffineExpr>{dn, dk}
-                              : ArrayRef<AffineExpr>{dk, dn}, context),
+      AffineMap::get(3, 0,
+                     ta ? ArrayRef<AffineExpr>{dk, dm}
+                        : ArrayRef<AffineExpr>{dm, dk},
+                     context),
+      AffineMap::get(3, 0,
+                     tb ? ArrayRef<AffineExpr>{dn, dk}
+                        : ArrayRef<AffineExpr>{dk, dn},
+                     context),
       AffineMap::get(3, 0, {dm, dn}, context)};
   Value init = im.filled({m, n}, 0.0);
   Value product =
@@ -114,8 +119,7 @@ LogicalResult gemm(Importer &im, const Node &node) {
            utils::IteratorType::reduction},
           [](OpBuilder &bb, Location l, ValueRange v) {
             Value p = arith::MulFOp::create(bb, l, v[0], v[1]);
-            linalg::YieldOp::create(bb, l,
-                                    ValueRange{addf(bb, l, {v[2], p})});
+            linalg::YieldOp::create(bb, l, ValueRange{addf(bb, l, {v[2], p})});
           })
           .getResult(0);
   double alpha = im.floatAttr(node, "alpha", 1.0f),
@@ -131,7 +135,8 @@ LogicalResult gemm(Importer &im, const Node &node) {
   }
   if (alpha != 1.0 || beta != 1.0 || operands.size() > 1)
     product = im.elementwise(
-        operands, {m, n}, [alpha, beta](OpBuilder &bb, Location l, ValueRange v) {
+        operands, {m, n},
+        [alpha, beta](OpBuilder &bb, Location l, ValueRange v) {
           Value r = v[0];
           if (alpha != 1.0)
             r = arith::MulFOp::create(
@@ -159,12 +164,13 @@ struct Window {
 LogicalResult readWindow(Importer &im, const Node &node,
                          ArrayRef<int64_t> input, ArrayRef<int64_t> kernel,
                          Window &w) {
-  auto ints = [&](StringRef name, size_t size)
-      -> FailureOr<std::optional<std::vector<int64_t>>> {
+  auto ints =
+      [&](StringRef name,
+          size_t size) -> FailureOr<std::optional<std::vector<int64_t>>> {
     auto v = im.intsAttr(node, name);
     if (v && v->size() != size)
-      return im.fail(node, "'" + name + "' must have " +
-                               std::to_string(size) + " values");
+      return im.fail(node, "'" + name + "' must have " + std::to_string(size) +
+                               " values");
     return v;
   };
   auto strides = ints("strides", 2), dilations = ints("dilations", 2),
@@ -187,8 +193,8 @@ LogicalResult readWindow(Importer &im, const Node &node,
     for (int i = 0; i < 2; ++i) {
       int64_t out = (input[i] + w.stride[i] - 1) / w.stride[i];
       int64_t extent = (w.kernel[i] - 1) * w.dilation[i] + 1;
-      int64_t total = std::max<int64_t>(
-          0, (out - 1) * w.stride[i] + extent - input[i]);
+      int64_t total =
+          std::max<int64_t>(0, (out - 1) * w.stride[i] + extent - input[i]);
       w.padLow[i] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
       w.padHigh[i] = total - w.padLow[i];
     }
@@ -226,17 +232,6 @@ SmallVector<NamedAttribute> windowAttrs(Importer &im, const Window &w) {
           im.builder.getNamedAttr("dilations", vec(w.dilation))};
 }
 
-Value transposed(Importer &im, Value x, ArrayRef<int64_t> perm) {
-  ArrayRef<int64_t> s = shapeOf(x);
-  SmallVector<int64_t> shape;
-  for (int64_t p : perm)
-    shape.push_back(s[p]);
-  Value init = tensor::EmptyOp::create(im.builder, im.loc(), shape,
-                                       im.builder.getF32Type());
-  return linalg::TransposeOp::create(im.builder, im.loc(), x, init, perm)
-      .getResult()[0];
-}
-
 LogicalResult conv(Importer &im, const Node &node) {
   FailureOr<Value> x = im.input(node, 0), weight = im.input(node, 1);
   if (failed(x) || failed(weight))
@@ -246,8 +241,7 @@ LogicalResult conv(Importer &im, const Node &node) {
     return im.fail(node, "only 2-D convolutions (4-D input and weight) are "
                          "supported");
   int64_t groups = im.intAttr(node, "group", 1);
-  if (groups < 1 || xs[1] % groups || ws[0] % groups ||
-      ws[1] * groups != xs[1])
+  if (groups < 1 || xs[1] % groups || ws[0] % groups || ws[1] * groups != xs[1])
     return im.fail(node, "the channels (" + std::to_string(xs[1]) +
                              " in, weight " + std::to_string(ws[0]) + "x" +
                              std::to_string(ws[1]) + ") do not match group " +
@@ -266,23 +260,23 @@ LogicalResult conv(Importer &im, const Node &node) {
     // Computed channels-last, as the CPU back end's packed contractions
     // take convolutions (forward and, through autodiff, backward); the
     // transposes around it are copies.
-    Value xt = transposed(im, padded, {0, 2, 3, 1});
-    Value wt = transposed(im, *weight, {2, 3, 1, 0});
+    Value xt = im.transpose(padded, {0, 2, 3, 1});
+    Value wt = im.transpose(*weight, {2, 3, 1, 0});
     Value init = im.filled({xs[0], oh, ow, ws[0]}, 0.0);
     y = linalg::Conv2DNhwcHwcfOp::create(
-            im.builder, im.loc(), TypeRange{init.getType()},
-            ValueRange{xt, wt}, ValueRange{init}, windowAttrs(im, w))
+            im.builder, im.loc(), TypeRange{init.getType()}, ValueRange{xt, wt},
+            ValueRange{init}, windowAttrs(im, w))
             .getResult(0);
-    y = transposed(im, y, {0, 3, 1, 2});
+    y = im.transpose(y, {0, 3, 1, 2});
   } else {
     int64_t g = groups, cg = xs[1] / g, fg = ws[0] / g;
     Value gx = im.reshape(padded, {xs[0], g, cg, ps[2], ps[3]});
     Value gw = im.reshape(*weight, {g, fg, cg, ws[2], ws[3]});
-    gw = transposed(im, gw, {1, 0, 2, 3, 4});
+    gw = im.transpose(gw, {1, 0, 2, 3, 4});
     Value init = im.filled({xs[0], g, fg, oh, ow}, 0.0);
     y = linalg::Conv2DNgchwFgchwOp::create(
-            im.builder, im.loc(), TypeRange{init.getType()},
-            ValueRange{gx, gw}, ValueRange{init}, windowAttrs(im, w))
+            im.builder, im.loc(), TypeRange{init.getType()}, ValueRange{gx, gw},
+            ValueRange{init}, windowAttrs(im, w))
             .getResult(0);
     y = im.reshape(y, {xs[0], ws[0], oh, ow});
   }
@@ -355,8 +349,8 @@ LogicalResult pool(Importer &im, const Node &node, bool max) {
         for (int d = 0; d < 2; ++d) {
           count[d] = 0;
           for (int64_t k = 0; k < w.kernel[d]; ++k) {
-            int64_t at = pos[d] * w.stride[d] + k * w.dilation[d] -
-                         unpadded.padLow[d];
+            int64_t at =
+                pos[d] * w.stride[d] + k * w.dilation[d] - unpadded.padLow[d];
             int64_t limit = xs[2 + d] + (includePad ? unpadded.padHigh[d] : 0);
             int64_t start = includePad ? -unpadded.padLow[d] : 0;
             count[d] += at >= start && at < limit;
@@ -392,12 +386,7 @@ LogicalResult globalAveragePool(Importer &im, const Node &node) {
     kept.push_back(1);
     count *= xs[d];
   }
-  Value sum = im.reduce(*x, axes, 0.0, addf);
-  Value mean = im.elementwise(
-      {sum}, shapeOf(sum), [count](OpBuilder &b, Location l, ValueRange v) {
-        Value c = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0 / count));
-        return arith::MulFOp::create(b, l, v[0], c).getResult();
-      });
+  Value mean = im.scaled(im.reduce(*x, axes, 0.0, addf), 1.0 / count);
   im.define(node.outputs[0], im.reshape(mean, kept));
   return success();
 }
@@ -419,22 +408,22 @@ LogicalResult softmax(Importer &im, const Node &node, bool log) {
       {*x, m}, shape, [](OpBuilder &b, Location l, ValueRange v) -> Value {
         return arith::SubFOp::create(b, l, v[0], v[1]);
       });
-  Value e = im.elementwise(
-      {shifted}, shape, [](OpBuilder &b, Location l, ValueRange v) -> Value {
-        return math::ExpOp::create(b, l, v[0]);
-      });
+  Value e = im.elementwise({shifted}, shape,
+                           [](OpBuilder &b, Location l, ValueRange v) -> Value {
+                             return math::ExpOp::create(b, l, v[0]);
+                           });
   Value s = im.reshape(im.reduce(e, {*axis}, 0.0, addf), kept);
-  Value y = log ? im.elementwise({shifted, s}, shape,
-                                 [](OpBuilder &b, Location l, ValueRange v) {
-                                   Value ls = math::LogOp::create(b, l, v[1]);
-                                   return arith::SubFOp::create(b, l, v[0], ls)
-                                       .getResult();
-                                 })
-                : im.elementwise({e, s}, shape,
-                                 [](OpBuilder &b, Location l, ValueRange v) {
-                                   return arith::DivFOp::create(b, l, v[0], v[1])
-                                       .getResult();
-                                 });
+  Value y =
+      log ? im.elementwise(
+                {shifted, s}, shape,
+                [](OpBuilder &b, Location l, ValueRange v) {
+                  Value ls = math::LogOp::create(b, l, v[1]);
+                  return arith::SubFOp::create(b, l, v[0], ls).getResult();
+                })
+          : im.elementwise(
+                {e, s}, shape, [](OpBuilder &b, Location l, ValueRange v) {
+                  return arith::DivFOp::create(b, l, v[0], v[1]).getResult();
+                });
   im.define(node.outputs[0], y);
   return success();
 }
@@ -479,18 +468,12 @@ LogicalResult reduction(Importer &im, const Node &node, ReduceKind kind) {
   Value y = kind == ReduceKind::Max ? im.reduce(*x, sorted, -INFINITY, maxf)
                                     : im.reduce(*x, sorted, 0.0, addf);
   if (kind == ReduceKind::Mean)
-    y = im.elementwise(
-        {y}, shapeOf(y), [count](OpBuilder &b, Location l, ValueRange v) {
-          Value c =
-              arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0 / count));
-          return arith::MulFOp::create(b, l, v[0], c).getResult();
-        });
+    y = im.scaled(y, 1.0 / count);
   if (im.intAttr(node, "keepdims", 1))
     y = im.reshape(y, kept);
   im.define(node.outputs[0], y);
   return success();
 }
-
 
 } // namespace
 
