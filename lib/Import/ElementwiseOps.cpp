@@ -87,28 +87,13 @@ LogicalResult clip(Importer &im, const Node &node) {
   });
 }
 
-/// numpy's broadcast of two shapes, or failure.
-FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
-                                                ArrayRef<int64_t> b) {
-  size_t rank = std::max(a.size(), b.size());
-  SmallVector<int64_t> shape(rank);
-  for (size_t i = 0; i < rank; ++i) {
-    int64_t x = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    int64_t y = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    if (x != y && x != 1 && y != 1)
-      return failure();
-    shape[i] = x == 1 ? y : x;
-  }
-  return shape;
-}
-
 LogicalResult binary(Importer &im, const Node &node,
                      const Importer::BodyFn &body) {
   FailureOr<Value> a = im.input(node, 0), b = im.input(node, 1);
   if (failed(a) || failed(b))
     return failure();
   FailureOr<SmallVector<int64_t>> shape =
-      broadcastShapes(shapeOf(*a), shapeOf(*b));
+      broadcastShape(shapeOf(*a), shapeOf(*b));
   if (failed(shape))
     return im.fail(node, "the input shapes do not broadcast");
   im.define(node.outputs[0], im.elementwise({*a, *b}, *shape, body));
@@ -388,7 +373,16 @@ Value ampc::onnx_import::addChannelBias(Importer &im, Value x, Value bias) {
 
 FailureOr<SmallVector<int64_t>>
 ampc::onnx_import::broadcastShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
-  return broadcastShapes(a, b);
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> shape(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t x = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t y = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (x != y && x != 1 && y != 1)
+      return failure();
+    shape[i] = x == 1 ? y : x;
+  }
+  return shape;
 }
 
 bool ampc::onnx_import::isTrainingNode(const Node &node) {

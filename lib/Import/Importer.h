@@ -97,7 +97,6 @@ public:
   mlir::Value transpose(mlir::Value input, llvm::ArrayRef<int64_t> perm);
   /// A zero-filled (or `value`-filled) f32 tensor.
   mlir::Value filled(llvm::ArrayRef<int64_t> shape, double value);
-  mlir::Value scalar(double value);
 
   // --- the import -------------------------------------------------------
   /// Building @forward_train: operators run as in training (batch

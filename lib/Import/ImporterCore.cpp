@@ -162,11 +162,6 @@ Value Importer::transpose(Value input, ArrayRef<int64_t> perm) {
       .getResult()[0];
 }
 
-Value Importer::scalar(double value) {
-  return arith::ConstantOp::create(builder, loc(),
-                                   builder.getF32FloatAttr(value));
-}
-
 Value Importer::elementwise(ValueRange inputs, ArrayRef<int64_t> shape,
                             const BodyFn &body) {
   MLIRContext *context = builder.getContext();
