@@ -8,9 +8,10 @@ that AMPC computes what PyTorch computes.
 The models classify Fashion-MNIST (28x28 images, 10 classes):
   mlp          784-256-10 with ReLU (torch.nn.Linear: Gemm)
   cnn          LeNet-style: two 5x5 convolutions with BatchNorm and ReLU, 2x2
-               max pooling, three linear layers; exported in training mode,
-               so that BatchNorm normalizes by the batch's statistics and
-               carries its running statistics (AMPC's @forward_train), as
+               max pooling, three linear layers with dropout (0.25) after
+               the first; exported in training mode, so that BatchNorm
+               normalizes by the batch's statistics and carries its running
+               statistics and dropout drops (AMPC's @forward_train), as
                module.train() does
   transformer  the 28 rows as tokens: a linear embedding, one
                torch.nn.TransformerEncoderLayer (4 heads), the mean over
@@ -53,12 +54,14 @@ class LeNet(nn.Module):
         self.fc1 = nn.Linear(16 * 5 * 5, 120)
         self.fc2 = nn.Linear(120, 84)
         self.fc3 = nn.Linear(84, 10)
+        self.drop = nn.Dropout(0.25)
 
     def forward(self, x):
         x = torch.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
         x = torch.max_pool2d(torch.relu(self.bn2(self.conv2(x))), 2)
         x = x.view(x.size(0), -1)
-        return self.fc3(torch.relu(self.fc2(torch.relu(self.fc1(x)))))
+        x = self.drop(torch.relu(self.fc1(x)))
+        return self.fc3(torch.relu(self.fc2(x)))
 
 
 class Transformer(nn.Module):

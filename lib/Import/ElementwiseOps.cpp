@@ -133,18 +133,124 @@ LogicalResult identity(Importer &im, const Node &node) {
   return success();
 }
 
-/// Dropout in inference (no training_mode, or a constant false): identity.
+/// murmur3's 32-bit finalizer: every input bit flips each output bit with
+/// probability about 1/2.
+Value mix32(OpBuilder &b, Location l, Value h) {
+  Type i32 = b.getI32Type();
+  auto c = [&](uint32_t v) {
+    return arith::ConstantOp::create(b, l, b.getIntegerAttr(i32, int32_t(v)));
+  };
+  auto xorShift = [&](Value x, uint32_t s) {
+    return arith::XOrIOp::create(b, l, x,
+                                 arith::ShRUIOp::create(b, l, x, c(s)));
+  };
+  h = arith::MulIOp::create(b, l, xorShift(h, 16), c(0x85EBCA6Bu));
+  h = arith::MulIOp::create(b, l, xorShift(h, 13), c(0xC2B2AE35u));
+  return xorShift(h, 16);
+}
+
+/// The keep mask of a training-mode Dropout: for the element at row-major
+/// position i of `shape`, in the step numbered `step` (a float counter),
+///   h = mix32(i xor mix32(step xor seed)),  u = (h >> 8) / 2^24,
+///   mask = u >= ratio ? 1 / (1 - ratio) : 0.
+/// A function of (seed, step, position) only: the same on every target and
+/// thread count, and reproducible from a checkpoint (the step is a buffer).
+Value dropoutMask(Importer &im, Value step, ArrayRef<int64_t> shape,
+                  uint32_t seed, double ratio) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * shape[d + 1];
+  return im.elementwise(
+      {step}, shape, [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+        Type i32 = b.getI32Type();
+        Value position = arith::ConstantIndexOp::create(b, l, 0);
+        for (auto [d, stride] : llvm::enumerate(strides)) {
+          Value index = linalg::IndexOp::create(b, l, d);
+          Value scaled = arith::MulIOp::create(
+              b, l, index, arith::ConstantIndexOp::create(b, l, stride));
+          position = arith::AddIOp::create(b, l, position, scaled);
+        }
+        position = arith::IndexCastUIOp::create(b, l, i32, position);
+        Value count = arith::FPToUIOp::create(b, l, i32, v[0]);
+        Value seeded = arith::XOrIOp::create(
+            b, l, count,
+            arith::ConstantOp::create(b, l,
+                                      b.getIntegerAttr(i32, int32_t(seed))));
+        Value h = mix32(
+            b, l, arith::XOrIOp::create(b, l, position, mix32(b, l, seeded)));
+        Value bits = arith::ShRUIOp::create(
+            b, l, h, arith::ConstantOp::create(b, l, b.getIntegerAttr(i32, 8)));
+        Value u = arith::MulFOp::create(
+            b, l, arith::UIToFPOp::create(b, l, b.getF32Type(), bits),
+            constantLike(b, l, 1.0 / 16777216.0));
+        Value keep = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, u,
+                                           constantLike(b, l, ratio));
+        return arith::SelectOp::create(b, l, keep,
+                                       constantLike(b, l, 1.0 / (1.0 - ratio)),
+                                       constantLike(b, l, 0.0));
+      });
+}
+
+/// The next value of the step counter: step + 1, wrapping at 2^24 (where
+/// f32 stops counting exactly).
+Value nextDropoutStep(Importer &im, Value step) {
+  return im.elementwise(
+      {step}, shapeOf(step), [](OpBuilder &b, Location l, ValueRange v) {
+        Value next = arith::AddFOp::create(b, l, v[0], constantLike(b, l, 1));
+        Value wraps =
+            arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGE, next,
+                                  constantLike(b, l, 16777216.0));
+        return arith::SelectOp::create(b, l, wraps, constantLike(b, l, 0), next)
+            .getResult();
+      });
+}
+
+/// FNV-1a of a node's first output: its Dropout's seed.
+uint32_t nodeSeed(const Node &node) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : node.outputs[0])
+    h = (h ^ c) * 16777619u;
+  return h;
+}
+
+/// Dropout: identity in evaluation (@forward, or training_mode false);
+/// in @forward_train with training_mode true, x times dropoutMask.
 LogicalResult dropout(Importer &im, const Node &node) {
-  if (const onnx_graph::Tensor *mode = im.constant(node, 2)) {
-    if (!mode->ints.empty() && mode->ints[0] != 0)
-      return im.fail(node, "Dropout in training mode is not supported; "
-                           "export the model in eval mode");
-  } else if (Importer::hasInput(node, 2)) {
+  if (Importer::hasInput(node, 2) && !im.constant(node, 2))
     return im.fail(node, "training_mode must be a constant");
+  if (node.outputs.size() > 1 && !node.outputs[1].empty() &&
+      im.isUsed(node.outputs[1]))
+    return im.fail(node, "the mask output is used; it is not supported");
+  FailureOr<Value> x = im.input(node, 0);
+  if (failed(x))
+    return failure();
+  if (!im.training || !isTrainingNode(im.graph, node))
+    return im.define(node.outputs[0], *x), success();
+  double ratio = 0.5;
+  if (Importer::hasInput(node, 1)) {
+    const onnx_graph::Tensor *given = im.constant(node, 1);
+    if (!given || given->floats.size() != 1)
+      return im.fail(node, "the ratio must be a constant scalar");
+    ratio = given->floats[0];
   }
-  if (node.outputs.size() > 1 && !node.outputs[1].empty())
-    return im.fail(node, "the mask output is not supported");
-  return identity(im, node);
+  if (!(ratio >= 0.0 && ratio < 1.0))
+    return im.fail(node,
+                   "the ratio must be in [0, 1), got " + std::to_string(ratio));
+  if (ratio == 0.0)
+    return im.define(node.outputs[0], *x), success();
+  Value mask =
+      dropoutMask(im, im.dropoutStep, shapeOf(*x), nodeSeed(node), ratio);
+  im.define(
+      node.outputs[0],
+      im.elementwise(
+          {*x, mask}, shapeOf(*x), [](OpBuilder &b, Location l, ValueRange v) {
+            return arith::MulFOp::create(b, l, v[0], v[1]).getResult();
+          }));
+  if (!im.dropoutStepUpdated) {
+    im.bufferUpdates.push_back({"", nextDropoutStep(im, im.dropoutStep)});
+    im.dropoutStepUpdated = true;
+  }
+  return success();
 }
 
 LogicalResult cast(Importer &im, const Node &node) {
@@ -263,14 +369,11 @@ LogicalResult batchNormalization(Importer &im, const Node &node) {
   // Outputs past Y are the running statistics (read through the buffers)
   // or, in opset 13, the batch's (saved_mean, saved_var): not supported.
   for (size_t i = 3; i < node.outputs.size(); ++i)
-    if (!node.outputs[i].empty() &&
-        llvm::any_of(im.graph.nodes, [&](const Node &user) {
-          return llvm::is_contained(user.inputs, node.outputs[i]);
-        }))
+    if (!node.outputs[i].empty() && im.isUsed(node.outputs[i]))
       return im.fail(node, "output #" + std::to_string(i) +
                                " (the batch statistics) is used; it is not "
                                "supported");
-  if (im.training && isTrainingNode(node))
+  if (im.training && isTrainingNode(im.graph, node))
     return batchNormTraining(im, node, operands);
   double eps = im.floatAttr(node, "epsilon", 1e-5f);
   im.define(node.outputs[0],
@@ -385,7 +488,31 @@ ampc::onnx_import::broadcastShape(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
   return shape;
 }
 
-bool ampc::onnx_import::isTrainingNode(const Node &node) {
+/// A Dropout whose training_mode (input #2) is a constant true: an
+/// initializer or a Constant node's value (what torch.onnx.export writes).
+static bool isTrainingDropout(const Graph &graph, const Node &node) {
+  if (!Importer::hasInput(node, 2))
+    return false;
+  const std::string &name = node.inputs[2];
+  auto isTrue = [](const onnx_graph::Tensor &t) {
+    return t.ints.size() == 1 && t.ints[0] != 0;
+  };
+  for (const onnx_graph::Tensor &init : graph.initializers)
+    if (init.name == name)
+      return isTrue(init);
+  for (const Node &producer : graph.nodes) {
+    if (producer.opType != "Constant" || producer.outputs.empty() ||
+        producer.outputs[0] != name)
+      continue;
+    auto value = producer.attributes.find("value");
+    return value != producer.attributes.end() && isTrue(value->second.t);
+  }
+  return false;
+}
+
+bool ampc::onnx_import::isTrainingNode(const Graph &graph, const Node &node) {
+  if (node.opType == "Dropout")
+    return isTrainingDropout(graph, node);
   if (node.opType != "BatchNormalization")
     return false;
   auto mode = node.attributes.find("training_mode");

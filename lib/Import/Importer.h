@@ -62,6 +62,8 @@ public:
     constants[name] = std::move(tensor);
   }
   mlir::FailureOr<mlir::Value> lookup(const std::string &name);
+  /// True when a node reads `name` or it is a graph output.
+  bool isUsed(const std::string &name) const;
 
   // --- attributes -------------------------------------------------------
   int64_t intAttr(const Node &node, llvm::StringRef name,
@@ -105,6 +107,11 @@ public:
   /// The new value of each buffer (by initializer name) this function
   /// computes, in the order computed.
   std::vector<std::pair<std::string, mlir::Value>> bufferUpdates;
+  /// The dropout step counter (a buffer argument; "" in bufferUpdates) in
+  /// a model with training-mode Dropout, and whether @forward_train has
+  /// counted this step yet.
+  mlir::Value dropoutStep;
+  bool dropoutStepUpdated = false;
 
   llvm::StringMap<mlir::Value> values;
   std::map<std::string, onnx_graph::Tensor> constants;
@@ -118,8 +125,9 @@ std::string supportedOps();
 
 /// True for a node that computes differently in training: a
 /// BatchNormalization with training_mode = 1 (opset 14+) or with its
-/// running-statistics outputs (opset 13).
-bool isTrainingNode(const Node &node);
+/// running-statistics outputs (opset 13), a Dropout with a constant true
+/// training_mode.
+bool isTrainingNode(const Graph &graph, const Node &node);
 
 /// Folds `node` when every input is a known constant (or a static shape):
 /// true when its outputs were defined as constants.

@@ -51,6 +51,16 @@ FailureOr<Value> Importer::lookup(const std::string &name) {
   return value;
 }
 
+bool Importer::isUsed(const std::string &name) const {
+  return llvm::any_of(graph.nodes,
+                      [&](const Node &user) {
+                        return llvm::is_contained(user.inputs, name);
+                      }) ||
+         llvm::any_of(graph.outputs, [&](const onnx_graph::ValueInfo &output) {
+           return output.name == name;
+         });
+}
+
 FailureOr<Value> Importer::input(const Node &node, size_t index) {
   if (!hasInput(node, index))
     return fail(node, "input #" + std::to_string(index) + " is missing");

@@ -102,6 +102,8 @@ private:
   std::vector<const onnx_graph::Tensor *> params;
   /// Buffers by initializer name, with their initialiser (amp.init).
   std::map<std::string, std::string> buffers;
+  /// The Dropout step counter's argument, when there is one.
+  onnx_graph::Tensor dropoutStep;
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
   ImportedModel model;
@@ -115,7 +117,8 @@ void ModelBuilder::classifyInitializers() {
         dataUse[node.inputs[i]] = true;
     // The running statistics of a BatchNormalization in training mode are
     // buffers: parameters the step replaces instead of training.
-    if (isTrainingNode(node) && node.inputs.size() >= 5) {
+    if (node.opType == "BatchNormalization" && isTrainingNode(graph, node) &&
+        node.inputs.size() >= 5) {
       for (auto [slot, init] : {std::pair{3, "zeros"}, std::pair{4, "ones"}}) {
         buffers[node.inputs[slot]] = init;
         dataUse[node.inputs[slot]] = true;
@@ -136,6 +139,22 @@ void ModelBuilder::classifyInitializers() {
     } else {
       importer.defineConstant(init.name, init);
     }
+  }
+  // Training-mode Dropout draws its masks from a step counter: a buffer
+  // with no initializer in the model (not exported).
+  if (llvm::any_of(graph.nodes, [&](const Node &node) {
+        return node.opType == "Dropout" && isTrainingNode(graph, node);
+      })) {
+    dropoutStep.name = "ampc.dropout_step";
+    dropoutStep.elementType = onnx_graph::kFloat;
+    dropoutStep.dims = {1};
+    params.push_back(&dropoutStep);
+    OnnxParameter param;
+    param.name = parameterName("dropout_step", used);
+    param.value = ampc_rt::Tensor(ampc_rt::DType::F32, {1});
+    param.value.as<float>()[0] = 0.0f;
+    model.parameters.push_back(std::move(param));
+    buffers[""] = "zeros";
   }
 }
 
@@ -301,6 +320,7 @@ LogicalResult ModelBuilder::buildFunction(ModuleOp module, StringRef name,
   importer.values.clear();
   importer.bufferUpdates.clear();
   importer.training = training;
+  importer.dropoutStepUpdated = false;
   b.setInsertionPointToEnd(module.getBody());
   auto fn = func::FuncOp::create(b, b.getUnknownLoc(), name,
                                  b.getFunctionType(argTypes, {}));
@@ -309,6 +329,8 @@ LogicalResult ModelBuilder::buildFunction(ModuleOp module, StringRef name,
     entry->getArgument(i).setLoc(NameLoc::get(b.getStringAttr(argName)));
     importer.define(argName, entry->getArgument(i));
   }
+  if (!dropoutStep.name.empty())
+    importer.dropoutStep = importer.values[dropoutStep.name];
   for (auto [i, param] : llvm::enumerate(model.parameters)) {
     fn.setArgAttr(i, amp::abi::kParamAttrName, b.getStringAttr(param.name));
     if (auto buffer = buffers.find(param.initializer);
@@ -472,6 +494,7 @@ llvm::Error ampc::exportTrainedOnnx(llvm::StringRef originalPath,
                      " values were given");
   std::vector<std::pair<std::string, ampc_rt::Tensor>> values;
   for (auto [param, value] : llvm::zip(model.parameters, parameters))
-    values.emplace_back(param.initializer, value);
+    if (!param.initializer.empty()) // Not the dropout step counter.
+      values.emplace_back(param.initializer, value);
   return exportOnnx(originalPath, values, outputPath);
 }

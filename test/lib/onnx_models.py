@@ -175,6 +175,24 @@ def conv_chain():
          init("c2.b", 2)])
 
 
+def dropout_train():
+    """Dropout in training mode as torch.onnx.export writes it: the ratio
+    and training_mode from Constant nodes, the mask output named but
+    unused."""
+    const = lambda name, value: helper.make_node(
+        "Constant", [], [name], value=numpy_helper.from_array(value))
+    return model(
+        [helper.make_node("Gemm", ["x", "fc1.weight", "fc1.bias"], ["h"], transB=1),
+         helper.make_node("Relu", ["h"], ["r"]),
+         const("ratio", np.array(0.3, np.float32)),
+         const("mode", np.array(True)),
+         helper.make_node("Dropout", ["r", "ratio", "mode"], ["d", "mask"]),
+         helper.make_node("Gemm", ["d", "fc2.weight", "fc2.bias"], ["out"], transB=1)],
+        [("x", ("batch", 6))], [("out", ("batch", 3))],
+        [init("fc1.weight", 16, 6), init("fc1.bias", 16), init("fc2.weight", 3, 16),
+         init("fc2.bias", 3)])
+
+
 def shape_folding():
     """Unsqueeze(Gather(Shape(x))) * 2 as a Reshape target, through Cast."""
     nodes = [helper.make_node("Shape", ["x"], ["s"]),
@@ -264,6 +282,7 @@ MODELS = {
     "shape_folding": shape_folding,
     "bn_train": bn_train,
     "conv_chain": conv_chain,
+    "dropout_train": dropout_train,
 }
 
 
@@ -272,6 +291,19 @@ def bn_training():
     m.opset_import[0].version = 15
     m.graph.node[0].attribute.append(helper.make_attribute("training_mode", 1))
     return m
+
+
+def dropout_errors(ratio, mask_used):
+    const = lambda name, value: helper.make_node(
+        "Constant", [], [name], value=numpy_helper.from_array(value))
+    nodes = [const("ratio", np.array(ratio, np.float32)), const("mode", np.array(True)),
+             helper.make_node("Dropout", ["x", "ratio", "mode"], ["d", "mask"])]
+    if mask_used:
+        nodes += [helper.make_node("Cast", ["mask"], ["m"], to=TensorProto.FLOAT),
+                  helper.make_node("Mul", ["d", "m"], ["out"])]
+    else:
+        nodes.append(helper.make_node("Identity", ["d"], ["out"]))
+    return lambda: model(nodes, [("x", (2, 3))], [("out", None)])
 
 
 def int_input():
@@ -291,6 +323,8 @@ ERROR_MODELS = {
         [helper.make_node("Conv", ["x", "w"], ["out"])],
         [("x", (1, 2, 8))], [("out", None)], [init("w", 3, 2, 3)]),
     "bn_training": bn_training,
+    "dropout_mask_used": dropout_errors(0.5, True),
+    "dropout_ratio_one": dropout_errors(1.0, False),
     "int_input": int_input,
     "symbolic_feature": lambda: model(
         [helper.make_node("Relu", ["x"], ["out"])],

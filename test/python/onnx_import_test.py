@@ -142,6 +142,76 @@ def conv_chain_step(trainer_class, tmp):
                  f"(max difference {worst:.1e})")
 
 
+def mix32(h):
+    """murmur3's finalizer on uint64 arrays holding 32-bit values."""
+    m = np.uint64(0xFFFFFFFF)
+    h = h ^ (h >> np.uint64(16))
+    h = (h * np.uint64(0x85EBCA6B)) & m
+    h = h ^ (h >> np.uint64(13))
+    h = (h * np.uint64(0xC2B2AE35)) & m
+    return h ^ (h >> np.uint64(16))
+
+
+def dropout_mask(shape, name, step, ratio):
+    """The documented mask of a training-mode Dropout whose first output is
+    `name` (README, "Dropout"): FNV-1a of the name seeds it."""
+    seed = 2166136261
+    for c in name.encode():
+        seed = ((seed ^ c) * 16777619) & 0xFFFFFFFF
+    inner = mix32(np.uint64(step ^ seed))
+    position = np.arange(int(np.prod(shape)), dtype=np.uint64).reshape(shape)
+    u = (mix32(position ^ inner) >> np.uint64(8)).astype(np.float64) / 2 ** 24
+    return np.where(u >= ratio, np.float32(1 / (1 - ratio)), 0).astype(np.float64)
+
+
+def dropout_forward(x, p, mask):
+    r = np.maximum(x @ p["fc1.weight"].T + p["fc1.bias"], 0)
+    return (r if mask is None else r * mask) @ p["fc2.weight"].T + p["fc2.bias"]
+
+
+def dropout_training_step(trainer_class, tmp):
+    """Two SGD steps of dropout_train against numpy with the documented
+    masks (steps 0 and 1), the step counter, evaluation without dropout,
+    and the export (no counter in it). The mask formula itself: about
+    `ratio` of a million elements dropped, and a new mask each step."""
+    wide = dropout_mask((1000, 1000), "d", 0, 0.3)
+    failures = check(abs((wide == 0).mean() - 0.3) < 0.002 and
+                     (wide != dropout_mask((1000, 1000), "d", 1, 0.3)).mean() > 0.4,
+                     f"dropout mask: {100 * (wide == 0).mean():.2f}% of 1e6 dropped "
+                     "(ratio 30%), a new mask each step")
+    path = os.path.join(tmp, "dropout_train.onnx")
+    trainer = trainer_class(path, batch=8, lr=0.1, momentum=0.0)
+    x = RNG.standard_normal((8, 6)).astype(np.float32)
+    y = np.eye(3, dtype=np.float32)[RNG.integers(0, 3, 8)]
+    xd = x.astype(np.float64)
+    names = ["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"]
+    for step in range(2):
+        p0 = {n: v.astype(np.float64) for n, v in trainer.parameters().items()}
+        mask = dropout_mask((8, 16), "d", step, 0.3)
+        loss = lambda p: cross_entropy(dropout_forward(xd, p, mask), y)
+        result = trainer.step(x, y)
+        p1 = trainer.parameters()
+        grads = numeric_gradients(loss, p0, names)
+        worst = max(float(np.abs(p1[n] - (p0[n] - 0.1 * grads[n])).max())
+                    for n in names)
+        failures += check(abs(result["loss"] - loss(p0)) < 1e-5 and worst < 1e-5 and
+                          p1["dropout_step"][0] == step + 1,
+                          f"dropout_train step {step}: loss {result['loss']:.6f} "
+                          f"(numpy {loss(p0):.6f}), SGD step max difference "
+                          f"{worst:.1e}, step counter {p1['dropout_step'][0]:.0f}")
+    logits = trainer.evaluate(x, y)[1]
+    want = dropout_forward(xd, {n: v.astype(np.float64) for n, v in p1.items()}, None)
+    failures += check(np.allclose(logits, want, rtol=1e-5, atol=1e-5),
+                      "dropout_train: evaluation without dropout")
+    out = os.path.join(tmp, "dropout_trained.onnx")
+    trainer.export_onnx(out)
+    exported = params(out)
+    failures += check(sorted(exported) == sorted(names) and
+                      all(np.array_equal(exported[n], p1[n]) for n in names),
+                      "dropout_train: exported with the trained weights, no step counter")
+    return failures
+
+
 def bn_training_step(tmp):
     """One SGD step of bn_train through the Python Trainer against numpy:
     the loss of the batch statistics, each parameter moved by lr times its
@@ -177,6 +247,7 @@ def bn_training_step(tmp):
                       "bn_train: running statistics moved by the momentum "
                       "(unbiased variance)")
     failures += conv_chain_step(ampc.Trainer, tmp)
+    failures += dropout_training_step(ampc.Trainer, tmp)
     logits = trainer.evaluate(x, y)[1]
     want = bn_train_forward(xd, {n: v.astype(np.float64) for n, v in p1.items()},
                             False)[0]
@@ -251,6 +322,8 @@ def reference(name, inputs, p):
         "shape_folding": lambda: x.reshape(-1, 12),
         "bn_train": lambda: bn_train_forward(x, p, training=False)[0],
         "conv_chain": lambda: conv_chain_forward(x, p),
+        # @forward evaluates: Dropout is the identity.
+        "dropout_train": lambda: dropout_forward(x, p, None),
     }
     return table[name]()
 

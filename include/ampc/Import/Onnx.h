@@ -47,7 +47,9 @@ struct OnnxImportOptions {
 };
 
 /// A parameter of an imported model: its `amp.param` name, the initializer
-/// it came from, and its exported value.
+/// it came from, and its exported value. A model with Dropout in training
+/// mode has one more, last: `dropout_step`, the step counter its masks are
+/// drawn from (a buffer of shape [1], no initializer, not exported).
 struct OnnxParameter {
   std::string name;
   std::string initializer;

@@ -5,6 +5,8 @@
 // RUN: not ampc-import-onnx %t/unsupported_op.onnx 2>&1 | FileCheck %s --check-prefix=UNKNOWNOP
 // RUN: not ampc-import-onnx %t/conv1d.onnx 2>&1 | FileCheck %s --check-prefix=CONV1D
 // RUN: not ampc-import-onnx %t/bn_training.onnx 2>&1 | FileCheck %s --check-prefix=BNTRAIN
+// RUN: not ampc-import-onnx %t/dropout_mask_used.onnx 2>&1 | FileCheck %s --check-prefix=DROPMASK
+// RUN: not ampc-import-onnx %t/dropout_ratio_one.onnx 2>&1 | FileCheck %s --check-prefix=DROPRATIO
 // RUN: not ampc-import-onnx %t/int_input.onnx 2>&1 | FileCheck %s --check-prefix=INT
 // RUN: not ampc-import-onnx %t/mlp.onnx 2>&1 | FileCheck %s --check-prefix=NOBATCH
 // RUN: not ampc-import-onnx %t/symbolic_feature.onnx --batch=2 2>&1 | FileCheck %s --check-prefix=FEATURE
@@ -23,6 +25,8 @@
 // UNKNOWNOP: ampc-import-onnx: cannot import '{{.*}}unsupported_op.onnx': Hardmax node 'out': the operator is not supported (supported: Abs, Add, {{.*}}, Conv, {{.*}}, Unsqueeze)
 // CONV1D: Conv node 'out': only 2-D convolutions (4-D input and weight) are supported
 // BNTRAIN: bn_training.onnx' is not a valid ONNX model: [ShapeInferenceError] {{.*}}Training_mode
+// DROPMASK: ampc-import-onnx: cannot import '{{.*}}dropout_mask_used.onnx': Dropout node 'd': the mask output is used; it is not supported
+// DROPRATIO: ampc-import-onnx: cannot import '{{.*}}dropout_ratio_one.onnx': Dropout node 'd': the ratio must be in [0, 1), got 1.000000
 // INT: graph input 'x' is int64; the importer takes float inputs
 // NOBATCH: graph input 'x' has the symbolic dimension 'batch' (dimension 0): import with a batch size (--batch=N)
 // FEATURE: graph input 'x' has the symbolic dimension 'features' (dimension 1): import with a batch size (--batch=N), which fixes only the leading dimension

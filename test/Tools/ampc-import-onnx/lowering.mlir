@@ -23,6 +23,7 @@
 // RUN: ampc-import-onnx %t/square.onnx | FileCheck %s --check-prefix=SQUARE
 // RUN: ampc-import-onnx %t/dropout.onnx | FileCheck %s --check-prefix=DROPOUT
 // RUN: ampc-import-onnx %t/bn_train.onnx --batch=4 --loss=cross-entropy | FileCheck %s --check-prefix=BNTRAIN
+// RUN: ampc-import-onnx %t/dropout_train.onnx --batch=4 --loss=cross-entropy | FileCheck %s --check-prefix=DROPTRAIN
 
 // PARAMS: ampc-import-onnx: 4 parameters in {{.*}}mlp.params/
 // Each parameter's file holds its initializer's values exactly.
@@ -161,3 +162,32 @@
 // BNTRAIN: arith.constant 0.199999988 : f32
 // BNTRAIN: arith.constant 8.000000e-01 : f32
 // BNTRAIN: arith.constant 0.213333324 : f32
+
+// Dropout in training mode: @forward (evaluation) passes the values through;
+// @forward_train multiplies them by a mask drawn from the step counter (a
+// buffer the model did not have, last among the parameters) and each
+// element's position, and counts the step.
+// DROPTRAIN: func.func @forward(
+// DROPTRAIN-SAME: %arg4: tensor<1xf32> {amp.buffer, amp.init = "zeros", amp.param = "dropout_step"}
+// DROPTRAIN-SAME: -> (tensor<f32>, tensor<4x3xf32>) {
+// DROPTRAIN-NOT: linalg.index
+// DROPTRAIN: return
+// DROPTRAIN: func.func @forward_train(
+// DROPTRAIN-SAME: -> (tensor<f32>, tensor<4x3xf32>, tensor<1xf32> {amp.buffer = "dropout_step"})
+// DROPTRAIN: %[[STEP:.*]] = tensor.collapse_shape %arg4 [] : tensor<1xf32> into tensor<f32>
+// DROPTRAIN: %[[MASK:.*]] = linalg.generic {{.*}} ins(%[[STEP]] : tensor<f32>) outs(%{{.*}} : tensor<4x16xf32>)
+// DROPTRAIN: linalg.index 0
+// DROPTRAIN: linalg.index 1
+// DROPTRAIN: arith.fptoui %in : f32 to i32
+// DROPTRAIN: arith.constant 3.000000e-01 : f32
+// DROPTRAIN: arith.cmpf oge
+// DROPTRAIN: %[[SCALE:.*]] = arith.constant 1.42857146 : f32
+// DROPTRAIN: arith.select %{{.*}}, %[[SCALE]], %{{.*}} : f32
+// DROPTRAIN: %[[DROPPED:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %[[MASK]] : tensor<4x16xf32>, tensor<4x16xf32>)
+// DROPTRAIN: arith.mulf
+// The counter's next value, wrapping at 2^24.
+// DROPTRAIN: %[[NEXT:.*]] = linalg.generic {{.*}} ins(%arg4 : tensor<1xf32>)
+// DROPTRAIN: arith.addf %in, %{{.*}} : f32
+// DROPTRAIN: arith.constant 0x4B800000 : f32
+// DROPTRAIN: linalg.generic {{.*}} ins(%[[DROPPED]], %arg2 :
+// DROPTRAIN: return %{{.*}}, %{{.*}}, %[[NEXT]] : tensor<f32>, tensor<4x3xf32>, tensor<1xf32>
