@@ -155,15 +155,25 @@ LogicalResult gemm(Importer &im, const Node &node) {
   return success();
 }
 
-/// The spatial attributes of a 2-D convolution or pooling window.
+/// The spatial attributes of a convolution or pooling window, one entry
+/// per spatial dimension.
 struct Window {
-  int64_t kernel[2], stride[2] = {1, 1}, dilation[2] = {1, 1};
-  int64_t padLow[2] = {0, 0}, padHigh[2] = {0, 0};
+  SmallVector<int64_t> kernel, stride, dilation, padLow, padHigh;
+  size_t rank() const { return kernel.size(); }
+  /// A leading spatial dimension of size 1 (a 1-D window as a 2-D one).
+  void lift() {
+    kernel.insert(kernel.begin(), 1);
+    for (SmallVector<int64_t> *v : {&stride, &dilation})
+      v->insert(v->begin(), 1);
+    for (SmallVector<int64_t> *v : {&padLow, &padHigh})
+      v->insert(v->begin(), 0);
+  }
 };
 
 LogicalResult readWindow(Importer &im, const Node &node,
                          ArrayRef<int64_t> input, ArrayRef<int64_t> kernel,
                          Window &w) {
+  size_t rank = kernel.size();
   auto ints =
       [&](StringRef name,
           size_t size) -> FailureOr<std::optional<std::vector<int64_t>>> {
@@ -173,24 +183,28 @@ LogicalResult readWindow(Importer &im, const Node &node,
                                " values");
     return v;
   };
-  auto strides = ints("strides", 2), dilations = ints("dilations", 2),
-       pads = ints("pads", 4);
+  auto strides = ints("strides", rank), dilations = ints("dilations", rank),
+       pads = ints("pads", 2 * rank);
   if (failed(strides) || failed(dilations) || failed(pads))
     return failure();
-  for (int i = 0; i < 2; ++i) {
-    w.kernel[i] = kernel[i];
+  w.kernel.assign(kernel.begin(), kernel.end());
+  w.stride.assign(rank, 1);
+  w.dilation.assign(rank, 1);
+  w.padLow.assign(rank, 0);
+  w.padHigh.assign(rank, 0);
+  for (size_t i = 0; i < rank; ++i) {
     if (*strides)
       w.stride[i] = (**strides)[i];
     if (*dilations)
       w.dilation[i] = (**dilations)[i];
     if (*pads) {
       w.padLow[i] = (**pads)[i];
-      w.padHigh[i] = (**pads)[i + 2];
+      w.padHigh[i] = (**pads)[i + rank];
     }
   }
   std::string autoPad = im.stringAttr(node, "auto_pad", "NOTSET");
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-    for (int i = 0; i < 2; ++i) {
+    for (size_t i = 0; i < rank; ++i) {
       int64_t out = (input[i] + w.stride[i] - 1) / w.stride[i];
       int64_t extent = (w.kernel[i] - 1) * w.dilation[i] + 1;
       int64_t total =
@@ -199,47 +213,153 @@ LogicalResult readWindow(Importer &im, const Node &node,
       w.padHigh[i] = total - w.padLow[i];
     }
   } else if (autoPad == "VALID") {
-    w.padLow[0] = w.padLow[1] = w.padHigh[0] = w.padHigh[1] = 0;
+    w.padLow.assign(rank, 0);
+    w.padHigh.assign(rank, 0);
   } else if (autoPad != "NOTSET") {
     return im.fail(node, "unknown auto_pad '" + autoPad + "'");
   }
-  for (int i = 0; i < 2; ++i)
-    if (w.stride[i] < 1 || w.dilation[i] < 1 || w.padLow[i] < 0 ||
-        w.padHigh[i] < 0)
-      return im.fail(node, "strides and dilations must be positive and "
-                           "pads non-negative");
+  for (size_t i = 0; i < rank; ++i)
+    if (w.kernel[i] < 1 || w.stride[i] < 1 || w.dilation[i] < 1 ||
+        w.padLow[i] < 0 || w.padHigh[i] < 0)
+      return im.fail(node, "kernel sizes, strides and dilations must be "
+                           "positive and pads non-negative");
   return success();
 }
 
-/// `x` [N, C, H, W] padded by `w`'s pads with `value`.
+/// `x` [N, C, spatial...] padded by `w`'s pads with `value`.
 Value padSpatial(Importer &im, Value x, const Window &w, double value) {
-  return im.pad(x, {0, 0, w.padLow[0], w.padLow[1]},
-                {0, 0, w.padHigh[0], w.padHigh[1]}, value);
+  SmallVector<int64_t> low = {0, 0}, high = {0, 0};
+  llvm::append_range(low, w.padLow);
+  llvm::append_range(high, w.padHigh);
+  return im.pad(x, low, high, value);
 }
 
-int64_t outputSize(int64_t padded, int64_t kernel, int64_t stride,
-                   int64_t dilation) {
-  return (padded - (kernel - 1) * dilation - 1) / stride + 1;
+/// The output's spatial sizes for the padded input `x` [N, C, spatial...],
+/// or failure (with a message) when the window does not fit.
+FailureOr<SmallVector<int64_t>> outputSizes(Importer &im, const Node &node,
+                                            Value padded, const Window &w) {
+  ArrayRef<int64_t> ps = shapeOf(padded).drop_front(2);
+  SmallVector<int64_t> sizes;
+  for (size_t i = 0; i < w.rank(); ++i) {
+    int64_t size =
+        (ps[i] - (w.kernel[i] - 1) * w.dilation[i] - 1) / w.stride[i] + 1;
+    if (ps[i] < (w.kernel[i] - 1) * w.dilation[i] + 1)
+      return im.fail(node, "the window is larger than the padded input");
+    sizes.push_back(size);
+  }
+  return sizes;
 }
 
 SmallVector<NamedAttribute> windowAttrs(Importer &im, const Window &w) {
-  auto vec = [&](const int64_t *v) {
+  auto vec = [&](ArrayRef<int64_t> v) {
     return DenseIntElementsAttr::get(
-        RankedTensorType::get({2}, im.builder.getI64Type()),
-        ArrayRef<int64_t>{v[0], v[1]});
+        RankedTensorType::get({int64_t(v.size())}, im.builder.getI64Type()), v);
   };
   return {im.builder.getNamedAttr("strides", vec(w.stride)),
           im.builder.getNamedAttr("dilations", vec(w.dilation))};
 }
 
+/// [N, C, spatial...] to channels-last and back.
+SmallVector<int64_t> toChannelsLast(int64_t rank) {
+  SmallVector<int64_t> perm = {0};
+  for (int64_t d = 2; d < rank; ++d)
+    perm.push_back(d);
+  perm.push_back(1);
+  return perm;
+}
+SmallVector<int64_t> fromChannelsLast(int64_t rank) {
+  SmallVector<int64_t> perm = {0, rank - 1};
+  for (int64_t d = 1; d < rank - 1; ++d)
+    perm.push_back(d);
+  return perm;
+}
+
+/// Channels [start, start + count) of `x` [N, C, ...] (or of a weight
+/// [F, ...] when `dim` is 0).
+Value sliceDim(Importer &im, Value x, int64_t dim, int64_t start,
+               int64_t count) {
+  ArrayRef<int64_t> shape = shapeOf(x);
+  SmallVector<int64_t> offsets(shape.size(), 0), sizes(shape);
+  offsets[dim] = start;
+  sizes[dim] = count;
+  SmallVector<int64_t> strides(shape.size(), 1);
+  MLIRContext *context = im.builder.getContext();
+  return tensor::ExtractSliceOp::create(
+      im.builder, im.loc(), x, getAsIndexOpFoldResult(context, offsets),
+      getAsIndexOpFoldResult(context, sizes),
+      getAsIndexOpFoldResult(context, strides));
+}
+
+/// A convolution of the padded `x` [N, C, spatial...] (2 or 3 spatial
+/// dimensions) with `weight` [F, C / groups, kernel...], without bias.
+Value convolve(Importer &im, Value padded, Value weight, int64_t groups,
+               const Window &w, ArrayRef<int64_t> out) {
+  ArrayRef<int64_t> ps = shapeOf(padded), ws = shapeOf(weight);
+  int64_t rank = ps.size();
+  if (groups > 1 && rank == 4) {
+    int64_t g = groups, cg = ps[1] / g, fg = ws[0] / g;
+    Value gx = im.reshape(padded, {ps[0], g, cg, ps[2], ps[3]});
+    Value gw = im.reshape(weight, {g, fg, cg, ws[2], ws[3]});
+    gw = im.transpose(gw, {1, 0, 2, 3, 4});
+    Value init = im.filled({ps[0], g, fg, out[0], out[1]}, 0.0);
+    Value y = linalg::Conv2DNgchwFgchwOp::create(
+                  im.builder, im.loc(), TypeRange{init.getType()},
+                  ValueRange{gx, gw}, ValueRange{init}, windowAttrs(im, w))
+                  .getResult(0);
+    return im.reshape(y, {ps[0], ws[0], out[0], out[1]});
+  }
+  if (groups > 1) { // 3-D: one convolution per group, concatenated.
+    int64_t cg = ps[1] / groups, fg = ws[0] / groups;
+    SmallVector<Value> pieces;
+    for (int64_t i = 0; i < groups; ++i)
+      pieces.push_back(convolve(im, sliceDim(im, padded, 1, i * cg, cg),
+                                sliceDim(im, weight, 0, i * fg, fg), 1, w,
+                                out));
+    return tensor::ConcatOp::create(im.builder, im.loc(), 1, pieces);
+  }
+  // Computed channels-last, as the CPU back end's packed contractions take
+  // convolutions (forward and, through autodiff, backward); the transposes
+  // around it are copies.
+  Value xt = im.transpose(padded, toChannelsLast(rank));
+  SmallVector<int64_t> wperm;
+  for (int64_t d = 2; d < rank; ++d)
+    wperm.push_back(d);
+  wperm.append({1, 0});
+  Value wt = im.transpose(weight, wperm);
+  SmallVector<int64_t> shape = {ps[0]};
+  llvm::append_range(shape, out);
+  shape.push_back(ws[0]);
+  Value init = im.filled(shape, 0.0);
+  Value y;
+  if (rank == 4)
+    y = linalg::Conv2DNhwcHwcfOp::create(
+            im.builder, im.loc(), TypeRange{init.getType()}, ValueRange{xt, wt},
+            ValueRange{init}, windowAttrs(im, w))
+            .getResult(0);
+  else
+    y = linalg::Conv3DNdhwcDhwcfOp::create(
+            im.builder, im.loc(), TypeRange{init.getType()}, ValueRange{xt, wt},
+            ValueRange{init}, windowAttrs(im, w))
+            .getResult(0);
+  return im.transpose(y, fromChannelsLast(rank));
+}
+
+/// `x` [N, C, L] as [N, C, 1, L].
+Value liftSpatial(Importer &im, Value x) {
+  SmallVector<int64_t> shape(shapeOf(x));
+  shape.insert(shape.begin() + 2, 1);
+  return im.reshape(x, shape);
+}
+
+/// Conv over 1, 2 or 3 spatial dimensions (1-D computed as 2-D).
 LogicalResult conv(Importer &im, const Node &node) {
   FailureOr<Value> x = im.input(node, 0), weight = im.input(node, 1);
   if (failed(x) || failed(weight))
     return failure();
   ArrayRef<int64_t> xs = shapeOf(*x), ws = shapeOf(*weight);
-  if (xs.size() != 4 || ws.size() != 4)
-    return im.fail(node, "only 2-D convolutions (4-D input and weight) are "
-                         "supported");
+  if (xs.size() < 3 || xs.size() > 5 || ws.size() != xs.size())
+    return im.fail(node, "only 1-D, 2-D and 3-D convolutions (3-D to 5-D "
+                         "input and weight of the same rank) are supported");
   int64_t groups = im.intAttr(node, "group", 1);
   if (groups < 1 || xs[1] % groups || ws[0] % groups || ws[1] * groups != xs[1])
     return im.fail(node, "the channels (" + std::to_string(xs[1]) +
@@ -249,37 +369,20 @@ LogicalResult conv(Importer &im, const Node &node) {
   Window w;
   if (failed(readWindow(im, node, xs.drop_front(2), ws.drop_front(2), w)))
     return failure();
-  Value padded = padSpatial(im, *x, w, 0.0);
-  ArrayRef<int64_t> ps = shapeOf(padded);
-  int64_t oh = outputSize(ps[2], w.kernel[0], w.stride[0], w.dilation[0]),
-          ow = outputSize(ps[3], w.kernel[1], w.stride[1], w.dilation[1]);
-  if (oh < 1 || ow < 1)
-    return im.fail(node, "the window is larger than the padded input");
-  Value y;
-  if (groups == 1) {
-    // Computed channels-last, as the CPU back end's packed contractions
-    // take convolutions (forward and, through autodiff, backward); the
-    // transposes around it are copies.
-    Value xt = im.transpose(padded, {0, 2, 3, 1});
-    Value wt = im.transpose(*weight, {2, 3, 1, 0});
-    Value init = im.filled({xs[0], oh, ow, ws[0]}, 0.0);
-    y = linalg::Conv2DNhwcHwcfOp::create(
-            im.builder, im.loc(), TypeRange{init.getType()}, ValueRange{xt, wt},
-            ValueRange{init}, windowAttrs(im, w))
-            .getResult(0);
-    y = im.transpose(y, {0, 3, 1, 2});
-  } else {
-    int64_t g = groups, cg = xs[1] / g, fg = ws[0] / g;
-    Value gx = im.reshape(padded, {xs[0], g, cg, ps[2], ps[3]});
-    Value gw = im.reshape(*weight, {g, fg, cg, ws[2], ws[3]});
-    gw = im.transpose(gw, {1, 0, 2, 3, 4});
-    Value init = im.filled({xs[0], g, fg, oh, ow}, 0.0);
-    y = linalg::Conv2DNgchwFgchwOp::create(
-            im.builder, im.loc(), TypeRange{init.getType()}, ValueRange{gx, gw},
-            ValueRange{init}, windowAttrs(im, w))
-            .getResult(0);
-    y = im.reshape(y, {xs[0], ws[0], oh, ow});
+  Value input = *x, kernel = *weight;
+  bool lifted = w.rank() == 1;
+  if (lifted) {
+    input = liftSpatial(im, input);
+    kernel = liftSpatial(im, kernel);
+    w.lift();
   }
+  Value padded = padSpatial(im, input, w, 0.0);
+  FailureOr<SmallVector<int64_t>> out = outputSizes(im, node, padded, w);
+  if (failed(out))
+    return failure();
+  Value y = convolve(im, padded, kernel, groups, w, *out);
+  if (lifted)
+    y = im.reshape(y, {xs[0], ws[0], out->back()});
   if (Importer::hasInput(node, 2)) {
     FailureOr<Value> bias = im.input(node, 2);
     if (failed(bias))
@@ -292,7 +395,7 @@ LogicalResult conv(Importer &im, const Node &node) {
 
 /// Extra high padding so that ceil_mode's last, partial window exists.
 void ceilPadding(ArrayRef<int64_t> input, Window &w) {
-  for (int i = 0; i < 2; ++i) {
+  for (size_t i = 0; i < w.rank(); ++i) {
     int64_t padded = input[i] + w.padLow[i] + w.padHigh[i];
     int64_t extent = (w.kernel[i] - 1) * w.dilation[i] + 1;
     int64_t rest = (padded - extent) % w.stride[i];
@@ -301,72 +404,112 @@ void ceilPadding(ArrayRef<int64_t> input, Window &w) {
   }
 }
 
-/// MaxPool (max = true) or AveragePool over 2-D windows.
+/// AveragePool's divisor at each output position [out...]: the window's
+/// size, or (without count_include_pad) the input elements it covers; a
+/// product over the dimensions.
+Value averageDivisors(Importer &im, const Window &unpadded, const Window &w,
+                      ArrayRef<int64_t> input, ArrayRef<int64_t> out,
+                      bool includePad) {
+  std::vector<float> divisors = {1.0f};
+  for (size_t d = 0; d < w.rank(); ++d) {
+    std::vector<float> next;
+    for (float before : divisors)
+      for (int64_t i = 0; i < out[d]; ++i) {
+        int64_t count = 0;
+        for (int64_t k = 0; k < w.kernel[d]; ++k) {
+          int64_t at = i * w.stride[d] + k * w.dilation[d] - unpadded.padLow[d];
+          int64_t limit = input[d] + (includePad ? unpadded.padHigh[d] : 0);
+          int64_t start = includePad ? -unpadded.padLow[d] : 0;
+          count += at >= start && at < limit;
+        }
+        next.push_back(before * float(count));
+      }
+    divisors = std::move(next);
+  }
+  auto type = RankedTensorType::get(out, im.builder.getF32Type());
+  return arith::ConstantOp::create(
+      im.builder, im.loc(), type,
+      DenseElementsAttr::get(type, ArrayRef(divisors)));
+}
+
+/// The max (or sum) pooling of the padded `x` [N, C, spatial...] (2 or 3
+/// spatial dimensions).
+Value poolWindows(Importer &im, Value padded, const Window &w,
+                  ArrayRef<int64_t> out, bool max) {
+  double fill = max ? -INFINITY : 0.0;
+  ArrayRef<int64_t> ps = shapeOf(padded);
+  Value window = tensor::EmptyOp::create(im.builder, im.loc(), w.kernel,
+                                         im.builder.getF32Type());
+  if (ps.size() == 4) {
+    Value init = im.filled({ps[0], ps[1], out[0], out[1]}, fill);
+    if (max)
+      return linalg::PoolingNchwMaxOp::create(
+                 im.builder, im.loc(), TypeRange{init.getType()},
+                 ValueRange{padded, window}, ValueRange{init},
+                 windowAttrs(im, w))
+          .getResult(0);
+    return linalg::PoolingNchwSumOp::create(
+               im.builder, im.loc(), TypeRange{init.getType()},
+               ValueRange{padded, window}, ValueRange{init}, windowAttrs(im, w))
+        .getResult(0);
+  }
+  // 3-D: linalg's pooling is channels-last there.
+  Value xt = im.transpose(padded, toChannelsLast(5));
+  Value init = im.filled({ps[0], out[0], out[1], out[2], ps[1]}, fill);
+  Value y =
+      max ? linalg::PoolingNdhwcMaxOp::create(
+                im.builder, im.loc(), TypeRange{init.getType()},
+                ValueRange{xt, window}, ValueRange{init}, windowAttrs(im, w))
+                .getResult(0)
+          : linalg::PoolingNdhwcSumOp::create(
+                im.builder, im.loc(), TypeRange{init.getType()},
+                ValueRange{xt, window}, ValueRange{init}, windowAttrs(im, w))
+                .getResult(0);
+  return im.transpose(y, fromChannelsLast(5));
+}
+
+/// MaxPool (max = true) or AveragePool over 1-, 2- or 3-D windows.
 LogicalResult pool(Importer &im, const Node &node, bool max) {
   FailureOr<Value> x = im.input(node, 0);
   if (failed(x))
     return failure();
   ArrayRef<int64_t> xs = shapeOf(*x);
   auto kernel = im.intsAttr(node, "kernel_shape");
-  if (xs.size() != 4 || !kernel || kernel->size() != 2)
-    return im.fail(node, "only 2-D pooling (4-D input, 2 kernel sizes) is "
-                         "supported");
+  if (xs.size() < 3 || xs.size() > 5 || !kernel ||
+      kernel->size() != xs.size() - 2)
+    return im.fail(node, "only 1-D, 2-D and 3-D pooling (3-D to 5-D input, a "
+                         "kernel size per spatial dimension) is supported");
   if (node.outputs.size() > 1 && !node.outputs[1].empty())
     return im.fail(node, "the Indices output is not supported");
   Window w;
   if (failed(readWindow(im, node, xs.drop_front(2), *kernel, w)))
     return failure();
+  Value input = *x;
+  SmallVector<int64_t> spatial(xs.drop_front(2));
+  bool lifted = w.rank() == 1;
+  if (lifted) {
+    input = liftSpatial(im, input);
+    spatial.insert(spatial.begin(), 1);
+    w.lift();
+  }
   Window unpadded = w;
   if (im.intAttr(node, "ceil_mode", 0))
-    ceilPadding(xs.drop_front(2), w);
-  double fill = max ? -INFINITY : 0.0;
-  Value padded = padSpatial(im, *x, w, fill);
-  ArrayRef<int64_t> ps = shapeOf(padded);
-  int64_t oh = outputSize(ps[2], w.kernel[0], w.stride[0], w.dilation[0]),
-          ow = outputSize(ps[3], w.kernel[1], w.stride[1], w.dilation[1]);
-  Value window = tensor::EmptyOp::create(
-      im.builder, im.loc(), ArrayRef<int64_t>{w.kernel[0], w.kernel[1]},
-      im.builder.getF32Type());
-  Value init = im.filled({xs[0], xs[1], oh, ow}, fill);
-  Value y;
-  if (max) {
-    y = linalg::PoolingNchwMaxOp::create(
-            im.builder, im.loc(), TypeRange{init.getType()},
-            ValueRange{padded, window}, ValueRange{init}, windowAttrs(im, w))
-            .getResult(0);
-  } else {
-    y = linalg::PoolingNchwSumOp::create(
-            im.builder, im.loc(), TypeRange{init.getType()},
-            ValueRange{padded, window}, ValueRange{init}, windowAttrs(im, w))
-            .getResult(0);
-    // Divisors per output position: the window's size, or (without
-    // count_include_pad) the input elements it covers.
-    bool includePad = im.intAttr(node, "count_include_pad", 0);
-    std::vector<float> divisors;
-    for (int64_t i = 0; i < oh; ++i)
-      for (int64_t j = 0; j < ow; ++j) {
-        int64_t count[2], pos[2] = {i, j};
-        for (int d = 0; d < 2; ++d) {
-          count[d] = 0;
-          for (int64_t k = 0; k < w.kernel[d]; ++k) {
-            int64_t at =
-                pos[d] * w.stride[d] + k * w.dilation[d] - unpadded.padLow[d];
-            int64_t limit = xs[2 + d] + (includePad ? unpadded.padHigh[d] : 0);
-            int64_t start = includePad ? -unpadded.padLow[d] : 0;
-            count[d] += at >= start && at < limit;
-          }
-        }
-        divisors.push_back(float(count[0] * count[1]));
-      }
-    auto type = RankedTensorType::get({oh, ow}, im.builder.getF32Type());
-    Value d = arith::ConstantOp::create(
-        im.builder, im.loc(), type,
-        DenseElementsAttr::get(type, ArrayRef(divisors)));
+    ceilPadding(spatial, w);
+  Value padded = padSpatial(im, input, w, max ? -INFINITY : 0.0);
+  FailureOr<SmallVector<int64_t>> out = outputSizes(im, node, padded, w);
+  if (failed(out))
+    return failure();
+  Value y = poolWindows(im, padded, w, *out, max);
+  if (!max) {
+    Value d = averageDivisors(im, unpadded, w, spatial, *out,
+                              im.intAttr(node, "count_include_pad", 0));
     y = im.elementwise({y, d}, shapeOf(y),
                        [](OpBuilder &b, Location l, ValueRange v) -> Value {
                          return arith::DivFOp::create(b, l, v[0], v[1]);
                        });
   }
+  if (lifted)
+    y = im.reshape(y, {xs[0], xs[1], out->back()});
   im.define(node.outputs[0], y);
   return success();
 }

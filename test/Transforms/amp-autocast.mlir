@@ -85,6 +85,30 @@ func.func @follow_chain(%x: tensor<4xbf16>, %y: tensor<2x2xbf16>, %f: tensor<2x2
 
 // -----
 
+// Volumes (3-D convolutions and pooling, as ONNX models bring them): the
+// convolution computes in the low type; max pooling follows its bf16 input;
+// sum pooling (an average's numerator) stays f32.
+// BF16-LABEL: func.func @volumes
+// BF16: linalg.conv_3d_ndhwc_dhwcf {amp.precision = #amp.precision<compute = bf16, accumulate = f32>
+// BF16: linalg.pooling_ndhwc_max {amp.precision = #amp.precision<compute = bf16, accumulate = f32>
+// BF16: linalg.pooling_ndhwc_sum {amp.precision = #amp.precision<compute = f32, accumulate = f32>
+func.func @volumes(%x: tensor<1x4x4x4x2xf32>, %w: tensor<3x3x3x2x4xf32> {amp.param},
+                   %c: tensor<1x2x2x2x4xf32>, %v: tensor<1x4x4x4x2xbf16>,
+                   %k: tensor<2x2x2xf32>, %pm: tensor<1x2x2x2x2xbf16>,
+                   %ps: tensor<1x2x2x2x2xf32>)
+    -> (tensor<1x2x2x2x4xf32>, tensor<1x2x2x2x2xbf16>, tensor<1x2x2x2x2xf32>) {
+  %conv = linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : tensor<3xi64>, strides = dense<1> : tensor<3xi64>}
+      ins(%x, %w : tensor<1x4x4x4x2xf32>, tensor<3x3x3x2x4xf32>) outs(%c : tensor<1x2x2x2x4xf32>) -> tensor<1x2x2x2x4xf32>
+  %max = linalg.pooling_ndhwc_max {dilations = dense<1> : tensor<3xi64>, strides = dense<2> : tensor<3xi64>}
+      ins(%v, %k : tensor<1x4x4x4x2xbf16>, tensor<2x2x2xf32>) outs(%pm : tensor<1x2x2x2x2xbf16>) -> tensor<1x2x2x2x2xbf16>
+  %xf = arith.extf %v : tensor<1x4x4x4x2xbf16> to tensor<1x4x4x4x2xf32>
+  %sum = linalg.pooling_ndhwc_sum {dilations = dense<1> : tensor<3xi64>, strides = dense<2> : tensor<3xi64>}
+      ins(%xf, %k : tensor<1x4x4x4x2xf32>, tensor<2x2x2xf32>) outs(%ps : tensor<1x2x2x2x2xf32>) -> tensor<1x2x2x2x2xf32>
+  return %conv, %max, %sum : tensor<1x2x2x2x4xf32>, tensor<1x2x2x2x2xbf16>, tensor<1x2x2x2x2xf32>
+}
+
+// -----
+
 // A hand-written precision wins over the policy; the op after it follows it.
 // BF16-LABEL: func.func @hand_written_wins
 // BF16: linalg.matmul {amp.precision = #amp.precision<compute = f16, accumulate = f16>}

@@ -125,6 +125,39 @@ def conv(**attrs):
         [init("w", 6, 4 // groups, 3, 2), init("b", 6)])
 
 
+def conv_nd(x, w, **attrs):
+    """A 1-D or 3-D convolution of x by a weight of shape w, with bias."""
+    return lambda: model(
+        [helper.make_node("Conv", ["x", "w", "b"], ["out"], **attrs)],
+        [("x", x)], [("out", None)], [init("w", *w), init("b", w[0])])
+
+
+def volume_chain():
+    """Conv (3-D) + Relu + MaxPool (3-D) + Flatten + Gemm: trained in the
+    tests against numpy's gradients."""
+    return model(
+        [helper.make_node("Conv", ["x", "c.w", "c.b"], ["c"], pads=[1, 0, 0, 0, 1, 0]),
+         helper.make_node("Relu", ["c"], ["r"]),
+         helper.make_node("MaxPool", ["r"], ["p"], kernel_shape=[2, 2, 2], strides=[2, 2, 2]),
+         helper.make_node("Flatten", ["p"], ["f"]),
+         helper.make_node("Gemm", ["f", "fc.w", "fc.b"], ["out"], transB=1)],
+        [("x", ("batch", 1, 3, 3, 3))], [("out", ("batch", 3))],
+        [init("c.w", 2, 1, 2, 2, 2), init("c.b", 2), init("fc.w", 3, 2),
+         init("fc.b", 3)])
+
+
+def sequence_chain():
+    """Conv (1-D, strided, dilated) + AveragePool (1-D) + Flatten: trained
+    in the tests against numpy's gradients."""
+    return model(
+        [helper.make_node("Conv", ["x", "c.w", "c.b"], ["c"], pads=[1, 1],
+                          strides=[2], dilations=[2]),
+         helper.make_node("AveragePool", ["c"], ["p"], kernel_shape=[2], pads=[0, 1]),
+         helper.make_node("Flatten", ["p"], ["out"])],
+        [("x", ("batch", 2, 9))], [("out", ("batch", 12))],
+        [init("c.w", 3, 2, 3), init("c.b", 3)])
+
+
 def layer_norm():
     return model(
         [helper.make_node("LayerNormalization", ["x", "g", "b"], ["out"],
@@ -283,6 +316,23 @@ MODELS = {
     "bn_train": bn_train,
     "conv_chain": conv_chain,
     "dropout_train": dropout_train,
+    "conv1d": conv_nd((2, 4, 9), (6, 2, 3), group=2, strides=[2], pads=[1, 2],
+                      dilations=[2]),
+    "conv3d": conv_nd((2, 3, 5, 4, 6), (4, 3, 3, 2, 3), pads=[1, 0, 1, 0, 1, 1],
+                      strides=[1, 2, 1]),
+    "conv3d_groups": conv_nd((1, 4, 4, 4, 4), (6, 2, 2, 2, 2), group=2,
+                             dilations=[1, 2, 1]),
+    "max_pool1d": unary("MaxPool", shape=(2, 3, 9), kernel_shape=[3], strides=[2],
+                        ceil_mode=1),
+    "average_pool1d": unary("AveragePool", shape=(2, 3, 9), kernel_shape=[3],
+                            pads=[1, 1]),
+    "max_pool3d": unary("MaxPool", shape=(1, 2, 5, 4, 6), kernel_shape=[2, 2, 3],
+                        strides=[2, 2, 2]),
+    "average_pool3d": unary("AveragePool", shape=(1, 2, 4, 5, 4),
+                            kernel_shape=[3, 3, 2], pads=[1, 1, 0, 1, 1, 1],
+                            strides=[2, 2, 2], count_include_pad=1),
+    "volume_chain": volume_chain,
+    "sequence_chain": sequence_chain,
 }
 
 
@@ -319,9 +369,9 @@ ERROR_MODELS = {
     "opset11": lambda: model([helper.make_node("Relu", ["x"], ["out"])],
                              [("x", (2, 3))], [("out", None)], opset=11),
     "unsupported_op": unary("Hardmax"),
-    "conv1d": lambda: model(
+    "conv4d": lambda: model(
         [helper.make_node("Conv", ["x", "w"], ["out"])],
-        [("x", (1, 2, 8))], [("out", None)], [init("w", 3, 2, 3)]),
+        [("x", (1, 1, 3, 3, 3, 3))], [("out", None)], [init("w", 1, 1, 2, 2, 2, 2)]),
     "bn_training": bn_training,
     "dropout_mask_used": dropout_errors(0.5, True),
     "dropout_ratio_one": dropout_errors(1.0, False),

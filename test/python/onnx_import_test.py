@@ -70,6 +70,62 @@ def conv2d(x, w, b, pad, stride=(1, 1), dilation=(1, 1), groups=1):
     return y + b[None, :, None, None]
 
 
+def conv_nd(x, w, b, low, high, stride, dilation, groups=1):
+    """Any number of spatial dimensions; pads as low and high lists."""
+    x = np.pad(x, [(0, 0), (0, 0)] + list(zip(low, high)))
+    f, cg = w.shape[:2]
+    kernel = w.shape[2:]
+    extent = [(k - 1) * d + 1 for k, d in zip(kernel, dilation)]
+    out = [(size - e) // s + 1 for size, e, s in zip(x.shape[2:], extent, stride)]
+    y = np.zeros((x.shape[0], f, *out))
+    fg = f // groups
+    for g in range(groups):
+        xs, ws = x[:, g * cg:(g + 1) * cg], w[g * fg:(g + 1) * fg]
+        for pos in np.ndindex(*out):
+            window = tuple(slice(p * s, p * s + e, d)
+                           for p, s, e, d in zip(pos, stride, extent, dilation))
+            patch = xs[(slice(None), slice(None)) + window]
+            y[(slice(None), slice(g * fg, (g + 1) * fg)) + pos] = \
+                np.tensordot(patch, ws, axes=(list(range(1, patch.ndim)),
+                                              list(range(1, ws.ndim))))
+    return y + b.reshape((1, f) + (1,) * len(kernel))
+
+
+def pool_nd(x, kernel, stride, low, high, kind, ceil=False, include_pad=False):
+    """Max or average pooling over any number of spatial dimensions."""
+    spatial = x.shape[2:]
+    def size(n, k, s, lo, hi):
+        num = n + lo + hi - k
+        return (-(-num // s) if ceil else num // s) + 1
+    out = [size(*a) for a in zip(spatial, kernel, stride, low, high)]
+    y = np.zeros(x.shape[:2] + tuple(out))
+    for pos in np.ndindex(*out):
+        starts = [p * s - lo for p, s, lo in zip(pos, stride, low)]
+        ranges = [range(max(a, 0), min(a + k, n)) for a, k, n in zip(starts, kernel, spatial)]
+        window = x[(slice(None), slice(None)) + np.ix_(*ranges)]
+        reduced = window.reshape(x.shape[:2] + (-1,))
+        if kind == "max":
+            y[(slice(None), slice(None)) + pos] = reduced.max(axis=-1)
+        else:
+            count = np.prod([min(a + k, n + hi) - max(a, -lo) for a, k, n, lo, hi in
+                             zip(starts, kernel, spatial, low, high)]) if include_pad \
+                else reduced.shape[-1]
+            y[(slice(None), slice(None)) + pos] = reduced.sum(axis=-1) / count
+    return y
+
+
+def volume_chain_forward(x, p):
+    c = np.maximum(conv_nd(x, p["c.w"], p["c.b"], (1, 0, 0), (0, 1, 0), (1, 1, 1),
+                           (1, 1, 1)), 0)
+    f = pool_nd(c, (2, 2, 2), (2, 2, 2), (0, 0, 0), (0, 0, 0), "max").reshape(len(x), -1)
+    return f @ p["fc.w"].T + p["fc.b"]
+
+
+def sequence_chain_forward(x, p):
+    c = conv_nd(x, p["c.w"], p["c.b"], (1,), (1,), (2,), (2,))
+    return pool_nd(c, (2,), (1,), (0,), (1,), "avg").reshape(len(x), -1)
+
+
 def layer_norm(x, g, b, eps):
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
@@ -125,21 +181,36 @@ def numeric_gradients(loss, p0, names):
     return grads
 
 
-def conv_chain_step(trainer_class, tmp):
-    """One SGD step of conv_chain (mean squared error) against numpy's
-    gradients: the strided second convolution's input gradient included."""
-    trainer = trainer_class(os.path.join(tmp, "conv_chain.onnx"), batch=2,
-                            lr=0.1, momentum=0.0, loss="mse")
-    x = RNG.standard_normal((2, 3, 5, 5)).astype(np.float32)
-    t = RNG.standard_normal((2, 2, 3, 3)).astype(np.float32)
+def sgd_step(trainer_class, tmp, name, forward, x_shape, t_shape, loss_name):
+    """One SGD step of the model `name` against numpy's gradients (central
+    differences of `forward`'s loss)."""
+    trainer = trainer_class(os.path.join(tmp, name + ".onnx"), batch=x_shape[0],
+                            lr=0.1, momentum=0.0, loss=loss_name)
+    x = RNG.standard_normal(x_shape).astype(np.float32)
+    if loss_name == "mse":
+        t = RNG.standard_normal(t_shape).astype(np.float32)
+        loss = lambda p: float(((forward(x.astype(np.float64), p) - t) ** 2).mean())
+    else:
+        t = np.eye(t_shape[1], dtype=np.float32)[RNG.integers(0, t_shape[1], t_shape[0])]
+        loss = lambda p: cross_entropy(forward(x.astype(np.float64), p), t)
     p0 = {n: v.astype(np.float64) for n, v in trainer.parameters().items()}
     trainer.step(x, t)
     p1 = trainer.parameters()
-    loss = lambda p: float(((conv_chain_forward(x.astype(np.float64), p) - t) ** 2).mean())
     grads = numeric_gradients(loss, p0, list(p0))
     worst = max(float(np.abs(p1[n] - (p0[n] - 0.1 * grads[n])).max()) for n in p0)
-    return check(worst < 1e-5, f"conv_chain: SGD step matches numpy's gradients "
+    return check(worst < 1e-5, f"{name}: SGD step matches numpy's gradients "
                  f"(max difference {worst:.1e})")
+
+
+def conv_chain_step(trainer_class, tmp):
+    """The strided second convolution's input gradient (2-D), the 3-D
+    convolution and pooling, the 1-D convolution and average pooling."""
+    return (sgd_step(trainer_class, tmp, "conv_chain", conv_chain_forward,
+                     (2, 3, 5, 5), (2, 2, 3, 3), "mse") +
+            sgd_step(trainer_class, tmp, "volume_chain", volume_chain_forward,
+                     (2, 1, 3, 3, 3), (2, 3), "cross-entropy") +
+            sgd_step(trainer_class, tmp, "sequence_chain", sequence_chain_forward,
+                     (2, 2, 9), (2, 12), "mse"))
 
 
 def mix32(h):
@@ -322,6 +393,18 @@ def reference(name, inputs, p):
         "shape_folding": lambda: x.reshape(-1, 12),
         "bn_train": lambda: bn_train_forward(x, p, training=False)[0],
         "conv_chain": lambda: conv_chain_forward(x, p),
+        "conv1d": lambda: conv_nd(x, p["w"], p["b"], (1,), (2,), (2,), (2,), groups=2),
+        "conv3d": lambda: conv_nd(x, p["w"], p["b"], (1, 0, 1), (0, 1, 1), (1, 2, 1),
+                                  (1, 1, 1)),
+        "conv3d_groups": lambda: conv_nd(x, p["w"], p["b"], (0, 0, 0), (0, 0, 0),
+                                         (1, 1, 1), (1, 2, 1), groups=2),
+        "max_pool1d": lambda: pool_nd(x, (3,), (2,), (0,), (0,), "max", ceil=True),
+        "average_pool1d": lambda: pool_nd(x, (3,), (1,), (1,), (1,), "avg"),
+        "max_pool3d": lambda: pool_nd(x, (2, 2, 3), (2, 2, 2), (0, 0, 0), (0, 0, 0), "max"),
+        "average_pool3d": lambda: pool_nd(x, (3, 3, 2), (2, 2, 2), (1, 1, 0), (1, 1, 1),
+                                          "avg", include_pad=True),
+        "volume_chain": lambda: volume_chain_forward(x, p),
+        "sequence_chain": lambda: sequence_chain_forward(x, p),
         # @forward evaluates: Dropout is the identity.
         "dropout_train": lambda: dropout_forward(x, p, None),
     }

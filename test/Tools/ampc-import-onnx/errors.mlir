@@ -3,7 +3,7 @@
 // RUN: rm -rf %t && %python %ampc_src_root/test/lib/onnx_models.py %t
 // RUN: not ampc-import-onnx %t/opset11.onnx 2>&1 | FileCheck %s --check-prefix=OPSET
 // RUN: not ampc-import-onnx %t/unsupported_op.onnx 2>&1 | FileCheck %s --check-prefix=UNKNOWNOP
-// RUN: not ampc-import-onnx %t/conv1d.onnx 2>&1 | FileCheck %s --check-prefix=CONV1D
+// RUN: not ampc-import-onnx %t/conv4d.onnx 2>&1 | FileCheck %s --check-prefix=CONV4D
 // RUN: not ampc-import-onnx %t/bn_training.onnx 2>&1 | FileCheck %s --check-prefix=BNTRAIN
 // RUN: not ampc-import-onnx %t/dropout_mask_used.onnx 2>&1 | FileCheck %s --check-prefix=DROPMASK
 // RUN: not ampc-import-onnx %t/dropout_ratio_one.onnx 2>&1 | FileCheck %s --check-prefix=DROPRATIO
@@ -23,7 +23,7 @@
 
 // OPSET: ampc-import-onnx: '{{.*}}opset11.onnx': the model uses operator set 11; the importer reads opsets 13-17 (export with torch.onnx.export(..., opset_version=13..17))
 // UNKNOWNOP: ampc-import-onnx: cannot import '{{.*}}unsupported_op.onnx': Hardmax node 'out': the operator is not supported (supported: Abs, Add, {{.*}}, Conv, {{.*}}, Unsqueeze)
-// CONV1D: Conv node 'out': only 2-D convolutions (4-D input and weight) are supported
+// CONV4D: Conv node 'out': only 1-D, 2-D and 3-D convolutions (3-D to 5-D input and weight of the same rank) are supported
 // BNTRAIN: bn_training.onnx' is not a valid ONNX model: [ShapeInferenceError] {{.*}}Training_mode
 // DROPMASK: ampc-import-onnx: cannot import '{{.*}}dropout_mask_used.onnx': Dropout node 'd': the mask output is used; it is not supported
 // DROPRATIO: ampc-import-onnx: cannot import '{{.*}}dropout_ratio_one.onnx': Dropout node 'd': the ratio must be in [0, 1), got 1.000000

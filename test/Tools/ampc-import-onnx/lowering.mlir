@@ -23,6 +23,11 @@
 // RUN: ampc-import-onnx %t/square.onnx | FileCheck %s --check-prefix=SQUARE
 // RUN: ampc-import-onnx %t/dropout.onnx | FileCheck %s --check-prefix=DROPOUT
 // RUN: ampc-import-onnx %t/bn_train.onnx --batch=4 --loss=cross-entropy | FileCheck %s --check-prefix=BNTRAIN
+// RUN: ampc-import-onnx %t/conv1d.onnx | FileCheck %s --check-prefix=CONV1D
+// RUN: ampc-import-onnx %t/conv3d.onnx | FileCheck %s --check-prefix=CONV3D
+// RUN: ampc-import-onnx %t/conv3d_groups.onnx | FileCheck %s --check-prefix=CONV3DG
+// RUN: ampc-import-onnx %t/max_pool3d.onnx | FileCheck %s --check-prefix=POOL3D
+// RUN: ampc-import-onnx %t/average_pool1d.onnx | FileCheck %s --check-prefix=POOL1D
 // RUN: ampc-import-onnx %t/dropout_train.onnx --batch=4 --loss=cross-entropy | FileCheck %s --check-prefix=DROPTRAIN
 
 // PARAMS: ampc-import-onnx: 4 parameters in {{.*}}mlp.params/
@@ -191,3 +196,42 @@
 // DROPTRAIN: arith.constant 0x4B800000 : f32
 // DROPTRAIN: linalg.generic {{.*}} ins(%[[DROPPED]], %arg2 :
 // DROPTRAIN: return %{{.*}}, %{{.*}}, %[[NEXT]] : tensor<f32>, tensor<4x3xf32>, tensor<1xf32>
+
+// A 1-D convolution is a 2-D one over a unit height: input and weight gain
+// the dimension, the window its identity entries, the result loses it.
+// CONV1D: func.func @forward(%arg0: tensor<6x2x3xf32> {amp.param = "w"} {{.*}}, %arg2: tensor<2x4x9xf32> loc("x")) -> tensor<2x6x4xf32>
+// CONV1D: tensor.expand_shape %arg2 {{\[}}[0], [1], [2, 3]] output_shape [2, 4, 1, 9]
+// CONV1D: tensor.expand_shape %arg0 {{\[}}[0], [1], [2, 3]] output_shape [6, 2, 1, 3]
+// CONV1D: tensor.insert_slice {{.*}}[0, 0, 0, 1] [2, 4, 1, 9] [1, 1, 1, 1] : tensor<2x4x1x9xf32> into tensor<2x4x1x12xf32>
+// CONV1D: linalg.conv_2d_ngchw_fgchw {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<[1, 2]> : tensor<2xi64>} {{.*}} -> tensor<2x2x3x1x4xf32>
+// CONV1D: tensor.collapse_shape {{.*}} into tensor<2x6x4xf32>
+
+// A 3-D convolution: padded (one plane before, one row after, a column each
+// side), channels-last, linalg's 3-D convolution, back to channels-first.
+// CONV3D: tensor.insert_slice %arg2 {{.*}}[0, 0, 1, 0, 1] [2, 3, 5, 4, 6] {{.*}} into tensor<2x3x6x5x8xf32>
+// CONV3D: linalg.transpose {{.*}} permutation = [0, 2, 3, 4, 1]
+// CONV3D: linalg.transpose ins(%arg0 : tensor<4x3x3x2x3xf32>) {{.*}} permutation = [2, 3, 4, 1, 0]
+// CONV3D: linalg.conv_3d_ndhwc_dhwcf {dilations = dense<1> : tensor<3xi64>, strides = dense<[1, 2, 1]> : tensor<3xi64>} {{.*}} -> tensor<2x4x2x6x4xf32>
+// CONV3D: linalg.transpose {{.*}} permutation = [0, 4, 1, 2, 3]
+
+// Grouped 3-D: a convolution per group on its channels and filters, then
+// concatenated along the channels.
+// CONV3DG: tensor.extract_slice {{.*}}[0, 0, 0, 0, 0] [1, 2, 4, 4, 4]
+// CONV3DG: tensor.extract_slice %arg0[0, 0, 0, 0, 0] [3, 2, 2, 2, 2]
+// CONV3DG: linalg.conv_3d_ndhwc_dhwcf {dilations = dense<[1, 2, 1]> : tensor<3xi64>
+// CONV3DG: tensor.extract_slice {{.*}}[0, 2, 0, 0, 0] [1, 2, 4, 4, 4]
+// CONV3DG: tensor.extract_slice %arg0[3, 0, 0, 0, 0] [3, 2, 2, 2, 2]
+// CONV3DG: linalg.conv_3d_ndhwc_dhwcf
+// CONV3DG: tensor.concat dim(1) {{.*}} : (tensor<1x3x3x2x3xf32>, tensor<1x3x3x2x3xf32>) -> tensor<1x6x3x2x3xf32>
+
+// 3-D max pooling is channels-last in linalg: transposed there and back.
+// POOL3D: linalg.transpose {{.*}} permutation = [0, 2, 3, 4, 1]
+// POOL3D: linalg.fill ins(%cst{{.*}}) outs(%{{.*}} : tensor<1x2x2x2x2xf32>)
+// POOL3D: linalg.pooling_ndhwc_max {dilations = dense<1> : tensor<3xi64>, strides = dense<2> : tensor<3xi64>} ins(%{{.*}}, %{{.*}} : tensor<1x5x4x6x2xf32>, tensor<2x2x3xf32>)
+// POOL3D: linalg.transpose {{.*}} permutation = [0, 4, 1, 2, 3]
+
+// 1-D average pooling without count_include_pad: the edges divide by 2.
+// POOL1D: linalg.pooling_nchw_sum {{.*}} -> tensor<2x3x1x9xf32>
+// POOL1D: arith.constant dense<{{\[}}[2.000000e+00, 3.000000e+00, 3.000000e+00, 3.000000e+00, 3.000000e+00, 3.000000e+00, 3.000000e+00, 3.000000e+00, 2.000000e+00]]> : tensor<1x9xf32>
+// POOL1D: arith.divf
+// POOL1D: tensor.collapse_shape {{.*}} into tensor<2x3x9xf32>

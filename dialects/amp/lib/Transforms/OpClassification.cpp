@@ -112,15 +112,15 @@ Classification ampc::amp::classifyOp(Operation *op) {
   return llvm::TypeSwitch<Operation *, Classification>(op)
       // Max and min pooling are exact in any precision.
       .Case<linalg::PoolingNhwcMaxOp, linalg::PoolingNchwMaxOp,
-            linalg::PoolingNhwcMinOp, linalg::TransposeOp, linalg::BroadcastOp,
-            linalg::CopyOp, tensor::ExtractSliceOp, tensor::ExpandShapeOp,
+            linalg::PoolingNdhwcMaxOp, linalg::PoolingNhwcMinOp,
+            linalg::TransposeOp, linalg::BroadcastOp, linalg::CopyOp,
+            tensor::ExtractSliceOp, tensor::ExpandShapeOp,
             tensor::CollapseShapeOp, tensor::ReshapeOp, tensor::CastOp,
             tensor::ExtractOp, tensor::FromElementsOp, arith::NegFOp,
-            math::AbsFOp, math::TanhOp,
-            math::ErfOp>(
+            math::AbsFOp, math::TanhOp, math::ErfOp>(
           [&](Operation *) { return classified(OpClass::Follow); })
       .Case<linalg::SoftmaxOp, linalg::ReduceOp, linalg::PoolingNhwcSumOp,
-            linalg::PoolingNchwSumOp>(
+            linalg::PoolingNchwSumOp, linalg::PoolingNdhwcSumOp>(
           [&](Operation *) { return classified(OpClass::Fp32); })
       .Case<arith::AddFOp, arith::SubFOp, arith::MulFOp, arith::MaximumFOp,
             arith::MinimumFOp, arith::MaxNumFOp, arith::MinNumFOp,
