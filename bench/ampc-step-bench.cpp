@@ -71,17 +71,8 @@ llvm::Expected<double> timeSteps(llvm::StringRef policy) {
   jit.threads = threads;
   ampc::TrainOptions options;
   options.learningRate = 0.01;
-  llvm::Expected<std::unique_ptr<ampc::Trainer>> trainer = nullptr;
-  if (ampc::isOnnxPath(modelFile)) {
-    ampc::OnnxImportOptions import;
-    import.loss = ampc::OnnxLoss::CrossEntropy;
-    auto model = ampc::importOnnxFile(modelFile, import);
-    if (!model)
-      return model.takeError();
-    trainer = ampc::Trainer::create(model->source, modelFile, jit, options);
-  } else {
-    trainer = ampc::Trainer::fromFile(modelFile, jit, options);
-  }
+  // An .onnx model is imported with a cross-entropy loss.
+  auto trainer = ampc::Trainer::fromFile(modelFile, jit, options);
   if (!trainer)
     return trainer.takeError();
   auto batch =

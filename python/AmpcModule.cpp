@@ -225,19 +225,16 @@ const std::map<std::string, Setter> &trainerOptions() {
 
 struct PyTrainer {
   std::unique_ptr<ampc::Trainer> trainer;
-  /// An imported ONNX model: its file and what the import made of it.
-  std::string onnxPath;
-  std::shared_ptr<ampc::ImportedModel> imported;
 
   static PyTrainer create(const std::string &path, const py::kwargs &kwargs) {
     ampc::TrainOptions options;
     ampc::JitOptions jit;
     jit.precision.policy = ampc::amp::Policy::fp32;
-    std::string loss = "cross-entropy";
     for (const auto &[key, value] : kwargs) {
       std::string name = key.cast<std::string>();
       if (name == "loss" && ampc::isOnnxPath(path)) {
-        loss = value.cast<std::string>();
+        options.onnxLoss =
+            unwrap(ampc::parseOnnxLoss(value.cast<std::string>()));
         continue;
       }
       auto it = trainerOptions().find(name);
@@ -249,27 +246,12 @@ struct PyTrainer {
       }
       it->second(options, jit, value);
     }
-    if (!ampc::isOnnxPath(path))
-      return {unwrap(ampc::Trainer::fromFile(path, jit, options)), "", {}};
-    // An ONNX model trains from its exported parameters.
-    ampc::OnnxImportOptions import;
-    import.batch = options.batch;
-    import.loss = unwrap(ampc::parseOnnxLoss(loss));
-    auto model = std::make_shared<ampc::ImportedModel>(
-        unwrap(ampc::importOnnxFile(path, import)));
-    PyTrainer result{
-        unwrap(ampc::Trainer::create(model->source, path, jit, options)),
-        path, model};
-    for (size_t i = 0; i < model->parameters.size(); ++i)
-      check(result.trainer->setParameter(i, model->parameters[i].value));
-    return result;
+    // An .onnx model is imported and trains from its own parameters.
+    return {unwrap(ampc::Trainer::fromFile(path, jit, options))};
   }
 
   void exportOnnx(const std::string &path) const {
-    if (!imported)
-      throw AmpcError("export_onnx needs a Trainer of an .onnx model");
-    check(ampc::exportTrainedOnnx(onnxPath, *imported, trainer->parameters(),
-                                  path));
+    check(trainer->exportOnnx(path));
   }
 
   py::dict step(const py::args &args) {

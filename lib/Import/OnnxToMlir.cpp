@@ -179,7 +179,7 @@ LogicalResult ModelBuilder::addArguments(SmallVectorImpl<Type> &types,
         importer.errors +=
             what + " has the symbolic dimension '" + dim.symbol +
             "' (dimension " + std::to_string(i) +
-            "): import with a batch size (--batch=N)" +
+            "): import with a batch size (" + options.batchOption + "=N)" +
             (i ? ", which fixes only the leading dimension" : "") + "\n";
         return failure();
       }

@@ -12,6 +12,7 @@
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
+#include "ampc/Import/Onnx.h"
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc_rt/Allocator.h"
@@ -247,6 +248,22 @@ ampc::JitModule::~JitModule() = default;
 
 llvm::Expected<std::unique_ptr<ampc::JitModule>>
 ampc::JitModule::fromFile(llvm::StringRef path, const JitOptions &options) {
+  if (isOnnxPath(path)) {
+    OnnxImportOptions import;
+    import.batch = options.batch;
+    auto model = importOnnxFile(path, import);
+    if (!model)
+      return model.takeError();
+    // The import has given the graph its batch size.
+    JitOptions compiled = options;
+    compiled.batch = 0;
+    auto module = fromString(model->source, compiled, path);
+    if (!module)
+      return module.takeError();
+    for (OnnxParameter &param : model->parameters)
+      (*module)->imported.push_back(std::move(param.value));
+    return module;
+  }
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     return makeError("cannot open '" + path +

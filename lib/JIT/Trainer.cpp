@@ -319,11 +319,42 @@ llvm::Error ampc::Trainer::initParameters() {
 llvm::Expected<std::unique_ptr<ampc::Trainer>>
 ampc::Trainer::fromFile(llvm::StringRef path, const JitOptions &jit,
                         const TrainOptions &options) {
+  if (isOnnxPath(path))
+    return fromOnnxFile(path, jit, options);
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     return makeError("cannot open '" + path +
                      "': " + buffer.getError().message());
   return create((*buffer)->getBuffer(), path, jit, options);
+}
+
+llvm::Expected<std::unique_ptr<ampc::Trainer>>
+ampc::Trainer::fromOnnxFile(llvm::StringRef path, const JitOptions &jit,
+                            const TrainOptions &options) {
+  OnnxImportOptions import;
+  import.batch = options.batch;
+  import.loss = options.onnxLoss;
+  auto model = importOnnxFile(path, import);
+  if (!model)
+    return model.takeError();
+  auto trainer = create(model->source, path, jit, options);
+  if (!trainer)
+    return trainer.takeError();
+  for (auto [i, param] : llvm::enumerate(model->parameters))
+    if (llvm::Error error = (*trainer)->setParameter(i, param.value))
+      return std::move(error);
+  (*trainer)->onnxPath = path.str();
+  (*trainer)->imported =
+      std::make_shared<const ImportedModel>(std::move(*model));
+  return trainer;
+}
+
+llvm::Error ampc::Trainer::exportOnnx(llvm::StringRef path) const {
+  if (!imported)
+    return makeError("exporting to ONNX needs a model imported from an "
+                     ".onnx file; '" +
+                     bufferName + "' was not");
+  return exportTrainedOnnx(onnxPath, *imported, parameters(), path);
 }
 
 llvm::Error ampc::Trainer::setSchedule(const LrSchedule &schedule) {

@@ -319,6 +319,16 @@ def bn_training_step(tmp):
                       "(unbiased variance)")
     failures += conv_chain_step(ampc.Trainer, tmp)
     failures += dropout_training_step(ampc.Trainer, tmp)
+    mlir = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "models",
+                        "mlp.mlir")
+    try:
+        ampc.Trainer(mlir, batch=2).export_onnx(os.path.join(tmp, "no.onnx"))
+        failures += check(False, "export_onnx of an .mlir model is an error")
+    except ampc.Error as error:
+        failures += check("exporting to ONNX needs a model imported from an .onnx "
+                          "file" in str(error) and
+                          not os.path.exists(os.path.join(tmp, "no.onnx")),
+                          f"export_onnx of an .mlir model: {error}")
     logits = trainer.evaluate(x, y)[1]
     want = bn_train_forward(xd, {n: v.astype(np.float64) for n, v in p1.items()},
                             False)[0]

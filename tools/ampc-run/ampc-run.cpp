@@ -155,19 +155,10 @@ static int writeResults(const ampc::FunctionSignature &signature,
 static llvm::Expected<std::unique_ptr<ampc::JitModule>>
 loadModule(const ampc::JitOptions &options,
            std::vector<ampc_rt::Tensor> &parameters) {
-  if (!ampc::isOnnxPath(inputFile))
-    return ampc::JitModule::fromFile(inputFile, options);
-  ampc::OnnxImportOptions import;
-  import.batch = batchSize;
-  auto model = ampc::importOnnxFile(inputFile, import);
-  if (!model)
-    return model.takeError();
-  for (ampc::OnnxParameter &param : model->parameters)
-    parameters.push_back(std::move(param.value));
-  // The import has given the graph its batch size.
-  ampc::JitOptions imported = options;
-  imported.batch = 0;
-  return ampc::JitModule::fromString(model->source, imported, inputFile);
+  auto module = ampc::JitModule::fromFile(inputFile, options);
+  if (module)
+    parameters = (*module)->importedParameters();
+  return module;
 }
 
 int main(int argc, char **argv) {

@@ -167,9 +167,7 @@ std::string exportPath(const std::string &policy) {
 }
 
 /// Trains under one policy; prints its table.
-llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
-                                      const ampc::ImportedModel *imported,
-                                      const ampc::PrecisionOptions &precision,
+llvm::Expected<PolicyRun> trainPolicy(const ampc::PrecisionOptions &precision,
                                       const Dataset &train, const Dataset &test,
                                       bool showProgress) {
   std::string policy = precision.policyName();
@@ -185,16 +183,17 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
     return options.takeError();
   options->seed = seed;
   options->batch = batchSize;
-  auto trainer = ampc::Trainer::create(source, inputFile, jit, *options);
+  auto loss = ampc::parseOnnxLoss(onnxLoss);
+  if (!loss)
+    return loss.takeError();
+  options->onnxLoss = *loss;
+  // An .onnx model is imported and starts from its own parameters.
+  auto trainer = ampc::Trainer::fromFile(inputFile, jit, *options);
   if (!trainer)
     return trainer.takeError();
   auto shape = getClassifierShape(**trainer);
   if (!shape)
     return shape.takeError();
-  if (imported)
-    for (auto [i, param] : llvm::enumerate(imported->parameters))
-      if (llvm::Error error = (*trainer)->setParameter(i, param.value))
-        return std::move(error);
   if (!loadParams.empty()) {
     // The layout --save-params writes, or a flat directory.
     std::string perPolicy = loadParams + "/" + policy;
@@ -255,41 +254,13 @@ llvm::Expected<PolicyRun> trainPolicy(llvm::StringRef source,
     if (llvm::Error error =
             (*trainer)->saveParameters(saveParams + "/" + policy))
       return std::move(error);
-  if (imported && !exportOnnx.empty())
-    if (llvm::Error error = ampc::exportTrainedOnnx(
-            inputFile, *imported, (*trainer)->parameters(),
-            exportPath(policy)))
+  if (!exportOnnx.empty())
+    if (llvm::Error error = (*trainer)->exportOnnx(exportPath(policy)))
       return std::move(error);
   return run;
 }
 
 } // namespace
-
-/// The model's text: the file, or the model imported from an .onnx file
-/// (then in `imported`, with its parameters).
-static llvm::Expected<std::string>
-loadSource(std::optional<ampc::ImportedModel> &imported) {
-  if (!ampc::isOnnxPath(inputFile)) {
-    if (!exportOnnx.empty())
-      return llvm::createStringError("--export-onnx needs an .onnx model");
-    auto file = llvm::MemoryBuffer::getFile(inputFile);
-    if (!file)
-      return llvm::createStringError("cannot open '" + inputFile +
-                                     "': " + file.getError().message());
-    return (*file)->getBuffer().str();
-  }
-  auto loss = ampc::parseOnnxLoss(onnxLoss);
-  if (!loss)
-    return loss.takeError();
-  ampc::OnnxImportOptions options;
-  options.batch = batchSize;
-  options.loss = *loss;
-  auto model = ampc::importOnnxFile(inputFile, options);
-  if (!model)
-    return model.takeError();
-  imported = std::move(*model);
-  return imported->source;
-}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -304,10 +275,10 @@ int main(int argc, char **argv) {
   if (!precisions)
     return fail(llvm::toString(precisions.takeError()));
   numPolicies = precisions->size();
-  std::optional<ampc::ImportedModel> imported;
-  auto source = loadSource(imported);
-  if (!source)
-    return fail(llvm::toString(source.takeError()));
+  if (!exportOnnx.empty() && !ampc::isOnnxPath(inputFile))
+    return fail("--export-onnx needs an .onnx model");
+  if (auto loss = ampc::parseOnnxLoss(onnxLoss); !loss)
+    return fail(llvm::toString(loss.takeError()));
   if (progress != "auto" && progress != "always" && progress != "never")
     return fail("--progress must be auto, always or never");
   if (resume && checkpointDir.empty())
@@ -334,8 +305,7 @@ int main(int argc, char **argv) {
       (progress == "auto" && llvm::sys::Process::StandardErrIsDisplayed());
   std::vector<PolicyRun> runs;
   for (const ampc::PrecisionOptions &precision : *precisions) {
-    auto run = trainPolicy(*source, imported ? &*imported : nullptr,
-                           precision, *train, *test, showProgress);
+    auto run = trainPolicy(precision, *train, *test, showProgress);
     if (!run)
       return fail(llvm::toString(run.takeError()));
     const RunSummary &summary = run->summary;

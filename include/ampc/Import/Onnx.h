@@ -44,6 +44,9 @@ struct OnnxImportOptions {
   /// dimension is an error.
   int64_t batch = 0;
   OnnxLoss loss = OnnxLoss::None;
+  /// How the caller's user sets `batch`, for the message when one is
+  /// needed.
+  std::string batchOption = "--batch";
 };
 
 /// A parameter of an imported model: its `amp.param` name, the initializer

@@ -199,6 +199,11 @@ private:
 
 class JitModule {
 public:
+  /// Compiles an .mlir file, or imports an .onnx file first (ampc/Import/
+  /// Onnx.h: `@forward`, and `@forward_train` for a training-mode export,
+  /// with no loss; JitOptions::batch sets the graph inputs' leading
+  /// dimension). An imported module's `amp.param` arguments come first in
+  /// @forward: pass importedParameters() there.
   static llvm::Expected<std::unique_ptr<JitModule>>
   fromFile(llvm::StringRef path, const JitOptions &options = {});
   static llvm::Expected<std::unique_ptr<JitModule>>
@@ -214,6 +219,11 @@ public:
   /// `  totals: <type>=<ops>... casts=<n> ...`.
   const std::string &precisionReport() const { return report; }
   const FunctionSignature *lookup(llvm::StringRef name) const;
+  /// For a module imported from an .onnx file: the model's values of
+  /// @forward's `amp.param` arguments, in order. Empty otherwise.
+  const std::vector<ampc_rt::Tensor> &importedParameters() const {
+    return imported;
+  }
 
   /// Calls `name`. Inputs must match the signature in count, shape and
   /// element type; bf16/f16 inputs may also be given as u16 and fp8 inputs as
@@ -260,6 +270,7 @@ private:
   std::unique_ptr<Impl> impl;
   std::vector<FunctionSignature> signatures;
   std::string report;
+  std::vector<ampc_rt::Tensor> imported;
 };
 
 } // namespace ampc

@@ -23,6 +23,7 @@
 #define AMPC_JIT_TRAINER_H
 
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
+#include "ampc/Import/Onnx.h"
 #include "ampc/JIT/JIT.h"
 #include "ampc/JIT/Schedule.h"
 
@@ -60,6 +61,9 @@ struct TrainOptions {
   /// Batches of other sizes compile (once each) when they come. 0: the
   /// model's own (a model written for any batch size needs one).
   int64_t batch = 0;
+  /// For an .onnx model (fromFile): the loss appended over its first
+  /// output.
+  OnnxLoss onnxLoss = OnnxLoss::CrossEntropy;
 
   /// The loss scaling `policy` gets ("auto" resolved).
   std::string lossScalingFor(std::optional<amp::Policy> policy) const;
@@ -101,10 +105,20 @@ public:
   static llvm::Expected<std::unique_ptr<Trainer>>
   create(llvm::StringRef source, llvm::StringRef bufferName,
          const JitOptions &jit, const TrainOptions &options);
-  /// The same for a model file.
+  /// The same for a model file. An .onnx file is imported first
+  /// (ampc/Import/Onnx.h) with `options.batch` as the graph inputs' leading
+  /// dimension and `options.onnxLoss`, and training starts from the
+  /// model's own parameters.
   static llvm::Expected<std::unique_ptr<Trainer>>
   fromFile(llvm::StringRef path, const JitOptions &jit,
            const TrainOptions &options);
+
+  /// True for a model imported from an .onnx file.
+  bool isImported() const { return imported != nullptr; }
+  /// Writes the imported .onnx model to `path` with the current parameters
+  /// (and buffers: BatchNorm's running statistics) as its initializers,
+  /// the graph unchanged. An error for a model that was not imported.
+  llvm::Error exportOnnx(llvm::StringRef path) const;
 
   /// One training step on `batch` (@forward's inputs after the parameters).
   /// Any batch size: the step is compiled for each new size (once; a
@@ -192,6 +206,9 @@ private:
   };
 
   Trainer() = default;
+  static llvm::Expected<std::unique_ptr<Trainer>>
+  fromOnnxFile(llvm::StringRef path, const JitOptions &jit,
+               const TrainOptions &options);
   /// Compiles the step for batch size `batchSize` (0: as written).
   static llvm::Expected<std::unique_ptr<JitModule>>
   compileStep(llvm::StringRef source, llvm::StringRef bufferName,
@@ -263,6 +280,9 @@ private:
   /// The parameters' names.
   std::vector<std::string> names;
   int64_t steps = 0;
+  /// An imported .onnx model: its file and what the import made of it.
+  std::string onnxPath;
+  std::shared_ptr<const ImportedModel> imported;
 };
 
 } // namespace ampc
