@@ -6,8 +6,9 @@
 #                                   shared)
 #   bin/ampc-*                      the tools
 #   lib/cmake/AMPC/                 AMPCConfig.cmake: find_package(AMPC) gives
-#                                   AMPC::JIT, AMPC::Train, AMPC::Runtime and
-#                                   AMPC::RuntimeShared
+#                                   AMPC::JIT (with the ONNX importer,
+#                                   AMPC::Import), AMPC::Train, AMPC::Runtime
+#                                   and AMPC::RuntimeShared
 #   share/ampc/models               the model zoo
 #
 #===------------------------------------------------------------------------===#
@@ -15,6 +16,7 @@ include(CMakePackageConfigHelpers)
 
 set_target_properties(AMPCJIT PROPERTIES EXPORT_NAME JIT)
 set_target_properties(AMPCTrain PROPERTIES EXPORT_NAME Train)
+set_target_properties(AMPCImport PROPERTIES EXPORT_NAME Import)
 
 foreach(root ${AMPC_SOURCE_DIR}/include/ampc ${AMPC_BINARY_DIR}/include/ampc
     ${AMPC_SOURCE_DIR}/dialects/amp/include/ampc

@@ -3,7 +3,7 @@
 ONNX, with `ampc-train` under each policy, from the same initial weights and
 with the same schedule; prints the test accuracies side by side.
 
-    compare_torch.py BIN_DIR [--model cnn|mlp|transformer] [--epochs 1]
+    compare_torch.py BIN_DIR [--model cnn|cnn_dropout|mlp|transformer] [--epochs 1]
                      [--batch 64] [--lr 0.05] [--policies fp32,bf16,fp16,fp8]
 
 Both sides: SGD with momentum 0.9, softmax cross-entropy averaged over the

@@ -2,17 +2,19 @@
 """Exports PyTorch models to ONNX for AMPC (needs python3-torch), and checks
 that AMPC computes what PyTorch computes.
 
-    export_torch.py OUTDIR                  # writes mlp.onnx, cnn.onnx, transformer.onnx
+    export_torch.py OUTDIR                  # writes mlp.onnx, cnn.onnx, cnn_dropout.onnx, transformer.onnx
     export_torch.py OUTDIR --check BIN_DIR  # ... and runs each with BIN_DIR/ampc-run
 
 The models classify Fashion-MNIST (28x28 images, 10 classes):
   mlp          784-256-10 with ReLU (torch.nn.Linear: Gemm)
   cnn          LeNet-style: two 5x5 convolutions with BatchNorm and ReLU, 2x2
-               max pooling, three linear layers with dropout (0.25) after
-               the first; exported in training mode, so that BatchNorm
-               normalizes by the batch's statistics and carries its running
-               statistics and dropout drops (AMPC's @forward_train), as
+               max pooling, three linear layers; exported in training mode,
+               so that BatchNorm normalizes by the batch's statistics and
+               carries its running statistics (AMPC's @forward_train), as
                module.train() does
+  cnn_dropout  the same with dropout (0.25) after the first linear layer,
+               which drops in training (@forward_train) and not in
+               evaluation
   transformer  the 28 rows as tokens: a linear embedding, one
                torch.nn.TransformerEncoderLayer (4 heads), the mean over
                tokens, a linear classifier
@@ -45,7 +47,7 @@ class Mlp(nn.Module):
 
 
 class LeNet(nn.Module):
-    def __init__(self):
+    def __init__(self, dropout=0.0):
         super().__init__()
         self.conv1 = nn.Conv2d(1, 6, 5, padding=2)
         self.bn1 = nn.BatchNorm2d(6)
@@ -54,7 +56,7 @@ class LeNet(nn.Module):
         self.fc1 = nn.Linear(16 * 5 * 5, 120)
         self.fc2 = nn.Linear(120, 84)
         self.fc3 = nn.Linear(84, 10)
-        self.drop = nn.Dropout(0.25)
+        self.drop = nn.Dropout(dropout) if dropout else nn.Identity()
 
     def forward(self, x):
         x = torch.max_pool2d(torch.relu(self.bn1(self.conv1(x))), 2)
@@ -82,6 +84,7 @@ class Transformer(nn.Module):
 MODELS = {
     "mlp": (Mlp, (1, 784), 13, False),
     "cnn": (LeNet, (2, 1, 28, 28), 13, True),
+    "cnn_dropout": (lambda: LeNet(0.25), (2, 1, 28, 28), 13, True),
     "transformer": (Transformer, (1, 28, 28), 17, False),
 }
 
