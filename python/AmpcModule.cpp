@@ -11,6 +11,7 @@
 
 #include "ampc/Import/Onnx.h"
 #include "ampc/JIT/Trainer.h"
+#include "ampc_rt/Collectives.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -217,6 +218,8 @@ const std::map<std::string, Setter> &trainerOptions() {
       {"gamma", [](T &o, J &, H v) { o.schedule.gamma = v.cast<double>(); }},
       {"seed", [](T &o, J &, H v) { o.seed = v.cast<uint64_t>(); }},
       {"batch", [](T &o, J &, H v) { o.batch = v.cast<int64_t>(); }},
+      {"data_parallel",
+       [](T &o, J &, H v) { o.dataParallel = v.cast<bool>(); }},
       {"threads", [](T &, J &j, H v) { j.threads = v.cast<unsigned>(); }},
       {"target", [](T &, J &j, H v) { j.target = v.cast<std::string>(); }},
   };
@@ -296,6 +299,32 @@ PYBIND11_MODULE(ampc, m) {
           "precision_report",
           [](const PyModule &p) { return p.module->precisionReport(); })
       .def("__getattr__", &PyModule::attribute);
+  m.def(
+      "all_reduce",
+      [](const py::handle &array, const std::string &op) {
+        Tensor t = toTensor(array, 0);
+        auto kind = op == "sum"    ? ampc_rt::ReduceKind::Sum
+                    : op == "mean" ? ampc_rt::ReduceKind::Mean
+                    : op == "max"  ? ampc_rt::ReduceKind::Max
+                                   : throw AmpcError("unknown op '" + op +
+                                                     "'; expected sum, mean "
+                                                      "or max");
+        if (std::string e = ampc_rt::initDistributed(); !e.empty())
+          throw AmpcError(e);
+        std::string e;
+        if (t.dtype == DType::F32)
+          e = ampc_rt::allReduce(t.as<float>(), t.numElements(), kind);
+        else if (t.dtype == DType::F64)
+          e = ampc_rt::allReduce(t.as<double>(), t.numElements(), kind);
+        else
+          throw AmpcError("all_reduce takes float32 or float64 arrays");
+        if (!e.empty())
+          throw AmpcError(e);
+        return toArray(t);
+      },
+      py::arg("array"), py::arg("op") = "sum",
+      "Combines an array across the ranks mpirun started (sum, mean or "
+      "max); the array itself in a single process.");
   m.def("compile", &compileModule, py::arg("path"), py::kw_only(),
         py::arg("policy") = "", py::arg("batch") = 0, py::arg("threads") = 0,
         py::arg("target") = "cpu",
@@ -356,6 +385,13 @@ PYBIND11_MODULE(ampc, m) {
           py::arg("path"))
       .def_property_readonly(
           "steps", [](const PyTrainer &t) { return t.trainer->stepsTaken(); })
+      .def_property_readonly(
+          "rank", [](const PyTrainer &t) { return t.trainer->rank(); },
+          "This process's rank with data_parallel=True (0 otherwise).")
+      .def_property_readonly(
+          "world_size",
+          [](const PyTrainer &t) { return t.trainer->worldSize(); },
+          "The number of ranks with data_parallel=True (1 otherwise).")
       .def_property_readonly(
           "loss_scale",
           [](const PyTrainer &t) { return t.trainer->lossScale(); })

@@ -230,8 +230,8 @@ private:
       name = abi::kTrainingForwardName.str();
     auto forward = module.lookupSymbol<func::FuncOp>(name);
     if (!forward || forward.isExternal())
-      return module.emitError() << "amp-build-train-step: no function @"
-                                << name << " with a body to train";
+      return module.emitError() << "amp-build-train-step: no function @" << name
+                                << " with a body to train";
     for (StringRef name : {abi::kTrainStepName, abi::kStateInitName})
       if (module.lookupSymbol(name))
         return module.emitError()
@@ -402,7 +402,7 @@ private:
     size_t numParams = args.params.size();
     StepValues values{body->getArguments().take_front(numParams),
                       body->getArguments().slice(numParams, state.size()),
-                      state, Value()};
+                      state, Value(), {}};
     size_t firstBatch = numParams + state.size();
     if (learningRateInput)
       values.learningRate = body->getArgument(firstBatch++);
@@ -426,8 +426,8 @@ private:
         trained.push_back(body->getArgument(p));
     }
     for (unsigned r = 0; r < forward.getNumResults(); ++r)
-      if (auto name = forward.getResultAttrOfType<StringAttr>(
-              r, abi::kBufferAttrName))
+      if (auto name =
+              forward.getResultAttrOfType<StringAttr>(r, abi::kBufferAttrName))
         for (auto [p, index] : llvm::enumerate(args.params))
           if (args.buffer[p] &&
               abi::getParamName(forward, index) == name.getValue())
@@ -443,6 +443,13 @@ private:
     if (failed(adjoints))
       return failure();
     SmallVector<Value> grads = *adjoints;
+    if (dataParallel) {
+      step->setAttr(abi::kDataParallelAttrName, b.getUnitAttr());
+      averageGradients(u, grads);
+      for (Value &buffer : values.bufferValues)
+        if (buffer && !llvm::is_contained(values.params, buffer))
+          buffer = averaged(u, buffer);
+    }
     Value foundInf = unscale(u, grads, scale);
     Value norm = globalNorm(u, grads);
     if (clipNorm > 0)
@@ -451,9 +458,94 @@ private:
     finishStep(u, values, results, scale, foundInf);
     Value loss0d =
         isa<RankedTensorType>(loss.getType()) ? loss : u.tensor0d(loss);
+    if (dataParallel)
+      loss0d = averaged(u, loss0d);
     results.append({loss0d, u.tensor0d(foundInf), u.tensor0d(norm)});
     func::ReturnOp::create(b, u.loc, results);
     return success();
+  }
+
+  /// `value` (an f32 tensor) averaged over the ranks.
+  Value averaged(UpdateBuilder &u, Value value) {
+    return AllReduceOp::create(u.b, u.loc, TypeRange{value.getType()},
+                               ReduceKind::mean, ValueRange{value})
+        .getResult(0);
+  }
+
+  /// Averages `grads` over the ranks in flat buckets of at most bucket-mb
+  /// MiB: each bucket the concatenation of its gradients, flattened, one
+  /// amp.all_reduce, then the gradients sliced back out.
+  /// A gradient of a dynamic shape is averaged on its own.
+  void averageGradients(UpdateBuilder &u, SmallVector<Value> &grads) {
+    int64_t limit = std::max<int64_t>(1, bucketMB * (1 << 20) / 4);
+    size_t begin = 0;
+    while (begin < grads.size()) {
+      auto type = cast<RankedTensorType>(grads[begin].getType());
+      if (!type.hasStaticShape()) {
+        grads[begin] = averaged(u, grads[begin]);
+        ++begin;
+        continue;
+      }
+      size_t end = begin + 1;
+      int64_t elements = type.getNumElements();
+      for (; end < grads.size(); ++end) {
+        auto next = cast<RankedTensorType>(grads[end].getType());
+        if (!next.hasStaticShape() || elements + next.getNumElements() > limit)
+          break;
+        elements += next.getNumElements();
+      }
+      averageBucket(u, MutableArrayRef(grads).slice(begin, end - begin));
+      begin = end;
+    }
+  }
+
+  /// One bucket of static-shaped gradients.
+  void averageBucket(UpdateBuilder &u, MutableArrayRef<Value> grads) {
+    OpBuilder &b = u.b;
+    SmallVector<Value> flat;
+    for (Value g : grads) {
+      auto type = cast<RankedTensorType>(g.getType());
+      auto flatType = RankedTensorType::get({type.getNumElements()}, u.f32);
+      if (type.getRank() == 0)
+        flat.push_back(tensor::ExpandShapeOp::create(
+            b, u.loc, flatType, g, ArrayRef<ReassociationIndices>{}));
+      else if (type.getRank() == 1)
+        flat.push_back(g);
+      else
+        flat.push_back(tensor::CollapseShapeOp::create(
+            b, u.loc, flatType, g,
+            ArrayRef<ReassociationIndices>{
+                llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))}));
+    }
+    Value bucket =
+        flat.size() == 1
+            ? flat[0]
+            : tensor::ConcatOp::create(b, u.loc, 0, flat).getResult();
+    Value reduced = averaged(u, bucket);
+    int64_t offset = 0;
+    for (Value &g : grads) {
+      auto type = cast<RankedTensorType>(g.getType());
+      int64_t n = type.getNumElements();
+      Value piece = flat.size() == 1
+                        ? reduced
+                        : tensor::ExtractSliceOp::create(
+                              b, u.loc, reduced,
+                              ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
+                              ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
+                              ArrayRef<OpFoldResult>{b.getIndexAttr(1)})
+                              .getResult();
+      offset += n;
+      if (type.getRank() == 0)
+        g = tensor::CollapseShapeOp::create(b, u.loc, type, piece,
+                                            ArrayRef<ReassociationIndices>{});
+      else if (type.getRank() == 1)
+        g = piece;
+      else
+        g = tensor::ExpandShapeOp::create(
+            b, u.loc, type, piece,
+            ArrayRef<ReassociationIndices>{
+                llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))});
+    }
   }
 
   /// The f32 loss scale of this step (null without loss scaling).

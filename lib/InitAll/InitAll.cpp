@@ -48,6 +48,7 @@ void ampc::registerAllDialects(mlir::DialectRegistry &registry) {
   // runs on AMPC's output.
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
+  registerAllReduceBufferization(registry);
   // Translations to LLVM IR, which serializing GPU modules (and the JIT)
   // needs for every dialect that reaches LLVM.
   mlir::registerAllToLLVMIRTranslations(registry);

@@ -16,6 +16,7 @@
 #include "ampc/InitAll.h"
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc_rt/Allocator.h"
+#include "ampc_rt/Collectives.h"
 #include "ampc_rt/Cuda.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -170,6 +171,7 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
   add("_mlir_memref_to_llvm_aligned_alloc",
       &_mlir_memref_to_llvm_aligned_alloc);
   add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
+  add("ampc_rt_all_reduce_f32", &ampc_rt_all_reduce_f32);
   add("mgpuModuleLoad", &mgpuModuleLoad);
   add("mgpuModuleLoadJIT", &mgpuModuleLoadJIT);
   add("mgpuModuleUnload", &mgpuModuleUnload);

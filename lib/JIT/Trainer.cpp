@@ -2,6 +2,7 @@
 //-------------------------===//
 
 #include "ampc/JIT/Trainer.h"
+#include "ampc_rt/Collectives.h"
 
 #include "ampc/Autodiff/Passes.h"
 
@@ -59,6 +60,7 @@ ampc::AmpBuildTrainStepOptions stepOptions(const ampc::TrainOptions &options,
   step.hysteresis = options.hysteresis;
   step.minScale = options.minScale;
   step.maxScale = options.maxScale;
+  step.dataParallel = options.dataParallel;
   return step;
 }
 
@@ -92,6 +94,13 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
   if (options.batch < 0)
     return makeError("the batch size must be positive, got " +
                      llvm::Twine(options.batch));
+  if (options.dataParallel && jit.target != "cpu")
+    return makeError("data-parallel training runs on the cpu target (over "
+                     "MPI); the " +
+                     jit.target + " target does not have it yet");
+  if (options.dataParallel)
+    if (std::string error = ampc_rt::initDistributed(); !error.empty())
+      return makeError("data-parallel training: " + error);
   auto module =
       compileStep(source, bufferName, jit, options, mode, options.batch);
   if (!module)
@@ -117,7 +126,58 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
     return std::move(error);
   trainer->lossScaleIndex = trainer->stateIndex(
       amp::abi::Role::of(amp::abi::RoleKind::LossScale).str());
+  if (options.dataParallel)
+    if (llvm::Error error = trainer->synchronizeReplicas())
+      return std::move(error);
   return trainer;
+}
+
+int ampc::Trainer::rank() const {
+  return options.dataParallel ? ampc_rt::distributedRank() : 0;
+}
+
+int ampc::Trainer::worldSize() const {
+  return options.dataParallel ? ampc_rt::distributedSize() : 1;
+}
+
+/// FNV-1a, continued from `h`.
+static uint64_t fnv1a(llvm::StringRef text, uint64_t h) {
+  for (unsigned char c : text)
+    h = (h ^ c) * 1099511628211ull;
+  return h;
+}
+
+llvm::Error ampc::Trainer::synchronizeReplicas() {
+  if (worldSize() == 1)
+    return llvm::Error::success();
+  // The model, the policy and every option that shapes the step, hashed;
+  // 16-bit pieces are exact in f32, whose max and -max the ranks compare.
+  std::string what;
+  llvm::raw_string_ostream os(what);
+  os << jit.precision.policyName() << ' ' << scaling << ' ' << options.optimizer
+     << ' ' << options.learningRate << ' ' << options.momentum << ' '
+     << options.weightDecay << ' ' << options.clipNorm << ' '
+     << batchRows(*first->trainStep);
+  uint64_t h = fnv1a(what, fnv1a(source, 14695981039346656037ull));
+  float pieces[8];
+  for (int i = 0; i < 4; ++i)
+    pieces[i] = pieces[i + 4] = float((h >> (16 * i)) & 0xffff);
+  for (int i = 4; i < 8; ++i)
+    pieces[i] = -pieces[i];
+  if (std::string e = ampc_rt::allReduce(pieces, 8, ampc_rt::ReduceKind::Max);
+      !e.empty())
+    return makeError("data-parallel training: " + e);
+  for (int i = 0; i < 4; ++i)
+    if (pieces[i] != -pieces[i + 4])
+      return makeError("data-parallel training: rank " + llvm::Twine(rank()) +
+                       "'s model, policy or options differ from another "
+                       "rank's (every rank must run the same command)");
+  for (size_t i = 0; i < layout.numParams + layout.numState; ++i)
+    if (std::string e =
+            ampc_rt::broadcast(inputs[i].data(), int64_t(inputs[i].bytes()), 0);
+        !e.empty())
+      return makeError("data-parallel training: " + e);
+  return llvm::Error::success();
 }
 
 llvm::Error ampc::Trainer::adoptFirst(std::unique_ptr<JitModule> module) {
@@ -342,6 +402,9 @@ ampc::Trainer::fromOnnxFile(llvm::StringRef path, const JitOptions &jit,
     return trainer.takeError();
   for (auto [i, param] : llvm::enumerate(model->parameters))
     if (llvm::Error error = (*trainer)->setParameter(i, param.value))
+      return std::move(error);
+  if (options.dataParallel)
+    if (llvm::Error error = (*trainer)->synchronizeReplicas())
       return std::move(error);
   (*trainer)->onnxPath = path.str();
   (*trainer)->imported =

@@ -220,6 +220,7 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   if (options.vectorize)
     pm.addPass(ampc::createAmpcVectorizeGenerics());
   addBufferizationStage(pm);
+  pm.addPass(ampc::createAmpcCpuLowerCollectives());
   ampc::AmpcCpuParallelLoopsOptions parallel;
   parallel.threads = options.threads;
   pm.addPass(ampc::createAmpcCpuParallelLoops(parallel));

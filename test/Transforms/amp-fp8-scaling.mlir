@@ -79,6 +79,39 @@ func.func @train_step(%w: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %m: 
 
 // -----
 
+// A data-parallel step (amp.data_parallel) records the largest amax of any
+// rank: each site's amax is max-reduced before its history update, so the
+// ranks' histories and scales stay identical.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: amp.data_parallel
+// CHECK: %[[A:.*]] = amp.amax %arg0
+// CHECK: %[[A0:.*]] = tensor.from_elements %[[A]] : tensor<f32>
+// CHECK: %[[R:.*]] = amp.all_reduce max %[[A0]] : tensor<f32> -> tensor<f32>
+// CHECK: %[[RA:.*]] = tensor.extract %[[R]][] : tensor<f32>
+// CHECK: amp.update_amax_history %{{.*}}, %[[RA]], %{{.*}} format f8E4M3FN
+// CHECK: amp.all_reduce max
+// CHECK: amp.update_amax_history {{.*}} format f8E5M2
+// CURRENT-LABEL: func.func @train_step
+// CURRENT-NOT: amp.all_reduce
+// CURRENT: return
+func.func @train_state_init() -> (tensor<4xf32> {amp.role = "param0.momentum"}) {
+  %m = arith.constant dense<0.0> : tensor<4xf32>
+  return %m : tensor<4xf32>
+}
+func.func @train_step(%w: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %m: tensor<4xf32> {amp.role = "param0.momentum"},
+                      %x: tensor<2x4xf32> {amp.role = "batch"}, %acc: tensor<2x4xf32> {amp.role = "batch"})
+    -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<f32> {amp.role = "loss"})
+    attributes {amp.data_parallel} {
+  %cw = amp.cast %w : tensor<4x4xf32> to tensor<4x4xf8E4M3FN>
+  %cx = amp.cast %x : tensor<2x4xf32> to tensor<2x4xf8E5M2>
+  %y = linalg.matmul {amp.precision = #amp.precision<compute = f8E4M3FN, accumulate = f32, recipe = delayed>}
+      ins(%cx, %cw : tensor<2x4xf8E5M2>, tensor<4x4xf8E4M3FN>) outs(%acc : tensor<2x4xf32>) -> tensor<2x4xf32>
+  %e = tensor.empty() : tensor<f32>
+  return %w, %m, %e : tensor<4x4xf32>, tensor<4xf32>, tensor<f32>
+}
+
+// -----
+
 // A cast that does not feed an fp8 contraction is a decision kept as
 // written: no scale.
 // CHECK-LABEL: func.func @quantize

@@ -111,6 +111,15 @@ def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
     `hysteresis_tracker`, `learning_rate` (with `lr-input`), `batch`, `loss`,
     `found_inf`, `grad_norm`. The
     update ops carry `amp.precision` f32, so no policy lowers them.
+
+    With `data-parallel`, the step is built for ranks that each hold a
+    shard of the global batch (`amp.data_parallel` on `@train_step`): the
+    gradients, concatenated into flat f32 buckets of at most `bucket-mb`
+    MiB, are averaged over the ranks by `amp.all_reduce mean` right after
+    the reverse sweep, so that unscaling, the found-inf check, the norm,
+    clipping and the optimizer read only averaged values and every rank
+    takes the same decisions; the reported loss and the buffers' new
+    values (running statistics) are averaged too.
   }];
   let options = [
     Option<"function", "function", "std::string", "\"forward\"",
@@ -148,7 +157,14 @@ def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
     Option<"minScale", "min-scale", "double", "0.0",
            "dynamic: lower bound of the scale (0: none)">,
     Option<"maxScale", "max-scale", "double", "0.0",
-           "dynamic: upper bound of the scale (0: none)">
+           "dynamic: upper bound of the scale (0: none)">,
+    Option<"dataParallel", "data-parallel", "bool", "false",
+           "build the step for data-parallel ranks: gradients (in flat "
+           "buckets), the loss and the buffers' new values averaged over "
+           "the ranks (amp.all_reduce mean) before unscaling, the "
+           "found-inf check, clipping and the optimizer">,
+    Option<"bucketMB", "bucket-mb", "int64_t", "25",
+           "data-parallel: the largest gradient bucket, in MiB of f32">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

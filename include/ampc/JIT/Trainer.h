@@ -64,6 +64,14 @@ struct TrainOptions {
   /// For an .onnx model (fromFile): the loss appended over its first
   /// output.
   OnnxLoss onnxLoss = OnnxLoss::CrossEntropy;
+  /// Data-parallel training: this process is one rank of those `mpirun`
+  /// started (ampc_rt/Collectives.h; one rank without mpirun). Each rank
+  /// steps on its own shard of the global batch; the step averages the
+  /// gradients, loss and buffers over the ranks (amp-build-train-step's
+  /// data-parallel), so every rank takes the same decisions and keeps the
+  /// same parameters. Creating the Trainer checks that every rank has the
+  /// same model and options and broadcasts rank 0's parameters.
+  bool dataParallel = false;
 
   /// The loss scaling `policy` gets ("auto" resolved).
   std::string lossScalingFor(std::optional<amp::Policy> policy) const;
@@ -112,6 +120,11 @@ public:
   static llvm::Expected<std::unique_ptr<Trainer>>
   fromFile(llvm::StringRef path, const JitOptions &jit,
            const TrainOptions &options);
+
+  /// With TrainOptions::dataParallel: this process's rank and the number
+  /// of ranks (0 and 1 otherwise).
+  int rank() const;
+  int worldSize() const;
 
   /// True for a model imported from an .onnx file.
   bool isImported() const { return imported != nullptr; }
@@ -209,6 +222,9 @@ private:
   static llvm::Expected<std::unique_ptr<Trainer>>
   fromOnnxFile(llvm::StringRef path, const JitOptions &jit,
                const TrainOptions &options);
+  /// Data-parallel: checks that every rank compiled the same model with the
+  /// same options, then gives every rank rank 0's parameters and state.
+  llvm::Error synchronizeReplicas();
   /// Compiles the step for batch size `batchSize` (0: as written).
   static llvm::Expected<std::unique_ptr<JitModule>>
   compileStep(llvm::StringRef source, llvm::StringRef bufferName,

@@ -3,6 +3,7 @@
 #include "ampc/Codegen/NVGPU/Passes.h"
 
 #include "ampc/Codegen/NVGPU/GpuTarget.h"
+#include "ampc/Dialect/Amp/IR/Amp.h"
 
 using namespace mlir;
 
@@ -30,6 +31,13 @@ struct AmpcCheckGpuTargetPass
     if (format != "isa" && format != "bin" && format != "fatbin")
       return bad("unknown format '" + format +
                  "'; expected isa (PTX), bin (cubin) or fatbin");
+    getOperation().walk([&](ampc::amp::AllReduceOp op) {
+      op.emitOpError("ampc-gpu-pipeline: data-parallel steps (amp.all_reduce) "
+                     "run on the cpu target over MPI; the cuda target has no "
+                     "collectives yet (NCCL)");
+      signalPassFailure();
+      return WalkResult::interrupt();
+    });
   }
 };
 } // namespace

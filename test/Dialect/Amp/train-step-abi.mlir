@@ -141,7 +141,7 @@ func.func @param_with_value(%p: tensor<4xf32> {amp.param = true}) { return }
 // -----
 
 // A misspelt attribute is an error, not an annotation nothing reads.
-// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites, amp.nonfinite_sites and amp.policy on ops, amp.param, amp.init and amp.role on arguments and amp.role on results}}
+// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites, amp.nonfinite_sites, amp.policy and amp.data_parallel on ops, amp.param, amp.init and amp.role on arguments and amp.role on results}}
 func.func @misspelt_param(%p: tensor<4xf32> {amp.parm}) { return }
 
 // -----

@@ -2,7 +2,8 @@
 //
 // The dialect's hooks for discardable attributes: `amp.precision`,
 // `amp.gradient`, `amp.gradient_operands`, `amp.origin`,
-// `amp.origin_precision`, `amp.cast_sites` and `amp.policy` on ops,
+// `amp.origin_precision`, `amp.cast_sites`, `amp.policy` and
+// `amp.data_parallel` on ops,
 // `amp.param`, `amp.init` and `amp.role` on arguments, `amp.role` on results. A
 // misspelt name or a malformed value is an error here, not a silently ignored
 // annotation in a later pass.
@@ -25,7 +26,7 @@ namespace {
 constexpr llvm::StringLiteral kKnownAttributes =
     "the amp dialect defines amp.precision, amp.gradient, "
     "amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites, "
-    "amp.nonfinite_sites and amp.policy on ops, "
+    "amp.nonfinite_sites, amp.policy and amp.data_parallel on ops, "
     "amp.param, amp.init "
     "and amp.role on arguments and amp.role on results";
 
@@ -119,6 +120,9 @@ LogicalResult AmpDialect::verifyOperationAttribute(Operation *op,
                                           [](int64_t i) { return i >= 0; }),
                   "an array<i64> of input operand indices");
   }
+  if (name == kDataParallelAttrName)
+    return expect(isa<FunctionOpInterface>(op) && isa<UnitAttr>(value),
+                  "a unit attribute on a function");
   if (name == kCastSitesAttrName || name == kNonFiniteSitesAttrName) {
     auto sites = dyn_cast<ArrayAttr>(value);
     return expect(isa<FunctionOpInterface>(op) && sites &&

@@ -135,6 +135,47 @@ static LogicalResult verifyPairedTypes(Operation *op, ValueRange first,
   return success();
 }
 
+//===----------------------------------------------------------------------===//
+// AllReduceOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllReduceOp::verify() {
+  if (getBuffers().empty())
+    return emitOpError("needs at least one buffer");
+  bool tensors = isa<RankedTensorType>(getBuffers()[0].getType());
+  for (Value buffer : getBuffers())
+    if (isa<RankedTensorType>(buffer.getType()) != tensors)
+      return emitOpError("takes tensors or memrefs, not both");
+  if (!tensors)
+    return getNumResults() == 0
+               ? success()
+               : emitOpError("on memrefs combines in place: it has no results");
+  if (getNumResults() != getBuffers().size())
+    return emitOpError("has ") << getNumResults() << " results for "
+                               << getBuffers().size() << " tensors";
+  for (auto [buffer, result] : llvm::zip(getBuffers(), getResults()))
+    if (buffer.getType() != result.getType())
+      return emitOpError("result type ")
+             << result.getType() << " differs from its tensor's "
+             << buffer.getType();
+  return success();
+}
+
+void AllReduceOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // Communication: kept, and kept in order, whatever uses the results.
+  effects.emplace_back(MemoryEffects::Write::get(),
+                       SideEffects::DefaultResource::get());
+  for (OpOperand &operand : getBuffersMutable())
+    if (isa<MemRefType>(operand.get().getType())) {
+      effects.emplace_back(MemoryEffects::Read::get(), &operand,
+                           SideEffects::DefaultResource::get());
+      effects.emplace_back(MemoryEffects::Write::get(), &operand,
+                           SideEffects::DefaultResource::get());
+    }
+}
+
 LogicalResult UnscaleGradsOp::verify() {
   if (getGrads().empty())
     return emitOpError("expects at least one gradient");

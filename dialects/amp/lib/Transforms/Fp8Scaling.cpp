@@ -201,6 +201,16 @@ struct AmpFp8ScalingPass
                                            ValueRange{});
     auto algoAttr = AmaxAlgoAttr::get(
         context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
+    // Data-parallel ranks record the largest amax of any rank, so that
+    // their histories and scales stay identical.
+    if (fn->hasAttr(abi::kDataParallelAttrName)) {
+      auto scalar0d = RankedTensorType::get({}, b.getF32Type());
+      Value amax0d = tensor::FromElementsOp::create(b, loc, scalar0d, amax);
+      Value reduced = AllReduceOp::create(b, loc, TypeRange{scalar0d},
+                                          ReduceKind::max, ValueRange{amax0d})
+                          .getResult(0);
+      amax = tensor::ExtractOp::create(b, loc, reduced, ValueRange{});
+    }
     auto update = UpdateAmaxHistoryOp::create(
         b, loc, fn.getArgument(index), amax, site.scale,
         TypeAttr::get(site.cast.getResultElementType()), algoAttr,

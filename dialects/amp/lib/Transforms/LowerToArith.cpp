@@ -698,6 +698,8 @@ LogicalResult ampc::amp::lowerAmpToArith(Operation *root,
   MLIRContext *context = root->getContext();
   ConversionTarget target(*context);
   target.addIllegalDialect<AmpDialect>();
+  // Communication: the back ends lower it after bufferization.
+  target.addLegalOp<AllReduceOp>();
   target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp>(
       [](Operation *op) { return !isFp8Conversion(op); });
   target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -180,4 +180,27 @@ def AmpcCpuNarrowFloats : Pass<"ampc-cpu-narrow-floats", "::mlir::func::FuncOp">
                            "::ampc::amp::AmpDialect"];
 }
 
+def AmpcCpuLowerCollectives
+    : Pass<"ampc-cpu-lower-collectives", "::mlir::ModuleOp"> {
+  let summary = "amp.all_reduce on buffers as calls to the runtime's "
+                "collectives";
+  let description = [{
+    Runs after bufferization. Each buffer of a bufferized `amp.all_reduce`
+    becomes one call
+
+    ```
+    ampc_rt_all_reduce_f32(ptr data, i64 count, i32 kind)   // kind: 0 sum, 1 mean, 2 max
+    ```
+
+    on its first element and element count; the runtime combines it in
+    place across the ranks (MPI, `ampc_rt/Collectives.h`). A buffer with a
+    strided layout is copied to a contiguous temporary and back. An
+    all-reduce still on tensors is an error.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // AMPC_CODEGEN_CPU_PASSES_TD

@@ -27,6 +27,10 @@ namespace ampc {
 #define GEN_PASS_REGISTRATION
 #include "ampc/Codegen/Common/Passes.h.inc"
 
+/// amp.all_reduce's One-Shot Bufferize model (each tensor combined in its
+/// own buffer), for every pipeline that bufferizes.
+void registerAllReduceBufferization(mlir::DialectRegistry &registry);
+
 } // namespace ampc
 
 #endif // AMPC_CODEGEN_COMMON_PASSES_H

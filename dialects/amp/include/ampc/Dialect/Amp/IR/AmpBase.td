@@ -94,4 +94,13 @@ def Amp_AmaxAlgoAttr : I32EnumAttr<"AmaxAlgo",
   let cppNamespace = "::ampc::amp";
 }
 
+def Amp_ReduceKindAttr : I32EnumAttr<"ReduceKind",
+    "how amp.all_reduce combines the ranks' values", [
+      I32EnumAttrCase<"sum", 0>,
+      I32EnumAttrCase<"mean", 1>,
+      I32EnumAttrCase<"max", 2>
+    ]> {
+  let cppNamespace = "::ampc::amp";
+}
+
 #endif // AMPC_DIALECT_AMP_IR_AMPBASE_TD

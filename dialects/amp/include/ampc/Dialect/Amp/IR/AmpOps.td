@@ -8,6 +8,7 @@
 #define AMPC_DIALECT_AMP_IR_AMPOPS_TD
 
 include "ampc/Dialect/Amp/IR/AmpAttrs.td"
+include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 
@@ -278,6 +279,49 @@ def Amp_UpdateAmaxHistoryOp : Amp_Op<"update_amax_history",
     }
     /// Largest finite value of the fp8 format.
     double getFormatMax();
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// data parallelism
+//===----------------------------------------------------------------------===//
+
+def Amp_AllReduceOp : Amp_Op<"all_reduce", [
+    DestinationStyleOpInterface,
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "combine f32 values across the ranks of a data-parallel run";
+  let description = [{
+    Every rank of the run (the processes `mpirun` started; one rank when
+    there is no MPI) contributes its `buffers`, and every rank gets the
+    same combination, element by element: their `sum`, their `mean` (the
+    sum divided by the number of ranks) or their `max`. Each operand is
+    reduced as a whole (a flat bucket of gradients, a loss, an amax); the
+    ranks must issue the same all-reduces in the same order, which a step
+    compiled from the same module does.
+
+    On tensors the results are the combined values; after bufferization the
+    op takes memrefs, combines them in place and has no results. The CPU
+    back end calls the runtime (`ampc_rt_all_reduce_f32`, over MPI).
+
+    Example:
+
+    ```mlir
+    %g, %l = amp.all_reduce mean %bucket, %loss : tensor<4096xf32>, tensor<f32>
+    amp.all_reduce max %amaxes : memref<3xf32>
+    ```
+  }];
+  let arguments = (ins Amp_ReduceKindAttr:$kind,
+                       Variadic<AnyTypeOf<[RankedTensorOf<[F32]>,
+                                           MemRefOf<[F32]>]>>:$buffers);
+  let results = (outs Variadic<RankedTensorOf<[F32]>>:$results);
+  let assemblyFormat = [{
+    $kind $buffers attr-dict `:` type($buffers) (`->` type($results)^)?
+  }];
+  let extraClassDeclaration = [{
+    ::mlir::MutableOperandRange getDpsInitsMutable() {
+      return getBuffersMutable();
+    }
   }];
   let hasVerifier = 1;
 }

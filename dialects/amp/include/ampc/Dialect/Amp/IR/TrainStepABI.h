@@ -65,6 +65,12 @@ inline constexpr llvm::StringLiteral kBufferAttrName = "amp.buffer";
 /// @forward (evaluation, inference): amp-build-train-step differentiates
 /// it instead. It takes @forward's arguments; its first result is the loss.
 inline constexpr llvm::StringLiteral kTrainingForwardName = "forward_train";
+/// Unit attribute on a training step built for data-parallel ranks
+/// (amp-build-train-step{data-parallel=true}): its gradients, loss and
+/// buffers are averaged over the ranks (amp.all_reduce) before anything
+/// decides on them, and amp-fp8-scaling max-reduces the amaxes it records.
+inline constexpr llvm::StringLiteral kDataParallelAttrName =
+    "amp.data_parallel";
 /// String attribute on a training step's arguments and results: its role.
 inline constexpr llvm::StringLiteral kRoleAttrName = "amp.role";
 /// On the module, after ampc-donate-carried-state: the results of
