@@ -45,6 +45,7 @@ bench: build
 	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads 1
 	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads $$(nproc)
 	/usr/bin/python3 bench/steps.py --build $(BUILD_DIR)
+	/usr/bin/python3 bench/data_parallel.py --build $(BUILD_DIR)
 
 sanitize: setup
 	@bash scripts/run-sanitized-tests.sh $(SANITIZE_DIR)

@@ -3,6 +3,7 @@
 #include "ampc/Train/TrainLoop.h"
 
 #include "Error.h"
+#include "ampc_rt/Collectives.h"
 
 #include "llvm/Support/FileSystem.h"
 
@@ -50,7 +51,11 @@ llvm::Error resume(ampc::Trainer &trainer, const LoopOptions &options,
           "'" + options.checkpoint + "' was written with data seed " +
           llvm::Twine(seed) + " and " + llvm::Twine(steps) +
           " steps per epoch; this run has seed " + llvm::Twine(options.seed) +
-          " and " + llvm::Twine(stepsPerEpoch));
+          " and " + llvm::Twine(stepsPerEpoch) +
+          " (steps per epoch depend on the batch size and the number of "
+          "data-parallel ranks, " +
+          llvm::Twine(trainer.worldSize()) +
+          " here: resume with the same --batch and mpirun -np)");
     return llvm::Error::success();
   };
   if (llvm::Error error =
@@ -68,9 +73,12 @@ llvm::Error runSteps(ampc::Trainer &trainer, const Dataset &data,
                      EpochRow &row, RunSummary &run) {
   std::vector<int64_t> order = epochOrder(data.size(), options.seed, epoch);
   int64_t batch = batcher.batchSize();
+  // Data-parallel: a step's global batch is one batch per rank, each rank
+  // taking its own (every rank shuffles alike).
+  int64_t ranks = trainer.worldSize(), rank = trainer.rank();
   double lossSum = 0, worstUnderflow = 0;
   for (int64_t s = begin; s < stepsPerEpoch; ++s) {
-    batcher.fill(data, order, s * batch);
+    batcher.fill(data, order, (s * ranks + rank) * batch);
     auto result = trainer.step({batcher.samples, batcher.onehot});
     if (!result)
       return makeError("epoch " + llvm::Twine(epoch) + ", step " +
@@ -145,8 +153,11 @@ ampc::train::evaluateAccuracy(Trainer &trainer, const ClassifierShape &shape,
   std::vector<int64_t> order(size);
   std::iota(order.begin(), order.end(), 0);
   Batcher batcher(shape.sampleShape, shape.numClasses, normalization);
-  int64_t correct = 0;
-  for (int64_t b = 0; b < size; b += shape.batch) {
+  // Data-parallel: rank r evaluates batches r, r + ranks, ...; the counts
+  // are summed over the ranks.
+  int64_t ranks = trainer.worldSize(), rank = trainer.rank();
+  double correct = 0;
+  for (int64_t b = rank * shape.batch; b < size; b += ranks * shape.batch) {
     batcher.fill(data, order, b);
     auto out = trainer.evaluate({batcher.samples, batcher.onehot});
     if (!out)
@@ -158,7 +169,11 @@ ampc::train::evaluateAccuracy(Trainer &trainer, const ClassifierShape &shape,
                  batcher.classes()[r];
     }
   }
-  return 100.0 * double(correct) / double(size);
+  if (std::string error =
+          ampc_rt::allReduce(&correct, 1, ampc_rt::ReduceKind::Sum);
+      !error.empty())
+    return makeError("cannot combine the ranks' accuracies: " + error);
+  return 100.0 * correct / double(size);
 }
 
 llvm::Expected<RunSummary>
@@ -171,11 +186,12 @@ ampc::train::runTraining(Trainer &trainer, const Dataset &trainData,
        {std::pair(&trainData, "training"), std::pair(&testData, "test")})
     if (llvm::Error error = checkDataset(*shape, *data, name))
       return std::move(error);
-  int64_t stepsPerEpoch = trainData.size() / shape->batch;
+  int64_t globalBatch = shape->batch * trainer.worldSize();
+  int64_t stepsPerEpoch = trainData.size() / globalBatch;
   if (stepsPerEpoch == 0)
     return makeError("the training set has " + llvm::Twine(trainData.size()) +
-                     " samples, fewer than one batch of " +
-                     llvm::Twine(shape->batch));
+                     " samples, fewer than one (global) batch of " +
+                     llvm::Twine(globalBatch));
   if (options.maxSteps)
     stepsPerEpoch = std::min(stepsPerEpoch, options.maxSteps);
   if (trainer.schedule().needsTotalSteps() &&
@@ -224,6 +240,9 @@ ampc::train::runTraining(Trainer &trainer, const Dataset &trainData,
     run.casts = trainer.castStatistics();
     if (options.onEpoch)
       options.onEpoch(row);
+    // The ranks hold the same state: rank 0 writes it.
+    if (trainer.rank() != 0)
+      continue;
     if (!options.checkpoint.empty())
       if (llvm::Error error =
               trainer.saveCheckpoint(options.checkpoint, position.entries()))

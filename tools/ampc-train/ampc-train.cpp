@@ -24,6 +24,7 @@
 #include "ampc/Train/CommandLine.h"
 #include "ampc/Train/Report.h"
 #include "ampc/Train/TrainLoop.h"
+#include "ampc_rt/Collectives.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -32,6 +33,9 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Process.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace cl = llvm::cl;
 using namespace ampc::train;
@@ -187,6 +191,8 @@ llvm::Expected<PolicyRun> trainPolicy(const ampc::PrecisionOptions &precision,
   if (!loss)
     return loss.takeError();
   options->onnxLoss = *loss;
+  // Under mpirun every rank trains its share of each global batch.
+  options->dataParallel = ampc_rt::launchedWithRanks();
   // An .onnx model is imported and starts from its own parameters.
   auto trainer = ampc::Trainer::fromFile(inputFile, jit, *options);
   if (!trainer)
@@ -250,6 +256,8 @@ llvm::Expected<PolicyRun> trainPolicy(const ampc::PrecisionOptions &precision,
                                    llvm::toString(summary.takeError()));
   header();
   run.summary = std::move(*summary);
+  if ((*trainer)->rank() != 0) // The ranks hold the same parameters.
+    return run;
   if (!saveParams.empty())
     if (llvm::Error error =
             (*trainer)->saveParameters(saveParams + "/" + policy))
@@ -261,6 +269,30 @@ llvm::Expected<PolicyRun> trainPolicy(const ampc::PrecisionOptions &precision,
 }
 
 } // namespace
+
+/// Under mpirun (several ranks): joins them; rank 0 alone prints (the
+/// others' standard output goes to /dev/null) and writes files; errors go
+/// to every rank's standard error.
+static llvm::Error joinRanks() {
+  if (!ampc_rt::launchedWithRanks())
+    return llvm::Error::success();
+  if (std::string error = ampc_rt::initDistributed(); !error.empty())
+    return llvm::createStringError("data-parallel training: " + error);
+  if (ampc_rt::distributedRank() == 0) {
+    llvm::outs() << "data-parallel: " << ampc_rt::distributedSize()
+                 << " ranks, each taking batches of " << batchSize
+                 << " (a global batch of " << ampc_rt::distributedSize()
+                 << " x that)\n";
+    return llvm::Error::success();
+  }
+  llvm::outs().flush();
+  int null = ::open("/dev/null", O_WRONLY);
+  if (null >= 0) {
+    ::dup2(null, STDOUT_FILENO);
+    ::close(null);
+  }
+  return llvm::Error::success();
+}
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
@@ -279,6 +311,8 @@ int main(int argc, char **argv) {
     return fail("--export-onnx needs an .onnx model");
   if (auto loss = ampc::parseOnnxLoss(onnxLoss); !loss)
     return fail(llvm::toString(loss.takeError()));
+  if (llvm::Error error = joinRanks())
+    return fail(llvm::toString(std::move(error)));
   if (progress != "auto" && progress != "always" && progress != "never")
     return fail("--progress must be auto, always or never");
   if (resume && checkpointDir.empty())
@@ -328,6 +362,8 @@ int main(int argc, char **argv) {
   header.seed = seed;
   header.castStatistics = precisions->front().castStatistics;
   printSummaryTable(llvm::outs(), header, runs);
+  if (ampc_rt::distributedRank() != 0)
+    return 0;
   if (!summaryJson.empty())
     if (llvm::Error error = writeSummaryJson(summaryJson, header, runs))
       return fail(llvm::toString(std::move(error)));
