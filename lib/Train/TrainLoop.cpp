@@ -103,6 +103,17 @@ llvm::Error runSteps(ampc::Trainer &trainer, const Dataset &data,
   return llvm::Error::success();
 }
 
+/// "batch of 4", or "global batch (2 ranks x 4) of 8".
+std::string batchName(const ampc::Trainer &trainer,
+                      const ClassifierShape &shape) {
+  int64_t ranks = trainer.worldSize();
+  std::string global = std::to_string(shape.batch * ranks);
+  if (ranks == 1)
+    return "batch of " + global;
+  return "global batch (" + std::to_string(ranks) + " ranks x " +
+         std::to_string(shape.batch) + ") of " + global;
+}
+
 } // namespace
 
 llvm::Expected<ClassifierShape>
@@ -190,8 +201,7 @@ ampc::train::runTraining(Trainer &trainer, const Dataset &trainData,
   int64_t stepsPerEpoch = trainData.size() / globalBatch;
   if (stepsPerEpoch == 0)
     return makeError("the training set has " + llvm::Twine(trainData.size()) +
-                     " samples, fewer than one (global) batch of " +
-                     llvm::Twine(globalBatch));
+                     " samples, fewer than one " + batchName(trainer, *shape));
   if (options.maxSteps)
     stepsPerEpoch = std::min(stepsPerEpoch, options.maxSteps);
   if (trainer.schedule().needsTotalSteps() &&
