@@ -334,9 +334,11 @@ int main(int argc, char **argv) {
     if (std::error_code ec = llvm::sys::fs::create_directories(checkpointDir))
       return fail("cannot create '" + checkpointDir + "': " + ec.message());
 
+  // Data-parallel: rank 0's bar stands for every rank's.
   bool showProgress =
-      progress == "always" ||
-      (progress == "auto" && llvm::sys::Process::StandardErrIsDisplayed());
+      ampc_rt::distributedRank() == 0 &&
+      (progress == "always" ||
+       (progress == "auto" && llvm::sys::Process::StandardErrIsDisplayed()));
   std::vector<PolicyRun> runs;
   for (const ampc::PrecisionOptions &precision : *precisions) {
     auto run = trainPolicy(precision, *train, *test, showProgress);
