@@ -8,6 +8,7 @@
 //              [--summary-json=PATH] [--plot=PATH.svg]
 //   ampc-train model.onnx --batch=N [--loss=cross-entropy|mse|none]
 //              [--export-onnx=trained.onnx] ...
+//   mpirun -np R ampc-train ... --batch=N     (data parallel: R x N a step)
 //
 // A command line over the training library (ampc/Train): the model's
 // @forward takes its parameters, a batch of samples [B, ...] and one-hot
@@ -16,7 +17,9 @@
 // (mean training loss, test accuracy, skipped steps, loss scale, time per
 // step) and a side-by-side summary of the policies. An ONNX model is
 // imported (ampc-import-onnx, with a loss over its first output) and starts
-// from its exported parameters.
+// from its exported parameters. Under mpirun every rank trains on its share
+// of each global batch with a data-parallel step (gradients averaged over
+// the ranks); rank 0 prints and writes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -301,7 +304,12 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions({&trainCategory, &getOptimizerCLCategory(),
                             &getLossScalingCLCategory(), &outputCategory,
                             &ampc::getPrecisionCLCategory()});
-  cl::ParseCommandLineOptions(argc, argv, "AMPC: train a model on a dataset\n");
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "AMPC: train a model on a dataset\n\n"
+      "  Under `mpirun -np R`, data parallel: each rank trains on --batch\n"
+      "  samples of every global batch of R x --batch; rank 0 prints and\n"
+      "  writes.\n");
   auto precisions = ampc::getPrecisionOptionsPerPolicyFromCL(
       {"fp32", "bf16", "fp16", "fp8"}, /*defaultCastStatistics=*/true);
   if (!precisions)
