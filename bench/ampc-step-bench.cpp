@@ -14,7 +14,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
-#include "ampc/Import/Onnx.h"
 #include "ampc/JIT/Trainer.h"
 
 #include "llvm/ADT/StringExtras.h"

@@ -284,53 +284,30 @@ struct PyTrainer {
   }
 };
 
-} // namespace
+/// ampc.all_reduce: a copy of `array` combined across the ranks.
+py::array allReduceArray(const py::handle &array, const std::string &op) {
+  Tensor t = toTensor(array, 0);
+  auto kind = op == "sum"    ? ampc_rt::ReduceKind::Sum
+              : op == "mean" ? ampc_rt::ReduceKind::Mean
+              : op == "max"  ? ampc_rt::ReduceKind::Max
+                             : throw AmpcError("unknown op '" + op +
+                                               "'; expected sum, mean or max");
+  if (std::string e = ampc_rt::initDistributed(); !e.empty())
+    throw AmpcError(e);
+  std::string e;
+  if (t.dtype == DType::F32)
+    e = ampc_rt::allReduce(t.as<float>(), t.numElements(), kind);
+  else if (t.dtype == DType::F64)
+    e = ampc_rt::allReduce(t.as<double>(), t.numElements(), kind);
+  else
+    throw AmpcError("all_reduce takes float32 or float64 arrays");
+  if (!e.empty())
+    throw AmpcError(e);
+  return toArray(t);
+}
 
-PYBIND11_MODULE(ampc, m) {
-  m.doc() = "AMPC: a compiler for mixed-precision training";
-  py::register_exception<AmpcError>(m, "Error", PyExc_RuntimeError);
-
-  py::class_<PyModule>(m, "Module")
-      .def("functions", &PyModule::functions,
-           "The public functions, in the order of the module.")
-      .def("call", &PyModule::call, py::arg("name"),
-           "Calls function `name` on numpy arrays; returns a list of arrays.")
-      .def_property_readonly(
-          "precision_report",
-          [](const PyModule &p) { return p.module->precisionReport(); })
-      .def("__getattr__", &PyModule::attribute);
-  m.def(
-      "all_reduce",
-      [](const py::handle &array, const std::string &op) {
-        Tensor t = toTensor(array, 0);
-        auto kind = op == "sum"    ? ampc_rt::ReduceKind::Sum
-                    : op == "mean" ? ampc_rt::ReduceKind::Mean
-                    : op == "max"  ? ampc_rt::ReduceKind::Max
-                                   : throw AmpcError("unknown op '" + op +
-                                                     "'; expected sum, mean "
-                                                      "or max");
-        if (std::string e = ampc_rt::initDistributed(); !e.empty())
-          throw AmpcError(e);
-        std::string e;
-        if (t.dtype == DType::F32)
-          e = ampc_rt::allReduce(t.as<float>(), t.numElements(), kind);
-        else if (t.dtype == DType::F64)
-          e = ampc_rt::allReduce(t.as<double>(), t.numElements(), kind);
-        else
-          throw AmpcError("all_reduce takes float32 or float64 arrays");
-        if (!e.empty())
-          throw AmpcError(e);
-        return toArray(t);
-      },
-      py::arg("array"), py::arg("op") = "sum",
-      "Combines an array across the ranks mpirun started (sum, mean or "
-      "max); the array itself in a single process.");
-  m.def("compile", &compileModule, py::arg("path"), py::kw_only(),
-        py::arg("policy") = "", py::arg("batch") = 0, py::arg("threads") = 0,
-        py::arg("target") = "cpu",
-        "Compiles an MLIR model under a policy (none, fp32, bf16, fp16, "
-        "fp8; '' runs it as written) for this machine.");
-
+/// ampc.Trainer.
+void bindTrainer(py::module_ &m) {
   py::class_<PyTrainer>(m, "Trainer")
       .def(py::init(&PyTrainer::create), py::arg("path"),
            "Trainer(path, policy='fp32', optimizer='sgd', lr=0.05, ...): "
@@ -398,4 +375,30 @@ PYBIND11_MODULE(ampc, m) {
       .def_property_readonly("precision_report", [](const PyTrainer &t) {
         return t.trainer->precisionReport();
       });
+}
+
+} // namespace
+
+PYBIND11_MODULE(ampc, m) {
+  m.doc() = "AMPC: a compiler for mixed-precision training";
+  py::register_exception<AmpcError>(m, "Error", PyExc_RuntimeError);
+
+  py::class_<PyModule>(m, "Module")
+      .def("functions", &PyModule::functions,
+           "The public functions, in the order of the module.")
+      .def("call", &PyModule::call, py::arg("name"),
+           "Calls function `name` on numpy arrays; returns a list of arrays.")
+      .def_property_readonly(
+          "precision_report",
+          [](const PyModule &p) { return p.module->precisionReport(); })
+      .def("__getattr__", &PyModule::attribute);
+  m.def("all_reduce", &allReduceArray, py::arg("array"), py::arg("op") = "sum",
+        "Combines an array across the ranks mpirun started (sum, mean or "
+        "max); the array itself in a single process.");
+  m.def("compile", &compileModule, py::arg("path"), py::kw_only(),
+        py::arg("policy") = "", py::arg("batch") = 0, py::arg("threads") = 0,
+        py::arg("target") = "cpu",
+        "Compiles an MLIR model under a policy (none, fp32, bf16, fp16, "
+        "fp8; '' runs it as written) for this machine.");
+  bindTrainer(m);
 }

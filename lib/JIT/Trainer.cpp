@@ -85,6 +85,16 @@ ampc::Trainer::compileStep(llvm::StringRef source, llvm::StringRef bufferName,
 llvm::Expected<std::unique_ptr<ampc::Trainer>>
 ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
                       const JitOptions &jit, const TrainOptions &options) {
+  auto trainer = build(source, bufferName, jit, options);
+  if (trainer && options.dataParallel)
+    if (llvm::Error error = (*trainer)->synchronizeReplicas())
+      return std::move(error);
+  return trainer;
+}
+
+llvm::Expected<std::unique_ptr<ampc::Trainer>>
+ampc::Trainer::build(llvm::StringRef source, llvm::StringRef bufferName,
+                     const JitOptions &jit, const TrainOptions &options) {
   std::string mode = options.lossScalingFor(jit.precision.policy);
   if (mode != "none" && mode != "static" && mode != "dynamic")
     return makeError("unknown loss scaling '" + mode +
@@ -126,9 +136,6 @@ ampc::Trainer::create(llvm::StringRef source, llvm::StringRef bufferName,
     return std::move(error);
   trainer->lossScaleIndex = trainer->stateIndex(
       amp::abi::Role::of(amp::abi::RoleKind::LossScale).str());
-  if (options.dataParallel)
-    if (llvm::Error error = trainer->synchronizeReplicas())
-      return std::move(error);
   return trainer;
 }
 
@@ -397,7 +404,8 @@ ampc::Trainer::fromOnnxFile(llvm::StringRef path, const JitOptions &jit,
   auto model = importOnnxFile(path, import);
   if (!model)
     return model.takeError();
-  auto trainer = create(model->source, path, jit, options);
+  // Synchronized once its parameters are the model's.
+  auto trainer = build(model->source, path, jit, options);
   if (!trainer)
     return trainer.takeError();
   for (auto [i, param] : llvm::enumerate(model->parameters))

@@ -8,6 +8,8 @@
 
 #include "ampc_rt/Collectives.h"
 
+#include "DynamicLibrary.h"
+
 #include <dlfcn.h>
 
 #include <algorithm>
@@ -37,17 +39,15 @@ struct Mpi {
 
 template <typename T>
 bool resolve(void *library, const char *name, T &out, std::string &error) {
-  void *symbol = dlsym(library, name);
-  if (!symbol && error.empty())
-    error = std::string("libmpi.so.40 lacks ") + name + " (not Open MPI?)";
-  out = reinterpret_cast<T>(symbol);
-  return symbol != nullptr;
+  return ampc_rt::detail::resolveSymbol(library, name, out, error,
+                                        "libmpi.so.40 (not Open MPI?)");
 }
 
 bool load(Mpi &m) {
   void *lib = dlopen("libmpi.so.40", RTLD_NOW | RTLD_GLOBAL);
   if (!lib) {
-    m.error = std::string("cannot load Open MPI (libmpi.so.40: ") + dlerror() +
+    m.error = "cannot load Open MPI (libmpi.so.40: " +
+              ampc_rt::detail::lastDlError() +
               "); install openmpi-bin and libopenmpi-dev";
     return false;
   }
@@ -120,7 +120,7 @@ std::string reduce(void *data, int64_t count, Handle type, size_t width,
 }
 
 template <typename T> void divideBySize(T *data, int64_t count) {
-  int size = mpi().active ? mpi().size : 1;
+  int size = ampc_rt::distributedSize();
   if (size > 1)
     for (int64_t i = 0; i < count; ++i)
       data[i] /= T(size);
@@ -185,8 +185,8 @@ extern "C" void ampc_rt_all_reduce_f32(float *data, int64_t count,
   // Compiled code under mpirun joins the group on its first all-reduce.
   std::string error = ampc_rt::initDistributed();
   if (error.empty())
-    error = ampc_rt::allReduce(data, count,
-                               static_cast<ampc_rt::ReduceKind>(kind));
+    error =
+        ampc_rt::allReduce(data, count, static_cast<ampc_rt::ReduceKind>(kind));
   if (!error.empty())
     ampc_rt::abortAll("ampc: all-reduce of " + std::to_string(count) +
                           " floats failed on rank " +

@@ -219,6 +219,10 @@ private:
   };
 
   Trainer() = default;
+  /// create() without synchronizeReplicas.
+  static llvm::Expected<std::unique_ptr<Trainer>>
+  build(llvm::StringRef source, llvm::StringRef bufferName,
+        const JitOptions &jit, const TrainOptions &options);
   static llvm::Expected<std::unique_ptr<Trainer>>
   fromOnnxFile(llvm::StringRef path, const JitOptions &jit,
                const TrainOptions &options);

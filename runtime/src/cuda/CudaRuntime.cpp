@@ -8,6 +8,8 @@
 #include "ampc_rt/Cuda.h"
 #include "ampc_rt/DevicePool.h"
 
+#include "../DynamicLibrary.h"
+
 #include <dlfcn.h>
 
 #include <cstdio>
@@ -64,10 +66,8 @@ thread_local int32_t defaultDevice = 0;
 
 template <typename Fn>
 bool resolve(void *library, const char *name, Fn &fn, std::string &error) {
-  fn = reinterpret_cast<Fn>(dlsym(library, name));
-  if (!fn && error.empty())
-    error = std::string("the CUDA driver lacks ") + name;
-  return fn != nullptr;
+  return ampc_rt::detail::resolveSymbol(library, name, fn, error,
+                                        "the CUDA driver");
 }
 
 Driver &driver() {
@@ -76,9 +76,8 @@ Driver &driver() {
   std::call_once(once, [] {
     void *library = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
     if (!library) {
-      const char *why = dlerror();
-      d.error = std::string("no CUDA driver: cannot load libcuda.so.1 (") +
-                (why ? why : "unknown reason") + ")";
+      d.error = "no CUDA driver: cannot load libcuda.so.1 (" +
+                ampc_rt::detail::lastDlError() + ")";
       return;
     }
     std::string &e = d.error;
