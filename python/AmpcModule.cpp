@@ -220,6 +220,9 @@ const std::map<std::string, Setter> &trainerOptions() {
       {"batch", [](T &o, J &, H v) { o.batch = v.cast<int64_t>(); }},
       {"data_parallel",
        [](T &o, J &, H v) { o.dataParallel = v.cast<bool>(); }},
+      {"overlap_communication",
+       [](T &o, J &, H v) { o.overlapCommunication = v.cast<bool>(); }},
+      {"bucket_mb", [](T &o, J &, H v) { o.bucketMB = v.cast<int64_t>(); }},
       {"threads", [](T &, J &j, H v) { j.threads = v.cast<unsigned>(); }},
       {"target", [](T &, J &j, H v) { j.target = v.cast<std::string>(); }},
   };

@@ -7,6 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GradientBuckets.h"
+
 #include "ampc/Autodiff/Autodiff.h"
 #include "ampc/Autodiff/Passes.h"
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
@@ -147,6 +149,9 @@ struct AmpBuildTrainStepPass
       return bad("weight-decay must be >= 0");
     if (!finite(clipNorm) || clipNorm < 0)
       return bad("clip-norm must be >= 0 (0: no clipping)");
+    if (bucketMB < 1 || bucketMB > (int64_t(1) << 20))
+      return bad("bucket-mb must be in [1, 1048576] MiB, got " +
+                 llvm::Twine(bucketMB));
     if (lossScaling == "none")
       return success();
     if (!finite(initScale) || initScale <= 0 || !finite(float(initScale)))
@@ -445,7 +450,10 @@ private:
     SmallVector<Value> grads = *adjoints;
     if (dataParallel) {
       step->setAttr(abi::kDataParallelAttrName, b.getUnitAttr());
-      averageGradients(u, grads);
+      ampc::GradientBucketOptions buckets;
+      buckets.maxElements = bucketMB * (1 << 20) / 4;
+      buckets.overlap = overlap;
+      ampc::averageGradientsOverRanks(b, u.loc, *body, grads, buckets);
       for (Value &buffer : values.bufferValues)
         if (buffer && !llvm::is_contained(values.params, buffer))
           buffer = averaged(u, buffer);
@@ -470,82 +478,6 @@ private:
     return AllReduceOp::create(u.b, u.loc, TypeRange{value.getType()},
                                ReduceKind::mean, ValueRange{value})
         .getResult(0);
-  }
-
-  /// Averages `grads` over the ranks in flat buckets of at most bucket-mb
-  /// MiB: each bucket the concatenation of its gradients, flattened, one
-  /// amp.all_reduce, then the gradients sliced back out.
-  /// A gradient of a dynamic shape is averaged on its own.
-  void averageGradients(UpdateBuilder &u, SmallVector<Value> &grads) {
-    int64_t limit = std::max<int64_t>(1, bucketMB * (1 << 20) / 4);
-    size_t begin = 0;
-    while (begin < grads.size()) {
-      auto type = cast<RankedTensorType>(grads[begin].getType());
-      if (!type.hasStaticShape()) {
-        grads[begin] = averaged(u, grads[begin]);
-        ++begin;
-        continue;
-      }
-      size_t end = begin + 1;
-      int64_t elements = type.getNumElements();
-      for (; end < grads.size(); ++end) {
-        auto next = cast<RankedTensorType>(grads[end].getType());
-        if (!next.hasStaticShape() || elements + next.getNumElements() > limit)
-          break;
-        elements += next.getNumElements();
-      }
-      averageBucket(u, MutableArrayRef(grads).slice(begin, end - begin));
-      begin = end;
-    }
-  }
-
-  /// One bucket of static-shaped gradients.
-  void averageBucket(UpdateBuilder &u, MutableArrayRef<Value> grads) {
-    OpBuilder &b = u.b;
-    SmallVector<Value> flat;
-    for (Value g : grads) {
-      auto type = cast<RankedTensorType>(g.getType());
-      auto flatType = RankedTensorType::get({type.getNumElements()}, u.f32);
-      if (type.getRank() == 0)
-        flat.push_back(tensor::ExpandShapeOp::create(
-            b, u.loc, flatType, g, ArrayRef<ReassociationIndices>{}));
-      else if (type.getRank() == 1)
-        flat.push_back(g);
-      else
-        flat.push_back(tensor::CollapseShapeOp::create(
-            b, u.loc, flatType, g,
-            ArrayRef<ReassociationIndices>{
-                llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))}));
-    }
-    Value bucket =
-        flat.size() == 1
-            ? flat[0]
-            : tensor::ConcatOp::create(b, u.loc, 0, flat).getResult();
-    Value reduced = averaged(u, bucket);
-    int64_t offset = 0;
-    for (Value &g : grads) {
-      auto type = cast<RankedTensorType>(g.getType());
-      int64_t n = type.getNumElements();
-      Value piece = flat.size() == 1
-                        ? reduced
-                        : tensor::ExtractSliceOp::create(
-                              b, u.loc, reduced,
-                              ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
-                              ArrayRef<OpFoldResult>{b.getIndexAttr(n)},
-                              ArrayRef<OpFoldResult>{b.getIndexAttr(1)})
-                              .getResult();
-      offset += n;
-      if (type.getRank() == 0)
-        g = tensor::CollapseShapeOp::create(b, u.loc, type, piece,
-                                            ArrayRef<ReassociationIndices>{});
-      else if (type.getRank() == 1)
-        g = piece;
-      else
-        g = tensor::ExpandShapeOp::create(
-            b, u.loc, type, piece,
-            ArrayRef<ReassociationIndices>{
-                llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()))});
-    }
   }
 
   /// The f32 loss scale of this step (null without loss scaling).

@@ -172,6 +172,8 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
       &_mlir_memref_to_llvm_aligned_alloc);
   add("_mlir_memref_to_llvm_free", &_mlir_memref_to_llvm_free);
   add("ampc_rt_all_reduce_f32", &ampc_rt_all_reduce_f32);
+  add("ampc_rt_all_reduce_start_f32", &ampc_rt_all_reduce_start_f32);
+  add("ampc_rt_all_reduce_wait", &ampc_rt_all_reduce_wait);
   add("mgpuModuleLoad", &mgpuModuleLoad);
   add("mgpuModuleLoadJIT", &mgpuModuleLoadJIT);
   add("mgpuModuleUnload", &mgpuModuleUnload);

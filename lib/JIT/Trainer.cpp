@@ -61,6 +61,8 @@ ampc::AmpBuildTrainStepOptions stepOptions(const ampc::TrainOptions &options,
   step.minScale = options.minScale;
   step.maxScale = options.maxScale;
   step.dataParallel = options.dataParallel;
+  step.overlap = options.overlapCommunication;
+  step.bucketMB = options.bucketMB;
   return step;
 }
 
@@ -164,6 +166,7 @@ llvm::Error ampc::Trainer::synchronizeReplicas() {
   os << jit.precision.policyName() << ' ' << scaling << ' ' << options.optimizer
      << ' ' << options.learningRate << ' ' << options.momentum << ' '
      << options.weightDecay << ' ' << options.clipNorm << ' '
+     << options.overlapCommunication << ' ' << options.bucketMB << ' '
      << batchRows(*first->trainStep);
   uint64_t h = fnv1a(what, fnv1a(source, 14695981039346656037ull));
   float pieces[8];

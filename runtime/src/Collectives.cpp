@@ -4,6 +4,15 @@
 // MPI_SUM, ...) are addresses of its predefined objects, resolved like its
 // functions. libmpi is loaded RTLD_GLOBAL, as Open MPI's components need.
 //
+// Every collective runs on one communication thread, in the order the
+// collectives were submitted (the same on every rank): a compiled step
+// starts a bucket's all-reduce and computes on while that thread is in
+// MPI_Allreduce (Horovod's design; MPI_Iallreduce, measured on the same
+// thread, was slower: Open MPI's non-blocking collectives do not use its
+// tuned algorithms); the blocking functions submit and wait. MPI is
+// initialised for that (MPI_THREAD_SERIALIZED: one thread at a time calls
+// it); where it cannot be, the collectives run on the caller's thread.
+//
 //===----------------------------------------------------------------------===//
 
 #include "ampc_rt/Collectives.h"
@@ -13,9 +22,12 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <deque>
 #include <mutex>
+#include <thread>
 
 namespace {
 
@@ -25,8 +37,10 @@ struct Mpi {
   std::string error; // why MPI is unusable ("" if usable)
   bool active = false;
   int rank = 0, size = 1;
+  bool threaded = false; // collectives run on the communication thread
   int (*Initialized)(int *);
-  int (*Init)(int *, char ***);
+  int (*InitThread)(int *, char ***, int, int *);
+  int (*QueryThread)(int *);
   int (*Finalize)();
   int (*Finalized)(int *);
   int (*Comm_rank)(Handle, int *);
@@ -53,7 +67,8 @@ bool load(Mpi &m) {
   }
   std::string &e = m.error;
   resolve(lib, "MPI_Initialized", m.Initialized, e);
-  resolve(lib, "MPI_Init", m.Init, e);
+  resolve(lib, "MPI_Init_thread", m.InitThread, e);
+  resolve(lib, "MPI_Query_thread", m.QueryThread, e);
   resolve(lib, "MPI_Finalize", m.Finalize, e);
   resolve(lib, "MPI_Finalized", m.Finalized, e);
   resolve(lib, "MPI_Comm_rank", m.Comm_rank, e);
@@ -75,12 +90,119 @@ Mpi &mpi() {
   return m;
 }
 
+void *inPlace() { return reinterpret_cast<void *>(1); } // MPI_IN_PLACE
+
+/// One collective: an in-place all-reduce or a broadcast, of `count`
+/// elements of `width` bytes (MPI counts are ints: large ones in chunks).
+struct Job {
+  enum class Kind { AllReduce, Broadcast } what;
+  void *data;
+  int64_t count;
+  Handle type;
+  size_t width;
+  ampc_rt::ReduceKind reduce;
+  int root;
+  /// Divides the combined values by the group's size (mean), or null.
+  void (*divide)(void *, int64_t, int);
+};
+
+template <typename T> void divideBy(void *data, int64_t count, int size) {
+  T *values = static_cast<T *>(data);
+  for (int64_t i = 0; i < count; ++i)
+    values[i] /= T(size);
+}
+
+std::string run(Mpi &m, const Job &job) {
+  const int64_t chunk = int64_t(1) << 30;
+  Handle op = job.reduce == ampc_rt::ReduceKind::Max ? m.max : m.sum;
+  for (int64_t at = 0; at < job.count; at += chunk) {
+    int n = int(std::min(chunk, job.count - at));
+    char *start = static_cast<char *>(job.data) + at * job.width;
+    if (job.what == Job::Kind::AllReduce) {
+      if (m.Allreduce(inPlace(), start, n, job.type, op, m.world) != 0)
+        return "MPI_Allreduce failed";
+    } else if (m.Bcast(start, n, job.type, job.root, m.world) != 0) {
+      return "MPI_Bcast failed";
+    }
+  }
+  if (job.divide)
+    job.divide(job.data, job.count, m.size);
+  return "";
+}
+
+/// The communication thread: runs submitted jobs in order. Tickets count
+/// jobs from 1; a ticket is done when `completed` reaches it.
+class Channel {
+public:
+  int64_t submit(const Job &job) {
+    std::unique_lock<std::mutex> lock(mutex);
+    if (!thread.joinable())
+      thread = std::thread([this] { serve(); });
+    queue.push_back(job);
+    changed.notify_all();
+    return ++submitted;
+  }
+
+  std::string wait(int64_t ticket) {
+    std::unique_lock<std::mutex> lock(mutex);
+    changed.wait(lock, [&] { return completed >= ticket; });
+    return error;
+  }
+
+  void stop() {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      stopping = true;
+      changed.notify_all();
+    }
+    if (thread.joinable())
+      thread.join();
+  }
+
+private:
+  void serve() {
+    std::unique_lock<std::mutex> lock(mutex);
+    while (true) {
+      changed.wait(lock, [&] { return stopping || !queue.empty(); });
+      if (queue.empty())
+        return;
+      Job job = queue.front();
+      queue.pop_front();
+      lock.unlock();
+      std::string failure = run(mpi(), job);
+      lock.lock();
+      if (error.empty())
+        error = failure;
+      ++completed;
+      changed.notify_all();
+    }
+  }
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  std::deque<Job> queue;
+  int64_t submitted = 0, completed = 0;
+  std::string error; // the first failure: the group is unusable after it
+  bool stopping = false;
+  std::thread thread;
+};
+
+Channel &channel() {
+  // Never destroyed: the thread is stopped at exit, before MPI_Finalize.
+  static Channel *c = new Channel();
+  return *c;
+}
+
 void finalizeAtExit() {
   Mpi &m = mpi();
+  if (m.threaded)
+    channel().stop();
   int finalized = 0;
   if (m.active && m.Finalized(&finalized) == 0 && !finalized)
     m.Finalize();
 }
+
+constexpr int kThreadSerialized = 2; // MPI_THREAD_SERIALIZED
 
 std::string initOnce() {
   Mpi &m = mpi();
@@ -88,42 +210,58 @@ std::string initOnce() {
     return "";
   if (!load(m))
     return m.error;
-  int initialized = 0;
+  int initialized = 0, provided = 0;
   m.Initialized(&initialized);
-  if (!initialized && m.Init(nullptr, nullptr) != 0)
-    return m.error = "MPI_Init failed";
+  if (initialized)
+    m.QueryThread(&provided);
+  else if (m.InitThread(nullptr, nullptr, kThreadSerialized, &provided) != 0)
+    return m.error = "MPI_Init_thread failed";
   m.Comm_rank(m.world, &m.rank);
   m.Comm_size(m.world, &m.size);
+  m.threaded = provided >= kThreadSerialized;
   m.active = true;
   if (!initialized)
     std::atexit(finalizeAtExit);
   return "";
 }
 
-void *inPlace() { return reinterpret_cast<void *>(1); } // MPI_IN_PLACE
-
-std::string reduce(void *data, int64_t count, Handle type, size_t width,
-                   ampc_rt::ReduceKind kind) {
+/// Submits `job` to the group (0: nothing to wait for).
+int64_t submit(const Job &job, std::string &error) {
   Mpi &m = mpi();
-  if (!m.active || m.size == 1 || count == 0)
-    return "";
-  Handle op = kind == ampc_rt::ReduceKind::Max ? m.max : m.sum;
-  // MPI counts are ints: large buffers go in chunks.
-  const int64_t chunk = int64_t(1) << 30;
-  for (int64_t at = 0; at < count; at += chunk) {
-    int n = int(std::min(chunk, count - at));
-    char *start = static_cast<char *>(data) + at * width;
-    if (m.Allreduce(inPlace(), start, n, type, op, m.world) != 0)
-      return "MPI_Allreduce failed";
-  }
-  return "";
+  if (!m.active || m.size == 1 || job.count == 0)
+    return 0;
+  if (m.threaded)
+    return channel().submit(job);
+  error = run(m, job);
+  return 0;
 }
 
-template <typename T> void divideBySize(T *data, int64_t count) {
-  int size = ampc_rt::distributedSize();
-  if (size > 1)
-    for (int64_t i = 0; i < count; ++i)
-      data[i] /= T(size);
+std::string waitFor(int64_t ticket) {
+  return ticket > 0 ? channel().wait(ticket) : "";
+}
+
+std::string allReduceNow(const Job &job) {
+  std::string error;
+  int64_t ticket = submit(job, error);
+  return error.empty() ? waitFor(ticket) : error;
+}
+
+Job reduceJob(float *data, int64_t count, ampc_rt::ReduceKind kind) {
+  return {Job::Kind::AllReduce, data,
+          count,                mpi().floatType,
+          sizeof(float),        kind,
+          0,                    kind == ampc_rt::ReduceKind::Mean
+                                    ? &divideBy<float>
+                                    : nullptr};
+}
+
+[[noreturn]] void communicationFailed(const std::string &what, int64_t count,
+                                      const std::string &error) {
+  ampc_rt::abortAll("ampc: " + what + " of " + std::to_string(count) +
+                        " floats failed on rank " +
+                        std::to_string(ampc_rt::distributedRank()) + ": " +
+                        error,
+                    1);
 }
 
 } // namespace
@@ -144,32 +282,18 @@ int ampc_rt::distributedRank() { return mpi().active ? mpi().rank : 0; }
 int ampc_rt::distributedSize() { return mpi().active ? mpi().size : 1; }
 
 std::string ampc_rt::allReduce(float *data, int64_t count, ReduceKind kind) {
-  std::string error = reduce(data, count, mpi().floatType, sizeof(float), kind);
-  if (error.empty() && kind == ReduceKind::Mean)
-    divideBySize(data, count);
-  return error;
+  return allReduceNow(reduceJob(data, count, kind));
 }
 
 std::string ampc_rt::allReduce(double *data, int64_t count, ReduceKind kind) {
-  std::string error =
-      reduce(data, count, mpi().doubleType, sizeof(double), kind);
-  if (error.empty() && kind == ReduceKind::Mean)
-    divideBySize(data, count);
-  return error;
+  return allReduceNow({Job::Kind::AllReduce, data, count, mpi().doubleType,
+                       sizeof(double), kind, 0,
+                       kind == ReduceKind::Mean ? &divideBy<double> : nullptr});
 }
 
 std::string ampc_rt::broadcast(void *data, int64_t bytes, int root) {
-  Mpi &m = mpi();
-  if (!m.active || m.size == 1)
-    return "";
-  const int64_t chunk = int64_t(1) << 30;
-  for (int64_t at = 0; at < bytes; at += chunk) {
-    int n = int(std::min(chunk, bytes - at));
-    if (m.Bcast(static_cast<char *>(data) + at, n, m.byteType, root, m.world) !=
-        0)
-      return "MPI_Bcast failed";
-  }
-  return "";
+  return allReduceNow({Job::Kind::Broadcast, data, bytes, mpi().byteType, 1,
+                       ReduceKind::Sum, root, nullptr});
 }
 
 void ampc_rt::abortAll(const std::string &message, int code) {
@@ -188,9 +312,22 @@ extern "C" void ampc_rt_all_reduce_f32(float *data, int64_t count,
     error =
         ampc_rt::allReduce(data, count, static_cast<ampc_rt::ReduceKind>(kind));
   if (!error.empty())
-    ampc_rt::abortAll("ampc: all-reduce of " + std::to_string(count) +
-                          " floats failed on rank " +
-                          std::to_string(ampc_rt::distributedRank()) + ": " +
-                          error,
-                      1);
+    communicationFailed("all-reduce", count, error);
+}
+
+extern "C" int64_t ampc_rt_all_reduce_start_f32(float *data, int64_t count,
+                                                int32_t kind) {
+  std::string error = ampc_rt::initDistributed();
+  int64_t ticket = 0;
+  if (error.empty())
+    ticket = submit(
+        reduceJob(data, count, static_cast<ampc_rt::ReduceKind>(kind)), error);
+  if (!error.empty())
+    communicationFailed("all-reduce", count, error);
+  return ticket;
+}
+
+extern "C" void ampc_rt_all_reduce_wait(int64_t request) {
+  if (std::string error = waitFor(request); !error.empty())
+    communicationFailed("waiting for an all-reduce", 0, error);
 }

@@ -9,6 +9,7 @@
 // RUN: not ampc-opt %s -split-input-file -amp-build-train-step="loss-scaling=dynamic backoff-factor=1.5" 2>&1 | FileCheck %s --check-prefix=BACKOFF
 // RUN: not ampc-opt %s -split-input-file -amp-build-train-step="loss-scaling=dynamic min-scale=8 max-scale=4" 2>&1 | FileCheck %s --check-prefix=BOUNDS
 // RUN: not ampc-opt %s -split-input-file -amp-build-train-step="loss-scaling=static init-scale=1e40" 2>&1 | FileCheck %s --check-prefix=INIT
+// RUN: not ampc-opt %s -split-input-file -amp-build-train-step="data-parallel=true bucket-mb=0" 2>&1 | FileCheck %s --check-prefix=BUCKET
 
 // OPT: error: amp-build-train-step: unknown optimizer 'lamb'; expected sgd, adam or adamw
 // SCALING: error: amp-build-train-step: unknown loss-scaling 'sometimes'; expected none, static or dynamic
@@ -18,6 +19,7 @@
 // BACKOFF: error: amp-build-train-step: backoff-factor must be in (0, 1)
 // BOUNDS: error: amp-build-train-step: min-scale and max-scale must be >= 0 (0: unbounded) with min-scale <= max-scale
 // INIT: error: amp-build-train-step: init-scale must be a positive finite f32 value
+// BUCKET: error: amp-build-train-step: bucket-mb must be in [1, 1048576] MiB, got 0
 
 // expected-error @+1 {{amp-build-train-step: no function @forward with a body to train}}
 module {

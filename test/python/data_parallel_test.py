@@ -15,7 +15,10 @@ every global batch; rank 0 also trains it alone on the whole batches. Checks:
   - fp16: an inf in one rank's batch makes both ranks skip that step and
     halve their loss scale;
   - fp8: the whole training state (amax histories, scales) is identical on
-    both ranks after every step.
+    both ranks after every step;
+  - a wider MLP (784-1024-10) whose gradients make two 1-MiB buckets, the
+    first started while the backward computes the second: the same losses
+    and parameters, bit for bit, as one bucket reduced after the backward.
 """
 import os
 import sys
@@ -110,6 +113,27 @@ def fp8_state():
           "scales, parameters) identical on every rank after every step")
 
 
+def overlap_matches():
+    # The zoo MLP with a 1024-wide hidden layer: fc1.weight (3.1 MiB) is a
+    # bucket of its own at bucket_mb=1, the other three gradients another.
+    wide = os.path.join(WORK, f"mlp_wide_rank{RANK}.mlir")
+    with open(MODEL) as f, open(wide, "w") as out:
+        out.write(f.read().replace("256", "1024"))
+    runs = []
+    for overlap, mb in ((True, 1), (False, 25)):
+        t = ampc.Trainer(wide, policy="fp32", batch=B, lr=0.05, momentum=0.9,
+                         seed=3, data_parallel=True, overlap_communication=overlap,
+                         bucket_mb=mb)
+        mine = slice(RANK * B, (RANK + 1) * B)
+        losses = [t.step(x[mine], y[mine])["loss"] for x, y in batches(20, 5)]
+        runs.append((np.array(losses), t.parameters()))
+    (a, pa), (b, pb) = runs
+    same = np.array_equal(a, b) and all(np.array_equal(pa[k], pb[k]) for k in pa)
+    check(same and identical_on_all_ranks(pa.values()),
+          "overlapped buckets (2 of 1 MiB, started during the backward) give the "
+          "losses and parameters of one bucket after it, bit for bit, 20 steps")
+
+
 probe = ampc.Trainer(MODEL, batch=B, data_parallel=True)
 RANK, SIZE = probe.rank, probe.world_size
 if SIZE != 2:
@@ -119,4 +143,5 @@ same_losses("fp32", 100)
 same_losses("bf16", 10)
 skipped_together()
 fp8_state()
+overlap_matches()
 sys.exit(1 if failures else 0)

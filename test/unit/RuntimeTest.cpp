@@ -1,6 +1,7 @@
 //===- RuntimeTest.cpp - the runtime's C interface and allocator ----------===//
 
 #include "ampc_rt/Allocator.h"
+#include "ampc_rt/Collectives.h"
 #include "ampc_rt/ampc_rt.h"
 
 #include "gtest/gtest.h"
@@ -347,3 +348,27 @@ TEST(RuntimeTest, AllocatorReusesFreedBlocks) {
 }
 
 } // namespace
+
+// Without mpirun the group is this process: every collective, blocking or
+// started and waited for, leaves the values as they are (the mean of one
+// value is itself), and a started one has nothing to wait for.
+TEST(RuntimeTest, CollectivesInAGroupOfOneKeepTheValues) {
+  ASSERT_FALSE(ampc_rt::launchedWithRanks());
+  EXPECT_EQ(ampc_rt::initDistributed(), "");
+  EXPECT_EQ(ampc_rt::distributedRank(), 0);
+  EXPECT_EQ(ampc_rt::distributedSize(), 1);
+  float values[5] = {1.5f, -2.0f, 3.25f, 0.0f, 7.0f};
+  const float want[5] = {1.5f, -2.0f, 3.25f, 0.0f, 7.0f};
+  for (int32_t kind = 0; kind < 3; ++kind) {
+    ampc_rt_all_reduce_f32(values, 5, kind);
+    int64_t request = ampc_rt_all_reduce_start_f32(values, 5, kind);
+    EXPECT_EQ(request, 0);
+    ampc_rt_all_reduce_wait(request);
+  }
+  EXPECT_EQ(std::memcmp(values, want, sizeof(values)), 0);
+  double doubles[2] = {0.25, 4.0};
+  EXPECT_EQ(ampc_rt::allReduce(doubles, 2, ampc_rt::ReduceKind::Mean), "");
+  EXPECT_EQ(ampc_rt::broadcast(doubles, sizeof(doubles), 0), "");
+  EXPECT_EQ(doubles[0], 0.25);
+  EXPECT_EQ(doubles[1], 4.0);
+}

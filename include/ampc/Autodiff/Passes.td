@@ -114,12 +114,16 @@ def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
 
     With `data-parallel`, the step is built for ranks that each hold a
     shard of the global batch (`amp.data_parallel` on `@train_step`): the
-    gradients, concatenated into flat f32 buckets of at most `bucket-mb`
-    MiB, are averaged over the ranks by `amp.all_reduce mean` right after
-    the reverse sweep, so that unscaling, the found-inf check, the norm,
-    clipping and the optimizer read only averaged values and every rank
-    takes the same decisions; the reported loss and the buffers' new
-    values (running statistics) are averaged too.
+    gradients, concatenated in reverse order (the order the reverse sweep
+    finishes them) into flat f32 buckets of at most `bucket-mb` MiB, are
+    averaged over the ranks, each bucket by one non-blocking all-reduce
+    (`amp.all_reduce_start mean`) started right after its last gradient is
+    computed (with `overlap=false`: after the reverse sweep) and waited for
+    (`amp.all_reduce_wait`) after the sweep, so that unscaling, the
+    found-inf check, the norm, clipping and the optimizer read only
+    averaged values and every rank takes the same decisions; the reported
+    loss and the buffers' new values (running statistics) are averaged too
+    (`amp.all_reduce mean`).
   }];
   let options = [
     Option<"function", "function", "std::string", "\"forward\"",
@@ -164,7 +168,12 @@ def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
            "the ranks (amp.all_reduce mean) before unscaling, the "
            "found-inf check, clipping and the optimizer">,
     Option<"bucketMB", "bucket-mb", "int64_t", "25",
-           "data-parallel: the largest gradient bucket, in MiB of f32">
+           "data-parallel: the largest gradient bucket, in MiB of f32">,
+    Option<"overlap", "overlap", "bool", "true",
+           "data-parallel: start each bucket's all-reduce as soon as the "
+           "reverse sweep has computed its gradients (amp.all_reduce_start), "
+           "so that it runs while the rest of the sweep computes; otherwise "
+           "after the sweep">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",

@@ -72,6 +72,15 @@ struct TrainOptions {
   /// same parameters. Creating the Trainer checks that every rank has the
   /// same model and options and broadcasts rank 0's parameters.
   bool dataParallel = false;
+  /// Data-parallel: each gradient bucket's all-reduce starts as soon as
+  /// the backward has computed its gradients and runs while the rest of the
+  /// backward computes (amp-build-train-step's overlap); false: all of them
+  /// after the backward. The same numbers either way.
+  bool overlapCommunication = true;
+  /// Data-parallel: the largest gradient bucket (one all-reduce), in MiB
+  /// of f32 (amp-build-train-step's bucket-mb; PyTorch DDP's
+  /// bucket_cap_mb).
+  int64_t bucketMB = 25;
 
   /// The loss scaling `policy` gets ("auto" resolved).
   std::string lossScalingFor(std::optional<amp::Policy> policy) const;

@@ -31,10 +31,13 @@ struct AmpcCheckGpuTargetPass
     if (format != "isa" && format != "bin" && format != "fatbin")
       return bad("unknown format '" + format +
                  "'; expected isa (PTX), bin (cubin) or fatbin");
-    getOperation().walk([&](ampc::amp::AllReduceOp op) {
-      op.emitOpError("ampc-gpu-pipeline: data-parallel steps (amp.all_reduce) "
-                     "run on the cpu target over MPI; the cuda target has no "
-                     "collectives yet (NCCL)");
+    getOperation().walk([&](Operation *op) {
+      if (!isa<ampc::amp::AllReduceOp, ampc::amp::AllReduceStartOp,
+               ampc::amp::AllReduceWaitOp>(op))
+        return WalkResult::advance();
+      op->emitOpError("ampc-gpu-pipeline: data-parallel steps (amp.all_reduce) "
+                      "run on the cpu target over MPI; the cuda target has no "
+                      "collectives yet (NCCL)");
       signalPassFailure();
       return WalkResult::interrupt();
     });

@@ -4,8 +4,11 @@
 // started (MPI_COMM_WORLD of Open MPI, whose libmpi.so.40 is loaded when
 // the group is first initialised, so that building and running without MPI
 // work), or this process alone. Compiled training steps call
-// ampc_rt_all_reduce_f32 (amp.all_reduce); the Trainer and the training
-// loop use the C++ functions.
+// ampc_rt_all_reduce_f32 (amp.all_reduce) and the start/wait pair
+// (amp.all_reduce_start / amp.all_reduce_wait); the Trainer and the
+// training loop use the C++ functions. Collectives run in the order they
+// are called, on a communication thread of the runtime, so that a started
+// all-reduce proceeds while its caller computes.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +23,13 @@ extern "C" {
 /// sum, 1 mean, 2 max. A no-op (mean: the value itself) in a group of one.
 /// A communication failure ends the run on every rank (MPI's default).
 void ampc_rt_all_reduce_f32(float *data, int64_t count, int32_t kind);
+/// Starts combining `count` floats at `data` in place (kinds as above) and
+/// returns its handle for ampc_rt_all_reduce_wait; the floats must not be
+/// read or written until then. 0 (nothing to wait for) in a group of one.
+int64_t ampc_rt_all_reduce_start_f32(float *data, int64_t count, int32_t kind);
+/// Returns once the all-reduce `request` names (and every one started
+/// before it) has combined its floats.
+void ampc_rt_all_reduce_wait(int64_t request);
 }
 
 namespace ampc_rt {

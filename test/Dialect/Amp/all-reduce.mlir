@@ -28,3 +28,38 @@ func.func @buffers(%a: memref<8xf32>, %b: memref<2x2xf32, strided<[4, 1]>>) {
   amp.all_reduce sum %a, %b : memref<8xf32>, memref<2x2xf32, strided<[4, 1]>>
   return
 }
+
+// -----
+
+// The non-blocking pair: the start's in-flight tensor goes to the wait of
+// its request, whose result is the combination.
+// CHECK-LABEL: func.func @start_wait
+// CHECK: %[[F:.*]], %[[R:.*]] = amp.all_reduce_start mean %arg0 : tensor<6xf32> -> tensor<6xf32>
+// CHECK: %[[X:.*]] = arith.addf
+// CHECK: %[[A:.*]] = amp.all_reduce_wait %[[R]], %[[F]] : tensor<6xf32> -> tensor<6xf32>
+// CHECK: return %[[A]], %[[X]]
+// KEPT-LABEL: func.func @start_wait
+// KEPT: amp.all_reduce_start
+// KEPT: amp.all_reduce_wait
+// GPU: all-reduce.mlir:[[@LINE+2]]:12: error: 'amp.all_reduce_start' op ampc-gpu-pipeline: data-parallel steps (amp.all_reduce) run on the cpu target over MPI; the cuda target has no collectives yet (NCCL)
+func.func @start_wait(%g: tensor<6xf32>, %x: f32) -> (tensor<6xf32>, f32) {
+  %f, %r = amp.all_reduce_start mean %g : tensor<6xf32> -> tensor<6xf32>
+  %y = arith.addf %x, %x : f32
+  %a = amp.all_reduce_wait %r, %f : tensor<6xf32> -> tensor<6xf32>
+  return %a, %y : tensor<6xf32>, f32
+}
+
+// -----
+
+// CHECK-LABEL: func.func @start_wait_buffers
+// CHECK: %[[R:.*]] = amp.all_reduce_start max %arg0 : memref<2x3xf32>
+// CHECK: amp.all_reduce_wait %[[R]], %arg0 : memref<2x3xf32>
+// An unused pair is communication too: kept.
+// KEPT-LABEL: func.func @start_wait_buffers
+// KEPT: amp.all_reduce_start
+// KEPT: amp.all_reduce_wait
+func.func @start_wait_buffers(%b: memref<2x3xf32>) {
+  %r = amp.all_reduce_start max %b : memref<2x3xf32>
+  amp.all_reduce_wait %r, %b : memref<2x3xf32>
+  return
+}

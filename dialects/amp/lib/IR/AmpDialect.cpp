@@ -19,8 +19,15 @@ using namespace ampc::amp;
 
 #include "ampc/Dialect/Amp/IR/AmpDialect.cpp.inc"
 
+#define GET_TYPEDEF_CLASSES
+#include "ampc/Dialect/Amp/IR/AmpTypes.cpp.inc"
+
 void AmpDialect::initialize() {
   registerAttributes();
+  addTypes<
+#define GET_TYPEDEF_LIST
+#include "ampc/Dialect/Amp/IR/AmpTypes.cpp.inc"
+      >();
   addOperations<
 #define GET_OP_LIST
 #include "ampc/Dialect/Amp/IR/AmpOps.cpp.inc"

@@ -176,6 +176,80 @@ void AllReduceOp::getEffects(
     }
 }
 
+//===----------------------------------------------------------------------===//
+// AllReduceStartOp / AllReduceWaitOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AllReduceStartOp::verify() {
+  bool tensor = isa<RankedTensorType>(getBuffer().getType());
+  if (tensor != bool(getInFlight()))
+    return emitOpError(tensor ? "on a tensor returns it in flight"
+                              : "on a memref communicates in place: it has "
+                                "no in-flight result");
+  if (tensor && getInFlight().getType() != getBuffer().getType())
+    return emitOpError("in-flight type ")
+           << getInFlight().getType() << " differs from its tensor's "
+           << getBuffer().getType();
+  if (!getRequest().hasOneUse())
+    return emitOpError("request must have exactly one use, an "
+                       "amp.all_reduce_wait");
+  auto wait = dyn_cast<AllReduceWaitOp>(*getRequest().getUsers().begin());
+  if (!wait || wait->getBlock() != (*this)->getBlock())
+    return emitOpError("request must be waited for by an amp.all_reduce_wait "
+                       "in the same block");
+  if (tensor &&
+      (!getInFlight().hasOneUse() || wait.getBuffer() != getInFlight()))
+    return emitOpError("in-flight tensor's only use must be the wait of its "
+                       "request");
+  return success();
+}
+
+void AllReduceStartOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  // Communication: kept, and kept in order with the other collectives.
+  effects.emplace_back(MemoryEffects::Write::get(),
+                       SideEffects::DefaultResource::get());
+  if (isa<MemRefType>(getBuffer().getType())) {
+    effects.emplace_back(MemoryEffects::Read::get(), &getBufferMutable(),
+                         SideEffects::DefaultResource::get());
+    effects.emplace_back(MemoryEffects::Write::get(), &getBufferMutable(),
+                         SideEffects::DefaultResource::get());
+  }
+}
+
+LogicalResult AllReduceWaitOp::verify() {
+  auto start = getRequest().getDefiningOp<AllReduceStartOp>();
+  if (!start)
+    return emitOpError("request must come from an amp.all_reduce_start");
+  bool tensor = isa<RankedTensorType>(getBuffer().getType());
+  if (tensor != isa<RankedTensorType>(start.getBuffer().getType()))
+    return emitOpError("waits on a ")
+           << (tensor ? "tensor" : "memref") << " for a start on a "
+           << (tensor ? "memref" : "tensor");
+  if (tensor != bool(getResult()))
+    return emitOpError(tensor ? "on a tensor returns the combined values"
+                              : "on a memref has no result");
+  if (tensor && getResult().getType() != getBuffer().getType())
+    return emitOpError("result type ")
+           << getResult().getType() << " differs from its tensor's "
+           << getBuffer().getType();
+  return success();
+}
+
+void AllReduceWaitOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  effects.emplace_back(MemoryEffects::Write::get(),
+                       SideEffects::DefaultResource::get());
+  if (isa<MemRefType>(getBuffer().getType())) {
+    effects.emplace_back(MemoryEffects::Read::get(), &getBufferMutable(),
+                         SideEffects::DefaultResource::get());
+    effects.emplace_back(MemoryEffects::Write::get(), &getBufferMutable(),
+                         SideEffects::DefaultResource::get());
+  }
+}
+
 LogicalResult UnscaleGradsOp::verify() {
   if (getGrads().empty())
     return emitOpError("expects at least one gradient");

@@ -699,7 +699,7 @@ LogicalResult ampc::amp::lowerAmpToArith(Operation *root,
   ConversionTarget target(*context);
   target.addIllegalDialect<AmpDialect>();
   // Communication: the back ends lower it after bufferization.
-  target.addLegalOp<AllReduceOp>();
+  target.addLegalOp<AllReduceOp, AllReduceStartOp, AllReduceWaitOp>();
   target.addDynamicallyLegalOp<arith::ExtFOp, arith::TruncFOp>(
       [](Operation *op) { return !isFp8Conversion(op); });
   target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });

@@ -182,8 +182,8 @@ def AmpcCpuNarrowFloats : Pass<"ampc-cpu-narrow-floats", "::mlir::func::FuncOp">
 
 def AmpcCpuLowerCollectives
     : Pass<"ampc-cpu-lower-collectives", "::mlir::ModuleOp"> {
-  let summary = "amp.all_reduce on buffers as calls to the runtime's "
-                "collectives";
+  let summary = "amp.all_reduce (blocking or started and waited for) on "
+                "buffers as calls to the runtime's collectives";
   let description = [{
     Runs after bufferization. Each buffer of a bufferized `amp.all_reduce`
     becomes one call
@@ -194,8 +194,19 @@ def AmpcCpuLowerCollectives
 
     on its first element and element count; the runtime combines it in
     place across the ranks (MPI, `ampc_rt/Collectives.h`). A buffer with a
-    strided layout is copied to a contiguous temporary and back. An
-    all-reduce still on tensors is an error.
+    strided layout is copied to a contiguous temporary and back.
+
+    A non-blocking pair becomes
+
+    ```
+    i64 h = ampc_rt_all_reduce_start_f32(ptr data, i64 count, i32 kind)
+    ...                                   // the ops between them
+    ampc_rt_all_reduce_wait(i64 h)
+    ```
+
+    where the runtime's communication thread combines the buffer while the
+    ops in between run (a strided buffer's temporary lives until the wait).
+    An all-reduce still on tensors is an error.
   }];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::func::FuncDialect",

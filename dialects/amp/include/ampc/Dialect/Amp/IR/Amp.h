@@ -24,6 +24,9 @@
 #define GET_ATTRDEF_CLASSES
 #include "ampc/Dialect/Amp/IR/AmpAttrs.h.inc"
 
+#define GET_TYPEDEF_CLASSES
+#include "ampc/Dialect/Amp/IR/AmpTypes.h.inc"
+
 #define GET_OP_CLASSES
 #include "ampc/Dialect/Amp/IR/AmpOps.h.inc"
 

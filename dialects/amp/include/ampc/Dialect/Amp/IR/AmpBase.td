@@ -26,12 +26,15 @@ def Amp_Dialect : Dialect {
     (`amp.scale_loss`, `amp.unscale_grads`, `amp.update_loss_scale`,
     `amp.select_update`) and per-tensor fp8 scaling in the style of
     Transformer Engine's delayed scaling (`amp.amax`,
-    `amp.update_amax_history`).
+    `amp.update_amax_history`), and the communication of data-parallel
+    steps (`amp.all_reduce`, `amp.all_reduce_start`, `amp.all_reduce_wait`,
+    `!amp.request`).
 
     The dialect adds no number formats: values use the builtin `f32`, `f16`,
     `bf16`, `f8E4M3FN` and `f8E5M2` types.
   }];
   let useDefaultAttributePrinterParser = 1;
+  let useDefaultTypePrinterParser = 1;
   let extraClassDeclaration = [{
     /// Registers the attributes; defined next to their storage classes.
     void registerAttributes();

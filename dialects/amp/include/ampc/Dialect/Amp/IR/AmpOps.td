@@ -8,6 +8,7 @@
 #define AMPC_DIALECT_AMP_IR_AMPOPS_TD
 
 include "ampc/Dialect/Amp/IR/AmpAttrs.td"
+include "ampc/Dialect/Amp/IR/AmpTypes.td"
 include "mlir/Interfaces/DestinationStyleOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -322,6 +323,60 @@ def Amp_AllReduceOp : Amp_Op<"all_reduce", [
     ::mlir::MutableOperandRange getDpsInitsMutable() {
       return getBuffersMutable();
     }
+  }];
+  let hasVerifier = 1;
+}
+
+def Amp_AllReduceStartOp : Amp_Op<"all_reduce_start", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "begin combining a buffer across the ranks; wait for it later";
+  let description = [{
+    The non-blocking half of `amp.all_reduce`: the communication of
+    `buffer` (combined as `kind`, in place) starts here and runs while the
+    ops up to the matching `amp.all_reduce_wait` compute, which is how a
+    data-parallel step overlaps a gradient bucket's all-reduce with the rest
+    of its reverse sweep. Ranks must start and wait in the same order.
+
+    On tensors, `in_flight` stands for the buffer while it is communicated:
+    its one use is the `amp.all_reduce_wait` of the same `request`, whose
+    result is the combination. After bufferization the op takes the buffer,
+    which nothing may read or write until the wait. The CPU back end calls
+    `ampc_rt_all_reduce_start_f32` (the request is its handle).
+
+    Example:
+
+    ```mlir
+    %f, %r = amp.all_reduce_start mean %bucket : tensor<4096xf32> -> tensor<4096xf32>
+    // ... the rest of the backward ...
+    %avg = amp.all_reduce_wait %r, %f : tensor<4096xf32> -> tensor<4096xf32>
+    ```
+  }];
+  let arguments = (ins Amp_ReduceKindAttr:$kind,
+                       AnyTypeOf<[RankedTensorOf<[F32]>,
+                                  MemRefOf<[F32]>]>:$buffer);
+  let results = (outs Optional<RankedTensorOf<[F32]>>:$in_flight,
+                      Amp_RequestType:$request);
+  let assemblyFormat = [{
+    $kind $buffer attr-dict `:` type($buffer) (`->` type($in_flight)^)?
+  }];
+  let hasVerifier = 1;
+}
+
+def Amp_AllReduceWaitOp : Amp_Op<"all_reduce_wait", [
+    DeclareOpInterfaceMethods<MemoryEffectsOpInterface>]> {
+  let summary = "the end of an amp.all_reduce_start";
+  let description = [{
+    Waits until the all-reduce `request` names has combined its buffer. On
+    tensors, `buffer` is the start's `in_flight` value and the result the
+    combined values; on memrefs the op takes the start's buffer (whose
+    readers it orders after the communication) and has no result.
+  }];
+  let arguments = (ins Amp_RequestType:$request,
+                       AnyTypeOf<[RankedTensorOf<[F32]>,
+                                  MemRefOf<[F32]>]>:$buffer);
+  let results = (outs Optional<RankedTensorOf<[F32]>>:$result);
+  let assemblyFormat = [{
+    $request `,` $buffer attr-dict `:` type($buffer) (`->` type($result)^)?
   }];
   let hasVerifier = 1;
 }
