@@ -3,7 +3,8 @@
 # (or reuses an existing build), runs the GPU tests (the JIT's CUDA target
 # against the CPU back end: exhaustive casts bit for bit, matmuls, batch
 # matmul and conv in both tensor-core tilings, reductions, a short training
-# run with its test accuracy; ampc-run on the GPU; ptxas on every zoo
+# run with its test accuracy, one data-parallel rank over NCCL against the
+# step without it and the CPU's MPI step; ampc-run on the GPU; ptxas on every zoo
 # training step; the kernel emulator) and the GPU benchmarks (bf16 and fp8
 # GEMM 4096^3 and 8192^3 in both tilings next to cuBLAS/cuBLASLt measured in
 # the same run, the MLP training step per policy), and writes the logs and

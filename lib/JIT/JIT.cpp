@@ -174,6 +174,9 @@ llvm::orc::SymbolMap runtimeSymbols(llvm::orc::MangleAndInterner interner) {
   add("ampc_rt_all_reduce_f32", &ampc_rt_all_reduce_f32);
   add("ampc_rt_all_reduce_start_f32", &ampc_rt_all_reduce_start_f32);
   add("ampc_rt_all_reduce_wait", &ampc_rt_all_reduce_wait);
+  add("ampc_rt_cuda_all_reduce_f32", &ampc_rt_cuda_all_reduce_f32);
+  add("ampc_rt_cuda_all_reduce_start_f32", &ampc_rt_cuda_all_reduce_start_f32);
+  add("ampc_rt_cuda_all_reduce_wait", &ampc_rt_cuda_all_reduce_wait);
   add("mgpuModuleLoad", &mgpuModuleLoad);
   add("mgpuModuleLoadJIT", &mgpuModuleLoadJIT);
   add("mgpuModuleUnload", &mgpuModuleUnload);

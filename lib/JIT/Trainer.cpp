@@ -3,6 +3,7 @@
 
 #include "ampc/JIT/Trainer.h"
 #include "ampc_rt/Collectives.h"
+#include "ampc_rt/Cuda.h"
 
 #include "ampc/Autodiff/Passes.h"
 
@@ -66,6 +67,20 @@ ampc::AmpBuildTrainStepOptions stepOptions(const ampc::TrainOptions &options,
   return step;
 }
 
+/// Joins the data-parallel group: MPI under mpirun, and on the cuda target
+/// NCCL's communicator.
+llvm::Error joinGroup(const std::string &target) {
+  if (std::string error = ampc_rt::initDistributed(); !error.empty())
+    return makeError("data-parallel training: " + error);
+  if (target != "cuda")
+    return llvm::Error::success();
+  char reason[1024];
+  if (!ampc_rt_cuda_collectives_available(reason, sizeof(reason)))
+    return makeError("data-parallel training on the cuda target (NCCL): " +
+                     llvm::Twine(reason));
+  return llvm::Error::success();
+}
+
 } // namespace
 
 llvm::Expected<std::unique_ptr<ampc::JitModule>>
@@ -106,13 +121,9 @@ ampc::Trainer::build(llvm::StringRef source, llvm::StringRef bufferName,
   if (options.batch < 0)
     return makeError("the batch size must be positive, got " +
                      llvm::Twine(options.batch));
-  if (options.dataParallel && jit.target != "cpu")
-    return makeError("data-parallel training runs on the cpu target (over "
-                     "MPI); the " +
-                     jit.target + " target does not have it yet");
   if (options.dataParallel)
-    if (std::string error = ampc_rt::initDistributed(); !error.empty())
-      return makeError("data-parallel training: " + error);
+    if (llvm::Error error = joinGroup(jit.target))
+      return std::move(error);
   auto module =
       compileStep(source, bufferName, jit, options, mode, options.batch);
   if (!module)

@@ -245,6 +245,8 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   addBufferizationStage(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Data-parallel steps' all-reduces: NCCL on the device buffers.
+  pm.addPass(ampc::createAmpcGpuLowerCollectives());
   // Every parallel loop nest of a linalg op becomes one kernel: its parallel
   // dimensions map onto blocks and threads, its reductions stay loops in
   // each thread. Scalar code (loss-scale arithmetic) stays on the host,

@@ -75,17 +75,101 @@ TEST(CudaTargetTest, WithoutAGpuTheCudaTargetIsAClearError) {
       options);
   ASSERT_FALSE(static_cast<bool>(module));
   std::string message = llvm::toString(module.takeError());
-  EXPECT_EQ(message.rfind("target cuda needs an NVIDIA GPU and its driver: ", 0),
-            0u)
+  EXPECT_EQ(
+      message.rfind("target cuda needs an NVIDIA GPU and its driver: ", 0), 0u)
       << message;
   EXPECT_NE(message.find(why), std::string::npos) << message;
+}
+
+std::string zooMlp() {
+  auto buffer = llvm::MemoryBuffer::getFile(std::string(AMPC_SOURCE_DIR) +
+                                            "/examples/models/mlp.mlir");
+  return buffer ? (*buffer)->getBuffer().str() : std::string();
+}
+
+llvm::Expected<std::unique_ptr<ampc::Trainer>>
+dataParallelTrainer(const char *target, const char *policy, bool parallel) {
+  ampc::JitOptions jit;
+  jit.target = target;
+  jit.precision.policy = ampc::testing::policyNamed(policy);
+  ampc::TrainOptions options;
+  options.dataParallel = parallel;
+  options.momentum = 0.9;
+  return ampc::Trainer::create(zooMlp(), "mlp.mlir", jit, options);
+}
+
+TEST(CudaTargetTest, DataParallelWithoutAGpuIsAClearError) {
+  std::string why;
+  if (haveGpu(&why))
+    GTEST_SKIP() << "a GPU is present: the no-GPU error is not reachable";
+  char reason[512] = "";
+  EXPECT_EQ(ampc_rt_cuda_collectives_available(reason, sizeof reason), 0);
+  EXPECT_EQ(std::string(reason), "no GPU: " + why);
+  auto trainer = dataParallelTrainer("cuda", "fp32", true);
+  ASSERT_FALSE(static_cast<bool>(trainer));
+  EXPECT_EQ(llvm::toString(trainer.takeError()),
+            "data-parallel training on the cuda target (NCCL): no GPU: " + why);
+}
+
+/// The batches of step `step`: 128 random images and one-hot labels.
+std::vector<Tensor> randomBatch(int step) {
+  std::mt19937 rng(step);
+  std::normal_distribution<float> normal;
+  Tensor x(DType::F32, {128, 784}), y(DType::F32, {128, 10});
+  for (int64_t i = 0; i < x.numElements(); ++i)
+    x.as<float>()[i] = normal(rng);
+  for (int64_t r = 0; r < 128; ++r)
+    y.as<float>()[r * 10 + rng() % 10] = 1.0f;
+  return {x, y};
+}
+
+/// With one GPU: one rank over NCCL (the step's all-reduces are NCCL's, on
+/// the device buffers) trains to the losses and parameters of the step
+/// without them, bit for bit (the mean of one rank is its value), and to
+/// the losses of the CPU's data-parallel step (MPI's path) within f32
+/// rounding; fp8 max-reduces its amaxes through NCCL too.
+TEST(CudaTargetTest, DataParallelOverNcclMatchesOneProcess) {
+  REQUIRE_GPU();
+  char reason[1024] = "";
+  if (!ampc_rt_cuda_collectives_available(reason, sizeof reason))
+    GTEST_SKIP() << "NCCL is not usable here: " << reason;
+  for (const char *policy : {"fp32", "fp8"}) {
+    std::vector<std::vector<float>> losses;
+    std::vector<std::vector<Tensor>> params;
+    for (auto [target, parallel] :
+         {std::pair("cuda", true), std::pair("cuda", false),
+          std::pair("cpu", true)}) {
+      auto trainer = dataParallelTrainer(target, policy, parallel);
+      ASSERT_TRUE(static_cast<bool>(trainer))
+          << llvm::toString(trainer.takeError());
+      losses.emplace_back();
+      for (int step = 0; step < 20; ++step) {
+        auto result = (*trainer)->step(randomBatch(step));
+        ASSERT_TRUE(static_cast<bool>(result))
+            << llvm::toString(result.takeError());
+        losses.back().push_back(result->loss);
+      }
+      params.push_back((*trainer)->parameters());
+    }
+    EXPECT_EQ(losses[0], losses[1]) << policy;
+    for (size_t p = 0; p < params[0].size(); ++p)
+      EXPECT_EQ(params[0][p].data, params[1][p].data) << policy << " " << p;
+    float worst = 0;
+    for (size_t i = 0; i < losses[0].size(); ++i)
+      worst = std::max(worst, std::fabs(losses[0][i] - losses[2][i]) /
+                                  std::fabs(losses[2][i]));
+    std::printf("[ cuda ] %s: NCCL step = step without it, bit for bit; vs "
+                "the CPU's MPI step: max relative loss difference %.2e\n",
+                policy, worst);
+    EXPECT_LT(worst, std::string(policy) == "fp32" ? 1e-4f : 2e-2f) << policy;
+  }
 }
 
 TEST(CudaTargetTest, UnknownTargetIsAClearError) {
   ampc::JitOptions options;
   options.target = "tpu";
-  auto module = ampc::JitModule::fromString(
-      "func.func @f() {\n  return\n}\n", options);
+  auto module =
+      ampc::JitModule::fromString("func.func @f() {\n  return\n}\n", options);
   ASSERT_FALSE(static_cast<bool>(module));
   EXPECT_EQ(llvm::toString(module.takeError()),
             "unknown target 'tpu'; expected cpu or cuda");
@@ -113,21 +197,24 @@ TEST(CudaTargetTest, CastsMatchTheCpuBitForBit) {
   std::string source;
   for (const char *type : {"bf16", "f16", "f8E4M3FN", "f8E5M2"})
     source += std::string("func.func @to_") + type + "(%x: tensor<" + n +
-              "xf32>) -> tensor<" + n + "x" + type + "> {\n  %y = amp.cast %x : tensor<" +
-              n + "xf32> to tensor<" + n + "x" + type + ">\n  return %y : tensor<" +
-              n + "x" + type + ">\n}\n";
+              "xf32>) -> tensor<" + n + "x" + type +
+              "> {\n  %y = amp.cast %x : tensor<" + n + "xf32> to tensor<" + n +
+              "x" + type + ">\n  return %y : tensor<" + n + "x" + type +
+              ">\n}\n";
   Tensor all16(DType::U16, {65536}), all8(DType::U8, {256});
   for (int i = 0; i < 65536; ++i)
     all16.as<uint16_t>()[i] = uint16_t(i);
   for (int i = 0; i < 256; ++i)
     all8.as<uint8_t>()[i] = uint8_t(i);
   for (const char *type : {"bf16", "f16"})
-    source += std::string("func.func @from_") + type + "(%x: tensor<65536x" +
-              type + ">) -> tensor<65536xf32> {\n  %y = amp.cast %x : tensor<65536x" +
-              type + "> to tensor<65536xf32>\n  return %y : tensor<65536xf32>\n}\n";
+    source +=
+        std::string("func.func @from_") + type + "(%x: tensor<65536x" + type +
+        ">) -> tensor<65536xf32> {\n  %y = amp.cast %x : tensor<65536x" + type +
+        "> to tensor<65536xf32>\n  return %y : tensor<65536xf32>\n}\n";
   for (const char *type : {"f8E4M3FN", "f8E5M2"})
     source += std::string("func.func @from_") + type + "(%x: tensor<256x" +
-              type + ">) -> tensor<256xf32> {\n  %y = amp.cast %x : tensor<256x" +
+              type +
+              ">) -> tensor<256xf32> {\n  %y = amp.cast %x : tensor<256x" +
               type + "> to tensor<256xf32>\n  return %y : tensor<256xf32>\n}\n";
   auto cpu = compile(source, "cpu"), cuda = compile(source, "cuda");
   ASSERT_TRUE(cpu && cuda);
@@ -210,8 +297,8 @@ func.func @conv(%x: tensor<2x12x12x3xf32>, %w: tensor<3x3x3x8xf32>) -> tensor<2x
       return t;
     };
     for (auto [fn, inputs] :
-         {std::make_pair("mm", std::vector<Tensor>{random({64, 96}),
-                                                   random({96, 48})}),
+         {std::make_pair(
+              "mm", std::vector<Tensor>{random({64, 96}), random({96, 48})}),
           std::make_pair("ragged", std::vector<Tensor>{random({37, 21}),
                                                        random({21, 13})}),
           std::make_pair("blocks", std::vector<Tensor>{random({150, 200}),
@@ -300,10 +387,10 @@ func.func @reduce(%x: tensor<784x256xf32>) -> (tensor<f32>, tensor<f32>, tensor<
 
 TEST(CudaTargetTest, ShortTrainingRunMatchesTheCpu) {
   REQUIRE_GPU();
-  auto train = ampc::train::loadSplit("/usr/share/datasets/fashion-mnist",
-                                      "train");
-  auto test = ampc::train::loadSplit("/usr/share/datasets/fashion-mnist",
-                                     "test");
+  auto train =
+      ampc::train::loadSplit("/usr/share/datasets/fashion-mnist", "train");
+  auto test =
+      ampc::train::loadSplit("/usr/share/datasets/fashion-mnist", "test");
   if (!train || !test)
     GTEST_SKIP() << "Fashion-MNIST not installed: "
                  << llvm::toString(!train ? train.takeError()
@@ -318,7 +405,8 @@ TEST(CudaTargetTest, ShortTrainingRunMatchesTheCpu) {
     jit.target = target;
     auto trainer = ampc::Trainer::create((*buffer)->getBuffer(), "mlp.mlir",
                                          jit, ampc::TrainOptions());
-    ASSERT_TRUE(static_cast<bool>(trainer)) << llvm::toString(trainer.takeError());
+    ASSERT_TRUE(static_cast<bool>(trainer))
+        << llvm::toString(trainer.takeError());
     // The same 100 batches on both targets, then 2048 test images.
     ampc::train::LoopOptions loop;
     loop.maxSteps = 100;

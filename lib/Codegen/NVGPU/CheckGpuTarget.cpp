@@ -3,7 +3,6 @@
 #include "ampc/Codegen/NVGPU/Passes.h"
 
 #include "ampc/Codegen/NVGPU/GpuTarget.h"
-#include "ampc/Dialect/Amp/IR/Amp.h"
 
 using namespace mlir;
 
@@ -31,16 +30,6 @@ struct AmpcCheckGpuTargetPass
     if (format != "isa" && format != "bin" && format != "fatbin")
       return bad("unknown format '" + format +
                  "'; expected isa (PTX), bin (cubin) or fatbin");
-    getOperation().walk([&](Operation *op) {
-      if (!isa<ampc::amp::AllReduceOp, ampc::amp::AllReduceStartOp,
-               ampc::amp::AllReduceWaitOp>(op))
-        return WalkResult::advance();
-      op->emitOpError("ampc-gpu-pipeline: data-parallel steps (amp.all_reduce) "
-                      "run on the cpu target over MPI; the cuda target has no "
-                      "collectives yet (NCCL)");
-      signalPassFailure();
-      return WalkResult::interrupt();
-    });
   }
 };
 } // namespace

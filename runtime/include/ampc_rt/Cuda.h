@@ -29,6 +29,22 @@ void ampc_rt_gpu_clear_error(void);
    them; see DevicePool.h). */
 void ampc_rt_gpu_release_cached_memory(void);
 
+/* Data-parallel collectives of the cuda target, over NCCL (libnccl.so.2,
+   loaded on first use; AMPC_NCCL_LIBRARY names another file) across the
+   ranks of ampc_rt/Collectives.h, one GPU each: the all-reduces of
+   amp.all_reduce (enqueued and waited for), amp.all_reduce_start
+   (enqueued on the communication stream; the handle for the wait) and
+   amp.all_reduce_wait, in place on device-reachable floats, kinds 0 sum,
+   1 mean, 2 max. A failure ends every rank with a message (the replicas
+   would part). ampc_rt_cuda_collectives_available sets them up: 1 if
+   usable, else 0 with the reason (no GPU, no NCCL, NCCL older than 2.10,
+   a failed initialization) in `error`. */
+int ampc_rt_cuda_collectives_available(char *error, size_t error_size);
+void ampc_rt_cuda_all_reduce_f32(float *data, int64_t count, int32_t kind);
+int64_t ampc_rt_cuda_all_reduce_start_f32(float *data, int64_t count,
+                                          int32_t kind);
+void ampc_rt_cuda_all_reduce_wait(int64_t request);
+
 void *mgpuModuleLoad(void *data, size_t size);
 void *mgpuModuleLoadJIT(void *data, int optLevel);
 void mgpuModuleUnload(void *module);

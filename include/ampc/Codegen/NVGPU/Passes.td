@@ -157,6 +157,33 @@ def AmpcGpuHostBuffers : Pass<"ampc-gpu-host-buffers", "::mlir::ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def AmpcGpuLowerCollectives
+    : Pass<"ampc-gpu-lower-collectives", "::mlir::ModuleOp"> {
+  let summary = "amp.all_reduce (blocking or started and waited for) on "
+                "buffers as calls to the runtime's NCCL collectives";
+  let description = [{
+    Runs after bufferization, before the host buffers become managed memory
+    (a strided buffer's contiguous temporary becomes managed memory too).
+    The host code calls
+
+    ```
+    ampc_rt_cuda_all_reduce_f32(ptr data, i64 count, i32 kind)   // kind: 0 sum, 1 mean, 2 max
+    i64 h = ampc_rt_cuda_all_reduce_start_f32(ptr data, i64 count, i32 kind)
+    ampc_rt_cuda_all_reduce_wait(i64 h)
+    ```
+
+    which run `ncclAllReduce` in place on the device buffer (the start on
+    the runtime's communication stream, so that the kernels launched until
+    the wait run meanwhile), across the ranks `mpirun` started (one GPU
+    each; one rank without mpirun). An all-reduce still on tensors is an
+    error.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 def AmpcGpuLowerAmp : Pass<"ampc-gpu-lower-amp", "::mlir::func::FuncOp"> {
   let summary = "amp-lower-to-arith with NVIDIA's conversion instructions";
   let description = [{
