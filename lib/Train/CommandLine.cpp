@@ -82,6 +82,17 @@ struct TrainCLOptions {
                            cl::cat(getLossScalingCLCategory())};
   cl::opt<double> maxScale{"max-scale", cl::init(0.0), cl::desc("0: unbounded"),
                            cl::cat(getLossScalingCLCategory())};
+  // Data-parallel runs (under mpirun).
+  cl::opt<int64_t> bucketMB{
+      "bucket-mb", cl::init(25),
+      cl::desc("under mpirun: the largest gradient bucket (one all-reduce), "
+               "in MiB"),
+      cl::cat(getOptimizerCLCategory())};
+  cl::opt<bool> overlapCommunication{
+      "overlap-communication", cl::init(true),
+      cl::desc("under mpirun: start each bucket's all-reduce as soon as the "
+               "backward has computed it (=false: after the backward)"),
+      cl::cat(getOptimizerCLCategory())};
 };
 
 llvm::ManagedStatic<TrainCLOptions> clOptions;
@@ -130,5 +141,7 @@ llvm::Expected<ampc::TrainOptions> ampc::train::getTrainOptionsFromCL() {
   options.hysteresis = cli.hysteresis;
   options.minScale = cli.minScale;
   options.maxScale = cli.maxScale;
+  options.bucketMB = cli.bucketMB;
+  options.overlapCommunication = cli.overlapCommunication;
   return options;
 }

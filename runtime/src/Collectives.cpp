@@ -247,12 +247,14 @@ std::string allReduceNow(const Job &job) {
 }
 
 Job reduceJob(float *data, int64_t count, ampc_rt::ReduceKind kind) {
-  return {Job::Kind::AllReduce, data,
-          count,                mpi().floatType,
-          sizeof(float),        kind,
-          0,                    kind == ampc_rt::ReduceKind::Mean
-                                    ? &divideBy<float>
-                                    : nullptr};
+  return {Job::Kind::AllReduce,
+          data,
+          count,
+          mpi().floatType,
+          sizeof(float),
+          kind,
+          0,
+          kind == ampc_rt::ReduceKind::Mean ? &divideBy<float> : nullptr};
 }
 
 [[noreturn]] void communicationFailed(const std::string &what, int64_t count,

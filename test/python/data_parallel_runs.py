@@ -11,7 +11,9 @@
     global batch differs (1 rank x 64);
   - a rank that dies (SIGKILL mid-run) ends the whole run within 60 s, with
     a non-zero status and a message; it never hangs;
-  - ranks started with different policies refuse to train together.
+  - ranks started with different policies refuse to train together;
+  - the all-reduces after the backward (--overlap-communication=false,
+    --bucket-mb=1) give the default run's loss and accuracy, bit for bit.
 """
 import json
 import os
@@ -65,6 +67,12 @@ else:
           f"{dp['test_accuracy_percent']:.2f}% vs {solo['test_accuracy_percent']:.2f}%")
     check(out.count("== summary") == 1 and "data-parallel: 2 ranks" in out,
           "only rank 0 prints (one summary table)")
+    rc2, _, err2, after = train(2, 64, "after", ["--overlap-communication=false",
+                                                  "--bucket-mb=1"])
+    check(rc2 == 0 and after.get("train_loss") == dp["train_loss"] and
+          after.get("test_accuracy_percent") == dp["test_accuracy_percent"],
+          "--overlap-communication=false --bucket-mb=1: the same epoch loss and "
+          f"accuracy, bit for bit ({after.get('train_loss')}) {err2[-300:]}")
 
 rc, out, err, _ = train(1, 128, "resumed", [f"--checkpoint-dir={WORK}/ckpt", "--resume",
                                             "--epochs=2", "--test-limit=1000"])

@@ -44,9 +44,11 @@ struct AllReduceBufferization
 
 /// The start and the wait each read and write their tensor's buffer in
 /// place; their tensor result (in flight, combined) is that buffer.
-template <typename ConcreteModel, typename ConcreteOp>
+/// Bufferized, the op is rebuilt on the buffer without its tensor result.
+template <typename ConcreteOp>
 struct InPlaceCommunication
-    : BufferizableOpInterface::ExternalModel<ConcreteModel, ConcreteOp> {
+    : BufferizableOpInterface::ExternalModel<InPlaceCommunication<ConcreteOp>,
+                                             ConcreteOp> {
   bool bufferizesToMemoryRead(Operation *op, OpOperand &operand,
                               const AnalysisState &) const {
     return isa<TensorType>(operand.get().getType());
@@ -61,45 +63,33 @@ struct InPlaceCommunication
       return {};
     return {{op->getResult(0), BufferRelation::Equivalent}};
   }
-};
-
-struct AllReduceStartBufferization
-    : InPlaceCommunication<AllReduceStartBufferization,
-                           ampc::amp::AllReduceStartOp> {
   LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
                           const BufferizationOptions &options,
                           BufferizationState &state) const {
-    auto start = cast<ampc::amp::AllReduceStartOp>(op);
+    auto tensorOp = cast<ConcreteOp>(op);
     FailureOr<Value> buffer =
-        getBuffer(rewriter, start.getBuffer(), options, state);
+        getBuffer(rewriter, tensorOp.getBuffer(), options, state);
     if (failed(buffer))
       return failure();
     rewriter.setInsertionPoint(op);
-    auto bufferized = ampc::amp::AllReduceStartOp::create(
-        rewriter, op->getLoc(), Type(), start.getRequest().getType(),
-        start.getKind(), *buffer);
-    replaceOpWithBufferizedValues(rewriter, op,
-                                  {*buffer, bufferized.getRequest()});
+    SmallVector<Value> replacements{*buffer};
+    rebuild(rewriter, tensorOp, *buffer, replacements);
+    replaceOpWithBufferizedValues(rewriter, op, replacements);
     return success();
   }
-};
 
-struct AllReduceWaitBufferization
-    : InPlaceCommunication<AllReduceWaitBufferization,
-                           ampc::amp::AllReduceWaitOp> {
-  LogicalResult bufferize(Operation *op, RewriterBase &rewriter,
-                          const BufferizationOptions &options,
-                          BufferizationState &state) const {
-    auto wait = cast<ampc::amp::AllReduceWaitOp>(op);
-    FailureOr<Value> buffer =
-        getBuffer(rewriter, wait.getBuffer(), options, state);
-    if (failed(buffer))
-      return failure();
-    rewriter.setInsertionPoint(op);
+private:
+  static void rebuild(RewriterBase &rewriter, ampc::amp::AllReduceStartOp op,
+                      Value buffer, SmallVector<Value> &replacements) {
+    auto start = ampc::amp::AllReduceStartOp::create(
+        rewriter, op->getLoc(), Type(), op.getRequest().getType(), op.getKind(),
+        buffer);
+    replacements.push_back(start.getRequest());
+  }
+  static void rebuild(RewriterBase &rewriter, ampc::amp::AllReduceWaitOp op,
+                      Value buffer, SmallVector<Value> &) {
     ampc::amp::AllReduceWaitOp::create(rewriter, op->getLoc(), Type(),
-                                       wait.getRequest(), *buffer);
-    replaceOpWithBufferizedValues(rewriter, op, *buffer);
-    return success();
+                                       op.getRequest(), buffer);
   }
 };
 
@@ -108,8 +98,9 @@ struct AllReduceWaitBufferization
 void ampc::registerAllReduceBufferization(DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *context, amp::AmpDialect *) {
     amp::AllReduceOp::attachInterface<AllReduceBufferization>(*context);
-    amp::AllReduceStartOp::attachInterface<AllReduceStartBufferization>(
-        *context);
-    amp::AllReduceWaitOp::attachInterface<AllReduceWaitBufferization>(*context);
+    amp::AllReduceStartOp::attachInterface<
+        InPlaceCommunication<amp::AllReduceStartOp>>(*context);
+    amp::AllReduceWaitOp::attachInterface<
+        InPlaceCommunication<amp::AllReduceWaitOp>>(*context);
   });
 }

@@ -57,8 +57,7 @@ Nccl &nccl() {
 /// libnccl.so.2 from AMPC_NCCL_LIBRARY, the loader's path or the CUDA
 /// toolkit's directory.
 void *openLibrary(std::string &tried) {
-  const char *candidates[] = {std::getenv("AMPC_NCCL_LIBRARY"),
-                              "libnccl.so.2",
+  const char *candidates[] = {std::getenv("AMPC_NCCL_LIBRARY"), "libnccl.so.2",
                               "/usr/local/cuda/lib64/libnccl.so.2"};
   for (const char *path : candidates) {
     if (!path || !*path)
@@ -89,8 +88,8 @@ bool load(Nccl &n) {
   resolve("ncclAllReduce", n.AllReduce);
   resolve("ncclGetErrorString", n.GetErrorString);
   int version = 0;
-  if (n.error.empty() && (n.GetVersion(&version) != 0 ||
-                          version < kNcclMinVersion))
+  if (n.error.empty() &&
+      (n.GetVersion(&version) != 0 || version < kNcclMinVersion))
     n.error = "NCCL " + std::to_string(version) +
               " is too old: the mean all-reduce (ncclAvg) needs 2.10 or newer";
   return n.error.empty();
@@ -100,24 +99,40 @@ std::string ncclFailure(Nccl &n, const char *call, int result) {
   return std::string(call) + " failed: " + n.GetErrorString(result);
 }
 
-/// The communicator of this process's group, on its GPU.
-std::string initialize(Nccl &n) {
+/// What this rank needs before the group sets up NCCL: a GPU, the library
+/// and (rank 0) the group's id; "" or why not.
+std::string prepare(Nccl &n, NcclUniqueId &id) {
   char reason[512];
   if (!ampc_rt_gpu_available(reason, sizeof(reason)))
     return std::string("no GPU: ") + reason;
   if (!load(n))
     return n.error;
-  if (std::string error = ampc_rt::initDistributed(); !error.empty())
-    return error;
-  int rank = ampc_rt::distributedRank(), size = ampc_rt::distributedSize();
-  NcclUniqueId id{};
-  if (rank == 0)
+  if (ampc_rt::distributedRank() == 0)
     if (int result = n.GetUniqueId(&id); result != 0)
       return ncclFailure(n, "ncclGetUniqueId", result);
-  if (std::string error = ampc_rt::broadcast(&id, sizeof(id), 0);
-      !error.empty())
-    return "sending NCCL's id to the ranks: " + error;
-  if (int result = n.CommInitRank(&n.comm, size, id, rank); result != 0)
+  return "";
+}
+
+/// The communicator of this process's group, on its GPU. Every rank learns
+/// whether every rank is ready before any waits for the others in NCCL.
+std::string initialize(Nccl &n) {
+  if (std::string error = ampc_rt::initDistributed(); !error.empty())
+    return error;
+  NcclUniqueId id{};
+  std::string error = prepare(n, id);
+  float failed = error.empty() ? 0.0f : 1.0f;
+  if (std::string e = ampc_rt::allReduce(&failed, 1, ampc_rt::ReduceKind::Max);
+      !e.empty())
+    return e;
+  if (!error.empty())
+    return error;
+  if (failed > 0)
+    return "another rank could not set up NCCL (its message says why)";
+  if (std::string e = ampc_rt::broadcast(&id, sizeof(id), 0); !e.empty())
+    return "sending NCCL's id to the ranks: " + e;
+  if (int result = n.CommInitRank(&n.comm, ampc_rt::distributedSize(), id,
+                                  ampc_rt::distributedRank());
+      result != 0)
     return ncclFailure(n, "ncclCommInitRank", result);
   ampc_rt_gpu_clear_error();
   n.stream = mgpuStreamCreate();

@@ -161,19 +161,28 @@ LogicalResult AllReduceOp::verify() {
   return success();
 }
 
-void AllReduceOp::getEffects(
+/// The effects of every collective: a write of the default resource (kept,
+/// and kept in order with the other collectives, whatever uses the
+/// results), and on memrefs a read and a write of each buffer.
+static void communicationEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
-        &effects) {
-  // Communication: kept, and kept in order, whatever uses the results.
+        &effects,
+    MutableArrayRef<OpOperand> buffers) {
   effects.emplace_back(MemoryEffects::Write::get(),
                        SideEffects::DefaultResource::get());
-  for (OpOperand &operand : getBuffersMutable())
+  for (OpOperand &operand : buffers)
     if (isa<MemRefType>(operand.get().getType())) {
       effects.emplace_back(MemoryEffects::Read::get(), &operand,
                            SideEffects::DefaultResource::get());
       effects.emplace_back(MemoryEffects::Write::get(), &operand,
                            SideEffects::DefaultResource::get());
     }
+}
+
+void AllReduceOp::getEffects(
+    SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
+        &effects) {
+  communicationEffects(effects, getBuffersMutable());
 }
 
 //===----------------------------------------------------------------------===//
@@ -207,15 +216,7 @@ LogicalResult AllReduceStartOp::verify() {
 void AllReduceStartOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  // Communication: kept, and kept in order with the other collectives.
-  effects.emplace_back(MemoryEffects::Write::get(),
-                       SideEffects::DefaultResource::get());
-  if (isa<MemRefType>(getBuffer().getType())) {
-    effects.emplace_back(MemoryEffects::Read::get(), &getBufferMutable(),
-                         SideEffects::DefaultResource::get());
-    effects.emplace_back(MemoryEffects::Write::get(), &getBufferMutable(),
-                         SideEffects::DefaultResource::get());
-  }
+  communicationEffects(effects, getBufferMutable());
 }
 
 LogicalResult AllReduceWaitOp::verify() {
@@ -240,14 +241,7 @@ LogicalResult AllReduceWaitOp::verify() {
 void AllReduceWaitOp::getEffects(
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>
         &effects) {
-  effects.emplace_back(MemoryEffects::Write::get(),
-                       SideEffects::DefaultResource::get());
-  if (isa<MemRefType>(getBuffer().getType())) {
-    effects.emplace_back(MemoryEffects::Read::get(), &getBufferMutable(),
-                         SideEffects::DefaultResource::get());
-    effects.emplace_back(MemoryEffects::Write::get(), &getBufferMutable(),
-                         SideEffects::DefaultResource::get());
-  }
+  communicationEffects(effects, getBufferMutable());
 }
 
 LogicalResult UnscaleGradsOp::verify() {
