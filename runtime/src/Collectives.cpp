@@ -240,21 +240,24 @@ std::string waitFor(int64_t ticket) {
   return ticket > 0 ? channel().wait(ticket) : "";
 }
 
-std::string allReduceNow(const Job &job) {
+/// Runs `job` and waits for it (after every job submitted before it).
+std::string runNow(const Job &job) {
   std::string error;
   int64_t ticket = submit(job, error);
   return error.empty() ? waitFor(ticket) : error;
 }
 
-Job reduceJob(float *data, int64_t count, ampc_rt::ReduceKind kind) {
+/// An in-place all-reduce of `count` values of type T (MPI's `type`).
+template <typename T>
+Job reduceJob(T *data, int64_t count, Handle type, ampc_rt::ReduceKind kind) {
   return {Job::Kind::AllReduce,
           data,
           count,
-          mpi().floatType,
-          sizeof(float),
+          type,
+          sizeof(T),
           kind,
           0,
-          kind == ampc_rt::ReduceKind::Mean ? &divideBy<float> : nullptr};
+          kind == ampc_rt::ReduceKind::Mean ? &divideBy<T> : nullptr};
 }
 
 [[noreturn]] void communicationFailed(const std::string &what, int64_t count,
@@ -284,18 +287,16 @@ int ampc_rt::distributedRank() { return mpi().active ? mpi().rank : 0; }
 int ampc_rt::distributedSize() { return mpi().active ? mpi().size : 1; }
 
 std::string ampc_rt::allReduce(float *data, int64_t count, ReduceKind kind) {
-  return allReduceNow(reduceJob(data, count, kind));
+  return runNow(reduceJob(data, count, mpi().floatType, kind));
 }
 
 std::string ampc_rt::allReduce(double *data, int64_t count, ReduceKind kind) {
-  return allReduceNow({Job::Kind::AllReduce, data, count, mpi().doubleType,
-                       sizeof(double), kind, 0,
-                       kind == ReduceKind::Mean ? &divideBy<double> : nullptr});
+  return runNow(reduceJob(data, count, mpi().doubleType, kind));
 }
 
 std::string ampc_rt::broadcast(void *data, int64_t bytes, int root) {
-  return allReduceNow({Job::Kind::Broadcast, data, bytes, mpi().byteType, 1,
-                       ReduceKind::Sum, root, nullptr});
+  return runNow({Job::Kind::Broadcast, data, bytes, mpi().byteType, 1,
+                 ReduceKind::Sum, root, nullptr});
 }
 
 void ampc_rt::abortAll(const std::string &message, int code) {
@@ -322,8 +323,9 @@ extern "C" int64_t ampc_rt_all_reduce_start_f32(float *data, int64_t count,
   std::string error = ampc_rt::initDistributed();
   int64_t ticket = 0;
   if (error.empty())
-    ticket = submit(
-        reduceJob(data, count, static_cast<ampc_rt::ReduceKind>(kind)), error);
+    ticket = submit(reduceJob(data, count, mpi().floatType,
+                              static_cast<ampc_rt::ReduceKind>(kind)),
+                    error);
   if (!error.empty())
     communicationFailed("all-reduce", count, error);
   return ticket;
