@@ -235,7 +235,7 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   // Tiles and instructions for the CPU the object is for.
   CpuTarget cpuTarget =
       CpuTarget::fromName(options.cpu, options.features, options.triple);
-  cpu.bf16Dot = cpuTarget.avx512bf16;
+  cpu.bf16Dot = cpuTarget.prefersBf16Dot();
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   cpu.f16Conversions = cpuTarget.f16Conversions;
   std::vector<FunctionSignature> functions;

@@ -343,7 +343,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   // The register tile and instructions of the host, less what cpuFeatures
   // turns off.
   CpuTarget cpuTarget = CpuTarget::fromName("native", options.cpuFeatures);
-  cpu.bf16Dot = options.vectorize && cpuTarget.avx512bf16;
+  cpu.bf16Dot = options.vectorize && cpuTarget.prefersBf16Dot();
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   cpu.f16Conversions = cpuTarget.f16Conversions;
   cpu.donateCarriedState = options.donateCarriedState;

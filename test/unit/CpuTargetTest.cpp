@@ -32,6 +32,18 @@ TEST(CpuTargetTest, NamedX86CpusGetTheirVectorUnits) {
   EXPECT_TRUE(zen4.avx512bf16);
   EXPECT_EQ(zen4.registerTile(), Tile(8, 32));
 
+  // Zen 4 multiplies bf16 with dot products; Sapphire Rapids has them too,
+  // at a fraction of its FMA rate, and AMX tiles instead.
+  EXPECT_FALSE(zen4.amxBf16);
+  EXPECT_TRUE(zen4.prefersBf16Dot());
+  CpuTarget spr = CpuTarget::fromName("sapphirerapids", "", triple);
+  EXPECT_TRUE(spr.avx512bf16);
+  EXPECT_TRUE(spr.amxBf16);
+  EXPECT_FALSE(spr.prefersBf16Dot());
+  EXPECT_EQ(spr.registerTile(), Tile(8, 32));
+  EXPECT_TRUE(CpuTarget::fromName("sapphirerapids", "-amx-bf16", triple)
+                  .prefersBf16Dot());
+
   CpuTarget skx = CpuTarget::fromName("skylake-avx512", "", triple);
   EXPECT_EQ(skx.registerTile(), Tile(8, 32));
   EXPECT_FALSE(skx.avx512bf16);

@@ -4,13 +4,13 @@
 // Every layout a training step's contractions come in (A as m x k or k x m,
 // B as k x n or n x k, C as m x n or n x m), ragged and prime sizes (partial
 // register tiles, a last partial k block, several blocks of row tiles), a
-// batch, bf16 inputs, every ISA level the host runs (its own; AVX2 on an
-// AVX-512 host; 128-bit SSE), small contractions (sequential tile loops) and
-// ones above the parallel threshold, compiled through the JIT with 1 and 2
-// threads and
-// compared with an f64 reference computed here. The f32 sum of K products
-// is within K * 2^-24 of the sum of magnitudes (plus FMA's single rounding);
-// results must not depend on the thread count, bit for bit.
+// batch, bf16 inputs, every ISA level the host runs (its own; AVX-512 BF16
+// dot products on an AMX host; AVX2 on an AVX-512 host; 128-bit SSE), small
+// contractions (sequential tile loops) and ones above the parallel threshold,
+// compiled through the JIT with 1 and 2 threads and compared with an f64
+// reference computed here. The f32 sum of K products is within K * 2^-24 of the
+// sum of magnitudes (plus FMA's single rounding); results must not depend on
+// the thread count, bit for bit.
 //
 //===----------------------------------------------------------------------===//
 
@@ -164,16 +164,21 @@ void runCaseAt(const Case &c, const std::string &features) {
       << "1 and 2 threads give different bits";
 }
 
-/// Feature sets of every ISA level this host runs: its own, AVX2 (on an
-/// AVX-512 host), 128-bit SSE (on an AVX host).
+/// Feature sets of every ISA level this host runs: its own, AVX-512 BF16
+/// dot products (on an AMX host, which prefers AMX), AVX2 (on an AVX-512
+/// host), 128-bit SSE (on an AVX host).
 std::vector<std::string> isaLevels() {
   std::vector<std::string> levels = {""};
-  unsigned bits = ampc::CpuTarget::host().vectorBits;
+  ampc::CpuTarget host = ampc::CpuTarget::host();
+  if (host.avx512bf16 && !host.prefersBf16Dot())
+    levels.push_back("-amx-bf16,-amx-tile,-amx-int8");
+  unsigned bits = host.vectorBits;
   if (bits >= 512)
     levels.push_back("-avx512f,-avx512bf16,-avx512bw,-avx512dq,-avx512vl,"
-                     "-avx512cd");
+                     "-avx512cd,-amx-bf16,-amx-tile,-amx-int8");
   if (bits >= 256)
-    levels.push_back("-avx,-avx2,-fma,-f16c,-avx512f,-avx512bf16");
+    levels.push_back("-avx,-avx2,-fma,-f16c,-avx512f,-avx512bf16,-amx-bf16,"
+                     "-amx-tile,-amx-int8");
   return levels;
 }
 

@@ -29,6 +29,7 @@ CpuTarget fromFeatures(const llvm::StringSet<> &enabled, bool aarch64) {
     target.vectorBits = 256;
   }
   target.avx512bf16 = enabled.contains("avx512bf16");
+  target.amxBf16 = enabled.contains("amx-bf16") && enabled.contains("amx-tile");
   target.f16Conversions = enabled.contains("f16c");
   return target;
 }
@@ -81,5 +82,7 @@ std::string CpuTarget::describe() const {
   os << vectorBits << "-bit x " << vectorRegisters << " vector registers";
   if (avx512bf16)
     os << ", avx512bf16";
+  if (amxBf16)
+    os << ", amx-bf16";
   return text;
 }

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 
 using namespace mlir;
 using ampc::cpu::ContractionLoops;
@@ -137,19 +138,21 @@ Value insertAlong(RewriterBase &b, Location loc, Value part, Value dest,
       getAsIndexOpFoldResult(b.getContext(), type.getShape()), ones);
 }
 
-/// packWhole with the one loop `tiled` cut into `tile`s: when its size is
-/// not a multiple of the tile, the whole panels and the last, zero-padded
-/// one are packed apart into one destination. Packing the whole operand
-/// would pad a copy of all of it first (a serial fill and copy of it).
+/// packWhole with the `tiled` loops cut into `tiles`: when the first one's
+/// size is not a multiple of its tile, the whole panels and the last,
+/// zero-padded one are packed apart into one destination. Packing the whole
+/// operand would pad a copy of all of it first (a serial fill and copy of
+/// it). The other tiled loops (a k loop cut into bf16 pairs) are padded
+/// where they are ragged.
 Value packOperand(RewriterBase &b, Location loc, Value source, AffineMap map,
-                  ArrayRef<unsigned> outer, unsigned tiled, int64_t tile) {
+                  ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
+                  ArrayRef<int64_t> tiles) {
   auto type = cast<RankedTensorType>(source.getType());
-  auto [outerPerm, innerPos] = packPositions(map, outer, {tiled});
-  SmallVector<int64_t> tiles = {tile};
-  int64_t dim = innerPos[0], size = type.getDimSize(dim);
+  auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
+  int64_t dim = innerPos[0], size = type.getDimSize(dim), tile = tiles[0];
   int64_t whole = size / tile;
   if (size % tile == 0 || whole == 0)
-    return packWhole(b, loc, source, map, outer, {tiled}, tiles);
+    return packWhole(b, loc, source, map, outer, tiled, tiles);
   RankedTensorType packed =
       linalg::PackOp::inferPackedType(type, tiles, innerPos, outerPerm);
   // The packed dimension that counts the panels.
@@ -161,11 +164,11 @@ Value packOperand(RewriterBase &b, Location loc, Value source, AffineMap map,
                                        packed.getElementType());
   Value head =
       packWhole(b, loc, sliceAlong(b, loc, source, dim, 0, whole * tile), map,
-                outer, {tiled}, tiles);
+                outer, tiled, tiles);
   Value tail = packWhole(
       b, loc,
       sliceAlong(b, loc, source, dim, whole * tile, size - whole * tile), map,
-      outer, {tiled}, tiles);
+      outer, tiled, tiles);
   dest = insertAlong(b, loc, head, dest, panels, 0);
   return insertAlong(b, loc, tail, dest, panels, whole);
 }
@@ -230,10 +233,11 @@ Value tiledAccumulator(RewriterBase &b, Location loc, Value init, int64_t rows,
       b, loc, tiled, c, SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
 }
 
-/// The contraction of packed A ([M1, K, mr, 1]) and B ([N1, K, nr, 1]) into
-/// the tiled accumulator (tiledAccumulator): mmt4d's loops (M1, N1, K1, M0,
-/// N0, K0) with C read as (M1, M0, N1, N0), so that the micro-kernels write
-/// C itself and no packed copy of it is made or unpacked.
+/// The contraction of packed A ([M1, K1, mr, K0]) and B ([N1, K1, nr, K0];
+/// K0 is 1, or 2 for bf16 pairs) into the tiled accumulator
+/// (tiledAccumulator): mmt4d's loops (M1, N1, K1, M0, N0, K0) with C read as
+/// (M1, M0, N1, N0), so that the micro-kernels write C itself and no packed
+/// copy of it is made or unpacked.
 linalg::LinalgOp contractIntoTiles(RewriterBase &b, Location loc, Value a,
                                    Value bt, Value c) {
   MLIRContext *ctx = b.getContext();
@@ -249,7 +253,14 @@ linalg::LinalgOp contractIntoTiles(RewriterBase &b, Location loc, Value a,
   return linalg::GenericOp::create(
       b, loc, c.getType(), ValueRange{a, bt}, ValueRange{c}, maps, iterators,
       [](OpBuilder &nb, Location loc, ValueRange args) {
-        Value product = arith::MulFOp::create(nb, loc, args[0], args[1]);
+        // bf16 pairs are widened to the accumulator's type.
+        Type acc = args[2].getType();
+        auto widen = [&](Value v) -> Value {
+          return v.getType() == acc ? v
+                                    : arith::ExtFOp::create(nb, loc, acc, v);
+        };
+        Value product =
+            arith::MulFOp::create(nb, loc, widen(args[0]), widen(args[1]));
         linalg::YieldOp::create(
             nb, loc,
             ValueRange{arith::AddFOp::create(nb, loc, args[2], product)});
@@ -292,24 +303,116 @@ void ampc::cpu::widenInputs(RewriterBase &b, linalg::LinalgOp op) {
 
 namespace {
 
-/// The rank-reduced 2-D view of a tile whose other dimensions are 1.
-Value squeezeTile(RewriterBase &b, Location loc, Value tile, OpFoldResult rows,
-                  int64_t cols, unsigned rowDim, unsigned colDim) {
+/// The rank-reduced view of a tile whose dimensions other than `dims` are 1,
+/// with `sizes` along `dims`.
+Value squeezeTile(RewriterBase &b, Location loc, Value tile,
+                  ArrayRef<unsigned> dims, ArrayRef<OpFoldResult> sizes) {
   auto type = cast<RankedTensorType>(tile.getType());
   SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> sizes(type.getRank(), b.getIndexAttr(1));
+  SmallVector<OpFoldResult> all(type.getRank(), b.getIndexAttr(1));
   SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
-  sizes[rowDim] = rows;
-  sizes[colDim] = b.getIndexAttr(cols);
-  std::optional<int64_t> staticRows = getConstantIntValue(rows);
-  auto squeezed = RankedTensorType::get(
-      {staticRows.value_or(ShapedType::kDynamic), cols}, type.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, squeezed, tile, offsets, sizes,
+  SmallVector<int64_t> shape;
+  for (auto [dim, size] : llvm::zip_equal(dims, sizes)) {
+    all[dim] = size;
+    shape.push_back(getConstantIntValue(size).value_or(ShapedType::kDynamic));
+  }
+  auto squeezed = RankedTensorType::get(shape, type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, squeezed, tile, offsets, all,
                                         strides);
 }
 
-/// Replaces one output tile's mmt4d ([b,] 1 x K x mr x 1 by 1 x K x nr x 1
-/// into 1 x 1 x mr x nr) by the micro-kernel.
+/// The operands of one tile's micro-kernel: A as depth x mr (or depth x
+/// 2mr: bf16 pairs), B as depth x nr (depth x 2nr), the tile's sums as
+/// `rows` x `chunks` vectors of `width` lanes.
+struct MicroKernel {
+  Value a, b;
+  int64_t rows = 0, cols = 0, chunks = 1, width = 0;
+  bool pairs = false;
+};
+
+/// One step k of the f32 micro-kernel: one vector of B, a broadcast of A per
+/// row, a fused multiply-add per accumulator.
+SmallVector<Value> f32Step(OpBuilder &b, Location loc,
+                           const MicroKernel &kernel, Value k,
+                           ValueRange sums) {
+  Type f32 = b.getF32Type();
+  auto rowType = VectorType::get({kernel.width}, f32);
+  Value c0 = arith::ConstantIndexOp::create(b, loc, 0);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(f32));
+  Value column = vector::TransferReadOp::create(
+      b, loc, rowType, kernel.b, ValueRange{k, c0}, zero, ArrayRef<bool>{true});
+  SmallVector<Value> next;
+  for (int64_t i = 0; i < kernel.rows; ++i) {
+    Value row = arith::ConstantIndexOp::create(b, loc, i);
+    Value scalar =
+        tensor::ExtractOp::create(b, loc, kernel.a, ValueRange{k, row});
+    Value splat = vector::BroadcastOp::create(b, loc, rowType, scalar);
+    next.push_back(vector::FMAOp::create(b, loc, splat, column, sums[i]));
+  }
+  return next;
+}
+
+/// One step k (a pair of k) of the bf16 micro-kernel: `chunks` vectors of B's
+/// column pairs, A's pair of each row broadcast as one 32-bit value, a
+/// vdpbf16ps per accumulator.
+SmallVector<Value> bf16PairStep(OpBuilder &b, Location loc,
+                                const MicroKernel &kernel, Value k,
+                                ValueRange sums) {
+  Type bf16 = b.getBF16Type(), i32 = b.getI32Type();
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, v);
+  };
+  auto pairsType = VectorType::get({2 * kernel.width}, bf16);
+  auto accType = VectorType::get({kernel.width}, b.getF32Type());
+  Value pad = arith::ConstantOp::create(b, loc, b.getFloatAttr(bf16, 0));
+  SmallVector<Value> columns;
+  for (int64_t j = 0; j < kernel.chunks; ++j)
+    columns.push_back(vector::TransferReadOp::create(
+        b, loc, pairsType, kernel.b, ValueRange{k, index(2 * kernel.width * j)},
+        pad, ArrayRef<bool>{true}));
+  SmallVector<Value> next;
+  for (int64_t i = 0; i < kernel.rows; ++i) {
+    Value pair = vector::TransferReadOp::create(
+        b, loc, VectorType::get({2}, bf16), kernel.a,
+        ValueRange{k, index(2 * i)}, pad, ArrayRef<bool>{true});
+    Value word = vector::ExtractOp::create(
+        b, loc,
+        vector::BitCastOp::create(b, loc, VectorType::get({1}, i32), pair),
+        ArrayRef<int64_t>{0});
+    Value splat = vector::BitCastOp::create(
+        b, loc, pairsType,
+        vector::BroadcastOp::create(
+            b, loc, VectorType::get({kernel.width}, i32), word));
+    for (int64_t j = 0; j < kernel.chunks; ++j)
+      next.push_back(x86vector::DotBF16Op::create(
+          b, loc, accType, sums[i * kernel.chunks + j], splat, columns[j]));
+  }
+  return next;
+}
+
+/// The A or B tile of a micro-kernel ([b,] 1 x depth x n0 x K0) as depth x
+/// n0 (K0 = 1) or depth x 2n0 (K0 = 2: pairs side by side).
+Value kernelOperand(RewriterBase &b, Location loc, Value tile,
+                    OpFoldResult depth) {
+  auto type = cast<RankedTensorType>(tile.getType());
+  unsigned r = type.getRank();
+  int64_t n0 = type.getDimSize(r - 2), k0 = type.getDimSize(r - 1);
+  if (k0 == 1)
+    return squeezeTile(b, loc, tile, {r - 3, r - 2},
+                       {depth, b.getIndexAttr(n0)});
+  Value pairs = squeezeTile(b, loc, tile, {r - 3, r - 2, r - 1},
+                            {depth, b.getIndexAttr(n0), b.getIndexAttr(k0)});
+  auto pairsType = cast<RankedTensorType>(pairs.getType());
+  return tensor::CollapseShapeOp::create(
+      b, loc,
+      RankedTensorType::get({pairsType.getDimSize(0), n0 * k0},
+                            type.getElementType()),
+      pairs, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+}
+
+/// Replaces one output tile's mmt4d ([b,] 1 x K x mr x K0 by 1 x K x nr x K0
+/// into the mr x nr tile of C) by the micro-kernel: f32 fused multiply-adds
+/// (K0 = 1) or bf16 pair dot products (K0 = 2).
 void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
   Location loc = tile.getLoc();
   b.setInsertionPoint(tile);
@@ -322,21 +425,27 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
   // The depth of the k block is dynamic where the block is the last,
   // partial one.
   OpFoldResult depth = tensor::getMixedSize(b, loc, lhs, r - 3);
-  int64_t rows = lhsType.getDimSize(r - 2);
-  int64_t cols = cast<RankedTensorType>(rhs.getType()).getDimSize(r - 2);
-  Type element = accType.getElementType();
-  Value a = squeezeTile(b, loc, lhs, depth, rows, r - 3, r - 2);
-  Value bt = squeezeTile(b, loc, rhs, depth, cols, r - 3, r - 2);
+  MicroKernel kernel;
+  kernel.rows = lhsType.getDimSize(r - 2);
+  kernel.cols = cast<RankedTensorType>(rhs.getType()).getDimSize(r - 2);
+  kernel.pairs = lhsType.getDimSize(r - 1) == 2;
+  kernel.width = kernel.pairs ? ampc::cpu::kDotLanes : kernel.cols;
+  kernel.chunks = kernel.cols / kernel.width;
+  kernel.a = kernelOperand(b, loc, lhs, depth);
+  kernel.b = kernelOperand(b, loc, rhs, depth);
   // The accumulator's row and column dimensions: those its map reads the
   // M0 and N0 loops into (mmt4d: the last two; contractIntoTiles: 1 and 3).
   unsigned loops = tile.getNumLoops();
   AffineMap accMap = tile.getMatchingIndexingMap(tile.getDpsInitOperand(0));
   auto position = [&](unsigned loop) {
-    return *accMap.getResultPosition(getAffineDimExpr(loop, b.getContext()));
+    return unsigned(
+        *accMap.getResultPosition(getAffineDimExpr(loop, b.getContext())));
   };
-  Value c = squeezeTile(b, loc, acc, b.getIndexAttr(rows), cols,
-                        position(loops - 3), position(loops - 2));
-  auto rowType = VectorType::get({cols}, element);
+  Value c =
+      squeezeTile(b, loc, acc, {position(loops - 3), position(loops - 2)},
+                  {b.getIndexAttr(kernel.rows), b.getIndexAttr(kernel.cols)});
+  Type element = accType.getElementType();
+  auto sumType = VectorType::get({kernel.width}, element);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
@@ -344,37 +453,28 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
   // The sums start at zero and the tile of C is added after the k loop: its
   // loads do not hold up the first multiply-adds.
   Value zeros = arith::ConstantOp::create(
-      b, loc, cast<TypedAttr>(b.getZeroAttr(rowType)));
-  SmallVector<Value> init(rows, zeros);
+      b, loc, cast<TypedAttr>(b.getZeroAttr(sumType)));
+  SmallVector<Value> init(kernel.rows * kernel.chunks, zeros);
   auto loop = scf::ForOp::create(
       b, loc, index(0), getValueOrCreateConstantIndexOp(b, loc, depth),
       index(1), init,
       [&](OpBuilder &nb, Location loc, Value k, ValueRange sums) {
-        Value c0 = arith::ConstantIndexOp::create(nb, loc, 0);
-        Value column = vector::TransferReadOp::create(nb, loc, rowType, bt,
-                                                      ValueRange{k, c0}, zero,
-                                                      ArrayRef<bool>{true});
-        SmallVector<Value> next;
-        for (int64_t i = 0; i < rows; ++i) {
-          Value row = arith::ConstantIndexOp::create(nb, loc, i);
-          Value scalar =
-              tensor::ExtractOp::create(nb, loc, a, ValueRange{k, row});
-          Value splat = vector::BroadcastOp::create(nb, loc, rowType, scalar);
-          next.push_back(
-              vector::FMAOp::create(nb, loc, splat, column, sums[i]));
-        }
-        scf::YieldOp::create(nb, loc, next);
+        scf::YieldOp::create(nb, loc,
+                             kernel.pairs
+                                 ? bf16PairStep(nb, loc, kernel, k, sums)
+                                 : f32Step(nb, loc, kernel, k, sums));
       });
-  for (int64_t i = 0; i < rows; ++i) {
-    Value prior = vector::TransferReadOp::create(b, loc, rowType, c,
-                                                 ValueRange{index(i), index(0)},
-                                                 zero, ArrayRef<bool>{true});
-    Value sum = arith::AddFOp::create(b, loc, prior, loop.getResult(i));
-    c = vector::TransferWriteOp::create(b, loc, sum, c,
-                                        ValueRange{index(i), index(0)},
-                                        ArrayRef<bool>{true})
-            .getResult();
-  }
+  for (int64_t i = 0; i < kernel.rows; ++i)
+    for (int64_t j = 0; j < kernel.chunks; ++j) {
+      SmallVector<Value, 2> at = {index(i), index(j * kernel.width)};
+      Value prior = vector::TransferReadOp::create(b, loc, sumType, c, at, zero,
+                                                   ArrayRef<bool>{true});
+      Value sum = arith::AddFOp::create(b, loc, prior,
+                                        loop.getResult(i * kernel.chunks + j));
+      c = vector::TransferWriteOp::create(b, loc, sum, c, at,
+                                          ArrayRef<bool>{true})
+              .getResult();
+    }
   auto accSizes = llvm::map_to_vector(accType.getShape(), [&](int64_t s) {
     return OpFoldResult(b.getIndexAttr(s));
   });
@@ -426,11 +526,20 @@ ampc::cpu::matchPackableContraction(linalg::LinalgOp op) {
   return loops;
 }
 
+bool ampc::cpu::suitsBf16Pairs(linalg::LinalgOp op, int64_t cols) {
+  return cols % kDotLanes == 0 &&
+         llvm::all_of(op.getDpsInputs(), [](Value input) {
+           return getElementTypeOrSelf(input.getType()).isBF16();
+         });
+}
+
 linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
                                             linalg::LinalgOp op,
                                             const ContractionLoops &loops,
-                                            int64_t rows, int64_t cols) {
-  widenInputs(b, op);
+                                            int64_t rows, int64_t cols,
+                                            bool bf16Pairs) {
+  if (!bf16Pairs)
+    widenInputs(b, op);
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -447,17 +556,28 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
   if (ranges[colLoop] < cols && ranges[rowLoop] > ranges[colLoop])
     std::swap(rowLoop, colLoop);
   unsigned lhs = rowLoop == loops.m ? 0 : 1;
+  // bf16 pairs: k is cut into pairs too (K0 = 2), the layout of a dot
+  // product's operands.
+  SmallVector<unsigned> aTiled = {rowLoop}, bTiled = {colLoop};
+  SmallVector<int64_t> aTiles = {rows}, bTiles = {cols};
+  if (bf16Pairs) {
+    aTiled.push_back(loops.k);
+    bTiled.push_back(loops.k);
+    aTiles.push_back(2);
+    bTiles.push_back(2);
+  }
   Value a = packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
-                        withBatch(loops, {rowLoop, loops.k}), rowLoop, rows);
+                        withBatch(loops, {rowLoop, loops.k}), aTiled, aTiles);
   Value bt =
       packOperand(b, loc, op.getDpsInputOperand(1 - lhs)->get(), maps[1 - lhs],
-                  withBatch(loops, {colLoop, loops.k}), colLoop, cols);
+                  withBatch(loops, {colLoop, loops.k}), bTiled, bTiles);
   Value init = op.getDpsInitOperand(0)->get();
   SmallVector<unsigned> cOuter = withBatch(loops, {rowLoop, colLoop});
   auto [outerPerm, innerPos] =
       packPositions(maps[2], cOuter, ArrayRef<unsigned>{rowLoop, colLoop});
-  SmallVector<Value> packedInputs = {appendUnitDim(b, loc, a),
-                                     appendUnitDim(b, loc, bt)};
+  SmallVector<Value> packedInputs = {a, bt};
+  if (!bf16Pairs)
+    packedInputs = {appendUnitDim(b, loc, a), appendUnitDim(b, loc, bt)};
   auto resultType = cast<RankedTensorType>(init.getType());
   linalg::LinalgOp packed;
   Value result;
@@ -603,8 +723,7 @@ std::pair<AffineMap, SmallVector<int64_t>> sortedByLoop(AffineMap map) {
   SmallVector<AffineExpr> results;
   for (int64_t p : perm)
     results.push_back(map.getResult(p));
-  return {AffineMap::get(map.getNumDims(), 0, results, map.getContext()),
-          perm};
+  return {AffineMap::get(map.getNumDims(), 0, results, map.getContext()), perm};
 }
 
 /// The input of `op` read through window expressions (the image of a
@@ -719,11 +838,10 @@ ampc::cpu::convolutionToContraction(RewriterBase &b, linalg::LinalgOp op) {
     SmallVector<int64_t> shape;
     for (int64_t p : *transpose)
       shape.push_back(type.getDimSize(p));
-    Value init =
-        tensor::EmptyOp::create(b, loc, shape, type.getElementType());
-    inputs[other] = linalg::TransposeOp::create(b, loc, inputs[other], init,
-                                                *transpose)
-                        .getResult()[0];
+    Value init = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+    inputs[other] =
+        linalg::TransposeOp::create(b, loc, inputs[other], init, *transpose)
+            .getResult()[0];
   }
   auto contraction = linalg::GenericOp::create(b, loc, op->getResultTypes(),
                                                inputs, op.getDpsInits(), maps,

@@ -16,7 +16,9 @@
 //     tile's sum runs in a fixed order) and every tile becomes a micro-kernel
 //     built with the vector dialect: mr rows of nr-lane accumulators kept in
 //     registers through the k loop, one vector of B and mr broadcasts of A
-//     per step, fused multiply-adds.
+//     per step, fused multiply-adds. Two bf16 inputs on a target with
+//     AVX-512 BF16 are packed in k pairs instead of widened, and the
+//     micro-kernel's steps are dot products of pairs (vdpbf16ps).
 //
 //===----------------------------------------------------------------------===//
 
@@ -60,14 +62,26 @@ convolutionToContraction(mlir::RewriterBase &rewriter,
 /// products are f32 values), and O(n^2) against the O(n^3) contraction.
 void widenInputs(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op);
 
+/// f32 lanes of an AVX-512 BF16 dot product (vdpbf16ps on zmm registers).
+constexpr int64_t kDotLanes = 16;
+
+/// True if `op` (matched above) can multiply its inputs as bf16 pairs with
+/// AVX-512 BF16 dot products in register tiles `cols` wide: both inputs are
+/// bf16 and the columns are whole dot products.
+bool suitsBf16Pairs(mlir::linalg::LinalgOp op, int64_t cols);
+
 /// Replaces `op` (matched above) by packs and the packed contraction with
 /// register tiles of `rows` x `cols` (see above). Inputs narrower than the
-/// output are widened first. Returns the packed contraction (a
-/// linalg.generic with mmt4d's loops, a mmt4d or a batch_mmt4d).
+/// output are widened first, except with `bf16Pairs` (suitsBf16Pairs): then
+/// the bf16 inputs are packed with k cut into pairs too (A: [M1, K/2, mr, 2],
+/// B: [N1, K/2, nr, 2], an odd k zero-padded), the layout of
+/// vdpbf16ps's operands. Returns the packed contraction (a linalg.generic
+/// with mmt4d's loops, a mmt4d or a batch_mmt4d).
 mlir::linalg::LinalgOp packContraction(mlir::RewriterBase &rewriter,
                                        mlir::linalg::LinalgOp op,
                                        const ContractionLoops &loops,
-                                       int64_t rows, int64_t cols);
+                                       int64_t rows, int64_t cols,
+                                       bool bf16Pairs);
 
 /// How the micro-kernel walks the packed operands: k blocks of `depth`
 /// (B's block of depth x nr stays in L1) over `rowTiles` row tiles at a time

@@ -1,10 +1,10 @@
 //===- Vectorize.cpp - tile and vectorize linalg ops for the CPU ----------===//
 //
 // ampc-vectorize-contractions (every contraction and convolution on the
-// packed path of PackedContractions.h, and the AVX-512 BF16 dot-product
-// kernel) and ampc-vectorize-generics (elementwise ops and reductions, tiled
-// with scf::tileUsingSCF so that every tile is full and vectorized with
-// linalg::vectorize).
+// packed path of PackedContractions.h, with AVX-512 BF16 dot products for
+// bf16 inputs where the target has them) and ampc-vectorize-generics
+// (elementwise ops and reductions, tiled with scf::tileUsingSCF so that every
+// tile is full and vectorized with linalg::vectorize).
 //
 //===----------------------------------------------------------------------===//
 
@@ -17,7 +17,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
-#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <limits>
@@ -40,170 +39,12 @@ int64_t pickTile(int64_t dim, int64_t preferred) {
   return 1;
 }
 
-/// Rows and columns of the accumulator tile of the BF16 dot kernel: 8 rows of
-/// one 16-lane f32 register each.
-constexpr int64_t kDotRows = 8, kDotCols = 16;
-
-/// True for a plain bf16 x bf16 -> f32 matmul whose sizes fit the kernel.
-bool fitsBf16DotKernel(linalg::MatmulOp op) {
-  auto a = dyn_cast<RankedTensorType>(op.getInputs()[0].getType());
-  auto b = dyn_cast<RankedTensorType>(op.getInputs()[1].getType());
-  auto c = dyn_cast<RankedTensorType>(op.getOutputs()[0].getType());
-  if (!a || !b || !c || !a.hasStaticShape() || !b.hasStaticShape() ||
-      op.hasUserDefinedMaps() || !a.getElementType().isBF16() ||
-      !b.getElementType().isBF16() || !c.getElementType().isF32())
-    return false;
-  int64_t m = a.getDimSize(0), k = a.getDimSize(1), n = b.getDimSize(1);
-  return m % kDotRows == 0 && n % kDotCols == 0 && k % 2 == 0;
-}
-
-/// B (k x n) -> (n/16, k/2, 32): for each block of 16 columns and each pair
-/// of rows, the 16 column pairs (B[2p][j], B[2p+1][j]) side by side.
-Value packBf16Pairs(OpBuilder &b, Location loc, Value rhs, int64_t k,
-                    int64_t n) {
-  Type bf16 = b.getBF16Type();
-  Value expanded = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({k / 2, 2, n / kDotCols, kDotCols}, bf16),
-      rhs, ArrayRef<ReassociationIndices>{{0, 1}, {2, 3}});
-  Value transposedInit = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{n / kDotCols, k / 2, kDotCols, 2}, bf16);
-  Value transposed =
-      linalg::TransposeOp::create(b, loc, expanded, transposedInit,
-                                  ArrayRef<int64_t>{2, 0, 3, 1})
-          .getResult()[0];
-  return tensor::CollapseShapeOp::create(
-      b, loc, RankedTensorType::get({n / kDotCols, k / 2, 2 * kDotCols}, bf16),
-      transposed, ArrayRef<ReassociationIndices>{{0}, {1}, {2, 3}});
-}
-
-/// One register tile of the kernel: rows [i, i + 8) x columns of block `jb`
-/// of `tile`, accumulated over the pairs [kc, kc + kBlock) with vdpbf16ps
-/// (A's pair broadcast, B's packed pairs); returns the updated tile.
-Value emitDotTile(OpBuilder &b, Location loc, Value tile, Value lhs,
-                  Value packed, Value i, Value jb, Value kc, int64_t kBlock) {
-  Type bf16 = b.getBF16Type(), f32 = b.getF32Type(), i32 = b.getI32Type();
-  auto index = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v).getResult();
-  };
-  Value c0 = index(0), c1 = index(1);
-  Value padF32 = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
-  Value padBf16 = arith::ConstantOp::create(b, loc, b.getFloatAttr(bf16, 0));
-  auto accType = VectorType::get({kDotCols}, f32);
-  auto pairType = VectorType::get({2 * kDotCols}, bf16);
-  Value j = arith::MulIOp::create(b, loc, jb, index(kDotCols));
-  SmallVector<Value> rowIndex, accs;
-  for (int64_t r = 0; r < kDotRows; ++r) {
-    rowIndex.push_back(arith::AddIOp::create(b, loc, i, index(r)));
-    accs.push_back(vector::TransferReadOp::create(
-        b, loc, accType, tile, ValueRange{rowIndex[r], j}, padF32,
-        ArrayRef<bool>{true}));
-  }
-  Value kcEnd = arith::AddIOp::create(b, loc, kc, index(kBlock));
-  auto depth = scf::ForOp::create(
-      b, loc, kc, kcEnd, c1, accs,
-      [&](OpBuilder &b, Location loc, Value p, ValueRange acc) {
-        Value bv = vector::TransferReadOp::create(
-            b, loc, pairType, packed, ValueRange{jb, p, c0}, padBf16,
-            ArrayRef<bool>{true});
-        Value kk = arith::MulIOp::create(b, loc, p, index(2));
-        SmallVector<Value> next;
-        for (int64_t r = 0; r < kDotRows; ++r) {
-          Value pair = vector::TransferReadOp::create(
-              b, loc, VectorType::get({2}, bf16), lhs,
-              ValueRange{rowIndex[r], kk}, padBf16, ArrayRef<bool>{true});
-          Value asInt = vector::BitCastOp::create(
-              b, loc, VectorType::get({1}, i32), pair);
-          Value scalar =
-              vector::ExtractOp::create(b, loc, asInt, ArrayRef<int64_t>{0});
-          Value splat = vector::BroadcastOp::create(
-              b, loc, VectorType::get({kDotCols}, i32), scalar);
-          Value av = vector::BitCastOp::create(b, loc, pairType, splat);
-          next.push_back(
-              x86vector::DotBF16Op::create(b, loc, accType, acc[r], av, bv));
-        }
-        scf::YieldOp::create(b, loc, next);
-      });
-  for (int64_t r = 0; r < kDotRows; ++r)
-    tile = vector::TransferWriteOp::create(b, loc, depth.getResult(r), tile,
-                                           ValueRange{rowIndex[r], j},
-                                           ArrayRef<bool>{true})
-               .getResult();
-  return tile;
-}
-
-/// Replaces `op` by the AVX-512 BF16 dot-product kernel (see the pass
-/// description).
-void buildBf16DotKernel(linalg::MatmulOp op) {
-  OpBuilder b(op);
-  Location loc = op.getLoc();
-  Value lhs = op.getInputs()[0], rhs = op.getInputs()[1];
-  Value init = op.getOutputs()[0];
-  auto lhsType = cast<RankedTensorType>(lhs.getType());
-  auto rhsType = cast<RankedTensorType>(rhs.getType());
-  int64_t m = lhsType.getDimSize(0), k = lhsType.getDimSize(1),
-          n = rhsType.getDimSize(1);
-  Value packed = packBf16Pairs(b, loc, rhs, k, n);
-  auto index = [&](int64_t v) {
-    return arith::ConstantIndexOp::create(b, loc, v).getResult();
-  };
-  Value c0 = index(0), c1 = index(1);
-
-  // Loop order kc (blocks of k pairs), ib (blocks of rows), jb (16-column
-  // blocks), i (8 rows), p (pairs within the k block): a block of packed B
-  // (kBlock pairs x 32 bf16) stays in L1 across the rows of a row block, and
-  // the row block of A for one k block stays in L2 across all column blocks.
-  int64_t kBlock = pickTile(k / 2, 128);
-  int64_t rowBlock = kDotRows * pickTile(m / kDotRows, 16);
-  auto loop =
-      [&](OpBuilder &b, Location loc, Value lb, Value ub, Value step,
-          Value iterArg,
-          function_ref<Value(OpBuilder &, Location, Value, Value)> body) {
-        return scf::ForOp::create(
-                   b, loc, lb, ub, step, ValueRange{iterArg},
-                   [&](OpBuilder &b, Location loc, Value iv, ValueRange args) {
-                     scf::YieldOp::create(b, loc, body(b, loc, iv, args[0]));
-                   })
-            .getResult(0);
-      };
-  Value result = loop(
-      b, loc, c0, index(k / 2), index(kBlock), init,
-      [&](OpBuilder &b, Location loc, Value kc, Value acc) {
-        return loop(
-            b, loc, c0, index(m), index(rowBlock), acc,
-            [&](OpBuilder &b, Location loc, Value ib, Value acc) {
-              return loop(
-                  b, loc, c0, index(n / kDotCols), c1, acc,
-                  [&](OpBuilder &b, Location loc, Value jb, Value acc) {
-                    Value ibEnd =
-                        arith::AddIOp::create(b, loc, ib, index(rowBlock));
-                    return loop(
-                        b, loc, ib, ibEnd, index(kDotRows), acc,
-                        [&](OpBuilder &b, Location loc, Value i, Value tile) {
-                          return emitDotTile(b, loc, tile, lhs, packed, i, jb,
-                                             kc, kBlock);
-                        });
-                  });
-            });
-      });
-  op.getResult(0).replaceAllUsesWith(result);
-  op.erase();
-}
-
 struct AmpcVectorizeContractionsPass
     : ampc::impl::AmpcVectorizeContractionsBase<AmpcVectorizeContractionsPass> {
   using Base::Base;
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (bf16Dot) {
-      SmallVector<linalg::MatmulOp> kernels;
-      module.walk([&](linalg::MatmulOp op) {
-        if (op.hasPureTensorSemantics() && fitsBf16DotKernel(op))
-          kernels.push_back(op);
-      });
-      for (linalg::MatmulOp op : kernels)
-        buildBf16DotKernel(op);
-    }
     if (failed(packContractions(module)))
       return signalPassFailure();
   }
@@ -249,8 +90,9 @@ struct AmpcVectorizeContractionsPass
       panels.colTiles = blockColTiles;
     panels.minParallelFlops = parallelMinFlops;
     for (auto &[op, loops] : ops) {
+      bool pairs = bf16Dot && ampc::cpu::suitsBf16Pairs(op, registerCols);
       linalg::LinalgOp mmt4d = ampc::cpu::packContraction(
-          rewriter, op, loops, registerRows, registerCols);
+          rewriter, op, loops, registerRows, registerCols, pairs);
       if (failed(ampc::cpu::lowerPackedContraction(rewriter, mmt4d, panels)))
         return failure();
     }

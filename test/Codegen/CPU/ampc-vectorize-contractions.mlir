@@ -1,5 +1,6 @@
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="register-rows=6 register-cols=16 cache-depth=16 block-row-tiles=2 block-col-tiles=2 parallel-min-flops=0" | FileCheck %s
-// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true parallel-min-flops=0" | FileCheck %s --check-prefix=DOT
+// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true register-rows=8 register-cols=32 parallel-min-flops=0" | FileCheck %s --check-prefix=DOT
+// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true register-rows=6 register-cols=8 parallel-min-flops=0" | FileCheck %s --check-prefix=NARROW
 
 // An f32 matmul of ragged sizes (20x37 by 37x19) with a zero fill: A is
 // packed into 6-row panels (4 x 37 x 6: its 3 whole panels straight from A,
@@ -77,6 +78,23 @@ func.func @f32(%a: tensor<20x37xf32>, %b: tensor<37x19xf32>) -> tensor<20x19xf32
 // contiguous), B^T by a transpose, each as whole panels and a padded last
 // one; C, not a fill, is padded to whole tiles (24 x 32) with its values and
 // accumulated in place.
+// With bf16-dot and 8 x 32 tiles, the bf16 inputs are packed in k pairs,
+// the odd k (37) padded to 38 with a zero: n (19) is narrower than a tile
+// and m (20) wider, so B^T's 19 rows are the tiles' rows (2 whole panels of
+// 8 and a last one padded by 5) and A^T's 20 columns their lanes (padded by
+// 12); C is computed transposed.
+// DOT-LABEL: func.func @transposed_bf16
+// DOT-NOT: arith.extf
+// DOT: tensor.pad %{{.*}} low[0, 0] high[0, 1]
+// DOT: tensor.expand_shape %{{.*}} output_shape [2, 8, 19, 2] : tensor<16x38xbf16> into tensor<2x8x19x2xbf16>
+// DOT: tensor.pad %{{.*}} low[0, 0] high[5, 1]
+// DOT: linalg.transpose ins(%{{.*}} : tensor<1x8x19x2xbf16>) outs(%{{.*}} : tensor<1x19x8x2xbf16>)
+// DOT: tensor.pad %{{.*}} low[0, 0] high[1, 12]
+// DOT: linalg.transpose ins(%{{.*}} : tensor<19x2x1x32xbf16>) outs(%{{.*}} : tensor<1x19x32x2xbf16>) permutation = [2, 0, 3, 1]
+// DOT: scf.forall
+// DOT-COUNT-16: x86vector.avx512.dot
+// DOT: linalg.transpose ins(%{{.*}} : tensor<3x1x8x32xf32>) outs(%{{.*}} : tensor<1x32x3x8xf32>)
+// DOT: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<32x24xf32> to tensor<20x19xf32>
 // CHECK-LABEL: func.func @transposed_bf16
 // CHECK: arith.extf %{{.*}} : tensor<37x20xbf16> to tensor<37x20xf32>
 // CHECK: arith.extf %{{.*}} : tensor<19x37xbf16> to tensor<19x37xf32>
@@ -138,19 +156,38 @@ func.func @not_multiply_add(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor
 
 // -----
 
-// With bf16-dot, a bf16 matmul whose sizes fit becomes the AVX-512 BF16
-// kernel: B is packed into (n/16, k/2, 32) row pairs; each k pair takes one
-// dot product per row of the 8x16 accumulator tile.
+// With bf16-dot, the bf16 inputs are not widened: A (16 x 96) is packed
+// into 8-row panels of k pairs (2 x 48 x 8 x 2), B (96 x 32) into 32-column
+// panels of k pairs (1 x 48 x 32 x 2); the micro-kernel keeps 8 rows x 2
+// vectors of 16 f32 sums, and each k pair loads B's two vectors of column
+// pairs, broadcasts A's pair of each row as one i32 and takes two dot
+// products per row.
 // DOT-LABEL: func.func @bf16_dot
-// Without bf16-dot, the packed path.
-// CHECK-LABEL: func.func @bf16_dot
-// CHECK: scf.forall
-// DOT: tensor.expand_shape %{{.*}} {{\[\[}}0, 1], [2, 3]] output_shape [48, 2, 2, 16] : tensor<96x32xbf16> into tensor<48x2x2x16xbf16>
-// DOT: linalg.transpose {{.*}} permutation = [2, 0, 3, 1]
-// DOT: tensor.collapse_shape {{.*}} into tensor<2x48x32xbf16>
-// DOT: scf.for {{.*}} iter_args({{.*}}) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
-// DOT-COUNT-8: x86vector.avx512.dot %{{.*}}, %{{.*}}, %{{.*}} : vector<32xbf16> -> vector<16xf32>
+// DOT-NOT: arith.extf
+// DOT: %[[A:.*]] = linalg.transpose ins(%{{.*}} : tensor<2x8x48x2xbf16>) outs(%{{.*}} : tensor<2x48x8x2xbf16>) permutation = [0, 2, 1, 3]
+// DOT: %[[B:.*]] = linalg.transpose ins(%{{.*}} : tensor<48x2x1x32xbf16>) outs(%{{.*}} : tensor<1x48x32x2xbf16>) permutation = [2, 0, 3, 1]
+// DOT: scf.forall
+// DOT: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<?x8x2xbf16> into tensor<?x16xbf16>
+// DOT: tensor.collapse_shape %{{.*}} {{\[\[}}0], [1, 2]] : tensor<?x32x2xbf16> into tensor<?x64xbf16>
+// DOT: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// DOT: vector.transfer_read %{{.*}}[%{{.*}}, %c0{{.*}}], %{{.*}} : tensor<?x64xbf16>, vector<32xbf16>
+// DOT: vector.transfer_read %{{.*}}[%{{.*}}, %c32], %{{.*}} : tensor<?x64xbf16>, vector<32xbf16>
+// DOT-COUNT-8: vector.bitcast %{{.*}} : vector<16xi32> to vector<32xbf16>
+// DOT-NEXT: x86vector.avx512.dot %{{.*}}, %{{.*}}, %{{.*}} : vector<32xbf16> -> vector<16xf32>
+// DOT-NEXT: x86vector.avx512.dot %{{.*}}, %{{.*}}, %{{.*}} : vector<32xbf16> -> vector<16xf32>
+// DOT-NOT: x86vector.avx512.dot
+// DOT: scf.yield
+// DOT-COUNT-16: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
 // DOT-NOT: linalg.matmul
+// Without bf16-dot, the inputs are widened for the f32 path.
+// CHECK-LABEL: func.func @bf16_dot
+// CHECK: arith.extf %{{.*}} : tensor<16x96xbf16> to tensor<16x96xf32>
+// CHECK: scf.forall
+// CHECK-NOT: x86vector.avx512.dot
+// Columns that are not whole dot products (8 f32 lanes) take it too.
+// NARROW-LABEL: func.func @bf16_dot
+// NARROW: arith.extf %{{.*}} : tensor<16x96xbf16> to tensor<16x96xf32>
+// NARROW-NOT: x86vector.avx512.dot
 func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<16x96xbf16>, tensor<96x32xbf16>) outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
   return %r : tensor<16x32xf32>

@@ -34,6 +34,12 @@ def AmpcVectorizeContractions
     * each tile is a micro-kernel built with the vector dialect: `mr` rows
       of `nr`-lane accumulators carried through the k loop, one vector of B
       and `mr` broadcasts of A per step, `vector.fma`;
+    * with `bf16-dot`, contractions of two bf16 inputs are not widened: k
+      is cut into pairs too (A: `M/mr x K/2 x mr x 2`, B: `N/nr x K/2 x nr
+      x 2`, an odd k zero-padded) and the micro-kernel multiplies a pair of
+      A (broadcast as one 32-bit value) with `nr/16` vectors of B's column
+      pairs in AVX-512 BF16 dot products (`x86vector.avx512.dot`,
+      vdpbf16ps), into `mr x nr/16` accumulators of 16 f32 lanes;
     * `linalg.unpack` writes the tiles back in C's layout; packs and unpacks
       are lowered to pads, reshapes and transposes.
 
@@ -45,8 +51,7 @@ def AmpcVectorizeContractions
     step whose image is read through window maps such as `oh + kh`: forward
     passes and weight gradients) first become a gather of the image's
     patches (im2col) and a contraction whose loops are folded into one m, n
-    and k. With `bf16-dot`, plain bf16 matmuls whose sizes fit use AVX-512
-    BF16 dot products instead.
+    and k.
   }];
   let options = [
     Option<"registerRows", "register-rows", "int64_t", "6",
@@ -68,8 +73,9 @@ def AmpcVectorizeContractions
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768", "L1 data cache size">,
     Option<"l2Bytes", "l2-bytes", "int64_t", "524288", "L2 cache size">,
     Option<"bf16Dot", "bf16-dot", "bool", "false",
-           "compute bf16 x bf16 -> f32 matmuls with AVX-512 BF16 dot products "
-           "(vdpbf16ps) where the shapes allow; the host must have avx512bf16">
+           "multiply bf16 x bf16 -> f32 contractions with AVX-512 BF16 dot "
+           "products (vdpbf16ps) where register-cols is a multiple of 16; "
+           "the target must have avx512bf16">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
