@@ -236,6 +236,7 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   CpuTarget cpuTarget =
       CpuTarget::fromName(options.cpu, options.features, options.triple);
   cpu.bf16Dot = cpuTarget.prefersBf16Dot();
+  cpu.amx = cpuTarget.amxBf16;
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   cpu.f16Conversions = cpuTarget.f16Conversions;
   std::vector<FunctionSignature> functions;

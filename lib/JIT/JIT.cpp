@@ -17,6 +17,7 @@
 #include "ampc/Pipelines/Pipelines.h"
 #include "ampc_rt/Allocator.h"
 #include "ampc_rt/Collectives.h"
+#include "ampc_rt/Cpu.h"
 #include "ampc_rt/Cuda.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -344,6 +345,9 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   // turns off.
   CpuTarget cpuTarget = CpuTarget::fromName("native", options.cpuFeatures);
   cpu.bf16Dot = options.vectorize && cpuTarget.prefersBf16Dot();
+  // AMX where this process may use it (the OS grants the tile state).
+  cpu.amx = options.vectorize && cpuTarget.amxBf16 &&
+            ampc_rt_cpu_request_amx(nullptr, 0) == 0;
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   cpu.f16Conversions = cpuTarget.f16Conversions;
   cpu.donateCarriedState = options.donateCarriedState;

@@ -104,10 +104,11 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
                            bool bf16Dot, int64_t ptxChip = 0,
                            std::pair<int64_t, int64_t> registerTile = {8, 32},
-                           bool f16Conversions = false) {
+                           bool f16Conversions = false, bool amx = false) {
   if (vectorizeForCpu) {
     ampc::AmpcVectorizeContractionsOptions vectorize;
     vectorize.bf16Dot = bf16Dot;
+    vectorize.amx = amx;
     vectorize.registerRows = registerTile.first;
     vectorize.registerCols = registerTile.second;
     pm.addPass(ampc::createAmpcVectorizeContractions(vectorize));
@@ -169,6 +170,9 @@ static void addBufferizationStage(OpPassManager &pm) {
 /// Buffers and loops become LLVM.
 static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
                          bool x86Vector) {
+  // AMX tiles a loop carries become LLVM's type before the loops are
+  // lowered (no-op without AMX ops).
+  pm.addPass(ampc::createAmpcCpuLowerAmx());
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcExpandStridedCopies());
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
   // Fully unrolled: the loop form keeps each transfer's temporary in an
@@ -212,7 +216,7 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   if (options.registerCols > 0)
     tile.second = options.registerCols;
   addTensorStage(pm, options.vectorize, options.bf16Dot, /*ptxChip=*/0, tile,
-                 options.f16Conversions);
+                 options.f16Conversions, options.vectorize && options.amx);
   // The fused updates of the training step compute into the parameters and
   // state they replace, before vectorization tiles them.
   if (options.donateCarriedState)
@@ -220,6 +224,8 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   if (options.vectorize)
     pm.addPass(ampc::createAmpcVectorizeGenerics());
   addBufferizationStage(pm);
+  if (options.vectorize && options.amx)
+    pm.addPass(ampc::createAmpcCpuAmxTiles());
   pm.addPass(ampc::createAmpcCpuLowerCollectives());
   ampc::AmpcCpuParallelLoopsOptions parallel;
   parallel.threads = options.threads;

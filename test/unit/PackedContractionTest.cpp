@@ -4,8 +4,9 @@
 // Every layout a training step's contractions come in (A as m x k or k x m,
 // B as k x n or n x k, C as m x n or n x m), ragged and prime sizes (partial
 // register tiles, a last partial k block, several blocks of row tiles), a
-// batch, bf16 inputs, every ISA level the host runs (its own; AVX-512 BF16
-// dot products on an AMX host; AVX2 on an AVX-512 host; 128-bit SSE), small
+// batch, bf16 inputs (AMX tiles, AVX-512 BF16 dot products or widened),
+// every ISA level the host runs (its own; AVX-512 BF16 dot products on an
+// AMX host; AVX2 on an AVX-512 host; 128-bit SSE), small
 // contractions (sequential tile loops) and ones above the parallel threshold,
 // compiled through the JIT with 1 and 2 threads and compared with an f64
 // reference computed here. The f32 sum of K products is within K * 2^-24 of the
@@ -210,6 +211,22 @@ TEST(PackedContractionTest, SizesAcrossTilesAndBlocks) {
                  // Above the 4 MFLOP threshold: tiles on OpenMP threads.
                  Case{0, 150, 130, 121, true, true, false, false},
                  Case{2, 67, 80, 300, false, true, true, false}})
+    runCase(c);
+}
+
+TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
+  // bf16 inputs take AMX tiles, dot products or the widened f32 path,
+  // whichever the ISA level has: every layout of ragged sizes (k = 23:
+  // odd, and not a whole AMX k step), k across blocks, rows across row
+  // blocks, a narrow n, and the parallel loop.
+  for (int layout = 0; layout < 8; ++layout)
+    runCase({0, 37, 19, 23, bool(layout & 1), bool(layout & 2),
+             bool(layout & 4), true});
+  for (Case c : {Case{0, 1, 1, 1, false, false, false, true},
+                 Case{0, 97, 31, 300, true, false, false, true},
+                 Case{0, 300, 17, 11, false, false, true, true},
+                 Case{0, 40, 10, 33, false, true, true, true},
+                 Case{0, 150, 130, 121, true, true, false, true}})
     runCase(c);
 }
 

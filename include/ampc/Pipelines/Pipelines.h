@@ -76,6 +76,12 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("use AVX-512 BF16 dot products for bf16 matmuls (the "
                      "target must have avx512bf16)"),
       llvm::cl::init(false)};
+  Option<bool> amx{
+      *this, "amx",
+      llvm::cl::desc("multiply bf16 contractions with AMX tiles "
+                     "(ampc-cpu-amx-tiles; the target must have amx-bf16, "
+                     "and the program asks Linux for the tile state)"),
+      llvm::cl::init(false)};
   Option<bool> f16Conversions{
       *this, "f16-conversions",
       llvm::cl::desc("convert f32 to f16 with the target's instructions (x86 "

@@ -526,35 +526,169 @@ ampc::cpu::matchPackableContraction(linalg::LinalgOp op) {
   return loops;
 }
 
-bool ampc::cpu::suitsBf16Pairs(linalg::LinalgOp op, int64_t cols) {
-  return cols % kDotLanes == 0 &&
-         llvm::all_of(op.getDpsInputs(), [](Value input) {
-           return getElementTypeOrSelf(input.getType()).isBF16();
-         });
+bool ampc::cpu::hasBf16Inputs(linalg::LinalgOp op) {
+  return llvm::all_of(op.getDpsInputs(), [](Value input) {
+    return getElementTypeOrSelf(input.getType()).isBF16();
+  });
 }
+
+namespace {
+
+/// The loops along C's rows and columns that the register tiles' rows and
+/// columns follow, so that C accumulates in place: the input that reads
+/// the row loop is packed as A (a backward pass's dX = dY W^T may be
+/// written with W first and C read transposed). A narrow column count (a
+/// classifier's 10 outputs) fills `cols` lanes poorly: then C^T = B^T A^T
+/// is computed instead, which is the same sum, with C packed and unpacked.
+std::pair<unsigned, unsigned> tileAxes(linalg::LinalgOp op, int64_t cols) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  AffineMap cMap = op.getIndexingMapsArray()[2];
+  unsigned rowLoop = cMap.getDimPosition(cMap.getNumResults() - 2),
+           colLoop = cMap.getDimPosition(cMap.getNumResults() - 1);
+  if (ranges[colLoop] < cols && ranges[rowLoop] > ranges[colLoop])
+    std::swap(rowLoop, colLoop);
+  return {rowLoop, colLoop};
+}
+
+/// `source` zero-padded along `dim` to a multiple of `multiple`.
+Value padToMultiple(RewriterBase &b, Location loc, Value source, int64_t dim,
+                    int64_t multiple) {
+  auto type = cast<RankedTensorType>(source.getType());
+  int64_t size = type.getDimSize(dim);
+  int64_t padded = llvm::alignTo(size, multiple);
+  if (padded == size)
+    return source;
+  SmallVector<int64_t> shape(type.getShape());
+  shape[dim] = padded;
+  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> high(type.getRank(), b.getIndexAttr(0));
+  high[dim] = b.getIndexAttr(padded - size);
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+  return tensor::PadOp::create(b, loc, type.clone(shape), source, low, high,
+                               zero);
+}
+
+/// `value` with its dimension `dim` split into `outer` x the rest.
+Value splitDim(RewriterBase &b, Location loc, Value value, int64_t dim,
+               int64_t inner) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> shape;
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0, e = type.getRank(); i < e; ++i) {
+    int64_t first = shape.size();
+    if (i == dim) {
+      shape.append({type.getDimSize(i) / inner, inner});
+      groups.push_back({first, first + 1});
+    } else {
+      shape.push_back(type.getDimSize(i));
+      groups.push_back({first});
+    }
+  }
+  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), value,
+                                       groups);
+}
+
+/// The contraction on AMX-packed operands (see packContraction): loops (M1,
+/// N1, K1, M0, N0, P, T) over A [M1, K1, 32, 16, 2] (M0, P, T), B [N1, K1,
+/// 16, 32, 2] (P, N0, T) and C read through `cMap` (the tiled accumulator's
+/// (M1, M0, N1, N0), or packed C's (M1, N1, M0, N0)).
+linalg::GenericOp contractAmxTiles(RewriterBase &b, Location loc, Value a,
+                                   Value bt, Value c, bool cInTiles) {
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> cExprs = {d(0), d(3), d(1), d(4)};
+  if (!cInTiles)
+    cExprs = {d(0), d(1), d(3), d(4)};
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(7, 0, {d(0), d(2), d(3), d(5), d(6)}, ctx),
+      AffineMap::get(7, 0, {d(1), d(2), d(5), d(4), d(6)}, ctx),
+      AffineMap::get(7, 0, cExprs, ctx)};
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators = {
+      IteratorType::parallel, IteratorType::parallel, IteratorType::reduction,
+      IteratorType::parallel, IteratorType::parallel, IteratorType::reduction,
+      IteratorType::reduction};
+  return linalg::GenericOp::create(
+      b, loc, c.getType(), ValueRange{a, bt}, ValueRange{c}, maps, iterators,
+      [](OpBuilder &nb, Location loc, ValueRange args) {
+        Type acc = args[2].getType();
+        Value product = arith::MulFOp::create(
+            nb, loc, arith::ExtFOp::create(nb, loc, acc, args[0]),
+            arith::ExtFOp::create(nb, loc, acc, args[1]));
+        linalg::YieldOp::create(
+            nb, loc,
+            ValueRange{arith::AddFOp::create(nb, loc, args[2], product)});
+      });
+}
+
+/// packContraction for AMX tiles: A in panels of 32 rows by 32 k (an A
+/// tile's 16 rows of 32 bf16, twice), B in panels of 32 columns by k pairs
+/// with k padded to a multiple of 32 (16 pairs of 32 columns: two B tiles
+/// side by side), C in 32 x 32 tiles (four 16 x 16 f32 tiles).
+linalg::LinalgOp packForAmx(RewriterBase &b, linalg::LinalgOp op,
+                            const ContractionLoops &loops) {
+  constexpr int64_t kTile = 32;
+  Location loc = op.getLoc();
+  b.setInsertionPoint(op);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  auto [rowLoop, colLoop] = tileAxes(op, kTile);
+  unsigned lhs = rowLoop == loops.m ? 0 : 1;
+  Value a = packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
+                        {rowLoop, loops.k}, {rowLoop, loops.k}, {kTile, kTile});
+  a = splitDim(b, loc, a, 3, 2);
+  Value bSource = op.getDpsInputOperand(1 - lhs)->get();
+  AffineMap bMap = maps[1 - lhs];
+  bSource = padToMultiple(
+      b, loc, bSource,
+      *bMap.getResultPosition(getAffineDimExpr(loops.k, b.getContext())),
+      kTile);
+  Value bt = packOperand(b, loc, bSource, bMap, {colLoop, loops.k},
+                         {colLoop, loops.k}, {kTile, 2});
+  bt = splitDim(b, loc, bt, 1, kTile / 2);
+  Value init = op.getDpsInitOperand(0)->get();
+  auto resultType = cast<RankedTensorType>(init.getType());
+  auto [outerPerm, innerPos] = packPositions(
+      maps[2], {rowLoop, colLoop}, ArrayRef<unsigned>{rowLoop, colLoop});
+  linalg::LinalgOp packed;
+  Value result;
+  if (llvm::equal(innerPos, ArrayRef<int64_t>{0, 1})) {
+    Value c = tiledAccumulator(b, loc, init, kTile, kTile);
+    packed = contractAmxTiles(b, loc, a, bt, c, /*cInTiles=*/true);
+    result = untileAccumulator(b, loc, packed->getResult(0), resultType);
+  } else {
+    Value c = packAccumulator(b, loc, init, maps[2], {rowLoop, colLoop},
+                              {rowLoop, colLoop}, {kTile, kTile});
+    packed = contractAmxTiles(b, loc, a, bt, c, /*cInTiles=*/false);
+    Value dest = tensor::EmptyOp::create(b, loc, resultType.getShape(),
+                                         resultType.getElementType());
+    result = linalg::UnPackOp::create(
+                 b, loc, packed->getResult(0), dest, innerPos,
+                 getAsIndexOpFoldResult(b.getContext(),
+                                        ArrayRef<int64_t>{kTile, kTile}),
+                 outerPerm)
+                 .getResult();
+  }
+  b.replaceOp(op, result);
+  return packed;
+}
+
+} // namespace
 
 linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
                                             linalg::LinalgOp op,
                                             const ContractionLoops &loops,
                                             int64_t rows, int64_t cols,
-                                            bool bf16Pairs) {
+                                            Bf16Kernel kernel) {
+  if (kernel == Bf16Kernel::amx && !loops.batch)
+    return packForAmx(b, op, loops);
+  bool bf16Pairs = kernel == Bf16Kernel::dot;
   if (!bf16Pairs)
     widenInputs(b, op);
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  // The tile's rows and columns run along C's rows and columns, so that C
-  // accumulates in place: the input that reads C's row loop is packed as A
-  // (a backward pass's dX = dY W^T may be written with W first and C read
-  // transposed). A narrow column count (a classifier's 10 outputs) fills
-  // `cols` lanes poorly: then C^T = B^T A^T is computed instead, which is
-  // the same sum, with C packed and unpacked.
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  AffineMap cMap = maps[2];
-  unsigned rowLoop = cMap.getDimPosition(cMap.getNumResults() - 2),
-           colLoop = cMap.getDimPosition(cMap.getNumResults() - 1);
-  if (ranges[colLoop] < cols && ranges[rowLoop] > ranges[colLoop])
-    std::swap(rowLoop, colLoop);
+  auto [rowLoop, colLoop] = tileAxes(op, cols);
   unsigned lhs = rowLoop == loops.m ? 0 : 1;
   // bf16 pairs: k is cut into pairs too (K0 = 2), the layout of a dot
   // product's operands.
@@ -635,7 +769,8 @@ FailureOr<linalg::LinalgOp> tileLoops(RewriterBase &b, linalg::LinalgOp op,
 
 LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
                                                 linalg::LinalgOp mmt4d,
-                                                const PanelSizes &panels) {
+                                                const PanelSizes &panels,
+                                                bool amxTiles) {
   // Loops: [b,] M1, N1, K1, M0, N0, K0. In parallel: blocks of row tiles by
   // blocks of column tiles (rows fastest). In each, as in BLIS: the k
   // blocks, the block's column tiles, then its row tiles, so that B's k
@@ -675,8 +810,25 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
       tile = tileLoops(b, *tile, sizes, LoopType::ForOp);
   if (failed(tile))
     return failure();
+  // AMX tiles are emitted on buffers: amx ops load and store memory.
+  if (amxTiles) {
+    (*tile)->setAttr(kAmxTileAttr, b.getUnitAttr());
+    return success();
+  }
   emitMicroKernel(b, *tile);
   return success();
+}
+
+ampc::cpu::PanelSizes ampc::cpu::PanelSizes::forAmx(int64_t l1Bytes,
+                                                    int64_t l2Bytes) {
+  // One k step: 32 k of a 32-column panel of B (2 KiB) and of a 32-row
+  // panel of A (2 KiB).
+  constexpr int64_t kStepBytes = 32 * 32 * 2;
+  PanelSizes sizes;
+  sizes.depth = std::max<int64_t>(1, l1Bytes / 2 / kStepBytes);
+  sizes.rowTiles =
+      std::max<int64_t>(1, l2Bytes / 2 / (sizes.depth * kStepBytes));
+  return sizes;
 }
 
 ampc::cpu::PanelSizes ampc::cpu::PanelSizes::forCaches(int64_t rows,

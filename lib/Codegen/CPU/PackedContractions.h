@@ -27,6 +27,7 @@
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <optional>
 
@@ -65,23 +66,41 @@ void widenInputs(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op);
 /// f32 lanes of an AVX-512 BF16 dot product (vdpbf16ps on zmm registers).
 constexpr int64_t kDotLanes = 16;
 
-/// True if `op` (matched above) can multiply its inputs as bf16 pairs with
-/// AVX-512 BF16 dot products in register tiles `cols` wide: both inputs are
-/// bf16 and the columns are whole dot products.
-bool suitsBf16Pairs(mlir::linalg::LinalgOp op, int64_t cols);
+/// The attribute on a packed contraction's tile that is computed with AMX
+/// tiles once it is on buffers (ampc-cpu-amx-tiles).
+constexpr llvm::StringLiteral kAmxTileAttr = "ampc.amx_tile";
+
+/// How a contraction of two bf16 inputs multiplies them.
+enum class Bf16Kernel {
+  /// Widened to f32 once, fused multiply-adds.
+  widen,
+  /// Packed in k pairs, AVX-512 BF16 dot products (vdpbf16ps).
+  dot,
+  /// Packed for AMX tiles, tile multiplications (tdpbf16ps).
+  amx,
+};
+
+/// True if both inputs of `op` are bf16.
+bool hasBf16Inputs(mlir::linalg::LinalgOp op);
 
 /// Replaces `op` (matched above) by packs and the packed contraction with
 /// register tiles of `rows` x `cols` (see above). Inputs narrower than the
-/// output are widened first, except with `bf16Pairs` (suitsBf16Pairs): then
-/// the bf16 inputs are packed with k cut into pairs too (A: [M1, K/2, mr, 2],
-/// B: [N1, K/2, nr, 2], an odd k zero-padded), the layout of
-/// vdpbf16ps's operands. Returns the packed contraction (a linalg.generic
-/// with mmt4d's loops, a mmt4d or a batch_mmt4d).
+/// output are widened first, except for two bf16 inputs with a `kernel`
+/// other than widen:
+///  - dot: k is cut into pairs too (A: [M1, K/2, mr, 2], B: [N1, K/2, nr,
+///    2], an odd k zero-padded), the layout of vdpbf16ps's operands; `cols`
+///    must be a multiple of kDotLanes;
+///  - amx (no batch): 32 x 32 tiles whatever `rows` and `cols`, A as [M1,
+///    K/32, 32, 16, 2] (rows of 32 k), B as [N1, K/32, 16, 32, 2] (16 k
+///    pairs of 32 columns), k zero-padded to a multiple of 32; the
+///    contraction is a linalg.generic with loops (M1, N1, K1, M0, N0, P, T).
+/// Returns the packed contraction (a linalg.generic with mmt4d's loops, a
+/// mmt4d or a batch_mmt4d).
 mlir::linalg::LinalgOp packContraction(mlir::RewriterBase &rewriter,
                                        mlir::linalg::LinalgOp op,
                                        const ContractionLoops &loops,
                                        int64_t rows, int64_t cols,
-                                       bool bf16Pairs);
+                                       Bf16Kernel kernel);
 
 /// How the micro-kernel walks the packed operands: k blocks of `depth`
 /// (B's block of depth x nr stays in L1) over `rowTiles` row tiles at a time
@@ -99,14 +118,18 @@ struct PanelSizes {
   /// `l1Bytes` and `l2Bytes` (each block takes half of its cache).
   static PanelSizes forCaches(int64_t rows, int64_t cols, int64_t l1Bytes,
                               int64_t l2Bytes);
+  /// Sizes for AMX's 32 x 32 tiles (depth in steps of 32 k).
+  static PanelSizes forAmx(int64_t l1Bytes, int64_t l2Bytes);
 };
 
 /// Tiles `mmt4d` (from packContraction) into a parallel loop over blocks of
 /// output tiles, then k blocks and row tiles (see PanelSizes), and emits the
-/// micro-kernel of each tile.
+/// micro-kernel of each tile; with `amxTiles` (packed for AMX), the tile is
+/// marked with kAmxTileAttr for ampc-cpu-amx-tiles instead.
 mlir::LogicalResult lowerPackedContraction(mlir::RewriterBase &rewriter,
                                            mlir::linalg::LinalgOp mmt4d,
-                                           const PanelSizes &panels);
+                                           const PanelSizes &panels,
+                                           bool amxTiles);
 
 } // namespace ampc::cpu
 

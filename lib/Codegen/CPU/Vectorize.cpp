@@ -49,6 +49,19 @@ struct AmpcVectorizeContractionsPass
       return signalPassFailure();
   }
 
+  /// How `op` multiplies bf16 inputs on this target (the pass options).
+  ampc::cpu::Bf16Kernel bf16Kernel(linalg::LinalgOp op,
+                                   const ampc::cpu::ContractionLoops &loops) {
+    using ampc::cpu::Bf16Kernel;
+    if (!ampc::cpu::hasBf16Inputs(op))
+      return Bf16Kernel::widen;
+    if (amx && !loops.batch)
+      return Bf16Kernel::amx;
+    if (bf16Dot && registerCols % ampc::cpu::kDotLanes == 0)
+      return Bf16Kernel::dot;
+    return Bf16Kernel::widen;
+  }
+
   /// Every contraction the packed path takes: pack, mmt4d on register
   /// tiles, unpack (see PackedContractions.h); the packs become pads,
   /// reshapes and transposes.
@@ -82,18 +95,23 @@ struct AmpcVectorizeContractionsPass
     });
     auto panels = ampc::cpu::PanelSizes::forCaches(registerRows, registerCols,
                                                    l1Bytes, l2Bytes);
-    if (cacheDepth > 0)
-      panels.depth = cacheDepth;
-    if (blockRowTiles > 0)
-      panels.rowTiles = blockRowTiles;
-    if (blockColTiles > 0)
-      panels.colTiles = blockColTiles;
-    panels.minParallelFlops = parallelMinFlops;
+    auto amxPanels = ampc::cpu::PanelSizes::forAmx(l1Bytes, l2Bytes);
+    for (ampc::cpu::PanelSizes *sizes : {&panels, &amxPanels}) {
+      if (cacheDepth > 0)
+        sizes->depth = cacheDepth;
+      if (blockRowTiles > 0)
+        sizes->rowTiles = blockRowTiles;
+      if (blockColTiles > 0)
+        sizes->colTiles = blockColTiles;
+      sizes->minParallelFlops = parallelMinFlops;
+    }
     for (auto &[op, loops] : ops) {
-      bool pairs = bf16Dot && ampc::cpu::suitsBf16Pairs(op, registerCols);
+      ampc::cpu::Bf16Kernel kernel = bf16Kernel(op, loops);
       linalg::LinalgOp mmt4d = ampc::cpu::packContraction(
-          rewriter, op, loops, registerRows, registerCols, pairs);
-      if (failed(ampc::cpu::lowerPackedContraction(rewriter, mmt4d, panels)))
+          rewriter, op, loops, registerRows, registerCols, kernel);
+      bool onAmx = kernel == ampc::cpu::Bf16Kernel::amx && !loops.batch;
+      if (failed(ampc::cpu::lowerPackedContraction(
+              rewriter, mmt4d, onAmx ? amxPanels : panels, onAmx)))
         return failure();
     }
     SmallVector<linalg::PackOp> packs;
@@ -120,7 +138,8 @@ struct AmpcVectorizeContractionsPass
 /// contiguous along n; ties keep the loop order), or nothing.
 std::optional<std::pair<SmallVector<unsigned>, SmallVector<int64_t>>>
 planGeneric(linalg::GenericOp op, int64_t width) {
-  if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0)
+  if (!op.hasPureTensorSemantics() || op.getNumLoops() == 0 ||
+      op->hasAttr(ampc::cpu::kAmxTileAttr))
     return std::nullopt;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();

@@ -1,6 +1,7 @@
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="register-rows=6 register-cols=16 cache-depth=16 block-row-tiles=2 block-col-tiles=2 parallel-min-flops=0" | FileCheck %s
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true register-rows=8 register-cols=32 parallel-min-flops=0" | FileCheck %s --check-prefix=DOT
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true register-rows=6 register-cols=8 parallel-min-flops=0" | FileCheck %s --check-prefix=NARROW
+// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="amx=true bf16-dot=true parallel-min-flops=0" | FileCheck %s --check-prefix=AMX
 
 // An f32 matmul of ragged sizes (20x37 by 37x19) with a zero fill: A is
 // packed into 6-row panels (4 x 37 x 6: its 3 whole panels straight from A,
@@ -95,6 +96,27 @@ func.func @f32(%a: tensor<20x37xf32>, %b: tensor<37x19xf32>) -> tensor<20x19xf32
 // DOT-COUNT-16: x86vector.avx512.dot
 // DOT: linalg.transpose ins(%{{.*}} : tensor<3x1x8x32xf32>) outs(%{{.*}} : tensor<1x32x3x8xf32>)
 // DOT: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<32x24xf32> to tensor<20x19xf32>
+// With amx, 32 x 32 tiles whatever the register tile: B^T (19 x 37) is A
+// here, padded to 32 rows and k to 64 and packed as 1 x 2 x 32 x 16 x 2
+// (rows of 32 k); A^T (37 x 20) is B, k padded to 64 first (a multiple of
+// 32), then 20 columns to 32, packed in k pairs (1 x 32 x 32 x 2) and seen
+// as 2 steps of 16 pairs; C is packed transposed in a 32 x 32 tile; the
+// tiles' contraction (loops M1, N1, K1, M0, N0, P, T) is marked for
+// ampc-cpu-amx-tiles, and no micro-kernel is emitted on tensors.
+// AMX-LABEL: func.func @transposed_bf16
+// AMX-NOT: arith.extf
+// AMX: tensor.pad %arg1 low[0, 0] high[13, 27]
+// AMX: tensor.expand_shape %{{.*}} output_shape [1, 2, 32, 16, 2] : tensor<1x2x32x32xbf16> into tensor<1x2x32x16x2xbf16>
+// AMX: tensor.pad %arg0 low[0, 0] high[27, 0]
+// AMX: tensor.pad %{{.*}} low[0, 0] high[0, 12]
+// AMX: linalg.transpose ins(%{{.*}} : tensor<32x2x1x32xbf16>) outs(%{{.*}} : tensor<1x32x32x2xbf16>) permutation = [2, 0, 3, 1]
+// AMX: tensor.expand_shape %{{.*}} output_shape [1, 2, 16, 32, 2] : tensor<1x32x32x2xbf16> into tensor<1x2x16x32x2xbf16>
+// AMX: scf.forall
+// AMX: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<1x?x32x16x2xbf16>, tensor<1x?x16x32x2xbf16>) outs(%{{.*}} : tensor<1x1x32x32xf32>) attrs =  {ampc.amx_tile}
+// AMX-NOT: x86vector.avx512.dot
+// AMX-NOT: vector.fma
+// AMX: linalg.transpose ins(%{{.*}} : tensor<1x1x32x32xf32>) outs(%{{.*}} : tensor<1x32x1x32xf32>)
+// AMX: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<32x32xf32> to tensor<20x19xf32>
 // CHECK-LABEL: func.func @transposed_bf16
 // CHECK: arith.extf %{{.*}} : tensor<37x20xbf16> to tensor<37x20xf32>
 // CHECK: arith.extf %{{.*}} : tensor<19x37xbf16> to tensor<19x37xf32>
@@ -127,6 +149,11 @@ func.func @transposed_bf16(%a: tensor<37x20xbf16>, %b: tensor<19x37xbf16>, %c: t
 
 // A batch matmul: one more outer dimension in every pack and in the
 // parallel loop (batch, column tile, block of row tiles).
+// AMX tiles are for bf16 inputs only: this f32 batch keeps the f32
+// micro-kernel.
+// AMX-LABEL: func.func @batched
+// AMX-NOT: ampc.amx_tile
+// AMX: vector.fma
 // CHECK-LABEL: func.func @batched
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<3x2x6x8xf32>) outs(%{{.*}} : tensor<3x2x8x6xf32>)
 // CHECK: scf.forall (%{{.*}}, %{{.*}}, %{{.*}}) = (0, 0, 0) to (3, 1, 2) step (1, 2, 2)
@@ -179,6 +206,20 @@ func.func @not_multiply_add(%a: tensor<8x8xf32>, %b: tensor<8x8xf32>, %c: tensor
 // DOT: scf.yield
 // DOT-COUNT-16: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
 // DOT-NOT: linalg.matmul
+// With amx (which takes precedence over bf16-dot), A's 16 rows are padded
+// to a 32-row tile of 3 steps of 32 k, B (k = 96: whole steps) is packed in
+// k pairs, and C, padded to 32 x 32, is accumulated in place as a 1 x 32 x
+// 1 x 32 tile.
+// AMX-LABEL: func.func @bf16_dot
+// AMX: tensor.pad %arg0 low[0, 0] high[16, 0]
+// AMX: tensor.expand_shape %{{.*}} output_shape [1, 3, 32, 16, 2]
+// AMX: linalg.transpose ins(%{{.*}} : tensor<48x2x1x32xbf16>) outs(%{{.*}} : tensor<1x48x32x2xbf16>)
+// AMX: tensor.expand_shape %{{.*}} output_shape [1, 3, 16, 32, 2]
+// AMX: tensor.pad %arg2 low[0, 0] high[16, 0]
+// AMX: tensor.expand_shape %{{.*}} output_shape [1, 32, 1, 32] : tensor<32x32xf32> into tensor<1x32x1x32xf32>
+// AMX: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x32x1x32xf32>) attrs =  {ampc.amx_tile}
+// AMX-NOT: x86vector.avx512.dot
+// AMX: tensor.extract_slice %{{.*}}[0, 0] [16, 32] [1, 1] : tensor<32x32xf32> to tensor<16x32xf32>
 // Without bf16-dot, the inputs are widened for the f32 path.
 // CHECK-LABEL: func.func @bf16_dot
 // CHECK: arith.extf %{{.*}} : tensor<16x96xbf16> to tensor<16x96xf32>

@@ -5,6 +5,7 @@
 #define AMPC_CODEGEN_CPU_PASSES_H
 
 #include "ampc/Dialect/Amp/IR/Amp.h"
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"

@@ -40,6 +40,12 @@ def AmpcVectorizeContractions
       A (broadcast as one 32-bit value) with `nr/16` vectors of B's column
       pairs in AVX-512 BF16 dot products (`x86vector.avx512.dot`,
       vdpbf16ps), into `mr x nr/16` accumulators of 16 f32 lanes;
+    * with `amx`, contractions of two bf16 inputs without a batch are
+      packed for AMX tiles instead (A: `M/32 x K/32 x 32 x 16 x 2`, rows of
+      32 k; B: `N/32 x K/32 x 16 x 32 x 2`, 16 k pairs of 32 columns; k
+      zero-padded to a multiple of 32; C in 32 x 32 tiles), tiled the same
+      way, and each tile's contraction is marked `ampc.amx_tile` for
+      `ampc-cpu-amx-tiles`, which computes it once on buffers;
     * `linalg.unpack` writes the tiles back in C's layout; packs and unpacks
       are lowered to pads, reshapes and transposes.
 
@@ -72,6 +78,10 @@ def AmpcVectorizeContractions
            "(an scf.for instead of the scf.forall)">,
     Option<"l1Bytes", "l1-bytes", "int64_t", "32768", "L1 data cache size">,
     Option<"l2Bytes", "l2-bytes", "int64_t", "524288", "L2 cache size">,
+    Option<"amx", "amx", "bool", "false",
+           "multiply bf16 x bf16 -> f32 contractions (no batch) with AMX "
+           "tiles: packed for them here, marked, and computed by "
+           "ampc-cpu-amx-tiles on buffers; the target must have amx-bf16">,
     Option<"bf16Dot", "bf16-dot", "bool", "false",
            "multiply bf16 x bf16 -> f32 contractions with AVX-512 BF16 dot "
            "products (vdpbf16ps) where register-cols is a multiple of 16; "
@@ -113,6 +123,41 @@ def AmpcVectorizeGenerics
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::vector::VectorDialect"];
+}
+
+def AmpcCpuAmxTiles : Pass<"ampc-cpu-amx-tiles", "::mlir::ModuleOp"> {
+  let summary = "compute the AMX-packed contraction tiles with AMX tiles";
+  let description = [{
+    On buffers, after bufferization: every `linalg.generic` that
+    `ampc-vectorize-contractions{amx=true}` marked `ampc.amx_tile` (one
+    32 x 32 tile of C over a block of k steps: A `1 x D x 32 x 16 x 2`, B
+    `1 x D x 16 x 32 x 2`, bf16) becomes four 16 x 16 f32 AMX tiles
+    loaded from C, a loop over the D k steps that loads two A tiles (16
+    rows x 32 k) and two B tiles (16 k pairs x 16 columns) and takes four
+    tile multiplications (`amx.tile_mulf`, tdpbf16ps), the four tiles
+    carried in registers, and four stores back to C. Each function that
+    does so first asks Linux for the tiles' state, once per process
+    (`syscall(SYS_arch_prctl, ARCH_REQ_XCOMP_PERM, XFEATURE_XTILEDATA)`,
+    inline: objects need no library for it), and stops the program with a
+    message on stderr where it is refused.
+  }];
+  let dependentDialects = ["::mlir::amx::AMXDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def AmpcCpuLowerAmx : Pass<"ampc-cpu-lower-amx", "::mlir::ModuleOp"> {
+  let summary = "lower AMX ops and the loops that carry AMX tiles to LLVM";
+  let description = [{
+    AMX ops become calls of LLVM's AMX intrinsics and `!amx.tile` values
+    LLVM's `x86_amx`, including the tiles an `scf.for` carries (the
+    structural conversion of the SCF dialect), before the loops are
+    lowered: the control-flow lowering does not know the AMX type. Memrefs
+    the ops read stay memrefs behind casts the memref lowering resolves.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
 def AmpcCpuParallelLoops
