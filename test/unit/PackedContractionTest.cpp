@@ -35,7 +35,16 @@ namespace {
 struct Case {
   int64_t batch, m, n, k;
   bool aTransposed, bTransposed, cTransposed, bf16;
+  /// A in f8E4M3FN and B in f8E5M2 (a backward pass's mix), over bf16.
+  bool fp8 = false;
 };
+
+/// The element types of A and B.
+std::pair<const char *, const char *> inputTypes(const Case &c) {
+  if (c.fp8)
+    return {"f8E4M3FN", "f8E5M2"};
+  return c.bf16 ? std::make_pair("bf16", "bf16") : std::make_pair("f32", "f32");
+}
 
 std::string shape(int64_t batch, int64_t rows, int64_t cols, const char *t) {
   std::string s = "tensor<";
@@ -46,7 +55,7 @@ std::string shape(int64_t batch, int64_t rows, int64_t cols, const char *t) {
 
 /// A linalg.generic multiply-add with the case's layouts, on a zero fill.
 std::string source(const Case &c) {
-  const char *in = c.bf16 ? "bf16" : "f32";
+  auto [inA, inB] = inputTypes(c);
   std::string b = c.batch ? "b, " : "";
   std::string dims = c.batch ? "(b, m, n, k)" : "(m, n, k)";
   auto map = [&](bool transposed, const char *x, const char *y) {
@@ -54,17 +63,20 @@ std::string source(const Case &c) {
            (transposed ? x : y) + ")>";
   };
   std::string ta =
-      shape(c.batch, c.aTransposed ? c.k : c.m, c.aTransposed ? c.m : c.k, in);
+      shape(c.batch, c.aTransposed ? c.k : c.m, c.aTransposed ? c.m : c.k, inA);
   std::string tb =
-      shape(c.batch, c.bTransposed ? c.n : c.k, c.bTransposed ? c.k : c.n, in);
+      shape(c.batch, c.bTransposed ? c.n : c.k, c.bTransposed ? c.k : c.n, inB);
   std::string tc = shape(c.batch, c.cTransposed ? c.n : c.m,
                          c.cTransposed ? c.m : c.n, "f32");
   std::string iterators = std::string(c.batch ? "\"parallel\", " : "") +
                           "\"parallel\", \"parallel\", \"reduction\"";
-  std::string widen = c.bf16 ? "  %xe = arith.extf %x : bf16 to f32\n"
-                               "  %ye = arith.extf %y : bf16 to f32\n"
+  bool narrow = c.bf16 || c.fp8;
+  std::string widen = narrow ? "  %xe = arith.extf %x : " + std::string(inA) +
+                                   " to f32\n  %ye = arith.extf %y : " + inB +
+                                   " to f32\n"
                              : "";
-  std::string x = c.bf16 ? "%xe" : "%x", y = c.bf16 ? "%ye" : "%y";
+  std::string x = narrow ? "%xe" : "%x", y = narrow ? "%ye" : "%y";
+  std::string in = inA, inb = inB;
   return "func.func @f(%a: " + ta + ", %b: " + tb + ") -> " + tc +
          " {\n  %z = arith.constant 0.0 : f32\n  %e = tensor.empty() : " + tc +
          "\n  %c = linalg.fill ins(%z : f32) outs(%e : " + tc + ") -> " + tc +
@@ -72,22 +84,57 @@ std::string source(const Case &c) {
          map(c.aTransposed, "m", "k") + ", " + map(c.bTransposed, "k", "n") +
          ", " + map(c.cTransposed, "m", "n") + "], iterator_types = [" +
          iterators + "]}\n    ins(%a, %b : " + ta + ", " + tb +
-         ") outs(%c : " + tc + ") {\n  ^bb0(%x: " + in + ", %y: " + in +
+         ") outs(%c : " + tc + ") {\n  ^bb0(%x: " + in + ", %y: " + inb +
          ", %o: f32):\n" + widen + "  %p = arith.mulf " + x + ", " + y +
          " : f32\n  %s = arith.addf %o, %p : f32\n  linalg.yield %s : f32\n"
          "  } -> " +
          tc + "\n  return %r : " + tc + "\n}\n";
 }
 
-/// Random values with 8 significant bits (exact in bf16).
+/// Mantissa bits and exponent bias of an fp8 type.
+std::pair<int, int> fp8Format(DType dtype) {
+  return dtype == DType::F8E4M3FN ? std::make_pair(3, 7)
+                                  : std::make_pair(2, 15);
+}
+
+/// The fp8 pattern of `v`, a normal value with at most three significant
+/// bits (exact in E4M3 and E5M2).
+uint8_t encodeFp8(float v, DType dtype) {
+  if (v == 0)
+    return 0;
+  auto [mantissaBits, bias] = fp8Format(dtype);
+  int exponent;
+  float fraction = std::frexp(std::fabs(v), &exponent); // [0.5, 1)
+  int mantissa = int((fraction * 2 - 1) * float(1 << mantissaBits));
+  return uint8_t((v < 0 ? 0x80 : 0) | ((exponent - 1 + bias) << mantissaBits) |
+                 mantissa);
+}
+
+/// The value of a normal fp8 pattern.
+float decodeFp8(uint8_t bits, DType dtype) {
+  if ((bits & 0x7f) == 0)
+    return 0;
+  auto [mantissaBits, bias] = fp8Format(dtype);
+  int exponent = (bits & 0x7f) >> mantissaBits;
+  float mantissa = float(bits & ((1 << mantissaBits) - 1));
+  float value =
+      std::ldexp(1 + mantissa / float(1 << mantissaBits), exponent - bias);
+  return bits & 0x80 ? -value : value;
+}
+
+/// Random values with 8 significant bits (exact in bf16); for fp8, with 3
+/// (exact in E4M3 and E5M2).
 Tensor randomTensor(DType dtype, std::vector<int64_t> dims, unsigned seed) {
   Tensor t(dtype, std::move(dims));
   std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> dist(-128, 127);
+  bool fp8 = dtype == DType::F8E4M3FN || dtype == DType::F8E5M2;
+  std::uniform_int_distribution<int> dist(fp8 ? -8 : -128, fp8 ? 7 : 127);
   for (int64_t i = 0; i < t.numElements(); ++i) {
-    float v = float(dist(rng)) / 64.0f;
+    float v = float(dist(rng)) / (fp8 ? 4.0f : 64.0f);
     if (dtype == DType::F32) {
       t.as<float>()[i] = v;
+    } else if (fp8) {
+      t.as<uint8_t>()[i] = encodeFp8(v, dtype);
     } else {
       uint32_t bits;
       std::memcpy(&bits, &v, 4);
@@ -100,6 +147,8 @@ Tensor randomTensor(DType dtype, std::vector<int64_t> dims, unsigned seed) {
 float valueAt(const Tensor &t, int64_t i) {
   if (t.dtype == DType::F32)
     return t.as<float>()[i];
+  if (t.dtype == DType::F8E4M3FN || t.dtype == DType::F8E5M2)
+    return decodeFp8(t.as<uint8_t>()[i], t.dtype);
   uint32_t bits = uint32_t(t.as<uint16_t>()[i]) << 16;
   float v;
   std::memcpy(&v, &bits, 4);
@@ -136,6 +185,11 @@ void checkAgainstReference(const Case &c, const Tensor &a, const Tensor &b,
 void runCaseAt(const Case &c, const std::string &features) {
   SCOPED_TRACE(source(c));
   DType in = c.bf16 ? DType::BF16 : DType::F32;
+  DType inB = in;
+  if (c.fp8) {
+    in = DType::F8E4M3FN;
+    inB = DType::F8E5M2;
+  }
   auto dims = [&](int64_t rows, int64_t cols, bool transposed) {
     std::vector<int64_t> d;
     if (c.batch)
@@ -146,7 +200,7 @@ void runCaseAt(const Case &c, const std::string &features) {
   };
   std::vector<Tensor> inputs;
   inputs.push_back(randomTensor(in, dims(c.m, c.k, c.aTransposed), 1));
-  inputs.push_back(randomTensor(in, dims(c.k, c.n, c.bTransposed), 2));
+  inputs.push_back(randomTensor(inB, dims(c.k, c.n, c.bTransposed), 2));
   std::vector<Tensor> results;
   for (unsigned threads : {1u, 2u}) {
     ampc::JitOptions options;
@@ -227,6 +281,16 @@ TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
                  Case{0, 300, 17, 11, false, false, true, true},
                  Case{0, 40, 10, 33, false, true, true, true},
                  Case{0, 150, 130, 121, true, true, false, true}})
+    runCase(c);
+}
+
+TEST(PackedContractionTest, Fp8InputsTakeTheBf16Kernels) {
+  // E4M3 x E5M2 (widened to bf16 for AMX tiles or dot products, to f32
+  // otherwise): ragged, transposed, a batch, and the parallel loop.
+  for (Case c : {Case{0, 37, 19, 23, false, false, false, false, true},
+                 Case{0, 40, 10, 33, true, true, true, false, true},
+                 Case{2, 9, 20, 33, true, true, false, false, true},
+                 Case{0, 150, 130, 121, false, true, false, false, true}})
     runCase(c);
 }
 

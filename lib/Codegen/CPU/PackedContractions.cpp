@@ -279,21 +279,23 @@ Value untileAccumulator(RewriterBase &b, Location loc, Value tiles,
 
 } // namespace
 
-void ampc::cpu::widenInputs(RewriterBase &b, linalg::LinalgOp op) {
-  auto acc = dyn_cast<FloatType>(
-      getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType()));
-  if (!acc)
+void ampc::cpu::widenInputs(RewriterBase &b, linalg::LinalgOp op,
+                            FloatType target) {
+  if (!target)
+    target = dyn_cast<FloatType>(
+        getElementTypeOrSelf(op.getDpsInitOperand(0)->get().getType()));
+  if (!target)
     return;
   bool changed = false;
   b.setInsertionPoint(op);
   for (OpOperand *input : op.getDpsInputOperands()) {
     auto type = dyn_cast<RankedTensorType>(input->get().getType());
     auto element = type ? dyn_cast<FloatType>(type.getElementType()) : nullptr;
-    if (!element || element.getWidth() >= acc.getWidth())
+    if (!element || element.getWidth() >= target.getWidth())
       continue;
     b.modifyOpInPlace(op, [&] {
-      input->set(
-          arith::ExtFOp::create(b, op.getLoc(), type.clone(acc), input->get()));
+      input->set(arith::ExtFOp::create(b, op.getLoc(), type.clone(target),
+                                       input->get()));
     });
     changed = true;
   }
@@ -527,8 +529,12 @@ ampc::cpu::matchPackableContraction(linalg::LinalgOp op) {
 }
 
 bool ampc::cpu::hasBf16Inputs(linalg::LinalgOp op) {
+  // bf16 itself, and fp8 (E4M3, E5M2: 2 or 3 mantissa bits, exponents
+  // within bf16's normal range), whose values bf16 holds exactly.
   return llvm::all_of(op.getDpsInputs(), [](Value input) {
-    return getElementTypeOrSelf(input.getType()).isBF16();
+    Type element = getElementTypeOrSelf(input.getType());
+    return element.isBF16() || (isa<FloatType>(element) &&
+                                cast<FloatType>(element).getWidth() == 8);
   });
 }
 
@@ -680,6 +686,9 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
                                             const ContractionLoops &loops,
                                             int64_t rows, int64_t cols,
                                             Bf16Kernel kernel) {
+  // fp8 inputs of the bf16 kernels are widened to bf16 (exactly).
+  if (kernel != Bf16Kernel::widen)
+    widenInputs(b, op, b.getBF16Type());
   if (kernel == Bf16Kernel::amx && !loops.batch)
     return packForAmx(b, op, loops);
   bool bf16Pairs = kernel == Bf16Kernel::dot;

@@ -58,10 +58,12 @@ mlir::FailureOr<mlir::linalg::LinalgOp>
 convolutionToContraction(mlir::RewriterBase &rewriter,
                          mlir::linalg::LinalgOp op);
 
-/// Widens the inputs of `op` narrower than its output to the output's type,
-/// once, on whole tensors: exact (bf16, f16 and fp8 values and their
-/// products are f32 values), and O(n^2) against the O(n^3) contraction.
-void widenInputs(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op);
+/// Widens the inputs of `op` narrower than `target` (null: its output's
+/// type) to it, once, on whole tensors: exact (bf16, f16 and fp8 values and
+/// their products are f32 values; fp8 values are bf16 values), and O(n^2)
+/// against the O(n^3) contraction.
+void widenInputs(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op,
+                 mlir::FloatType target = {});
 
 /// f32 lanes of an AVX-512 BF16 dot product (vdpbf16ps on zmm registers).
 constexpr int64_t kDotLanes = 16;
@@ -80,7 +82,8 @@ enum class Bf16Kernel {
   amx,
 };
 
-/// True if both inputs of `op` are bf16.
+/// True if both inputs of `op` are bf16 or fp8 (values bf16 holds exactly:
+/// the bf16 kernels widen fp8 to bf16).
 bool hasBf16Inputs(mlir::linalg::LinalgOp op);
 
 /// Replaces `op` (matched above) by packs and the packed contraction with

@@ -327,3 +327,25 @@ func.func @narrow_n(%a: tensor<64x32xf32>, %b: tensor<32x10xf32>) -> tensor<64x1
   %r = linalg.matmul ins(%a, %b : tensor<64x32xf32>, tensor<32x10xf32>) outs(%c : tensor<64x10xf32>) -> tensor<64x10xf32>
   return %r : tensor<64x10xf32>
 }
+
+// -----
+
+// fp8 inputs (E4M3 x E5M2) take the bf16 kernels: widened to bf16, which
+// holds their values exactly, then packed for AMX tiles (AMX) or in k pairs
+// for dot products (DOT); the f32 path widens them to f32.
+// AMX-LABEL: func.func @fp8
+// AMX: arith.extf %arg0 : tensor<64x64xf8E4M3FN> to tensor<64x64xbf16>
+// AMX: arith.extf %arg1 : tensor<64x32xf8E5M2> to tensor<64x32xbf16>
+// AMX: attrs =  {ampc.amx_tile}
+// DOT-LABEL: func.func @fp8
+// DOT: arith.extf %arg0 : tensor<64x64xf8E4M3FN> to tensor<64x64xbf16>
+// DOT: arith.extf %arg1 : tensor<64x32xf8E5M2> to tensor<64x32xbf16>
+// DOT: x86vector.avx512.dot
+// CHECK-LABEL: func.func @fp8
+// CHECK: arith.extf %arg0 : tensor<64x64xf8E4M3FN> to tensor<64x64xf32>
+// CHECK: arith.extf %arg1 : tensor<64x32xf8E5M2> to tensor<64x32xf32>
+// CHECK: vector.fma
+func.func @fp8(%a: tensor<64x64xf8E4M3FN>, %b: tensor<64x32xf8E5M2>, %c: tensor<64x32xf32>) -> tensor<64x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x64xf8E4M3FN>, tensor<64x32xf8E5M2>) outs(%c : tensor<64x32xf32>) -> tensor<64x32xf32>
+  return %r : tensor<64x32xf32>
+}
