@@ -270,12 +270,17 @@ TEST(PackedContractionTest, SizesAcrossTilesAndBlocks) {
 
 TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
   // bf16 inputs take AMX tiles, dot products or the widened f32 path,
-  // whichever the ISA level has: every layout of ragged sizes (k = 23:
-  // odd, and not a whole AMX k step), k across blocks, rows across row
-  // blocks, a narrow n, and the parallel loop.
-  for (int layout = 0; layout < 8; ++layout)
+  // whichever the ISA level has: every layout of ragged sizes (AMX pads 61
+  // x 50 x 59 to 64 x 64 x 64, 1.5 times the work: k = 59 is odd and not a
+  // whole AMX k step; 37 x 19 x 23 would be 4 times, and takes the other
+  // paths), k across blocks, rows across row blocks, a narrow n, and the
+  // parallel loop.
+  for (int layout = 0; layout < 8; ++layout) {
+    runCase({0, 61, 50, 59, bool(layout & 1), bool(layout & 2),
+             bool(layout & 4), true});
     runCase({0, 37, 19, 23, bool(layout & 1), bool(layout & 2),
              bool(layout & 4), true});
+  }
   for (Case c : {Case{0, 1, 1, 1, false, false, false, true},
                  Case{0, 97, 31, 300, true, false, false, true},
                  Case{0, 300, 17, 11, false, false, true, true},
@@ -287,7 +292,8 @@ TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
 TEST(PackedContractionTest, Fp8InputsTakeTheBf16Kernels) {
   // E4M3 x E5M2 (widened to bf16 for AMX tiles or dot products, to f32
   // otherwise): ragged, transposed, a batch, and the parallel loop.
-  for (Case c : {Case{0, 37, 19, 23, false, false, false, false, true},
+  for (Case c : {Case{0, 61, 50, 59, false, false, false, false, true},
+                 Case{0, 37, 19, 23, false, false, false, false, true},
                  Case{0, 40, 10, 33, true, true, true, false, true},
                  Case{2, 9, 20, 33, true, true, false, false, true},
                  Case{0, 150, 130, 121, false, true, false, false, true}})

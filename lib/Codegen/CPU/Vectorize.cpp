@@ -39,6 +39,22 @@ int64_t pickTile(int64_t dim, int64_t preferred) {
   return 1;
 }
 
+/// True if AMX's 32 x 32 x 32 blocks fit `op`'s m, n and k well enough:
+/// padding them to whole blocks at most doubles the work. A tile
+/// multiplication does 16 times a zmm dot product's work, but a
+/// convolution's 8 output channels and 9 taps would be padded 14-fold (the
+/// zoo CNN's bf16 step took 1.2x its f32 step so).
+bool fillsAmxTiles(linalg::LinalgOp op,
+                   const ampc::cpu::ContractionLoops &loops) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  double padded = 1, real = 1;
+  for (unsigned loop : {loops.m, loops.n, loops.k}) {
+    padded *= double(llvm::alignTo(ranges[loop], 32));
+    real *= double(ranges[loop]);
+  }
+  return padded <= 2 * real;
+}
+
 struct AmpcVectorizeContractionsPass
     : ampc::impl::AmpcVectorizeContractionsBase<AmpcVectorizeContractionsPass> {
   using Base::Base;
@@ -55,7 +71,7 @@ struct AmpcVectorizeContractionsPass
     using ampc::cpu::Bf16Kernel;
     if (!ampc::cpu::hasBf16Inputs(op))
       return Bf16Kernel::widen;
-    if (amx && !loops.batch)
+    if (amx && !loops.batch && fillsAmxTiles(op, loops))
       return Bf16Kernel::amx;
     if (bf16Dot && registerCols % ampc::cpu::kDotLanes == 0)
       return Bf16Kernel::dot;

@@ -96,27 +96,11 @@ func.func @f32(%a: tensor<20x37xf32>, %b: tensor<37x19xf32>) -> tensor<20x19xf32
 // DOT-COUNT-16: x86vector.avx512.dot
 // DOT: linalg.transpose ins(%{{.*}} : tensor<3x1x8x32xf32>) outs(%{{.*}} : tensor<1x32x3x8xf32>)
 // DOT: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<32x24xf32> to tensor<20x19xf32>
-// With amx, 32 x 32 tiles whatever the register tile: B^T (19 x 37) is A
-// here, padded to 32 rows and k to 64 and packed as 1 x 2 x 32 x 16 x 2
-// (rows of 32 k); A^T (37 x 20) is B, k padded to 64 first (a multiple of
-// 32), then 20 columns to 32, packed in k pairs (1 x 32 x 32 x 2) and seen
-// as 2 steps of 16 pairs; C is packed transposed in a 32 x 32 tile; the
-// tiles' contraction (loops M1, N1, K1, M0, N0, P, T) is marked for
-// ampc-cpu-amx-tiles, and no micro-kernel is emitted on tensors.
+// With amx, these sizes would be padded to 32 x 32 x 64 blocks, 4.7 times
+// the work: the contraction takes the dot products instead.
 // AMX-LABEL: func.func @transposed_bf16
-// AMX-NOT: arith.extf
-// AMX: tensor.pad %arg1 low[0, 0] high[13, 27]
-// AMX: tensor.expand_shape %{{.*}} output_shape [1, 2, 32, 16, 2] : tensor<1x2x32x32xbf16> into tensor<1x2x32x16x2xbf16>
-// AMX: tensor.pad %arg0 low[0, 0] high[27, 0]
-// AMX: tensor.pad %{{.*}} low[0, 0] high[0, 12]
-// AMX: linalg.transpose ins(%{{.*}} : tensor<32x2x1x32xbf16>) outs(%{{.*}} : tensor<1x32x32x2xbf16>) permutation = [2, 0, 3, 1]
-// AMX: tensor.expand_shape %{{.*}} output_shape [1, 2, 16, 32, 2] : tensor<1x32x32x2xbf16> into tensor<1x2x16x32x2xbf16>
-// AMX: scf.forall
-// AMX: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<1x?x32x16x2xbf16>, tensor<1x?x16x32x2xbf16>) outs(%{{.*}} : tensor<1x1x32x32xf32>) attrs =  {ampc.amx_tile}
-// AMX-NOT: x86vector.avx512.dot
-// AMX-NOT: vector.fma
-// AMX: linalg.transpose ins(%{{.*}} : tensor<1x1x32x32xf32>) outs(%{{.*}} : tensor<1x32x1x32xf32>)
-// AMX: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<32x32xf32> to tensor<20x19xf32>
+// AMX-NOT: ampc.amx_tile
+// AMX: x86vector.avx512.dot
 // CHECK-LABEL: func.func @transposed_bf16
 // CHECK: arith.extf %{{.*}} : tensor<37x20xbf16> to tensor<37x20xf32>
 // CHECK: arith.extf %{{.*}} : tensor<19x37xbf16> to tensor<19x37xf32>
@@ -348,4 +332,51 @@ func.func @narrow_n(%a: tensor<64x32xf32>, %b: tensor<32x10xf32>) -> tensor<64x1
 func.func @fp8(%a: tensor<64x64xf8E4M3FN>, %b: tensor<64x32xf8E5M2>, %c: tensor<64x32xf32>) -> tensor<64x32xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<64x64xf8E4M3FN>, tensor<64x32xf8E5M2>) outs(%c : tensor<64x32xf32>) -> tensor<64x32xf32>
   return %r : tensor<64x32xf32>
+}
+
+// -----
+
+// With amx, 32 x 32 tiles whatever the register tile (the padding, 64 x 32
+// x 64 for 64 x 30 x 60, adds 14 % to the work). n (30) is narrower than a
+// tile and m (64) wider: B^T's 30 rows are the tiles' rows, padded to 32,
+// its k to 64, packed as 1 x 2 x 32 x 16 x 2 (rows of 32 k); A^T (60 x 64)
+// is B: k padded to 64, packed in k pairs (2 x 32 x 32 x 2) and seen as 2
+// steps of 16 pairs; C is packed transposed in 32 x 32 tiles; the tiles'
+// contraction (loops M1, N1, K1, M0, N0, P, T) is marked for
+// ampc-cpu-amx-tiles, and no micro-kernel is emitted on tensors.
+// AMX-LABEL: func.func @amx_transposed
+// AMX-NOT: arith.extf
+// AMX: tensor.pad %arg1 low[0, 0] high[2, 4]
+// AMX: linalg.transpose ins(%{{.*}} : tensor<1x32x2x32xbf16>) outs(%{{.*}} : tensor<1x2x32x32xbf16>) permutation = [0, 2, 1, 3]
+// AMX: tensor.expand_shape %{{.*}} output_shape [1, 2, 32, 16, 2] : tensor<1x2x32x32xbf16> into tensor<1x2x32x16x2xbf16>
+// AMX: tensor.pad %arg0 low[0, 0] high[4, 0]
+// AMX: linalg.transpose ins(%{{.*}} : tensor<32x2x2x32xbf16>) outs(%{{.*}} : tensor<2x32x32x2xbf16>) permutation = [2, 0, 3, 1]
+// AMX: tensor.expand_shape %{{.*}} output_shape [2, 2, 16, 32, 2] : tensor<2x32x32x2xbf16> into tensor<2x2x16x32x2xbf16>
+// AMX: tensor.pad %arg2 low[0, 0] high[0, 2]
+// AMX: linalg.transpose ins(%{{.*}} : tensor<2x32x1x32xf32>) outs(%{{.*}} : tensor<1x2x32x32xf32>)
+// AMX: scf.forall
+// AMX: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<1x?x32x16x2xbf16>, tensor<1x?x16x32x2xbf16>) outs(%{{.*}} : tensor<1x1x32x32xf32>) attrs =  {ampc.amx_tile}
+// AMX-NOT: x86vector.avx512.dot
+// AMX-NOT: vector.fma
+// AMX: linalg.transpose ins(%{{.*}} : tensor<1x2x32x32xf32>) outs(%{{.*}} : tensor<2x32x1x32xf32>)
+// AMX: tensor.extract_slice %{{.*}}[0, 0] [64, 30] [1, 1] : tensor<64x32xf32> to tensor<64x30xf32>
+// DOT-LABEL: func.func @amx_transposed
+// DOT: x86vector.avx512.dot
+// CHECK-LABEL: func.func @amx_transposed
+// CHECK: arith.extf %{{.*}} : tensor<60x64xbf16> to tensor<60x64xf32>
+// CHECK: vector.fma
+#mA = affine_map<(m, n, k) -> (k, m)>
+#mB = affine_map<(m, n, k) -> (n, k)>
+#mC = affine_map<(m, n, k) -> (m, n)>
+func.func @amx_transposed(%a: tensor<60x64xbf16>, %b: tensor<30x60xbf16>, %c: tensor<64x30xf32>) -> tensor<64x30xf32> {
+  %r = linalg.generic {indexing_maps = [#mA, #mB, #mC], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<60x64xbf16>, tensor<30x60xbf16>) outs(%c : tensor<64x30xf32>) {
+  ^bb0(%x: bf16, %y: bf16, %o: f32):
+    %xe = arith.extf %x : bf16 to f32
+    %ye = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<64x30xf32>
+  return %r : tensor<64x30xf32>
 }
