@@ -272,7 +272,7 @@ TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
   // bf16 inputs take AMX tiles, dot products or the widened f32 path,
   // whichever the ISA level has: every layout of ragged sizes (AMX pads 61
   // x 50 x 59 to 64 x 64 x 64, 1.5 times the work: k = 59 is odd and not a
-  // whole AMX k step; 37 x 19 x 23 would be 4 times, and takes the other
+  // whole AMX k step; 37 x 19 x 23 would be 4.05 times, and takes the other
   // paths), k across blocks, rows across row blocks, a narrow n, and the
   // parallel loop.
   for (int layout = 0; layout < 8; ++layout) {

@@ -267,6 +267,19 @@ linalg::LinalgOp contractIntoTiles(RewriterBase &b, Location loc, Value a,
       });
 }
 
+/// The `type` result of the packed accumulator `packed` (tiles of `tiles`
+/// along `innerPos`, outer dimensions in `outerPerm`).
+Value unpackResult(RewriterBase &b, Location loc, Value packed,
+                   RankedTensorType type, ArrayRef<int64_t> innerPos,
+                   ArrayRef<int64_t> outerPerm, ArrayRef<int64_t> tiles) {
+  Value dest =
+      tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
+  return linalg::UnPackOp::create(b, loc, packed, dest, innerPos,
+                                  getAsIndexOpFoldResult(b.getContext(), tiles),
+                                  outerPerm)
+      .getResult();
+}
+
 /// The M x N result of the tiled accumulator `tiles`.
 Value untileAccumulator(RewriterBase &b, Location loc, Value tiles,
                         RankedTensorType type) {
@@ -666,14 +679,8 @@ linalg::LinalgOp packForAmx(RewriterBase &b, linalg::LinalgOp op,
     Value c = packAccumulator(b, loc, init, maps[2], {rowLoop, colLoop},
                               {rowLoop, colLoop}, {kTile, kTile});
     packed = contractAmxTiles(b, loc, a, bt, c, /*cInTiles=*/false);
-    Value dest = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                         resultType.getElementType());
-    result = linalg::UnPackOp::create(
-                 b, loc, packed->getResult(0), dest, innerPos,
-                 getAsIndexOpFoldResult(b.getContext(),
-                                        ArrayRef<int64_t>{kTile, kTile}),
-                 outerPerm)
-                 .getResult();
+    result = unpackResult(b, loc, packed->getResult(0), resultType, innerPos,
+                          outerPerm, {kTile, kTile});
   }
   b.replaceOp(op, result);
   return packed;
@@ -739,14 +746,8 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
     else
       packed = linalg::Mmt4DOp::create(b, loc, TypeRange{c.getType()},
                                        packedInputs, ValueRange{c});
-    Value dest = tensor::EmptyOp::create(b, loc, resultType.getShape(),
-                                         resultType.getElementType());
-    result = linalg::UnPackOp::create(
-                 b, loc, packed->getResult(0), dest, innerPos,
-                 getAsIndexOpFoldResult(b.getContext(),
-                                        ArrayRef<int64_t>{rows, cols}),
-                 outerPerm)
-                 .getResult();
+    result = unpackResult(b, loc, packed->getResult(0), resultType, innerPos,
+                          outerPerm, {rows, cols});
   }
   b.replaceOp(op, result);
   return packed;
@@ -831,10 +832,11 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
 ampc::cpu::PanelSizes ampc::cpu::PanelSizes::forAmx(int64_t l1Bytes,
                                                     int64_t l2Bytes) {
   // One k step: 32 k of a 32-column panel of B (2 KiB) and of a 32-row
-  // panel of A (2 KiB).
+  // panel of A (2 KiB). B's k block fills L1 (A's tiles stream from L2):
+  // C's tiles are loaded and stored once per k block.
   constexpr int64_t kStepBytes = 32 * 32 * 2;
   PanelSizes sizes;
-  sizes.depth = std::max<int64_t>(1, l1Bytes / 2 / kStepBytes);
+  sizes.depth = std::max<int64_t>(1, l1Bytes / kStepBytes);
   sizes.rowTiles =
       std::max<int64_t>(1, l2Bytes / 2 / (sizes.depth * kStepBytes));
   return sizes;
