@@ -79,3 +79,14 @@ config.substitutions.append(
 # UNSUPPORTED there (and GPU runs are scripts/gpu-check.sh's job).
 if os.path.exists("/dev/nvidiactl") or shutil.which("nvidia-smi"):
     config.available_features.add("gpu")
+
+# A CPU with AMX tiles for bf16 (Intel Sapphire Rapids and later): tests that
+# run objects compiled for them REQUIRE it and are UNSUPPORTED elsewhere.
+try:
+    with open("/proc/cpuinfo") as cpuinfo:
+        flags = next((line.split(":", 1)[1].split()
+                      for line in cpuinfo if line.startswith("flags")), [])
+except OSError:
+    flags = []
+if "amx_bf16" in flags and "amx_tile" in flags:
+    config.available_features.add("amx")

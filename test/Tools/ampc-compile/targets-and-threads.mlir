@@ -16,6 +16,20 @@
 // RUN: ampc-compile %t/mm.mlir --cpu=haswell --threads=1 -o %t/avx2.o
 // RUN: llvm-objdump -d %t/avx2.o | FileCheck %s --check-prefix=AVX2
 //
+// bf16 contractions by what the CPU has: AMX tiles on Sapphire Rapids (the
+// object asks Linux for the tile state itself: a syscall, no library), AVX-512
+// BF16 dot products on Zen 4 and on Sapphire Rapids without AMX, f32 FMAs on
+// Skylake-AVX512 (no bf16 arithmetic).
+// RUN: ampc-compile %t/bf16mm.mlir --cpu=sapphirerapids --threads=1 -o %t/spr.o
+// RUN: llvm-objdump -d %t/spr.o | FileCheck %s --check-prefix=SPR
+// RUN: llvm-nm %t/spr.o | FileCheck %s --check-prefix=SPRNM
+// RUN: ampc-compile %t/bf16mm.mlir --cpu=znver4 --threads=1 -o %t/zen4.o
+// RUN: llvm-objdump -d %t/zen4.o | FileCheck %s --check-prefix=DOT
+// RUN: ampc-compile %t/bf16mm.mlir --cpu=sapphirerapids --features=-amx-bf16 --threads=1 -o %t/spr-noamx.o
+// RUN: llvm-objdump -d %t/spr-noamx.o | FileCheck %s --check-prefix=DOT
+// RUN: ampc-compile %t/bf16mm.mlir --cpu=skylake-avx512 --threads=1 -o %t/skx.o
+// RUN: llvm-objdump -d %t/skx.o | FileCheck %s --check-prefix=SKX
+//
 // Threads: with the default (all cores) the tiles of a contraction of at
 // least 4 MFLOP (this one: 5) run on the OpenMP runtime;
 // with one thread the object needs no runtime. Both give the same bits.
@@ -55,6 +69,20 @@
 // AVX512: vfmadd231ps {{.*}}%zmm
 // AVX2-NOT: zmm
 // AVX2: vfmadd231ps {{.*}}%ymm
+// SPR-NOT: vdpbf16ps
+// SPR: tileloadd
+// SPR: tdpbf16ps
+// SPR: tilestored
+// SPR-NOT: vdpbf16ps
+// SPRNM: U syscall
+// DOT-NOT: tdpbf16ps
+// DOT: vdpbf16ps {{.*}}%zmm
+// DOT-NOT: tdpbf16ps
+// SKX-NOT: vdpbf16ps
+// SKX-NOT: tdpbf16ps
+// SKX: vfmadd231ps {{.*}}%zmm
+// SKX-NOT: vdpbf16ps
+// SKX-NOT: tdpbf16ps
 // OMP: U __kmpc_fork_call
 // SEQ-NOT: __kmpc
 // OMPHEADER: link it with
@@ -85,6 +113,15 @@ func.func @mm(%a: tensor<200x130xf32>, %b: tensor<130x96xf32>) -> tensor<200x96x
   %f = linalg.fill ins(%z : f32) outs(%e : tensor<200x96xf32>) -> tensor<200x96xf32>
   %m = linalg.matmul ins(%a, %b : tensor<200x130xf32>, tensor<130x96xf32>) outs(%f : tensor<200x96xf32>) -> tensor<200x96xf32>
   return %m : tensor<200x96xf32>
+}
+
+//--- bf16mm.mlir
+func.func @bf16mm(%a: tensor<64x96xbf16>, %b: tensor<96x64xbf16>) -> tensor<64x64xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x64xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %m = linalg.matmul ins(%a, %b : tensor<64x96xbf16>, tensor<96x64xbf16>) outs(%f : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %m : tensor<64x64xf32>
 }
 
 //--- half.mlir
