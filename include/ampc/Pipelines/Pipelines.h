@@ -73,8 +73,9 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
   Option<bool> bf16Dot{
       *this, "bf16-dot",
-      llvm::cl::desc("use AVX-512 BF16 dot products for bf16 matmuls (the "
-                     "target must have avx512bf16)"),
+      llvm::cl::desc("multiply bf16 contractions with AVX-512 BF16 dot "
+                     "products on the packed path (the target must have "
+                     "avx512bf16; amx takes precedence where it fits)"),
       llvm::cl::init(false)};
   Option<bool> amx{
       *this, "amx",
