@@ -29,7 +29,7 @@ namespace {
 
 /// Rows and columns of an f32 AMX tile; an A or B tile holds 16 rows of
 /// 32 bf16.
-constexpr int64_t kTile = 16;
+constexpr int64_t kTile = ampc::cpu::kAmxBlock / 2;
 
 /// `memref` without the unit dimensions `drop`, its last two dimensions
 /// collapsed into one if `foldPairs`.

@@ -541,7 +541,7 @@ ampc::cpu::matchPackableContraction(linalg::LinalgOp op) {
   return loops;
 }
 
-bool ampc::cpu::hasBf16Inputs(linalg::LinalgOp op) {
+bool ampc::cpu::hasBf16ExactInputs(linalg::LinalgOp op) {
   // bf16 itself, and fp8 (E4M3, E5M2: 2 or 3 mantissa bits, exponents
   // within bf16's normal range), whose values bf16 holds exactly.
   return llvm::all_of(op.getDpsInputs(), [](Value input) {
@@ -647,7 +647,7 @@ linalg::GenericOp contractAmxTiles(RewriterBase &b, Location loc, Value a,
 /// side by side), C in 32 x 32 tiles (four 16 x 16 f32 tiles).
 linalg::LinalgOp packForAmx(RewriterBase &b, linalg::LinalgOp op,
                             const ContractionLoops &loops) {
-  constexpr int64_t kTile = 32;
+  constexpr int64_t kTile = ampc::cpu::kAmxBlock;
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -696,8 +696,10 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
   // fp8 inputs of the bf16 kernels are widened to bf16 (exactly).
   if (kernel != Bf16Kernel::widen)
     widenInputs(b, op, b.getBF16Type());
-  if (kernel == Bf16Kernel::amx && !loops.batch)
+  if (kernel == Bf16Kernel::amx) {
+    assert(!loops.batch && "AMX tiles take no batch");
     return packForAmx(b, op, loops);
+  }
   bool bf16Pairs = kernel == Bf16Kernel::dot;
   if (!bf16Pairs)
     widenInputs(b, op);
@@ -834,7 +836,7 @@ ampc::cpu::PanelSizes ampc::cpu::PanelSizes::forAmx(int64_t l1Bytes,
   // One k step: 32 k of a 32-column panel of B (2 KiB) and of a 32-row
   // panel of A (2 KiB). B's k block fills L1 (A's tiles stream from L2):
   // C's tiles are loaded and stored once per k block.
-  constexpr int64_t kStepBytes = 32 * 32 * 2;
+  constexpr int64_t kStepBytes = kAmxBlock * kAmxBlock * 2;
   PanelSizes sizes;
   sizes.depth = std::max<int64_t>(1, l1Bytes / kStepBytes);
   sizes.rowTiles =

@@ -68,6 +68,11 @@ void widenInputs(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op,
 /// f32 lanes of an AVX-512 BF16 dot product (vdpbf16ps on zmm registers).
 constexpr int64_t kDotLanes = 16;
 
+/// Rows, columns and k of the C block AMX computes per micro-kernel (2 x 2
+/// tiles of 16 x 16 f32; A and B tiles of 16 rows of 32 bf16): the packing,
+/// the padding rule and the cache blocking all count in these.
+constexpr int64_t kAmxBlock = 32;
+
 /// The attribute on a packed contraction's tile that is computed with AMX
 /// tiles once it is on buffers (ampc-cpu-amx-tiles).
 constexpr llvm::StringLiteral kAmxTileAttr = "ampc.amx_tile";
@@ -84,7 +89,7 @@ enum class Bf16Kernel {
 
 /// True if both inputs of `op` are bf16 or fp8 (values bf16 holds exactly:
 /// the bf16 kernels widen fp8 to bf16).
-bool hasBf16Inputs(mlir::linalg::LinalgOp op);
+bool hasBf16ExactInputs(mlir::linalg::LinalgOp op);
 
 /// Replaces `op` (matched above) by packs and the packed contraction with
 /// register tiles of `rows` x `cols` (see above). Inputs narrower than the
@@ -93,7 +98,8 @@ bool hasBf16Inputs(mlir::linalg::LinalgOp op);
 ///  - dot: k is cut into pairs too (A: [M1, K/2, mr, 2], B: [N1, K/2, nr,
 ///    2], an odd k zero-padded), the layout of vdpbf16ps's operands; `cols`
 ///    must be a multiple of kDotLanes;
-///  - amx (no batch): 32 x 32 tiles whatever `rows` and `cols`, A as [M1,
+///  - amx (no batch: the caller never asks for it with one): 32 x 32 tiles
+///    whatever `rows` and `cols`, A as [M1,
 ///    K/32, 32, 16, 2] (rows of 32 k), B as [N1, K/32, 16, 32, 2] (16 k
 ///    pairs of 32 columns), k zero-padded to a multiple of 32; the
 ///    contraction is a linalg.generic with loops (M1, N1, K1, M0, N0, P, T).

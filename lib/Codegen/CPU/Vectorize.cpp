@@ -50,7 +50,7 @@ bool fillsAmxTiles(linalg::LinalgOp op,
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   double padded = 1, real = 1;
   for (unsigned loop : {loops.m, loops.n, loops.k}) {
-    padded *= double(llvm::alignTo(ranges[loop], 32));
+    padded *= double(llvm::alignTo(ranges[loop], ampc::cpu::kAmxBlock));
     real *= double(ranges[loop]);
   }
   return padded <= 4 * real;
@@ -70,7 +70,7 @@ struct AmpcVectorizeContractionsPass
   ampc::cpu::Bf16Kernel bf16Kernel(linalg::LinalgOp op,
                                    const ampc::cpu::ContractionLoops &loops) {
     using ampc::cpu::Bf16Kernel;
-    if (!ampc::cpu::hasBf16Inputs(op))
+    if (!ampc::cpu::hasBf16ExactInputs(op))
       return Bf16Kernel::widen;
     if (amx && !loops.batch && fillsAmxTiles(op, loops))
       return Bf16Kernel::amx;
@@ -126,7 +126,7 @@ struct AmpcVectorizeContractionsPass
       ampc::cpu::Bf16Kernel kernel = bf16Kernel(op, loops);
       linalg::LinalgOp mmt4d = ampc::cpu::packContraction(
           rewriter, op, loops, registerRows, registerCols, kernel);
-      bool onAmx = kernel == ampc::cpu::Bf16Kernel::amx && !loops.batch;
+      bool onAmx = kernel == ampc::cpu::Bf16Kernel::amx;
       if (failed(ampc::cpu::lowerPackedContraction(
               rewriter, mmt4d, onAmx ? amxPanels : panels, onAmx)))
         return failure();
