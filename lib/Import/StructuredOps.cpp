@@ -319,12 +319,19 @@ Value convolve(Importer &im, Value padded, Value weight, int64_t groups,
   }
   // Computed channels-last, as the CPU back end's packed contractions take
   // convolutions (forward and, through autodiff, backward); the transposes
-  // around it are copies.
+  // around it are copies. A 2-D weight keeps its filters outermost
+  // ([F, kh, kw, C]): its layout change, and its gradient's, is a transpose
+  // within each filter (C x taps), not one across the whole weight.
   Value xt = im.transpose(padded, toChannelsLast(rank));
   SmallVector<int64_t> wperm;
+  if (rank == 4)
+    wperm.push_back(0);
   for (int64_t d = 2; d < rank; ++d)
     wperm.push_back(d);
-  wperm.append({1, 0});
+  if (rank == 4)
+    wperm.push_back(1);
+  else
+    wperm.append({1, 0});
   Value wt = im.transpose(weight, wperm);
   SmallVector<int64_t> shape = {ps[0]};
   llvm::append_range(shape, out);
@@ -332,7 +339,7 @@ Value convolve(Importer &im, Value padded, Value weight, int64_t groups,
   Value init = im.filled(shape, 0.0);
   Value y;
   if (rank == 4)
-    y = linalg::Conv2DNhwcHwcfOp::create(
+    y = linalg::Conv2DNhwcFhwcOp::create(
             im.builder, im.loc(), TypeRange{init.getType()}, ValueRange{xt, wt},
             ValueRange{init}, windowAttrs(im, w))
             .getResult(0);

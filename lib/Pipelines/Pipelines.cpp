@@ -174,6 +174,7 @@ static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
   // lowered (no-op without AMX ops).
   pm.addPass(ampc::createAmpcCpuLowerAmx());
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcExpandStridedCopies());
+  pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuFlattenTransfers());
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
   // Fully unrolled: the loop form keeps each transfer's temporary in an
   // alloca inside the surrounding loops, which grows the stack per iteration

@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -149,6 +150,72 @@ struct AmpcVectorizeContractionsPass
   }
 };
 
+/// The loops an input is contiguous along, innermost first, outside the
+/// vector's loops: whole short loops (a 3x3 kernel's taps) and then one
+/// more, until they cover at least a quarter of a vector; with each one's
+/// tile. Empty if the input's innermost loop is one of the vector's.
+SmallVector<std::pair<unsigned, int64_t>>
+contiguousLoops(AffineMap map, ArrayRef<int64_t> bounds,
+                ArrayRef<unsigned> vectorLoops, int64_t width) {
+  SmallVector<std::pair<unsigned, int64_t>> loops;
+  int64_t elements = 1;
+  for (AffineExpr result : llvm::reverse(map.getResults())) {
+    unsigned d = cast<AffineDimExpr>(result).getPosition();
+    if (llvm::is_contained(vectorLoops, d))
+      break;
+    // Half a vector's width at most along a long loop: the tile is the
+    // vector's loops times this, unrolled (16 x 8 elements on AVX-512).
+    int64_t tile =
+        bounds[d] * elements <= width
+            ? bounds[d]
+            : pickTile(bounds[d], std::max<int64_t>(1, width / 2 / elements));
+    loops.emplace_back(d, tile);
+    elements *= tile;
+    if (tile < bounds[d] || elements * 4 >= width)
+      return loops;
+  }
+  return {};
+}
+
+/// For a layout change (an input contiguous along other loops than the
+/// vector's, as in a transpose): those loops move in just outside the
+/// vector's loops and are tiled to about a vector width too, so that the
+/// input is read as whole vectors and transposed in registers, not gathered
+/// element by element with the input's stride. The largest such input
+/// decides.
+void tileTransposedInput(linalg::GenericOp op, ArrayRef<int64_t> bounds,
+                         int64_t width, SmallVector<unsigned> &order,
+                         SmallVector<int64_t> &tiles) {
+  unsigned rank = bounds.size();
+  unsigned numVector = 0;
+  while (numVector < rank && tiles[rank - 1 - numVector] > 1)
+    ++numVector;
+  SmallVector<unsigned> vectorLoops(order.end() - numVector, order.end());
+  SmallVector<std::pair<unsigned, int64_t>> best;
+  int64_t largest = 0;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    // Only an input read once per iteration: broadcast operands (a
+    // per-channel scale) are small and stay as they are read.
+    AffineMap map = op.getMatchingIndexingMap(input);
+    auto type = dyn_cast<ShapedType>(input->get().getType());
+    if (!type || !map.isPermutation() || type.getNumElements() <= largest)
+      continue;
+    auto loops = contiguousLoops(map, bounds, vectorLoops, width);
+    if (loops.empty())
+      continue;
+    best = std::move(loops);
+    largest = type.getNumElements();
+  }
+  // Outermost first, just outside the vector's loops.
+  for (auto [loop, tile] : llvm::reverse(best)) {
+    unsigned at = llvm::find(order, loop) - order.begin();
+    order.erase(order.begin() + at);
+    tiles.erase(tiles.begin() + at);
+    order.insert(order.end() - numVector, loop);
+    tiles.insert(tiles.end() - numVector, tile);
+  }
+}
+
 /// The loop order and tile sizes that vectorize `op` along the loop most
 /// of its operands are contiguous in (moved innermost if it is not: a
 /// weight gradient X^T dY iterates (m, n, k) but dY, W and the result are
@@ -199,6 +266,8 @@ planGeneric(linalg::GenericOp op, int64_t width) {
   if (rank >= 2 && inner == bounds[order.back()] && inner * 4 <= width &&
       op.getNumReductionLoops() == 0)
     tiles[rank - 2] = pickTile(bounds[order[rank - 2]], width / inner);
+  if (op.getNumReductionLoops() == 0)
+    tileTransposedInput(op, bounds, width, order, tiles);
   return std::make_pair(order, tiles);
 }
 
@@ -354,6 +423,41 @@ LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
   return success();
 }
 
+/// A vector.transpose as one shuffle of the flattened vector between shape
+/// casts. The element-wise lowering (an extract and an insert per element)
+/// makes a transposed 16 x 16 tile 512 operations for LLVM to take apart;
+/// one shuffle lowers to the target's permutes.
+struct TransposeAsShuffle : OpRewritePattern<vector::TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(vector::TransposeOp op,
+                                PatternRewriter &b) const override {
+    VectorType source = op.getSourceVectorType();
+    VectorType result = op.getResultVectorType();
+    if (source.isScalable() || source.getRank() < 2)
+      return failure();
+    ArrayRef<int64_t> perm = op.getPermutation();
+    SmallVector<int64_t> sourceStrides = computeStrides(source.getShape());
+    SmallVector<int64_t> mask;
+    int64_t elements = source.getNumElements();
+    mask.reserve(elements);
+    SmallVector<int64_t> strides = computeStrides(result.getShape());
+    for (int64_t i = 0; i < elements; ++i) {
+      // The source position of result element i.
+      int64_t at = 0;
+      for (auto [dim, stride] : llvm::enumerate(strides))
+        at += (i / stride) % result.getDimSize(dim) * sourceStrides[perm[dim]];
+      mask.push_back(at);
+    }
+    Location loc = op.getLoc();
+    auto flatType = VectorType::get({elements}, source.getElementType());
+    Value flat = vector::ShapeCastOp::create(b, loc, flatType, op.getVector());
+    Value shuffled = vector::ShuffleOp::create(b, loc, flat, flat, mask);
+    b.replaceOpWithNewOp<vector::ShapeCastOp>(op, result, shuffled);
+    return success();
+  }
+};
+
 struct AmpcVectorizeGenericsPass
     : ampc::impl::AmpcVectorizeGenericsBase<AmpcVectorizeGenericsPass> {
   using Base::Base;
@@ -402,6 +506,9 @@ struct AmpcVectorizeGenericsPass
     RewritePatternSet patterns(ctx);
     vector::populateVectorMultiReductionLoweringPatterns(
         patterns, vector::VectorMultiReductionLowering::InnerReduction);
+    // A transposed read becomes a read along memory and a vector.transpose.
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    patterns.add<TransposeAsShuffle>(ctx);
     canonicalizations(patterns);
     if (failed(applyPatternsGreedily(module, std::move(patterns))))
       return signalPassFailure();

@@ -98,7 +98,8 @@ func.func @row_sum(%x: tensor<128x64xf32>, %z: tensor<128xf32>) -> tensor<128xf3
 // CHECK: scf.for {{.*}} to %c8 step %c1
 // CHECK: scf.for {{.*}} to %c4 step %c1
 // CHECK: scf.for {{.*}} to %c32 step %c16
-// CHECK: vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<1x1x16xf32>
+// CHECK: %[[DY:.*]] = vector.transfer_read {{.*}} : tensor<1x16xf32>, vector<1x16xf32>
+// CHECK: vector.broadcast %[[DY]] : vector<1x16xf32> to vector<1x1x16xf32>
 func.func @weight_gradient(%x: tensor<8x4xf32>, %dy: tensor<8x32xf32>, %dw: tensor<4x32xf32>) -> tensor<4x32xf32> {
   %r = linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>, affine_map<(m, n, k) -> (m, n)>, affine_map<(m, n, k) -> (k, n)>],
                        iterator_types = ["reduction", "parallel", "parallel"]}
@@ -235,4 +236,75 @@ func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<64x4xf32>, %init: tensor<
     linalg.yield %s : f32
   } -> tensor<f32>
   return %m, %t, %n : tensor<f32>, tensor<f32>, tensor<f32>
+}
+
+// -----
+
+// A transpose: the input is contiguous along the output's rows, so that
+// loop is tiled too (by 8, half a vector) and the tile is read as 16 rows of
+// 8, transposed in registers by one shuffle (result element (i, j) is
+// source element j * 8 + i) and written as 8 rows of 16. No element is
+// gathered with the input's stride.
+// CHECK-LABEL: func.func @transpose
+// CHECK: scf.for {{.*}} to %c48 step %c8
+// CHECK: scf.for {{.*}} to %c64 step %c16
+// CHECK: %[[V:.*]] = vector.transfer_read {{.*}} : tensor<16x8xf32>, vector<16x8xf32>
+// CHECK: %[[FLAT:.*]] = vector.shape_cast %[[V]] : vector<16x8xf32> to vector<128xf32>
+// CHECK: %[[T:.*]] = vector.shuffle %[[FLAT]], %[[FLAT]] [0, 8, 16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 1, 9,
+// CHECK: %[[R:.*]] = vector.shape_cast %[[T]] : vector<128xf32> to vector<8x16xf32>
+// CHECK: vector.transfer_write %[[R]], {{.*}} : vector<8x16xf32>, tensor<8x16xf32>
+// CHECK-NOT: permutation_map
+func.func @transpose(%x: tensor<64x48xf32>) -> tensor<48x64xf32> {
+  %e = tensor.empty() : tensor<48x64xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<64x48xf32>) outs(%e : tensor<48x64xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<48x64xf32>
+  return %r : tensor<48x64xf32>
+}
+
+// -----
+
+// A filter [F, C, 3, 3] to [F, 3, 3, C]: the input is contiguous along the
+// taps, two whole loops of 3; both join the 16 channels of the vector, so
+// that 16 channels' 144 contiguous taps are read at once.
+// CHECK-LABEL: func.func @filter_layout
+// CHECK: scf.for {{.*}} to %c8 step %c1
+// CHECK: scf.for {{.*}} to %c32 step %c16
+// CHECK: vector.transfer_read {{.*}} : tensor<1x16x3x3xf32>, vector<1x16x3x3xf32>
+// CHECK: vector.shuffle {{.*}} [0, 9, 18, 27, 36, 45, 54, 63, 72, 81, 90, 99, 108, 117, 126, 135, 1, 10,
+// CHECK: vector.transfer_write {{.*}} : vector<1x3x3x16xf32>, tensor<1x3x3x16xf32>
+func.func @filter_layout(%w: tensor<8x32x3x3xf32>) -> tensor<8x3x3x32xf32> {
+  %e = tensor.empty() : tensor<8x3x3x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(f, h, w, c) -> (f, c, h, w)>, affine_map<(f, h, w, c) -> (f, h, w, c)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%w : tensor<8x32x3x3xf32>) outs(%e : tensor<8x3x3x32xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<8x3x3x32xf32>
+  return %r : tensor<8x3x3x32xf32>
+}
+
+// -----
+
+// A per-channel scale of an NCHW tensor written NHWC: the scale is read
+// once per channel (a broadcast, not a layout change) and does not decide;
+// the image, contiguous along w, does.
+// CHECK-LABEL: func.func @scaled_layout
+// CHECK: vector.transfer_read {{.*}} : tensor<1x16x1x8xf32>, vector<1x16x1x8xf32>
+// CHECK: vector.transfer_read {{.*}} : tensor<16xf32>, vector<16xf32>
+// CHECK: vector.transfer_write {{.*}} : vector<1x1x8x16xf32>, tensor<1x1x8x16xf32>
+func.func @scaled_layout(%x: tensor<2x32x4x8xf32>, %s: tensor<32xf32>) -> tensor<2x4x8x32xf32> {
+  %e = tensor.empty() : tensor<2x4x8x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(n, h, w, c) -> (n, c, h, w)>, affine_map<(n, h, w, c) -> (c)>,
+                                        affine_map<(n, h, w, c) -> (n, h, w, c)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %s : tensor<2x32x4x8xf32>, tensor<32xf32>) outs(%e : tensor<2x4x8x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<2x4x8x32xf32>
+  return %r : tensor<2x4x8x32xf32>
 }

@@ -64,7 +64,8 @@
 
 // Conv with pads: the input inserted into a zero-filled tensor, the
 // convolution computed channels-last between transposes (the CPU back end's
-// packed layout), the bias per channel; BatchNormalization (eval) with the
+// packed layout) with the filters kept outermost ([F, kh, kw, C]: each
+// filter's layout change is local), the bias per channel; BatchNormalization (eval) with the
 // running statistics as constants, not parameters; the Shape-computed
 // flatten is one collapse.
 // CNN: func.func @forward(%{{.*}}: tensor<4x1x3x3xf32> {amp.param = "conv.weight"}
@@ -72,8 +73,8 @@
 // CNN-SAME: %{{.*}}: tensor<2x1x28x28xf32> loc("x")) -> tensor<2x10xf32>
 // CNN: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 1, 1] [2, 1, 28, 28] [1, 1, 1, 1] : tensor<2x1x28x28xf32> into tensor<2x1x30x30xf32>
 // CNN: linalg.transpose ins(%{{.*}} : tensor<2x1x30x30xf32>) outs(%{{.*}} : tensor<2x30x30x1xf32>) permutation = [0, 2, 3, 1]
-// CNN: linalg.transpose ins(%arg0 : tensor<4x1x3x3xf32>) outs(%{{.*}} : tensor<3x3x1x4xf32>) permutation = [2, 3, 1, 0]
-// CNN: linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins({{.*}} : tensor<2x30x30x1xf32>, tensor<3x3x1x4xf32>) outs({{.*}} : tensor<2x28x28x4xf32>)
+// CNN: linalg.transpose ins(%arg0 : tensor<4x1x3x3xf32>) outs(%{{.*}} : tensor<4x3x3x1xf32>) permutation = [0, 2, 3, 1]
+// CNN: linalg.conv_2d_nhwc_fhwc {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins({{.*}} : tensor<2x30x30x1xf32>, tensor<4x3x3x1xf32>) outs({{.*}} : tensor<2x28x28x4xf32>)
 // CNN: linalg.transpose ins(%{{.*}} : tensor<2x28x28x4xf32>) outs(%{{.*}} : tensor<2x4x28x28xf32>) permutation = [0, 3, 1, 2]
 // CNN: arith.constant dense<[1.000000e-01, -2.000000e-01, 0.000000e+00, 3.000000e-01]> : tensor<4xf32>
 // CNN: math.rsqrt
@@ -89,7 +90,7 @@
 // GROUPS-SAME: outs(%{{.*}} : tensor<2x2x3x7x7xf32>)
 // GROUPS: tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2], [3], [4]] : tensor<2x2x3x7x7xf32> into tensor<2x6x7x7xf32>
 // STRIDED: tensor.insert_slice {{.*}}[0, 0, 1, 0] [2, 4, 7, 6] [1, 1, 1, 1] : tensor<2x4x7x6xf32> into tensor<2x4x8x7xf32>
-// STRIDED: linalg.conv_2d_nhwc_hwcf {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<[2, 1]> : tensor<2xi64>}
+// STRIDED: linalg.conv_2d_nhwc_fhwc {dilations = dense<[1, 2]> : tensor<2xi64>, strides = dense<[2, 1]> : tensor<2xi64>}
 // STRIDED-SAME: outs(%{{.*}} : tensor<2x3x5x6xf32>)
 
 // Average pooling without count_include_pad divides by what each window

@@ -161,6 +161,22 @@ def AmpcCpuLowerAmx : Pass<"ampc-cpu-lower-amx", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def AmpcCpuFlattenTransfers
+    : Pass<"ampc-cpu-flatten-transfers", "::mlir::func::FuncOp"> {
+  let summary = "read and write vectors of contiguous memory as 1-D vectors";
+  let description = [{
+    On buffers, before the vector transfers are unrolled into 1-D loads and
+    stores: unit dimensions are dropped from transfers (a tile of 16
+    channels of a [128, 64, 1, 1] weight is a vector<1x16x1x1>, which
+    would unroll into 16 scalar loads), and an n-D transfer of memory that
+    is contiguous (the [3, 3] taps of a filter, a whole [2, 8] block) is
+    one 1-D transfer of a collapsed memref, with shape casts around it.
+    Transfers of strided memory keep their rows.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def AmpcCpuParallelLoops
     : Pass<"ampc-cpu-parallel-loops", "::mlir::ModuleOp"> {
   let summary = "run parallel loops on OpenMP threads";
