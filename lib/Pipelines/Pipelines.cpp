@@ -147,7 +147,10 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
 
 /// Tensors become buffers. Public functions take their results as out
 /// parameters, so callers own every buffer; temporaries are freed.
-static void addBufferizationStage(OpPassManager &pm) {
+/// The largest temporary the CPU pipeline keeps on the stack.
+constexpr unsigned kStackBufferBytes = 1024;
+
+static void addBufferizationStage(OpPassManager &pm, bool stackBuffers) {
   // Callers keep their inputs: results never reuse their buffers (except
   // where ampc-donate-carried-state allowed it).
   pm.addPass(ampc::createAmpcReadOnlyArguments());
@@ -164,6 +167,17 @@ static void addBufferizationStage(OpPassManager &pm) {
   outParams.hoistStaticAllocs = true;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  if (stackBuffers) {
+    // Small temporaries (a small model's activations, a loss's partial
+    // sums) live on the stack: a step of a small model otherwise spends
+    // more time in malloc and free than in its loops. Allocations are first
+    // hoisted out of loops, so that no loop grows the stack.
+    OpPassManager &funcPm = pm.nest<func::FuncOp>();
+    funcPm.addPass(bufferization::createBufferLoopHoistingPass());
+    bufferization::PromoteBuffersToStackPassOptions stack;
+    stack.maxAllocSizeInBytes = kStackBufferBytes;
+    funcPm.addPass(bufferization::createPromoteBuffersToStackPass(stack));
+  }
   bufferization::buildBufferDeallocationPipeline(pm);
 }
 
@@ -224,7 +238,7 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(ampc::createAmpcDonateCarriedState());
   if (options.vectorize)
     pm.addPass(ampc::createAmpcVectorizeGenerics());
-  addBufferizationStage(pm);
+  addBufferizationStage(pm, /*stackBuffers=*/true);
   if (options.vectorize && options.amx)
     pm.addPass(ampc::createAmpcCpuAmxTiles());
   pm.addPass(ampc::createAmpcCpuLowerCollectives());
@@ -250,7 +264,7 @@ void ampc::buildGpuPipeline(OpPassManager &pm,
   addTensorStage(pm, /*vectorizeForCpu=*/false, /*bf16Dot=*/false, chipNumber);
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcFuseElementwise());
   pm.addPass(createCanonicalizerPass());
-  addBufferizationStage(pm);
+  addBufferizationStage(pm, /*stackBuffers=*/false);
   pm.addPass(createConvertBufferizationToMemRefPass());
   // Data-parallel steps' all-reduces: NCCL on the device buffers.
   pm.addPass(ampc::createAmpcGpuLowerCollectives());

@@ -1,4 +1,5 @@
 // RUN: ampc-opt %s -ampc-cpu-pipeline | FileCheck %s
+// RUN: ampc-opt %s -ampc-cpu-pipeline -mlir-print-ir-after=promote-buffers-to-stack -o /dev/null 2>&1 | FileCheck %s --check-prefix=STACK
 // Every zoo model, under every policy, lowers to the LLVM dialect alone.
 // RUN: ampc-opt %ampc_src_root/examples/models/mlp.mlir -ampc-train-pipeline=policy=fp8 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
 // RUN: ampc-opt %ampc_src_root/examples/models/cnn.mlir -ampc-train-pipeline=policy=bf16 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
@@ -24,4 +25,26 @@ func.func @step(%x: tensor<4x8xf32>, %w: tensor<8x2xf8E4M3FN>) -> tensor<4x2xf32
   %m = linalg.matmul ins(%xq, %w : tensor<4x8xf8E4M3FN>, tensor<8x2xf8E4M3FN>) outs(%f : tensor<4x2xf32>) -> tensor<4x2xf32>
   %t = math.tanh %m : tensor<4x2xf32>
   return %t : tensor<4x2xf32>
+}
+
+// Temporaries of at most 1 KiB live on the stack (allocated once, outside
+// the loops that fill them); larger ones on the heap.
+// STACK-LABEL: func.func @temporaries
+// STACK: memref.alloca() {alignment = 64 : i64} : memref<2x16x8xf32>
+// STACK: memref.alloc() {alignment = 64 : i64} : memref<1x16x32xf32>
+// STACK: memref.alloca() {alignment = 64 : i64} : memref<16x16xf32>
+// STACK: memref.alloc() {alignment = 64 : i64} : memref<64x64xf32>
+// STACK-NOT: memref.alloca()
+// STACK: return
+func.func @temporaries(%x: tensor<16x16xf32>, %y: tensor<64x64xf32>) -> (tensor<16x16xf32>, tensor<64x64xf32>) {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x16xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %m = linalg.matmul ins(%x, %x : tensor<16x16xf32>, tensor<16x16xf32>) outs(%f : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %t = math.tanh %m : tensor<16x16xf32>
+  %e2 = tensor.empty() : tensor<64x64xf32>
+  %f2 = linalg.fill ins(%z : f32) outs(%e2 : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %m2 = linalg.matmul ins(%y, %y : tensor<64x64xf32>, tensor<64x64xf32>) outs(%f2 : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %t2 = math.tanh %m2 : tensor<64x64xf32>
+  return %t, %t2 : tensor<16x16xf32>, tensor<64x64xf32>
 }

@@ -17,7 +17,8 @@ until it reaches gpu.barrier (all threads of the block must arrive before any
 goes on) or an mma.sync (all 32 lanes of its warp must arrive; the product is
 computed from the lanes' registers by the fragment layouts of the PTX ISA,
 "Matrix Fragments for mma.m16n8k16 / mma.m16n8k32"). Buffers from
-memref.alloc start as NaN (or 0xA5 bytes), so a read before a write shows.
+memref.alloc and memref.alloca start as NaN (or 0xA5 bytes), so a read
+before a write shows.
 
 Only the ops AMPC's kernels and their reference use are interpreted; any other
 op is an error naming it. Python 3 only, no third-party modules.
@@ -672,7 +673,7 @@ class Interpreter:
                 return [-math.inf if x == 0 else math.nan]
         if n == "memref.get_global":
             return [self.globals[prop(op, "name").lstrip("@")]]
-        if n == "memref.alloc":
+        if n in ("memref.alloc", "memref.alloca"):
             shape, elem = parse_memref(rt)
             return [Buffer(shape, elem)]
         if n == "memref.dealloc":

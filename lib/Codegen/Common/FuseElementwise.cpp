@@ -3,6 +3,7 @@
 #include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ampc {
@@ -13,6 +14,19 @@ namespace ampc {
 using namespace mlir;
 
 namespace {
+
+/// True if `op`'s body computes a function of the math dialect (tanh, exp,
+/// erf, ...).
+bool computesMathFunction(linalg::LinalgOp op) {
+  return op
+      ->walk([](Operation *inner) {
+        return isa<math::MathDialect>(inner->getDialect())
+                   ? WalkResult::interrupt()
+                   : WalkResult::advance();
+      })
+      .wasInterrupted();
+}
+
 struct AmpcFuseElementwisePass
     : ampc::impl::AmpcFuseElementwiseBase<AmpcFuseElementwisePass> {
   void runOnOperation() override {
@@ -32,10 +46,17 @@ struct AmpcFuseElementwisePass
           // A producer whose body reads its output (autodiff's adjoints
           // accumulate into a zero-filled init) is kept as an output too
           // (upstream preserves it), whatever its uses: the same holds.
+          // A producer with other uses is fused into each consumer and
+          // computed again there: cheap arithmetic may be, but a math
+          // function (GELU's tanh, softmax's exp, read by the forward, the
+          // fp8 amax and the backward) is computed once and read.
+          auto producer = fused->get().getDefiningOp<linalg::LinalgOp>();
+          if (producer && !fused->get().hasOneUse() &&
+              computesMathFunction(producer))
+            return false;
           AffineMap map = consumer.getMatchingIndexingMap(fused);
           if (map.isPermutation())
             return true;
-          auto producer = fused->get().getDefiningOp<linalg::LinalgOp>();
           bool readsInit =
               producer &&
               llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {

@@ -6,8 +6,9 @@
 // RUN: FileCheck %s --check-prefix=HEADER < %t/model.h
 // RUN: %cc -I%t %t/driver.c %t/model.o -o %t/driver -lm
 // RUN: %t/driver | FileCheck %s --check-prefix=OUT
-// With the runtime's caching allocator the object needs libampc_rt, and a C
-// program links nothing else for it (the shared runtime brings libstdc++).
+// With the runtime's caching allocator the object needs libampc_rt (for
+// @square's temporaries; small ones live on the stack), and a C program
+// links nothing else for it (the shared runtime brings libstdc++).
 // RUN: ampc-compile %t/model.mlir -o %t/rt.o --header=%t/rt.h --policy=bf16 --runtime-allocator --threads=1
 // RUN: FileCheck %s --check-prefix=RTHEADER < %t/rt.h
 // RUN: %cc -I%t %t/driver.c %t/rt.o -o %t/rt -L%ampc_lib_dir -lampc_rt -Wl,-rpath,%ampc_lib_dir -lm
@@ -52,6 +53,13 @@ func.func @mm(%a: tensor<2x3xf32>, %b: tensor<3x2xf32>) -> tensor<2x2xf32> {
   %f = linalg.fill ins(%z : f32) outs(%e : tensor<2x2xf32>) -> tensor<2x2xf32>
   %m = linalg.matmul ins(%a, %b : tensor<2x3xf32>, tensor<3x2xf32>) outs(%f : tensor<2x2xf32>) -> tensor<2x2xf32>
   return %m : tensor<2x2xf32>
+}
+func.func @square(%a: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x64xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %m = linalg.matmul ins(%a, %a : tensor<64x64xf32>, tensor<64x64xf32>) outs(%f : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %m : tensor<64x64xf32>
 }
 func.func @quantize(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
   %0 = amp.cast %x : tensor<4xf32> to tensor<4xf8E4M3FN>
