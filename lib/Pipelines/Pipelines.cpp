@@ -145,11 +145,12 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
   }
 }
 
-/// Tensors become buffers. Public functions take their results as out
-/// parameters, so callers own every buffer; temporaries are freed.
 /// The largest temporary the CPU pipeline keeps on the stack.
 constexpr unsigned kStackBufferBytes = 1024;
 
+/// Tensors become buffers. Public functions take their results as out
+/// parameters, so callers own every buffer; temporaries are freed, or with
+/// `stackBuffers`, small ones live on the stack.
 static void addBufferizationStage(OpPassManager &pm, bool stackBuffers) {
   // Callers keep their inputs: results never reuse their buffers (except
   // where ampc-donate-carried-state allowed it).
@@ -171,7 +172,8 @@ static void addBufferizationStage(OpPassManager &pm, bool stackBuffers) {
     // Small temporaries (a small model's activations, a loss's partial
     // sums) live on the stack: a step of a small model otherwise spends
     // more time in malloc and free than in its loops. Allocations are first
-    // hoisted out of loops, so that no loop grows the stack.
+    // hoisted out of loops; one that stays in a loop stays on the heap (the
+    // promotion never puts an alloca in a loop, which would grow the stack).
     OpPassManager &funcPm = pm.nest<func::FuncOp>();
     funcPm.addPass(bufferization::createBufferLoopHoistingPass());
     bufferization::PromoteBuffersToStackPassOptions stack;

@@ -4,6 +4,7 @@
 
 #include "gtest/gtest.h"
 
+#include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/JIT/JIT.h"
 
 #include "ampc/InitAll.h"
@@ -91,4 +92,19 @@ ampc::testing::policyNamed(llvm::StringRef name) {
     return std::nullopt;
   }
   return *policy;
+}
+
+std::vector<std::string> ampc::testing::hostIsaLevels() {
+  std::vector<std::string> levels = {""};
+  ampc::CpuTarget host = ampc::CpuTarget::host();
+  if (host.avx512bf16 && !host.prefersBf16Dot())
+    levels.push_back("-amx-bf16,-amx-tile,-amx-int8");
+  unsigned bits = host.vectorBits;
+  if (bits >= 512)
+    levels.push_back("-avx512f,-avx512bf16,-avx512bw,-avx512dq,-avx512vl,"
+                     "-avx512cd,-amx-bf16,-amx-tile,-amx-int8");
+  if (bits >= 256)
+    levels.push_back("-avx,-avx2,-fma,-f16c,-avx512f,-avx512bf16,-amx-bf16,"
+                     "-amx-tile,-amx-int8");
+  return levels;
 }

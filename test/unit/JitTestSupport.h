@@ -17,6 +17,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ampc/Pipelines/PrecisionOptions.h"
 
@@ -44,6 +45,12 @@ std::optional<amp::Policy> policyNamed(llvm::StringRef name);
 using PackedFn = void (*)(void **);
 llvm::Expected<PackedFn> lookupPacked(mlir::ExecutionEngine &engine,
                                       llvm::StringRef name);
+
+/// LLVM feature sets of every ISA level this host runs, for
+/// `JitOptions::cpuFeatures`: its own (""), AVX-512 BF16 dot products (on an
+/// AMX host, which prefers AMX), AVX2 (on an AVX-512 host), 128-bit SSE (on
+/// an AVX host).
+std::vector<std::string> hostIsaLevels();
 
 } // namespace ampc::testing
 

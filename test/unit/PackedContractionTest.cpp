@@ -15,7 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "ampc/Codegen/CPU/CpuTarget.h"
+#include "JitTestSupport.h"
+
 #include "ampc/JIT/JIT.h"
 
 #include "llvm/Support/Error.h"
@@ -219,26 +220,8 @@ void runCaseAt(const Case &c, const std::string &features) {
       << "1 and 2 threads give different bits";
 }
 
-/// Feature sets of every ISA level this host runs: its own, AVX-512 BF16
-/// dot products (on an AMX host, which prefers AMX), AVX2 (on an AVX-512
-/// host), 128-bit SSE (on an AVX host).
-std::vector<std::string> isaLevels() {
-  std::vector<std::string> levels = {""};
-  ampc::CpuTarget host = ampc::CpuTarget::host();
-  if (host.avx512bf16 && !host.prefersBf16Dot())
-    levels.push_back("-amx-bf16,-amx-tile,-amx-int8");
-  unsigned bits = host.vectorBits;
-  if (bits >= 512)
-    levels.push_back("-avx512f,-avx512bf16,-avx512bw,-avx512dq,-avx512vl,"
-                     "-avx512cd,-amx-bf16,-amx-tile,-amx-int8");
-  if (bits >= 256)
-    levels.push_back("-avx,-avx2,-fma,-f16c,-avx512f,-avx512bf16,-amx-bf16,"
-                     "-amx-tile,-amx-int8");
-  return levels;
-}
-
 void runCase(const Case &c) {
-  for (const std::string &features : isaLevels()) {
+  for (const std::string &features : ampc::testing::hostIsaLevels()) {
     SCOPED_TRACE("features: '" + features + "'");
     runCaseAt(c, features);
   }
