@@ -2,6 +2,8 @@
 
 #include "JitTestSupport.h"
 
+#include <cstring>
+
 #include "gtest/gtest.h"
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
@@ -107,4 +109,36 @@ std::vector<std::string> ampc::testing::hostIsaLevels() {
     levels.push_back("-avx,-avx2,-fma,-f16c,-avx512f,-avx512bf16,-amx-bf16,"
                      "-amx-tile,-amx-int8");
   return levels;
+}
+
+float ampc::testing::f32OrBf16At(const ampc_rt::Tensor &t, int64_t i) {
+  if (t.dtype == ampc_rt::DType::F32)
+    return t.as<float>()[i];
+  uint32_t bits = uint32_t(t.as<uint16_t>()[i]) << 16;
+  float v;
+  std::memcpy(&v, &bits, 4);
+  return v;
+}
+
+void ampc::testing::setF32OrBf16(ampc_rt::Tensor &t, int64_t i, float v) {
+  if (t.dtype == ampc_rt::DType::F32) {
+    t.as<float>()[i] = v;
+    return;
+  }
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  t.as<uint16_t>()[i] = uint16_t(bits >> 16);
+}
+
+llvm::Expected<std::vector<ampc_rt::Tensor>>
+ampc::testing::compileAndCallF(const std::string &source,
+                               const std::vector<ampc_rt::Tensor> &inputs,
+                               const std::string &features, unsigned threads) {
+  ampc::JitOptions options;
+  options.threads = threads;
+  options.cpuFeatures = features;
+  auto module = ampc::JitModule::fromString(source, options);
+  if (!module)
+    return module.takeError();
+  return (*module)->call("f", inputs);
 }

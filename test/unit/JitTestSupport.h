@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "ampc/Pipelines/PrecisionOptions.h"
+#include "ampc_rt/Tensor.h"
 
 namespace ampc::testing {
 
@@ -45,6 +46,20 @@ std::optional<amp::Policy> policyNamed(llvm::StringRef name);
 using PackedFn = void (*)(void **);
 llvm::Expected<PackedFn> lookupPacked(mlir::ExecutionEngine &engine,
                                       llvm::StringRef name);
+
+/// Compiles `source` through the JIT (cpu target, `features` relative to
+/// the host, `threads` threads) and calls its function @f on `inputs`.
+llvm::Expected<std::vector<ampc_rt::Tensor>>
+compileAndCallF(const std::string &source,
+                const std::vector<ampc_rt::Tensor> &inputs,
+                const std::string &features, unsigned threads);
+
+/// Element `i` of an f32 or bf16 tensor.
+float f32OrBf16At(const ampc_rt::Tensor &t, int64_t i);
+
+/// Sets element `i` of an f32 tensor to `v`, or of a bf16 tensor to `v`'s
+/// upper 16 bits (exact for values with at most 8 significant bits).
+void setF32OrBf16(ampc_rt::Tensor &t, int64_t i, float v);
 
 /// LLVM feature sets of every ISA level this host runs, for
 /// `JitOptions::cpuFeatures`: its own (""), AVX-512 BF16 dot products (on an

@@ -4,7 +4,8 @@
 // [F, C, kh, kw] <-> [F, kh, kw, C], a weight's [kh, kw, C, F] <-> [F, C,
 // kh, kw], plain matrix transposes) are vectorized as whole-vector reads
 // transposed in registers. Each case is compiled through the JIT at every
-// ISA level the host runs, at 1 and 2 threads, and compared bit for bit
+// ISA level the host runs (and at 1 and 2 threads where the copy is split
+// across threads), and compared bit for bit
 // with the permutation applied by index here: ragged and prime sizes, unit
 // dimensions, 16-bit elements, and a transposed input fused with one in the
 // output's layout.
@@ -19,13 +20,15 @@
 
 #include "gtest/gtest.h"
 
-#include <cstring>
 #include <string>
 
 using ampc_rt::DType;
 using ampc_rt::Tensor;
 
 namespace {
+
+/// At least ampc-vectorize-generics' parallel-min-iterations.
+constexpr int64_t kParallelElements = 65536;
 
 struct Case {
   std::vector<int64_t> inShape;
@@ -93,16 +96,8 @@ std::string source(const Case &c) {
 Tensor indexTensor(DType dtype, const std::vector<int64_t> &shape,
                    int64_t offset) {
   Tensor t(dtype, shape);
-  for (int64_t i = 0; i < t.numElements(); ++i) {
-    float v = float((i + offset) % 251);
-    if (dtype == DType::F32) {
-      t.as<float>()[i] = v;
-    } else {
-      uint32_t bits;
-      std::memcpy(&bits, &v, 4);
-      t.as<uint16_t>()[i] = uint16_t(bits >> 16);
-    }
-  }
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    ampc::testing::setF32OrBf16(t, i, float((i + offset) % 251));
   return t;
 }
 
@@ -120,12 +115,7 @@ int64_t sourceIndex(const Case &c, int64_t linear) {
 }
 
 float valueAt(const Tensor &t, int64_t i) {
-  if (t.dtype == DType::F32)
-    return t.as<float>()[i];
-  uint32_t bits = uint32_t(t.as<uint16_t>()[i]) << 16;
-  float v;
-  std::memcpy(&v, &bits, 4);
-  return v;
+  return ampc::testing::f32OrBf16At(t, i);
 }
 
 void checkCase(const Case &c, const std::vector<Tensor> &inputs,
@@ -150,13 +140,13 @@ void runCase(const Case &c) {
     inputs.push_back(indexTensor(dtype, outShape(c), 7));
   for (const std::string &features : ampc::testing::hostIsaLevels()) {
     SCOPED_TRACE("features: '" + features + "'");
-    for (unsigned threads : {1u, 2u}) {
-      ampc::JitOptions options;
-      options.threads = threads;
-      options.cpuFeatures = features;
-      auto module = ampc::JitModule::fromString(source(c), options);
-      ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
-      auto out = (*module)->call("f", inputs);
+    // Two threads only where the copy is split across threads at all.
+    std::vector<unsigned> threadCounts = {1};
+    if (inputs[0].numElements() >= kParallelElements)
+      threadCounts.push_back(2);
+    for (unsigned threads : threadCounts) {
+      auto out =
+          ampc::testing::compileAndCallF(source(c), inputs, features, threads);
       ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
       checkCase(c, inputs, out->front());
     }

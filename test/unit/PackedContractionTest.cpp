@@ -132,28 +132,18 @@ Tensor randomTensor(DType dtype, std::vector<int64_t> dims, unsigned seed) {
   std::uniform_int_distribution<int> dist(fp8 ? -8 : -128, fp8 ? 7 : 127);
   for (int64_t i = 0; i < t.numElements(); ++i) {
     float v = float(dist(rng)) / (fp8 ? 4.0f : 64.0f);
-    if (dtype == DType::F32) {
-      t.as<float>()[i] = v;
-    } else if (fp8) {
+    if (fp8)
       t.as<uint8_t>()[i] = encodeFp8(v, dtype);
-    } else {
-      uint32_t bits;
-      std::memcpy(&bits, &v, 4);
-      t.as<uint16_t>()[i] = uint16_t(bits >> 16);
-    }
+    else
+      ampc::testing::setF32OrBf16(t, i, v);
   }
   return t;
 }
 
 float valueAt(const Tensor &t, int64_t i) {
-  if (t.dtype == DType::F32)
-    return t.as<float>()[i];
   if (t.dtype == DType::F8E4M3FN || t.dtype == DType::F8E5M2)
     return decodeFp8(t.as<uint8_t>()[i], t.dtype);
-  uint32_t bits = uint32_t(t.as<uint16_t>()[i]) << 16;
-  float v;
-  std::memcpy(&v, &bits, 4);
-  return v;
+  return ampc::testing::f32OrBf16At(t, i);
 }
 
 /// Index of (r, c) in batch `b` of a (rows x cols, or transposed) matrix.
@@ -204,12 +194,8 @@ void runCaseAt(const Case &c, const std::string &features) {
   inputs.push_back(randomTensor(inB, dims(c.k, c.n, c.bTransposed), 2));
   std::vector<Tensor> results;
   for (unsigned threads : {1u, 2u}) {
-    ampc::JitOptions options;
-    options.threads = threads;
-    options.cpuFeatures = features;
-    auto module = ampc::JitModule::fromString(source(c), options);
-    ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
-    auto out = (*module)->call("f", inputs);
+    auto out =
+        ampc::testing::compileAndCallF(source(c), inputs, features, threads);
     ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
     results.push_back(std::move(out->front()));
   }
