@@ -10,7 +10,7 @@ threads only: it compiles for over a minute per policy. Prints the CPU
 model and flags, then milliseconds per step (median) and AMPC fp32 / best
 PyTorch fp32.
 
-  /usr/bin/python3 bench/steps.py [--build build] [--models mlp,cnn] [--steps 5]
+  /usr/bin/python3 bench/steps.py [--build build] [--models mlp,cnn] [--steps N]
 """
 import argparse
 import json
@@ -24,6 +24,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 MODELS = os.path.join(HERE, "..", "examples", "models")
 POLICIES = ["fp32", "bf16", "fp16", "fp8"]
+# Steps of a few milliseconds move by 30 % between runs on a shared machine:
+# their median is taken over many steps; the big models' over a few.
+SMALL_MODELS = ("mlp", "cnn", "transformer_block")
+SMALL_MODEL_STEPS, LARGE_MODEL_STEPS = 200, 5
+
+
+def steps_for(name, requested):
+    if requested:
+        return requested
+    return SMALL_MODEL_STEPS if name in SMALL_MODELS else LARGE_MODEL_STEPS
 
 
 def torch_model(name, torch):
@@ -171,7 +181,10 @@ def main():
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
     parser.add_argument("--models",
                         default="mlp,cnn,transformer_block,mlp_big,resnet18")
-    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=0,
+                        help="timed steps per measurement (default: %d for "
+                        "the zoo's small models, %d for the others)"
+                        % (SMALL_MODEL_STEPS, LARGE_MODEL_STEPS))
     parser.add_argument("--torch-worker", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import torch
@@ -183,8 +196,9 @@ def main():
 
     cores = os.cpu_count()
     print("CPU: " + cpu_description())
-    print("PyTorch %s; ms per training step (median of %d), measured in this run"
-          % (torch.__version__, args.steps))
+    print("PyTorch %s; ms per training step (median of %s), measured in this run"
+          % (torch.__version__, args.steps or "%d steps for %s, %d for the others"
+             % (SMALL_MODEL_STEPS, ", ".join(SMALL_MODELS), LARGE_MODEL_STEPS)))
     header = "%-18s %4s" % ("model", "thr") + "".join(
         "%10s" % ("AMPC " + p) for p in POLICIES) + "%11s%11s%9s" % (
             "torch fp32", "torch bf16", "ratio")
@@ -193,13 +207,15 @@ def main():
     for name in args.models.split(","):
         rows = []
         path = model_path(name, tmp)
+        steps = steps_for(name, args.steps)
         for threads in ((cores,) if name == "resnet18" else (1, cores)):
             ours = ampc_steps_ms(args.build, path, 0 if threads == cores else 1,
-                                 args.steps)
-            fp32 = torch_step_ms_in_process(name, threads, False, args.steps)
+                                 steps)
+            fp32 = torch_step_ms_in_process(name, threads, False, steps)
             # bf16 autocast without bf16 hardware is slow (seconds per step
-            # on the big MLP): two timed steps.
-            bf16 = torch_step_ms_in_process(name, threads, True, min(args.steps, 2))
+            # on the big MLP): two timed steps of the big models.
+            bf16 = torch_step_ms_in_process(
+                name, threads, True, steps if name in SMALL_MODELS else min(steps, 2))
             rows.append((threads, ours, fp32, bf16))
         best_torch = min(r[2] for r in rows)
         for threads, ours, fp32, bf16 in rows:
@@ -209,7 +225,8 @@ def main():
     print("ratio: AMPC fp32 step time / PyTorch fp32's best (of 1 and %d "
           "threads); below 1 is faster" % cores)
     if "mlp_big" in args.models.split(","):
-        ours, theirs = peak_memory(args.build, "mlp_big", args.steps)
+        ours, theirs = peak_memory(args.build, "mlp_big",
+                                   steps_for("mlp_big", args.steps))
         print("peak memory (max RSS) of a process running the mlp_big fp32 "
               "step: AMPC %d MB, PyTorch %d MB, ratio %.2f"
               % (ours, theirs, ours / theirs))
