@@ -262,12 +262,13 @@ planGeneric(linalg::GenericOp op, int64_t width) {
   // A whole, short innermost loop (the pairs of a bf16 operand packed for
   // dot products or AMX: 2) takes the next loop into the vector too, when
   // all loops are parallel: one 2-D vector, not vectors of two.
-  unsigned rank = bounds.size();
-  if (rank >= 2 && inner == bounds[order.back()] && inner * 4 <= width &&
-      op.getNumReductionLoops() == 0)
-    tiles[rank - 2] = pickTile(bounds[order[rank - 2]], width / inner);
-  if (op.getNumReductionLoops() == 0)
+  // Then a layout change's input is read as whole vectors too.
+  if (op.getNumReductionLoops() == 0) {
+    unsigned rank = bounds.size();
+    if (rank >= 2 && inner == bounds[order.back()] && inner * 4 <= width)
+      tiles[rank - 2] = pickTile(bounds[order[rank - 2]], width / inner);
     tileTransposedInput(op, bounds, width, order, tiles);
+  }
   return std::make_pair(order, tiles);
 }
 
@@ -436,17 +437,19 @@ struct TransposeAsShuffle : OpRewritePattern<vector::TransposeOp> {
     VectorType result = op.getResultVectorType();
     if (source.isScalable() || source.getRank() < 2)
       return failure();
+    // Result element i is the source element at its position permuted
+    // back: result dimension d is source dimension perm[d].
     ArrayRef<int64_t> perm = op.getPermutation();
     SmallVector<int64_t> sourceStrides = computeStrides(source.getShape());
-    SmallVector<int64_t> mask;
-    int64_t elements = source.getNumElements();
-    mask.reserve(elements);
     SmallVector<int64_t> strides = computeStrides(result.getShape());
+    int64_t elements = source.getNumElements();
+    SmallVector<int64_t> mask;
+    mask.reserve(elements);
     for (int64_t i = 0; i < elements; ++i) {
-      // The source position of result element i.
+      SmallVector<int64_t> position = delinearize(i, strides);
       int64_t at = 0;
-      for (auto [dim, stride] : llvm::enumerate(strides))
-        at += (i / stride) % result.getDimSize(dim) * sourceStrides[perm[dim]];
+      for (auto [dim, index] : llvm::enumerate(position))
+        at += index * sourceStrides[perm[dim]];
       mask.push_back(at);
     }
     Location loc = op.getLoc();
