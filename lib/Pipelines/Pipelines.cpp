@@ -143,6 +143,10 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
     // the cast to the next layer's type), vectorized by the CPU pipeline.
     funcPm.addPass(ampc::createAmpcFuseElementwise());
   }
+  // After the last CSE and the fusion (which can give a fill more
+  // writers): each accumulator into zeros gets zeros of its own, not a
+  // copy of shared ones.
+  funcPm.addPass(ampc::createAmpcDuplicateFills());
 }
 
 /// The largest temporary the CPU pipeline keeps on the stack.

@@ -1,5 +1,5 @@
 // RUN: ampc-opt %s -ampc-cpu-pipeline | FileCheck %s
-// RUN: ampc-opt %s -ampc-cpu-pipeline -mlir-print-ir-after=promote-buffers-to-stack -o /dev/null 2>&1 | FileCheck %s --check-prefix=STACK
+// RUN: ampc-opt %s -ampc-cpu-pipeline="register-rows=8 register-cols=32" -mlir-print-ir-after=promote-buffers-to-stack -o /dev/null 2>&1 | FileCheck %s --check-prefix=STACK
 // Every zoo model, under every policy, lowers to the LLVM dialect alone.
 // RUN: ampc-opt %ampc_src_root/examples/models/mlp.mlir -ampc-train-pipeline=policy=fp8 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
 // RUN: ampc-opt %ampc_src_root/examples/models/cnn.mlir -ampc-train-pipeline=policy=bf16 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
@@ -30,9 +30,11 @@ func.func @step(%x: tensor<4x8xf32>, %w: tensor<8x2xf8E4M3FN>) -> tensor<4x2xf32
 // Temporaries of at most 1 KiB live on the stack (allocated once, outside
 // the loops that fill them); larger ones on the heap.
 // STACK-LABEL: func.func @temporaries
-// STACK: memref.alloca() {alignment = 64 : i64} : memref<2x16x8xf32>
-// STACK: memref.alloc() {alignment = 64 : i64} : memref<1x16x32xf32>
+// (The 16 x 16 product fits one register tile: its packed operand is
+// 16 x 16, 1 KiB; the 64 x 64 one's are panels of 8 rows and 32 columns.)
+// STACK: memref.alloca() {alignment = 64 : i64} : memref<1x16x16xf32>
 // STACK: memref.alloca() {alignment = 64 : i64} : memref<16x16xf32>
+// STACK: memref.alloc() {alignment = 64 : i64} : memref<8x64x8xf32>
 // STACK: memref.alloc() {alignment = 64 : i64} : memref<64x64xf32>
 // STACK-NOT: memref.alloca()
 // STACK: return

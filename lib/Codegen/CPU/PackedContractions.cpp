@@ -186,21 +186,31 @@ Value appendUnitDim(RewriterBase &b, Location loc, Value value) {
                                        groups);
 }
 
+/// The value `init` is filled with (a linalg.fill, possibly reshaped: a
+/// convolution's accumulator is its fill collapsed to M x N), or null.
+Value filledValue(Value init) {
+  while (Operation *reshape = init.getDefiningOp<tensor::CollapseShapeOp>()
+                                  ? init.getDefiningOp()
+                                  : init.getDefiningOp<tensor::ExpandShapeOp>())
+    init = reshape->getOperand(0);
+  auto fill = init.getDefiningOp<linalg::FillOp>();
+  return fill ? fill.getInputs()[0] : Value();
+}
+
 /// The packed accumulator: a fill of the packed shape when `init` is a fill,
 /// its packed copy otherwise.
 Value packAccumulator(RewriterBase &b, Location loc, Value init, AffineMap map,
                       ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
                       ArrayRef<int64_t> tiles) {
-  auto fill = init.getDefiningOp<linalg::FillOp>();
-  if (!fill)
+  Value filled = filledValue(init);
+  if (!filled)
     return packWhole(b, loc, init, map, outer, tiled, tiles);
   auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
   RankedTensorType packed = linalg::PackOp::inferPackedType(
       cast<RankedTensorType>(init.getType()), tiles, innerPos, outerPerm);
   Value empty = tensor::EmptyOp::create(b, loc, packed.getShape(),
                                         packed.getElementType());
-  return linalg::FillOp::create(b, loc, fill.getInputs()[0], empty)
-      .getResult(0);
+  return linalg::FillOp::create(b, loc, filled, empty).getResult(0);
 }
 
 /// The M x N accumulator `init` seen as register tiles in place: padded to
@@ -215,10 +225,10 @@ Value tiledAccumulator(RewriterBase &b, Location loc, Value init, int64_t rows,
   auto padded = RankedTensorType::get({tileRows * rows, tileCols * cols},
                                       type.getElementType());
   Value c = init;
-  if (auto fill = init.getDefiningOp<linalg::FillOp>()) {
+  if (Value filled = filledValue(init)) {
     Value empty = tensor::EmptyOp::create(b, loc, padded.getShape(),
                                           padded.getElementType());
-    c = linalg::FillOp::create(b, loc, fill.getInputs()[0], empty).getResult(0);
+    c = linalg::FillOp::create(b, loc, filled, empty).getResult(0);
   } else if (padded != type) {
     Value zero =
         arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));

@@ -11,13 +11,16 @@
 #include "PackedContractions.h"
 #include "ampc/Codegen/CPU/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <limits>
@@ -55,6 +58,58 @@ bool fillsAmxTiles(linalg::LinalgOp op,
     real *= double(ranges[loop]);
   }
   return padded <= 4 * real;
+}
+
+/// Replaces `op` by reshapes if it moves only unit dimensions (a pack whose
+/// one panel spans a whole operand: [M, 1, mr] -> [1, M, mr]), which keeps
+/// the elements in memory order: the transpose would copy all of them.
+void transposeAsReshape(RewriterBase &rewriter, linalg::TransposeOp op) {
+  if (!op)
+    return;
+  auto source = cast<RankedTensorType>(op.getInput().getType());
+  auto result = cast<RankedTensorType>(op.getInit().getType());
+  SmallVector<int64_t> kept;
+  for (int64_t dim : op.getPermutation())
+    if (source.getDimSize(dim) != 1)
+      kept.push_back(dim);
+  if (!llvm::is_sorted(kept) || !source.hasStaticShape())
+    return;
+  SmallVector<int64_t> shape;
+  for (int64_t dim : kept)
+    shape.push_back(source.getDimSize(dim));
+  auto flat = RankedTensorType::get(shape, source.getElementType());
+  auto collapse = getReassociationIndicesForReshape(source, flat);
+  auto expand = getReassociationIndicesForReshape(result, flat);
+  if (!collapse || !expand)
+    return;
+  rewriter.setInsertionPoint(op);
+  Location loc = op.getLoc();
+  Value collapsed = tensor::CollapseShapeOp::create(rewriter, loc, flat,
+                                                    op.getInput(), *collapse);
+  rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, result, collapsed,
+                                                     *expand);
+}
+
+/// The register tile for a contraction whose whole M x N output fits the
+/// target's register tile (`rows` x `cols` accumulators): exactly M x N. A
+/// convolution's weight gradient over few channels (9 taps by 8 filters, k
+/// the batch's 21632 positions) would otherwise pad its 9 taps to 32 lanes
+/// and pack (copy) both operands; at M x N each operand is one panel in its
+/// own layout, which packing leaves in place, and no lane is padding.
+/// Columns are counted in 8-lane vectors (AVX's narrowest f32 register), so
+/// the accumulators never outnumber those of the target's own tile.
+std::pair<int64_t, int64_t>
+registerTileFor(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
+                int64_t rows, int64_t cols) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  AffineMap cMap = op.getIndexingMapsArray()[2];
+  if (loops.batch || cMap.getNumResults() != 2)
+    return {rows, cols};
+  int64_t m = ranges[cMap.getDimPosition(0)],
+          n = ranges[cMap.getDimPosition(1)];
+  if (m <= 2 * rows && n <= cols && m * llvm::alignTo(n, 8) <= rows * cols)
+    return {m, n};
+  return {rows, cols};
 }
 
 struct AmpcVectorizeContractionsPass
@@ -125,8 +180,12 @@ struct AmpcVectorizeContractionsPass
     }
     for (auto &[op, loops] : ops) {
       ampc::cpu::Bf16Kernel kernel = bf16Kernel(op, loops);
-      linalg::LinalgOp mmt4d = ampc::cpu::packContraction(
-          rewriter, op, loops, registerRows, registerCols, kernel);
+      auto [rows, cols] =
+          std::make_pair(registerRows.getValue(), registerCols.getValue());
+      if (kernel == ampc::cpu::Bf16Kernel::widen)
+        std::tie(rows, cols) = registerTileFor(op, loops, rows, cols);
+      linalg::LinalgOp mmt4d =
+          ampc::cpu::packContraction(rewriter, op, loops, rows, cols, kernel);
       bool onAmx = kernel == ampc::cpu::Bf16Kernel::amx;
       if (failed(ampc::cpu::lowerPackedContraction(
               rewriter, mmt4d, onAmx ? amxPanels : panels, onAmx)))
@@ -138,13 +197,19 @@ struct AmpcVectorizeContractionsPass
     module.walk([&](linalg::UnPackOp op) { unpacks.push_back(op); });
     for (linalg::PackOp op : packs) {
       rewriter.setInsertionPoint(op);
-      if (failed(linalg::lowerPack(rewriter, op)))
+      FailureOr<linalg::LowerPackResult> lowered =
+          linalg::lowerPack(rewriter, op);
+      if (failed(lowered))
         return op.emitError("cannot lower the pack of a contraction operand");
+      transposeAsReshape(rewriter, lowered->transposeOp);
     }
     for (linalg::UnPackOp op : unpacks) {
       rewriter.setInsertionPoint(op);
-      if (failed(linalg::lowerUnPack(rewriter, op)))
+      FailureOr<linalg::LowerUnPackOpResult> lowered =
+          linalg::lowerUnPack(rewriter, op);
+      if (failed(lowered))
         return op.emitError("cannot lower the unpack of a contraction result");
+      transposeAsReshape(rewriter, lowered->transposeOp);
     }
     return success();
   }
@@ -424,6 +489,186 @@ LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
   return success();
 }
 
+/// For a generic with window maps (max pooling reads x[n, 2oh + kh, ...],
+/// its gradient a padded dY[n, h - kh + 1, ...], an im2col gather the
+/// image): the loop to vectorize along and its tile, if every operand reads
+/// it as its innermost dimension and nowhere else (or not at all: the
+/// window's shape tensor), it is parallel and a tile of at least two lanes
+/// divides it. Such ops have maps that are not projected permutations, which
+/// upstream tiling and vectorization do not take (a constant offset in a map
+/// makes tiling's slices wrong).
+std::optional<std::pair<unsigned, int64_t>> planWindowed(linalg::GenericOp op,
+                                                         int64_t width) {
+  if (!op.hasPureTensorSemantics() || op.getNumLoops() < 2 ||
+      op.hasIndexSemantics() ||
+      llvm::all_of(op.getIndexingMapsArray(),
+                   [](AffineMap m) { return m.isProjectedPermutation(); }))
+    return std::nullopt;
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  AffineMap outMap = op.getIndexingMapsArray().back();
+  if (llvm::any_of(bounds, ShapedType::isDynamic) ||
+      outMap.getNumResults() == 0 ||
+      !isa<AffineDimExpr>(outMap.getResults().back()))
+    return std::nullopt;
+  unsigned loop = cast<AffineDimExpr>(outMap.getResults().back()).getPosition();
+  if (op.getIteratorTypesArray()[loop] != utils::IteratorType::parallel)
+    return std::nullopt;
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    ArrayRef<AffineExpr> results = map.getResults();
+    for (auto [i, expr] : llvm::enumerate(results)) {
+      if (!expr.isFunctionOfDim(loop))
+        continue;
+      if (i + 1 != results.size() ||
+          expr != getAffineDimExpr(loop, op.getContext()))
+        return std::nullopt;
+    }
+  }
+  int64_t tile = pickTile(bounds[loop], width);
+  if (tile < 2)
+    return std::nullopt;
+  return std::make_pair(loop, tile);
+}
+
+/// The slice of `operand` (read through `map`) that one iteration of the
+/// windowed loop nest reads: one element along every dimension but the
+/// vector loop's (dropped), `tile` elements along it.
+Value windowSlice(OpBuilder &b, Location loc, Value operand, AffineMap map,
+                  ValueRange ivs, unsigned loop, int64_t tile) {
+  auto type = dyn_cast<RankedTensorType>(operand.getType());
+  if (!type)
+    return operand;
+  SmallVector<OpFoldResult> offsets, sizes;
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  SmallVector<int64_t> shape;
+  for (AffineExpr expr : map.getResults()) {
+    bool vector = expr.isFunctionOfDim(loop);
+    offsets.push_back(affine::makeComposedFoldedAffineApply(
+        b, loc, AffineMap::get(map.getNumDims(), 0, expr),
+        getAsOpFoldResult(ivs)));
+    sizes.push_back(b.getIndexAttr(vector ? tile : 1));
+    if (vector)
+      shape.push_back(tile);
+  }
+  auto sliceType = RankedTensorType::get(shape, type.getElementType());
+  return tensor::ExtractSliceOp::create(b, loc, sliceType, operand, offsets,
+                                        sizes, strides);
+}
+
+/// One iteration's op of the windowed loop nest: `op`'s body on the slices
+/// (1-D along the vector loop, or 0-D), inserted back into the outputs.
+SmallVector<Value> windowTile(OpBuilder &b, Location loc, linalg::GenericOp op,
+                              ValueRange ivs, ValueRange outs, unsigned loop,
+                              int64_t tile) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  MLIRContext *ctx = op.getContext();
+  auto tileMap = [&](AffineMap map) {
+    bool vector = llvm::any_of(map.getResults(), [&](AffineExpr e) {
+      return e.isFunctionOfDim(loop);
+    });
+    return vector ? AffineMap::getMultiDimIdentityMap(1, ctx)
+                  : AffineMap::get(1, 0, ctx);
+  };
+  SmallVector<Value> ins, inits;
+  SmallVector<AffineMap> tileMaps;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    ins.push_back(windowSlice(b, loc, input->get(), map, ivs, loop, tile));
+    tileMaps.push_back(tileMap(map));
+  }
+  for (auto [i, out] : llvm::enumerate(outs)) {
+    AffineMap map = maps[op.getNumDpsInputs() + i];
+    inits.push_back(windowSlice(b, loc, out, map, ivs, loop, tile));
+    tileMaps.push_back(tileMap(map));
+  }
+  auto tileOp = linalg::GenericOp::create(b, loc, ValueRange(inits).getTypes(),
+                                          ins, inits, tileMaps,
+                                          {utils::IteratorType::parallel});
+  IRMapping mapping;
+  op.getRegion().cloneInto(&tileOp.getRegion(), mapping);
+  SmallVector<Value> results;
+  for (auto [i, out] : llvm::enumerate(outs)) {
+    auto slice = inits[i].getDefiningOp<tensor::ExtractSliceOp>();
+    results.push_back(tensor::InsertSliceOp::create(
+        b, loc, tileOp.getResult(i), out, slice.getMixedOffsets(),
+        slice.getMixedSizes(), slice.getMixedStrides()));
+  }
+  return results;
+}
+
+/// Vectorizes a windowed generic (planWindowed): a loop nest over every loop
+/// but the vector loop's (in the op's order, so each element's window is
+/// reduced in the same order as before), split across threads along its
+/// outer loop when that is parallel and read as a plain dimension, and one
+/// vectorized 1-D tile per iteration.
+LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
+                                unsigned loop, int64_t tile,
+                                int64_t minParallel) {
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  int64_t iterations = 1;
+  for (int64_t size : bounds)
+    iterations *= size;
+  bool outerIsPlain = llvm::all_of(op.getIndexingMapsArray(), [](AffineMap m) {
+    return llvm::all_of(m.getResults(), [](AffineExpr e) {
+      return !e.isFunctionOfDim(0) || isa<AffineDimExpr>(e);
+    });
+  });
+  if (iterations >= minParallel && loop != 0 && bounds[0] > 1 && outerIsPlain &&
+      op.getIteratorTypesArray()[0] == utils::IteratorType::parallel) {
+    rewriter.setInsertionPoint(op);
+    FailureOr<Operation *> block = tileOuterParallel(
+        rewriter, cast<TilingInterface>(op.getOperation()), bounds[0]);
+    if (failed(block))
+      return failure();
+    op = cast<linalg::GenericOp>(*block);
+    bounds = op.getStaticLoopRanges();
+  }
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, v);
+  };
+  // Loops in the op's order with the vector loop innermost.
+  SmallVector<unsigned> order;
+  for (unsigned d = 0; d < bounds.size(); ++d)
+    if (d != loop)
+      order.push_back(d);
+  order.push_back(loop);
+  SmallVector<Value> lbs, ubs, steps;
+  for (unsigned d : order) {
+    lbs.push_back(index(0));
+    ubs.push_back(index(bounds[d]));
+    steps.push_back(index(d == loop ? tile : 1));
+  }
+  SmallVector<linalg::GenericOp> tiles;
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, lbs, ubs, steps, op.getDpsInits(),
+      [&](OpBuilder &b, Location loc, ValueRange ordered, ValueRange outs) {
+        SmallVector<Value> ivs(bounds.size());
+        for (auto [d, iv] : llvm::zip(order, ordered))
+          ivs[d] = iv;
+        SmallVector<Value> results =
+            windowTile(b, loc, op, ivs, outs, loop, tile);
+        tiles.push_back(results[0]
+                            .getDefiningOp<tensor::InsertSliceOp>()
+                            .getSource()
+                            .getDefiningOp<linalg::GenericOp>());
+        return results;
+      });
+  rewriter.replaceOp(op, nest.results);
+  for (linalg::GenericOp tileOp : tiles) {
+    // A body vectorization does not take stays a scalar loop, as before.
+    if (failed(linalg::vectorizeOpPrecondition(tileOp)))
+      continue;
+    FailureOr<linalg::VectorizationResult> vectorized =
+        linalg::vectorize(rewriter, tileOp);
+    if (failed(vectorized))
+      return failure();
+    rewriter.replaceOp(tileOp, vectorized->replacements);
+  }
+  return success();
+}
+
 /// A vector.transpose as one shuffle of the flattened vector between shape
 /// casts. The element-wise lowering (an extract and an insert per element)
 /// makes a transposed 16 x 16 tile 512 operations for LLVM to take apart;
@@ -479,6 +724,16 @@ struct AmpcVectorizeGenericsPass
     ops.clear();
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     for (linalg::GenericOp op : ops) {
+      if (auto windowed = planWindowed(op, width)) {
+        if (failed(vectorizeWindowed(rewriter, op, windowed->first,
+                                     windowed->second,
+                                     parallelMinIterations))) {
+          op.emitError("cannot vectorize this windowed op");
+          return signalPassFailure();
+        }
+        changed = true;
+        continue;
+      }
       auto plan = planGeneric(op, width);
       if (!plan)
         continue;

@@ -1,9 +1,11 @@
 //===- FuseElementwise.cpp - elementwise chains into one op ---------------===//
 
+#include "Fills.h"
 #include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ampc {
@@ -26,6 +28,42 @@ bool computesMathFunction(linalg::LinalgOp op) {
       })
       .wasInterrupted();
 }
+
+/// An all-parallel generic that reads its init, and the init is a fill
+/// (autodiff accumulates each adjoint into zeros): every element of the init
+/// is read once, before it is written, so the body reads the filled scalar
+/// instead and the init becomes a tensor.empty. The sum is the same
+/// (`0 + x` stays, which keeps -0.0 as +0.0), but no zeros are written and
+/// read back, the fill is no longer shared by several writers (which
+/// bufferization would copy), and fusion need not keep the op's result as
+/// an extra output because its body reads it.
+struct FoldFillIntoParallelInit : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &b) const override {
+    if (!op.hasPureTensorSemantics() ||
+        op.getNumLoops() != op.getNumParallelLoops())
+      return failure();
+    bool changed = false;
+    for (OpOperand &init : op.getDpsInitsMutable()) {
+      Value scalar = ampc::filledValue(init.get());
+      BlockArgument arg = op.getMatchingBlockArgument(&init);
+      if (!scalar || arg.use_empty() || scalar.getType() != arg.getType())
+        continue;
+      b.modifyOpInPlace(op, [&] {
+        arg.replaceAllUsesWith(scalar);
+        b.setInsertionPoint(op);
+        auto type = cast<RankedTensorType>(init.get().getType());
+        init.set(tensor::EmptyOp::create(
+            b, op.getLoc(), tensor::getMixedSizes(b, op.getLoc(), init.get()),
+            type.getElementType()));
+      });
+      changed = true;
+    }
+    return success(changed);
+  }
+};
 
 struct AmpcFuseElementwisePass
     : ampc::impl::AmpcFuseElementwiseBase<AmpcFuseElementwisePass> {
@@ -64,6 +102,7 @@ struct AmpcFuseElementwisePass
               });
           return fused->get().hasOneUse() && !readsInit;
         });
+    patterns.add<FoldFillIntoParallelInit>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

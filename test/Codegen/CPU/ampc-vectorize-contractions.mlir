@@ -20,9 +20,12 @@
 // CHECK: %[[ATAIL:.*]] = linalg.transpose ins(%{{.*}} : tensor<1x6x37xf32>) outs(%{{.*}} : tensor<1x37x6xf32>) permutation = [0, 2, 1]
 // CHECK: tensor.insert_slice %[[AHEAD]] into %{{.*}}[0, 0, 0] [3, 37, 6]
 // CHECK: tensor.insert_slice %[[ATAIL]] into %{{.*}}[3, 0, 0] [1, 37, 6]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x1x16xf32>) outs(%{{.*}} : tensor<1x37x16xf32>) permutation = [1, 0, 2]
+// B's panels are its columns in memory order: reshapes, no transpose.
+// CHECK-NOT: linalg.transpose
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [1, 37, 16] : tensor<37x16xf32> into tensor<1x37x16xf32>
 // CHECK: tensor.pad %{{.*}} low[0, 0] high[0, 13]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x1x16xf32>) outs(%{{.*}} : tensor<1x37x16xf32>) permutation = [1, 0, 2]
+// CHECK-NOT: linalg.transpose
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [1, 37, 16] : tensor<37x16xf32> into tensor<1x37x16xf32>
 // CHECK: %[[FILL:.*]] = linalg.fill {{.*}} -> tensor<24x32xf32>
 // CHECK: %[[C:.*]] = tensor.expand_shape %[[FILL]] {{\[}}[0, 1], [2, 3]] output_shape [4, 6, 2, 16]
 // CHECK: %[[R:.*]] = scf.forall (%[[N:.*]], %[[M:.*]]) = (0, 0) to (2, 4) step (2, 2) shared_outs(%{{.*}} = %[[C]])
@@ -105,7 +108,7 @@ func.func @f32(%a: tensor<20x37xf32>, %b: tensor<37x19xf32>) -> tensor<20x19xf32
 // CHECK: arith.extf %{{.*}} : tensor<37x20xbf16> to tensor<37x20xf32>
 // CHECK: arith.extf %{{.*}} : tensor<19x37xbf16> to tensor<19x37xf32>
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<37x3x6xf32>) outs(%{{.*}} : tensor<3x37x6xf32>) permutation = [1, 0, 2]
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<37x1x6xf32>) outs(%{{.*}} : tensor<1x37x6xf32>) permutation = [1, 0, 2]
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [1, 37, 6] : tensor<37x6xf32> into tensor<1x37x6xf32>
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<1x16x37xf32>) outs(%{{.*}} : tensor<1x37x16xf32>) permutation = [0, 2, 1]
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<1x16x37xf32>) outs(%{{.*}} : tensor<1x37x16xf32>) permutation = [0, 2, 1]
 // CHECK: %[[PAD:.*]] = tensor.pad %{{.*}} low[0, 0] high[4, 13]
@@ -299,7 +302,7 @@ func.func @conv_input_gradient(%dy: tensor<2x8x8x8xf32>, %w: tensor<3x3x5x8xf32>
 // 64 rows): computed as C^T = B^T A^T, B's 10 columns in the tile's rows
 // (2 x 6, padded) and A's 64 rows across the lanes (4 x 16).
 // CHECK-LABEL: func.func @narrow_n
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<32x1x6xf32>) outs(%{{.*}} : tensor<1x32x6xf32>)
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [1, 32, 6] : tensor<32x6xf32> into tensor<1x32x6xf32>
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<4x16x32xf32>) outs(%{{.*}} : tensor<4x32x16xf32>)
 // CHECK: linalg.fill {{.*}} -> tensor<2x4x6x16xf32>
 // CHECK-COUNT-6: vector.fma
@@ -379,4 +382,48 @@ func.func @amx_transposed(%a: tensor<60x64xbf16>, %b: tensor<30x60xbf16>, %c: te
     linalg.yield %s : f32
   } -> tensor<64x30xf32>
   return %r : tensor<64x30xf32>
+}
+
+// -----
+
+// A convolution's weight gradient over few channels (9 taps by 8 filters,
+// k the batch's positions) fits one register tile: the tile is exactly
+// 9 x 8, so both operands are one panel each in their own memory order
+// (reshapes, no transposed or padded copy) and each k step is one 8-lane
+// vector of B and 9 multiply-adds, no lane padding.
+// CHECK-LABEL: func.func @whole_output_in_registers
+// CHECK-NOT: linalg.transpose
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [1, 300, 9] : tensor<300x9xf32> into tensor<1x300x9xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [1, 300, 8] : tensor<300x8xf32> into tensor<1x300x8xf32>
+// CHECK: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// CHECK: vector.transfer_read %{{.*}} : tensor<?x8xf32>, vector<8xf32>
+// CHECK-COUNT-9: vector.fma %{{.*}} : vector<8xf32>
+// CHECK-NOT: vector.fma
+// CHECK: scf.yield
+// The register tile of the target stays for a wider output.
+// CHECK-LABEL: func.func @wider_output
+// CHECK: linalg.transpose
+// CHECK: vector.fma %{{.*}} : vector<16xf32>
+#kM = affine_map<(m, n, k) -> (k, m)>
+#kN = affine_map<(m, n, k) -> (k, n)>
+#MN = affine_map<(m, n, k) -> (m, n)>
+func.func @whole_output_in_registers(%x: tensor<300x9xf32>, %dy: tensor<300x8xf32>, %c: tensor<9x8xf32>) -> tensor<9x8xf32> {
+  %r = linalg.generic {indexing_maps = [#kM, #kN, #MN], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %dy : tensor<300x9xf32>, tensor<300x8xf32>) outs(%c : tensor<9x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<9x8xf32>
+  return %r : tensor<9x8xf32>
+}
+func.func @wider_output(%x: tensor<300x13xf32>, %dy: tensor<300x16xf32>, %c: tensor<13x16xf32>) -> tensor<13x16xf32> {
+  %r = linalg.generic {indexing_maps = [#kM, #kN, #MN], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %dy : tensor<300x13xf32>, tensor<300x16xf32>) outs(%c : tensor<13x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<13x16xf32>
+  return %r : tensor<13x16xf32>
 }

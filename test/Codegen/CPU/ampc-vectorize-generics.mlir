@@ -308,3 +308,107 @@ func.func @scaled_layout(%x: tensor<2x32x4x8xf32>, %s: tensor<32xf32>) -> tensor
   } -> tensor<2x4x8x32xf32>
   return %r : tensor<2x4x8x32xf32>
 }
+
+// -----
+
+// Max pooling (2x2 windows, stride 2) reads its input through window
+// expressions, which upstream tiling and vectorization do not take: it is
+// a loop nest over every loop but the channels' (the window's two reduction
+// loops innermost but one, in the op's order), and one vector of 16 of the 32 channels
+// per step, read from the window's position and max-reduced into the
+// output's vector.
+// CHECK-LABEL: func.func @max_pool
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: scf.for %[[OH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: scf.for %[[OW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: scf.for %[[KH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: scf.for %[[KW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
+// CHECK: scf.for %[[C:.*]] = %{{.*}} to %c32 step %c16 iter_args
+// CHECK: %[[H:.*]] = affine.apply #{{.*}}(%[[OH]], %[[KH]])
+// CHECK: %[[W:.*]] = affine.apply #{{.*}}(%[[OW]], %[[KW]])
+// CHECK: %[[X:.*]] = tensor.extract_slice %{{.*}}[%[[N]], %[[H]], %[[W]], %[[C]]] [1, 1, 1, 16] [1, 1, 1, 1] : tensor<2x6x6x32xf32> to tensor<16xf32>
+// CHECK: %[[ACC:.*]] = tensor.extract_slice %{{.*}}[%[[N]], %[[OH]], %[[OW]], %[[C]]] [1, 1, 1, 16] [1, 1, 1, 1] : tensor<2x3x3x32xf32> to tensor<16xf32>
+// CHECK: %[[VX:.*]] = vector.transfer_read %[[X]]{{.*}} : tensor<16xf32>, vector<16xf32>
+// CHECK: %[[VA:.*]] = vector.transfer_read %[[ACC]]{{.*}} : tensor<16xf32>, vector<16xf32>
+// CHECK: %[[M:.*]] = arith.maximumf %[[VA]], %[[VX]] : vector<16xf32>
+// CHECK: vector.transfer_write %[[M]], %{{.*}} : vector<16xf32>, tensor<16xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[%[[N]], %[[OH]], %[[OW]], %[[C]]] [1, 1, 1, 16] [1, 1, 1, 1] : tensor<16xf32> into tensor<2x3x3x32xf32>
+#win = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh * 2 + kh, ow * 2 + kw, c)>
+#shape = affine_map<(n, oh, ow, c, kh, kw) -> (kh, kw)>
+#pooled = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh, ow, c)>
+func.func @max_pool(%x: tensor<2x6x6x32xf32>, %init: tensor<2x3x3x32xf32>) -> tensor<2x3x3x32xf32> {
+  %window = tensor.empty() : tensor<2x2xf32>
+  %p = linalg.generic {indexing_maps = [#win, #shape, #pooled], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %window : tensor<2x6x6x32xf32>, tensor<2x2xf32>) outs(%init : tensor<2x3x3x32xf32>) {
+  ^bb0(%in: f32, %w: f32, %out: f32):
+    %m = arith.maximumf %out, %in : f32
+    linalg.yield %m : f32
+  } -> tensor<2x3x3x32xf32>
+  return %p : tensor<2x3x3x32xf32>
+}
+
+// -----
+
+// Its gradient as autodiff writes it: the output gradient and the pooled
+// values zero-interleaved into a padded tensor and read at h - kh + 1 (a
+// constant offset, which would make tiling's slices wrong). Each step reads
+// those at the offset position and accumulates 8 channels.
+// CHECK: #[[OFF:.*]] = affine_map<(d0, d1) -> (d0 - d1 + 1)>
+// CHECK-LABEL: func.func @max_pool_gradient
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %[[H:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[W:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[KH:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: scf.for %[[KW:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: %[[PH:.*]] = affine.apply #[[OFF]](%[[H]], %[[KH]])
+// CHECK: %[[PW:.*]] = affine.apply #[[OFF]](%[[W]], %[[KW]])
+// CHECK: tensor.extract_slice %{{.*}}[0, %[[PH]], %[[PW]], 0] [1, 1, 1, 8] [1, 1, 1, 1] : tensor<1x7x7x8xf32> to tensor<8xf32>
+// CHECK: arith.cmpf oeq, %{{.*}} : vector<8xf32>
+// CHECK: arith.select %{{.*}} : vector<8xi1>, vector<8xf32>
+// CHECK: arith.addf %{{.*}} : vector<8xf32>
+#x4 = affine_map<(n, h, w, c, kh, kw) -> (n, h, w, c)>
+#shape4 = affine_map<(n, h, w, c, kh, kw) -> (kh, kw)>
+#padded = affine_map<(n, h, w, c, kh, kw) -> (n, h - kh + 1, w - kw + 1, c)>
+func.func @max_pool_gradient(%x: tensor<1x6x6x8xf32>, %dy: tensor<1x7x7x8xf32>, %y: tensor<1x7x7x8xf32>, %init: tensor<1x6x6x8xf32>) -> tensor<1x6x6x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %window = tensor.empty() : tensor<2x2xf32>
+  %dx = linalg.generic {indexing_maps = [#x4, #shape4, #padded, #padded, #x4], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %window, %dy, %y : tensor<1x6x6x8xf32>, tensor<2x2xf32>, tensor<1x7x7x8xf32>, tensor<1x7x7x8xf32>) outs(%init : tensor<1x6x6x8xf32>) {
+  ^bb0(%in: f32, %w: f32, %g: f32, %m: f32, %out: f32):
+    %eq = arith.cmpf oeq, %in, %m : f32
+    %s = arith.select %eq, %g, %zero : f32
+    %r = arith.addf %out, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<1x6x6x8xf32>
+  return %dx : tensor<1x6x6x8xf32>
+}
+
+// -----
+
+// Left as they were: a window over a single channel (no vector to make), and
+// a window whose channel loop is also part of a window expression.
+// CHECK-LABEL: func.func @windows_left_alone
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x6x6x1xf32>, tensor<2x2xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x6x6x16xf32>, tensor<2x2xf32>)
+// CHECK-NOT: vector.transfer_read
+#win5 = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh * 2 + kh, ow * 2 + kw, c)>
+#shape5 = affine_map<(n, oh, ow, c, kh, kw) -> (kh, kw)>
+#pooled5 = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh, ow, c)>
+#mixed5 = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh * 2 + kh, ow * 2 + kw, c + kw)>
+func.func @windows_left_alone(%x: tensor<1x6x6x1xf32>, %init: tensor<1x3x3x1xf32>, %x16: tensor<1x6x6x16xf32>, %init16: tensor<1x3x3x8xf32>) -> (tensor<1x3x3x1xf32>, tensor<1x3x3x8xf32>) {
+  %window = tensor.empty() : tensor<2x2xf32>
+  %p = linalg.generic {indexing_maps = [#win5, #shape5, #pooled5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %window : tensor<1x6x6x1xf32>, tensor<2x2xf32>) outs(%init : tensor<1x3x3x1xf32>) {
+  ^bb0(%in: f32, %w: f32, %out: f32):
+    %m = arith.maximumf %out, %in : f32
+    linalg.yield %m : f32
+  } -> tensor<1x3x3x1xf32>
+  %q = linalg.generic {indexing_maps = [#mixed5, #shape5, #pooled5], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x16, %window : tensor<1x6x6x16xf32>, tensor<2x2xf32>) outs(%init16 : tensor<1x3x3x8xf32>) {
+  ^bb0(%in: f32, %w: f32, %out: f32):
+    %m = arith.maximumf %out, %in : f32
+    linalg.yield %m : f32
+  } -> tensor<1x3x3x8xf32>
+  return %p, %q : tensor<1x3x3x1xf32>, tensor<1x3x3x8xf32>
+}

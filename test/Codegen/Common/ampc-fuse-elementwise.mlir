@@ -115,12 +115,12 @@ func.func @broadcast_single_use(%x: tensor<4x6xf32>, %s: tensor<f32>) -> tensor<
 
 // -----
 
-// A producer that reads its output (an adjoint accumulating into a
-// zero-filled init, as autodiff writes them), read by a 2-D op through a
-// broadcast: not fused even with a single use. Upstream fusion keeps such a
-// producer as an output of the fused op, which every iteration of the
-// broadcast dimension would add to again (a max reduction's gradient came
-// out 14 times too large this way; found by ir_fuzzer).
+// A producer that reads its output (an adjoint accumulating into an
+// earlier partial sum), read by a 2-D op through a broadcast: not fused even
+// with a single use. Upstream fusion keeps such a producer as an output of
+// the fused op, which every iteration of the broadcast dimension would add
+// to again (a max reduction's gradient came out 14 times too large this way;
+// found by ir_fuzzer).
 // CHECK-LABEL: func.func @broadcast_producer_reads_init
 // CHECK: %[[SEED:.*]] = linalg.generic {{.*}} iterator_types = ["parallel"]}
 // CHECK: arith.addf
@@ -132,12 +132,9 @@ func.func @broadcast_single_use(%x: tensor<4x6xf32>, %s: tensor<f32>) -> tensor<
 #id2 = affine_map<(d0, d1) -> (d0, d1)>
 #col = affine_map<(d0, d1) -> (d1)>
 #vec = affine_map<(d0) -> (d0)>
-func.func @broadcast_producer_reads_init(%x: tensor<4x6xf32>, %s: tensor<6xf32>) -> tensor<4x6xf32> {
-  %zero = arith.constant 0.0 : f32
-  %es = tensor.empty() : tensor<6xf32>
-  %init = linalg.fill ins(%zero : f32) outs(%es : tensor<6xf32>) -> tensor<6xf32>
+func.func @broadcast_producer_reads_init(%x: tensor<4x6xf32>, %s: tensor<6xf32>, %partial: tensor<6xf32>) -> tensor<4x6xf32> {
   %seed = linalg.generic {indexing_maps = [#vec, #vec], iterator_types = ["parallel"]}
-      ins(%s : tensor<6xf32>) outs(%init : tensor<6xf32>) {
+      ins(%s : tensor<6xf32>) outs(%partial : tensor<6xf32>) {
   ^bb0(%a: f32, %o: f32):
     %d = arith.addf %a, %a : f32
     %r = arith.addf %o, %d : f32
@@ -151,6 +148,86 @@ func.func @broadcast_producer_reads_init(%x: tensor<4x6xf32>, %s: tensor<6xf32>)
     linalg.yield %m : f32
   } -> tensor<4x6xf32>
   return %grad : tensor<4x6xf32>
+}
+
+// -----
+
+// An adjoint accumulated into zeros (a fill, or the generic form
+// linalg-generalize-named-ops leaves) by an all-parallel op reads the
+// filled value instead: the init becomes a tensor.empty and the fill goes
+// away. The sum keeps its `0 + x` (x = -0.0 gives +0.0, as before). Once
+// the init is not read, the producer fuses into its broadcast reader.
+// CHECK-LABEL: func.func @adjoint_into_zeros
+// CHECK-SAME: (%[[X:.*]]: tensor<4x6xf32>, %[[S:.*]]: tensor<6xf32>)
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<4x6xf32>
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%[[X]], %[[S]] : tensor<4x6xf32>, tensor<6xf32>) outs(%[[E]] : tensor<4x6xf32>)
+// CHECK-NEXT: ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32, %{{.*}}: f32)
+// CHECK-NEXT: %[[D:.*]] = arith.addf %[[B]], %[[B]] : f32
+// CHECK-NEXT: %[[R:.*]] = arith.addf %[[D]], %[[ZERO]] : f32
+// CHECK-NEXT: arith.mulf %[[A]], %[[R]] : f32
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.generic
+#id2z = affine_map<(d0, d1) -> (d0, d1)>
+#colz = affine_map<(d0, d1) -> (d1)>
+#vecz = affine_map<(d0) -> (d0)>
+func.func @adjoint_into_zeros(%x: tensor<4x6xf32>, %s: tensor<6xf32>) -> tensor<4x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %es = tensor.empty() : tensor<6xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%es : tensor<6xf32>) -> tensor<6xf32>
+  %seed = linalg.generic {indexing_maps = [#vecz, #vecz], iterator_types = ["parallel"]}
+      ins(%s : tensor<6xf32>) outs(%init : tensor<6xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %d = arith.addf %a, %a : f32
+    %r = arith.addf %o, %d : f32
+    linalg.yield %r : f32
+  } -> tensor<6xf32>
+  %e = tensor.empty() : tensor<4x6xf32>
+  %grad = linalg.generic {indexing_maps = [#id2z, #colz, #id2z], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %seed : tensor<4x6xf32>, tensor<6xf32>) outs(%e : tensor<4x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4x6xf32>
+  return %grad : tensor<4x6xf32>
+}
+
+// -----
+
+// A fill in its generic form is folded the same way; a reduction that
+// accumulates into a fill keeps it (each element is read once per
+// reduction step, not once).
+// CHECK-LABEL: func.func @generic_fill_and_reduction
+// CHECK: %[[FILL:.*]] = linalg.generic {indexing_maps = [#{{.*}}], iterator_types = ["parallel"]} outs(
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%{{.*}} : tensor<6x4xf32>) outs(%[[FILL]] : tensor<6xf32>)
+// CHECK: %[[E:.*]] = tensor.empty() : tensor<6xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[SUM]] : tensor<6xf32>) outs(%[[E]] : tensor<6xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf %{{.*}}, %cst
+#id2r = affine_map<(d0, d1) -> (d0, d1)>
+#rows2 = affine_map<(d0, d1) -> (d0)>
+#vecr = affine_map<(d0) -> (d0)>
+func.func @generic_fill_and_reduction(%x: tensor<6x4xf32>) -> tensor<6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %es = tensor.empty() : tensor<6xf32>
+  %init = linalg.generic {indexing_maps = [#vecr], iterator_types = ["parallel"]} outs(%es : tensor<6xf32>) {
+  ^bb0(%o: f32):
+    linalg.yield %zero : f32
+  } -> tensor<6xf32>
+  %sum = linalg.generic {indexing_maps = [#id2r, #rows2], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<6x4xf32>) outs(%init : tensor<6xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %o, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<6xf32>
+  %scaled = linalg.generic {indexing_maps = [#vecr, #vecr], iterator_types = ["parallel"]}
+      ins(%sum : tensor<6xf32>) outs(%init : tensor<6xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<6xf32>
+  return %scaled : tensor<6xf32>
 }
 
 // -----

@@ -118,4 +118,23 @@ def AmpcFuseElementwise
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def AmpcDuplicateFills
+    : Pass<"ampc-duplicate-fills", "::mlir::func::FuncOp"> {
+  let summary = "every op that writes into a filled tensor gets a fill of "
+                "its own";
+  let description = [{
+    CSE merges equal `linalg.fill`s (every zero tensor of one shape in a
+    training step is one value), and an op that writes into it as its
+    init (a gradient accumulated into zeros, a contraction's accumulator)
+    then makes One-Shot Bufferize copy the filled buffer for every writer
+    but one: a read and a write of the whole tensor each where a fill
+    writes once. This pass gives each op that takes the fill as an init
+    operand (`outs`) a clone of it (and of its `tensor.empty`), right
+    before the op; reads (`ins`, reshapes) share the original. A fill whose
+    only use is one writer is left alone.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // AMPC_CODEGEN_COMMON_PASSES_TD
