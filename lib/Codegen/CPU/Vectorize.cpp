@@ -445,6 +445,16 @@ FailureOr<Operation *> tileOuterParallel(RewriterBase &rewriter,
   return tiled->tiledOps.back();
 }
 
+/// Replaces `tile` by its vectorized form.
+LogicalResult vectorizeTile(RewriterBase &rewriter, Operation *tile) {
+  FailureOr<linalg::VectorizationResult> vectorized =
+      linalg::vectorize(rewriter, tile);
+  if (failed(vectorized))
+    return failure();
+  rewriter.replaceOp(tile, vectorized->replacements);
+  return success();
+}
+
 /// Interchanges `op` to `order`, splits its outer loop across threads when
 /// it is parallel and the op has at least `minParallel` iterations, tiles it
 /// by `tiles` and vectorizes the tile.
@@ -480,13 +490,7 @@ LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
   if (failed(tiled))
     return failure();
   rewriter.replaceOp(target, tiled->replacements);
-  Operation *tile = tiled->tiledOps.back();
-  FailureOr<linalg::VectorizationResult> vectorized =
-      linalg::vectorize(rewriter, tile);
-  if (failed(vectorized))
-    return failure();
-  rewriter.replaceOp(tile, vectorized->replacements);
-  return success();
+  return vectorizeTile(rewriter, tiled->tiledOps.back());
 }
 
 /// For a generic with window maps (max pooling reads x[n, 2oh + kh, ...],
@@ -658,13 +662,9 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.replaceOp(op, nest.results);
   for (linalg::GenericOp tileOp : tiles) {
     // A body vectorization does not take stays a scalar loop, as before.
-    if (failed(linalg::vectorizeOpPrecondition(tileOp)))
-      continue;
-    FailureOr<linalg::VectorizationResult> vectorized =
-        linalg::vectorize(rewriter, tileOp);
-    if (failed(vectorized))
+    if (succeeded(linalg::vectorizeOpPrecondition(tileOp)) &&
+        failed(vectorizeTile(rewriter, tileOp)))
       return failure();
-    rewriter.replaceOp(tileOp, vectorized->replacements);
   }
   return success();
 }
