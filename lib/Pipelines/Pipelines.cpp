@@ -112,6 +112,9 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
     vectorize.registerRows = registerTile.first;
     vectorize.registerCols = registerTile.second;
     pm.addPass(ampc::createAmpcVectorizeContractions(vectorize));
+    // A convolution's forward pass and its weight gradient gather (and
+    // widen) the same patches of the same image: once.
+    pm.addPass(createCSEPass());
   }
   OpPassManager &funcPm = pm.nest<func::FuncOp>();
   funcPm.addPass(ampc::createAmpcDecomposeAggregates());

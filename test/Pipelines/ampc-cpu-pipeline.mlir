@@ -5,6 +5,15 @@
 // RUN: ampc-opt %ampc_src_root/examples/models/cnn.mlir -ampc-train-pipeline=policy=bf16 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
 // RUN: ampc-opt %ampc_src_root/examples/models/transformer_block.mlir -ampc-train-pipeline=policy=fp16 -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
 // RUN: ampc-opt %ampc_src_root/examples/models/transformer_block.mlir -ampc-cpu-pipeline | FileCheck %s --check-prefix=MODEL
+// RUN: ampc-opt %ampc_src_root/examples/models/cnn.mlir -amp-build-train-step -ampc-train-pipeline=policy=bf16 -ampc-cpu-pipeline -mlir-print-ir-before=ampc-vectorize-generics -o /dev/null 2>&1 | FileCheck %s --check-prefix=GATHER
+// The training step's convolution and its weight gradient gather the same
+// patches of the same (bf16, widened once) image: one gather per function.
+// GATHER-LABEL: func.func @forward
+// GATHER: linalg.generic {{.*}} outs(%{{.*}} : tensor<32x26x26x3x3x1xf32>)
+// GATHER-NOT: outs(%{{.*}} : tensor<32x26x26x3x3x1x
+// GATHER-LABEL: func.func @train_step
+// GATHER: linalg.generic {{.*}} outs(%{{.*}} : tensor<32x26x26x3x3x1xf32>)
+// GATHER-NOT: outs(%{{.*}} : tensor<32x26x26x3x3x1x
 // MODEL-NOT: {{(amp|linalg|tensor|memref|arith|func|scf|cf|math)\.}}
 // MODEL: llvm.func @_mlir_ciface_forward
 

@@ -302,6 +302,51 @@ Value untileAccumulator(RewriterBase &b, Location loc, Value tiles,
 
 } // namespace
 
+namespace {
+
+/// True for a linalg.generic on tensors that only copies its one input (a
+/// gather such as a convolution's im2col, or a transpose).
+bool isCopy(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 1 ||
+      op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != op.getNumParallelLoops() ||
+      !isa<RankedTensorType>(op.getDpsInputs()[0].getType()))
+    return false;
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  return yield.getOperand(0) == op.getBody()->getArgument(0);
+}
+
+/// `value` widened to `target`. A copy (isCopy), possibly reshaped, is
+/// widened at its source and copied in the wide type: an im2col reads each
+/// element of a 3x3 convolution's image 9 times, so its source is a ninth
+/// of the elements to convert.
+Value widen(RewriterBase &b, Location loc, Value value, FloatType target) {
+  auto type = cast<RankedTensorType>(value.getType());
+  RankedTensorType wide = type.clone(target);
+  if (auto collapse = value.getDefiningOp<tensor::CollapseShapeOp>())
+    return tensor::CollapseShapeOp::create(
+        b, loc, wide, widen(b, loc, collapse.getSrc(), target),
+        collapse.getReassociationIndices());
+  if (auto expand = value.getDefiningOp<tensor::ExpandShapeOp>())
+    return tensor::ExpandShapeOp::create(b, loc, wide,
+                                         widen(b, loc, expand.getSrc(), target),
+                                         expand.getReassociationIndices());
+  auto copy = value.getDefiningOp<linalg::GenericOp>();
+  if (!copy || !isCopy(copy) || !type.hasStaticShape())
+    return arith::ExtFOp::create(b, loc, wide, value);
+  Value source = widen(b, loc, copy.getDpsInputs()[0], target);
+  Value empty = tensor::EmptyOp::create(b, loc, wide.getShape(), target);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{wide}, ValueRange{source}, ValueRange{empty},
+             copy.getIndexingMapsArray(), copy.getIteratorTypesArray(),
+             [](OpBuilder &nb, Location loc, ValueRange args) {
+               linalg::YieldOp::create(nb, loc, args[0]);
+             })
+      .getResult(0);
+}
+
+} // namespace
+
 void ampc::cpu::widenInputs(RewriterBase &b, linalg::LinalgOp op,
                             FloatType target) {
   if (!target)
@@ -316,10 +361,8 @@ void ampc::cpu::widenInputs(RewriterBase &b, linalg::LinalgOp op,
     auto element = type ? dyn_cast<FloatType>(type.getElementType()) : nullptr;
     if (!element || element.getWidth() >= target.getWidth())
       continue;
-    b.modifyOpInPlace(op, [&] {
-      input->set(arith::ExtFOp::create(b, op.getLoc(), type.clone(target),
-                                       input->get()));
-    });
+    b.modifyOpInPlace(
+        op, [&] { input->set(widen(b, op.getLoc(), input->get(), target)); });
     changed = true;
   }
   if (changed)

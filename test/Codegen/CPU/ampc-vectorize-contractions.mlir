@@ -427,3 +427,19 @@ func.func @wider_output(%x: tensor<300x13xf32>, %dy: tensor<300x16xf32>, %c: ten
   } -> tensor<13x16xf32>
   return %r : tensor<13x16xf32>
 }
+
+// -----
+
+// A bf16 convolution widened to f32 (no dot products or AMX for it): the
+// image is widened, then its patches gathered in f32, not the 9 times
+// larger gather widened.
+// CHECK-LABEL: func.func @widen_before_gather
+// CHECK: %[[WIDE:.*]] = arith.extf %{{.*}} : tensor<1x8x8x1xbf16> to tensor<1x8x8x1xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[WIDE]] : tensor<1x8x8x1xf32>) outs(%{{.*}} : tensor<1x6x6x3x3x1xf32>)
+// CHECK-NOT: arith.extf %{{.*}} : tensor<36x9xbf16>
+// CHECK: vector.fma
+func.func @widen_before_gather(%x: tensor<1x8x8x1xbf16>, %w: tensor<3x3x1x16xbf16>, %c: tensor<1x6x6x16xf32>) -> tensor<1x6x6x16xf32> {
+  %r = linalg.conv_2d_nhwc_hwcf {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>}
+      ins(%x, %w : tensor<1x8x8x1xbf16>, tensor<3x3x1x16xbf16>) outs(%c : tensor<1x6x6x16xf32>) -> tensor<1x6x6x16xf32>
+  return %r : tensor<1x6x6x16xf32>
+}
