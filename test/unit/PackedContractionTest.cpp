@@ -237,6 +237,22 @@ TEST(PackedContractionTest, SizesAcrossTilesAndBlocks) {
     runCase(c);
 }
 
+TEST(PackedContractionTest, OutputsThatFitOneRegisterTile) {
+  // A whole output in one register tile of its own size: a 3x3
+  // convolution's weight gradient over 8 filters (9 x 8, k the batch's
+  // 21632 positions, the layout autodiff gives it: both inputs k-major),
+  // every layout of a shorter one, a 10-lane row (not a whole vector) and
+  // the largest the AVX2 tile takes.
+  runCase({0, 9, 8, 21632, true, false, false, false});
+  for (int layout = 0; layout < 8; ++layout)
+    runCase({0, 9, 8, 301, bool(layout & 1), bool(layout & 2), bool(layout & 4),
+             false});
+  for (Case c : {Case{0, 5, 10, 97, true, false, false, false},
+                 Case{0, 12, 8, 64, false, true, false, false},
+                 Case{2, 9, 8, 50, true, false, false, false}})
+    runCase(c);
+}
+
 TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
   // bf16 inputs take AMX tiles, dot products or the widened f32 path,
   // whichever the ISA level has: every layout of ragged sizes (AMX pads 61
