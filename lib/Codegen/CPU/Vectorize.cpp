@@ -520,6 +520,9 @@ std::optional<std::pair<unsigned, int64_t>> planWindowed(linalg::GenericOp op,
   for (OpOperand &operand : op->getOpOperands()) {
     AffineMap map = op.getMatchingIndexingMap(&operand);
     ArrayRef<AffineExpr> results = map.getResults();
+    // Every output has one element per lane (none reduces the lanes).
+    if (op.isDpsInit(&operand) && !map.isFunctionOfDim(loop))
+      return std::nullopt;
     for (auto [i, expr] : llvm::enumerate(results)) {
       if (!expr.isFunctionOfDim(loop))
         continue;
