@@ -306,3 +306,36 @@ func.func @cheap_producer_with_two_uses(%x: tensor<8xf32>) -> (tensor<8xf32>, te
   } -> tensor<8xf32>
   return %p, %q : tensor<8xf32>, tensor<8xf32>
 }
+
+// -----
+
+// A producer read through a window map (an im2col gather reads each image
+// element once per tap) is not fused into the gather, even with a single
+// use: it would be computed again for every read. Read through a
+// permutation, it is fused.
+// CHECK-LABEL: func.func @window_reader
+// CHECK: %[[SCALED:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<1x5x5x2xf32>)
+// CHECK: arith.mulf
+// CHECK: linalg.generic {{.*}} ins(%[[SCALED]] : tensor<1x5x5x2xf32>) outs(%{{.*}} : tensor<1x3x3x3x3x2xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: linalg.yield
+#img = affine_map<(n, h, w, kh, kw, c) -> (n, h + kh, w + kw, c)>
+#patches = affine_map<(n, h, w, kh, kw, c) -> (n, h, w, kh, kw, c)>
+#id4 = affine_map<(n, h, w, c) -> (n, h, w, c)>
+func.func @window_reader(%x: tensor<1x5x5x2xf32>) -> tensor<1x3x3x3x3x2xf32> {
+  %two = arith.constant 2.0 : f32
+  %ex = tensor.empty() : tensor<1x5x5x2xf32>
+  %scaled = linalg.generic {indexing_maps = [#id4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x5x5x2xf32>) outs(%ex : tensor<1x5x5x2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %two : f32
+    linalg.yield %m : f32
+  } -> tensor<1x5x5x2xf32>
+  %ep = tensor.empty() : tensor<1x3x3x3x3x2xf32>
+  %p = linalg.generic {indexing_maps = [#img, #patches], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%scaled : tensor<1x5x5x2xf32>) outs(%ep : tensor<1x3x3x3x3x2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x3x3x3x3x2xf32>
+  return %p : tensor<1x3x3x3x3x2xf32>
+}
