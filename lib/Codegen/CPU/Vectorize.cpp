@@ -23,6 +23,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <algorithm>
 #include <limits>
 
 namespace ampc {
@@ -318,6 +319,11 @@ planGeneric(linalg::GenericOp op, int64_t width) {
       order.push_back(d);
     }
   }
+  // Loops of one iteration go outermost (the order of the others is
+  // kept): behind a 1-channel image's trailing unit dimension, the width is
+  // the loop to vectorize.
+  std::stable_partition(order.begin(), order.end(),
+                        [&](unsigned d) { return bounds[d] == 1; });
   int64_t inner = pickTile(bounds[order.back()], width);
   if (inner <= 1)
     return std::nullopt;

@@ -412,3 +412,26 @@ func.func @windows_left_alone(%x: tensor<1x6x6x1xf32>, %init: tensor<1x3x3x1xf32
   } -> tensor<1x3x3x8xf32>
   return %p, %q : tensor<1x3x3x1xf32>, tensor<1x3x3x8xf32>
 }
+
+// -----
+
+// A 1-channel image's trailing unit dimension: the unit loop goes
+// outermost and the width (28, in tiles of 14) is vectorized, not the
+// channel loop of one iteration left scalar.
+// CHECK-LABEL: func.func @trailing_unit_dim
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %{{.*}} = %c0 to %c28 step %c14
+// CHECK: vector.transfer_read %{{.*}} : tensor<1x1x14x1xf32>, vector<1x1x14x1xf32>
+// CHECK: arith.mulf %{{.*}} : vector<1x1x1x14xf32>
+#id4u = affine_map<(n, h, w, c) -> (n, h, w, c)>
+func.func @trailing_unit_dim(%x: tensor<2x5x28x1xf32>) -> tensor<2x5x28x1xf32> {
+  %two = arith.constant 2.0 : f32
+  %e = tensor.empty() : tensor<2x5x28x1xf32>
+  %r = linalg.generic {indexing_maps = [#id4u, #id4u], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x5x28x1xf32>) outs(%e : tensor<2x5x28x1xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %two : f32
+    linalg.yield %m : f32
+  } -> tensor<2x5x28x1xf32>
+  return %r : tensor<2x5x28x1xf32>
+}
