@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "PackedContractions.h"
+#include "ampc/Codegen/Common/Fills.h"
 
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
@@ -186,23 +187,12 @@ Value appendUnitDim(RewriterBase &b, Location loc, Value value) {
                                        groups);
 }
 
-/// The value `init` is filled with (a linalg.fill, possibly reshaped: a
-/// convolution's accumulator is its fill collapsed to M x N), or null.
-Value filledValue(Value init) {
-  while (Operation *reshape = init.getDefiningOp<tensor::CollapseShapeOp>()
-                                  ? init.getDefiningOp()
-                                  : init.getDefiningOp<tensor::ExpandShapeOp>())
-    init = reshape->getOperand(0);
-  auto fill = init.getDefiningOp<linalg::FillOp>();
-  return fill ? fill.getInputs()[0] : Value();
-}
-
 /// The packed accumulator: a fill of the packed shape when `init` is a fill,
 /// its packed copy otherwise.
 Value packAccumulator(RewriterBase &b, Location loc, Value init, AffineMap map,
                       ArrayRef<unsigned> outer, ArrayRef<unsigned> tiled,
                       ArrayRef<int64_t> tiles) {
-  Value filled = filledValue(init);
+  Value filled = ampc::filledValue(init);
   if (!filled)
     return packWhole(b, loc, init, map, outer, tiled, tiles);
   auto [outerPerm, innerPos] = packPositions(map, outer, tiled);
@@ -225,7 +215,7 @@ Value tiledAccumulator(RewriterBase &b, Location loc, Value init, int64_t rows,
   auto padded = RankedTensorType::get({tileRows * rows, tileCols * cols},
                                       type.getElementType());
   Value c = init;
-  if (Value filled = filledValue(init)) {
+  if (Value filled = ampc::filledValue(init)) {
     Value empty = tensor::EmptyOp::create(b, loc, padded.getShape(),
                                           padded.getElementType());
     c = linalg::FillOp::create(b, loc, filled, empty).getResult(0);

@@ -569,10 +569,11 @@ Value windowSlice(OpBuilder &b, Location loc, Value operand, AffineMap map,
 }
 
 /// One iteration's op of the windowed loop nest: `op`'s body on the slices
-/// (1-D along the vector loop, or 0-D), inserted back into the outputs.
-SmallVector<Value> windowTile(OpBuilder &b, Location loc, linalg::GenericOp op,
-                              ValueRange ivs, ValueRange outs, unsigned loop,
-                              int64_t tile) {
+/// (1-D along the vector loop, or 0-D); `results` are the outputs with its
+/// results inserted back.
+linalg::GenericOp windowTile(OpBuilder &b, Location loc, linalg::GenericOp op,
+                             ValueRange ivs, ValueRange outs, unsigned loop,
+                             int64_t tile, SmallVector<Value> &results) {
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   MLIRContext *ctx = op.getContext();
   auto tileMap = [&](AffineMap map) {
@@ -599,14 +600,13 @@ SmallVector<Value> windowTile(OpBuilder &b, Location loc, linalg::GenericOp op,
                                           {utils::IteratorType::parallel});
   IRMapping mapping;
   op.getRegion().cloneInto(&tileOp.getRegion(), mapping);
-  SmallVector<Value> results;
   for (auto [i, out] : llvm::enumerate(outs)) {
     auto slice = inits[i].getDefiningOp<tensor::ExtractSliceOp>();
     results.push_back(tensor::InsertSliceOp::create(
         b, loc, tileOp.getResult(i), out, slice.getMixedOffsets(),
         slice.getMixedSizes(), slice.getMixedStrides()));
   }
-  return results;
+  return tileOp;
 }
 
 /// Vectorizes a windowed generic (planWindowed): a loop nest over every loop
@@ -660,12 +660,8 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
         SmallVector<Value> ivs(bounds.size());
         for (auto [d, iv] : llvm::zip(order, ordered))
           ivs[d] = iv;
-        SmallVector<Value> results =
-            windowTile(b, loc, op, ivs, outs, loop, tile);
-        tiles.push_back(results[0]
-                            .getDefiningOp<tensor::InsertSliceOp>()
-                            .getSource()
-                            .getDefiningOp<linalg::GenericOp>());
+        SmallVector<Value> results;
+        tiles.push_back(windowTile(b, loc, op, ivs, outs, loop, tile, results));
         return results;
       });
   rewriter.replaceOp(op, nest.results);

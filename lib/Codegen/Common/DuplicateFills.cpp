@@ -1,6 +1,6 @@
 //===- DuplicateFills.cpp - one fill per op that writes into it -----------===//
 
-#include "Fills.h"
+#include "ampc/Codegen/Common/Fills.h"
 #include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"

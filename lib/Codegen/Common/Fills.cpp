@@ -1,12 +1,16 @@
 //===- Fills.cpp - recognizing tensors filled with one value --------------===//
 
-#include "Fills.h"
+#include "ampc/Codegen/Common/Fills.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
 
 Value ampc::filledValue(Value tensor) {
+  while (isa_and_present<tensor::CollapseShapeOp, tensor::ExpandShapeOp>(
+      tensor.getDefiningOp()))
+    tensor = tensor.getDefiningOp()->getOperand(0);
   if (auto fill = tensor.getDefiningOp<linalg::FillOp>())
     return fill.hasPureTensorSemantics() ? fill.getInputs()[0] : Value();
   auto generic = tensor.getDefiningOp<linalg::GenericOp>();

@@ -1,6 +1,6 @@
 //===- FuseElementwise.cpp - elementwise chains into one op ---------------===//
 
-#include "Fills.h"
+#include "ampc/Codegen/Common/Fills.h"
 #include "ampc/Codegen/Common/Passes.h"
 
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"

@@ -23,13 +23,12 @@ struct AmpcReadOnlyArgumentsPass
         return;
       for (auto [i, type] : llvm::enumerate(func.getArgumentTypes()))
         if (isa<TensorType>(type) &&
-            !func.getArgAttr(unsigned(i),
-                             bufferization::BufferizationDialect::
-                                 kWritableAttrName))
+            !func.getArgAttr(
+                unsigned(i),
+                bufferization::BufferizationDialect::kWritableAttrName))
           func.setArgAttr(
               unsigned(i),
-              bufferization::BufferizationDialect::kWritableAttrName,
-              readOnly);
+              bufferization::BufferizationDialect::kWritableAttrName, readOnly);
     });
   }
 };
