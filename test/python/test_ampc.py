@@ -2,6 +2,7 @@
 errors as ampc.Error. Run by ctest with PYTHONPATH at the built module and
 AMPC_SOURCE_DIR at the checkout."""
 import os
+import shutil
 import tempfile
 import unittest
 
@@ -26,6 +27,7 @@ def synthetic(rows, rng):
 class CompileTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
         self.path = MM
 
     def test_calls_match_numpy(self):
@@ -96,6 +98,7 @@ class TrainerTest(unittest.TestCase):
         self.assertGreater((logits.argmax(1) == y.argmax(1)).mean(), 0.5)
 
         directory = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, directory)
         checkpoint = os.path.join(directory, "run.ckpt")
         trainer.save(checkpoint)
         other = ampc.Trainer(mlp, policy="bf16", optimizer="adam", lr=1e-3,

@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using ampc::cpu::ContractionLoops;
@@ -468,10 +469,18 @@ Value kernelOperand(RewriterBase &b, Location loc, Value tile,
       pairs, SmallVector<ReassociationIndices>{{0}, {1, 2}});
 }
 
+/// Whether `tensor` is filled with +0.0.
+bool isPositiveZeroFill(Value tensor) {
+  Value value = ampc::filledValue(tensor);
+  return value && matchPattern(value, m_PosZeroFloat());
+}
+
 /// Replaces one output tile's mmt4d ([b,] 1 x K x mr x K0 by 1 x K x nr x K0
 /// into the mr x nr tile of C) by the micro-kernel: f32 fused multiply-adds
-/// (K0 = 1) or bf16 pair dot products (K0 = 2).
-void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
+/// (K0 = 1) or bf16 pair dot products (K0 = 2). With `overwrite`, the sums
+/// are the tile (C was +0.0 and this is its only k block: +0.0 + s is s for
+/// every sum s of products that starts at +0.0, which is never -0.0).
+void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile, bool overwrite) {
   Location loc = tile.getLoc();
   b.setInsertionPoint(tile);
   Value lhs = tile.getDpsInputOperand(0)->get();
@@ -508,8 +517,8 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
-  // The sums start at zero and the tile of C is added after the k loop: its
-  // loads do not hold up the first multiply-adds.
+  // The sums start at zero and the tile of C is added after the k loop (if
+  // it is read at all): its loads do not hold up the first multiply-adds.
   Value zeros = arith::ConstantOp::create(
       b, loc, cast<TypedAttr>(b.getZeroAttr(sumType)));
   SmallVector<Value> init(kernel.rows * kernel.chunks, zeros);
@@ -525,10 +534,12 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile) {
   for (int64_t i = 0; i < kernel.rows; ++i)
     for (int64_t j = 0; j < kernel.chunks; ++j) {
       SmallVector<Value, 2> at = {index(i), index(j * kernel.width)};
-      Value prior = vector::TransferReadOp::create(b, loc, sumType, c, at, zero,
-                                                   ArrayRef<bool>{true});
-      Value sum = arith::AddFOp::create(b, loc, prior,
-                                        loop.getResult(i * kernel.chunks + j));
+      Value sum = loop.getResult(i * kernel.chunks + j);
+      if (!overwrite) {
+        Value prior = vector::TransferReadOp::create(
+            b, loc, sumType, c, at, zero, ArrayRef<bool>{true});
+        sum = arith::AddFOp::create(b, loc, prior, sum);
+      }
       c = vector::TransferWriteOp::create(b, loc, sum, c, at,
                                           ArrayRef<bool>{true})
               .getResult();
@@ -857,6 +868,18 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
     flops *= size;
   LoopType outer =
       flops >= panels.minParallelFlops ? LoopType::ForallOp : LoopType::ForOp;
+  // Into zeros in one k block, the micro-kernels write C without reading
+  // it: C need not be zeroed first.
+  bool overwrite = !amxTiles && ranges[batch + 2] <= panels.depth &&
+                   isPositiveZeroFill(mmt4d.getDpsInits()[0]);
+  if (overwrite) {
+    b.setInsertionPoint(mmt4d);
+    Value init = mmt4d.getDpsInits()[0];
+    Value empty = tensor::EmptyOp::create(
+        b, mmt4d.getLoc(), cast<RankedTensorType>(init.getType()).getShape(),
+        getElementTypeOrSelf(init));
+    b.modifyOpInPlace(mmt4d, [&] { mmt4d.getDpsInitsMutable()[0].set(empty); });
+  }
   FailureOr<linalg::LinalgOp> tile =
       tileLoops(b, mmt4d, blocks, outer, interchange);
   for (ArrayRef<int64_t> sizes :
@@ -870,7 +893,7 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
     (*tile)->setAttr(kAmxTileAttr, b.getUnitAttr());
     return success();
   }
-  emitMicroKernel(b, *tile);
+  emitMicroKernel(b, *tile, overwrite);
   return success();
 }
 

@@ -10,6 +10,7 @@
 
 #include "PackedContractions.h"
 #include "ampc/Codegen/CPU/Passes.h"
+#include "ampc/Codegen/Common/Fills.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -22,6 +23,7 @@
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 #include <algorithm>
 #include <limits>
@@ -108,7 +110,8 @@ registerTileFor(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
     return {rows, cols};
   int64_t m = ranges[cMap.getDimPosition(0)],
           n = ranges[cMap.getDimPosition(1)];
-  if (m <= 2 * rows && n <= cols && m * llvm::alignTo(n, 8) <= rows * cols)
+  if (m <= 2 * rows && n <= cols &&
+      m * int64_t(llvm::alignTo(n, 8)) <= rows * cols)
     return {m, n};
   return {rows, cols};
 }
@@ -376,31 +379,51 @@ Operation *fullReductionCombiner(linalg::GenericOp op) {
   return combiner;
 }
 
+/// Marks the fill a window's accumulator starts from (buildWindowNest).
+constexpr llvm::StringLiteral kWindowStartAttr = "ampc.window_start";
+
+/// How many trailing loops of a full reduction hold its partial results:
+/// the fewest whose iterations fill a vector of `width` lanes (an 8-channel
+/// activation's maximum takes its last two loops, width x channels), at
+/// least one loop left to reduce; 0 if there are none.
+unsigned partialLoops(linalg::GenericOp op, int64_t width) {
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  int64_t lanes = 1;
+  for (unsigned k = 1; k < bounds.size(); ++k) {
+    lanes *= bounds[bounds.size() - k];
+    if (lanes >= width)
+      return k;
+  }
+  return 0;
+}
+
 /// Rewrites a full reduction (fullReductionCombiner) as partial results
-/// along its innermost loop (a parallel loop: one vector lane each), then a
-/// reduction of the partials with the same combiner. The grouping is fixed
-/// by the shapes, not by the vector width or the threads: results are
-/// reproducible, and a long sum or maximum is not a chain of dependent
-/// scalar operations.
+/// along its `numPartial` innermost loops (parallel loops: one vector lane
+/// each), then a reduction of the partials with the same combiner. The
+/// grouping is fixed by the shapes, not by the vector width or the threads:
+/// results are reproducible, and a long sum or maximum is not a chain of
+/// dependent scalar operations.
 void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
-                        Operation *combiner) {
+                        Operation *combiner, unsigned numPartial) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
-  int64_t lanes = op.getStaticLoopRanges().back();
+  ArrayRef<int64_t> lanes =
+      ArrayRef<int64_t>(op.getStaticLoopRanges()).take_back(numPartial);
   Type f32 = rewriter.getF32Type();
-  auto partialType = RankedTensorType::get({lanes}, f32);
+  auto partialType = RankedTensorType::get(lanes, f32);
   Value identity = arith::ConstantOp::create(
       rewriter, loc, rewriter.getFloatAttr(f32, *combinerIdentity(combiner)));
-  Value empty =
-      tensor::EmptyOp::create(rewriter, loc, partialType.getShape(), f32);
+  Value empty = tensor::EmptyOp::create(rewriter, loc, lanes, f32);
   Value start =
       linalg::FillOp::create(rewriter, loc, identity, empty).getResult(0);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  maps.back() =
-      AffineMap::get(numLoops, 0, rewriter.getAffineDimExpr(numLoops - 1));
+  MLIRContext *ctx = rewriter.getContext();
+  maps.back() = AffineMap::getMultiDimIdentityMap(numLoops, ctx)
+                    .getSliceMap(numLoops - numPartial, numPartial);
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  iterators.back() = utils::IteratorType::parallel;
+  for (unsigned d = numLoops - numPartial; d < numLoops; ++d)
+    iterators[d] = utils::IteratorType::parallel;
   OperationName combine = combiner->getName();
   auto partial =
       linalg::GenericOp::create(rewriter, loc, partialType, op.getDpsInputs(),
@@ -408,13 +431,13 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.inlineRegionBefore(op.getRegion(), partial.getRegion(),
                               partial.getRegion().begin());
   partial->setAttrs(op->getDiscardableAttrDictionary());
-  MLIRContext *ctx = rewriter.getContext();
-  AffineMap all = AffineMap::getMultiDimIdentityMap(1, ctx);
-  AffineMap none = AffineMap::get(1, 0, ctx);
+  AffineMap all = AffineMap::getMultiDimIdentityMap(numPartial, ctx);
+  AffineMap none = AffineMap::get(numPartial, 0, ctx);
+  SmallVector<utils::IteratorType> reduce(numPartial,
+                                          utils::IteratorType::reduction);
   auto total = linalg::GenericOp::create(
       rewriter, loc, op.getResultTypes(), partial.getResult(0),
-      op.getDpsInitOperand(0)->get(), ArrayRef<AffineMap>{all, none},
-      ArrayRef<utils::IteratorType>{utils::IteratorType::reduction},
+      op.getDpsInitOperand(0)->get(), ArrayRef<AffineMap>{all, none}, reduce,
       [&](OpBuilder &b, Location loc, ValueRange args) {
         OperationState state(loc, combine);
         state.addOperands({args[0], args[1]});
@@ -543,38 +566,50 @@ std::optional<std::pair<unsigned, int64_t>> planWindowed(linalg::GenericOp op,
   return std::make_pair(loop, tile);
 }
 
-/// The slice of `operand` (read through `map`) that one iteration of the
-/// windowed loop nest reads: one element along every dimension but the
-/// vector loop's (dropped), `tile` elements along it.
-Value windowSlice(OpBuilder &b, Location loc, Value operand, AffineMap map,
-                  ValueRange ivs, unsigned loop, int64_t tile) {
-  auto type = dyn_cast<RankedTensorType>(operand.getType());
-  if (!type)
-    return operand;
-  SmallVector<OpFoldResult> offsets, sizes;
-  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+/// Where one iteration of the windowed loop nest reads or writes an operand
+/// of type `type` (read through `map`): one element along every dimension
+/// but the vector loop's (dropped from `type`), `tile` elements along it.
+struct WindowSlice {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  RankedTensorType type;
+};
+
+WindowSlice windowSlice(OpBuilder &b, Location loc, RankedTensorType type,
+                        AffineMap map, ValueRange ivs, unsigned loop,
+                        int64_t tile) {
+  WindowSlice slice;
+  slice.strides.assign(type.getRank(), b.getIndexAttr(1));
   SmallVector<int64_t> shape;
   for (AffineExpr expr : map.getResults()) {
     bool vector = expr.isFunctionOfDim(loop);
-    offsets.push_back(affine::makeComposedFoldedAffineApply(
+    slice.offsets.push_back(affine::makeComposedFoldedAffineApply(
         b, loc, AffineMap::get(map.getNumDims(), 0, expr),
         getAsOpFoldResult(ivs)));
-    sizes.push_back(b.getIndexAttr(vector ? tile : 1));
+    slice.sizes.push_back(b.getIndexAttr(vector ? tile : 1));
     if (vector)
       shape.push_back(tile);
   }
-  auto sliceType = RankedTensorType::get(shape, type.getElementType());
-  return tensor::ExtractSliceOp::create(b, loc, sliceType, operand, offsets,
-                                        sizes, strides);
+  slice.type = RankedTensorType::get(shape, type.getElementType());
+  return slice;
+}
+
+/// `operand`'s windowSlice, extracted (a scalar operand as it is).
+Value extractWindow(OpBuilder &b, Location loc, Value operand, AffineMap map,
+                    ValueRange ivs, unsigned loop, int64_t tile) {
+  auto type = dyn_cast<RankedTensorType>(operand.getType());
+  if (!type)
+    return operand;
+  WindowSlice slice = windowSlice(b, loc, type, map, ivs, loop, tile);
+  return tensor::ExtractSliceOp::create(
+      b, loc, slice.type, operand, slice.offsets, slice.sizes, slice.strides);
 }
 
 /// One iteration's op of the windowed loop nest: `op`'s body on the slices
-/// (1-D along the vector loop, or 0-D); `results` are the outputs with its
-/// results inserted back.
+/// (1-D along the vector loop, or 0-D) of its inputs and on `accumulators`,
+/// its outputs' slices.
 linalg::GenericOp windowTile(OpBuilder &b, Location loc, linalg::GenericOp op,
-                             ValueRange ivs, ValueRange outs, unsigned loop,
-                             int64_t tile, SmallVector<Value> &results) {
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+                             ValueRange ivs, ValueRange accumulators,
+                             unsigned loop, int64_t tile) {
   MLIRContext *ctx = op.getContext();
   auto tileMap = [&](AffineMap map) {
     bool vector = llvm::any_of(map.getResults(), [&](AffineExpr e) {
@@ -583,37 +618,154 @@ linalg::GenericOp windowTile(OpBuilder &b, Location loc, linalg::GenericOp op,
     return vector ? AffineMap::getMultiDimIdentityMap(1, ctx)
                   : AffineMap::get(1, 0, ctx);
   };
-  SmallVector<Value> ins, inits;
+  SmallVector<Value> ins;
   SmallVector<AffineMap> tileMaps;
   for (OpOperand *input : op.getDpsInputOperands()) {
     AffineMap map = op.getMatchingIndexingMap(input);
-    ins.push_back(windowSlice(b, loc, input->get(), map, ivs, loop, tile));
+    ins.push_back(extractWindow(b, loc, input->get(), map, ivs, loop, tile));
     tileMaps.push_back(tileMap(map));
   }
-  for (auto [i, out] : llvm::enumerate(outs)) {
-    AffineMap map = maps[op.getNumDpsInputs() + i];
-    inits.push_back(windowSlice(b, loc, out, map, ivs, loop, tile));
-    tileMaps.push_back(tileMap(map));
-  }
-  auto tileOp = linalg::GenericOp::create(b, loc, ValueRange(inits).getTypes(),
-                                          ins, inits, tileMaps,
+  for (OpOperand &init : op.getDpsInitsMutable())
+    tileMaps.push_back(tileMap(op.getMatchingIndexingMap(&init)));
+  auto tileOp = linalg::GenericOp::create(b, loc, accumulators.getTypes(), ins,
+                                          accumulators, tileMaps,
                                           {utils::IteratorType::parallel});
   IRMapping mapping;
   op.getRegion().cloneInto(&tileOp.getRegion(), mapping);
-  for (auto [i, out] : llvm::enumerate(outs)) {
-    auto slice = inits[i].getDefiningOp<tensor::ExtractSliceOp>();
-    results.push_back(tensor::InsertSliceOp::create(
-        b, loc, tileOp.getResult(i), out, slice.getMixedOffsets(),
-        slice.getMixedSizes(), slice.getMixedStrides()));
-  }
   return tileOp;
+}
+
+/// The loops of a windowed loop nest (the vector loop `loop` excluded) in
+/// the op's order, as the parallel loops around the window and the
+/// reduction loops that follow them all (a pooling gradient's kh, kw),
+/// which then carry the outputs' slices; all in `outer` if a parallel loop
+/// follows a reduction.
+void windowLoops(linalg::GenericOp op, unsigned loop,
+                 SmallVector<unsigned> &outer, SmallVector<unsigned> &inner) {
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned d = 0; d < iterators.size(); ++d) {
+    if (d == loop)
+      continue;
+    if (inner.empty() && iterators[d] == utils::IteratorType::parallel)
+      outer.push_back(d);
+    else
+      inner.push_back(d);
+  }
+  if (llvm::any_of(inner, [&](unsigned d) {
+        return iterators[d] == utils::IteratorType::parallel;
+      })) {
+    outer.append(inner);
+    inner.clear();
+  }
+}
+
+/// Builds the windowed loop nest of `op` (see vectorizeWindowed) and
+/// returns its outermost loop, its tiles and its reduction loops (innermost
+/// first). The window's accumulator of an output with a `filled` value
+/// starts as that fill on the output's slice, marked with kWindowStartAttr.
+Operation *buildWindowNest(RewriterBase &rewriter, linalg::GenericOp op,
+                           unsigned loop, int64_t tile, ArrayRef<Value> filled,
+                           SmallVector<linalg::GenericOp> &tiles,
+                           SmallVector<scf::ForOp> &reductionLoops) {
+  Location loc = op.getLoc();
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  SmallVector<unsigned> outer, inner;
+  windowLoops(op, loop, outer, inner);
+  outer.push_back(loop);
+  auto range = [&](OpBuilder &b, ArrayRef<unsigned> loops,
+                   SmallVector<Value> &lbs, SmallVector<Value> &ubs,
+                   SmallVector<Value> &steps) {
+    for (unsigned d : loops) {
+      lbs.push_back(arith::ConstantIndexOp::create(b, loc, 0));
+      ubs.push_back(arith::ConstantIndexOp::create(b, loc, bounds[d]));
+      steps.push_back(
+          arith::ConstantIndexOp::create(b, loc, d == loop ? tile : 1));
+    }
+  };
+  SmallVector<Value> inits = op.getDpsInits();
+  SmallVector<Value> lbs, ubs, steps;
+  range(rewriter, outer, lbs, ubs, steps);
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, lbs, ubs, steps, inits,
+      [&](OpBuilder &b, Location loc, ValueRange outerIvs, ValueRange outs) {
+        Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+        SmallVector<Value> ivs(bounds.size(), zero);
+        for (auto [d, iv] : llvm::zip(outer, outerIvs))
+          ivs[d] = iv;
+        SmallVector<WindowSlice> slices;
+        SmallVector<Value> accumulators;
+        for (auto [i, out] : llvm::enumerate(outs)) {
+          slices.push_back(
+              windowSlice(b, loc, cast<RankedTensorType>(out.getType()),
+                          op.getIndexingMapsArray()[op.getNumDpsInputs() + i],
+                          ivs, loop, tile));
+          const WindowSlice &slice = slices.back();
+          accumulators.push_back(tensor::ExtractSliceOp::create(
+              b, loc, slice.type, out, slice.offsets, slice.sizes,
+              slice.strides));
+          if (filled[i]) {
+            auto fill =
+                linalg::FillOp::create(b, loc, filled[i], accumulators.back());
+            fill->setAttr(kWindowStartAttr, b.getUnitAttr());
+            accumulators.back() = fill.getResult(0);
+          }
+        }
+        SmallVector<Value> innerLbs, innerUbs, innerSteps;
+        range(b, inner, innerLbs, innerUbs, innerSteps);
+        scf::LoopNest window = scf::buildLoopNest(
+            b, loc, innerLbs, innerUbs, innerSteps, accumulators,
+            [&](OpBuilder &b, Location loc, ValueRange innerIvs,
+                ValueRange accumulators) -> scf::ValueVector {
+              for (auto [d, iv] : llvm::zip(inner, innerIvs))
+                ivs[d] = iv;
+              tiles.push_back(
+                  windowTile(b, loc, op, ivs, accumulators, loop, tile));
+              return scf::ValueVector(tiles.back()->result_begin(),
+                                      tiles.back()->result_end());
+            });
+        reductionLoops.append(window.loops.rbegin(), window.loops.rend());
+        SmallVector<Value> results;
+        for (auto [i, out] : llvm::enumerate(outs))
+          results.push_back(tensor::InsertSliceOp::create(
+              b, loc, window.results[i], out, slices[i].offsets,
+              slices[i].sizes, slices[i].strides));
+        return results;
+      });
+  rewriter.replaceOp(op, nest.results);
+  return nest.loops.front();
+}
+
+/// Replaces the vector reads of a window's accumulator `fill` (hoisted out
+/// of its reduction loops, and the loops canonicalized) by the filled
+/// value; the fill goes away when the accumulator is then only
+/// overwritten, so the output is never written twice.
+void readFillAsBroadcast(RewriterBase &rewriter, linalg::FillOp fill) {
+  Value scalar = fill.getInputs()[0];
+  auto type = cast<RankedTensorType>(fill.getResult(0).getType());
+  for (Operation *user : llvm::make_early_inc_range(fill->getUsers())) {
+    auto read = dyn_cast<vector::TransferReadOp>(user);
+    if (!read || read.getMask() ||
+        read.getVectorType().getShape() != type.getShape())
+      continue;
+    rewriter.setInsertionPoint(read);
+    rewriter.replaceOpWithNewOp<vector::BroadcastOp>(read, read.getVectorType(),
+                                                     scalar);
+  }
+  bool overwritten = llvm::all_of(fill->getUses(), [&](OpOperand &use) {
+    auto write = dyn_cast<vector::TransferWriteOp>(use.getOwner());
+    return write && &use == &write.getBaseMutable() && !write.getMask() &&
+           write.getVectorType().getShape() == type.getShape();
+  });
+  if (overwritten)
+    rewriter.replaceOp(fill, fill.getOutputs()[0]);
 }
 
 /// Vectorizes a windowed generic (planWindowed): a loop nest over every loop
 /// but the vector loop's (in the op's order, so each element's window is
 /// reduced in the same order as before), split across threads along its
 /// outer loop when that is parallel and read as a plain dimension, and one
-/// vectorized 1-D tile per iteration.
+/// vectorized 1-D tile per iteration. Reduction loops after all parallel
+/// ones carry the outputs' vectors in registers.
 LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
                                 unsigned loop, int64_t tile,
                                 int64_t minParallel) {
@@ -626,6 +778,14 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
       return !e.isFunctionOfDim(0) || isa<AffineDimExpr>(e);
     });
   });
+  // An output that is a fill and only accumulated into by windows is never
+  // read: each window starts from the filled value.
+  SmallVector<unsigned> outer, inner;
+  windowLoops(op, loop, outer, inner);
+  SmallVector<Value> inits = op.getDpsInits(), filled;
+  for (Value init : inits)
+    filled.push_back(inner.empty() ? Value() : ampc::filledValue(init));
+  Operation *root = nullptr;
   if (iterations >= minParallel && loop != 0 && bounds[0] > 1 && outerIsPlain &&
       op.getIteratorTypesArray()[0] == utils::IteratorType::parallel) {
     rewriter.setInsertionPoint(op);
@@ -634,42 +794,40 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
     if (failed(block))
       return failure();
     op = cast<linalg::GenericOp>(*block);
-    bounds = op.getStaticLoopRanges();
+    root = op->getParentOfType<scf::ForallOp>();
   }
-  Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
-  auto index = [&](int64_t v) -> Value {
-    return arith::ConstantIndexOp::create(rewriter, loc, v);
-  };
-  // Loops in the op's order with the vector loop innermost.
-  SmallVector<unsigned> order;
-  for (unsigned d = 0; d < bounds.size(); ++d)
-    if (d != loop)
-      order.push_back(d);
-  order.push_back(loop);
-  SmallVector<Value> lbs, ubs, steps;
-  for (unsigned d : order) {
-    lbs.push_back(index(0));
-    ubs.push_back(index(bounds[d]));
-    steps.push_back(index(d == loop ? tile : 1));
-  }
   SmallVector<linalg::GenericOp> tiles;
-  scf::LoopNest nest = scf::buildLoopNest(
-      rewriter, loc, lbs, ubs, steps, op.getDpsInits(),
-      [&](OpBuilder &b, Location loc, ValueRange ordered, ValueRange outs) {
-        SmallVector<Value> ivs(bounds.size());
-        for (auto [d, iv] : llvm::zip(order, ordered))
-          ivs[d] = iv;
-        SmallVector<Value> results;
-        tiles.push_back(windowTile(b, loc, op, ivs, outs, loop, tile, results));
-        return results;
-      });
-  rewriter.replaceOp(op, nest.results);
+  SmallVector<scf::ForOp> reductionLoops;
+  Operation *nest =
+      buildWindowNest(rewriter, op, loop, tile, filled, tiles, reductionLoops);
+  root = root ? root : nest;
+  for (auto [init, value] : llvm::zip(inits, filled)) {
+    if (!value)
+      continue;
+    rewriter.setInsertionPoint(root);
+    Value empty = tensor::EmptyOp::create(
+        rewriter, root->getLoc(),
+        cast<RankedTensorType>(init.getType()).getShape(),
+        getElementTypeOrSelf(init));
+    rewriter.modifyOpInPlace(root, [&] {
+      for (OpOperand &operand : root->getOpOperands())
+        if (operand.get() == init)
+          operand.set(empty);
+    });
+  }
   for (linalg::GenericOp tileOp : tiles) {
     // A body vectorization does not take stays a scalar loop, as before.
     if (succeeded(linalg::vectorizeOpPrecondition(tileOp)) &&
         failed(vectorizeTile(rewriter, tileOp)))
       return failure();
+  }
+  // The accumulators' reads and writes move out of the reduction loops,
+  // innermost first: the loops carry vectors.
+  for (scf::ForOp forOp : reductionLoops) {
+    auto loopLike = cast<LoopLikeOpInterface>(forOp.getOperation());
+    moveLoopInvariantCode(loopLike);
+    hoistLoopInvariantSubsets(rewriter, loopLike);
   }
   return success();
 }
@@ -724,21 +882,27 @@ struct AmpcVectorizeGenericsPass
     bool changed = false;
     for (linalg::GenericOp op : ops)
       if (Operation *combiner = fullReductionCombiner(op))
-        if (op.getStaticLoopRanges().back() >= width)
-          splitFullReduction(rewriter, op, combiner);
+        if (unsigned numPartial = partialLoops(op, width))
+          splitFullReduction(rewriter, op, combiner, numPartial);
     ops.clear();
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
+    // Windowed ops first: an output filled by an op that is still a
+    // generic (not yet a loop nest) is recognized as a fill.
+    SmallVector<linalg::GenericOp> others;
     for (linalg::GenericOp op : ops) {
-      if (auto windowed = planWindowed(op, width)) {
-        if (failed(vectorizeWindowed(rewriter, op, windowed->first,
-                                     windowed->second,
-                                     parallelMinIterations))) {
-          op.emitError("cannot vectorize this windowed op");
-          return signalPassFailure();
-        }
-        changed = true;
+      auto windowed = planWindowed(op, width);
+      if (!windowed) {
+        others.push_back(op);
         continue;
       }
+      if (failed(vectorizeWindowed(rewriter, op, windowed->first,
+                                   windowed->second, parallelMinIterations))) {
+        op.emitError("cannot vectorize this windowed op");
+        return signalPassFailure();
+      }
+      changed = true;
+    }
+    for (linalg::GenericOp op : others) {
       auto plan = planGeneric(op, width);
       if (!plan)
         continue;
@@ -766,6 +930,13 @@ struct AmpcVectorizeGenericsPass
     canonicalizations(canonical);
     if (failed(applyPatternsGreedily(module, std::move(canonical))))
       return signalPassFailure();
+    SmallVector<linalg::FillOp> windowStarts;
+    module.walk([&](linalg::FillOp fill) {
+      if (fill->removeAttr(kWindowStartAttr))
+        windowStarts.push_back(fill);
+    });
+    for (linalg::FillOp fill : windowStarts)
+      readFillAsBroadcast(rewriter, fill);
     RewritePatternSet patterns(ctx);
     vector::populateVectorMultiReductionLoweringPatterns(
         patterns, vector::VectorMultiReductionLowering::InnerReduction);

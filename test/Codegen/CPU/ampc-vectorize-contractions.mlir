@@ -443,3 +443,50 @@ func.func @widen_before_gather(%x: tensor<1x8x8x1xbf16>, %w: tensor<3x3x1x16xbf1
       ins(%x, %w : tensor<1x8x8x1xbf16>, tensor<3x3x1x16xbf16>) outs(%c : tensor<1x6x6x16xf32>) -> tensor<1x6x6x16xf32>
   return %r : tensor<1x6x6x16xf32>
 }
+
+// -----
+
+// Into zeros with k (9) within one k block (16): the micro-kernels' sums
+// are written to C without reading it (+0.0 + s is s for these sums), so C
+// is not zeroed first: the loop's shared output is an empty tensor.
+// CHECK-LABEL: func.func @into_zeros_one_k_block
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<2x6x1x16xf32>
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %[[EMPTY]])
+// CHECK: %[[SUMS:.*]]:6 = scf.for
+// CHECK-COUNT-6: vector.fma
+// CHECK: scf.yield
+// CHECK-NOT: vector.transfer_read
+// CHECK-NOT: arith.addf
+// CHECK: %[[W0:.*]] = vector.transfer_write %[[SUMS]]#0, %{{.*}} : vector<16xf32>, tensor<6x16xf32>
+// CHECK: %[[W1:.*]] = vector.transfer_write %[[SUMS]]#1, %[[W0]]
+// CHECK: %[[W2:.*]] = vector.transfer_write %[[SUMS]]#2, %[[W1]]
+// CHECK: %[[W3:.*]] = vector.transfer_write %[[SUMS]]#3, %[[W2]]
+// CHECK: %[[W4:.*]] = vector.transfer_write %[[SUMS]]#4, %[[W3]]
+// CHECK: %[[W5:.*]] = vector.transfer_write %[[SUMS]]#5, %[[W4]]
+// CHECK: tensor.insert_slice %[[W5]]
+// CHECK: return
+func.func @into_zeros_one_k_block(%a: tensor<12x9xf32>, %b: tensor<9x16xf32>) -> tensor<12x16xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<12x16xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<12x16xf32>) -> tensor<12x16xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<12x9xf32>, tensor<9x16xf32>) outs(%c : tensor<12x16xf32>) -> tensor<12x16xf32>
+  return %r : tensor<12x16xf32>
+}
+
+// -----
+
+// Into -0.0, the tile is still read and added: -0.0 + +0.0 is +0.0, and a
+// sum can be +0.0 where C must keep -0.0.
+// CHECK-LABEL: func.func @into_negative_zeros
+// CHECK: %[[C:.*]] = tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2, 3]] output_shape [2, 6, 1, 16] : tensor<12x16xf32>
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %[[C]])
+// CHECK-COUNT-6: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-6: arith.addf {{.*}} : vector<16xf32>
+func.func @into_negative_zeros(%a: tensor<12x9xf32>, %b: tensor<9x16xf32>) -> tensor<12x16xf32> {
+  %z = arith.constant -0.0 : f32
+  %e = tensor.empty() : tensor<12x16xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<12x16xf32>) -> tensor<12x16xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<12x9xf32>, tensor<9x16xf32>) outs(%c : tensor<12x16xf32>) -> tensor<12x16xf32>
+  return %r : tensor<12x16xf32>
+}

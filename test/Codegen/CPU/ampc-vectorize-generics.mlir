@@ -197,13 +197,48 @@ func.func @full_max(%x: tensor<48x64xf32>, %init: tensor<f32>) -> tensor<f32> {
 
 // -----
 
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#none4 = affine_map<(d0, d1, d2, d3) -> ()>
+
+// The amax of an 8-channel activation: its innermost loop is narrower than
+// a vector, so the partials take the last two loops (6 x 8 lanes), read and
+// written as vectors of 8 (no horizontal reduction in the main loop nest),
+// and the 48 partials are reduced at the end, one vector reduction per row.
+// CHECK-LABEL: func.func @full_max_channels
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<6x8xf32>)
+// CHECK: scf.for {{.*}} to %c4 step %c1 {{.*}} -> (tensor<6x8xf32>)
+// CHECK: scf.for {{.*}} to %c6 step %c1 {{.*}} -> (tensor<6x8xf32>)
+// CHECK: scf.for {{.*}} to %c6 step %c1 {{.*}} -> (tensor<6x8xf32>)
+// CHECK-NOT: vector.reduction
+// CHECK: math.absf %{{.*}} : vector<1x1x1x8xf32>
+// CHECK-NOT: vector.reduction
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<1x8xf32>
+// CHECK-NOT: vector.reduction
+// CHECK: scf.for {{.*}} to %c6 step %c1 iter_args(%{{.*}} = %arg1) -> (tensor<f32>)
+// CHECK: vector.reduction <maximumf>
+// CHECK-NOT: vector.reduction
+// CHECK: return
+func.func @full_max_channels(%x: tensor<4x6x6x8xf32>, %init: tensor<f32>) -> tensor<f32> {
+  %r = linalg.generic {indexing_maps = [#id4, #none4], iterator_types = ["reduction", "reduction", "reduction", "reduction"]}
+      ins(%x : tensor<4x6x6x8xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %a = math.absf %i : f32
+    %m = arith.maximumf %a, %o : f32
+    linalg.yield %m : f32
+  } -> tensor<f32>
+  return %r : tensor<f32>
+}
+
+// -----
+
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #none = affine_map<(d0, d1) -> ()>
 
 // Not split: a product (rounding depends on the grouping), a sum that reads
 // its accumulator twice (which linalg::vectorize cannot take either: it
-// stays a loop nest), and a sum whose innermost loop is narrower than a
-// vector.
+// stays a loop nest), and a sum whose loops other than the outermost have
+// fewer iterations than a vector has lanes.
 // CHECK-LABEL: func.func @not_split
 // CHECK-NOT: tensor<64xf32>
 // CHECK: vector.reduction <mul>
@@ -313,27 +348,28 @@ func.func @scaled_layout(%x: tensor<2x32x4x8xf32>, %s: tensor<32xf32>) -> tensor
 
 // Max pooling (2x2 windows, stride 2) reads its input through window
 // expressions, which upstream tiling and vectorization do not take: it is
-// a loop nest over every loop but the channels' (the window's two reduction
-// loops innermost but one, in the op's order), and one vector of 16 of the 32 channels
-// per step, read from the window's position and max-reduced into the
-// output's vector.
+// a loop nest over the output's loops (the channels', 16 of 32 per step,
+// innermost), and inside, the window's two reduction loops in the op's
+// order carry the output's vector in registers: read once, max-reduced
+// with the input's vector at the window's position, written once.
 // CHECK-LABEL: func.func @max_pool
 // CHECK-NOT: linalg.generic
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
 // CHECK: scf.for %[[OH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
 // CHECK: scf.for %[[OW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
-// CHECK: scf.for %[[KH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
-// CHECK: scf.for %[[KW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args
 // CHECK: scf.for %[[C:.*]] = %{{.*}} to %c32 step %c16 iter_args
+// CHECK: %[[ACC:.*]] = tensor.extract_slice %{{.*}}[%[[N]], %[[OH]], %[[OW]], %[[C]]] [1, 1, 1, 16] [1, 1, 1, 1] : tensor<2x3x3x32xf32> to tensor<16xf32>
+// CHECK: %[[VA:.*]] = vector.transfer_read %[[ACC]]{{.*}} : tensor<16xf32>, vector<16xf32>
+// CHECK: %[[MAX:.*]] = scf.for %[[KH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A1:.*]] = %[[VA]]) -> (vector<16xf32>)
 // CHECK: %[[H:.*]] = affine.apply #{{.*}}(%[[OH]], %[[KH]])
+// CHECK: scf.for %[[KW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A2:.*]] = %[[A1]]) -> (vector<16xf32>)
 // CHECK: %[[W:.*]] = affine.apply #{{.*}}(%[[OW]], %[[KW]])
 // CHECK: %[[X:.*]] = tensor.extract_slice %{{.*}}[%[[N]], %[[H]], %[[W]], %[[C]]] [1, 1, 1, 16] [1, 1, 1, 1] : tensor<2x6x6x32xf32> to tensor<16xf32>
-// CHECK: %[[ACC:.*]] = tensor.extract_slice %{{.*}}[%[[N]], %[[OH]], %[[OW]], %[[C]]] [1, 1, 1, 16] [1, 1, 1, 1] : tensor<2x3x3x32xf32> to tensor<16xf32>
 // CHECK: %[[VX:.*]] = vector.transfer_read %[[X]]{{.*}} : tensor<16xf32>, vector<16xf32>
-// CHECK: %[[VA:.*]] = vector.transfer_read %[[ACC]]{{.*}} : tensor<16xf32>, vector<16xf32>
-// CHECK: %[[M:.*]] = arith.maximumf %[[VA]], %[[VX]] : vector<16xf32>
-// CHECK: vector.transfer_write %[[M]], %{{.*}} : vector<16xf32>, tensor<16xf32>
-// CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[%[[N]], %[[OH]], %[[OW]], %[[C]]] [1, 1, 1, 16] [1, 1, 1, 1] : tensor<16xf32> into tensor<2x3x3x32xf32>
+// CHECK: %[[M:.*]] = arith.maximumf %[[A2]], %[[VX]] : vector<16xf32>
+// CHECK: scf.yield %[[M]] : vector<16xf32>
+// CHECK: %[[OUT:.*]] = vector.transfer_write %[[MAX]], %[[ACC]]{{.*}} : vector<16xf32>, tensor<16xf32>
+// CHECK: tensor.insert_slice %[[OUT]] into %{{.*}}[%[[N]], %[[OH]], %[[OW]], %[[C]]] [1, 1, 1, 16] [1, 1, 1, 1] : tensor<16xf32> into tensor<2x3x3x32xf32>
 #win = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh * 2 + kh, ow * 2 + kw, c)>
 #shape = affine_map<(n, oh, ow, c, kh, kw) -> (kh, kw)>
 #pooled = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh, ow, c)>
@@ -352,21 +388,26 @@ func.func @max_pool(%x: tensor<2x6x6x32xf32>, %init: tensor<2x3x3x32xf32>) -> te
 
 // Its gradient as autodiff writes it: the output gradient and the pooled
 // values zero-interleaved into a padded tensor and read at h - kh + 1 (a
-// constant offset, which would make tiling's slices wrong). Each step reads
-// those at the offset position and accumulates 8 channels.
+// constant offset, which would make tiling's slices wrong). Each window
+// step reads those at the offset position and accumulates 8 channels in a
+// vector carried by the window's loops; x is read once per window.
 // CHECK: #[[OFF:.*]] = affine_map<(d0, d1) -> (d0 - d1 + 1)>
 // CHECK-LABEL: func.func @max_pool_gradient
 // CHECK-NOT: linalg.generic
 // CHECK: scf.for %[[H:.*]] = %{{.*}} to %{{.*}} step
 // CHECK: scf.for %[[W:.*]] = %{{.*}} to %{{.*}} step
-// CHECK: scf.for %[[KH:.*]] = %{{.*}} to %{{.*}} step
-// CHECK: scf.for %[[KW:.*]] = %{{.*}} to %{{.*}} step
+// CHECK: %[[X:.*]] = vector.transfer_read {{.*}} : tensor<8xf32>, vector<8xf32>
+// CHECK: %[[ACC:.*]] = vector.transfer_read {{.*}} : tensor<8xf32>, vector<8xf32>
+// CHECK: scf.for %[[KH:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[ACC]]) -> (vector<8xf32>)
 // CHECK: %[[PH:.*]] = affine.apply #[[OFF]](%[[H]], %[[KH]])
+// CHECK: scf.for %[[KW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[A:.*]] = %{{.*}}) -> (vector<8xf32>)
 // CHECK: %[[PW:.*]] = affine.apply #[[OFF]](%[[W]], %[[KW]])
 // CHECK: tensor.extract_slice %{{.*}}[0, %[[PH]], %[[PW]], 0] [1, 1, 1, 8] [1, 1, 1, 1] : tensor<1x7x7x8xf32> to tensor<8xf32>
-// CHECK: arith.cmpf oeq, %{{.*}} : vector<8xf32>
-// CHECK: arith.select %{{.*}} : vector<8xi1>, vector<8xf32>
-// CHECK: arith.addf %{{.*}} : vector<8xf32>
+// CHECK: %[[EQ:.*]] = arith.cmpf oeq, %[[X]], %{{.*}} : vector<8xf32>
+// CHECK: %[[S:.*]] = arith.select %[[EQ]], %{{.*}} : vector<8xi1>, vector<8xf32>
+// CHECK: arith.addf %[[A]], %[[S]] : vector<8xf32>
+// CHECK-NOT: vector.transfer_read
+// CHECK: vector.transfer_write
 #x4 = affine_map<(n, h, w, c, kh, kw) -> (n, h, w, c)>
 #shape4 = affine_map<(n, h, w, c, kh, kw) -> (kh, kw)>
 #padded = affine_map<(n, h, w, c, kh, kw) -> (n, h - kh + 1, w - kw + 1, c)>
@@ -382,6 +423,44 @@ func.func @max_pool_gradient(%x: tensor<1x6x6x8xf32>, %dy: tensor<1x7x7x8xf32>, 
     linalg.yield %r : f32
   } -> tensor<1x6x6x8xf32>
   return %dx : tensor<1x6x6x8xf32>
+}
+
+// -----
+
+// The same gradient into a zero-filled output (as the train step has it):
+// each window starts from the filled value, so the output is neither filled
+// nor read; it is written once per window, split across threads along the
+// batch (86528 iterations).
+// CHECK-LABEL: func.func @max_pool_gradient_into_zeros
+// CHECK-DAG: %[[ZEROS:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<4x26x26x8xf32>
+// CHECK: scf.forall (%{{.*}}) in (4) shared_outs(%{{.*}} = %[[EMPTY]])
+// CHECK-NOT: linalg.fill
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[ZEROS]]) -> (vector<8xf32>)
+// CHECK: scf.for
+// CHECK: arith.addf {{.*}} : vector<8xf32>
+// CHECK-NOT: vector.transfer_read
+// CHECK: vector.transfer_write {{.*}} : vector<8xf32>, tensor<8xf32>
+// CHECK-NOT: linalg.fill
+// CHECK: return
+#x4 = affine_map<(n, h, w, c, kh, kw) -> (n, h, w, c)>
+#shape4 = affine_map<(n, h, w, c, kh, kw) -> (kh, kw)>
+#padded = affine_map<(n, h, w, c, kh, kw) -> (n, h - kh + 1, w - kw + 1, c)>
+func.func @max_pool_gradient_into_zeros(%x: tensor<4x26x26x8xf32>, %dy: tensor<4x27x27x8xf32>, %y: tensor<4x27x27x8xf32>) -> tensor<4x26x26x8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x26x26x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<4x26x26x8xf32>) -> tensor<4x26x26x8xf32>
+  %window = tensor.empty() : tensor<2x2xf32>
+  %dx = linalg.generic {indexing_maps = [#x4, #shape4, #padded, #padded, #x4], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %window, %dy, %y : tensor<4x26x26x8xf32>, tensor<2x2xf32>, tensor<4x27x27x8xf32>, tensor<4x27x27x8xf32>) outs(%init : tensor<4x26x26x8xf32>) {
+  ^bb0(%in: f32, %w: f32, %g: f32, %m: f32, %out: f32):
+    %eq = arith.cmpf oeq, %in, %m : f32
+    %s = arith.select %eq, %g, %zero : f32
+    %r = arith.addf %out, %s : f32
+    linalg.yield %r : f32
+  } -> tensor<4x26x26x8xf32>
+  return %dx : tensor<4x26x26x8xf32>
 }
 
 // -----
