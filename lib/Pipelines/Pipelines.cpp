@@ -145,6 +145,8 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
     // the packing transpose of a contraction operand; bias, activation and
     // the cast to the next layer's type), vectorized by the CPU pipeline.
     funcPm.addPass(ampc::createAmpcFuseElementwise());
+    // A gradient fused into two readers the same way is computed once.
+    funcPm.addPass(createCSEPass());
   }
   // After the last CSE and the fusion (which can give a fill more
   // writers): each accumulator into zeros gets zeros of its own, not a

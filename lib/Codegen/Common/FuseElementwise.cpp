@@ -3,9 +3,11 @@
 #include "ampc/Codegen/Common/Fills.h"
 #include "ampc/Codegen/Common/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace ampc {
@@ -65,6 +67,33 @@ struct FoldFillIntoParallelInit : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
+/// `(x + 0.0) + 0.0` is `x + 0.0` bit for bit: the first sum turns -0.0
+/// into +0.0 and leaves every other value as it is, so the second changes
+/// nothing. Autodiff writes such chains (an adjoint accumulated into zeros
+/// twice); with them gone, the same gradient fused into two readers is the
+/// same op twice, which CSE merges.
+struct DropRepeatedZeroAdd : OpRewritePattern<arith::AddFOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  static Value zeroAddend(arith::AddFOp op) {
+    if (matchPattern(op.getRhs(), m_PosZeroFloat()))
+      return op.getLhs();
+    if (matchPattern(op.getLhs(), m_PosZeroFloat()))
+      return op.getRhs();
+    return {};
+  }
+
+  LogicalResult matchAndRewrite(arith::AddFOp op,
+                                PatternRewriter &b) const override {
+    Value inner = zeroAddend(op);
+    auto innerAdd = inner ? inner.getDefiningOp<arith::AddFOp>() : nullptr;
+    if (!innerAdd || !zeroAddend(innerAdd))
+      return failure();
+    b.replaceOp(op, inner);
+    return success();
+  }
+};
+
 struct AmpcFuseElementwisePass
     : ampc::impl::AmpcFuseElementwiseBase<AmpcFuseElementwisePass> {
   void runOnOperation() override {
@@ -108,7 +137,7 @@ struct AmpcFuseElementwisePass
               });
           return fused->get().hasOneUse() && !readsInit;
         });
-    patterns.add<FoldFillIntoParallelInit>(&getContext());
+    patterns.add<FoldFillIntoParallelInit, DropRepeatedZeroAdd>(&getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       return signalPassFailure();
   }

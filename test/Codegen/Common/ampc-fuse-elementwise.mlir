@@ -339,3 +339,42 @@ func.func @window_reader(%x: tensor<1x5x5x2xf32>) -> tensor<1x3x3x3x3x2xf32> {
   } -> tensor<1x3x3x3x3x2xf32>
   return %p : tensor<1x3x3x3x3x2xf32>
 }
+
+// -----
+
+// A gradient added to +0.0 twice (accumulated into zeros by two adjoints)
+// keeps one addition, whichever side the zero is on; with another value
+// added in between, both stay.
+// CHECK-LABEL: func.func @repeated_zero_add
+// CHECK: ^bb0(%[[A:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[M:.*]] = arith.mulf %[[A]], %[[A]] : f32
+// CHECK-NEXT: %[[Z:.*]] = arith.addf %[[M]], %cst : f32
+// CHECK-NEXT: linalg.yield %[[Z]] : f32
+// CHECK: ^bb0(%[[B:.*]]: f32, %{{.*}}: f32):
+// CHECK-NEXT: %[[N:.*]] = arith.mulf %[[B]], %[[B]] : f32
+// CHECK-NEXT: %[[P:.*]] = arith.addf %[[N]], %cst : f32
+// CHECK-NEXT: %[[Q:.*]] = arith.addf %[[P]], %[[B]] : f32
+// CHECK-NEXT: %[[R:.*]] = arith.addf %[[Q]], %cst : f32
+// CHECK-NEXT: linalg.yield %[[R]] : f32
+func.func @repeated_zero_add(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%x : tensor<8xf32>) outs(%e : tensor<8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %m, %zero : f32
+    %t = arith.addf %zero, %s : f32
+    linalg.yield %t : f32
+  } -> tensor<8xf32>
+  %q = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>, affine_map<(d0) -> (d0)>], iterator_types = ["parallel"]}
+      ins(%x : tensor<8xf32>) outs(%e : tensor<8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %a : f32
+    %s = arith.addf %m, %zero : f32
+    %t = arith.addf %s, %a : f32
+    %u = arith.addf %t, %zero : f32
+    linalg.yield %u : f32
+  } -> tensor<8xf32>
+  return %p, %q : tensor<8xf32>, tensor<8xf32>
+}
