@@ -30,6 +30,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
@@ -50,6 +51,22 @@ struct ampc::JitModule::Impl {
   std::unique_ptr<ExecutionEngine> engine;
   /// The "cuda" target: kernels reach only managed (or device) memory.
   bool cuda = false;
+  /// The packed entry points called so far (a lookup per call would mangle
+  /// and search the symbol table every training step).
+  llvm::StringMap<void (*)(void **)> packed;
+  std::mutex packedMutex;
+
+  llvm::Expected<void (*)(void **)> packedFunction(llvm::StringRef name) {
+    std::lock_guard<std::mutex> lock(packedMutex);
+    auto it = packed.find(name);
+    if (it != packed.end())
+      return it->second;
+    auto function = engine->lookupPacked(("_mlir_ciface_" + name).str());
+    if (!function)
+      return function.takeError();
+    packed[name] = *function;
+    return *function;
+  }
   /// Those buffers, one per argument/result slot, kept across calls (a
   /// training loop calls with the same shapes every step).
   std::vector<std::pair<void *, size_t>> staging;
@@ -145,18 +162,18 @@ bool acceptsDType(DType wanted, DType given) {
 
 /// A memref descriptor over `data`: {allocated, aligned, offset, sizes,
 /// strides}, as MLIR's LLVM lowering lays it out.
-std::vector<int64_t> makeDescriptor(void *data, llvm::ArrayRef<int64_t> shape) {
-  std::vector<int64_t> words;
+/// Appends the memref descriptor of `data` (row-major `shape`) to `words`:
+/// allocated and aligned pointers, offset 0, sizes, strides.
+void appendDescriptor(std::vector<int64_t> &words, void *data,
+                      llvm::ArrayRef<int64_t> shape) {
   words.push_back(reinterpret_cast<int64_t>(data));
   words.push_back(reinterpret_cast<int64_t>(data));
   words.push_back(0);
-  for (int64_t d : shape)
-    words.push_back(d);
-  std::vector<int64_t> strides(shape.size(), 1);
+  words.insert(words.end(), shape.begin(), shape.end());
+  size_t strides = words.size();
+  words.resize(strides + shape.size(), 1);
   for (int i = int(shape.size()) - 2; i >= 0; --i)
-    strides[i] = strides[i + 1] * shape[i + 1];
-  words.insert(words.end(), strides.begin(), strides.end());
-  return words;
+    words[strides + i] = words[strides + i + 1] * shape[i + 1];
 }
 
 /// The runtime functions compiled code calls: temporaries come from the
@@ -406,8 +423,8 @@ ampc::JitModule::call(llvm::StringRef name, llvm::ArrayRef<Tensor> inputs) {
 
 llvm::Expected<const ampc::FunctionSignature *>
 ampc::JitModule::checkCall(llvm::StringRef name,
-                           llvm::ArrayRef<ValueType> inputs,
-                           llvm::ArrayRef<ValueType> outputs) {
+                           llvm::ArrayRef<const ValueType *> inputs,
+                           llvm::ArrayRef<const ValueType *> outputs) {
   const FunctionSignature *signature = lookup(name);
   if (!signature) {
     std::string known;
@@ -426,7 +443,8 @@ ampc::JitModule::checkCall(llvm::StringRef name,
                      " arguments, got " + llvm::Twine(inputs.size()));
   for (auto [index, pair] :
        llvm::enumerate(llvm::zip(signature->inputs, inputs))) {
-    auto [wanted, given] = pair;
+    const ValueType &wanted = std::get<0>(pair);
+    const ValueType &given = *std::get<1>(pair);
     bool shapeOk =
         wanted.scalar ? given.shape.empty() : given.shape == wanted.shape;
     if (!shapeOk || !acceptsDType(wanted.dtype, given.dtype)) {
@@ -442,7 +460,8 @@ ampc::JitModule::checkCall(llvm::StringRef name,
                      llvm::Twine(outputs.size()) + " output tensors given");
   for (auto [index, pair] :
        llvm::enumerate(llvm::zip(signature->results, outputs))) {
-    auto [wanted, given] = pair;
+    const ValueType &wanted = std::get<0>(pair);
+    const ValueType &given = *std::get<1>(pair);
     if (given.shape != wanted.shape || given.dtype != wanted.dtype)
       return makeError("output #" + llvm::Twine(index) + " of '" + name +
                        "' must be " + wanted.str() + ", got " + given.str());
@@ -454,16 +473,21 @@ llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
                                     llvm::ArrayRef<void *> inputs,
                                     llvm::ArrayRef<void *> outputs) {
   // Scalars are passed by value: their storage is the tensor's bytes.
-  // Memrefs are passed as pointers to descriptors.
-  std::vector<std::vector<int64_t>> descriptors;
-  descriptors.reserve(inputs.size() + outputs.size());
-  std::vector<void *> pointers;
-  pointers.reserve(inputs.size() + outputs.size());
+  // Memrefs are passed as pointers to descriptors, all in one vector (sized
+  // first: the pointers into it must not move).
+  size_t words = 0;
+  for (const auto &types : {signature.inputs, signature.results})
+    for (const ValueType &type : types)
+      words += type.scalar ? 0 : 3 + 2 * type.shape.size();
+  std::vector<int64_t> descriptors;
+  descriptors.reserve(words);
+  std::vector<size_t> starts;
   std::vector<void *> args;
+  args.reserve(inputs.size() + outputs.size());
   auto addMemref = [&](void *data, const ValueType &type) {
-    descriptors.push_back(makeDescriptor(data, type.shape));
-    pointers.push_back(descriptors.back().data());
-    args.push_back(&pointers.back());
+    starts.push_back(descriptors.size());
+    appendDescriptor(descriptors, data, type.shape);
+    args.push_back(nullptr);
   };
   for (auto [type, data] : llvm::zip(signature.inputs, inputs)) {
     if (type.scalar)
@@ -473,11 +497,20 @@ llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
   }
   for (auto [type, data] : llvm::zip(signature.results, outputs))
     addMemref(data, type);
+  // Each memref argument points to a pointer to its descriptor.
+  std::vector<void *> pointers;
+  pointers.reserve(starts.size());
+  for (size_t start : starts)
+    pointers.push_back(descriptors.data() + start);
+  for (size_t i = 0, memref = 0; i < args.size(); ++i)
+    if (!args[i])
+      args[i] = &pointers[memref++];
   if (impl->cuda)
     ampc_rt_gpu_clear_error();
-  if (llvm::Error error =
-          impl->engine->invokePacked("_mlir_ciface_" + signature.name, args))
-    return error;
+  auto function = impl->packedFunction(signature.name);
+  if (!function)
+    return function.takeError();
+  (*function)(args.data());
   if (impl->cuda) {
     std::string gpuError = ampc_rt_gpu_last_error();
     if (!gpuError.empty())
@@ -505,7 +538,10 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
                        llvm::Twine(bytes));
     outputTypes.push_back(typeOf(t));
   }
-  auto signature = checkCall(name, inputTypes, outputTypes);
+  auto pointers = [](const std::vector<ValueType> &types) {
+    return llvm::map_to_vector(types, [](const ValueType &t) { return &t; });
+  };
+  auto signature = checkCall(name, pointers(inputTypes), pointers(outputTypes));
   if (!signature)
     return signature.takeError();
 
@@ -543,7 +579,7 @@ llvm::Error
 ampc::JitModule::callInPlace(llvm::StringRef name,
                              llvm::ArrayRef<const TargetTensor *> inputs,
                              llvm::ArrayRef<TargetTensor *> outputs) {
-  std::vector<ValueType> inputTypes, outputTypes;
+  std::vector<const ValueType *> inputTypes, outputTypes;
   std::vector<void *> in, out;
   const FunctionSignature *signature = lookup(name);
   // An output may be the argument of its index where the function computes
@@ -553,31 +589,38 @@ ampc::JitModule::callInPlace(llvm::StringRef name,
            llvm::is_contained(signature->donated, int64_t(index)) &&
            index < in.size() && in[index] == data;
   };
-  // Why `t`, argument or output #index, cannot be passed ("" if it can).
+  // Why `t`, argument or output #index, cannot be passed (null if it can;
+  // the message is only built for a tensor that cannot: this runs for every
+  // tensor of every training step).
   auto problem = [&](const TargetTensor *t, bool isOutput,
-                     size_t index) -> std::string {
-    std::string what = (isOutput ? "output #" : "argument #") +
-                       std::to_string(index) + " of '" + name.str() + "' ";
+                     size_t index) -> const char * {
     if (!t || !t->data())
-      return what + "is an empty TargetTensor";
+      return "is an empty TargetTensor";
     if (t->gpuManaged != impl->cuda)
-      return what + "is in the memory of another target";
+      return "is in the memory of another target";
     if (isOutput && llvm::is_contained(in, t->data()) &&
         !donated(index, t->data()))
-      return what + "is also an argument";
-    return "";
+      return "is also an argument";
+    return nullptr;
   };
+  auto refuse = [&](bool isOutput, size_t index, const char *why) {
+    return makeError((isOutput ? "output #" : "argument #") +
+                     std::to_string(index) + " of '" + name.str() + "' " + why);
+  };
+  inputTypes.reserve(inputs.size());
+  in.reserve(inputs.size());
   for (const TargetTensor *t : inputs) {
-    if (std::string why = problem(t, false, in.size()); !why.empty())
-      return makeError(why);
-    inputTypes.push_back(t->type());
-    inputTypes.back().scalar = false;
+    if (const char *why = problem(t, false, in.size()))
+      return refuse(false, in.size(), why);
+    inputTypes.push_back(&t->type());
     in.push_back(const_cast<void *>(t->data()));
   }
+  outputTypes.reserve(outputs.size());
+  out.reserve(outputs.size());
   for (TargetTensor *t : outputs) {
-    if (std::string why = problem(t, true, out.size()); !why.empty())
-      return makeError(why);
-    outputTypes.push_back(t->type());
+    if (const char *why = problem(t, true, out.size()))
+      return refuse(true, out.size(), why);
+    outputTypes.push_back(&t->type());
     out.push_back(t->data());
   }
   auto checked = checkCall(name, inputTypes, outputTypes);

@@ -487,9 +487,14 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   result.loss = outputs[layout.loss].as<float>()[0];
   result.skipped = outputs[layout.foundInf].as<uint8_t>()[0] != 0;
   result.gradNorm = outputs[layout.gradNorm].as<float>()[0];
-  for (const CastStatistic &stat : castStatistics()) {
-    result.worstUnderflow = std::max(result.worstUnderflow, stat.underflow);
-    result.worstOverflow = std::max(result.worstOverflow, stat.overflow);
+  // The worst shares straight from the table (castStatistics() would copy
+  // every site's name, every step).
+  if (layout.castStats) {
+    const float *table = outputs[*layout.castStats].as<float>();
+    for (size_t i = 0; i < last->trainStep->castSites.size(); ++i) {
+      result.worstUnderflow = std::max(result.worstUnderflow, table[2 * i]);
+      result.worstOverflow = std::max(result.worstOverflow, table[2 * i + 1]);
+    }
   }
   if (layout.nonFinite) {
     const uint8_t *flags = outputs[*layout.nonFinite].as<uint8_t>();

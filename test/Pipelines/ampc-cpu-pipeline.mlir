@@ -14,6 +14,12 @@
 // GATHER-LABEL: func.func @train_step
 // GATHER: linalg.generic {{.*}} outs(%{{.*}} : tensor<32x26x26x3x3x1xf32>)
 // GATHER-NOT: outs(%{{.*}} : tensor<32x26x26x3x3x1x
+// RUN: ampc-opt %ampc_src_root/examples/models/cnn.mlir -amp-build-train-step -ampc-train-pipeline=policy=fp32 -ampc-cpu-pipeline -mlir-print-ir-before=ampc-vectorize-generics -o /dev/null 2>&1 | FileCheck %s --check-prefix=RELU
+// The ReLU's gradient, read by the bias gradient and by the weight
+// gradient (where autodiff added +0.0 once more), is computed once.
+// RELU-LABEL: func.func @train_step
+// RELU: arith.cmpf oge
+// RELU-NOT: arith.cmpf oge
 // MODEL-NOT: {{(amp|linalg|tensor|memref|arith|func|scf|cf|math)\.}}
 // MODEL: llvm.func @_mlir_ciface_forward
 

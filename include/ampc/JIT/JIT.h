@@ -261,8 +261,8 @@ private:
           llvm::function_ref<void(mlir::OpPassManager &)> frontEnd);
   /// Checks that `inputs` and `outputs` fit the signature of `name`.
   llvm::Expected<const FunctionSignature *>
-  checkCall(llvm::StringRef name, llvm::ArrayRef<ValueType> inputs,
-            llvm::ArrayRef<ValueType> outputs);
+  checkCall(llvm::StringRef name, llvm::ArrayRef<const ValueType *> inputs,
+            llvm::ArrayRef<const ValueType *> outputs);
   /// Calls `name` on buffers the target reaches.
   llvm::Error invoke(const FunctionSignature &signature,
                      llvm::ArrayRef<void *> inputs,
