@@ -33,7 +33,9 @@ def AmpcVectorizeContractions
       in L1);
     * each tile is a micro-kernel built with the vector dialect: `mr` rows
       of `nr`-lane accumulators carried through the k loop, one vector of B
-      and `mr` broadcasts of A per step, `vector.fma`;
+      and `mr` broadcasts of A per step, `vector.fma`; the sums are added
+      to C's tile after the k loop, or written to it without reading it
+      where C is +0.0 and k fits one block (C is then not zeroed first);
     * with `bf16-dot`, contractions of two bf16 inputs are not widened: k
       is cut into pairs too (A: `M/mr x K/2 x mr x 2`, B: `N/nr x K/2 x nr
       x 2`, an odd k zero-padded) and the micro-kernel multiplies a pair of
@@ -113,6 +115,15 @@ def AmpcVectorizeGenerics
     computed by one thread in the same order, so results do not depend on
     the thread count. Tiling is `scf::tileUsingSCF`, vectorization
     `linalg::vectorize`.
+
+    A reduction of a whole f32 tensor to a scalar by a sum, maximum or
+    minimum first keeps one partial result per element of its trailing
+    loops (as few as fill `width` lanes), reduced at the end: the grouping
+    depends on the shapes only. Ops with window maps (pooling, its
+    gradient, im2col) are a loop nest in the op's order with one vector of
+    their output's innermost loop per step; reduction loops after all the
+    parallel ones carry the output's vector, and an output that is a fill
+    is neither filled nor read (each window starts from the filled value).
   }];
   let options = [
     Option<"width", "width", "int64_t", "16", "preferred vector length">,
