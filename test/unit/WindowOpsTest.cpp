@@ -2,7 +2,8 @@
 //
 // Ops that read through window maps but are not contractions — max pooling
 // (overlapping windows too), its gradient as autodiff writes it (a padded
-// output gradient read at h - kh + 1), an im2col gather — are vectorized
+// output gradient read at h - kh + 1), an im2col gather, a scatter into
+// overlapping windows — are vectorized
 // along their channel loop by ampc-vectorize-generics. Each case is
 // compiled through the JIT at every ISA level the host runs (and at 1 and 2
 // threads where the loop nest is split across threads) and compared bit
@@ -193,6 +194,46 @@ WindowCase im2col(Shape x) {
   return c;
 }
 
+/// A scatter into overlapping windows: out[n, h + k, c] += x[n, h, c] over
+/// k < 3, into zeros (the output is indexed by the reduction loop k, so no
+/// window may keep its output slice across k).
+WindowCase scatter(Shape x) {
+  Shape y = {x[0], x[1] + 2, x[2]};
+  std::string xt = tensorType(x), yt = tensorType(y);
+  WindowCase c;
+  c.name = "scatter " + xt;
+  c.source =
+      "#x = affine_map<(n, h, c, k) -> (n, h, c)>\n#k = affine_map<(n, h, "
+      "c, k) -> (k)>\n#y = affine_map<(n, h, c, k) -> (n, h + k, "
+      "c)>\nfunc.func @f(%x: " +
+      xt + ") -> " + yt +
+      " {\n  %zero = arith.constant 0.0 : f32\n  %win = tensor.empty() : "
+      "tensor<3xf32>\n  %e = tensor.empty() : " +
+      yt + "\n  %i = linalg.fill ins(%zero : f32) outs(%e : " + yt + ") -> " +
+      yt +
+      "\n  %g = linalg.generic {indexing_maps = [#x, #k, #y], "
+      "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
+      "\"reduction\"]} ins(%x, %win : " +
+      xt + ", tensor<3xf32>) outs(%i : " + yt +
+      ") {\n  ^bb0(%a: f32, %b: f32, %o: f32):\n    %r = arith.addf %o, %a : "
+      "f32\n    linalg.yield %r : f32\n  } -> " +
+      yt + "\n  return %g : " + yt + "\n}\n";
+  c.inputs.push_back(valuesTensor(x, 2));
+  c.outShape = y;
+  c.iterations = elements(x) * 3;
+  const Tensor &in = c.inputs[0];
+  c.reference = [=](const std::vector<int64_t> &i) {
+    // The op's order: h outer, k inner.
+    float sum = 0;
+    for (int64_t h = 0; h < x[1]; ++h)
+      for (int64_t k = 0; k < 3; ++k)
+        if (h + k == i[1])
+          sum = sum + at(in, x, {i[0], h, i[2]});
+    return sum;
+  };
+  return c;
+}
+
 void runCase(const WindowCase &c) {
   SCOPED_TRACE(c.name);
   for (const std::string &features : ampc::testing::hostIsaLevels()) {
@@ -239,6 +280,11 @@ TEST(WindowOpsTest, MaxPoolingGradient) {
   for (const WindowCase &c :
        {maxPoolGradient({2, 6, 6, 8}), maxPoolGradient({1, 5, 7, 13}),
         maxPoolGradient({32, 26, 26, 8})})
+    runCase(c);
+}
+
+TEST(WindowOpsTest, ScatterIntoOverlappingWindows) {
+  for (const WindowCase &c : {scatter({2, 6, 16}), scatter({4, 64, 96})})
     runCase(c);
 }
 

@@ -639,7 +639,8 @@ linalg::GenericOp windowTile(OpBuilder &b, Location loc, linalg::GenericOp op,
 /// the op's order, as the parallel loops around the window and the
 /// reduction loops that follow them all (a pooling gradient's kh, kw),
 /// which then carry the outputs' slices; all in `outer` if a parallel loop
-/// follows a reduction.
+/// follows a reduction or an output is indexed by a reduction loop (a
+/// scatter into `h + kh`: its windows overlap).
 void windowLoops(linalg::GenericOp op, unsigned loop,
                  SmallVector<unsigned> &outer, SmallVector<unsigned> &inner) {
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
@@ -651,8 +652,14 @@ void windowLoops(linalg::GenericOp op, unsigned loop,
     else
       inner.push_back(d);
   }
+  auto indexesOutput = [&](unsigned d) {
+    return llvm::any_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
+      return op.getMatchingIndexingMap(&init).isFunctionOfDim(d);
+    });
+  };
   if (llvm::any_of(inner, [&](unsigned d) {
-        return iterators[d] == utils::IteratorType::parallel;
+        return iterators[d] == utils::IteratorType::parallel ||
+               indexesOutput(d);
       })) {
     outer.append(inner);
     inner.clear();

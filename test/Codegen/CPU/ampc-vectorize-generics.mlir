@@ -427,6 +427,30 @@ func.func @max_pool_gradient(%x: tensor<1x6x6x8xf32>, %dy: tensor<1x7x7x8xf32>, 
 
 // -----
 
+// A scatter into overlapping windows (the output indexed by the reduction
+// loop k at h + k): no window keeps its output's vector across k; each
+// step reads and writes the output at h + k.
+// CHECK-LABEL: func.func @scatter_into_windows
+// CHECK: scf.for %[[H:.*]] = %{{.*}} to %c6 step %c1 iter_args
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %c3 step %c1 iter_args(%[[OUT:.*]] = %{{.*}}) -> (tensor<2x8x16xf32>)
+// CHECK: %[[P:.*]] = affine.apply #{{.*}}(%[[H]], %[[K]])
+// CHECK: %[[ACC:.*]] = tensor.extract_slice %[[OUT]][%{{.*}}, %[[P]], 0] [1, 1, 16] [1, 1, 1] : tensor<2x8x16xf32> to tensor<16xf32>
+// CHECK: vector.transfer_read %[[ACC]]
+// CHECK: arith.addf {{.*}} : vector<16xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %[[OUT]][%{{.*}}, %[[P]], 0] [1, 1, 16] [1, 1, 1]
+func.func @scatter_into_windows(%x: tensor<2x6x16xf32>, %init: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+  %w = tensor.empty() : tensor<3xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(n, h, c, k) -> (n, h, c)>, affine_map<(n, h, c, k) -> (k)>, affine_map<(n, h, c, k) -> (n, h + k, c)>], iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w : tensor<2x6x16xf32>, tensor<3xf32>) outs(%init : tensor<2x8x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %o, %a : f32
+    linalg.yield %s : f32
+  } -> tensor<2x8x16xf32>
+  return %r : tensor<2x8x16xf32>
+}
+
+// -----
+
 // The same gradient into a zero-filled output (as the train step has it):
 // each window starts from the filled value, so the output is neither filled
 // nor read; it is written once per window, split across threads along the
