@@ -476,8 +476,9 @@ llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
   // Memrefs are passed as pointers to descriptors, all in one vector (sized
   // first: the pointers into it must not move).
   size_t words = 0;
-  for (const auto &types : {signature.inputs, signature.results})
-    for (const ValueType &type : types)
+  for (const std::vector<ValueType> *types :
+       {&signature.inputs, &signature.results})
+    for (const ValueType &type : *types)
       words += type.scalar ? 0 : 3 + 2 * type.shape.size();
   std::vector<int64_t> descriptors;
   descriptors.reserve(words);

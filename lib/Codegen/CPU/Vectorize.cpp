@@ -408,8 +408,8 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
-  ArrayRef<int64_t> lanes =
-      ArrayRef<int64_t>(op.getStaticLoopRanges()).take_back(numPartial);
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  ArrayRef<int64_t> lanes = ArrayRef<int64_t>(bounds).take_back(numPartial);
   Type f32 = rewriter.getF32Type();
   auto partialType = RankedTensorType::get(lanes, f32);
   Value identity = arith::ConstantOp::create(
