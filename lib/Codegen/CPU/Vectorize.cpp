@@ -666,19 +666,20 @@ void windowLoops(linalg::GenericOp op, unsigned loop,
   }
 }
 
-/// Builds the windowed loop nest of `op` (see vectorizeWindowed) and
-/// returns its outermost loop, its tiles and its reduction loops (innermost
-/// first). The window's accumulator of an output with a `filled` value
-/// starts as that fill on the output's slice, marked with kWindowStartAttr.
+/// Builds the windowed loop nest of `op` (see vectorizeWindowed) over
+/// `outer` loops (windowLoops' parallel ones, then the vector loop) around
+/// the `inner` ones, and returns its outermost loop, its tiles and its
+/// reduction loops (innermost first). The window's accumulator of an
+/// output with a `filled` value starts as that fill on the output's slice,
+/// marked with kWindowStartAttr.
 Operation *buildWindowNest(RewriterBase &rewriter, linalg::GenericOp op,
-                           unsigned loop, int64_t tile, ArrayRef<Value> filled,
+                           unsigned loop, int64_t tile,
+                           ArrayRef<unsigned> outer, ArrayRef<unsigned> inner,
+                           ArrayRef<Value> filled,
                            SmallVector<linalg::GenericOp> &tiles,
                            SmallVector<scf::ForOp> &reductionLoops) {
   Location loc = op.getLoc();
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-  SmallVector<unsigned> outer, inner;
-  windowLoops(op, loop, outer, inner);
-  outer.push_back(loop);
   auto range = [&](OpBuilder &b, ArrayRef<unsigned> loops,
                    SmallVector<Value> &lbs, SmallVector<Value> &ubs,
                    SmallVector<Value> &steps) {
@@ -806,8 +807,10 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.setInsertionPoint(op);
   SmallVector<linalg::GenericOp> tiles;
   SmallVector<scf::ForOp> reductionLoops;
-  Operation *nest =
-      buildWindowNest(rewriter, op, loop, tile, filled, tiles, reductionLoops);
+  // The tiled op (split across threads or not) has the same loops.
+  outer.push_back(loop);
+  Operation *nest = buildWindowNest(rewriter, op, loop, tile, outer, inner,
+                                    filled, tiles, reductionLoops);
   root = root ? root : nest;
   for (auto [init, value] : llvm::zip(inits, filled)) {
     if (!value)
