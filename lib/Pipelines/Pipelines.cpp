@@ -252,6 +252,8 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   addBufferizationStage(pm, /*stackBuffers=*/true);
   if (options.vectorize && options.amx)
     pm.addPass(ampc::createAmpcCpuAmxTiles());
+  if (options.vectorize)
+    pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuPrefetchTiles());
   pm.addPass(ampc::createAmpcCpuLowerCollectives());
   ampc::AmpcCpuParallelLoopsOptions parallel;
   parallel.threads = options.threads;

@@ -531,6 +531,7 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile, bool overwrite) {
                                  ? bf16PairStep(nb, loc, kernel, k, sums)
                                  : f32Step(nb, loc, kernel, k, sums));
       });
+  loop->setAttr(ampc::cpu::kMicroKernelAttr, b.getUnitAttr());
   for (int64_t i = 0; i < kernel.rows; ++i)
     for (int64_t j = 0; j < kernel.chunks; ++j) {
       SmallVector<Value, 2> at = {index(i), index(j * kernel.width)};

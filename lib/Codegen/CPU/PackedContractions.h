@@ -77,6 +77,12 @@ constexpr int64_t kAmxBlock = 32;
 /// tiles once it is on buffers (ampc-cpu-amx-tiles).
 constexpr llvm::StringLiteral kAmxTileAttr = "ampc.amx_tile";
 
+/// The attribute on a micro-kernel's k loop (an `scf.for` carrying the
+/// register tile's sums, whose results are added to or written into C's
+/// tile after it): ampc-cpu-prefetch-tiles prefetches C's tile before it,
+/// once it is on buffers.
+constexpr llvm::StringLiteral kMicroKernelAttr = "ampc.micro_kernel";
+
 /// How a contraction of two bf16 inputs multiplies them.
 enum class Bf16Kernel {
   /// Widened to f32 once, fused multiply-adds.

@@ -36,6 +36,8 @@ def AmpcVectorizeContractions
       and `mr` broadcasts of A per step, `vector.fma`; the sums are added
       to C's tile after the k loop, or written to it without reading it
       where C is +0.0 and k fits one block (C is then not zeroed first);
+      the k loop is marked `ampc.micro_kernel`, for
+      `ampc-cpu-prefetch-tiles` to prefetch C's tile before it;
     * with `bf16-dot`, contractions of two bf16 inputs are not widened: k
       is cut into pairs too (A: `M/mr x K/2 x mr x 2`, B: `N/nr x K/2 x nr
       x 2`, an odd k zero-padded) and the micro-kernel multiplies a pair of
@@ -158,6 +160,30 @@ def AmpcCpuAmxTiles : Pass<"ampc-cpu-amx-tiles", "::mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
                            "::mlir::scf::SCFDialect"];
+}
+
+def AmpcCpuPrefetchTiles
+    : Pass<"ampc-cpu-prefetch-tiles", "::mlir::func::FuncOp"> {
+  let summary = "prefetch C's tile before each packed micro-kernel";
+  let description = [{
+    On buffers, after bufferization: before every k loop that
+    `ampc-vectorize-contractions` marked `ampc.micro_kernel` (an `scf.for`
+    carrying a register tile's sums), a `memref.prefetch` (read, locality
+    3: into L1) of each cache line of `line-bytes` that the loop's sums are
+    stored into after it: for each `vector.transfer_write` of a result, or
+    of the one op adding a result to C's old value, the lanes starting a
+    line and the last lane (a row that does not start on a line ends in one
+    more). The micro-kernels of a row block visit a new C tile each time,
+    rows a whole row of C apart, which no hardware prefetcher follows: the
+    lines arrive while the k loop runs instead of stalling the stores after
+    it. A store whose memref or indices are not available before the loop
+    gets no prefetch; the marker is removed.
+  }];
+  let options = [
+    Option<"lineBytes", "line-bytes", "int64_t", "64", "cache line size">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
 }
 
 def AmpcCpuLowerAmx : Pass<"ampc-cpu-lower-amx", "::mlir::ModuleOp"> {
