@@ -1,4 +1,5 @@
-//===- Fp8ScalingTest.cpp - per-tensor fp8 scaling, end to end -------------===//
+//===- Fp8ScalingTest.cpp - per-tensor fp8 scaling, end to end
+//-------------===//
 //
 // Under the fp8 policy every fp8 cast gets a per-tensor scale: current
 // scaling in functions without state (the forward pass), Transformer
@@ -46,9 +47,9 @@ func.func @forward(%w: tensor<16x16xf32> {amp.param}, %x: tensor<8x16xf32>) -> (
 Tensor filled(std::vector<int64_t> shape, float magnitude, int salt) {
   Tensor t(DType::F32, std::move(shape));
   for (int64_t i = 0; i < t.numElements(); ++i)
-    t.as<float>()[i] =
-        magnitude * (0.25f + float((i * 7 + salt) % 13) / 13.0f) *
-        ((i + salt) % 3 ? 1.0f : -1.0f);
+    t.as<float>()[i] = magnitude *
+                       (0.25f + float((i * 7 + salt) % 13) / 13.0f) *
+                       ((i + salt) % 3 ? 1.0f : -1.0f);
   return t;
 }
 
@@ -84,15 +85,18 @@ struct DelayedReference {
   void update(float amax, bool mostRecent, int margin) {
     history.insert(history.begin(), amax);
     history.pop_back();
-    float reduced = mostRecent
-                        ? amax
-                        : *std::max_element(history.begin(), history.end());
+    float reduced =
+        mostRecent ? amax : *std::max_element(history.begin(), history.end());
     if (reduced > 0 && std::isfinite(reduced))
       scale = float(448.0f / reduced) / float(std::ldexp(1.0, margin));
   }
 };
 
-void checkDelayed(const std::string &algo, int64_t length, int margin) {
+/// Trains `steps` steps (amax(x): rising, falling, a zero step, repeated at
+/// a quarter after the first seven, so that the first 100 leaves a history
+/// shorter than `steps`) and checks the history and the scale after each.
+void checkDelayed(const std::string &algo, int64_t length, int margin,
+                  int steps = 7) {
   ampc::JitOptions jit;
   jit.precision.policy = ampc::testing::policyNamed("fp8");
   jit.precision.fp8HistoryLength = length;
@@ -102,7 +106,8 @@ void checkDelayed(const std::string &algo, int64_t length, int margin) {
   options.learningRate = 1e-3;
   options.momentum = 0;
   auto trainer = ampc::Trainer::create(kMatmul, "<test>", jit, options);
-  ASSERT_TRUE(static_cast<bool>(trainer)) << llvm::toString(trainer.takeError());
+  ASSERT_TRUE(static_cast<bool>(trainer))
+      << llvm::toString(trainer.takeError());
   std::optional<Tensor> history = (*trainer)->state("fp8.input0.amax_history");
   std::optional<Tensor> scale = (*trainer)->state("fp8.input0.scale");
   ASSERT_TRUE(history && scale);
@@ -112,14 +117,16 @@ void checkDelayed(const std::string &algo, int64_t length, int margin) {
   ref.history.assign(size_t(length), 0.0f);
   // amax(x) per step: rising, falling, and a zero step (scale kept).
   const float amaxes[] = {3.0f, 100.0f, 0.5f, 0.0f, 7.0f, 0.01f, 2.0f};
-  for (float amax : amaxes) {
+  for (int step = 0; step < steps; ++step) {
+    float amax = amaxes[step % 7] / (step < 7 ? 1.0f : 4.0f);
     Tensor x(DType::F32, {8, 16});
     if (amax > 0) {
       x = filled({8, 16}, amax / 2, 5);
       x.as<float>()[17] = -amax; // the largest magnitude
     }
     auto result = (*trainer)->step({x});
-    ASSERT_TRUE(static_cast<bool>(result)) << llvm::toString(result.takeError());
+    ASSERT_TRUE(static_cast<bool>(result))
+        << llvm::toString(result.takeError());
     ref.update(amax, algo == "most_recent", margin);
     history = (*trainer)->state("fp8.input0.amax_history");
     scale = (*trainer)->state("fp8.input0.scale");
@@ -137,6 +144,11 @@ TEST(Fp8ScalingTest, DelayedScalingWithAmaxMax) { checkDelayed("max", 4, 0); }
 TEST(Fp8ScalingTest, DelayedScalingWithMostRecentAndMargin) {
   checkDelayed("most_recent", 3, 2);
 }
+// A history of two rows of 64 (the maximum is computed in 64 partial
+// lanes): the largest amax moves through every position and leaves.
+TEST(Fp8ScalingTest, DelayedScalingOverALongHistory) {
+  checkDelayed("max", 128, 0, 140);
+}
 
 TEST(Fp8ScalingTest, BadOptionsAreClearErrors) {
   ampc::PrecisionOptions precision;
@@ -147,7 +159,6 @@ TEST(Fp8ScalingTest, BadOptionsAreClearErrors) {
   precision.fp8Margin = -1;
   EXPECT_EQ(llvm::toString(precision.verify()),
             "the fp8 margin must be >= 0, got -1");
-
 }
 
 } // namespace

@@ -363,7 +363,7 @@ std::optional<double> combinerIdentity(Operation *combiner) {
 /// reduction and the body `yield combine(f(inputs), out)` with `out` used
 /// by that combiner only, which combinerIdentity knows.
 Operation *fullReductionCombiner(linalg::GenericOp op) {
-  if (op.getNumDpsInits() != 1 || op.getNumLoops() < 2 ||
+  if (op.getNumDpsInits() != 1 || op.getNumLoops() < 1 ||
       op.getNumReductionLoops() != op.getNumLoops() ||
       op.getDpsInitOperand(0)->get().getType() !=
           RankedTensorType::get({}, op.getRegionOutputArgs()[0].getType()) ||
@@ -395,6 +395,52 @@ unsigned partialLoops(linalg::GenericOp op, int64_t width) {
       return k;
   }
   return 0;
+}
+
+/// Lanes of the partial results of a full reduction over one loop: four
+/// 16-lane vectors, independent chains of the combiner. A constant, so that
+/// the grouping of a sum depends on its shape only, not on the target.
+constexpr int64_t kRowLanes = 64;
+
+/// A full reduction over one loop of n iterations (a multiple of
+/// kRowLanes, at least two rows) as one over n / kRowLanes rows of
+/// kRowLanes (its inputs reshaped, the same body), whose partial results
+/// splitFullReduction then keeps along the rows: a maximum over an fp8
+/// scaling's 1024-step amax history was one chain of horizontal vector
+/// maxima. Returns the new op, or `op` where it does not apply.
+linalg::GenericOp foldIntoRows(RewriterBase &rewriter, linalg::GenericOp op) {
+  MLIRContext *ctx = rewriter.getContext();
+  if (op.getNumLoops() != 1 || op.hasIndexSemantics())
+    return op;
+  int64_t n = op.getStaticLoopRanges()[0];
+  if (ShapedType::isDynamic(n) || n % kRowLanes || n < 2 * kRowLanes)
+    return op;
+  AffineMap along = AffineMap::getMultiDimIdentityMap(1, ctx);
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (op.getMatchingIndexingMap(input) != along)
+      return op;
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<Value> inputs;
+  for (Value input : op.getDpsInputs()) {
+    Type element = cast<RankedTensorType>(input.getType()).getElementType();
+    inputs.push_back(tensor::ExpandShapeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({n / kRowLanes, kRowLanes}, element), input,
+        SmallVector<ReassociationIndices>{{0, 1}}));
+  }
+  SmallVector<AffineMap> maps(inputs.size(),
+                              AffineMap::getMultiDimIdentityMap(2, ctx));
+  maps.push_back(AffineMap::get(2, 0, ctx));
+  SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::reduction);
+  auto rows =
+      linalg::GenericOp::create(rewriter, loc, op.getResultTypes(), inputs,
+                                op.getDpsInits(), maps, iterators);
+  rewriter.inlineRegionBefore(op.getRegion(), rows.getRegion(),
+                              rows.getRegion().begin());
+  rows->setAttrs(op->getDiscardableAttrDictionary());
+  rewriter.replaceOp(op, rows.getResults());
+  return rows;
 }
 
 /// Rewrites a full reduction (fullReductionCombiner) as partial results
@@ -891,9 +937,11 @@ struct AmpcVectorizeGenericsPass
     IRRewriter rewriter(ctx);
     bool changed = false;
     for (linalg::GenericOp op : ops)
-      if (Operation *combiner = fullReductionCombiner(op))
+      if (Operation *combiner = fullReductionCombiner(op)) {
+        op = foldIntoRows(rewriter, op);
         if (unsigned numPartial = partialLoops(op, width))
           splitFullReduction(rewriter, op, combiner, numPartial);
+      }
     ops.clear();
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     // Windowed ops first: an output filled by an op that is still a

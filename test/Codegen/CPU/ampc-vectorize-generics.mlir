@@ -232,6 +232,58 @@ func.func @full_max_channels(%x: tensor<4x6x6x8xf32>, %init: tensor<f32>) -> ten
 
 // -----
 
+#along = affine_map<(d0) -> (d0)>
+#scalar = affine_map<(d0) -> ()>
+
+// The maximum of a 1024-step amax history (one loop): folded into 16 rows
+// of 64, whose 64 partials (four 16-lane vectors, independent chains) start
+// at -inf and are updated with no horizontal reduction; four vector
+// reductions at the end. A sum over 96 (not a multiple of 64) and one over
+// 64 (a single row) are not folded.
+// CHECK-LABEL: func.func @full_max_history
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [16, 64] : tensor<1024xf32> into tensor<16x64xf32>
+// CHECK: linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<64xf32>)
+// CHECK: scf.for {{.*}} to %c16 step %c1 {{.*}} -> (tensor<64xf32>)
+// CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<64xf32>)
+// CHECK-NOT: vector.reduction
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK-NOT: vector.reduction
+// CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<f32>)
+// CHECK: vector.reduction <maximumf>
+// CHECK-NOT: vector.reduction <maximumf>
+// CHECK-NOT: tensor.expand_shape
+// CHECK: vector.reduction <add>
+// CHECK-NOT: tensor.expand_shape
+// CHECK: vector.reduction <add>
+// CHECK-NOT: tensor.expand_shape
+// CHECK: return
+func.func @full_max_history(%h: tensor<1024xf32>, %s96: tensor<96xf32>,
+                            %s64: tensor<64xf32>, %init: tensor<f32>)
+    -> (tensor<f32>, tensor<f32>, tensor<f32>) {
+  %m = linalg.generic {indexing_maps = [#along, #scalar], iterator_types = ["reduction"]}
+      ins(%h : tensor<1024xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.maximumf %i, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  %a = linalg.generic {indexing_maps = [#along, #scalar], iterator_types = ["reduction"]}
+      ins(%s96 : tensor<96xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.addf %i, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  %b = linalg.generic {indexing_maps = [#along, #scalar], iterator_types = ["reduction"]}
+      ins(%s64 : tensor<64xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.addf %i, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  return %m, %a, %b : tensor<f32>, tensor<f32>, tensor<f32>
+}
+
+// -----
+
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #none = affine_map<(d0, d1) -> ()>
 
