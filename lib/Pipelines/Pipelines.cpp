@@ -140,6 +140,10 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
   }
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
+  // tanh in the loop bodies as arithmetic the loops vectorize, not a libm
+  // call per lane.
+  if (!ptxChip)
+    funcPm.addPass(ampc::createAmpcCpuExpandMath());
   if (vectorizeForCpu) {
     // One loop nest per elementwise chain (a cast to bf16, its widening and
     // the packing transpose of a contraction operand; bias, activation and

@@ -678,6 +678,9 @@ class Interpreter:
             return [Buffer(shape, elem)]
         if n == "memref.dealloc":
             return []
+        if n == "math.fma":  # a * b is exact in a double; rounded twice, not once
+            a, b, c = args
+            return [f32(a * b + c)]
         if n == "math.rsqrt":
             x = args[0]
             if math.isnan(x) or x < 0:
