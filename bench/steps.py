@@ -176,6 +176,11 @@ def cpu_description():
     return "%s, %d cores, %s" % (model, os.cpu_count(), " ".join(vector))
 
 
+def milliseconds(value):
+    """Three significant digits: a 0.02 ms step shows as 0.0213."""
+    return "%.3g" % value if value < 100 else "%.0f" % value
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
@@ -220,8 +225,9 @@ def main():
         best_torch = min(r[2] for r in rows)
         for threads, ours, fp32, bf16 in rows:
             print("%-18s %4d" % (name, threads) +
-                  "".join("%10.2f" % ours[p] for p in POLICIES) +
-                  "%11.2f%11.2f%9.2f" % (fp32, bf16, ours["fp32"] / best_torch))
+                  "".join("%10s" % milliseconds(ours[p]) for p in POLICIES) +
+                  "%11s%11s%9.2f" % (milliseconds(fp32), milliseconds(bf16),
+                                     ours["fp32"] / best_torch))
     print("ratio: AMPC fp32 step time / PyTorch fp32's best (of 1 and %d "
           "threads); below 1 is faster" % cores)
     if "mlp_big" in args.models.split(","):
