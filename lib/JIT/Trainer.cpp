@@ -37,6 +37,12 @@ ampc::TrainOptions::lossScalingFor(std::optional<amp::Policy> policy) const {
 
 namespace {
 
+/// Cast site `i`'s row of the "cast_stats" result (amp-cast-statistics):
+/// its underflow and overflow shares.
+std::pair<float, float> castShares(const float *table, size_t i) {
+  return {table[2 * i], table[2 * i + 1]};
+}
+
 /// amp-build-train-step's options for `options` under loss scaling `mode`.
 ampc::AmpBuildTrainStepOptions stepOptions(const ampc::TrainOptions &options,
                                            const std::string &mode) {
@@ -492,8 +498,9 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   if (layout.castStats) {
     const float *table = outputs[*layout.castStats].as<float>();
     for (size_t i = 0; i < last->trainStep->castSites.size(); ++i) {
-      result.worstUnderflow = std::max(result.worstUnderflow, table[2 * i]);
-      result.worstOverflow = std::max(result.worstOverflow, table[2 * i + 1]);
+      auto [underflow, overflow] = castShares(table, i);
+      result.worstUnderflow = std::max(result.worstUnderflow, underflow);
+      result.worstOverflow = std::max(result.worstOverflow, overflow);
     }
   }
   if (layout.nonFinite) {
@@ -639,9 +646,10 @@ std::vector<ampc::CastStatistic> ampc::Trainer::castStatistics() const {
   if (!layout.castStats || steps == 0)
     return stats;
   const float *table = last->outputs[*layout.castStats].as<float>();
-  for (size_t i = 0; i < last->trainStep->castSites.size(); ++i)
-    stats.push_back(
-        {last->trainStep->castSites[i], table[2 * i], table[2 * i + 1]});
+  for (size_t i = 0; i < last->trainStep->castSites.size(); ++i) {
+    auto [underflow, overflow] = castShares(table, i);
+    stats.push_back({last->trainStep->castSites[i], underflow, overflow});
+  }
   return stats;
 }
 

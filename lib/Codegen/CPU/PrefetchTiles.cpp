@@ -65,19 +65,22 @@ SmallVector<int64_t> lineOffsets(vector::TransferWriteOp write,
   return offsets;
 }
 
-/// `index + offset` before `loop`, or null where `index` is neither a
-/// constant nor available there.
+/// Whether `value` can be used before `loop` (it is defined there, or it is
+/// a constant that can be made there).
+bool availableBefore(Value value, scf::ForOp loop, DominanceInfo &dominance) {
+  return dominance.properlyDominates(value, loop) ||
+         getConstantIntValue(value).has_value();
+}
+
+/// `index + offset` before `loop` (availableBefore).
 Value indexBefore(OpBuilder &b, scf::ForOp loop, Value index, int64_t offset,
                   DominanceInfo &dominance) {
   Location loc = loop.getLoc();
-  std::optional<int64_t> constant = getConstantIntValue(index);
-  bool available = dominance.properlyDominates(index, loop);
-  if (offset == 0 && available)
+  bool defined = dominance.properlyDominates(index, loop);
+  if (offset == 0 && defined)
     return index;
-  if (constant)
+  if (std::optional<int64_t> constant = getConstantIntValue(index))
     return arith::ConstantIndexOp::create(b, loc, *constant + offset);
-  if (!available)
-    return nullptr;
   return arith::AddIOp::create(b, loc, index,
                                arith::ConstantIndexOp::create(b, loc, offset));
 }
@@ -88,22 +91,19 @@ void prefetchBefore(OpBuilder &b, scf::ForOp loop,
                     vector::TransferWriteOp write, int64_t lineBytes,
                     DominanceInfo &dominance) {
   Value base = write.getBase();
-  if (!dominance.properlyDominates(base, loop))
+  ValueRange indices = write.getIndices();
+  if (!dominance.properlyDominates(base, loop) ||
+      !llvm::all_of(indices, [&](Value index) {
+        return availableBefore(index, loop, dominance);
+      }))
     return;
   b.setInsertionPoint(loop);
   SmallVector<Value> leading;
-  ValueRange indices = write.getIndices();
-  for (Value index : indices.drop_back()) {
+  for (Value index : indices.drop_back())
     leading.push_back(indexBefore(b, loop, index, 0, dominance));
-    if (!leading.back())
-      return;
-  }
   for (int64_t offset : lineOffsets(write, lineBytes)) {
-    Value last = indexBefore(b, loop, indices.back(), offset, dominance);
-    if (!last)
-      return;
     SmallVector<Value> at = leading;
-    at.push_back(last);
+    at.push_back(indexBefore(b, loop, indices.back(), offset, dominance));
     memref::PrefetchOp::create(b, write.getLoc(), base, at,
                                /*isWrite=*/false, /*localityHint=*/3,
                                /*isDataCache=*/true);
