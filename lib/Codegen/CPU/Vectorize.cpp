@@ -63,6 +63,22 @@ bool fillsAmxTiles(linalg::LinalgOp op,
   return padded <= 4 * real;
 }
 
+/// True if bf16 dot products pay for packing `op`'s operands in k pairs:
+/// its output is at least 16 wide both ways (m, n >= kDotMinOutputs). The
+/// dot products halve the multiply-adds, but the pair layout is a copy of
+/// both operands that only that many products per packed element repay:
+/// a 3x3 convolution over 8 filters (m or n 8-9, k up to the batch's 21632
+/// positions) lost more in packing than it saved, and widens instead
+/// (the zoo CNN's bf16 step on a Zen 5: 0.50 ms with dot products, 0.35
+/// widened, fp32 0.30), while a 128 x 784 x 256 layer gains (the zoo MLP's
+/// bf16 step: 0.36 ms against 0.64 widened).
+bool pairsPayOff(linalg::LinalgOp op,
+                 const ampc::cpu::ContractionLoops &loops) {
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  return std::min(ranges[loops.m], ranges[loops.n]) >=
+         ampc::cpu::kDotMinOutputs;
+}
+
 /// Replaces `op` by reshapes if it moves only unit dimensions (a pack whose
 /// one panel spans a whole operand: [M, 1, mr] -> [1, M, mr]), which keeps
 /// the elements in memory order: the transpose would copy all of them.
@@ -134,7 +150,8 @@ struct AmpcVectorizeContractionsPass
       return Bf16Kernel::widen;
     if (amx && !loops.batch && fillsAmxTiles(op, loops))
       return Bf16Kernel::amx;
-    if (bf16Dot && registerCols % ampc::cpu::kDotLanes == 0)
+    if (bf16Dot && registerCols % ampc::cpu::kDotLanes == 0 &&
+        pairsPayOff(op, loops))
       return Bf16Kernel::dot;
     return Bf16Kernel::widen;
   }

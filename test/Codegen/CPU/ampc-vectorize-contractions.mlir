@@ -223,6 +223,50 @@ func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<1
 
 // -----
 
+// With bf16-dot, a bf16 contraction whose m or n is under 16 widens to f32
+// like without it: the pair packing of both operands would cost more than
+// the dot products save. A convolution's weight gradient over 9 taps and 8
+// filters then takes the whole-output 9 x 8 f32 tile; a 16 x 15 output
+// widens, a 16 x 16 one takes the dot products.
+// DOT-LABEL: func.func @narrow_bf16_widens
+// DOT: arith.extf %{{.*}} : tensor<300x9xbf16> to tensor<300x9xf32>
+// DOT: arith.extf %{{.*}} : tensor<300x8xbf16> to tensor<300x8xf32>
+// DOT-NOT: x86vector.avx512.dot
+// DOT: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
+// DOT-COUNT-9: vector.fma %{{.*}} : vector<8xf32>
+// DOT-LABEL: func.func @bf16_n15_widens
+// DOT: arith.extf %{{.*}} : tensor<16x64xbf16> to tensor<16x64xf32>
+// DOT-NOT: x86vector.avx512.dot
+// DOT: vector.fma
+// DOT-LABEL: func.func @bf16_16x16_dot
+// DOT-NOT: arith.extf
+// DOT: x86vector.avx512.dot
+#wX = affine_map<(m, n, k) -> (k, m)>
+#wDY = affine_map<(m, n, k) -> (k, n)>
+#wW = affine_map<(m, n, k) -> (m, n)>
+func.func @narrow_bf16_widens(%x: tensor<300x9xbf16>, %dy: tensor<300x8xbf16>, %c: tensor<9x8xf32>) -> tensor<9x8xf32> {
+  %r = linalg.generic {indexing_maps = [#wX, #wDY, #wW], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %dy : tensor<300x9xbf16>, tensor<300x8xbf16>) outs(%c : tensor<9x8xf32>) {
+  ^bb0(%a: bf16, %b: bf16, %o: f32):
+    %ae = arith.extf %a : bf16 to f32
+    %be = arith.extf %b : bf16 to f32
+    %p = arith.mulf %ae, %be : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<9x8xf32>
+  return %r : tensor<9x8xf32>
+}
+func.func @bf16_n15_widens(%a: tensor<16x64xbf16>, %b: tensor<64x15xbf16>, %c: tensor<16x15xf32>) -> tensor<16x15xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x64xbf16>, tensor<64x15xbf16>) outs(%c : tensor<16x15xf32>) -> tensor<16x15xf32>
+  return %r : tensor<16x15xf32>
+}
+func.func @bf16_16x16_dot(%a: tensor<16x64xbf16>, %b: tensor<64x16xbf16>, %c: tensor<16x16xf32>) -> tensor<16x16xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x64xbf16>, tensor<64x16xbf16>) outs(%c : tensor<16x16xf32>) -> tensor<16x16xf32>
+  return %r : tensor<16x16xf32>
+}
+
+// -----
+
 // A 2-D convolution becomes a gather of its 3x3 patches (im2col: one
 // dimension per loop the image is read by), the loops folded into a
 // 1352 x 9 by 9 x 8 contraction, and the packed path.
