@@ -302,6 +302,17 @@ void tileTransposedInput(linalg::GenericOp op, ArrayRef<int64_t> bounds,
   }
 }
 
+/// True if an input of `op` read once per iteration is contiguous along
+/// another loop than `innermost` (a transpose's input).
+bool changesLayout(linalg::GenericOp op, unsigned innermost) {
+  return llvm::any_of(op.getDpsInputOperands(), [&](OpOperand *input) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    return map.isPermutation() && map.getNumResults() > 0 &&
+           cast<AffineDimExpr>(map.getResults().back()).getPosition() !=
+               innermost;
+  });
+}
+
 /// The loop order and tile sizes that vectorize `op` along the loop most
 /// of its operands are contiguous in (moved innermost if it is not: a
 /// weight gradient X^T dY iterates (m, n, k) but dY, W and the result are
@@ -350,13 +361,18 @@ planGeneric(linalg::GenericOp op, int64_t width) {
   // Tile sizes are in the interchanged loop order.
   SmallVector<int64_t> tiles(bounds.size(), 1);
   tiles.back() = inner;
-  // A whole, short innermost loop (the pairs of a bf16 operand packed for
-  // dot products or AMX: 2) takes the next loop into the vector too, when
-  // all loops are parallel: one 2-D vector, not vectors of two.
+  // A whole, short innermost loop takes the next loop into the vector too,
+  // when all loops are parallel: one 2-D vector, not vectors of two (the
+  // pairs of a bf16 operand packed for dot products or AMX) or of eight
+  // (an 8-channel activation's elementwise ops and casts: 2 x 8 lanes on
+  // a 16-lane vector). A loop of up to half a vector does so only where no
+  // input changes layout (is contiguous along another loop), whose own
+  // tiling below then decides.
   // Then a layout change's input is read as whole vectors too.
   if (op.getNumReductionLoops() == 0) {
     unsigned rank = bounds.size();
-    if (rank >= 2 && inner == bounds[order.back()] && inner * 4 <= width)
+    int64_t shortLoop = changesLayout(op, order.back()) ? width / 4 : width / 2;
+    if (rank >= 2 && inner == bounds[order.back()] && inner <= shortLoop)
       tiles[rank - 2] = pickTile(bounds[order[rank - 2]], width / inner);
     tileTransposedInput(op, bounds, width, order, tiles);
   }

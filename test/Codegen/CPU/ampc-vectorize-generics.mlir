@@ -590,3 +590,49 @@ func.func @trailing_unit_dim(%x: tensor<2x5x28x1xf32>) -> tensor<2x5x28x1xf32> {
   } -> tensor<2x5x28x1xf32>
   return %r : tensor<2x5x28x1xf32>
 }
+
+// -----
+
+// An 8-channel activation's bias, ReLU and cast: the whole channel loop (8,
+// half a vector) takes two steps of the width loop into the vector, 2 x 8
+// lanes of 16 (the bias is broadcast along them); 13 steps of 2, not 26
+// vectors of 8.
+// CHECK-LABEL: func.func @eight_channels
+// CHECK: scf.for %{{.*}} = %c0 to %c26 step %c2
+// CHECK: vector.transfer_read %{{.*}} : tensor<1x1x2x8xf32>, vector<1x1x2x8xf32>
+// CHECK: vector.transfer_read %{{.*}} : tensor<8xf32>, vector<8xf32>
+// CHECK: arith.maximumf %{{.*}} : vector<1x1x2x8xf32>
+// CHECK: arith.truncf %{{.*}} : vector<1x1x2x8xf32> to vector<1x1x2x8xbf16>
+// CHECK: vector.transfer_write %{{.*}} : vector<1x1x2x8xbf16>, tensor<1x1x2x8xbf16>
+// An input contiguous along another loop (NCHW read into NHWC, w = 8)
+// keeps the transposed tiling: 8 channels by the whole width of 8 read at
+// once, not 8 x 2.
+// CHECK-LABEL: func.func @eight_channels_from_nchw
+// CHECK: vector.transfer_read %{{.*}} : tensor<1x8x1x8xf32>, vector<1x8x1x8xf32>
+// CHECK: vector.shuffle
+// CHECK: vector.transfer_write %{{.*}} : vector<1x1x8x8xf32>, tensor<1x1x8x8xf32>
+#id4 = affine_map<(n, h, w, c) -> (n, h, w, c)>
+#ch4 = affine_map<(n, h, w, c) -> (c)>
+func.func @eight_channels(%x: tensor<2x26x26x8xf32>, %b: tensor<8xf32>) -> tensor<2x26x26x8xbf16> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x26x26x8xbf16>
+  %r = linalg.generic {indexing_maps = [#id4, #ch4, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %b : tensor<2x26x26x8xf32>, tensor<8xf32>) outs(%e : tensor<2x26x26x8xbf16>) {
+  ^bb0(%a: f32, %c: f32, %o: bf16):
+    %s = arith.addf %a, %c : f32
+    %m = arith.maximumf %s, %zero : f32
+    %t = arith.truncf %m : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<2x26x26x8xbf16>
+  return %r : tensor<2x26x26x8xbf16>
+}
+func.func @eight_channels_from_nchw(%x: tensor<2x8x4x8xf32>) -> tensor<2x4x8x8xf32> {
+  %e = tensor.empty() : tensor<2x4x8x8xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(n, h, w, c) -> (n, c, h, w)>, #id4],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x8x4x8xf32>) outs(%e : tensor<2x4x8x8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<2x4x8x8xf32>
+  return %r : tensor<2x4x8x8xf32>
+}
