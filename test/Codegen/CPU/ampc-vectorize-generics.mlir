@@ -200,22 +200,23 @@ func.func @full_max(%x: tensor<48x64xf32>, %init: tensor<f32>) -> tensor<f32> {
 #id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 #none4 = affine_map<(d0, d1, d2, d3) -> ()>
 
-// The amax of an 8-channel activation: its innermost loop is narrower than
-// a vector, so the partials take the last two loops (6 x 8 lanes), read and
-// written as vectors of 8 (no horizontal reduction in the main loop nest),
-// and the 48 partials are reduced at the end, one vector reduction per row.
+// The amax of an 8-channel activation: all its loops are one contiguous
+// run (4 x 6 x 6 x 8 = 1152 elements), folded into 18 rows of 64 like a
+// one-loop reduction, whose 64 partials (four 16-lane vectors) are updated
+// with no horizontal reduction; four vector reductions at the end.
 // CHECK-LABEL: func.func @full_max_channels
 // CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
-// CHECK: linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<6x8xf32>)
-// CHECK: scf.for {{.*}} to %c4 step %c1 {{.*}} -> (tensor<6x8xf32>)
-// CHECK: scf.for {{.*}} to %c6 step %c1 {{.*}} -> (tensor<6x8xf32>)
-// CHECK: scf.for {{.*}} to %c6 step %c1 {{.*}} -> (tensor<6x8xf32>)
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2, 3]] : tensor<4x6x6x8xf32> into tensor<1152xf32>
+// CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [18, 64] : tensor<1152xf32> into tensor<18x64xf32>
+// CHECK: linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<64xf32>)
+// CHECK: scf.for {{.*}} to %c18 step %c1 {{.*}} -> (tensor<64xf32>)
+// CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<64xf32>)
 // CHECK-NOT: vector.reduction
-// CHECK: math.absf %{{.*}} : vector<1x1x1x8xf32>
+// CHECK: math.absf %{{.*}} : vector<1x16xf32>
 // CHECK-NOT: vector.reduction
-// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<1x8xf32>
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK-NOT: vector.reduction
-// CHECK: scf.for {{.*}} to %c6 step %c1 iter_args(%{{.*}} = %arg1) -> (tensor<f32>)
+// CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<f32>)
 // CHECK: vector.reduction <maximumf>
 // CHECK-NOT: vector.reduction
 // CHECK: return
@@ -289,7 +290,8 @@ func.func @full_max_history(%h: tensor<1024xf32>, %s96: tensor<96xf32>,
 
 // Not split: a product (rounding depends on the grouping), a sum that reads
 // its accumulator twice (which linalg::vectorize cannot take either: it
-// stays a loop nest), and a sum whose loops other than the outermost have
+// stays a loop nest), and a sum of a transposed input (not one contiguous
+// run: not folded into rows) whose loops other than the outermost have
 // fewer iterations than a vector has lanes.
 // CHECK-LABEL: func.func @not_split
 // CHECK-NOT: tensor<64xf32>
@@ -301,7 +303,7 @@ func.func @full_max_history(%h: tensor<1024xf32>, %s96: tensor<96xf32>,
 // CHECK-NOT: tensor<64xf32>
 // CHECK-NOT: arith.constant -0.000000e+00
 // CHECK: return
-func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<64x4xf32>, %init: tensor<f32>)
+func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<4x64xf32>, %init: tensor<f32>)
     -> (tensor<f32>, tensor<f32>, tensor<f32>) {
   %m = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
       ins(%x : tensor<48x64xf32>) outs(%init : tensor<f32>) {
@@ -316,8 +318,8 @@ func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<64x4xf32>, %init: tensor<
     %s = arith.addf %p, %o : f32
     linalg.yield %s : f32
   } -> tensor<f32>
-  %n = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
-      ins(%y : tensor<64x4xf32>) outs(%init : tensor<f32>) {
+  %n = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, #none], iterator_types = ["reduction", "reduction"]}
+      ins(%y : tensor<4x64xf32>) outs(%init : tensor<f32>) {
   ^bb0(%i: f32, %o: f32):
     %s = arith.addf %i, %o : f32
     linalg.yield %s : f32

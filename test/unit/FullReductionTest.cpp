@@ -1,0 +1,146 @@
+//===- FullReductionTest.cpp - reductions to a scalar vs a reference ------===//
+//
+// Reductions of a whole tensor to a scalar (an fp8 amax, a gradient norm's
+// sum of squares) are folded into rows of 64 partial results where the
+// tensor is one contiguous run (ampc-vectorize-generics), or split along
+// their innermost loops otherwise. Each shape is compiled once through the
+// JIT at every ISA level the host runs and called with the largest
+// magnitude planted at many positions (first and last element, every row
+// boundary of the fold, a stride through the rest), and with a NaN, against
+// the maximum taken here; the sum of squares against a double-precision sum.
+//
+//===----------------------------------------------------------------------===//
+
+#include "JitTestSupport.h"
+
+#include "ampc/JIT/JIT.h"
+
+#include "llvm/Support/Error.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+using ampc_rt::DType;
+using ampc_rt::Tensor;
+
+namespace {
+
+std::string tensorType(const std::vector<int64_t> &shape) {
+  std::string s = "tensor<";
+  for (int64_t d : shape)
+    s += std::to_string(d) + "x";
+  return s + "f32>";
+}
+
+/// @f(x) -> (max |x|, sum x^2): two full reductions over every loop of x,
+/// read in loop order.
+std::string source(const std::vector<int64_t> &shape) {
+  std::string dims, iters;
+  for (size_t d = 0; d < shape.size(); ++d) {
+    dims += (d ? ", d" : "d") + std::to_string(d);
+    iters += std::string(d ? ", " : "") + "\"reduction\"";
+  }
+  std::string in = tensorType(shape);
+  std::string maps = "indexing_maps = [affine_map<(" + dims + ") -> (" + dims +
+                     ")>, affine_map<(" + dims +
+                     ") -> ()>], iterator_types = [" + iters + "]";
+  auto reduction = [&](const std::string &name, const std::string &init,
+                       const std::string &body) {
+    return "  %" + name + "0 = linalg.fill ins(%" + init +
+           " : f32) outs(%e : tensor<f32>) -> tensor<f32>\n  %" + name +
+           " = linalg.generic {" + maps + "} ins(%x : " + in + ") outs(%" +
+           name + "0 : tensor<f32>) {\n  ^bb0(%a: f32, %o: f32):\n" + body +
+           "  } -> tensor<f32>\n";
+  };
+  return "func.func @f(%x: " + in +
+         ") -> (tensor<f32>, tensor<f32>) {\n"
+         "  %ninf = arith.constant 0xFF800000 : f32\n"
+         "  %zero = arith.constant 0.0 : f32\n"
+         "  %e = tensor.empty() : tensor<f32>\n" +
+         reduction("amax", "ninf",
+                   "    %m = math.absf %a : f32\n    %r = arith.maximumf %m, "
+                   "%o : f32\n    linalg.yield %r : f32\n") +
+         reduction("ss", "zero",
+                   "    %q = arith.mulf %a, %a : f32\n    %r = arith.addf %q, "
+                   "%o : f32\n    linalg.yield %r : f32\n") +
+         "  return %amax, %ss : tensor<f32>, tensor<f32>\n}\n";
+}
+
+/// Values in [-1, 1) from a fixed sequence.
+Tensor smallValues(const std::vector<int64_t> &shape) {
+  Tensor t(DType::F32, shape);
+  uint32_t state = 12345;
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    state = state * 1664525u + 1013904223u;
+    t.as<float>()[i] = float(int32_t(state >> 8) % 4096) / 4096.0f;
+  }
+  return t;
+}
+
+/// Positions to plant the largest magnitude at: the ends, both sides of
+/// every 64-element row boundary in the first rows, and a stride through
+/// the rest.
+std::vector<int64_t> positions(int64_t n) {
+  std::vector<int64_t> at = {0, n - 1};
+  for (int64_t row = 64; row < std::min<int64_t>(n, 64 * 6); row += 64)
+    at.insert(at.end(), {row - 1, row});
+  for (int64_t i = 1; i < n; i += std::max<int64_t>(1, n / 37))
+    at.push_back(i);
+  return at;
+}
+
+void checkShape(const std::vector<int64_t> &shape) {
+  Tensor x = smallValues(shape);
+  int64_t n = x.numElements();
+  for (const std::string &features : ampc::testing::hostIsaLevels()) {
+    SCOPED_TRACE("features: '" + features + "'");
+    ampc::JitOptions options;
+    options.threads = 1;
+    options.cpuFeatures = features;
+    auto module = ampc::JitModule::fromString(source(shape), options);
+    ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
+    double squares = 0;
+    for (int64_t i = 0; i < n; ++i)
+      squares += double(x.as<float>()[i]) * x.as<float>()[i];
+    auto out = (*module)->call("f", {x});
+    ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+    EXPECT_NEAR((*out)[1].as<float>()[0], squares, 1e-6 * double(n))
+        << "sum of squares over " << n;
+    for (int64_t at : positions(n)) {
+      for (float planted : {-7.5f, 3.25f}) {
+        Tensor y = x;
+        y.as<float>()[at] = planted;
+        auto result = (*module)->call("f", {y});
+        ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
+        EXPECT_EQ((*result)[0].as<float>()[0], std::fabs(planted))
+            << "largest magnitude " << planted << " at " << at << " of " << n;
+      }
+    }
+    Tensor nan = x;
+    nan.as<float>()[n / 2 + 1] = std::numeric_limits<float>::quiet_NaN();
+    auto result = (*module)->call("f", {nan});
+    ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
+    EXPECT_TRUE(std::isnan((*result)[0].as<float>()[0]))
+        << "a NaN reaches the amax (arith.maximumf)";
+  }
+}
+
+TEST(FullReductionTest, ContiguousTensorsFoldIntoRows) {
+  // An 8-channel activation (the zoo CNN's, and a small one), a matrix whose
+  // rows are narrower than a vector, a 1024-step history.
+  for (std::vector<int64_t> shape :
+       {std::vector<int64_t>{32, 26, 26, 8}, {4, 6, 6, 8}, {64, 4}, {1024}})
+    checkShape(shape);
+}
+
+TEST(FullReductionTest, OtherSizesSplitAlongTheirLoops) {
+  // Not a multiple of 64: split along the innermost loops, or not at all.
+  for (std::vector<int64_t> shape :
+       {std::vector<int64_t>{5, 7, 3}, {48, 20}, {96}, {3, 1, 37}})
+    checkShape(shape);
+}
+
+} // namespace
