@@ -259,8 +259,9 @@ TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
   // x 50 x 59 to 64 x 64 x 64, 1.5 times the work: k = 59 is odd and not a
   // whole AMX k step; 37 x 19 x 23 would be 4.05 times, and takes the other
   // paths, in two layouts), k across blocks, rows across row blocks, a narrow
-  // n, and the parallel loop. An m or n under 16 (1 x 1 x 1, 40 x 10) widens
-  // to f32 where the target has dot products too.
+  // n, and the parallel loop. A k under 16 or an output that fits one
+  // register tile (1 x 1 x 1) widens to f32 where the target has dot
+  // products too.
   for (int layout = 0; layout < 8; ++layout)
     runCase({0, 61, 50, 59, bool(layout & 1), bool(layout & 2),
              bool(layout & 4), true});

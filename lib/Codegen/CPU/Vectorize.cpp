@@ -63,22 +63,6 @@ bool fillsAmxTiles(linalg::LinalgOp op,
   return padded <= 4 * real;
 }
 
-/// True if bf16 dot products pay for packing `op`'s operands in k pairs:
-/// its output is at least 16 wide both ways (m, n >= kDotMinOutputs). The
-/// dot products halve the multiply-adds, but the pair layout is a copy of
-/// both operands that only that many products per packed element repay:
-/// a 3x3 convolution over 8 filters (m or n 8-9, k up to the batch's 21632
-/// positions) lost more in packing than it saved, and widens instead
-/// (the zoo CNN's bf16 step on a Zen 5: 0.50 ms with dot products, 0.35
-/// widened, fp32 0.30), while a 128 x 784 x 256 layer gains (the zoo MLP's
-/// bf16 step: 0.36 ms against 0.64 widened).
-bool pairsPayOff(linalg::LinalgOp op,
-                 const ampc::cpu::ContractionLoops &loops) {
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  return std::min(ranges[loops.m], ranges[loops.n]) >=
-         ampc::cpu::kDotMinOutputs;
-}
-
 /// Replaces `op` by reshapes if it moves only unit dimensions (a pack whose
 /// one panel spans a whole operand: [M, 1, mr] -> [1, M, mr]), which keeps
 /// the elements in memory order: the transpose would copy all of them.
@@ -116,20 +100,36 @@ void transposeAsReshape(RewriterBase &rewriter, linalg::TransposeOp op) {
 /// and pack (copy) both operands; at M x N each operand is one panel in its
 /// own layout, which packing leaves in place, and no lane is padding.
 /// Columns are counted in 8-lane vectors (AVX's narrowest f32 register), so
-/// the accumulators never outnumber those of the target's own tile.
-std::pair<int64_t, int64_t>
-registerTileFor(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
+/// the accumulators never outnumber those of the target's own tile. Nothing
+/// for a larger output.
+std::optional<std::pair<int64_t, int64_t>>
+wholeOutputTile(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
                 int64_t rows, int64_t cols) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   AffineMap cMap = op.getIndexingMapsArray()[2];
   if (loops.batch || cMap.getNumResults() != 2)
-    return {rows, cols};
+    return std::nullopt;
   int64_t m = ranges[cMap.getDimPosition(0)],
           n = ranges[cMap.getDimPosition(1)];
   if (m <= 2 * rows && n <= cols &&
       m * int64_t(llvm::alignTo(n, 8)) <= rows * cols)
-    return {m, n};
-  return {rows, cols};
+    return std::make_pair(m, n);
+  return std::nullopt;
+}
+
+/// True if bf16 dot products pay for packing `op`'s operands in k pairs (a
+/// copy of both): k is at least kDotMinDepth and the output is larger than
+/// one register tile. The zoo CNN's 3x3 convolution over a 1-channel image
+/// (k = 9 taps, padded to 10; pairs that straddle the patches' rows) and
+/// its weight gradient over 8 filters (a 9 x 8 output, which the widened
+/// path computes straight from the operands, unpacked) lost more in packing
+/// than the dot products saved: its bf16 step on a Zen 5 took 0.50 ms with
+/// them, 0.35 widened (fp32: 0.30). A classifier's weight gradient (4096 x
+/// 10 by k = 256) gains: 109 GFLOP/s against 50 widened.
+bool pairsPayOff(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
+                 int64_t rows, int64_t cols) {
+  return op.getStaticLoopRanges()[loops.k] >= ampc::cpu::kDotMinDepth &&
+         !wholeOutputTile(op, loops, rows, cols);
 }
 
 struct AmpcVectorizeContractionsPass
@@ -151,7 +151,7 @@ struct AmpcVectorizeContractionsPass
     if (amx && !loops.batch && fillsAmxTiles(op, loops))
       return Bf16Kernel::amx;
     if (bf16Dot && registerCols % ampc::cpu::kDotLanes == 0 &&
-        pairsPayOff(op, loops))
+        pairsPayOff(op, loops, registerRows, registerCols))
       return Bf16Kernel::dot;
     return Bf16Kernel::widen;
   }
@@ -204,7 +204,8 @@ struct AmpcVectorizeContractionsPass
       auto [rows, cols] =
           std::make_pair(registerRows.getValue(), registerCols.getValue());
       if (kernel == ampc::cpu::Bf16Kernel::widen)
-        std::tie(rows, cols) = registerTileFor(op, loops, rows, cols);
+        if (auto whole = wholeOutputTile(op, loops, rows, cols))
+          std::tie(rows, cols) = *whole;
       linalg::LinalgOp mmt4d =
           ampc::cpu::packContraction(rewriter, op, loops, rows, cols, kernel);
       bool onAmx = kernel == ampc::cpu::Bf16Kernel::amx;

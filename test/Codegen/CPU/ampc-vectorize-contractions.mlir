@@ -223,22 +223,23 @@ func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<1
 
 // -----
 
-// With bf16-dot, a bf16 contraction whose m or n is under 16 widens to f32
-// like without it: the pair packing of both operands would cost more than
-// the dot products save. A convolution's weight gradient over 9 taps and 8
-// filters then takes the whole-output 9 x 8 f32 tile; a 16 x 15 output
-// widens, a 16 x 16 one takes the dot products.
+// With bf16-dot, a bf16 contraction widens to f32 like without it where
+// the pair packing of both operands would cost more than the dot products
+// save: an output that fits one register tile (a convolution's weight
+// gradient over 9 taps and 8 filters takes the whole-output 9 x 8 f32 tile,
+// its operands unpacked), and a k under 16 (a 3x3 convolution over one
+// channel: k = 9). A 32 x 32 output with k = 16 takes the dot products.
 // DOT-LABEL: func.func @narrow_bf16_widens
 // DOT: arith.extf %{{.*}} : tensor<300x9xbf16> to tensor<300x9xf32>
 // DOT: arith.extf %{{.*}} : tensor<300x8xbf16> to tensor<300x8xf32>
 // DOT-NOT: x86vector.avx512.dot
 // DOT: scf.for {{.*}} -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // DOT-COUNT-9: vector.fma %{{.*}} : vector<8xf32>
-// DOT-LABEL: func.func @bf16_n15_widens
-// DOT: arith.extf %{{.*}} : tensor<16x64xbf16> to tensor<16x64xf32>
+// DOT-LABEL: func.func @bf16_short_k_widens
+// DOT: arith.extf %{{.*}} : tensor<64x9xbf16> to tensor<64x9xf32>
 // DOT-NOT: x86vector.avx512.dot
 // DOT: vector.fma
-// DOT-LABEL: func.func @bf16_16x16_dot
+// DOT-LABEL: func.func @bf16_k16_dot
 // DOT-NOT: arith.extf
 // DOT: x86vector.avx512.dot
 #wX = affine_map<(m, n, k) -> (k, m)>
@@ -256,13 +257,13 @@ func.func @narrow_bf16_widens(%x: tensor<300x9xbf16>, %dy: tensor<300x8xbf16>, %
   } -> tensor<9x8xf32>
   return %r : tensor<9x8xf32>
 }
-func.func @bf16_n15_widens(%a: tensor<16x64xbf16>, %b: tensor<64x15xbf16>, %c: tensor<16x15xf32>) -> tensor<16x15xf32> {
-  %r = linalg.matmul ins(%a, %b : tensor<16x64xbf16>, tensor<64x15xbf16>) outs(%c : tensor<16x15xf32>) -> tensor<16x15xf32>
-  return %r : tensor<16x15xf32>
+func.func @bf16_short_k_widens(%a: tensor<64x9xbf16>, %b: tensor<9x32xbf16>, %c: tensor<64x32xf32>) -> tensor<64x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x9xbf16>, tensor<9x32xbf16>) outs(%c : tensor<64x32xf32>) -> tensor<64x32xf32>
+  return %r : tensor<64x32xf32>
 }
-func.func @bf16_16x16_dot(%a: tensor<16x64xbf16>, %b: tensor<64x16xbf16>, %c: tensor<16x16xf32>) -> tensor<16x16xf32> {
-  %r = linalg.matmul ins(%a, %b : tensor<16x64xbf16>, tensor<64x16xbf16>) outs(%c : tensor<16x16xf32>) -> tensor<16x16xf32>
-  return %r : tensor<16x16xf32>
+func.func @bf16_k16_dot(%a: tensor<32x16xbf16>, %b: tensor<16x32xbf16>, %c: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<32x16xbf16>, tensor<16x32xbf16>) outs(%c : tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %r : tensor<32x32xf32>
 }
 
 // -----

@@ -38,15 +38,16 @@ def AmpcVectorizeContractions
       where C is +0.0 and k fits one block (C is then not zeroed first);
       the k loop is marked `ampc.micro_kernel`, for
       `ampc-cpu-prefetch-tiles` to prefetch C's tile before it;
-    * with `bf16-dot`, contractions of two bf16 inputs whose m and n are
-      both at least 16 are not widened (a narrower one, such as a
-      convolution over 8 filters, would spend more on the pair packing
-      than the dot products save): k is cut into pairs too (A: `M/mr x
-      K/2 x mr x 2`, B: `N/nr x K/2 x nr x 2`, an odd k zero-padded) and
-      the micro-kernel multiplies a pair of A (broadcast as one 32-bit
-      value) with `nr/16` vectors of B's column pairs in AVX-512 BF16 dot
-      products (`x86vector.avx512.dot`, vdpbf16ps), into `mr x nr/16`
-      accumulators of 16 f32 lanes;
+    * with `bf16-dot`, contractions of two bf16 inputs with k of at least
+      16 and an output larger than one register tile are not widened (a
+      3x3 convolution over one channel, k = 9, or its 9 x 8 weight
+      gradient would spend more on the pair packing than the dot products
+      save): k is cut into pairs too (A: `M/mr x K/2 x mr x 2`, B: `N/nr
+      x K/2 x nr x 2`, an odd k zero-padded) and the micro-kernel
+      multiplies a pair of A (broadcast as one 32-bit value) with `nr/16`
+      vectors of B's column pairs in AVX-512 BF16 dot products
+      (`x86vector.avx512.dot`, vdpbf16ps), into `mr x nr/16` accumulators
+      of 16 f32 lanes;
     * with `amx`, contractions of two bf16 inputs without a batch whose m,
       n and k padded to multiples of 32 at most quadruple the work are
       packed for AMX tiles instead (A: `M/32 x K/32 x 32 x 16 x 2`, rows of
@@ -92,8 +93,9 @@ def AmpcVectorizeContractions
            "ampc-cpu-amx-tiles on buffers; the target must have amx-bf16">,
     Option<"bf16Dot", "bf16-dot", "bool", "false",
            "multiply bf16 x bf16 -> f32 contractions with AVX-512 BF16 dot "
-           "products (vdpbf16ps) where register-cols is a multiple of 16 "
-           "and m and n are at least 16; the target must have avx512bf16">
+           "products (vdpbf16ps) where register-cols is a multiple of 16, "
+           "k is at least 16 and the output is larger than one register "
+           "tile; the target must have avx512bf16">
   ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::scf::SCFDialect",
