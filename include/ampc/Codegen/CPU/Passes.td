@@ -126,10 +126,14 @@ def AmpcVectorizeGenerics
     A reduction of a whole f32 tensor to a scalar by a sum, maximum or
     minimum first keeps one partial result per element of its trailing
     loops (as few as fill `width` lanes), reduced at the end: the grouping
-    depends on the shapes only. A reduction over one loop of a multiple of
-    64 iterations (at least 128: an fp8 amax history's maximum) is first
-    folded into rows of 64, so that its 64 partials are independent vector
-    chains. Ops with window maps (pooling, its
+    depends on the shapes only. A reduction of inputs read in memory order
+    (identity maps: one contiguous run) of a multiple of 64 elements, at
+    least 128 (an fp8 amax history's maximum, an activation's amax), is
+    first folded into rows of 64, so that its 64 partials are independent
+    vector chains. A whole innermost loop of at most half of `width` (8
+    channels) in an op without reductions takes the next loop into the
+    vector too, unless an input is contiguous along another loop. Ops with
+    window maps (pooling, its
     gradient, im2col) are a loop nest in the op's order with one vector of
     their output's innermost loop per step; reduction loops after all the
     parallel ones carry the output's vector, and an output that is a fill
