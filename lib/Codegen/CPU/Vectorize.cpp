@@ -417,9 +417,10 @@ Operation *fullReductionCombiner(linalg::GenericOp op) {
 constexpr llvm::StringLiteral kWindowStartAttr = "ampc.window_start";
 
 /// How many trailing loops of a full reduction hold its partial results:
-/// the fewest whose iterations fill a vector of `width` lanes (an 8-channel
-/// activation's maximum takes its last two loops, width x channels), at
-/// least one loop left to reduce; 0 if there are none.
+/// the fewest whose iterations fill a vector of `width` lanes (8 channels
+/// read through a transposed map take their last two loops, width x
+/// channels; a tensor read in memory order is folded into rows first, see
+/// foldIntoRows), at least one loop left to reduce; 0 if there are none.
 unsigned partialLoops(linalg::GenericOp op, int64_t width) {
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   int64_t lanes = 1;
