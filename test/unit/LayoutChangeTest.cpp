@@ -28,7 +28,7 @@ using ampc_rt::Tensor;
 namespace {
 
 /// At least ampc-vectorize-generics' parallel-min-iterations.
-constexpr int64_t kParallelElements = 65536;
+constexpr int64_t kParallelElements = 262144;
 
 struct Case {
   std::vector<int64_t> inShape;
@@ -168,7 +168,7 @@ TEST(LayoutChangeTest, MatricesAndOtherPermutations) {
   // Whole tiles, primes, a parallel-sized one, a 3-D rotation, 16-bit
   // elements, and fused with an input in the result's layout.
   for (Case c : {Case{{64, 48}, {1, 0}}, Case{{37, 29}, {1, 0}},
-                 Case{{384, 512}, {1, 0}}, Case{{2, 17, 3, 8}, {2, 0, 3, 1}},
+                 Case{{768, 512}, {1, 0}}, Case{{2, 17, 3, 8}, {2, 0, 3, 1}},
                  Case{{5, 7, 11}, {1, 2, 0}}, Case{{40, 24}, {1, 0}, true},
                  Case{{6, 10, 3, 3}, {0, 2, 3, 1}, true},
                  Case{{37, 29}, {1, 0}, false, true},

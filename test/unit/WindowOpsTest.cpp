@@ -31,7 +31,7 @@ using ampc_rt::Tensor;
 namespace {
 
 /// At least ampc-vectorize-generics' parallel-min-iterations.
-constexpr int64_t kParallelIterations = 65536;
+constexpr int64_t kParallelIterations = 262144;
 
 using Shape = std::vector<int64_t>;
 
@@ -268,11 +268,11 @@ void runCase(const WindowCase &c) {
 TEST(WindowOpsTest, MaxPooling) {
   // 2x2 stride 2 over 8 channels (the zoo CNN's); overlapping 3x3 windows
   // at stride 1 over a prime channel count; 24 channels (tiles of 12); one
-  // channel (a scalar loop); the CNN's own size, split across threads.
+  // channel (a scalar loop); twice the CNN's batch, split across threads.
   for (const WindowCase &c :
        {maxPool({2, 6, 6, 8}, 2, 2), maxPool({3, 7, 7, 7}, 3, 1),
         maxPool({1, 9, 9, 24}, 3, 2), maxPool({2, 6, 6, 1}, 2, 2),
-        maxPool({32, 26, 26, 8}, 2, 2)})
+        maxPool({64, 26, 26, 8}, 2, 2)})
     runCase(c);
 }
 
@@ -284,7 +284,7 @@ TEST(WindowOpsTest, MaxPoolingGradient) {
 }
 
 TEST(WindowOpsTest, ScatterIntoOverlappingWindows) {
-  for (const WindowCase &c : {scatter({2, 6, 16}), scatter({4, 64, 96})})
+  for (const WindowCase &c : {scatter({2, 6, 16}), scatter({4, 256, 96})})
     runCase(c);
 }
 

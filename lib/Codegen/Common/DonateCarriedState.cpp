@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCCONFIRMDONATEDRESULTS
@@ -147,6 +148,24 @@ struct AmpcDonateCarriedStatePass
   }
 };
 
+/// The buffer `value` is: a result of an `scf.for` that yields its own
+/// iteration argument (a loop that updated the buffer in place, as a serial
+/// tiled elementwise op is after bufferization) is the buffer the loop
+/// started from, through nested loops.
+Value loopCarriedBuffer(Value value) {
+  while (auto result = dyn_cast<OpResult>(value)) {
+    auto loop = dyn_cast<scf::ForOp>(result.getOwner());
+    if (!loop)
+      break;
+    unsigned i = result.getResultNumber();
+    Value yielded = loop.getBody()->getTerminator()->getOperand(i);
+    if (loopCarriedBuffer(yielded) != loop.getRegionIterArg(i))
+      break;
+    value = loop.getInitArgs()[i];
+  }
+  return value;
+}
+
 struct AmpcConfirmDonatedResultsPass
     : ampc::impl::AmpcConfirmDonatedResultsBase<AmpcConfirmDonatedResultsPass> {
   void runOnOperation() override {
@@ -159,7 +178,7 @@ struct AmpcConfirmDonatedResultsPass
     SmallVector<int64_t> confirmed;
     step.walk([&](func::ReturnOp ret) {
       for (int64_t i : listed.asArrayRef())
-        if (ret.getOperand(i) == step.getArgument(i))
+        if (loopCarriedBuffer(ret.getOperand(i)) == step.getArgument(i))
           confirmed.push_back(i);
     });
     module->setAttr(abi::kDonatedResultsAttrName,

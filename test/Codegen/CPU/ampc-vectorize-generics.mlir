@@ -114,16 +114,37 @@ func.func @weight_gradient(%x: tensor<8x4xf32>, %dy: tensor<8x32xf32>, %dw: tens
 
 // -----
 
-// A large elementwise op (256 x 512 iterations, at least the default
-// parallel-min-iterations) splits its outer loop into 16 blocks of 16 rows
+// A large elementwise op (512 x 512 iterations, at least the default
+// parallel-min-iterations) splits its outer loop into 16 blocks of 32 rows
 // on an scf.forall, then vectorizes each block's rows by 16 lanes.
 // CHECK-LABEL: func.func @large_elementwise
-// CHECK: scf.forall (%{{.*}}) = (0) to (256) step (16)
-// CHECK: scf.for {{.*}} to %c16 step %c1
+// CHECK: scf.forall (%{{.*}}) = (0) to (512) step (32)
+// CHECK: scf.for {{.*}} to %c32 step %c1
 // CHECK: scf.for {{.*}} to %c512 step %c16
 // CHECK: arith.addf {{.*}} : vector<1x16xf32>
 // CHECK: scf.forall.in_parallel
-func.func @large_elementwise(%a: tensor<256x512xf32>, %b: tensor<256x512xf32>) -> tensor<256x512xf32> {
+func.func @large_elementwise(%a: tensor<512x512xf32>, %b: tensor<512x512xf32>) -> tensor<512x512xf32> {
+  %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%a, %a : tensor<512x512xf32>, tensor<512x512xf32>) outs(%b : tensor<512x512xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  } -> tensor<512x512xf32>
+  return %r : tensor<512x512xf32>
+}
+
+// -----
+
+// Below parallel-min-iterations (256 x 512 = 131072): one thread's loops.
+// CHECK-LABEL: func.func @medium_elementwise
+// CHECK-NOT: scf.forall
+// CHECK: scf.for {{.*}} to %c256 step %c1
+// CHECK: scf.for {{.*}} to %c512 step %c16
+// CHECK: arith.addf {{.*}} : vector<1x16xf32>
+// CHECK-NOT: scf.forall
+// CHECK: return
+func.func @medium_elementwise(%a: tensor<256x512xf32>, %b: tensor<256x512xf32>) -> tensor<256x512xf32> {
   %r = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
                        iterator_types = ["parallel", "parallel"]}
       ins(%a, %a : tensor<256x512xf32>, tensor<256x512xf32>) outs(%b : tensor<256x512xf32>) {
@@ -508,12 +529,12 @@ func.func @scatter_into_windows(%x: tensor<2x6x16xf32>, %init: tensor<2x8x16xf32
 // The same gradient into a zero-filled output (as the train step has it):
 // each window starts from the filled value, so the output is neither filled
 // nor read; it is written once per window, split across threads along the
-// batch (86528 iterations).
+// batch (346112 iterations).
 // CHECK-LABEL: func.func @max_pool_gradient_into_zeros
 // CHECK-DAG: %[[ZEROS:.*]] = arith.constant dense<0.000000e+00> : vector<8xf32>
 // CHECK-NOT: linalg.fill
-// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<4x26x26x8xf32>
-// CHECK: scf.forall (%{{.*}}) in (4) shared_outs(%{{.*}} = %[[EMPTY]])
+// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<16x26x26x8xf32>
+// CHECK: scf.forall (%{{.*}}) in (16) shared_outs(%{{.*}} = %[[EMPTY]])
 // CHECK-NOT: linalg.fill
 // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}} = %[[ZEROS]]) -> (vector<8xf32>)
 // CHECK: scf.for
@@ -525,20 +546,20 @@ func.func @scatter_into_windows(%x: tensor<2x6x16xf32>, %init: tensor<2x8x16xf32
 #x4 = affine_map<(n, h, w, c, kh, kw) -> (n, h, w, c)>
 #shape4 = affine_map<(n, h, w, c, kh, kw) -> (kh, kw)>
 #padded = affine_map<(n, h, w, c, kh, kw) -> (n, h - kh + 1, w - kw + 1, c)>
-func.func @max_pool_gradient_into_zeros(%x: tensor<4x26x26x8xf32>, %dy: tensor<4x27x27x8xf32>, %y: tensor<4x27x27x8xf32>) -> tensor<4x26x26x8xf32> {
+func.func @max_pool_gradient_into_zeros(%x: tensor<16x26x26x8xf32>, %dy: tensor<16x27x27x8xf32>, %y: tensor<16x27x27x8xf32>) -> tensor<16x26x26x8xf32> {
   %zero = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<4x26x26x8xf32>
-  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<4x26x26x8xf32>) -> tensor<4x26x26x8xf32>
+  %e = tensor.empty() : tensor<16x26x26x8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<16x26x26x8xf32>) -> tensor<16x26x26x8xf32>
   %window = tensor.empty() : tensor<2x2xf32>
   %dx = linalg.generic {indexing_maps = [#x4, #shape4, #padded, #padded, #x4], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
-      ins(%x, %window, %dy, %y : tensor<4x26x26x8xf32>, tensor<2x2xf32>, tensor<4x27x27x8xf32>, tensor<4x27x27x8xf32>) outs(%init : tensor<4x26x26x8xf32>) {
+      ins(%x, %window, %dy, %y : tensor<16x26x26x8xf32>, tensor<2x2xf32>, tensor<16x27x27x8xf32>, tensor<16x27x27x8xf32>) outs(%init : tensor<16x26x26x8xf32>) {
   ^bb0(%in: f32, %w: f32, %g: f32, %m: f32, %out: f32):
     %eq = arith.cmpf oeq, %in, %m : f32
     %s = arith.select %eq, %g, %zero : f32
     %r = arith.addf %out, %s : f32
     linalg.yield %r : f32
-  } -> tensor<4x26x26x8xf32>
-  return %dx : tensor<4x26x26x8xf32>
+  } -> tensor<16x26x26x8xf32>
+  return %dx : tensor<16x26x26x8xf32>
 }
 
 // -----

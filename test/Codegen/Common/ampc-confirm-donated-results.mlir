@@ -14,9 +14,41 @@ module attributes {ampc.donated_train_step_results = array<i64: 0, 1>} {
 
 // -----
 
+// A serial tiled update is a loop nest that starts from the argument's
+// buffer and yields its iteration argument: result 0 is argument 0's
+// buffer. Result 1's loop yields another buffer, result 2's loop starts
+// from another one: neither stays donated.
+// CHECK: module attributes {ampc.donated_train_step_results = array<i64: 0>}
+module attributes {ampc.donated_train_step_results = array<i64: 0, 1, 2>} {
+  func.func @train_step(%w: memref<4x4xf32>, %m: memref<4x4xf32>, %v: memref<4x4xf32>) -> (memref<4x4xf32>, memref<4x4xf32>, memref<4x4xf32>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c4 = arith.constant 4 : index
+    %cst = arith.constant 1.0 : f32
+    %0 = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %w) -> (memref<4x4xf32>) {
+      %1 = scf.for %j = %c0 to %c4 step %c1 iter_args(%b = %a) -> (memref<4x4xf32>) {
+        memref.store %cst, %b[%i, %j] : memref<4x4xf32>
+        scf.yield %b : memref<4x4xf32>
+      }
+      scf.yield %1 : memref<4x4xf32>
+    }
+    %new = memref.alloc() : memref<4x4xf32>
+    %2 = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %m) -> (memref<4x4xf32>) {
+      scf.yield %new : memref<4x4xf32>
+    }
+    %copy = memref.alloc() : memref<4x4xf32>
+    %3 = scf.for %i = %c0 to %c4 step %c1 iter_args(%a = %copy) -> (memref<4x4xf32>) {
+      scf.yield %a : memref<4x4xf32>
+    }
+    return %0, %2, %3 : memref<4x4xf32>, memref<4x4xf32>, memref<4x4xf32>
+  }
+}
+
+// -----
+
 // A module without the list is left alone.
-// CHECK-NOT: ampc.donated_train_step_results
-// CHECK-LABEL: func.func @train_step
+// CHECK: module {
+// CHECK-NEXT: func.func @train_step
 module {
   func.func @train_step(%w: memref<4xf32>) -> memref<4xf32> {
     return %w : memref<4xf32>

@@ -142,7 +142,7 @@ def AmpcVectorizeGenerics
   let options = [
     Option<"width", "width", "int64_t", "16", "preferred vector length">,
     Option<"parallelMinIterations", "parallel-min-iterations", "int64_t",
-           "65536",
+           "262144",
            "ops of at least this many iterations whose outermost loop is "
            "parallel split it into blocks of an scf.forall (threads)">
   ];
