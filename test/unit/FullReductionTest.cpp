@@ -7,7 +7,8 @@
 // JIT at every ISA level the host runs and called with the largest
 // magnitude planted at many positions (first and last element, every row
 // boundary of the fold, a stride through the rest), and with a NaN, against
-// the maximum taken here; the sum of squares against a double-precision sum.
+// the maximum taken here; the sum of squares against a double-precision sum;
+// the overflow check with an inf, -inf or NaN at each of those positions.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,8 +36,9 @@ std::string tensorType(const std::vector<int64_t> &shape) {
   return s + "f32>";
 }
 
-/// @f(x) -> (max |x|, sum x^2): two full reductions over every loop of x,
-/// read in loop order.
+/// @f(x) -> (max |x|, sum x^2, any |x| >= inf): three full reductions over
+/// every loop of x, read in loop order (the last is a loss-scaled step's
+/// overflow check: an `or` of i1, true for an inf or a NaN).
 std::string source(const std::vector<int64_t> &shape) {
   std::string dims, iters;
   for (size_t d = 0; d < shape.size(); ++d) {
@@ -55,9 +57,22 @@ std::string source(const std::vector<int64_t> &shape) {
            name + "0 : tensor<f32>) {\n  ^bb0(%a: f32, %o: f32):\n" + body +
            "  } -> tensor<f32>\n";
   };
+  std::string overflow =
+      "  %no = arith.constant false\n"
+      "  %eb = tensor.empty() : tensor<i1>\n"
+      "  %any0 = linalg.fill ins(%no : i1) outs(%eb : tensor<i1>) -> "
+      "tensor<i1>\n"
+      "  %any = linalg.generic {" +
+      maps + "} ins(%x : " + in +
+      ") outs(%any0 : tensor<i1>) {\n  ^bb0(%a: f32, %o: i1):\n"
+      "    %m = math.absf %a : f32\n"
+      "    %c = arith.cmpf uge, %m, %inf : f32\n"
+      "    %r = arith.ori %c, %o : i1\n"
+      "    linalg.yield %r : i1\n  } -> tensor<i1>\n";
   return "func.func @f(%x: " + in +
-         ") -> (tensor<f32>, tensor<f32>) {\n"
+         ") -> (tensor<f32>, tensor<f32>, tensor<i1>) {\n"
          "  %ninf = arith.constant 0xFF800000 : f32\n"
+         "  %inf = arith.constant 0x7F800000 : f32\n"
          "  %zero = arith.constant 0.0 : f32\n"
          "  %e = tensor.empty() : tensor<f32>\n" +
          reduction("amax", "ninf",
@@ -66,7 +81,9 @@ std::string source(const std::vector<int64_t> &shape) {
          reduction("ss", "zero",
                    "    %q = arith.mulf %a, %a : f32\n    %r = arith.addf %q, "
                    "%o : f32\n    linalg.yield %r : f32\n") +
-         "  return %amax, %ss : tensor<f32>, tensor<f32>\n}\n";
+         overflow +
+         "  return %amax, %ss, %any : tensor<f32>, tensor<f32>, tensor<i1>\n"
+         "}\n";
 }
 
 /// Values in [-1, 1) from a fixed sequence.
@@ -109,6 +126,7 @@ void checkShape(const std::vector<int64_t> &shape) {
     ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
     EXPECT_NEAR((*out)[1].as<float>()[0], squares, 1e-6 * double(n))
         << "sum of squares over " << n;
+    EXPECT_EQ((*out)[2].as<uint8_t>()[0], 0) << "no overflow in " << n;
     for (int64_t at : positions(n)) {
       for (float planted : {-7.5f, 3.25f}) {
         Tensor y = x;
@@ -117,6 +135,17 @@ void checkShape(const std::vector<int64_t> &shape) {
         ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
         EXPECT_EQ((*result)[0].as<float>()[0], std::fabs(planted))
             << "largest magnitude " << planted << " at " << at << " of " << n;
+        EXPECT_EQ((*result)[2].as<uint8_t>()[0], 0);
+      }
+      float inf = std::numeric_limits<float>::infinity();
+      for (float overflow :
+           {-inf, inf, std::numeric_limits<float>::quiet_NaN()}) {
+        Tensor y = x;
+        y.as<float>()[at] = overflow;
+        auto result = (*module)->call("f", {y});
+        ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
+        EXPECT_EQ((*result)[2].as<uint8_t>()[0], 1)
+            << overflow << " at " << at << " of " << n;
       }
     }
     Tensor nan = x;

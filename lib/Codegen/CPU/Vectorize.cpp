@@ -381,27 +381,35 @@ planGeneric(linalg::GenericOp op, int64_t width) {
 }
 
 /// The identity of a combiner whose partial results may be combined in any
-/// grouping (a sum, or a maximum or minimum, which are exact), or nothing.
-std::optional<double> combinerIdentity(Operation *combiner) {
-  // -0.0 for sums: +0.0 would turn a sum of -0.0 into +0.0.
-  if (isa<arith::AddFOp>(combiner))
-    return -0.0;
-  if (isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner))
-    return -std::numeric_limits<double>::infinity();
-  if (isa<arith::MinimumFOp, arith::MinNumFOp>(combiner))
-    return std::numeric_limits<double>::infinity();
-  return std::nullopt;
+/// grouping (an f32 sum, or a maximum or minimum, which are exact; an i1
+/// `or`, such as an overflow check's "any element not finite"), or nothing.
+TypedAttr combinerIdentity(Operation *combiner) {
+  Builder b(combiner->getContext());
+  Type type = combiner->getResult(0).getType();
+  if (type.isF32()) {
+    // -0.0 for sums: +0.0 would turn a sum of -0.0 into +0.0.
+    if (isa<arith::AddFOp>(combiner))
+      return b.getF32FloatAttr(-0.0f);
+    if (isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner))
+      return b.getF32FloatAttr(-std::numeric_limits<float>::infinity());
+    if (isa<arith::MinimumFOp, arith::MinNumFOp>(combiner))
+      return b.getF32FloatAttr(std::numeric_limits<float>::infinity());
+  }
+  // Only `or` of i1: its identity is all-zero bytes, which reads as false
+  // whether a byte holds one i1 (a fill) or a vector's packed bits.
+  if (type.isInteger(1) && isa<arith::OrIOp>(combiner))
+    return b.getBoolAttr(false);
+  return {};
 }
 
-/// The combiner of `op` if it reduces into a 0-d f32 result: every loop a
-/// reduction and the body `yield combine(f(inputs), out)` with `out` used
-/// by that combiner only, which combinerIdentity knows.
+/// The combiner of `op` if it reduces into a 0-d f32 or i1 result: every
+/// loop a reduction and the body `yield combine(f(inputs), out)` with `out`
+/// used by that combiner only, which combinerIdentity knows.
 Operation *fullReductionCombiner(linalg::GenericOp op) {
   if (op.getNumDpsInits() != 1 || op.getNumLoops() < 1 ||
       op.getNumReductionLoops() != op.getNumLoops() ||
       op.getDpsInitOperand(0)->get().getType() !=
-          RankedTensorType::get({}, op.getRegionOutputArgs()[0].getType()) ||
-      !op.getRegionOutputArgs()[0].getType().isF32())
+          RankedTensorType::get({}, op.getRegionOutputArgs()[0].getType()))
     return nullptr;
   Value out = op.getRegionOutputArgs()[0];
   auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
@@ -507,11 +515,11 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   unsigned numLoops = op.getNumLoops();
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   ArrayRef<int64_t> lanes = ArrayRef<int64_t>(bounds).take_back(numPartial);
-  Type f32 = rewriter.getF32Type();
-  auto partialType = RankedTensorType::get(lanes, f32);
-  Value identity = arith::ConstantOp::create(
-      rewriter, loc, rewriter.getFloatAttr(f32, *combinerIdentity(combiner)));
-  Value empty = tensor::EmptyOp::create(rewriter, loc, lanes, f32);
+  TypedAttr identityAttr = combinerIdentity(combiner);
+  Type element = identityAttr.getType();
+  auto partialType = RankedTensorType::get(lanes, element);
+  Value identity = arith::ConstantOp::create(rewriter, loc, identityAttr);
+  Value empty = tensor::EmptyOp::create(rewriter, loc, lanes, element);
   Value start =
       linalg::FillOp::create(rewriter, loc, identity, empty).getResult(0);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -538,7 +546,7 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
       [&](OpBuilder &b, Location loc, ValueRange args) {
         OperationState state(loc, combine);
         state.addOperands({args[0], args[1]});
-        state.addTypes(b.getF32Type());
+        state.addTypes(element);
         Value result = b.create(state)->getResult(0);
         linalg::YieldOp::create(b, loc, result);
       });

@@ -254,6 +254,56 @@ func.func @full_max_channels(%x: tensor<4x6x6x8xf32>, %init: tensor<f32>) -> ten
 
 // -----
 
+#id2o = affine_map<(d0, d1) -> (d0, d1)>
+#none2o = affine_map<(d0, d1) -> ()>
+
+// A loss-scaled step's overflow check (any |g| >= inf, an `or` of i1) over
+// a 784 x 256 gradient: folded into 3136 rows of 64 like a maximum, its 64
+// partials start false and are or-ed 16 lanes at a time, with one vector
+// `or` reduction per 16 partials at the end. An `and` of i1 is not split:
+// one vector reduction per step.
+// CHECK-LABEL: func.func @overflow_check
+// CHECK-DAG: %[[FALSE:.*]] = arith.constant false
+// CHECK: tensor.expand_shape %{{.*}} output_shape [3136, 64] : tensor<200704xf32> into tensor<3136x64xf32>
+// CHECK: linalg.fill ins(%[[FALSE]] : i1) outs(%{{.*}} : tensor<64xi1>)
+// CHECK: scf.for {{.*}} to %c3136 step %c1 {{.*}} -> (tensor<64xi1>)
+// CHECK-NOT: vector.reduction
+// CHECK: arith.cmpf uge, %{{.*}}, %{{.*}} : vector<1x16xf32>
+// CHECK-NOT: vector.reduction
+// CHECK: arith.ori %{{.*}}, %{{.*}} : vector<16xi1>
+// CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<i1>)
+// CHECK: vector.reduction <or>
+// CHECK-NOT: tensor<64xi1>
+// CHECK: vector.reduction <and>
+// CHECK: return
+func.func @overflow_check(%g: tensor<784x256xf32>) -> (tensor<i1>, tensor<i1>) {
+  %inf = arith.constant 0x7F800000 : f32
+  %false = arith.constant false
+  %true = arith.constant true
+  %e = tensor.empty() : tensor<i1>
+  %no = linalg.fill ins(%false : i1) outs(%e : tensor<i1>) -> tensor<i1>
+  %any = linalg.generic {indexing_maps = [#id2o, #none2o], iterator_types = ["reduction", "reduction"]}
+      ins(%g : tensor<784x256xf32>) outs(%no : tensor<i1>) {
+  ^bb0(%x: f32, %o: i1):
+    %a = math.absf %x : f32
+    %c = arith.cmpf uge, %a, %inf : f32
+    %y = arith.ori %c, %o : i1
+    linalg.yield %y : i1
+  } -> tensor<i1>
+  %yes = linalg.fill ins(%true : i1) outs(%e : tensor<i1>) -> tensor<i1>
+  %all = linalg.generic {indexing_maps = [#id2o, #none2o], iterator_types = ["reduction", "reduction"]}
+      ins(%g : tensor<784x256xf32>) outs(%yes : tensor<i1>) {
+  ^bb0(%x: f32, %o: i1):
+    %a = math.absf %x : f32
+    %c = arith.cmpf ult, %a, %inf : f32
+    %y = arith.andi %c, %o : i1
+    linalg.yield %y : i1
+  } -> tensor<i1>
+  return %any, %all : tensor<i1>, tensor<i1>
+}
+
+// -----
+
 #along = affine_map<(d0) -> (d0)>
 #scalar = affine_map<(d0) -> ()>
 

@@ -123,8 +123,8 @@ def AmpcVectorizeGenerics
     the thread count. Tiling is `scf::tileUsingSCF`, vectorization
     `linalg::vectorize`.
 
-    A reduction of a whole f32 tensor to a scalar by a sum, maximum or
-    minimum first keeps one partial result per element of its trailing
+    A reduction of a whole tensor to a scalar by an f32 sum, maximum or
+    minimum, or an i1 `or` (a loss-scaled step's overflow check), first keeps one partial result per element of its trailing
     loops (as few as fill `width` lanes), reduced at the end: the grouping
     depends on the shapes only. A reduction of inputs read in memory order
     (identity maps: one contiguous run) of a multiple of 64 elements, at
