@@ -151,6 +151,12 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
     funcPm.addPass(ampc::createAmpcFuseElementwise());
     // A gradient fused into two readers the same way is computed once.
     funcPm.addPass(createCSEPass());
+    // Then sums that are an elementwise result's only reader compute it in
+    // their own loop (the unscaling of a loss-scaled gradient, read by the
+    // gradient norm): it is never written.
+    ampc::AmpcFuseElementwiseOptions reductions;
+    reductions.intoReductions = true;
+    funcPm.addPass(ampc::createAmpcFuseElementwise(reductions));
   }
   // After the last CSE and the fusion (which can give a fill more
   // writers): each accumulator into zeros gets zeros of its own, not a

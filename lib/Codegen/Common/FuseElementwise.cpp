@@ -96,14 +96,32 @@ struct DropRepeatedZeroAdd : OpRewritePattern<arith::AddFOp> {
 
 struct AmpcFuseElementwisePass
     : ampc::impl::AmpcFuseElementwiseBase<AmpcFuseElementwisePass> {
+  using Base::Base;
+
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     linalg::populateElementwiseOpsFusionPatterns(
-        patterns, [](OpOperand *fused) {
+        patterns, [intoReductions = bool(intoReductions)](OpOperand *fused) {
           auto consumer = dyn_cast<linalg::LinalgOp>(fused->getOwner());
-          if (!consumer ||
-              consumer.getNumLoops() != consumer.getNumParallelLoops())
+          if (!consumer)
             return false;
+          auto producer = fused->get().getDefiningOp<linalg::LinalgOp>();
+          bool readsInit =
+              producer &&
+              llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
+                return producer.payloadUsesValueFromOperand(&init);
+              });
+          // A reduction that reads each element of its input once (a
+          // gradient norm's sum of squares of the unscaled gradient) computes
+          // its only reader's producer in the same loop: the producer's
+          // result is never written. Not through a broadcast (a
+          // contraction's operand, read once per step of k), nor a producer
+          // that stays (other uses, or one that reads its init), which would
+          // have to be an output indexed by reduction loops.
+          if (consumer.getNumLoops() != consumer.getNumParallelLoops())
+            return intoReductions &&
+                   consumer.getMatchingIndexingMap(fused).isPermutation() &&
+                   fused->get().hasOneUse() && !readsInit;
           // A producer whose result is also used elsewhere stays an output
           // of the fused op, indexed through the consumer's map: that map
           // must reach every element once. Through a broadcast (a scalar
@@ -117,7 +135,6 @@ struct AmpcFuseElementwisePass
           // computed again there: cheap arithmetic may be, but a math
           // function (GELU's tanh, softmax's exp, read by the forward, the
           // fp8 amax and the backward) is computed once and read.
-          auto producer = fused->get().getDefiningOp<linalg::LinalgOp>();
           if (producer && !fused->get().hasOneUse() &&
               computesMathFunction(producer))
             return false;
@@ -130,11 +147,6 @@ struct AmpcFuseElementwisePass
           // a third of the zoo CNN's fp8 step. It is computed once instead.
           if (!map.isProjectedPermutation())
             return false;
-          bool readsInit =
-              producer &&
-              llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
-                return producer.payloadUsesValueFromOperand(&init);
-              });
           return fused->get().hasOneUse() && !readsInit;
         });
     patterns.add<FoldFillIntoParallelInit, DropRepeatedZeroAdd>(&getContext());

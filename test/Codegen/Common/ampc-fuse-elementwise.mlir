@@ -1,4 +1,5 @@
 // RUN: ampc-opt %s -split-input-file -ampc-fuse-elementwise -canonicalize | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -ampc-fuse-elementwise=into-reductions=true -canonicalize | FileCheck %s --check-prefix=INTO
 
 // A bias add feeding a ReLU becomes one generic; the scaling that feeds the
 // matmul stays a generic of its own (the matmul reduces over k, so fusing it
@@ -15,6 +16,21 @@
 // CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[ACT]] : tensor<4x6xf32>)
 // CHECK-NOT: linalg.generic
 // CHECK: return
+// With into-reductions, the bias add and the ReLU are computed in the loop
+// of the row sum, their only reader (each element read once): one generic,
+// nothing written between them. The matmul's scaling still stays.
+// INTO-LABEL: func.func @chain
+// INTO: %[[SCALED:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// INTO: arith.mulf
+// INTO: %[[MM:.*]] = linalg.matmul ins(%[[SCALED]], %{{.*}} : tensor<4x8xf32>, tensor<8x6xf32>)
+// INTO: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]} ins(%[[MM]], %{{.*}} : tensor<4x6xf32>, tensor<6xf32>) outs(%{{.*}} : tensor<4xf32>)
+// INTO-NEXT: ^bb0
+// INTO-NEXT: arith.addf
+// INTO-NEXT: arith.maximumf
+// INTO-NEXT: arith.addf
+// INTO-NEXT: linalg.yield
+// INTO-NOT: linalg.generic
+// INTO: return
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #cols = affine_map<(d0, d1) -> (d1)>
 #rows = affine_map<(d0, d1) -> (d0)>
@@ -377,4 +393,79 @@ func.func @repeated_zero_add(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<8xf32>
     linalg.yield %u : f32
   } -> tensor<8xf32>
   return %p, %q : tensor<8xf32>, tensor<8xf32>
+}
+
+// -----
+
+// Reductions that read an elementwise result once per element (sums of
+// squares). Without into-reductions, nothing is fused into them. With it,
+// the unscaling of a gradient with no other reader is computed in
+// the sum's loop; a result that is also returned, and one that accumulates
+// into its init (an adjoint added to a gradient argument), are computed by
+// their own generic and read.
+// INTO-LABEL: func.func @reduction_readers
+// INTO: %[[SHIFTED:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%arg0 : tensor<8x16xf32>) outs(%{{.*}} : tensor<8x16xf32>)
+// INTO: %[[ACC:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]} ins(%arg0 : tensor<8x16xf32>) outs(%arg1 : tensor<8x16xf32>)
+// INTO-NOT: linalg.generic {{.*}} iterator_types = ["parallel", "parallel"]
+// INTO: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%arg0 : tensor<8x16xf32>) outs(%{{.*}} : tensor<f32>)
+// INTO-NEXT: ^bb0
+// INTO-NEXT: arith.mulf
+// INTO-NEXT: arith.mulf
+// INTO-NEXT: arith.addf
+// INTO-NEXT: linalg.yield
+// INTO: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%[[SHIFTED]] : tensor<8x16xf32>)
+// INTO: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%[[ACC]] : tensor<8x16xf32>)
+// INTO: return
+// CHECK-LABEL: func.func @reduction_readers
+// CHECK-COUNT-3: iterator_types = ["parallel", "parallel"]
+// CHECK-COUNT-3: iterator_types = ["reduction", "reduction"]} ins(%{{[0-9]+}} : tensor<8x16xf32>)
+#id2s = affine_map<(d0, d1) -> (d0, d1)>
+#none2s = affine_map<(d0, d1) -> ()>
+func.func @reduction_readers(%g: tensor<8x16xf32>, %acc: tensor<8x16xf32>) -> (tensor<f32>, tensor<f32>, tensor<f32>, tensor<8x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %inv = arith.constant 0.5 : f32
+  %e = tensor.empty() : tensor<8x16xf32>
+  %es = tensor.empty() : tensor<f32>
+  %z = linalg.fill ins(%zero : f32) outs(%es : tensor<f32>) -> tensor<f32>
+  %unscaled = linalg.generic {indexing_maps = [#id2s, #id2s], iterator_types = ["parallel", "parallel"]}
+      ins(%g : tensor<8x16xf32>) outs(%e : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.mulf %a, %inv : f32
+    linalg.yield %m : f32
+  } -> tensor<8x16xf32>
+  %shifted = linalg.generic {indexing_maps = [#id2s, #id2s], iterator_types = ["parallel", "parallel"]}
+      ins(%g : tensor<8x16xf32>) outs(%e : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.addf %a, %one : f32
+    linalg.yield %m : f32
+  } -> tensor<8x16xf32>
+  %accumulated = linalg.generic {indexing_maps = [#id2s, #id2s], iterator_types = ["parallel", "parallel"]}
+      ins(%g : tensor<8x16xf32>) outs(%acc : tensor<8x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.addf %a, %o : f32
+    linalg.yield %m : f32
+  } -> tensor<8x16xf32>
+  %s0 = linalg.generic {indexing_maps = [#id2s, #none2s], iterator_types = ["reduction", "reduction"]}
+      ins(%unscaled : tensor<8x16xf32>) outs(%z : tensor<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %q = arith.mulf %a, %a : f32
+    %r = arith.addf %q, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  %s1 = linalg.generic {indexing_maps = [#id2s, #none2s], iterator_types = ["reduction", "reduction"]}
+      ins(%shifted : tensor<8x16xf32>) outs(%z : tensor<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %q = arith.mulf %a, %a : f32
+    %r = arith.addf %q, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  %s2 = linalg.generic {indexing_maps = [#id2s, #none2s], iterator_types = ["reduction", "reduction"]}
+      ins(%accumulated : tensor<8x16xf32>) outs(%z : tensor<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %q = arith.mulf %a, %a : f32
+    %r = arith.addf %q, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  return %s0, %s1, %s2, %shifted : tensor<f32>, tensor<f32>, tensor<f32>, tensor<8x16xf32>
 }

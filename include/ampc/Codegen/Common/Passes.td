@@ -114,8 +114,19 @@ def AmpcFuseElementwise
     consumes it (bias add, activation, scaling, casts: one loop nest, one
     kernel on the GPU, no intermediate buffer). Consumers with reduction
     loops (contractions, sums) are left alone, so that a producer is never
-    recomputed once per reduction step.
+    recomputed once per reduction step; with `into-reductions`, a reduction
+    that reads each element of its input once (a permutation map: a
+    gradient norm's sum of squares of the unscaled gradient, a bias
+    gradient's sum) computes its producer in its own loop, where that
+    reduction is the producer's only reader and the producer does not read
+    its init. Run it after the plain fusion and CSE, which merge the
+    copies of a gradient that several readers fused alike (a copy fused
+    into a sum would otherwise be computed twice).
   }];
+  let options = [
+    Option<"intoReductions", "into-reductions", "bool", "false",
+           "also fuse into reductions that read each input element once">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
