@@ -238,6 +238,7 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   cpu.bf16Dot = cpuTarget.prefersBf16Dot();
   cpu.amx = cpuTarget.amxBf16;
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
+  cpu.vectorBytes = cpuTarget.vectorBits / 8;
   cpu.f16Conversions = cpuTarget.f16Conversions;
   std::vector<FunctionSignature> functions;
   auto ir = detail::parseAndLower(

@@ -366,6 +366,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   cpu.amx = options.vectorize && cpuTarget.amxBf16 &&
             ampc_rt_cpu_request_amx(nullptr, 0) == 0;
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
+  cpu.vectorBytes = cpuTarget.vectorBits / 8;
   cpu.f16Conversions = cpuTarget.f16Conversions;
   cpu.donateCarriedState = options.donateCarriedState;
   GpuPipelineOptions gpu;

@@ -204,11 +204,18 @@ static void addBufferizationStage(OpPassManager &pm, bool stackBuffers) {
 
 /// Buffers and loops become LLVM.
 static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
-                         bool x86Vector) {
+                         bool x86Vector, int64_t vectorBytes) {
   // AMX tiles a loop carries become LLVM's type before the loops are
   // lowered (no-op without AMX ops).
   pm.addPass(ampc::createAmpcCpuLowerAmx());
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcExpandStridedCopies());
+  // Strided copies (out of a padded buffer into a contiguous one) move
+  // vectors, not one element per iteration.
+  if (vectorBytes > 0) {
+    ampc::AmpcCpuVectorizeCopiesOptions copies;
+    copies.vectorBytes = vectorBytes;
+    pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuVectorizeCopies(copies));
+  }
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuFlattenTransfers());
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
   // Fully unrolled: the loop form keeps each transfer's temporary in an
@@ -268,7 +275,14 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   ampc::AmpcCpuParallelLoopsOptions parallel;
   parallel.threads = options.threads;
   pm.addPass(ampc::createAmpcCpuParallelLoops(parallel));
-  addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot);
+  // Copies move the target's widest vectors (none: scalar loops, without
+  // vectorization).
+  int64_t vectorBytes = options.vectorBytes > 0
+                            ? int64_t(options.vectorBytes)
+                            : CpuTarget::host().vectorBits / 8;
+  if (!options.vectorize)
+    vectorBytes = 0;
+  addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot, vectorBytes);
 }
 
 void ampc::buildGpuPipeline(OpPassManager &pm,

@@ -176,4 +176,63 @@ TEST(LayoutChangeTest, MatricesAndOtherPermutations) {
     runCase(c);
 }
 
+/// A strided slice of x (offsets, sizes, strides per dimension) returned
+/// as the result: bufferization copies it from x's buffer into the
+/// result's (ampc-cpu-vectorize-copies moves the rows as vectors).
+struct Slice {
+  std::vector<int64_t> inShape, offsets, sizes, strides;
+  bool bf16 = false;
+};
+
+std::string sliceSource(const Slice &c) {
+  const char *t = c.bf16 ? "bf16" : "f32";
+  auto list = [](const std::vector<int64_t> &v) {
+    std::string s;
+    for (int64_t x : v)
+      s += (s.empty() ? "" : ", ") + std::to_string(x);
+    return "[" + s + "]";
+  };
+  std::string in = tensorType(c.inShape, t), out = tensorType(c.sizes, t);
+  return "func.func @f(%x: " + in + ") -> " + out +
+         " {\n  %s = tensor.extract_slice %x" + list(c.offsets) + " " +
+         list(c.sizes) + " " + list(c.strides) + " : " + in + " to " + out +
+         "\n  return %s : " + out + "\n}\n";
+}
+
+TEST(LayoutChangeTest, StridedSlicesCopyExactly) {
+  // A pooled activation in its padded buffer (every other pixel), rows of
+  // 20 at an offset (vectors of 10, or 5 on AVX2), bf16 rows of 64, rows of
+  // one element (a scalar loop) and of a prime (17).
+  for (Slice c :
+       {Slice{{2, 26, 26, 8}, {0, 0, 0, 0}, {2, 13, 13, 8}, {1, 2, 2, 1}},
+        Slice{{3, 32}, {0, 4}, {3, 20}, {1, 1}},
+        Slice{{2, 128}, {0, 0}, {2, 64}, {1, 1}, true},
+        Slice{{8, 4}, {0, 1}, {8, 1}, {1, 1}},
+        Slice{{2, 40}, {1, 3}, {1, 17}, {1, 1}}}) {
+    SCOPED_TRACE(sliceSource(c));
+    Tensor x = indexTensor(c.bf16 ? DType::BF16 : DType::F32, c.inShape, 3);
+    for (const std::string &features : ampc::testing::hostIsaLevels()) {
+      SCOPED_TRACE("features: '" + features + "'");
+      auto out = ampc::testing::compileAndCallF(sliceSource(c), {x}, features,
+                                                /*threads=*/1);
+      ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+      const Tensor &got = out->front();
+      int mismatches = 0;
+      for (int64_t i = 0; i < got.numElements(); ++i) {
+        // The source element of result element i.
+        int64_t at = 0, rest = i, stride = 1;
+        for (int64_t d = int64_t(c.sizes.size()) - 1; d >= 0; --d) {
+          at += (c.offsets[d] + (rest % c.sizes[d]) * c.strides[d]) * stride;
+          rest /= c.sizes[d];
+          stride *= c.inShape[d];
+        }
+        if (valueAt(got, i) != valueAt(x, at) && mismatches++ < 5)
+          ADD_FAILURE() << "element " << i << ": " << valueAt(got, i)
+                        << ", expected " << valueAt(x, at);
+      }
+      EXPECT_EQ(mismatches, 0);
+    }
+  }
+}
+
 } // namespace

@@ -98,6 +98,11 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("f32 columns of the register tile (0: sized for this "
                      "machine's CPU)"),
       llvm::cl::init(0)};
+  Option<int64_t> vectorBytes{
+      *this, "vector-bytes",
+      llvm::cl::desc("bytes of the widest vectors strided copies move (0: "
+                     "this machine's CPU's, see CpuTarget::vectorBits)"),
+      llvm::cl::init(0)};
   Option<int64_t> threads{
       *this, "threads",
       llvm::cl::desc("threads of the parallel loops over contraction tiles "

@@ -210,6 +210,32 @@ def AmpcCpuLowerAmx : Pass<"ampc-cpu-lower-amx", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def AmpcCpuVectorizeCopies
+    : Pass<"ampc-cpu-vectorize-copies", "::mlir::func::FuncOp"> {
+  let summary = "copy strided buffers with vector loads and stores";
+  let description = [{
+    On buffers: a `linalg.copy` between memrefs of one static shape whose
+    innermost dimension is contiguous on both sides (a pooled activation
+    copied out of the padded buffer its gradient reads, into the
+    contiguous one a reshape needs: 32 x 13 x 13 x 8 at a stride of 16 in
+    w) becomes a loop nest over its outer dimensions and its innermost one
+    in steps of V, each step one V-lane vector read and write, where V is
+    the largest divisor of the innermost size that fits `vector-bytes`.
+    Without it the copy is a scalar loop (`convert-linalg-to-loops`).
+    Copies whose innermost size has no divisor of at least 2 lanes that
+    fits (one element, a prime larger than a vector), of dynamic shape, or
+    strided in their innermost dimension stay as they are.
+  }];
+  let options = [
+    Option<"vectorBytes", "vector-bytes", "int64_t", "64",
+           "bytes of the widest vector a copy moves at once">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::ub::UBDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def AmpcCpuFlattenTransfers
     : Pass<"ampc-cpu-flatten-transfers", "::mlir::func::FuncOp"> {
   let summary = "read and write vectors of contiguous memory as 1-D vectors";

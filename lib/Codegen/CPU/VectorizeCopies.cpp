@@ -1,0 +1,111 @@
+//===- VectorizeCopies.cpp - strided copies as vector loads and stores ----===//
+//
+// ampc-cpu-vectorize-copies: see Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ampc/Codegen/CPU/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+
+namespace ampc {
+#define GEN_PASS_DEF_AMPCCPUVECTORIZECOPIES
+#include "ampc/Codegen/CPU/Passes.h.inc"
+} // namespace ampc
+
+using namespace mlir;
+
+namespace {
+
+/// True if `type` is a memref of static shape whose innermost dimension is
+/// contiguous (unit stride).
+bool innermostContiguous(MemRefType type) {
+  if (!type.hasStaticShape() || type.getRank() == 0)
+    return false;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return succeeded(type.getStridesAndOffset(strides, offset)) &&
+         strides.back() == 1;
+}
+
+/// Lanes of the vectors that copy `copy`: the largest divisor of its
+/// innermost size that fits `vectorBytes`; 0 where none of at least two
+/// lanes does, or the copy is not one between such memrefs.
+int64_t copyLanes(linalg::CopyOp copy, int64_t vectorBytes) {
+  if (!copy.hasPureBufferSemantics())
+    return 0;
+  auto source = dyn_cast<MemRefType>(copy.getInputs()[0].getType());
+  auto target = dyn_cast<MemRefType>(copy.getOutputs()[0].getType());
+  if (!source || !target || source.getShape() != target.getShape() ||
+      source.getElementType() != target.getElementType() ||
+      !innermostContiguous(source) || !innermostContiguous(target) ||
+      !source.getElementType().isIntOrFloat())
+    return 0;
+  int64_t bits = source.getElementTypeBitWidth();
+  if (bits % 8)
+    return 0;
+  int64_t size = source.getShape().back();
+  for (int64_t lanes = std::min(size, vectorBytes * 8 / bits); lanes >= 2;
+       --lanes)
+    if (size % lanes == 0)
+      return lanes;
+  return 0;
+}
+
+/// Replaces `copy` by a loop nest over its outer dimensions and its
+/// innermost one in steps of `lanes`, each step one vector read and write.
+void vectorizeCopy(linalg::CopyOp copy, int64_t lanes) {
+  OpBuilder b(copy);
+  Location loc = copy.getLoc();
+  Value source = copy.getInputs()[0], target = copy.getOutputs()[0];
+  auto type = cast<MemRefType>(source.getType());
+  llvm::SmallDenseMap<int64_t, Value> constants;
+  auto index = [&](int64_t value) {
+    Value &constant = constants[value];
+    if (!constant)
+      constant = arith::ConstantIndexOp::create(b, loc, value);
+    return constant;
+  };
+  SmallVector<Value> lower, upper, steps;
+  for (int64_t size : type.getShape()) {
+    lower.push_back(index(0));
+    upper.push_back(index(size));
+    steps.push_back(index(1));
+  }
+  steps.back() = index(lanes);
+  auto vectorType = VectorType::get({lanes}, type.getElementType());
+  scf::buildLoopNest(
+      b, loc, lower, upper, steps,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange ivs) {
+        Value padding =
+            ub::PoisonOp::create(nested, nestedLoc, type.getElementType());
+        auto read = vector::TransferReadOp::create(
+            nested, nestedLoc, vectorType, source, ivs, padding,
+            ArrayRef<bool>{true});
+        vector::TransferWriteOp::create(nested, nestedLoc, read, target, ivs,
+                                        ArrayRef<bool>{true});
+      });
+  copy.erase();
+}
+
+struct AmpcCpuVectorizeCopiesPass
+    : ampc::impl::AmpcCpuVectorizeCopiesBase<AmpcCpuVectorizeCopiesPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    SmallVector<std::pair<linalg::CopyOp, int64_t>> copies;
+    getOperation().walk([&](linalg::CopyOp copy) {
+      if (int64_t lanes = copyLanes(copy, vectorBytes))
+        copies.push_back({copy, lanes});
+    });
+    for (auto [copy, lanes] : copies)
+      vectorizeCopy(copy, lanes);
+  }
+};
+
+} // namespace

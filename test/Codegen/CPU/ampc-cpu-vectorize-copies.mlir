@@ -1,0 +1,71 @@
+// RUN: ampc-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(ampc-cpu-vectorize-copies))" | FileCheck %s
+// RUN: ampc-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(ampc-cpu-vectorize-copies{vector-bytes=32}))" | FileCheck %s --check-prefix=AVX2
+
+// A pooled activation copied out of the padded buffer its gradient reads
+// (every other pixel of a row: w at a stride of 16 floats) into a
+// contiguous one: a loop per outer dimension and one 8-lane vector read
+// and write per pixel.
+// CHECK-LABEL: func.func @pooled
+// CHECK-NOT: linalg.copy
+// CHECK: scf.for %[[N:.*]] = %c0 to %c32 step %c1
+// CHECK: scf.for %[[H:.*]] = %c0 to %c13 step %c1
+// CHECK: scf.for %[[W:.*]] = %c0 to %c13 step %c1
+// CHECK: scf.for %[[C:.*]] = %c0 to %c8 step %c8
+// CHECK: %[[V:.*]] = vector.transfer_read %arg0[%[[N]], %[[H]], %[[W]], %[[C]]], %{{.*}} {in_bounds = [true]} : memref<32x13x13x8xf32, strided<[5832, 432, 16, 1], offset: 224>>, vector<8xf32>
+// CHECK: vector.transfer_write %[[V]], %arg1[%[[N]], %[[H]], %[[W]], %[[C]]] {in_bounds = [true]} : vector<8xf32>, memref<32x13x13x8xf32>
+// CHECK-NOT: linalg.copy
+func.func @pooled(%padded: memref<32x13x13x8xf32, strided<[5832, 432, 16, 1], offset: 224>>, %out: memref<32x13x13x8xf32>) {
+  linalg.copy ins(%padded : memref<32x13x13x8xf32, strided<[5832, 432, 16, 1], offset: 224>>) outs(%out : memref<32x13x13x8xf32>)
+  return
+}
+
+// -----
+
+// Rows of 48 floats: three 16-lane vectors per row (64 bytes), six 8-lane
+// ones with vector-bytes=32 (AVX2); rows of 20: two vectors of 10 (the
+// largest divisor that fits), four of 5 on AVX2; bf16 rows of 64: two
+// 32-lane vectors.
+// CHECK-LABEL: func.func @rows
+// CHECK: scf.for {{.*}} to %c48 step %c16
+// CHECK: vector.transfer_read {{.*}} vector<16xf32>
+// CHECK: scf.for {{.*}} to %c20 step %c10
+// CHECK: vector.transfer_read {{.*}} vector<10xf32>
+// CHECK: scf.for {{.*}} to %c64 step %c32
+// CHECK: vector.transfer_read {{.*}} vector<32xbf16>
+// CHECK-NOT: linalg.copy
+// AVX2-LABEL: func.func @rows
+// AVX2: scf.for {{.*}} to %c48 step %c8
+// AVX2: vector.transfer_read {{.*}} vector<8xf32>
+// AVX2: scf.for {{.*}} to %c20 step %c5
+// AVX2: vector.transfer_read {{.*}} vector<5xf32>
+// AVX2: scf.for {{.*}} to %c64 step %c16
+// AVX2: vector.transfer_read {{.*}} vector<16xbf16>
+func.func @rows(%a: memref<4x48xf32, strided<[64, 1]>>, %b: memref<4x48xf32>,
+                %c: memref<3x20xf32, strided<[32, 1], offset: 4>>, %d: memref<3x20xf32>,
+                %e: memref<2x64xbf16, strided<[128, 1]>>, %f: memref<2x64xbf16>) {
+  linalg.copy ins(%a : memref<4x48xf32, strided<[64, 1]>>) outs(%b : memref<4x48xf32>)
+  linalg.copy ins(%c : memref<3x20xf32, strided<[32, 1], offset: 4>>) outs(%d : memref<3x20xf32>)
+  linalg.copy ins(%e : memref<2x64xbf16, strided<[128, 1]>>) outs(%f : memref<2x64xbf16>)
+  return
+}
+
+// -----
+
+// Left as they are: rows of one element, rows of a prime larger than a
+// vector (17), a source strided in its innermost dimension, a dynamic
+// shape, and a copy on tensors.
+// CHECK-LABEL: func.func @left_alone
+// CHECK-COUNT-5: linalg.copy
+// CHECK-NOT: vector.transfer_read
+func.func @left_alone(%a: memref<8x1xf32, strided<[4, 1]>>, %b: memref<8x1xf32>,
+                      %c: memref<2x17xf32, strided<[32, 1]>>, %d: memref<2x17xf32>,
+                      %e: memref<4x8xf32, strided<[1, 4]>>, %f: memref<4x8xf32>,
+                      %g: memref<?x16xf32, strided<[32, 1]>>, %h: memref<?x16xf32>,
+                      %t: tensor<4x16xf32>, %u: tensor<4x16xf32>) -> tensor<4x16xf32> {
+  linalg.copy ins(%a : memref<8x1xf32, strided<[4, 1]>>) outs(%b : memref<8x1xf32>)
+  linalg.copy ins(%c : memref<2x17xf32, strided<[32, 1]>>) outs(%d : memref<2x17xf32>)
+  linalg.copy ins(%e : memref<4x8xf32, strided<[1, 4]>>) outs(%f : memref<4x8xf32>)
+  linalg.copy ins(%g : memref<?x16xf32, strided<[32, 1]>>) outs(%h : memref<?x16xf32>)
+  %r = linalg.copy ins(%t : tensor<4x16xf32>) outs(%u : tensor<4x16xf32>) -> tensor<4x16xf32>
+  return %r : tensor<4x16xf32>
+}
