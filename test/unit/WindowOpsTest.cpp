@@ -120,6 +120,35 @@ WindowCase maxPool(Shape x, int64_t k, int64_t s) {
   return c;
 }
 
+/// Max pooling whose channel also shifts with the window's column:
+/// y[n, oh, ow, c] = max over 2 x 2 of x[n, 2oh + kh, 2ow + kw, c + kw]
+/// (C channels out of C + 1): the channels are read from c + kw, a
+/// different run of C for each kw.
+WindowCase shiftedChannels(Shape x) {
+  Shape y = {x[0], x[1] / 2, x[2] / 2, x[3] - 1};
+  WindowCase c = maxPool(x, 2, 2);
+  c.name = "max pool with channels at c + kw " + tensorType(x);
+  c.outShape = y;
+  c.iterations = elements(y) * 4;
+  auto replace = [&](const std::string &from, const std::string &to) {
+    for (size_t at; (at = c.source.find(from)) != std::string::npos;)
+      c.source.replace(at, from.size(), to);
+  };
+  Shape pooled = {x[0], x[1] / 2, x[2] / 2, x[3]};
+  replace(tensorType(pooled), tensorType(y));
+  replace("ow * 2 + kw, c)>", "ow * 2 + kw, c + kw)>");
+  const Tensor &in = c.inputs[0];
+  c.reference = [=](const std::vector<int64_t> &i) {
+    float best = -std::numeric_limits<float>::infinity();
+    for (int64_t kh = 0; kh < 2; ++kh)
+      for (int64_t kw = 0; kw < 2; ++kw)
+        best = std::max(
+            best, at(in, x, {i[0], i[1] * 2 + kh, i[2] * 2 + kw, i[3] + kw}));
+    return best;
+  };
+  return c;
+}
+
 /// The gradient of a 2 x 2 max pooling as autodiff writes it: dX[n, h, w, c]
 /// sums, over the window, dY' at [n, h - kh + 1, w - kw + 1, c] where x
 /// equals Y' there (Y' and dY' padded: (H + 1) x (W + 1)).
@@ -268,11 +297,13 @@ void runCase(const WindowCase &c) {
 TEST(WindowOpsTest, MaxPooling) {
   // 2x2 stride 2 over 8 channels (the zoo CNN's); overlapping 3x3 windows
   // at stride 1 over a prime channel count; 24 channels (tiles of 12); one
-  // channel (a scalar loop); twice the CNN's batch, split across threads.
+  // channel (a scalar loop); twice the CNN's batch, split across threads;
+  // channels read from c + kw (vectors of 16 and 8 from a shifted start).
   for (const WindowCase &c :
        {maxPool({2, 6, 6, 8}, 2, 2), maxPool({3, 7, 7, 7}, 3, 1),
         maxPool({1, 9, 9, 24}, 3, 2), maxPool({2, 6, 6, 1}, 2, 2),
-        maxPool({64, 26, 26, 8}, 2, 2)})
+        maxPool({64, 26, 26, 8}, 2, 2), shiftedChannels({2, 6, 6, 17}),
+        shiftedChannels({1, 4, 4, 9})})
     runCase(c);
 }
 

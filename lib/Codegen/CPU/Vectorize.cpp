@@ -627,14 +627,49 @@ LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
   return vectorizeTile(rewriter, tiled->tiledOps.back());
 }
 
+/// True if `expr` reads `loop` with unit stride: `d` or `d + e` where `e`
+/// does not depend on `loop` (an im2col gather's `w + kw`).
+bool unitStrideIn(AffineExpr expr, unsigned loop, unsigned numDims) {
+  AffineExpr rest = expr - getAffineDimExpr(loop, expr.getContext());
+  return !simplifyAffineExpr(rest, numDims, 0).isFunctionOfDim(loop);
+}
+
+/// True if `operand` (read through `map`) reads `loop` at most in one
+/// result, with unit stride, after which every dimension has one element
+/// (a single channel): consecutive iterations of `loop` are consecutive
+/// elements.
+bool readsAlongInnermost(linalg::GenericOp op, OpOperand &operand,
+                         unsigned loop) {
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  auto type = dyn_cast<ShapedType>(operand.get().getType());
+  ArrayRef<AffineExpr> results = map.getResults();
+  std::optional<size_t> at;
+  for (auto [i, expr] : llvm::enumerate(results)) {
+    if (!expr.isFunctionOfDim(loop))
+      continue;
+    if (at || !unitStrideIn(expr, loop, map.getNumDims()))
+      return false;
+    at = i;
+  }
+  if (!at)
+    return true;
+  for (size_t i = *at + 1; i < results.size(); ++i)
+    if (!type || type.getDimSize(i) != 1)
+      return false;
+  return true;
+}
+
 /// For a generic with window maps (max pooling reads x[n, 2oh + kh, ...],
 /// its gradient a padded dY[n, h - kh + 1, ...], an im2col gather the
-/// image): the loop to vectorize along and its tile, if every operand reads
-/// it as its innermost dimension and nowhere else (or not at all: the
-/// window's shape tensor), it is parallel and a tile of at least two lanes
-/// divides it. Such ops have maps that are not projected permutations, which
-/// upstream tiling and vectorization do not take (a constant offset in a map
-/// makes tiling's slices wrong).
+/// image): the loop to vectorize along and its tile. It is the output's
+/// innermost loop of more than one iteration (the channels; over a
+/// single channel, the one before: an im2col gather's kw); every operand
+/// reads it with unit stride, followed only by single-element dimensions,
+/// and nowhere else (or not at all: the window's shape tensor); it is
+/// parallel and a tile of at least two lanes divides it. Such ops have maps
+/// that are not projected permutations, which upstream tiling and
+/// vectorization do not take (a constant offset in a map makes tiling's
+/// slices wrong).
 std::optional<std::pair<unsigned, int64_t>> planWindowed(linalg::GenericOp op,
                                                          int64_t width) {
   if (!op.hasPureTensorSemantics() || op.getNumLoops() < 2 ||
@@ -644,26 +679,24 @@ std::optional<std::pair<unsigned, int64_t>> planWindowed(linalg::GenericOp op,
     return std::nullopt;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   AffineMap outMap = op.getIndexingMapsArray().back();
-  if (llvm::any_of(bounds, ShapedType::isDynamic) ||
-      outMap.getNumResults() == 0 ||
-      !isa<AffineDimExpr>(outMap.getResults().back()))
+  if (llvm::any_of(bounds, ShapedType::isDynamic))
     return std::nullopt;
-  unsigned loop = cast<AffineDimExpr>(outMap.getResults().back()).getPosition();
+  ArrayRef<AffineExpr> outResults = outMap.getResults();
+  while (outResults.size() > 1 && isa<AffineDimExpr>(outResults.back()) &&
+         bounds[cast<AffineDimExpr>(outResults.back()).getPosition()] == 1)
+    outResults = outResults.drop_back();
+  if (outResults.empty() || !isa<AffineDimExpr>(outResults.back()))
+    return std::nullopt;
+  unsigned loop = cast<AffineDimExpr>(outResults.back()).getPosition();
   if (op.getIteratorTypesArray()[loop] != utils::IteratorType::parallel)
     return std::nullopt;
   for (OpOperand &operand : op->getOpOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(&operand);
-    ArrayRef<AffineExpr> results = map.getResults();
     // Every output has one element per lane (none reduces the lanes).
-    if (op.isDpsInit(&operand) && !map.isFunctionOfDim(loop))
+    if (op.isDpsInit(&operand) &&
+        !op.getMatchingIndexingMap(&operand).isFunctionOfDim(loop))
       return std::nullopt;
-    for (auto [i, expr] : llvm::enumerate(results)) {
-      if (!expr.isFunctionOfDim(loop))
-        continue;
-      if (i + 1 != results.size() ||
-          expr != getAffineDimExpr(loop, op.getContext()))
-        return std::nullopt;
-    }
+    if (!readsAlongInnermost(op, operand, loop))
+      return std::nullopt;
   }
   int64_t tile = pickTile(bounds[loop], width);
   if (tile < 2)

@@ -614,12 +614,18 @@ func.func @max_pool_gradient_into_zeros(%x: tensor<16x26x26x8xf32>, %dy: tensor<
 
 // -----
 
-// Left as they were: a window over a single channel (no vector to make), and
-// a window whose channel loop is also part of a window expression.
+// Left as it was: a window over a single channel at a stride of 2 (no
+// contiguous vector to read). A window whose channel loop is also part of
+// a window expression (x[..., c + kw]) reads 8 consecutive channels from
+// c + kw: vectorized along c, the reduction loops carrying the vector.
 // CHECK-LABEL: func.func @windows_left_alone
 // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x6x6x1xf32>, tensor<2x2xf32>)
-// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x6x6x16xf32>, tensor<2x2xf32>)
-// CHECK-NOT: vector.transfer_read
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %{{.*}} = %c0 to %c2 step %c1 iter_args(%{{.*}}) -> (vector<8xf32>)
+// CHECK: scf.for %[[KW:.*]] = %c0 to %c2 step %c1 iter_args(%{{.*}}) -> (vector<8xf32>)
+// CHECK: tensor.extract_slice %{{.*}}[0, %{{.*}}, %{{.*}}, %[[KW]]] [1, 1, 1, 8] [1, 1, 1, 1] : tensor<1x6x6x16xf32> to tensor<8xf32>
+// CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK-NOT: linalg.generic
 #win5 = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh * 2 + kh, ow * 2 + kw, c)>
 #shape5 = affine_map<(n, oh, ow, c, kh, kw) -> (kh, kw)>
 #pooled5 = affine_map<(n, oh, ow, c, kh, kw) -> (n, oh, ow, c)>
@@ -639,6 +645,34 @@ func.func @windows_left_alone(%x: tensor<1x6x6x1xf32>, %init: tensor<1x3x3x1xf32
     linalg.yield %m : f32
   } -> tensor<1x3x3x8xf32>
   return %p, %q : tensor<1x3x3x1xf32>, tensor<1x3x3x8xf32>
+}
+
+// -----
+
+// An im2col gather over a 1-channel image: the output's innermost loop has
+// one iteration, so the one before it (kw) is the vector: each of the three
+// rows of a patch is one 3-element slice of the image at w + kw, read with
+// unit stride, written whole.
+// CHECK-LABEL: func.func @im2col_one_channel
+// CHECK-NOT: linalg.generic
+// CHECK: scf.for %[[N:.*]] = %c0 to %c2 step %c1
+// CHECK: scf.for %[[H:.*]] = %c0 to %c5 step %c1
+// CHECK: scf.for %[[W:.*]] = %c0 to %c4 step %c1
+// CHECK: scf.for %[[KH:.*]] = %c0 to %c3 step %c1
+// CHECK: %[[ROW:.*]] = affine.apply #{{.*}}(%[[H]], %[[KH]])
+// CHECK: %[[TAPS:.*]] = tensor.extract_slice %arg0[%[[N]], %[[ROW]], %[[W]], 0] [1, 1, 3, 1] [1, 1, 1, 1] : tensor<2x7x6x1xf32> to tensor<3xf32>
+// CHECK: tensor.insert_slice %[[TAPS]] into %{{.*}}[%[[N]], %[[H]], %[[W]], %[[KH]], 0, 0] [1, 1, 1, 1, 3, 1]
+// CHECK-NOT: linalg.generic
+#x6 = affine_map<(n, h, w, kh, kw, c) -> (n, h + kh, w + kw, c)>
+#y6 = affine_map<(n, h, w, kh, kw, c) -> (n, h, w, kh, kw, c)>
+func.func @im2col_one_channel(%x: tensor<2x7x6x1xf32>) -> tensor<2x5x4x3x3x1xf32> {
+  %e = tensor.empty() : tensor<2x5x4x3x3x1xf32>
+  %g = linalg.generic {indexing_maps = [#x6, #y6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x7x6x1xf32>) outs(%e : tensor<2x5x4x3x3x1xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<2x5x4x3x3x1xf32>
+  return %g : tensor<2x5x4x3x3x1xf32>
 }
 
 // -----

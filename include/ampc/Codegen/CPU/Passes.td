@@ -133,9 +133,11 @@ def AmpcVectorizeGenerics
     vector chains. A whole innermost loop of at most half of `width` (8
     channels) in an op without reductions takes the next loop into the
     vector too, unless an input is contiguous along another loop. Ops with
-    window maps (pooling, its
-    gradient, im2col) are a loop nest in the op's order with one vector of
-    their output's innermost loop per step; reduction loops after all the
+    window maps (pooling, its gradient, im2col) are a loop nest in the op's
+    order with one vector of their output's innermost loop of more than one
+    iteration per step (over a single channel, an im2col gather's kw), which
+    every operand reads with unit stride (`w + kw`, `c + kw`); reduction
+    loops after all the
     parallel ones carry the output's vector, and an output that is a fill
     is neither filled nor read (each window starts from the filled value).
   }];
