@@ -124,22 +124,22 @@ def AmpcVectorizeGenerics
     `linalg::vectorize`.
 
     A reduction of a whole tensor to a scalar by an f32 sum, maximum or
-    minimum, or an i1 `or` (a loss-scaled step's overflow check), first keeps one partial result per element of its trailing
-    loops (as few as fill `width` lanes), reduced at the end: the grouping
-    depends on the shapes only. A reduction of inputs read in memory order
-    (identity maps: one contiguous run) of a multiple of 64 elements, at
-    least 128 (an fp8 amax history's maximum, an activation's amax), is
-    first folded into rows of 64, so that its 64 partials are independent
-    vector chains. A whole innermost loop of at most half of `width` (8
-    channels) in an op without reductions takes the next loop into the
-    vector too, unless an input is contiguous along another loop. Ops with
-    window maps (pooling, its gradient, im2col) are a loop nest in the op's
-    order with one vector of their output's innermost loop of more than one
-    iteration per step (over a single channel, an im2col gather's kw), which
-    every operand reads with unit stride (`w + kw`, `c + kw`); reduction
-    loops after all the
-    parallel ones carry the output's vector, and an output that is a fill
-    is neither filled nor read (each window starts from the filled value).
+    minimum, or an i1 `or` (a loss-scaled step's overflow check), first
+    keeps one partial result per element of its trailing loops (as few as
+    fill `width` lanes), reduced at the end: the grouping depends on the
+    shapes only. A reduction of inputs read in memory order (identity maps:
+    one contiguous run) of a multiple of 64 elements, at least 128 (an fp8
+    amax history's maximum, an activation's amax), is first folded into rows
+    of 64, so that its 64 partials are independent vector chains. A whole
+    innermost loop of at most half of `width` (8 channels) in an op without
+    reductions takes the next loop into the vector too, unless an input is
+    contiguous along another loop. Ops with window maps (pooling, its
+    gradient, im2col) are a loop nest in the op's order with one vector of
+    their output's innermost loop of more than one iteration per step (over
+    a single channel, an im2col gather's kw), which every operand reads with
+    unit stride (`w + kw`, `c + kw`); reduction loops after all the parallel
+    ones carry the output's vector, and an output that is a fill is neither
+    filled nor read (each window starts from the filled value).
   }];
   let options = [
     Option<"width", "width", "int64_t", "16", "preferred vector length">,
