@@ -98,6 +98,12 @@ struct AmpcCpuVectorizeCopiesPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (vectorBytes < 1) {
+      getOperation().emitError("ampc-cpu-vectorize-copies: vector-bytes must "
+                               "be positive, got ")
+          << int64_t(vectorBytes);
+      return signalPassFailure();
+    }
     SmallVector<std::pair<linalg::CopyOp, int64_t>> copies;
     getOperation().walk([&](linalg::CopyOp copy) {
       if (int64_t lanes = copyLanes(copy, vectorBytes))

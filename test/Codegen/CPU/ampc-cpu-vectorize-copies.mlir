@@ -1,5 +1,9 @@
 // RUN: ampc-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(ampc-cpu-vectorize-copies))" | FileCheck %s
 // RUN: ampc-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(ampc-cpu-vectorize-copies{vector-bytes=32}))" | FileCheck %s --check-prefix=AVX2
+// RUN: not ampc-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(ampc-cpu-vectorize-copies{vector-bytes=0}))" 2>&1 | FileCheck %s --check-prefix=BAD
+
+// A vector of no bytes is refused, naming the option.
+// BAD: error: ampc-cpu-vectorize-copies: vector-bytes must be positive, got 0
 
 // A pooled activation copied out of the padded buffer its gradient reads
 // (every other pixel of a row: w at a stride of 16 floats) into a
