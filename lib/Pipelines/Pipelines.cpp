@@ -40,6 +40,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <optional>
+
 using namespace mlir;
 
 llvm::Expected<ampc::PrecisionOptions>
@@ -253,11 +255,19 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
     pm.addPass(ampc::createAmpcEmitCInterface());
   // The register tile fits the target's vector registers (AVX2's 16 ymm
   // would spill AVX-512's 8 x 32).
-  std::pair<int64_t, int64_t> tile = CpuTarget::host().registerTile();
-  if (options.registerRows > 0)
-    tile.first = options.registerRows;
-  if (options.registerCols > 0)
-    tile.second = options.registerCols;
+  // What options leave unset comes from this machine's CPU, read once (the
+  // JIT and ampc-compile set them all).
+  std::optional<CpuTarget> host;
+  auto hostTarget = [&]() -> const CpuTarget & {
+    if (!host)
+      host = CpuTarget::host();
+    return *host;
+  };
+  std::pair<int64_t, int64_t> tile(options.registerRows, options.registerCols);
+  if (tile.first <= 0)
+    tile.first = hostTarget().registerTile().first;
+  if (tile.second <= 0)
+    tile.second = hostTarget().registerTile().second;
   addTensorStage(pm, options.vectorize, options.bf16Dot, /*ptxChip=*/0, tile,
                  options.f16Conversions, options.vectorize && options.amx);
   // The fused updates of the training step compute into the parameters and
@@ -277,9 +287,8 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   pm.addPass(ampc::createAmpcCpuParallelLoops(parallel));
   // Copies move the target's widest vectors (none: scalar loops, without
   // vectorization).
-  int64_t vectorBytes = options.vectorBytes > 0
-                            ? int64_t(options.vectorBytes)
-                            : CpuTarget::host().vectorBits / 8;
+  int64_t vectorBytes = options.vectorBytes > 0 ? int64_t(options.vectorBytes)
+                                                : hostTarget().vectorBits / 8;
   if (!options.vectorize)
     vectorBytes = 0;
   addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot, vectorBytes);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "PackedContractions.h"
+#include "Tiles.h"
 #include "ampc/Codegen/CPU/Passes.h"
 #include "ampc/Codegen/Common/Fills.h"
 
@@ -36,15 +37,9 @@ namespace ampc {
 
 using namespace mlir;
 
-namespace {
+using ampc::cpu::pickTile;
 
-/// The largest divisor of `dim` that is at most `preferred`.
-int64_t pickTile(int64_t dim, int64_t preferred) {
-  for (int64_t t = std::min(dim, preferred); t > 1; --t)
-    if (dim % t == 0)
-      return t;
-  return 1;
-}
+namespace {
 
 /// True if AMX's 32 x 32 x 32 blocks fit `op`'s m, n and k well enough:
 /// padding them to whole blocks at most quadruples the work. Whole tiles

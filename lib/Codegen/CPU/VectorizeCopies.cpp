@@ -4,6 +4,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Tiles.h"
+
 #include "ampc/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -25,12 +27,8 @@ namespace {
 /// True if `type` is a memref of static shape whose innermost dimension is
 /// contiguous (unit stride).
 bool innermostContiguous(MemRefType type) {
-  if (!type.hasStaticShape() || type.getRank() == 0)
-    return false;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return succeeded(type.getStridesAndOffset(strides, offset)) &&
-         strides.back() == 1;
+  return type.hasStaticShape() && type.getRank() > 0 &&
+         type.isLastDimUnitStride();
 }
 
 /// Lanes of the vectors that copy `copy`: the largest divisor of its
@@ -49,12 +47,9 @@ int64_t copyLanes(linalg::CopyOp copy, int64_t vectorBytes) {
   int64_t bits = source.getElementTypeBitWidth();
   if (bits % 8)
     return 0;
-  int64_t size = source.getShape().back();
-  for (int64_t lanes = std::min(size, vectorBytes * 8 / bits); lanes >= 2;
-       --lanes)
-    if (size % lanes == 0)
-      return lanes;
-  return 0;
+  int64_t lanes =
+      ampc::cpu::pickTile(source.getShape().back(), vectorBytes * 8 / bits);
+  return lanes >= 2 ? lanes : 0;
 }
 
 /// Replaces `copy` by a loop nest over its outer dimensions and its
