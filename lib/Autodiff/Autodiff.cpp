@@ -15,6 +15,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/SmallBitVector.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 namespace ampc {
@@ -427,6 +428,111 @@ LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
   return success();
 }
 
+/// Input k of a generic whose windows do not overlap (each window dimension
+/// has stride = window size and dilation 1: a 2x2 max pooling with stride
+/// 2), viewed with each window dimension split into [out, win]: every input
+/// element lies in one window at most, so its adjoint is computed where it
+/// stands, with no sum over windows and no padded, dilated copies of the
+/// result and its adjoint.
+struct SplitWindows {
+  Value input;               // the input, cut to its windows and expanded
+  AffineMap map;             // read through (.., out, win, ..)
+  RankedTensorType expanded; // the adjoint's type in that view
+  SmallVector<ReassociationIndices> groups;
+  SmallVector<int64_t> covered; // each input dimension's extent in windows
+
+  /// The adjoint of the input from its split view: folded back, zero past
+  /// the last window (a 5-wide input in windows of 2).
+  Value restore(OpBuilder &b, Location loc, Value split,
+                RankedTensorType type) const {
+    Value folded = tensor::CollapseShapeOp::create(b, loc, split, groups);
+    if (ArrayRef<int64_t>(covered) == type.getShape())
+      return folded;
+    SmallVector<OpFoldResult> offsets(covered.size(), b.getIndexAttr(0));
+    SmallVector<OpFoldResult> strides(covered.size(), b.getIndexAttr(1));
+    return tensor::InsertSliceOp::create(
+        b, loc, folded, zeros(b, loc, type), offsets,
+        getAsIndexOpFoldResult(b.getContext(), covered), strides);
+  }
+};
+
+/// The split view of input k (see SplitWindows) if its windows do not
+/// overlap and its adjoint then reads every loop of `op` (no reduction is
+/// left: pooling, not a convolution, whose input adjoint sums over filters
+/// and is a contraction the transposed form keeps).
+std::optional<SplitWindows> splitDisjointWindows(OpBuilder &b,
+                                                 linalg::GenericOp op,
+                                                 unsigned k, Value input,
+                                                 AffineMap inMap) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<WindowDim> windows;
+  // findWindows reports why a map has no window form; the transposed form
+  // that runs next reports it again, so this probe stays silent.
+  ScopedDiagnosticHandler silence(op.getContext(),
+                                  [](Diagnostic &) { return success(); });
+  if (failed(findWindows(op, k, inMap, type, windows)))
+    return std::nullopt;
+  MLIRContext *ctx = op.getContext();
+  SmallVector<int64_t> loops = op.getStaticLoopRanges();
+  SplitWindows split;
+  split.covered.assign(type.getShape().begin(), type.getShape().end());
+  SmallVector<AffineExpr> results;
+  SmallVector<int64_t> shape;
+  llvm::SmallBitVector read(op.getNumLoops());
+  for (unsigned position = 0; position < inMap.getNumResults(); ++position) {
+    AffineExpr e = inMap.getResult(position);
+    split.groups.emplace_back();
+    const WindowDim *window = llvm::find_if(
+        windows, [&](const WindowDim &w) { return w.position == position; });
+    if (window == windows.end()) {
+      split.groups.back().push_back(shape.size());
+      shape.push_back(type.getDimSize(position));
+      results.push_back(e);
+      read.set(cast<AffineDimExpr>(e).getPosition());
+      continue;
+    }
+    if (window->dilation != 1 || window->stride != window->size)
+      return std::nullopt;
+    split.covered[position] = loops[window->out] * window->size;
+    for (auto [dim, extent] : {std::pair(window->out, loops[window->out]),
+                               std::pair(window->win, window->size)}) {
+      split.groups.back().push_back(shape.size());
+      shape.push_back(extent);
+      results.push_back(getAffineDimExpr(dim, ctx));
+      read.set(dim);
+    }
+  }
+  if (!read.all())
+    return std::nullopt;
+  Location loc = op.getLoc();
+  if (ArrayRef<int64_t>(split.covered) != type.getShape())
+    input = tensor::ExtractSliceOp::create(
+        b, loc, input,
+        SmallVector<OpFoldResult>(type.getRank(), b.getIndexAttr(0)),
+        getAsIndexOpFoldResult(ctx, split.covered),
+        SmallVector<OpFoldResult>(type.getRank(), b.getIndexAttr(1)));
+  split.expanded = type.clone(shape);
+  split.input = tensor::ExpandShapeOp::create(b, loc, split.expanded, input,
+                                              split.groups);
+  split.map = AffineMap::get(op.getNumLoops(), 0, results, ctx);
+  return split;
+}
+
+/// Input k of `op`, read through windows, as its adjoint reads it: split
+/// (`split` set) if its windows do not overlap, else transposed.
+LogicalResult readWindowsAsLoops(OpBuilder &b, linalg::GenericOp op, unsigned k,
+                                 SmallVectorImpl<Value> &ins,
+                                 SmallVectorImpl<AffineMap> &insMaps,
+                                 AffineMap &inMap,
+                                 std::optional<SplitWindows> &split) {
+  split = splitDisjointWindows(b, op, k, ins[k], inMap);
+  if (!split)
+    return reindexWindowedInput(b, op, k, ins, insMaps, inMap);
+  ins[k] = split->input;
+  insMaps[k] = inMap = split->map;
+  return success();
+}
+
 class ReverseSweep {
 public:
   /// `active` holds the values that depend on a parameter: adjoints are
@@ -738,9 +844,11 @@ private:
         ins.push_back(op.getResult(0));
         insMaps.push_back(outMap);
       }
+      std::optional<SplitWindows> split;
       if (!inMap.isProjectedPermutation() &&
-          failed(reindexWindowedInput(b, op, k, ins, insMaps, inMap)))
+          failed(readWindowsAsLoops(b, op, k, ins, insMaps, inMap, split)))
         return failure();
+      RankedTensorType gradType = split ? split->expanded : type;
       SmallVector<AffineMap> allMaps = insMaps;
       allMaps.push_back(inMap);
       SmallVector<utils::IteratorType> iterators(
@@ -751,7 +859,7 @@ private:
 
       LogicalResult bodyResult = success();
       auto grad = linalg::GenericOp::create(
-          b, loc, type, ins, zeros(b, loc, type), allMaps, iterators,
+          b, loc, gradType, ins, zeros(b, loc, gradType), allMaps, iterators,
           [&](OpBuilder &nb, Location nloc, ValueRange args) {
             Value next =
                 adjointBody(nb, nloc, args, op, k, inner, combiner, bodyResult);
@@ -759,7 +867,9 @@ private:
           });
       if (failed(bodyResult))
         return failure();
-      accumulate(input->get(), grad.getResult(0));
+      accumulate(input->get(),
+                 split ? split->restore(b, loc, grad.getResult(0), type)
+                       : grad.getResult(0));
     }
     // A sum starts from its init: the init's adjoint is the result's.
     if (combiner == Combiner::Add && active.contains(op.getDpsInits()[0]))

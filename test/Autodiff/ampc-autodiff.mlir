@@ -118,6 +118,44 @@ func.func @forward(%x: tensor<1x4x4x2xf32> {amp.param}, %w: tensor<2x2x2x3xf32> 
 
 // -----
 
+// Max pooling over disjoint windows (2x2, stride 2) of a 5x5 image: each
+// element is in one window at most, so its adjoint is elementwise over the
+// image viewed as [n, oh, kh, ow, kw, c] (no padded, dilated copies of the
+// result and its adjoint, no sum over windows); the row and column in no
+// window get zeros.
+// CHECK-DAG: #[[SPLIT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d4, d2, d5, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @forward_grad
+// CHECK-SAME: -> (tensor<f32>, tensor<1x5x5x2xf32>)
+// CHECK-NOT: tensor.insert_slice
+// CHECK: %[[CUT:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, 4, 4, 2] [1, 1, 1, 1] : tensor<1x5x5x2xf32> to tensor<1x4x4x2xf32>
+// CHECK: %[[X:.*]] = tensor.expand_shape %[[CUT]] {{\[}}[0], [1, 2], [3, 4], [5]] output_shape [1, 2, 2, 2, 2, 2] : tensor<1x4x4x2xf32> into tensor<1x2x2x2x2x2xf32>
+// CHECK: %[[DX:.*]] = linalg.generic {indexing_maps = [#[[SPLIT]], #[[OUT]], #[[OUT]], #[[SPLIT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]} ins(%[[X]], %{{.*}}, %{{.*}} : tensor<1x2x2x2x2x2xf32>, tensor<1x2x2x2xf32>, tensor<1x2x2x2xf32>) outs(%{{.*}} : tensor<1x2x2x2x2x2xf32>)
+// CHECK: arith.cmpf oeq
+// CHECK: %[[FOLDED:.*]] = tensor.collapse_shape %[[DX]] {{\[}}[0], [1, 2], [3, 4], [5]] : tensor<1x2x2x2x2x2xf32> into tensor<1x4x4x2xf32>
+// CHECK: %[[GRAD:.*]] = tensor.insert_slice %[[FOLDED]] into %{{.*}}[0, 0, 0, 0] [1, 4, 4, 2] [1, 1, 1, 1] {amp.gradient} : tensor<1x4x4x2xf32> into tensor<1x5x5x2xf32>
+// CHECK: return %{{.*}}, %[[GRAD]]
+func.func @forward(%x: tensor<1x5x5x2xf32> {amp.param}) -> tensor<f32> {
+  %zero = arith.constant 0.0 : f32
+  %ninf = arith.constant 0xFF800000 : f32
+  %win = tensor.empty() : tensor<2x2xf32>
+  %ep = tensor.empty() : tensor<1x2x2x2xf32>
+  %mp = linalg.fill ins(%ninf : f32) outs(%ep : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  %p = linalg.pooling_nhwc_max {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>}
+      ins(%x, %win : tensor<1x5x5x2xf32>, tensor<2x2xf32>) outs(%mp : tensor<1x2x2x2xf32>) -> tensor<1x2x2x2xf32>
+  %e0 = tensor.empty() : tensor<f32>
+  %f0 = linalg.fill ins(%zero : f32) outs(%e0 : tensor<f32>) -> tensor<f32>
+  %l = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, b, c, d)>, affine_map<(a, b, c, d) -> ()>], iterator_types = ["reduction", "reduction", "reduction", "reduction"]}
+      ins(%p : tensor<1x2x2x2xf32>) outs(%f0 : tensor<f32>) {
+  ^bb0(%v: f32, %acc: f32):
+    %s = arith.addf %v, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  return %l : tensor<f32>
+}
+
+// -----
+
 // linalg.softmax is decomposed into the generics it stands for, which are
 // then differentiated (the max reduction routes to the maximum).
 // CHECK-LABEL: func.func @forward_grad

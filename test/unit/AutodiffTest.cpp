@@ -346,6 +346,54 @@ TEST(AutodiffTest, MaxPoolingOverlappingAndAveragePooling) {
                  1);
 }
 
+/// `y = op(x)` for a pooling op `op` over %x with a window of `window`,
+/// strides `strides` and the result type `yType`; `init` fills the result.
+std::string pooling(const std::string &op, const std::string &xType,
+                    const std::string &window, const std::string &strides,
+                    const std::string &yType, const std::string &init) {
+  return withWeightedSum(
+      "%x: " + xType + " {amp.param}",
+      "  %ninf = arith.constant 0xFFF0000000000000 : f64\n"
+      "  %win = tensor.empty() : " +
+          window +
+          "\n"
+          "  %e = tensor.empty() : " +
+          yType +
+          "\n"
+          "  %i = linalg.fill ins(" +
+          init + " : f64) outs(%e : " + yType + ") -> " + yType +
+          "\n"
+          "  %y = linalg." +
+          op +
+          " {dilations = dense<1> : tensor<2xi64>, "
+          "strides = dense<" +
+          strides + "> : tensor<2xi64>} ins(%x, %win : " + xType + ", " +
+          window + ") outs(%i : " + yType + ") -> " + yType + "\n",
+      yType, 4);
+}
+
+TEST(AutodiffTest, PoolingOverDisjointWindows) {
+  // Windows that do not overlap (stride = window size): each element's
+  // gradient where it stands. 2x2 max pooling with stride 2 over a 5x7
+  // image (its last row and column are in no window: gradient 0), 3x1 sum
+  // pooling with strides [3, 1] over 7 rows (the last one uncovered).
+  std::mt19937 rng(21);
+  checkGradients(pooling("pooling_nhwc_max", "tensor<2x5x7x3xf64>",
+                         "tensor<2x2xf64>", "2", "tensor<2x2x3x3xf64>",
+                         "%ninf"),
+                 {random({2, 5, 7, 3}, rng), random({2, 2, 3, 3}, rng)}, 1);
+  checkGradients(pooling("pooling_nhwc_sum", "tensor<2x7x4x3xf64>",
+                         "tensor<3x1xf64>", "[3, 1]", "tensor<2x2x4x3xf64>",
+                         "%zero"),
+                 {random({2, 7, 4, 3}, rng), random({2, 2, 4, 3}, rng)}, 1);
+  // Disjoint along one dimension only (strides [2, 1] of a 2x2 window):
+  // the transposed form.
+  checkGradients(pooling("pooling_nhwc_max", "tensor<1x4x5x2xf64>",
+                         "tensor<2x2xf64>", "[2, 1]", "tensor<1x2x4x2xf64>",
+                         "%ninf"),
+                 {random({1, 4, 5, 2}, rng), random({1, 2, 4, 2}, rng)}, 1);
+}
+
 TEST(AutodiffTest, SoftmaxLayerNormAndGelu) {
   // linalg.softmax (decomposed), a layer norm written as generics, and the
   // exact GELU x * (1 + erf(x / sqrt 2)) / 2.
