@@ -143,3 +143,49 @@ func.func @small_float_conversions(%a: f8E4M3FN, %b: bf16, %h: f16, %c: f32) -> 
   %3 = arith.truncf %c : f32 to f8E5M2
   return %0, %1, %2, %3 : f32, f32, f32, f8E5M2
 }
+
+// -----
+
+// A quantization read back widened (an fp8 operand of a contraction the CPU
+// computes in f32 or bf16) is rounded in f32: the carry addition masked
+// (0xFFE00000 = -2097152 keeps E5M2's 2 mantissa bits), the subnormal magic
+// (2^7) added and subtracted as floats, overflow against 57344 (0x47600000 =
+// 1197473792) saturating to it; no 8-bit pattern. The bf16 result is the
+// upper half. A cast with another reader keeps its own lowering for it.
+// CHECK-LABEL: func.func @quantize_then_widen
+// CHECK-SAME: (%[[X:.*]]: f32, %[[S:.*]]: f32, %[[T:.*]]: tensor<4x8xf32>)
+// CHECK: %[[P:.*]] = arith.mulf %[[X]], %[[S]] : f32
+// CHECK: arith.constant -2097152 : i32
+// CHECK: arith.constant 1.280000e+02 : f32
+// CHECK: arith.subf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.constant 1197473792 : i32
+// CHECK-NOT: i8
+// CHECK: %[[W:.*]] = arith.bitcast %{{.*}} : i32 to f32
+// CHECK: %[[G:.*]] = linalg.generic {{.*}} ins(%[[T]] : tensor<4x8xf32>) outs(%{{.*}} : tensor<4x8xbf16>)
+// CHECK: arith.subf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.trunci %{{.*}} : i32 to i16
+// CHECK: arith.bitcast %{{.*}} : i16 to bf16
+// CHECK-NOT: i8
+// CHECK: %[[E:.*]] = linalg.generic {{.*}} ins(%[[T]] : tensor<4x8xf32>) outs(%{{.*}} : tensor<4x8xf8E4M3FN>)
+// CHECK: arith.trunci %{{.*}} : i32 to i8
+// CHECK: %[[R:.*]] = linalg.generic {{.*}} ins(%[[T]] : tensor<4x8xf32>) outs(%{{.*}} : tensor<4x8xf32>)
+// CHECK-NOT: i8
+// CHECK: linalg.yield
+// CHECK: return %[[W]], %[[G]], %[[E]], %[[R]]
+#id = affine_map<(d0, d1) -> (d0, d1)>
+func.func @quantize_then_widen(%x: f32, %s: f32, %t: tensor<4x8xf32>)
+    -> (f32, tensor<4x8xbf16>, tensor<4x8xf8E4M3FN>, tensor<4x8xf32>) {
+  %q = amp.cast %x scale %s : f32 to f8E5M2
+  %w = arith.extf %q : f8E5M2 to f32
+  %qt = amp.cast %t : tensor<4x8xf32> to tensor<4x8xf8E5M2>
+  %wt = arith.extf %qt : tensor<4x8xf8E5M2> to tensor<4x8xbf16>
+  %q4 = amp.cast %t : tensor<4x8xf32> to tensor<4x8xf8E4M3FN>
+  %e = tensor.empty() : tensor<4x8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%q4 : tensor<4x8xf8E4M3FN>) outs(%e : tensor<4x8xf32>) {
+  ^bb0(%in: f8E4M3FN, %out: f32):
+    %v = arith.extf %in : f8E4M3FN to f32
+    linalg.yield %v : f32
+  } -> tensor<4x8xf32>
+  return %w, %wt, %q4, %r : f32, tensor<4x8xbf16>, tensor<4x8xf8E4M3FN>, tensor<4x8xf32>
+}

@@ -103,6 +103,18 @@ protected:
                   " {\n  %0 = amp.cast %x overflow " + mode + " : f32 to " + t +
                   "\n  return %0 : " + t + "\n}\n";
     }
+    // Quantizations read back widened (amp-lower-to-arith rounds them in
+    // the wide type, without the 8-bit pattern).
+    for (const Format *f : {&kE4M3, &kE5M2})
+      for (const char *mode : {"saturate", "nonfinite"})
+        for (const char *wide : {"f32", "bf16"}) {
+          std::string t = f->name;
+          source += "func.func @round_" + t + "_" + mode + "_" + wide +
+                    "(%x: f32, %s: f32) -> " + wide +
+                    " {\n  %0 = amp.cast %x scale %s overflow " + mode +
+                    " : f32 to " + t + "\n  %1 = arith.extf %0 : " + t +
+                    " to " + wide + "\n  return %1 : " + wide + "\n}\n";
+        }
     source += "func.func @bf16_to_f16(%x: bf16) -> f16 {\n"
               "  %0 = amp.cast %x : bf16 to f16\n  return %0 : f16\n}\n"
               "func.func @quant_e4m3(%x: f32, %s: f32) -> f8E4M3FN {\n"
@@ -211,6 +223,41 @@ protected:
     return inputs;
   }
 
+  /// Checks `amp.cast` to `f` (scale `scale`) then `arith.extf` to f32 and
+  /// to bf16 on every input: the value of the reference's pattern, NaN as
+  /// the wide type's quiet NaN with the input's sign.
+  void checkRoundThrough(const Format &f, const std::vector<float> &inputs,
+                         float scale) {
+    auto table = finiteValues(f);
+    for (bool saturate : {true, false}) {
+      std::string name = std::string("round_") + f.name +
+                         (saturate ? "_saturate" : "_nonfinite");
+      Packed toF32 = lookup(name + "_f32"), toBF16 = lookup(name + "_bf16");
+      ASSERT_TRUE(toF32 && toBF16);
+      int failures = 0;
+      for (float x : inputs) {
+        float product = x * scale;
+        Expected want = refEncode(f, table, product, saturate);
+        uint32_t wantBits =
+            want.nan ? 0x7fc00000u : bitsOf(float(refDecode(f, want.bits)));
+        wantBits |= uint32_t(std::signbit(product)) << 31;
+        float gotF32;
+        uint16_t gotBF16;
+        void *argsF32[] = {&x, &scale, &gotF32};
+        void *argsBF16[] = {&x, &scale, &gotBF16};
+        toF32(argsF32);
+        toBF16(argsBF16);
+        bool ok = bitsOf(gotF32) == wantBits && gotBF16 == wantBits >> 16;
+        if (!ok && ++failures <= 5)
+          ADD_FAILURE() << name << "(" << x << " * " << scale << ") gave 0x"
+                        << std::hex << bitsOf(gotF32) << " / bf16 0x" << gotBF16
+                        << ", expected 0x" << wantBits;
+      }
+      EXPECT_EQ(failures, 0) << name << ": " << failures << " of "
+                             << inputs.size() << " inputs wrong";
+    }
+  }
+
   ExecutionEngine *engine = nullptr;
 };
 
@@ -253,6 +300,21 @@ TEST_P(CastNumericsTest, EncodeDenseSweep) {
   std::vector<float> inputs = sweep();
   for (const Format *f : {&kF16, &kBF16, &kE4M3, &kE5M2})
     checkEncode(*f, inputs);
+}
+
+TEST_P(CastNumericsTest, QuantizeThenWidenBoundariesAndSweep) {
+  // Every boundary and midpoint of each fp8 format (scale 1), a dense sweep,
+  // and scaled inputs whose products land on the boundaries.
+  std::vector<float> inputs = sweep();
+  for (const Format *f : {&kE4M3, &kE5M2}) {
+    checkRoundThrough(*f, boundaries(*f), 1.0f);
+    checkRoundThrough(*f, inputs, 1.0f);
+    std::vector<float> halves;
+    for (float x : boundaries(*f))
+      halves.push_back(x * 2.0f);
+    checkRoundThrough(*f, halves, 0.5f);
+    checkRoundThrough(*f, boundaries(*f), 1.0f / 3.0f);
+  }
 }
 
 TEST_P(CastNumericsTest, KnownValues) {

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FloatReference.h"
 #include "JitTestSupport.h"
 
 #include "ampc/JIT/JIT.h"
@@ -30,6 +31,7 @@
 
 using ampc_rt::DType;
 using ampc_rt::Tensor;
+using namespace ampc::testing;
 
 namespace {
 
@@ -38,7 +40,13 @@ struct Case {
   bool aTransposed, bTransposed, cTransposed, bf16;
   /// A in f8E4M3FN and B in f8E5M2 (a backward pass's mix), over bf16.
   bool fp8 = false;
+  /// With fp8: A and B given in f32 and quantized in the function, as the
+  /// fp8 policy quantizes a contraction's operands (A scaled by kScaleA
+  /// into E4M3, saturating; B by kScaleB into E5M2).
+  bool quantized = false;
 };
+
+constexpr float kScaleA = 3.0f, kScaleB = 0.25f;
 
 /// The element types of A and B.
 std::pair<const char *, const char *> inputTypes(const Case &c) {
@@ -78,8 +86,20 @@ std::string source(const Case &c) {
                              : "";
   std::string x = narrow ? "%xe" : "%x", y = narrow ? "%ye" : "%y";
   std::string in = inA, inb = inB;
-  return "func.func @f(%a: " + ta + ", %b: " + tb + ") -> " + tc +
-         " {\n  %z = arith.constant 0.0 : f32\n  %e = tensor.empty() : " + tc +
+  std::string args = "%a: " + ta + ", %b: " + tb, quantize;
+  if (c.quantized) {
+    std::string fa = shape(c.batch, c.aTransposed ? c.k : c.m,
+                           c.aTransposed ? c.m : c.k, "f32");
+    std::string fb = shape(c.batch, c.bTransposed ? c.n : c.k,
+                           c.bTransposed ? c.k : c.n, "f32");
+    args = "%fa: " + fa + ", %fb: " + fb;
+    quantize = "  %sa = arith.constant " + std::to_string(kScaleA) +
+               " : f32\n  %sb = arith.constant " + std::to_string(kScaleB) +
+               " : f32\n  %a = amp.cast %fa scale %sa : " + fa + " to " + ta +
+               "\n  %b = amp.cast %fb scale %sb : " + fb + " to " + tb + "\n";
+  }
+  return "func.func @f(" + args + ") -> " + tc + " {\n" + quantize +
+         "  %z = arith.constant 0.0 : f32\n  %e = tensor.empty() : " + tc +
          "\n  %c = linalg.fill ins(%z : f32) outs(%e : " + tc + ") -> " + tc +
          "\n  %r = linalg.generic {indexing_maps = [" +
          map(c.aTransposed, "m", "k") + ", " + map(c.bTransposed, "k", "n") +
@@ -173,6 +193,30 @@ void checkAgainstReference(const Case &c, const Tensor &a, const Tensor &b,
       }
 }
 
+/// f32 values over a wide range of magnitudes (2^-24 to 2^10, both
+/// signs: subnormal, normal and saturating once scaled into fp8).
+Tensor wideRangeTensor(std::vector<int64_t> dims, unsigned seed) {
+  Tensor t(DType::F32, std::move(dims));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> exponent(-24.0f, 10.0f);
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    t.as<float>()[i] = (rng() & 1 ? -1.0f : 1.0f) * std::exp2(exponent(rng));
+  return t;
+}
+
+/// `t` scaled by `scale` and rounded to `format` (saturating), by the
+/// reference of FloatReference.h, as f32 values.
+Tensor quantizedReference(const Tensor &t, float scale, const Format &format) {
+  auto table = finiteValues(format);
+  Tensor q(DType::F32, t.shape);
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    Expected e = refEncode(format, table, double(t.as<float>()[i] * scale),
+                           /*saturate=*/true);
+    q.as<float>()[i] = float(refDecode(format, e.bits));
+  }
+  return q;
+}
+
 void runCaseAt(const Case &c, const std::string &features) {
   SCOPED_TRACE(source(c));
   DType in = c.bf16 ? DType::BF16 : DType::F32;
@@ -190,8 +234,13 @@ void runCaseAt(const Case &c, const std::string &features) {
     return d;
   };
   std::vector<Tensor> inputs;
-  inputs.push_back(randomTensor(in, dims(c.m, c.k, c.aTransposed), 1));
-  inputs.push_back(randomTensor(inB, dims(c.k, c.n, c.bTransposed), 2));
+  if (c.quantized) {
+    inputs.push_back(wideRangeTensor(dims(c.m, c.k, c.aTransposed), 1));
+    inputs.push_back(wideRangeTensor(dims(c.k, c.n, c.bTransposed), 2));
+  } else {
+    inputs.push_back(randomTensor(in, dims(c.m, c.k, c.aTransposed), 1));
+    inputs.push_back(randomTensor(inB, dims(c.k, c.n, c.bTransposed), 2));
+  }
   std::vector<Tensor> results;
   for (unsigned threads : {1u, 2u}) {
     auto out =
@@ -199,7 +248,12 @@ void runCaseAt(const Case &c, const std::string &features) {
     ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
     results.push_back(std::move(out->front()));
   }
-  checkAgainstReference(c, inputs[0], inputs[1], results[0]);
+  if (c.quantized)
+    checkAgainstReference(c, quantizedReference(inputs[0], kScaleA, kE4M3),
+                          quantizedReference(inputs[1], kScaleB, kE5M2),
+                          results[0]);
+  else
+    checkAgainstReference(c, inputs[0], inputs[1], results[0]);
   ASSERT_EQ(results[0].numElements(), results[1].numElements());
   EXPECT_EQ(0, std::memcmp(results[0].data.data(), results[1].data.data(),
                            results[0].data.size()))
@@ -283,6 +337,17 @@ TEST(PackedContractionTest, Fp8InputsTakeTheBf16Kernels) {
                  Case{0, 40, 10, 33, true, true, true, false, true},
                  Case{2, 9, 20, 33, true, true, false, false, true},
                  Case{0, 150, 130, 121, false, true, false, false, true}})
+    runCase(c);
+}
+
+TEST(PackedContractionTest, QuantizedOperandsAreRoundedAsTheCastsRound) {
+  // f32 operands quantized in the function (scaled, saturating, subnormals
+  // and saturation included) and widened for the kernels: each operand is
+  // the reference's rounding of it, whichever kernel (bf16 dot products,
+  // AMX, f32) and ISA level takes the contraction.
+  for (Case c : {Case{0, 61, 50, 59, false, false, false, false, true, true},
+                 Case{0, 40, 10, 33, true, true, true, false, true, true},
+                 Case{0, 150, 130, 121, false, true, false, false, true, true}})
     runCase(c);
 }
 

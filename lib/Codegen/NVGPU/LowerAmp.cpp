@@ -66,7 +66,9 @@ struct AmpcGpuLowerAmpPass
                                    FloatType to, OverflowMode overflow) {
       return encodeWithPtx(b, loc, f32, to, overflow, sm);
     };
-    if (failed(lowerAmpToArith(getOperation(), ptx)))
+    // From sm_89 a quantization is one cvt, and its widening another.
+    if (failed(lowerAmpToArith(getOperation(), ptx,
+                               /*roundWidenedFp8=*/sm < 89)))
       signalPassFailure();
   }
 };

@@ -8,6 +8,7 @@
 
 #include "ampc/Dialect/Amp/Transforms/Passes.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
@@ -261,6 +262,53 @@ public:
     return bitcast(trunci(result, 8), to);
   }
 
+  /// The f32 value of `value` (f32) rounded to `to` (f8E4M3FN or f8E5M2)
+  /// as encodeFp8 rounds it, read back: the same carry addition, masked
+  /// instead of shifted and rebiased, the same magic addition below the
+  /// smallest normal (subtracted as a float), no 8-bit pattern in between.
+  /// Overflow, inf and NaN give what decoding encodeFp8's pattern gives.
+  Value roundThroughFp8(Value value, FloatType to, OverflowMode overflow) {
+    FloatFormat fmt(to);
+    int dropped = 23 - int(fmt.mantissa);
+    FloatType f32 = b.getF32Type();
+    Value bits = bitcast(value, b.getI32Type());
+    Value abs = andi(bits, constInt(32, 0x7fffffff));
+    Value kept = shr(abs, constInt(32, dropped));
+    Value carried =
+        addi(abs, addi(andi(kept, constInt(32, 1)),
+                       constInt(32, (int64_t(1) << (dropped - 1)) - 1)));
+    Value normal =
+        andi(carried, constInt(32, int32_t(~((uint32_t(1) << dropped) - 1))));
+    Value magic = constFloat(
+        f32, std::ldexp(1.0f, fmt.minExponent - int(fmt.mantissa) + 23));
+    Value sum = arith::AddFOp::create(b, loc, bitcast(abs, f32), magic);
+    Value subnormal =
+        bitcast(arith::SubFOp::create(b, loc, sum, magic), b.getI32Type());
+    uint32_t minNormal = uint32_t(127 + fmt.minExponent) << 23;
+    Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
+    Value result = select(isSub, subnormal, normal);
+    const llvm::fltSemantics &sem = to.getFloatSemantics();
+    uint32_t maxFinite = llvm::bit_cast<uint32_t>(
+        float(llvm::APFloat::getLargest(sem).convertToDouble()));
+    uint32_t overflowBits = overflow == OverflowMode::saturate ? maxFinite
+                            : fmt.hasInf                       ? 0x7f800000u
+                                                               : 0x7fc00000u;
+    // Unsigned: the carry may take a NaN's pattern past 2^31.
+    Value overflows =
+        cmp(arith::CmpIPredicate::ugt, result, constInt(32, maxFinite));
+    result = select(overflows, constInt(32, int32_t(overflowBits)), result);
+    Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
+    result = select(isNaN, constInt(32, 0x7fc00000), result);
+    result = ori(result, andi(bits, constInt(32, int32_t(0x80000000u))));
+    return bitcast(result, f32);
+  }
+
+  /// An f32 value that bf16 holds exactly, as bf16: its upper half.
+  Value exactBF16(Value f32) {
+    Value bits = shr(bitcast(f32, b.getI32Type()), constInt(32, 16));
+    return bitcast(trunci(bits, 16), b.getBF16Type());
+  }
+
 private:
   /// What a finite value beyond the format's range (and inf) becomes: the
   /// largest finite value when saturating, else inf, or NaN for formats
@@ -278,20 +326,27 @@ private:
   VectorType shape;
 };
 
+/// amp.cast's input in f32, scaled: times the scale into fp8, divided by it
+/// out of fp8.
+Value scaledF32(OpBuilder &b, Location loc, Value value, Value scale) {
+  Emitter em(b, loc, value.getType());
+  auto from = cast<FloatType>(getElementTypeOrSelf(value.getType()));
+  Value f32 = em.decodeToF32(value);
+  if (!scale)
+    return f32;
+  if (auto vec = dyn_cast<VectorType>(value.getType()))
+    scale =
+        vector::BroadcastOp::create(b, loc, vec.clone(b.getF32Type()), scale);
+  return isFp8Type(from) ? Value(arith::DivFOp::create(b, loc, f32, scale))
+                         : Value(arith::MulFOp::create(b, loc, f32, scale));
+}
+
 /// The scalar (or vector) body of amp.cast.
 Value convertValue(OpBuilder &b, Location loc, Value value, FloatType to,
                    OverflowMode overflow, Value scale,
                    const HardwareCastEncoder &hardware) {
   Emitter em(b, loc, value.getType());
-  auto from = cast<FloatType>(getElementTypeOrSelf(value.getType()));
-  Value f32 = em.decodeToF32(value);
-  if (scale) {
-    Value s = scale;
-    if (auto vec = dyn_cast<VectorType>(value.getType()))
-      s = vector::BroadcastOp::create(b, loc, vec.clone(b.getF32Type()), scale);
-    f32 = isFp8Type(from) ? Value(arith::DivFOp::create(b, loc, f32, s))
-                          : Value(arith::MulFOp::create(b, loc, f32, s));
-  }
+  Value f32 = scaledF32(b, loc, value, scale);
   if (hardware && getElementTypeOrSelf(f32.getType()).isF32())
     if (Value encoded = hardware(b, loc, f32, to, overflow))
       return encoded;
@@ -356,6 +411,79 @@ Value lowerCast(OpBuilder &b, CastOp op, const HardwareCastEncoder &hardware) {
                      });
   return convertValue(b, op.getLoc(), op.getInput(), to, overflow, scale,
                       hardware);
+}
+
+/// The cast `op` (into fp8, nearest even, from a wider type) read back as
+/// `resultType` (f32 or bf16, of the cast's shape), if it is such a cast:
+/// rounded in f32 (roundThroughFp8), never an 8-bit pattern. A
+/// quantization the CPU's kernels read widened costs half the operations.
+Value lowerCastThenWiden(OpBuilder &b, CastOp op, Type resultType) {
+  FloatType fp8 = op.getResultElementType();
+  Type wide = getElementTypeOrSelf(resultType);
+  if (!isFp8Type(fp8) || isFp8Type(op.getSourceElementType()) ||
+      op.getRoundingMode() != RoundingMode::nearest_even ||
+      !(wide.isF32() || wide.isBF16()))
+    return Value();
+  OverflowMode overflow = op.getOverflowMode();
+  auto body = [&](OpBuilder &nested, Location loc, Value x) -> Value {
+    Emitter em(nested, loc, x.getType());
+    Value f32 = em.roundThroughFp8(scaledF32(nested, loc, x, op.getScale()),
+                                   fp8, overflow);
+    return wide.isF32() ? f32 : em.exactBF16(f32);
+  };
+  if (auto tensorType = dyn_cast<RankedTensorType>(resultType))
+    return mapTensor(b, op.getLoc(), op.getInput(), tensorType,
+                     [&](OpBuilder &nested, Location loc, ValueRange args) {
+                       return body(nested, loc, args[0]);
+                     });
+  return body(b, op.getLoc(), op.getInput());
+}
+
+/// The amp.cast that `op` only widens, if it does: `arith.extf` of its
+/// result, or a linalg.generic that applies `arith.extf` to it elementwise
+/// (what a widened tensor becomes before amp ops are lowered).
+CastOp widenedCast(Operation *op) {
+  Value input;
+  if (auto extf = dyn_cast<arith::ExtFOp>(op)) {
+    input = extf.getIn();
+  } else if (auto generic = dyn_cast<linalg::GenericOp>(op)) {
+    Block &body = generic.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    auto extf = yield.getNumOperands() == 1
+                    ? yield.getOperand(0).getDefiningOp<arith::ExtFOp>()
+                    : nullptr;
+    if (!extf || &body.front() != extf.getOperation() ||
+        generic.getNumDpsInputs() != 1 || generic.getNumResults() != 1 ||
+        extf.getIn() != body.getArgument(0) ||
+        !llvm::all_of(generic.getIndexingMapsArray(),
+                      [](AffineMap m) { return m.isIdentity(); }))
+      return CastOp();
+    input = generic.getDpsInputs()[0];
+  }
+  return input ? input.getDefiningOp<CastOp>() : CastOp();
+}
+
+/// Every widening of a quantizing cast in `root` rounded in the wide type.
+void foldWidenedFp8Casts(Operation *root) {
+  SmallVector<std::pair<Operation *, CastOp>> widenings;
+  root->walk([&](Operation *op) {
+    if (CastOp cast = widenedCast(op))
+      widenings.emplace_back(op, cast);
+  });
+  IRRewriter rewriter(root->getContext());
+  for (auto [op, cast] : widenings) {
+    rewriter.setInsertionPoint(op);
+    if (Value rounded =
+            lowerCastThenWiden(rewriter, cast, op->getResult(0).getType()))
+      rewriter.replaceOp(op, rounded);
+  }
+  // Casts that were read only widened are gone.
+  llvm::SmallPtrSet<Operation *, 8> casts;
+  for (auto [op, cast] : widenings)
+    casts.insert(cast);
+  for (Operation *cast : casts)
+    if (cast->use_empty())
+      rewriter.eraseOp(cast);
 }
 
 /// Multiplies every element of `value` (f32-like or lower) by the f32 scalar
@@ -692,9 +820,12 @@ void ampc::amp::populateAmpToArithPatterns(RewritePatternSet &patterns,
 }
 
 LogicalResult ampc::amp::lowerAmpToArith(Operation *root,
-                                         HardwareCastEncoder hardware) {
+                                         HardwareCastEncoder hardware,
+                                         bool roundWidenedFp8) {
   if (failed(checkLowerable(root)))
     return failure();
+  if (roundWidenedFp8)
+    foldWidenedFp8Casts(root);
   MLIRContext *context = root->getContext();
   ConversionTarget target(*context);
   target.addIllegalDialect<AmpDialect>();
