@@ -164,7 +164,7 @@ bool acceptsDType(DType wanted, DType given) {
 /// strides}, as MLIR's LLVM lowering lays it out.
 /// Appends the memref descriptor of `data` (row-major `shape`) to `words`:
 /// allocated and aligned pointers, offset 0, sizes, strides.
-void appendDescriptor(std::vector<int64_t> &words, void *data,
+void appendDescriptor(llvm::SmallVectorImpl<int64_t> &words, void *data,
                       llvm::ArrayRef<int64_t> shape) {
   words.push_back(reinterpret_cast<int64_t>(data));
   words.push_back(reinterpret_cast<int64_t>(data));
@@ -481,10 +481,12 @@ llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
        {&signature.inputs, &signature.results})
     for (const ValueType &type : *types)
       words += type.scalar ? 0 : 3 + 2 * type.shape.size();
-  std::vector<int64_t> descriptors;
+  // On the stack for a training step's usual few dozen tensors: this runs
+  // every step.
+  llvm::SmallVector<int64_t, 512> descriptors;
   descriptors.reserve(words);
-  std::vector<size_t> starts;
-  std::vector<void *> args;
+  llvm::SmallVector<size_t, 64> starts;
+  llvm::SmallVector<void *, 64> args;
   args.reserve(inputs.size() + outputs.size());
   auto addMemref = [&](void *data, const ValueType &type) {
     starts.push_back(descriptors.size());
@@ -500,7 +502,7 @@ llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
   for (auto [type, data] : llvm::zip(signature.results, outputs))
     addMemref(data, type);
   // Each memref argument points to a pointer to its descriptor.
-  std::vector<void *> pointers;
+  llvm::SmallVector<void *, 64> pointers;
   pointers.reserve(starts.size());
   for (size_t start : starts)
     pointers.push_back(descriptors.data() + start);
@@ -581,8 +583,8 @@ llvm::Error
 ampc::JitModule::callInPlace(llvm::StringRef name,
                              llvm::ArrayRef<const TargetTensor *> inputs,
                              llvm::ArrayRef<TargetTensor *> outputs) {
-  std::vector<const ValueType *> inputTypes, outputTypes;
-  std::vector<void *> in, out;
+  llvm::SmallVector<const ValueType *, 64> inputTypes, outputTypes;
+  llvm::SmallVector<void *, 64> in, out;
   const FunctionSignature *signature = lookup(name);
   // An output may be the argument of its index where the function computes
   // it into that argument's buffer.

@@ -565,13 +565,13 @@ llvm::Error ampc::Trainer::call(JitModule &module, llvm::StringRef name,
                                 llvm::ArrayRef<TargetTensor> tail,
                                 llvm::MutableArrayRef<TargetTensor> results,
                                 llvm::ArrayRef<int64_t> donated) {
-  std::vector<const TargetTensor *> in;
+  llvm::SmallVector<const TargetTensor *, 64> in;
   for (llvm::ArrayRef<TargetTensor> group :
        {llvm::ArrayRef<TargetTensor>(head), tail})
     for (const TargetTensor &t : group)
       in.push_back(&t);
   // A donated result goes into its argument's buffer.
-  std::vector<TargetTensor *> out;
+  llvm::SmallVector<TargetTensor *, 64> out;
   for (size_t i = 0; i < results.size(); ++i)
     out.push_back(llvm::is_contained(donated, int64_t(i)) ? &head[i]
                                                           : &results[i]);

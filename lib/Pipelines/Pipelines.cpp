@@ -166,8 +166,10 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
   funcPm.addPass(ampc::createAmpcDuplicateFills());
 }
 
-/// The largest temporary the CPU pipeline keeps on the stack.
-constexpr unsigned kStackBufferBytes = 1024;
+/// The largest temporary the CPU pipeline keeps on the stack: a page (the
+/// zoo transformer block's 2 KiB activations and weight panels were 29 heap
+/// allocations per step, each through the runtime cache's lock).
+constexpr unsigned kStackBufferBytes = 4096;
 
 /// Tensors become buffers. Public functions take their results as out
 /// parameters, so callers own every buffer; temporaries are freed, or with

@@ -42,26 +42,29 @@ func.func @step(%x: tensor<4x8xf32>, %w: tensor<8x2xf8E4M3FN>) -> tensor<4x2xf32
   return %t : tensor<4x2xf32>
 }
 
-// Temporaries of at most 1 KiB live on the stack (allocated once, outside
-// the loops that fill them); larger ones on the heap.
+// Temporaries of at most 4 KiB (a page) live on the stack (allocated once,
+// outside the loops that fill them); larger ones on the heap.
 // STACK-LABEL: func.func @temporaries
-// (The 16 x 16 product fits one register tile: its packed operand is
-// 16 x 16, 1 KiB; the 64 x 64 one's are panels of 8 rows and 32 columns.)
-// STACK: memref.alloca() {alignment = 64 : i64} : memref<1x16x16xf32>
-// STACK: memref.alloca() {alignment = 64 : i64} : memref<16x16xf32>
+// (The 32 x 32 product's packed operands are 4 panels of 32 x 8 and its
+// tiled accumulator 4 x 8 x 32, 4 KiB each; the 64 x 64 one's are 16 KiB.)
+// STACK: memref.alloca() {alignment = 64 : i64} : memref<4x32x8xf32>
+// STACK: memref.alloca() {alignment = 64 : i64} : memref<4x8x1x32xf32>
+// STACK: memref.alloca() {alignment = 64 : i64} : memref<32x32xf32>
 // STACK: memref.alloc() {alignment = 64 : i64} : memref<8x64x8xf32>
+// STACK: memref.alloc() {alignment = 64 : i64} : memref<2x64x32xf32>
+// STACK: memref.alloc() {alignment = 64 : i64} : memref<8x8x2x32xf32>
 // STACK: memref.alloc() {alignment = 64 : i64} : memref<64x64xf32>
 // STACK-NOT: memref.alloca()
 // STACK: return
-func.func @temporaries(%x: tensor<16x16xf32>, %y: tensor<64x64xf32>) -> (tensor<16x16xf32>, tensor<64x64xf32>) {
+func.func @temporaries(%x: tensor<32x32xf32>, %y: tensor<64x64xf32>) -> (tensor<32x32xf32>, tensor<64x64xf32>) {
   %z = arith.constant 0.0 : f32
-  %e = tensor.empty() : tensor<16x16xf32>
-  %f = linalg.fill ins(%z : f32) outs(%e : tensor<16x16xf32>) -> tensor<16x16xf32>
-  %m = linalg.matmul ins(%x, %x : tensor<16x16xf32>, tensor<16x16xf32>) outs(%f : tensor<16x16xf32>) -> tensor<16x16xf32>
-  %t = math.tanh %m : tensor<16x16xf32>
+  %e = tensor.empty() : tensor<32x32xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<32x32xf32>) -> tensor<32x32xf32>
+  %m = linalg.matmul ins(%x, %x : tensor<32x32xf32>, tensor<32x32xf32>) outs(%f : tensor<32x32xf32>) -> tensor<32x32xf32>
+  %t = math.tanh %m : tensor<32x32xf32>
   %e2 = tensor.empty() : tensor<64x64xf32>
   %f2 = linalg.fill ins(%z : f32) outs(%e2 : tensor<64x64xf32>) -> tensor<64x64xf32>
   %m2 = linalg.matmul ins(%y, %y : tensor<64x64xf32>, tensor<64x64xf32>) outs(%f2 : tensor<64x64xf32>) -> tensor<64x64xf32>
   %t2 = math.tanh %m2 : tensor<64x64xf32>
-  return %t, %t2 : tensor<16x16xf32>, tensor<64x64xf32>
+  return %t, %t2 : tensor<32x32xf32>, tensor<64x64xf32>
 }
