@@ -496,6 +496,8 @@ std::optional<SplitWindows> splitDisjointWindows(OpBuilder &b,
     split.covered[position] = loops[window->out] * window->size;
     for (auto [dim, extent] : {std::pair(window->out, loops[window->out]),
                                std::pair(window->win, window->size)}) {
+      if (read.test(dim)) // one window loop for two dimensions
+        return std::nullopt;
       split.groups.back().push_back(shape.size());
       shape.push_back(extent);
       results.push_back(getAffineDimExpr(dim, ctx));
