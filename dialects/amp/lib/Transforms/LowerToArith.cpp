@@ -235,19 +235,12 @@ public:
     int dropped = 23 - int(fmt.mantissa);
     Value bits = bitcast(value, b.getI32Type());
     Value abs = andi(bits, constInt(32, 0x7fffffff));
-    Value kept = shr(abs, constInt(32, dropped));
-    Value rounded =
-        addi(abs, addi(andi(kept, constInt(32, 1)),
-                       constInt(32, (int64_t(1) << (dropped - 1)) - 1)));
-    Value normal = subi(shr(rounded, constInt(32, dropped)),
-                        constInt(32, int64_t(127 - bias) << fmt.mantissa));
-    FloatType f32 = b.getF32Type();
-    float magnitude =
-        std::ldexp(1.0f, fmt.minExponent - int(fmt.mantissa) + 23);
-    Value magic = constFloat(f32, magnitude);
-    Value sum = arith::AddFOp::create(b, loc, bitcast(abs, f32), magic);
-    Value subnormal = subi(bitcast(sum, b.getI32Type()),
-                           constInt(32, llvm::bit_cast<uint32_t>(magnitude)));
+    Value normal =
+        subi(shr(addRoundingCarry(abs, dropped), constInt(32, dropped)),
+             constInt(32, int64_t(127 - bias) << fmt.mantissa));
+    Value subnormal =
+        subi(bitcast(addSubnormalMagic(abs, fmt), b.getI32Type()),
+             constInt(32, llvm::bit_cast<uint32_t>(subnormalMagic(fmt))));
     uint32_t minNormal = uint32_t(127 + fmt.minExponent) << 23;
     Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
     Value result = select(isSub, subnormal, normal);
@@ -273,17 +266,12 @@ public:
     FloatType f32 = b.getF32Type();
     Value bits = bitcast(value, b.getI32Type());
     Value abs = andi(bits, constInt(32, 0x7fffffff));
-    Value kept = shr(abs, constInt(32, dropped));
-    Value carried =
-        addi(abs, addi(andi(kept, constInt(32, 1)),
-                       constInt(32, (int64_t(1) << (dropped - 1)) - 1)));
-    Value normal =
-        andi(carried, constInt(32, int32_t(~((uint32_t(1) << dropped) - 1))));
-    Value magic = constFloat(
-        f32, std::ldexp(1.0f, fmt.minExponent - int(fmt.mantissa) + 23));
-    Value sum = arith::AddFOp::create(b, loc, bitcast(abs, f32), magic);
+    Value normal = andi(addRoundingCarry(abs, dropped),
+                        constInt(32, int32_t(~((uint32_t(1) << dropped) - 1))));
     Value subnormal =
-        bitcast(arith::SubFOp::create(b, loc, sum, magic), b.getI32Type());
+        bitcast(arith::SubFOp::create(b, loc, addSubnormalMagic(abs, fmt),
+                                      constFloat(f32, subnormalMagic(fmt))),
+                b.getI32Type());
     uint32_t minNormal = uint32_t(127 + fmt.minExponent) << 23;
     Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
     Value result = select(isSub, subnormal, normal);
@@ -310,6 +298,30 @@ public:
   }
 
 private:
+  /// `abs` (an f32 pattern without sign) plus the carry that rounds away its
+  /// `dropped` low bits to nearest even: the lowest kept bit, plus half an
+  /// ulp less one.
+  Value addRoundingCarry(Value abs, int dropped) {
+    Value kept = shr(abs, constInt(32, dropped));
+    return addi(abs, addi(andi(kept, constInt(32, 1)),
+                          constInt(32, (int64_t(1) << (dropped - 1)) - 1)));
+  }
+
+  /// 2^(emin - mantissa + 23) of `fmt`: an f32 whose ulp is the format's
+  /// smallest subnormal.
+  static float subnormalMagic(const FloatFormat &fmt) {
+    return std::ldexp(1.0f, fmt.minExponent - int(fmt.mantissa) + 23);
+  }
+
+  /// `abs` (an f32 pattern without sign, below the smallest normal of `fmt`)
+  /// plus subnormalMagic in f32: the addition rounds to a multiple of the
+  /// smallest subnormal, nearest even, and leaves it in the sum's low bits.
+  Value addSubnormalMagic(Value abs, const FloatFormat &fmt) {
+    FloatType f32 = b.getF32Type();
+    return arith::AddFOp::create(b, loc, bitcast(abs, f32),
+                                 constFloat(f32, subnormalMagic(fmt)));
+  }
+
   /// What a finite value beyond the format's range (and inf) becomes: the
   /// largest finite value when saturating, else inf, or NaN for formats
   /// without inf (f8E4M3FN).
