@@ -189,3 +189,20 @@ func.func @quantize_then_widen(%x: f32, %s: f32, %t: tensor<4x8xf32>)
   } -> tensor<4x8xf32>
   return %w, %wt, %q4, %r : f32, tensor<4x8xbf16>, tensor<4x8xf8E4M3FN>, tensor<4x8xf32>
 }
+
+// -----
+
+// f32 -> bf16 read back as f32: the rounded pattern shifted into the upper
+// half, no 16-bit value in between.
+// CHECK-LABEL: func.func @bf16_then_widen
+// CHECK-NOT: i16
+// CHECK: arith.constant 32767 : i32
+// CHECK: %[[R:.*]] = arith.shli %{{.*}}, %{{.*}} : i32
+// CHECK: %[[W:.*]] = arith.bitcast %[[R]] : i32 to f32
+// CHECK-NOT: i16
+// CHECK: return %[[W]]
+func.func @bf16_then_widen(%x: f32) -> f32 {
+  %q = amp.cast %x : f32 to bf16
+  %w = arith.extf %q : bf16 to f32
+  return %w : f32
+}

@@ -115,6 +115,11 @@ protected:
                     " : f32 to " + t + "\n  %1 = arith.extf %0 : " + t +
                     " to " + wide + "\n  return %1 : " + wide + "\n}\n";
         }
+    for (const char *mode : {"saturate", "nonfinite"})
+      source += std::string("func.func @round_bf16_") + mode +
+                "(%x: f32) -> f32 {\n  %0 = amp.cast %x overflow " + mode +
+                " : f32 to bf16\n  %1 = arith.extf %0 : bf16 to f32\n"
+                "  return %1 : f32\n}\n";
     source += "func.func @bf16_to_f16(%x: bf16) -> f16 {\n"
               "  %0 = amp.cast %x : bf16 to f16\n  return %0 : f16\n}\n"
               "func.func @quant_e4m3(%x: f32, %s: f32) -> f8E4M3FN {\n"
@@ -314,6 +319,33 @@ TEST_P(CastNumericsTest, QuantizeThenWidenBoundariesAndSweep) {
       halves.push_back(x * 2.0f);
     checkRoundThrough(*f, halves, 0.5f);
     checkRoundThrough(*f, boundaries(*f), 1.0f / 3.0f);
+  }
+}
+
+TEST_P(CastNumericsTest, BF16ThenWidenBoundariesAndSweep) {
+  // f32 -> bf16 -> f32, rounded in f32: the value of the reference's
+  // pattern (NaN: the quiet NaN with the input's sign) on every boundary,
+  // every bf16 value, and the dense sweep.
+  auto table = finiteValues(kBF16);
+  std::vector<float> inputs = sweep(), edges = boundaries(kBF16);
+  inputs.insert(inputs.end(), edges.begin(), edges.end());
+  for (bool saturate : {true, false}) {
+    std::string name =
+        std::string("round_bf16_") + (saturate ? "saturate" : "nonfinite");
+    Packed fn = lookup(name);
+    ASSERT_TRUE(fn);
+    int failures = 0;
+    for (float x : inputs) {
+      Expected want = refEncode(kBF16, table, x, saturate);
+      uint32_t wantBits = want.nan
+                              ? 0x7fc00000u | (uint32_t(std::signbit(x)) << 31)
+                              : bitsOf(float(refDecode(kBF16, want.bits)));
+      uint32_t got = bitsOf(call<float, float>(fn, x));
+      if (got != wantBits && ++failures <= 5)
+        ADD_FAILURE() << name << "(0x" << std::hex << bitsOf(x) << ") gave 0x"
+                      << got << ", expected 0x" << wantBits;
+    }
+    EXPECT_EQ(failures, 0) << name;
   }
 }
 

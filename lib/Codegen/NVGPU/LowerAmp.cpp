@@ -66,9 +66,10 @@ struct AmpcGpuLowerAmpPass
                                    FloatType to, OverflowMode overflow) {
       return encodeWithPtx(b, loc, f32, to, overflow, sm);
     };
-    // From sm_89 a quantization is one cvt, and its widening another.
+    // From sm_80 a cast to bf16 is one cvt (to fp8 from sm_89), and its
+    // widening another: the instructions stay.
     if (failed(lowerAmpToArith(getOperation(), ptx,
-                               /*roundWidenedFp8=*/sm < 89)))
+                               /*roundWidenedCasts=*/sm < 80)))
       signalPassFailure();
   }
 };

@@ -49,19 +49,22 @@ func.func @nondefault(%x: tensor<8xf32>) -> (tensor<8xf8E4M3FN>, tensor<8xbf16>)
   return %a, %c : tensor<8xf8E4M3FN>, tensor<8xbf16>
 }
 
-// A quantization read back widened: from sm_89 still the cvt instruction
-// and the widening; before it, rounded in f32 with no 8-bit pattern, as on
-// the CPU.
+// A quantization read back widened: from sm_80 (hardware bf16, and fp8
+// from sm_89) the conversions stay instructions, or the integer path;
+// without them (and on the CPU) it is rounded in f32, no 8-bit pattern.
 // SM90-LABEL: func.func @widened
 // SM90: llvm.inline_asm "cvt.rn.satfinite.e5m2x2.f32 $0, $1, $2;"
 // SM90: arith.bitcast %{{.*}} : i8 to f8E5M2
 // SM90: return
 // SM80-LABEL: func.func @widened
 // SM80-NOT: inline_asm
-// SM80-NOT: i8
-// SM80: arith.subf
-// SM80-NOT: i8
+// SM80: arith.trunci %{{.*}} : i32 to i8
 // SM80: return
+// CPU-LABEL: func.func @widened
+// CPU-NOT: i8
+// CPU: arith.subf
+// CPU-NOT: i8
+// CPU: return
 func.func @widened(%x: tensor<8xf32>) -> tensor<8xf32> {
   %q = amp.cast %x : tensor<8xf32> to tensor<8xf8E5M2>
   %w = arith.extf %q : tensor<8xf8E5M2> to tensor<8xf32>

@@ -204,6 +204,18 @@ public:
   /// subnormals, overflow to inf and inf itself need nothing more. The
   /// general encoder's results, in a fifth of its operations.
   Value encodeBF16(Value value, OverflowMode overflow) {
+    return bitcast(trunci(bf16Pattern(value, overflow), 16), b.getBF16Type());
+  }
+
+  /// The f32 value of `value` (f32) rounded to bf16 as encodeBF16 rounds it:
+  /// its pattern in the upper half, with no 16-bit value in between.
+  Value roundThroughBF16(Value value, OverflowMode overflow) {
+    return bitcast(shl(bf16Pattern(value, overflow), constInt(32, 16)),
+                   b.getF32Type());
+  }
+
+  /// encodeBF16's 16-bit pattern in the low half of an i32.
+  Value bf16Pattern(Value value, OverflowMode overflow) {
     Value bits = bitcast(value, b.getI32Type());
     Value kept = shr(bits, constInt(32, 16));
     Value lsb = andi(kept, constInt(32, 1));
@@ -219,8 +231,7 @@ public:
     }
     Value abs = andi(bits, constInt(32, 0x7fffffff));
     Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
-    Value result = select(isNaN, ori(sign, constInt(32, 0x7fc0)), rounded);
-    return bitcast(trunci(result, 16), b.getBF16Type());
+    return select(isNaN, ori(sign, constInt(32, 0x7fc0)), rounded);
   }
 
   /// f32 -> f8E4M3FN / f8E5M2 in a few operations: normal results round
@@ -425,22 +436,27 @@ Value lowerCast(OpBuilder &b, CastOp op, const HardwareCastEncoder &hardware) {
                       hardware);
 }
 
-/// The cast `op` (into fp8, nearest even, from a wider type) read back as
-/// `resultType` (f32 or bf16, of the cast's shape), if it is such a cast:
-/// rounded in f32 (roundThroughFp8), never an 8-bit pattern. A
-/// quantization the CPU's kernels read widened costs half the operations.
+/// The cast `op` (nearest even, from f32 or wider into fp8, or from f32
+/// into bf16) read back as `resultType` (f32, or bf16 from fp8; of the
+/// cast's shape), if it is such a cast: rounded in f32 (roundThroughFp8,
+/// roundThroughBF16), never a narrow pattern. A quantization the CPU's
+/// kernels read widened costs half the operations.
 Value lowerCastThenWiden(OpBuilder &b, CastOp op, Type resultType) {
-  FloatType fp8 = op.getResultElementType();
-  Type wide = getElementTypeOrSelf(resultType);
-  if (!isFp8Type(fp8) || isFp8Type(op.getSourceElementType()) ||
-      op.getRoundingMode() != RoundingMode::nearest_even ||
-      !(wide.isF32() || wide.isBF16()))
+  FloatType narrow = op.getResultElementType();
+  Type from = op.getSourceElementType(),
+       wide = getElementTypeOrSelf(resultType);
+  bool fp8 =
+      isFp8Type(narrow) && !isFp8Type(from) && (wide.isF32() || wide.isBF16());
+  bool bf16 = narrow.isBF16() && from.isF32() && wide.isF32();
+  if (!(fp8 || bf16) || op.getRoundingMode() != RoundingMode::nearest_even)
     return Value();
   OverflowMode overflow = op.getOverflowMode();
   auto body = [&](OpBuilder &nested, Location loc, Value x) -> Value {
     Emitter em(nested, loc, x.getType());
-    Value f32 = em.roundThroughFp8(scaledF32(nested, loc, x, op.getScale()),
-                                   fp8, overflow);
+    Value f32 = scaledF32(nested, loc, x, op.getScale());
+    if (bf16)
+      return em.roundThroughBF16(f32, overflow);
+    f32 = em.roundThroughFp8(f32, narrow, overflow);
     return wide.isF32() ? f32 : em.exactBF16(f32);
   };
   if (auto tensorType = dyn_cast<RankedTensorType>(resultType))
@@ -475,8 +491,8 @@ CastOp widenedCast(Operation *op) {
   return input ? input.getDefiningOp<CastOp>() : CastOp();
 }
 
-/// Every widening of a quantizing cast in `root` rounded in the wide type.
-void foldWidenedFp8Casts(Operation *root) {
+/// Every widening of a cast in `root` that lowerCastThenWiden rounds in f32.
+void foldWidenedCasts(Operation *root) {
   SmallVector<std::pair<Operation *, CastOp>> widenings;
   root->walk([&](Operation *op) {
     if (CastOp cast = widenedCast(op))
@@ -833,11 +849,11 @@ void ampc::amp::populateAmpToArithPatterns(RewritePatternSet &patterns,
 
 LogicalResult ampc::amp::lowerAmpToArith(Operation *root,
                                          HardwareCastEncoder hardware,
-                                         bool roundWidenedFp8) {
+                                         bool roundWidenedCasts) {
   if (failed(checkLowerable(root)))
     return failure();
-  if (roundWidenedFp8)
-    foldWidenedFp8Casts(root);
+  if (roundWidenedCasts)
+    foldWidenedCasts(root);
   MLIRContext *context = root->getContext();
   ConversionTarget target(*context);
   target.addIllegalDialect<AmpDialect>();

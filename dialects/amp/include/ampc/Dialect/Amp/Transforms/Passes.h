@@ -50,13 +50,13 @@ void populateAmpToArithPatterns(mlir::RewritePatternSet &patterns,
 
 /// Applies those patterns to `root` as a conversion (amp illegal); errors
 /// name what cannot be lowered (stochastic rounding, vector gradients).
-/// With `roundWidenedFp8`, a quantization into fp8 that is only read widened
-/// to f32 or bf16 (`arith.extf` of it) is rounded in the wide type first,
-/// with no 8-bit pattern in between (a target whose `hardware` converts to
-/// fp8 in one instruction may prefer it off).
+/// With `roundWidenedCasts`, a cast into fp8 (or from f32 into bf16) that is
+/// read widened to f32 or bf16 (`arith.extf` of it) is rounded in f32 with
+/// no narrow pattern in between (a target whose `hardware` converts in one
+/// instruction may prefer it off).
 mlir::LogicalResult lowerAmpToArith(mlir::Operation *root,
                                     HardwareCastEncoder hardware = nullptr,
-                                    bool roundWidenedFp8 = true);
+                                    bool roundWidenedCasts = true);
 
 /// Writes amp-precision-report's text for every function of `module`: each
 /// classified op with its class and precision, each cast, and per function

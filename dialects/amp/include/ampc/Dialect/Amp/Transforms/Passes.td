@@ -234,11 +234,11 @@ def AmpLowerToArith : Pass<"amp-lower-to-arith", "::mlir::func::FuncOp"> {
     found in the bodies of fp8 contractions) are lowered the same way, since
     LLVM has no fp8 types; `arith.truncf` keeps its IEEE/OCP overflow.
 
-    A quantizing `amp.cast` into fp8 whose result is widened to f32 or bf16
-    (`arith.extf` of it, or an elementwise `linalg.generic` doing only
-    that: a CPU kernel's operand) is first rounded in f32 by the same carry
-    and subnormal additions, with the same results, and no 8-bit pattern;
-    the cast goes where nothing else reads it.
+    An `amp.cast` into fp8 (or from f32 into bf16) whose result is widened
+    to f32 or bf16 (`arith.extf` of it, or an elementwise `linalg.generic`
+    doing only that: a CPU kernel's operand) is first rounded in f32 by the
+    same carry and subnormal additions, with the same results, and no
+    narrow pattern; the cast goes where nothing else reads it.
 
     `rounding stochastic` is reported as not implemented.
 
