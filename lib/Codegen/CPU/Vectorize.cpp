@@ -953,9 +953,10 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
         rewriter, root->getLoc(),
         cast<RankedTensorType>(init.getType()).getShape(),
         getElementTypeOrSelf(init));
+    Value filledInit = init;
     rewriter.modifyOpInPlace(root, [&] {
       for (OpOperand &operand : root->getOpOperands())
-        if (operand.get() == init)
+        if (operand.get() == filledInit)
           operand.set(empty);
     });
   }
