@@ -366,8 +366,11 @@ FailureOr<AffineMap> findWindows(linalg::GenericOp op, unsigned k,
 /// 1)` before and up to the input's extent after. Zero padding makes the
 /// terms outside the forward window vanish (the result's adjoint is 0
 /// there). This is the transposed convolution, for any stride and dilation.
+/// `windows` and `newInMap` are findWindows' for input k.
 LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
-                                   unsigned k, SmallVectorImpl<Value> &ins,
+                                   unsigned k, ArrayRef<WindowDim> windows,
+                                   AffineMap newInMap,
+                                   SmallVectorImpl<Value> &ins,
                                    SmallVectorImpl<AffineMap> &insMaps,
                                    AffineMap &inMap) {
   auto fail = [&](const Twine &why) {
@@ -375,12 +378,6 @@ LogicalResult reindexWindowedInput(OpBuilder &b, linalg::GenericOp op,
            << k << " " << why;
   };
   MLIRContext *context = op.getContext();
-  SmallVector<WindowDim> windows;
-  FailureOr<AffineMap> found = findWindows(
-      op, k, inMap, cast<RankedTensorType>(ins[k].getType()), windows);
-  if (failed(found))
-    return failure();
-  AffineMap newInMap = *found;
 
   // Every other operand reads `out` as a plain index (or not at all).
   Location loc = op.getLoc();
@@ -456,22 +453,16 @@ struct SplitWindows {
   }
 };
 
-/// The split view of input k (see SplitWindows) if its windows do not
-/// overlap and its adjoint then reads every loop of `op` (no reduction is
-/// left: pooling, not a convolution, whose input adjoint sums over filters
-/// and is a contraction the transposed form keeps).
+/// The split view of `input` (see SplitWindows), read through `inMap` with
+/// findWindows' `windows`, if those do not overlap and its adjoint then
+/// reads every loop of `op` (no reduction is left: pooling, not a
+/// convolution, whose input adjoint sums over filters and is a contraction
+/// the transposed form keeps).
 std::optional<SplitWindows> splitDisjointWindows(OpBuilder &b,
                                                  linalg::GenericOp op,
-                                                 unsigned k, Value input,
-                                                 AffineMap inMap) {
+                                                 ArrayRef<WindowDim> windows,
+                                                 Value input, AffineMap inMap) {
   auto type = cast<RankedTensorType>(input.getType());
-  SmallVector<WindowDim> windows;
-  // findWindows reports why a map has no window form; the transposed form
-  // that runs next reports it again, so this probe stays silent.
-  ScopedDiagnosticHandler silence(op.getContext(),
-                                  [](Diagnostic &) { return success(); });
-  if (failed(findWindows(op, k, inMap, type, windows)))
-    return std::nullopt;
   MLIRContext *ctx = op.getContext();
   SmallVector<int64_t> loops = op.getStaticLoopRanges();
   SplitWindows split;
@@ -527,9 +518,14 @@ LogicalResult readWindowsAsLoops(OpBuilder &b, linalg::GenericOp op, unsigned k,
                                  SmallVectorImpl<AffineMap> &insMaps,
                                  AffineMap &inMap,
                                  std::optional<SplitWindows> &split) {
-  split = splitDisjointWindows(b, op, k, ins[k], inMap);
+  SmallVector<WindowDim> windows;
+  FailureOr<AffineMap> found = findWindows(
+      op, k, inMap, cast<RankedTensorType>(ins[k].getType()), windows);
+  if (failed(found))
+    return failure();
+  split = splitDisjointWindows(b, op, windows, ins[k], inMap);
   if (!split)
-    return reindexWindowedInput(b, op, k, ins, insMaps, inMap);
+    return reindexWindowedInput(b, op, k, windows, *found, ins, insMaps, inMap);
   ins[k] = split->input;
   insMaps[k] = inMap = split->map;
   return success();

@@ -29,13 +29,14 @@ namespace {
 
 /// The layout of a binary float format.
 struct FloatFormat {
-  unsigned width;     // total bits
-  unsigned mantissa;  // explicit mantissa bits
-  unsigned exponent;  // exponent bits
-  int minExponent;    // exponent of the smallest normal
-  bool hasInf;        // IEEE-like: all-ones exponent is inf/NaN
-  uint64_t maxFinite; // bit pattern of the largest finite value (no sign)
-  uint64_t quietNaN;  // bit pattern of the NaN produced (no sign)
+  unsigned width;        // total bits
+  unsigned mantissa;     // explicit mantissa bits
+  unsigned exponent;     // exponent bits
+  int minExponent;       // exponent of the smallest normal
+  bool hasInf;           // IEEE-like: all-ones exponent is inf/NaN
+  uint64_t maxFinite;    // bit pattern of the largest finite value (no sign)
+  uint64_t quietNaN;     // bit pattern of the NaN produced (no sign)
+  uint32_t maxFiniteF32; // the largest finite value's f32 pattern (exact)
 
   explicit FloatFormat(FloatType type) {
     const llvm::fltSemantics &sem = type.getFloatSemantics();
@@ -47,6 +48,11 @@ struct FloatFormat {
     maxFinite = llvm::APFloat::getLargest(sem).bitcastToAPInt().getZExtValue();
     quietNaN = llvm::APFloat::getQNaN(sem).bitcastToAPInt().getZExtValue() &
                ~(uint64_t(1) << (width - 1));
+    llvm::APFloat largest = llvm::APFloat::getLargest(sem);
+    bool inexact = false;
+    largest.convert(llvm::APFloat::IEEEsingle(),
+                    llvm::APFloat::rmNearestTiesToEven, &inexact);
+    maxFiniteF32 = uint32_t(largest.bitcastToAPInt().getZExtValue());
   }
 };
 
@@ -252,9 +258,7 @@ public:
     Value subnormal =
         subi(bitcast(addSubnormalMagic(abs, fmt), b.getI32Type()),
              constInt(32, llvm::bit_cast<uint32_t>(subnormalMagic(fmt))));
-    uint32_t minNormal = uint32_t(127 + fmt.minExponent) << 23;
-    Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
-    Value result = select(isSub, subnormal, normal);
+    Value result = belowMinNormal(abs, fmt, subnormal, normal);
     Value maxFinite = constInt(32, fmt.maxFinite);
     Value overflowValue = overflowPattern(fmt, overflow);
     // Unsigned: the rounding addition may carry inf's pattern past 2^31.
@@ -283,12 +287,8 @@ public:
         bitcast(arith::SubFOp::create(b, loc, addSubnormalMagic(abs, fmt),
                                       constFloat(f32, subnormalMagic(fmt))),
                 b.getI32Type());
-    uint32_t minNormal = uint32_t(127 + fmt.minExponent) << 23;
-    Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
-    Value result = select(isSub, subnormal, normal);
-    const llvm::fltSemantics &sem = to.getFloatSemantics();
-    uint32_t maxFinite = llvm::bit_cast<uint32_t>(
-        float(llvm::APFloat::getLargest(sem).convertToDouble()));
+    Value result = belowMinNormal(abs, fmt, subnormal, normal);
+    uint32_t maxFinite = fmt.maxFiniteF32;
     uint32_t overflowBits = overflow == OverflowMode::saturate ? maxFinite
                             : fmt.hasInf                       ? 0x7f800000u
                                                                : 0x7fc00000u;
@@ -331,6 +331,15 @@ private:
     FloatType f32 = b.getF32Type();
     return arith::AddFOp::create(b, loc, bitcast(abs, f32),
                                  constFloat(f32, subnormalMagic(fmt)));
+  }
+
+  /// `subnormal` where `abs` (an f32 pattern without sign) is below the
+  /// smallest normal of `fmt`, else `normal`.
+  Value belowMinNormal(Value abs, const FloatFormat &fmt, Value subnormal,
+                       Value normal) {
+    uint32_t minNormal = uint32_t(127 + fmt.minExponent) << 23;
+    Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
+    return select(isSub, subnormal, normal);
   }
 
   /// What a finite value beyond the format's range (and inf) becomes: the
