@@ -37,6 +37,7 @@
 #include "llvm/Support/TargetSelect.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cstring>
 #include <utility>
 
@@ -470,51 +471,54 @@ ampc::JitModule::checkCall(llvm::StringRef name,
   return signature;
 }
 
-llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
-                                    llvm::ArrayRef<void *> inputs,
-                                    llvm::ArrayRef<void *> outputs) {
-  // Scalars are passed by value: their storage is the tensor's bytes.
-  // Memrefs are passed as pointers to descriptors, all in one vector (sized
-  // first: the pointers into it must not move).
-  size_t words = 0;
-  for (const std::vector<ValueType> *types :
+/// The packed entry point's arguments for `signature` on these buffers:
+/// scalars by the address of their value, memrefs by the address of a
+/// pointer to their descriptor (`descriptors` and `pointers` hold them and
+/// must not move while `args` is used). `starts`, if given, receives each
+/// argument's first descriptor word (SIZE_MAX for a scalar).
+static void layoutArguments(const ampc::FunctionSignature &signature,
+                            llvm::ArrayRef<void *> inputs,
+                            llvm::ArrayRef<void *> outputs,
+                            llvm::SmallVectorImpl<int64_t> &descriptors,
+                            llvm::SmallVectorImpl<void *> &pointers,
+                            llvm::SmallVectorImpl<void *> &args,
+                            llvm::SmallVectorImpl<size_t> *starts = nullptr) {
+  // Sized first: the pointers into the descriptors must not move.
+  size_t words = 0, memrefs = 0;
+  for (const std::vector<ampc::ValueType> *types :
        {&signature.inputs, &signature.results})
-    for (const ValueType &type : *types)
-      words += type.scalar ? 0 : 3 + 2 * type.shape.size();
-  // On the stack for a training step's usual few dozen tensors: this runs
-  // every step.
-  llvm::SmallVector<int64_t, 512> descriptors;
+    for (const ampc::ValueType &type : *types)
+      if (!type.scalar) {
+        words += 3 + 2 * type.shape.size();
+        ++memrefs;
+      }
   descriptors.reserve(words);
-  llvm::SmallVector<size_t, 64> starts;
-  llvm::SmallVector<void *, 64> args;
+  pointers.reserve(memrefs);
   args.reserve(inputs.size() + outputs.size());
-  auto addMemref = [&](void *data, const ValueType &type) {
-    starts.push_back(descriptors.size());
-    appendDescriptor(descriptors, data, type.shape);
-    args.push_back(nullptr);
-  };
-  for (auto [type, data] : llvm::zip(signature.inputs, inputs)) {
-    if (type.scalar)
+  // Results are always memrefs.
+  auto add = [&](void *data, const ampc::ValueType &type, bool scalar) {
+    if (starts)
+      starts->push_back(scalar ? SIZE_MAX : descriptors.size());
+    if (scalar) {
       args.push_back(data);
-    else
-      addMemref(data, type);
-  }
+      return;
+    }
+    pointers.push_back(descriptors.data() + descriptors.size());
+    appendDescriptor(descriptors, data, type.shape);
+    args.push_back(&pointers.back());
+  };
+  for (auto [type, data] : llvm::zip(signature.inputs, inputs))
+    add(data, type, type.scalar);
   for (auto [type, data] : llvm::zip(signature.results, outputs))
-    addMemref(data, type);
-  // Each memref argument points to a pointer to its descriptor.
-  llvm::SmallVector<void *, 64> pointers;
-  pointers.reserve(starts.size());
-  for (size_t start : starts)
-    pointers.push_back(descriptors.data() + start);
-  for (size_t i = 0, memref = 0; i < args.size(); ++i)
-    if (!args[i])
-      args[i] = &pointers[memref++];
+    add(data, type, false);
+}
+
+llvm::Error ampc::JitModule::callPacked(const FunctionSignature &signature,
+                                        void (*function)(void **),
+                                        void **args) {
   if (impl->cuda)
     ampc_rt_gpu_clear_error();
-  auto function = impl->packedFunction(signature.name);
-  if (!function)
-    return function.takeError();
-  (*function)(args.data());
+  function(args);
   if (impl->cuda) {
     std::string gpuError = ampc_rt_gpu_last_error();
     if (!gpuError.empty())
@@ -522,6 +526,19 @@ llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
                        "' failed on the GPU: " + gpuError);
   }
   return llvm::Error::success();
+}
+
+llvm::Error ampc::JitModule::invoke(const FunctionSignature &signature,
+                                    llvm::ArrayRef<void *> inputs,
+                                    llvm::ArrayRef<void *> outputs) {
+  // On the stack for a training step's usual few dozen tensors.
+  llvm::SmallVector<int64_t, 512> descriptors;
+  llvm::SmallVector<void *, 64> pointers, args;
+  layoutArguments(signature, inputs, outputs, descriptors, pointers, args);
+  auto function = impl->packedFunction(signature.name);
+  if (!function)
+    return function.takeError();
+  return callPacked(signature, *function, args.data());
 }
 
 llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
@@ -580,29 +597,32 @@ llvm::Error ampc::JitModule::callInto(llvm::StringRef name,
 }
 
 llvm::Error
-ampc::JitModule::callInPlace(llvm::StringRef name,
-                             llvm::ArrayRef<const TargetTensor *> inputs,
-                             llvm::ArrayRef<TargetTensor *> outputs) {
-  llvm::SmallVector<const ValueType *, 64> inputTypes, outputTypes;
-  llvm::SmallVector<void *, 64> in, out;
-  const FunctionSignature *signature = lookup(name);
+ampc::JitModule::checkBuffers(llvm::StringRef name,
+                              const FunctionSignature *signature,
+                              llvm::ArrayRef<const TargetTensor *> inputs,
+                              llvm::ArrayRef<TargetTensor *> outputs) const {
+  // The arguments' buffers, sorted: an output is looked up, not compared
+  // with each (a training step has a hundred tensors).
+  llvm::SmallVector<const void *, 64> taken;
+  for (const TargetTensor *t : inputs)
+    if (t)
+      taken.push_back(t->data());
+  llvm::sort(taken);
   // An output may be the argument of its index where the function computes
   // it into that argument's buffer.
   auto donated = [&](size_t index, const void *data) {
     return signature &&
            llvm::is_contained(signature->donated, int64_t(index)) &&
-           index < in.size() && in[index] == data;
+           index < inputs.size() && inputs[index] &&
+           inputs[index]->data() == data;
   };
-  // Why `t`, argument or output #index, cannot be passed (null if it can;
-  // the message is only built for a tensor that cannot: this runs for every
-  // tensor of every training step).
   auto problem = [&](const TargetTensor *t, bool isOutput,
                      size_t index) -> const char * {
     if (!t || !t->data())
       return "is an empty TargetTensor";
     if (t->gpuManaged != impl->cuda)
       return "is in the memory of another target";
-    if (isOutput && llvm::is_contained(in, t->data()) &&
+    if (isOutput && std::binary_search(taken.begin(), taken.end(), t->data()) &&
         !donated(index, t->data()))
       return "is also an argument";
     return nullptr;
@@ -611,26 +631,105 @@ ampc::JitModule::callInPlace(llvm::StringRef name,
     return makeError((isOutput ? "output #" : "argument #") +
                      std::to_string(index) + " of '" + name.str() + "' " + why);
   };
-  inputTypes.reserve(inputs.size());
-  in.reserve(inputs.size());
+  for (auto [index, t] : llvm::enumerate(inputs))
+    if (const char *why = problem(t, false, index))
+      return refuse(false, index, why);
+  for (auto [index, t] : llvm::enumerate(outputs))
+    if (const char *why = problem(t, true, index))
+      return refuse(true, index, why);
+  return llvm::Error::success();
+}
+
+llvm::Error
+ampc::JitModule::callInPlace(llvm::StringRef name,
+                             llvm::ArrayRef<const TargetTensor *> inputs,
+                             llvm::ArrayRef<TargetTensor *> outputs) {
+  auto prepared = prepare(name, inputs, outputs);
+  if (!prepared)
+    return prepared.takeError();
+  return (*prepared)->run();
+}
+
+llvm::Expected<std::unique_ptr<ampc::PreparedCall>>
+ampc::JitModule::prepare(llvm::StringRef name,
+                         llvm::ArrayRef<const TargetTensor *> inputs,
+                         llvm::ArrayRef<TargetTensor *> outputs) {
+  if (llvm::Error error = checkBuffers(name, lookup(name), inputs, outputs))
+    return std::move(error);
+  llvm::SmallVector<const ValueType *, 64> inputTypes, outputTypes;
+  llvm::SmallVector<void *, 64> in, out;
   for (const TargetTensor *t : inputs) {
-    if (const char *why = problem(t, false, in.size()))
-      return refuse(false, in.size(), why);
     inputTypes.push_back(&t->type());
     in.push_back(const_cast<void *>(t->data()));
   }
-  outputTypes.reserve(outputs.size());
-  out.reserve(outputs.size());
   for (TargetTensor *t : outputs) {
-    if (const char *why = problem(t, true, out.size()))
-      return refuse(true, out.size(), why);
     outputTypes.push_back(&t->type());
     out.push_back(t->data());
   }
-  auto checked = checkCall(name, inputTypes, outputTypes);
-  if (!checked)
-    return checked.takeError();
-  return invoke(**checked, in, out);
+  auto signature = checkCall(name, inputTypes, outputTypes);
+  if (!signature)
+    return signature.takeError();
+  auto function = impl->packedFunction(name);
+  if (!function)
+    return function.takeError();
+  auto call = std::make_unique<PreparedCall>();
+  call->module = this;
+  call->signature = *signature;
+  call->function = *function;
+  call->inputs.assign(inputs.begin(), inputs.end());
+  call->outputs.assign(outputs.begin(), outputs.end());
+  llvm::SmallVector<size_t, 64> starts;
+  layoutArguments(**signature, in, out, call->descriptors, call->pointers,
+                  call->args, &starts);
+  // A scalar's slot is its argument's index (the inputs come first).
+  for (auto [index, t] : llvm::enumerate(inputs)) {
+    bool scalar = starts[index] == SIZE_MAX;
+    call->slots.push_back(
+        {t, t->bytes(), scalar, scalar ? index : starts[index]});
+  }
+  for (auto [index, t] : llvm::enumerate(outputs))
+    call->slots.push_back(
+        {t, t->bytes(), false, starts[inputs.size() + index]});
+  call->checked = call->fingerprint();
+  return std::move(call);
+}
+
+std::pair<uintptr_t, uintptr_t> ampc::PreparedCall::fingerprint() const {
+  uintptr_t sum = 0, mix = 0;
+  for (const Slot &slot : slots) {
+    auto address = reinterpret_cast<uintptr_t>(slot.tensor->data());
+    sum += address;
+    mix ^= address;
+  }
+  return {sum, mix};
+}
+
+llvm::Error ampc::PreparedCall::run() {
+  for (auto [index, slot] : llvm::enumerate(slots)) {
+    void *data = const_cast<void *>(slot.tensor->data());
+    if (!data || slot.tensor->bytes() != slot.bytes) {
+      bool isOutput = index >= inputs.size();
+      return makeError((isOutput ? "output #" : "argument #") +
+                       llvm::Twine(isOutput ? index - inputs.size() : index) +
+                       " of '" + signature->name + "' " +
+                       (data ? "changed size since the call was prepared"
+                             : "is an empty TargetTensor"));
+    }
+    if (slot.scalar) {
+      args[slot.at] = data;
+    } else {
+      descriptors[slot.at] = reinterpret_cast<int64_t>(data);
+      descriptors[slot.at + 1] = reinterpret_cast<int64_t>(data);
+    }
+  }
+  // Another set of buffers (one from outside the call): checked again.
+  if (std::pair<uintptr_t, uintptr_t> now = fingerprint(); now != checked) {
+    if (llvm::Error error =
+            module->checkBuffers(signature->name, signature, inputs, outputs))
+      return error;
+    checked = now;
+  }
+  return module->callPacked(*signature, function, args.data());
 }
 
 llvm::Expected<ampc::TargetTensor>
@@ -696,6 +795,12 @@ llvm::Error ampc::TargetTensor::assign(const Tensor &tensor) {
                              : std::string("the TargetTensor is empty"));
   std::memcpy(storage, tensor.data.data(), size);
   return llvm::Error::success();
+}
+
+void ampc::TargetTensor::swapBuffers(TargetTensor &other) {
+  assert(size == other.size && gpuManaged == other.gpuManaged &&
+         "swapBuffers needs two tensors of the same size and target");
+  std::swap(storage, other.storage);
 }
 
 Tensor ampc::TargetTensor::toTensor() const {

@@ -464,6 +464,20 @@ llvm::Expected<double> ampc::Trainer::learningRate() const {
   return schedule.at(options.learningRate, steps);
 }
 
+llvm::Error ampc::Trainer::prepareStep(Compiled &c) {
+  if (c.step)
+    return llvm::Error::success();
+  auto prepared = prepareCall(*c.module, amp::abi::kTrainStepName, inputs,
+                              c.batch, c.outputs, c.trainStep->donated);
+  if (!prepared)
+    return prepared.takeError();
+  c.step = std::move(*prepared);
+  for (size_t i = 0; i < layout.numCarried(); ++i)
+    if (!llvm::is_contained(c.trainStep->donated, int64_t(i)))
+      c.swapped.push_back(i);
+  return llvm::Error::success();
+}
+
 llvm::Expected<ampc::StepResult>
 ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   if (batch.size() != first->batch.size())
@@ -483,12 +497,12 @@ ampc::Trainer::step(llvm::ArrayRef<Tensor> batch) {
   result.learningRate = float(*lr);
   inputs[*layout.learningRate].as<float>()[0] = result.learningRate;
   result.lossScale = lossScale();
-  if (llvm::Error error = call(*last->module, amp::abi::kTrainStepName, inputs,
-                               last->batch, outputs, last->trainStep->donated))
+  if (llvm::Error error = prepareStep(*last))
     return std::move(error);
-  for (size_t i = 0; i < layout.numCarried(); ++i)
-    if (!llvm::is_contained(last->trainStep->donated, int64_t(i)))
-      std::swap(inputs[i], outputs[i]);
+  if (llvm::Error error = last->step->run())
+    return std::move(error);
+  for (size_t i : last->swapped)
+    inputs[i].swapBuffers(outputs[i]);
   ++steps;
   result.loss = outputs[layout.loss].as<float>()[0];
   result.skipped = outputs[layout.foundInf].as<uint8_t>()[0] != 0;
@@ -538,11 +552,13 @@ ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
   if (llvm::Error error = assignBatch(evalBatch, batch))
     return std::move(error);
   // The parameters are passed where they are: nothing is copied.
-  if (llvm::Error error =
-          call(*(*c)->module, "forward",
-               llvm::MutableArrayRef<TargetTensor>(inputs).take_front(
-                   layout.numParams),
-               evalBatch, evalResults))
+  auto forward = prepareCall(
+      *(*c)->module, "forward",
+      llvm::MutableArrayRef<TargetTensor>(inputs).take_front(layout.numParams),
+      evalBatch, evalResults);
+  if (!forward)
+    return forward.takeError();
+  if (llvm::Error error = (*forward)->run())
     return std::move(error);
   std::vector<Tensor> results;
   for (const TargetTensor &t : evalResults)
@@ -560,11 +576,12 @@ ampc::Trainer::assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
   return llvm::Error::success();
 }
 
-llvm::Error ampc::Trainer::call(JitModule &module, llvm::StringRef name,
-                                llvm::MutableArrayRef<TargetTensor> head,
-                                llvm::ArrayRef<TargetTensor> tail,
-                                llvm::MutableArrayRef<TargetTensor> results,
-                                llvm::ArrayRef<int64_t> donated) {
+llvm::Expected<std::unique_ptr<ampc::PreparedCall>>
+ampc::Trainer::prepareCall(JitModule &module, llvm::StringRef name,
+                           llvm::MutableArrayRef<TargetTensor> head,
+                           llvm::ArrayRef<TargetTensor> tail,
+                           llvm::MutableArrayRef<TargetTensor> results,
+                           llvm::ArrayRef<int64_t> donated) {
   llvm::SmallVector<const TargetTensor *, 64> in;
   for (llvm::ArrayRef<TargetTensor> group :
        {llvm::ArrayRef<TargetTensor>(head), tail})
@@ -575,7 +592,7 @@ llvm::Error ampc::Trainer::call(JitModule &module, llvm::StringRef name,
   for (size_t i = 0; i < results.size(); ++i)
     out.push_back(llvm::is_contained(donated, int64_t(i)) ? &head[i]
                                                           : &results[i]);
-  return module.callInPlace(name, in, out);
+  return module.prepare(name, in, out);
 }
 
 std::vector<Tensor> ampc::Trainer::parameters() const {

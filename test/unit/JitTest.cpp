@@ -453,7 +453,8 @@ TEST(JitTest, CallInPlaceOnTargetTensors) {
   EXPECT_EQ(out->as<float>()[5], 0.0f); // zero-filled
   ASSERT_FALSE(static_cast<bool>(ta->assign(a)));
   ASSERT_FALSE(static_cast<bool>(tb->assign(b)));
-  ASSERT_FALSE(static_cast<bool>(module->callInPlace("mm", {&*ta, &*tb}, {&*out})));
+  ASSERT_FALSE(
+      static_cast<bool>(module->callInPlace("mm", {&*ta, &*tb}, {&*out})));
   // Bit for bit what call() computes, and the inputs untouched.
   Tensor got = out->toTensor();
   EXPECT_EQ(got.data, (*expected)[0].data);
@@ -464,7 +465,8 @@ TEST(JitTest, CallInPlaceOnTargetTensors) {
     std::string message = llvm::toString(std::move(error));
     EXPECT_NE(message.find(needle), std::string::npos) << message;
   };
-  expectError(ta->assign(b), "expected tensor<32x64xf32>, got tensor<64x16xf32>");
+  expectError(ta->assign(b),
+              "expected tensor<32x64xf32>, got tensor<64x16xf32>");
   expectError(module->callInPlace("mm", {&*ta, &*ta}, {&*out}),
               "argument #1 of 'mm' must be tensor<64x16xf32>, got "
               "tensor<32x64xf32>");
@@ -486,10 +488,67 @@ TEST(JitTest, CallInPlaceOnTargetTensors) {
               "output #0 of 'mm' is an empty TargetTensor");
 }
 
+/// A prepared call reads where its tensors' buffers are at each run: after
+/// buffers change places, from outside the call too; an emptied or resized
+/// tensor is refused by name.
+TEST(JitTest, PreparedCallFollowsTheBuffersOfEachRun) {
+  auto module = compile(kMatmul, "fp32");
+  ASSERT_TRUE(module);
+  std::mt19937 rng(5);
+  Tensor a = randomTensor({32, 64}, rng, -1, 1),
+         a2 = randomTensor({32, 64}, rng, -1, 1),
+         b = randomTensor({64, 16}, rng, -1, 1);
+  auto expected = module->call("mm", {a, b}),
+       expected2 = module->call("mm", {a2, b});
+  ASSERT_TRUE(expected && expected2);
+  const ampc::FunctionSignature &mm = *module->lookup("mm");
+  auto ta = module->allocate(mm.inputs[0]),
+       ta2 = module->allocate(mm.inputs[0]),
+       tb = module->allocate(mm.inputs[1]),
+       out = module->allocate(mm.results[0]),
+       out2 = module->allocate(mm.results[0]);
+  ASSERT_TRUE(ta && ta2 && tb && out && out2);
+  ASSERT_FALSE(static_cast<bool>(ta->assign(a)));
+  ASSERT_FALSE(static_cast<bool>(ta2->assign(a2)));
+  ASSERT_FALSE(static_cast<bool>(tb->assign(b)));
+  auto call = module->prepare("mm", {&*ta, &*tb}, {&*out});
+  ASSERT_TRUE(static_cast<bool>(call)) << llvm::toString(call.takeError());
+  ASSERT_FALSE(static_cast<bool>((*call)->run()));
+  EXPECT_EQ(out->toTensor().data, (*expected)[0].data);
+  // A's buffer from outside the call, and a fresh output buffer: the run
+  // reads and writes those; the old output buffer keeps the first result.
+  ta->swapBuffers(*ta2);
+  out->swapBuffers(*out2);
+  ASSERT_FALSE(static_cast<bool>((*call)->run()));
+  EXPECT_EQ(out->toTensor().data, (*expected2)[0].data);
+  EXPECT_EQ(out2->toTensor().data, (*expected)[0].data);
+
+  auto expectError = [](llvm::Error error, const std::string &needle) {
+    ASSERT_TRUE(static_cast<bool>(error));
+    std::string message = llvm::toString(std::move(error));
+    EXPECT_NE(message.find(needle), std::string::npos) << message;
+  };
+  expectError(module->prepare("mm", {&*ta, &*tb}, {&*tb}).takeError(),
+              "output #0 of 'mm' is also an argument");
+  expectError(module->prepare("mm", {&*ta, &*ta}, {&*out}).takeError(),
+              "argument #1 of 'mm' must be tensor<64x16xf32>");
+  auto small = module->allocate(ampc::ValueType{DType::F32, {16, 16}});
+  ASSERT_TRUE(static_cast<bool>(small));
+  ampc::TargetTensor keptB = std::move(*tb);
+  expectError((*call)->run(), "argument #1 of 'mm' is an empty TargetTensor");
+  *tb = std::move(*small);
+  expectError((*call)->run(),
+              "argument #1 of 'mm' changed size since the call was prepared");
+  *tb = std::move(keptB);
+  ASSERT_FALSE(static_cast<bool>((*call)->run()));
+  EXPECT_EQ(out->toTensor().data, (*expected2)[0].data);
+}
+
 TEST(JitTest, CallInPlaceRejectsAnOutputThatIsAnInput) {
-  const char *kScale = "func.func @twice(%x: tensor<8xf32>) -> tensor<8xf32> {\n"
-                       "  %0 = arith.addf %x, %x : tensor<8xf32>\n"
-                       "  return %0 : tensor<8xf32>\n}\n";
+  const char *kScale =
+      "func.func @twice(%x: tensor<8xf32>) -> tensor<8xf32> {\n"
+      "  %0 = arith.addf %x, %x : tensor<8xf32>\n"
+      "  return %0 : tensor<8xf32>\n}\n";
   auto module = compile(kScale, "none");
   ASSERT_TRUE(module);
   auto x = module->allocate(ampc::ValueType{DType::F32, {8}});
@@ -507,9 +566,9 @@ TEST(JitTest, CallsLeaveTheInputsAlone) {
   auto mlp = llvm::MemoryBuffer::getFile(std::string(AMPC_SOURCE_DIR) +
                                          "/examples/models/mlp.mlir");
   ASSERT_TRUE(static_cast<bool>(mlp));
-  auto step = ampc::transformSource(
-      (*mlp)->getBuffer(), "mlp.mlir",
-      "amp-build-train-step{loss-scaling=dynamic}");
+  auto step =
+      ampc::transformSource((*mlp)->getBuffer(), "mlp.mlir",
+                            "amp-build-train-step{loss-scaling=dynamic}");
   ASSERT_TRUE(static_cast<bool>(step)) << llvm::toString(step.takeError());
   auto module = compile(*step, "fp16");
   ASSERT_TRUE(module);
@@ -528,7 +587,8 @@ TEST(JitTest, CallsLeaveTheInputsAlone) {
       inputs[i].as<float>()[0] = 1024.0f;
   std::vector<Tensor> before = inputs;
   auto results = module->call("train_step", inputs);
-  ASSERT_TRUE(static_cast<bool>(results)) << llvm::toString(results.takeError());
+  ASSERT_TRUE(static_cast<bool>(results))
+      << llvm::toString(results.takeError());
   for (size_t i = 0; i < inputs.size(); ++i)
     EXPECT_EQ(inputs[i].data, before[i].data)
         << "argument #" << i << " (" << sig.inputRoles[i] << ") changed";

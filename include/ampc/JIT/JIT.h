@@ -15,11 +15,14 @@
 #include "ampc_rt/Tensor.h"
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ampc {
@@ -187,6 +190,11 @@ public:
   llvm::Error assign(const ampc_rt::Tensor &tensor);
   /// A host copy.
   ampc_rt::Tensor toTensor() const;
+  /// Exchanges the buffers (and nothing else) of two tensors of the same
+  /// size in the same memory: how a step's result becomes the next step's
+  /// argument without a copy, and without disturbing a PreparedCall that
+  /// holds both.
+  void swapBuffers(TargetTensor &other);
 
 private:
   friend class JitModule;
@@ -195,6 +203,43 @@ private:
   void *storage = nullptr;
   size_t size = 0;
   bool gpuManaged = false;
+};
+
+class JitModule;
+
+/// One function's call on fixed TargetTensors (JitModule::prepare): the
+/// signature, the tensors and their buffers are checked and the arguments
+/// laid out once; each run() only reads where the tensors' buffers are now
+/// and calls. Between runs the tensors may exchange buffers
+/// (TargetTensor::swapBuffers, what a Trainer does with the state a step
+/// replaces); a tensor emptied or resized is refused, and when the set of
+/// buffers changes (one from outside the call) they are checked again as
+/// callInPlace checks them. The module and the tensors must outlive it.
+class PreparedCall {
+public:
+  llvm::Error run();
+
+private:
+  friend class JitModule;
+  /// Where a tensor's buffer goes: a memref descriptor's two pointer words,
+  /// or (a scalar) an argument slot.
+  struct Slot {
+    const TargetTensor *tensor;
+    size_t bytes;
+    bool scalar;
+    size_t at;
+  };
+  /// Sum and xor of the buffers' addresses at the last check.
+  std::pair<uintptr_t, uintptr_t> fingerprint() const;
+  JitModule *module = nullptr;
+  const FunctionSignature *signature = nullptr;
+  void (*function)(void **) = nullptr;
+  std::vector<const TargetTensor *> inputs;
+  std::vector<TargetTensor *> outputs;
+  std::vector<Slot> slots;
+  llvm::SmallVector<int64_t, 0> descriptors;
+  llvm::SmallVector<void *, 0> pointers, args;
+  std::pair<uintptr_t, uintptr_t> checked;
 };
 
 class JitModule {
@@ -246,6 +291,11 @@ public:
   llvm::Error callInPlace(llvm::StringRef name,
                           llvm::ArrayRef<const TargetTensor *> inputs,
                           llvm::ArrayRef<TargetTensor *> outputs);
+  /// Checks a callInPlace of `name` on these tensors once and returns it
+  /// ready to run as often as needed (a training loop's step).
+  llvm::Expected<std::unique_ptr<PreparedCall>>
+  prepare(llvm::StringRef name, llvm::ArrayRef<const TargetTensor *> inputs,
+          llvm::ArrayRef<TargetTensor *> outputs);
 
   struct Impl;
 
@@ -263,10 +313,22 @@ private:
   llvm::Expected<const FunctionSignature *>
   checkCall(llvm::StringRef name, llvm::ArrayRef<const ValueType *> inputs,
             llvm::ArrayRef<const ValueType *> outputs);
+  /// Whether the tensors of a callInPlace of `name` can be passed: each
+  /// holds a buffer in this target's memory, and no output's buffer is also
+  /// an argument's unless `signature` computes that result into it.
+  llvm::Error checkBuffers(llvm::StringRef name,
+                           const FunctionSignature *signature,
+                           llvm::ArrayRef<const TargetTensor *> inputs,
+                           llvm::ArrayRef<TargetTensor *> outputs) const;
   /// Calls `name` on buffers the target reaches.
   llvm::Error invoke(const FunctionSignature &signature,
                      llvm::ArrayRef<void *> inputs,
                      llvm::ArrayRef<void *> outputs);
+  /// Calls the packed entry point `function` of `signature` with `args`
+  /// (laid out by layoutArguments), reporting what failed on a GPU.
+  llvm::Error callPacked(const FunctionSignature &signature,
+                         void (*function)(void **), void **args);
+  friend class PreparedCall;
   std::unique_ptr<Impl> impl;
   std::vector<FunctionSignature> signatures;
   std::string report;

@@ -225,6 +225,11 @@ private:
     /// @train_step's batch inputs and results, @forward's batch inputs and
     /// results.
     std::vector<TargetTensor> batch, outputs, evalBatch, evalResults;
+    /// @train_step on the trainer's inputs and these tensors, prepared at
+    /// the first step, and the carried state it computes into `outputs`
+    /// (not donated), whose buffers then change places with the inputs'.
+    std::unique_ptr<PreparedCall> step;
+    std::vector<size_t> swapped;
   };
 
   Trainer() = default;
@@ -270,14 +275,17 @@ private:
   /// Copies `batch` into `slots` (shapes and types checked).
   static llvm::Error assignBatch(llvm::MutableArrayRef<TargetTensor> slots,
                                  llvm::ArrayRef<ampc_rt::Tensor> batch);
-  /// Calls `name` of `module` in place on `head` then `tail`, writing
-  /// `results`; a `donated` result (FunctionSignature::donated) is written
-  /// into its argument in `head` instead.
-  static llvm::Error call(JitModule &module, llvm::StringRef name,
-                          llvm::MutableArrayRef<TargetTensor> head,
-                          llvm::ArrayRef<TargetTensor> tail,
-                          llvm::MutableArrayRef<TargetTensor> results,
-                          llvm::ArrayRef<int64_t> donated = {});
+  /// Prepares `c.step` (once).
+  llvm::Error prepareStep(Compiled &c);
+  /// Prepares a call of `name` of `module` in place on `head` then `tail`,
+  /// writing `results`; a `donated` result (FunctionSignature::donated) is
+  /// written into its argument in `head` instead.
+  static llvm::Expected<std::unique_ptr<PreparedCall>>
+  prepareCall(JitModule &module, llvm::StringRef name,
+              llvm::MutableArrayRef<TargetTensor> head,
+              llvm::ArrayRef<TargetTensor> tail,
+              llvm::MutableArrayRef<TargetTensor> results,
+              llvm::ArrayRef<int64_t> donated = {});
   /// The index among @train_step's inputs of the state called `role`.
   std::optional<size_t> stateIndex(llvm::StringRef role) const;
   /// Host copies of what a checkpoint holds, named by role.
