@@ -102,14 +102,23 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 // -----
 
 // Skipping a step is a select per value; amax a max-of-abs reduction; the
-// history update concatenates the new amax in front of the history.
+// history update concatenates the new amax in front of the history, whose
+// maximum is a signed and an unsigned maximum of the bit patterns (NaN if
+// the first is above +inf's or the second above -inf's).
 // CHECK-LABEL: func.func @select_and_fp8
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>
 // CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]
 // CHECK: math.absf
 // CHECK-DAG: arith.maximumf
 // CHECK: tensor.extract_slice %{{.*}}[0] [15] [1] : tensor<16xf32> to tensor<15xf32>
-// CHECK: tensor.concat dim(0)
+// CHECK: %[[HIST:.*]] = tensor.concat dim(0)
+// CHECK: linalg.generic {{.*}} ins(%[[HIST]] : tensor<16xf32>)
+// CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK: arith.maxsi
+// CHECK: linalg.generic {{.*}} ins(%[[HIST]] : tensor<16xf32>)
+// CHECK: arith.maxui
+// CHECK-DAG: arith.cmpi sgt, %{{.*}}, %c2139095040_i32
+// CHECK-DAG: arith.cmpi ugt, %{{.*}}, %c-8388608_i32
 // CHECK: arith.constant 4.480000e+02 : f32
 // CHECK: arith.divf
 func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: tensor<2x3xbf16>,

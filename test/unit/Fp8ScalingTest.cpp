@@ -19,6 +19,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 using ampc_rt::DType;
 using ampc_rt::Tensor;
@@ -148,6 +149,105 @@ TEST(Fp8ScalingTest, DelayedScalingWithMostRecentAndMargin) {
 // lanes): the largest amax moves through every position and leaves.
 TEST(Fp8ScalingTest, DelayedScalingOverALongHistory) {
   checkDelayed("max", 128, 0, 140);
+}
+
+/// amp.update_amax_history on `n` values (E4M3, margin 0).
+std::string updateSource(int64_t n) {
+  std::string t = "tensor<" + std::to_string(n) + "xf32>";
+  return "func.func @update(%h: " + t + ", %amax: f32, %scale: f32) -> (" + t +
+         ", tensor<f32>) {\n"
+         "  %r:2 = amp.update_amax_history %h, %amax, %scale format "
+         "f8E4M3FN : " +
+         t +
+         "\n  %s = tensor.from_elements %r#1 : tensor<f32>\n"
+         "  return %r#0, %s : " +
+         t + ", tensor<f32>\n}\n";
+}
+
+float fromBits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// Transformer Engine's scale after an update: torch.max over the new
+/// history (NaN if any value is NaN), kept unless positive and finite.
+float referenceScale(const std::vector<float> &history, float scale) {
+  float reduced = -std::numeric_limits<float>::infinity();
+  for (float v : history) {
+    if (std::isnan(v))
+      return scale;
+    reduced = std::max(reduced, v);
+  }
+  if (reduced > 0 && std::isfinite(reduced))
+    return 448.0f / reduced;
+  return scale;
+}
+
+/// The history's maximum as the scale reads it, at every ISA level, for
+/// histories with NaNs of either sign, infinities, signed zeros, negative
+/// and subnormal values planted at the ends, at row boundaries and inside,
+/// and for histories of only negative values or zeros.
+TEST(Fp8ScalingTest, HistoryMaximumPropagatesNaNAndOrdersAsFloats) {
+  const float specials[] = {fromBits(0x7fc00000u),
+                            fromBits(0xffc00000u),
+                            fromBits(0x7f800001u),
+                            fromBits(0xff800001u),
+                            std::numeric_limits<float>::infinity(),
+                            -std::numeric_limits<float>::infinity(),
+                            -0.0f,
+                            0.0f,
+                            3.0e38f,
+                            fromBits(1u),
+                            -5.0f,
+                            9.5f};
+  for (int64_t n : {5, 200, 1024}) {
+    for (const std::string &features : ampc::testing::hostIsaLevels()) {
+      SCOPED_TRACE("n = " + std::to_string(n) + ", features: '" + features +
+                   "'");
+      ampc::JitOptions options;
+      options.threads = 1;
+      options.cpuFeatures = features;
+      auto module = ampc::JitModule::fromString(updateSource(n), options);
+      ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
+      auto check = [&](const std::vector<float> &values, float amax) {
+        Tensor h(DType::F32, {n});
+        std::memcpy(h.data.data(), values.data(), 4 * size_t(n));
+        Tensor a(DType::F32, {}), old(DType::F32, {});
+        a.as<float>()[0] = amax;
+        old.as<float>()[0] = 0.75f;
+        auto out = (*module)->call("update", {h, a, old});
+        ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+        std::vector<float> shifted = {amax};
+        shifted.insert(shifted.end(), values.begin(), values.end() - 1);
+        ASSERT_EQ(
+            std::memcmp((*out)[0].data.data(), shifted.data(), 4 * size_t(n)),
+            0);
+        float want = referenceScale(shifted, 0.75f);
+        ASSERT_EQ((*out)[1].as<float>()[0], want)
+            << "amax " << amax << ", history[0] " << values[0];
+      };
+      std::vector<float> base(static_cast<size_t>(n));
+      for (int64_t i = 0; i < n; ++i)
+        base[size_t(i)] = 0.5f + 0.001f * float(i % 97);
+      std::vector<int64_t> at = {0, n / 2, n - 2, n - 1};
+      if (n >= 128)
+        at.insert(at.end(), {63, 64, 127});
+      for (float special : specials)
+        for (int64_t i : at) {
+          std::vector<float> values = base;
+          values[size_t(i)] = special;
+          check(values, 2.0f);
+          check(values, 0.0f);
+        }
+      for (float amax : specials) {
+        check(base, amax);
+        check(std::vector<float>(size_t(n), -1.0f), amax);
+        check(std::vector<float>(size_t(n), -0.0f), amax);
+        check(std::vector<float>(size_t(n), 0.0f), amax);
+      }
+    }
+  }
 }
 
 TEST(Fp8ScalingTest, BadOptionsAreClearErrors) {

@@ -376,11 +376,25 @@ planGeneric(linalg::GenericOp op, int64_t width) {
 }
 
 /// The identity of a combiner whose partial results may be combined in any
-/// grouping (an f32 sum, or a maximum or minimum, which are exact; an i1
+/// grouping (an f32 sum, or a maximum or minimum, which are exact; an i32
+/// maximum or minimum, such as fp8 scaling's maxima of bit patterns; an i1
 /// `or`, such as an overflow check's "any element not finite"), or nothing.
 TypedAttr combinerIdentity(Operation *combiner) {
   Builder b(combiner->getContext());
   Type type = combiner->getResult(0).getType();
+  if (type.isInteger(32)) {
+    auto bits = [&](uint32_t value) {
+      return b.getI32IntegerAttr(int32_t(value));
+    };
+    if (isa<arith::MaxSIOp>(combiner))
+      return bits(0x80000000u);
+    if (isa<arith::MaxUIOp>(combiner))
+      return bits(0);
+    if (isa<arith::MinSIOp>(combiner))
+      return bits(0x7fffffffu);
+    if (isa<arith::MinUIOp>(combiner))
+      return bits(0xffffffffu);
+  }
   if (type.isF32()) {
     // -0.0 for sums: +0.0 would turn a sum of -0.0 into +0.0.
     if (isa<arith::AddFOp>(combiner))
@@ -397,7 +411,7 @@ TypedAttr combinerIdentity(Operation *combiner) {
   return {};
 }
 
-/// The combiner of `op` if it reduces into a 0-d f32 or i1 result: every
+/// The combiner of `op` if it reduces into a 0-d f32, i32 or i1 result: every
 /// loop a reduction and the body `yield combine(f(inputs), out)` with `out`
 /// used by that combiner only, which combinerIdentity knows.
 Operation *fullReductionCombiner(linalg::GenericOp op) {

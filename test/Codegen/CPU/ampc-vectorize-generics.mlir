@@ -254,6 +254,82 @@ func.func @full_max_channels(%x: tensor<4x6x6x8xf32>, %init: tensor<f32>) -> ten
 
 // -----
 
+#vec = affine_map<(d0) -> (d0)>
+#scalar = affine_map<(d0) -> ()>
+
+// Integer maxima and minima of bit patterns (an fp8 amax history's maximum
+// as its scale reads it) are exact in any grouping too: 1024 values fold
+// into 16 rows of 64 partials starting from each combiner's identity
+// (INT32_MIN for maxsi, 0 for maxui, INT32_MAX for minsi, all ones for
+// minui), with no horizontal reduction inside the rows. An i32 sum is not
+// split (one vector reduction per step).
+// CHECK-LABEL: func.func @bit_pattern_extrema
+// CHECK-DAG: %[[SMIN:.*]] = arith.constant -2147483648 : i32
+// CHECK-DAG: %[[UMIN:.*]] = arith.constant 0 : i32
+// CHECK-DAG: %[[SMAX:.*]] = arith.constant 2147483647 : i32
+// CHECK-DAG: %[[UMAX:.*]] = arith.constant -1 : i32
+// CHECK: linalg.fill ins(%[[SMIN]] : i32) outs(%{{.*}} : tensor<64xi32>)
+// CHECK: scf.for {{.*}} to %c16 step %c1 {{.*}} -> (tensor<64xi32>)
+// CHECK-NOT: vector.reduction
+// CHECK: arith.maxsi %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: vector.reduction <maxsi>
+// CHECK: linalg.fill ins(%[[UMIN]] : i32) outs(%{{.*}} : tensor<64xi32>)
+// CHECK-NOT: vector.reduction
+// CHECK: arith.maxui %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: vector.reduction <maxui>
+// CHECK: linalg.fill ins(%[[SMAX]] : i32) outs(%{{.*}} : tensor<64xi32>)
+// CHECK-NOT: vector.reduction
+// CHECK: arith.minsi %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: vector.reduction <minsi>
+// CHECK: linalg.fill ins(%[[UMAX]] : i32) outs(%{{.*}} : tensor<64xi32>)
+// CHECK-NOT: vector.reduction
+// CHECK: arith.minui %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: vector.reduction <minui>
+// CHECK: scf.for {{.*}} to %c1024 step %c16
+// CHECK: vector.reduction <add>
+// CHECK: return
+func.func @bit_pattern_extrema(%x: tensor<1024xf32>, %init: tensor<i32>)
+    -> (tensor<i32>, tensor<i32>, tensor<i32>, tensor<i32>, tensor<i32>) {
+  %smax = linalg.generic {indexing_maps = [#vec, #scalar], iterator_types = ["reduction"]}
+      ins(%x : tensor<1024xf32>) outs(%init : tensor<i32>) {
+  ^bb0(%i: f32, %o: i32):
+    %b = arith.bitcast %i : f32 to i32
+    %m = arith.maxsi %b, %o : i32
+    linalg.yield %m : i32
+  } -> tensor<i32>
+  %umax = linalg.generic {indexing_maps = [#vec, #scalar], iterator_types = ["reduction"]}
+      ins(%x : tensor<1024xf32>) outs(%init : tensor<i32>) {
+  ^bb0(%i: f32, %o: i32):
+    %b = arith.bitcast %i : f32 to i32
+    %m = arith.maxui %b, %o : i32
+    linalg.yield %m : i32
+  } -> tensor<i32>
+  %smin = linalg.generic {indexing_maps = [#vec, #scalar], iterator_types = ["reduction"]}
+      ins(%x : tensor<1024xf32>) outs(%init : tensor<i32>) {
+  ^bb0(%i: f32, %o: i32):
+    %b = arith.bitcast %i : f32 to i32
+    %m = arith.minsi %b, %o : i32
+    linalg.yield %m : i32
+  } -> tensor<i32>
+  %umin = linalg.generic {indexing_maps = [#vec, #scalar], iterator_types = ["reduction"]}
+      ins(%x : tensor<1024xf32>) outs(%init : tensor<i32>) {
+  ^bb0(%i: f32, %o: i32):
+    %b = arith.bitcast %i : f32 to i32
+    %m = arith.minui %b, %o : i32
+    linalg.yield %m : i32
+  } -> tensor<i32>
+  %sum = linalg.generic {indexing_maps = [#vec, #scalar], iterator_types = ["reduction"]}
+      ins(%x : tensor<1024xf32>) outs(%init : tensor<i32>) {
+  ^bb0(%i: f32, %o: i32):
+    %b = arith.bitcast %i : f32 to i32
+    %m = arith.addi %b, %o : i32
+    linalg.yield %m : i32
+  } -> tensor<i32>
+  return %smax, %umax, %smin, %umin, %sum : tensor<i32>, tensor<i32>, tensor<i32>, tensor<i32>, tensor<i32>
+}
+
+// -----
+
 #id2o = affine_map<(d0, d1) -> (d0, d1)>
 #none2o = affine_map<(d0, d1) -> ()>
 

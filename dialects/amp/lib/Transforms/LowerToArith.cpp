@@ -17,6 +17,8 @@
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/bit.h"
 
+#include <limits>
+
 namespace ampc::amp {
 #define GEN_PASS_DEF_AMPLOWERTOARITH
 #include "ampc/Dialect/Amp/Transforms/Passes.h.inc"
@@ -685,6 +687,44 @@ Value lowerAmax(OpBuilder &b, AmaxOp op) {
   return absF32(b, loc, input);
 }
 
+/// The maximum of the f32 tensor `values` as a scale needs it: the largest
+/// value where that is positive and finite, NaN where any value is NaN, and
+/// otherwise a value that is not positive (arith.maximumf's result up to the
+/// sign of a zero maximum, which no scale reads). Two integer maxima of the
+/// bit patterns, one instruction per vector each, instead of maximumf's
+/// NaN and signed-zero selects: the signed maximum orders non-negative
+/// floats as floats, below +NaN and above every negative one; the unsigned
+/// maximum puts a -NaN above every other pattern.
+Value maxForScale(OpBuilder &b, Location loc, Value values) {
+  Type i32 = b.getI32Type();
+  auto constant = [&](uint32_t bits) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(bits)))
+        .getResult();
+  };
+  auto maxOfBits = [&](uint32_t init, bool isSigned) {
+    return reduceTensor(
+        b, loc, values, constant(init),
+        [&](OpBuilder &nested, Location nestedLoc, Value x,
+            Value acc) -> Value {
+          Value bits = arith::BitcastOp::create(nested, nestedLoc, i32, x);
+          if (isSigned)
+            return arith::MaxSIOp::create(nested, nestedLoc, bits, acc);
+          return arith::MaxUIOp::create(nested, nestedLoc, bits, acc);
+        });
+  };
+  Value signedMax = maxOfBits(0x80000000u, /*isSigned=*/true);
+  Value unsignedMax = maxOfBits(0, /*isSigned=*/false);
+  Value positiveNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
+                                            signedMax, constant(0x7f800000u));
+  Value negativeNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
+                                            unsignedMax, constant(0xff800000u));
+  Value nan = arith::OrIOp::create(b, loc, positiveNaN, negativeNaN);
+  Value quietNaN = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
+  Value largest = arith::BitcastOp::create(b, loc, b.getF32Type(), signedMax);
+  return arith::SelectOp::create(b, loc, nan, quietNaN, largest);
+}
+
 void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
                             SmallVectorImpl<Value> &results) {
   Location loc = op.getLoc();
@@ -707,14 +747,8 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
                                           ValueRange{head, tail});
   }
   Value reduced = op.getAmax();
-  if (op.getAmaxAlgo() == AmaxAlgo::max) {
-    Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-    reduced = reduceTensor(
-        b, loc, newHistory, zero,
-        [](OpBuilder &nested, Location nestedLoc, Value x, Value acc) -> Value {
-          return arith::MaximumFOp::create(nested, nestedLoc, x, acc);
-        });
-  }
+  if (op.getAmaxAlgo() == AmaxAlgo::max)
+    reduced = maxForScale(b, loc, newHistory);
   // sf = (fp8_max / amax) / 2^margin, kept at the old scale unless amax is
   // positive and finite (Transformer Engine's _default_sf_compute).
   auto f32 = [&](double v) {
