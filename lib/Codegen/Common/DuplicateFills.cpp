@@ -46,6 +46,40 @@ Value cloneFillBefore(OpBuilder &b, linalg::LinalgOp fill, Operation *user) {
 
 struct AmpcDuplicateFillsPass
     : ampc::impl::AmpcDuplicateFillsBase<AmpcDuplicateFillsPass> {
+  /// Every use of a `tensor.empty` after the first gets a clone just before
+  /// its user (an empty tensor has no contents to share); a static slice of
+  /// one is an empty tensor of the slice's shape first.
+  void duplicateEmpties(OpBuilder &b) {
+    SmallVector<tensor::ExtractSliceOp> slices;
+    getOperation().walk([&](tensor::ExtractSliceOp op) {
+      if (op.getSource().getDefiningOp<tensor::EmptyOp>() &&
+          op.getResultType().hasStaticShape())
+        slices.push_back(op);
+    });
+    for (tensor::ExtractSliceOp slice : slices) {
+      b.setInsertionPoint(slice);
+      RankedTensorType type = slice.getResultType();
+      slice.replaceAllUsesWith(tensor::EmptyOp::create(b, slice.getLoc(),
+                                                       type.getShape(),
+                                                       type.getElementType())
+                                   .getResult());
+      slice.erase();
+    }
+    SmallVector<tensor::EmptyOp> empties;
+    getOperation().walk([&](tensor::EmptyOp op) {
+      if (!op->hasOneUse() && !op->use_empty())
+        empties.push_back(op);
+    });
+    for (tensor::EmptyOp empty : empties) {
+      SmallVector<OpOperand *> uses = llvm::map_to_vector(
+          empty->getUses(), [](OpOperand &use) { return &use; });
+      for (OpOperand *use : llvm::drop_begin(uses)) {
+        b.setInsertionPoint(use->getOwner());
+        use->set(b.clone(*empty)->getResult(0));
+      }
+    }
+  }
+
   void runOnOperation() override {
     SmallVector<linalg::LinalgOp> fills;
     DenseMap<Operation *, unsigned> position;
@@ -56,6 +90,7 @@ struct AmpcDuplicateFillsPass
           fills.push_back(linalgOp);
     });
     OpBuilder b(&getContext());
+    duplicateEmpties(b);
     for (linalg::LinalgOp fill : fills) {
       SmallVector<OpOperand *> uses = writtenUses(fill);
       llvm::sort(uses, [&](OpOperand *a, OpOperand *b) {

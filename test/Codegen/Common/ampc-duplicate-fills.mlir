@@ -1,5 +1,6 @@
 // RUN: ampc-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(ampc-duplicate-fills))" | FileCheck %s
 // RUN: ampc-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(ampc-duplicate-fills),one-shot-bufferize{bufferize-function-boundaries})" | FileCheck %s --check-prefix=BUF
+// RUN: ampc-opt %s -split-input-file -pass-pipeline="builtin.module(func.func(ampc-duplicate-fills),eliminate-empty-tensors,one-shot-bufferize{bufferize-function-boundaries},cse,canonicalize)" | FileCheck %s --check-prefix=ELIM
 
 // One zero tensor (CSE made it one) is the accumulator of two reductions:
 // each gets a fill of its own, placed just before it, and bufferization
@@ -112,4 +113,42 @@ func.func @left_alone(%a: tensor<4x8xf32>, %m: memref<4xf32>) -> (tensor<4xf32>,
   } -> tensor<4xf32>
   linalg.fill ins(%zero : f32) outs(%m : memref<4xf32>)
   return %sum, %count : tensor<4xf32>, tensor<4xf32>
+}
+
+// -----
+
+// Two packed contractions' output tiles, each written through a slice of
+// one (CSE'd) empty tensor and inserted back: the slice becomes an empty
+// tensor of its own shape, and each use gets its own, so that with empty
+// tensor elimination each tile is written in place into its own output,
+// with no temporary copied into place.
+// CHECK-LABEL: func.func @two_tiles
+// CHECK-NOT: tensor.extract_slice
+// CHECK-DAG: %[[O0:.*]] = tensor.empty() : tensor<1x2x1x16xf32>
+// CHECK-DAG: %[[E0:.*]] = tensor.empty() : tensor<2x16xf32>
+// CHECK: vector.transfer_write %{{.*}}, %[[E0]]
+// CHECK: %[[O1:.*]] = tensor.empty() : tensor<1x2x1x16xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %[[O1]]
+// CHECK: %[[E1:.*]] = tensor.empty() : tensor<2x16xf32>
+// CHECK: vector.transfer_write %{{.*}}, %[[E1]]
+// CHECK: tensor.insert_slice %{{.*}} into %[[O0]]
+// BUF-LABEL: func.func @two_tiles
+// ELIM-LABEL: func.func @two_tiles
+// ELIM-COUNT-2: memref.alloc() {{.*}} : memref<1x2x1x16xf32>
+// ELIM-NOT: memref.alloc
+// ELIM-NOT: memref.copy
+// ELIM: return
+func.func @two_tiles(%u: vector<16xf32>, %v: vector<16xf32>)
+    -> (tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %e = tensor.empty() : tensor<1x2x1x16xf32>
+  %s = tensor.extract_slice %e[0, 0, 0, 0] [1, 2, 1, 16] [1, 1, 1, 1] : tensor<1x2x1x16xf32> to tensor<2x16xf32>
+  %a0 = vector.transfer_write %u, %s[%c0, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<2x16xf32>
+  %a1 = vector.transfer_write %u, %a0[%c1, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<2x16xf32>
+  %a = tensor.insert_slice %a1 into %e[0, 0, 0, 0] [1, 2, 1, 16] [1, 1, 1, 1] : tensor<2x16xf32> into tensor<1x2x1x16xf32>
+  %b0 = vector.transfer_write %v, %s[%c0, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<2x16xf32>
+  %b1 = vector.transfer_write %v, %b0[%c1, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<2x16xf32>
+  %b = tensor.insert_slice %b1 into %e[0, 0, 0, 0] [1, 2, 1, 16] [1, 1, 1, 1] : tensor<2x16xf32> into tensor<1x2x1x16xf32>
+  return %a, %b : tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32>
 }

@@ -133,8 +133,8 @@ def AmpcFuseElementwise
 
 def AmpcDuplicateFills
     : Pass<"ampc-duplicate-fills", "::mlir::func::FuncOp"> {
-  let summary = "every op that writes into a filled tensor gets a fill of "
-                "its own";
+  let summary = "every op that writes into a filled or empty tensor gets "
+                "one of its own";
   let description = [{
     CSE merges equal `linalg.fill`s (every zero tensor of one shape in a
     training step is one value), and an op that writes into it as its
@@ -145,6 +145,13 @@ def AmpcDuplicateFills
     operand (`outs`) a clone of it (and of its `tensor.empty`), right
     before the op; reads (`ins`, reshapes) share the original. A fill whose
     only use is one writer is left alone.
+
+    Equal `tensor.empty`s are merged the same way (every packed
+    contraction that overwrites its output starts from one): each use of a
+    `tensor.empty` after the first gets a clone of its own, right before
+    the user, so that each writer (a micro-kernel writing its tile through
+    an `extract_slice` of it) bufferizes in place instead of into a
+    temporary copied into place.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
