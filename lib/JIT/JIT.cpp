@@ -644,20 +644,21 @@ llvm::Error
 ampc::JitModule::callInPlace(llvm::StringRef name,
                              llvm::ArrayRef<const TargetTensor *> inputs,
                              llvm::ArrayRef<TargetTensor *> outputs) {
-  auto prepared = prepare(name, inputs, outputs);
-  if (!prepared)
-    return prepared.takeError();
-  return (*prepared)->run();
+  // On the stack: a loop may call this for every step.
+  llvm::SmallVector<void *, 64> in, out;
+  auto signature = checkInPlace(name, inputs, outputs, in, out);
+  if (!signature)
+    return signature.takeError();
+  return invoke(**signature, in, out);
 }
 
-llvm::Expected<std::unique_ptr<ampc::PreparedCall>>
-ampc::JitModule::prepare(llvm::StringRef name,
-                         llvm::ArrayRef<const TargetTensor *> inputs,
-                         llvm::ArrayRef<TargetTensor *> outputs) {
+llvm::Expected<const ampc::FunctionSignature *> ampc::JitModule::checkInPlace(
+    llvm::StringRef name, llvm::ArrayRef<const TargetTensor *> inputs,
+    llvm::ArrayRef<TargetTensor *> outputs, llvm::SmallVectorImpl<void *> &in,
+    llvm::SmallVectorImpl<void *> &out) {
   if (llvm::Error error = checkBuffers(name, lookup(name), inputs, outputs))
     return std::move(error);
   llvm::SmallVector<const ValueType *, 64> inputTypes, outputTypes;
-  llvm::SmallVector<void *, 64> in, out;
   for (const TargetTensor *t : inputs) {
     inputTypes.push_back(&t->type());
     in.push_back(const_cast<void *>(t->data()));
@@ -666,7 +667,15 @@ ampc::JitModule::prepare(llvm::StringRef name,
     outputTypes.push_back(&t->type());
     out.push_back(t->data());
   }
-  auto signature = checkCall(name, inputTypes, outputTypes);
+  return checkCall(name, inputTypes, outputTypes);
+}
+
+llvm::Expected<std::unique_ptr<ampc::PreparedCall>>
+ampc::JitModule::prepare(llvm::StringRef name,
+                         llvm::ArrayRef<const TargetTensor *> inputs,
+                         llvm::ArrayRef<TargetTensor *> outputs) {
+  llvm::SmallVector<void *, 64> in, out;
+  auto signature = checkInPlace(name, inputs, outputs, in, out);
   if (!signature)
     return signature.takeError();
   auto function = impl->packedFunction(name);

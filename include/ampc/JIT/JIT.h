@@ -320,6 +320,12 @@ private:
                            const FunctionSignature *signature,
                            llvm::ArrayRef<const TargetTensor *> inputs,
                            llvm::ArrayRef<TargetTensor *> outputs) const;
+  /// checkBuffers and checkCall for a callInPlace of `name`; appends the
+  /// buffers to `in` and `out`.
+  llvm::Expected<const FunctionSignature *> checkInPlace(
+      llvm::StringRef name, llvm::ArrayRef<const TargetTensor *> inputs,
+      llvm::ArrayRef<TargetTensor *> outputs, llvm::SmallVectorImpl<void *> &in,
+      llvm::SmallVectorImpl<void *> &out);
   /// Calls `name` on buffers the target reaches.
   llvm::Error invoke(const FunctionSignature &signature,
                      llvm::ArrayRef<void *> inputs,

@@ -46,14 +46,24 @@ Value cloneFillBefore(OpBuilder &b, linalg::LinalgOp fill, Operation *user) {
 
 struct AmpcDuplicateFillsPass
     : ampc::impl::AmpcDuplicateFillsBase<AmpcDuplicateFillsPass> {
-  /// Every use of a `tensor.empty` after the first gets a clone just before
-  /// its user (an empty tensor has no contents to share); a static slice of
-  /// one is an empty tensor of the slice's shape first.
+  using Base::Base;
+
+  /// Whether `type` has a static shape of at most `emptyBytes`.
+  bool isSmall(RankedTensorType type) {
+    return type.hasStaticShape() &&
+           type.getNumElements() *
+                   llvm::divideCeil(type.getElementTypeBitWidth(), 8) <=
+               emptyBytes;
+  }
+
+  /// Every use of a small `tensor.empty` after the first gets a clone just
+  /// before its user (an empty tensor has no contents to share); a small
+  /// static slice of one is an empty tensor of the slice's shape first.
   void duplicateEmpties(OpBuilder &b) {
     SmallVector<tensor::ExtractSliceOp> slices;
     getOperation().walk([&](tensor::ExtractSliceOp op) {
       if (op.getSource().getDefiningOp<tensor::EmptyOp>() &&
-          op.getResultType().hasStaticShape())
+          isSmall(op.getResultType()))
         slices.push_back(op);
     });
     for (tensor::ExtractSliceOp slice : slices) {
@@ -67,7 +77,7 @@ struct AmpcDuplicateFillsPass
     }
     SmallVector<tensor::EmptyOp> empties;
     getOperation().walk([&](tensor::EmptyOp op) {
-      if (!op->hasOneUse() && !op->use_empty())
+      if (!op->hasOneUse() && !op->use_empty() && isSmall(op.getType()))
         empties.push_back(op);
     });
     for (tensor::EmptyOp empty : empties) {

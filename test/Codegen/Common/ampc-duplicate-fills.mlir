@@ -152,3 +152,31 @@ func.func @two_tiles(%u: vector<16xf32>, %v: vector<16xf32>)
   %b = tensor.insert_slice %b1 into %e[0, 0, 0, 0] [1, 2, 1, 16] [1, 1, 1, 1] : tensor<2x16xf32> into tensor<1x2x1x16xf32>
   return %a, %b : tensor<1x2x1x16xf32>, tensor<1x2x1x16xf32>
 }
+
+// -----
+
+// A larger empty tensor (16 KiB, above empty-bytes = 4096) stays shared:
+// bufferization reuses its buffer for writers whose values do not overlap,
+// where a clone each would raise the peak memory of a large step.
+// CHECK-LABEL: func.func @large_empty_stays_shared
+// CHECK-COUNT-1: tensor.empty() : tensor<64x64xf32>
+// CHECK-NOT: tensor.empty
+// CHECK: return
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @large_empty_stays_shared(%a: tensor<64x64xf32>, %b: tensor<64x64xf32>)
+    -> (tensor<64x64xf32>, tensor<64x64xf32>) {
+  %e = tensor.empty() : tensor<64x64xf32>
+  %x = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<64x64xf32>) outs(%e : tensor<64x64xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.addf %i, %i : f32
+    linalg.yield %r : f32
+  } -> tensor<64x64xf32>
+  %y = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%b : tensor<64x64xf32>) outs(%e : tensor<64x64xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.mulf %i, %i : f32
+    linalg.yield %r : f32
+  } -> tensor<64x64xf32>
+  return %x, %y : tensor<64x64xf32>, tensor<64x64xf32>
+}

@@ -147,12 +147,19 @@ def AmpcDuplicateFills
     only use is one writer is left alone.
 
     Equal `tensor.empty`s are merged the same way (every packed
-    contraction that overwrites its output starts from one): each use of a
-    `tensor.empty` after the first gets a clone of its own, right before
-    the user, so that each writer (a micro-kernel writing its tile through
-    an `extract_slice` of it) bufferizes in place instead of into a
-    temporary copied into place.
+    contraction of a single tile that overwrites its output starts from
+    one): each use of a small `tensor.empty` (at most `empty-bytes`) after
+    the first gets a clone of its own, right before the user, so that each
+    writer (a micro-kernel writing its tile through an `extract_slice` of
+    it) bufferizes in place instead of into a temporary copied into place.
+    Larger ones stay shared: bufferization reuses one buffer for writers
+    whose values do not overlap in time (a clone each would raise the peak
+    memory of a large step).
   }];
+  let options = [
+    Option<"emptyBytes", "empty-bytes", "int64_t", "4096",
+           "the largest tensor.empty (static shape) given to each use">
+  ];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect"];
 }
