@@ -552,13 +552,17 @@ ampc::Trainer::evaluate(llvm::ArrayRef<Tensor> batch) {
   if (llvm::Error error = assignBatch(evalBatch, batch))
     return std::move(error);
   // The parameters are passed where they are: nothing is copied.
-  auto forward = prepareCall(
-      *(*c)->module, "forward",
-      llvm::MutableArrayRef<TargetTensor>(inputs).take_front(layout.numParams),
-      evalBatch, evalResults);
-  if (!forward)
-    return forward.takeError();
-  if (llvm::Error error = (*forward)->run())
+  if (!(*c)->forwardCall) {
+    auto forward =
+        prepareCall(*(*c)->module, "forward",
+                    llvm::MutableArrayRef<TargetTensor>(inputs).take_front(
+                        layout.numParams),
+                    evalBatch, evalResults);
+    if (!forward)
+      return forward.takeError();
+    (*c)->forwardCall = std::move(*forward);
+  }
+  if (llvm::Error error = (*c)->forwardCall->run())
     return std::move(error);
   std::vector<Tensor> results;
   for (const TargetTensor &t : evalResults)

@@ -230,6 +230,9 @@ private:
     /// (not donated), whose buffers then change places with the inputs'.
     std::unique_ptr<PreparedCall> step;
     std::vector<size_t> swapped;
+    /// @forward on the parameters and `evalBatch`, prepared at the first
+    /// evaluation.
+    std::unique_ptr<PreparedCall> forwardCall;
   };
 
   Trainer() = default;
