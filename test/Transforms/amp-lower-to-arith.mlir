@@ -101,15 +101,24 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 
 // -----
 
-// Skipping a step is a select per value; amax a max-of-abs reduction; the
+// Skipping a step is a select per value; amax a signed maximum of the
+// magnitudes' bit patterns (sign bit cleared; NaN if above +inf's); the
 // history update concatenates the new amax in front of the history, whose
 // maximum is a signed and an unsigned maximum of the bit patterns (NaN if
 // the first is above +inf's or the second above -inf's).
 // CHECK-LABEL: func.func @select_and_fp8
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>
-// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]
-// CHECK: math.absf
-// CHECK-DAG: arith.maximumf
+// CHECK: %[[ZERO:.*]] = linalg.fill ins(%c0_i32 : i32)
+// CHECK: %[[AMAX:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]{{.*}} outs(%[[ZERO]] : tensor<i32>)
+// CHECK: %[[BITS:.*]] = arith.bitcast %{{.*}} : f32 to i32
+// CHECK: %[[ABS:.*]] = arith.andi %[[BITS]], %c2147483647_i32
+// CHECK: arith.maxsi %[[ABS]], %{{.*}} : i32
+// CHECK-NOT: arith.maximumf
+// CHECK: %[[AMAXBITS:.*]] = tensor.extract %[[AMAX]][] : tensor<i32>
+// CHECK: %[[AMAXNAN:.*]] = arith.cmpi sgt, %[[AMAXBITS]], %c2139095040_i32
+// CHECK: %[[QNAN:.*]] = arith.constant 0x7FC00000 : f32
+// CHECK: %[[AMAXF:.*]] = arith.bitcast %[[AMAXBITS]] : i32 to f32
+// CHECK: arith.select %[[AMAXNAN]], %[[QNAN]], %[[AMAXF]] : f32
 // CHECK: tensor.extract_slice %{{.*}}[0] [15] [1] : tensor<16xf32> to tensor<15xf32>
 // CHECK: %[[HIST:.*]] = tensor.concat dim(0)
 // CHECK: linalg.generic {{.*}} ins(%[[HIST]] : tensor<16xf32>)

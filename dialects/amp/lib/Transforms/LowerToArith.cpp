@@ -663,22 +663,45 @@ void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
       arith::SelectOp::create(b, loc, found, hystOnInf, hystOnOk));
 }
 
+/// The amax of a tensor as one integer maximum of the magnitudes' bit
+/// patterns: |x| is a non-negative float, whose patterns order as signed
+/// integers the way the floats do, with every NaN above +inf. One
+/// instruction per vector on a one-cycle chain where arith.maximumf needs
+/// its NaN and signed-zero selects (three dependent instructions on x86);
+/// the result is the same float (a NaN as the quiet NaN), +0 for no element.
+Value amaxOfTensor(OpBuilder &b, Location loc, Value input) {
+  Type i32 = b.getI32Type();
+  auto constant = [&](uint32_t bits) {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(bits)))
+        .getResult();
+  };
+  Value magnitude = constant(0x7fffffffu);
+  Value maxBits = reduceTensor(
+      b, loc, input, constant(0),
+      [&](OpBuilder &nested, Location nestedLoc, Value x, Value acc) -> Value {
+        Emitter em(nested, nestedLoc, x.getType());
+        Value bits =
+            arith::BitcastOp::create(nested, nestedLoc, i32, em.decodeToF32(x));
+        Value abs = arith::AndIOp::create(nested, nestedLoc, bits, magnitude);
+        return arith::MaxSIOp::create(nested, nestedLoc, abs, acc);
+      });
+  Value nan = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, maxBits,
+                                    constant(0x7f800000u));
+  Value quietNaN = arith::ConstantOp::create(
+      b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
+  Value largest = arith::BitcastOp::create(b, loc, b.getF32Type(), maxBits);
+  return arith::SelectOp::create(b, loc, nan, quietNaN, largest);
+}
+
 Value lowerAmax(OpBuilder &b, AmaxOp op) {
   Location loc = op.getLoc();
   Value input = op.getInput();
+  if (isa<RankedTensorType>(input.getType()))
+    return amaxOfTensor(b, loc, input);
   auto absF32 = [](OpBuilder &nested, Location nestedLoc, Value x) -> Value {
     Emitter em(nested, nestedLoc, x.getType());
     return math::AbsFOp::create(nested, nestedLoc, em.decodeToF32(x));
   };
-  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0f));
-  if (isa<RankedTensorType>(input.getType()))
-    return reduceTensor(b, loc, input, zero,
-                        [&](OpBuilder &nested, Location nestedLoc, Value x,
-                            Value acc) -> Value {
-                          return arith::MaximumFOp::create(
-                              nested, nestedLoc, absF32(nested, nestedLoc, x),
-                              acc);
-                        });
   if (auto vec = dyn_cast<VectorType>(input.getType())) {
     Value abs = absF32(b, loc, input);
     return vector::ReductionOp::create(b, loc, vector::CombiningKind::MAXIMUMF,
