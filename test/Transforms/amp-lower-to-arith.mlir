@@ -103,9 +103,11 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 
 // Skipping a step is a select per value; amax a signed maximum of the
 // magnitudes' bit patterns (sign bit cleared; NaN if above +inf's); the
-// history update concatenates the new amax in front of the history, whose
-// maximum is a signed and an unsigned maximum of the bit patterns (NaN if
-// the first is above +inf's or the second above -inf's).
+// history update concatenates the new amax in front of the history. The
+// scale's maximum of that new history is a signed and an unsigned maximum
+// of the bit patterns (NaN if the first is above +inf's or the second above
+// -inf's) of the amax and of the old history's first 15 values, which do
+// not wait for the shifted copy.
 // CHECK-LABEL: func.func @select_and_fp8
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>
 // CHECK: %[[ZERO:.*]] = linalg.fill ins(%c0_i32 : i32)
@@ -118,24 +120,55 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 // CHECK: %[[AMAXNAN:.*]] = arith.cmpi sgt, %[[AMAXBITS]], %c2139095040_i32
 // CHECK: %[[QNAN:.*]] = arith.constant 0x7FC00000 : f32
 // CHECK: %[[AMAXF:.*]] = arith.bitcast %[[AMAXBITS]] : i32 to f32
-// CHECK: arith.select %[[AMAXNAN]], %[[QNAN]], %[[AMAXF]] : f32
-// CHECK: tensor.extract_slice %{{.*}}[0] [15] [1] : tensor<16xf32> to tensor<15xf32>
-// CHECK: %[[HIST:.*]] = tensor.concat dim(0)
-// CHECK: linalg.generic {{.*}} ins(%[[HIST]] : tensor<16xf32>)
-// CHECK: arith.bitcast %{{.*}} : f32 to i32
+// CHECK: %[[NEWAMAX:.*]] = arith.select %[[AMAXNAN]], %[[QNAN]], %[[AMAXF]] : f32
+// CHECK: %[[HEAD:.*]] = tensor.from_elements %[[NEWAMAX]] : tensor<1xf32>
+// CHECK: %[[TAIL:.*]] = tensor.extract_slice %[[H:.*]][0] [15] [1] : tensor<16xf32> to tensor<15xf32>
+// CHECK: %[[HIST:.*]] = tensor.concat dim(0) %[[HEAD]], %[[TAIL]]
+// CHECK: %[[OLD:.*]] = tensor.extract_slice %[[H]][0] [15] [1] : tensor<16xf32> to tensor<15xf32>
+// CHECK: %[[NEWBITS:.*]] = arith.bitcast %[[NEWAMAX]] : f32 to i32
+// CHECK: %[[SMAX:.*]] = linalg.generic {{.*}} ins(%[[OLD]] : tensor<15xf32>)
 // CHECK: arith.maxsi
-// CHECK: linalg.generic {{.*}} ins(%[[HIST]] : tensor<16xf32>)
+// CHECK: %[[SOLD:.*]] = tensor.extract %[[SMAX]][]
+// CHECK: %[[S:.*]] = arith.maxsi %[[NEWBITS]], %[[SOLD]] : i32
+// CHECK: %[[UMAX:.*]] = linalg.generic {{.*}} ins(%[[OLD]] : tensor<15xf32>)
 // CHECK: arith.maxui
-// CHECK-DAG: arith.cmpi sgt, %{{.*}}, %c2139095040_i32
-// CHECK-DAG: arith.cmpi ugt, %{{.*}}, %c-8388608_i32
+// CHECK: %[[UOLD:.*]] = tensor.extract %[[UMAX]][]
+// CHECK: %[[U:.*]] = arith.maxui %[[NEWBITS]], %[[UOLD]] : i32
+// CHECK-DAG: arith.cmpi sgt, %[[S]], %c2139095040_i32
+// CHECK-DAG: arith.cmpi ugt, %[[U]], %c-8388608_i32
 // CHECK: arith.constant 4.480000e+02 : f32
 // CHECK: arith.divf
+// CHECK: return %{{.*}}, %[[HIST]], %{{.*}} : tensor<4xf32>, tensor<16xf32>, f32
 func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: tensor<2x3xbf16>,
                           %h: tensor<16xf32>, %s: f32) -> (tensor<4xf32>, tensor<16xf32>, f32) {
   %0 = amp.select_update %inf, old(%a : tensor<4xf32>), new(%b : tensor<4xf32>)
   %1 = amp.amax %x : tensor<2x3xbf16>
   %2:2 = amp.update_amax_history %h, %1, %s format f8E4M3FN : tensor<16xf32>
   return %0, %2#0, %2#1 : tensor<4xf32>, tensor<16xf32>, f32
+}
+
+// -----
+
+// A history of 1024: the scale's maxima read the old history's first 960
+// values (15 whole rows of 64) and its next 63 in two pieces each; the
+// oldest value, which leaves the history, is in neither.
+// CHECK-LABEL: func.func @long_history
+// CHECK: tensor.concat
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[H:.*]][0] [960] [1] : tensor<1024xf32> to tensor<960xf32>
+// CHECK: %[[REST:.*]] = tensor.extract_slice %[[H]][960] [63] [1] : tensor<1024xf32> to tensor<63xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<960xf32>)
+// CHECK: arith.maxsi
+// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<960xf32>)
+// CHECK: arith.maxui
+// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<63xf32>)
+// CHECK: arith.maxsi
+// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<63xf32>)
+// CHECK: arith.maxui
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @long_history(%h: tensor<1024xf32>, %amax: f32, %s: f32) -> (tensor<1024xf32>, f32) {
+  %r:2 = amp.update_amax_history %h, %amax, %s format f8E4M3FN : tensor<1024xf32>
+  return %r#0, %r#1 : tensor<1024xf32>, f32
 }
 
 // -----

@@ -529,8 +529,20 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   auto partialType = RankedTensorType::get(lanes, element);
   Value identity = arith::ConstantOp::create(rewriter, loc, identityAttr);
   Value empty = tensor::EmptyOp::create(rewriter, loc, lanes, element);
-  Value start =
-      linalg::FillOp::create(rewriter, loc, identity, empty).getResult(0);
+  // The partials start as a vector of the identity: filled element by
+  // element (a scalar loop where the identity is not a byte pattern, as
+  // i32's minimum), they were stored one lane at a time and then read back
+  // as vectors, which no store forwards. Not i1 partials: a vector of i1
+  // is stored as bits, a memref of i1 holds bytes.
+  auto fill = linalg::FillOp::create(rewriter, loc, identity, empty);
+  Value start = fill.getResult(0);
+  FailureOr<linalg::VectorizationResult> filled = failure();
+  if (element.getIntOrFloatBitWidth() >= 8)
+    filled = linalg::vectorize(rewriter, fill);
+  if (succeeded(filled)) {
+    start = filled->replacements.front();
+    rewriter.eraseOp(fill);
+  }
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   MLIRContext *ctx = rewriter.getContext();
   maps.back() = AffineMap::getMultiDimIdentityMap(numLoops, ctx)

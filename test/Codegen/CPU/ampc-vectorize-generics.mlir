@@ -161,12 +161,12 @@ func.func @medium_elementwise(%a: tensor<256x512xf32>, %b: tensor<256x512xf32>) 
 #none = affine_map<(d0, d1) -> ()>
 
 // A sum of squares into a scalar (a gradient norm) is split into 64
-// partial sums along its innermost loop, one vector lane each (-0.0, the
-// identity of addition, to start), then a sum of the 64 partials onto the
+// partial sums along its innermost loop, one vector lane each (starting
+// from a vector of -0.0, the identity of addition, written whole), then a sum of the 64 partials onto the
 // original initial value; no chain of 48 x 64 scalar additions is left.
 // CHECK-LABEL: func.func @full_sum
-// CHECK-DAG: %[[NEG0:.*]] = arith.constant -0.000000e+00 : f32
-// CHECK: %[[PARTIAL:.*]] = linalg.fill ins(%[[NEG0]] : f32) outs(%{{.*}} : tensor<64xf32>)
+// CHECK-DAG: %[[NEG0:.*]] = arith.constant dense<-0.000000e+00> : vector<64xf32>
+// CHECK: %[[PARTIAL:.*]] = vector.transfer_write %[[NEG0]], %{{.*}} : vector<64xf32>, tensor<64xf32>
 // CHECK: scf.for {{.*}} to %c48 step %c1
 // CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<64xf32>)
 // CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<1x16xf32>
@@ -197,8 +197,8 @@ func.func @full_sum(%x: tensor<48x64xf32>, %init: tensor<f32>) -> tensor<f32> {
 // The largest magnitude (an fp8 amax) is split the same way, from -inf; a
 // maximum is exact in any grouping.
 // CHECK-LABEL: func.func @full_max
-// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
-// CHECK: linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<64xf32>)
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant dense<0xFF800000> : vector<64xf32>
+// CHECK: vector.transfer_write %[[NEGINF]], %{{.*}} : vector<64xf32>, tensor<64xf32>
 // CHECK: scf.for {{.*}} to %c48 step %c1
 // CHECK: math.absf %{{.*}} : vector<1x16xf32>
 // CHECK: arith.maximumf %{{.*}}, %{{.*}} : vector<16xf32>
@@ -226,10 +226,10 @@ func.func @full_max(%x: tensor<48x64xf32>, %init: tensor<f32>) -> tensor<f32> {
 // one-loop reduction, whose 64 partials (four 16-lane vectors) are updated
 // with no horizontal reduction; four vector reductions at the end.
 // CHECK-LABEL: func.func @full_max_channels
-// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant dense<0xFF800000> : vector<64xf32>
 // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2, 3]] : tensor<4x6x6x8xf32> into tensor<1152xf32>
 // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [18, 64] : tensor<1152xf32> into tensor<18x64xf32>
-// CHECK: linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<64xf32>)
+// CHECK: vector.transfer_write %[[NEGINF]], %{{.*}} : vector<64xf32>, tensor<64xf32>
 // CHECK: scf.for {{.*}} to %c18 step %c1 {{.*}} -> (tensor<64xf32>)
 // CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<64xf32>)
 // CHECK-NOT: vector.reduction
@@ -264,24 +264,24 @@ func.func @full_max_channels(%x: tensor<4x6x6x8xf32>, %init: tensor<f32>) -> ten
 // minui), with no horizontal reduction inside the rows. An i32 sum is not
 // split (one vector reduction per step).
 // CHECK-LABEL: func.func @bit_pattern_extrema
-// CHECK-DAG: %[[SMIN:.*]] = arith.constant -2147483648 : i32
-// CHECK-DAG: %[[UMIN:.*]] = arith.constant 0 : i32
-// CHECK-DAG: %[[SMAX:.*]] = arith.constant 2147483647 : i32
-// CHECK-DAG: %[[UMAX:.*]] = arith.constant -1 : i32
-// CHECK: linalg.fill ins(%[[SMIN]] : i32) outs(%{{.*}} : tensor<64xi32>)
+// CHECK-DAG: %[[SMIN:.*]] = arith.constant dense<-2147483648> : vector<64xi32>
+// CHECK-DAG: %[[UMIN:.*]] = arith.constant dense<0> : vector<64xi32>
+// CHECK-DAG: %[[SMAX:.*]] = arith.constant dense<2147483647> : vector<64xi32>
+// CHECK-DAG: %[[UMAX:.*]] = arith.constant dense<-1> : vector<64xi32>
+// CHECK: vector.transfer_write %[[SMIN]], %{{.*}} : vector<64xi32>, tensor<64xi32>
 // CHECK: scf.for {{.*}} to %c16 step %c1 {{.*}} -> (tensor<64xi32>)
 // CHECK-NOT: vector.reduction
 // CHECK: arith.maxsi %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK: vector.reduction <maxsi>
-// CHECK: linalg.fill ins(%[[UMIN]] : i32) outs(%{{.*}} : tensor<64xi32>)
+// CHECK: vector.transfer_write %[[UMIN]], %{{.*}} : vector<64xi32>, tensor<64xi32>
 // CHECK-NOT: vector.reduction
 // CHECK: arith.maxui %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK: vector.reduction <maxui>
-// CHECK: linalg.fill ins(%[[SMAX]] : i32) outs(%{{.*}} : tensor<64xi32>)
+// CHECK: vector.transfer_write %[[SMAX]], %{{.*}} : vector<64xi32>, tensor<64xi32>
 // CHECK-NOT: vector.reduction
 // CHECK: arith.minsi %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK: vector.reduction <minsi>
-// CHECK: linalg.fill ins(%[[UMAX]] : i32) outs(%{{.*}} : tensor<64xi32>)
+// CHECK: vector.transfer_write %[[UMAX]], %{{.*}} : vector<64xi32>, tensor<64xi32>
 // CHECK-NOT: vector.reduction
 // CHECK: arith.minui %{{.*}}, %{{.*}} : vector<16xi32>
 // CHECK: vector.reduction <minui>
@@ -335,7 +335,8 @@ func.func @bit_pattern_extrema(%x: tensor<1024xf32>, %init: tensor<i32>)
 
 // A loss-scaled step's overflow check (any |g| >= inf, an `or` of i1) over
 // a 784 x 256 gradient: folded into 3136 rows of 64 like a maximum, its 64
-// partials start false and are or-ed 16 lanes at a time, with one vector
+// partials start false (a fill: a vector of i1 is stored as bits, a tensor
+// of i1 holds bytes) and are or-ed 16 lanes at a time, with one vector
 // `or` reduction per 16 partials at the end. An `and` of i1 is not split:
 // one vector reduction per step.
 // CHECK-LABEL: func.func @overflow_check
@@ -389,9 +390,9 @@ func.func @overflow_check(%g: tensor<784x256xf32>) -> (tensor<i1>, tensor<i1>) {
 // reductions at the end. A sum over 96 (not a multiple of 64) and one over
 // 64 (a single row) are not folded.
 // CHECK-LABEL: func.func @full_max_history
-// CHECK-DAG: %[[NEGINF:.*]] = arith.constant 0xFF800000 : f32
+// CHECK-DAG: %[[NEGINF:.*]] = arith.constant dense<0xFF800000> : vector<64xf32>
 // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [16, 64] : tensor<1024xf32> into tensor<16x64xf32>
-// CHECK: linalg.fill ins(%[[NEGINF]] : f32) outs(%{{.*}} : tensor<64xf32>)
+// CHECK: vector.transfer_write %[[NEGINF]], %{{.*}} : vector<64xf32>, tensor<64xf32>
 // CHECK: scf.for {{.*}} to %c16 step %c1 {{.*}} -> (tensor<64xf32>)
 // CHECK: scf.for {{.*}} to %c64 step %c16 {{.*}} -> (tensor<64xf32>)
 // CHECK-NOT: vector.reduction
@@ -448,7 +449,7 @@ func.func @full_max_history(%h: tensor<1024xf32>, %s96: tensor<96xf32>,
 // CHECK-NEXT: ^bb0(%[[IN:.*]]: f32, %[[OUT:.*]]: f32):
 // CHECK-NEXT: arith.mulf %[[IN]], %[[OUT]]
 // CHECK-NOT: tensor<64xf32>
-// CHECK-NOT: arith.constant -0.000000e+00
+// CHECK-NOT: -0.000000e+00
 // CHECK: return
 func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<4x64xf32>, %init: tensor<f32>)
     -> (tensor<f32>, tensor<f32>, tensor<f32>) {

@@ -710,33 +710,40 @@ Value lowerAmax(OpBuilder &b, AmaxOp op) {
   return absF32(b, loc, input);
 }
 
-/// The maximum of the f32 tensor `values` as a scale needs it: the largest
-/// value where that is positive and finite, NaN where any value is NaN, and
-/// otherwise a value that is not positive (arith.maximumf's result up to the
-/// sign of a zero maximum, which no scale reads). Two integer maxima of the
-/// bit patterns, one instruction per vector each, instead of maximumf's
-/// NaN and signed-zero selects: the signed maximum orders non-negative
-/// floats as floats, below +NaN and above every negative one; the unsigned
-/// maximum puts a -NaN above every other pattern.
-Value maxForScale(OpBuilder &b, Location loc, Value values) {
+/// The maximum of `amax` and the f32 tensors `pieces` as a scale needs it:
+/// the largest value where that is positive and finite, NaN where any value
+/// is NaN, and otherwise a value that is not positive (arith.maximumf's
+/// result up to the sign of a zero maximum, which no scale reads). Two
+/// integer maxima of the bit patterns, one instruction per vector each,
+/// instead of maximumf's NaN and signed-zero selects: the signed maximum
+/// orders non-negative floats as floats, below +NaN and above every
+/// negative one; the unsigned maximum puts a -NaN above every other pattern.
+Value maxForScale(OpBuilder &b, Location loc, Value amax,
+                  ArrayRef<Value> pieces) {
   Type i32 = b.getI32Type();
   auto constant = [&](uint32_t bits) {
     return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(bits)))
         .getResult();
   };
-  auto maxOfBits = [&](uint32_t init, bool isSigned) {
-    return reduceTensor(
-        b, loc, values, constant(init),
-        [&](OpBuilder &nested, Location nestedLoc, Value x,
-            Value acc) -> Value {
-          Value bits = arith::BitcastOp::create(nested, nestedLoc, i32, x);
-          if (isSigned)
-            return arith::MaxSIOp::create(nested, nestedLoc, bits, acc);
-          return arith::MaxUIOp::create(nested, nestedLoc, bits, acc);
-        });
-  };
-  Value signedMax = maxOfBits(0x80000000u, /*isSigned=*/true);
-  Value unsignedMax = maxOfBits(0, /*isSigned=*/false);
+  Value signedMax = arith::BitcastOp::create(b, loc, i32, amax);
+  Value unsignedMax = signedMax;
+  for (Value piece : pieces) {
+    auto maxOfBits = [&](uint32_t init, bool isSigned) {
+      return reduceTensor(
+          b, loc, piece, constant(init),
+          [&](OpBuilder &nested, Location nestedLoc, Value x,
+              Value acc) -> Value {
+            Value bits = arith::BitcastOp::create(nested, nestedLoc, i32, x);
+            if (isSigned)
+              return arith::MaxSIOp::create(nested, nestedLoc, bits, acc);
+            return arith::MaxUIOp::create(nested, nestedLoc, bits, acc);
+          });
+    };
+    signedMax = arith::MaxSIOp::create(
+        b, loc, signedMax, maxOfBits(0x80000000u, /*isSigned=*/true));
+    unsignedMax = arith::MaxUIOp::create(b, loc, unsignedMax,
+                                         maxOfBits(0, /*isSigned=*/false));
+  }
   Value positiveNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
                                             signedMax, constant(0x7f800000u));
   Value negativeNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
@@ -746,6 +753,27 @@ Value maxForScale(OpBuilder &b, Location loc, Value values) {
       b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
   Value largest = arith::BitcastOp::create(b, loc, b.getF32Type(), signedMax);
   return arith::SelectOp::create(b, loc, nan, quietNaN, largest);
+}
+
+/// The maximum of the new history [amax, history[0], ..., history[n-2]] for
+/// the scale, read from the old history (in whole rows of 64 values, which
+/// reduce in 64 lanes, then the rest): the shifted copy is written
+/// unaligned, and reading it right after its stores waits for all of them.
+Value newHistoryMaxForScale(OpBuilder &b, Location loc, Value history,
+                            Value amax) {
+  int64_t kept = cast<RankedTensorType>(history.getType()).getDimSize(0) - 1;
+  int64_t rows = kept / 64 >= 2 ? kept / 64 * 64 : 0;
+  SmallVector<Value> pieces;
+  auto slice = [&](int64_t offset, int64_t size) {
+    if (size > 0)
+      pieces.push_back(tensor::ExtractSliceOp::create(
+          b, loc, history, ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
+          ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
+  };
+  slice(0, rows);
+  slice(rows, kept - rows);
+  return maxForScale(b, loc, amax, pieces);
 }
 
 void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
@@ -771,7 +799,7 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
   }
   Value reduced = op.getAmax();
   if (op.getAmaxAlgo() == AmaxAlgo::max)
-    reduced = maxForScale(b, loc, newHistory);
+    reduced = newHistoryMaxForScale(b, loc, op.getHistory(), op.getAmax());
   // sf = (fp8_max / amax) / 2^margin, kept at the old scale unless amax is
   // positive and finite (Transformer Engine's _default_sf_compute).
   auto f32 = [&](double v) {
