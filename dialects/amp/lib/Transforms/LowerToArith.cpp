@@ -663,6 +663,15 @@ void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
       arith::SelectOp::create(b, loc, found, hystOnInf, hystOnOk));
 }
 
+/// The f32 whose bit pattern is the i32 `bits`, or the quiet NaN where
+/// `isNaN` holds (an integer maximum found a NaN's pattern).
+Value floatOrQuietNaN(Emitter &em, Value isNaN, Value bits) {
+  auto f32 = Float32Type::get(bits.getContext());
+  Value quietNaN = em.constFloat(f32, std::numeric_limits<float>::quiet_NaN());
+  Value largest = em.bitcast(bits, f32);
+  return em.select(isNaN, quietNaN, largest);
+}
+
 /// The amax of a tensor as one integer maximum of the magnitudes' bit
 /// patterns: |x| is a non-negative float, whose patterns order as signed
 /// integers the way the floats do, with every NaN above +inf. One
@@ -670,27 +679,18 @@ void lowerUpdateLossScale(OpBuilder &b, UpdateLossScaleOp op,
 /// its NaN and signed-zero selects (three dependent instructions on x86);
 /// the result is the same float (a NaN as the quiet NaN), +0 for no element.
 Value amaxOfTensor(OpBuilder &b, Location loc, Value input) {
-  Type i32 = b.getI32Type();
-  auto constant = [&](uint32_t bits) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(bits)))
-        .getResult();
-  };
-  Value magnitude = constant(0x7fffffffu);
+  Emitter em(b, loc, b.getF32Type());
+  Value magnitude = em.constInt(32, 0x7fffffff);
   Value maxBits = reduceTensor(
-      b, loc, input, constant(0),
+      b, loc, input, em.constInt(32, 0),
       [&](OpBuilder &nested, Location nestedLoc, Value x, Value acc) -> Value {
-        Emitter em(nested, nestedLoc, x.getType());
-        Value bits =
-            arith::BitcastOp::create(nested, nestedLoc, i32, em.decodeToF32(x));
-        Value abs = arith::AndIOp::create(nested, nestedLoc, bits, magnitude);
-        return arith::MaxSIOp::create(nested, nestedLoc, abs, acc);
+        Emitter inner(nested, nestedLoc, x.getType());
+        Value bits = inner.bitcast(inner.decodeToF32(x), nested.getI32Type());
+        return inner.maxsi(inner.andi(bits, magnitude), acc);
       });
-  Value nan = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, maxBits,
-                                    constant(0x7f800000u));
-  Value quietNaN = arith::ConstantOp::create(
-      b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
-  Value largest = arith::BitcastOp::create(b, loc, b.getF32Type(), maxBits);
-  return arith::SelectOp::create(b, loc, nan, quietNaN, largest);
+  Value nan =
+      em.cmp(arith::CmpIPredicate::sgt, maxBits, em.constInt(32, 0x7f800000));
+  return floatOrQuietNaN(em, nan, maxBits);
 }
 
 Value lowerAmax(OpBuilder &b, AmaxOp op) {
@@ -720,39 +720,32 @@ Value lowerAmax(OpBuilder &b, AmaxOp op) {
 /// negative one; the unsigned maximum puts a -NaN above every other pattern.
 Value maxForScale(OpBuilder &b, Location loc, Value amax,
                   ArrayRef<Value> pieces) {
+  Emitter em(b, loc, b.getF32Type());
   Type i32 = b.getI32Type();
-  auto constant = [&](uint32_t bits) {
-    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(bits)))
-        .getResult();
+  auto maxOfBits = [&](Value piece, int32_t init, bool isSigned) {
+    return reduceTensor(
+        b, loc, piece, em.constInt(32, init),
+        [&](OpBuilder &nested, Location nestedLoc, Value x,
+            Value acc) -> Value {
+          Value bits = arith::BitcastOp::create(nested, nestedLoc, i32, x);
+          if (isSigned)
+            return arith::MaxSIOp::create(nested, nestedLoc, bits, acc);
+          return arith::MaxUIOp::create(nested, nestedLoc, bits, acc);
+        });
   };
-  Value signedMax = arith::BitcastOp::create(b, loc, i32, amax);
+  Value signedMax = em.bitcast(amax, i32);
   Value unsignedMax = signedMax;
   for (Value piece : pieces) {
-    auto maxOfBits = [&](uint32_t init, bool isSigned) {
-      return reduceTensor(
-          b, loc, piece, constant(init),
-          [&](OpBuilder &nested, Location nestedLoc, Value x,
-              Value acc) -> Value {
-            Value bits = arith::BitcastOp::create(nested, nestedLoc, i32, x);
-            if (isSigned)
-              return arith::MaxSIOp::create(nested, nestedLoc, bits, acc);
-            return arith::MaxUIOp::create(nested, nestedLoc, bits, acc);
-          });
-    };
-    signedMax = arith::MaxSIOp::create(
-        b, loc, signedMax, maxOfBits(0x80000000u, /*isSigned=*/true));
-    unsignedMax = arith::MaxUIOp::create(b, loc, unsignedMax,
-                                         maxOfBits(0, /*isSigned=*/false));
+    signedMax = em.maxsi(
+        signedMax, maxOfBits(piece, std::numeric_limits<int32_t>::min(), true));
+    unsignedMax =
+        arith::MaxUIOp::create(b, loc, unsignedMax, maxOfBits(piece, 0, false));
   }
-  Value positiveNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt,
-                                            signedMax, constant(0x7f800000u));
-  Value negativeNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ugt,
-                                            unsignedMax, constant(0xff800000u));
-  Value nan = arith::OrIOp::create(b, loc, positiveNaN, negativeNaN);
-  Value quietNaN = arith::ConstantOp::create(
-      b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
-  Value largest = arith::BitcastOp::create(b, loc, b.getF32Type(), signedMax);
-  return arith::SelectOp::create(b, loc, nan, quietNaN, largest);
+  Value positiveNaN =
+      em.cmp(arith::CmpIPredicate::sgt, signedMax, em.constInt(32, 0x7f800000));
+  Value negativeNaN = em.cmp(arith::CmpIPredicate::ugt, unsignedMax,
+                             em.constInt(32, int32_t(0xff800000u)));
+  return floatOrQuietNaN(em, em.ori(positiveNaN, negativeNaN), signedMax);
 }
 
 /// The maximum of the new history [amax, history[0], ..., history[n-2]] for
