@@ -142,8 +142,8 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
   }
   funcPm.addPass(createConvertElementwiseToLinalgPass());
   funcPm.addPass(createCanonicalizerPass());
-  // tanh in the loop bodies as arithmetic the loops vectorize, not a libm
-  // call per lane.
+  // tanh and exp in the loop bodies as arithmetic the loops vectorize, not
+  // a libm call per lane.
   if (!ptxChip)
     funcPm.addPass(ampc::createAmpcCpuExpandMath());
   if (vectorizeForCpu) {

@@ -623,6 +623,11 @@ class Interpreter:
             return [-args[0]]
         if n == "math.absf":
             return [abs(args[0])]
+        if n == "math.roundeven":  # Python's round() breaks ties to even
+            x = args[0]
+            return [x if math.isnan(x) or math.isinf(x) else math.copysign(round(x), x)]
+        if n == "arith.fptosi":  # toward zero; in range wherever AMPC emits it
+            return [int(args[0]) & ((1 << int_width(rt)) - 1)]
         if n == "arith.cmpf":
             return [1 if cmpf(int(prop(op, "predicate").split(":")[0]), *args) else 0]
         if n == "arith.extf":

@@ -4,8 +4,13 @@
     data_parallel_runs.py BIN_DIR PYTHON_MODULE_DIR MODEL WORK_DIR
 
   - `mpirun -np 2 ampc-train MODEL --batch=64` trains like `ampc-train MODEL
-    --batch=128` (fp32: the same epoch loss up to summation order, the same
-    test accuracy); only rank 0 prints and writes the summary;
+    --batch=128` (fp32): over 40 steps, the same mean loss up to summation
+    order (1e-6 relative; 1e-7 measured); over an epoch (468 steps) within
+    0.2 % and half a point of test accuracy: the summation order of the
+    all-reduced gradients moves a hidden unit whose pre-activation sits at
+    ReLU's kink for some sample to the other side in one run and not the
+    other, and such a flip grows (one did, by 8.6e-4, on a trajectory the
+    f32 exp's last bits set); only rank 0 prints and writes the summary;
   - its checkpoint resumes on 1 rank with the same global batch (128: the
     same data order, re-sharded), and is refused, saying why, where the
     global batch differs (1 rank x 64);
@@ -55,16 +60,28 @@ def train(ranks, batch, name, extra=()):
 
 
 os.makedirs(WORK, exist_ok=True)
+SHORT = ["--max-steps=40", "--test-limit=100"]
+rc, _, err, dp40 = train(2, 64, "dp40", SHORT)
+rc1, _, err1, solo40 = train(1, 128, "solo40", SHORT)
+if rc != 0 or rc1 != 0:
+    check(False, f"ampc-train runs (2 ranks: {rc}, 1 rank: {rc1}):\n{err}\n{err1}")
+else:
+    diff = abs(dp40["train_loss"] - solo40["train_loss"]) / solo40["train_loss"]
+    check(diff < 1e-6, "40 steps of 2 ranks x batch 64 train like 1 rank x batch 128: "
+          f"mean loss {dp40['train_loss']:.9f} vs {solo40['train_loss']:.9f} "
+          f"(relative difference {diff:.1e})")
 rc, out, err, dp = train(2, 64, "dp", [f"--checkpoint-dir={WORK}/ckpt"])
 rc1, _, err1, solo = train(1, 128, "solo")
 if rc != 0 or rc1 != 0:
     check(False, f"ampc-train runs (2 ranks: {rc}, 1 rank: {rc1}):\n{err}\n{err1}")
 else:
     diff = abs(dp["train_loss"] - solo["train_loss"]) / solo["train_loss"]
-    check(diff < 1e-5 and dp["test_accuracy_percent"] == solo["test_accuracy_percent"],
-          f"2 ranks x batch 64 train like 1 rank x batch 128: loss {dp['train_loss']:.6f} "
-          f"vs {solo['train_loss']:.6f} (relative difference {diff:.1e}), accuracy "
-          f"{dp['test_accuracy_percent']:.2f}% vs {solo['test_accuracy_percent']:.2f}%")
+    points = abs(dp["test_accuracy_percent"] - solo["test_accuracy_percent"])
+    check(diff < 2e-3 and points <= 0.5,
+          f"an epoch of 2 ranks x batch 64 trains like 1 rank x batch 128: loss "
+          f"{dp['train_loss']:.6f} vs {solo['train_loss']:.6f} (relative difference "
+          f"{diff:.1e}), accuracy {dp['test_accuracy_percent']:.2f}% vs "
+          f"{solo['test_accuracy_percent']:.2f}%")
     check(out.count("== summary") == 1 and "data-parallel: 2 ranks" in out,
           "only rank 0 prints (one summary table)")
     rc2, _, err2, after = train(2, 64, "after", ["--overlap-communication=false",
