@@ -209,10 +209,9 @@ TEST(MathApproximationTest, ExpSpecialValuesAndEdges) {
   const float largestFinite = std::numeric_limits<float>::max();
   // exp overflows above ln(FLT_MAX + half an ulp) = 88.7228391 and rounds to
   // zero below ln(2^-150) = -103.972077.
-  std::vector<float> inputs = {0.0f,     -0.0f,   inf,       -inf,
-                               88.7228f, 88.723f, 1e30f,     -103.97f,
-                               -103.98f, -1e30f,  -87.3365f, -100.0f,
-                               1.0f,     -1.0f,   1e-30f,    -1e-30f};
+  std::vector<float> inputs = {
+      0.0f,     -0.0f,  inf,       -inf,    88.7228f, 88.723f, 1e30f,  -103.97f,
+      -103.98f, -1e30f, -87.3365f, -100.0f, 1.0f,     -1.0f,   1e-30f, -1e-30f};
   inputs.push_back(std::numeric_limits<float>::quiet_NaN());
   inputs.push_back(-std::numeric_limits<float>::quiet_NaN());
   for (const std::string &features : ampc::testing::hostIsaLevels()) {

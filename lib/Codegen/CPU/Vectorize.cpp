@@ -411,14 +411,11 @@ TypedAttr combinerIdentity(Operation *combiner) {
   return {};
 }
 
-/// The combiner of `op` if it reduces into a 0-d f32, i32 or i1 result: every
-/// loop a reduction and the body `yield combine(f(inputs), out)` with `out`
-/// used by that combiner only, which combinerIdentity knows.
-Operation *fullReductionCombiner(linalg::GenericOp op) {
-  if (op.getNumDpsInits() != 1 || op.getNumLoops() < 1 ||
-      op.getNumReductionLoops() != op.getNumLoops() ||
-      op.getDpsInitOperand(0)->get().getType() !=
-          RankedTensorType::get({}, op.getRegionOutputArgs()[0].getType()))
+/// The combiner of `op`'s one result if its body is `yield combine(f(inputs),
+/// out)` with `out` used by that combiner only, which combinerIdentity
+/// knows; nullptr otherwise.
+Operation *accumulatingCombiner(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1)
     return nullptr;
   Value out = op.getRegionOutputArgs()[0];
   auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
@@ -428,6 +425,45 @@ Operation *fullReductionCombiner(linalg::GenericOp op) {
       (combiner->getOperand(0) != out && combiner->getOperand(1) != out))
     return nullptr;
   return combiner;
+}
+
+/// The combiner of `op` if it reduces into a 0-d f32, i32 or i1 result
+/// (every loop a reduction) by accumulatingCombiner.
+Operation *fullReductionCombiner(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1 || op.getNumLoops() < 1 ||
+      op.getNumReductionLoops() != op.getNumLoops() ||
+      op.getDpsInitOperand(0)->get().getType() !=
+          RankedTensorType::get({}, op.getRegionOutputArgs()[0].getType()))
+    return nullptr;
+  return accumulatingCombiner(op);
+}
+
+/// The combiner of `op` if it reduces its leading loops into its trailing
+/// parallel loops (a bias gradient: 32 x 26 x 26 positions into 8
+/// channels) by accumulatingCombiner, with the result indexed by the
+/// trailing loops in order and every input read in memory order (identity
+/// maps) or, like the result, per lane (a bias that a ReLU's gradient
+/// recomputes).
+Operation *trailingReductionCombiner(linalg::GenericOp op) {
+  unsigned numLoops = op.getNumLoops();
+  unsigned numReduced = op.getNumReductionLoops();
+  if (op.getNumDpsInits() != 1 || numReduced == 0 || numReduced == numLoops ||
+      op.hasIndexSemantics())
+    return nullptr;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned d = 0; d < numLoops; ++d)
+    if ((d < numReduced) != (iterators[d] == utils::IteratorType::reduction))
+      return nullptr;
+  AffineMap inOrder =
+      AffineMap::getMultiDimIdentityMap(numLoops, op.getContext());
+  AffineMap perLane = inOrder.getSliceMap(numReduced, numLoops - numReduced);
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (op.getMatchingIndexingMap(input) != inOrder &&
+        op.getMatchingIndexingMap(input) != perLane)
+      return nullptr;
+  if (op.getMatchingIndexingMap(op.getDpsInitOperand(0)) != perLane)
+    return nullptr;
+  return accumulatingCombiner(op);
 }
 
 /// Marks the fill a window's accumulator starts from (buildWindowNest).
@@ -511,6 +547,134 @@ linalg::GenericOp foldIntoRows(RewriterBase &rewriter, linalg::GenericOp op) {
   return rows;
 }
 
+/// A tensor of `shape` holding the combiner's `identity`, where partial
+/// results start. As a vector of the identity written whole: filled element
+/// by element (a scalar loop where the identity is not a byte pattern, as
+/// i32's minimum), the partials were stored one lane at a time and then read
+/// back as vectors, which no store forwards. Not i1 partials: a vector of
+/// i1 is stored as bits, a memref of i1 holds bytes.
+Value partialStart(RewriterBase &rewriter, Location loc, TypedAttr identity,
+                   ArrayRef<int64_t> shape) {
+  Type element = identity.getType();
+  Value value = arith::ConstantOp::create(rewriter, loc, identity);
+  Value empty = tensor::EmptyOp::create(rewriter, loc, shape, element);
+  auto fill = linalg::FillOp::create(rewriter, loc, value, empty);
+  FailureOr<linalg::VectorizationResult> filled = failure();
+  if (element.getIntOrFloatBitWidth() >= 8)
+    filled = linalg::vectorize(rewriter, fill);
+  if (failed(filled))
+    return fill.getResult(0);
+  rewriter.eraseOp(fill);
+  return filled->replacements.front();
+}
+
+/// `value` (a tensor read in memory order) reshaped to `shape` with the
+/// same number of elements, through its flat form.
+Value reshapeInOrder(RewriterBase &rewriter, Location loc, Value value,
+                     ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
+  Type element = type.getElementType();
+  if (type.getRank() != 1) {
+    ReassociationIndices all =
+        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    value = tensor::CollapseShapeOp::create(
+        rewriter, loc, RankedTensorType::get({type.getNumElements()}, element),
+        value, SmallVector<ReassociationIndices>{all});
+  }
+  if (shape.size() == 1)
+    return value;
+  ReassociationIndices all =
+      llvm::to_vector(llvm::seq<int64_t>(0, shape.size()));
+  return tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(shape, element), value,
+      SmallVector<ReassociationIndices>{all});
+}
+
+/// Rewrites a reduction into its trailing loops (trailingReductionCombiner)
+/// of c < kRowLanes lanes, c dividing kRowLanes, as kRowLanes / c partial
+/// results per lane: its inputs as rows of kRowLanes (g = kRowLanes / c
+/// consecutive positions of all c lanes), reduced into one row of partials
+/// (four independent vectors of 16), then the g partials of each lane
+/// combined into the result. An 8-channel bias gradient was one chain of
+/// 8-lane additions over all 21632 positions, each waiting for the last.
+/// The grouping depends on the shapes only. Returns false where it does not
+/// apply (the rows must number at least two).
+bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
+                            Operation *combiner) {
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  if (llvm::any_of(bounds, ShapedType::isDynamic))
+    return false;
+  unsigned numReduced = op.getNumReductionLoops();
+  int64_t lanes = 1, positions = 1;
+  for (unsigned d = 0; d < bounds.size(); ++d)
+    (d < numReduced ? positions : lanes) *= bounds[d];
+  if (lanes >= kRowLanes || kRowLanes % lanes)
+    return false;
+  int64_t groups = kRowLanes / lanes;
+  if (positions % groups || positions / groups < 2)
+    return false;
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  rewriter.setInsertionPoint(op);
+  AffineMap all = AffineMap::getMultiDimIdentityMap(2, ctx);
+  AffineMap columns = all.getSliceMap(1, 1);
+  SmallVector<Value> rows;
+  SmallVector<AffineMap> maps;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    Value value = input->get();
+    if (op.getMatchingIndexingMap(input).getNumResults() == bounds.size()) {
+      rows.push_back(reshapeInOrder(rewriter, loc, value,
+                                    {positions / groups, kRowLanes}));
+      maps.push_back(all);
+      continue;
+    }
+    // Per lane: repeated for each of the row's groups.
+    Type element = cast<RankedTensorType>(value.getType()).getElementType();
+    Value empty =
+        tensor::EmptyOp::create(rewriter, loc, {groups, lanes}, element);
+    Value repeated =
+        linalg::BroadcastOp::create(
+            rewriter, loc, reshapeInOrder(rewriter, loc, value, {lanes}), empty,
+            ArrayRef<int64_t>{0})
+            .getResult()[0];
+    rows.push_back(reshapeInOrder(rewriter, loc, repeated, {kRowLanes}));
+    maps.push_back(columns);
+  }
+  TypedAttr identity = combinerIdentity(combiner);
+  Value start = partialStart(rewriter, loc, identity, {kRowLanes});
+  maps.push_back(columns);
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::reduction,
+                                                utils::IteratorType::parallel};
+  auto partial = linalg::GenericOp::create(rewriter, loc, start.getType(), rows,
+                                           ValueRange{start}, maps, iterators);
+  rewriter.inlineRegionBefore(op.getRegion(), partial.getRegion(),
+                              partial.getRegion().begin());
+  partial->setAttrs(op->getDiscardableAttrDictionary());
+  Value init = op.getDpsInitOperand(0)->get();
+  auto initType = cast<RankedTensorType>(init.getType());
+  Value perGroup =
+      reshapeInOrder(rewriter, loc, partial.getResult(0), {groups, lanes});
+  OperationName combine = combiner->getName();
+  Type element = identity.getType();
+  auto total = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{RankedTensorType::get({lanes}, element)},
+      perGroup, reshapeInOrder(rewriter, loc, init, {lanes}),
+      ArrayRef<AffineMap>{all, columns}, iterators,
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        OperationState state(loc, combine);
+        state.addOperands({args[0], args[1]});
+        state.addTypes(element);
+        Value result = b.create(state)->getResult(0);
+        linalg::YieldOp::create(b, loc, result);
+      });
+  total->setAttrs(partial->getDiscardableAttrDictionary());
+  rewriter.replaceOp(op, reshapeInOrder(rewriter, loc, total.getResult(0),
+                                        initType.getShape()));
+  return true;
+}
+
 /// Rewrites a full reduction (fullReductionCombiner) as partial results
 /// along its `numPartial` innermost loops (parallel loops: one vector lane
 /// each), then a reduction of the partials with the same combiner. The
@@ -527,22 +691,7 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   TypedAttr identityAttr = combinerIdentity(combiner);
   Type element = identityAttr.getType();
   auto partialType = RankedTensorType::get(lanes, element);
-  Value identity = arith::ConstantOp::create(rewriter, loc, identityAttr);
-  Value empty = tensor::EmptyOp::create(rewriter, loc, lanes, element);
-  // The partials start as a vector of the identity: filled element by
-  // element (a scalar loop where the identity is not a byte pattern, as
-  // i32's minimum), they were stored one lane at a time and then read back
-  // as vectors, which no store forwards. Not i1 partials: a vector of i1
-  // is stored as bits, a memref of i1 holds bytes.
-  auto fill = linalg::FillOp::create(rewriter, loc, identity, empty);
-  Value start = fill.getResult(0);
-  FailureOr<linalg::VectorizationResult> filled = failure();
-  if (element.getIntOrFloatBitWidth() >= 8)
-    filled = linalg::vectorize(rewriter, fill);
-  if (succeeded(filled)) {
-    start = filled->replacements.front();
-    rewriter.eraseOp(fill);
-  }
+  Value start = partialStart(rewriter, loc, identityAttr, lanes);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   MLIRContext *ctx = rewriter.getContext();
   maps.back() = AffineMap::getMultiDimIdentityMap(numLoops, ctx)
@@ -1050,12 +1199,15 @@ struct AmpcVectorizeGenericsPass
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(ctx);
     bool changed = false;
-    for (linalg::GenericOp op : ops)
+    for (linalg::GenericOp op : ops) {
       if (Operation *combiner = fullReductionCombiner(op)) {
         op = foldIntoRows(rewriter, op);
         if (unsigned numPartial = partialLoops(op, width))
           splitFullReduction(rewriter, op, combiner, numPartial);
+      } else if (Operation *combiner = trailingReductionCombiner(op)) {
+        splitTrailingReduction(rewriter, op, combiner);
       }
+    }
     ops.clear();
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     // Windowed ops first: an output filled by an op that is still a

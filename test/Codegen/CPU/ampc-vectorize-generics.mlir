@@ -820,3 +820,79 @@ func.func @eight_channels_from_nchw(%x: tensor<2x8x4x8xf32>) -> tensor<2x4x8x8xf
   } -> tensor<2x4x8x8xf32>
   return %r : tensor<2x4x8x8xf32>
 }
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#c = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// A bias gradient over 8 channels (ReLU's gradient recomputed from the
+// pre-activation and the bias): read as 18 rows of 64 values (8 positions
+// of all 8 channels), reduced into 64 partial sums (four 16-lane vectors
+// of independent chains, from a vector of -0.0), the bias repeated 8 times
+// along the row; then the 8 partials of each channel added onto the
+// initial value. No chain of 144 dependent 8-lane additions is left.
+// CHECK-LABEL: func.func @bias_gradient
+// CHECK-SAME: (%[[DY:.*]]: tensor<4x6x6x8xf32>, %[[PRE:.*]]: tensor<4x6x6x8xf32>, %[[B:.*]]: tensor<8xf32>, %[[INIT:.*]]: tensor<8xf32>)
+// CHECK-DAG: %[[NEG0:.*]] = arith.constant dense<-0.000000e+00> : vector<64xf32>
+// CHECK-DAG: tensor.expand_shape %{{.*}} {{\[\[}}0, 1]] output_shape [18, 64] : tensor<1152xf32> into tensor<18x64xf32>
+// CHECK: %[[REP:.*]] = linalg.broadcast ins(%[[B]] : tensor<8xf32>) outs(%{{.*}} : tensor<8x8xf32>) dimensions = [0]
+// CHECK: tensor.collapse_shape %[[REP]] {{\[\[}}0, 1]] : tensor<8x8xf32> into tensor<64xf32>
+// CHECK: %[[START:.*]] = vector.transfer_write %[[NEG0]], %{{.*}} : vector<64xf32>, tensor<64xf32>
+// CHECK: %[[PARTIAL:.*]] = scf.for {{.*}} to %c18 step %c1 iter_args(%{{.*}} = %[[START]]) -> (tensor<64xf32>)
+// CHECK: scf.for {{.*}} to %c64 step %c16
+// CHECK: arith.select %{{.*}} : vector<1x16xi1>, vector<1x16xf32>
+// CHECK: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: tensor.expand_shape %[[PARTIAL]] {{\[\[}}0, 1]] output_shape [8, 8] : tensor<64xf32> into tensor<8x8xf32>
+// CHECK: scf.for {{.*}} to %c8 step %c1 iter_args(%{{.*}} = %[[INIT]]) -> (tensor<8xf32>)
+// CHECK: arith.addf %{{.*}}, %{{.*}} : vector<8xf32>
+// CHECK: return
+func.func @bias_gradient(%dy: tensor<4x6x6x8xf32>, %pre: tensor<4x6x6x8xf32>, %b: tensor<8xf32>, %init: tensor<8xf32>) -> tensor<8xf32> {
+  %r = linalg.generic {indexing_maps = [#x, #x, #c, #c], iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
+      ins(%dy, %pre, %b : tensor<4x6x6x8xf32>, tensor<4x6x6x8xf32>, tensor<8xf32>) outs(%init : tensor<8xf32>) {
+  ^bb0(%g: f32, %p: f32, %bias: f32, %o: f32):
+    %zero = arith.constant 0.0 : f32
+    %z = arith.addf %p, %bias : f32
+    %on = arith.cmpf ogt, %z, %zero : f32
+    %d = arith.select %on, %g, %zero : f32
+    %s = arith.addf %o, %d : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d2)>
+#t = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+
+// Not split into rows: 10 lanes (not a divisor of 64), 5 x 5 positions of
+// 8 lanes (25 positions, not a multiple of the 8 a row holds), and an input
+// read across the positions' order (transposed).
+// CHECK-LABEL: func.func @trailing_not_split
+// CHECK-NOT: tensor<64xf32>
+// CHECK-NOT: x64xf32>
+// CHECK: return
+func.func @trailing_not_split(%a: tensor<6x6x10xf32>, %b: tensor<5x5x8xf32>, %ia: tensor<10xf32>, %ib: tensor<8xf32>)
+    -> (tensor<10xf32>, tensor<8xf32>, tensor<10xf32>) {
+  %r1 = linalg.generic {indexing_maps = [#x, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%a : tensor<6x6x10xf32>) outs(%ia : tensor<10xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = arith.addf %o, %i : f32
+    linalg.yield %s : f32
+  } -> tensor<10xf32>
+  %r2 = linalg.generic {indexing_maps = [#x, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%b : tensor<5x5x8xf32>) outs(%ib : tensor<8xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = arith.addf %o, %i : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  %r3 = linalg.generic {indexing_maps = [#t, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%a : tensor<6x6x10xf32>) outs(%ia : tensor<10xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %s = arith.addf %o, %i : f32
+    linalg.yield %s : f32
+  } -> tensor<10xf32>
+  return %r1, %r2, %r3 : tensor<10xf32>, tensor<8xf32>, tensor<10xf32>
+}
