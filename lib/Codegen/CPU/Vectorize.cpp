@@ -592,6 +592,29 @@ Value reshapeInOrder(RewriterBase &rewriter, Location loc, Value value,
       SmallVector<ReassociationIndices>{all});
 }
 
+/// The op combining `partials` (the result of `partial`, reshaped) onto
+/// `init` with `combiner`'s operation, over `iterators` with the input and
+/// output `maps`; it carries `partial`'s attributes.
+linalg::GenericOp combinePartials(RewriterBase &rewriter,
+                                  linalg::GenericOp partial,
+                                  Operation *combiner, Value partials,
+                                  Value init, ArrayRef<AffineMap> maps,
+                                  ArrayRef<utils::IteratorType> iterators) {
+  OperationName combine = combiner->getName();
+  Type element = getElementTypeOrSelf(init.getType());
+  auto total = linalg::GenericOp::create(
+      rewriter, partial.getLoc(), init.getType(), partials, init, maps,
+      iterators, [&](OpBuilder &b, Location loc, ValueRange args) {
+        OperationState state(loc, combine);
+        state.addOperands({args[0], args[1]});
+        state.addTypes(element);
+        Value result = b.create(state)->getResult(0);
+        linalg::YieldOp::create(b, loc, result);
+      });
+  total->setAttrs(partial->getDiscardableAttrDictionary());
+  return total;
+}
+
 /// Rewrites a reduction into its trailing loops (trailingReductionCombiner)
 /// of c < kRowLanes lanes, c dividing kRowLanes, as kRowLanes / c partial
 /// results per lane: its inputs as rows of kRowLanes (g = kRowLanes / c
@@ -656,20 +679,9 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
   auto initType = cast<RankedTensorType>(init.getType());
   Value perGroup =
       reshapeInOrder(rewriter, loc, partial.getResult(0), {groups, lanes});
-  OperationName combine = combiner->getName();
-  Type element = identity.getType();
-  auto total = linalg::GenericOp::create(
-      rewriter, loc, TypeRange{RankedTensorType::get({lanes}, element)},
-      perGroup, reshapeInOrder(rewriter, loc, init, {lanes}),
-      ArrayRef<AffineMap>{all, columns}, iterators,
-      [&](OpBuilder &b, Location loc, ValueRange args) {
-        OperationState state(loc, combine);
-        state.addOperands({args[0], args[1]});
-        state.addTypes(element);
-        Value result = b.create(state)->getResult(0);
-        linalg::YieldOp::create(b, loc, result);
-      });
-  total->setAttrs(partial->getDiscardableAttrDictionary());
+  linalg::GenericOp total = combinePartials(
+      rewriter, partial, combiner, perGroup,
+      reshapeInOrder(rewriter, loc, init, {lanes}), {all, columns}, iterators);
   rewriter.replaceOp(op, reshapeInOrder(rewriter, loc, total.getResult(0),
                                         initType.getShape()));
   return true;
@@ -699,7 +711,6 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (unsigned d = numLoops - numPartial; d < numLoops; ++d)
     iterators[d] = utils::IteratorType::parallel;
-  OperationName combine = combiner->getName();
   auto partial =
       linalg::GenericOp::create(rewriter, loc, partialType, op.getDpsInputs(),
                                 ValueRange{start}, maps, iterators);
@@ -710,17 +721,9 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   AffineMap none = AffineMap::get(numPartial, 0, ctx);
   SmallVector<utils::IteratorType> reduce(numPartial,
                                           utils::IteratorType::reduction);
-  auto total = linalg::GenericOp::create(
-      rewriter, loc, op.getResultTypes(), partial.getResult(0),
-      op.getDpsInitOperand(0)->get(), ArrayRef<AffineMap>{all, none}, reduce,
-      [&](OpBuilder &b, Location loc, ValueRange args) {
-        OperationState state(loc, combine);
-        state.addOperands({args[0], args[1]});
-        state.addTypes(element);
-        Value result = b.create(state)->getResult(0);
-        linalg::YieldOp::create(b, loc, result);
-      });
-  total->setAttrs(partial->getDiscardableAttrDictionary());
+  linalg::GenericOp total =
+      combinePartials(rewriter, partial, combiner, partial.getResult(0),
+                      op.getDpsInitOperand(0)->get(), {all, none}, reduce);
   rewriter.replaceOp(op, total.getResults());
 }
 
