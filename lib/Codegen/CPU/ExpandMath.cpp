@@ -83,9 +83,9 @@ struct F32Arith {
 /// exp(x) on f32: x is clamped to [-104, 89] (exp is 0 below -103.98 and
 /// +inf above 88.73 after rounding, and the clamp keeps NaN and +-inf out
 /// of the integer arithmetic); k = roundeven(x / ln 2); r = x - k ln 2 in
-/// two steps (k ln2_hi is exact: ln2_hi has 12 trailing zero bits and
+/// two steps (k ln2_hi is exact: ln2_hi ends in 9 zero bits and
 /// |k| <= 150), |r| <= ln 2 / 2; exp(r) is its Taylor polynomial of degree
-/// 8 in Horner form (truncation error 4e-10 relative); the result is
+/// 8 in Horner form (truncation error below 3e-10 relative); the result is
 /// exp(r) 2^(k/2) 2^(k - k/2), two exact scalings until the last, which
 /// rounds once into the subnormals (gradual underflow) or overflows to +inf.
 /// A NaN comes back as itself.
