@@ -11,6 +11,7 @@
 #include "ampc/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Math/Transforms/Passes.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
@@ -47,14 +48,10 @@ struct F32Arith {
       return vector.clone(i32);
     return i32;
   }
-  Value constant(Type type, TypedAttr scalar) {
-    if (auto vector = dyn_cast<VectorType>(type))
-      return arith::ConstantOp::create(b, loc,
-                                       DenseElementsAttr::get(vector, scalar));
-    return arith::ConstantOp::create(b, loc, scalar);
+  Value f(float v) {
+    return createScalarOrSplatConstant(b, loc, f32, llvm::APFloat(v));
   }
-  Value f(float v) { return constant(f32, b.getF32FloatAttr(v)); }
-  Value i(int32_t v) { return constant(i32, b.getI32IntegerAttr(v)); }
+  Value i(int32_t v) { return createScalarOrSplatConstant(b, loc, i32, v); }
   arith::FastMathFlagsAttr contract() {
     return arith::FastMathFlagsAttr::get(b.getContext(),
                                          arith::FastMathFlags::contract);

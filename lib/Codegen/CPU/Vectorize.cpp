@@ -490,6 +490,30 @@ unsigned partialLoops(linalg::GenericOp op, int64_t width) {
 /// the grouping of a sum depends on its shape only, not on the target.
 constexpr int64_t kRowLanes = 64;
 
+/// `value` (a tensor read in memory order) reshaped to `shape` with the
+/// same number of elements, through its flat form.
+Value reshapeInOrder(RewriterBase &rewriter, Location loc, Value value,
+                     ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
+  Type element = type.getElementType();
+  if (type.getRank() != 1) {
+    ReassociationIndices all =
+        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    value = tensor::CollapseShapeOp::create(
+        rewriter, loc, RankedTensorType::get({type.getNumElements()}, element),
+        value, SmallVector<ReassociationIndices>{all});
+  }
+  if (shape.size() == 1)
+    return value;
+  ReassociationIndices all =
+      llvm::to_vector(llvm::seq<int64_t>(0, shape.size()));
+  return tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(shape, element), value,
+      SmallVector<ReassociationIndices>{all});
+}
+
 /// A full reduction over n iterations (a multiple of kRowLanes, at least
 /// two rows) of inputs that are all read in loop order (identity maps, so
 /// its loops are one contiguous run of n elements) as one over n /
@@ -519,20 +543,9 @@ linalg::GenericOp foldIntoRows(RewriterBase &rewriter, linalg::GenericOp op) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   SmallVector<Value> inputs;
-  for (Value input : op.getDpsInputs()) {
-    Type element = cast<RankedTensorType>(input.getType()).getElementType();
-    if (numLoops > 1) {
-      ReassociationIndices all =
-          llvm::to_vector(llvm::seq<int64_t>(0, numLoops));
-      input = tensor::CollapseShapeOp::create(
-          rewriter, loc, RankedTensorType::get({n}, element), input,
-          SmallVector<ReassociationIndices>{all});
-    }
-    inputs.push_back(tensor::ExpandShapeOp::create(
-        rewriter, loc,
-        RankedTensorType::get({n / kRowLanes, kRowLanes}, element), input,
-        SmallVector<ReassociationIndices>{{0, 1}}));
-  }
+  for (Value input : op.getDpsInputs())
+    inputs.push_back(
+        reshapeInOrder(rewriter, loc, input, {n / kRowLanes, kRowLanes}));
   SmallVector<AffineMap> maps(inputs.size(),
                               AffineMap::getMultiDimIdentityMap(2, ctx));
   maps.push_back(AffineMap::get(2, 0, ctx));
@@ -566,30 +579,6 @@ Value partialStart(RewriterBase &rewriter, Location loc, TypedAttr identity,
     return fill.getResult(0);
   rewriter.eraseOp(fill);
   return filled->replacements.front();
-}
-
-/// `value` (a tensor read in memory order) reshaped to `shape` with the
-/// same number of elements, through its flat form.
-Value reshapeInOrder(RewriterBase &rewriter, Location loc, Value value,
-                     ArrayRef<int64_t> shape) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (type.getShape() == shape)
-    return value;
-  Type element = type.getElementType();
-  if (type.getRank() != 1) {
-    ReassociationIndices all =
-        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
-    value = tensor::CollapseShapeOp::create(
-        rewriter, loc, RankedTensorType::get({type.getNumElements()}, element),
-        value, SmallVector<ReassociationIndices>{all});
-  }
-  if (shape.size() == 1)
-    return value;
-  ReassociationIndices all =
-      llvm::to_vector(llvm::seq<int64_t>(0, shape.size()));
-  return tensor::ExpandShapeOp::create(
-      rewriter, loc, RankedTensorType::get(shape, element), value,
-      SmallVector<ReassociationIndices>{all});
 }
 
 /// The op combining `partials` (the result of `partial`, reshaped) onto
