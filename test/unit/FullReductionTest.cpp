@@ -37,16 +37,19 @@ std::string tensorType(const std::vector<int64_t> &shape) {
 }
 
 /// @f(x) -> (max |x|, sum x^2, any |x| >= inf): three full reductions over
-/// every loop of x, read in loop order (the last is a loss-scaled step's
-/// overflow check: an `or` of i1, true for an inf or a NaN).
-std::string source(const std::vector<int64_t> &shape) {
-  std::string dims, iters;
+/// every loop of x (the last is a loss-scaled step's overflow check: an `or`
+/// of i1, true for an inf or a NaN). x's dimension j is read by loop
+/// read[j]: in loop order where `read` is empty.
+std::string source(const std::vector<int64_t> &shape,
+                   const std::vector<unsigned> &read = {}) {
+  std::string dims, reads, iters;
   for (size_t d = 0; d < shape.size(); ++d) {
     dims += (d ? ", d" : "d") + std::to_string(d);
+    reads += (d ? ", d" : "d") + std::to_string(read.empty() ? d : read[d]);
     iters += std::string(d ? ", " : "") + "\"reduction\"";
   }
   std::string in = tensorType(shape);
-  std::string maps = "indexing_maps = [affine_map<(" + dims + ") -> (" + dims +
+  std::string maps = "indexing_maps = [affine_map<(" + dims + ") -> (" + reads +
                      ")>, affine_map<(" + dims +
                      ") -> ()>], iterator_types = [" + iters + "]";
   auto reduction = [&](const std::string &name, const std::string &init,
@@ -109,7 +112,8 @@ std::vector<int64_t> positions(int64_t n) {
   return at;
 }
 
-void checkShape(const std::vector<int64_t> &shape) {
+void checkShape(const std::vector<int64_t> &shape,
+                const std::vector<unsigned> &read = {}) {
   Tensor x = smallValues(shape);
   int64_t n = x.numElements();
   for (const std::string &features : ampc::testing::hostIsaLevels()) {
@@ -117,7 +121,7 @@ void checkShape(const std::vector<int64_t> &shape) {
     ampc::JitOptions options;
     options.threads = 1;
     options.cpuFeatures = features;
-    auto module = ampc::JitModule::fromString(source(shape), options);
+    auto module = ampc::JitModule::fromString(source(shape, read), options);
     ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
     double squares = 0;
     for (int64_t i = 0; i < n; ++i)
@@ -170,6 +174,16 @@ TEST(FullReductionTest, OtherSizesSplitAlongTheirLoops) {
   for (std::vector<int64_t> shape :
        {std::vector<int64_t>{5, 7, 3}, {48, 20}, {96}, {3, 1, 37}})
     checkShape(shape);
+}
+
+TEST(FullReductionTest, PermutedReadsFoldInMemoryOrder) {
+  // A convolution weight's gradient computed as [O, kh, kw, I] and read as
+  // the parameter's [O, I, kh, kw] (its loops are interchanged to memory
+  // order, then folded into rows), a transposed matrix, and a permuted
+  // tensor too small to fold.
+  checkShape({8, 3, 3, 16}, {0, 2, 3, 1});
+  checkShape({16, 64}, {1, 0});
+  checkShape({5, 7, 3}, {2, 0, 1});
 }
 
 } // namespace

@@ -560,6 +560,33 @@ linalg::GenericOp foldIntoRows(RewriterBase &rewriter, linalg::GenericOp op) {
   return rows;
 }
 
+/// A full reduction whose inputs are all read through the same permutation
+/// other than the identity, with its loops interchanged to that permutation:
+/// it then reads them in memory order (and foldIntoRows applies). A weight
+/// gradient computed in another layout than its parameter's ([O, kh, kw, I]
+/// for an [O, I, kh, kw] convolution weight) was read by the gradient norm
+/// and the overflow check with a stride of I elements, a few lanes at a
+/// time. The grouping of a sum still depends on the shapes only. Returns
+/// the new op, or `op` where it does not apply.
+linalg::GenericOp readInMemoryOrder(RewriterBase &rewriter,
+                                    linalg::GenericOp op) {
+  if (op.getNumDpsInputs() == 0 || op.hasIndexSemantics())
+    return op;
+  AffineMap map = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  if (!map.isPermutation() || map.isIdentity())
+    return op;
+  for (OpOperand *input : op.getDpsInputOperands())
+    if (op.getMatchingIndexingMap(input) != map)
+      return op;
+  SmallVector<unsigned> order;
+  for (AffineExpr result : map.getResults())
+    order.push_back(cast<AffineDimExpr>(result).getPosition());
+  rewriter.setInsertionPoint(op);
+  FailureOr<linalg::GenericOp> interchanged =
+      linalg::interchangeGenericOp(rewriter, op, order);
+  return succeeded(interchanged) ? *interchanged : op;
+}
+
 /// A tensor of `shape` holding the combiner's `identity`, where partial
 /// results start. As a vector of the identity written whole: filled element
 /// by element (a scalar loop where the identity is not a byte pattern, as
@@ -1193,7 +1220,7 @@ struct AmpcVectorizeGenericsPass
     bool changed = false;
     for (linalg::GenericOp op : ops) {
       if (Operation *combiner = fullReductionCombiner(op)) {
-        op = foldIntoRows(rewriter, op);
+        op = foldIntoRows(rewriter, readInMemoryOrder(rewriter, op));
         if (unsigned numPartial = partialLoops(op, width))
           splitFullReduction(rewriter, op, combiner, numPartial);
       } else if (Operation *combiner = trailingReductionCombiner(op)) {

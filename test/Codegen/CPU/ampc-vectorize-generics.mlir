@@ -381,6 +381,56 @@ func.func @overflow_check(%g: tensor<784x256xf32>) -> (tensor<i1>, tensor<i1>) {
 
 // -----
 
+#oihw = affine_map<(o, i, h, w) -> (o, h, w, i)>
+#none4p = affine_map<(o, i, h, w) -> ()>
+
+// A gradient norm and an overflow check over a convolution weight's
+// gradient that is computed as [O, kh, kw, I] and read as the parameter's
+// [O, I, kh, kw] (loops o, i, h, w): the loops are interchanged to the
+// input's layout (o, h, w, i), so the 8 x 3 x 3 x 16 = 1152 elements are
+// one contiguous run, folded into 18 rows of 64 whose partials are updated
+// 16 lanes at a time. They were read with a stride of 16 elements into
+// 3 x 3 partials (the two trailing loops), a few lanes at a time.
+// CHECK-LABEL: func.func @permuted_full_reductions
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2, 3]] : tensor<8x3x3x16xf32> into tensor<1152xf32>
+// CHECK: tensor.expand_shape %{{.*}} output_shape [18, 64] : tensor<1152xf32> into tensor<18x64xf32>
+// CHECK: scf.for {{.*}} to %c18 step %c1 {{.*}} -> (tensor<64xf32>)
+// CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<1x16xf32>
+// CHECK: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.reduction <add>
+// CHECK: tensor.expand_shape %{{.*}} output_shape [18, 64] : tensor<1152xf32> into tensor<18x64xf32>
+// CHECK: scf.for {{.*}} to %c18 step %c1 {{.*}} -> (tensor<64xi1>)
+// CHECK: arith.ori %{{.*}}, %{{.*}} : vector<16xi1>
+// CHECK: vector.reduction <or>
+// CHECK-NOT: vector<3xf32>
+// CHECK-NOT: vector<3xi1>
+// CHECK: return
+func.func @permuted_full_reductions(%g: tensor<8x3x3x16xf32>, %init: tensor<f32>)
+    -> (tensor<f32>, tensor<i1>) {
+  %inf = arith.constant 0x7F800000 : f32
+  %false = arith.constant false
+  %sq = linalg.generic {indexing_maps = [#oihw, #none4p], iterator_types = ["reduction", "reduction", "reduction", "reduction"]}
+      ins(%g : tensor<8x3x3x16xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%x: f32, %o: f32):
+    %p = arith.mulf %x, %x : f32
+    %s = arith.addf %p, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<f32>
+  %e = tensor.empty() : tensor<i1>
+  %no = linalg.fill ins(%false : i1) outs(%e : tensor<i1>) -> tensor<i1>
+  %any = linalg.generic {indexing_maps = [#oihw, #none4p], iterator_types = ["reduction", "reduction", "reduction", "reduction"]}
+      ins(%g : tensor<8x3x3x16xf32>) outs(%no : tensor<i1>) {
+  ^bb0(%x: f32, %o: i1):
+    %a = math.absf %x : f32
+    %c = arith.cmpf uge, %a, %inf : f32
+    %y = arith.ori %c, %o : i1
+    linalg.yield %y : i1
+  } -> tensor<i1>
+  return %sq, %any : tensor<f32>, tensor<i1>
+}
+
+// -----
+
 #along = affine_map<(d0) -> (d0)>
 #scalar = affine_map<(d0) -> ()>
 
@@ -438,9 +488,10 @@ func.func @full_max_history(%h: tensor<1024xf32>, %s96: tensor<96xf32>,
 
 // Not split: a product (rounding depends on the grouping), a sum that reads
 // its accumulator twice (which linalg::vectorize cannot take either: it
-// stays a loop nest), and a sum of a transposed input (not one contiguous
-// run: not folded into rows) whose loops other than the outermost have
-// fewer iterations than a vector has lanes.
+// stays a loop nest), and a sum of two inputs read through different
+// permutations (no loop order reads both in memory order: not folded into
+// rows) whose loops other than the outermost have fewer iterations than a
+// vector has lanes.
 // CHECK-LABEL: func.func @not_split
 // CHECK-NOT: tensor<64xf32>
 // CHECK: vector.reduction <mul>
@@ -451,7 +502,7 @@ func.func @full_max_history(%h: tensor<1024xf32>, %s96: tensor<96xf32>,
 // CHECK-NOT: tensor<64xf32>
 // CHECK-NOT: -0.000000e+00
 // CHECK: return
-func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<4x64xf32>, %init: tensor<f32>)
+func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<4x64xf32>, %z: tensor<64x4xf32>, %init: tensor<f32>)
     -> (tensor<f32>, tensor<f32>, tensor<f32>) {
   %m = linalg.generic {indexing_maps = [#id, #none], iterator_types = ["reduction", "reduction"]}
       ins(%x : tensor<48x64xf32>) outs(%init : tensor<f32>) {
@@ -466,10 +517,11 @@ func.func @not_split(%x: tensor<48x64xf32>, %y: tensor<4x64xf32>, %init: tensor<
     %s = arith.addf %p, %o : f32
     linalg.yield %s : f32
   } -> tensor<f32>
-  %n = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, #none], iterator_types = ["reduction", "reduction"]}
-      ins(%y : tensor<4x64xf32>) outs(%init : tensor<f32>) {
-  ^bb0(%i: f32, %o: f32):
-    %s = arith.addf %i, %o : f32
+  %n = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, #id, #none], iterator_types = ["reduction", "reduction"]}
+      ins(%y, %z : tensor<4x64xf32>, tensor<64x4xf32>) outs(%init : tensor<f32>) {
+  ^bb0(%i: f32, %j: f32, %o: f32):
+    %p = arith.mulf %i, %j : f32
+    %s = arith.addf %p, %o : f32
     linalg.yield %s : f32
   } -> tensor<f32>
   return %m, %t, %n : tensor<f32>, tensor<f32>, tensor<f32>
