@@ -127,8 +127,11 @@ def AmpcVectorizeGenerics
     minimum, or an i1 `or` (a loss-scaled step's overflow check), first
     keeps one partial result per element of its trailing loops (as few as
     fill `width` lanes), reduced at the end: the grouping depends on the
-    shapes only. A reduction of inputs read in memory order (identity maps:
-    one contiguous run) of a multiple of 64 elements, at least 128 (an fp8
+    shapes only. Its loops are first interchanged to its inputs' layout where
+    all are read through the same permutation (a convolution weight's
+    gradient computed as [O, kh, kw, I], read as [O, I, kh, kw]). A
+    reduction of inputs read in memory order (identity maps: one contiguous
+    run) of a multiple of 64 elements, at least 128 (an fp8
     amax history's maximum, an activation's amax), is first folded into rows
     of 64, so that its 64 partials are independent vector chains. A whole
     innermost loop of at most half of `width` (8 channels) in an op without
