@@ -999,6 +999,64 @@ contractionGroups(ArrayRef<AffineMap> maps, unsigned numLoops) {
   return groups;
 }
 
+/// The loops the image (input `x` of `op`, read through `xMap`) is read by,
+/// in loop order.
+SmallVector<unsigned> imageLoops(linalg::GenericOp op, AffineMap xMap) {
+  SmallVector<unsigned> loops;
+  for (unsigned d = 0; d < op.getNumLoops(); ++d)
+    if (xMap.isFunctionOfDim(d))
+      loops.push_back(d);
+  return loops;
+}
+
+/// `op` with the loop its image (input `x`) is contiguous along moved last
+/// in its contraction group (m, n or k), if it is not: the patches, one
+/// dimension per loop in loop order, then gather whole runs of the image.
+/// A convolution's input gradient sums over (oc, kh, kw) and reads the
+/// output gradient [n, h, w, oc]: its patches were [n, h, w, oc, kh, kw],
+/// gathered one element at a time with a stride of oc; as (kh, kw, oc) they
+/// are copied 16 channels at a time. The longest loop of the image's
+/// innermost dimension is the one it is contiguous along (none for a
+/// one-channel image). Returns the interchange (new loop i is old loop
+/// order[i]), empty where nothing moves.
+SmallVector<unsigned> innermostLoopLast(RewriterBase &b, linalg::GenericOp op,
+                                        unsigned x) {
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<unsigned> loops = imageLoops(op, maps[x]);
+  std::optional<unsigned> along;
+  for (unsigned d : loops)
+    if (maps[x].getResults().back().isFunctionOfDim(d) && ranges[d] > 1 &&
+        (!along || ranges[d] >= ranges[*along]))
+      along = d;
+  if (!along)
+    return {};
+  maps[x] = AffineMap::get(
+      op.getNumLoops(), 0,
+      llvm::map_to_vector(loops,
+                          [&](unsigned d) { return b.getAffineDimExpr(d); }),
+      b.getContext());
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(maps);
+  if (failed(dims))
+    return {};
+  for (const auto &set : {dims->batch, dims->m, dims->n, dims->k}) {
+    if (!llvm::is_contained(set, *along))
+      continue;
+    unsigned last = *llvm::max_element(set);
+    if (last == *along || last - *llvm::min_element(set) + 1 != set.size())
+      return {};
+    SmallVector<unsigned> order =
+        llvm::to_vector(llvm::seq<unsigned>(0, op.getNumLoops()));
+    order.erase(order.begin() + *along);
+    order.insert(order.begin() + last, *along);
+    if (failed(linalg::interchangeGenericOp(b, op, order)))
+      return {};
+    return order;
+  }
+  return {};
+}
+
 } // namespace
 
 FailureOr<linalg::LinalgOp>
@@ -1012,14 +1070,23 @@ ampc::cpu::convolutionToContraction(RewriterBase &b, linalg::LinalgOp op) {
   std::optional<unsigned> x = windowedInput(generic);
   if (!x)
     return failure();
+  b.setInsertionPoint(op);
+  SmallVector<unsigned> interchange = innermostLoopLast(b, generic, *x);
+  // On failure the loops go back to their order: nothing changed.
+  auto fail = [&]() -> FailureOr<linalg::LinalgOp> {
+    if (!interchange.empty()) {
+      SmallVector<unsigned> back(interchange.size());
+      for (auto [i, d] : llvm::enumerate(interchange))
+        back[d] = i;
+      (void)linalg::interchangeGenericOp(b, generic, back);
+    }
+    return failure();
+  };
   // The patches tensor P: one dimension per loop the image is read by, in
   // loop order; P(those loops) = X(window expressions).
   MLIRContext *ctx = b.getContext();
   AffineMap xMap = op.getIndexingMapsArray()[*x];
-  SmallVector<unsigned> loops;
-  for (unsigned d = 0; d < op.getNumLoops(); ++d)
-    if (xMap.isFunctionOfDim(d))
-      loops.push_back(d);
+  SmallVector<unsigned> loops = imageLoops(generic, xMap);
   SmallVector<AffineExpr> loopExprs = llvm::map_to_vector(
       loops, [&](unsigned d) { return getAffineDimExpr(d, ctx); });
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -1036,7 +1103,7 @@ ampc::cpu::convolutionToContraction(RewriterBase &b, linalg::LinalgOp op) {
     sortedMaps[other] = sorted;
     groups = contractionGroups(sortedMaps, op.getNumLoops());
     if (!groups)
-      return failure();
+      return fail();
     maps = sortedMaps;
     transpose = perm;
   }

@@ -51,8 +51,9 @@ matchPackableContraction(mlir::linalg::LinalgOp op);
 /// Rewrites a convolution written as a linalg.generic multiply-add (an image
 /// read through window expressions such as `oh + kh`, a forward pass or a
 /// weight gradient) as a gather of the image's patches (im2col: one
-/// dimension per loop it is read by) and a contraction with one m, n and k
-/// loop (the loops folded), which the packed path takes. Returns the
+/// dimension per loop it is read by, the loop the image is contiguous along
+/// moved last in its contraction group) and a contraction with one m, n and
+/// k loop (the loops folded), which the packed path takes. Returns the
 /// contraction; fails, changing nothing, on other ops.
 mlir::FailureOr<mlir::linalg::LinalgOp>
 convolutionToContraction(mlir::RewriterBase &rewriter,

@@ -315,15 +315,18 @@ func.func @conv_weight_gradient(%x: tensor<2x6x6x1xf32>, %dy: tensor<2x4x4x8xf32
 
 // A convolution's input gradient as autodiff writes it (a transposed
 // convolution: the padded output gradient read at i - kh + 2, reversed
-// windows, summed over the output channels and the window): patches
-// (2 x 4 x 4 x 8 x 3 x 3, in loop order), the weight [kh, kw, ic, oc]
-// transposed into loop order (oc, kh, kw, ic: the summed loops together)
-// so that both fold, a 32 x 72 by 72 x 5 contraction on the packed path.
+// windows, summed over the output channels and the window). The output
+// gradient is contiguous along oc, so oc goes last among the summed loops
+// (kh, kw, oc): its patches (2 x 4 x 4 x 3 x 3 x 8) are gathered 8
+// channels at a time, not one element at a time with a stride of 8. The
+// weight [kh, kw, ic, oc] is transposed into that loop order (kh, kw, oc,
+// ic: the summed loops together) so that both fold, a 32 x 72 by 72 x 5
+// contraction on the packed path.
 // CHECK-LABEL: func.func @conv_input_gradient
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x8x8x8xf32>) outs(%{{.*}} : tensor<2x4x4x8x3x3xf32>)
-// CHECK: linalg.transpose ins(%{{.*}} : tensor<3x3x5x8xf32>) outs(%{{.*}} : tensor<8x3x3x5xf32>) permutation = [3, 0, 1, 2]
-// CHECK-DAG: tensor.collapse_shape %{{.*}} : tensor<2x4x4x8x3x3xf32> into tensor<32x72xf32>
-// CHECK-DAG: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2], [3]] : tensor<8x3x3x5xf32> into tensor<72x5xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x8x8x8xf32>) outs(%{{.*}} : tensor<2x4x4x3x3x8xf32>)
+// CHECK: linalg.transpose ins(%{{.*}} : tensor<3x3x5x8xf32>) outs(%{{.*}} : tensor<3x3x8x5xf32>) permutation = [0, 1, 3, 2]
+// CHECK-DAG: tensor.collapse_shape %{{.*}} : tensor<2x4x4x3x3x8xf32> into tensor<32x72xf32>
+// CHECK-DAG: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2], [3]] : tensor<3x3x8x5xf32> into tensor<72x5xf32>
 // CHECK: scf.forall
 // CHECK-COUNT-6: vector.fma
 // CHECK: tensor.expand_shape %{{.*}} output_shape [2, 4, 4, 5] : tensor<32x5xf32> into tensor<2x4x4x5xf32>
