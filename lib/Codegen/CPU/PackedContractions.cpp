@@ -1009,9 +1009,10 @@ SmallVector<unsigned> imageLoops(linalg::GenericOp op, AffineMap xMap) {
   return loops;
 }
 
-/// `op` with the loop its image (input `x`) is contiguous along moved last
-/// in its contraction group (m, n or k), if it is not: the patches, one
-/// dimension per loop in loop order, then gather whole runs of the image.
+/// Interchanges the loops of `op` (in place) so that the loop its image
+/// (input `x`) is contiguous along is the last of its contraction group (m,
+/// n or k): the patches, one dimension per loop in loop order, then gather
+/// whole runs of the image.
 /// A convolution's input gradient sums over (oc, kh, kw) and reads the
 /// output gradient [n, h, w, oc]: its patches were [n, h, w, oc, kh, kw],
 /// gathered one element at a time with a stride of oc; as (kh, kw, oc) they
