@@ -1009,6 +1009,17 @@ SmallVector<unsigned> imageLoops(linalg::GenericOp op, AffineMap xMap) {
   return loops;
 }
 
+/// The map through which `op` reads the patches of its image: one
+/// dimension per loop of `loops`, in that order.
+AffineMap patchesMap(linalg::GenericOp op, ArrayRef<unsigned> loops) {
+  MLIRContext *ctx = op.getContext();
+  return AffineMap::get(
+      op.getNumLoops(), 0,
+      llvm::map_to_vector(loops,
+                          [&](unsigned d) { return getAffineDimExpr(d, ctx); }),
+      ctx);
+}
+
 /// Interchanges the loops of `op` (in place) so that the loop its image
 /// (input `x`) is contiguous along is the last of its contraction group (m,
 /// n or k): the patches, one dimension per loop in loop order, then gather
@@ -1032,11 +1043,7 @@ SmallVector<unsigned> innermostLoopLast(RewriterBase &b, linalg::GenericOp op,
       along = d;
   if (!along)
     return {};
-  maps[x] = AffineMap::get(
-      op.getNumLoops(), 0,
-      llvm::map_to_vector(loops,
-                          [&](unsigned d) { return b.getAffineDimExpr(d); }),
-      b.getContext());
+  maps[x] = patchesMap(op, loops);
   FailureOr<linalg::ContractionDimensions> dims =
       linalg::inferContractionDims(maps);
   if (failed(dims))
@@ -1088,10 +1095,8 @@ ampc::cpu::convolutionToContraction(RewriterBase &b, linalg::LinalgOp op) {
   MLIRContext *ctx = b.getContext();
   AffineMap xMap = op.getIndexingMapsArray()[*x];
   SmallVector<unsigned> loops = imageLoops(generic, xMap);
-  SmallVector<AffineExpr> loopExprs = llvm::map_to_vector(
-      loops, [&](unsigned d) { return getAffineDimExpr(d, ctx); });
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  maps[*x] = AffineMap::get(op.getNumLoops(), 0, loopExprs, ctx);
+  maps[*x] = patchesMap(generic, loops);
   auto groups = contractionGroups(maps, op.getNumLoops());
   // The other input in loop order, if its layout splits a group (the
   // weight [kh, kw, c, f] of an input gradient, which sums over f, kh, kw):
