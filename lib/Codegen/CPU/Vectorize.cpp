@@ -22,6 +22,7 @@
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -631,6 +632,102 @@ linalg::GenericOp combinePartials(RewriterBase &rewriter,
   return total;
 }
 
+/// The loops of a trailing reduction (trailingReductionCombiner): the
+/// reduced positions, then the lanes that the result keeps.
+struct TrailingShape {
+  SmallVector<int64_t> bounds;
+  unsigned numReduced;
+  AffineMap inOrder, perLane;
+};
+
+TrailingShape trailingShape(linalg::GenericOp op) {
+  unsigned numLoops = op.getNumLoops();
+  unsigned numReduced = op.getNumReductionLoops();
+  AffineMap inOrder =
+      AffineMap::getMultiDimIdentityMap(numLoops, op.getContext());
+  return {op.getStaticLoopRanges(), numReduced, inOrder,
+          inOrder.getSliceMap(numReduced, numLoops - numReduced)};
+}
+
+/// The first op of `block` that is or contains `op`, or nullptr.
+Operation *ancestorIn(Block *block, Operation *op) {
+  return block->findAncestorOpInBlock(*op);
+}
+
+/// True if every user of `op`'s results other than `except` comes after
+/// `after` in their block.
+bool usedOnlyAfter(Operation *op, Operation *after, Operation *except) {
+  return llvm::all_of(op->getUsers(), [&](Operation *user) {
+    Operation *at = ancestorIn(after->getBlock(), user);
+    return user == except || (at && after->isBeforeInBlock(at));
+  });
+}
+
+/// An elementwise op that a trailing reduction `reduction` can compute in
+/// the same loop nest: an all-parallel generic over the same loops, one
+/// result in loop order that its body does not read, its inputs read as the
+/// reduction reads its own (in loop order or per lane), that reads the same
+/// tensors (an f16 cast of a ReLU's gradient and the bias gradient that
+/// computes that gradient again) or whose result the reduction reads (the
+/// ReLU's gradient itself), with fewer than `maxIterations` iterations (a
+/// larger one is split across threads, which a reduction is not). The
+/// pair's inputs were read twice, from memory: 7 % of the zoo CNN's fp16
+/// step. Also where the pair can be computed: after the later op where no
+/// other user of the earlier one lies between them, or else at the earlier
+/// op where the later one's operands are defined before it.
+std::optional<std::pair<linalg::GenericOp, Operation *>>
+findSiblingToFuse(linalg::GenericOp reduction, int64_t maxIterations) {
+  TrailingShape shape = trailingShape(reduction);
+  int64_t iterations = 1;
+  for (int64_t size : shape.bounds)
+    iterations *= size;
+  if (iterations >= maxIterations)
+    return std::nullopt;
+  auto fits = [&](linalg::GenericOp op) {
+    if (op == reduction || op->getBlock() != reduction->getBlock() ||
+        !op.hasPureTensorSemantics() || op.hasIndexSemantics() ||
+        op.getNumDpsInits() != 1 ||
+        op.getNumParallelLoops() != op.getNumLoops() ||
+        op.getStaticLoopRanges() != shape.bounds ||
+        op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)) ||
+        op.getMatchingIndexingMap(op.getDpsInitOperand(0)) != shape.inOrder ||
+        llvm::is_contained(op.getDpsInputs(), reduction.getResult(0)))
+      return false;
+    return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *input) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      return map == shape.inOrder || map == shape.perLane;
+    });
+  };
+  SmallVector<linalg::GenericOp> candidates;
+  for (OpOperand *input : reduction.getDpsInputOperands()) {
+    if (reduction.getMatchingIndexingMap(input) != shape.inOrder)
+      continue;
+    if (auto producer = input->get().getDefiningOp<linalg::GenericOp>())
+      candidates.push_back(producer);
+    for (Operation *user : input->get().getUsers())
+      if (auto sibling = dyn_cast<linalg::GenericOp>(user))
+        candidates.push_back(sibling);
+  }
+  DominanceInfo dominance;
+  for (linalg::GenericOp sibling : candidates) {
+    if (!fits(sibling))
+      continue;
+    bool siblingFirst = sibling->isBeforeInBlock(reduction);
+    Operation *first = siblingFirst ? sibling.getOperation() : reduction;
+    Operation *second = siblingFirst ? reduction.getOperation() : sibling;
+    if (usedOnlyAfter(first, second, second))
+      return std::make_pair(sibling, second);
+    if (llvm::all_of(second->getOperands(),
+                     [&](Value operand) {
+                       return operand.getDefiningOp() == first ||
+                              dominance.properlyDominates(operand, first);
+                     }) &&
+        usedOnlyAfter(second, first, nullptr))
+      return std::make_pair(sibling, first);
+  }
+  return std::nullopt;
+}
+
 /// Rewrites a reduction into its trailing loops (trailingReductionCombiner)
 /// of c < kRowLanes lanes, c dividing kRowLanes, as kRowLanes / c partial
 /// results per lane: its inputs as rows of kRowLanes (g = kRowLanes / c
@@ -638,17 +735,20 @@ linalg::GenericOp combinePartials(RewriterBase &rewriter,
 /// (four independent vectors of 16), then the g partials of each lane
 /// combined into the result. An 8-channel bias gradient was one chain of
 /// 8-lane additions over all 21632 positions, each waiting for the last.
-/// The grouping depends on the shapes only. Returns false where it does not
-/// apply (the rows must number at least two).
+/// The grouping depends on the shapes only. With a `sibling`
+/// (findSiblingToFuse, computed at `at`), the rows' op computes the
+/// sibling's result too, as a second output in rows. Returns false where it
+/// does not apply (the rows must number at least two).
 bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
-                            Operation *combiner) {
-  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-  if (llvm::any_of(bounds, ShapedType::isDynamic))
+                            Operation *combiner,
+                            linalg::GenericOp sibling = nullptr,
+                            Operation *at = nullptr) {
+  TrailingShape shape = trailingShape(op);
+  if (llvm::any_of(shape.bounds, ShapedType::isDynamic))
     return false;
-  unsigned numReduced = op.getNumReductionLoops();
   int64_t lanes = 1, positions = 1;
-  for (unsigned d = 0; d < bounds.size(); ++d)
-    (d < numReduced ? positions : lanes) *= bounds[d];
+  for (unsigned d = 0; d < shape.bounds.size(); ++d)
+    (d < shape.numReduced ? positions : lanes) *= shape.bounds[d];
   if (lanes >= kRowLanes || kRowLanes % lanes)
     return false;
   int64_t groups = kRowLanes / lanes;
@@ -656,18 +756,22 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
     return false;
   Location loc = op.getLoc();
   MLIRContext *ctx = rewriter.getContext();
-  rewriter.setInsertionPoint(op);
+  rewriter.setInsertionPoint(at ? at : op.getOperation());
   AffineMap all = AffineMap::getMultiDimIdentityMap(2, ctx);
   AffineMap columns = all.getSliceMap(1, 1);
+  // Each tensor read (in loop order or per lane) as rows, once.
   SmallVector<Value> rows;
   SmallVector<AffineMap> maps;
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    Value value = input->get();
-    if (op.getMatchingIndexingMap(input).getNumResults() == bounds.size()) {
+  DenseMap<std::pair<Value, int>, unsigned> rowOf;
+  auto addRows = [&](Value value, bool inOrder) {
+    auto [it, added] = rowOf.try_emplace({value, int(inOrder)}, rows.size());
+    if (!added)
+      return it->second;
+    if (inOrder) {
       rows.push_back(reshapeInOrder(rewriter, loc, value,
                                     {positions / groups, kRowLanes}));
       maps.push_back(all);
-      continue;
+      return it->second;
     }
     // Per lane: repeated for each of the row's groups.
     Type element = cast<RankedTensorType>(value.getType()).getElementType();
@@ -680,16 +784,58 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
             .getResult()[0];
     rows.push_back(reshapeInOrder(rewriter, loc, repeated, {kRowLanes}));
     maps.push_back(columns);
-  }
+    return it->second;
+  };
+  // Which row each op's inputs read; the sibling's result, read by the
+  // reduction, is the sibling's yielded value instead.
+  auto rowsOfInputs = [&](linalg::GenericOp of) {
+    SmallVector<int> index;
+    for (OpOperand *input : of.getDpsInputOperands())
+      index.push_back(
+          sibling && input->get() == sibling.getResult(0)
+              ? -1
+              : int(addRows(input->get(), of.getMatchingIndexingMap(input) ==
+                                              shape.inOrder)));
+    return index;
+  };
+  SmallVector<int> siblingRows;
+  if (sibling)
+    siblingRows = rowsOfInputs(sibling);
+  SmallVector<int> opRows = rowsOfInputs(op);
   TypedAttr identity = combinerIdentity(combiner);
   Value start = partialStart(rewriter, loc, identity, {kRowLanes});
+  SmallVector<Value> inits = {start};
   maps.push_back(columns);
+  if (sibling) {
+    inits.push_back(reshapeInOrder(rewriter, loc, sibling.getDpsInits()[0],
+                                   {positions / groups, kRowLanes}));
+    maps.push_back(all);
+  }
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::reduction,
                                                 utils::IteratorType::parallel};
-  auto partial = linalg::GenericOp::create(rewriter, loc, start.getType(), rows,
-                                           ValueRange{start}, maps, iterators);
-  rewriter.inlineRegionBefore(op.getRegion(), partial.getRegion(),
-                              partial.getRegion().begin());
+  auto partial = linalg::GenericOp::create(
+      rewriter, loc, ValueRange(inits).getTypes(), rows, inits, maps, iterators,
+      [&](OpBuilder &b, Location bodyLoc, ValueRange args) {
+        IRMapping mapping;
+        auto cloneBody = [&](linalg::GenericOp from, ArrayRef<int> index,
+                             Value read) {
+          for (auto [arg, row] : llvm::zip(from.getRegionInputArgs(), index))
+            mapping.map(arg, row < 0 ? read : args[row]);
+          for (Operation &inner : from.getBody()->without_terminator())
+            b.clone(inner, mapping);
+          return mapping.lookupOrDefault(
+              from.getBody()->getTerminator()->getOperand(0));
+        };
+        Value siblingValue;
+        if (sibling)
+          siblingValue = cloneBody(sibling, siblingRows, Value());
+        mapping.map(op.getRegionOutputArgs()[0], args[rows.size()]);
+        Value reduced = cloneBody(op, opRows, siblingValue);
+        SmallVector<Value> yielded = {reduced};
+        if (sibling)
+          yielded.push_back(siblingValue);
+        linalg::YieldOp::create(b, bodyLoc, yielded);
+      });
   partial->setAttrs(op->getDiscardableAttrDictionary());
   Value init = op.getDpsInitOperand(0)->get();
   auto initType = cast<RankedTensorType>(init.getType());
@@ -700,6 +846,12 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
       reshapeInOrder(rewriter, loc, init, {lanes}), {all, columns}, iterators);
   rewriter.replaceOp(op, reshapeInOrder(rewriter, loc, total.getResult(0),
                                         initType.getShape()));
+  if (sibling)
+    rewriter.replaceOp(
+        sibling,
+        reshapeInOrder(
+            rewriter, loc, partial.getResult(1),
+            cast<RankedTensorType>(sibling.getResult(0).getType()).getShape()));
   return true;
 }
 
@@ -1218,12 +1370,23 @@ struct AmpcVectorizeGenericsPass
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(ctx);
     bool changed = false;
+    // Elementwise ops computed with a reduction (findSiblingToFuse) are gone.
+    DenseSet<Operation *> fused;
     for (linalg::GenericOp op : ops) {
+      if (fused.contains(op))
+        continue;
       if (Operation *combiner = fullReductionCombiner(op)) {
         op = foldIntoRows(rewriter, readInMemoryOrder(rewriter, op));
         if (unsigned numPartial = partialLoops(op, width))
           splitFullReduction(rewriter, op, combiner, numPartial);
       } else if (Operation *combiner = trailingReductionCombiner(op)) {
+        auto sibling = findSiblingToFuse(op, parallelMinIterations);
+        if (sibling &&
+            splitTrailingReduction(rewriter, op, combiner, sibling->first,
+                                   sibling->second)) {
+          fused.insert(sibling->first);
+          continue;
+        }
         splitTrailingReduction(rewriter, op, combiner);
       }
     }

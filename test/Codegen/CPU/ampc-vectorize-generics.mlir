@@ -948,3 +948,156 @@ func.func @trailing_not_split(%a: tensor<6x6x10xf32>, %b: tensor<5x5x8xf32>, %ia
   } -> tensor<10xf32>
   return %r1, %r2, %r3 : tensor<10xf32>, tensor<8xf32>, tensor<10xf32>
 }
+
+// -----
+
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#c = affine_map<(d0, d1, d2, d3) -> (d3)>
+
+// A bias gradient and, over the same loops and tensors, the f16 cast of the
+// ReLU gradient it sums: one loop nest over the 18 rows of 64 reads the
+// gradient and the pre-activation once, carrying the 64 partial sums and
+// writing the cast's rows (f16) in the same step; the cast's result is its
+// rows reshaped back. The partials are added per channel as before.
+// CHECK-LABEL: func.func @bias_gradient_and_cast
+// CHECK: %[[START:.*]] = vector.transfer_write %{{.*}} : vector<64xf32>, tensor<64xf32>
+// CHECK: %[[ROWS0:.*]] = tensor.expand_shape %{{.*}} output_shape [18, 64] : tensor<1152xf16> into tensor<18x64xf16>
+// CHECK: %[[BOTH:.*]]:2 = scf.for {{.*}} to %c18 step %c1 iter_args(%{{.*}} = %[[START]], %{{.*}} = %[[ROWS0]]) -> (tensor<64xf32>, tensor<18x64xf16>)
+// CHECK: scf.for {{.*}} to %c64 step %c16
+// CHECK: arith.truncf %{{.*}} : vector<1x16xf32> to vector<1x16xf16>
+// CHECK: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// CHECK: vector.transfer_write %{{.*}} : vector<1x16xf16>, tensor<1x16xf16>
+// CHECK: tensor.expand_shape %[[BOTH]]#0 {{\[\[}}0, 1]] output_shape [8, 8]
+// CHECK: %[[SUM:.*]] = scf.for {{.*}} to %c8 step %c1
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[BOTH]]#1 {{\[\[}}0, 1]] : tensor<18x64xf16> into tensor<1152xf16>
+// CHECK: %[[CAST:.*]] = tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1, 2, 3]] output_shape [4, 6, 6, 8]
+// CHECK: return %[[SUM]], %[[CAST]]
+func.func @bias_gradient_and_cast(%dy: tensor<4x6x6x8xf32>, %pre: tensor<4x6x6x8xf32>, %b: tensor<8xf32>, %init: tensor<8xf32>) -> (tensor<8xf32>, tensor<4x6x6x8xf16>) {
+  %r = linalg.generic {indexing_maps = [#x, #x, #c, #c], iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
+      ins(%dy, %pre, %b : tensor<4x6x6x8xf32>, tensor<4x6x6x8xf32>, tensor<8xf32>) outs(%init : tensor<8xf32>) {
+  ^bb0(%g: f32, %p: f32, %bias: f32, %o: f32):
+    %zero = arith.constant 0.0 : f32
+    %z = arith.addf %p, %bias : f32
+    %on = arith.cmpf ogt, %z, %zero : f32
+    %d = arith.select %on, %g, %zero : f32
+    %s = arith.addf %o, %d : f32
+    linalg.yield %s : f32
+  } -> tensor<8xf32>
+  %e = tensor.empty() : tensor<4x6x6x8xf16>
+  %h = linalg.generic {indexing_maps = [#x, #x, #c, #x], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%dy, %pre, %b : tensor<4x6x6x8xf32>, tensor<4x6x6x8xf32>, tensor<8xf32>) outs(%e : tensor<4x6x6x8xf16>) {
+  ^bb0(%g: f32, %p: f32, %bias: f32, %o: f16):
+    %zero = arith.constant 0.0 : f32
+    %z = arith.addf %p, %bias : f32
+    %on = arith.cmpf ogt, %z, %zero : f32
+    %d = arith.select %on, %g, %zero : f32
+    %t = arith.truncf %d : f32 to f16
+    linalg.yield %t : f16
+  } -> tensor<4x6x6x8xf16>
+  return %r, %h : tensor<8xf32>, tensor<4x6x6x8xf16>
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d2)>
+
+// A ReLU gradient that another op reads too (here: the return), and the
+// bias gradient that sums it: the sum is taken as the gradient is written,
+// in one loop nest where the sum was (its init is defined after the
+// gradient), whose body adds the gradient's value, not a read of it.
+// CHECK-LABEL: func.func @bias_gradient_of_producer
+// CHECK: %[[BOTH:.*]]:2 = scf.for {{.*}} to %c16 step %c1 iter_args({{.*}}) -> (tensor<64xf32>, tensor<16x64xf32>)
+// CHECK: %[[D:.*]] = arith.select %{{.*}} : vector<1x16xi1>, vector<1x16xf32>
+// CHECK: %[[D1:.*]] = vector.shape_cast %[[D]] : vector<1x16xf32> to vector<16xf32>
+// CHECK: arith.addf %{{.*}}, %[[D1]] : vector<16xf32>
+// CHECK: vector.transfer_write %[[D]]
+// CHECK-NOT: scf.for {{.*}} to %c16 step %c1
+// CHECK: return
+func.func @bias_gradient_of_producer(%dy: tensor<8x4x32xf32>, %pre: tensor<8x4x32xf32>) -> (tensor<32xf32>, tensor<8x4x32xf32>) {
+  %e = tensor.empty() : tensor<8x4x32xf32>
+  %d = linalg.generic {indexing_maps = [#x, #x, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dy, %pre : tensor<8x4x32xf32>, tensor<8x4x32xf32>) outs(%e : tensor<8x4x32xf32>) {
+  ^bb0(%g: f32, %p: f32, %o: f32):
+    %zero = arith.constant 0.0 : f32
+    %on = arith.cmpf ogt, %p, %zero : f32
+    %r = arith.select %on, %g, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<8x4x32xf32>
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<32xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<32xf32>) -> tensor<32xf32>
+  %s = linalg.generic {indexing_maps = [#x, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%d : tensor<8x4x32xf32>) outs(%init : tensor<32xf32>) {
+  ^bb0(%g: f32, %o: f32):
+    %a = arith.addf %o, %g : f32
+    linalg.yield %a : f32
+  } -> tensor<32xf32>
+  return %s, %d : tensor<32xf32>, tensor<8x4x32xf32>
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#t = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+#c = affine_map<(d0, d1, d2) -> (d2)>
+
+// Left as separate loop nests: an elementwise op over the sum's input that
+// reads another input across the loops' order (transposed).
+// CHECK-LABEL: func.func @transposed_sibling_left_apart
+// CHECK-NOT: -> (tensor<64xf32>, tensor<16x64xf32>)
+// CHECK: scf.for {{.*}} to %c16 step %c1 iter_args(%{{[^,]*}}) -> (tensor<64xf32>)
+// CHECK-NOT: -> (tensor<64xf32>, tensor<16x64xf32>)
+// CHECK: return
+func.func @transposed_sibling_left_apart(%dy: tensor<8x4x32xf32>, %t: tensor<4x8x32xf32>, %init: tensor<32xf32>) -> (tensor<32xf32>, tensor<8x4x32xf32>) {
+  %e = tensor.empty() : tensor<8x4x32xf32>
+  %a = linalg.generic {indexing_maps = [#x, #t, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dy, %t : tensor<8x4x32xf32>, tensor<4x8x32xf32>) outs(%e : tensor<8x4x32xf32>) {
+  ^bb0(%g: f32, %u: f32, %o: f32):
+    %r = arith.mulf %g, %u : f32
+    linalg.yield %r : f32
+  } -> tensor<8x4x32xf32>
+  %s = linalg.generic {indexing_maps = [#x, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%dy : tensor<8x4x32xf32>) outs(%init : tensor<32xf32>) {
+  ^bb0(%g: f32, %o: f32):
+    %r = arith.addf %o, %g : f32
+    linalg.yield %r : f32
+  } -> tensor<32xf32>
+  return %s, %a : tensor<32xf32>, tensor<8x4x32xf32>
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d2)>
+
+// Left apart too: a gradient whose result a reshape reads between it and
+// its sum, while the sum's init is defined after that reshape (neither op's
+// place has both ops' operands before it and their other users after it).
+// CHECK-LABEL: func.func @interleaved_user_left_apart
+// CHECK-NOT: -> (tensor<64xf32>, tensor<16x64xf32>)
+// CHECK: scf.for {{.*}} to %c16 step %c1 iter_args(%{{[^,]*}}) -> (tensor<64xf32>)
+// CHECK-NOT: -> (tensor<64xf32>, tensor<16x64xf32>)
+// CHECK: return
+func.func @interleaved_user_left_apart(%dy: tensor<8x4x32xf32>) -> (tensor<32xf32>, tensor<256x4xf32>) {
+  %e = tensor.empty() : tensor<8x4x32xf32>
+  %d = linalg.generic {indexing_maps = [#x, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dy : tensor<8x4x32xf32>) outs(%e : tensor<8x4x32xf32>) {
+  ^bb0(%g: f32, %o: f32):
+    %r = arith.mulf %g, %g : f32
+    linalg.yield %r : f32
+  } -> tensor<8x4x32xf32>
+  %flat = tensor.collapse_shape %d [[0, 1], [2]] : tensor<8x4x32xf32> into tensor<32x32xf32>
+  %rows = tensor.expand_shape %flat [[0], [1, 2]] output_shape [32, 8, 4] : tensor<32x32xf32> into tensor<32x8x4xf32>
+  %other = tensor.collapse_shape %rows [[0, 1], [2]] : tensor<32x8x4xf32> into tensor<256x4xf32>
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<32xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<32xf32>) -> tensor<32xf32>
+  %s = linalg.generic {indexing_maps = [#x, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%d : tensor<8x4x32xf32>) outs(%init : tensor<32xf32>) {
+  ^bb0(%g: f32, %o: f32):
+    %r = arith.addf %o, %g : f32
+    linalg.yield %r : f32
+  } -> tensor<32xf32>
+  return %s, %other : tensor<32xf32>, tensor<256x4xf32>
+}

@@ -133,7 +133,12 @@ def AmpcVectorizeGenerics
     reduction of inputs read in memory order (identity maps: one contiguous
     run) of a multiple of 64 elements, at least 128 (an fp8
     amax history's maximum, an activation's amax), is first folded into rows
-    of 64, so that its 64 partials are independent vector chains. A whole
+    of 64, so that its 64 partials are independent vector chains. A
+    reduction of its leading loops into its trailing ones (a bias gradient)
+    is read as rows of 64 partials too, and an elementwise op over the same
+    loops that reads the same tensors, or whose result the reduction reads
+    (a ReLU gradient and its f16 cast), is computed in the same loop nest
+    where it has fewer than `parallel-min-iterations` iterations. A whole
     innermost loop of at most half of `width` (8 channels) in an op without
     reductions takes the next loop into the vector too, unless an input is
     contiguous along another loop. Ops with window maps (pooling, its
