@@ -325,4 +325,15 @@ TEST(WindowOpsTest, Im2col) {
     runCase(c);
 }
 
+TEST(WindowOpsTest, Im2colAsShuffles) {
+  // Blocks of patches gathered by one shuffle each from a run of image
+  // rows: the zoo CNN's 1-channel 28 x 28 images (a row of 26 patches per
+  // shuffle), twice its batch (split across threads), 2 channels (a row of
+  // 7 patches, channels interleaved); and a row too wide for one shuffle
+  // (38 patches: 3-tap vectors instead).
+  for (const WindowCase &c : {im2col({32, 28, 28, 1}), im2col({64, 28, 28, 1}),
+                              im2col({2, 9, 9, 2}), im2col({2, 40, 40, 1})})
+    runCase(c);
+}
+
 } // namespace

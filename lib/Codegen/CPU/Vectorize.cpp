@@ -1247,6 +1247,186 @@ void readFillAsBroadcast(RewriterBase &rewriter, linalg::FillOp fill) {
     rewriter.replaceOp(fill, fill.getOutputs()[0]);
 }
 
+/// True if every map of `op` reads its outermost loop as a plain dimension
+/// (never in a sum, as a window's offset): tiling it gives right slices.
+bool readsOuterLoopPlainly(linalg::GenericOp op) {
+  return llvm::all_of(op.getIndexingMapsArray(), [](AffineMap m) {
+    return llvm::all_of(m.getResults(), [](AffineExpr e) {
+      return !e.isFunctionOfDim(0) || isa<AffineDimExpr>(e);
+    });
+  });
+}
+
+/// The most elements a gather computes as one shuffle (shufflePlan), read
+/// and written.
+constexpr int64_t kMaxShuffle = 256;
+
+/// A copy through a window map (an im2col gather over a single channel:
+/// patches[n, oh, ow, kh, kw, 0] = x[n, oh + kh, ow + kw, 0]) as a loop
+/// nest over its `outer` leading loops whose every iteration writes one
+/// contiguous block of its output, all of whose elements come from one
+/// contiguous run of its input (at element `mask[i]` of the run for output
+/// element i), both at most kMaxShuffle elements: the zoo CNN's rows of 26
+/// patches of 3 x 3 (234 elements) from 3 image rows (84). The input's
+/// element for loop values iv is at offset + sum(coefficients[d] * iv[d]) of
+/// its flat form.
+struct ShufflePlan {
+  unsigned outer;
+  int64_t offset;
+  SmallVector<int64_t> coefficients, mask;
+};
+
+/// The gather's plan, or nothing: the op must copy (its body yields its one
+/// input), write its output in loop order, and read its input through a map
+/// that is not a projected permutation (a window) whose flat offset grows
+/// with every loop; the block must hold a vector of 16 at least.
+std::optional<ShufflePlan> shufflePlan(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 1 ||
+      op.getNumDpsInits() != 1 || op.hasIndexSemantics() ||
+      op.getNumParallelLoops() != op.getNumLoops() ||
+      op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)))
+    return std::nullopt;
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  OpOperand *input = op.getDpsInputOperand(0);
+  AffineMap read = op.getMatchingIndexingMap(input);
+  auto inType = dyn_cast<RankedTensorType>(input->get().getType());
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  if (yield.getOperand(0) != op.getMatchingBlockArgument(input) || !inType ||
+      !inType.hasStaticShape() || read.isProjectedPermutation() ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity() ||
+      llvm::any_of(bounds, ShapedType::isDynamic))
+    return std::nullopt;
+  // The flat input offset as a function of the loops.
+  SmallVector<int64_t> strides = computeStrides(inType.getShape());
+  unsigned numLoops = bounds.size();
+  auto flatOffset = [&](ArrayRef<int64_t> ivs) {
+    int64_t at = 0;
+    for (auto [index, stride] : llvm::zip(read.compose(ivs), strides))
+      at += index * stride;
+    return at;
+  };
+  ShufflePlan plan;
+  SmallVector<int64_t> ivs(numLoops, 0);
+  plan.offset = flatOffset(ivs);
+  for (unsigned d = 0; d < numLoops; ++d) {
+    ivs[d] = 1;
+    plan.coefficients.push_back(flatOffset(ivs) - plan.offset);
+    ivs[d] = 0;
+    if (plan.coefficients.back() < 0)
+      return std::nullopt;
+  }
+  for (plan.outer = 0; plan.outer < numLoops; ++plan.outer) {
+    int64_t block = 1, span = 1;
+    for (unsigned d = plan.outer; d < numLoops; ++d) {
+      block *= bounds[d];
+      span += plan.coefficients[d] * (bounds[d] - 1);
+    }
+    if (block > kMaxShuffle || span > kMaxShuffle)
+      continue;
+    if (block < 16)
+      return std::nullopt;
+    ArrayRef<int64_t> inner = ArrayRef<int64_t>(bounds).drop_front(plan.outer);
+    for (int64_t i = 0; i < block; ++i) {
+      SmallVector<int64_t> at = delinearize(i, computeStrides(inner));
+      int64_t element = 0;
+      for (auto [d, value] : llvm::enumerate(at))
+        element += plan.coefficients[plan.outer + d] * value;
+      plan.mask.push_back(element);
+    }
+    return plan;
+  }
+  return std::nullopt;
+}
+
+/// Rewrites the gather (shufflePlan) as that loop nest: one contiguous
+/// read of the input's run, one vector.shuffle, one contiguous write of the
+/// block, per iteration. Its one-element vectors of 3 floats were a tenth of
+/// the zoo CNN's step.
+void gatherAsShuffles(RewriterBase &rewriter, linalg::GenericOp op,
+                      const ShufflePlan &plan) {
+  Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  Value input = op.getDpsInputs()[0];
+  auto inType = cast<RankedTensorType>(input.getType());
+  Type element = inType.getElementType();
+  int64_t outerCount = 1, block = plan.mask.size();
+  for (unsigned d = 0; d < plan.outer; ++d)
+    outerCount *= bounds[d];
+  int64_t span = *llvm::max_element(plan.mask) + 1;
+  Value flat = reshapeInOrder(rewriter, loc, input, {inType.getNumElements()});
+  Value blocks =
+      reshapeInOrder(rewriter, loc, op.getDpsInits()[0], {outerCount, block});
+  auto index = [&](OpBuilder &b, Location at, int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, at, value);
+  };
+  SmallVector<Value> zeros, ubs, ones;
+  for (unsigned d = 0; d < plan.outer; ++d) {
+    zeros.push_back(index(rewriter, loc, 0));
+    ubs.push_back(index(rewriter, loc, bounds[d]));
+    ones.push_back(index(rewriter, loc, 1));
+  }
+  SmallVector<int64_t> blockStrides =
+      computeStrides(ArrayRef<int64_t>(bounds).take_front(plan.outer));
+  Value padding = ub::PoisonOp::create(rewriter, loc, element);
+  scf::LoopNest nest = scf::buildLoopNest(
+      rewriter, loc, zeros, ubs, ones, ValueRange{blocks},
+      [&](OpBuilder &b, Location at, ValueRange ivs,
+          ValueRange args) -> scf::ValueVector {
+        Value from = index(b, at, plan.offset), row = index(b, at, 0);
+        for (auto [d, iv] : llvm::enumerate(ivs)) {
+          from = arith::AddIOp::create(
+              b, at, from,
+              arith::MulIOp::create(b, at, iv,
+                                    index(b, at, plan.coefficients[d])));
+          row = arith::AddIOp::create(
+              b, at, row,
+              arith::MulIOp::create(b, at, iv, index(b, at, blockStrides[d])));
+        }
+        auto runType = VectorType::get({span}, element);
+        Value run = vector::TransferReadOp::create(b, at, runType, flat,
+                                                   ValueRange{from}, padding,
+                                                   ArrayRef<bool>{true});
+        Value shuffled = vector::ShuffleOp::create(b, at, run, run, plan.mask);
+        Value written =
+            vector::TransferWriteOp::create(b, at, shuffled, args[0],
+                                            ValueRange{row, index(b, at, 0)},
+                                            ArrayRef<bool>{true})
+                .getResult();
+        return {written};
+      });
+  Value result = nest.results.empty() ? blocks : nest.results[0];
+  rewriter.replaceOp(
+      op, reshapeInOrder(
+              rewriter, loc, result,
+              cast<RankedTensorType>(op.getResult(0).getType()).getShape()));
+}
+
+/// The gather (shufflePlan) as shuffles, first split across threads along
+/// its outermost loop (the batch) into blocks of an scf.forall where it has
+/// at least `minParallel` iterations and reads that loop plainly.
+LogicalResult gatherAsShuffles(RewriterBase &rewriter, linalg::GenericOp op,
+                               int64_t minParallel) {
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  int64_t iterations = 1;
+  for (int64_t size : bounds)
+    iterations *= size;
+  if (iterations >= minParallel && bounds[0] > 1 && readsOuterLoopPlainly(op)) {
+    rewriter.setInsertionPoint(op);
+    FailureOr<Operation *> block = tileOuterParallel(
+        rewriter, cast<TilingInterface>(op.getOperation()), bounds[0]);
+    if (failed(block))
+      return failure();
+    op = cast<linalg::GenericOp>(*block);
+  }
+  // The block's plan: the same maps over fewer images.
+  std::optional<ShufflePlan> plan = shufflePlan(op);
+  if (!plan)
+    return failure();
+  gatherAsShuffles(rewriter, op, *plan);
+  return success();
+}
+
 /// Vectorizes a windowed generic (planWindowed): a loop nest over every loop
 /// but the vector loop's (in the op's order, so each element's window is
 /// reduced in the same order as before), split across threads along its
@@ -1260,11 +1440,7 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
   int64_t iterations = 1;
   for (int64_t size : bounds)
     iterations *= size;
-  bool outerIsPlain = llvm::all_of(op.getIndexingMapsArray(), [](AffineMap m) {
-    return llvm::all_of(m.getResults(), [](AffineExpr e) {
-      return !e.isFunctionOfDim(0) || isa<AffineDimExpr>(e);
-    });
-  });
+  bool outerIsPlain = readsOuterLoopPlainly(op);
   // An output that is a fill and only accumulated into by windows is never
   // read: each window starts from the filled value.
   SmallVector<unsigned> outer, inner;
@@ -1396,6 +1572,14 @@ struct AmpcVectorizeGenericsPass
     // generic (not yet a loop nest) is recognized as a fill.
     SmallVector<linalg::GenericOp> others;
     for (linalg::GenericOp op : ops) {
+      if (shufflePlan(op)) {
+        if (failed(gatherAsShuffles(rewriter, op, parallelMinIterations))) {
+          op.emitError("cannot split this gather across threads");
+          return signalPassFailure();
+        }
+        changed = true;
+        continue;
+      }
       auto windowed = planWindowed(op, width);
       if (!windowed) {
         others.push_back(op);

@@ -778,19 +778,22 @@ func.func @windows_left_alone(%x: tensor<1x6x6x1xf32>, %init: tensor<1x3x3x1xf32
 
 // -----
 
-// An im2col gather over a 1-channel image: the output's innermost loop has
-// one iteration, so the one before it (kw) is the vector: each of the three
-// rows of a patch is one 3-element slice of the image at w + kw, read with
-// unit stride, written whole.
+// An im2col gather over a 1-channel image whose patches of one image (5 x 4
+// patches of 3 x 3: 180 values) all come from one run of its rows (42
+// values from offset 0): per image, one read of the run, one shuffle, one
+// write of the block.
 // CHECK-LABEL: func.func @im2col_one_channel
+// CHECK-SAME: (%[[X:.*]]: tensor<2x7x6x1xf32>)
 // CHECK-NOT: linalg.generic
-// CHECK: scf.for %[[N:.*]] = %c0 to %c2 step %c1
-// CHECK: scf.for %[[H:.*]] = %c0 to %c5 step %c1
-// CHECK: scf.for %[[W:.*]] = %c0 to %c4 step %c1
-// CHECK: scf.for %[[KH:.*]] = %c0 to %c3 step %c1
-// CHECK: %[[ROW:.*]] = affine.apply #{{.*}}(%[[H]], %[[KH]])
-// CHECK: %[[TAPS:.*]] = tensor.extract_slice %arg0[%[[N]], %[[ROW]], %[[W]], 0] [1, 1, 3, 1] [1, 1, 1, 1] : tensor<2x7x6x1xf32> to tensor<3xf32>
-// CHECK: tensor.insert_slice %[[TAPS]] into %{{.*}}[%[[N]], %[[H]], %[[W]], %[[KH]], 0, 0] [1, 1, 1, 1, 3, 1]
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[X]] {{\[\[}}0, 1, 2, 3]] : tensor<2x7x6x1xf32> into tensor<84xf32>
+// CHECK: %[[BLOCKS:.*]] = scf.for %[[N:.*]] = %c0 to %c2 step %c1 iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<2x180xf32>)
+// CHECK: %[[FROM:.*]] = arith.muli %[[N]], %c42
+// CHECK: %[[SPAN:.*]] = vector.transfer_read %[[FLAT]][%[[FROM]]], %{{.*}} {in_bounds = [true]} : tensor<84xf32>, vector<42xf32>
+// CHECK: %[[PATCHES:.*]] = vector.shuffle %[[SPAN]], %[[SPAN]] [0, 1, 2, 6, 7, 8, 12, 13, 14, 1, 2, 3, 7, 8, 9, 13, 14, 15,
+// CHECK-SAME: : vector<42xf32>, vector<42xf32>
+// CHECK: vector.transfer_write %[[PATCHES]], %[[ACC]][%[[N]], %c0] {in_bounds = [true]} : vector<180xf32>, tensor<2x180xf32>
+// CHECK: %[[PATCHES_ALL:.*]] = tensor.expand_shape %[[BLOCKS]] {{\[\[}}0], [1, 2, 3, 4, 5]] output_shape [2, 5, 4, 3, 3, 1] : tensor<2x180xf32> into tensor<2x5x4x3x3x1xf32>
+// CHECK: return %[[PATCHES_ALL]]
 // CHECK-NOT: linalg.generic
 #x6 = affine_map<(n, h, w, kh, kw, c) -> (n, h + kh, w + kw, c)>
 #y6 = affine_map<(n, h, w, kh, kw, c) -> (n, h, w, kh, kw, c)>
@@ -802,6 +805,35 @@ func.func @im2col_one_channel(%x: tensor<2x7x6x1xf32>) -> tensor<2x5x4x3x3x1xf32
     linalg.yield %a : f32
   } -> tensor<2x5x4x3x3x1xf32>
   return %g : tensor<2x5x4x3x3x1xf32>
+}
+
+// -----
+
+// A wider 1-channel image (a row of 38 patches of 3 x 3 is 342 values, more
+// than one shuffle computes): the output's innermost loop has one
+// iteration, so the one before it (kw) is the vector: each of the three
+// rows of a patch is one 3-element slice of the image at w + kw, read with
+// unit stride, written whole.
+// CHECK-LABEL: func.func @im2col_one_channel_wide
+// CHECK-NOT: vector.shuffle
+// CHECK: scf.for %[[N:.*]] = %c0 to %c2 step %c1
+// CHECK: scf.for %[[H:.*]] = %c0 to %c38 step %c1
+// CHECK: scf.for %[[W:.*]] = %c0 to %c38 step %c1
+// CHECK: scf.for %[[KH:.*]] = %c0 to %c3 step %c1
+// CHECK: %[[ROW:.*]] = affine.apply #{{.*}}(%[[H]], %[[KH]])
+// CHECK: %[[TAPS:.*]] = tensor.extract_slice %arg0[%[[N]], %[[ROW]], %[[W]], 0] [1, 1, 3, 1] [1, 1, 1, 1] : tensor<2x40x40x1xf32> to tensor<3xf32>
+// CHECK: tensor.insert_slice %[[TAPS]] into %{{.*}}[%[[N]], %[[H]], %[[W]], %[[KH]], 0, 0] [1, 1, 1, 1, 3, 1]
+// CHECK-NOT: linalg.generic
+#x6 = affine_map<(n, h, w, kh, kw, c) -> (n, h + kh, w + kw, c)>
+#y6 = affine_map<(n, h, w, kh, kw, c) -> (n, h, w, kh, kw, c)>
+func.func @im2col_one_channel_wide(%x: tensor<2x40x40x1xf32>) -> tensor<2x38x38x3x3x1xf32> {
+  %e = tensor.empty() : tensor<2x38x38x3x3x1xf32>
+  %g = linalg.generic {indexing_maps = [#x6, #y6], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x40x40x1xf32>) outs(%e : tensor<2x38x38x3x3x1xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<2x38x38x3x3x1xf32>
+  return %g : tensor<2x38x38x3x3x1xf32>
 }
 
 // -----

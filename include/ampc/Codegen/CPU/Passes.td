@@ -148,6 +148,12 @@ def AmpcVectorizeGenerics
     unit stride (`w + kw`, `c + kw`); reduction loops after all the parallel
     ones carry the output's vector, and an output that is a fill is neither
     filled nor read (each window starts from the filled value).
+      A copy through a window map whose output, per iteration of its leading
+    loops, is one contiguous block of at most 256 elements read from one
+    contiguous run of at most 256 input elements (an im2col gather over a
+    1-channel image: a row of 26 patches of 3 x 3 from 3 image rows) is a
+    loop nest over those leading loops with one read, one `vector.shuffle`
+    and one write per iteration.
   }];
   let options = [
     Option<"width", "width", "int64_t", "16", "preferred vector length">,
