@@ -327,6 +327,13 @@ TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
                  Case{0, 40, 10, 33, false, true, true, true},
                  Case{0, 150, 130, 121, true, true, false, true}})
     runCase(c);
+  // A classifier's 10 columns (the rows are then the vector lanes, and A's
+  // k-pairs are transposed into panels 4 pairs of 8 rows at a time): k a
+  // multiple of that tile, k odd, rows not a multiple of a panel.
+  for (Case c : {Case{0, 96, 10, 128, false, false, false, true},
+                 Case{0, 70, 10, 257, false, false, false, true},
+                 Case{0, 64, 10, 130, true, false, false, true}})
+    runCase(c);
 }
 
 TEST(PackedContractionTest, Fp8InputsTakeTheBf16Kernels) {

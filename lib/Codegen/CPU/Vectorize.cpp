@@ -236,13 +236,25 @@ struct AmpcVectorizeContractionsPass
 /// The loops an input is contiguous along, innermost first, outside the
 /// vector's loops: whole short loops (a 3x3 kernel's taps) and then one
 /// more, until they cover at least a quarter of a vector; with each one's
-/// tile. Empty if the input's innermost loop is one of the vector's.
+/// tile. A whole innermost loop that the input and the output both read
+/// innermost (the pair of a bf16 operand packed for dot products) moves with
+/// its elements and is skipped. Empty if the input's innermost loop is
+/// otherwise one of the vector's.
 SmallVector<std::pair<unsigned, int64_t>>
 contiguousLoops(AffineMap map, ArrayRef<int64_t> bounds,
-                ArrayRef<unsigned> vectorLoops, int64_t width) {
+                ArrayRef<unsigned> vectorLoops, ArrayRef<int64_t> vectorTiles,
+                int64_t width) {
   SmallVector<std::pair<unsigned, int64_t>> loops;
   int64_t elements = 1;
-  for (AffineExpr result : llvm::reverse(map.getResults())) {
+  ArrayRef<AffineExpr> results = map.getResults();
+  unsigned innermost = vectorLoops.empty() ? 0 : vectorLoops.back();
+  if (!results.empty() && vectorLoops.size() >= 2 &&
+      cast<AffineDimExpr>(results.back()).getPosition() == innermost &&
+      vectorTiles.back() == bounds[innermost]) {
+    elements = bounds[innermost];
+    results = results.drop_back();
+  }
+  for (AffineExpr result : llvm::reverse(results)) {
     unsigned d = cast<AffineDimExpr>(result).getPosition();
     if (llvm::is_contained(vectorLoops, d))
       break;
@@ -274,6 +286,7 @@ void tileTransposedInput(linalg::GenericOp op, ArrayRef<int64_t> bounds,
   while (numVector < rank && tiles[rank - 1 - numVector] > 1)
     ++numVector;
   SmallVector<unsigned> vectorLoops(order.end() - numVector, order.end());
+  SmallVector<int64_t> vectorTiles(tiles.end() - numVector, tiles.end());
   SmallVector<std::pair<unsigned, int64_t>> best;
   int64_t largest = 0;
   for (OpOperand *input : op.getDpsInputOperands()) {
@@ -283,7 +296,7 @@ void tileTransposedInput(linalg::GenericOp op, ArrayRef<int64_t> bounds,
     auto type = dyn_cast<ShapedType>(input->get().getType());
     if (!type || !map.isPermutation() || type.getNumElements() <= largest)
       continue;
-    auto loops = contiguousLoops(map, bounds, vectorLoops, width);
+    auto loops = contiguousLoops(map, bounds, vectorLoops, vectorTiles, width);
     if (loops.empty())
       continue;
     best = std::move(loops);

@@ -1133,3 +1133,30 @@ func.func @interleaved_user_left_apart(%dy: tensor<8x4x32xf32>) -> (tensor<32xf3
   } -> tensor<32xf32>
   return %s, %other : tensor<32xf32>, tensor<256x4xf32>
 }
+
+// -----
+
+#in = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>
+#out = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+
+// Packing a bf16 operand's k-pairs for dot products ([32 rows, 64 pairs]
+// into [64 pairs, 32 rows]): the pair moves whole, so the rows' own
+// contiguous loop (the pairs along k) is tiled too: each step reads 8 rows
+// of 4 pairs (8 runs of 16 bytes) and transposes them in registers, instead
+// of gathering one pair (4 bytes) from each of 8 rows.
+// CHECK-LABEL: func.func @pair_panels
+// CHECK: scf.for %[[K:.*]] = %c0 to %c64 step %c4
+// CHECK: scf.for %[[M:.*]] = %c0 to %c32 step %c8
+// CHECK: tensor.extract_slice %arg0[0, %[[M]], %[[K]], 0] [1, 8, 4, 2] [1, 1, 1, 1] : tensor<1x32x64x2xbf16> to tensor<1x8x4x2xbf16>
+// CHECK: vector.transfer_read %{{.*}} : tensor<1x8x4x2xbf16>, vector<1x8x4x2xbf16>
+// CHECK: vector.shuffle %{{.*}}, %{{.*}} [0, 1, 8, 9, 16, 17, 24, 25, 32, 33, 40, 41, 48, 49, 56, 57, 2, 3, 10, 11,
+// CHECK: vector.transfer_write %{{.*}} : vector<1x4x8x2xbf16>, tensor<1x4x8x2xbf16>
+func.func @pair_panels(%a: tensor<1x32x64x2xbf16>) -> tensor<1x64x32x2xbf16> {
+  %e = tensor.empty() : tensor<1x64x32x2xbf16>
+  %p = linalg.generic {indexing_maps = [#in, #out], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%a : tensor<1x32x64x2xbf16>) outs(%e : tensor<1x64x32x2xbf16>) {
+  ^bb0(%x: bf16, %o: bf16):
+    linalg.yield %x : bf16
+  } -> tensor<1x64x32x2xbf16>
+  return %p : tensor<1x64x32x2xbf16>
+}

@@ -148,7 +148,7 @@ def AmpcVectorizeGenerics
     unit stride (`w + kw`, `c + kw`); reduction loops after all the parallel
     ones carry the output's vector, and an output that is a fill is neither
     filled nor read (each window starts from the filled value).
-      A copy through a window map whose output, per iteration of its leading
+    A copy through a window map whose output, per iteration of its leading
     loops, is one contiguous block of at most 256 elements read from one
     contiguous run of at most 256 input elements (an im2col gather over a
     1-channel image: a row of 26 patches of 3 x 3 from 3 image rows) is a
@@ -262,7 +262,10 @@ def AmpcCpuFlattenTransfers
     would unroll into 16 scalar loads), and an n-D transfer of memory that
     is contiguous (the [3, 3] taps of a filter, a whole [2, 8] block) is
     one 1-D transfer of a collapsed memref, with shape casts around it.
-    Transfers of strided memory keep their rows.
+    Transfers of strided memory keep their rows, and a transfer whose
+    trailing dimensions cover contiguous memory whole (rows of 4 bf16 pairs
+    in a tile of an operand being packed) reads or writes each row as one
+    1-D transfer of those dimensions collapsed.
   }];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect"];
