@@ -29,12 +29,7 @@ using ampc_rt::Tensor;
 
 namespace {
 
-std::string tensorType(const std::vector<int64_t> &shape) {
-  std::string s = "tensor<";
-  for (int64_t d : shape)
-    s += std::to_string(d) + "x";
-  return s + "f32>";
-}
+using ampc::testing::f32TensorType;
 
 /// @f(x) -> (max |x|, sum x^2, any |x| >= inf): three full reductions over
 /// every loop of x (the last is a loss-scaled step's overflow check: an `or`
@@ -48,7 +43,7 @@ std::string source(const std::vector<int64_t> &shape,
     reads += (d ? ", d" : "d") + std::to_string(read.empty() ? d : read[d]);
     iters += std::string(d ? ", " : "") + "\"reduction\"";
   }
-  std::string in = tensorType(shape);
+  std::string in = f32TensorType(shape);
   std::string maps = "indexing_maps = [affine_map<(" + dims + ") -> (" + reads +
                      ")>, affine_map<(" + dims +
                      ") -> ()>], iterator_types = [" + iters + "]";

@@ -96,6 +96,13 @@ ampc::testing::policyNamed(llvm::StringRef name) {
   return *policy;
 }
 
+std::string ampc::testing::f32TensorType(const std::vector<int64_t> &shape) {
+  std::string s = "tensor<";
+  for (int64_t d : shape)
+    s += std::to_string(d) + "x";
+  return s + "f32>";
+}
+
 std::vector<std::string> ampc::testing::hostIsaLevels() {
   std::vector<std::string> levels = {""};
   ampc::CpuTarget host = ampc::CpuTarget::host();

@@ -61,6 +61,9 @@ float f32OrBf16At(const ampc_rt::Tensor &t, int64_t i);
 /// upper 16 bits (exact for values with at most 8 significant bits).
 void setF32OrBf16(ampc_rt::Tensor &t, int64_t i, float v);
 
+/// The MLIR type of an f32 tensor of `shape` ("tensor<2x3xf32>").
+std::string f32TensorType(const std::vector<int64_t> &shape);
+
 /// LLVM feature sets of every ISA level this host runs, for
 /// `JitOptions::cpuFeatures`: its own (""), AVX-512 BF16 dot products (on an
 /// AMX host, which prefers AMX), AVX2 (on an AVX-512 host), 128-bit SSE (on

@@ -30,12 +30,7 @@ using ampc_rt::Tensor;
 
 namespace {
 
-std::string tensorType(const std::vector<int64_t> &shape) {
-  std::string s = "tensor<";
-  for (int64_t d : shape)
-    s += std::to_string(d) + "x";
-  return s + "f32>";
-}
+using ampc::testing::f32TensorType;
 
 /// The maps and iterators of an op over `rank` loops: `all` reads every
 /// loop in order, `lane` the last one; the trailing loop is the only parallel
@@ -62,7 +57,7 @@ Loops loops(size_t rank) {
 /// last two a producer and the sum of its result.
 std::string source(const std::vector<int64_t> &shape) {
   Loops l = loops(shape.size());
-  std::string t = tensorType(shape);
+  std::string t = f32TensorType(shape);
   std::string c = "tensor<" + std::to_string(shape.back()) + "xf32>";
   std::string reluGrad = "    %z = arith.addf %p, %bias : f32\n"
                          "    %on = arith.cmpf ogt, %z, %zero : f32\n"
@@ -162,7 +157,7 @@ void checkShape(const std::vector<int64_t> &shape) {
   for (const std::string &features : ampc::testing::hostIsaLevels()) {
     for (unsigned threads : {1u, 2u}) {
       SCOPED_TRACE("features: '" + features + "', " + std::to_string(threads) +
-                   " threads, " + tensorType(shape));
+                   " threads, " + f32TensorType(shape));
       ampc::JitOptions options;
       options.threads = threads;
       options.cpuFeatures = features;

@@ -1415,23 +1415,39 @@ void gatherAsShuffles(RewriterBase &rewriter, linalg::GenericOp op,
               cast<RankedTensorType>(op.getResult(0).getType()).getShape()));
 }
 
+/// `op` split into blocks of an scf.forall (threads) along its outermost
+/// loop where it has at least `minParallel` iterations, that loop is
+/// parallel and read as a plain dimension (tiling a window's offset would
+/// give wrong slices); returns the block's op, or `op` itself.
+FailureOr<linalg::GenericOp> splitAcrossThreads(RewriterBase &rewriter,
+                                                linalg::GenericOp op,
+                                                int64_t minParallel) {
+  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  int64_t iterations = 1;
+  for (int64_t size : bounds)
+    iterations *= size;
+  if (iterations < minParallel || bounds[0] <= 1 ||
+      op.getIteratorTypesArray()[0] != utils::IteratorType::parallel ||
+      !readsOuterLoopPlainly(op))
+    return op;
+  rewriter.setInsertionPoint(op);
+  FailureOr<Operation *> block = tileOuterParallel(
+      rewriter, cast<TilingInterface>(op.getOperation()), bounds[0]);
+  if (failed(block))
+    return failure();
+  return cast<linalg::GenericOp>(*block);
+}
+
 /// The gather (shufflePlan) as shuffles, first split across threads along
 /// its outermost loop (the batch) into blocks of an scf.forall where it has
 /// at least `minParallel` iterations and reads that loop plainly.
 LogicalResult gatherAsShuffles(RewriterBase &rewriter, linalg::GenericOp op,
                                int64_t minParallel) {
-  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-  int64_t iterations = 1;
-  for (int64_t size : bounds)
-    iterations *= size;
-  if (iterations >= minParallel && bounds[0] > 1 && readsOuterLoopPlainly(op)) {
-    rewriter.setInsertionPoint(op);
-    FailureOr<Operation *> block = tileOuterParallel(
-        rewriter, cast<TilingInterface>(op.getOperation()), bounds[0]);
-    if (failed(block))
-      return failure();
-    op = cast<linalg::GenericOp>(*block);
-  }
+  FailureOr<linalg::GenericOp> block =
+      splitAcrossThreads(rewriter, op, minParallel);
+  if (failed(block))
+    return failure();
+  op = *block;
   // The block's plan: the same maps over fewer images.
   std::optional<ShufflePlan> plan = shufflePlan(op);
   if (!plan)
@@ -1449,11 +1465,6 @@ LogicalResult gatherAsShuffles(RewriterBase &rewriter, linalg::GenericOp op,
 LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
                                 unsigned loop, int64_t tile,
                                 int64_t minParallel) {
-  SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-  int64_t iterations = 1;
-  for (int64_t size : bounds)
-    iterations *= size;
-  bool outerIsPlain = readsOuterLoopPlainly(op);
   // An output that is a fill and only accumulated into by windows is never
   // read: each window starts from the filled value.
   SmallVector<unsigned> outer, inner;
@@ -1462,14 +1473,12 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
   for (Value init : inits)
     filled.push_back(inner.empty() ? Value() : ampc::filledValue(init));
   Operation *root = nullptr;
-  if (iterations >= minParallel && loop != 0 && bounds[0] > 1 && outerIsPlain &&
-      op.getIteratorTypesArray()[0] == utils::IteratorType::parallel) {
-    rewriter.setInsertionPoint(op);
-    FailureOr<Operation *> block = tileOuterParallel(
-        rewriter, cast<TilingInterface>(op.getOperation()), bounds[0]);
+  if (loop != 0) {
+    FailureOr<linalg::GenericOp> block =
+        splitAcrossThreads(rewriter, op, minParallel);
     if (failed(block))
       return failure();
-    op = cast<linalg::GenericOp>(*block);
+    op = *block;
     root = op->getParentOfType<scf::ForallOp>();
   }
   rewriter.setInsertionPoint(op);
