@@ -21,6 +21,7 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -36,35 +37,44 @@ using ampc::testing::f32TensorType;
 /// loop in order, `lane` the last one; the trailing loop is the only parallel
 /// one where `reduce` is set.
 struct Loops {
-  std::string all, lane, reduced, parallel;
+  std::string all, lane, none, reduced, parallel, allReduced;
 };
 
 Loops loops(size_t rank) {
-  std::string dims, reduced, parallel;
+  std::string dims, reduced, parallel, allReduced;
   for (size_t d = 0; d < rank; ++d) {
-    dims += (d ? ", d" : "d") + std::to_string(d);
-    reduced += std::string(d ? ", " : "") +
-               (d + 1 < rank ? "\"reduction\"" : "\"parallel\"");
-    parallel += std::string(d ? ", " : "") + "\"parallel\"";
+    std::string sep = d ? ", " : "";
+    dims += sep + "d" + std::to_string(d);
+    reduced += sep + (d + 1 < rank ? "\"reduction\"" : "\"parallel\"");
+    parallel += sep + "\"parallel\"";
+    allReduced += sep + "\"reduction\"";
   }
-  return {"affine_map<(" + dims + ") -> (" + dims + ")>",
-          "affine_map<(" + dims + ") -> (d" + std::to_string(rank - 1) + ")>",
-          reduced, parallel};
+  std::string map = "affine_map<(" + dims + ") -> ";
+  return {map + "(" + dims + ")>",
+          map + "(d" + std::to_string(rank - 1) + ")>",
+          map + "()>",
+          reduced,
+          parallel,
+          allReduced};
 }
 
-/// @f(dy, pre, b, x) -> (sum of relu'(pre + b) dy, relu'(pre + b) dy - pre,
-/// x * x, sum of x * x): the first two are siblings (the same inputs), the
-/// last two a producer and the sum of its result.
+/// @f(dy, pre, b, x, half) -> (sum of relu'(pre + b) dy, (relu'(pre + b) dy
+/// - pre) * half, x * x, sum of x * x, max of x * x): the first two are
+/// siblings (the same inputs, and a scalar), the next two a producer and the
+/// sum of its result, which the maximum reads between them (as an fp8
+/// step's amax does) before the sum's init is defined.
 std::string source(const std::vector<int64_t> &shape) {
   Loops l = loops(shape.size());
+  const std::string &scalar = l.none, &none = l.none;
   std::string t = f32TensorType(shape);
   std::string c = "tensor<" + std::to_string(shape.back()) + "xf32>";
   std::string reluGrad = "    %z = arith.addf %p, %bias : f32\n"
                          "    %on = arith.cmpf ogt, %z, %zero : f32\n"
                          "    %d = arith.select %on, %g, %zero : f32\n";
   return "func.func @f(%dy: " + t + ", %pre: " + t + ", %b: " + c +
-         ", %x: " + t + ") -> (" + c + ", " + t + ", " + t + ", " + c +
-         ") {\n"
+         ", %x: " + t + ", %half: tensor<f32>) -> (" + c + ", " + t + ", " + t +
+         ", " + c +
+         ", tensor<f32>) {\n"
          "  %zero = arith.constant 0.0 : f32\n"
          "  %ec = tensor.empty() : " +
          c +
@@ -84,14 +94,16 @@ std::string source(const std::vector<int64_t> &shape) {
          c + "\n  %e = tensor.empty() : " + t +
          "\n"
          "  %p1 = linalg.generic {indexing_maps = [" +
-         l.all + ", " + l.all + ", " + l.lane + ", " + l.all +
-         "], iterator_types = [" + l.parallel + "]} ins(%dy, %pre, %b : " + t +
-         ", " + t + ", " + c + ") outs(%e : " + t +
+         l.all + ", " + l.all + ", " + l.lane + ", " + scalar + ", " + l.all +
+         "], iterator_types = [" + l.parallel +
+         "]} ins(%dy, %pre, %b, %half : " + t + ", " + t + ", " + c +
+         ", tensor<f32>) outs(%e : " + t +
          ") {\n"
-         "  ^bb0(%g: f32, %p: f32, %bias: f32, %o: f32):\n" +
+         "  ^bb0(%g: f32, %p: f32, %bias: f32, %sc: f32, %o: f32):\n" +
          reluGrad +
          "    %m = arith.subf %d, %p : f32\n"
-         "    linalg.yield %m : f32\n  } -> " +
+         "    %h = arith.mulf %m, %sc : f32\n"
+         "    linalg.yield %h : f32\n  } -> " +
          t +
          "\n"
          "  %p2 = linalg.generic {indexing_maps = [" +
@@ -101,15 +113,28 @@ std::string source(const std::vector<int64_t> &shape) {
          "  ^bb0(%g: f32, %p: f32, %o: f32):\n"
          "    %m = arith.mulf %g, %p : f32\n"
          "    linalg.yield %m : f32\n  } -> " +
-         t + "\n  %r2 = linalg.generic {indexing_maps = [" + l.all + ", " +
-         l.lane + "], iterator_types = [" + l.reduced + "]} ins(%p2 : " + t +
-         ") outs(%init : " + c +
+         t +
+         "\n  %ninf = arith.constant 0xFF800000 : f32\n"
+         "  %e0 = tensor.empty() : tensor<f32>\n"
+         "  %m0 = linalg.fill ins(%ninf : f32) outs(%e0 : tensor<f32>) -> "
+         "tensor<f32>\n"
+         "  %mx = linalg.generic {indexing_maps = [" +
+         l.all + ", " + none + "], iterator_types = [" + l.allReduced +
+         "]} ins(%p2 : " + t +
+         ") outs(%m0 : tensor<f32>) {\n"
+         "  ^bb0(%g: f32, %o: f32):\n"
+         "    %s = arith.maximumf %o, %g : f32\n"
+         "    linalg.yield %s : f32\n  } -> tensor<f32>\n"
+         "  %init2 = linalg.fill ins(%zero : f32) outs(%ec : " +
+         c + ") -> " + c + "\n  %r2 = linalg.generic {indexing_maps = [" +
+         l.all + ", " + l.lane + "], iterator_types = [" + l.reduced +
+         "]} ins(%p2 : " + t + ") outs(%init2 : " + c +
          ") {\n"
          "  ^bb0(%g: f32, %o: f32):\n"
          "    %s = arith.addf %o, %g : f32\n"
          "    linalg.yield %s : f32\n  } -> " +
-         c + "\n  return %r1, %p1, %p2, %r2 : " + c + ", " + t + ", " + t +
-         ", " + c + "\n}\n";
+         c + "\n  return %r1, %p1, %p2, %r2, %mx : " + c + ", " + t + ", " + t +
+         ", " + c + ", tensor<f32>\n}\n";
 }
 
 /// Multiples of 1/16 in (-1, 1) from a fixed sequence: every sum and
@@ -129,6 +154,7 @@ Tensor values(const std::vector<int64_t> &shape, uint32_t seed) {
 struct Expected {
   std::vector<double> reluSum, productSum;
   std::vector<float> shifted, product;
+  float productMax = -INFINITY;
 };
 
 Expected reference(const Tensor &dy, const Tensor &pre, const Tensor &b,
@@ -144,8 +170,9 @@ Expected reference(const Tensor &dy, const Tensor &pre, const Tensor &b,
     float product = x.as<float>()[i] * x.as<float>()[i];
     e.reluSum[c] += d;
     e.productSum[c] += product;
-    e.shifted.push_back(d - p);
+    e.shifted.push_back((d - p) * 0.5f);
     e.product.push_back(product);
+    e.productMax = std::max(e.productMax, product);
   }
   return e;
 }
@@ -153,6 +180,8 @@ Expected reference(const Tensor &dy, const Tensor &pre, const Tensor &b,
 void checkShape(const std::vector<int64_t> &shape) {
   Tensor dy = values(shape, 12345), pre = values(shape, 777);
   Tensor b = values({shape.back()}, 99), x = values(shape, 4242);
+  Tensor half(DType::F32, {});
+  half.as<float>()[0] = 0.5f;
   Expected e = reference(dy, pre, b, x);
   for (const std::string &features : ampc::testing::hostIsaLevels()) {
     for (unsigned threads : {1u, 2u}) {
@@ -163,9 +192,10 @@ void checkShape(const std::vector<int64_t> &shape) {
       options.cpuFeatures = features;
       auto module = ampc::JitModule::fromString(source(shape), options);
       ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
-      auto out = (*module)->call("f", {dy, pre, b, x});
+      auto out = (*module)->call("f", {dy, pre, b, x, half});
       ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
-      ASSERT_EQ(out->size(), 4u);
+      ASSERT_EQ(out->size(), 5u);
+      EXPECT_EQ((*out)[4].as<float>()[0], e.productMax) << "maximum";
       for (int64_t c = 0; c < b.numElements(); ++c) {
         EXPECT_EQ((*out)[0].as<float>()[c], e.reluSum[c])
             << "bias gradient, channel " << c;

@@ -686,8 +686,9 @@ bool usedOnlyAfter(Operation *op, Operation *after, Operation *except) {
 /// larger one is split across threads, which a reduction is not). The
 /// pair's inputs were read twice, from memory: 7 % of the zoo CNN's fp16
 /// step. Also where the pair can be computed: after the later op where no
-/// other user of the earlier one lies between them, or else at the earlier
-/// op where the later one's operands are defined before it.
+/// other user of the earlier one lies between them (an fp8 step's amax of
+/// the ReLU gradient), or else at the earlier op where the later one's
+/// inputs are defined before it.
 std::optional<std::pair<linalg::GenericOp, Operation *>>
 findSiblingToFuse(linalg::GenericOp reduction, int64_t maxIterations) {
   TrailingShape shape = trailingShape(reduction);
@@ -708,7 +709,8 @@ findSiblingToFuse(linalg::GenericOp reduction, int64_t maxIterations) {
       return false;
     return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *input) {
       AffineMap map = op.getMatchingIndexingMap(input);
-      return map == shape.inOrder || map == shape.perLane;
+      return map == shape.inOrder || map == shape.perLane ||
+             map.getNumResults() == 0;
     });
   };
   SmallVector<linalg::GenericOp> candidates;
@@ -730,12 +732,13 @@ findSiblingToFuse(linalg::GenericOp reduction, int64_t maxIterations) {
     Operation *second = siblingFirst ? reduction.getOperation() : sibling;
     if (usedOnlyAfter(first, second, second))
       return std::make_pair(sibling, second);
-    if (llvm::all_of(second->getOperands(),
-                     [&](Value operand) {
-                       return operand.getDefiningOp() == first ||
-                              dominance.properlyDominates(operand, first);
-                     }) &&
-        usedOnlyAfter(second, first, nullptr))
+    // Inits need not: the sibling's result gets a tensor of its own, and
+    // the reduction's partials are combined onto its init where it was.
+    auto inputs = cast<linalg::GenericOp>(second).getDpsInputs();
+    if (llvm::all_of(inputs, [&](Value input) {
+          return input.getDefiningOp() == first ||
+                 dominance.properlyDominates(input, first);
+        }))
       return std::make_pair(sibling, first);
   }
   return std::nullopt;
@@ -776,11 +779,17 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
   SmallVector<Value> rows;
   SmallVector<AffineMap> maps;
   DenseMap<std::pair<Value, int>, unsigned> rowOf;
-  auto addRows = [&](Value value, bool inOrder) {
-    auto [it, added] = rowOf.try_emplace({value, int(inOrder)}, rows.size());
+  enum Read { PerLane, InOrder, Scalar };
+  auto addRows = [&](Value value, Read read) {
+    auto [it, added] = rowOf.try_emplace({value, int(read)}, rows.size());
     if (!added)
       return it->second;
-    if (inOrder) {
+    if (read == Scalar) {
+      rows.push_back(value);
+      maps.push_back(AffineMap::get(2, 0, ctx));
+      return it->second;
+    }
+    if (read == InOrder) {
       rows.push_back(reshapeInOrder(rewriter, loc, value,
                                     {positions / groups, kRowLanes}));
       maps.push_back(all);
@@ -803,12 +812,15 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
   // reduction, is the sibling's yielded value instead.
   auto rowsOfInputs = [&](linalg::GenericOp of) {
     SmallVector<int> index;
-    for (OpOperand *input : of.getDpsInputOperands())
-      index.push_back(
-          sibling && input->get() == sibling.getResult(0)
-              ? -1
-              : int(addRows(input->get(), of.getMatchingIndexingMap(input) ==
-                                              shape.inOrder)));
+    for (OpOperand *input : of.getDpsInputOperands()) {
+      AffineMap map = of.getMatchingIndexingMap(input);
+      Read read = map == shape.inOrder       ? InOrder
+                  : map.getNumResults() == 0 ? Scalar
+                                             : PerLane;
+      index.push_back(sibling && input->get() == sibling.getResult(0)
+                          ? -1
+                          : int(addRows(input->get(), read)));
+    }
     return index;
   };
   SmallVector<int> siblingRows;
@@ -820,8 +832,10 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
   SmallVector<Value> inits = {start};
   maps.push_back(columns);
   if (sibling) {
-    inits.push_back(reshapeInOrder(rewriter, loc, sibling.getDpsInits()[0],
-                                   {positions / groups, kRowLanes}));
+    // The sibling writes every element and reads none of its init.
+    inits.push_back(tensor::EmptyOp::create(
+        rewriter, loc, {positions / groups, kRowLanes},
+        getElementTypeOrSelf(sibling.getResult(0).getType())));
     maps.push_back(all);
   }
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::reduction,
@@ -850,6 +864,15 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
         linalg::YieldOp::create(b, bodyLoc, yielded);
       });
   partial->setAttrs(op->getDiscardableAttrDictionary());
+  Value siblingResult;
+  if (sibling)
+    siblingResult = reshapeInOrder(
+        rewriter, loc, partial.getResult(1),
+        cast<RankedTensorType>(sibling.getResult(0).getType()).getShape());
+  // The partials are combined where the reduction was, or after the rows'
+  // op where that comes later.
+  if (!at || at->isBeforeInBlock(op))
+    rewriter.setInsertionPoint(op);
   Value init = op.getDpsInitOperand(0)->get();
   auto initType = cast<RankedTensorType>(init.getType());
   Value perGroup =
@@ -860,11 +883,7 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.replaceOp(op, reshapeInOrder(rewriter, loc, total.getResult(0),
                                         initType.getShape()));
   if (sibling)
-    rewriter.replaceOp(
-        sibling,
-        reshapeInOrder(
-            rewriter, loc, partial.getResult(1),
-            cast<RankedTensorType>(sibling.getResult(0).getType()).getShape()));
+    rewriter.replaceOp(sibling, siblingResult);
   return true;
 }
 

@@ -993,16 +993,16 @@ func.func @trailing_not_split(%a: tensor<6x6x10xf32>, %b: tensor<5x5x8xf32>, %ia
 // rows reshaped back. The partials are added per channel as before.
 // CHECK-LABEL: func.func @bias_gradient_and_cast
 // CHECK: %[[START:.*]] = vector.transfer_write %{{.*}} : vector<64xf32>, tensor<64xf32>
-// CHECK: %[[ROWS0:.*]] = tensor.expand_shape %{{.*}} output_shape [18, 64] : tensor<1152xf16> into tensor<18x64xf16>
+// CHECK: %[[ROWS0:.*]] = tensor.empty() : tensor<18x64xf16>
 // CHECK: %[[BOTH:.*]]:2 = scf.for {{.*}} to %c18 step %c1 iter_args(%{{.*}} = %[[START]], %{{.*}} = %[[ROWS0]]) -> (tensor<64xf32>, tensor<18x64xf16>)
 // CHECK: scf.for {{.*}} to %c64 step %c16
 // CHECK: arith.truncf %{{.*}} : vector<1x16xf32> to vector<1x16xf16>
 // CHECK: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
 // CHECK: vector.transfer_write %{{.*}} : vector<1x16xf16>, tensor<1x16xf16>
-// CHECK: tensor.expand_shape %[[BOTH]]#0 {{\[\[}}0, 1]] output_shape [8, 8]
-// CHECK: %[[SUM:.*]] = scf.for {{.*}} to %c8 step %c1
 // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[BOTH]]#1 {{\[\[}}0, 1]] : tensor<18x64xf16> into tensor<1152xf16>
 // CHECK: %[[CAST:.*]] = tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1, 2, 3]] output_shape [4, 6, 6, 8]
+// CHECK: tensor.expand_shape %[[BOTH]]#0 {{\[\[}}0, 1]] output_shape [8, 8]
+// CHECK: %[[SUM:.*]] = scf.for {{.*}} to %c8 step %c1
 // CHECK: return %[[SUM]], %[[CAST]]
 func.func @bias_gradient_and_cast(%dy: tensor<4x6x6x8xf32>, %pre: tensor<4x6x6x8xf32>, %b: tensor<8xf32>, %init: tensor<8xf32>) -> (tensor<8xf32>, tensor<4x6x6x8xf16>) {
   %r = linalg.generic {indexing_maps = [#x, #x, #c, #c], iterator_types = ["reduction", "reduction", "reduction", "parallel"]}
@@ -1103,15 +1103,19 @@ func.func @transposed_sibling_left_apart(%dy: tensor<8x4x32xf32>, %t: tensor<4x8
 #x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
 #c = affine_map<(d0, d1, d2) -> (d2)>
 
-// Left apart too: a gradient whose result a reshape reads between it and
-// its sum, while the sum's init is defined after that reshape (neither op's
-// place has both ops' operands before it and their other users after it).
-// CHECK-LABEL: func.func @interleaved_user_left_apart
-// CHECK-NOT: -> (tensor<64xf32>, tensor<16x64xf32>)
-// CHECK: scf.for {{.*}} to %c16 step %c1 iter_args(%{{[^,]*}}) -> (tensor<64xf32>)
-// CHECK-NOT: -> (tensor<64xf32>, tensor<16x64xf32>)
-// CHECK: return
-func.func @interleaved_user_left_apart(%dy: tensor<8x4x32xf32>) -> (tensor<32xf32>, tensor<256x4xf32>) {
+// A gradient whose result another op reads (a reshape, as an fp8 step's
+// amax reads it) between it and its sum, whose init is defined after that
+// reader: computed together where the gradient was, with the partials
+// combined onto the init where the sum was.
+// CHECK-LABEL: func.func @interleaved_user
+// CHECK: %[[BOTH:.*]]:2 = scf.for {{.*}} to %c16 step %c1 iter_args({{.*}}) -> (tensor<64xf32>, tensor<16x64xf32>)
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[BOTH]]#1 {{\[\[}}0, 1]] : tensor<16x64xf32> into tensor<1024xf32>
+// CHECK: %[[OTHER:.*]] = tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1]] output_shape [256, 4]
+// CHECK: %[[INIT:.*]] = linalg.fill
+// CHECK: tensor.expand_shape %[[BOTH]]#0 {{\[\[}}0, 1]] output_shape [2, 32]
+// CHECK: %[[SUM:.*]] = scf.for {{.*}} iter_args(%{{.*}} = %[[INIT]]) -> (tensor<32xf32>)
+// CHECK: return %[[SUM]], %[[OTHER]]
+func.func @interleaved_user(%dy: tensor<8x4x32xf32>) -> (tensor<32xf32>, tensor<256x4xf32>) {
   %e = tensor.empty() : tensor<8x4x32xf32>
   %d = linalg.generic {indexing_maps = [#x, #x], iterator_types = ["parallel", "parallel", "parallel"]}
       ins(%dy : tensor<8x4x32xf32>) outs(%e : tensor<8x4x32xf32>) {
@@ -1129,6 +1133,46 @@ func.func @interleaved_user_left_apart(%dy: tensor<8x4x32xf32>) -> (tensor<32xf3
       ins(%d : tensor<8x4x32xf32>) outs(%init : tensor<32xf32>) {
   ^bb0(%g: f32, %o: f32):
     %r = arith.addf %o, %g : f32
+    linalg.yield %r : f32
+  } -> tensor<32xf32>
+  return %s, %other : tensor<32xf32>, tensor<256x4xf32>
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d2)>
+
+// Left apart: the same, but the sum also reads a tensor computed after the
+// reader (neither op's place has both ops' inputs before it and the
+// earlier op's other users after it).
+// CHECK-LABEL: func.func @interleaved_user_left_apart
+// CHECK-NOT: -> (tensor<64xf32>, tensor<16x64xf32>)
+// CHECK: scf.for {{.*}} to %c16 step %c1 iter_args(%{{[^,]*}}) -> (tensor<64xf32>)
+// CHECK-NOT: -> (tensor<64xf32>, tensor<16x64xf32>)
+// CHECK: return
+func.func @interleaved_user_left_apart(%dy: tensor<8x4x32xf32>) -> (tensor<32xf32>, tensor<256x4xf32>) {
+  %e = tensor.empty() : tensor<8x4x32xf32>
+  %d = linalg.generic {indexing_maps = [#x, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dy : tensor<8x4x32xf32>) outs(%e : tensor<8x4x32xf32>) {
+  ^bb0(%g: f32, %o: f32):
+    %r = arith.mulf %g, %g : f32
+    linalg.yield %r : f32
+  } -> tensor<8x4x32xf32>
+  %flat = tensor.collapse_shape %d [[0, 1], [2]] : tensor<8x4x32xf32> into tensor<32x32xf32>
+  %rows = tensor.expand_shape %flat [[0], [1, 2]] output_shape [32, 8, 4] : tensor<32x32xf32> into tensor<32x8x4xf32>
+  %other = tensor.collapse_shape %rows [[0, 1], [2]] : tensor<32x8x4xf32> into tensor<256x4xf32>
+  %later = tensor.expand_shape %other [[0, 1], [2]] output_shape [8, 32, 4] : tensor<256x4xf32> into tensor<8x32x4xf32>
+  %t = tensor.collapse_shape %later [[0], [1, 2]] : tensor<8x32x4xf32> into tensor<8x128xf32>
+  %u = tensor.expand_shape %t [[0], [1, 2]] output_shape [8, 4, 32] : tensor<8x128xf32> into tensor<8x4x32xf32>
+  %zero = arith.constant 0.0 : f32
+  %e1 = tensor.empty() : tensor<32xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<32xf32>) -> tensor<32xf32>
+  %s = linalg.generic {indexing_maps = [#x, #x, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%d, %u : tensor<8x4x32xf32>, tensor<8x4x32xf32>) outs(%init : tensor<32xf32>) {
+  ^bb0(%g: f32, %v: f32, %o: f32):
+    %m = arith.mulf %g, %v : f32
+    %r = arith.addf %o, %m : f32
     linalg.yield %r : f32
   } -> tensor<32xf32>
   return %s, %other : tensor<32xf32>, tensor<256x4xf32>
