@@ -692,10 +692,7 @@ bool usedOnlyAfter(Operation *op, Operation *after, Operation *except) {
 std::optional<std::pair<linalg::GenericOp, Operation *>>
 findSiblingToFuse(linalg::GenericOp reduction, int64_t maxIterations) {
   TrailingShape shape = trailingShape(reduction);
-  int64_t iterations = 1;
-  for (int64_t size : shape.bounds)
-    iterations *= size;
-  if (iterations >= maxIterations)
+  if (llvm::product_of(shape.bounds) >= maxIterations)
     return std::nullopt;
   auto fits = [&](linalg::GenericOp op) {
     if (op == reduction || op->getBlock() != reduction->getBlock() ||
@@ -744,6 +741,124 @@ findSiblingToFuse(linalg::GenericOp reduction, int64_t maxIterations) {
   return std::nullopt;
 }
 
+/// How a trailing reduction's positions x lanes are read as rows of
+/// kRowLanes: each row holds `groups` consecutive positions of all `lanes`.
+struct RowsLayout {
+  int64_t rows, lanes, groups;
+};
+
+/// The rows of `op` (a trailingReductionCombiner op): its lanes must divide
+/// kRowLanes and the rows number at least two.
+std::optional<RowsLayout> rowsLayout(linalg::GenericOp op) {
+  TrailingShape shape = trailingShape(op);
+  if (llvm::any_of(shape.bounds, ShapedType::isDynamic))
+    return std::nullopt;
+  int64_t lanes = 1, positions = 1;
+  for (unsigned d = 0; d < shape.bounds.size(); ++d)
+    (d < shape.numReduced ? positions : lanes) *= shape.bounds[d];
+  if (lanes >= kRowLanes || kRowLanes % lanes)
+    return std::nullopt;
+  int64_t groups = kRowLanes / lanes;
+  if (positions % groups || positions / groups < 2)
+    return std::nullopt;
+  return RowsLayout{positions / groups, lanes, groups};
+}
+
+/// The inputs of the rows' op: each tensor a trailing reduction (or its
+/// sibling) reads, once, as rows of kRowLanes (read in loop order), as one
+/// row repeated for each group (read per lane), or as it is (a scalar),
+/// with its map over (row, lane).
+class RowInputs {
+public:
+  RowInputs(RewriterBase &rewriter, Location loc, const RowsLayout &layout,
+            const TrailingShape &shape)
+      : rewriter(rewriter), loc(loc), layout(layout), shape(shape),
+        all(AffineMap::getMultiDimIdentityMap(2, rewriter.getContext())),
+        columns(all.getSliceMap(1, 1)) {}
+
+  /// The input each of `of`'s inputs is, in order; -1 for `skip` (the
+  /// sibling's result, which the reduction reads as the sibling's value).
+  SmallVector<int> add(linalg::GenericOp of, Value skip) {
+    SmallVector<int> index;
+    for (OpOperand *input : of.getDpsInputOperands()) {
+      AffineMap map = of.getMatchingIndexingMap(input);
+      Read read = map == shape.inOrder       ? InOrder
+                  : map.getNumResults() == 0 ? Scalar
+                                             : PerLane;
+      index.push_back(
+          skip && input->get() == skip ? -1 : int(add(input->get(), read)));
+    }
+    return index;
+  }
+
+  SmallVector<Value> values;
+  SmallVector<AffineMap> maps;
+  AffineMap all, columns;
+
+private:
+  enum Read { PerLane, InOrder, Scalar };
+
+  unsigned add(Value value, Read read) {
+    auto [it, added] = seen.try_emplace({value, int(read)}, values.size());
+    if (!added)
+      return it->second;
+    if (read == Scalar) {
+      values.push_back(value);
+      maps.push_back(AffineMap::get(2, 0, rewriter.getContext()));
+    } else if (read == InOrder) {
+      values.push_back(
+          reshapeInOrder(rewriter, loc, value, {layout.rows, kRowLanes}));
+      maps.push_back(all);
+    } else {
+      Type element = cast<RankedTensorType>(value.getType()).getElementType();
+      Value empty = tensor::EmptyOp::create(
+          rewriter, loc, {layout.groups, layout.lanes}, element);
+      Value repeated = linalg::BroadcastOp::create(
+                           rewriter, loc,
+                           reshapeInOrder(rewriter, loc, value, {layout.lanes}),
+                           empty, ArrayRef<int64_t>{0})
+                           .getResult()[0];
+      values.push_back(reshapeInOrder(rewriter, loc, repeated, {kRowLanes}));
+      maps.push_back(columns);
+    }
+    return it->second;
+  }
+
+  RewriterBase &rewriter;
+  Location loc;
+  const RowsLayout &layout;
+  const TrailingShape &shape;
+  DenseMap<std::pair<Value, int>, unsigned> seen;
+};
+
+/// The body of the rows' op: the sibling's body (if any) on its inputs,
+/// then the reduction's on its own, its accumulator the first output and
+/// the sibling's result (where it reads it) the sibling's value; yields the
+/// reduction's value and the sibling's.
+void buildRowsBody(OpBuilder &b, Location loc, ValueRange args,
+                   linalg::GenericOp op, ArrayRef<int> opInputs,
+                   linalg::GenericOp sibling, ArrayRef<int> siblingInputs,
+                   unsigned numInputs) {
+  IRMapping mapping;
+  auto cloneBody = [&](linalg::GenericOp from, ArrayRef<int> index,
+                       Value read) {
+    for (auto [arg, row] : llvm::zip(from.getRegionInputArgs(), index))
+      mapping.map(arg, row < 0 ? read : args[row]);
+    for (Operation &inner : from.getBody()->without_terminator())
+      b.clone(inner, mapping);
+    return mapping.lookupOrDefault(
+        from.getBody()->getTerminator()->getOperand(0));
+  };
+  Value siblingValue;
+  if (sibling)
+    siblingValue = cloneBody(sibling, siblingInputs, Value());
+  mapping.map(op.getRegionOutputArgs()[0], args[numInputs]);
+  SmallVector<Value> yielded = {cloneBody(op, opInputs, siblingValue)};
+  if (sibling)
+    yielded.push_back(siblingValue);
+  linalg::YieldOp::create(b, loc, yielded);
+}
+
 /// Rewrites a reduction into its trailing loops (trailingReductionCombiner)
 /// of c < kRowLanes lanes, c dividing kRowLanes, as kRowLanes / c partial
 /// results per lane: its inputs as rows of kRowLanes (g = kRowLanes / c
@@ -759,129 +874,57 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
                             Operation *combiner,
                             linalg::GenericOp sibling = nullptr,
                             Operation *at = nullptr) {
+  std::optional<RowsLayout> layout = rowsLayout(op);
+  if (!layout)
+    return false;
   TrailingShape shape = trailingShape(op);
-  if (llvm::any_of(shape.bounds, ShapedType::isDynamic))
-    return false;
-  int64_t lanes = 1, positions = 1;
-  for (unsigned d = 0; d < shape.bounds.size(); ++d)
-    (d < shape.numReduced ? positions : lanes) *= shape.bounds[d];
-  if (lanes >= kRowLanes || kRowLanes % lanes)
-    return false;
-  int64_t groups = kRowLanes / lanes;
-  if (positions % groups || positions / groups < 2)
-    return false;
   Location loc = op.getLoc();
-  MLIRContext *ctx = rewriter.getContext();
   rewriter.setInsertionPoint(at ? at : op.getOperation());
-  AffineMap all = AffineMap::getMultiDimIdentityMap(2, ctx);
-  AffineMap columns = all.getSliceMap(1, 1);
-  // Each tensor read (in loop order or per lane) as rows, once.
-  SmallVector<Value> rows;
-  SmallVector<AffineMap> maps;
-  DenseMap<std::pair<Value, int>, unsigned> rowOf;
-  enum Read { PerLane, InOrder, Scalar };
-  auto addRows = [&](Value value, Read read) {
-    auto [it, added] = rowOf.try_emplace({value, int(read)}, rows.size());
-    if (!added)
-      return it->second;
-    if (read == Scalar) {
-      rows.push_back(value);
-      maps.push_back(AffineMap::get(2, 0, ctx));
-      return it->second;
-    }
-    if (read == InOrder) {
-      rows.push_back(reshapeInOrder(rewriter, loc, value,
-                                    {positions / groups, kRowLanes}));
-      maps.push_back(all);
-      return it->second;
-    }
-    // Per lane: repeated for each of the row's groups.
-    Type element = cast<RankedTensorType>(value.getType()).getElementType();
-    Value empty =
-        tensor::EmptyOp::create(rewriter, loc, {groups, lanes}, element);
-    Value repeated =
-        linalg::BroadcastOp::create(
-            rewriter, loc, reshapeInOrder(rewriter, loc, value, {lanes}), empty,
-            ArrayRef<int64_t>{0})
-            .getResult()[0];
-    rows.push_back(reshapeInOrder(rewriter, loc, repeated, {kRowLanes}));
-    maps.push_back(columns);
-    return it->second;
-  };
-  // Which row each op's inputs read; the sibling's result, read by the
-  // reduction, is the sibling's yielded value instead.
-  auto rowsOfInputs = [&](linalg::GenericOp of) {
-    SmallVector<int> index;
-    for (OpOperand *input : of.getDpsInputOperands()) {
-      AffineMap map = of.getMatchingIndexingMap(input);
-      Read read = map == shape.inOrder       ? InOrder
-                  : map.getNumResults() == 0 ? Scalar
-                                             : PerLane;
-      index.push_back(sibling && input->get() == sibling.getResult(0)
-                          ? -1
-                          : int(addRows(input->get(), read)));
-    }
-    return index;
-  };
-  SmallVector<int> siblingRows;
+  RowInputs inputs(rewriter, loc, *layout, shape);
+  Value siblingOut = sibling ? sibling.getResult(0) : Value();
+  SmallVector<int> siblingInputs;
   if (sibling)
-    siblingRows = rowsOfInputs(sibling);
-  SmallVector<int> opRows = rowsOfInputs(op);
-  TypedAttr identity = combinerIdentity(combiner);
-  Value start = partialStart(rewriter, loc, identity, {kRowLanes});
-  SmallVector<Value> inits = {start};
-  maps.push_back(columns);
+    siblingInputs = inputs.add(sibling, Value());
+  SmallVector<int> opInputs = inputs.add(op, siblingOut);
+  SmallVector<Value> inits = {
+      partialStart(rewriter, loc, combinerIdentity(combiner), {kRowLanes})};
+  SmallVector<AffineMap> maps = inputs.maps;
+  maps.push_back(inputs.columns);
   if (sibling) {
     // The sibling writes every element and reads none of its init.
-    inits.push_back(tensor::EmptyOp::create(
-        rewriter, loc, {positions / groups, kRowLanes},
-        getElementTypeOrSelf(sibling.getResult(0).getType())));
-    maps.push_back(all);
+    inits.push_back(
+        tensor::EmptyOp::create(rewriter, loc, {layout->rows, kRowLanes},
+                                getElementTypeOrSelf(siblingOut.getType())));
+    maps.push_back(inputs.all);
   }
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::reduction,
                                                 utils::IteratorType::parallel};
   auto partial = linalg::GenericOp::create(
-      rewriter, loc, ValueRange(inits).getTypes(), rows, inits, maps, iterators,
-      [&](OpBuilder &b, Location bodyLoc, ValueRange args) {
-        IRMapping mapping;
-        auto cloneBody = [&](linalg::GenericOp from, ArrayRef<int> index,
-                             Value read) {
-          for (auto [arg, row] : llvm::zip(from.getRegionInputArgs(), index))
-            mapping.map(arg, row < 0 ? read : args[row]);
-          for (Operation &inner : from.getBody()->without_terminator())
-            b.clone(inner, mapping);
-          return mapping.lookupOrDefault(
-              from.getBody()->getTerminator()->getOperand(0));
-        };
-        Value siblingValue;
-        if (sibling)
-          siblingValue = cloneBody(sibling, siblingRows, Value());
-        mapping.map(op.getRegionOutputArgs()[0], args[rows.size()]);
-        Value reduced = cloneBody(op, opRows, siblingValue);
-        SmallVector<Value> yielded = {reduced};
-        if (sibling)
-          yielded.push_back(siblingValue);
-        linalg::YieldOp::create(b, bodyLoc, yielded);
+      rewriter, loc, ValueRange(inits).getTypes(), inputs.values, inits, maps,
+      iterators, [&](OpBuilder &b, Location bodyLoc, ValueRange args) {
+        buildRowsBody(b, bodyLoc, args, op, opInputs, sibling, siblingInputs,
+                      inputs.values.size());
       });
   partial->setAttrs(op->getDiscardableAttrDictionary());
   Value siblingResult;
   if (sibling)
-    siblingResult = reshapeInOrder(
-        rewriter, loc, partial.getResult(1),
-        cast<RankedTensorType>(sibling.getResult(0).getType()).getShape());
+    siblingResult =
+        reshapeInOrder(rewriter, loc, partial.getResult(1),
+                       cast<RankedTensorType>(siblingOut.getType()).getShape());
   // The partials are combined where the reduction was, or after the rows'
   // op where that comes later.
   if (!at || at->isBeforeInBlock(op))
     rewriter.setInsertionPoint(op);
   Value init = op.getDpsInitOperand(0)->get();
-  auto initType = cast<RankedTensorType>(init.getType());
-  Value perGroup =
-      reshapeInOrder(rewriter, loc, partial.getResult(0), {groups, lanes});
-  linalg::GenericOp total = combinePartials(
-      rewriter, partial, combiner, perGroup,
-      reshapeInOrder(rewriter, loc, init, {lanes}), {all, columns}, iterators);
-  rewriter.replaceOp(op, reshapeInOrder(rewriter, loc, total.getResult(0),
-                                        initType.getShape()));
+  Value perGroup = reshapeInOrder(rewriter, loc, partial.getResult(0),
+                                  {layout->groups, layout->lanes});
+  linalg::GenericOp total =
+      combinePartials(rewriter, partial, combiner, perGroup,
+                      reshapeInOrder(rewriter, loc, init, {layout->lanes}),
+                      {inputs.all, inputs.columns}, iterators);
+  rewriter.replaceOp(
+      op, reshapeInOrder(rewriter, loc, total.getResult(0),
+                         cast<RankedTensorType>(init.getType()).getShape()));
   if (sibling)
     rewriter.replaceOp(sibling, siblingResult);
   return true;
@@ -978,10 +1021,7 @@ LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
   }
   Operation *target = op;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-  int64_t iterations = 1;
-  for (int64_t size : bounds)
-    iterations *= size;
-  if (iterations >= minParallel && bounds[0] > 1 &&
+  if (llvm::product_of(bounds) >= minParallel && bounds[0] > 1 &&
       op.getIteratorTypesArray()[0] == utils::IteratorType::parallel) {
     FailureOr<Operation *> block =
         tileOuterParallel(rewriter, cast<TilingInterface>(target), bounds[0]);
@@ -1304,7 +1344,7 @@ constexpr int64_t kMaxShuffle = 256;
 /// its flat form.
 struct ShufflePlan {
   unsigned outer;
-  int64_t offset;
+  int64_t offset, span;
   SmallVector<int64_t> coefficients, mask;
 };
 
@@ -1357,9 +1397,11 @@ std::optional<ShufflePlan> shufflePlan(linalg::GenericOp op) {
       continue;
     if (block < 16)
       return std::nullopt;
-    ArrayRef<int64_t> inner = ArrayRef<int64_t>(bounds).drop_front(plan.outer);
+    plan.span = span;
+    SmallVector<int64_t> innerStrides =
+        computeStrides(ArrayRef<int64_t>(bounds).drop_front(plan.outer));
     for (int64_t i = 0; i < block; ++i) {
-      SmallVector<int64_t> at = delinearize(i, computeStrides(inner));
+      SmallVector<int64_t> at = delinearize(i, innerStrides);
       int64_t element = 0;
       for (auto [d, value] : llvm::enumerate(at))
         element += plan.coefficients[plan.outer + d] * value;
@@ -1385,7 +1427,6 @@ void gatherAsShuffles(RewriterBase &rewriter, linalg::GenericOp op,
   int64_t outerCount = 1, block = plan.mask.size();
   for (unsigned d = 0; d < plan.outer; ++d)
     outerCount *= bounds[d];
-  int64_t span = *llvm::max_element(plan.mask) + 1;
   Value flat = reshapeInOrder(rewriter, loc, input, {inType.getNumElements()});
   Value blocks =
       reshapeInOrder(rewriter, loc, op.getDpsInits()[0], {outerCount, block});
@@ -1415,7 +1456,7 @@ void gatherAsShuffles(RewriterBase &rewriter, linalg::GenericOp op,
               b, at, row,
               arith::MulIOp::create(b, at, iv, index(b, at, blockStrides[d])));
         }
-        auto runType = VectorType::get({span}, element);
+        auto runType = VectorType::get({plan.span}, element);
         Value run = vector::TransferReadOp::create(b, at, runType, flat,
                                                    ValueRange{from}, padding,
                                                    ArrayRef<bool>{true});
@@ -1442,10 +1483,7 @@ FailureOr<linalg::GenericOp> splitAcrossThreads(RewriterBase &rewriter,
                                                 linalg::GenericOp op,
                                                 int64_t minParallel) {
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-  int64_t iterations = 1;
-  for (int64_t size : bounds)
-    iterations *= size;
-  if (iterations < minParallel || bounds[0] <= 1 ||
+  if (llvm::product_of(bounds) < minParallel || bounds[0] <= 1 ||
       op.getIteratorTypesArray()[0] != utils::IteratorType::parallel ||
       !readsOuterLoopPlainly(op))
     return op;
@@ -1598,13 +1636,11 @@ struct AmpcVectorizeGenericsPass
           splitFullReduction(rewriter, op, combiner, numPartial);
       } else if (Operation *combiner = trailingReductionCombiner(op)) {
         auto sibling = findSiblingToFuse(op, parallelMinIterations);
-        if (sibling &&
-            splitTrailingReduction(rewriter, op, combiner, sibling->first,
-                                   sibling->second)) {
+        if (splitTrailingReduction(rewriter, op, combiner,
+                                   sibling ? sibling->first : nullptr,
+                                   sibling ? sibling->second : nullptr) &&
+            sibling)
           fused.insert(sibling->first);
-          continue;
-        }
-        splitTrailingReduction(rewriter, op, combiner);
       }
     }
     ops.clear();
