@@ -538,3 +538,22 @@ func.func @into_negative_zeros(%a: tensor<12x9xf32>, %b: tensor<9x16xf32>) -> te
   %r = linalg.matmul ins(%a, %b : tensor<12x9xf32>, tensor<9x16xf32>) outs(%c : tensor<12x16xf32>) -> tensor<12x16xf32>
   return %r : tensor<12x16xf32>
 }
+
+// -----
+
+// AMX tiles need a whole 32 x 32 x 32 block of work: 16 x 32 x 32 (half a
+// block, padded only 2-fold) takes the dot products, 32 x 32 x 32 the tiles.
+// AMX-LABEL: func.func @amx_half_block
+// AMX-NOT: ampc.amx_tile
+// AMX: x86vector.avx512.dot
+// AMX-LABEL: func.func @amx_whole_block
+// AMX: attrs =  {ampc.amx_tile}
+// AMX-NOT: x86vector.avx512.dot
+func.func @amx_half_block(%a: tensor<16x32xbf16>, %b: tensor<32x32xbf16>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x32xbf16>, tensor<32x32xbf16>) outs(%c : tensor<16x32xf32>) -> tensor<16x32xf32>
+  return %r : tensor<16x32xf32>
+}
+func.func @amx_whole_block(%a: tensor<32x32xbf16>, %b: tensor<32x32xbf16>, %c: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<32x32xbf16>, tensor<32x32xbf16>) outs(%c : tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %r : tensor<32x32xf32>
+}
