@@ -5,10 +5,13 @@
 //                                   the batch it was exported with)
 //
 // Compiles the model's training step (SGD with momentum) under each policy
-// through the Trainer, takes one warm-up step, then times --steps steps on
-// a fixed random batch (inputs uniform in [-1, 1), one-hot labels) and
-// prints one JSON object: {"cpu": ..., "threads": N, "steps": {policy:
-// milliseconds per step (median)}, "max_rss_mb": the process's peak memory}.
+// through the Trainer and takes one warm-up step of each. Then it times
+// --steps steps of each policy on a fixed random batch (inputs uniform in
+// [-1, 1), one-hot labels) in --rounds rounds that alternate between the
+// policies, so that a machine whose speed drifts (a shared host) slows every
+// policy alike and their ratios hold. Prints one JSON object: {"cpu": ...,
+// "threads": N, "rounds": R, "steps": {policy: milliseconds per step (the
+// median of all its steps)}, "max_rss_mb": the process's peak memory}.
 // bench/steps.py runs it next to PyTorch.
 //
 //===----------------------------------------------------------------------===//
@@ -24,7 +27,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <random>
+#include <string>
+#include <vector>
 
 #include <sys/resource.h>
 
@@ -38,6 +44,10 @@ static cl::opt<unsigned> steps("steps", cl::init(5),
                                cl::desc("timed steps per policy"));
 static cl::opt<unsigned> threads("step-threads", cl::init(0),
                                  cl::desc("threads (0: all cores)"));
+static cl::opt<unsigned>
+    rounds("rounds", cl::init(5),
+           cl::desc("rounds the timed steps are split into, alternating "
+                    "between the policies"));
 
 namespace {
 
@@ -60,10 +70,19 @@ std::vector<ampc_rt::Tensor> randomBatch(const ampc::FunctionSignature &f,
   return batch;
 }
 
-/// Median milliseconds per step of `policy`.
-llvm::Expected<double> timeSteps(llvm::StringRef policy) {
+/// One policy's compiled step, its batch and the milliseconds of its timed
+/// steps.
+struct PolicySteps {
+  std::string name;
+  std::unique_ptr<ampc::Trainer> trainer;
+  std::vector<ampc_rt::Tensor> batch;
+  std::vector<double> times;
+};
+
+/// `name`'s step compiled, with one warm-up step taken.
+llvm::Expected<PolicySteps> prepare(llvm::StringRef name) {
   ampc::JitOptions jit;
-  auto parsed = ampc::parsePolicy(policy);
+  auto parsed = ampc::parsePolicy(name);
   if (!parsed)
     return parsed.takeError();
   jit.precision.policy = *parsed;
@@ -74,22 +93,39 @@ llvm::Expected<double> timeSteps(llvm::StringRef policy) {
   auto trainer = ampc::Trainer::fromFile(modelFile, jit, options);
   if (!trainer)
     return trainer.takeError();
-  auto batch =
-      randomBatch((*trainer)->forwardSignature(), (*trainer)->numParameters());
-  if (auto warm = (*trainer)->step(batch); !warm)
+  PolicySteps policy{name.str(), std::move(*trainer), {}, {}};
+  policy.batch = randomBatch(policy.trainer->forwardSignature(),
+                             policy.trainer->numParameters());
+  if (auto warm = policy.trainer->step(policy.batch); !warm)
     return warm.takeError();
-  std::vector<double> times;
-  for (unsigned s = 0; s < steps; ++s) {
+  return policy;
+}
+
+/// Times `count` more steps of `policy`.
+llvm::Error timeSteps(PolicySteps &policy, unsigned count) {
+  for (unsigned s = 0; s < count; ++s) {
     auto start = std::chrono::steady_clock::now();
-    auto result = (*trainer)->step(batch);
+    auto result = policy.trainer->step(policy.batch);
     if (!result)
       return result.takeError();
-    times.push_back(std::chrono::duration<double, std::milli>(
-                        std::chrono::steady_clock::now() - start)
-                        .count());
+    policy.times.push_back(std::chrono::duration<double, std::milli>(
+                               std::chrono::steady_clock::now() - start)
+                               .count());
   }
+  return llvm::Error::success();
+}
+
+/// The median of `times` (not empty).
+double median(std::vector<double> times) {
   std::sort(times.begin(), times.end());
   return times[times.size() / 2];
+}
+
+/// Reports `error` of `policy`; the exit status.
+int fail(llvm::StringRef policy, llvm::Error error) {
+  llvm::errs() << "ampc-step-bench: " << policy << ": "
+               << llvm::toString(std::move(error)) << "\n";
+  return 1;
 }
 
 } // namespace
@@ -97,19 +133,34 @@ llvm::Expected<double> timeSteps(llvm::StringRef policy) {
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   cl::ParseCommandLineOptions(argc, argv, "time AMPC training steps\n");
+  if (steps == 0 || rounds == 0) {
+    llvm::errs() << "ampc-step-bench: --steps and --rounds must be at least "
+                    "1\n";
+    return 1;
+  }
   llvm::SmallVector<llvm::StringRef> names;
   llvm::StringRef(policies).split(names, ',', -1, false);
-  llvm::outs() << "{\"cpu\": \"" << ampc::CpuTarget::host().describe()
-               << "\", \"threads\": " << threads << ", \"steps\": {";
-  for (auto [i, name] : llvm::enumerate(names)) {
-    auto ms = timeSteps(name);
-    if (!ms) {
-      llvm::errs() << "ampc-step-bench: " << name << ": "
-                   << llvm::toString(ms.takeError()) << "\n";
-      return 1;
-    }
-    llvm::outs() << (i ? ", " : "") << "\"" << name << "\": " << *ms;
+  std::vector<PolicySteps> compiled;
+  for (llvm::StringRef name : names) {
+    auto policy = prepare(name);
+    if (!policy)
+      return fail(name, policy.takeError());
+    compiled.push_back(std::move(*policy));
   }
+  // Round r takes steps r * steps / rounds up to (r + 1) * steps / rounds
+  // of each policy in turn: --steps in all, however it divides.
+  unsigned used = std::min<unsigned>(rounds, steps);
+  for (unsigned r = 0; r < used; ++r)
+    for (PolicySteps &policy : compiled)
+      if (llvm::Error error =
+              timeSteps(policy, (r + 1) * steps / used - r * steps / used))
+        return fail(policy.name, std::move(error));
+  llvm::outs() << "{\"cpu\": \"" << ampc::CpuTarget::host().describe()
+               << "\", \"threads\": " << threads << ", \"rounds\": " << used
+               << ", \"steps\": {";
+  for (auto [i, policy] : llvm::enumerate(compiled))
+    llvm::outs() << (i ? ", " : "") << "\"" << policy.name
+                 << "\": " << median(policy.times);
   // The process's peak memory: compiling and running every policy's step
   // (run one policy for one step's peak).
   struct rusage usage;

@@ -59,6 +59,11 @@ tools = [
     ToolSubst("not", unresolved="fatal"),
     ToolSubst("FileCheck", unresolved="fatal"),
 ]
+# ampc-step-bench is built with the benchmarks (AMPC_BUILD_BENCH): its tests
+# REQUIRE it and are UNSUPPORTED in a build without them.
+if os.path.exists(os.path.join(config.ampc_tools_dir, "ampc-step-bench")):
+    config.available_features.add("ampc-step-bench")
+    tools.append(ToolSubst("ampc-step-bench", unresolved="fatal"))
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # ptxas (NVIDIA's CUDA toolkit, not a Debian package): tests that assemble the
