@@ -469,3 +469,130 @@ func.func @reduction_readers(%g: tensor<8x16xf32>, %acc: tensor<8x16xf32>) -> (t
   } -> tensor<f32>
   return %s0, %s1, %s2, %shifted : tensor<f32>, tensor<f32>, tensor<f32>, tensor<8x16xf32>
 }
+
+// -----
+
+// A weight cast to f16 and widened back, read only by the reshape into its
+// pack's transpose (whole rows of 32 moved): the cast runs on the reshaped
+// weight inside the transpose, one generic that reads the argument and
+// writes the packed panels. Nothing is written at the weight's own shape.
+// CHECK-LABEL: func.func @cast_into_pack
+// CHECK-SAME: (%[[W:.*]]: tensor<8x64xf32>)
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[W]] {{\[}}[0], [1, 2]] output_shape [8, 2, 32] : tensor<8x64xf32> into tensor<8x2x32xf32>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%[[E]] : tensor<8x2x32xf32>) outs(%{{.*}} : tensor<2x8x32xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.truncf
+// CHECK-NEXT: arith.extf
+// CHECK-NEXT: linalg.yield
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[P]]
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#panels_in = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+#panels_out = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @cast_into_pack(%w: tensor<8x64xf32>) -> tensor<2x8x32xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %cast = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %h = arith.truncf %in : f32 to f16
+    %f = arith.extf %h : f16 to f32
+    linalg.yield %f : f32
+  } -> tensor<8x64xf32>
+  %x = tensor.expand_shape %cast [[0], [1, 2]] output_shape [8, 2, 32] : tensor<8x64xf32> into tensor<8x2x32xf32>
+  %pe = tensor.empty() : tensor<2x8x32xf32>
+  %p = linalg.generic {indexing_maps = [#panels_in, #panels_out], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<8x2x32xf32>) outs(%pe : tensor<2x8x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<2x8x32xf32>
+  return %p : tensor<2x8x32xf32>
+}
+
+// -----
+
+// Not taken through the reshape: a transpose of the rows themselves (the
+// pack's innermost dimension read across rows), a cast of two inputs (a
+// bias added), and a cast of a value some op computed (an activation, whose
+// own producers fuse into it first). Each keeps its generic, its reshape
+// and its transpose.
+// CHECK-LABEL: func.func @rows_transposed
+// CHECK: %[[C:.*]] = linalg.generic
+// CHECK: arith.truncf
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[C]]
+// CHECK: linalg.generic {{.*}} ins(%[[E]] : tensor<8x2x32xf32>) outs(%{{.*}} : tensor<8x32x2xf32>)
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#rows_in = affine_map<(d0, d1, d2) -> (d0, d2, d1)>
+#rows_out = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @rows_transposed(%w: tensor<8x64xf32>) -> tensor<8x32x2xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %cast = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w : tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %h = arith.truncf %in : f32 to f16
+    %f = arith.extf %h : f16 to f32
+    linalg.yield %f : f32
+  } -> tensor<8x64xf32>
+  %x = tensor.expand_shape %cast [[0], [1, 2]] output_shape [8, 2, 32] : tensor<8x64xf32> into tensor<8x2x32xf32>
+  %pe = tensor.empty() : tensor<8x32x2xf32>
+  %p = linalg.generic {indexing_maps = [#rows_in, #rows_out], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<8x2x32xf32>) outs(%pe : tensor<8x32x2xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x32x2xf32>
+  return %p : tensor<8x32x2xf32>
+}
+
+// CHECK-LABEL: func.func @two_inputs
+// CHECK: %[[C:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<8x64xf32>, tensor<64xf32>)
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[C]]
+// CHECK: linalg.generic {{.*}} ins(%[[E]] : tensor<8x2x32xf32>)
+#cols = affine_map<(d0, d1) -> (d1)>
+#panels_in = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+#panels_out = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+func.func @two_inputs(%w: tensor<8x64xf32>, %b: tensor<64xf32>) -> tensor<2x8x32xf32> {
+  %e = tensor.empty() : tensor<8x64xf32>
+  %cast = linalg.generic {indexing_maps = [#id, #cols, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%w, %b : tensor<8x64xf32>, tensor<64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%in: f32, %bias: f32, %out: f32):
+    %s = arith.addf %in, %bias : f32
+    %h = arith.truncf %s : f32 to f16
+    %f = arith.extf %h : f16 to f32
+    linalg.yield %f : f32
+  } -> tensor<8x64xf32>
+  %x = tensor.expand_shape %cast [[0], [1, 2]] output_shape [8, 2, 32] : tensor<8x64xf32> into tensor<8x2x32xf32>
+  %pe = tensor.empty() : tensor<2x8x32xf32>
+  %p = linalg.generic {indexing_maps = [#panels_in, #panels_out], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<8x2x32xf32>) outs(%pe : tensor<2x8x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<2x8x32xf32>
+  return %p : tensor<2x8x32xf32>
+}
+
+// CHECK-LABEL: func.func @computed_input
+// CHECK: %[[MM:.*]] = linalg.matmul
+// CHECK: %[[C:.*]] = linalg.generic {{.*}} ins(%[[MM]] : tensor<8x64xf32>)
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[C]]
+// CHECK: linalg.generic {{.*}} ins(%[[E]] : tensor<8x2x32xf32>)
+func.func @computed_input(%a: tensor<8x4xf32>, %w: tensor<4x64xf32>) -> tensor<2x8x32xf32> {
+  %zero = arith.constant 0.0 : f32
+  %me = tensor.empty() : tensor<8x64xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%me : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %mm = linalg.matmul ins(%a, %w : tensor<8x4xf32>, tensor<4x64xf32>) outs(%acc : tensor<8x64xf32>) -> tensor<8x64xf32>
+  %e = tensor.empty() : tensor<8x64xf32>
+  %cast = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%mm : tensor<8x64xf32>) outs(%e : tensor<8x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    %h = arith.truncf %in : f32 to f16
+    %f = arith.extf %h : f16 to f32
+    linalg.yield %f : f32
+  } -> tensor<8x64xf32>
+  %x = tensor.expand_shape %cast [[0], [1, 2]] output_shape [8, 2, 32] : tensor<8x64xf32> into tensor<8x2x32xf32>
+  %pe = tensor.empty() : tensor<2x8x32xf32>
+  %p = linalg.generic {indexing_maps = [#panels_in, #panels_out], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<8x2x32xf32>) outs(%pe : tensor<2x8x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<2x8x32xf32>
+  return %p : tensor<2x8x32xf32>
+}
