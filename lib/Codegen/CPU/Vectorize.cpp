@@ -26,6 +26,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 #include <algorithm>
 #include <limits>
@@ -672,78 +673,199 @@ Operation *ancestorIn(Block *block, Operation *op) {
   return block->findAncestorOpInBlock(*op);
 }
 
-/// True if every user of `op`'s results other than `except` comes after
-/// `after` in their block.
-bool usedOnlyAfter(Operation *op, Operation *after, Operation *except) {
-  return llvm::all_of(op->getUsers(), [&](Operation *user) {
-    Operation *at = ancestorIn(after->getBlock(), user);
-    return user == except || (at && after->isBeforeInBlock(at));
-  });
+/// The most ops one rows' nest computes (splitTrailingReduction).
+constexpr size_t kMaxRowsGroup = 8;
+
+/// What one loop nest over rows of kRowLanes computes with a trailing
+/// reduction (splitTrailingReduction): all-parallel ops over the same loops
+/// (`siblings`, in block order) and full reductions over them (`sums`, with
+/// their combiners), found by findRowsGroup. The nest goes before `at`,
+/// after moving the side-effect-free ops `hoisted` (which define values
+/// the members read) there.
+struct RowsGroup {
+  linalg::GenericOp reduction;
+  SmallVector<linalg::GenericOp> siblings;
+  SmallVector<std::pair<linalg::GenericOp, Operation *>> sums;
+  Operation *at = nullptr;
+  SmallVector<Operation *> hoisted;
+
+  /// The members in block order.
+  SmallVector<Operation *> members() const {
+    SmallVector<Operation *> ops = {reduction};
+    for (linalg::GenericOp sibling : siblings)
+      ops.push_back(sibling);
+    for (auto &[sum, combiner] : sums)
+      ops.push_back(sum);
+    llvm::sort(
+        ops, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+    return ops;
+  }
+  bool contains(Operation *op) const {
+    return llvm::is_contained(members(), op);
+  }
+  /// True if something outside the group reads `sibling`'s result: the
+  /// nest writes it.
+  bool written(linalg::GenericOp sibling) const {
+    return llvm::any_of(sibling->getUsers(),
+                        [&](Operation *user) { return !contains(user); });
+  }
+};
+
+/// The values `ops` read that the nest must have: their inputs and the
+/// values their bodies capture, but not their inits (a reduction's init is
+/// combined with its partials where the reduction was).
+SetVector<Value> valuesRead(ArrayRef<Operation *> ops) {
+  SetVector<Value> read;
+  for (Operation *op : ops) {
+    auto generic = cast<linalg::GenericOp>(op);
+    read.insert_range(generic.getDpsInputs());
+    getUsedValuesDefinedAbove(generic.getRegion(), read);
+  }
+  return read;
 }
 
-/// An elementwise op that a trailing reduction `reduction` can compute in
-/// the same loop nest: an all-parallel generic over the same loops, one
-/// result in loop order that its body does not read, its inputs read as the
-/// reduction reads its own (in loop order or per lane), that reads the same
-/// tensors (an f16 cast of a ReLU's gradient and the bias gradient that
-/// computes that gradient again) or whose result the reduction reads (the
-/// ReLU's gradient itself), with fewer than `maxIterations` iterations (a
-/// larger one is split across threads, which a reduction is not). The
-/// pair's inputs were read twice, from memory: 7 % of the zoo CNN's fp16
-/// step. Also where the pair can be computed: after the later op where no
-/// other user of the earlier one lies between them (an fp8 step's amax of
-/// the ReLU gradient), or else at the earlier op where the later one's
-/// inputs are defined before it.
-std::optional<std::pair<linalg::GenericOp, Operation *>>
-findSiblingToFuse(linalg::GenericOp reduction, int64_t maxIterations) {
+/// Places `group`'s nest (sets `at` and `hoisted`): before its first member
+/// where every value the members read (other than members' results) is
+/// defined before it or by a side-effect-free op of operands defined before
+/// it (an fp8 step's scale, read from its tensor after the ReLU gradient);
+/// else before its last member where nothing outside the group reads an
+/// earlier member's result before that. False if neither.
+bool placeGroup(RowsGroup &group) {
+  SmallVector<Operation *> members = group.members();
+  Operation *first = members.front(), *last = members.back();
+  DominanceInfo dominance;
+  auto before = [&](Value value, Operation *op) {
+    return dominance.properlyDominates(value, op);
+  };
+  SetVector<Operation *> hoisted;
+  bool early = true;
+  for (Value value : valuesRead(members)) {
+    Operation *def = value.getDefiningOp();
+    if ((def && llvm::is_contained(members, def)) || before(value, first))
+      continue;
+    if (def && def->getBlock() == first->getBlock() && isPure(def) &&
+        def->getNumRegions() == 0 &&
+        llvm::all_of(def->getOperands(),
+                     [&](Value operand) { return before(operand, first); })) {
+      hoisted.insert(def);
+      continue;
+    }
+    early = false;
+    break;
+  }
+  if (early) {
+    group.at = first;
+    group.hoisted = hoisted.takeVector();
+    llvm::sort(group.hoisted, [](Operation *a, Operation *b) {
+      return a->isBeforeInBlock(b);
+    });
+    return true;
+  }
+  Block *block = last->getBlock();
+  for (Operation *member : members)
+    for (Operation *user : member->getUsers()) {
+      Operation *at = ancestorIn(block, user);
+      if (!llvm::is_contained(members, user) &&
+          (!at || !last->isBeforeInBlock(at)))
+        return false;
+    }
+  group.at = last;
+  group.hoisted.clear();
+  return true;
+}
+
+/// The ops that a trailing reduction `reduction` can compute in its rows'
+/// nest, found from the tensors the group reads in loop order (the
+/// reduction's, then each member's):
+/// - all-parallel generics over the same loops, one result in loop order
+///   that their body does not read, their inputs read in loop order, per
+///   lane or as scalars, that read such a tensor or produce one (an f16
+///   cast of a ReLU's gradient next to the bias gradient that computes that
+///   gradient again; the ReLU's gradient itself; an fp8 step's E5M2
+///   quantization of it);
+/// - full reductions over the same loops of such tensors or results (the
+///   fp8 amax of the ReLU gradient).
+/// Each is taken only where the group still has a place (placeGroup). Their
+/// inputs were read once per op, from memory: 7 % of the zoo CNN's fp16
+/// step, and three passes over the gradient's two inputs in its fp8 step.
+/// Nothing for ops of `maxIterations` iterations or more (split across
+/// threads, which a reduction is not).
+std::optional<RowsGroup> findRowsGroup(linalg::GenericOp reduction,
+                                       int64_t maxIterations) {
   TrailingShape shape = trailingShape(reduction);
   if (llvm::product_of(shape.bounds) >= maxIterations)
     return std::nullopt;
-  auto fits = [&](linalg::GenericOp op) {
-    if (op == reduction || op->getBlock() != reduction->getBlock() ||
-        !op.hasPureTensorSemantics() || op.hasIndexSemantics() ||
-        op.getNumDpsInits() != 1 ||
-        op.getNumParallelLoops() != op.getNumLoops() ||
-        op.getStaticLoopRanges() != shape.bounds ||
-        op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)) ||
-        op.getMatchingIndexingMap(op.getDpsInitOperand(0)) != shape.inOrder ||
-        llvm::is_contained(op.getDpsInputs(), reduction.getResult(0)))
-      return false;
+  RowsGroup group;
+  group.reduction = reduction;
+  auto sameLoops = [&](linalg::GenericOp op) {
+    return op != reduction && op->getBlock() == reduction->getBlock() &&
+           op.hasPureTensorSemantics() && !op.hasIndexSemantics() &&
+           op.getNumDpsInits() == 1 && op.getStaticLoopRanges() == shape.bounds;
+  };
+  auto readsAs = [&](linalg::GenericOp op, bool perLane) {
     return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *input) {
       AffineMap map = op.getMatchingIndexingMap(input);
-      return map == shape.inOrder || map == shape.perLane ||
-             map.getNumResults() == 0;
+      return map == shape.inOrder || map.getNumResults() == 0 ||
+             (perLane && map == shape.perLane);
     });
   };
-  SmallVector<linalg::GenericOp> candidates;
-  for (OpOperand *input : reduction.getDpsInputOperands()) {
-    if (reduction.getMatchingIndexingMap(input) != shape.inOrder)
-      continue;
-    if (auto producer = input->get().getDefiningOp<linalg::GenericOp>())
-      candidates.push_back(producer);
-    for (Operation *user : input->get().getUsers())
-      if (auto sibling = dyn_cast<linalg::GenericOp>(user))
-        candidates.push_back(sibling);
+  auto readsReduction = [&](linalg::GenericOp op) {
+    return llvm::any_of(op.getDpsInputs(), [&](Value input) {
+      Operation *def = input.getDefiningOp();
+      return def && (def == reduction ||
+                     llvm::any_of(group.sums,
+                                  [&](auto &sum) { return sum.first == def; }));
+    });
+  };
+  auto isSibling = [&](linalg::GenericOp op) {
+    return sameLoops(op) && op.getNumParallelLoops() == op.getNumLoops() &&
+           !op.payloadUsesValueFromOperand(op.getDpsInitOperand(0)) &&
+           op.getMatchingIndexingMap(op.getDpsInitOperand(0)) ==
+               shape.inOrder &&
+           readsAs(op, /*perLane=*/true) && !readsReduction(op);
+  };
+  auto sumCombiner = [&](linalg::GenericOp op) -> Operation * {
+    if (!sameLoops(op) || !readsAs(op, /*perLane=*/false) || readsReduction(op))
+      return nullptr;
+    return fullReductionCombiner(op);
+  };
+  SetVector<Value> tensors;
+  auto addTensors = [&](linalg::GenericOp op) {
+    for (OpOperand *input : op.getDpsInputOperands())
+      if (op.getMatchingIndexingMap(input) == shape.inOrder)
+        tensors.insert(input->get());
+  };
+  addTensors(reduction);
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    SmallVector<Operation *> candidates(tensors[i].getUsers());
+    if (Operation *producer = tensors[i].getDefiningOp())
+      candidates.insert(candidates.begin(), producer);
+    for (Operation *candidate : candidates) {
+      auto op = dyn_cast<linalg::GenericOp>(candidate);
+      if (!op || group.contains(op) || group.members().size() >= kMaxRowsGroup)
+        continue;
+      RowsGroup trial = group;
+      bool sibling = isSibling(op);
+      if (sibling)
+        trial.siblings.push_back(op);
+      else if (Operation *combiner = sumCombiner(op))
+        trial.sums.push_back({op, combiner});
+      else
+        continue;
+      if (!placeGroup(trial))
+        continue;
+      group = std::move(trial);
+      addTensors(op);
+      if (sibling)
+        tensors.insert(op.getResult(0));
+    }
   }
-  DominanceInfo dominance;
-  for (linalg::GenericOp sibling : candidates) {
-    if (!fits(sibling))
-      continue;
-    bool siblingFirst = sibling->isBeforeInBlock(reduction);
-    Operation *first = siblingFirst ? sibling.getOperation() : reduction;
-    Operation *second = siblingFirst ? reduction.getOperation() : sibling;
-    if (usedOnlyAfter(first, second, second))
-      return std::make_pair(sibling, second);
-    // Inits need not: the sibling's result gets a tensor of its own, and
-    // the reduction's partials are combined onto its init where it was.
-    auto inputs = cast<linalg::GenericOp>(second).getDpsInputs();
-    if (llvm::all_of(inputs, [&](Value input) {
-          return input.getDefiningOp() == first ||
-                 dominance.properlyDominates(input, first);
-        }))
-      return std::make_pair(sibling, first);
-  }
-  return std::nullopt;
+  if (group.siblings.empty() && group.sums.empty())
+    return std::nullopt;
+  llvm::sort(group.siblings, [](linalg::GenericOp a, linalg::GenericOp b) {
+    return a->isBeforeInBlock(b);
+  });
+  return group;
 }
 
 /// How a trailing reduction's positions x lanes are read as rows of
@@ -781,17 +903,19 @@ public:
         all(AffineMap::getMultiDimIdentityMap(2, rewriter.getContext())),
         columns(all.getSliceMap(1, 1)) {}
 
-  /// The input each of `of`'s inputs is, in order; -1 for `skip` (the
-  /// sibling's result, which the reduction reads as the sibling's value).
-  SmallVector<int> add(linalg::GenericOp of, Value skip) {
+  /// The input each of `of`'s inputs is, in order; -1 - i for `members[i]`
+  /// (a sibling's result, which the nest reads as the sibling's value).
+  SmallVector<int> add(linalg::GenericOp of, ArrayRef<Value> members) {
     SmallVector<int> index;
     for (OpOperand *input : of.getDpsInputOperands()) {
       AffineMap map = of.getMatchingIndexingMap(input);
       Read read = map == shape.inOrder       ? InOrder
                   : map.getNumResults() == 0 ? Scalar
                                              : PerLane;
-      index.push_back(
-          skip && input->get() == skip ? -1 : int(add(input->get(), read)));
+      const Value *member = llvm::find(members, input->get());
+      index.push_back(member != members.end()
+                          ? -1 - int(member - members.begin())
+                          : int(add(input->get(), read)));
     }
     return index;
   }
@@ -836,32 +960,100 @@ private:
   DenseMap<std::pair<Value, int>, unsigned> seen;
 };
 
-/// The body of the rows' op: the sibling's body (if any) on its inputs,
-/// then the reduction's on its own, its accumulator the first output and
-/// the sibling's result (where it reads it) the sibling's value; yields the
-/// reduction's value and the sibling's.
+/// The body of the rows' op: each sibling's body on its inputs (block
+/// order), then each reduction's (the trailing one's first), its
+/// accumulator the next output; a sibling's result that a member reads is
+/// the sibling's value there (`reads` holds -1 - i for sibling i). Yields
+/// the reductions' values, then the values of the siblings in `written`.
 void buildRowsBody(OpBuilder &b, Location loc, ValueRange args,
-                   linalg::GenericOp op, ArrayRef<int> opInputs,
-                   linalg::GenericOp sibling, ArrayRef<int> siblingInputs,
-                   unsigned numInputs) {
+                   const RowsGroup &group, ArrayRef<SmallVector<int>> reads,
+                   ArrayRef<bool> written, unsigned numInputs) {
   IRMapping mapping;
-  auto cloneBody = [&](linalg::GenericOp from, ArrayRef<int> index,
-                       Value read) {
+  SmallVector<Value> siblingValues;
+  auto cloneBody = [&](linalg::GenericOp from, ArrayRef<int> index) {
     for (auto [arg, row] : llvm::zip(from.getRegionInputArgs(), index))
-      mapping.map(arg, row < 0 ? read : args[row]);
+      mapping.map(arg, row < 0 ? siblingValues[-1 - row] : args[row]);
     for (Operation &inner : from.getBody()->without_terminator())
       b.clone(inner, mapping);
     return mapping.lookupOrDefault(
         from.getBody()->getTerminator()->getOperand(0));
   };
-  Value siblingValue;
-  if (sibling)
-    siblingValue = cloneBody(sibling, siblingInputs, Value());
-  mapping.map(op.getRegionOutputArgs()[0], args[numInputs]);
-  SmallVector<Value> yielded = {cloneBody(op, opInputs, siblingValue)};
-  if (sibling)
-    yielded.push_back(siblingValue);
+  size_t next = 0;
+  for (linalg::GenericOp sibling : group.siblings)
+    siblingValues.push_back(cloneBody(sibling, reads[next++]));
+  SmallVector<Value> yielded;
+  unsigned out = numInputs;
+  auto reduce = [&](linalg::GenericOp op) {
+    mapping.map(op.getRegionOutputArgs()[0], args[out++]);
+    yielded.push_back(cloneBody(op, reads[next++]));
+  };
+  reduce(group.reduction);
+  for (auto &[sum, combiner] : group.sums)
+    reduce(sum);
+  for (auto [value, write] : llvm::zip(siblingValues, written))
+    if (write)
+      yielded.push_back(value);
   linalg::YieldOp::create(b, loc, yielded);
+}
+
+/// Replaces `op` (a reduction whose partials are `partials`, combined by
+/// `combiner`) by the combination of `partials` onto its init, reshaped to
+/// `groupShape` (with `maps` and `iterators` over it) and back; where `op`
+/// was, or after `after` where that comes later.
+void combineAt(RewriterBase &rewriter, linalg::GenericOp partial,
+               linalg::GenericOp op, Operation *combiner, Value partials,
+               ArrayRef<int64_t> groupShape, ArrayRef<int64_t> initShape,
+               ArrayRef<AffineMap> maps,
+               ArrayRef<utils::IteratorType> iterators) {
+  if (partial->isBeforeInBlock(op))
+    rewriter.setInsertionPoint(op);
+  else
+    rewriter.setInsertionPointAfter(partial);
+  Location loc = op.getLoc();
+  Value init = op.getDpsInitOperand(0)->get();
+  Value grouped = reshapeInOrder(rewriter, loc, partials, groupShape);
+  linalg::GenericOp total = combinePartials(
+      rewriter, partial, combiner, grouped,
+      reshapeInOrder(rewriter, loc, init, initShape), maps, iterators);
+  rewriter.replaceOp(
+      op, reshapeInOrder(rewriter, loc, total.getResult(0),
+                         cast<RankedTensorType>(init.getType()).getShape()));
+}
+
+/// Replaces `group`'s members by what `partial` (its rows' nest, with
+/// `written` siblings' rows after the reductions' partials) computes.
+void replaceGroup(RewriterBase &rewriter, linalg::GenericOp partial,
+                  const RowsGroup &group, Operation *combiner,
+                  const RowsLayout &layout, const RowInputs &inputs,
+                  ArrayRef<bool> written) {
+  MLIRContext *ctx = rewriter.getContext();
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::reduction,
+                                                utils::IteratorType::parallel};
+  unsigned result = 0;
+  combineAt(rewriter, partial, group.reduction, combiner,
+            partial.getResult(result++), {layout.groups, layout.lanes},
+            {layout.lanes}, {inputs.all, inputs.columns}, iterators);
+  AffineMap lanes = AffineMap::getMultiDimIdentityMap(1, ctx);
+  for (auto &[sum, sumCombiner] : group.sums)
+    combineAt(rewriter, partial, sum, sumCombiner, partial.getResult(result++),
+              {kRowLanes}, {}, {lanes, AffineMap::get(1, 0, ctx)},
+              {utils::IteratorType::reduction});
+  // Siblings last, the later first: an earlier one may be read by a later.
+  rewriter.setInsertionPointAfter(partial);
+  SmallVector<Value> rows;
+  for (bool write : written)
+    rows.push_back(write ? partial.getResult(result++) : Value());
+  for (size_t i = group.siblings.size(); i-- > 0;) {
+    linalg::GenericOp sibling = group.siblings[i];
+    Value row = rows[i];
+    if (!row) {
+      rewriter.eraseOp(sibling);
+      continue;
+    }
+    auto type = cast<RankedTensorType>(sibling.getResult(0).getType());
+    rewriter.replaceOp(sibling, reshapeInOrder(rewriter, sibling.getLoc(), row,
+                                               type.getShape()));
+  }
 }
 
 /// Rewrites a reduction into its trailing loops (trailingReductionCombiner)
@@ -871,35 +1063,52 @@ void buildRowsBody(OpBuilder &b, Location loc, ValueRange args,
 /// (four independent vectors of 16), then the g partials of each lane
 /// combined into the result. An 8-channel bias gradient was one chain of
 /// 8-lane additions over all 21632 positions, each waiting for the last.
-/// The grouping depends on the shapes only. With a `sibling`
-/// (findSiblingToFuse, computed at `at`), the rows' op computes the
-/// sibling's result too, as a second output in rows. Returns false where it
-/// does not apply (the rows must number at least two).
-bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
-                            Operation *combiner,
-                            linalg::GenericOp sibling = nullptr,
-                            Operation *at = nullptr) {
+/// The grouping depends on the shapes only. The same nest computes the
+/// rest of `group` (findRowsGroup): each full reduction as another row of
+/// partials, combined as splitFullReduction would (the same grouping), and
+/// each sibling's result as rows, written where something outside the
+/// group reads it. Returns false where it does not apply (the rows must
+/// number at least two).
+bool splitTrailingReduction(RewriterBase &rewriter, Operation *combiner,
+                            const RowsGroup &group) {
+  linalg::GenericOp op = group.reduction;
   std::optional<RowsLayout> layout = rowsLayout(op);
   if (!layout)
     return false;
   TrailingShape shape = trailingShape(op);
   Location loc = op.getLoc();
-  rewriter.setInsertionPoint(at ? at : op.getOperation());
+  Operation *at = group.at ? group.at : op.getOperation();
+  for (Operation *hoisted : group.hoisted)
+    rewriter.moveOpBefore(hoisted, at);
+  rewriter.setInsertionPoint(at);
   RowInputs inputs(rewriter, loc, *layout, shape);
-  Value siblingOut = sibling ? sibling.getResult(0) : Value();
-  SmallVector<int> siblingInputs;
-  if (sibling)
-    siblingInputs = inputs.add(sibling, Value());
-  SmallVector<int> opInputs = inputs.add(op, siblingOut);
+  SmallVector<Value> siblingResults;
+  for (linalg::GenericOp sibling : group.siblings)
+    siblingResults.push_back(sibling.getResult(0));
+  SmallVector<SmallVector<int>> reads;
+  for (linalg::GenericOp sibling : group.siblings)
+    reads.push_back(inputs.add(sibling, siblingResults));
+  reads.push_back(inputs.add(op, siblingResults));
+  for (auto &[sum, sumCombiner] : group.sums)
+    reads.push_back(inputs.add(sum, siblingResults));
   SmallVector<Value> inits = {
       partialStart(rewriter, loc, combinerIdentity(combiner), {kRowLanes})};
   SmallVector<AffineMap> maps = inputs.maps;
   maps.push_back(inputs.columns);
-  if (sibling) {
+  for (auto &[sum, sumCombiner] : group.sums) {
+    inits.push_back(partialStart(rewriter, loc, combinerIdentity(sumCombiner),
+                                 {kRowLanes}));
+    maps.push_back(inputs.columns);
+  }
+  SmallVector<bool> written;
+  for (linalg::GenericOp sibling : group.siblings) {
+    written.push_back(group.written(sibling));
+    if (!written.back())
+      continue;
     // The sibling writes every element and reads none of its init.
-    inits.push_back(
-        tensor::EmptyOp::create(rewriter, loc, {layout->rows, kRowLanes},
-                                getElementTypeOrSelf(siblingOut.getType())));
+    inits.push_back(tensor::EmptyOp::create(
+        rewriter, loc, {layout->rows, kRowLanes},
+        getElementTypeOrSelf(sibling.getResult(0).getType())));
     maps.push_back(inputs.all);
   }
   SmallVector<utils::IteratorType> iterators = {utils::IteratorType::reduction,
@@ -907,31 +1116,11 @@ bool splitTrailingReduction(RewriterBase &rewriter, linalg::GenericOp op,
   auto partial = linalg::GenericOp::create(
       rewriter, loc, ValueRange(inits).getTypes(), inputs.values, inits, maps,
       iterators, [&](OpBuilder &b, Location bodyLoc, ValueRange args) {
-        buildRowsBody(b, bodyLoc, args, op, opInputs, sibling, siblingInputs,
+        buildRowsBody(b, bodyLoc, args, group, reads, written,
                       inputs.values.size());
       });
   partial->setAttrs(op->getDiscardableAttrDictionary());
-  Value siblingResult;
-  if (sibling)
-    siblingResult =
-        reshapeInOrder(rewriter, loc, partial.getResult(1),
-                       cast<RankedTensorType>(siblingOut.getType()).getShape());
-  // The partials are combined where the reduction was, or after the rows'
-  // op where that comes later.
-  if (!at || at->isBeforeInBlock(op))
-    rewriter.setInsertionPoint(op);
-  Value init = op.getDpsInitOperand(0)->get();
-  Value perGroup = reshapeInOrder(rewriter, loc, partial.getResult(0),
-                                  {layout->groups, layout->lanes});
-  linalg::GenericOp total =
-      combinePartials(rewriter, partial, combiner, perGroup,
-                      reshapeInOrder(rewriter, loc, init, {layout->lanes}),
-                      {inputs.all, inputs.columns}, iterators);
-  rewriter.replaceOp(
-      op, reshapeInOrder(rewriter, loc, total.getResult(0),
-                         cast<RankedTensorType>(init.getType()).getShape()));
-  if (sibling)
-    rewriter.replaceOp(sibling, siblingResult);
+  replaceGroup(rewriter, partial, group, combiner, *layout, inputs, written);
   return true;
 }
 
@@ -1630,22 +1819,28 @@ struct AmpcVectorizeGenericsPass
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(ctx);
     bool changed = false;
-    // Elementwise ops computed with a reduction (findSiblingToFuse) are gone.
-    DenseSet<Operation *> fused;
+    // Trailing reductions first, with the ops computed in their nests
+    // (findRowsGroup), which are gone afterwards, as are the reductions.
+    DenseSet<Operation *> done;
     for (linalg::GenericOp op : ops) {
-      if (fused.contains(op))
+      Operation *combiner = trailingReductionCombiner(op);
+      if (done.contains(op) || !combiner)
+        continue;
+      RowsGroup group;
+      group.reduction = op;
+      if (auto found = findRowsGroup(op, parallelMinIterations))
+        group = std::move(*found);
+      SmallVector<Operation *> members = group.members();
+      if (splitTrailingReduction(rewriter, combiner, group))
+        done.insert(members.begin(), members.end());
+    }
+    for (linalg::GenericOp op : ops) {
+      if (done.contains(op))
         continue;
       if (Operation *combiner = fullReductionCombiner(op)) {
         op = foldIntoRows(rewriter, readInMemoryOrder(rewriter, op));
         if (unsigned numPartial = partialLoops(op, width))
           splitFullReduction(rewriter, op, combiner, numPartial);
-      } else if (Operation *combiner = trailingReductionCombiner(op)) {
-        auto sibling = findSiblingToFuse(op, parallelMinIterations);
-        if (splitTrailingReduction(rewriter, op, combiner,
-                                   sibling ? sibling->first : nullptr,
-                                   sibling ? sibling->second : nullptr) &&
-            sibling)
-          fused.insert(sibling->first);
       }
     }
     ops.clear();

@@ -1180,6 +1180,139 @@ func.func @interleaved_user_left_apart(%dy: tensor<8x4x32xf32>) -> (tensor<32xf3
 
 // -----
 
+#x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d2)>
+#s = affine_map<(d0, d1, d2) -> ()>
+
+// An fp8 step's ReLU gradient (an 8-channel activation: 18 rows of 64),
+// read by its bias gradient and by its amax, and quantized (scaled by the
+// step's stored scale, read from its tensor after the gradient) by an op
+// that computes the gradient again: one loop nest reads the gradient's two
+// inputs once and carries the bias partials (f32) and the amax partials
+// (i32), writing only the quantized rows; the gradient itself is never
+// written. The scale's read moves before the nest. The amax's 64 partials
+// are combined onto its init (maxsi), the bias partials per channel.
+// CHECK-LABEL: func.func @fp8_relu_gradient
+// CHECK: tensor.extract %arg2[]
+// CHECK: %[[ALL:.*]]:3 = scf.for {{.*}} to %c18 step %c1 iter_args({{.*}}) -> (tensor<64xf32>, tensor<64xi32>, tensor<18x64xf32>)
+// CHECK: arith.addf %{{.*}} : vector<16xf32>
+// CHECK: arith.maxsi %{{.*}} : vector<16xi32>
+// CHECK-NOT: scf.for {{.*}} to %c18 step %c1
+// CHECK: %[[FLAT:.*]] = tensor.collapse_shape %[[ALL]]#2 {{\[\[}}0, 1]] : tensor<18x64xf32> into tensor<1152xf32>
+// CHECK: %[[Q:.*]] = tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1, 2]] output_shape [4, 36, 8]
+// CHECK: %[[AMAX:.*]] = scf.for {{.*}} to %c64 {{.*}} -> (tensor<i32>)
+// CHECK: vector.reduction <maxsi>
+// CHECK: tensor.expand_shape %[[ALL]]#0 {{\[\[}}0, 1]] output_shape [8, 8]
+// CHECK: %[[SUM:.*]] = scf.for {{.*}} to %c8 step %c1
+// CHECK-NOT: scf.for {{.*}} to %c18 step %c1
+// CHECK: return %[[SUM]], %[[AMAX]], %[[Q]]
+func.func @fp8_relu_gradient(%dy: tensor<4x36x8xf32>, %pre: tensor<4x36x8xf32>, %scale: tensor<f32>) -> (tensor<8xf32>, tensor<i32>, tensor<4x36x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x36x8xf32>
+  %d = linalg.generic {indexing_maps = [#x, #x, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dy, %pre : tensor<4x36x8xf32>, tensor<4x36x8xf32>) outs(%e : tensor<4x36x8xf32>) {
+  ^bb0(%g: f32, %p: f32, %o: f32):
+    %on = arith.cmpf ogt, %p, %zero : f32
+    %r = arith.select %on, %g, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<4x36x8xf32>
+  %c0 = arith.constant 0 : i32
+  %abs = arith.constant 2147483647 : i32
+  %ei = tensor.empty() : tensor<i32>
+  %i0 = linalg.fill ins(%c0 : i32) outs(%ei : tensor<i32>) -> tensor<i32>
+  %amax = linalg.generic {indexing_maps = [#x, #s], iterator_types = ["reduction", "reduction", "reduction"]}
+      ins(%d : tensor<4x36x8xf32>) outs(%i0 : tensor<i32>) {
+  ^bb0(%g: f32, %o: i32):
+    %b = arith.bitcast %g : f32 to i32
+    %a = arith.andi %b, %abs : i32
+    %m = arith.maxsi %a, %o : i32
+    linalg.yield %m : i32
+  } -> tensor<i32>
+  %e1 = tensor.empty() : tensor<8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8xf32>) -> tensor<8xf32>
+  %sum = linalg.generic {indexing_maps = [#x, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%d : tensor<4x36x8xf32>) outs(%init : tensor<8xf32>) {
+  ^bb0(%g: f32, %o: f32):
+    %a = arith.addf %o, %g : f32
+    linalg.yield %a : f32
+  } -> tensor<8xf32>
+  %k = tensor.extract %scale[] : tensor<f32>
+  %eq = tensor.empty() : tensor<4x36x8xf32>
+  %q = linalg.generic {indexing_maps = [#x, #x, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dy, %pre : tensor<4x36x8xf32>, tensor<4x36x8xf32>) outs(%eq : tensor<4x36x8xf32>) {
+  ^bb0(%g: f32, %p: f32, %o: f32):
+    %on = arith.cmpf ogt, %p, %zero : f32
+    %r = arith.select %on, %g, %zero : f32
+    %t = arith.mulf %r, %k : f32
+    linalg.yield %t : f32
+  } -> tensor<4x36x8xf32>
+  return %sum, %amax, %q : tensor<8xf32>, tensor<i32>, tensor<4x36x8xf32>
+}
+
+// -----
+
+#x = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#c = affine_map<(d0, d1, d2) -> (d2)>
+#s = affine_map<(d0, d1, d2) -> ()>
+
+// The same, but the quantization's scale comes from this step's amax (read
+// between the amax and the quantization): the quantization cannot be in the
+// nest (before the nest its scale does not exist yet; after it, the amax's
+// reader would come first), so it stays a loop nest of its own, after the
+// nest of the gradient, its bias gradient and its amax.
+// CHECK-LABEL: func.func @scale_from_this_amax
+// CHECK: %[[ALL:.*]]:2 = scf.for {{.*}} to %c18 step %c1 iter_args({{.*}}) -> (tensor<64xf32>, tensor<64xi32>)
+// CHECK: %[[AMAX:.*]] = scf.for {{.*}} to %c64 {{.*}} -> (tensor<i32>)
+// CHECK: tensor.extract %[[AMAX]][]
+// CHECK: scf.for {{.*}} to %c4 step %c1
+// CHECK: arith.mulf %{{.*}} : vector<1x2x8xf32>
+// CHECK: return
+func.func @scale_from_this_amax(%dy: tensor<4x36x8xf32>, %pre: tensor<4x36x8xf32>) -> (tensor<8xf32>, tensor<4x36x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<4x36x8xf32>
+  %d = linalg.generic {indexing_maps = [#x, #x, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dy, %pre : tensor<4x36x8xf32>, tensor<4x36x8xf32>) outs(%e : tensor<4x36x8xf32>) {
+  ^bb0(%g: f32, %p: f32, %o: f32):
+    %on = arith.cmpf ogt, %p, %zero : f32
+    %r = arith.select %on, %g, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<4x36x8xf32>
+  %c0 = arith.constant 0 : i32
+  %abs = arith.constant 2147483647 : i32
+  %ei = tensor.empty() : tensor<i32>
+  %i0 = linalg.fill ins(%c0 : i32) outs(%ei : tensor<i32>) -> tensor<i32>
+  %amax = linalg.generic {indexing_maps = [#x, #s], iterator_types = ["reduction", "reduction", "reduction"]}
+      ins(%d : tensor<4x36x8xf32>) outs(%i0 : tensor<i32>) {
+  ^bb0(%g: f32, %o: i32):
+    %b = arith.bitcast %g : f32 to i32
+    %a = arith.andi %b, %abs : i32
+    %m = arith.maxsi %a, %o : i32
+    linalg.yield %m : i32
+  } -> tensor<i32>
+  %bits = tensor.extract %amax[] : tensor<i32>
+  %k = arith.bitcast %bits : i32 to f32
+  %e1 = tensor.empty() : tensor<8xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e1 : tensor<8xf32>) -> tensor<8xf32>
+  %sum = linalg.generic {indexing_maps = [#x, #c], iterator_types = ["reduction", "reduction", "parallel"]}
+      ins(%d : tensor<4x36x8xf32>) outs(%init : tensor<8xf32>) {
+  ^bb0(%g: f32, %o: f32):
+    %a = arith.addf %o, %g : f32
+    linalg.yield %a : f32
+  } -> tensor<8xf32>
+  %eq = tensor.empty() : tensor<4x36x8xf32>
+  %q = linalg.generic {indexing_maps = [#x, #x, #x], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%dy, %pre : tensor<4x36x8xf32>, tensor<4x36x8xf32>) outs(%eq : tensor<4x36x8xf32>) {
+  ^bb0(%g: f32, %p: f32, %o: f32):
+    %on = arith.cmpf ogt, %p, %zero : f32
+    %r = arith.select %on, %g, %zero : f32
+    %t = arith.mulf %r, %k : f32
+    linalg.yield %t : f32
+  } -> tensor<4x36x8xf32>
+  return %sum, %q : tensor<8xf32>, tensor<4x36x8xf32>
+}
+
+// -----
+
 #in = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>
 #out = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
 

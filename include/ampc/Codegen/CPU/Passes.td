@@ -135,10 +135,13 @@ def AmpcVectorizeGenerics
     amax history's maximum, an activation's amax), is first folded into rows
     of 64, so that its 64 partials are independent vector chains. A
     reduction of its leading loops into its trailing ones (a bias gradient)
-    is read as rows of 64 partials too, and an elementwise op over the same
-    loops that reads the same tensors, or whose result the reduction reads
-    (a ReLU gradient and its f16 cast), is computed in the same loop nest
-    where it has fewer than `parallel-min-iterations` iterations. A whole
+    is read as rows of 64 partials too, and, where it has fewer than
+    `parallel-min-iterations` iterations, the same loop nest computes the
+    elementwise ops over the same loops that read the tensors it reads or
+    produce them (a ReLU gradient, its f16 cast, an fp8 quantization that
+    computes it again) and the whole-tensor reductions of those (the
+    gradient's fp8 amax, as 64 more partials), up to 8 ops; a result that
+    only those ops read is not written. A whole
     innermost loop of at most half of `width` (8 channels) in an op without
     reductions takes the next loop into the vector too, unless an input is
     contiguous along another loop. Ops with window maps (pooling, its
