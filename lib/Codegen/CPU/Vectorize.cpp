@@ -568,7 +568,7 @@ linalg::GenericOp foldIntoRows(RewriterBase &rewriter, linalg::GenericOp op) {
         reshapeInOrder(rewriter, loc, input, {n / kRowLanes, kRowLanes}));
   SmallVector<AffineMap> maps(inputs.size(),
                               AffineMap::getMultiDimIdentityMap(2, ctx));
-  maps.push_back(AffineMap::get(2, 0, ctx));
+  maps.append(op.getNumDpsInits(), AffineMap::get(2, 0, ctx));
   SmallVector<utils::IteratorType> iterators(2, utils::IteratorType::reduction);
   auto rows =
       linalg::GenericOp::create(rewriter, loc, op.getResultTypes(), inputs,
@@ -1124,33 +1124,37 @@ bool splitTrailingReduction(RewriterBase &rewriter, Operation *combiner,
   return true;
 }
 
-/// Rewrites a full reduction (fullReductionCombiner) as partial results
-/// along its `numPartial` innermost loops (parallel loops: one vector lane
-/// each), then a reduction of the partials with the same combiner. The
-/// grouping is fixed by the shapes, not by the vector width or the threads:
-/// results are reproducible, and a long sum or maximum is not a chain of
-/// dependent scalar operations.
+/// Rewrites a full reduction (fullReductionCombiner; or several merged by
+/// mergeFullReductions, one combiner per result) as partial results along
+/// its `numPartial` innermost loops (parallel loops: one vector lane each),
+/// then a reduction of the partials with the same combiner. The grouping is
+/// fixed by the shapes, not by the vector width or the threads: results
+/// are reproducible, and a long sum or maximum is not a chain of dependent
+/// scalar operations.
 void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
-                        Operation *combiner, unsigned numPartial) {
+                        ArrayRef<Operation *> combiners, unsigned numPartial) {
   Location loc = op.getLoc();
   rewriter.setInsertionPoint(op);
   unsigned numLoops = op.getNumLoops();
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
   ArrayRef<int64_t> lanes = ArrayRef<int64_t>(bounds).take_back(numPartial);
-  TypedAttr identityAttr = combinerIdentity(combiner);
-  Type element = identityAttr.getType();
-  auto partialType = RankedTensorType::get(lanes, element);
-  Value start = partialStart(rewriter, loc, identityAttr, lanes);
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   MLIRContext *ctx = rewriter.getContext();
-  maps.back() = AffineMap::getMultiDimIdentityMap(numLoops, ctx)
-                    .getSliceMap(numLoops - numPartial, numPartial);
+  AffineMap perLane = AffineMap::getMultiDimIdentityMap(numLoops, ctx)
+                          .getSliceMap(numLoops - numPartial, numPartial);
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  SmallVector<Value> starts;
+  SmallVector<Type> types;
+  for (auto [i, combiner] : llvm::enumerate(combiners)) {
+    TypedAttr identity = combinerIdentity(combiner);
+    starts.push_back(partialStart(rewriter, loc, identity, lanes));
+    types.push_back(RankedTensorType::get(lanes, identity.getType()));
+    maps[op.getNumDpsInputs() + i] = perLane;
+  }
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (unsigned d = numLoops - numPartial; d < numLoops; ++d)
     iterators[d] = utils::IteratorType::parallel;
-  auto partial =
-      linalg::GenericOp::create(rewriter, loc, partialType, op.getDpsInputs(),
-                                ValueRange{start}, maps, iterators);
+  auto partial = linalg::GenericOp::create(
+      rewriter, loc, types, op.getDpsInputs(), starts, maps, iterators);
   rewriter.inlineRegionBefore(op.getRegion(), partial.getRegion(),
                               partial.getRegion().begin());
   partial->setAttrs(op->getDiscardableAttrDictionary());
@@ -1158,10 +1162,123 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   AffineMap none = AffineMap::get(numPartial, 0, ctx);
   SmallVector<utils::IteratorType> reduce(numPartial,
                                           utils::IteratorType::reduction);
-  linalg::GenericOp total =
-      combinePartials(rewriter, partial, combiner, partial.getResult(0),
-                      op.getDpsInitOperand(0)->get(), {all, none}, reduce);
-  rewriter.replaceOp(op, total.getResults());
+  SmallVector<Value> totals;
+  for (auto [i, combiner] : llvm::enumerate(combiners))
+    totals.push_back(
+        combinePartials(rewriter, partial, combiner, partial.getResult(i),
+                        op.getDpsInitOperand(i)->get(), {all, none}, reduce)
+            .getResult(0));
+  rewriter.replaceOp(op, totals);
+}
+
+/// Adds to `hoisted` the side-effect-free ops (in `op`'s block; fills but
+/// no other op with regions) that compute `value` from values defined
+/// before `op`, unless
+/// `value` is defined before `op` already; false if some other op
+/// computes it. At most `depth` ops deep (a fill of an empty tensor).
+bool hoistableTo(Value value, Operation *op, DominanceInfo &dominance,
+                 SetVector<Operation *> &hoisted, int depth = 3) {
+  if (dominance.properlyDominates(value, op))
+    return true;
+  Operation *def = value.getDefiningOp();
+  // Of ops with regions only fills: a reduction (`op` itself, or one that
+  // is about to be merged) stays where it is.
+  if (!def || depth == 0 || def->getBlock() != op->getBlock() || !isPure(def) ||
+      (def->getNumRegions() != 0 && !isa<linalg::FillOp>(def)))
+    return false;
+  SetVector<Value> read(def->getOperands().begin(), def->getOperands().end());
+  getUsedValuesDefinedAbove(def->getRegions(), read);
+  for (Value operand : read)
+    if (!hoistableTo(operand, op, dominance, hoisted, depth - 1))
+      return false;
+  hoisted.insert(def);
+  return true;
+}
+
+/// The later full reductions of `ops` (not in `done`) that read exactly
+/// what `op` reads, through the same maps over the same loops, and whose
+/// inits and captured values can be computed before `op` (hoistableTo;
+/// those ops are added to `hoisted`): a loss-scaled step's overflow check
+/// and gradient norm over each gradient, an fp8 history's signed and
+/// unsigned maxima. At most 3.
+SmallVector<std::pair<linalg::GenericOp, Operation *>>
+fullReductionPartners(linalg::GenericOp op, ArrayRef<linalg::GenericOp> ops,
+                      const DenseSet<Operation *> &done,
+                      SetVector<Operation *> &hoisted) {
+  SmallVector<std::pair<linalg::GenericOp, Operation *>> partners;
+  DominanceInfo dominance;
+  for (linalg::GenericOp other : ops) {
+    if (partners.size() == 3)
+      break;
+    if (other == op || done.contains(other) ||
+        other->getBlock() != op->getBlock() || !op->isBeforeInBlock(other) ||
+        other.getDpsInputs() != op.getDpsInputs() ||
+        other.hasIndexSemantics() ||
+        other.getStaticLoopRanges() != op.getStaticLoopRanges() ||
+        ArrayRef(other.getIndexingMapsArray()).drop_back() !=
+            ArrayRef(op.getIndexingMapsArray()).drop_back())
+      continue;
+    Operation *combiner = fullReductionCombiner(other);
+    if (!combiner)
+      continue;
+    SetVector<Value> needed;
+    needed.insert(other.getDpsInitOperand(0)->get());
+    getUsedValuesDefinedAbove(other.getRegion(), needed);
+    SetVector<Operation *> more = hoisted;
+    if (!llvm::all_of(needed, [&](Value value) {
+          return hoistableTo(value, op, dominance, more);
+        }))
+      continue;
+    hoisted = std::move(more);
+    partners.push_back({other, combiner});
+  }
+  return partners;
+}
+
+/// One full reduction computing `op` and its `partners` (one result each,
+/// their bodies in turn on the same inputs) where `op` was, after moving
+/// `hoisted` there: the inputs are read once.
+linalg::GenericOp mergeFullReductions(
+    RewriterBase &rewriter, linalg::GenericOp op,
+    ArrayRef<std::pair<linalg::GenericOp, Operation *>> partners,
+    ArrayRef<Operation *> hoisted) {
+  SmallVector<Operation *> order(hoisted);
+  llvm::sort(order,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  for (Operation *moved : order)
+    rewriter.moveOpBefore(moved, op);
+  SmallVector<linalg::GenericOp> all = {op};
+  for (auto &[other, combiner] : partners)
+    all.push_back(other);
+  SmallVector<Value> inits;
+  SmallVector<AffineMap> maps =
+      llvm::to_vector(ArrayRef(op.getIndexingMapsArray()).drop_back());
+  for (linalg::GenericOp member : all) {
+    inits.push_back(member.getDpsInitOperand(0)->get());
+    maps.push_back(member.getIndexingMapsArray().back());
+  }
+  rewriter.setInsertionPoint(op);
+  auto merged = linalg::GenericOp::create(
+      rewriter, op.getLoc(), ValueRange(inits).getTypes(), op.getDpsInputs(),
+      inits, maps, op.getIteratorTypesArray(),
+      [&](OpBuilder &b, Location loc, ValueRange args) {
+        SmallVector<Value> yielded;
+        unsigned numInputs = op.getNumDpsInputs();
+        for (auto [i, member] : llvm::enumerate(all)) {
+          IRMapping mapping;
+          mapping.map(member.getRegionInputArgs(), args.take_front(numInputs));
+          mapping.map(member.getRegionOutputArgs()[0], args[numInputs + i]);
+          for (Operation &inner : member.getBody()->without_terminator())
+            b.clone(inner, mapping);
+          yielded.push_back(mapping.lookupOrDefault(
+              member.getBody()->getTerminator()->getOperand(0)));
+        }
+        linalg::YieldOp::create(b, loc, yielded);
+      });
+  merged->setAttrs(op->getDiscardableAttrDictionary());
+  for (auto [i, member] : llvm::enumerate(all))
+    rewriter.replaceOp(member, merged.getResult(i));
+  return merged;
 }
 
 /// The smallest divisor of `size` that is at least min(size, `want`).
@@ -1834,14 +1951,31 @@ struct AmpcVectorizeGenericsPass
       if (splitTrailingReduction(rewriter, combiner, group))
         done.insert(members.begin(), members.end());
     }
+    // Then full reductions, those that read the same tensors in one.
     for (linalg::GenericOp op : ops) {
-      if (done.contains(op))
+      Operation *combiner =
+          done.contains(op) ? nullptr : fullReductionCombiner(op);
+      if (!combiner)
         continue;
-      if (Operation *combiner = fullReductionCombiner(op)) {
-        op = foldIntoRows(rewriter, readInMemoryOrder(rewriter, op));
-        if (unsigned numPartial = partialLoops(op, width))
-          splitFullReduction(rewriter, op, combiner, numPartial);
+      // Rewritten below: later searches skip it.
+      done.insert(op);
+      SetVector<Operation *> hoisted;
+      auto partners = fullReductionPartners(op, ops, done, hoisted);
+      SmallVector<Operation *> combiners = {combiner};
+      for (auto &[other, otherCombiner] : partners) {
+        combiners.push_back(otherCombiner);
+        done.insert(other);
       }
+      if (!partners.empty()) {
+        op = mergeFullReductions(rewriter, op, partners, hoisted.getArrayRef());
+        // The combiners are the merged body's own now.
+        for (auto [i, yielded] :
+             llvm::enumerate(op.getBody()->getTerminator()->getOperands()))
+          combiners[i] = yielded.getDefiningOp();
+      }
+      op = foldIntoRows(rewriter, readInMemoryOrder(rewriter, op));
+      if (unsigned numPartial = partialLoops(op, width))
+        splitFullReduction(rewriter, op, combiners, numPartial);
     }
     ops.clear();
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });

@@ -261,29 +261,34 @@ func.func @full_max_channels(%x: tensor<4x6x6x8xf32>, %init: tensor<f32>) -> ten
 // as its scale reads it) are exact in any grouping too: 1024 values fold
 // into 16 rows of 64 partials starting from each combiner's identity
 // (INT32_MIN for maxsi, 0 for maxui, INT32_MAX for minsi, all ones for
-// minui), with no horizontal reduction inside the rows. An i32 sum is not
-// split (one vector reduction per step).
+// minui), with no horizontal reduction inside the rows. The four read the
+// same tensor, so one loop nest carries all four rows of partials (the
+// tensor is read once), each combined on its own at the end. An i32 sum
+// is not split (one vector reduction per step).
 // CHECK-LABEL: func.func @bit_pattern_extrema
 // CHECK-DAG: %[[SMIN:.*]] = arith.constant dense<-2147483648> : vector<64xi32>
 // CHECK-DAG: %[[UMIN:.*]] = arith.constant dense<0> : vector<64xi32>
 // CHECK-DAG: %[[SMAX:.*]] = arith.constant dense<2147483647> : vector<64xi32>
 // CHECK-DAG: %[[UMAX:.*]] = arith.constant dense<-1> : vector<64xi32>
 // CHECK: vector.transfer_write %[[SMIN]], %{{.*}} : vector<64xi32>, tensor<64xi32>
-// CHECK: scf.for {{.*}} to %c16 step %c1 {{.*}} -> (tensor<64xi32>)
-// CHECK-NOT: vector.reduction
-// CHECK: arith.maxsi %{{.*}}, %{{.*}} : vector<16xi32>
-// CHECK: vector.reduction <maxsi>
 // CHECK: vector.transfer_write %[[UMIN]], %{{.*}} : vector<64xi32>, tensor<64xi32>
-// CHECK-NOT: vector.reduction
-// CHECK: arith.maxui %{{.*}}, %{{.*}} : vector<16xi32>
-// CHECK: vector.reduction <maxui>
 // CHECK: vector.transfer_write %[[SMAX]], %{{.*}} : vector<64xi32>, tensor<64xi32>
-// CHECK-NOT: vector.reduction
-// CHECK: arith.minsi %{{.*}}, %{{.*}} : vector<16xi32>
-// CHECK: vector.reduction <minsi>
 // CHECK: vector.transfer_write %[[UMAX]], %{{.*}} : vector<64xi32>, tensor<64xi32>
+// CHECK: scf.for {{.*}} to %c16 step %c1 {{.*}} -> (tensor<64xi32>, tensor<64xi32>, tensor<64xi32>, tensor<64xi32>)
+// CHECK: %[[X:.*]] = vector.transfer_read %{{.*}} : tensor<1x16xf32>, vector<1x16xf32>
+// CHECK-NOT: vector.transfer_read %{{.*}} : tensor<1x16xf32>
 // CHECK-NOT: vector.reduction
+// CHECK: arith.bitcast %[[X]]
+// CHECK: arith.maxsi %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: arith.bitcast %[[X]]
+// CHECK: arith.maxui %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: arith.bitcast %[[X]]
+// CHECK: arith.minsi %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: arith.bitcast %[[X]]
 // CHECK: arith.minui %{{.*}}, %{{.*}} : vector<16xi32>
+// CHECK: vector.reduction <maxsi>
+// CHECK: vector.reduction <maxui>
+// CHECK: vector.reduction <minsi>
 // CHECK: vector.reduction <minui>
 // CHECK: scf.for {{.*}} to %c1024 step %c16
 // CHECK: vector.reduction <add>
@@ -326,6 +331,100 @@ func.func @bit_pattern_extrema(%x: tensor<1024xf32>, %init: tensor<i32>)
     linalg.yield %m : i32
   } -> tensor<i32>
   return %smax, %umax, %smin, %umin, %sum : tensor<i32>, tensor<i32>, tensor<i32>, tensor<i32>, tensor<i32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#none2 = affine_map<(d0, d1) -> ()>
+
+// A loss-scaled step's overflow check and gradient norm over the same
+// 64 x 64 gradient: the norm's init (a fill after the check's result is
+// read) moves before the check, and one loop nest over 64 rows carries
+// both rows of partials (i1 `or`, f32 sum), reading the gradient once.
+// Each is combined on its own, the norm onto its moved init.
+// CHECK-LABEL: func.func @overflow_check_and_norm
+// CHECK: %[[NORM0:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<f32>)
+// CHECK: scf.for {{.*}} to %c64 step %c1 {{.*}} -> (tensor<64xi1>, tensor<64xf32>)
+// CHECK: %[[G:.*]] = vector.transfer_read %{{.*}} : tensor<1x16xf32>, vector<1x16xf32>
+// CHECK-NOT: vector.transfer_read %{{.*}} : tensor<1x16xf32>
+// CHECK: math.absf %[[G]]
+// CHECK: arith.ori %{{.*}} : vector<16xi1>
+// CHECK: arith.mulf %[[G]]
+// CHECK: arith.addf %{{.*}} : vector<16xf32>
+// CHECK: vector.reduction <or>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[NORM0]]) -> (tensor<f32>)
+// CHECK: vector.reduction <add>
+// CHECK-NOT: scf.for {{.*}} to %c64 step %c1
+// CHECK: return
+func.func @overflow_check_and_norm(%g: tensor<64x64xf32>, %inv: tensor<f32>) -> (i1, tensor<f32>) {
+  %false = arith.constant false
+  %inf = arith.constant 0x7F800000 : f32
+  %e = tensor.empty() : tensor<i1>
+  %init = linalg.fill ins(%false : i1) outs(%e : tensor<i1>) -> tensor<i1>
+  %bad = linalg.generic {indexing_maps = [#id2, #none2], iterator_types = ["reduction", "reduction"]}
+      ins(%g : tensor<64x64xf32>) outs(%init : tensor<i1>) {
+  ^bb0(%x: f32, %o: i1):
+    %a = math.absf %x : f32
+    %c = arith.cmpf uge, %a, %inf : f32
+    %r = arith.ori %c, %o : i1
+    linalg.yield %r : i1
+  } -> tensor<i1>
+  %any = tensor.extract %bad[] : tensor<i1>
+  %k = tensor.extract %inv[] : tensor<f32>
+  %zero = arith.constant 0.0 : f32
+  %ef = tensor.empty() : tensor<f32>
+  %finit = linalg.fill ins(%zero : f32) outs(%ef : tensor<f32>) -> tensor<f32>
+  %norm = linalg.generic {indexing_maps = [#id2, #none2], iterator_types = ["reduction", "reduction"]}
+      ins(%g : tensor<64x64xf32>) outs(%finit : tensor<f32>) {
+  ^bb0(%x: f32, %o: f32):
+    %u = arith.mulf %x, %k : f32
+    %s = arith.mulf %u, %u : f32
+    %r = arith.addf %s, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  return %any, %norm : i1, tensor<f32>
+}
+
+// -----
+
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#none2 = affine_map<(d0, d1) -> ()>
+
+// Left apart: the norm's scale depends on the check's result (it is not
+// there before the check), so each reads the gradient in its own loop nest.
+// CHECK-LABEL: func.func @norm_after_check_left_apart
+// CHECK: scf.for {{.*}} to %c64 step %c1 {{.*}} -> (tensor<64xi1>)
+// CHECK: scf.for {{.*}} to %c64 step %c1 {{.*}} -> (tensor<64xf32>)
+// CHECK: return
+func.func @norm_after_check_left_apart(%g: tensor<64x64xf32>) -> tensor<f32> {
+  %false = arith.constant false
+  %inf = arith.constant 0x7F800000 : f32
+  %e = tensor.empty() : tensor<i1>
+  %init = linalg.fill ins(%false : i1) outs(%e : tensor<i1>) -> tensor<i1>
+  %bad = linalg.generic {indexing_maps = [#id2, #none2], iterator_types = ["reduction", "reduction"]}
+      ins(%g : tensor<64x64xf32>) outs(%init : tensor<i1>) {
+  ^bb0(%x: f32, %o: i1):
+    %a = math.absf %x : f32
+    %c = arith.cmpf uge, %a, %inf : f32
+    %r = arith.ori %c, %o : i1
+    linalg.yield %r : i1
+  } -> tensor<i1>
+  %any = tensor.extract %bad[] : tensor<i1>
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %k = arith.select %any, %zero, %one : f32
+  %ef = tensor.empty() : tensor<f32>
+  %finit = linalg.fill ins(%zero : f32) outs(%ef : tensor<f32>) -> tensor<f32>
+  %norm = linalg.generic {indexing_maps = [#id2, #none2], iterator_types = ["reduction", "reduction"]}
+      ins(%g : tensor<64x64xf32>) outs(%finit : tensor<f32>) {
+  ^bb0(%x: f32, %o: f32):
+    %u = arith.mulf %x, %k : f32
+    %s = arith.mulf %u, %u : f32
+    %r = arith.addf %s, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  return %norm : tensor<f32>
 }
 
 // -----
@@ -390,17 +489,16 @@ func.func @overflow_check(%g: tensor<784x256xf32>) -> (tensor<i1>, tensor<i1>) {
 // input's layout (o, h, w, i), so the 8 x 3 x 3 x 16 = 1152 elements are
 // one contiguous run, folded into 18 rows of 64 whose partials are updated
 // 16 lanes at a time. They were read with a stride of 16 elements into
-// 3 x 3 partials (the two trailing loops), a few lanes at a time.
+// 3 x 3 partials (the two trailing loops), a few lanes at a time. Both read
+// the same gradient: one loop nest carries both rows of partials.
 // CHECK-LABEL: func.func @permuted_full_reductions
 // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2, 3]] : tensor<8x3x3x16xf32> into tensor<1152xf32>
 // CHECK: tensor.expand_shape %{{.*}} output_shape [18, 64] : tensor<1152xf32> into tensor<18x64xf32>
-// CHECK: scf.for {{.*}} to %c18 step %c1 {{.*}} -> (tensor<64xf32>)
+// CHECK: scf.for {{.*}} to %c18 step %c1 {{.*}} -> (tensor<64xf32>, tensor<64xi1>)
 // CHECK: arith.mulf %{{.*}}, %{{.*}} : vector<1x16xf32>
 // CHECK: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
-// CHECK: vector.reduction <add>
-// CHECK: tensor.expand_shape %{{.*}} output_shape [18, 64] : tensor<1152xf32> into tensor<18x64xf32>
-// CHECK: scf.for {{.*}} to %c18 step %c1 {{.*}} -> (tensor<64xi1>)
 // CHECK: arith.ori %{{.*}}, %{{.*}} : vector<16xi1>
+// CHECK: vector.reduction <add>
 // CHECK: vector.reduction <or>
 // CHECK-NOT: vector<3xf32>
 // CHECK-NOT: vector<3xi1>

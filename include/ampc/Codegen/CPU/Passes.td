@@ -133,7 +133,13 @@ def AmpcVectorizeGenerics
     reduction of inputs read in memory order (identity maps: one contiguous
     run) of a multiple of 64 elements, at least 128 (an fp8
     amax history's maximum, an activation's amax), is first folded into rows
-    of 64, so that its 64 partials are independent vector chains. A
+    of 64, so that its 64 partials are independent vector chains; whole
+    reductions that read the same tensors through the same maps (a
+    loss-scaled step's overflow check and gradient norm, an amax history's
+    signed and unsigned maxima; up to 4) are one loop nest with a row of
+    partials each, their inits and captured values (fills, a scale read
+    from its tensor) moved before the first where they are computed after
+    it. A
     reduction of its leading loops into its trailing ones (a bias gradient)
     is read as rows of 64 partials too, and, where it has fewer than
     `parallel-min-iterations` iterations, the same loop nest computes the
