@@ -1940,8 +1940,10 @@ struct AmpcVectorizeGenericsPass
     // (findRowsGroup), which are gone afterwards, as are the reductions.
     DenseSet<Operation *> done;
     for (linalg::GenericOp op : ops) {
-      Operation *combiner = trailingReductionCombiner(op);
-      if (done.contains(op) || !combiner)
+      // Members of an earlier group are gone: nothing of them is read.
+      Operation *combiner =
+          done.contains(op) ? nullptr : trailingReductionCombiner(op);
+      if (!combiner)
         continue;
       RowsGroup group;
       group.reduction = op;
