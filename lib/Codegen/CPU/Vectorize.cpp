@@ -724,6 +724,40 @@ SetVector<Value> valuesRead(ArrayRef<Operation *> ops) {
   return read;
 }
 
+/// Adds to `hoisted` the side-effect-free ops (in `op`'s block; fills but
+/// no other op with regions) that compute `value` from values defined
+/// before `op`, unless `value` is defined before `op` already; false if
+/// some other op computes it. At most `depth` ops deep (a fill of an empty
+/// tensor). moveBeforeInOrder moves them.
+bool hoistableTo(Value value, Operation *op, DominanceInfo &dominance,
+                 SetVector<Operation *> &hoisted, int depth = 3) {
+  if (dominance.properlyDominates(value, op))
+    return true;
+  Operation *def = value.getDefiningOp();
+  // Of ops with regions only fills: a reduction (`op` itself, or one that
+  // is about to be merged) stays where it is.
+  if (!def || depth == 0 || def->getBlock() != op->getBlock() || !isPure(def) ||
+      (def->getNumRegions() != 0 && !isa<linalg::FillOp>(def)))
+    return false;
+  SetVector<Value> read(def->getOperands().begin(), def->getOperands().end());
+  getUsedValuesDefinedAbove(def->getRegions(), read);
+  for (Value operand : read)
+    if (!hoistableTo(operand, op, dominance, hoisted, depth - 1))
+      return false;
+  hoisted.insert(def);
+  return true;
+}
+
+/// Moves `ops` (hoistableTo's) before `at`, keeping their order.
+void moveBeforeInOrder(RewriterBase &rewriter, ArrayRef<Operation *> ops,
+                       Operation *at) {
+  SmallVector<Operation *> order(ops);
+  llvm::sort(order,
+             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+  for (Operation *moved : order)
+    rewriter.moveOpBefore(moved, at);
+}
+
 /// Places `group`'s nest (sets `at` and `hoisted`): before its first member
 /// where every value the members read (other than members' results) is
 /// defined before it or by a side-effect-free op of operands defined before
@@ -734,31 +768,19 @@ bool placeGroup(RowsGroup &group) {
   SmallVector<Operation *> members = group.members();
   Operation *first = members.front(), *last = members.back();
   DominanceInfo dominance;
-  auto before = [&](Value value, Operation *op) {
-    return dominance.properlyDominates(value, op);
-  };
   SetVector<Operation *> hoisted;
   bool early = true;
   for (Value value : valuesRead(members)) {
     Operation *def = value.getDefiningOp();
-    if ((def && llvm::is_contained(members, def)) || before(value, first))
+    if ((def && llvm::is_contained(members, def)) ||
+        hoistableTo(value, first, dominance, hoisted, /*depth=*/1))
       continue;
-    if (def && def->getBlock() == first->getBlock() && isPure(def) &&
-        def->getNumRegions() == 0 &&
-        llvm::all_of(def->getOperands(),
-                     [&](Value operand) { return before(operand, first); })) {
-      hoisted.insert(def);
-      continue;
-    }
     early = false;
     break;
   }
   if (early) {
     group.at = first;
     group.hoisted = hoisted.takeVector();
-    llvm::sort(group.hoisted, [](Operation *a, Operation *b) {
-      return a->isBeforeInBlock(b);
-    });
     return true;
   }
   Block *block = last->getBlock();
@@ -1078,8 +1100,7 @@ bool splitTrailingReduction(RewriterBase &rewriter, Operation *combiner,
   TrailingShape shape = trailingShape(op);
   Location loc = op.getLoc();
   Operation *at = group.at ? group.at : op.getOperation();
-  for (Operation *hoisted : group.hoisted)
-    rewriter.moveOpBefore(hoisted, at);
+  moveBeforeInOrder(rewriter, group.hoisted, at);
   rewriter.setInsertionPoint(at);
   RowInputs inputs(rewriter, loc, *layout, shape);
   SmallVector<Value> siblingResults;
@@ -1171,30 +1192,6 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
   rewriter.replaceOp(op, totals);
 }
 
-/// Adds to `hoisted` the side-effect-free ops (in `op`'s block; fills but
-/// no other op with regions) that compute `value` from values defined
-/// before `op`, unless
-/// `value` is defined before `op` already; false if some other op
-/// computes it. At most `depth` ops deep (a fill of an empty tensor).
-bool hoistableTo(Value value, Operation *op, DominanceInfo &dominance,
-                 SetVector<Operation *> &hoisted, int depth = 3) {
-  if (dominance.properlyDominates(value, op))
-    return true;
-  Operation *def = value.getDefiningOp();
-  // Of ops with regions only fills: a reduction (`op` itself, or one that
-  // is about to be merged) stays where it is.
-  if (!def || depth == 0 || def->getBlock() != op->getBlock() || !isPure(def) ||
-      (def->getNumRegions() != 0 && !isa<linalg::FillOp>(def)))
-    return false;
-  SetVector<Value> read(def->getOperands().begin(), def->getOperands().end());
-  getUsedValuesDefinedAbove(def->getRegions(), read);
-  for (Value operand : read)
-    if (!hoistableTo(operand, op, dominance, hoisted, depth - 1))
-      return false;
-  hoisted.insert(def);
-  return true;
-}
-
 /// The later full reductions of `ops` (not in `done`) that read exactly
 /// what `op` reads, through the same maps over the same loops, and whose
 /// inits and captured values can be computed before `op` (hoistableTo;
@@ -1242,11 +1239,7 @@ linalg::GenericOp mergeFullReductions(
     RewriterBase &rewriter, linalg::GenericOp op,
     ArrayRef<std::pair<linalg::GenericOp, Operation *>> partners,
     ArrayRef<Operation *> hoisted) {
-  SmallVector<Operation *> order(hoisted);
-  llvm::sort(order,
-             [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
-  for (Operation *moved : order)
-    rewriter.moveOpBefore(moved, op);
+  moveBeforeInOrder(rewriter, hoisted, op);
   SmallVector<linalg::GenericOp> all = {op};
   for (auto &[other, combiner] : partners)
     all.push_back(other);
@@ -1931,13 +1924,22 @@ struct AmpcVectorizeGenericsPass
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    MLIRContext *ctx = &getContext();
+    IRRewriter rewriter(&getContext());
+    splitReductions(rewriter, module);
+    FailureOr<bool> changed = vectorizeOps(rewriter, module);
+    if (failed(changed))
+      return signalPassFailure();
+    if (*changed && failed(lowerVectorReductions(rewriter, module)))
+      return signalPassFailure();
+  }
+
+  /// Reductions as partial results: trailing reductions first, with the
+  /// ops computed in their nests (findRowsGroup), which are gone afterwards,
+  /// as are the reductions; then full reductions, those that read the same
+  /// tensors in one (fullReductionPartners).
+  void splitReductions(IRRewriter &rewriter, ModuleOp module) {
     SmallVector<linalg::GenericOp> ops;
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
-    IRRewriter rewriter(ctx);
-    bool changed = false;
-    // Trailing reductions first, with the ops computed in their nests
-    // (findRowsGroup), which are gone afterwards, as are the reductions.
     DenseSet<Operation *> done;
     for (linalg::GenericOp op : ops) {
       // Members of an earlier group are gone: nothing of them is read.
@@ -1953,7 +1955,6 @@ struct AmpcVectorizeGenericsPass
       if (splitTrailingReduction(rewriter, combiner, group))
         done.insert(members.begin(), members.end());
     }
-    // Then full reductions, those that read the same tensors in one.
     for (linalg::GenericOp op : ops) {
       Operation *combiner =
           done.contains(op) ? nullptr : fullReductionCombiner(op);
@@ -1979,17 +1980,22 @@ struct AmpcVectorizeGenericsPass
       if (unsigned numPartial = partialLoops(op, width))
         splitFullReduction(rewriter, op, combiners, numPartial);
     }
-    ops.clear();
+  }
+
+  /// Tiles and vectorizes every generic: windowed ops first (an output
+  /// filled by an op that is still a generic, not yet a loop nest, is
+  /// recognized as a fill), then the others. Returns whether anything
+  /// changed; failure (with an error on the op) where an op that should be
+  /// vectorized cannot be.
+  FailureOr<bool> vectorizeOps(IRRewriter &rewriter, ModuleOp module) {
+    SmallVector<linalg::GenericOp> ops;
     module.walk([&](linalg::GenericOp op) { ops.push_back(op); });
-    // Windowed ops first: an output filled by an op that is still a
-    // generic (not yet a loop nest) is recognized as a fill.
+    bool changed = false;
     SmallVector<linalg::GenericOp> others;
     for (linalg::GenericOp op : ops) {
       if (shufflePlan(op)) {
-        if (failed(gatherAsShuffles(rewriter, op, parallelMinIterations))) {
-          op.emitError("cannot split this gather across threads");
-          return signalPassFailure();
-        }
+        if (failed(gatherAsShuffles(rewriter, op, parallelMinIterations)))
+          return op.emitError("cannot split this gather across threads");
         changed = true;
         continue;
       }
@@ -1999,10 +2005,8 @@ struct AmpcVectorizeGenericsPass
         continue;
       }
       if (failed(vectorizeWindowed(rewriter, op, windowed->first,
-                                   windowed->second, parallelMinIterations))) {
-        op.emitError("cannot vectorize this windowed op");
-        return signalPassFailure();
-      }
+                                   windowed->second, parallelMinIterations)))
+        return op.emitError("cannot vectorize this windowed op");
       changed = true;
     }
     for (linalg::GenericOp op : others) {
@@ -2010,14 +2014,16 @@ struct AmpcVectorizeGenericsPass
       if (!plan)
         continue;
       if (failed(vectorizeGeneric(rewriter, op, plan->first, plan->second,
-                                  parallelMinIterations))) {
-        op.emitError("cannot tile and vectorize this op");
-        return signalPassFailure();
-      }
+                                  parallelMinIterations)))
+        return op.emitError("cannot tile and vectorize this op");
       changed = true;
     }
-    if (!changed)
-      return;
+    return changed;
+  }
+
+  /// Lowers what the vectorized ops left for the LLVM lowering.
+  LogicalResult lowerVectorReductions(IRRewriter &rewriter, ModuleOp module) {
+    MLIRContext *ctx = &getContext();
     // Reductions become vector.multi_reduction, which the LLVM lowering does
     // not take. Canonicalization first: a reduction over unit dimensions
     // (an outer reduction loop tiled by 1, as in the partial sums above)
@@ -2032,7 +2038,7 @@ struct AmpcVectorizeGenericsPass
     RewritePatternSet canonical(ctx);
     canonicalizations(canonical);
     if (failed(applyPatternsGreedily(module, std::move(canonical))))
-      return signalPassFailure();
+      return failure();
     SmallVector<linalg::FillOp> windowStarts;
     module.walk([&](linalg::FillOp fill) {
       if (fill->removeAttr(kWindowStartAttr))
@@ -2047,8 +2053,7 @@ struct AmpcVectorizeGenericsPass
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     patterns.add<TransposeAsShuffle>(ctx);
     canonicalizations(patterns);
-    if (failed(applyPatternsGreedily(module, std::move(patterns))))
-      return signalPassFailure();
+    return applyPatternsGreedily(module, std::move(patterns));
   }
 };
 
