@@ -94,6 +94,13 @@ struct DropRepeatedZeroAdd : OpRewritePattern<arith::AddFOp> {
   }
 };
 
+/// True if `op`'s body reads one of its inits (an accumulation).
+bool readsItsInit(linalg::LinalgOp op) {
+  return llvm::any_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
+    return op.payloadUsesValueFromOperand(&init);
+  });
+}
+
 /// True if `reader` is an all-parallel linalg op that reads `value` along
 /// its innermost loop: it moves whole rows of it (a pack's transpose of
 /// panels), which stays a vector loop with any elementwise body fused in. A
@@ -135,9 +142,7 @@ bool expandsIntoParallelOps(OpOperand *reshaped) {
       producer.getNumDpsInputs() != 1 ||
       !isa<BlockArgument>(producer.getDpsInputs()[0]) ||
       producer.getNumLoops() != producer.getNumParallelLoops() ||
-      llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
-        return producer.payloadUsesValueFromOperand(&init);
-      }))
+      readsItsInit(producer))
     return false;
   return llvm::all_of(expand->getUsers(), [&](Operation *user) {
     return movesRowsOf(user, expand.getResult());
@@ -156,11 +161,7 @@ struct AmpcFuseElementwisePass
           if (!consumer)
             return false;
           auto producer = fused->get().getDefiningOp<linalg::LinalgOp>();
-          bool readsInit =
-              producer &&
-              llvm::any_of(producer.getDpsInitsMutable(), [&](OpOperand &init) {
-                return producer.payloadUsesValueFromOperand(&init);
-              });
+          bool readsInit = producer && readsItsInit(producer);
           // A reduction that reads each element of its input once (a
           // gradient norm's sum of squares of the unscaled gradient) computes
           // its only reader's producer in the same loop: the producer's
