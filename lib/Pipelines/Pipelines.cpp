@@ -256,7 +256,7 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   if (options.emitCInterface)
     pm.addPass(ampc::createAmpcEmitCInterface());
   // The register tile fits the target's vector registers (AVX2's 16 ymm
-  // would spill AVX-512's 8 x 32).
+  // would spill AVX-512's 6 x 64).
   // What options leave unset comes from this machine's CPU, read once (the
   // JIT and ampc-compile set them all).
   std::optional<CpuTarget> host;

@@ -1,10 +1,10 @@
 //===- CpuTargetTest.cpp - register tiles sized for each CPU --------------===//
 //
 // The register tile of contractions follows the target's vector registers:
-// AVX-512 keeps its 8 x 32 tile (16 zmm accumulators), AVX2 gets 6 x 16 (12
-// ymm accumulators out of 16, no spills), 128-bit vectors 6 x 8, AArch64's
-// 32 NEON registers 8 x 8. Named CPUs take their features from LLVM's
-// tables; explicit features override them.
+// AVX-512 gets 6 x 64 (24 zmm accumulators, 4 vectors of B, a broadcast),
+// AVX2 6 x 16 (12 ymm accumulators out of 16, no spills), 128-bit vectors
+// 6 x 8, AArch64's 32 NEON registers 6 x 16. Named CPUs take their
+// features from LLVM's tables; explicit features override them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,7 +30,7 @@ TEST(CpuTargetTest, NamedX86CpusGetTheirVectorUnits) {
   EXPECT_EQ(zen4.vectorBits, 512u);
   EXPECT_EQ(zen4.vectorRegisters, 32u);
   EXPECT_TRUE(zen4.avx512bf16);
-  EXPECT_EQ(zen4.registerTile(), Tile(8, 32));
+  EXPECT_EQ(zen4.registerTile(), Tile(6, 64));
 
   // Zen 4 multiplies bf16 with dot products; Sapphire Rapids has them too,
   // at a fraction of its FMA rate, and AMX tiles instead.
@@ -40,12 +40,12 @@ TEST(CpuTargetTest, NamedX86CpusGetTheirVectorUnits) {
   EXPECT_TRUE(spr.avx512bf16);
   EXPECT_TRUE(spr.amxBf16);
   EXPECT_FALSE(spr.prefersBf16Dot());
-  EXPECT_EQ(spr.registerTile(), Tile(8, 32));
+  EXPECT_EQ(spr.registerTile(), Tile(6, 64));
   EXPECT_TRUE(CpuTarget::fromName("sapphirerapids", "-amx-bf16", triple)
                   .prefersBf16Dot());
 
   CpuTarget skx = CpuTarget::fromName("skylake-avx512", "", triple);
-  EXPECT_EQ(skx.registerTile(), Tile(8, 32));
+  EXPECT_EQ(skx.registerTile(), Tile(6, 64));
   EXPECT_FALSE(skx.avx512bf16);
 
   CpuTarget baseline = CpuTarget::fromName("x86-64", "", triple);
@@ -80,7 +80,7 @@ TEST(CpuTargetTest, UnknownCpusAndAArch64GetSafeDefaults) {
       CpuTarget::fromName("generic", "", "aarch64-unknown-linux-gnu");
   EXPECT_EQ(neon.vectorBits, 128u);
   EXPECT_EQ(neon.vectorRegisters, 32u);
-  EXPECT_EQ(neon.registerTile(), Tile(8, 8));
+  EXPECT_EQ(neon.registerTile(), Tile(6, 16));
   EXPECT_TRUE(neon.f16Conversions);
   EXPECT_FALSE(unknown.f16Conversions);
 }

@@ -71,7 +71,11 @@ CpuTarget CpuTarget::fromName(llvm::StringRef cpu, llvm::StringRef features,
 }
 
 std::pair<int64_t, int64_t> CpuTarget::registerTile() const {
-  int64_t lanes = vectorBits / 32, columnVectors = 2;
+  // Four vectors of columns where 32 registers hold their 24 accumulators
+  // next to B's four vectors and a broadcast (AVX-512: 4 loads and 6
+  // broadcasts per 24 multiply-adds); two with 16 registers.
+  int64_t lanes = vectorBits / 32;
+  int64_t columnVectors = vectorRegisters >= 32 ? 4 : 2;
   int64_t rows = (int64_t(vectorRegisters) - columnVectors - 1) / columnVectors;
   return {std::clamp<int64_t>(rows, 1, 8), columnVectors * lanes};
 }

@@ -606,15 +606,14 @@ bool ampc::cpu::hasBf16ExactInputs(linalg::LinalgOp op) {
   });
 }
 
-namespace {
-
 /// The loops along C's rows and columns that the register tiles' rows and
 /// columns follow, so that C accumulates in place: the input that reads
 /// the row loop is packed as A (a backward pass's dX = dY W^T may be
 /// written with W first and C read transposed). A narrow column count (a
 /// classifier's 10 outputs) fills `cols` lanes poorly: then C^T = B^T A^T
 /// is computed instead, which is the same sum, with C packed and unpacked.
-std::pair<unsigned, unsigned> tileAxes(linalg::LinalgOp op, int64_t cols) {
+std::pair<unsigned, unsigned> ampc::cpu::tileAxes(linalg::LinalgOp op,
+                                                  int64_t cols) {
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   AffineMap cMap = op.getIndexingMapsArray()[2];
   unsigned rowLoop = cMap.getDimPosition(cMap.getNumResults() - 2),
@@ -623,6 +622,8 @@ std::pair<unsigned, unsigned> tileAxes(linalg::LinalgOp op, int64_t cols) {
     std::swap(rowLoop, colLoop);
   return {rowLoop, colLoop};
 }
+
+namespace {
 
 /// `source` zero-padded along `dim` to a multiple of `multiple`.
 Value padToMultiple(RewriterBase &b, Location loc, Value source, int64_t dim,
@@ -706,7 +707,7 @@ linalg::LinalgOp packForAmx(RewriterBase &b, linalg::LinalgOp op,
   Location loc = op.getLoc();
   b.setInsertionPoint(op);
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  auto [rowLoop, colLoop] = tileAxes(op, kTile);
+  auto [rowLoop, colLoop] = ampc::cpu::tileAxes(op, kTile);
   unsigned lhs = rowLoop == loops.m ? 0 : 1;
   Value a = packOperand(b, loc, op.getDpsInputOperand(lhs)->get(), maps[lhs],
                         {rowLoop, loops.k}, {rowLoop, loops.k}, {kTile, kTile});
@@ -915,8 +916,15 @@ ampc::cpu::PanelSizes ampc::cpu::PanelSizes::forCaches(int64_t rows,
                                                        int64_t cols,
                                                        int64_t l1Bytes,
                                                        int64_t l2Bytes) {
+  // B's k block of one column tile fills half of L1, and is at least
+  // kMinDepth deep: each k block loads and stores the tiles of C once, and
+  // deeper blocks measured faster even where B's block outgrows L1 and
+  // streams from L2 (6 x 64 tiles, gemm 2048^3, one thread of a Sapphire
+  // Rapids-class Xeon: 64 deep (half of L1) 74, 128 deep 75, 256 deep 79
+  // GFLOP/s; 384 and 512 no faster than 256).
+  constexpr int64_t kMinDepth = 256;
   PanelSizes sizes;
-  sizes.depth = std::max<int64_t>(16, l1Bytes / 2 / (cols * 4));
+  sizes.depth = std::max<int64_t>(kMinDepth, l1Bytes / 2 / (cols * 4));
   sizes.rowTiles = std::max<int64_t>(1, l2Bytes / 2 / (sizes.depth * rows * 4));
   return sizes;
 }

@@ -102,6 +102,11 @@ enum class Bf16Kernel {
 /// the bf16 kernels widen fp8 to bf16).
 bool hasBf16ExactInputs(mlir::linalg::LinalgOp op);
 
+/// The loops along C's rows and columns that register tiles of `cols`
+/// columns follow (the row loop's input is packed as A): C's own, or
+/// swapped where C has fewer columns than `cols` and more rows.
+std::pair<unsigned, unsigned> tileAxes(mlir::linalg::LinalgOp op, int64_t cols);
+
 /// Replaces `op` (matched above) by packs and the packed contraction with
 /// register tiles of `rows` x `cols` (see above). Inputs narrower than the
 /// output are widened first, except for two bf16 inputs with a `kernel`

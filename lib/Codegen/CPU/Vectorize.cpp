@@ -95,6 +95,9 @@ void transposeAsReshape(RewriterBase &rewriter, linalg::TransposeOp op) {
                                                      *expand);
 }
 
+/// The narrowest vector of f32 register tiles are counted in: AVX's.
+constexpr int64_t kNarrowestColumns = 8;
+
 /// The register tile for a contraction whose whole M x N output fits the
 /// target's register tile (`rows` x `cols` accumulators): exactly M x N. A
 /// convolution's weight gradient over few channels (9 taps by 8 filters, k
@@ -114,7 +117,7 @@ wholeOutputTile(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
   int64_t m = ranges[cMap.getDimPosition(0)],
           n = ranges[cMap.getDimPosition(1)];
   if (m <= 2 * rows && n <= cols &&
-      m * int64_t(llvm::alignTo(n, 8)) <= rows * cols)
+      m * int64_t(llvm::alignTo(n, kNarrowestColumns)) <= rows * cols)
     return std::make_pair(m, n);
   return std::nullopt;
 }
@@ -134,6 +137,47 @@ bool pairsPayOff(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
          !wholeOutputTile(op, loops, rows, cols);
 }
 
+/// Vector instructions per output element and k step of a register tile
+/// of `rows` x `vectors` vectors: a multiply-add per accumulator, a load of
+/// B per vector, a broadcast of A per row. AVX-512's 6 x 64 (4 vectors):
+/// 34 / 24; 8 x 32: 26 / 16, which measured 12-26 % slower on large GEMMs.
+double tileCost(int64_t rows, int64_t vectors) {
+  return double(rows * vectors + vectors + rows) / double(rows * vectors);
+}
+
+/// The output elements `op` computes in register tiles of `rows` x `cols`,
+/// padding included.
+double paddedOutput(linalg::LinalgOp op, int64_t rows, int64_t cols) {
+  auto [rowLoop, colLoop] = ampc::cpu::tileAxes(op, cols);
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  return double(llvm::alignTo(ranges[rowLoop], rows)) *
+         double(llvm::alignTo(ranges[colLoop], cols));
+}
+
+/// The register tile of `op` on a target whose tile is `rows` x `cols`,
+/// four vectors wide (CpuTarget::registerTile on 32 registers): that tile,
+/// or two vectors of columns by up to 8 rows (AVX-512: 8 x 32) where that
+/// costs fewer vector instructions, padding included (tileCost): a
+/// convolution's 8 filters fill 8 rows but pad 6-row tiles to 12, and 16
+/// columns fill a quarter of a 64-lane tile. Tiles narrower than four
+/// 8-lane vectors are kept (half of them would leave fewer accumulators
+/// than it takes to hide the multiply-adds' latency), and so is a whole
+/// output in the target's tile (wholeOutputTile).
+std::pair<int64_t, int64_t>
+registerTileFor(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
+                int64_t rows, int64_t cols) {
+  if (cols % (4 * kNarrowestColumns) != 0 ||
+      wholeOutputTile(op, loops, rows, cols))
+    return {rows, cols};
+  int64_t narrowRows = std::min<int64_t>(8, 2 * rows);
+  double wide = paddedOutput(op, rows, cols) * tileCost(rows, 4);
+  double narrow =
+      paddedOutput(op, narrowRows, cols / 2) * tileCost(narrowRows, 2);
+  if (narrow < wide)
+    return {narrowRows, cols / 2};
+  return {rows, cols};
+}
+
 struct AmpcVectorizeContractionsPass
     : ampc::impl::AmpcVectorizeContractionsBase<AmpcVectorizeContractionsPass> {
   using Base::Base;
@@ -144,18 +188,32 @@ struct AmpcVectorizeContractionsPass
       return signalPassFailure();
   }
 
-  /// How `op` multiplies bf16 inputs on this target (the pass options).
+  /// How `op` multiplies bf16 inputs on this target (the pass options) in
+  /// register tiles of `rows` x `cols`.
   ampc::cpu::Bf16Kernel bf16Kernel(linalg::LinalgOp op,
-                                   const ampc::cpu::ContractionLoops &loops) {
+                                   const ampc::cpu::ContractionLoops &loops,
+                                   int64_t rows, int64_t cols) {
     using ampc::cpu::Bf16Kernel;
     if (!ampc::cpu::hasBf16ExactInputs(op))
       return Bf16Kernel::widen;
     if (amx && !loops.batch && fillsAmxTiles(op, loops))
       return Bf16Kernel::amx;
-    if (bf16Dot && registerCols % ampc::cpu::kDotLanes == 0 &&
-        pairsPayOff(op, loops, registerRows, registerCols))
+    if (bf16Dot && cols % ampc::cpu::kDotLanes == 0 &&
+        pairsPayOff(op, loops, rows, cols))
       return Bf16Kernel::dot;
     return Bf16Kernel::widen;
+  }
+
+  /// `sizes` with the cache blocking options that are set.
+  ampc::cpu::PanelSizes withOptions(ampc::cpu::PanelSizes sizes) {
+    if (cacheDepth > 0)
+      sizes.depth = cacheDepth;
+    if (blockRowTiles > 0)
+      sizes.rowTiles = blockRowTiles;
+    if (blockColTiles > 0)
+      sizes.colTiles = blockColTiles;
+    sizes.minParallelFlops = parallelMinFlops;
+    return sizes;
   }
 
   /// Every contraction the packed path takes: pack, mmt4d on register
@@ -189,22 +247,14 @@ struct AmpcVectorizeContractionsPass
       if (auto loops = ampc::cpu::matchPackableContraction(op))
         ops.push_back({op, *loops});
     });
-    auto panels = ampc::cpu::PanelSizes::forCaches(registerRows, registerCols,
-                                                   l1Bytes, l2Bytes);
-    auto amxPanels = ampc::cpu::PanelSizes::forAmx(l1Bytes, l2Bytes);
-    for (ampc::cpu::PanelSizes *sizes : {&panels, &amxPanels}) {
-      if (cacheDepth > 0)
-        sizes->depth = cacheDepth;
-      if (blockRowTiles > 0)
-        sizes->rowTiles = blockRowTiles;
-      if (blockColTiles > 0)
-        sizes->colTiles = blockColTiles;
-      sizes->minParallelFlops = parallelMinFlops;
-    }
+    auto amxPanels =
+        withOptions(ampc::cpu::PanelSizes::forAmx(l1Bytes, l2Bytes));
     for (auto &[op, loops] : ops) {
-      ampc::cpu::Bf16Kernel kernel = bf16Kernel(op, loops);
       auto [rows, cols] =
-          std::make_pair(registerRows.getValue(), registerCols.getValue());
+          registerTileFor(op, loops, registerRows, registerCols);
+      ampc::cpu::Bf16Kernel kernel = bf16Kernel(op, loops, rows, cols);
+      auto panels = withOptions(
+          ampc::cpu::PanelSizes::forCaches(rows, cols, l1Bytes, l2Bytes));
       if (kernel == ampc::cpu::Bf16Kernel::widen)
         if (auto whole = wholeOutputTile(op, loops, rows, cols))
           std::tie(rows, cols) = *whole;

@@ -2,6 +2,7 @@
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true register-rows=8 register-cols=32 parallel-min-flops=0" | FileCheck %s --check-prefix=DOT
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="bf16-dot=true register-rows=6 register-cols=8 parallel-min-flops=0" | FileCheck %s --check-prefix=NARROW
 // RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="amx=true bf16-dot=true parallel-min-flops=0" | FileCheck %s --check-prefix=AMX
+// RUN: ampc-opt %s -split-input-file -ampc-vectorize-contractions="register-rows=6 register-cols=64 parallel-min-flops=0" | FileCheck %s --check-prefix=ZMM
 
 // An f32 matmul of ragged sizes (20x37 by 37x19) with a zero fill: A is
 // packed into 6-row panels (4 x 37 x 6: its 3 whole panels straight from A,
@@ -556,4 +557,54 @@ func.func @amx_half_block(%a: tensor<16x32xbf16>, %b: tensor<32x32xbf16>, %c: te
 func.func @amx_whole_block(%a: tensor<32x32xbf16>, %b: tensor<32x32xbf16>, %c: tensor<32x32xf32>) -> tensor<32x32xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<32x32xbf16>, tensor<32x32xbf16>) outs(%c : tensor<32x32xf32>) -> tensor<32x32xf32>
   return %r : tensor<32x32xf32>
+}
+
+// -----
+
+// A target tile four vectors wide (AVX-512's 6 x 64) is kept where it pads
+// little: 64 x 128 is 11 x 2 tiles of 6 x 64 (66 rows), 6 accumulators of
+// 64 lanes through k blocks of 256 (this k of 96 is one).
+// ZMM-LABEL: func.func @wide_tile
+// ZMM: tensor.expand_shape %{{.*}} output_shape [11, 6, 2, 64] : tensor<66x128xf32> into tensor<11x6x2x64xf32>
+// ZMM: scf.for {{.*}} to %c96 step %c256
+// ZMM: scf.for {{.*}} -> (vector<64xf32>, vector<64xf32>, vector<64xf32>, vector<64xf32>, vector<64xf32>, vector<64xf32>)
+// ZMM-COUNT-6: vector.fma {{.*}} : vector<64xf32>
+// ZMM-NOT: vector.fma
+// ZMM: return
+func.func @wide_tile(%a: tensor<64x96xf32>, %b: tensor<96x128xf32>, %c: tensor<64x128xf32>) -> tensor<64x128xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x96xf32>, tensor<96x128xf32>) outs(%c : tensor<64x128xf32>) -> tensor<64x128xf32>
+  return %r : tensor<64x128xf32>
+}
+
+// -----
+
+// A convolution's 8 filters would pad 6-row tiles to 12 rows: 8 x 32 tiles
+// (two vectors, 8 rows: fewer instructions, padding included) take the 8 x
+// 640 output, C in place as 1 x 8 x 20 x 32 (no padding at all).
+// ZMM-LABEL: func.func @eight_filters
+// ZMM: tensor.expand_shape %{{.*}} output_shape [1, 8, 20, 32] : tensor<8x640xf32> into tensor<1x8x20x32xf32>
+// ZMM: scf.for {{.*}} -> (vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>, vector<32xf32>)
+// ZMM-COUNT-8: vector.fma {{.*}} : vector<32xf32>
+// ZMM-NOT: vector.fma
+// ZMM: return
+func.func @eight_filters(%a: tensor<8x9xf32>, %b: tensor<9x640xf32>, %c: tensor<8x640xf32>) -> tensor<8x640xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<8x9xf32>, tensor<9x640xf32>) outs(%c : tensor<8x640xf32>) -> tensor<8x640xf32>
+  return %r : tensor<8x640xf32>
+}
+
+// -----
+
+// 16 columns would fill a quarter of a 64-lane tile: the 16 x 16 output is
+// one 8 x 32 tile's worth and is computed whole (wholeOutputTile of the
+// narrower tile): C in place as one 16 x 16 tile, 16 accumulators of 16
+// lanes.
+// ZMM-LABEL: func.func @sixteen_columns
+// ZMM: tensor.expand_shape %{{.*}} output_shape [1, 16, 1, 16] : tensor<16x16xf32> into tensor<1x16x1x16xf32>
+// ZMM: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// ZMM-COUNT-16: vector.fma {{.*}} : vector<16xf32>
+// ZMM-NOT: vector.fma
+// ZMM: return
+func.func @sixteen_columns(%a: tensor<16x40xf32>, %b: tensor<40x16xf32>, %c: tensor<16x16xf32>) -> tensor<16x16xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x40xf32>, tensor<40x16xf32>) outs(%c : tensor<16x16xf32>) -> tensor<16x16xf32>
+  return %r : tensor<16x16xf32>
 }

@@ -40,10 +40,12 @@ struct CpuTarget {
                             llvm::StringRef triple = "");
 
   /// The register tile (rows, columns of f32) of a contraction's
-  /// accumulators: two vectors of columns per row and as many rows as the
-  /// registers hold next to one row of B and a broadcast of A, at most 8.
-  /// AVX-512: 8 x 32; AVX2: 6 x 16; 128-bit vectors: 6 x 8 (8 x 8 with 32
-  /// registers, as on AArch64).
+  /// accumulators: four vectors of columns per row with 32 registers, two
+  /// with 16, and as many rows as the registers hold next to one row of B
+  /// and a broadcast of A, at most 8. AVX-512: 6 x 64; AVX2: 6 x 16;
+  /// 128-bit vectors: 6 x 8 (6 x 16 with 32 registers, as on AArch64).
+  /// Contractions with few columns take half as many (see
+  /// ampc-vectorize-contractions).
   std::pair<int64_t, int64_t> registerTile() const;
 
   /// True if bf16 contractions should multiply bf16 pairs with AVX-512 BF16

@@ -62,6 +62,15 @@ def AmpcVectorizeContractions
     10 outputs), the product is computed as C^T = B^T A^T: n in the tiles'
     rows, m across their lanes.
 
+    A tile of at least 32 columns (four vectors: AVX-512's 6 x 64) is
+    halved to half the columns by up to 8 rows (8 x 32) where that costs
+    fewer vector instructions with the padding counted: a multiply-add per
+    accumulator, a load per vector of B and a broadcast per row, for every
+    padded element of C (8 filters of a convolution pad 6-row tiles to 12;
+    16 columns fill a quarter of 64 lanes). The k blocks are at least 256
+    deep (`cache-depth` 0: B's block fills half of `l1-bytes` where that is
+    deeper).
+
     Convolutions (`linalg.conv_2d_nhwc_hwcf`, and the generics of a training
     step whose image is read through window maps such as `oh + kh`: forward
     passes and weight gradients) first become a gather of the image's
@@ -75,7 +84,7 @@ def AmpcVectorizeContractions
            "f32 columns of the register tile (nr)">,
     Option<"cacheDepth", "cache-depth", "int64_t", "0",
            "k block of the micro-kernel (0: B's block fills half of "
-           "l1-bytes)">,
+           "l1-bytes, at least 256 deep)">,
     Option<"blockColTiles", "block-col-tiles", "int64_t", "0",
            "column tiles per parallel block (0: B's k block over them fills "
            "a quarter of l2-bytes)">,
