@@ -3,30 +3,29 @@
 GFLOP/s and the ratio AMPC / PyTorch per shape and type.
 
   /usr/bin/python3 bench/compare.py [--build build] [--filter gemm1024]
+                                    [--threads N] [--rounds R]
+
+The two run in alternation, `--rounds` times each (default 3): a shared or
+throttled host speeds up and slows down over a run, and alternating gives
+both sides the same share of it. Each prints its median GFLOP/s; the
+ratio is theirs, with the range of the rounds' own ratios.
 """
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
-    parser.add_argument("--filter", default="")
-    parser.add_argument("--threads", type=int, default=1)
-    args = parser.parse_args()
-
-    bench = os.path.join(args.build, "bin", "ampc-bench")
-    if not os.path.exists(bench):
-        sys.exit("compare.py: %s not found: build first (make build)" % bench)
+def ampc_gflops(bench, filter_, threads):
+    """One run of ampc-bench: {shape/type: GFLOP/s}."""
     command = [bench, "--benchmark_format=json"]
-    if args.filter:
-        command.append("--benchmark_filter=" + args.filter)
-    env = dict(os.environ, AMPC_BENCH_THREADS=str(args.threads))
+    if filter_:
+        command.append("--benchmark_filter=" + filter_)
+    env = dict(os.environ, AMPC_BENCH_THREADS=str(threads))
     ampc = json.loads(subprocess.run(command, check=True, capture_output=True,
                                      text=True, env=env).stdout)
     ours = {}
@@ -35,26 +34,53 @@ def main():
         if "error_occurred" in b:
             sys.exit("compare.py: %s failed: %s" % (name, b.get("error_message")))
         ours[name] = b["GFLOPS"]
+    return ours
 
+
+def torch_gflops(filter_, threads):
+    """One run of torch_matmul.py: (torch version, {shape/type: GFLOP/s})."""
     torch_cmd = ["/usr/bin/python3", os.path.join(HERE, "torch_matmul.py"),
-                 "--threads", str(args.threads), "--filter", args.filter]
+                 "--threads", str(threads), "--filter", filter_]
     # OpenBLAS keeps its own thread pool, which torch.set_num_threads does
     # not size: its environment variables do.
-    threads = str(args.threads)
-    torch_env = dict(os.environ, OMP_NUM_THREADS=threads,
-                     OPENBLAS_NUM_THREADS=threads)
+    torch_env = dict(os.environ, OMP_NUM_THREADS=str(threads),
+                     OPENBLAS_NUM_THREADS=str(threads))
     peer = json.loads(subprocess.run(torch_cmd, check=True, capture_output=True,
                                      text=True, env=torch_env).stdout)
+    return peer["torch"], peer["gflops"]
 
-    print("AMPC vs PyTorch %s (%d thread%s), GFLOP/s, measured in this run"
-          % (peer["torch"], args.threads, "" if args.threads == 1 else "s"))
-    print("%-18s %10s %10s %8s" % ("shape/type", "AMPC", "PyTorch", "ratio"))
-    for name in sorted(ours, key=lambda n: list(ours).index(n)):
-        theirs = peer["gflops"].get(name)
-        if theirs is None:
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--build", default=os.path.join(HERE, "..", "build"))
+    parser.add_argument("--filter", default="")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+
+    bench = os.path.join(args.build, "bin", "ampc-bench")
+    if not os.path.exists(bench):
+        sys.exit("compare.py: %s not found: build first (make build)" % bench)
+    ours, theirs, version = [], [], ""
+    for _ in range(max(1, args.rounds)):
+        ours.append(ampc_gflops(bench, args.filter, args.threads))
+        version, peer = torch_gflops(args.filter, args.threads)
+        theirs.append(peer)
+
+    print("AMPC vs PyTorch %s (%d thread%s), GFLOP/s, median of %d "
+          "alternating rounds in this run"
+          % (version, args.threads, "" if args.threads == 1 else "s",
+             len(ours)))
+    print("%-18s %10s %10s %8s %13s" % ("shape/type", "AMPC", "PyTorch",
+                                        "ratio", "round ratios"))
+    for name in ours[0]:
+        if name not in theirs[0]:
             continue
-        print("%-18s %10.1f %10.1f %8.2f" % (name, ours[name], theirs,
-                                              ours[name] / theirs))
+        a = statistics.median(r[name] for r in ours)
+        b = statistics.median(r[name] for r in theirs)
+        rounds = [o[name] / t[name] for o, t in zip(ours, theirs)]
+        print("%-18s %10.1f %10.1f %8.2f %6.2f-%.2f" % (
+            name, a, b, a / b, min(rounds), max(rounds)))
 
 
 if __name__ == "__main__":
