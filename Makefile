@@ -3,8 +3,8 @@
 #   make test   install, configure, build, run the lit and unit tests
 #   make demo   install, configure, build, run the main job
 #   make build  configure and build only
-#   make bench  GEMM and training-step benchmarks next to PyTorch (installs
-#               python3-torch)
+#   make bench  GEMM and training-step benchmarks next to PyTorch and
+#               libxsmm (installs python3-torch, libxsmm-dev)
 #   make sanitize  build with ASan + UBSan into build-sanitize and run the lit
 #               and unit tests there
 #   make fuzz   build the libFuzzer targets (build-sanitize) and run each for
@@ -44,6 +44,7 @@ bench: build
 	@bash scripts/setup-bench.sh
 	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads 1
 	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads $$(nproc)
+	/usr/bin/python3 bench/micro_kernels.py --build $(BUILD_DIR)
 	/usr/bin/python3 bench/steps.py --build $(BUILD_DIR)
 	/usr/bin/python3 bench/data_parallel.py --build $(BUILD_DIR)
 
