@@ -291,6 +291,19 @@ TEST(PackedContractionTest, SizesAcrossTilesAndBlocks) {
     runCase(c);
 }
 
+TEST(PackedContractionTest, RegisterTilesOfEitherWidth) {
+  // AVX-512's tile is 6 x 64; a contraction takes 8 x 32 where that costs
+  // fewer instructions with its padding: 8 filters by 640 positions (8 x
+  // 32), 64 x 128 over three k blocks (6 x 64, ragged rows), 100 x 80 (8 x
+  // 32: 80 columns fill a quarter of the second 64-lane tile), 130 x 200
+  // (6 x 64, a last column tile of 8). Other ISA levels keep their tile.
+  for (Case c : {Case{0, 8, 640, 9, true, false, false, false},
+                 Case{0, 64, 128, 600, false, false, false, false},
+                 Case{0, 100, 80, 77, false, true, true, false},
+                 Case{0, 130, 200, 50, true, true, false, false}})
+    runCase(c);
+}
+
 TEST(PackedContractionTest, OutputsThatFitOneRegisterTile) {
   // A whole output in one register tile of its own size: a 3x3
   // convolution's weight gradient over 8 filters (9 x 8, k the batch's
