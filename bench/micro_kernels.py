@@ -31,9 +31,15 @@ def build_xsmm(build):
     out = os.path.join(build, "bench", "xsmm_gemm")
     os.makedirs(os.path.dirname(out), exist_ok=True)
     compiler = shutil.which("clang") or shutil.which("cc")
-    flags = subprocess.run(["pkg-config", "--cflags", "--libs", "libxsmm"],
-                           check=True, capture_output=True,
-                           text=True).stdout.split()
+    if not compiler or not shutil.which("pkg-config"):
+        sys.exit("micro_kernels.py: needs a C compiler and pkg-config: run "
+                 "scripts/setup-bench.sh (make bench does)")
+    query = subprocess.run(["pkg-config", "--cflags", "--libs", "libxsmm"],
+                           capture_output=True, text=True)
+    if query.returncode != 0:
+        sys.exit("micro_kernels.py: libxsmm not found (pkg-config libxsmm): "
+                 "run scripts/setup-bench.sh (make bench does)")
+    flags = query.stdout.split()
     subprocess.run([compiler, "-O2", "-march=native",
                     os.path.join(HERE, "xsmm_gemm.c"), "-o", out] + flags +
                    ["-lopenblas", "-lm"], check=True)
