@@ -140,7 +140,8 @@ struct PanelSizes {
   int64_t minParallelFlops = int64_t(1) << 22;
 
   /// Sizes for register tiles of `rows` x `cols` f32 and caches of
-  /// `l1Bytes` and `l2Bytes` (each block takes half of its cache).
+  /// `l1Bytes` and `l2Bytes`: B's k block of one column tile takes half of
+  /// L1 and is at least 256 deep, A's k block of a row block half of L2.
   static PanelSizes forCaches(int64_t rows, int64_t cols, int64_t l1Bytes,
                               int64_t l2Bytes);
   /// Sizes for AMX's 32 x 32 tiles (depth in steps of 32 k).
