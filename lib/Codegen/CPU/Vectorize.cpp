@@ -1248,11 +1248,11 @@ void splitFullReduction(RewriterBase &rewriter, linalg::GenericOp op,
 /// those ops are added to `hoisted`): a loss-scaled step's overflow check
 /// and gradient norm over each gradient, an fp8 history's signed and
 /// unsigned maxima. At most 3.
-SmallVector<std::pair<linalg::GenericOp, Operation *>>
+SmallVector<linalg::GenericOp>
 fullReductionPartners(linalg::GenericOp op, ArrayRef<linalg::GenericOp> ops,
                       const DenseSet<Operation *> &done,
                       SetVector<Operation *> &hoisted) {
-  SmallVector<std::pair<linalg::GenericOp, Operation *>> partners;
+  SmallVector<linalg::GenericOp> partners;
   DominanceInfo dominance;
   for (linalg::GenericOp other : ops) {
     if (partners.size() == 3)
@@ -1265,8 +1265,7 @@ fullReductionPartners(linalg::GenericOp op, ArrayRef<linalg::GenericOp> ops,
         ArrayRef(other.getIndexingMapsArray()).drop_back() !=
             ArrayRef(op.getIndexingMapsArray()).drop_back())
       continue;
-    Operation *combiner = fullReductionCombiner(other);
-    if (!combiner)
+    if (!fullReductionCombiner(other))
       continue;
     SetVector<Value> needed;
     needed.insert(other.getDpsInitOperand(0)->get());
@@ -1277,7 +1276,7 @@ fullReductionPartners(linalg::GenericOp op, ArrayRef<linalg::GenericOp> ops,
         }))
       continue;
     hoisted = std::move(more);
-    partners.push_back({other, combiner});
+    partners.push_back(other);
   }
   return partners;
 }
@@ -1285,14 +1284,13 @@ fullReductionPartners(linalg::GenericOp op, ArrayRef<linalg::GenericOp> ops,
 /// One full reduction computing `op` and its `partners` (one result each,
 /// their bodies in turn on the same inputs) where `op` was, after moving
 /// `hoisted` there: the inputs are read once.
-linalg::GenericOp mergeFullReductions(
-    RewriterBase &rewriter, linalg::GenericOp op,
-    ArrayRef<std::pair<linalg::GenericOp, Operation *>> partners,
-    ArrayRef<Operation *> hoisted) {
+linalg::GenericOp mergeFullReductions(RewriterBase &rewriter,
+                                      linalg::GenericOp op,
+                                      ArrayRef<linalg::GenericOp> partners,
+                                      ArrayRef<Operation *> hoisted) {
   moveBeforeInOrder(rewriter, hoisted, op);
   SmallVector<linalg::GenericOp> all = {op};
-  for (auto &[other, combiner] : partners)
-    all.push_back(other);
+  llvm::append_range(all, partners);
   SmallVector<Value> inits;
   SmallVector<AffineMap> maps =
       llvm::to_vector(ArrayRef(op.getIndexingMapsArray()).drop_back());
@@ -2015,16 +2013,13 @@ struct AmpcVectorizeGenericsPass
       SetVector<Operation *> hoisted;
       auto partners = fullReductionPartners(op, ops, done, hoisted);
       SmallVector<Operation *> combiners = {combiner};
-      for (auto &[other, otherCombiner] : partners) {
-        combiners.push_back(otherCombiner);
-        done.insert(other);
-      }
       if (!partners.empty()) {
+        done.insert(partners.begin(), partners.end());
         op = mergeFullReductions(rewriter, op, partners, hoisted.getArrayRef());
-        // The combiners are the merged body's own now.
-        for (auto [i, yielded] :
-             llvm::enumerate(op.getBody()->getTerminator()->getOperands()))
-          combiners[i] = yielded.getDefiningOp();
+        // One combiner per result: the merged body's own.
+        combiners = llvm::map_to_vector(
+            op.getBody()->getTerminator()->getOperands(),
+            [](Value yielded) { return yielded.getDefiningOp(); });
       }
       op = foldIntoRows(rewriter, readInMemoryOrder(rewriter, op));
       if (unsigned numPartial = partialLoops(op, width))
