@@ -62,8 +62,8 @@ def AmpcVectorizeContractions
     10 outputs), the product is computed as C^T = B^T A^T: n in the tiles'
     rows, m across their lanes.
 
-    A tile of at least 32 columns (four vectors: AVX-512's 6 x 64) is
-    halved to half the columns by up to 8 rows (8 x 32) where that costs
+    A tile of at least 32 columns (four vectors: AVX-512's 6 x 64) gives
+    way to half as many columns by up to 8 rows (8 x 32) where that costs
     fewer vector instructions with the padding counted: a multiply-add per
     accumulator, a load per vector of B and a broadcast per row, for every
     padded element of C (8 filters of a convolution pad 6-row tiles to 12;
