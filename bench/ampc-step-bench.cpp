@@ -1,23 +1,26 @@
 //===- ampc-step-bench.cpp - time training steps of a model ---------------===//
 //
-//   ampc-step-bench MODEL.mlir --policies=fp32,bf16 --steps=5 --threads=N
+//   ampc-step-bench MODEL.mlir --policy=fp32,bf16 --steps=5 --threads=N
 //   ampc-step-bench MODEL.onnx ... (imported with a cross-entropy loss, at
 //                                   the batch it was exported with)
 //
 // Compiles the model's training step (SGD with momentum) under each policy
-// through the Trainer and takes one warm-up step of each. Then it times
-// --steps steps of each policy on a fixed random batch (inputs uniform in
-// [-1, 1), one-hot labels) in --rounds rounds that alternate between the
-// policies, so that a machine whose speed drifts (a shared host) slows every
-// policy alike and their ratios hold. Prints one JSON object: {"cpu": ...,
-// "threads": N, "rounds": R, "steps": {policy: milliseconds per step (the
-// median of all its steps)}, "max_rss_mb": the process's peak memory}.
-// bench/steps.py runs it next to PyTorch.
+// through the Trainer and takes one warm-up step of each. The precision
+// options are ampc-train's (--policy, default all four; --fp8-history-len,
+// --fp8-algo, --lower-ops, ...; cast statistics off unless --cast-stats).
+// Then it times --steps steps of each policy on a fixed random batch
+// (inputs uniform in [-1, 1), one-hot labels) in --rounds rounds that
+// alternate between the policies, so that a machine whose speed drifts (a
+// shared host) slows every policy alike and their ratios hold. Prints one JSON
+// object: {"cpu": ..., "threads": N, "rounds": R, "steps": {policy:
+// milliseconds per step (the median of all its steps)}, "max_rss_mb": the
+// process's peak memory}. bench/steps.py runs it next to PyTorch.
 //
 //===----------------------------------------------------------------------===//
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/JIT/Trainer.h"
+#include "ampc/Pipelines/PrecisionOptions.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
@@ -36,18 +39,18 @@
 
 namespace cl = llvm::cl;
 
+static cl::OptionCategory benchCategory("ampc-step-bench options");
 static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
-                                      cl::desc("<model.mlir>"));
-static cl::opt<std::string> policies("policies", cl::init("fp32,bf16,fp16,fp8"),
-                                     cl::desc("comma-separated policies"));
+                                      cl::desc("<model.mlir>"),
+                                      cl::cat(benchCategory));
 static cl::opt<unsigned> steps("steps", cl::init(5),
-                               cl::desc("timed steps per policy"));
-static cl::opt<unsigned> threads("step-threads", cl::init(0),
-                                 cl::desc("threads (0: all cores)"));
+                               cl::desc("timed steps per policy"),
+                               cl::cat(benchCategory));
 static cl::opt<unsigned>
     rounds("rounds", cl::init(5),
            cl::desc("rounds the timed steps are split into, alternating "
-                    "between the policies"));
+                    "between the policies"),
+           cl::cat(benchCategory));
 
 namespace {
 
@@ -79,13 +82,12 @@ struct PolicySteps {
   std::vector<double> times;
 };
 
-/// `name`'s step compiled, with one warm-up step taken.
-llvm::Expected<PolicySteps> prepare(llvm::StringRef name) {
+/// The step of `precision` compiled for `threads` threads, with one
+/// warm-up step taken.
+llvm::Expected<PolicySteps> prepare(const ampc::PrecisionOptions &precision,
+                                    unsigned threads) {
   ampc::JitOptions jit;
-  auto parsed = ampc::parsePolicy(name);
-  if (!parsed)
-    return parsed.takeError();
-  jit.precision.policy = *parsed;
+  jit.precision = precision;
   jit.threads = threads;
   ampc::TrainOptions options;
   options.learningRate = 0.01;
@@ -93,7 +95,7 @@ llvm::Expected<PolicySteps> prepare(llvm::StringRef name) {
   auto trainer = ampc::Trainer::fromFile(modelFile, jit, options);
   if (!trainer)
     return trainer.takeError();
-  PolicySteps policy{name.str(), std::move(*trainer), {}, {}};
+  PolicySteps policy{precision.policyName(), std::move(*trainer), {}, {}};
   policy.batch = randomBatch(policy.trainer->forwardSignature(),
                              policy.trainer->numParameters());
   if (auto warm = policy.trainer->step(policy.batch); !warm)
@@ -121,9 +123,9 @@ double median(std::vector<double> times) {
   return times[times.size() / 2];
 }
 
-/// Reports `error` of `policy`; the exit status.
+/// Reports `error` (of `policy`, where one is named); the exit status.
 int fail(llvm::StringRef policy, llvm::Error error) {
-  llvm::errs() << "ampc-step-bench: " << policy << ": "
+  llvm::errs() << "ampc-step-bench: " << policy << (policy.empty() ? "" : ": ")
                << llvm::toString(std::move(error)) << "\n";
   return 1;
 }
@@ -132,19 +134,26 @@ int fail(llvm::StringRef policy, llvm::Error error) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  ampc::registerPrecisionCLOptions();
+  cl::HideUnrelatedOptions({&benchCategory, &ampc::getPrecisionCLCategory()});
   cl::ParseCommandLineOptions(argc, argv, "time AMPC training steps\n");
   if (steps == 0 || rounds == 0) {
     llvm::errs() << "ampc-step-bench: --steps and --rounds must be at least "
                     "1\n";
     return 1;
   }
-  llvm::SmallVector<llvm::StringRef> names;
-  llvm::StringRef(policies).split(names, ',', -1, false);
+  auto threads = ampc::getThreadsFromCL();
+  if (!threads)
+    return fail("", threads.takeError());
+  auto precisions = ampc::getPrecisionOptionsPerPolicyFromCL(
+      {"fp32", "bf16", "fp16", "fp8"}, /*defaultCastStatistics=*/false);
+  if (!precisions)
+    return fail("", precisions.takeError());
   std::vector<PolicySteps> compiled;
-  for (llvm::StringRef name : names) {
-    auto policy = prepare(name);
+  for (const ampc::PrecisionOptions &precision : *precisions) {
+    auto policy = prepare(precision, *threads);
     if (!policy)
-      return fail(name, policy.takeError());
+      return fail(precision.policyName(), policy.takeError());
     compiled.push_back(std::move(*policy));
   }
   // Round r takes steps r * steps / rounds up to (r + 1) * steps / rounds
@@ -156,7 +165,7 @@ int main(int argc, char **argv) {
               timeSteps(policy, (r + 1) * steps / used - r * steps / used))
         return fail(policy.name, std::move(error));
   llvm::outs() << "{\"cpu\": \"" << ampc::CpuTarget::host().describe()
-               << "\", \"threads\": " << threads << ", \"rounds\": " << used
+               << "\", \"threads\": " << *threads << ", \"rounds\": " << used
                << ", \"steps\": {";
   for (auto [i, policy] : llvm::enumerate(compiled))
     llvm::outs() << (i ? ", " : "") << "\"" << policy.name

@@ -115,7 +115,7 @@ def peak_memory(build, name, steps):
     torch), each in a process of its own."""
     out = subprocess.run([os.path.join(build, "bin", "ampc-step-bench"),
                           os.path.join(MODELS, name + ".mlir"), "--steps",
-                          str(steps), "--policies", "fp32"],
+                          str(steps), "--policy", "fp32"],
                          check=True, capture_output=True, text=True).stdout
     ours = json.loads(out)["max_rss_mb"]
     theirs = subprocess.run([sys.executable, os.path.abspath(__file__),
@@ -159,7 +159,7 @@ def model_path(name, tmp):
 def ampc_steps_ms(build, path, threads, steps):
     out = subprocess.run([os.path.join(build, "bin", "ampc-step-bench"),
                           path, "--steps", str(steps),
-                          "--step-threads", str(threads)],
+                          "--threads", str(threads)],
                          check=True, capture_output=True, text=True).stdout
     return json.loads(out)["steps"]
 

@@ -3,14 +3,24 @@
 // the steps), a positive median per policy in the order asked, the peak
 // memory. Bad arguments are clear errors.
 // REQUIRES: ampc-step-bench
-// RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policies=fp32,fp16 --steps=5 --rounds=2 --step-threads=1 > %t.json
+// RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp32,fp16 --steps=5 --rounds=2 --threads=1 > %t.json
 // RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1])); print('threads', d['threads'], 'rounds', d['rounds'], 'policies', list(d['steps']), 'positive', all(v > 0 for v in d['steps'].values()), 'rss', d['max_rss_mb'] > 0)" %t.json | FileCheck %s
 // CHECK: threads 1 rounds 2 policies ['fp32', 'fp16'] positive True rss True
-// RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policies=bf16 --steps=2 --rounds=9 --step-threads=1 | FileCheck %s --check-prefix=FEWER
+// RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --steps=2 --rounds=9 --threads=1 | FileCheck %s --check-prefix=FEWER
 // FEWER: "rounds": 2, "steps": {"bf16": {{[0-9.e+-]+}}}
 // RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --steps=0 2>&1 | FileCheck %s --check-prefix=ZERO
 // ZERO: ampc-step-bench: --steps and --rounds must be at least 1
-// RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policies=fp32,fp99 --steps=1 2>&1 | FileCheck %s --check-prefix=POLICY
-// POLICY: ampc-step-bench: fp99: unknown policy 'fp99'; expected none, fp32, bf16, fp16 or fp8
-// RUN: not ampc-step-bench %t.missing.mlir --policies=fp32 --steps=1 2>&1 | FileCheck %s --check-prefix=MISSING
+// RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp32,fp99 --steps=1 2>&1 | FileCheck %s --check-prefix=POLICY
+// POLICY: ampc-step-bench: unknown policy 'fp99'; expected none, fp32, bf16, fp16 or fp8
+// RUN: not ampc-step-bench %t.missing.mlir --policy=fp32 --steps=1 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: ampc-step-bench: fp32: cannot open '{{.*}}missing.mlir': No such file or directory
+// The precision options are ampc-train's: an fp8 step with a short amax
+// history and its most recent amax is timed; bad values are named.
+// RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp8 --fp8-history-len=4 --fp8-algo=most_recent --steps=2 --rounds=1 --threads=1 | FileCheck %s --check-prefix=FP8
+// FP8: "threads": 1, "rounds": 1, "steps": {"fp8": {{[0-9.e+-]+}}}
+// RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp8 --fp8-history-len=0 --steps=1 2>&1 | FileCheck %s --check-prefix=HISTORY
+// HISTORY: ampc-step-bench: the fp8 amax history length must be positive, got 0
+// RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp8 --fp8-algo=mean --steps=1 2>&1 | FileCheck %s --check-prefix=ALGO
+// ALGO: ampc-step-bench: unknown fp8 amax algorithm 'mean'; expected max or most_recent
+// RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --threads=-2 --steps=1 2>&1 | FileCheck %s --check-prefix=THREADS
+// THREADS: ampc-step-bench: --threads must be 0 (all cores) or a positive count, not -2
