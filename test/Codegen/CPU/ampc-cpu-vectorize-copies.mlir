@@ -73,3 +73,58 @@ func.func @left_alone(%a: memref<8x1xf32, strided<[4, 1]>>, %b: memref<8x1xf32>,
   %r = linalg.copy ins(%t : tensor<4x16xf32>) outs(%u : tensor<4x16xf32>) -> tensor<4x16xf32>
   return %r : tensor<4x16xf32>
 }
+
+// -----
+
+// Contiguous memref.copy (a memcpy otherwise) of up to 64 KiB: an fp8 amax
+// history moved one place on (1023 floats into an offset of 1): 63 16-lane
+// vectors and one of 15 (127 8-lane and one of 7 on AVX2); 16 x 16: a loop
+// over the rows, one 16-lane vector each (a loop of two 8-lane ones on
+// AVX2); a row of 5 bf16: one vector, no loop.
+// CHECK-LABEL: func.func @memcpys
+// CHECK-NOT: memref.copy
+// CHECK: scf.for %[[I:.*]] = %c0 to %c1008 step %c16
+// CHECK: %[[V:.*]] = vector.transfer_read %arg0[%[[I]]], %{{.*}} {in_bounds = [true]} : memref<1023xf32, strided<[1]>>, vector<16xf32>
+// CHECK: vector.transfer_write %[[V]], %arg1[%[[I]]] {in_bounds = [true]} : vector<16xf32>, memref<1023xf32, strided<[1], offset: 1>>
+// CHECK: %[[R:.*]] = vector.transfer_read %arg0[%c1008], %{{.*}} {in_bounds = [true]} : memref<1023xf32, strided<[1]>>, vector<15xf32>
+// CHECK: vector.transfer_write %[[R]], %arg1[%c1008] {in_bounds = [true]} : vector<15xf32>, memref<1023xf32, strided<[1], offset: 1>>
+// CHECK: scf.for %[[ROW:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NOT: scf.for
+// CHECK: vector.transfer_read %arg2[%[[ROW]], %{{.*}}]{{.*}} vector<16xf32>
+// CHECK-NOT: scf.for
+// CHECK: vector.transfer_read %arg4[%{{.*}}]{{.*}} vector<5xbf16>
+// CHECK-NOT: memref.copy
+// AVX2-LABEL: func.func @memcpys
+// AVX2: scf.for {{.*}} to %c1016 step %c8
+// AVX2: vector.transfer_read {{.*}} vector<8xf32>
+// AVX2: vector.transfer_read %arg0[%c1016]{{.*}} vector<7xf32>
+// AVX2: scf.for
+// AVX2: scf.for {{.*}} step %c8
+// AVX2: vector.transfer_read {{.*}} vector<8xf32>
+// AVX2: vector.transfer_read {{.*}} vector<5xbf16>
+func.func @memcpys(%a: memref<1023xf32, strided<[1]>>, %b: memref<1023xf32, strided<[1], offset: 1>>,
+                   %c: memref<16x16xf32>, %d: memref<16x16xf32>,
+                   %e: memref<5xbf16>, %f: memref<5xbf16>) {
+  memref.copy %a, %b : memref<1023xf32, strided<[1]>> to memref<1023xf32, strided<[1], offset: 1>>
+  memref.copy %c, %d : memref<16x16xf32> to memref<16x16xf32>
+  memref.copy %e, %f : memref<5xbf16> to memref<5xbf16>
+  return
+}
+
+// -----
+
+// Left to memcpy: more than 64 KiB (128 x 129 floats), one element, a
+// scalar, a dynamic size.
+// CHECK-LABEL: func.func @memcpys_left_alone
+// CHECK-COUNT-4: memref.copy
+// CHECK-NOT: vector.transfer_read
+func.func @memcpys_left_alone(%a: memref<128x129xf32>, %b: memref<128x129xf32>,
+                              %c: memref<1xf32>, %d: memref<1xf32>,
+                              %e: memref<f32>, %f: memref<f32>,
+                              %g: memref<?xf32>, %h: memref<?xf32>) {
+  memref.copy %a, %b : memref<128x129xf32> to memref<128x129xf32>
+  memref.copy %c, %d : memref<1xf32> to memref<1xf32>
+  memref.copy %e, %f : memref<f32> to memref<f32>
+  memref.copy %g, %h : memref<?xf32> to memref<?xf32>
+  return
+}

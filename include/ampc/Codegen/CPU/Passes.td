@@ -259,6 +259,17 @@ def AmpcCpuVectorizeCopies
     Copies whose innermost size has no divisor of at least 2 lanes that
     fits (one element, a prime larger than a vector), of dynamic shape, or
     strided in their innermost dimension stay as they are.
+
+    A `memref.copy` of static shape and at most 64 KiB whose innermost
+    dimension is contiguous on both sides (what bufferization makes of a
+    concatenation: an fp8 amax history moved one place on, 1023 floats
+    into an offset of one) becomes a loop nest over its outer dimensions
+    and, in it, vectors of as many lanes as fit `vector-bytes` followed by
+    one shorter vector for the rest. libc's memcpy moves such a copy with
+    `rep movsb`, slow where source and target are not equally aligned: 22
+    histories moved one place took 5.2 us that way and 3.3 us as vectors
+    (2-core Sapphire Rapids-class Xeon). Larger copies, one element and
+    dynamic sizes stay `memref.copy`.
   }];
   let options = [
     Option<"vectorBytes", "vector-bytes", "int64_t", "64",
