@@ -31,26 +31,50 @@ bool innermostContiguous(MemRefType type) {
          type.isLastDimUnitStride();
 }
 
+/// Bits of the elements `source` is copied to `target` with, where both are
+/// memrefs of one static shape and element type (integers or floats of
+/// whole bytes) whose innermost dimension is contiguous; 0 otherwise.
+int64_t copiedElementBits(Value source, Value target) {
+  auto from = dyn_cast<MemRefType>(source.getType());
+  auto to = dyn_cast<MemRefType>(target.getType());
+  if (!from || !to || from.getShape() != to.getShape() ||
+      from.getElementType() != to.getElementType() ||
+      !innermostContiguous(from) || !innermostContiguous(to) ||
+      !from.getElementType().isIntOrFloat())
+    return 0;
+  int64_t bits = from.getElementTypeBitWidth();
+  return bits % 8 ? 0 : bits;
+}
+
 /// Lanes of the vectors that copy `copy`: the largest divisor of its
 /// innermost size that fits `vectorBytes`; 0 where none of at least two
 /// lanes does, or the copy is not one between such memrefs.
 int64_t copyLanes(linalg::CopyOp copy, int64_t vectorBytes) {
   if (!copy.hasPureBufferSemantics())
     return 0;
-  auto source = dyn_cast<MemRefType>(copy.getInputs()[0].getType());
-  auto target = dyn_cast<MemRefType>(copy.getOutputs()[0].getType());
-  if (!source || !target || source.getShape() != target.getShape() ||
-      source.getElementType() != target.getElementType() ||
-      !innermostContiguous(source) || !innermostContiguous(target) ||
-      !source.getElementType().isIntOrFloat())
-    return 0;
-  int64_t bits = source.getElementTypeBitWidth();
-  if (bits % 8)
+  Value source = copy.getInputs()[0];
+  int64_t bits = copiedElementBits(source, copy.getOutputs()[0]);
+  if (!bits)
     return 0;
   int64_t lanes =
-      ampc::cpu::pickTile(source.getShape().back(), vectorBytes * 8 / bits);
+      ampc::cpu::pickTile(cast<MemRefType>(source.getType()).getShape().back(),
+                          vectorBytes * 8 / bits);
   return lanes >= 2 ? lanes : 0;
 }
+
+/// Index constants made once each, before the op being replaced.
+struct IndexConstants {
+  IndexConstants(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+  OpBuilder &b;
+  Location loc;
+  llvm::SmallDenseMap<int64_t, Value> made;
+  Value operator()(int64_t value) {
+    Value &constant = made[value];
+    if (!constant)
+      constant = arith::ConstantIndexOp::create(b, loc, value);
+    return constant;
+  }
+};
 
 /// Replaces `copy` by a loop nest over its outer dimensions and its
 /// innermost one in steps of `lanes`, each step one vector read and write.
@@ -59,13 +83,7 @@ void vectorizeCopy(linalg::CopyOp copy, int64_t lanes) {
   Location loc = copy.getLoc();
   Value source = copy.getInputs()[0], target = copy.getOutputs()[0];
   auto type = cast<MemRefType>(source.getType());
-  llvm::SmallDenseMap<int64_t, Value> constants;
-  auto index = [&](int64_t value) {
-    Value &constant = constants[value];
-    if (!constant)
-      constant = arith::ConstantIndexOp::create(b, loc, value);
-    return constant;
-  };
+  IndexConstants index(b, loc);
   SmallVector<Value> lower, upper, steps;
   for (int64_t size : type.getShape()) {
     lower.push_back(index(0));
@@ -97,18 +115,11 @@ constexpr int64_t kMaxVectorizedMemcpyBytes = 64 * 1024;
 /// copy is not between memrefs of one static shape whose innermost
 /// dimension is contiguous, or is larger than kMaxVectorizedMemcpyBytes.
 int64_t memcpyLanes(memref::CopyOp copy, int64_t vectorBytes) {
-  auto source = dyn_cast<MemRefType>(copy.getSource().getType());
-  auto target = dyn_cast<MemRefType>(copy.getTarget().getType());
-  if (!source || !target || source.getShape() != target.getShape() ||
-      source.getElementType() != target.getElementType() ||
-      !innermostContiguous(source) || !innermostContiguous(target) ||
-      !source.getElementType().isIntOrFloat())
+  int64_t bits = copiedElementBits(copy.getSource(), copy.getTarget());
+  auto type = dyn_cast<MemRefType>(copy.getSource().getType());
+  if (!bits || type.getNumElements() * bits / 8 > kMaxVectorizedMemcpyBytes)
     return 0;
-  int64_t bits = source.getElementTypeBitWidth();
-  if (bits % 8 ||
-      source.getNumElements() * bits / 8 > kMaxVectorizedMemcpyBytes)
-    return 0;
-  int64_t lanes = std::min(source.getShape().back(),
+  int64_t lanes = std::min(type.getShape().back(),
                            std::max<int64_t>(1, vectorBytes * 8 / bits));
   return lanes >= 2 ? lanes : 0;
 }
@@ -124,13 +135,7 @@ void vectorizeMemcpy(memref::CopyOp copy, int64_t lanes) {
   Type element = type.getElementType();
   int64_t size = type.getShape().back();
   int64_t rest = size % lanes;
-  llvm::SmallDenseMap<int64_t, Value> constants;
-  auto index = [&](int64_t value) {
-    Value &constant = constants[value];
-    if (!constant)
-      constant = arith::ConstantIndexOp::create(b, loc, value);
-    return constant;
-  };
+  IndexConstants index(b, loc);
   auto move = [&](OpBuilder &at, SmallVector<Value> indices, Value inner,
                   int64_t width) {
     indices.push_back(inner);
@@ -169,6 +174,20 @@ void vectorizeMemcpy(memref::CopyOp copy, int64_t lanes) {
   copy.erase();
 }
 
+/// Rewrites each `CopyOpT` under `root` that `lanesOf` gives lanes with
+/// `rewrite`.
+template <typename CopyOpT>
+void vectorizeAll(Operation *root, int64_t (*lanesOf)(CopyOpT, int64_t),
+                  void (*rewrite)(CopyOpT, int64_t), int64_t vectorBytes) {
+  SmallVector<std::pair<CopyOpT, int64_t>> found;
+  root->walk([&](CopyOpT copy) {
+    if (int64_t lanes = lanesOf(copy, vectorBytes))
+      found.push_back({copy, lanes});
+  });
+  for (auto [copy, lanes] : found)
+    rewrite(copy, lanes);
+}
+
 struct AmpcCpuVectorizeCopiesPass
     : ampc::impl::AmpcCpuVectorizeCopiesBase<AmpcCpuVectorizeCopiesPass> {
   using Base::Base;
@@ -180,20 +199,10 @@ struct AmpcCpuVectorizeCopiesPass
           << int64_t(vectorBytes);
       return signalPassFailure();
     }
-    SmallVector<std::pair<linalg::CopyOp, int64_t>> copies;
-    getOperation().walk([&](linalg::CopyOp copy) {
-      if (int64_t lanes = copyLanes(copy, vectorBytes))
-        copies.push_back({copy, lanes});
-    });
-    for (auto [copy, lanes] : copies)
-      vectorizeCopy(copy, lanes);
-    SmallVector<std::pair<memref::CopyOp, int64_t>> memcpys;
-    getOperation().walk([&](memref::CopyOp copy) {
-      if (int64_t lanes = memcpyLanes(copy, vectorBytes))
-        memcpys.push_back({copy, lanes});
-    });
-    for (auto [copy, lanes] : memcpys)
-      vectorizeMemcpy(copy, lanes);
+    vectorizeAll<linalg::CopyOp>(getOperation(), copyLanes, vectorizeCopy,
+                                 vectorBytes);
+    vectorizeAll<memref::CopyOp>(getOperation(), memcpyLanes, vectorizeMemcpy,
+                                 vectorBytes);
   }
 };
 
