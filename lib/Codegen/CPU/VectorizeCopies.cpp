@@ -76,6 +76,31 @@ struct IndexConstants {
   }
 };
 
+/// Bounds of loops from 0 to each of `sizes` in steps of 1.
+struct LoopBounds {
+  LoopBounds(IndexConstants &index, ArrayRef<int64_t> sizes) {
+    for (int64_t size : sizes) {
+      lower.push_back(index(0));
+      upper.push_back(index(size));
+      steps.push_back(index(1));
+    }
+  }
+  SmallVector<Value> lower, upper, steps;
+};
+
+/// One `width`-lane vector read from `source` at `indices` and written to
+/// `target` there.
+void moveVector(OpBuilder &b, Location loc, Value source, Value target,
+                ValueRange indices, int64_t width) {
+  Type element = cast<MemRefType>(source.getType()).getElementType();
+  Value padding = ub::PoisonOp::create(b, loc, element);
+  auto read = vector::TransferReadOp::create(
+      b, loc, VectorType::get({width}, element), source, indices, padding,
+      ArrayRef<bool>{true});
+  vector::TransferWriteOp::create(b, loc, read, target, indices,
+                                  ArrayRef<bool>{true});
+}
+
 /// Replaces `copy` by a loop nest over its outer dimensions and its
 /// innermost one in steps of `lanes`, each step one vector read and write.
 void vectorizeCopy(linalg::CopyOp copy, int64_t lanes) {
@@ -84,24 +109,12 @@ void vectorizeCopy(linalg::CopyOp copy, int64_t lanes) {
   Value source = copy.getInputs()[0], target = copy.getOutputs()[0];
   auto type = cast<MemRefType>(source.getType());
   IndexConstants index(b, loc);
-  SmallVector<Value> lower, upper, steps;
-  for (int64_t size : type.getShape()) {
-    lower.push_back(index(0));
-    upper.push_back(index(size));
-    steps.push_back(index(1));
-  }
-  steps.back() = index(lanes);
-  auto vectorType = VectorType::get({lanes}, type.getElementType());
+  LoopBounds loops(index, type.getShape());
+  loops.steps.back() = index(lanes);
   scf::buildLoopNest(
-      b, loc, lower, upper, steps,
+      b, loc, loops.lower, loops.upper, loops.steps,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange ivs) {
-        Value padding =
-            ub::PoisonOp::create(nested, nestedLoc, type.getElementType());
-        auto read = vector::TransferReadOp::create(
-            nested, nestedLoc, vectorType, source, ivs, padding,
-            ArrayRef<bool>{true});
-        vector::TransferWriteOp::create(nested, nestedLoc, read, target, ivs,
-                                        ArrayRef<bool>{true});
+        moveVector(nested, nestedLoc, source, target, ivs, lanes);
       });
   copy.erase();
 }
@@ -116,8 +129,10 @@ constexpr int64_t kMaxVectorizedMemcpyBytes = 64 * 1024;
 /// dimension is contiguous, or is larger than kMaxVectorizedMemcpyBytes.
 int64_t memcpyLanes(memref::CopyOp copy, int64_t vectorBytes) {
   int64_t bits = copiedElementBits(copy.getSource(), copy.getTarget());
-  auto type = dyn_cast<MemRefType>(copy.getSource().getType());
-  if (!bits || type.getNumElements() * bits / 8 > kMaxVectorizedMemcpyBytes)
+  if (!bits)
+    return 0;
+  auto type = cast<MemRefType>(copy.getSource().getType());
+  if (type.getNumElements() * bits / 8 > kMaxVectorizedMemcpyBytes)
     return 0;
   int64_t lanes = std::min(type.getShape().back(),
                            std::max<int64_t>(1, vectorBytes * 8 / bits));
@@ -132,26 +147,15 @@ void vectorizeMemcpy(memref::CopyOp copy, int64_t lanes) {
   Location loc = copy.getLoc();
   Value source = copy.getSource(), target = copy.getTarget();
   auto type = cast<MemRefType>(source.getType());
-  Type element = type.getElementType();
   int64_t size = type.getShape().back();
   int64_t rest = size % lanes;
   IndexConstants index(b, loc);
   auto move = [&](OpBuilder &at, SmallVector<Value> indices, Value inner,
                   int64_t width) {
     indices.push_back(inner);
-    Value padding = ub::PoisonOp::create(at, loc, element);
-    auto read = vector::TransferReadOp::create(
-        at, loc, VectorType::get({width}, element), source, indices, padding,
-        ArrayRef<bool>{true});
-    vector::TransferWriteOp::create(at, loc, read, target, indices,
-                                    ArrayRef<bool>{true});
+    moveVector(at, loc, source, target, indices, width);
   };
-  SmallVector<Value> lower, upper, steps;
-  for (int64_t outer : type.getShape().drop_back()) {
-    lower.push_back(index(0));
-    upper.push_back(index(outer));
-    steps.push_back(index(1));
-  }
+  LoopBounds outerLoops(index, type.getShape().drop_back());
   bool looped = size - rest > lanes;
   Value zero = index(0);
   Value full = looped ? index(size - rest) : Value();
@@ -163,14 +167,16 @@ void vectorizeMemcpy(memref::CopyOp copy, int64_t lanes) {
       move(inner, outer, iv, lanes);
       scf::YieldOp::create(inner, loc);
     };
+    // lanes <= size (memcpyLanes): at least one full vector.
     if (looped)
       scf::ForOp::create(nested, loc, zero, full, step, ValueRange{}, vectors);
-    else if (size >= lanes)
+    else
       move(nested, outer, zero, lanes);
     if (rest)
       move(nested, outer, restAt, rest);
   };
-  scf::buildLoopNest(b, loc, lower, upper, steps, row);
+  scf::buildLoopNest(b, loc, outerLoops.lower, outerLoops.upper,
+                     outerLoops.steps, row);
   copy.erase();
 }
 
