@@ -41,12 +41,9 @@ def torch_gflops(filter_, threads):
     """One run of torch_matmul.py: (torch version, {shape/type: GFLOP/s})."""
     torch_cmd = ["/usr/bin/python3", os.path.join(HERE, "torch_matmul.py"),
                  "--threads", str(threads), "--filter", filter_]
-    # OpenBLAS keeps its own thread pool, which torch.set_num_threads does
-    # not size: its environment variables do.
-    torch_env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-                     OPENBLAS_NUM_THREADS=str(threads))
+    # torch_matmul.py sizes OpenBLAS's thread pool as well as torch's.
     peer = json.loads(subprocess.run(torch_cmd, check=True, capture_output=True,
-                                     text=True, env=torch_env).stdout)
+                                     text=True).stdout)
     return peer["torch"], peer["gflops"]
 
 

@@ -6,9 +6,8 @@ Single-threaded by default, like AMPC's JIT code: --threads changes it.
 """
 import argparse
 import json
+import os
 import time
-
-import torch
 
 SHAPES = [
     ("gemm1024", 1024, 1024, 1024),
@@ -22,7 +21,7 @@ SHAPES = [
 ]
 
 
-def measure(m, k, n, dtype, min_time):
+def measure(torch, m, k, n, dtype, min_time):
     a = (torch.rand(m, k) * 2 - 1).to(dtype)
     b = (torch.rand(k, n) * 2 - 1).to(dtype)
     out = torch.empty(m, n, dtype=dtype)
@@ -43,6 +42,13 @@ def main():
     parser.add_argument("--min-time", type=float, default=0.5)
     parser.add_argument("--filter", default="")
     args = parser.parse_args()
+    # Debian's torch multiplies f32 matrices in OpenBLAS, whose thread pool
+    # torch.set_num_threads does not size: its environment, read when the
+    # library loads, does (without it, "one thread" ran f32 GEMMs on all
+    # cores).
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    import torch  # pylint: disable=import-outside-toplevel
     torch.set_num_threads(args.threads)
     results = {}
     for name, m, k, n in SHAPES:
@@ -50,7 +56,7 @@ def main():
             key = name + "/" + label
             if args.filter and args.filter not in key:
                 continue
-            results[key] = measure(m, k, n, dtype, args.min_time)
+            results[key] = measure(torch, m, k, n, dtype, args.min_time)
     print(json.dumps({"torch": torch.__version__, "threads": args.threads,
                       "gflops": results}))
 
