@@ -608,3 +608,24 @@ func.func @sixteen_columns(%a: tensor<16x40xf32>, %b: tensor<40x16xf32>, %c: ten
   %r = linalg.matmul ins(%a, %b : tensor<16x40xf32>, tensor<40x16xf32>) outs(%c : tensor<16x16xf32>) -> tensor<16x16xf32>
   return %r : tensor<16x16xf32>
 }
+
+// -----
+
+// Padded more than 2-fold, AMX tiles need 64 blocks of work: a classifier
+// layer of 10 outputs over 32 x 1352 inputs (13 blocks, 3.3-fold padded)
+// takes the dot products, the same layer over 256 x 4096 (320 blocks) the
+// tiles.
+// AMX-LABEL: func.func @amx_small_classifier
+// AMX-NOT: ampc.amx_tile
+// AMX: x86vector.avx512.dot
+// AMX-LABEL: func.func @amx_large_classifier
+// AMX: attrs =  {ampc.amx_tile}
+// AMX-NOT: x86vector.avx512.dot
+func.func @amx_small_classifier(%a: tensor<32x1352xbf16>, %b: tensor<1352x10xbf16>, %c: tensor<32x10xf32>) -> tensor<32x10xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<32x1352xbf16>, tensor<1352x10xbf16>) outs(%c : tensor<32x10xf32>) -> tensor<32x10xf32>
+  return %r : tensor<32x10xf32>
+}
+func.func @amx_large_classifier(%a: tensor<256x4096xbf16>, %b: tensor<4096x10xbf16>, %c: tensor<256x10xf32>) -> tensor<256x10xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<256x4096xbf16>, tensor<4096x10xbf16>) outs(%c : tensor<256x10xf32>) -> tensor<256x10xf32>
+  return %r : tensor<256x10xf32>
+}

@@ -49,8 +49,9 @@ def AmpcVectorizeContractions
       (`x86vector.avx512.dot`, vdpbf16ps), into `mr x nr/16` accumulators
       of 16 f32 lanes;
     * with `amx`, contractions of two bf16 inputs without a batch whose m,
-      n and k padded to multiples of 32 at most quadruple the work are
-      packed for AMX tiles instead (A: `M/32 x K/32 x 32 x 16 x 2`, rows of
+      n and k padded to multiples of 32 at most quadruple the work (and,
+      where padding more than doubles it, of at least 64 blocks of 32^3)
+      are packed for AMX tiles instead (A: `M/32 x K/32 x 32 x 16 x 2`, rows of
       32 k; B: `N/32 x K/32 x 16 x 32 x 2`, 16 k pairs of 32 columns; k
       zero-padded to a multiple of 32; C in 32 x 32 tiles), tiled the same
       way, and each tile's contraction is marked `ampc.amx_tile` for
