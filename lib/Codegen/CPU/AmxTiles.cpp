@@ -74,11 +74,18 @@ void emitAmxTile(linalg::GenericOp op) {
   };
   auto accType = amx::TileType::get({kTile, kTile}, b.getF32Type());
   auto inType = amx::TileType::get({kTile, 2 * kTile}, b.getBF16Type());
+  // C's tiles, or zeros where C starts at +0.0 (then C is only written).
+  bool zeroInit = op->hasAttr(ampc::cpu::kAmxZeroInitAttr);
   SmallVector<Value> init;
   for (int64_t i = 0; i < 2; ++i)
-    for (int64_t j = 0; j < 2; ++j)
-      init.push_back(amx::TileLoadOp::create(
-          b, loc, accType, c, ValueRange{index(i * kTile), index(j * kTile)}));
+    for (int64_t j = 0; j < 2; ++j) {
+      Value tile = zeroInit
+                       ? Value(amx::TileZeroOp::create(b, loc, accType))
+                       : Value(amx::TileLoadOp::create(
+                             b, loc, accType, c,
+                             ValueRange{index(i * kTile), index(j * kTile)}));
+      init.push_back(tile);
+    }
   Value depth = memref::DimOp::create(b, loc, a, 0);
   auto steps = scf::ForOp::create(
       b, loc, index(0), depth, index(1), init,

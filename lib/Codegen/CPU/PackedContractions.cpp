@@ -870,9 +870,9 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
     flops *= size;
   LoopType outer =
       flops >= panels.minParallelFlops ? LoopType::ForallOp : LoopType::ForOp;
-  // Into zeros in one k block, the micro-kernels write C without reading
-  // it: C need not be zeroed first.
-  bool overwrite = !amxTiles && ranges[batch + 2] <= panels.depth &&
+  // Into zeros in one k block, the micro-kernels (or AMX tiles, zeroed in
+  // registers) write C without reading it: C need not be zeroed first.
+  bool overwrite = ranges[batch + 2] <= panels.depth &&
                    isPositiveZeroFill(mmt4d.getDpsInits()[0]);
   if (overwrite) {
     b.setInsertionPoint(mmt4d);
@@ -893,6 +893,8 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
   // AMX tiles are emitted on buffers: amx ops load and store memory.
   if (amxTiles) {
     (*tile)->setAttr(kAmxTileAttr, b.getUnitAttr());
+    if (overwrite)
+      (*tile)->setAttr(kAmxZeroInitAttr, b.getUnitAttr());
     return success();
   }
   emitMicroKernel(b, *tile, overwrite);

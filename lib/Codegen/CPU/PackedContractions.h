@@ -81,6 +81,9 @@ constexpr int64_t kAmxBlock = 32;
 /// The attribute on a packed contraction's tile that is computed with AMX
 /// tiles once it is on buffers (ampc-cpu-amx-tiles).
 constexpr llvm::StringLiteral kAmxTileAttr = "ampc.amx_tile";
+/// Next to kAmxTileAttr: the tile's C starts at +0.0 and its k loop is the
+/// whole contraction's, so its AMX tiles start zeroed and C is not read.
+constexpr llvm::StringLiteral kAmxZeroInitAttr = "ampc.amx_zero_init";
 
 /// The attribute on a micro-kernel's k loop (an `scf.for` carrying the
 /// register tile's sums, whose results are added to or written into C's

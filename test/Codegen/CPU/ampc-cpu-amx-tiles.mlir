@@ -60,6 +60,30 @@ func.func @tile(%a: memref<1x3x32x16x2xbf16>, %b: memref<1x3x16x32x2xbf16>, %c: 
 
 // -----
 
+// With ampc.amx_zero_init (C starts at +0.0 and this is the whole k loop),
+// the four C tiles start zeroed: C is stored, never loaded.
+// CHECK-LABEL: func.func @zero_init
+// CHECK: %[[C:.*]] = memref.subview %arg2
+// CHECK-COUNT-4: amx.tile_zero : !amx.tile<16x16xf32>
+// CHECK-NOT: amx.tile_load %[[C]]
+// CHECK: scf.for
+// CHECK-COUNT-4: amx.tile_mulf
+// CHECK: scf.yield
+// CHECK-COUNT-4: amx.tile_store %[[C]]
+func.func @zero_init(%a: memref<1x3x32x16x2xbf16>, %b: memref<1x3x16x32x2xbf16>, %c: memref<1x32x1x32xf32, strided<[4096, 128, 32, 1], offset: ?>>) {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d2, d3, d5, d6)>, affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d2, d5, d4, d6)>, affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d3, d1, d4)>], iterator_types = ["parallel", "parallel", "reduction", "parallel", "parallel", "reduction", "reduction"]} ins(%a, %b : memref<1x3x32x16x2xbf16>, memref<1x3x16x32x2xbf16>) outs(%c : memref<1x32x1x32xf32, strided<[4096, 128, 32, 1], offset: ?>>) attrs = {ampc.amx_tile, ampc.amx_zero_init} {
+  ^bb0(%x: bf16, %y: bf16, %o: f32):
+    %xe = arith.extf %x : bf16 to f32
+    %ye = arith.extf %y : bf16 to f32
+    %p = arith.mulf %xe, %ye : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // A packed C tile ([1, 1, 32, 32]) and a single k step (D = 1, kept as the
 // loop's bound): the two tiles of one function ask for the AMX state once,
 // and a generic that is not marked stays.

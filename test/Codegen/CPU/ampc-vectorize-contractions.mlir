@@ -629,3 +629,38 @@ func.func @amx_large_classifier(%a: tensor<256x4096xbf16>, %b: tensor<4096x10xbf
   %r = linalg.matmul ins(%a, %b : tensor<256x4096xbf16>, tensor<4096x10xbf16>) outs(%c : tensor<256x10xf32>) -> tensor<256x10xf32>
   return %r : tensor<256x10xf32>
 }
+
+// -----
+
+// Into a +0.0 fill, in one k block (k = 64: 2 steps, within the 16-step
+// blocks), the AMX tiles start zeroed: the tile is marked
+// ampc.amx_zero_init (and reads an empty C, not the fill). Deeper than one
+// block (k = 1024: 32 steps) or into another C, the tiles load C.
+// AMX-LABEL: func.func @amx_zero_init
+// AMX: attrs =  {ampc.amx_tile, ampc.amx_zero_init}
+// AMX-LABEL: func.func @amx_deep_k
+// AMX-NOT: ampc.amx_zero_init
+// AMX: attrs =  {ampc.amx_tile}
+// AMX-NOT: ampc.amx_zero_init
+// AMX-LABEL: func.func @amx_into_c
+// AMX-NOT: ampc.amx_zero_init
+// AMX: attrs =  {ampc.amx_tile}
+// AMX-NOT: ampc.amx_zero_init
+func.func @amx_zero_init(%a: tensor<64x64xbf16>, %b: tensor<64x64xbf16>) -> tensor<64x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x64xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<64x64xbf16>, tensor<64x64xbf16>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+func.func @amx_deep_k(%a: tensor<64x1024xbf16>, %b: tensor<1024x64xbf16>) -> tensor<64x64xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x64xf32>
+  %c = linalg.fill ins(%zero : f32) outs(%e : tensor<64x64xf32>) -> tensor<64x64xf32>
+  %r = linalg.matmul ins(%a, %b : tensor<64x1024xbf16>, tensor<1024x64xbf16>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}
+func.func @amx_into_c(%a: tensor<64x64xbf16>, %b: tensor<64x64xbf16>, %c: tensor<64x64xf32>) -> tensor<64x64xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<64x64xbf16>, tensor<64x64xbf16>) outs(%c : tensor<64x64xf32>) -> tensor<64x64xf32>
+  return %r : tensor<64x64xf32>
+}

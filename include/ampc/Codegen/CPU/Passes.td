@@ -193,7 +193,9 @@ def AmpcCpuAmxTiles : Pass<"ampc-cpu-amx-tiles", "::mlir::ModuleOp"> {
     `ampc-vectorize-contractions{amx=true}` marked `ampc.amx_tile` (one
     32 x 32 tile of C over a block of k steps: A `1 x D x 32 x 16 x 2`, B
     `1 x D x 16 x 32 x 2`, bf16) becomes four 16 x 16 f32 AMX tiles
-    loaded from C, a loop over the D k steps that loads two A tiles (16
+    loaded from C (zeroed instead where it is also marked
+    `ampc.amx_zero_init`: C starts at +0.0 and D is the whole k loop, so
+    C is only written), a loop over the D k steps that loads two A tiles (16
     rows x 32 k) and two B tiles (16 k pairs x 16 columns) and takes four
     tile multiplications (`amx.tile_mulf`, tdpbf16ps), the four tiles
     carried in registers, and four stores back to C. Each function that
