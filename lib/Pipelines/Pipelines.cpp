@@ -220,7 +220,11 @@ static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
     copies.vectorBytes = vectorBytes;
     pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuVectorizeCopies(copies));
   }
-  pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuFlattenTransfers());
+  // Element-wise ops on n-D vectors with rows narrower than the target's
+  // vectors run flattened.
+  ampc::AmpcCpuFlattenTransfersOptions flatten;
+  flatten.vectorBytes = vectorBytes;
+  pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuFlattenTransfers(flatten));
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
   // Fully unrolled: the loop form keeps each transfer's temporary in an
   // alloca inside the surrounding loops, which grows the stack per iteration

@@ -103,13 +103,76 @@ struct CollapseContiguousTrailingDims : OpRewritePattern<TransferOp> {
   }
 };
 
+/// An element-wise op on an n-D vector whose rows are narrower than the
+/// target's vectors (a [16, 8] f32 tile of a transposed cast, [8, 8, 2]
+/// bf16 pairs widened to i32) as the same op on the vector flattened, with
+/// shape casts around it. LLVM computes an n-D vector one row at a time:
+/// a [8, 8, 2] x i32 op is 64 operations on two lanes each, where the
+/// flattened one is two 512-bit operations. Rows as wide as a target
+/// vector stay as they are (nothing to gain).
+struct FlattenNarrowElementwise : RewritePattern {
+  FlattenNarrowElementwise(MLIRContext *ctx, int64_t vectorBits)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx),
+        vectorBits(vectorBits) {}
+
+  /// Rows of `op`'s n-D vectors narrower than a target vector, measured
+  /// in its widest element type (a truncation from i32 rows of 8 fills a
+  /// 256-bit vector with its operand).
+  bool hasNarrowRows(Operation *op) const {
+    auto result = dyn_cast<VectorType>(op->getResult(0).getType());
+    if (!result || result.getRank() < 2 || result.isScalable())
+      return false;
+    unsigned bits = 0;
+    for (Type type :
+         llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
+      Type element = getElementTypeOrSelf(type);
+      if (!element.isIntOrFloat())
+        return false;
+      bits = std::max(bits, element.getIntOrFloatBitWidth());
+    }
+    return result.getShape().back() * int64_t(bits) < vectorBits;
+  }
+
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &b) const override {
+    if (!OpTrait::hasElementwiseMappableTraits(op) || op->getNumRegions() ||
+        op->getNumResults() != 1 || !hasNarrowRows(op))
+      return failure();
+    auto type = cast<VectorType>(op->getResult(0).getType());
+    auto flat = [](VectorType vector) {
+      return VectorType::get({vector.getNumElements()},
+                             vector.getElementType());
+    };
+    Location loc = op->getLoc();
+    SmallVector<Value> operands;
+    for (Value operand : op->getOperands()) {
+      auto vector = dyn_cast<VectorType>(operand.getType());
+      if (!vector || vector.getShape() != type.getShape())
+        return failure();
+      operands.push_back(
+          vector::ShapeCastOp::create(b, loc, flat(vector), operand));
+    }
+    OperationState state(loc, op->getName(), operands, {flat(type)},
+                         op->getAttrs());
+    Operation *flatOp = b.create(state);
+    b.replaceOpWithNewOp<vector::ShapeCastOp>(op, type, flatOp->getResult(0));
+    return success();
+  }
+
+  int64_t vectorBits;
+};
+
 struct AmpcCpuFlattenTransfersPass
     : ampc::impl::AmpcCpuFlattenTransfersBase<AmpcCpuFlattenTransfersPass> {
+  using Base::Base;
+
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<CollapseContiguousTrailingDims<vector::TransferReadOp>,
                  CollapseContiguousTrailingDims<vector::TransferWriteOp>>(ctx);
+    if (vectorBytes > 0)
+      patterns.add<FlattenNarrowElementwise>(ctx, vectorBytes * 8);
     vector::populateVectorTransferDropUnitDimsPatterns(patterns);
     vector::populateFlattenVectorTransferPatterns(patterns);
     vector::ShapeCastOp::getCanonicalizationPatterns(patterns, ctx);

@@ -298,7 +298,19 @@ def AmpcCpuFlattenTransfers
     trailing dimensions cover contiguous memory whole (rows of 4 bf16 pairs
     in a tile of an operand being packed) reads or writes each row as one
     1-D transfer of those dimensions collapsed.
+
+    With `vector-bytes` set, an element-wise op on an n-D vector whose
+    rows are narrower than the target's vectors (a [16, 8] f32 tile of a
+    transposed cast on AVX-512, [8, 8, 2] bf16 pairs widened to i32) runs
+    on the vector flattened to 1-D, with shape casts around it: LLVM
+    computes an n-D vector one row at a time, so the [8, 8, 2] x i32 op
+    would be 64 two-lane operations instead of two 512-bit ones.
   }];
+  let options = [
+    Option<"vectorBytes", "vector-bytes", "int64_t", "0",
+           "bytes of the target's widest vector: element-wise ops on n-D "
+           "vectors with narrower rows are flattened (0: they are not)">
+  ];
   let dependentDialects = ["::mlir::memref::MemRefDialect",
                            "::mlir::vector::VectorDialect"];
 }
