@@ -4,9 +4,9 @@
 func.func @tour(%w: tensor<4x8xf32> {amp.param}, %x: tensor<2x4xf32>,
                 %loss: tensor<f32>, %grad: tensor<4x8xf32>, %scale: f32,
                 %growth: i32, %hyst: i32, %history: tensor<16xf32>,
-                %fp8_scale: f32)
-    -> (tensor<4x8xf32>, tensor<f32>, f32, i32, i32, tensor<16xf32>, f32,
-        tensor<2x4xf32>, tensor<4x8xf8E4M3FN>)
+                %block_max: tensor<4xf32>, %position: i32, %fp8_scale: f32)
+    -> (tensor<4x8xf32>, tensor<f32>, f32, i32, i32, tensor<16xf32>,
+        tensor<4xf32>, i32, f32, tensor<2x4xf32>, tensor<4x8xf8E4M3FN>)
     attributes {amp.policy = #amp.policy<fp16>} {
   // Casts: bf16 -> f32 -> bf16 is exact and folds away; f32 -> bf16 rounds.
   %xb = amp.cast %x : tensor<2x4xf32> to tensor<2x4xbf16>
@@ -21,12 +21,14 @@ func.func @tour(%w: tensor<4x8xf32> {amp.param}, %x: tensor<2x4xf32>,
   %w_out = amp.select_update %found_inf, old(%w : tensor<4x8xf32>),
                                          new(%w_new : tensor<4x8xf32>)
   %s, %gt, %ht = amp.update_loss_scale %scale, %growth, %hyst, %found_inf
-  // fp8 delayed scaling of the weight.
+  // fp8 delayed scaling of the weight: a ring buffer of 16 amaxes with the
+  // maxima of its 4 blocks of 4.
   %amax = amp.amax %w : tensor<4x8xf32>
-  %h, %next_scale = amp.update_amax_history %history, %amax, %fp8_scale
-      format f8E4M3FN : tensor<16xf32>
+  %h, %m, %p, %next_scale = amp.update_amax_history %history, %block_max,
+      %position, %amax, %fp8_scale format f8E4M3FN
+      : tensor<16xf32>, tensor<4xf32>
   %wq = amp.cast %w scale %fp8_scale : tensor<4x8xf32> to tensor<4x8xf8E4M3FN>
-  return %w_out, %scaled, %s, %gt, %ht, %h, %next_scale, %back, %wq
-      : tensor<4x8xf32>, tensor<f32>, f32, i32, i32, tensor<16xf32>, f32,
-        tensor<2x4xf32>, tensor<4x8xf8E4M3FN>
+  return %w_out, %scaled, %s, %gt, %ht, %h, %m, %p, %next_scale, %back, %wq
+      : tensor<4x8xf32>, tensor<f32>, f32, i32, i32, tensor<16xf32>,
+        tensor<4xf32>, i32, f32, tensor<2x4xf32>, tensor<4x8xf8E4M3FN>
 }

@@ -283,6 +283,9 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   if (options.vectorize)
     pm.addPass(ampc::createAmpcVectorizeGenerics());
   addBufferizationStage(pm, /*stackBuffers=*/true);
+  // A donated result's copy into its out parameter is skipped when the
+  // caller passed one buffer as both.
+  pm.nest<func::FuncOp>().addPass(ampc::createAmpcSkipSelfCopies());
   if (options.vectorize && options.amx)
     pm.addPass(ampc::createAmpcCpuAmxTiles());
   if (options.vectorize)

@@ -1,6 +1,8 @@
 // RUN: ampc-opt %s -split-input-file -amp-fp8-scaling | FileCheck %s
 // RUN: ampc-opt %s -split-input-file -amp-fp8-scaling="recipe=current" | FileCheck %s --check-prefix=CURRENT
 // RUN: ampc-opt %s -split-input-file -amp-fp8-scaling="history-len=16 algo=most_recent margin=1" | FileCheck %s --check-prefix=OPTS
+// RUN: ampc-opt %s -split-input-file -amp-fp8-scaling="history-len=1000" | FileCheck %s --check-prefix=RAGGED
+// RUN: ampc-opt %s -split-input-file -amp-fp8-scaling="history-len=7" | FileCheck %s --check-prefix=PRIME
 
 // Outside a training step: current scaling. Each cast gets
 // scale = 448 / amax (1 for a zero or non-finite amax, FLT_MAX on overflow)
@@ -31,28 +33,35 @@ func.func @forward(%x: tensor<8x16xf32>, %w: tensor<16x4xf32>) -> tensor<8x4xf32
 // -----
 
 // In the training step the delayed recipe adds state per cast site: an amax
-// history and a scale, before the batch arguments and before the loss
-// result, with initial values (zeros, 1) in @train_state_init. E5M2 casts
-// use 57344. An accumulator that does not start at zero is scaled up first.
+// history (a ring buffer), its block maxima (32 blocks of 32 for 1024), the
+// position of its next amax and a scale, before the batch arguments and
+// before the loss result, with initial values (zeros, position 0, scale 1)
+// in @train_state_init. E5M2 casts use 57344. An accumulator that does not
+// start at zero is scaled up first.
 // CHECK-LABEL: func.func @train_state_init()
-// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<f32> {amp.role = "fp8.input0.scale"})
+// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, tensor<i32> {amp.role = "fp8.param0.amax_position"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, tensor<i32> {amp.role = "fp8.input0.amax_position"}, tensor<f32> {amp.role = "fp8.input0.scale"})
 // CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<1024xf32>
+// CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<32xf32>
+// CHECK-DAG: arith.constant dense<0> : tensor<i32>
 // CHECK-DAG: arith.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: (%[[W:.*]]: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %[[M:.*]]: tensor<4xf32> {amp.role = "param0.momentum"},
-// CHECK-SAME: %[[HW:.*]]: tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, %[[SW0:.*]]: tensor<f32> {amp.role = "fp8.param0.scale"},
-// CHECK-SAME: %[[HX:.*]]: tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, %[[SX0:.*]]: tensor<f32> {amp.role = "fp8.input0.scale"},
+// CHECK-SAME: %[[HW:.*]]: tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, %[[BW:.*]]: tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, %[[PW0:.*]]: tensor<i32> {amp.role = "fp8.param0.amax_position"}, %[[SW0:.*]]: tensor<f32> {amp.role = "fp8.param0.scale"},
+// CHECK-SAME: %[[HX:.*]]: tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, %[[BX:.*]]: tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, %[[PX0:.*]]: tensor<i32> {amp.role = "fp8.input0.amax_position"}, %[[SX0:.*]]: tensor<f32> {amp.role = "fp8.input0.scale"},
 // CHECK-SAME: %[[X:.*]]: tensor<2x4xf32> {amp.role = "batch"}, %[[ACC:.*]]: tensor<2x4xf32> {amp.role = "batch"})
-// CHECK-SAME: -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<f32> {amp.role = "fp8.input0.scale"}, tensor<f32> {amp.role = "loss"})
+// CHECK-SAME: -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, tensor<i32> {amp.role = "fp8.param0.amax_position"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, tensor<i32> {amp.role = "fp8.input0.amax_position"}, tensor<f32> {amp.role = "fp8.input0.scale"}, tensor<f32> {amp.role = "loss"})
 // CHECK: %[[AW:.*]] = amp.amax %[[W]]
+// CHECK: %[[PW:.*]] = tensor.extract %[[PW0]][]
 // CHECK: %[[SW:.*]] = tensor.extract %[[SW0]][]
-// CHECK: %[[NHW:.*]], %[[NSW:.*]] = amp.update_amax_history %[[HW]], %[[AW]], %[[SW]] format f8E4M3FN algo max : tensor<1024xf32>
+// CHECK: %[[NHW:.*]], %[[NBW:.*]], %[[NPW:.*]], %[[NSW:.*]] = amp.update_amax_history %[[HW]], %[[BW]], %[[PW]], %[[AW]], %[[SW]] format f8E4M3FN algo max : tensor<1024xf32>, tensor<32xf32>
+// CHECK: %[[NPW0:.*]] = tensor.from_elements %[[NPW]] : tensor<i32>
+// CHECK: %[[NSW0:.*]] = tensor.from_elements %[[NSW]] : tensor<f32>
 // CHECK: amp.cast %[[W]] scale %[[SW]]
-// CHECK: amp.update_amax_history %[[HX]], %{{.*}}, %{{.*}} format f8E5M2 algo max
+// CHECK: amp.update_amax_history %[[HX]], %[[BX]], %{{.*}}, %{{.*}}, %{{.*}} format f8E5M2 algo max
 // CHECK: %[[P:.*]] = arith.mulf
 // CHECK: %[[UP:.*]] = linalg.generic {{.*}} ins(%[[ACC]], %{{.*}} : tensor<2x4xf32>, tensor<f32>)
 // CHECK: linalg.matmul {{.*}} outs(%[[UP]] : tensor<2x4xf32>)
-// CHECK: return %{{.*}}, %{{.*}}, %[[NHW]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
+// CHECK: return %{{.*}}, %{{.*}}, %[[NHW]], %[[NBW]], %[[NPW0]], %[[NSW0]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
 
 // CURRENT-LABEL: func.func @train_state_init()
 // CURRENT-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"})
@@ -61,7 +70,15 @@ func.func @forward(%x: tensor<8x16xf32>, %w: tensor<16x4xf32>) -> tensor<8x4xf32
 // CURRENT: amp.cast %{{.*}} scale
 
 // OPTS-LABEL: func.func @train_step
-// OPTS: amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}} format f8E4M3FN algo most_recent {margin = 1 : i64} : tensor<16xf32>
+// OPTS: amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} format f8E4M3FN algo most_recent {margin = 1 : i64} : tensor<16xf32>, tensor<4xf32>
+
+// Blocks tile the history: a length that is not a square keeps the divisor
+// nearest its root from below as the block length (1000: 40 blocks of 25),
+// a prime one blocks of 1.
+// RAGGED-LABEL: func.func @train_step
+// RAGGED: amp.update_amax_history {{.*}} : tensor<1000xf32>, tensor<40xf32>
+// PRIME-LABEL: func.func @train_step
+// PRIME: amp.update_amax_history {{.*}} : tensor<7xf32>, tensor<7xf32>
 func.func @train_state_init() -> (tensor<4xf32> {amp.role = "param0.momentum"}) {
   %m = arith.constant dense<0.0> : tensor<4xf32>
   return %m : tensor<4xf32>
@@ -88,7 +105,7 @@ func.func @train_step(%w: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %m: 
 // CHECK: %[[A0:.*]] = tensor.from_elements %[[A]] : tensor<f32>
 // CHECK: %[[R:.*]] = amp.all_reduce max %[[A0]] : tensor<f32> -> tensor<f32>
 // CHECK: %[[RA:.*]] = tensor.extract %[[R]][] : tensor<f32>
-// CHECK: amp.update_amax_history %{{.*}}, %[[RA]], %{{.*}} format f8E4M3FN
+// CHECK: amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %[[RA]], %{{.*}} format f8E4M3FN
 // CHECK: amp.all_reduce max
 // CHECK: amp.update_amax_history {{.*}} format f8E5M2
 // CURRENT-LABEL: func.func @train_step

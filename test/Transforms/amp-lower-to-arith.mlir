@@ -103,11 +103,12 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 
 // Skipping a step is a select per value; amax a signed maximum of the
 // magnitudes' bit patterns (sign bit cleared; NaN if above +inf's); the
-// history update concatenates the new amax in front of the history. The
-// scale's maximum of that new history is a signed and an unsigned maximum
-// of the bit patterns (NaN if the first is above +inf's or the second above
-// -inf's) of the amax and of the old history's first 15 values, which do
-// not wait for the shifted copy.
+// history update writes the new amax into the ring buffer at its position
+// (0 when out of range) and recomputes the maximum of that one block (of 4)
+// as the scale reads maxima: a signed and an unsigned maximum of the bit
+// patterns (NaN if the first is above +inf's or the second above -inf's).
+// The scale's maximum is that of the 4 block maxima; the position wraps
+// after 15.
 // CHECK-LABEL: func.func @select_and_fp8
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>
 // CHECK: %[[ZERO:.*]] = linalg.fill ins(%c0_i32 : i32)
@@ -121,54 +122,88 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 // CHECK: %[[QNAN:.*]] = arith.constant 0x7FC00000 : f32
 // CHECK: %[[AMAXF:.*]] = arith.bitcast %[[AMAXBITS]] : i32 to f32
 // CHECK: %[[NEWAMAX:.*]] = arith.select %[[AMAXNAN]], %[[QNAN]], %[[AMAXF]] : f32
-// CHECK: %[[HEAD:.*]] = tensor.from_elements %[[NEWAMAX]] : tensor<1xf32>
-// CHECK: %[[TAIL:.*]] = tensor.extract_slice %[[H:.*]][0] [15] [1] : tensor<16xf32> to tensor<15xf32>
-// CHECK: %[[HIST:.*]] = tensor.concat dim(0) %[[HEAD]], %[[TAIL]]
-// CHECK: %[[OLD:.*]] = tensor.extract_slice %[[H]][0] [15] [1] : tensor<16xf32> to tensor<15xf32>
-// CHECK: %[[NEWBITS:.*]] = arith.bitcast %[[NEWAMAX]] : f32 to i32
-// CHECK: %[[SMAX:.*]] = linalg.generic {{.*}} ins(%[[OLD]] : tensor<15xf32>)
+// CHECK: %[[INRANGE:.*]] = arith.cmpi ult, %[[P:.*]], %c16_i32 : i32
+// CHECK: %[[POS:.*]] = arith.select %[[INRANGE]], %[[P]], %[[ZERO32:.*]] : i32
+// CHECK: %[[I:.*]] = arith.index_castui %[[POS]] : i32 to index
+// CHECK: %[[HIST:.*]] = tensor.insert %[[NEWAMAX]] into %[[H:.*]][%[[I]]] : tensor<16xf32>
+// CHECK: %[[BLOCK:.*]] = arith.divui %[[I]], %c4 : index
+// CHECK: %[[START:.*]] = arith.muli %[[BLOCK]], %c4 : index
+// CHECK: %[[ENTRIES:.*]] = tensor.extract_slice %[[HIST]][%[[START]]] [4] [1] : tensor<16xf32> to tensor<4xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<4xf32>)
+// CHECK: arith.maxsi
+// CHECK: linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<4xf32>)
+// CHECK: arith.maxui
+// CHECK: %[[BMAX:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: %[[BLOCKS:.*]] = tensor.insert %[[BMAX]] into %[[M:.*]][%[[BLOCK]]] : tensor<4xf32>
+// CHECK: %[[NEXT:.*]] = arith.addi %[[POS]], %c1_i32 : i32
+// CHECK: %[[WRAP:.*]] = arith.cmpi eq, %[[NEXT]], %c16_i32 : i32
+// CHECK: %[[NEWPOS:.*]] = arith.select %[[WRAP]], %[[ZERO32]], %[[NEXT]] : i32
+// CHECK: %[[BMAXBITS:.*]] = arith.bitcast %[[BMAX]] : f32 to i32
+// CHECK: %[[SMAX:.*]] = linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<4xf32>)
 // CHECK: arith.maxsi
 // CHECK: %[[SOLD:.*]] = tensor.extract %[[SMAX]][]
-// CHECK: %[[S:.*]] = arith.maxsi %[[NEWBITS]], %[[SOLD]] : i32
-// CHECK: %[[UMAX:.*]] = linalg.generic {{.*}} ins(%[[OLD]] : tensor<15xf32>)
+// CHECK: %[[S:.*]] = arith.maxsi %[[BMAXBITS]], %[[SOLD]] : i32
+// CHECK: %[[UMAX:.*]] = linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<4xf32>)
 // CHECK: arith.maxui
 // CHECK: %[[UOLD:.*]] = tensor.extract %[[UMAX]][]
-// CHECK: %[[U:.*]] = arith.maxui %[[NEWBITS]], %[[UOLD]] : i32
+// CHECK: %[[U:.*]] = arith.maxui %[[BMAXBITS]], %[[UOLD]] : i32
 // CHECK-DAG: arith.cmpi sgt, %[[S]], %c2139095040_i32
 // CHECK-DAG: arith.cmpi ugt, %[[U]], %c-8388608_i32
 // CHECK: arith.constant 4.480000e+02 : f32
 // CHECK: arith.divf
-// CHECK: return %{{.*}}, %[[HIST]], %{{.*}} : tensor<4xf32>, tensor<16xf32>, f32
+// CHECK: return %{{.*}}, %[[HIST]], %[[BLOCKS]], %[[NEWPOS]], %{{.*}} : tensor<4xf32>, tensor<16xf32>, tensor<4xf32>, i32, f32
 func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: tensor<2x3xbf16>,
-                          %h: tensor<16xf32>, %s: f32) -> (tensor<4xf32>, tensor<16xf32>, f32) {
+                          %h: tensor<16xf32>, %m: tensor<4xf32>, %p: i32, %s: f32)
+    -> (tensor<4xf32>, tensor<16xf32>, tensor<4xf32>, i32, f32) {
   %0 = amp.select_update %inf, old(%a : tensor<4xf32>), new(%b : tensor<4xf32>)
   %1 = amp.amax %x : tensor<2x3xbf16>
-  %2:2 = amp.update_amax_history %h, %1, %s format f8E4M3FN : tensor<16xf32>
-  return %0, %2#0, %2#1 : tensor<4xf32>, tensor<16xf32>, f32
+  %2:4 = amp.update_amax_history %h, %m, %p, %1, %s format f8E4M3FN : tensor<16xf32>, tensor<4xf32>
+  return %0, %2#0, %2#1, %2#2, %2#3 : tensor<4xf32>, tensor<16xf32>, tensor<4xf32>, i32, f32
 }
 
 // -----
 
-// A history of 1024: the scale's maxima read the old history's first 960
-// values (15 whole rows of 64) and its next 63 in two pieces each; the
-// oldest value, which leaves the history, is in neither.
+// A history of 1024 in 32 blocks: an update reads 32 values of the history
+// and the 32 block maxima, whatever the length; nothing copies the history.
 // CHECK-LABEL: func.func @long_history
-// CHECK: tensor.concat
-// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[H:.*]][0] [960] [1] : tensor<1024xf32> to tensor<960xf32>
-// CHECK: %[[REST:.*]] = tensor.extract_slice %[[H]][960] [63] [1] : tensor<1024xf32> to tensor<63xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<960xf32>)
-// CHECK: arith.maxsi
-// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<960xf32>)
-// CHECK: arith.maxui
-// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<63xf32>)
-// CHECK: arith.maxsi
-// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<63xf32>)
-// CHECK: arith.maxui
+// CHECK-NOT: tensor.concat
+// CHECK: %[[HIST:.*]] = tensor.insert %{{.*}} into %{{.*}}[%{{.*}}] : tensor<1024xf32>
+// CHECK: %[[ENTRIES:.*]] = tensor.extract_slice %[[HIST]][%{{.*}}] [32] [1] : tensor<1024xf32> to tensor<32xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<32xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<32xf32>)
+// CHECK: %[[BLOCKS:.*]] = tensor.insert %{{.*}} into %{{.*}}[%{{.*}}] : tensor<32xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<32xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<32xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: tensor.concat
+// CHECK: return
+func.func @long_history(%h: tensor<1024xf32>, %m: tensor<32xf32>, %p: i32, %amax: f32, %s: f32)
+    -> (tensor<1024xf32>, tensor<32xf32>, i32, f32) {
+  %r:4 = amp.update_amax_history %h, %m, %p, %amax, %s format f8E4M3FN : tensor<1024xf32>, tensor<32xf32>
+  return %r#0, %r#1, %r#2, %r#3 : tensor<1024xf32>, tensor<32xf32>, i32, f32
+}
+
+// -----
+
+// Blocks of one value hold the amaxes themselves: no block is reduced. One
+// block is the maximum: nothing is reduced over the block maxima.
+// CHECK-LABEL: func.func @degenerate_blocks
+// CHECK: %[[H1:.*]] = tensor.insert %[[A:.*]] into %{{.*}}[%{{.*}}] : tensor<4xf32>
+// CHECK: tensor.insert %[[A]] into %{{.*}}[%{{.*}}] : tensor<4xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>)
+// CHECK: %[[H2:.*]] = tensor.insert %[[A]] into %{{.*}}[%{{.*}}] : tensor<8xf32>
+// CHECK: tensor.extract_slice %[[H2]][%{{.*}}] [8] [1]
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<8xf32>)
+// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}] : tensor<1xf32>
 // CHECK-NOT: linalg.generic
 // CHECK: return
-func.func @long_history(%h: tensor<1024xf32>, %amax: f32, %s: f32) -> (tensor<1024xf32>, f32) {
-  %r:2 = amp.update_amax_history %h, %amax, %s format f8E4M3FN : tensor<1024xf32>
-  return %r#0, %r#1 : tensor<1024xf32>, f32
+func.func @degenerate_blocks(%h4: tensor<4xf32>, %h8: tensor<8xf32>, %m1: tensor<1xf32>,
+                             %p: i32, %amax: f32, %s: f32) -> (f32, f32) {
+  %r:4 = amp.update_amax_history %h4, %h4, %p, %amax, %s format f8E4M3FN : tensor<4xf32>, tensor<4xf32>
+  %q:4 = amp.update_amax_history %h8, %m1, %p, %amax, %s format f8E5M2 : tensor<8xf32>, tensor<1xf32>
+  return %r#3, %q#3 : f32, f32
 }
 
 // -----

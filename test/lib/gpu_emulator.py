@@ -402,6 +402,13 @@ def signed(v, t):
     return v - (1 << w)
 
 
+def unsigned(v, t):
+    """The bit pattern of an integer of type t (constants are parsed with
+    their sign: -8388608 : i32 is 0xff800000)."""
+    w = int_width(t)
+    return v & ((1 << w) - 1) if w else v
+
+
 def trunc_div(a, b):
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
@@ -559,13 +566,16 @@ class Interpreter:
                 return [small_float_bits(v, t) if t in FLOAT16 else f32(v)]
             return [int(value)]
         if n in INT_OPS:
-            v = INT_OPS[n](*args)
+            t = operand_type(op)
+            v = INT_OPS[n](*[unsigned(a, t) for a in args])
             w = int_width(rt)
             return [v & ((1 << w) - 1) if w else v]
         if n == "arith.cmpi":
             pred = int(prop(op, "predicate").split(":")[0])
             if 2 <= pred <= 5:  # signed
                 args = [signed(a, operand_type(op)) for a in args]
+            else:  # equality and unsigned orders compare bit patterns
+                args = [unsigned(a, operand_type(op)) for a in args]
             return [1 if CMPI[pred](*args) else 0]
         if n in SIGNED_OPS:
             t = operand_type(op)
@@ -683,6 +693,9 @@ class Interpreter:
             return [Buffer(shape, elem)]
         if n == "memref.dealloc":
             return []
+        if n == "memref.extract_aligned_pointer_as_index":
+            # The allocation's identity: views of one buffer share it.
+            return [id(args[0].data)]
         if n == "math.fma":  # a * b is exact in a double; rounded twice, not once
             a, b, c = args
             return [f32(a * b + c)]

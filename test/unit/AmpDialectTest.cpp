@@ -264,19 +264,35 @@ TEST_F(AmpDialectTest, SelectUpdateFoldsAConstantCondition) {
 
 TEST_F(AmpDialectTest, AmaxHistoryScaleFormat) {
   Location loc = builder.getUnknownLoc();
-  auto historyType = RankedTensorType::get({16}, builder.getF32Type());
-  Value history = arith::ConstantOp::create(
-      builder, loc,
-      DenseElementsAttr::get(historyType, builder.getF32FloatAttr(0.0f)));
+  auto zeros = [&](int64_t n) -> Value {
+    auto type = RankedTensorType::get({n}, builder.getF32Type());
+    return arith::ConstantOp::create(
+        builder, loc, DenseElementsAttr::get(type, builder.getF32FloatAttr(0)));
+  };
+  Value history = zeros(16), blocks = zeros(4);
+  Value position =
+      arith::ConstantOp::create(builder, loc, builder.getI32IntegerAttr(0));
   Value amax = constantF32(3.0f), scale = constantF32(1.0f);
   auto op = amp::UpdateAmaxHistoryOp::create(
-      builder, loc, history, amax, scale,
+      builder, loc, history, blocks, position, amax, scale,
       TypeAttr::get(builder.getType<Float8E5M2Type>()), nullptr,
       builder.getI64IntegerAttr(0));
   EXPECT_EQ(op.getFormatMax(), 57344.0);
   EXPECT_EQ(op.getAmaxAlgo(), amp::AmaxAlgo::max);
-  EXPECT_EQ(op.getNewHistory().getType(), historyType);
+  EXPECT_EQ(op.getNewHistory().getType(), history.getType());
+  EXPECT_EQ(op.getNewBlockMax().getType(), blocks.getType());
+  EXPECT_EQ(op.getBlockLength(), 4);
   EXPECT_EQ(verifyMessage(op), "");
+
+  // Block maxima must tile the history.
+  auto ragged = amp::UpdateAmaxHistoryOp::create(
+      builder, loc, history, zeros(5), position, amax, scale,
+      TypeAttr::get(builder.getType<Float8E5M2Type>()), nullptr,
+      builder.getI64IntegerAttr(0));
+  EXPECT_EQ(verifyMessage(ragged),
+            "'amp.update_amax_history' op block maxima must be a 1-D tensor "
+            "of static length dividing the history length 16; got "
+            "'tensor<5xf32>'");
 }
 
 } // namespace

@@ -131,9 +131,27 @@ void checkDelayed(const std::string &algo, int64_t length, int margin,
     ref.update(amax, algo == "most_recent", margin);
     history = (*trainer)->state("fp8.input0.amax_history");
     scale = (*trainer)->state("fp8.input0.scale");
+    std::optional<Tensor> position =
+        (*trainer)->state("fp8.input0.amax_position");
+    std::optional<Tensor> blocks =
+        (*trainer)->state("fp8.input0.amax_block_max");
+    ASSERT_TRUE(history && scale && position && blocks);
+    // The ring buffer holds TE's history: the newest amax just before the
+    // position, the oldest at it.
+    int32_t next = position->as<int32_t>()[0];
+    ASSERT_EQ(next, (step + 1) % length);
+    const float *ring = history->as<float>();
     for (int64_t i = 0; i < length; ++i)
-      ASSERT_EQ(history->as<float>()[i], ref.history[i])
-          << "amax " << amax << ", history[" << i << "]";
+      ASSERT_EQ(ring[(next - 1 - i + 2 * length) % length], ref.history[i])
+          << "amax " << amax << ", history[" << i << "] newest first";
+    // Each block maximum is that of its entries (all finite, >= 0 here).
+    int64_t blockLength = length / blocks->numElements();
+    ASSERT_EQ(blockLength * blocks->numElements(), length);
+    for (int64_t j = 0; j < blocks->numElements(); ++j)
+      ASSERT_EQ(blocks->as<float>()[j],
+                *std::max_element(ring + j * blockLength,
+                                  ring + (j + 1) * blockLength))
+          << "block " << j;
     ASSERT_EQ(scale->as<float>()[0], ref.scale) << "after amax " << amax;
   }
   // The weight's scale follows its own amax; the output gradient is E5M2.
@@ -145,23 +163,28 @@ TEST(Fp8ScalingTest, DelayedScalingWithAmaxMax) { checkDelayed("max", 4, 0); }
 TEST(Fp8ScalingTest, DelayedScalingWithMostRecentAndMargin) {
   checkDelayed("most_recent", 3, 2);
 }
-// A history of two rows of 64 (the maximum is computed in 64 partial
-// lanes): the largest amax moves through every position and leaves.
+// A history of 128 in 16 blocks of 8, wrapping once: the largest amax
+// moves through every block and leaves.
 TEST(Fp8ScalingTest, DelayedScalingOverALongHistory) {
   checkDelayed("max", 128, 0, 140);
 }
 
-/// amp.update_amax_history on `n` values (E4M3, margin 0).
-std::string updateSource(int64_t n) {
+/// amp.update_amax_history on `n` values in `blocks` blocks (E4M3,
+/// margin 0).
+std::string updateSource(int64_t n, int64_t blocks) {
   std::string t = "tensor<" + std::to_string(n) + "xf32>";
-  return "func.func @update(%h: " + t + ", %amax: f32, %scale: f32) -> (" + t +
-         ", tensor<f32>) {\n"
-         "  %r:2 = amp.update_amax_history %h, %amax, %scale format "
+  std::string m = "tensor<" + std::to_string(blocks) + "xf32>";
+  return "func.func @update(%h: " + t + ", %m: " + m +
+         ", %p: tensor<i32>, %amax: f32, %scale: f32) -> (" + t + ", " + m +
+         ", tensor<i32>, tensor<f32>) {\n"
+         "  %p0 = tensor.extract %p[] : tensor<i32>\n"
+         "  %r:4 = amp.update_amax_history %h, %m, %p0, %amax, %scale format "
          "f8E4M3FN : " +
-         t +
-         "\n  %s = tensor.from_elements %r#1 : tensor<f32>\n"
-         "  return %r#0, %s : " +
-         t + ", tensor<f32>\n}\n";
+         t + ", " + m +
+         "\n  %np = tensor.from_elements %r#2 : tensor<i32>\n"
+         "  %s = tensor.from_elements %r#3 : tensor<f32>\n"
+         "  return %r#0, %r#1, %np, %s : " +
+         t + ", " + m + ", tensor<i32>, tensor<f32>\n}\n";
 }
 
 float fromBits(uint32_t bits) {
@@ -170,24 +193,69 @@ float fromBits(uint32_t bits) {
   return f;
 }
 
-/// Transformer Engine's scale after an update: torch.max over the new
-/// history (NaN if any value is NaN), kept unless positive and finite.
-float referenceScale(const std::vector<float> &history, float scale) {
+/// torch.max over values[begin, end): NaN if any value is NaN.
+float referenceMax(const std::vector<float> &values, size_t begin, size_t end) {
   float reduced = -std::numeric_limits<float>::infinity();
-  for (float v : history) {
-    if (std::isnan(v))
-      return scale;
-    reduced = std::max(reduced, v);
+  for (size_t i = begin; i < end; ++i) {
+    if (std::isnan(values[i]))
+      return std::numeric_limits<float>::quiet_NaN();
+    reduced = std::max(reduced, values[i]);
   }
+  return reduced;
+}
+
+/// Transformer Engine's scale after an update: torch.max over the new
+/// history, kept unless positive and finite.
+float referenceScale(const std::vector<float> &history, float scale) {
+  float reduced = referenceMax(history, 0, history.size());
   if (reduced > 0 && std::isfinite(reduced))
     return 448.0f / reduced;
   return scale;
 }
 
+/// One update of a ring buffer whose block maxima are those of its
+/// entries (`values`), writing at `position`: the new history, position,
+/// the changed block's maximum and the scale against the references.
+void checkUpdate(ampc::JitModule &module, const std::vector<float> &values,
+                 int64_t blocks, int32_t position, float amax) {
+  int64_t n = int64_t(values.size()), blockLength = n / blocks;
+  Tensor h(DType::F32, {n}), m(DType::F32, {blocks}), p(DType::I32, {});
+  std::memcpy(h.data.data(), values.data(), 4 * size_t(n));
+  for (int64_t j = 0; j < blocks; ++j)
+    m.as<float>()[j] = referenceMax(values, size_t(j * blockLength),
+                                    size_t((j + 1) * blockLength));
+  p.as<int32_t>()[0] = position;
+  Tensor a(DType::F32, {}), old(DType::F32, {});
+  a.as<float>()[0] = amax;
+  old.as<float>()[0] = 0.75f;
+  auto out = module.call("update", {h, m, p, a, old});
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  std::vector<float> want = values;
+  int32_t at = position >= 0 && position < n ? position : 0;
+  want[size_t(at)] = amax;
+  ASSERT_EQ(std::memcmp((*out)[0].data.data(), want.data(), 4 * size_t(n)), 0);
+  ASSERT_EQ((*out)[2].as<int32_t>()[0], (at + 1) % n);
+  int64_t block = at / blockLength;
+  float wantBlock = referenceMax(want, size_t(block * blockLength),
+                                 size_t((block + 1) * blockLength));
+  float gotBlock = (*out)[1].as<float>()[block];
+  // NaN for NaN, the maximum where it is positive; not positive otherwise
+  // (the scale reads nothing else).
+  if (std::isnan(wantBlock))
+    ASSERT_TRUE(std::isnan(gotBlock)) << "block " << block;
+  else if (wantBlock > 0)
+    ASSERT_EQ(gotBlock, wantBlock) << "block " << block;
+  else
+    ASSERT_FALSE(gotBlock > 0) << "block " << block << ": " << gotBlock;
+  ASSERT_EQ((*out)[3].as<float>()[0], referenceScale(want, 0.75f))
+      << "amax " << amax << " at " << at << ", history[0] " << values[0];
+}
+
 /// The history's maximum as the scale reads it, at every ISA level, for
 /// histories with NaNs of either sign, infinities, signed zeros, negative
-/// and subnormal values planted at the ends, at row boundaries and inside,
-/// and for histories of only negative values or zeros.
+/// and subnormal values planted at the ends, at block boundaries and inside
+/// (then overwritten, or not), and for histories of only negative values or
+/// zeros; in one block, in blocks of one value and in 20 and 32 blocks.
 TEST(Fp8ScalingTest, HistoryMaximumPropagatesNaNAndOrdersAsFloats) {
   const float specials[] = {fromBits(0x7fc00000u),
                             fromBits(0xffc00000u),
@@ -201,51 +269,46 @@ TEST(Fp8ScalingTest, HistoryMaximumPropagatesNaNAndOrdersAsFloats) {
                             fromBits(1u),
                             -5.0f,
                             9.5f};
-  for (int64_t n : {5, 200, 1024}) {
+  const std::pair<int64_t, int64_t> shapes[] = {
+      {5, 1}, {5, 5}, {200, 20}, {1024, 32}};
+  for (auto [n, blocks] : shapes) {
     for (const std::string &features : ampc::testing::hostIsaLevels()) {
-      SCOPED_TRACE("n = " + std::to_string(n) + ", features: '" + features +
+      SCOPED_TRACE("n = " + std::to_string(n) + " in " +
+                   std::to_string(blocks) + " blocks, features: '" + features +
                    "'");
       ampc::JitOptions options;
       options.threads = 1;
       options.cpuFeatures = features;
-      auto module = ampc::JitModule::fromString(updateSource(n), options);
+      auto module =
+          ampc::JitModule::fromString(updateSource(n, blocks), options);
       ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
-      auto check = [&](const std::vector<float> &values, float amax) {
-        Tensor h(DType::F32, {n});
-        std::memcpy(h.data.data(), values.data(), 4 * size_t(n));
-        Tensor a(DType::F32, {}), old(DType::F32, {});
-        a.as<float>()[0] = amax;
-        old.as<float>()[0] = 0.75f;
-        auto out = (*module)->call("update", {h, a, old});
-        ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
-        std::vector<float> shifted = {amax};
-        shifted.insert(shifted.end(), values.begin(), values.end() - 1);
-        ASSERT_EQ(
-            std::memcmp((*out)[0].data.data(), shifted.data(), 4 * size_t(n)),
-            0);
-        float want = referenceScale(shifted, 0.75f);
-        ASSERT_EQ((*out)[1].as<float>()[0], want)
-            << "amax " << amax << ", history[0] " << values[0];
-      };
       std::vector<float> base(static_cast<size_t>(n));
       for (int64_t i = 0; i < n; ++i)
         base[size_t(i)] = 0.5f + 0.001f * float(i % 97);
-      std::vector<int64_t> at = {0, n / 2, n - 2, n - 1};
-      if (n >= 128)
-        at.insert(at.end(), {63, 64, 127});
+      int64_t blockLength = n / blocks;
+      std::vector<int64_t> at = {0,     n / 2,           n - 2,
+                                 n - 1, blockLength - 1, blockLength % n};
       for (float special : specials)
         for (int64_t i : at) {
           std::vector<float> values = base;
           values[size_t(i)] = special;
-          check(values, 2.0f);
-          check(values, 0.0f);
+          for (int32_t position : {int32_t(i), int32_t((i + 1) % n), 0}) {
+            checkUpdate(**module, values, blocks, position, 2.0f);
+            checkUpdate(**module, values, blocks, position, 0.0f);
+          }
         }
       for (float amax : specials) {
-        check(base, amax);
-        check(std::vector<float>(size_t(n), -1.0f), amax);
-        check(std::vector<float>(size_t(n), -0.0f), amax);
-        check(std::vector<float>(size_t(n), 0.0f), amax);
+        checkUpdate(**module, base, blocks, int32_t(n / 3), amax);
+        checkUpdate(**module, std::vector<float>(size_t(n), -1.0f), blocks, 0,
+                    amax);
+        checkUpdate(**module, std::vector<float>(size_t(n), -0.0f), blocks,
+                    int32_t(n - 1), amax);
+        checkUpdate(**module, std::vector<float>(size_t(n), 0.0f), blocks, 1,
+                    amax);
       }
+      // A position outside the history (state written by hand) counts as 0.
+      checkUpdate(**module, base, blocks, int32_t(n), 3.0f);
+      checkUpdate(**module, base, blocks, -1, 3.0f);
     }
   }
 }

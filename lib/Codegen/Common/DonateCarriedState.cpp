@@ -7,14 +7,18 @@
 #include "ampc/Codegen/Common/Passes.h"
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCCONFIRMDONATEDRESULTS
 #define GEN_PASS_DEF_AMPCDONATECARRIEDSTATE
+#define GEN_PASS_DEF_AMPCSKIPSELFCOPIES
 #include "ampc/Codegen/Common/Passes.h.inc"
 } // namespace ampc
 
@@ -37,6 +41,14 @@ OpOperand *sameElementInput(linalg::GenericOp op, unsigned result, Value old) {
     if (input->get() == old && op.getMatchingIndexingMap(input) == resultMap)
       return input;
   return nullptr;
+}
+
+/// Whether `result` is `old` with elements replaced (`tensor.insert` into
+/// it, as an fp8 amax history records its amax): bufferized in place once
+/// the argument is writable, with no rewrite.
+bool insertsInto(OpResult result, Value old) {
+  auto insert = dyn_cast<tensor::InsertOp>(result.getOwner());
+  return insert && insert.getDest() == old;
 }
 
 /// Rewrites `op` so that result `result` is computed into `old` (its
@@ -124,6 +136,13 @@ struct AmpcDonateCarriedStatePass
     for (unsigned i = 0; i < layout->numCarried(); ++i) {
       Value old = step.getArgument(i);
       auto result = dyn_cast<OpResult>(ret.getOperand(i));
+      if (result && insertsInto(result, old)) {
+        step.setArgAttr(i,
+                        bufferization::BufferizationDialect::kWritableAttrName,
+                        rewriter.getBoolAttr(true));
+        donated.push_back(i);
+        continue;
+      }
       auto op = result ? dyn_cast<linalg::GenericOp>(result.getOwner())
                        : linalg::GenericOp();
       OpOperand *input =
@@ -183,6 +202,37 @@ struct AmpcConfirmDonatedResultsPass
     });
     module->setAttr(abi::kDonatedResultsAttrName,
                     DenseI64ArrayAttr::get(&getContext(), confirmed));
+  }
+};
+
+struct AmpcSkipSelfCopiesPass
+    : ampc::impl::AmpcSkipSelfCopiesBase<AmpcSkipSelfCopiesPass> {
+  void runOnOperation() override {
+    func::FuncOp fn = getOperation();
+    if (fn.isExternal())
+      return;
+    Block *entry = &fn.getBody().front();
+    auto isArgument = [&](Value v) {
+      auto arg = dyn_cast<BlockArgument>(v);
+      return arg && arg.getOwner() == entry;
+    };
+    SmallVector<memref::CopyOp> copies;
+    fn.walk([&](memref::CopyOp copy) {
+      if (isArgument(copy.getSource()) && isArgument(copy.getTarget()))
+        copies.push_back(copy);
+    });
+    for (memref::CopyOp copy : copies) {
+      OpBuilder b(copy);
+      Location loc = copy.getLoc();
+      Value from = memref::ExtractAlignedPointerAsIndexOp::create(
+          b, loc, copy.getSource());
+      Value to = memref::ExtractAlignedPointerAsIndexOp::create(
+          b, loc, copy.getTarget());
+      Value differ =
+          arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, from, to);
+      auto guard = scf::IfOp::create(b, loc, differ, /*withElseRegion=*/false);
+      copy->moveBefore(guard.thenBlock()->getTerminator());
+    }
   }
 };
 

@@ -237,32 +237,40 @@ func.func @amax_integer(%x: tensor<4xi32>) {
 
 // -----
 
-func.func @history_2d(%h: tensor<4x4xf32>, %a: f32, %s: f32) {
+func.func @history_2d(%h: tensor<4x4xf32>, %m: tensor<4xf32>, %p: i32, %a: f32, %s: f32) {
   // expected-error @+1 {{'amp.update_amax_history' op amax history must be a 1-D tensor of static, non-zero length; got 'tensor<4x4xf32>'}}
-  %0:2 = amp.update_amax_history %h, %a, %s format f8E4M3FN : tensor<4x4xf32>
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format f8E4M3FN : tensor<4x4xf32>, tensor<4xf32>
   return
 }
 
 // -----
 
-func.func @history_dynamic(%h: tensor<?xf32>, %a: f32, %s: f32) {
+func.func @history_dynamic(%h: tensor<?xf32>, %m: tensor<4xf32>, %p: i32, %a: f32, %s: f32) {
   // expected-error @+1 {{'amp.update_amax_history' op amax history must be a 1-D tensor of static, non-zero length; got 'tensor<?xf32>'}}
-  %0:2 = amp.update_amax_history %h, %a, %s format f8E4M3FN : tensor<?xf32>
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format f8E4M3FN : tensor<?xf32>, tensor<4xf32>
   return
 }
 
 // -----
 
-func.func @history_negative_margin(%h: tensor<16xf32>, %a: f32, %s: f32) {
+func.func @history_negative_margin(%h: tensor<16xf32>, %m: tensor<4xf32>, %p: i32, %a: f32, %s: f32) {
   // expected-error @+1 {{'amp.update_amax_history' op margin must be non-negative, got -1}}
-  %0:2 = amp.update_amax_history %h, %a, %s format f8E4M3FN {margin = -1} : tensor<16xf32>
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format f8E4M3FN {margin = -1} : tensor<16xf32>, tensor<4xf32>
   return
 }
 
 // -----
 
-func.func @history_format_bf16(%h: tensor<16xf32>, %a: f32, %s: f32) {
+func.func @history_format_bf16(%h: tensor<16xf32>, %m: tensor<4xf32>, %p: i32, %a: f32, %s: f32) {
   // expected-error @+1 {{'amp.update_amax_history' op attribute 'format' failed to satisfy constraint: type attribute of f8E4M3FN or f8E5M2}}
-  %0:2 = amp.update_amax_history %h, %a, %s format bf16 : tensor<16xf32>
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format bf16 : tensor<16xf32>, tensor<4xf32>
+  return
+}
+
+// -----
+
+func.func @history_ragged_blocks(%h: tensor<16xf32>, %m: tensor<5xf32>, %p: i32, %a: f32, %s: f32) {
+  // expected-error @+1 {{'amp.update_amax_history' op block maxima must be a 1-D tensor of static length dividing the history length 16; got 'tensor<5xf32>'}}
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format f8E4M3FN : tensor<16xf32>, tensor<5xf32>
   return
 }

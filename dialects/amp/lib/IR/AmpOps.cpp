@@ -333,6 +333,11 @@ double UpdateAmaxHistoryOp::getFormatMax() {
   return getLargestFinite(cast<FloatType>(getFormat()));
 }
 
+int64_t UpdateAmaxHistoryOp::getBlockLength() {
+  return cast<RankedTensorType>(getHistory().getType()).getDimSize(0) /
+         cast<RankedTensorType>(getBlockMax().getType()).getDimSize(0);
+}
+
 LogicalResult UpdateAmaxHistoryOp::verify() {
   auto history = cast<RankedTensorType>(getHistory().getType());
   if (history.getRank() != 1 || history.isDynamicDim(0) ||
@@ -340,6 +345,13 @@ LogicalResult UpdateAmaxHistoryOp::verify() {
     return emitOpError("amax history must be a 1-D tensor of static, "
                        "non-zero length; got ")
            << history;
+  auto blocks = cast<RankedTensorType>(getBlockMax().getType());
+  if (blocks.getRank() != 1 || blocks.isDynamicDim(0) ||
+      blocks.getDimSize(0) < 1 ||
+      history.getDimSize(0) % blocks.getDimSize(0) != 0)
+    return emitOpError("block maxima must be a 1-D tensor of static length "
+                       "dividing the history length ")
+           << history.getDimSize(0) << "; got " << blocks;
   int64_t margin = getMarginAttr().getInt();
   if (margin < 0)
     return emitOpError("margin must be non-negative, got ") << margin;

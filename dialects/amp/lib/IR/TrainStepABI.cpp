@@ -43,6 +43,8 @@ constexpr std::pair<RoleKind, llvm::StringLiteral> kParamSlots[] = {
 /// Suffixes of fp8 state: fp8.<site>.<suffix>.
 constexpr std::pair<RoleKind, llvm::StringLiteral> kFp8Slots[] = {
     {RoleKind::Fp8AmaxHistory, "amax_history"},
+    {RoleKind::Fp8AmaxBlockMax, "amax_block_max"},
+    {RoleKind::Fp8AmaxPosition, "amax_position"},
     {RoleKind::Fp8Scale, "scale"},
 };
 

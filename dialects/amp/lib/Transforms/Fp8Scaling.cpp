@@ -151,15 +151,36 @@ struct AmpFp8ScalingPass
     return sites;
   }
 
-  /// The training step's new state (amax histories and scales), added to
-  /// its arguments at the end of the state and returned at the same place.
+  /// The training step's new state (per delayed site: amax history, its
+  /// block maxima, its position, scale), added to its arguments at the end
+  /// of the state and returned at the same place.
   struct DelayedState {
     DelayedState(func::FuncOp fn, int64_t historyLength)
-        : historyType(RankedTensorType::get(
-              {historyLength}, Float32Type::get(fn.getContext()))),
-          scaleType(RankedTensorType::get({}, Float32Type::get(fn.getContext()))),
-          argIndex(abi::getStateArgumentEnd(fn)),
-          resultIndex(abi::getStateResultEnd(fn)) {}
+        : argIndex(abi::getStateArgumentEnd(fn)),
+          resultIndex(abi::getStateResultEnd(fn)) {
+      Type f32 = Float32Type::get(fn.getContext());
+      Type i32 = IntegerType::get(fn.getContext(), 32);
+      auto vector = [&](int64_t n) { return RankedTensorType::get({n}, f32); };
+      auto scalar = [&](Type t) { return RankedTensorType::get({}, t); };
+      // Their order within a site, and their initial values: an empty
+      // history, as TE starts, and scale 1.
+      slots = {{abi::RoleKind::Fp8AmaxHistory, vector(historyLength), 0.0},
+               {abi::RoleKind::Fp8AmaxBlockMax,
+                vector(blockCountFor(historyLength)), 0.0},
+               {abi::RoleKind::Fp8AmaxPosition, scalar(i32), 0.0},
+               {abi::RoleKind::Fp8Scale, scalar(f32), 1.0}};
+    }
+
+    /// The number of blocks whose maxima are kept: the divisor of `length`
+    /// nearest its square root from above, so that an update reads about
+    /// 2 sqrt(length) values (32 blocks of 32 for 1024).
+    static int64_t blockCountFor(int64_t length) {
+      int64_t blockLength = 1;
+      for (int64_t d = 1; d * d <= length; ++d)
+        if (length % d == 0)
+          blockLength = d;
+      return length / blockLength;
+    }
 
     LogicalResult returnNewState(func::FuncOp fn) {
       if (values.empty())
@@ -174,31 +195,67 @@ struct AmpFp8ScalingPass
       return success();
     }
 
-    RankedTensorType historyType, scaleType;
+    struct Slot {
+      abi::RoleKind kind;
+      RankedTensorType type;
+      double initialValue;
+    };
+    SmallVector<Slot, 4> slots;
     unsigned argIndex, resultIndex;
     SmallVector<Value> values;
     SmallVector<abi::Role> roles;
   };
 
-  /// The scale of a delayed site: from state arguments of the training step
-  /// (history, scale), updated with this step's amax; their initial values
-  /// (an empty history and scale 1, as TE starts) go to @train_state_init.
+  /// Adds the state of `site` to the arguments of its training step and its
+  /// initial values to the results of @train_state_init; returns the
+  /// arguments, in the order of `state.slots`.
+  FailureOr<SmallVector<Value, 4>> addSiteState(Site &site, DelayedState &state,
+                                                func::FuncOp init) {
+    auto fn = site.cast->getParentOfType<func::FuncOp>();
+    MLIRContext *context = fn.getContext();
+    Location loc = fn.getLoc();
+    auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
+    OpBuilder ib(ret);
+    SmallVector<Value, 4> arguments;
+    for (const DelayedState::Slot &slot : state.slots) {
+      auto role = abi::Role::ofFp8(slot.kind, site.name);
+      DictionaryAttr roleDict = abi::getRoleDict(context, role);
+      unsigned index = state.argIndex++;
+      if (failed(fn.insertArgument(index, slot.type, roleDict, loc)))
+        return fn.emitOpError("amp-fp8-scaling: cannot add state arguments");
+      arguments.push_back(fn.getArgument(index));
+      state.roles.push_back(role);
+      Type element = slot.type.getElementType();
+      auto initial =
+          isa<FloatType>(element)
+              ? DenseElementsAttr::get(
+                    slot.type, FloatAttr::get(element, slot.initialValue))
+              : DenseElementsAttr::get(
+                    slot.type,
+                    IntegerAttr::get(element, int64_t(slot.initialValue)));
+      unsigned n = init.getNumResults();
+      if (failed(init.insertResult(n, slot.type, roleDict)))
+        return init.emitOpError("amp-fp8-scaling: cannot add results");
+      ret->insertOperands(
+          n, arith::ConstantOp::create(ib, loc, initial).getResult());
+    }
+    return arguments;
+  }
+
+  /// The scale of a delayed site: from state arguments of the training step,
+  /// updated with this step's amax.
   LogicalResult addDelayedScale(OpBuilder &b, Site &site, Value amax,
                                 DelayedState &state, func::FuncOp init) {
     auto fn = site.cast->getParentOfType<func::FuncOp>();
     MLIRContext *context = fn.getContext();
-    Location loc = site.cast.getLoc(), fnLoc = fn.getLoc();
-    auto historyRole = abi::Role::ofFp8(abi::RoleKind::Fp8AmaxHistory, site.name);
-    auto scaleRole = abi::Role::ofFp8(abi::RoleKind::Fp8Scale, site.name);
-    unsigned index = state.argIndex;
-    if (failed(fn.insertArgument(index, state.historyType,
-                                 abi::getRoleDict(context, historyRole), fnLoc)) ||
-        failed(fn.insertArgument(index + 1, state.scaleType,
-                                 abi::getRoleDict(context, scaleRole), fnLoc)))
-      return fn.emitOpError("amp-fp8-scaling: cannot add state arguments");
-    state.argIndex += 2;
-    site.scale = tensor::ExtractOp::create(b, loc, fn.getArgument(index + 1),
-                                           ValueRange{});
+    Location loc = site.cast.getLoc();
+    FailureOr<SmallVector<Value, 4>> args = addSiteState(site, state, init);
+    if (failed(args))
+      return failure();
+    Value history = (*args)[0], blockMax = (*args)[1];
+    Value position =
+        tensor::ExtractOp::create(b, loc, (*args)[2], ValueRange{});
+    site.scale = tensor::ExtractOp::create(b, loc, (*args)[3], ValueRange{});
     auto algoAttr = AmaxAlgoAttr::get(
         context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
     // Data-parallel ranks record the largest amax of any rank, so that
@@ -212,27 +269,16 @@ struct AmpFp8ScalingPass
       amax = tensor::ExtractOp::create(b, loc, reduced, ValueRange{});
     }
     auto update = UpdateAmaxHistoryOp::create(
-        b, loc, fn.getArgument(index), amax, site.scale,
+        b, loc, history, blockMax, position, amax, site.scale,
         TypeAttr::get(site.cast.getResultElementType()), algoAttr,
         b.getI64IntegerAttr(margin));
-    state.values.push_back(update.getNewHistory());
-    state.values.push_back(tensor::FromElementsOp::create(
-        b, loc, state.scaleType, update.getNewScale()));
-    state.roles.append({historyRole, scaleRole});
-
-    auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
-    OpBuilder ib(ret);
-    Value zeros = arith::ConstantOp::create(
-        ib, fnLoc, DenseElementsAttr::get(state.historyType, 0.0f));
-    Value one = arith::ConstantOp::create(
-        ib, fnLoc, DenseElementsAttr::get(state.scaleType, 1.0f));
-    unsigned n = init.getNumResults();
-    if (failed(init.insertResult(n, state.historyType,
-                                 abi::getRoleDict(context, historyRole))) ||
-        failed(init.insertResult(n + 1, state.scaleType,
-                                 abi::getRoleDict(context, scaleRole))))
-      return init.emitOpError("amp-fp8-scaling: cannot add results");
-    ret->insertOperands(n, {zeros, one});
+    auto scalar = [&](Value v) -> Value {
+      return tensor::FromElementsOp::create(
+          b, loc, RankedTensorType::get({}, v.getType()), v);
+    };
+    state.values.append({update.getNewHistory(), update.getNewBlockMax(),
+                         scalar(update.getNewPosition()),
+                         scalar(update.getNewScale())});
     return success();
   }
 

@@ -748,51 +748,58 @@ Value maxForScale(OpBuilder &b, Location loc, Value amax,
   return floatOrQuietNaN(em, em.ori(positiveNaN, negativeNaN), signedMax);
 }
 
-/// The maximum of the new history [amax, history[0], ..., history[n-2]] for
-/// the scale, read from the old history (in whole rows of 64 values, which
-/// reduce in 64 lanes, then the rest): the shifted copy is written
-/// unaligned, and reading it right after its stores waits for all of them.
-Value newHistoryMaxForScale(OpBuilder &b, Location loc, Value history,
-                            Value amax) {
-  int64_t kept = cast<RankedTensorType>(history.getType()).getDimSize(0) - 1;
-  int64_t rows = kept / 64 >= 2 ? kept / 64 * 64 : 0;
-  SmallVector<Value> pieces;
-  auto slice = [&](int64_t offset, int64_t size) {
-    if (size > 0)
-      pieces.push_back(tensor::ExtractSliceOp::create(
-          b, loc, history, ArrayRef<OpFoldResult>{b.getIndexAttr(offset)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(size)},
-          ArrayRef<OpFoldResult>{b.getIndexAttr(1)}));
-  };
-  slice(0, rows);
-  slice(rows, kept - rows);
-  return maxForScale(b, loc, amax, pieces);
+/// Writes `amax` into the ring buffer at the op's position and recomputes
+/// the maximum of the block it lands in; returns (new history, new block
+/// maxima, that block's maximum). One block is read, whatever the length.
+std::tuple<Value, Value, Value> recordAmax(OpBuilder &b, UpdateAmaxHistoryOp op,
+                                           Value index) {
+  Location loc = op.getLoc();
+  Value amax = op.getAmax();
+  Value history =
+      tensor::InsertOp::create(b, loc, amax, op.getHistory(), index);
+  int64_t blockLength = op.getBlockLength();
+  Value blockMax = amax;
+  Value block = index;
+  if (blockLength > 1) {
+    Value blockLengthValue =
+        arith::ConstantIndexOp::create(b, loc, blockLength);
+    block = arith::DivUIOp::create(b, loc, index, blockLengthValue);
+    Value start = arith::MulIOp::create(b, loc, block, blockLengthValue);
+    Value entries = tensor::ExtractSliceOp::create(
+        b, loc, history, ArrayRef<OpFoldResult>{start},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(blockLength)},
+        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+    blockMax = maxForScale(b, loc, amax, {entries});
+  }
+  Value blocks =
+      tensor::InsertOp::create(b, loc, blockMax, op.getBlockMax(), block);
+  return {history, blocks, blockMax};
 }
 
 void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
                             SmallVectorImpl<Value> &results) {
   Location loc = op.getLoc();
-  auto historyType = cast<RankedTensorType>(op.getHistory().getType());
-  int64_t length = historyType.getDimSize(0);
-  // [amax, history[0], ..., history[n-2]]
-  Value newHistory;
-  if (length == 1) {
-    newHistory = tensor::FromElementsOp::create(b, loc, historyType,
-                                                ValueRange{op.getAmax()});
-  } else {
-    Value head = tensor::FromElementsOp::create(
-        b, loc, RankedTensorType::get({1}, b.getF32Type()),
-        ValueRange{op.getAmax()});
-    Value tail = tensor::ExtractSliceOp::create(
-        b, loc, op.getHistory(), ArrayRef<OpFoldResult>{b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(length - 1)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-    newHistory = tensor::ConcatOp::create(b, loc, historyType, 0,
-                                          ValueRange{head, tail});
-  }
+  Emitter em(b, loc, b.getI32Type());
+  int64_t length =
+      cast<RankedTensorType>(op.getHistory().getType()).getDimSize(0);
+  // A position outside [0, length) (state written by hand) counts as 0.
+  Value lengthValue = em.constInt(32, length);
+  Value zero = em.constInt(32, 0);
+  Value position = em.select(
+      em.cmp(arith::CmpIPredicate::ult, op.getPosition(), lengthValue),
+      op.getPosition(), zero);
+  Value index =
+      arith::IndexCastUIOp::create(b, loc, b.getIndexType(), position);
+  auto [history, blocks, blockMax] = recordAmax(b, op, index);
+  Value next = em.addi(position, em.constInt(32, 1));
+  next = em.select(em.cmp(arith::CmpIPredicate::eq, next, lengthValue), zero,
+                   next);
+  int64_t blockCount =
+      cast<RankedTensorType>(op.getBlockMax().getType()).getDimSize(0);
   Value reduced = op.getAmax();
   if (op.getAmaxAlgo() == AmaxAlgo::max)
-    reduced = newHistoryMaxForScale(b, loc, op.getHistory(), op.getAmax());
+    reduced =
+        blockCount == 1 ? blockMax : maxForScale(b, loc, blockMax, {blocks});
   // sf = (fp8_max / amax) / 2^margin, kept at the old scale unless amax is
   // positive and finite (Transformer Engine's _default_sf_compute).
   auto f32 = [&](double v) {
@@ -805,7 +812,7 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
                                          reduced, f32(0.0));
   Value finite = isFinite(b, loc, reduced);
   Value keep = arith::AndIOp::create(b, loc, positive, finite);
-  results.push_back(newHistory);
+  results.append({history, blocks, next});
   results.push_back(arith::SelectOp::create(b, loc, keep, sf, op.getScale()));
 }
 

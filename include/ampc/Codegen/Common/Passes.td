@@ -53,6 +53,9 @@ def AmpcDonateCarriedState
     results go into the module attribute `ampc.donated_train_step_results`:
     their callers may pass one buffer as both the argument and the result
     (the Trainer does, so the carried state is held once, not twice).
+    A carried result that is its argument with elements replaced
+    (`tensor.insert` into it: an fp8 amax history and its block maxima) is
+    donated the same way, without a rewrite.
     Run after fusion (the update is one generic) and before vectorization.
     A `@train_step` that breaks the contract is an error naming what
     breaks it; other functions are left alone.
@@ -75,6 +78,24 @@ def AmpcConfirmDonatedResults
     the caller gives it a buffer of its own. Modules without the attribute
     are left alone.
   }];
+}
+
+def AmpcSkipSelfCopies : Pass<"ampc-skip-self-copies", "::mlir::func::FuncOp"> {
+  let summary = "copies from an argument into an argument run only between "
+                "different buffers";
+  let description = [{
+    After buffer results become out parameters: a `memref.copy` whose
+    source and target are both arguments of the function runs only when
+    their aligned pointers differ (`scf.if`). A donated result
+    (`ampc-donate-carried-state`) is computed into its argument's buffer
+    and then copied into its out parameter, which a caller that passes one
+    buffer as both (the Trainer) makes a copy of the buffer onto itself:
+    every parameter and every fp8 amax history read and written once more
+    per step, for nothing. A caller that passes two buffers still gets the
+    copy.
+  }];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def AmpcDecomposeAggregates

@@ -241,37 +241,55 @@ def Amp_AmaxOp : Amp_Op<"amax", [Pure]> {
 }
 
 def Amp_UpdateAmaxHistoryOp : Amp_Op<"update_amax_history",
-    [Pure, AllTypesMatch<["history", "new_history"]>]> {
+    [Pure, AllTypesMatch<["history", "new_history"]>,
+     AllTypesMatch<["block_max", "new_block_max"]>]> {
   let summary = "record an amax and derive the next fp8 scale";
   let description = [{
-    Delayed scaling as in Transformer Engine's `DelayedScaling`. The history is
-    a 1-D f32 tensor whose length is the history length, newest first:
+    Delayed scaling as in Transformer Engine's `DelayedScaling`, kept so
+    that recording one amax costs the same whatever the history length.
+    The history is a ring buffer: a 1-D f32 tensor of the last `n` amaxes
+    (`n` the history length) in which `position` is where the next amax
+    goes. `block_max` holds, for the history cut into `size(block_max)`
+    blocks of `b = n / size(block_max)` consecutive entries, the maximum of
+    each block (which must divide `n`):
 
-    - `new_history = [amax, history[0], ..., history[n-2]]`;
-    - the reduced amax is `max(new_history)` (`algo max`, the default) or
-      `amax` (`algo most_recent`);
+    - `new_history` is `history` with `amax` at `position` (a position
+      outside `[0, n)` counts as 0), `new_position` the next one, wrapping
+      to 0 after `n - 1`;
+    - `new_block_max` is `block_max` with the maximum of the changed block
+      recomputed from `new_history`;
+    - the reduced amax is `max(new_block_max)`, the maximum of the last `n`
+      amaxes (`algo max`, the default), or `amax` (`algo most_recent`);
     - `new_scale = (fp8_max / reduced) / 2^margin`, where `fp8_max` is 448 for
       `f8E4M3FN` and 57344 for `f8E5M2`; if the reduced amax is 0, inf or NaN
       the previous `scale` is kept.
 
     The scale is used by the next step's casts, so the scale at step t comes
-    from amaxes up to step t-1.
+    from amaxes up to step t-1. Starting from zeros everywhere (position 0),
+    the scales are Transformer Engine's, whose history holds the same
+    values newest first and is rolled every step.
 
     Example:
 
     ```mlir
-    %h, %s = amp.update_amax_history %history, %amax, %scale
-        format f8E4M3FN algo most_recent {margin = 1 : i64} : tensor<1024xf32>
+    %h, %m, %p, %s = amp.update_amax_history %history, %block_max, %position,
+        %amax, %scale format f8E4M3FN algo most_recent {margin = 1 : i64}
+        : tensor<1024xf32>, tensor<32xf32>
     ```
   }];
-  let arguments = (ins RankedTensorOf<[F32]>:$history, F32:$amax, F32:$scale,
+  let arguments = (ins RankedTensorOf<[F32]>:$history,
+                       RankedTensorOf<[F32]>:$block_max, I32:$position,
+                       F32:$amax, F32:$scale,
                        TypeAttrOf<Amp_Fp8Type>:$format,
                        OptionalAttr<Amp_AmaxAlgoAttr>:$algo,
                        DefaultValuedAttr<I64Attr, "0">:$margin);
-  let results = (outs RankedTensorOf<[F32]>:$new_history, F32:$new_scale);
+  let results = (outs RankedTensorOf<[F32]>:$new_history,
+                      RankedTensorOf<[F32]>:$new_block_max,
+                      I32:$new_position, F32:$new_scale);
   let assemblyFormat = [{
-    $history `,` $amax `,` $scale `format` $format (`algo` $algo^)? attr-dict
-    `:` type($history)
+    $history `,` $block_max `,` $position `,` $amax `,` $scale
+    `format` $format (`algo` $algo^)? attr-dict
+    `:` type($history) `,` type($block_max)
   }];
   let extraClassDeclaration = [{
     /// The amax reduction, with the default applied.
@@ -280,6 +298,8 @@ def Amp_UpdateAmaxHistoryOp : Amp_Op<"update_amax_history",
     }
     /// Largest finite value of the fp8 format.
     double getFormatMax();
+    /// Entries of the history per block maximum.
+    int64_t getBlockLength();
   }];
   let hasVerifier = 1;
 }

@@ -110,9 +110,13 @@ def AmpFp8Scaling : Pass<"amp-fp8-scaling", "::mlir::ModuleOp"> {
       carried across steps and is updated by `amp.update_amax_history` with
       this step's amax (`history-len`, `algo`, `margin`). Only the training
       step built by `amp-build-train-step` carries state: the pass adds
-      `fp8.<site>.amax_history` (tensor<history-len x f32>) and
-      `fp8.<site>.scale` (tensor<f32>) at the end of its state arguments and
-      results, and their initial values (zeros, 1) to `@train_state_init`.
+      `fp8.<site>.amax_history` (tensor<history-len x f32>, a ring buffer),
+      `fp8.<site>.amax_block_max` (the maxima of its blocks: as many as the
+      divisor of history-len nearest its square root from above, 32 for
+      1024), `fp8.<site>.amax_position` (tensor<i32>, where the next amax
+      goes) and `fp8.<site>.scale` (tensor<f32>) at the end of its state
+      arguments and results, and their initial values (zeros, 0, 1) to
+      `@train_state_init`.
       Other functions (the forward pass used for evaluation) use current
       scaling. `<site>` names what is cast: `param<i>`, `input<j>` (the j-th
       batch input) or `t<k>` (an intermediate value, in program order).
@@ -227,8 +231,9 @@ def AmpLowerToArith : Pass<"amp-lower-to-arith", "::mlir::func::FuncOp"> {
       semantics (factors applied in f64, rounded to f32);
       `amp.select_update` is `arith.select`.
     - `amp.amax` is a max-of-abs reduction (NaN propagates);
-      `amp.update_amax_history` shifts the history and derives the scale as
-      Transformer Engine does.
+      `amp.update_amax_history` writes one value of the ring buffer,
+      recomputes that block's maximum, and derives the scale from the block
+      maxima as Transformer Engine does from its whole history.
 
     Scalar and vector `arith.extf` / `arith.truncf` with an fp8 side (as
     found in the bodies of fp8 contractions) are lowered the same way, since
