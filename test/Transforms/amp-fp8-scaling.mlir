@@ -32,36 +32,40 @@ func.func @forward(%x: tensor<8x16xf32>, %w: tensor<16x4xf32>) -> tensor<8x4xf32
 
 // -----
 
-// In the training step the delayed recipe adds state per cast site: an amax
-// history (a ring buffer), its block maxima (32 blocks of 32 for 1024), the
-// position of its next amax and a scale, before the batch arguments and
-// before the loss result, with initial values (zeros, position 0, scale 1)
-// in @train_state_init. E5M2 casts use 57344. An accumulator that does not
-// start at zero is scaled up first.
+// In the training step the delayed recipe adds the position of the
+// histories' next amax (one for all: they advance together) and state per
+// cast site: an amax history (a ring buffer), its block maxima (32 blocks
+// of 32 for 1024) and a scale, before the batch arguments and before the
+// loss result, with initial values (position 0, zeros, scale 1) in
+// @train_state_init. Every update reads the position read at the start of
+// the step; the first one's next position is returned. E5M2 casts use
+// 57344. An accumulator that does not start at zero is scaled up first.
 // CHECK-LABEL: func.func @train_state_init()
-// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, tensor<i32> {amp.role = "fp8.param0.amax_position"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, tensor<i32> {amp.role = "fp8.input0.amax_position"}, tensor<f32> {amp.role = "fp8.input0.scale"})
+// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"}, tensor<i32> {amp.role = "fp8.amax_position"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, tensor<f32> {amp.role = "fp8.input0.scale"})
+// CHECK-DAG: arith.constant dense<0> : tensor<i32>
 // CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<1024xf32>
 // CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<32xf32>
-// CHECK-DAG: arith.constant dense<0> : tensor<i32>
 // CHECK-DAG: arith.constant dense<1.000000e+00> : tensor<f32>
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: (%[[W:.*]]: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %[[M:.*]]: tensor<4xf32> {amp.role = "param0.momentum"},
-// CHECK-SAME: %[[HW:.*]]: tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, %[[BW:.*]]: tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, %[[PW0:.*]]: tensor<i32> {amp.role = "fp8.param0.amax_position"}, %[[SW0:.*]]: tensor<f32> {amp.role = "fp8.param0.scale"},
-// CHECK-SAME: %[[HX:.*]]: tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, %[[BX:.*]]: tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, %[[PX0:.*]]: tensor<i32> {amp.role = "fp8.input0.amax_position"}, %[[SX0:.*]]: tensor<f32> {amp.role = "fp8.input0.scale"},
+// CHECK-SAME: %[[P0:.*]]: tensor<i32> {amp.role = "fp8.amax_position"},
+// CHECK-SAME: %[[HW:.*]]: tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, %[[BW:.*]]: tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, %[[SW0:.*]]: tensor<f32> {amp.role = "fp8.param0.scale"},
+// CHECK-SAME: %[[HX:.*]]: tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, %[[BX:.*]]: tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, %[[SX0:.*]]: tensor<f32> {amp.role = "fp8.input0.scale"},
 // CHECK-SAME: %[[X:.*]]: tensor<2x4xf32> {amp.role = "batch"}, %[[ACC:.*]]: tensor<2x4xf32> {amp.role = "batch"})
-// CHECK-SAME: -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, tensor<i32> {amp.role = "fp8.param0.amax_position"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, tensor<i32> {amp.role = "fp8.input0.amax_position"}, tensor<f32> {amp.role = "fp8.input0.scale"}, tensor<f32> {amp.role = "loss"})
+// CHECK-SAME: -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<i32> {amp.role = "fp8.amax_position"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, tensor<f32> {amp.role = "fp8.input0.scale"}, tensor<f32> {amp.role = "loss"})
+// CHECK-NEXT: %[[P:.*]] = tensor.extract %[[P0]][] : tensor<i32>
 // CHECK: %[[AW:.*]] = amp.amax %[[W]]
-// CHECK: %[[PW:.*]] = tensor.extract %[[PW0]][]
 // CHECK: %[[SW:.*]] = tensor.extract %[[SW0]][]
-// CHECK: %[[NHW:.*]], %[[NBW:.*]], %[[NPW:.*]], %[[NSW:.*]] = amp.update_amax_history %[[HW]], %[[BW]], %[[PW]], %[[AW]], %[[SW]] format f8E4M3FN algo max : tensor<1024xf32>, tensor<32xf32>
-// CHECK: %[[NPW0:.*]] = tensor.from_elements %[[NPW]] : tensor<i32>
+// CHECK: %[[NHW:.*]], %[[NBW:.*]], %[[NP:.*]], %[[NSW:.*]] = amp.update_amax_history %[[HW]], %[[BW]], %[[P]], %[[AW]], %[[SW]] format f8E4M3FN algo max : tensor<1024xf32>, tensor<32xf32>
+// CHECK: %[[NP0:.*]] = tensor.from_elements %[[NP]] : tensor<i32>
 // CHECK: %[[NSW0:.*]] = tensor.from_elements %[[NSW]] : tensor<f32>
 // CHECK: amp.cast %[[W]] scale %[[SW]]
-// CHECK: amp.update_amax_history %[[HX]], %[[BX]], %{{.*}}, %{{.*}}, %{{.*}} format f8E5M2 algo max
-// CHECK: %[[P:.*]] = arith.mulf
+// CHECK: amp.update_amax_history %[[HX]], %[[BX]], %[[P]], %{{.*}}, %{{.*}} format f8E5M2 algo max
+// CHECK-NOT: tensor.from_elements %{{.*}} : tensor<i32>
+// CHECK: %[[P2:.*]] = arith.mulf
 // CHECK: %[[UP:.*]] = linalg.generic {{.*}} ins(%[[ACC]], %{{.*}} : tensor<2x4xf32>, tensor<f32>)
 // CHECK: linalg.matmul {{.*}} outs(%[[UP]] : tensor<2x4xf32>)
-// CHECK: return %{{.*}}, %{{.*}}, %[[NHW]], %[[NBW]], %[[NPW0]], %[[NSW0]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
+// CHECK: return %{{.*}}, %{{.*}}, %[[NP0]], %[[NHW]], %[[NBW]], %[[NSW0]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
 
 // CURRENT-LABEL: func.func @train_state_init()
 // CURRENT-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"})

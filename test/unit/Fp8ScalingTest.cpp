@@ -131,8 +131,7 @@ void checkDelayed(const std::string &algo, int64_t length, int margin,
     ref.update(amax, algo == "most_recent", margin);
     history = (*trainer)->state("fp8.input0.amax_history");
     scale = (*trainer)->state("fp8.input0.scale");
-    std::optional<Tensor> position =
-        (*trainer)->state("fp8.input0.amax_position");
+    std::optional<Tensor> position = (*trainer)->state("fp8.amax_position");
     std::optional<Tensor> blocks =
         (*trainer)->state("fp8.input0.amax_block_max");
     ASSERT_TRUE(history && scale && position && blocks);

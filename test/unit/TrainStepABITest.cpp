@@ -25,7 +25,9 @@ TEST(TrainStepABITest, EveryRoleRoundTrips) {
       {Role::of(RoleKind::LossScale), "loss_scale"},
       {Role::of(RoleKind::GrowthTracker), "growth_tracker"},
       {Role::of(RoleKind::HysteresisTracker), "hysteresis_tracker"},
+      {Role::of(RoleKind::Fp8AmaxPosition), "fp8.amax_position"},
       {Role::ofFp8(RoleKind::Fp8AmaxHistory, "t3"), "fp8.t3.amax_history"},
+      {Role::ofFp8(RoleKind::Fp8AmaxBlockMax, "t3"), "fp8.t3.amax_block_max"},
       {Role::ofFp8(RoleKind::Fp8Scale, "param0"), "fp8.param0.scale"},
       {Role::of(RoleKind::LearningRate), "learning_rate"},
       {Role::of(RoleKind::Batch), "batch"},
@@ -46,7 +48,9 @@ TEST(TrainStepABITest, MalformedRolesAreRejected) {
   for (const char *text :
        {"", "param", "param-1", "param01", "param0.", "param0.velocity",
         "paramx", "fp8.", "fp8.t0", "fp8..scale", "fp8.t0.amax", "Loss",
-        "loss_scale.x", "batch0"})
+        "loss_scale.x", "batch0",
+        // One position for all histories, not one per site.
+        "fp8.t0.amax_position"})
     EXPECT_FALSE(Role::parse(text)) << "'" << text << "'";
 }
 
@@ -54,6 +58,7 @@ TEST(TrainStepABITest, StateAndDirections) {
   EXPECT_TRUE(Role::ofParam(0).isState());
   EXPECT_TRUE(Role::of(RoleKind::LossScale).isState());
   EXPECT_TRUE(Role::ofFp8(RoleKind::Fp8Scale, "t0").isState());
+  EXPECT_TRUE(Role::of(RoleKind::Fp8AmaxPosition).isState());
   EXPECT_FALSE(Role::of(RoleKind::Batch).isState());
   EXPECT_TRUE(Role::of(RoleKind::Batch).isArgument());
   EXPECT_FALSE(Role::of(RoleKind::Batch).isResult());

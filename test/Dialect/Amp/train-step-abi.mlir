@@ -57,9 +57,9 @@ func.func @init_without_param(%p: tensor<4xf32> {amp.init = "ones"}) { return }
 // CHECK-LABEL: func.func @every_role
 // CHECK-SAME: {amp.param, amp.role = "param0"}
 // CHECK-SAME: {amp.role = "param0.exp_avg_sq"}
+// CHECK-SAME: {amp.role = "fp8.amax_position"}
 // CHECK-SAME: {amp.role = "fp8.input0.amax_history"}
 // CHECK-SAME: {amp.role = "fp8.input0.amax_block_max"}
-// CHECK-SAME: {amp.role = "fp8.input0.amax_position"}
 // CHECK-SAME: {amp.role = "batch"}
 // CHECK-SAME: {amp.role = "cast_stats"}
 func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
@@ -71,9 +71,9 @@ func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
                       %s: tensor<f32> {amp.role = "loss_scale"},
                       %g: tensor<i32> {amp.role = "growth_tracker"},
                       %h: tensor<i32> {amp.role = "hysteresis_tracker"},
+                      %ap: tensor<i32> {amp.role = "fp8.amax_position"},
                       %ah: tensor<8xf32> {amp.role = "fp8.input0.amax_history"},
                       %am: tensor<2xf32> {amp.role = "fp8.input0.amax_block_max"},
-                      %ap: tensor<i32> {amp.role = "fp8.input0.amax_position"},
                       %as: tensor<f32> {amp.role = "fp8.input0.scale"},
                       %x: tensor<4xf32> {amp.role = "batch"})
     -> (tensor<4xf32> {amp.role = "param0"}, tensor<f32> {amp.role = "loss"},
@@ -87,7 +87,7 @@ func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
 
 // -----
 
-// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.<site>.amax_history, fp8.<site>.amax_block_max, fp8.<site>.amax_position, fp8.<site>.scale, learning_rate, batch, loss, found_inf, grad_norm, cast_stats, nonfinite), got "param0.velocity"}}
+// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.amax_position, fp8.<site>.amax_history, fp8.<site>.amax_block_max, fp8.<site>.scale, learning_rate, batch, loss, found_inf, grad_norm, cast_stats, nonfinite), got "param0.velocity"}}
 func.func @unknown_role(%p: tensor<4xf32> {amp.role = "param0.velocity"}) { return }
 
 // -----

@@ -25,5 +25,5 @@
 // CHECK: @train_step: 19 buffers match ({{.*}} 0 NaN in both
 // CHECK: == fp8
 // CHECK: @forward: 8 buffers match ({{.*}} 0 NaN in both
-// CHECK: @train_state_init: 24 buffers match
-// CHECK: @train_step: 61 buffers match ({{.*}} 0 NaN in both
+// CHECK: @train_state_init: 19 buffers match
+// CHECK: @train_step: 51 buffers match ({{.*}} 0 NaN in both

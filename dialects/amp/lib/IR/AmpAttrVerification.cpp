@@ -45,8 +45,8 @@ FailureOr<Role> parseRole(Operation *op, Attribute value, StringRef where) {
            << " must name a training-step role (param<i>, param<i>.momentum, "
               "param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, "
               "beta2_power, loss_scale, growth_tracker, hysteresis_tracker, "
-              "fp8.<site>.amax_history, fp8.<site>.amax_block_max, "
-              "fp8.<site>.amax_position, fp8.<site>.scale, learning_rate, "
+              "fp8.amax_position, fp8.<site>.amax_history, "
+              "fp8.<site>.amax_block_max, fp8.<site>.scale, learning_rate, "
               "batch, loss, "
               "found_inf, grad_norm, cast_stats, nonfinite), got "
            << value;

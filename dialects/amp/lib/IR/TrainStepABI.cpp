@@ -24,6 +24,7 @@ constexpr std::pair<RoleKind, llvm::StringLiteral> kFixedRoles[] = {
     {RoleKind::LossScale, "loss_scale"},
     {RoleKind::GrowthTracker, "growth_tracker"},
     {RoleKind::HysteresisTracker, "hysteresis_tracker"},
+    {RoleKind::Fp8AmaxPosition, "fp8.amax_position"},
     {RoleKind::LearningRate, "learning_rate"},
     {RoleKind::Batch, "batch"},
     {RoleKind::Loss, "loss"},
@@ -44,7 +45,6 @@ constexpr std::pair<RoleKind, llvm::StringLiteral> kParamSlots[] = {
 constexpr std::pair<RoleKind, llvm::StringLiteral> kFp8Slots[] = {
     {RoleKind::Fp8AmaxHistory, "amax_history"},
     {RoleKind::Fp8AmaxBlockMax, "amax_block_max"},
-    {RoleKind::Fp8AmaxPosition, "amax_position"},
     {RoleKind::Fp8Scale, "scale"},
 };
 

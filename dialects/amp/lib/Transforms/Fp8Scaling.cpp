@@ -96,6 +96,8 @@ struct AmpFp8ScalingPass
           "amp-fp8-scaling: delayed scaling of the training step needs "
           "@train_state_init (from amp-build-train-step)");
     DelayedState state(fn, historyLength);
+    if (anyDelayed && failed(addPositionState(fn, state, init)))
+      return failure();
     for (Site &site : sites) {
       OpBuilder b(site.cast);
       Location loc = site.cast.getLoc();
@@ -152,23 +154,20 @@ struct AmpFp8ScalingPass
   }
 
   /// The training step's new state (per delayed site: amax history, its
-  /// block maxima, its position, scale), added to its arguments at the end
-  /// of the state and returned at the same place.
+  /// block maxima, scale; then one position for all histories), added to
+  /// its arguments at the end of the state and returned at the same place.
   struct DelayedState {
     DelayedState(func::FuncOp fn, int64_t historyLength)
         : argIndex(abi::getStateArgumentEnd(fn)),
           resultIndex(abi::getStateResultEnd(fn)) {
       Type f32 = Float32Type::get(fn.getContext());
-      Type i32 = IntegerType::get(fn.getContext(), 32);
       auto vector = [&](int64_t n) { return RankedTensorType::get({n}, f32); };
-      auto scalar = [&](Type t) { return RankedTensorType::get({}, t); };
       // Their order within a site, and their initial values: an empty
       // history, as TE starts, and scale 1.
       slots = {{abi::RoleKind::Fp8AmaxHistory, vector(historyLength), 0.0},
                {abi::RoleKind::Fp8AmaxBlockMax,
                 vector(blockCountFor(historyLength)), 0.0},
-               {abi::RoleKind::Fp8AmaxPosition, scalar(i32), 0.0},
-               {abi::RoleKind::Fp8Scale, scalar(f32), 1.0}};
+               {abi::RoleKind::Fp8Scale, RankedTensorType::get({}, f32), 1.0}};
     }
 
     /// The number of blocks whose maxima are kept: the divisor of `length`
@@ -200,23 +199,56 @@ struct AmpFp8ScalingPass
       RankedTensorType type;
       double initialValue;
     };
-    SmallVector<Slot, 4> slots;
+    SmallVector<Slot, 3> slots;
+    /// Where every history's next amax goes (i32), read at the start of the
+    /// step; all histories advance together.
+    Value position;
     unsigned argIndex, resultIndex;
     SmallVector<Value> values;
     SmallVector<abi::Role> roles;
   };
 
+  /// Adds the position of the histories (`fp8.amax_position`, initially 0)
+  /// to the training step's state and @train_state_init's results; its
+  /// new value is the first result of `state.values`, set by the first
+  /// history update.
+  LogicalResult addPositionState(func::FuncOp fn, DelayedState &state,
+                                 func::FuncOp init) {
+    MLIRContext *context = fn.getContext();
+    Location loc = fn.getLoc();
+    auto type = RankedTensorType::get({}, IntegerType::get(context, 32));
+    auto role = abi::Role::of(abi::RoleKind::Fp8AmaxPosition);
+    DictionaryAttr roleDict = abi::getRoleDict(context, role);
+    unsigned index = state.argIndex++;
+    unsigned n = init.getNumResults();
+    if (failed(fn.insertArgument(index, type, roleDict, loc)) ||
+        failed(init.insertResult(n, type, roleDict)))
+      return fn.emitOpError("amp-fp8-scaling: cannot add the amax position");
+    auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
+    OpBuilder ib(ret);
+    ret->insertOperands(
+        n, arith::ConstantOp::create(
+               ib, loc, DenseElementsAttr::get(type, ib.getI32IntegerAttr(0)))
+               .getResult());
+    auto b = OpBuilder::atBlockBegin(&fn.getBody().front());
+    state.position =
+        tensor::ExtractOp::create(b, loc, fn.getArgument(index), ValueRange{});
+    state.values.push_back(Value());
+    state.roles.push_back(role);
+    return success();
+  }
+
   /// Adds the state of `site` to the arguments of its training step and its
   /// initial values to the results of @train_state_init; returns the
   /// arguments, in the order of `state.slots`.
-  FailureOr<SmallVector<Value, 4>> addSiteState(Site &site, DelayedState &state,
+  FailureOr<SmallVector<Value, 3>> addSiteState(Site &site, DelayedState &state,
                                                 func::FuncOp init) {
     auto fn = site.cast->getParentOfType<func::FuncOp>();
     MLIRContext *context = fn.getContext();
     Location loc = fn.getLoc();
     auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
     OpBuilder ib(ret);
-    SmallVector<Value, 4> arguments;
+    SmallVector<Value, 3> arguments;
     for (const DelayedState::Slot &slot : state.slots) {
       auto role = abi::Role::ofFp8(slot.kind, site.name);
       DictionaryAttr roleDict = abi::getRoleDict(context, role);
@@ -249,13 +281,11 @@ struct AmpFp8ScalingPass
     auto fn = site.cast->getParentOfType<func::FuncOp>();
     MLIRContext *context = fn.getContext();
     Location loc = site.cast.getLoc();
-    FailureOr<SmallVector<Value, 4>> args = addSiteState(site, state, init);
+    FailureOr<SmallVector<Value, 3>> args = addSiteState(site, state, init);
     if (failed(args))
       return failure();
     Value history = (*args)[0], blockMax = (*args)[1];
-    Value position =
-        tensor::ExtractOp::create(b, loc, (*args)[2], ValueRange{});
-    site.scale = tensor::ExtractOp::create(b, loc, (*args)[3], ValueRange{});
+    site.scale = tensor::ExtractOp::create(b, loc, (*args)[2], ValueRange{});
     auto algoAttr = AmaxAlgoAttr::get(
         context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
     // Data-parallel ranks record the largest amax of any rank, so that
@@ -269,15 +299,17 @@ struct AmpFp8ScalingPass
       amax = tensor::ExtractOp::create(b, loc, reduced, ValueRange{});
     }
     auto update = UpdateAmaxHistoryOp::create(
-        b, loc, history, blockMax, position, amax, site.scale,
+        b, loc, history, blockMax, state.position, amax, site.scale,
         TypeAttr::get(site.cast.getResultElementType()), algoAttr,
         b.getI64IntegerAttr(margin));
     auto scalar = [&](Value v) -> Value {
       return tensor::FromElementsOp::create(
           b, loc, RankedTensorType::get({}, v.getType()), v);
     };
+    // Every update computes the same next position.
+    if (!state.values.front())
+      state.values.front() = scalar(update.getNewPosition());
     state.values.append({update.getNewHistory(), update.getNewBlockMax(),
-                         scalar(update.getNewPosition()),
                          scalar(update.getNewScale())});
     return success();
   }

@@ -15,10 +15,10 @@
 // optimizer state is `param<i>.momentum`, `param<i>.exp_avg`,
 // `param<i>.exp_avg_sq`; scalars of the optimizer and of loss scaling are
 // `beta1_power`, `beta2_power`, `loss_scale`, `growth_tracker`,
-// `hysteresis_tracker`; fp8 delayed scaling adds, per cast site,
+// `hysteresis_tracker`; fp8 delayed scaling adds `fp8.amax_position` (where
+// every history's next amax goes) and, per cast site,
 // `fp8.<site>.amax_history` (a ring buffer), `fp8.<site>.amax_block_max`
-// (its block maxima), `fp8.<site>.amax_position` (where its next amax
-// goes) and `fp8.<site>.scale`; batch inputs are `batch`. An optional
+// (its block maxima) and `fp8.<site>.scale`; batch inputs are `batch`. An optional
 // `learning_rate` argument (tensor<f32>, between the state and the batch)
 // is the learning rate of this step, set by the caller (a schedule); without
 // it the learning rate is a constant of the step.

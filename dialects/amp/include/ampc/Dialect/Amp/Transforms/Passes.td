@@ -110,12 +110,13 @@ def AmpFp8Scaling : Pass<"amp-fp8-scaling", "::mlir::ModuleOp"> {
       carried across steps and is updated by `amp.update_amax_history` with
       this step's amax (`history-len`, `algo`, `margin`). Only the training
       step built by `amp-build-train-step` carries state: the pass adds
+      `fp8.amax_position` (tensor<i32>, where every history's next amax
+      goes: they advance together) and, per site,
       `fp8.<site>.amax_history` (tensor<history-len x f32>, a ring buffer),
       `fp8.<site>.amax_block_max` (the maxima of its blocks: as many as the
       divisor of history-len nearest its square root from above, 32 for
-      1024), `fp8.<site>.amax_position` (tensor<i32>, where the next amax
-      goes) and `fp8.<site>.scale` (tensor<f32>) at the end of its state
-      arguments and results, and their initial values (zeros, 0, 1) to
+      1024) and `fp8.<site>.scale` (tensor<f32>) at the end of its state
+      arguments and results, and their initial values (0, zeros, 1) to
       `@train_state_init`.
       Other functions (the forward pass used for evaluation) use current
       scaling. `<site>` names what is cast: `param<i>`, `input<j>` (the j-th
