@@ -153,9 +153,9 @@ struct AmpFp8ScalingPass
     return sites;
   }
 
-  /// The training step's new state (per delayed site: amax history, its
-  /// block maxima, scale; then one position for all histories), added to
-  /// its arguments at the end of the state and returned at the same place.
+  /// The training step's new state (one position for all histories, then
+  /// per delayed site: amax history, its block maxima, scale), added to its
+  /// arguments at the end of the state and returned at the same place.
   struct DelayedState {
     DelayedState(func::FuncOp fn, int64_t historyLength)
         : argIndex(abi::getStateArgumentEnd(fn)),
