@@ -208,68 +208,66 @@ struct AmpFp8ScalingPass
     SmallVector<abi::Role> roles;
   };
 
-  /// Adds the position of the histories (`fp8.amax_position`, initially 0)
-  /// to the training step's state and @train_state_init's results; its
-  /// new value is the first result of `state.values`, set by the first
-  /// history update.
-  LogicalResult addPositionState(func::FuncOp fn, DelayedState &state,
-                                 func::FuncOp init) {
+  /// Adds a state tensor with `role`, starting at `initial`, at the end of
+  /// the training step's state arguments (its new value goes to
+  /// `state.values` later) and to @train_state_init's results; returns the
+  /// argument.
+  FailureOr<Value> addStateValue(func::FuncOp fn, func::FuncOp init,
+                                 DelayedState &state, const abi::Role &role,
+                                 DenseElementsAttr initial) {
     MLIRContext *context = fn.getContext();
     Location loc = fn.getLoc();
-    auto type = RankedTensorType::get({}, IntegerType::get(context, 32));
-    auto role = abi::Role::of(abi::RoleKind::Fp8AmaxPosition);
+    auto type = cast<RankedTensorType>(initial.getType());
     DictionaryAttr roleDict = abi::getRoleDict(context, role);
     unsigned index = state.argIndex++;
     unsigned n = init.getNumResults();
     if (failed(fn.insertArgument(index, type, roleDict, loc)) ||
         failed(init.insertResult(n, type, roleDict)))
-      return fn.emitOpError("amp-fp8-scaling: cannot add the amax position");
+      return fn.emitOpError("amp-fp8-scaling: cannot add state '")
+             << role.str() << "'";
     auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
     OpBuilder ib(ret);
     ret->insertOperands(
-        n, arith::ConstantOp::create(
-               ib, loc, DenseElementsAttr::get(type, ib.getI32IntegerAttr(0)))
-               .getResult());
+        n, arith::ConstantOp::create(ib, loc, initial).getResult());
+    state.roles.push_back(role);
+    return fn.getArgument(index);
+  }
+
+  /// Adds the position of the histories (`fp8.amax_position`, initially 0);
+  /// its new value is the first of `state.values`, set by the first
+  /// history update.
+  LogicalResult addPositionState(func::FuncOp fn, DelayedState &state,
+                                 func::FuncOp init) {
+    auto type =
+        RankedTensorType::get({}, IntegerType::get(fn.getContext(), 32));
+    FailureOr<Value> arg = addStateValue(
+        fn, init, state, abi::Role::of(abi::RoleKind::Fp8AmaxPosition),
+        DenseElementsAttr::get(type,
+                               IntegerAttr::get(type.getElementType(), 0)));
+    if (failed(arg))
+      return failure();
     auto b = OpBuilder::atBlockBegin(&fn.getBody().front());
     state.position =
-        tensor::ExtractOp::create(b, loc, fn.getArgument(index), ValueRange{});
+        tensor::ExtractOp::create(b, fn.getLoc(), *arg, ValueRange{});
     state.values.push_back(Value());
-    state.roles.push_back(role);
     return success();
   }
 
-  /// Adds the state of `site` to the arguments of its training step and its
-  /// initial values to the results of @train_state_init; returns the
-  /// arguments, in the order of `state.slots`.
+  /// Adds the state of `site` (`state.slots`); returns its arguments, in
+  /// that order.
   FailureOr<SmallVector<Value, 3>> addSiteState(Site &site, DelayedState &state,
                                                 func::FuncOp init) {
     auto fn = site.cast->getParentOfType<func::FuncOp>();
-    MLIRContext *context = fn.getContext();
-    Location loc = fn.getLoc();
-    auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
-    OpBuilder ib(ret);
     SmallVector<Value, 3> arguments;
     for (const DelayedState::Slot &slot : state.slots) {
-      auto role = abi::Role::ofFp8(slot.kind, site.name);
-      DictionaryAttr roleDict = abi::getRoleDict(context, role);
-      unsigned index = state.argIndex++;
-      if (failed(fn.insertArgument(index, slot.type, roleDict, loc)))
-        return fn.emitOpError("amp-fp8-scaling: cannot add state arguments");
-      arguments.push_back(fn.getArgument(index));
-      state.roles.push_back(role);
-      Type element = slot.type.getElementType();
-      auto initial =
-          isa<FloatType>(element)
-              ? DenseElementsAttr::get(
-                    slot.type, FloatAttr::get(element, slot.initialValue))
-              : DenseElementsAttr::get(
-                    slot.type,
-                    IntegerAttr::get(element, int64_t(slot.initialValue)));
-      unsigned n = init.getNumResults();
-      if (failed(init.insertResult(n, slot.type, roleDict)))
-        return init.emitOpError("amp-fp8-scaling: cannot add results");
-      ret->insertOperands(
-          n, arith::ConstantOp::create(ib, loc, initial).getResult());
+      FailureOr<Value> arg = addStateValue(
+          fn, init, state, abi::Role::ofFp8(slot.kind, site.name),
+          DenseElementsAttr::get(
+              slot.type,
+              FloatAttr::get(slot.type.getElementType(), slot.initialValue)));
+      if (failed(arg))
+        return failure();
+      arguments.push_back(*arg);
     }
     return arguments;
   }
