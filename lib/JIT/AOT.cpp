@@ -257,6 +257,7 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
     return machine.takeError();
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
   llvmModule->setDataLayout((*machine)->createDataLayout());
+  detail::foldEntryPoints(*llvmModule, /*packed=*/false);
   auto optimize =
       makeOptimizingTransformer(options.optLevel, 0, machine->get());
   if (llvm::Error e = optimize(llvmModule.get()))

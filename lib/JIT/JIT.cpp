@@ -328,8 +328,12 @@ createEngine(ModuleOp ir, const ampc::JitOptions &options) {
   // found by path, it resolves however this library was loaded.
   llvm::StringRef openmp[] = {AMPC_OPENMP_LIBRARY};
   engineOptions.sharedLibPaths = openmp;
-  auto transformer =
-      makeOptimizingTransformer(options.optLevel, 0, machine.get());
+  auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
+  // Called after the engine adds its packed wrappers.
+  auto transformer = [&](llvm::Module *module) {
+    ampc::detail::foldEntryPoints(*module, /*packed=*/true);
+    return optimize(module);
+  };
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel =
       static_cast<llvm::CodeGenOptLevel>(options.optLevel);
@@ -713,17 +717,28 @@ std::pair<uintptr_t, uintptr_t> ampc::PreparedCall::fingerprint() const {
   return {sum, mix};
 }
 
+/// Why slot `index` of a prepared call to `name` with `inputs` arguments
+/// cannot be passed: its tensor is empty or changed size.
+static llvm::Error slotError(llvm::StringRef name, size_t inputs, size_t index,
+                             bool empty) {
+  bool isOutput = index >= inputs;
+  return makeError((isOutput ? "output #" : "argument #") +
+                   llvm::Twine(isOutput ? index - inputs : index) + " of '" +
+                   name + "' " +
+                   (empty ? "is an empty TargetTensor"
+                          : "changed size since the call was prepared"));
+}
+
 llvm::Error ampc::PreparedCall::run() {
+  // The buffers' fingerprint, taken in the pass that passes them on.
+  uintptr_t sum = 0, mix = 0;
   for (auto [index, slot] : llvm::enumerate(slots)) {
     void *data = const_cast<void *>(slot.tensor->data());
-    if (!data || slot.tensor->bytes() != slot.bytes) {
-      bool isOutput = index >= inputs.size();
-      return makeError((isOutput ? "output #" : "argument #") +
-                       llvm::Twine(isOutput ? index - inputs.size() : index) +
-                       " of '" + signature->name + "' " +
-                       (data ? "changed size since the call was prepared"
-                             : "is an empty TargetTensor"));
-    }
+    if (!data || slot.tensor->bytes() != slot.bytes)
+      return slotError(signature->name, inputs.size(), index, !data);
+    auto address = reinterpret_cast<uintptr_t>(data);
+    sum += address;
+    mix ^= address;
     if (slot.scalar) {
       args[slot.at] = data;
     } else {
@@ -732,11 +747,11 @@ llvm::Error ampc::PreparedCall::run() {
     }
   }
   // Another set of buffers (one from outside the call): checked again.
-  if (std::pair<uintptr_t, uintptr_t> now = fingerprint(); now != checked) {
+  if (std::make_pair(sum, mix) != checked) {
     if (llvm::Error error =
             module->checkBuffers(signature->name, signature, inputs, outputs))
       return error;
-    checked = now;
+    checked = {sum, mix};
   }
   return module->callPacked(*signature, function, args.data());
 }

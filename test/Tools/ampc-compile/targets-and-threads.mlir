@@ -92,17 +92,18 @@
 // OUT: c[0][0] = 2.03125 c[13][6] = 199.0625 c[199][95] = 39000
 // BADTHREADS: ampc-compile: --threads must be 0 (all cores) or a positive count, not -2
 // F16C: vcvtps2ph
-// SOFT: <half>:
+// The body is folded into its C interface, the object's one entry point.
 // SOFT-NOT: vcvtps2ph
 // SOFT: <_mlir_ciface_half>:
 // SOFT-NOT: vcvtps2ph
 // SOFTNM-NOT: __truncsfhf2
-// SOFTNM: T half
+// SOFTNM: T _mlir_ciface_half
+// SOFTNM-NOT: {{ half$}}
 // SOFTNM-NOT: __truncsfhf2
 // A64HALF: fcvtn v{{[0-9]+}}.4h
 // NARROWNM-NOT: __trunc
 // NARROWNM-NOT: __extend
-// NARROWNM: T narrow
+// NARROWNM: T _mlir_ciface_narrow
 // NARROWNM-NOT: __trunc
 // NARROWNM-NOT: __extend
 
