@@ -8,6 +8,7 @@
 #include "ampc/JIT/JIT.h"
 
 #include "Compile.h"
+#include "EntryPoints.h"
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
 

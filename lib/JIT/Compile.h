@@ -15,10 +15,6 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 
-namespace llvm {
-class Module;
-}
-
 namespace ampc::detail {
 
 llvm::Error makeError(const llvm::Twine &message);
@@ -45,15 +41,6 @@ parseAndLower(mlir::MLIRContext &context, llvm::StringRef source,
               const PrecisionOptions &precision, PassBuilder backend,
               std::vector<FunctionSignature> &signatures,
               std::string *precisionReport = nullptr);
-
-/// Folds each public function NAME into its C interface `_mlir_ciface_NAME`
-/// and, with `packed` (the JIT), that interface into the execution engine's
-/// packed wrapper `_mlir__mlir_ciface_NAME`, whose own packed wrapper of
-/// NAME is then erased: a callee whose only caller is its wrapper becomes
-/// internal and always inlined, so a call loads the descriptor fields the
-/// body uses instead of passing every field of every memref twice. Runs
-/// before the LLVM optimizer.
-void foldEntryPoints(llvm::Module &module, bool packed);
 
 } // namespace ampc::detail
 

@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Compile.h"
+#include "EntryPoints.h"
 
 #include "llvm/IR/Instructions.h"
 #include "llvm/IR/Module.h"

@@ -9,6 +9,7 @@
 #include "ampc/JIT/JIT.h"
 
 #include "Compile.h"
+#include "EntryPoints.h"
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
 #include "ampc/Dialect/Amp/IR/TrainStepABI.h"
