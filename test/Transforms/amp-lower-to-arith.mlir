@@ -103,13 +103,17 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 
 // Skipping a step is a select per value; amax a signed maximum of the
 // magnitudes' bit patterns (sign bit cleared; NaN if above +inf's); the
-// history update writes the new amax into the ring buffer at its position
-// (0 when out of range) and recomputes the maximum of that one block (of 4)
-// as the scale reads maxima: a signed and an unsigned maximum of the bit
-// patterns (NaN if the first is above +inf's or the second above -inf's).
-// The scale's maximum is that of the 4 block maxima; the position wraps
-// after 15.
+// history update reads the block the new amax lands in (of 4) from the
+// old history, before anything is written, with the overwritten entry
+// replaced by -0.0 (the smallest signed pattern), and takes its maximum
+// with the amax as the scale reads maxima: a signed and an unsigned
+// maximum of the bit patterns (NaN if the first is above +inf's or the
+// second above -inf's). The scale's maximum is that of the old block
+// maxima, the changed one masked the same way, and the new one. Then the
+// amax goes into the history at its position (0 when out of range) and
+// the block's maximum into the block maxima; the position wraps after 15.
 // CHECK-LABEL: func.func @select_and_fp8
+// CHECK-SAME: %[[H:[^:]*]]: tensor<16xf32>, %[[M:[^:]*]]: tensor<4xf32>
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>
 // CHECK: %[[ZERO:.*]] = linalg.fill ins(%c0_i32 : i32)
 // CHECK: %[[AMAX:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]{{.*}} outs(%[[ZERO]] : tensor<i32>)
@@ -125,30 +129,39 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 // CHECK: %[[INRANGE:.*]] = arith.cmpi ult, %[[P:.*]], %c16_i32 : i32
 // CHECK: %[[POS:.*]] = arith.select %[[INRANGE]], %[[P]], %[[ZERO32:.*]] : i32
 // CHECK: %[[I:.*]] = arith.index_castui %[[POS]] : i32 to index
-// CHECK: %[[HIST:.*]] = tensor.insert %[[NEWAMAX]] into %[[H:.*]][%[[I]]] : tensor<16xf32>
 // CHECK: %[[BLOCK:.*]] = arith.divui %[[I]], %c4 : index
 // CHECK: %[[START:.*]] = arith.muli %[[BLOCK]], %c4 : index
-// CHECK: %[[ENTRIES:.*]] = tensor.extract_slice %[[HIST]][%[[START]]] [4] [1] : tensor<16xf32> to tensor<4xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<4xf32>)
+// CHECK: %[[ENTRIES:.*]] = tensor.extract_slice %[[H]][%[[START]]] [4] [1] : tensor<16xf32> to tensor<4xf32>
+// CHECK: %[[OFFSET:.*]] = arith.subi %[[I]], %[[START]] : index
+// CHECK: %[[REST:.*]] = linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<4xf32>)
+// CHECK: %[[AT:.*]] = linalg.index 0 : index
+// CHECK: %[[HERE:.*]] = arith.cmpi eq, %[[AT]], %[[OFFSET]] : index
+// CHECK: %[[NEGZERO:.*]] = arith.constant -0.000000e+00 : f32
+// CHECK: arith.select %[[HERE]], %[[NEGZERO]], %{{.*}} : f32
+// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<4xf32>)
 // CHECK: arith.maxsi
-// CHECK: linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<4xf32>)
 // CHECK: arith.maxui
 // CHECK: %[[BMAX:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
-// CHECK: %[[BLOCKS:.*]] = tensor.insert %[[BMAX]] into %[[M:.*]][%[[BLOCK]]] : tensor<4xf32>
 // CHECK: %[[NEXT:.*]] = arith.addi %[[POS]], %c1_i32 : i32
 // CHECK: %[[WRAP:.*]] = arith.cmpi eq, %[[NEXT]], %c16_i32 : i32
 // CHECK: %[[NEWPOS:.*]] = arith.select %[[WRAP]], %[[ZERO32]], %[[NEXT]] : i32
+// CHECK: %[[OTHERS:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<4xf32>)
+// CHECK: %[[AT2:.*]] = linalg.index 0 : index
+// CHECK: arith.cmpi eq, %[[AT2]], %[[BLOCK]] : index
 // CHECK: %[[BMAXBITS:.*]] = arith.bitcast %[[BMAX]] : f32 to i32
-// CHECK: %[[SMAX:.*]] = linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<4xf32>)
+// CHECK: %[[SMAX:.*]] = linalg.generic {{.*}} ins(%[[OTHERS]] : tensor<4xf32>)
 // CHECK: arith.maxsi
 // CHECK: %[[SOLD:.*]] = tensor.extract %[[SMAX]][]
 // CHECK: %[[S:.*]] = arith.maxsi %[[BMAXBITS]], %[[SOLD]] : i32
-// CHECK: %[[UMAX:.*]] = linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<4xf32>)
+// CHECK: %[[UMAX:.*]] = linalg.generic {{.*}} ins(%[[OTHERS]] : tensor<4xf32>)
 // CHECK: arith.maxui
 // CHECK: %[[UOLD:.*]] = tensor.extract %[[UMAX]][]
 // CHECK: %[[U:.*]] = arith.maxui %[[BMAXBITS]], %[[UOLD]] : i32
 // CHECK-DAG: arith.cmpi sgt, %[[S]], %c2139095040_i32
 // CHECK-DAG: arith.cmpi ugt, %[[U]], %c-8388608_i32
+// CHECK: %[[HIST:.*]] = tensor.insert %[[NEWAMAX]] into %[[H]][%[[I]]] : tensor<16xf32>
+// CHECK: %[[BLOCKS:.*]] = tensor.insert %[[BMAX]] into %[[M]][%[[BLOCK]]] : tensor<4xf32>
 // CHECK: arith.constant 4.480000e+02 : f32
 // CHECK: arith.divf
 // CHECK: return %{{.*}}, %[[HIST]], %[[BLOCKS]], %[[NEWPOS]], %{{.*}} : tensor<4xf32>, tensor<16xf32>, tensor<4xf32>, i32, f32
@@ -164,16 +177,21 @@ func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: te
 // -----
 
 // A history of 1024 in 32 blocks: an update reads 32 values of the history
-// and the 32 block maxima, whatever the length; nothing copies the history.
+// and the 32 block maxima, whatever the length, both before it writes;
+// nothing copies the history.
 // CHECK-LABEL: func.func @long_history
+// CHECK-SAME: (%[[H:[^:]*]]: tensor<1024xf32>, %[[M:[^:]*]]: tensor<32xf32>
 // CHECK-NOT: tensor.concat
-// CHECK: %[[HIST:.*]] = tensor.insert %{{.*}} into %{{.*}}[%{{.*}}] : tensor<1024xf32>
-// CHECK: %[[ENTRIES:.*]] = tensor.extract_slice %[[HIST]][%{{.*}}] [32] [1] : tensor<1024xf32> to tensor<32xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<32xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<32xf32>)
-// CHECK: %[[BLOCKS:.*]] = tensor.insert %{{.*}} into %{{.*}}[%{{.*}}] : tensor<32xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<32xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<32xf32>)
+// CHECK: %[[ENTRIES:.*]] = tensor.extract_slice %[[H]][%{{.*}}] [32] [1] : tensor<1024xf32> to tensor<32xf32>
+// CHECK: %[[REST:.*]] = linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<32xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<32xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<32xf32>)
+// CHECK: %[[OTHERS:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<32xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[OTHERS]] : tensor<32xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[OTHERS]] : tensor<32xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.insert %{{.*}} into %[[H]][%{{.*}}] : tensor<1024xf32>
+// CHECK: tensor.insert %{{.*}} into %[[M]][%{{.*}}] : tensor<32xf32>
 // CHECK-NOT: linalg.generic
 // CHECK-NOT: tensor.concat
 // CHECK: return
@@ -185,17 +203,23 @@ func.func @long_history(%h: tensor<1024xf32>, %m: tensor<32xf32>, %p: i32, %amax
 
 // -----
 
-// Blocks of one value hold the amaxes themselves: no block is reduced. One
-// block is the maximum: nothing is reduced over the block maxima.
+// Blocks of one value hold the amaxes themselves: no block is reduced (the
+// old amaxes, the overwritten one masked, are the block maxima). One block
+// is the maximum: nothing is reduced over the block maxima.
 // CHECK-LABEL: func.func @degenerate_blocks
-// CHECK: %[[H1:.*]] = tensor.insert %[[A:.*]] into %{{.*}}[%{{.*}}] : tensor<4xf32>
-// CHECK: tensor.insert %[[A]] into %{{.*}}[%{{.*}}] : tensor<4xf32>
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>)
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<4xf32>)
-// CHECK: %[[H2:.*]] = tensor.insert %[[A]] into %{{.*}}[%{{.*}}] : tensor<8xf32>
-// CHECK: tensor.extract_slice %[[H2]][%{{.*}}] [8] [1]
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<8xf32>)
-// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<8xf32>)
+// CHECK-SAME: (%[[H4:[^:]*]]: tensor<4xf32>, %[[H8:[^:]*]]: tensor<8xf32>
+// CHECK-NOT: tensor.extract_slice
+// CHECK: %[[REST4:.*]] = linalg.generic {{.*}} ins(%[[H4]] : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[REST4]] : tensor<4xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[REST4]] : tensor<4xf32>)
+// CHECK: tensor.insert %[[A:.*]] into %[[H4]][%{{.*}}] : tensor<4xf32>
+// CHECK: tensor.insert %[[A]] into %[[H4]][%{{.*}}] : tensor<4xf32>
+// CHECK: tensor.extract_slice %[[H8]][%{{.*}}] [8] [1]
+// CHECK: %[[REST8:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[REST8]] : tensor<8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[REST8]] : tensor<8xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.insert %[[A]] into %[[H8]][%{{.*}}] : tensor<8xf32>
 // CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}] : tensor<1xf32>
 // CHECK-NOT: linalg.generic
 // CHECK: return

@@ -748,32 +748,48 @@ Value maxForScale(OpBuilder &b, Location loc, Value amax,
   return floatOrQuietNaN(em, em.ori(positiveNaN, negativeNaN), signedMax);
 }
 
-/// Writes `amax` into the ring buffer at the op's position and recomputes
-/// the maximum of the block it lands in; returns (new history, new block
-/// maxima, that block's maximum). One block is read, whatever the length.
-std::tuple<Value, Value, Value> recordAmax(OpBuilder &b, UpdateAmaxHistoryOp op,
-                                           Value index) {
+/// `values` (a 1-D f32 tensor) with the entry at `slot` replaced by -0.0,
+/// whose pattern is the smallest signed integer: maxForScale of the rest
+/// and a value that goes into that slot is maxForScale of the tensor with
+/// the value there (the unsigned maximum only tells a -NaN, above -0.0).
+Value withoutSlot(OpBuilder &b, Location loc, Value values, Value slot) {
+  auto type = cast<RankedTensorType>(values.getType());
+  return mapTensor(
+      b, loc, values, type,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
+        Value index = linalg::IndexOp::create(nested, nestedLoc, 0);
+        Value here = arith::CmpIOp::create(
+            nested, nestedLoc, arith::CmpIPredicate::eq, index, slot);
+        Value negativeZero = arith::ConstantOp::create(
+            nested, nestedLoc, nested.getF32FloatAttr(-0.0f));
+        return arith::SelectOp::create(nested, nestedLoc, here, negativeZero,
+                                       args[0]);
+      });
+}
+
+/// The maximum of the block that `amax` lands in at `index` once it is
+/// written there, and that block's index. One block is read, whatever the
+/// history's length: the old block without the overwritten entry, before
+/// anything is written (a vector read of a value that a scalar write has
+/// just stored waits for the write to reach the cache, every site and
+/// step).
+std::pair<Value, Value> newBlockMax(OpBuilder &b, UpdateAmaxHistoryOp op,
+                                    Value index) {
   Location loc = op.getLoc();
-  Value amax = op.getAmax();
-  Value history =
-      tensor::InsertOp::create(b, loc, amax, op.getHistory(), index);
   int64_t blockLength = op.getBlockLength();
-  Value blockMax = amax;
-  Value block = index;
-  if (blockLength > 1) {
-    Value blockLengthValue =
-        arith::ConstantIndexOp::create(b, loc, blockLength);
-    block = arith::DivUIOp::create(b, loc, index, blockLengthValue);
-    Value start = arith::MulIOp::create(b, loc, block, blockLengthValue);
-    Value entries = tensor::ExtractSliceOp::create(
-        b, loc, history, ArrayRef<OpFoldResult>{start},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(blockLength)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
-    blockMax = maxForScale(b, loc, amax, {entries});
-  }
-  Value blocks =
-      tensor::InsertOp::create(b, loc, blockMax, op.getBlockMax(), block);
-  return {history, blocks, blockMax};
+  if (blockLength == 1)
+    return {op.getAmax(), index};
+  Value blockLengthValue = arith::ConstantIndexOp::create(b, loc, blockLength);
+  Value block = arith::DivUIOp::create(b, loc, index, blockLengthValue);
+  Value start = arith::MulIOp::create(b, loc, block, blockLengthValue);
+  Value entries = tensor::ExtractSliceOp::create(
+      b, loc, op.getHistory(), ArrayRef<OpFoldResult>{start},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(blockLength)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  Value offset = arith::SubIOp::create(b, loc, index, start);
+  Value blockMax =
+      maxForScale(b, loc, op.getAmax(), {withoutSlot(b, loc, entries, offset)});
+  return {blockMax, block};
 }
 
 void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
@@ -790,16 +806,24 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
       op.getPosition(), zero);
   Value index =
       arith::IndexCastUIOp::create(b, loc, b.getIndexType(), position);
-  auto [history, blocks, blockMax] = recordAmax(b, op, index);
+  auto [blockMax, block] = newBlockMax(b, op, index);
   Value next = em.addi(position, em.constInt(32, 1));
   next = em.select(em.cmp(arith::CmpIPredicate::eq, next, lengthValue), zero,
                    next);
   int64_t blockCount =
       cast<RankedTensorType>(op.getBlockMax().getType()).getDimSize(0);
   Value reduced = op.getAmax();
+  // The maximum of the new block maxima, read from the old ones (as
+  // newBlockMax reads the history).
   if (op.getAmaxAlgo() == AmaxAlgo::max)
-    reduced =
-        blockCount == 1 ? blockMax : maxForScale(b, loc, blockMax, {blocks});
+    reduced = blockCount == 1
+                  ? blockMax
+                  : maxForScale(b, loc, blockMax,
+                                {withoutSlot(b, loc, op.getBlockMax(), block)});
+  Value history =
+      tensor::InsertOp::create(b, loc, op.getAmax(), op.getHistory(), index);
+  Value blocks =
+      tensor::InsertOp::create(b, loc, blockMax, op.getBlockMax(), block);
   // sf = (fp8_max / amax) / 2^margin, kept at the old scale unless amax is
   // positive and finite (Transformer Engine's _default_sf_compute).
   auto f32 = [&](double v) {
