@@ -136,8 +136,8 @@ std::string headerText(llvm::StringRef guardSource,
       h += (i ? ", " : "") + f.results[i].str();
     h +=
         ")\n   Results are written into caller-allocated buffers passed after\n"
-        "   the inputs. */\nvoid _mlir_ciface_" +
-        f.name + "(";
+        "   the inputs. */\nvoid " +
+        ampc::detail::kInterfacePrefix.str() + f.name + "(";
     std::vector<std::string> params;
     for (size_t i = 0; i < f.inputs.size(); ++i)
       params.push_back(cType(f.inputs[i]) + "in" + std::to_string(i));

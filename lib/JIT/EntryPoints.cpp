@@ -41,11 +41,11 @@ void ampc::detail::foldEntryPoints(Module &module, bool packed) {
   SmallVector<Function *> interfaces;
   for (Function &function : module)
     if (!function.isDeclaration() &&
-        function.getName().starts_with("_mlir_ciface_"))
+        function.getName().starts_with(ampc::detail::kInterfacePrefix))
       interfaces.push_back(&function);
   for (Function *interface : interfaces) {
     StringRef name =
-        interface->getName().drop_front(StringRef("_mlir_ciface_").size());
+        interface->getName().drop_front(ampc::detail::kInterfacePrefix.size());
     Function *body = module.getFunction(name);
     Function *wrapper = nullptr;
     if (packed) {

@@ -8,11 +8,18 @@
 #ifndef AMPC_LIB_JIT_ENTRYPOINTS_H
 #define AMPC_LIB_JIT_ENTRYPOINTS_H
 
+#include "llvm/ADT/StringRef.h"
+
 namespace llvm {
 class Module;
 } // namespace llvm
 
 namespace ampc::detail {
+
+/// The prefix of a public function's C interface, the entry point the JIT
+/// calls (through the execution engine's packed wrapper) and ampc-compile's
+/// header declares.
+inline constexpr llvm::StringLiteral kInterfacePrefix = "_mlir_ciface_";
 
 /// Folds each public function NAME into its C interface `_mlir_ciface_NAME`
 /// and, with `packed` (the JIT), that interface into the execution engine's

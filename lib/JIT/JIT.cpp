@@ -63,7 +63,8 @@ struct ampc::JitModule::Impl {
     auto it = packed.find(name);
     if (it != packed.end())
       return it->second;
-    auto function = engine->lookupPacked(("_mlir_ciface_" + name).str());
+    auto function = engine->lookupPacked(
+        (llvm::Twine(ampc::detail::kInterfacePrefix) + name).str());
     if (!function)
       return function.takeError();
     packed[name] = *function;
@@ -708,14 +709,20 @@ ampc::JitModule::prepare(llvm::StringRef name,
   return std::move(call);
 }
 
+/// Adds a buffer to a prepared call's fingerprint (the sum and the xor of
+/// its buffers' addresses: unchanged by swapping two of them).
+static void addToFingerprint(std::pair<uintptr_t, uintptr_t> &print,
+                             const void *data) {
+  auto address = reinterpret_cast<uintptr_t>(data);
+  print.first += address;
+  print.second ^= address;
+}
+
 std::pair<uintptr_t, uintptr_t> ampc::PreparedCall::fingerprint() const {
-  uintptr_t sum = 0, mix = 0;
-  for (const Slot &slot : slots) {
-    auto address = reinterpret_cast<uintptr_t>(slot.tensor->data());
-    sum += address;
-    mix ^= address;
-  }
-  return {sum, mix};
+  std::pair<uintptr_t, uintptr_t> print{0, 0};
+  for (const Slot &slot : slots)
+    addToFingerprint(print, slot.tensor->data());
+  return print;
 }
 
 /// Why slot `index` of a prepared call to `name` with `inputs` arguments
@@ -732,14 +739,12 @@ static llvm::Error slotError(llvm::StringRef name, size_t inputs, size_t index,
 
 llvm::Error ampc::PreparedCall::run() {
   // The buffers' fingerprint, taken in the pass that passes them on.
-  uintptr_t sum = 0, mix = 0;
+  std::pair<uintptr_t, uintptr_t> print{0, 0};
   for (auto [index, slot] : llvm::enumerate(slots)) {
     void *data = const_cast<void *>(slot.tensor->data());
     if (!data || slot.tensor->bytes() != slot.bytes)
       return slotError(signature->name, inputs.size(), index, !data);
-    auto address = reinterpret_cast<uintptr_t>(data);
-    sum += address;
-    mix ^= address;
+    addToFingerprint(print, data);
     if (slot.scalar) {
       args[slot.at] = data;
     } else {
@@ -748,11 +753,11 @@ llvm::Error ampc::PreparedCall::run() {
     }
   }
   // Another set of buffers (one from outside the call): checked again.
-  if (std::make_pair(sum, mix) != checked) {
+  if (print != checked) {
     if (llvm::Error error =
             module->checkBuffers(signature->name, signature, inputs, outputs))
       return error;
-    checked = {sum, mix};
+    checked = print;
   }
   return module->callPacked(*signature, function, args.data());
 }
