@@ -3,10 +3,12 @@
 // the exact cast round trip away and keeps everything that changes values.
 func.func @tour(%w: tensor<4x8xf32> {amp.param}, %x: tensor<2x4xf32>,
                 %loss: tensor<f32>, %grad: tensor<4x8xf32>, %scale: f32,
-                %growth: i32, %hyst: i32, %history: tensor<16xf32>,
-                %block_max: tensor<4xf32>, %position: i32, %fp8_scale: f32)
-    -> (tensor<4x8xf32>, tensor<f32>, f32, i32, i32, tensor<16xf32>,
-        tensor<4xf32>, i32, f32, tensor<2x4xf32>, tensor<4x8xf8E4M3FN>)
+                %growth: i32, %hyst: i32, %history: tensor<16x1xf32>,
+                %block_max: tensor<4x1xf32>, %position: i32,
+                %fp8_scales: tensor<1xf32>)
+    -> (tensor<4x8xf32>, tensor<f32>, f32, i32, i32, tensor<16x1xf32>,
+        tensor<4x1xf32>, i32, tensor<1xf32>, tensor<2x4xf32>,
+        tensor<4x8xf8E4M3FN>)
     attributes {amp.policy = #amp.policy<fp16>} {
   // Casts: bf16 -> f32 -> bf16 is exact and folds away; f32 -> bf16 rounds.
   %xb = amp.cast %x : tensor<2x4xf32> to tensor<2x4xbf16>
@@ -22,13 +24,18 @@ func.func @tour(%w: tensor<4x8xf32> {amp.param}, %x: tensor<2x4xf32>,
                                          new(%w_new : tensor<4x8xf32>)
   %s, %gt, %ht = amp.update_loss_scale %scale, %growth, %hyst, %found_inf
   // fp8 delayed scaling of the weight: a ring buffer of 16 amaxes with the
-  // maxima of its 4 blocks of 4.
-  %amax = amp.amax %w : tensor<4x8xf32>
-  %h, %m, %p, %next_scale = amp.update_amax_history %history, %block_max,
-      %position, %amax, %fp8_scale format f8E4M3FN
-      : tensor<16xf32>, tensor<4xf32>
+  // maxima of its 4 blocks of 4, in the one column of the state (one per
+  // scaled cast).
+  %c0 = arith.constant 0 : index
+  %fp8_scale = tensor.extract %fp8_scales[%c0] : tensor<1xf32>
   %wq = amp.cast %w scale %fp8_scale : tensor<4x8xf32> to tensor<4x8xf8E4M3FN>
-  return %w_out, %scaled, %s, %gt, %ht, %h, %m, %p, %next_scale, %back, %wq
-      : tensor<4x8xf32>, tensor<f32>, f32, i32, i32, tensor<16xf32>,
-        tensor<4xf32>, i32, f32, tensor<2x4xf32>, tensor<4x8xf8E4M3FN>
+  %amax = amp.amax %w : tensor<4x8xf32>
+  %amaxes = tensor.from_elements %amax : tensor<1xf32>
+  %h, %m, %p, %next_scales = amp.update_amax_history %history, %block_max,
+      %position, %amaxes, %fp8_scales formats [f8E4M3FN]
+      : tensor<16x1xf32>, tensor<4x1xf32>, tensor<1xf32>
+  return %w_out, %scaled, %s, %gt, %ht, %h, %m, %p, %next_scales, %back, %wq
+      : tensor<4x8xf32>, tensor<f32>, f32, i32, i32, tensor<16x1xf32>,
+        tensor<4x1xf32>, i32, tensor<1xf32>, tensor<2x4xf32>,
+        tensor<4x8xf8E4M3FN>
 }

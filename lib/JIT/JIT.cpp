@@ -262,7 +262,8 @@ std::vector<ampc::FunctionSignature> ampc::describeFunctions(ModuleOp module) {
     for (auto [attr, into] :
          {std::pair(amp::abi::kCastSitesAttrName, &signature.castSites),
           std::pair(amp::abi::kNonFiniteSitesAttrName,
-                    &signature.nonFiniteSites)})
+                    &signature.nonFiniteSites),
+          std::pair(amp::abi::kFp8SitesAttrName, &signature.fp8Sites)})
       if (auto sites = func->getAttrOfType<ArrayAttr>(attr))
         for (Attribute site : sites)
           if (auto name = dyn_cast<StringAttr>(site))

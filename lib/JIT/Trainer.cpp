@@ -656,10 +656,35 @@ std::optional<size_t> ampc::Trainer::stateIndex(llvm::StringRef role) const {
   return std::nullopt;
 }
 
+namespace {
+
+/// Column `j` of a (rows x columns) or (columns) f32 tensor: rows values,
+/// or a scalar.
+Tensor column(const Tensor &packed, size_t j) {
+  size_t columns = size_t(packed.shape.back());
+  std::vector<int64_t> shape(packed.shape.begin(), packed.shape.end() - 1);
+  Tensor out(DType::F32, shape);
+  for (int64_t i = 0; i < out.numElements(); ++i)
+    out.as<float>()[i] = packed.as<float>()[size_t(i) * columns + j];
+  return out;
+}
+
+} // namespace
+
 std::optional<Tensor> ampc::Trainer::state(llvm::StringRef role) const {
   if (std::optional<size_t> index = stateIndex(role))
     return inputs[*index].toTensor();
-  return std::nullopt;
+  // One cast site's column of the fp8 state: fp8.<site>.<kind>.
+  llvm::StringRef rest = role;
+  if (!rest.consume_front("fp8."))
+    return std::nullopt;
+  auto [site, kind] = rest.rsplit('.');
+  const std::vector<std::string> &sites = first->trainStep->fp8Sites;
+  auto found = llvm::find(sites, site);
+  std::optional<size_t> packed = stateIndex(("fp8." + kind).str());
+  if (found == sites.end() || !packed || kind == "amax_position")
+    return std::nullopt;
+  return column(inputs[*packed].toTensor(), size_t(found - sites.begin()));
 }
 
 std::vector<ampc::CastStatistic> ampc::Trainer::castStatistics() const {

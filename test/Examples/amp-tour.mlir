@@ -9,6 +9,6 @@
 // CHECK: amp.unscale_grads
 // CHECK: amp.select_update
 // CHECK: amp.update_loss_scale
-// CHECK: amp.amax
-// CHECK: amp.update_amax_history
 // CHECK: amp.cast %{{.*}} scale %{{.*}} : tensor<4x8xf32> to tensor<4x8xf8E4M3FN>
+// CHECK: amp.amax
+// CHECK: amp.update_amax_history {{.*}} formats [f8E4M3FN] : tensor<16x1xf32>, tensor<4x1xf32>, tensor<1xf32>

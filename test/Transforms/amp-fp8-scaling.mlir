@@ -32,40 +32,45 @@ func.func @forward(%x: tensor<8x16xf32>, %w: tensor<16x4xf32>) -> tensor<8x4xf32
 
 // -----
 
-// In the training step the delayed recipe adds the position of the
-// histories' next amax (one for all: they advance together) and state per
-// cast site: an amax history (a ring buffer), its block maxima (32 blocks
-// of 32 for 1024) and a scale, before the batch arguments and before the
-// loss result, with initial values (position 0, zeros, scale 1) in
-// @train_state_init. Every update reads the position read at the start of
-// the step; the first one's next position is returned. E5M2 casts use
-// 57344. An accumulator that does not start at zero is scaled up first.
+// In the training step the delayed recipe adds state with one column per
+// cast site, as Transformer Engine's fp8 meta keeps it: the position of the
+// histories' next amaxes (one for all: they advance together), the amax
+// histories (a ring buffer of rows), their block maxima (32 blocks of 32
+// rows for 1024) and the scales, before the batch arguments and before the
+// loss result, with initial values (position 0, zeros, scales 1) in
+// @train_state_init; `amp.fp8_sites` names the columns. Each cast reads its
+// scale from its column; one update records every amax before the step
+// returns. E5M2 casts use 57344. An accumulator that does not start at zero
+// is scaled up first.
 // CHECK-LABEL: func.func @train_state_init()
-// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"}, tensor<i32> {amp.role = "fp8.amax_position"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, tensor<f32> {amp.role = "fp8.input0.scale"})
+// CHECK-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"}, tensor<i32> {amp.role = "fp8.amax_position"}, tensor<1024x2xf32> {amp.role = "fp8.amax_history"}, tensor<32x2xf32> {amp.role = "fp8.amax_block_max"}, tensor<2xf32> {amp.role = "fp8.scale"})
 // CHECK-DAG: arith.constant dense<0> : tensor<i32>
-// CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<1024xf32>
-// CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<32xf32>
-// CHECK-DAG: arith.constant dense<1.000000e+00> : tensor<f32>
+// CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<1024x2xf32>
+// CHECK-DAG: arith.constant dense<0.000000e+00> : tensor<32x2xf32>
+// CHECK-DAG: arith.constant dense<1.000000e+00> : tensor<2xf32>
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: (%[[W:.*]]: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %[[M:.*]]: tensor<4xf32> {amp.role = "param0.momentum"},
-// CHECK-SAME: %[[P0:.*]]: tensor<i32> {amp.role = "fp8.amax_position"},
-// CHECK-SAME: %[[HW:.*]]: tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, %[[BW:.*]]: tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, %[[SW0:.*]]: tensor<f32> {amp.role = "fp8.param0.scale"},
-// CHECK-SAME: %[[HX:.*]]: tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, %[[BX:.*]]: tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, %[[SX0:.*]]: tensor<f32> {amp.role = "fp8.input0.scale"},
+// CHECK-SAME: %[[P0:.*]]: tensor<i32> {amp.role = "fp8.amax_position"}, %[[H:.*]]: tensor<1024x2xf32> {amp.role = "fp8.amax_history"}, %[[B:.*]]: tensor<32x2xf32> {amp.role = "fp8.amax_block_max"}, %[[S:.*]]: tensor<2xf32> {amp.role = "fp8.scale"},
 // CHECK-SAME: %[[X:.*]]: tensor<2x4xf32> {amp.role = "batch"}, %[[ACC:.*]]: tensor<2x4xf32> {amp.role = "batch"})
-// CHECK-SAME: -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<i32> {amp.role = "fp8.amax_position"}, tensor<1024xf32> {amp.role = "fp8.param0.amax_history"}, tensor<32xf32> {amp.role = "fp8.param0.amax_block_max"}, tensor<f32> {amp.role = "fp8.param0.scale"}, tensor<1024xf32> {amp.role = "fp8.input0.amax_history"}, tensor<32xf32> {amp.role = "fp8.input0.amax_block_max"}, tensor<f32> {amp.role = "fp8.input0.scale"}, tensor<f32> {amp.role = "loss"})
-// CHECK-NEXT: %[[P:.*]] = tensor.extract %[[P0]][] : tensor<i32>
+// CHECK-SAME: -> (tensor<4x4xf32> {amp.role = "param0"}, tensor<4xf32> {amp.role = "param0.momentum"}, tensor<i32> {amp.role = "fp8.amax_position"}, tensor<1024x2xf32> {amp.role = "fp8.amax_history"}, tensor<32x2xf32> {amp.role = "fp8.amax_block_max"}, tensor<2xf32> {amp.role = "fp8.scale"}, tensor<f32> {amp.role = "loss"})
+// CHECK-SAME: attributes {amp.fp8_sites = ["param0", "input0"]}
 // CHECK: %[[AW:.*]] = amp.amax %[[W]]
-// CHECK: %[[SW:.*]] = tensor.extract %[[SW0]][]
-// CHECK: %[[NHW:.*]], %[[NBW:.*]], %[[NP:.*]], %[[NSW:.*]] = amp.update_amax_history %[[HW]], %[[BW]], %[[P]], %[[AW]], %[[SW]] format f8E4M3FN algo max : tensor<1024xf32>, tensor<32xf32>
-// CHECK: %[[NP0:.*]] = tensor.from_elements %[[NP]] : tensor<i32>
-// CHECK: %[[NSW0:.*]] = tensor.from_elements %[[NSW]] : tensor<f32>
-// CHECK: amp.cast %[[W]] scale %[[SW]]
-// CHECK: amp.update_amax_history %[[HX]], %[[BX]], %[[P]], %{{.*}}, %{{.*}} format f8E5M2 algo max
-// CHECK-NOT: tensor.from_elements %{{.*}} : tensor<i32>
-// CHECK: %[[P2:.*]] = arith.mulf
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: %[[SW:.*]] = tensor.extract %[[S]][%[[C0]]] : tensor<2xf32>
+// CHECK: amp.cast %[[W]] scale %[[SW]] : tensor<4x4xf32> to tensor<4x4xf8E4M3FN>
+// CHECK: %[[AX:.*]] = amp.amax %[[X]]
+// CHECK: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: %[[SX:.*]] = tensor.extract %[[S]][%[[C1]]] : tensor<2xf32>
+// CHECK: amp.cast %[[X]] scale %[[SX]] : tensor<2x4xf32> to tensor<2x4xf8E5M2>
+// CHECK: %[[P2:.*]] = arith.mulf %[[SX]], %[[SW]]
 // CHECK: %[[UP:.*]] = linalg.generic {{.*}} ins(%[[ACC]], %{{.*}} : tensor<2x4xf32>, tensor<f32>)
 // CHECK: linalg.matmul {{.*}} outs(%[[UP]] : tensor<2x4xf32>)
-// CHECK: return %{{.*}}, %{{.*}}, %[[NP0]], %[[NHW]], %[[NBW]], %[[NSW0]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} :
+// CHECK-NOT: amp.update_amax_history
+// CHECK: %[[A:.*]] = tensor.from_elements %[[AW]], %[[AX]] : tensor<2xf32>
+// CHECK-NEXT: %[[P:.*]] = tensor.extract %[[P0]][] : tensor<i32>
+// CHECK-NEXT: %[[NH:.*]], %[[NB:.*]], %[[NP:.*]], %[[NS:.*]] = amp.update_amax_history %[[H]], %[[B]], %[[P]], %[[A]], %[[S]] formats [f8E4M3FN, f8E5M2] algo max : tensor<1024x2xf32>, tensor<32x2xf32>, tensor<2xf32>
+// CHECK-NEXT: %[[NP0:.*]] = tensor.from_elements %[[NP]] : tensor<i32>
+// CHECK-NEXT: return %{{.*}}, %{{.*}}, %[[NP0]], %[[NH]], %[[NB]], %[[NS]], %{{.*}} :
 
 // CURRENT-LABEL: func.func @train_state_init()
 // CURRENT-SAME: -> (tensor<4xf32> {amp.role = "param0.momentum"})
@@ -74,15 +79,15 @@ func.func @forward(%x: tensor<8x16xf32>, %w: tensor<16x4xf32>) -> tensor<8x4xf32
 // CURRENT: amp.cast %{{.*}} scale
 
 // OPTS-LABEL: func.func @train_step
-// OPTS: amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} format f8E4M3FN algo most_recent {margin = 1 : i64} : tensor<16xf32>, tensor<4xf32>
+// OPTS: amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} formats [f8E4M3FN, f8E5M2] algo most_recent {margin = 1 : i64} : tensor<16x2xf32>, tensor<4x2xf32>, tensor<2xf32>
 
 // Blocks tile the history: a length that is not a square keeps the divisor
 // nearest its root from below as the block length (1000: 40 blocks of 25),
 // a prime one blocks of 1.
 // RAGGED-LABEL: func.func @train_step
-// RAGGED: amp.update_amax_history {{.*}} : tensor<1000xf32>, tensor<40xf32>
+// RAGGED: amp.update_amax_history {{.*}} : tensor<1000x2xf32>, tensor<40x2xf32>, tensor<2xf32>
 // PRIME-LABEL: func.func @train_step
-// PRIME: amp.update_amax_history {{.*}} : tensor<7xf32>, tensor<7xf32>
+// PRIME: amp.update_amax_history {{.*}} : tensor<7x2xf32>, tensor<7x2xf32>, tensor<2xf32>
 func.func @train_state_init() -> (tensor<4xf32> {amp.role = "param0.momentum"}) {
   %m = arith.constant dense<0.0> : tensor<4xf32>
   return %m : tensor<4xf32>
@@ -101,17 +106,17 @@ func.func @train_step(%w: tensor<4x4xf32> {amp.param, amp.role = "param0"}, %m: 
 // -----
 
 // A data-parallel step (amp.data_parallel) records the largest amax of any
-// rank: each site's amax is max-reduced before its history update, so the
-// ranks' histories and scales stay identical.
+// rank: the amaxes are max-reduced, all in one vector, before the history
+// update, so the ranks' histories and scales stay identical.
 // CHECK-LABEL: func.func @train_step
 // CHECK-SAME: amp.data_parallel
-// CHECK: %[[A:.*]] = amp.amax %arg0
-// CHECK: %[[A0:.*]] = tensor.from_elements %[[A]] : tensor<f32>
-// CHECK: %[[R:.*]] = amp.all_reduce max %[[A0]] : tensor<f32> -> tensor<f32>
-// CHECK: %[[RA:.*]] = tensor.extract %[[R]][] : tensor<f32>
-// CHECK: amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %[[RA]], %{{.*}} format f8E4M3FN
-// CHECK: amp.all_reduce max
-// CHECK: amp.update_amax_history {{.*}} format f8E5M2
+// CHECK: %[[AW:.*]] = amp.amax %arg0
+// CHECK: %[[AX:.*]] = amp.amax %arg6
+// CHECK-NOT: amp.all_reduce
+// CHECK: %[[A:.*]] = tensor.from_elements %[[AW]], %[[AX]] : tensor<2xf32>
+// CHECK-NEXT: %[[R:.*]] = amp.all_reduce max %[[A]] : tensor<2xf32> -> tensor<2xf32>
+// CHECK-NOT: amp.all_reduce
+// CHECK: amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %[[R]], %{{.*}} formats [f8E4M3FN, f8E5M2]
 // CURRENT-LABEL: func.func @train_step
 // CURRENT-NOT: amp.all_reduce
 // CURRENT: return

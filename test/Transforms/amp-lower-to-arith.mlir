@@ -102,18 +102,20 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 // -----
 
 // Skipping a step is a select per value; amax a signed maximum of the
-// magnitudes' bit patterns (sign bit cleared; NaN if above +inf's); the
-// history update reads the block the new amax lands in (of 4) from the
-// old history, before anything is written, with the overwritten entry
-// replaced by -0.0 (the smallest signed pattern), and takes its maximum
-// with the amax as the scale reads maxima: a signed and an unsigned
-// maximum of the bit patterns (NaN if the first is above +inf's or the
-// second above -inf's). The scale's maximum is that of the old block
-// maxima, the changed one masked the same way, and the new one. Then the
-// amax goes into the history at its position (0 when out of range) and
-// the block's maximum into the block maxima; the position wraps after 15.
+// magnitudes' bit patterns (sign bit cleared; NaN if above +inf's). The
+// history update (one column per amax) reads the block of rows the new
+// amaxes land in (of 4) from the old history, before anything is written,
+// and reduces its rows into each column's amax as the scale reads maxima:
+// a signed and an unsigned maximum of the bit patterns, the overwritten row
+// read as each maximum's identity (NaN if the first is above +inf's or the
+// second above -inf's). The scales' maxima are those of the old block
+// maxima, the changed row skipped the same way, and the new block's. The
+// scales divide each column's format maximum (448, 57344) by them, keeping
+// the old scale unless positive and finite. Then the amaxes go into the
+// history's row at the position (0 when out of range) and the block's
+// maxima into the block maxima; the position wraps after 15.
 // CHECK-LABEL: func.func @select_and_fp8
-// CHECK-SAME: %[[H:[^:]*]]: tensor<16xf32>, %[[M:[^:]*]]: tensor<4xf32>
+// CHECK-SAME: %[[H:[^:]*]]: tensor<16x2xf32>, %[[M:[^:]*]]: tensor<4x2xf32>, %[[P:[^:]*]]: i32, %[[OLD:[^:]*]]: tensor<2xf32>
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>
 // CHECK: %[[ZERO:.*]] = linalg.fill ins(%c0_i32 : i32)
 // CHECK: %[[AMAX:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "reduction"]{{.*}} outs(%[[ZERO]] : tensor<i32>)
@@ -126,111 +128,107 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 // CHECK: %[[QNAN:.*]] = arith.constant 0x7FC00000 : f32
 // CHECK: %[[AMAXF:.*]] = arith.bitcast %[[AMAXBITS]] : i32 to f32
 // CHECK: %[[NEWAMAX:.*]] = arith.select %[[AMAXNAN]], %[[QNAN]], %[[AMAXF]] : f32
-// CHECK: %[[INRANGE:.*]] = arith.cmpi ult, %[[P:.*]], %c16_i32 : i32
+// CHECK: %[[V:.*]] = tensor.from_elements %[[NEWAMAX]], %[[NEWAMAX]] : tensor<2xf32>
+// CHECK: %[[INRANGE:.*]] = arith.cmpi ult, %[[P]], %c16_i32 : i32
 // CHECK: %[[POS:.*]] = arith.select %[[INRANGE]], %[[P]], %[[ZERO32:.*]] : i32
 // CHECK: %[[I:.*]] = arith.index_castui %[[POS]] : i32 to index
 // CHECK: %[[BLOCK:.*]] = arith.divui %[[I]], %c4 : index
 // CHECK: %[[START:.*]] = arith.muli %[[BLOCK]], %c4 : index
-// CHECK: %[[ENTRIES:.*]] = tensor.extract_slice %[[H]][%[[START]]] [4] [1] : tensor<16xf32> to tensor<4xf32>
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[H]][%[[START]], 0] [4, 2] [1, 1] : tensor<16x2xf32> to tensor<4x2xf32>
 // CHECK: %[[OFFSET:.*]] = arith.subi %[[I]], %[[START]] : index
-// CHECK: %[[REST:.*]] = linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<4xf32>)
+// CHECK: %[[VBITS:.*]] = linalg.generic {{.*}} ins(%[[V]] : tensor<2xf32>) outs(%{{.*}} : tensor<2xi32>)
+// CHECK: %[[S1:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[ROWS]] : tensor<4x2xf32>) outs(%[[VBITS]] : tensor<2xi32>)
 // CHECK: %[[AT:.*]] = linalg.index 0 : index
 // CHECK: %[[HERE:.*]] = arith.cmpi eq, %[[AT]], %[[OFFSET]] : index
-// CHECK: %[[NEGZERO:.*]] = arith.constant -0.000000e+00 : f32
-// CHECK: arith.select %[[HERE]], %[[NEGZERO]], %{{.*}} : f32
-// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<4xf32>)
+// CHECK: %[[INTMIN:.*]] = arith.constant -2147483648 : i32
+// CHECK: arith.select %[[HERE]], %[[INTMIN]], %{{.*}} : i32
 // CHECK: arith.maxsi
-// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<4xf32>)
+// CHECK: %[[U1:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[ROWS]] : tensor<4x2xf32>) outs(%[[VBITS]] : tensor<2xi32>)
+// CHECK: arith.cmpi eq, %{{.*}}, %[[OFFSET]] : index
 // CHECK: arith.maxui
-// CHECK: %[[BMAX:.*]] = arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: %[[BMAX:.*]] = linalg.generic {{.*}} ins(%[[S1]], %[[U1]] : tensor<2xi32>, tensor<2xi32>) outs(%{{.*}} : tensor<2xf32>)
+// CHECK: arith.cmpi sgt, %{{.*}}, %c2139095040_i32
+// CHECK: arith.cmpi ugt, %{{.*}}, %c-8388608_i32
 // CHECK: %[[NEXT:.*]] = arith.addi %[[POS]], %c1_i32 : i32
 // CHECK: %[[WRAP:.*]] = arith.cmpi eq, %[[NEXT]], %c16_i32 : i32
 // CHECK: %[[NEWPOS:.*]] = arith.select %[[WRAP]], %[[ZERO32]], %[[NEXT]] : i32
-// CHECK: %[[OTHERS:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<4xf32>)
-// CHECK: %[[AT2:.*]] = linalg.index 0 : index
-// CHECK: arith.cmpi eq, %[[AT2]], %[[BLOCK]] : index
-// CHECK: %[[BMAXBITS:.*]] = arith.bitcast %[[BMAX]] : f32 to i32
-// CHECK: %[[SMAX:.*]] = linalg.generic {{.*}} ins(%[[OTHERS]] : tensor<4xf32>)
+// CHECK: %[[BBITS:.*]] = linalg.generic {{.*}} ins(%[[BMAX]] : tensor<2xf32>) outs(%{{.*}} : tensor<2xi32>)
+// CHECK: %[[S2:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<4x2xf32>) outs(%[[BBITS]] : tensor<2xi32>)
+// CHECK: arith.cmpi eq, %{{.*}}, %[[BLOCK]] : index
 // CHECK: arith.maxsi
-// CHECK: %[[SOLD:.*]] = tensor.extract %[[SMAX]][]
-// CHECK: %[[S:.*]] = arith.maxsi %[[BMAXBITS]], %[[SOLD]] : i32
-// CHECK: %[[UMAX:.*]] = linalg.generic {{.*}} ins(%[[OTHERS]] : tensor<4xf32>)
+// CHECK: %[[U2:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<4x2xf32>) outs(%[[BBITS]] : tensor<2xi32>)
 // CHECK: arith.maxui
-// CHECK: %[[UOLD:.*]] = tensor.extract %[[UMAX]][]
-// CHECK: %[[U:.*]] = arith.maxui %[[BMAXBITS]], %[[UOLD]] : i32
-// CHECK-DAG: arith.cmpi sgt, %[[S]], %c2139095040_i32
-// CHECK-DAG: arith.cmpi ugt, %[[U]], %c-8388608_i32
-// CHECK: %[[HIST:.*]] = tensor.insert %[[NEWAMAX]] into %[[H]][%[[I]]] : tensor<16xf32>
-// CHECK: %[[BLOCKS:.*]] = tensor.insert %[[BMAX]] into %[[M]][%[[BLOCK]]] : tensor<4xf32>
-// CHECK: arith.constant 4.480000e+02 : f32
+// CHECK: %[[REDUCED:.*]] = linalg.generic {{.*}} ins(%[[S2]], %[[U2]] : tensor<2xi32>, tensor<2xi32>)
+// CHECK: %[[FMAX:.*]] = arith.constant dense<[4.480000e+02, 5.734400e+04]> : tensor<2xf32>
+// CHECK: %[[SCALES:.*]] = linalg.generic {{.*}} ins(%[[REDUCED]], %[[FMAX]], %[[OLD]] : tensor<2xf32>, tensor<2xf32>, tensor<2xf32>)
 // CHECK: arith.divf
-// CHECK: return %{{.*}}, %[[HIST]], %[[BLOCKS]], %[[NEWPOS]], %{{.*}} : tensor<4xf32>, tensor<16xf32>, tensor<4xf32>, i32, f32
+// CHECK: arith.cmpf ogt
+// CHECK: arith.select
+// CHECK: %[[HIST:.*]] = tensor.insert_slice %[[V]] into %[[H]][%[[I]], 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<16x2xf32>
+// CHECK: %[[BLOCKS:.*]] = tensor.insert_slice %[[BMAX]] into %[[M]][%[[BLOCK]], 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<4x2xf32>
+// CHECK: return %{{.*}}, %[[HIST]], %[[BLOCKS]], %[[NEWPOS]], %[[SCALES]] : tensor<4xf32>, tensor<16x2xf32>, tensor<4x2xf32>, i32, tensor<2xf32>
 func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: tensor<2x3xbf16>,
-                          %h: tensor<16xf32>, %m: tensor<4xf32>, %p: i32, %s: f32)
-    -> (tensor<4xf32>, tensor<16xf32>, tensor<4xf32>, i32, f32) {
+                          %h: tensor<16x2xf32>, %m: tensor<4x2xf32>, %p: i32, %s: tensor<2xf32>)
+    -> (tensor<4xf32>, tensor<16x2xf32>, tensor<4x2xf32>, i32, tensor<2xf32>) {
   %0 = amp.select_update %inf, old(%a : tensor<4xf32>), new(%b : tensor<4xf32>)
   %1 = amp.amax %x : tensor<2x3xbf16>
-  %2:4 = amp.update_amax_history %h, %m, %p, %1, %s format f8E4M3FN : tensor<16xf32>, tensor<4xf32>
-  return %0, %2#0, %2#1, %2#2, %2#3 : tensor<4xf32>, tensor<16xf32>, tensor<4xf32>, i32, f32
+  %v = tensor.from_elements %1, %1 : tensor<2xf32>
+  %2:4 = amp.update_amax_history %h, %m, %p, %v, %s formats [f8E4M3FN, f8E5M2] : tensor<16x2xf32>, tensor<4x2xf32>, tensor<2xf32>
+  return %0, %2#0, %2#1, %2#2, %2#3 : tensor<4xf32>, tensor<16x2xf32>, tensor<4x2xf32>, i32, tensor<2xf32>
 }
 
 // -----
 
-// A history of 1024 in 32 blocks: an update reads 32 values of the history
-// and the 32 block maxima, whatever the length, both before it writes;
-// nothing copies the history.
+// A history of 1024 rows in 32 blocks: an update reads 32 rows of the
+// history and the 32 rows of block maxima, whatever the length, both before
+// it writes one row of each; nothing copies the history.
 // CHECK-LABEL: func.func @long_history
-// CHECK-SAME: (%[[H:[^:]*]]: tensor<1024xf32>, %[[M:[^:]*]]: tensor<32xf32>
+// CHECK-SAME: (%[[H:[^:]*]]: tensor<1024x3xf32>, %[[M:[^:]*]]: tensor<32x3xf32>
 // CHECK-NOT: tensor.concat
-// CHECK: %[[ENTRIES:.*]] = tensor.extract_slice %[[H]][%{{.*}}] [32] [1] : tensor<1024xf32> to tensor<32xf32>
-// CHECK: %[[REST:.*]] = linalg.generic {{.*}} ins(%[[ENTRIES]] : tensor<32xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<32xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[REST]] : tensor<32xf32>)
-// CHECK: %[[OTHERS:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<32xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[OTHERS]] : tensor<32xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[OTHERS]] : tensor<32xf32>)
-// CHECK-NOT: linalg.generic
-// CHECK: tensor.insert %{{.*}} into %[[H]][%{{.*}}] : tensor<1024xf32>
-// CHECK: tensor.insert %{{.*}} into %[[M]][%{{.*}}] : tensor<32xf32>
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[H]][%{{.*}}, 0] [32, 3] [1, 1] : tensor<1024x3xf32> to tensor<32x3xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<32x3xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<32x3xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[M]] : tensor<32x3xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[M]] : tensor<32x3xf32>)
+// CHECK-NOT: ins(%[[H]]
+// CHECK-NOT: ins(%[[M]]
+// CHECK: tensor.insert_slice %{{.*}} into %[[H]][%{{.*}}, 0] [1, 3] [1, 1] : tensor<3xf32> into tensor<1024x3xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %[[M]][%{{.*}}, 0] [1, 3] [1, 1] : tensor<3xf32> into tensor<32x3xf32>
 // CHECK-NOT: linalg.generic
 // CHECK-NOT: tensor.concat
 // CHECK: return
-func.func @long_history(%h: tensor<1024xf32>, %m: tensor<32xf32>, %p: i32, %amax: f32, %s: f32)
-    -> (tensor<1024xf32>, tensor<32xf32>, i32, f32) {
-  %r:4 = amp.update_amax_history %h, %m, %p, %amax, %s format f8E4M3FN : tensor<1024xf32>, tensor<32xf32>
-  return %r#0, %r#1, %r#2, %r#3 : tensor<1024xf32>, tensor<32xf32>, i32, f32
+func.func @long_history(%h: tensor<1024x3xf32>, %m: tensor<32x3xf32>, %p: i32, %amax: tensor<3xf32>, %s: tensor<3xf32>)
+    -> (tensor<1024x3xf32>, tensor<32x3xf32>, i32, tensor<3xf32>) {
+  %r:4 = amp.update_amax_history %h, %m, %p, %amax, %s formats [f8E4M3FN, f8E4M3FN, f8E5M2] : tensor<1024x3xf32>, tensor<32x3xf32>, tensor<3xf32>
+  return %r#0, %r#1, %r#2, %r#3 : tensor<1024x3xf32>, tensor<32x3xf32>, i32, tensor<3xf32>
 }
 
 // -----
 
-// Blocks of one value hold the amaxes themselves: no block is reduced (the
-// old amaxes, the overwritten one masked, are the block maxima). One block
+// Blocks of one row hold the amaxes themselves: no block is reduced (the
+// old rows, the overwritten one skipped, are the block maxima). One block
 // is the maximum: nothing is reduced over the block maxima.
 // CHECK-LABEL: func.func @degenerate_blocks
-// CHECK-SAME: (%[[H4:[^:]*]]: tensor<4xf32>, %[[H8:[^:]*]]: tensor<8xf32>
+// CHECK-SAME: (%[[H4:[^:]*]]: tensor<4x1xf32>, %[[H8:[^:]*]]: tensor<8x1xf32>, %[[M1:[^:]*]]: tensor<1x1xf32>, %{{[^:]*}}: i32, %[[A:[^:]*]]: tensor<1xf32>
 // CHECK-NOT: tensor.extract_slice
-// CHECK: %[[REST4:.*]] = linalg.generic {{.*}} ins(%[[H4]] : tensor<4xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[REST4]] : tensor<4xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[REST4]] : tensor<4xf32>)
-// CHECK: tensor.insert %[[A:.*]] into %[[H4]][%{{.*}}] : tensor<4xf32>
-// CHECK: tensor.insert %[[A]] into %[[H4]][%{{.*}}] : tensor<4xf32>
-// CHECK: tensor.extract_slice %[[H8]][%{{.*}}] [8] [1]
-// CHECK: %[[REST8:.*]] = linalg.generic {{.*}} ins(%{{.*}} : tensor<8xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[REST8]] : tensor<8xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[REST8]] : tensor<8xf32>)
-// CHECK-NOT: linalg.generic
-// CHECK: tensor.insert %[[A]] into %[[H8]][%{{.*}}] : tensor<8xf32>
-// CHECK: tensor.insert %{{.*}} into %{{.*}}[%{{.*}}] : tensor<1xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[H4]] : tensor<4x1xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[H4]] : tensor<4x1xf32>)
+// CHECK: tensor.insert_slice %[[A]] into %[[H4]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<4x1xf32>
+// CHECK: tensor.insert_slice %[[A]] into %[[H4]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<4x1xf32>
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[H8]][%{{.*}}, 0] [8, 1] [1, 1]
+// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<8x1xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<8x1xf32>)
+// CHECK-NOT: ins(%[[M1]]
+// CHECK: tensor.insert_slice %[[A]] into %[[H8]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<8x1xf32>
+// CHECK: tensor.insert_slice %{{.*}} into %[[M1]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<1x1xf32>
 // CHECK-NOT: linalg.generic
 // CHECK: return
-func.func @degenerate_blocks(%h4: tensor<4xf32>, %h8: tensor<8xf32>, %m1: tensor<1xf32>,
-                             %p: i32, %amax: f32, %s: f32) -> (f32, f32) {
-  %r:4 = amp.update_amax_history %h4, %h4, %p, %amax, %s format f8E4M3FN : tensor<4xf32>, tensor<4xf32>
-  %q:4 = amp.update_amax_history %h8, %m1, %p, %amax, %s format f8E5M2 : tensor<8xf32>, tensor<1xf32>
-  return %r#3, %q#3 : f32, f32
+func.func @degenerate_blocks(%h4: tensor<4x1xf32>, %h8: tensor<8x1xf32>, %m1: tensor<1x1xf32>,
+                             %p: i32, %amax: tensor<1xf32>, %s: tensor<1xf32>) -> (tensor<1xf32>, tensor<1xf32>) {
+  %r:4 = amp.update_amax_history %h4, %h4, %p, %amax, %s formats [f8E4M3FN] : tensor<4x1xf32>, tensor<4x1xf32>, tensor<1xf32>
+  %q:4 = amp.update_amax_history %h8, %m1, %p, %amax, %s formats [f8E5M2] : tensor<8x1xf32>, tensor<1x1xf32>, tensor<1xf32>
+  return %r#3, %q#3 : tensor<1xf32>, tensor<1xf32>
 }
-
-// -----
 
 // arith.extf / arith.truncf with an fp8 side (the bodies of fp8 contractions)
 // are lowered on bit patterns too; bf16 -> f32 becomes a 16-bit shift; other

@@ -262,37 +262,59 @@ TEST_F(AmpDialectTest, SelectUpdateFoldsAConstantCondition) {
   EXPECT_EQ(dyn_cast<Value>(results.front()), oldValue);
 }
 
-TEST_F(AmpDialectTest, AmaxHistoryScaleFormat) {
+TEST_F(AmpDialectTest, AmaxHistoryScaleFormats) {
   Location loc = builder.getUnknownLoc();
-  auto zeros = [&](int64_t n) -> Value {
-    auto type = RankedTensorType::get({n}, builder.getF32Type());
+  auto zeros = [&](ArrayRef<int64_t> shape) -> Value {
+    auto type = RankedTensorType::get(shape, builder.getF32Type());
     return arith::ConstantOp::create(
         builder, loc, DenseElementsAttr::get(type, builder.getF32FloatAttr(0)));
   };
-  Value history = zeros(16), blocks = zeros(4);
+  Value history = zeros({16, 2}), blocks = zeros({4, 2});
   Value position =
       arith::ConstantOp::create(builder, loc, builder.getI32IntegerAttr(0));
-  Value amax = constantF32(3.0f), scale = constantF32(1.0f);
-  auto op = amp::UpdateAmaxHistoryOp::create(
-      builder, loc, history, blocks, position, amax, scale,
-      TypeAttr::get(builder.getType<Float8E5M2Type>()), nullptr,
-      builder.getI64IntegerAttr(0));
-  EXPECT_EQ(op.getFormatMax(), 57344.0);
+  Value amax = zeros({2}), scale = zeros({2});
+  auto formats = [&](ArrayRef<Type> types) {
+    return builder.getTypeArrayAttr(types);
+  };
+  Type e5m2 = builder.getType<Float8E5M2Type>();
+  Type e4m3 = builder.getType<Float8E4M3FNType>();
+  auto update = [&](Value h, Value m, Value a, ArrayAttr f) {
+    return amp::UpdateAmaxHistoryOp::create(builder, loc, h, m, position, a, a,
+                                            f, nullptr,
+                                            builder.getI64IntegerAttr(0));
+  };
+  auto op = update(history, blocks, scale, formats({e5m2, e4m3}));
+  EXPECT_EQ(op.getFormatMaxima(), (SmallVector<double>{57344.0, 448.0}));
   EXPECT_EQ(op.getAmaxAlgo(), amp::AmaxAlgo::max);
   EXPECT_EQ(op.getNewHistory().getType(), history.getType());
   EXPECT_EQ(op.getNewBlockMax().getType(), blocks.getType());
+  EXPECT_EQ(op.getNewScale().getType(), scale.getType());
   EXPECT_EQ(op.getBlockLength(), 4);
   EXPECT_EQ(verifyMessage(op), "");
 
-  // Block maxima must tile the history.
-  auto ragged = amp::UpdateAmaxHistoryOp::create(
-      builder, loc, history, zeros(5), position, amax, scale,
-      TypeAttr::get(builder.getType<Float8E5M2Type>()), nullptr,
-      builder.getI64IntegerAttr(0));
-  EXPECT_EQ(verifyMessage(ragged),
-            "'amp.update_amax_history' op block maxima must be a 1-D tensor "
-            "of static length dividing the history length 16; got "
-            "'tensor<5xf32>'");
+  // Block maxima must tile the history's rows, one column per amax.
+  EXPECT_EQ(verifyMessage(
+                update(history, zeros({5, 2}), amax, formats({e5m2, e4m3}))),
+            "'amp.update_amax_history' op block maxima must be a static "
+            "tensor of one column per amax (2) and rows dividing the history's "
+            "16; got "
+            "'tensor<5x2xf32>'");
+  EXPECT_EQ(verifyMessage(
+                update(zeros({16, 3}), blocks, amax, formats({e5m2, e4m3}))),
+            "'amp.update_amax_history' op amax history must be a static "
+            "tensor of n >= 1 rows and one column per amax (2); got "
+            "'tensor<16x3xf32>'");
+  EXPECT_EQ(verifyMessage(update(history, blocks, amax, formats({e5m2}))),
+            "'amp.update_amax_history' op needs one format per column (2), "
+            "got 1");
+  EXPECT_EQ(verifyMessage(update(history, blocks, amax,
+                                 formats({e5m2, builder.getBF16Type()}))),
+            "'amp.update_amax_history' op formats must be f8E4M3FN or "
+            "f8E5M2, got 'bf16'");
+  EXPECT_EQ(
+      verifyMessage(update(history, blocks, zeros({}), formats({e5m2, e4m3}))),
+      "'amp.update_amax_history' op amaxes and scales must be 1-D "
+      "tensors of static, non-zero length; got 'tensor<f32>'");
 }
 
 } // namespace

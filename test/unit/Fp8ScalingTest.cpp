@@ -156,6 +156,21 @@ void checkDelayed(const std::string &algo, int64_t length, int margin,
   // The weight's scale follows its own amax; the output gradient is E5M2.
   EXPECT_TRUE((*trainer)->state("fp8.param0.scale"));
   EXPECT_TRUE((*trainer)->state("fp8.t0.amax_history"));
+  // The state is one column per site (the input, the weight and the output
+  // gradient, each cast once): the views above are its columns.
+  std::optional<Tensor> packed = (*trainer)->state("fp8.amax_history");
+  std::optional<Tensor> scales = (*trainer)->state("fp8.scale");
+  ASSERT_TRUE(packed && scales);
+  ASSERT_EQ(packed->shape, (std::vector<int64_t>{length, 3}));
+  ASSERT_EQ(scales->shape, std::vector<int64_t>{3});
+  bool found = false;
+  for (int64_t c = 0; c < 3; ++c)
+    found |= scales->as<float>()[c] == scale->as<float>()[0] &&
+             packed->as<float>()[c] == history->as<float>()[0];
+  EXPECT_TRUE(found) << "input0's view is no column of the state";
+  EXPECT_FALSE((*trainer)->state("fp8.nosuch.scale"));
+  EXPECT_FALSE((*trainer)->state("fp8.input0.amax_position"));
+  EXPECT_FALSE((*trainer)->state("fp8.input0.momentum"));
 }
 
 TEST(Fp8ScalingTest, DelayedScalingWithAmaxMax) { checkDelayed("max", 4, 0); }
@@ -168,22 +183,28 @@ TEST(Fp8ScalingTest, DelayedScalingOverALongHistory) {
   checkDelayed("max", 128, 0, 140);
 }
 
-/// amp.update_amax_history on `n` values in `blocks` blocks (E4M3,
-/// margin 0).
+/// The formats of the columns in updateSource.
+constexpr float kColumnFormatMax[] = {448.0f, 57344.0f, 57344.0f};
+constexpr int64_t kColumns = 3;
+
+/// amp.update_amax_history on `n` rows in `blocks` blocks, in three
+/// columns: E4M3, E5M2, E5M2 (margin 0).
 std::string updateSource(int64_t n, int64_t blocks) {
-  std::string t = "tensor<" + std::to_string(n) + "xf32>";
-  std::string m = "tensor<" + std::to_string(blocks) + "xf32>";
+  std::string c = std::to_string(kColumns);
+  std::string t = "tensor<" + std::to_string(n) + "x" + c + "xf32>";
+  std::string m = "tensor<" + std::to_string(blocks) + "x" + c + "xf32>";
+  std::string v = "tensor<" + c + "xf32>";
   return "func.func @update(%h: " + t + ", %m: " + m +
-         ", %p: tensor<i32>, %amax: f32, %scale: f32) -> (" + t + ", " + m +
-         ", tensor<i32>, tensor<f32>) {\n"
+         ", %p: tensor<i32>, %amax: " + v + ", %scale: " + v + ") -> (" + t +
+         ", " + m + ", tensor<i32>, " + v +
+         ") {\n"
          "  %p0 = tensor.extract %p[] : tensor<i32>\n"
-         "  %r:4 = amp.update_amax_history %h, %m, %p0, %amax, %scale format "
-         "f8E4M3FN : " +
-         t + ", " + m +
+         "  %r:4 = amp.update_amax_history %h, %m, %p0, %amax, %scale formats "
+         "[f8E4M3FN, f8E5M2, f8E5M2] : " +
+         t + ", " + m + ", " + v +
          "\n  %np = tensor.from_elements %r#2 : tensor<i32>\n"
-         "  %s = tensor.from_elements %r#3 : tensor<f32>\n"
-         "  return %r#0, %r#1, %np, %s : " +
-         t + ", " + m + ", tensor<i32>, tensor<f32>\n}\n";
+         "  return %r#0, %r#1, %np, %r#3 : " +
+         t + ", " + m + ", tensor<i32>, " + v + "\n}\n";
 }
 
 float fromBits(uint32_t bits) {
@@ -205,49 +226,92 @@ float referenceMax(const std::vector<float> &values, size_t begin, size_t end) {
 
 /// Transformer Engine's scale after an update: torch.max over the new
 /// history, kept unless positive and finite.
-float referenceScale(const std::vector<float> &history, float scale) {
+float referenceScale(const std::vector<float> &history, float scale,
+                     float formatMax) {
   float reduced = referenceMax(history, 0, history.size());
   if (reduced > 0 && std::isfinite(reduced))
-    return 448.0f / reduced;
+    return formatMax / reduced;
   return scale;
 }
 
-/// One update of a ring buffer whose block maxima are those of its
-/// entries (`values`), writing at `position`: the new history, position,
-/// the changed block's maximum and the scale against the references.
-void checkUpdate(ampc::JitModule &module, const std::vector<float> &values,
-                 int64_t blocks, int32_t position, float amax) {
-  int64_t n = int64_t(values.size()), blockLength = n / blocks;
-  Tensor h(DType::F32, {n}), m(DType::F32, {blocks}), p(DType::I32, {});
-  std::memcpy(h.data.data(), values.data(), 4 * size_t(n));
-  for (int64_t j = 0; j < blocks; ++j)
-    m.as<float>()[j] = referenceMax(values, size_t(j * blockLength),
-                                    size_t((j + 1) * blockLength));
-  p.as<int32_t>()[0] = position;
-  Tensor a(DType::F32, {}), old(DType::F32, {});
-  a.as<float>()[0] = amax;
-  old.as<float>()[0] = 0.75f;
-  auto out = module.call("update", {h, m, p, a, old});
-  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
-  std::vector<float> want = values;
-  int32_t at = position >= 0 && position < n ? position : 0;
-  want[size_t(at)] = amax;
-  ASSERT_EQ(std::memcmp((*out)[0].data.data(), want.data(), 4 * size_t(n)), 0);
-  ASSERT_EQ((*out)[2].as<int32_t>()[0], (at + 1) % n);
+/// One column of an update: its history (n values) and new amax.
+struct Column {
+  std::vector<float> values;
+  float amax;
+};
+
+/// Checks one column of an update's results against the references: the
+/// history with the amax at `at`, the changed block's maximum and the
+/// scale.
+void checkColumn(const std::vector<Tensor> &out, const Column &column,
+                 int64_t c, int64_t blocks, int32_t at) {
+  int64_t n = int64_t(column.values.size()), blockLength = n / blocks;
+  std::vector<float> want = column.values;
+  want[size_t(at)] = column.amax;
+  for (int64_t i = 0; i < n; ++i)
+    ASSERT_EQ(
+        std::memcmp(&out[0].as<float>()[i * kColumns + c], &want[size_t(i)], 4),
+        0)
+        << "column " << c << ", row " << i;
   int64_t block = at / blockLength;
   float wantBlock = referenceMax(want, size_t(block * blockLength),
                                  size_t((block + 1) * blockLength));
-  float gotBlock = (*out)[1].as<float>()[block];
+  float gotBlock = out[1].as<float>()[block * kColumns + c];
   // NaN for NaN, the maximum where it is positive; not positive otherwise
   // (the scale reads nothing else).
   if (std::isnan(wantBlock))
-    ASSERT_TRUE(std::isnan(gotBlock)) << "block " << block;
+    ASSERT_TRUE(std::isnan(gotBlock)) << "column " << c << ", block " << block;
   else if (wantBlock > 0)
-    ASSERT_EQ(gotBlock, wantBlock) << "block " << block;
+    ASSERT_EQ(gotBlock, wantBlock) << "column " << c << ", block " << block;
   else
-    ASSERT_FALSE(gotBlock > 0) << "block " << block << ": " << gotBlock;
-  ASSERT_EQ((*out)[3].as<float>()[0], referenceScale(want, 0.75f))
-      << "amax " << amax << " at " << at << ", history[0] " << values[0];
+    ASSERT_FALSE(gotBlock > 0)
+        << "column " << c << ", block " << block << ": " << gotBlock;
+  ASSERT_EQ(out[3].as<float>()[c],
+            referenceScale(want, 0.75f, kColumnFormatMax[c]))
+      << "column " << c << ", amax " << column.amax << " at " << at
+      << ", history[0] " << column.values[0];
+}
+
+/// One update of ring buffers (one column each) whose block maxima are
+/// those of their entries, writing at `position`: every column's new
+/// history, changed block maximum and scale, and the position, against the
+/// references.
+void checkUpdate(ampc::JitModule &module, const Column (&columns)[kColumns],
+                 int64_t blocks, int32_t position) {
+  int64_t n = int64_t(columns[0].values.size()), blockLength = n / blocks;
+  Tensor h(DType::F32, {n, kColumns}), m(DType::F32, {blocks, kColumns});
+  Tensor p(DType::I32, {}), a(DType::F32, {kColumns}),
+      old(DType::F32, {kColumns});
+  for (int64_t c = 0; c < kColumns; ++c) {
+    const std::vector<float> &values = columns[c].values;
+    for (int64_t i = 0; i < n; ++i)
+      std::memcpy(&h.as<float>()[i * kColumns + c], &values[size_t(i)], 4);
+    for (int64_t j = 0; j < blocks; ++j)
+      m.as<float>()[j * kColumns + c] = referenceMax(
+          values, size_t(j * blockLength), size_t((j + 1) * blockLength));
+    a.as<float>()[c] = columns[c].amax;
+    old.as<float>()[c] = 0.75f;
+  }
+  p.as<int32_t>()[0] = position;
+  auto out = module.call("update", {h, m, p, a, old});
+  ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+  int32_t at = position >= 0 && position < n ? position : 0;
+  ASSERT_EQ((*out)[2].as<int32_t>()[0], (at + 1) % n);
+  for (int64_t c = 0; c < kColumns; ++c)
+    checkColumn(*out, columns[c], c, blocks, at);
+}
+
+/// An update whose first and last columns (E4M3, E5M2) hold `values` and
+/// `amax`, and whose middle column holds plain values and a plain amax: no
+/// column's NaN or maximum leaks into another.
+void checkUpdate(ampc::JitModule &module, const std::vector<float> &values,
+                 int64_t blocks, int32_t position, float amax) {
+  std::vector<float> plain(values.size());
+  for (size_t i = 0; i < plain.size(); ++i)
+    plain[i] = 0.25f + 0.002f * float(i % 89);
+  const Column columns[kColumns] = {
+      {values, amax}, {plain, 1.5f}, {values, amax}};
+  checkUpdate(module, columns, blocks, position);
 }
 
 /// The history's maximum as the scale reads it, at every ISA level, for

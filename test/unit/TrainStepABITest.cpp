@@ -26,9 +26,9 @@ TEST(TrainStepABITest, EveryRoleRoundTrips) {
       {Role::of(RoleKind::GrowthTracker), "growth_tracker"},
       {Role::of(RoleKind::HysteresisTracker), "hysteresis_tracker"},
       {Role::of(RoleKind::Fp8AmaxPosition), "fp8.amax_position"},
-      {Role::ofFp8(RoleKind::Fp8AmaxHistory, "t3"), "fp8.t3.amax_history"},
-      {Role::ofFp8(RoleKind::Fp8AmaxBlockMax, "t3"), "fp8.t3.amax_block_max"},
-      {Role::ofFp8(RoleKind::Fp8Scale, "param0"), "fp8.param0.scale"},
+      {Role::of(RoleKind::Fp8AmaxHistory), "fp8.amax_history"},
+      {Role::of(RoleKind::Fp8AmaxBlockMax), "fp8.amax_block_max"},
+      {Role::of(RoleKind::Fp8Scale), "fp8.scale"},
       {Role::of(RoleKind::LearningRate), "learning_rate"},
       {Role::of(RoleKind::Batch), "batch"},
       {Role::of(RoleKind::Loss), "loss"},
@@ -49,15 +49,15 @@ TEST(TrainStepABITest, MalformedRolesAreRejected) {
        {"", "param", "param-1", "param01", "param0.", "param0.velocity",
         "paramx", "fp8.", "fp8.t0", "fp8..scale", "fp8.t0.amax", "Loss",
         "loss_scale.x", "batch0",
-        // One position for all histories, not one per site.
-        "fp8.t0.amax_position"})
+        // One state for all sites (a column each), not one per site.
+        "fp8.t0.amax_position", "fp8.t0.scale", "fp8.t0.amax_history"})
     EXPECT_FALSE(Role::parse(text)) << "'" << text << "'";
 }
 
 TEST(TrainStepABITest, StateAndDirections) {
   EXPECT_TRUE(Role::ofParam(0).isState());
   EXPECT_TRUE(Role::of(RoleKind::LossScale).isState());
-  EXPECT_TRUE(Role::ofFp8(RoleKind::Fp8Scale, "t0").isState());
+  EXPECT_TRUE(Role::of(RoleKind::Fp8Scale).isState());
   EXPECT_TRUE(Role::of(RoleKind::Fp8AmaxPosition).isState());
   EXPECT_FALSE(Role::of(RoleKind::Batch).isState());
   EXPECT_TRUE(Role::of(RoleKind::Batch).isArgument());
@@ -71,14 +71,14 @@ TEST(TrainStepABITest, StateAndDirections) {
 
 TEST(TrainStepABITest, LayoutFindsEveryPartByRole) {
   std::vector<std::string> args = {
-      "param0",     "param1",       "param0.momentum", "param1.momentum",
-      "loss_scale", "fp8.t0.scale", "batch",           "batch"};
+      "param0",     "param1",    "param0.momentum", "param1.momentum",
+      "loss_scale", "fp8.scale", "batch",           "batch"};
   std::vector<std::string> results = {"param0",
                                       "param1",
                                       "param0.momentum",
                                       "param1.momentum",
                                       "loss_scale",
-                                      "fp8.t0.scale",
+                                      "fp8.scale",
                                       "loss",
                                       "found_inf",
                                       "grad_norm",

@@ -96,6 +96,8 @@ struct FunctionSignature {
   /// The ops a "nonfinite" result describes, in its order
   /// (amp-check-numerics).
   std::vector<std::string> nonFiniteSites;
+  /// The cast sites of the fp8 state's columns, in order (amp-fp8-scaling).
+  std::vector<std::string> fp8Sites;
   /// Why the function cannot be called through this API ("" if it can).
   std::string unsupported;
   /// The results computed into the buffer of the argument of the same

@@ -173,7 +173,9 @@ public:
   llvm::Error exportNpz(llvm::StringRef path) const;
 
   /// A copy of a state tensor by its role (param0.momentum, loss_scale,
-  /// ...), or nothing if the step has no such state.
+  /// fp8.scale, ...), or of one cast site's column of the fp8 state
+  /// (fp8.<site>.amax_history, fp8.<site>.amax_block_max, fp8.<site>.scale),
+  /// or nothing if the step has no such state.
   std::optional<ampc_rt::Tensor> state(llvm::StringRef role) const;
   /// Per-cast statistics of the last step (empty unless the JIT options
   /// asked for castStatistics and the policy casts).

@@ -43,12 +43,16 @@ OpOperand *sameElementInput(linalg::GenericOp op, unsigned result, Value old) {
   return nullptr;
 }
 
-/// Whether `result` is `old` with elements replaced (`tensor.insert` into
-/// it, as an fp8 amax history records its amax): bufferized in place once
-/// the argument is writable, with no rewrite.
+/// Whether `result` is `old` with elements replaced (`tensor.insert` or
+/// `tensor.insert_slice` into it, as an fp8 amax history records a row of
+/// amaxes): bufferized in place once the argument is writable, with no
+/// rewrite.
 bool insertsInto(OpResult result, Value old) {
-  auto insert = dyn_cast<tensor::InsertOp>(result.getOwner());
-  return insert && insert.getDest() == old;
+  Operation *owner = result.getOwner();
+  if (auto insert = dyn_cast<tensor::InsertOp>(owner))
+    return insert.getDest() == old;
+  auto insertSlice = dyn_cast<tensor::InsertSliceOp>(owner);
+  return insertSlice && insertSlice.getDest() == old;
 }
 
 /// Rewrites `op` so that result `result` is computed into `old` (its

@@ -146,49 +146,51 @@ func.func @train_step(%w: tensor<2xf32> {amp.role = "param0"}, %b: tensor<2xf32>
 
 // -----
 
-// An fp8 amax history and its block maxima are their arguments with one
-// value written (tensor.insert): donated as they are, and computed in place
-// after bufferization. A history read again after the insert (the old
-// value) is not: bufferization copies it and the confirmation drops it.
+// An fp8 amax history and its block maxima are their arguments with a row
+// or a value written (tensor.insert_slice, tensor.insert): donated as they
+// are, and computed in place after bufferization. Scales read again after
+// the insert (the old value) are not: bufferization copies them and the
+// confirmation drops them.
 // CHECK: module attributes {ampc.donated_train_step_results = array<i64: 1, 2, 3>}
 // CHECK-LABEL: func.func @train_step(
 // CHECK-SAME: %{{.*}}: tensor<4xf32> {amp.role = "param0"},
-// CHECK-SAME: %[[H:[a-z0-9]+]]: tensor<8xf32> {amp.role = "fp8.t0.amax_history", bufferization.writable = true}
-// CHECK-SAME: %[[M:[a-z0-9]+]]: tensor<2xf32> {amp.role = "fp8.t0.amax_block_max", bufferization.writable = true}
-// CHECK-SAME: %[[H1:[a-z0-9]+]]: tensor<8xf32> {amp.role = "fp8.t1.amax_history", bufferization.writable = true}
-// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<8xf32> {amp.role = "batch"})
-// CHECK: %[[NH:.*]] = tensor.insert %{{.*}} into %[[H]][%{{.*}}] : tensor<8xf32>
-// CHECK: %[[NM:.*]] = tensor.insert %{{.*}} into %[[M]][%{{.*}}] : tensor<2xf32>
+// CHECK-SAME: %[[H:[a-z0-9]+]]: tensor<8x2xf32> {amp.role = "fp8.amax_history", bufferization.writable = true}
+// CHECK-SAME: %[[M:[a-z0-9]+]]: tensor<2x2xf32> {amp.role = "fp8.amax_block_max", bufferization.writable = true}
+// CHECK-SAME: %[[S:[a-z0-9]+]]: tensor<2xf32> {amp.role = "fp8.scale", bufferization.writable = true}
+// CHECK-SAME: %[[X:[a-z0-9]+]]: tensor<2xf32> {amp.role = "batch"})
+// CHECK: %[[NH:.*]] = tensor.insert_slice %[[X]] into %[[H]][%{{.*}}, 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<8x2xf32>
+// CHECK: %[[NM:.*]] = tensor.insert %{{.*}} into %[[M]][%{{.*}}, %{{.*}}] : tensor<2x2xf32>
 // CHECK: return %{{.*}}, %[[NH]], %[[NM]],
 // BUF: module attributes {ampc.donated_train_step_results = array<i64: 1, 2>}
 // BUF-NEXT: memref.global
 // BUF-NEXT: memref.global
 // BUF-NEXT: func.func @train_step(%[[W:[a-z0-9]+]]: memref<4xf32>
-// BUF-SAME: %[[H:[a-z0-9]+]]: memref<8xf32>
-// BUF-SAME: %[[M:[a-z0-9]+]]: memref<2xf32>
-// BUF: memref.store %{{.*}}, %[[H]][%{{.*}}] : memref<8xf32>
-// BUF: memref.store %{{.*}}, %[[M]][%{{.*}}] : memref<2xf32>
+// BUF-SAME: %[[H:[a-z0-9]+]]: memref<8x2xf32>
+// BUF-SAME: %[[M:[a-z0-9]+]]: memref<2x2xf32>
+// BUF: %[[ROW:.*]] = memref.subview %[[H]][%{{.*}}, 0] [1, 2] [1, 1]
+// BUF: memref.copy %{{.*}}, %[[ROW]]
+// BUF: memref.store %{{.*}}, %[[M]][%{{.*}}, %{{.*}}] : memref<2x2xf32>
 // BUF: return %[[W]], %[[H]], %[[M]],
 func.func @train_step(%w: tensor<4xf32> {amp.role = "param0"},
-                      %h: tensor<8xf32> {amp.role = "fp8.t0.amax_history"},
-                      %m: tensor<2xf32> {amp.role = "fp8.t0.amax_block_max"},
-                      %h1: tensor<8xf32> {amp.role = "fp8.t1.amax_history"},
-                      %x: tensor<8xf32> {amp.role = "batch"})
+                      %h: tensor<8x2xf32> {amp.role = "fp8.amax_history"},
+                      %m: tensor<2x2xf32> {amp.role = "fp8.amax_block_max"},
+                      %s: tensor<2xf32> {amp.role = "fp8.scale"},
+                      %x: tensor<2xf32> {amp.role = "batch"})
     -> (tensor<4xf32> {amp.role = "param0"},
-        tensor<8xf32> {amp.role = "fp8.t0.amax_history"},
-        tensor<2xf32> {amp.role = "fp8.t0.amax_block_max"},
-        tensor<8xf32> {amp.role = "fp8.t1.amax_history"},
+        tensor<8x2xf32> {amp.role = "fp8.amax_history"},
+        tensor<2x2xf32> {amp.role = "fp8.amax_block_max"},
+        tensor<2xf32> {amp.role = "fp8.scale"},
         tensor<f32> {amp.role = "loss"}, tensor<i1> {amp.role = "found_inf"},
         tensor<f32> {amp.role = "grad_norm"}) {
   %c1 = arith.constant 1 : index
   %c3 = arith.constant 3 : index
-  %v = tensor.extract %x[%c1] : tensor<8xf32>
-  %nh = tensor.insert %v into %h[%c3] : tensor<8xf32>
-  %nm = tensor.insert %v into %m[%c1] : tensor<2xf32>
-  %nh1 = tensor.insert %v into %h1[%c3] : tensor<8xf32>
-  %old = tensor.extract %h1[%c3] : tensor<8xf32>
+  %v = tensor.extract %x[%c1] : tensor<2xf32>
+  %nh = tensor.insert_slice %x into %h[%c3, 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<8x2xf32>
+  %nm = tensor.insert %v into %m[%c1, %c1] : tensor<2x2xf32>
+  %ns = tensor.insert %v into %s[%c1] : tensor<2xf32>
+  %old = tensor.extract %s[%c1] : tensor<2xf32>
   %loss = tensor.from_elements %old : tensor<f32>
   %inf = arith.constant dense<false> : tensor<i1>
   %norm = arith.constant dense<0.0> : tensor<f32>
-  return %w, %nh, %nm, %nh1, %loss, %inf, %norm : tensor<4xf32>, tensor<8xf32>, tensor<2xf32>, tensor<8xf32>, tensor<f32>, tensor<i1>, tensor<f32>
+  return %w, %nh, %nm, %ns, %loss, %inf, %norm : tensor<4xf32>, tensor<8x2xf32>, tensor<2x2xf32>, tensor<2xf32>, tensor<f32>, tensor<i1>, tensor<f32>
 }

@@ -237,40 +237,64 @@ func.func @amax_integer(%x: tensor<4xi32>) {
 
 // -----
 
-func.func @history_2d(%h: tensor<4x4xf32>, %m: tensor<4xf32>, %p: i32, %a: f32, %s: f32) {
-  // expected-error @+1 {{'amp.update_amax_history' op amax history must be a 1-D tensor of static, non-zero length; got 'tensor<4x4xf32>'}}
-  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format f8E4M3FN : tensor<4x4xf32>, tensor<4xf32>
+func.func @history_1d(%h: tensor<4xf32>, %m: tensor<4x1xf32>, %p: i32, %a: tensor<1xf32>) {
+  // expected-error @+1 {{'amp.update_amax_history' op amax history must be a static tensor of n >= 1 rows and one column per amax (1); got 'tensor<4xf32>'}}
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %a formats [f8E4M3FN] : tensor<4xf32>, tensor<4x1xf32>, tensor<1xf32>
   return
 }
 
 // -----
 
-func.func @history_dynamic(%h: tensor<?xf32>, %m: tensor<4xf32>, %p: i32, %a: f32, %s: f32) {
-  // expected-error @+1 {{'amp.update_amax_history' op amax history must be a 1-D tensor of static, non-zero length; got 'tensor<?xf32>'}}
-  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format f8E4M3FN : tensor<?xf32>, tensor<4xf32>
+func.func @history_dynamic(%h: tensor<?x1xf32>, %m: tensor<4x1xf32>, %p: i32, %a: tensor<1xf32>) {
+  // expected-error @+1 {{'amp.update_amax_history' op amax history must be a static tensor of n >= 1 rows and one column per amax (1); got 'tensor<?x1xf32>'}}
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %a formats [f8E4M3FN] : tensor<?x1xf32>, tensor<4x1xf32>, tensor<1xf32>
   return
 }
 
 // -----
 
-func.func @history_negative_margin(%h: tensor<16xf32>, %m: tensor<4xf32>, %p: i32, %a: f32, %s: f32) {
+func.func @history_columns(%h: tensor<16x2xf32>, %m: tensor<4x2xf32>, %p: i32, %a: tensor<3xf32>) {
+  // expected-error @+1 {{'amp.update_amax_history' op amax history must be a static tensor of n >= 1 rows and one column per amax (3); got 'tensor<16x2xf32>'}}
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %a formats [f8E4M3FN, f8E4M3FN, f8E4M3FN] : tensor<16x2xf32>, tensor<4x2xf32>, tensor<3xf32>
+  return
+}
+
+// -----
+
+func.func @history_scalar_amax(%h: tensor<16x1xf32>, %m: tensor<4x1xf32>, %p: i32, %a: tensor<f32>) {
+  // expected-error @+1 {{'amp.update_amax_history' op amaxes and scales must be 1-D tensors of static, non-zero length; got 'tensor<f32>'}}
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %a formats [f8E4M3FN] : tensor<16x1xf32>, tensor<4x1xf32>, tensor<f32>
+  return
+}
+
+// -----
+
+func.func @history_negative_margin(%h: tensor<16x1xf32>, %m: tensor<4x1xf32>, %p: i32, %a: tensor<1xf32>) {
   // expected-error @+1 {{'amp.update_amax_history' op margin must be non-negative, got -1}}
-  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format f8E4M3FN {margin = -1} : tensor<16xf32>, tensor<4xf32>
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %a formats [f8E4M3FN] {margin = -1} : tensor<16x1xf32>, tensor<4x1xf32>, tensor<1xf32>
   return
 }
 
 // -----
 
-func.func @history_format_bf16(%h: tensor<16xf32>, %m: tensor<4xf32>, %p: i32, %a: f32, %s: f32) {
-  // expected-error @+1 {{'amp.update_amax_history' op attribute 'format' failed to satisfy constraint: type attribute of f8E4M3FN or f8E5M2}}
-  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format bf16 : tensor<16xf32>, tensor<4xf32>
+func.func @history_format_bf16(%h: tensor<16x2xf32>, %m: tensor<4x2xf32>, %p: i32, %a: tensor<2xf32>) {
+  // expected-error @+1 {{'amp.update_amax_history' op formats must be f8E4M3FN or f8E5M2, got 'bf16'}}
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %a formats [f8E4M3FN, bf16] : tensor<16x2xf32>, tensor<4x2xf32>, tensor<2xf32>
   return
 }
 
 // -----
 
-func.func @history_ragged_blocks(%h: tensor<16xf32>, %m: tensor<5xf32>, %p: i32, %a: f32, %s: f32) {
-  // expected-error @+1 {{'amp.update_amax_history' op block maxima must be a 1-D tensor of static length dividing the history length 16; got 'tensor<5xf32>'}}
-  %0:4 = amp.update_amax_history %h, %m, %p, %a, %s format f8E4M3FN : tensor<16xf32>, tensor<5xf32>
+func.func @history_formats_count(%h: tensor<16x2xf32>, %m: tensor<4x2xf32>, %p: i32, %a: tensor<2xf32>) {
+  // expected-error @+1 {{'amp.update_amax_history' op needs one format per column (2), got 1}}
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %a formats [f8E5M2] : tensor<16x2xf32>, tensor<4x2xf32>, tensor<2xf32>
+  return
+}
+
+// -----
+
+func.func @history_ragged_blocks(%h: tensor<16x1xf32>, %m: tensor<5x1xf32>, %p: i32, %a: tensor<1xf32>) {
+  // expected-error @+1 {{'amp.update_amax_history' op block maxima must be a static tensor of one column per amax (1) and rows dividing the history's 16; got 'tensor<5x1xf32>'}}
+  %0:4 = amp.update_amax_history %h, %m, %p, %a, %a formats [f8E4M3FN] : tensor<16x1xf32>, tensor<5x1xf32>, tensor<1xf32>
   return
 }

@@ -90,16 +90,19 @@ func.func @loss_scaling(%loss: tensor<f32>, %scale: f32, %g0: tensor<4x2xf32>,
   return %sel#0, %sel#1, %l, %s1, %t1, %h1 : tensor<4x2xf32>, tensor<2xbf16>, tensor<f32>, f32, i32, i32
 }
 
-// fp8 scaling: amax of a tensor, then the history update.
+// fp8 scaling: amax of a tensor, then the history update (one column per
+// amax).
 // CHECK-LABEL: func.func @fp8_scaling
 // CHECK: %[[A:.*]] = amp.amax %{{.*}} : tensor<16x32xbf16>
-// CHECK: = amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %[[A]], %{{.*}} format f8E4M3FN : tensor<1024xf32>, tensor<32xf32>
-// CHECK: = amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %[[A]], %{{.*}} format f8E5M2 algo most_recent {margin = 2 : i64} : tensor<16xf32>, tensor<16xf32>
-func.func @fp8_scaling(%x: tensor<16x32xbf16>, %h: tensor<1024xf32>,
-                       %m: tensor<32xf32>, %h16: tensor<16xf32>, %p: i32,
-                       %scale: f32) -> (f32, f32) {
+// CHECK: %[[V:.*]] = tensor.from_elements %[[A]], %[[A]] : tensor<2xf32>
+// CHECK: = amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %[[V]], %{{.*}} formats [f8E4M3FN, f8E5M2] : tensor<1024x2xf32>, tensor<32x2xf32>, tensor<2xf32>
+// CHECK: = amp.update_amax_history %{{.*}}, %{{.*}}, %{{.*}}, %[[V]], %{{.*}} formats [f8E5M2, f8E5M2] algo most_recent {margin = 2 : i64} : tensor<16x2xf32>, tensor<16x2xf32>, tensor<2xf32>
+func.func @fp8_scaling(%x: tensor<16x32xbf16>, %h: tensor<1024x2xf32>,
+                       %m: tensor<32x2xf32>, %h16: tensor<16x2xf32>, %p: i32,
+                       %scale: tensor<2xf32>) -> (tensor<2xf32>, tensor<2xf32>) {
   %a = amp.amax %x : tensor<16x32xbf16>
-  %nh, %nm, %np, %ns = amp.update_amax_history %h, %m, %p, %a, %scale format f8E4M3FN : tensor<1024xf32>, tensor<32xf32>
-  %nh2, %nm2, %np2, %ns2 = amp.update_amax_history %h16, %h16, %p, %a, %scale format f8E5M2 algo most_recent {margin = 2} : tensor<16xf32>, tensor<16xf32>
-  return %ns, %ns2 : f32, f32
+  %v = tensor.from_elements %a, %a : tensor<2xf32>
+  %nh, %nm, %np, %ns = amp.update_amax_history %h, %m, %p, %v, %scale formats [f8E4M3FN, f8E5M2] : tensor<1024x2xf32>, tensor<32x2xf32>, tensor<2xf32>
+  %nh2, %nm2, %np2, %ns2 = amp.update_amax_history %h16, %h16, %p, %v, %scale formats [f8E5M2, f8E5M2] algo most_recent {margin = 2} : tensor<16x2xf32>, tensor<16x2xf32>, tensor<2xf32>
+  return %ns, %ns2 : tensor<2xf32>, tensor<2xf32>
 }

@@ -58,10 +58,12 @@ func.func @init_without_param(%p: tensor<4xf32> {amp.init = "ones"}) { return }
 // CHECK-SAME: {amp.param, amp.role = "param0"}
 // CHECK-SAME: {amp.role = "param0.exp_avg_sq"}
 // CHECK-SAME: {amp.role = "fp8.amax_position"}
-// CHECK-SAME: {amp.role = "fp8.input0.amax_history"}
-// CHECK-SAME: {amp.role = "fp8.input0.amax_block_max"}
+// CHECK-SAME: {amp.role = "fp8.amax_history"}
+// CHECK-SAME: {amp.role = "fp8.amax_block_max"}
+// CHECK-SAME: {amp.role = "fp8.scale"}
 // CHECK-SAME: {amp.role = "batch"}
 // CHECK-SAME: {amp.role = "cast_stats"}
+// CHECK-SAME: attributes {amp.fp8_sites = ["input0", "t0"]}
 func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
                       %m: tensor<4xf32> {amp.role = "param0.momentum"},
                       %a: tensor<4xf32> {amp.role = "param0.exp_avg"},
@@ -72,13 +74,14 @@ func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
                       %g: tensor<i32> {amp.role = "growth_tracker"},
                       %h: tensor<i32> {amp.role = "hysteresis_tracker"},
                       %ap: tensor<i32> {amp.role = "fp8.amax_position"},
-                      %ah: tensor<8xf32> {amp.role = "fp8.input0.amax_history"},
-                      %am: tensor<2xf32> {amp.role = "fp8.input0.amax_block_max"},
-                      %as: tensor<f32> {amp.role = "fp8.input0.scale"},
+                      %ah: tensor<8x2xf32> {amp.role = "fp8.amax_history"},
+                      %am: tensor<2x2xf32> {amp.role = "fp8.amax_block_max"},
+                      %as: tensor<2xf32> {amp.role = "fp8.scale"},
                       %x: tensor<4xf32> {amp.role = "batch"})
     -> (tensor<4xf32> {amp.role = "param0"}, tensor<f32> {amp.role = "loss"},
         tensor<i1> {amp.role = "found_inf"}, tensor<f32> {amp.role = "grad_norm"},
-        tensor<1x2xf32> {amp.role = "cast_stats"}) {
+        tensor<1x2xf32> {amp.role = "cast_stats"})
+    attributes {amp.fp8_sites = ["input0", "t0"]} {
   %0 = "test.values"() : () -> tensor<f32>
   %1 = "test.flag"() : () -> tensor<i1>
   %2 = "test.stats"() : () -> tensor<1x2xf32>
@@ -87,7 +90,7 @@ func.func @every_role(%p: tensor<4xf32> {amp.param, amp.role = "param0"},
 
 // -----
 
-// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.amax_position, fp8.<site>.amax_history, fp8.<site>.amax_block_max, fp8.<site>.scale, learning_rate, batch, loss, found_inf, grad_norm, cast_stats, nonfinite), got "param0.velocity"}}
+// expected-error @+1 {{'amp.role' of argument #0 must name a training-step role (param<i>, param<i>.momentum, param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, beta2_power, loss_scale, growth_tracker, hysteresis_tracker, fp8.amax_position, fp8.amax_history, fp8.amax_block_max, fp8.scale, learning_rate, batch, loss, found_inf, grad_norm, cast_stats, nonfinite), got "param0.velocity"}}
 func.func @unknown_role(%p: tensor<4xf32> {amp.role = "param0.velocity"}) { return }
 
 // -----
@@ -145,7 +148,7 @@ func.func @param_with_value(%p: tensor<4xf32> {amp.param = true}) { return }
 // -----
 
 // A misspelt attribute is an error, not an annotation nothing reads.
-// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites, amp.nonfinite_sites, amp.policy and amp.data_parallel on ops, amp.param, amp.init and amp.role on arguments and amp.role on results}}
+// expected-error @+1 {{has unknown attribute 'amp.parm' on argument #0; the amp dialect defines amp.precision, amp.gradient, amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites, amp.nonfinite_sites, amp.fp8_sites, amp.policy and amp.data_parallel on ops, amp.param, amp.init and amp.role on arguments and amp.role on results}}
 func.func @misspelt_param(%p: tensor<4xf32> {amp.parm}) { return }
 
 // -----
@@ -173,6 +176,11 @@ func.func @gradient_operands_negative(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // expected-error @+1 {{'amp.cast_sites' must be an array of strings on a function, got [1]}}
 func.func @cast_sites_not_strings() attributes {amp.cast_sites = [1]} { return }
+
+// -----
+
+// expected-error @+1 {{'amp.fp8_sites' must be an array of strings on a function, got "t0"}}
+func.func @fp8_sites_not_an_array() attributes {amp.fp8_sites = "t0"} { return }
 
 // -----
 

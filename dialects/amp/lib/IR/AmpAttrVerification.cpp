@@ -2,7 +2,8 @@
 //
 // The dialect's hooks for discardable attributes: `amp.precision`,
 // `amp.gradient`, `amp.gradient_operands`, `amp.origin`,
-// `amp.origin_precision`, `amp.cast_sites`, `amp.policy` and
+// `amp.origin_precision`, `amp.cast_sites`, `amp.nonfinite_sites`,
+// `amp.fp8_sites`, `amp.policy` and
 // `amp.data_parallel` on ops,
 // `amp.param`, `amp.init` and `amp.role` on arguments, `amp.role` on results. A
 // misspelt name or a malformed value is an error here, not a silently ignored
@@ -26,7 +27,8 @@ namespace {
 constexpr llvm::StringLiteral kKnownAttributes =
     "the amp dialect defines amp.precision, amp.gradient, "
     "amp.gradient_operands, amp.origin, amp.origin_precision, amp.cast_sites, "
-    "amp.nonfinite_sites, amp.policy and amp.data_parallel on ops, "
+    "amp.nonfinite_sites, amp.fp8_sites, amp.policy and amp.data_parallel "
+    "on ops, "
     "amp.param, amp.init "
     "and amp.role on arguments and amp.role on results";
 
@@ -45,8 +47,8 @@ FailureOr<Role> parseRole(Operation *op, Attribute value, StringRef where) {
            << " must name a training-step role (param<i>, param<i>.momentum, "
               "param<i>.exp_avg, param<i>.exp_avg_sq, beta1_power, "
               "beta2_power, loss_scale, growth_tracker, hysteresis_tracker, "
-              "fp8.amax_position, fp8.<site>.amax_history, "
-              "fp8.<site>.amax_block_max, fp8.<site>.scale, learning_rate, "
+              "fp8.amax_position, fp8.amax_history, fp8.amax_block_max, "
+              "fp8.scale, learning_rate, "
               "batch, loss, "
               "found_inf, grad_norm, cast_stats, nonfinite), got "
            << value;
@@ -124,7 +126,8 @@ LogicalResult AmpDialect::verifyOperationAttribute(Operation *op,
   if (name == kDataParallelAttrName)
     return expect(isa<FunctionOpInterface>(op) && isa<UnitAttr>(value),
                   "a unit attribute on a function");
-  if (name == kCastSitesAttrName || name == kNonFiniteSitesAttrName) {
+  if (name == kCastSitesAttrName || name == kNonFiniteSitesAttrName ||
+      name == kFp8SitesAttrName) {
     auto sites = dyn_cast<ArrayAttr>(value);
     return expect(isa<FunctionOpInterface>(op) && sites &&
                       llvm::all_of(sites, llvm::IsaPred<StringAttr>),

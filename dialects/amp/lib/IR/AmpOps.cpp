@@ -329,8 +329,11 @@ LogicalResult SelectUpdateOp::fold(FoldAdaptor adaptor,
 // UpdateAmaxHistoryOp
 //===----------------------------------------------------------------------===//
 
-double UpdateAmaxHistoryOp::getFormatMax() {
-  return getLargestFinite(cast<FloatType>(getFormat()));
+SmallVector<double> UpdateAmaxHistoryOp::getFormatMaxima() {
+  SmallVector<double> maxima;
+  for (Type format : getFormats().getAsValueRange<TypeAttr>())
+    maxima.push_back(getLargestFinite(cast<FloatType>(format)));
+  return maxima;
 }
 
 int64_t UpdateAmaxHistoryOp::getBlockLength() {
@@ -339,19 +342,32 @@ int64_t UpdateAmaxHistoryOp::getBlockLength() {
 }
 
 LogicalResult UpdateAmaxHistoryOp::verify() {
-  auto history = cast<RankedTensorType>(getHistory().getType());
-  if (history.getRank() != 1 || history.isDynamicDim(0) ||
-      history.getDimSize(0) < 1)
-    return emitOpError("amax history must be a 1-D tensor of static, "
+  auto scale = cast<RankedTensorType>(getScale().getType());
+  if (scale.getRank() != 1 || scale.isDynamicDim(0) || scale.getDimSize(0) < 1)
+    return emitOpError("amaxes and scales must be 1-D tensors of static, "
                        "non-zero length; got ")
-           << history;
+           << scale;
+  int64_t columns = scale.getDimSize(0);
+  auto history = cast<RankedTensorType>(getHistory().getType());
+  if (history.getRank() != 2 || !history.hasStaticShape() ||
+      history.getDimSize(0) < 1 || history.getDimSize(1) != columns)
+    return emitOpError("amax history must be a static tensor of n >= 1 rows "
+                       "and one column per amax (")
+           << columns << "); got " << history;
   auto blocks = cast<RankedTensorType>(getBlockMax().getType());
-  if (blocks.getRank() != 1 || blocks.isDynamicDim(0) ||
-      blocks.getDimSize(0) < 1 ||
+  if (blocks.getRank() != 2 || !blocks.hasStaticShape() ||
+      blocks.getDimSize(0) < 1 || blocks.getDimSize(1) != columns ||
       history.getDimSize(0) % blocks.getDimSize(0) != 0)
-    return emitOpError("block maxima must be a 1-D tensor of static length "
-                       "dividing the history length ")
+    return emitOpError("block maxima must be a static tensor of one column "
+                       "per amax (")
+           << columns << ") and rows dividing the history's "
            << history.getDimSize(0) << "; got " << blocks;
+  if (int64_t(getFormats().size()) != columns)
+    return emitOpError("needs one format per column (")
+           << columns << "), got " << getFormats().size();
+  for (Type format : getFormats().getAsValueRange<TypeAttr>())
+    if (!isa<Float8E4M3FNType, Float8E5M2Type>(format))
+      return emitOpError("formats must be f8E4M3FN or f8E5M2, got ") << format;
   int64_t margin = getMarginAttr().getInt();
   if (margin < 0)
     return emitOpError("margin must be non-negative, got ") << margin;

@@ -25,6 +25,9 @@ constexpr std::pair<RoleKind, llvm::StringLiteral> kFixedRoles[] = {
     {RoleKind::GrowthTracker, "growth_tracker"},
     {RoleKind::HysteresisTracker, "hysteresis_tracker"},
     {RoleKind::Fp8AmaxPosition, "fp8.amax_position"},
+    {RoleKind::Fp8AmaxHistory, "fp8.amax_history"},
+    {RoleKind::Fp8AmaxBlockMax, "fp8.amax_block_max"},
+    {RoleKind::Fp8Scale, "fp8.scale"},
     {RoleKind::LearningRate, "learning_rate"},
     {RoleKind::Batch, "batch"},
     {RoleKind::Loss, "loss"},
@@ -39,13 +42,6 @@ constexpr std::pair<RoleKind, llvm::StringLiteral> kParamSlots[] = {
     {RoleKind::Momentum, "momentum"},
     {RoleKind::ExpAvg, "exp_avg"},
     {RoleKind::ExpAvgSq, "exp_avg_sq"},
-};
-
-/// Suffixes of fp8 state: fp8.<site>.<suffix>.
-constexpr std::pair<RoleKind, llvm::StringLiteral> kFp8Slots[] = {
-    {RoleKind::Fp8AmaxHistory, "amax_history"},
-    {RoleKind::Fp8AmaxBlockMax, "amax_block_max"},
-    {RoleKind::Fp8Scale, "scale"},
 };
 
 template <size_t N>
@@ -75,21 +71,12 @@ std::string Role::str() const {
     return "param" + std::to_string(param);
   if (std::optional<llvm::StringLiteral> slot = spell(kParamSlots, kind))
     return "param" + std::to_string(param) + "." + slot->str();
-  if (std::optional<llvm::StringLiteral> slot = spell(kFp8Slots, kind))
-    return "fp8." + site + "." + slot->str();
   return spell(kFixedRoles, kind)->str();
 }
 
 std::optional<Role> Role::parse(llvm::StringRef text) {
   if (std::optional<RoleKind> kind = lookup(kFixedRoles, text))
     return Role::of(*kind);
-  if (text.consume_front("fp8.")) {
-    auto [site, slot] = text.rsplit('.');
-    std::optional<RoleKind> kind = lookup(kFp8Slots, slot);
-    if (!kind || site.empty() || site == text)
-      return std::nullopt;
-    return Role::ofFp8(*kind, site);
-  }
   if (!text.consume_front("param"))
     return std::nullopt;
   auto [number, slot] = text.split('.');

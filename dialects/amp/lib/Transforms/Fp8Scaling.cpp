@@ -89,23 +89,29 @@ struct AmpFp8ScalingPass
     if (sites.empty())
       return success();
     auto init = module.lookupSymbol<func::FuncOp>(abi::kStateInitName);
-    bool anyDelayed =
-        llvm::any_of(sites, [](const Site &s) { return s.delayed; });
-    if (anyDelayed && (!init || init.isExternal()))
+    SmallVector<Site *> delayed;
+    for (Site &site : sites)
+      if (site.delayed)
+        delayed.push_back(&site);
+    if (!delayed.empty() && (!init || init.isExternal()))
       return fn.emitOpError(
           "amp-fp8-scaling: delayed scaling of the training step needs "
           "@train_state_init (from amp-build-train-step)");
-    DelayedState state(fn, historyLength);
-    if (anyDelayed && failed(addPositionState(fn, state, init)))
+    DelayedState state(fn, init, historyLength, delayed);
+    if (!delayed.empty() && failed(state.addArguments()))
       return failure();
+    SmallVector<Value> amaxes;
     for (Site &site : sites) {
       OpBuilder b(site.cast);
       Location loc = site.cast.getLoc();
       Value amax = AmaxOp::create(b, loc, site.cast.getInput());
-      if (!site.delayed)
-        site.scale = currentScale(b, loc, amax, site.cast.getResultElementType());
-      else if (failed(addDelayedScale(b, site, amax, state, init)))
-        return failure();
+      if (site.delayed) {
+        site.scale = state.scaleOf(b, loc, amaxes.size());
+        amaxes.push_back(amax);
+      } else {
+        site.scale =
+            currentScale(b, loc, amax, site.cast.getResultElementType());
+      }
       auto scaled = CastOp::create(b, loc, site.cast.getType(),
                                    site.cast.getInput(), site.scale,
                                    site.cast.getRoundingAttr(),
@@ -114,7 +120,7 @@ struct AmpFp8ScalingPass
       site.cast.erase();
       site.cast = scaled;
     }
-    if (failed(state.returnNewState(fn)))
+    if (!delayed.empty() && failed(updateDelayedState(state, amaxes)))
       return failure();
     descaleConsumers(sites);
     return success();
@@ -153,162 +159,142 @@ struct AmpFp8ScalingPass
     return sites;
   }
 
-  /// The training step's new state (one position for all histories, then
-  /// per delayed site: amax history, its block maxima, scale), added to its
-  /// arguments at the end of the state and returned at the same place.
-  struct DelayedState {
-    DelayedState(func::FuncOp fn, int64_t historyLength)
-        : argIndex(abi::getStateArgumentEnd(fn)),
-          resultIndex(abi::getStateResultEnd(fn)) {
-      Type f32 = Float32Type::get(fn.getContext());
-      auto vector = [&](int64_t n) { return RankedTensorType::get({n}, f32); };
-      // Their order within a site, and their initial values: an empty
-      // history, as TE starts, and scale 1.
-      slots = {{abi::RoleKind::Fp8AmaxHistory, vector(historyLength), 0.0},
-               {abi::RoleKind::Fp8AmaxBlockMax,
-                vector(blockCountFor(historyLength)), 0.0},
-               {abi::RoleKind::Fp8Scale, RankedTensorType::get({}, f32), 1.0}};
-    }
+  /// The state of delayed scaling in a training step: one column per
+  /// delayed site, as Transformer Engine's fp8 meta keeps it. Its arguments
+  /// go at the end of the step's state arguments, its new values at the
+  /// same place among the results, its initial values (position 0, empty
+  /// histories as TE starts, scales 1) to @train_state_init's results.
+  class DelayedState {
+  public:
+    DelayedState(func::FuncOp fn, func::FuncOp init, int64_t historyLength,
+                 ArrayRef<Site *> sites)
+        : fn(fn), init(init), historyLength(historyLength),
+          sites(sites.begin(), sites.end()) {}
 
-    /// The number of blocks whose maxima are kept: the divisor of `length`
-    /// nearest its square root from above, so that an update reads about
-    /// 2 sqrt(length) values (32 blocks of 32 for 1024).
-    static int64_t blockCountFor(int64_t length) {
-      int64_t blockLength = 1;
-      for (int64_t d = 1; d * d <= length; ++d)
-        if (length % d == 0)
-          blockLength = d;
-      return length / blockLength;
-    }
-
-    LogicalResult returnNewState(func::FuncOp fn) {
-      if (values.empty())
-        return success();
+    /// Adds the state arguments (`kinds`) and names the sites' columns.
+    LogicalResult addArguments() {
       MLIRContext *context = fn.getContext();
-      auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
-      for (auto [i, value] : llvm::enumerate(values))
-        if (failed(fn.insertResult(resultIndex + i, value.getType(),
-                                   abi::getRoleDict(context, roles[i]))))
-          return fn.emitOpError("amp-fp8-scaling: cannot add state results");
-      ret->insertOperands(resultIndex, values);
+      SmallVector<Attribute> names;
+      for (Site *site : sites)
+        names.push_back(StringAttr::get(context, site->name));
+      fn->setAttr(abi::kFp8SitesAttrName, ArrayAttr::get(context, names));
+      unsigned index = abi::getStateArgumentEnd(fn);
+      for (abi::RoleKind kind : kinds) {
+        DenseElementsAttr initial = initialValue(kind);
+        auto type = cast<RankedTensorType>(initial.getType());
+        DictionaryAttr role = abi::getRoleDict(context, abi::Role::of(kind));
+        unsigned n = init.getNumResults();
+        if (failed(fn.insertArgument(index, type, role, fn.getLoc())) ||
+            failed(init.insertResult(n, type, role)))
+          return fn.emitOpError("amp-fp8-scaling: cannot add state '")
+                 << abi::Role::of(kind).str() << "'";
+        auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
+        OpBuilder ib(ret);
+        ret->insertOperands(
+            n, arith::ConstantOp::create(ib, fn.getLoc(), initial).getResult());
+        arguments.push_back(fn.getArgument(index++));
+      }
       return success();
     }
 
-    struct Slot {
-      abi::RoleKind kind;
-      RankedTensorType type;
-      double initialValue;
-    };
-    SmallVector<Slot, 3> slots;
-    /// Where every history's next amax goes (i32), read at the start of the
-    /// step; all histories advance together.
-    Value position;
-    unsigned argIndex, resultIndex;
-    SmallVector<Value> values;
-    SmallVector<abi::Role> roles;
+    /// The scale of the site in `column`, read from the state.
+    Value scaleOf(OpBuilder &b, Location loc, size_t column) {
+      Value index = arith::ConstantIndexOp::create(b, loc, column);
+      return tensor::ExtractOp::create(b, loc, arguments[3], index);
+    }
+
+    /// The state's arguments (position, history, block maxima, scales) and
+    /// their roles, in that order.
+    static constexpr abi::RoleKind kinds[] = {
+        abi::RoleKind::Fp8AmaxPosition, abi::RoleKind::Fp8AmaxHistory,
+        abi::RoleKind::Fp8AmaxBlockMax, abi::RoleKind::Fp8Scale};
+    func::FuncOp fn, init;
+    int64_t historyLength;
+    SmallVector<Site *> sites;
+    SmallVector<Value, 4> arguments;
+
+  private:
+    DenseElementsAttr initialValue(abi::RoleKind kind) {
+      Builder b(fn.getContext());
+      int64_t columns = sites.size();
+      auto filled = [&](ArrayRef<int64_t> shape, float value) {
+        return DenseElementsAttr::get(
+            RankedTensorType::get(shape, b.getF32Type()),
+            b.getF32FloatAttr(value));
+      };
+      switch (kind) {
+      case abi::RoleKind::Fp8AmaxHistory:
+        return filled({historyLength, columns}, 0.0f);
+      case abi::RoleKind::Fp8AmaxBlockMax:
+        return filled({blockCountFor(historyLength), columns}, 0.0f);
+      case abi::RoleKind::Fp8Scale:
+        return filled({columns}, 1.0f);
+      default:
+        return DenseElementsAttr::get(RankedTensorType::get({}, b.getI32Type()),
+                                      b.getI32IntegerAttr(0));
+      }
+    }
   };
 
-  /// Adds a state tensor with `role`, starting at `initial`, at the end of
-  /// the training step's state arguments (its new value goes to
-  /// `state.values` later) and to @train_state_init's results; returns the
-  /// argument.
-  FailureOr<Value> addStateValue(func::FuncOp fn, func::FuncOp init,
-                                 DelayedState &state, const abi::Role &role,
-                                 DenseElementsAttr initial) {
+  /// The number of blocks whose maxima are kept: the divisor of `length`
+  /// nearest its square root from above, so that an update reads about
+  /// 2 sqrt(length) rows (32 blocks of 32 for 1024).
+  static int64_t blockCountFor(int64_t length) {
+    int64_t blockLength = 1;
+    for (int64_t d = 1; d * d <= length; ++d)
+      if (length % d == 0)
+        blockLength = d;
+    return length / blockLength;
+  }
+
+  /// Records this step's `amaxes` (one per delayed site, in column order)
+  /// with one amp.update_amax_history before the step returns, and returns
+  /// the new state.
+  LogicalResult updateDelayedState(DelayedState &state,
+                                   ArrayRef<Value> amaxes) {
+    func::FuncOp fn = state.fn;
     MLIRContext *context = fn.getContext();
     Location loc = fn.getLoc();
-    auto type = cast<RankedTensorType>(initial.getType());
-    DictionaryAttr roleDict = abi::getRoleDict(context, role);
-    unsigned index = state.argIndex++;
-    unsigned n = init.getNumResults();
-    if (failed(fn.insertArgument(index, type, roleDict, loc)) ||
-        failed(init.insertResult(n, type, roleDict)))
-      return fn.emitOpError("amp-fp8-scaling: cannot add state '")
-             << role.str() << "'";
-    auto ret = cast<func::ReturnOp>(init.getBody().front().getTerminator());
-    OpBuilder ib(ret);
-    ret->insertOperands(
-        n, arith::ConstantOp::create(ib, loc, initial).getResult());
-    state.roles.push_back(role);
-    return fn.getArgument(index);
-  }
-
-  /// Adds the position of the histories (`fp8.amax_position`, initially 0);
-  /// its new value is the first of `state.values`, set by the first
-  /// history update.
-  LogicalResult addPositionState(func::FuncOp fn, DelayedState &state,
-                                 func::FuncOp init) {
-    auto type =
-        RankedTensorType::get({}, IntegerType::get(fn.getContext(), 32));
-    FailureOr<Value> arg = addStateValue(
-        fn, init, state, abi::Role::of(abi::RoleKind::Fp8AmaxPosition),
-        DenseElementsAttr::get(type,
-                               IntegerAttr::get(type.getElementType(), 0)));
-    if (failed(arg))
-      return failure();
-    auto b = OpBuilder::atBlockBegin(&fn.getBody().front());
-    state.position =
-        tensor::ExtractOp::create(b, fn.getLoc(), *arg, ValueRange{});
-    state.values.push_back(Value());
-    return success();
-  }
-
-  /// Adds the state of `site` (`state.slots`); returns its arguments, in
-  /// that order.
-  FailureOr<SmallVector<Value, 3>> addSiteState(Site &site, DelayedState &state,
-                                                func::FuncOp init) {
-    auto fn = site.cast->getParentOfType<func::FuncOp>();
-    SmallVector<Value, 3> arguments;
-    for (const DelayedState::Slot &slot : state.slots) {
-      FailureOr<Value> arg = addStateValue(
-          fn, init, state, abi::Role::ofFp8(slot.kind, site.name),
-          DenseElementsAttr::get(
-              slot.type,
-              FloatAttr::get(slot.type.getElementType(), slot.initialValue)));
-      if (failed(arg))
-        return failure();
-      arguments.push_back(*arg);
-    }
-    return arguments;
-  }
-
-  /// The scale of a delayed site: from state arguments of the training step,
-  /// updated with this step's amax.
-  LogicalResult addDelayedScale(OpBuilder &b, Site &site, Value amax,
-                                DelayedState &state, func::FuncOp init) {
-    auto fn = site.cast->getParentOfType<func::FuncOp>();
-    MLIRContext *context = fn.getContext();
-    Location loc = site.cast.getLoc();
-    FailureOr<SmallVector<Value, 3>> args = addSiteState(site, state, init);
-    if (failed(args))
-      return failure();
-    Value history = (*args)[0], blockMax = (*args)[1];
-    site.scale = tensor::ExtractOp::create(b, loc, (*args)[2], ValueRange{});
-    auto algoAttr = AmaxAlgoAttr::get(
-        context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
+    auto ret = cast<func::ReturnOp>(fn.getBody().front().getTerminator());
+    for (auto [site, amax] : llvm::zip_equal(state.sites, amaxes))
+      if (Value(amax).getParentBlock() != ret->getBlock())
+        return site->cast.emitOpError(
+            "amp-fp8-scaling: delayed scaling needs the cast in the training "
+            "step's body, not in a nested region");
+    OpBuilder b(ret);
+    auto vector = RankedTensorType::get({int64_t(amaxes.size())},
+                                        Float32Type::get(context));
+    Value amax = tensor::FromElementsOp::create(b, loc, vector, amaxes);
     // Data-parallel ranks record the largest amax of any rank, so that
     // their histories and scales stay identical.
-    if (fn->hasAttr(abi::kDataParallelAttrName)) {
-      auto scalar0d = RankedTensorType::get({}, b.getF32Type());
-      Value amax0d = tensor::FromElementsOp::create(b, loc, scalar0d, amax);
-      Value reduced = AllReduceOp::create(b, loc, TypeRange{scalar0d},
-                                          ReduceKind::max, ValueRange{amax0d})
-                          .getResult(0);
-      amax = tensor::ExtractOp::create(b, loc, reduced, ValueRange{});
-    }
+    if (fn->hasAttr(abi::kDataParallelAttrName))
+      amax = AllReduceOp::create(b, loc, TypeRange{vector}, ReduceKind::max,
+                                 ValueRange{amax})
+                 .getResult(0);
+    SmallVector<Attribute> formats;
+    for (Site *site : state.sites)
+      formats.push_back(TypeAttr::get(site->cast.getResultElementType()));
+    auto algoAttr = AmaxAlgoAttr::get(
+        context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
+    Value position =
+        tensor::ExtractOp::create(b, loc, state.arguments[0], ValueRange{});
     auto update = UpdateAmaxHistoryOp::create(
-        b, loc, history, blockMax, state.position, amax, site.scale,
-        TypeAttr::get(site.cast.getResultElementType()), algoAttr,
+        b, loc, state.arguments[1], state.arguments[2], position, amax,
+        state.arguments[3], ArrayAttr::get(context, formats), algoAttr,
         b.getI64IntegerAttr(margin));
-    auto scalar = [&](Value v) -> Value {
-      return tensor::FromElementsOp::create(
-          b, loc, RankedTensorType::get({}, v.getType()), v);
-    };
-    // Every update computes the same next position.
-    if (!state.values.front())
-      state.values.front() = scalar(update.getNewPosition());
-    state.values.append({update.getNewHistory(), update.getNewBlockMax(),
-                         scalar(update.getNewScale())});
+    Value newPosition = tensor::FromElementsOp::create(
+        b, loc, RankedTensorType::get({}, b.getI32Type()),
+        update.getNewPosition());
+    Value values[] = {newPosition, update.getNewHistory(),
+                      update.getNewBlockMax(), update.getNewScale()};
+    unsigned resultIndex = abi::getStateResultEnd(fn);
+    for (auto [i, value] : llvm::enumerate(values))
+      if (failed(fn.insertResult(
+              resultIndex + i, value.getType(),
+              abi::getRoleDict(context,
+                               abi::Role::of(DelayedState::kinds[i])))))
+        return fn.emitOpError("amp-fp8-scaling: cannot add state results");
+    ret->insertOperands(resultIndex, values);
     return success();
   }
 

@@ -710,69 +710,102 @@ Value lowerAmax(OpBuilder &b, AmaxOp op) {
   return absF32(b, loc, input);
 }
 
-/// The maximum of `amax` and the f32 tensors `pieces` as a scale needs it:
-/// the largest value where that is positive and finite, NaN where any value
-/// is NaN, and otherwise a value that is not positive (arith.maximumf's
-/// result up to the sign of a zero maximum, which no scale reads). Two
-/// integer maxima of the bit patterns, one instruction per vector each,
-/// instead of maximumf's NaN and signed-zero selects: the signed maximum
-/// orders non-negative floats as floats, below +NaN and above every
-/// negative one; the unsigned maximum puts a -NaN above every other pattern.
-Value maxForScale(OpBuilder &b, Location loc, Value amax,
-                  ArrayRef<Value> pieces) {
-  Emitter em(b, loc, b.getF32Type());
+/// Reduces the rows of `input` (r x c) into the columns of `init` (c) with
+/// `combine`, which also gets the row's index.
+Value reduceRows(
+    OpBuilder &b, Location loc, Value input, Value init,
+    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> combine) {
+  MLIRContext *context = b.getContext();
+  AffineExpr row = getAffineDimExpr(0, context);
+  AffineExpr column = getAffineDimExpr(1, context);
+  SmallVector<AffineMap> maps = {AffineMap::get(2, 0, {row, column}, context),
+                                 AffineMap::get(2, 0, {column}, context)};
+  SmallVector<utils::IteratorType> iterators = {utils::IteratorType::reduction,
+                                                utils::IteratorType::parallel};
+  auto generic = linalg::GenericOp::create(
+      b, loc, init.getType(), input, init, maps, iterators,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
+        Value index = linalg::IndexOp::create(nested, nestedLoc, 0);
+        linalg::YieldOp::create(
+            nested, nestedLoc,
+            combine(nested, nestedLoc, args[0], args[1], index));
+      });
+  return generic.getResult(0);
+}
+
+/// Per column, the maximum of `amax` (c) and the rows of the f32 tensor
+/// `rows` (r x c) other than `skippedRow` (the row that `amax` replaces) as
+/// a scale needs it: the largest value where that is positive and finite,
+/// NaN where any value is NaN, and otherwise a value that is not positive
+/// (arith.maximumf's result up to the sign of a zero maximum, which no
+/// scale reads). Two integer maxima of the bit patterns, one instruction
+/// per vector each, instead of maximumf's NaN and signed-zero selects: the
+/// signed maximum orders non-negative floats as floats, below +NaN and
+/// above every negative one; the unsigned maximum puts a -NaN above every
+/// other pattern. The skipped row reads as each maximum's identity.
+Value maxForScale(OpBuilder &b, Location loc, Value amax, Value rows,
+                  Value skippedRow) {
   Type i32 = b.getI32Type();
-  auto maxOfBits = [&](Value piece, int32_t init, bool isSigned) {
-    return reduceTensor(
-        b, loc, piece, em.constInt(32, init),
-        [&](OpBuilder &nested, Location nestedLoc, Value x,
-            Value acc) -> Value {
-          Value bits = arith::BitcastOp::create(nested, nestedLoc, i32, x);
+  auto columns = cast<RankedTensorType>(amax.getType());
+  Value amaxBits = mapTensor(
+      b, loc, amax, columns.clone(i32),
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
+        return arith::BitcastOp::create(nested, nestedLoc, i32, args[0]);
+      });
+  auto maxOfBits = [&](bool isSigned) {
+    return reduceRows(
+        b, loc, rows, amaxBits,
+        [&](OpBuilder &nested, Location nestedLoc, Value x, Value acc,
+            Value row) -> Value {
+          Emitter em(nested, nestedLoc, i32);
+          Value skipped = arith::CmpIOp::create(
+              nested, nestedLoc, arith::CmpIPredicate::eq, row, skippedRow);
+          Value identity = em.constInt(
+              32, isSigned ? std::numeric_limits<int32_t>::min() : 0);
+          Value bits = em.select(skipped, identity, em.bitcast(x, i32));
           if (isSigned)
-            return arith::MaxSIOp::create(nested, nestedLoc, bits, acc);
+            return em.maxsi(bits, acc);
           return arith::MaxUIOp::create(nested, nestedLoc, bits, acc);
         });
   };
-  Value signedMax = em.bitcast(amax, i32);
-  Value unsignedMax = signedMax;
-  for (Value piece : pieces) {
-    signedMax = em.maxsi(
-        signedMax, maxOfBits(piece, std::numeric_limits<int32_t>::min(), true));
-    unsignedMax =
-        arith::MaxUIOp::create(b, loc, unsignedMax, maxOfBits(piece, 0, false));
-  }
-  Value positiveNaN =
-      em.cmp(arith::CmpIPredicate::sgt, signedMax, em.constInt(32, 0x7f800000));
-  Value negativeNaN = em.cmp(arith::CmpIPredicate::ugt, unsignedMax,
-                             em.constInt(32, int32_t(0xff800000u)));
-  return floatOrQuietNaN(em, em.ori(positiveNaN, negativeNaN), signedMax);
-}
-
-/// `values` (a 1-D f32 tensor) with the entry at `slot` replaced by -0.0,
-/// whose pattern is the smallest signed integer: maxForScale of the rest
-/// and a value that goes into that slot is maxForScale of the tensor with
-/// the value there (the unsigned maximum only tells a -NaN, above -0.0).
-Value withoutSlot(OpBuilder &b, Location loc, Value values, Value slot) {
-  auto type = cast<RankedTensorType>(values.getType());
+  Value signedMax = maxOfBits(true), unsignedMax = maxOfBits(false);
   return mapTensor(
-      b, loc, values, type,
+      b, loc, {signedMax, unsignedMax}, columns,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
-        Value index = linalg::IndexOp::create(nested, nestedLoc, 0);
-        Value here = arith::CmpIOp::create(
-            nested, nestedLoc, arith::CmpIPredicate::eq, index, slot);
-        Value negativeZero = arith::ConstantOp::create(
-            nested, nestedLoc, nested.getF32FloatAttr(-0.0f));
-        return arith::SelectOp::create(nested, nestedLoc, here, negativeZero,
-                                       args[0]);
+        Emitter em(nested, nestedLoc, nested.getF32Type());
+        Value positiveNaN = em.cmp(arith::CmpIPredicate::sgt, args[0],
+                                   em.constInt(32, 0x7f800000));
+        Value negativeNaN = em.cmp(arith::CmpIPredicate::ugt, args[1],
+                                   em.constInt(32, int32_t(0xff800000u)));
+        return floatOrQuietNaN(em, em.ori(positiveNaN, negativeNaN), args[0]);
       });
 }
 
-/// The maximum of the block that `amax` lands in at `index` once it is
-/// written there, and that block's index. One block is read, whatever the
-/// history's length: the old block without the overwritten entry, before
-/// anything is written (a vector read of a value that a scalar write has
-/// just stored waits for the write to reach the cache, every site and
-/// step).
+/// Rows [offset, offset + count) of the r x c tensor `rows`.
+Value rowSlice(OpBuilder &b, Location loc, Value rows, OpFoldResult offset,
+               int64_t count) {
+  int64_t columns = cast<RankedTensorType>(rows.getType()).getDimSize(1);
+  return tensor::ExtractSliceOp::create(
+      b, loc, rows, ArrayRef<OpFoldResult>{offset, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(count), b.getIndexAttr(columns)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// `row` (c) written over row `index` of the r x c tensor `rows`.
+Value insertRow(OpBuilder &b, Location loc, Value row, Value rows,
+                Value index) {
+  int64_t columns = cast<RankedTensorType>(rows.getType()).getDimSize(1);
+  return tensor::InsertSliceOp::create(
+      b, loc, row, rows, ArrayRef<OpFoldResult>{index, b.getIndexAttr(0)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(columns)},
+      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+}
+
+/// The maxima of the block that the amaxes land in at row `index` once they
+/// are written there, and that block's index. One block is read, whatever
+/// the history's length: the old block without the overwritten row, before
+/// anything is written (a vector read of values that narrower writes have
+/// just stored waits for the writes to reach the cache).
 std::pair<Value, Value> newBlockMax(OpBuilder &b, UpdateAmaxHistoryOp op,
                                     Value index) {
   Location loc = op.getLoc();
@@ -782,14 +815,39 @@ std::pair<Value, Value> newBlockMax(OpBuilder &b, UpdateAmaxHistoryOp op,
   Value blockLengthValue = arith::ConstantIndexOp::create(b, loc, blockLength);
   Value block = arith::DivUIOp::create(b, loc, index, blockLengthValue);
   Value start = arith::MulIOp::create(b, loc, block, blockLengthValue);
-  Value entries = tensor::ExtractSliceOp::create(
-      b, loc, op.getHistory(), ArrayRef<OpFoldResult>{start},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(blockLength)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
+  Value entries = rowSlice(b, loc, op.getHistory(), start, blockLength);
   Value offset = arith::SubIOp::create(b, loc, index, start);
-  Value blockMax =
-      maxForScale(b, loc, op.getAmax(), {withoutSlot(b, loc, entries, offset)});
+  Value blockMax = maxForScale(b, loc, op.getAmax(), entries, offset);
   return {blockMax, block};
+}
+
+/// sf = (fp8_max / reduced) / 2^margin per column, kept at the old scale
+/// unless the reduced amax is positive and finite (Transformer Engine's
+/// _default_sf_compute).
+Value newScales(OpBuilder &b, UpdateAmaxHistoryOp op, Value reduced) {
+  Location loc = op.getLoc();
+  auto type = cast<RankedTensorType>(op.getScale().getType());
+  SmallVector<float> maxima;
+  for (double max : op.getFormatMaxima())
+    maxima.push_back(float(max));
+  Value formatMax = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, ArrayRef<float>(maxima)));
+  float marginFactor = std::ldexp(1.0f, int(op.getMarginAttr().getInt()));
+  return mapTensor(
+      b, loc, {reduced, formatMax, op.getScale()}, type,
+      [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
+        auto f32 = [&](float v) -> Value {
+          return arith::ConstantOp::create(nested, nestedLoc,
+                                           nested.getF32FloatAttr(v));
+        };
+        Value sf = arith::DivFOp::create(nested, nestedLoc, args[1], args[0]);
+        sf = arith::DivFOp::create(nested, nestedLoc, sf, f32(marginFactor));
+        Value positive = arith::CmpFOp::create(
+            nested, nestedLoc, arith::CmpFPredicate::OGT, args[0], f32(0.0f));
+        Value finite = isFinite(nested, nestedLoc, args[0]);
+        Value keep = arith::AndIOp::create(nested, nestedLoc, positive, finite);
+        return arith::SelectOp::create(nested, nestedLoc, keep, sf, args[2]);
+      });
 }
 
 void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
@@ -813,31 +871,16 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
   int64_t blockCount =
       cast<RankedTensorType>(op.getBlockMax().getType()).getDimSize(0);
   Value reduced = op.getAmax();
-  // The maximum of the new block maxima, read from the old ones (as
+  // The maxima of the new block maxima, read from the old ones (as
   // newBlockMax reads the history).
   if (op.getAmaxAlgo() == AmaxAlgo::max)
     reduced = blockCount == 1
                   ? blockMax
-                  : maxForScale(b, loc, blockMax,
-                                {withoutSlot(b, loc, op.getBlockMax(), block)});
-  Value history =
-      tensor::InsertOp::create(b, loc, op.getAmax(), op.getHistory(), index);
-  Value blocks =
-      tensor::InsertOp::create(b, loc, blockMax, op.getBlockMax(), block);
-  // sf = (fp8_max / amax) / 2^margin, kept at the old scale unless amax is
-  // positive and finite (Transformer Engine's _default_sf_compute).
-  auto f32 = [&](double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v)).getResult();
-  };
-  Value sf = arith::DivFOp::create(b, loc, f32(op.getFormatMax()), reduced);
-  sf = arith::DivFOp::create(b, loc, sf,
-                             f32(std::ldexp(1.0, op.getMarginAttr().getInt())));
-  Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                         reduced, f32(0.0));
-  Value finite = isFinite(b, loc, reduced);
-  Value keep = arith::AndIOp::create(b, loc, positive, finite);
-  results.append({history, blocks, next});
-  results.push_back(arith::SelectOp::create(b, loc, keep, sf, op.getScale()));
+                  : maxForScale(b, loc, blockMax, op.getBlockMax(), block);
+  Value scales = newScales(b, op, reduced);
+  Value history = insertRow(b, loc, op.getAmax(), op.getHistory(), index);
+  Value blocks = insertRow(b, loc, blockMax, op.getBlockMax(), block);
+  results.append({history, blocks, next, scales});
 }
 
 /// arith.extf / arith.truncf on scalars or vectors with an fp8 side, and

@@ -242,63 +242,70 @@ def Amp_AmaxOp : Amp_Op<"amax", [Pure]> {
 
 def Amp_UpdateAmaxHistoryOp : Amp_Op<"update_amax_history",
     [Pure, AllTypesMatch<["history", "new_history"]>,
-     AllTypesMatch<["block_max", "new_block_max"]>]> {
-  let summary = "record an amax and derive the next fp8 scale";
+     AllTypesMatch<["block_max", "new_block_max"]>,
+     AllTypesMatch<["amax", "scale", "new_scale"]>]> {
+  let summary = "record the amaxes of fp8 casts and derive their next scales";
   let description = [{
-    Delayed scaling as in Transformer Engine's `DelayedScaling`, kept so
-    that recording one amax costs the same whatever the history length.
-    The history is a ring buffer: a 1-D f32 tensor of the last `n` amaxes
-    (`n` the history length) in which `position` is where the next amax
-    goes. `block_max` holds, for the history cut into `size(block_max)`
-    blocks of `b = n / size(block_max)` consecutive entries, the maximum of
-    each block (which must divide `n`):
+    Delayed scaling as in Transformer Engine's `DelayedScaling`, for every
+    scaled cast of a step at once (one column per cast, as TE's fp8 meta
+    keeps them), so that recording the amaxes costs the same whatever the
+    history length. The history is a ring buffer of rows: an `n x c` f32
+    tensor of the last `n` amaxes of each of `c` casts (`n` the history
+    length), in which row `position` is where the next amaxes go.
+    `block_max` (`k x c`) holds, for the history cut into `k` blocks of
+    `b = n / k` consecutive rows (`k` must divide `n`), the maximum of each
+    block and column:
 
-    - `new_history` is `history` with `amax` at `position` (a position
+    - `new_history` is `history` with `amax` in row `position` (a position
       outside `[0, n)` counts as 0), `new_position` the next one, wrapping
       to 0 after `n - 1`;
-    - `new_block_max` is `block_max` with the maximum of the changed block
+    - `new_block_max` is `block_max` with the row of the changed block
       recomputed from `new_history`;
-    - the reduced amax is `max(new_block_max)`, the maximum of the last `n`
-      amaxes (`algo max`, the default), or `amax` (`algo most_recent`);
-    - `new_scale = (fp8_max / reduced) / 2^margin`, where `fp8_max` is 448 for
-      `f8E4M3FN` and 57344 for `f8E5M2`; if the reduced amax is 0, inf or NaN
-      the previous `scale` is kept.
+    - the reduced amax of a column is the maximum of its new block maxima,
+      that of its last `n` amaxes (`algo max`, the default), or its `amax`
+      (`algo most_recent`);
+    - `new_scale = (fp8_max / reduced) / 2^margin` per column, where
+      `fp8_max` is that of the column's format in `formats` (448 for
+      `f8E4M3FN`, 57344 for `f8E5M2`); where the reduced amax is 0, inf or
+      NaN the column's previous `scale` is kept.
 
-    The scale is used by the next step's casts, so the scale at step t comes
-    from amaxes up to step t-1. Starting from zeros everywhere (position 0),
-    the scales are Transformer Engine's, whose history holds the same
-    values newest first and is rolled every step.
+    The scales are used by the next step's casts, so the scale at step t
+    comes from amaxes up to step t-1. Starting from zeros everywhere
+    (position 0), the scales are Transformer Engine's, whose history holds
+    the same values newest first and is rolled every step.
 
     Example:
 
     ```mlir
     %h, %m, %p, %s = amp.update_amax_history %history, %block_max, %position,
-        %amax, %scale format f8E4M3FN algo most_recent {margin = 1 : i64}
-        : tensor<1024xf32>, tensor<32xf32>
+        %amax, %scale formats [f8E4M3FN, f8E5M2] algo most_recent
+        {margin = 1 : i64} : tensor<1024x2xf32>, tensor<32x2xf32>,
+        tensor<2xf32>
     ```
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$history,
                        RankedTensorOf<[F32]>:$block_max, I32:$position,
-                       F32:$amax, F32:$scale,
-                       TypeAttrOf<Amp_Fp8Type>:$format,
+                       RankedTensorOf<[F32]>:$amax,
+                       RankedTensorOf<[F32]>:$scale,
+                       TypeArrayAttr:$formats,
                        OptionalAttr<Amp_AmaxAlgoAttr>:$algo,
                        DefaultValuedAttr<I64Attr, "0">:$margin);
   let results = (outs RankedTensorOf<[F32]>:$new_history,
                       RankedTensorOf<[F32]>:$new_block_max,
-                      I32:$new_position, F32:$new_scale);
+                      I32:$new_position, RankedTensorOf<[F32]>:$new_scale);
   let assemblyFormat = [{
     $history `,` $block_max `,` $position `,` $amax `,` $scale
-    `format` $format (`algo` $algo^)? attr-dict
-    `:` type($history) `,` type($block_max)
+    `formats` $formats (`algo` $algo^)? attr-dict
+    `:` type($history) `,` type($block_max) `,` type($scale)
   }];
   let extraClassDeclaration = [{
     /// The amax reduction, with the default applied.
     AmaxAlgo getAmaxAlgo() {
       return getAlgo().value_or(AmaxAlgo::max);
     }
-    /// Largest finite value of the fp8 format.
-    double getFormatMax();
-    /// Entries of the history per block maximum.
+    /// Largest finite value of each column's fp8 format.
+    ::llvm::SmallVector<double> getFormatMaxima();
+    /// Rows of the history per block maximum.
     int64_t getBlockLength();
   }];
   let hasVerifier = 1;

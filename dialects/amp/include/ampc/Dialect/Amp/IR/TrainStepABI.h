@@ -16,9 +16,10 @@
 // `param<i>.exp_avg_sq`; scalars of the optimizer and of loss scaling are
 // `beta1_power`, `beta2_power`, `loss_scale`, `growth_tracker`,
 // `hysteresis_tracker`; fp8 delayed scaling adds `fp8.amax_position` (where
-// every history's next amax goes) and, per cast site,
-// `fp8.<site>.amax_history` (a ring buffer), `fp8.<site>.amax_block_max`
-// (its block maxima) and `fp8.<site>.scale`; batch inputs are `batch`. An optional
+// the histories' next amaxes go), `fp8.amax_history` (a ring buffer of rows,
+// one column per cast site), `fp8.amax_block_max` (its block maxima) and
+// `fp8.scale` (one per site), whose columns `amp.fp8_sites` names; batch
+// inputs are `batch`. An optional
 // `learning_rate` argument (tensor<f32>, between the state and the batch)
 // is the learning rate of this step, set by the caller (a schedule); without
 // it the learning rate is a constant of the step.
@@ -101,6 +102,10 @@ inline constexpr llvm::StringLiteral kCastSitesAttrName = "amp.cast_sites";
 /// in its order (amp-check-numerics).
 inline constexpr llvm::StringLiteral kNonFiniteSitesAttrName =
     "amp.nonfinite_sites";
+/// Array of strings on a training step: the cast sites that the columns of
+/// its fp8 state (`fp8.amax_history`, `fp8.amax_block_max`, `fp8.scale`)
+/// belong to, in column order (amp-fp8-scaling).
+inline constexpr llvm::StringLiteral kFp8SitesAttrName = "amp.fp8_sites";
 /// A #amp.policy on a function.
 inline constexpr llvm::StringLiteral kPolicyAttrName = "amp.policy";
 
@@ -136,15 +141,10 @@ struct Role {
   RoleKind kind = RoleKind::Batch;
   /// The parameter a Param/Momentum/ExpAvg/ExpAvgSq role belongs to.
   int64_t param = -1;
-  /// The cast site of an fp8 role.
-  std::string site;
 
-  static Role of(RoleKind kind) { return {kind, -1, {}}; }
+  static Role of(RoleKind kind) { return {kind, -1}; }
   static Role ofParam(int64_t index, RoleKind kind = RoleKind::Param) {
-    return {kind, index, {}};
-  }
-  static Role ofFp8(RoleKind kind, llvm::StringRef site) {
-    return {kind, -1, site.str()};
+    return {kind, index};
   }
 
   /// The spelling in `amp.role` ("param0.momentum", "loss_scale", ...).
@@ -165,7 +165,7 @@ struct Role {
   bool isResult() const { return !isArgument() || isState(); }
 
   bool operator==(const Role &other) const {
-    return kind == other.kind && param == other.param && site == other.site;
+    return kind == other.kind && param == other.param;
   }
   bool operator!=(const Role &other) const { return !(*this == other); }
 };

@@ -108,16 +108,19 @@ def AmpFp8Scaling : Pass<"amp-fp8-scaling", "::mlir::ModuleOp"> {
       when the quotient overflows).
     - `delayed` scaling (TE's `DelayedScaling`): the scale comes from state
       carried across steps and is updated by `amp.update_amax_history` with
-      this step's amax (`history-len`, `algo`, `margin`). Only the training
-      step built by `amp-build-train-step` carries state: the pass adds
-      `fp8.amax_position` (tensor<i32>, where every history's next amax
-      goes: they advance together) and, per site,
-      `fp8.<site>.amax_history` (tensor<history-len x f32>, a ring buffer),
-      `fp8.<site>.amax_block_max` (the maxima of its blocks: as many as the
-      divisor of history-len nearest its square root from above, 32 for
-      1024) and `fp8.<site>.scale` (tensor<f32>) at the end of its state
-      arguments and results, and their initial values (0, zeros, 1) to
-      `@train_state_init`.
+      this step's amaxes (`history-len`, `algo`, `margin`). Only the training
+      step built by `amp-build-train-step` carries state, one column per
+      delayed site as TE's fp8 meta keeps it: the pass adds
+      `fp8.amax_position` (tensor<i32>, the row where the next amaxes go),
+      `fp8.amax_history` (tensor<history-len x sites x f32>, a ring buffer
+      of rows), `fp8.amax_block_max` (the maxima of its blocks of rows: as
+      many as the divisor of history-len nearest its square root from
+      above, 32 for 1024) and `fp8.scale` (tensor<sites x f32>) at the end
+      of its state arguments and results, their initial values (0, zeros,
+      ones) to `@train_state_init`, and `amp.fp8_sites` (the sites' names in
+      column order) to the step. Each cast reads its scale from its column;
+      one update, before the step returns, records every amax (max-reduced
+      over the ranks of a data-parallel step, all in one vector).
       Other functions (the forward pass used for evaluation) use current
       scaling. `<site>` names what is cast: `param<i>`, `input<j>` (the j-th
       batch input) or `t<k>` (an intermediate value, in program order).
@@ -232,9 +235,10 @@ def AmpLowerToArith : Pass<"amp-lower-to-arith", "::mlir::func::FuncOp"> {
       semantics (factors applied in f64, rounded to f32);
       `amp.select_update` is `arith.select`.
     - `amp.amax` is a max-of-abs reduction (NaN propagates);
-      `amp.update_amax_history` writes one value of the ring buffer,
-      recomputes that block's maximum, and derives the scale from the block
-      maxima as Transformer Engine does from its whole history.
+      `amp.update_amax_history` writes one row of the ring buffer,
+      recomputes that block's row of maxima, and derives the scales from the
+      block maxima as Transformer Engine does from its whole history, every
+      column at once.
 
     Scalar and vector `arith.extf` / `arith.truncf` with an fp8 side (as
     found in the bodies of fp8 contractions) are lowered the same way, since
