@@ -64,8 +64,9 @@ func.func @scaled(%x: f32, %q: f8E5M2, %s: f32) -> (f8E4M3FN, f32) {
 // -----
 
 // Unscaling: the inverse scale is 1/scale in f64, rounded to f32 once; the
-// gradients are multiplied by it; found_inf ORs a non-finite check over all
-// elements of every gradient.
+// gradients are multiplied by it; found_inf ORs a non-finite check of every
+// gradient: over a tensor, whether the largest magnitude's bit pattern (a
+// signed integer maximum, sign bits cleared) is at least inf's.
 // CHECK-LABEL: func.func @unscale
 // CHECK-SAME: (%[[G:.*]]: tensor<4xf32>, %[[H:.*]]: f32, %[[S:.*]]: f32)
 // CHECK: %[[S64:.*]] = arith.extf %[[S]] : f32 to f64
@@ -73,10 +74,17 @@ func.func @scaled(%x: f32, %q: f8E5M2, %s: f32) -> (f8E4M3FN, f32) {
 // CHECK: %[[INV:.*]] = arith.truncf %[[INV64]] : f64 to f32
 // CHECK: linalg.generic {{.*}} ins(%[[G]] : tensor<4xf32>)
 // CHECK: arith.mulf %{{.*}}, %[[INV]] : f32
-// CHECK: linalg.generic {{.*}}iterator_types = ["reduction"]{{.*}} ins(%[[G]] : tensor<4xf32>) outs(%{{.*}} : tensor<i1>)
-// CHECK: arith.cmpf uge
-// CHECK: arith.ori
+// CHECK: %[[MAX:.*]] = linalg.generic {{.*}}iterator_types = ["reduction"]{{.*}} ins(%[[G]] : tensor<4xf32>) outs(%{{.*}} : tensor<i32>)
+// CHECK: %[[BITS:.*]] = arith.bitcast %{{.*}} : f32 to i32
+// CHECK: %[[ABS:.*]] = arith.andi %[[BITS]], %c2147483647_i32
+// CHECK: arith.maxsi %[[ABS]], %{{.*}} : i32
+// CHECK-NOT: arith.cmpf
+// CHECK: %[[LARGEST:.*]] = tensor.extract %[[MAX]][] : tensor<i32>
+// CHECK: %[[BAD:.*]] = arith.cmpi sge, %[[LARGEST]], %c2139095040_i32
+// CHECK: %[[FOUND:.*]] = arith.ori %{{.*}}, %[[BAD]] : i1
 // CHECK: arith.mulf %[[H]], %[[INV]] : f32
+// CHECK: arith.cmpf uge
+// CHECK: arith.ori %[[FOUND]], %{{.*}} : i1
 func.func @unscale(%g: tensor<4xf32>, %h: f32, %s: f32) -> (tensor<4xf32>, f32, i1) {
   %u:2, %found = amp.unscale_grads (%g, %h) by %s : (tensor<4xf32>, f32) -> (tensor<4xf32>, f32)
   return %u#0, %u#1, %found : tensor<4xf32>, f32, i1

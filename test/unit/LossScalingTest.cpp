@@ -11,6 +11,8 @@
 #include "GradScalerReference.h"
 #include "JitTestSupport.h"
 
+#include "ampc/JIT/JIT.h"
+
 #include "gtest/gtest.h"
 
 #include <cfloat>
@@ -211,6 +213,79 @@ TEST_F(LossScalingTest, SkippedStepKeepsOldValuesBitForBit) {
   EXPECT_EQ(std::memcmp(&kept, &nan, 4), 0);
   EXPECT_EQ(run(false, 1.0f, 2.0f), 2.0f);
   EXPECT_EQ(std::signbit(run(true, -0.0f, 0.0f)), true);
+}
+
+/// amp.unscale_grads over two f32 tensors of `n` values, through the CPU
+/// pipeline; found_inf comes back as an i32.
+std::string unscaleTensorsSource(int64_t n) {
+  std::string t = "tensor<" + std::to_string(n) + "xf32>";
+  return "func.func @unscale(%g0: " + t + ", %g1: " + t +
+         ", %s: tensor<f32>) -> (" + t + ", " + t +
+         ", tensor<i32>) {\n"
+         "  %s0 = tensor.extract %s[] : tensor<f32>\n"
+         "  %u:2, %inf = amp.unscale_grads (%g0, %g1) by %s0 : (" +
+         t + ", " + t + ") -> (" + t + ", " + t +
+         ")\n"
+         "  %i = arith.extui %inf : i1 to i32\n"
+         "  %it = tensor.from_elements %i : tensor<i32>\n"
+         "  return %u#0, %u#1, %it : " +
+         t + ", " + t + ", tensor<i32>\n}\n";
+}
+
+float floatFromBits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+/// found_inf over whole tensors (vectorized, with vector tails) at every
+/// host ISA level, against torch's _amp_foreach_non_finite_check_and_unscale_:
+/// set by an inf or NaN of either sign and any payload anywhere in either
+/// gradient, and by nothing finite (the largest finite value, subnormals,
+/// signed zeros); the unscaled values are g * (1/s in f64, rounded once).
+TEST(LossScalingTensorTest, FoundInfOverTensorsAtEveryIsaLevel) {
+  const uint32_t nonFinite[] = {0x7f800000u, 0xff800000u, 0x7fc00000u,
+                                0xffc00000u, 0x7f800001u, 0xff800001u,
+                                0x7fffffffu};
+  const uint32_t finite[] = {0x7f7fffffu, 0xff7fffffu, 0x00000001u,
+                             0x80000001u, 0x80000000u, 0x00000000u};
+  for (int64_t n : {7, 16, 256, 1000}) {
+    for (const std::string &features : ampc::testing::hostIsaLevels()) {
+      SCOPED_TRACE("n = " + std::to_string(n) + ", features: '" + features +
+                   "'");
+      ampc::JitOptions options;
+      options.threads = 1;
+      options.cpuFeatures = features;
+      auto module =
+          ampc::JitModule::fromString(unscaleTensorsSource(n), options);
+      ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
+      ampc_rt::Tensor base(ampc_rt::DType::F32, {n}),
+          scale(ampc_rt::DType::F32, {});
+      for (int64_t i = 0; i < n; ++i)
+        base.as<float>()[i] = (i % 2 ? -1.0f : 1.0f) * (0.5f + float(i % 37));
+      scale.as<float>()[0] = 3.0f;
+      float inv = float(1.0 / 3.0);
+      auto check = [&](int which, int64_t at, uint32_t bits, bool expected) {
+        ampc_rt::Tensor g0 = base, g1 = base;
+        (which ? g1 : g0).as<uint32_t>()[at] = bits;
+        auto out = (*module)->call("unscale", {g0, g1, scale});
+        ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+        ASSERT_EQ((*out)[2].as<int32_t>()[0], expected ? 1 : 0)
+            << "pattern 0x" << std::hex << bits << " at " << std::dec << at
+            << " of gradient " << which;
+        float want = floatFromBits(bits) * inv;
+        if (!expected)
+          ASSERT_EQ(std::memcmp(&(*out)[which].as<float>()[at], &want, 4), 0);
+      };
+      for (int which : {0, 1})
+        for (int64_t at : {int64_t(0), n / 2, n - 1}) {
+          for (uint32_t bits : nonFinite)
+            check(which, at, bits, true);
+          for (uint32_t bits : finite)
+            check(which, at, bits, false);
+        }
+    }
+  }
 }
 
 } // namespace

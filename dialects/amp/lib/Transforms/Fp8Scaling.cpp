@@ -164,8 +164,7 @@ struct AmpFp8ScalingPass
   /// go at the end of the step's state arguments, its new values at the
   /// same place among the results, its initial values (position 0, empty
   /// histories as TE starts, scales 1) to @train_state_init's results.
-  class DelayedState {
-  public:
+  struct DelayedState {
     DelayedState(func::FuncOp fn, func::FuncOp init, int64_t historyLength,
                  ArrayRef<Site *> sites)
         : fn(fn), init(init), historyLength(historyLength),

@@ -571,6 +571,25 @@ Value isFinite(OpBuilder &b, Location loc, Value x) {
   return compareWithInf(b, loc, x, arith::CmpFPredicate::OLT);
 }
 
+/// The largest bit pattern of the magnitudes of a tensor's elements (i32):
+/// |x| is a non-negative float, whose patterns order as signed integers the
+/// way the floats do, with every NaN above +inf. One instruction per vector
+/// on a one-cycle chain, with integer partial maxima, where arith.maximumf
+/// needs its NaN and signed-zero selects (three dependent instructions on
+/// x86) and an i1 "any" reduction keeps its partials as bytes; 0 for no
+/// element.
+Value largestMagnitudeBits(OpBuilder &b, Location loc, Value input) {
+  Emitter em(b, loc, b.getF32Type());
+  Value magnitude = em.constInt(32, 0x7fffffff);
+  return reduceTensor(
+      b, loc, input, em.constInt(32, 0),
+      [&](OpBuilder &nested, Location nestedLoc, Value x, Value acc) -> Value {
+        Emitter inner(nested, nestedLoc, x.getType());
+        Value bits = inner.bitcast(inner.decodeToF32(x), nested.getI32Type());
+        return inner.maxsi(inner.andi(bits, magnitude), acc);
+      });
+}
+
 void lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
                        SmallVectorImpl<Value> &results) {
   Location loc = op.getLoc();
@@ -584,14 +603,11 @@ void lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
     results.push_back(scaleBy(b, loc, grad, inv));
     Value anyBad;
     if (isa<RankedTensorType>(grad.getType())) {
-      Value init = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
-      anyBad = reduceTensor(
-          b, loc, grad, init,
-          [&](OpBuilder &nested, Location nestedLoc, Value x, Value acc) {
-            Emitter em(nested, nestedLoc, x.getType());
-            Value bad = isNonFinite(nested, nestedLoc, em.decodeToF32(x));
-            return arith::OrIOp::create(nested, nestedLoc, bad, acc);
-          });
+      // Some |x| is inf or NaN: the largest pattern is at least inf's.
+      Emitter em(b, loc, b.getI32Type());
+      anyBad = em.cmp(arith::CmpIPredicate::sge,
+                      largestMagnitudeBits(b, loc, grad),
+                      em.constInt(32, 0x7f800000));
     } else {
       Emitter em(b, loc, grad.getType());
       anyBad = isNonFinite(b, loc, em.decodeToF32(grad));
@@ -673,21 +689,11 @@ Value floatOrQuietNaN(Emitter &em, Value isNaN, Value bits) {
 }
 
 /// The amax of a tensor as one integer maximum of the magnitudes' bit
-/// patterns: |x| is a non-negative float, whose patterns order as signed
-/// integers the way the floats do, with every NaN above +inf. One
-/// instruction per vector on a one-cycle chain where arith.maximumf needs
-/// its NaN and signed-zero selects (three dependent instructions on x86);
-/// the result is the same float (a NaN as the quiet NaN), +0 for no element.
+/// patterns (largestMagnitudeBits); the result is the same float (a NaN as
+/// the quiet NaN), +0 for no element.
 Value amaxOfTensor(OpBuilder &b, Location loc, Value input) {
   Emitter em(b, loc, b.getF32Type());
-  Value magnitude = em.constInt(32, 0x7fffffff);
-  Value maxBits = reduceTensor(
-      b, loc, input, em.constInt(32, 0),
-      [&](OpBuilder &nested, Location nestedLoc, Value x, Value acc) -> Value {
-        Emitter inner(nested, nestedLoc, x.getType());
-        Value bits = inner.bitcast(inner.decodeToF32(x), nested.getI32Type());
-        return inner.maxsi(inner.andi(bits, magnitude), acc);
-      });
+  Value maxBits = largestMagnitudeBits(b, loc, input);
   Value nan =
       em.cmp(arith::CmpIPredicate::sgt, maxBits, em.constInt(32, 0x7f800000));
   return floatOrQuietNaN(em, nan, maxBits);
