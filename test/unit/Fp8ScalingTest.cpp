@@ -207,12 +207,6 @@ std::string updateSource(int64_t n, int64_t blocks) {
          t + ", " + m + ", tensor<i32>, " + v + "\n}\n";
 }
 
-float fromBits(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 /// torch.max over values[begin, end): NaN if any value is NaN.
 float referenceMax(const std::vector<float> &values, size_t begin, size_t end) {
   float reduced = -std::numeric_limits<float>::infinity();
@@ -320,16 +314,16 @@ void checkUpdate(ampc::JitModule &module, const std::vector<float> &values,
 /// (then overwritten, or not), and for histories of only negative values or
 /// zeros; in one block, in blocks of one value and in 20 and 32 blocks.
 TEST(Fp8ScalingTest, HistoryMaximumPropagatesNaNAndOrdersAsFloats) {
-  const float specials[] = {fromBits(0x7fc00000u),
-                            fromBits(0xffc00000u),
-                            fromBits(0x7f800001u),
-                            fromBits(0xff800001u),
+  const float specials[] = {ampc::testing::floatFromBits(0x7fc00000u),
+                            ampc::testing::floatFromBits(0xffc00000u),
+                            ampc::testing::floatFromBits(0x7f800001u),
+                            ampc::testing::floatFromBits(0xff800001u),
                             std::numeric_limits<float>::infinity(),
                             -std::numeric_limits<float>::infinity(),
                             -0.0f,
                             0.0f,
                             3.0e38f,
-                            fromBits(1u),
+                            ampc::testing::floatFromBits(1u),
                             -5.0f,
                             9.5f};
   const std::pair<int64_t, int64_t> shapes[] = {
@@ -449,10 +443,10 @@ TEST(Fp8ScalingTest, AmaxIsTheLargestMagnitudeAndPropagatesNaN) {
         for (uint32_t special : specials)
           for (int64_t i : at) {
             std::vector<float> values = base;
-            values[size_t(i)] = fromBits(special);
+            values[size_t(i)] = ampc::testing::floatFromBits(special);
             check(values);
             std::vector<float> zeros(size_t(n), -0.0f);
-            zeros[size_t(i)] = fromBits(special);
+            zeros[size_t(i)] = ampc::testing::floatFromBits(special);
             check(zeros);
           }
         check(std::vector<float>(size_t(n), -3.0f));

@@ -2,8 +2,6 @@
 
 #include "JitTestSupport.h"
 
-#include <cstring>
-
 #include "gtest/gtest.h"
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
@@ -21,6 +19,8 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
 
 using namespace mlir;
 
@@ -94,6 +94,12 @@ ampc::testing::policyNamed(llvm::StringRef name) {
     return std::nullopt;
   }
   return *policy;
+}
+
+float ampc::testing::floatFromBits(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
 }
 
 std::string ampc::testing::f32TensorType(const std::vector<int64_t> &shape) {

@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ float f32OrBf16At(const ampc_rt::Tensor &t, int64_t i);
 /// Sets element `i` of an f32 tensor to `v`, or of a bf16 tensor to `v`'s
 /// upper 16 bits (exact for values with at most 8 significant bits).
 void setF32OrBf16(ampc_rt::Tensor &t, int64_t i, float v);
+
+/// The f32 whose bit pattern is `bits`.
+float floatFromBits(uint32_t bits);
 
 /// The MLIR type of an f32 tensor of `shape` ("tensor<2x3xf32>").
 std::string f32TensorType(const std::vector<int64_t> &shape);

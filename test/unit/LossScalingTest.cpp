@@ -232,12 +232,6 @@ std::string unscaleTensorsSource(int64_t n) {
          t + ", " + t + ", tensor<i32>\n}\n";
 }
 
-float floatFromBits(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 /// found_inf over whole tensors (vectorized, with vector tails) at every
 /// host ISA level, against torch's _amp_foreach_non_finite_check_and_unscale_:
 /// set by an inf or NaN of either sign and any payload anywhere in either
@@ -273,7 +267,7 @@ TEST(LossScalingTensorTest, FoundInfOverTensorsAtEveryIsaLevel) {
         ASSERT_EQ((*out)[2].as<int32_t>()[0], expected ? 1 : 0)
             << "pattern 0x" << std::hex << bits << " at " << std::dec << at
             << " of gradient " << which;
-        float want = floatFromBits(bits) * inv;
+        float want = ampc::testing::floatFromBits(bits) * inv;
         if (!expected)
           ASSERT_EQ(std::memcmp(&(*out)[which].as<float>()[at], &want, 4), 0);
       };

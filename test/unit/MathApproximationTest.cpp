@@ -46,12 +46,6 @@ std::string unaryFunction(const std::string &op, int64_t n) {
          " %x : " + type + "\n  return %y : " + type + "\n}\n";
 }
 
-float fromBits(uint32_t bits) {
-  float v;
-  std::memcpy(&v, &bits, 4);
-  return v;
-}
-
 /// |got - want| in units of the last place of an f32 of want's magnitude;
 /// where want rounds to an f32 infinity (from 2^128 - 2^103 on), 0 for that
 /// infinity and infinitely many for anything else.
@@ -134,7 +128,7 @@ double checkSweep(const std::string &op, double (*reference)(double),
     inputs.clear();
   };
   for (uint64_t bits = 0; bits < (uint64_t(1) << 32); bits += stride) {
-    inputs.push_back(fromBits(uint32_t(bits)));
+    inputs.push_back(ampc::testing::floatFromBits(uint32_t(bits)));
     if (int64_t(inputs.size()) == kChunk)
       flush();
   }
