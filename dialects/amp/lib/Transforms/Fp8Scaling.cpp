@@ -196,10 +196,16 @@ struct AmpFp8ScalingPass
       return success();
     }
 
+    /// The state's arguments, once added.
+    Value position() const { return arguments[0]; }
+    Value history() const { return arguments[1]; }
+    Value blockMax() const { return arguments[2]; }
+    Value scales() const { return arguments[3]; }
+
     /// The scale of the site in `column`, read from the state.
-    Value scaleOf(OpBuilder &b, Location loc, size_t column) {
+    Value scaleOf(OpBuilder &b, Location loc, size_t column) const {
       Value index = arith::ConstantIndexOp::create(b, loc, column);
-      return tensor::ExtractOp::create(b, loc, arguments[3], index);
+      return tensor::ExtractOp::create(b, loc, scales(), index);
     }
 
     /// The state's arguments (position, history, block maxima, scales) and
@@ -276,10 +282,10 @@ struct AmpFp8ScalingPass
     auto algoAttr = AmaxAlgoAttr::get(
         context, algo == "max" ? AmaxAlgo::max : AmaxAlgo::most_recent);
     Value position =
-        tensor::ExtractOp::create(b, loc, state.arguments[0], ValueRange{});
+        tensor::ExtractOp::create(b, loc, state.position(), ValueRange{});
     auto update = UpdateAmaxHistoryOp::create(
-        b, loc, state.arguments[1], state.arguments[2], position, amax,
-        state.arguments[3], ArrayAttr::get(context, formats), algoAttr,
+        b, loc, state.history(), state.blockMax(), position, amax,
+        state.scales(), ArrayAttr::get(context, formats), algoAttr,
         b.getI64IntegerAttr(margin));
     Value newPosition = tensor::FromElementsOp::create(
         b, loc, RankedTensorType::get({}, b.getI32Type()),
