@@ -679,10 +679,16 @@ std::optional<Tensor> ampc::Trainer::state(llvm::StringRef role) const {
   if (!rest.consume_front("fp8."))
     return std::nullopt;
   auto [site, kind] = rest.rsplit('.');
+  std::string packedRole = ("fp8." + kind).str();
+  std::optional<amp::abi::Role> parsed = amp::abi::Role::parse(packedRole);
+  using amp::abi::RoleKind;
+  bool perColumn = parsed && (parsed->kind == RoleKind::Fp8AmaxHistory ||
+                              parsed->kind == RoleKind::Fp8AmaxBlockMax ||
+                              parsed->kind == RoleKind::Fp8Scale);
   const std::vector<std::string> &sites = first->trainStep->fp8Sites;
   auto found = llvm::find(sites, site);
-  std::optional<size_t> packed = stateIndex(("fp8." + kind).str());
-  if (found == sites.end() || !packed || kind == "amax_position")
+  std::optional<size_t> packed = stateIndex(packedRole);
+  if (!perColumn || found == sites.end() || !packed)
     return std::nullopt;
   return column(inputs[*packed].toTensor(), size_t(found - sites.begin()));
 }

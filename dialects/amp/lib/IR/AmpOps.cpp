@@ -366,7 +366,7 @@ LogicalResult UpdateAmaxHistoryOp::verify() {
     return emitOpError("needs one format per column (")
            << columns << "), got " << getFormats().size();
   for (Type format : getFormats().getAsValueRange<TypeAttr>())
-    if (!isa<Float8E4M3FNType, Float8E5M2Type>(format))
+    if (!isFp8Type(format))
       return emitOpError("formats must be f8E4M3FN or f8E5M2, got ") << format;
   int64_t margin = getMarginAttr().getInt();
   if (margin < 0)
