@@ -308,12 +308,13 @@ func.func @quantize_then_widen(%x: f32, %s: f32, %t: tensor<4x8xf32>)
 
 // -----
 
-// f32 -> bf16 read back as f32: the rounded pattern shifted into the upper
-// half, no 16-bit value in between.
+// f32 -> bf16 read back as f32: the rounded pattern's upper half kept in
+// place (& 0xffff0000 = -65536), no shift and no 16-bit value in between.
 // CHECK-LABEL: func.func @bf16_then_widen
 // CHECK-NOT: i16
 // CHECK: arith.constant 32767 : i32
-// CHECK: %[[R:.*]] = arith.shli %{{.*}}, %{{.*}} : i32
+// CHECK-NOT: arith.shli
+// CHECK: %[[R:.*]] = arith.andi %{{.*}}, %c-65536_i32 : i32
 // CHECK: %[[W:.*]] = arith.bitcast %[[R]] : i32 to f32
 // CHECK-NOT: i16
 // CHECK: return %[[W]]

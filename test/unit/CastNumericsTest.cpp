@@ -16,6 +16,7 @@
 #include "JitTestSupport.h"
 
 #include "ampc/Codegen/CPU/CpuTarget.h"
+#include "ampc/JIT/JIT.h"
 
 #include "llvm/ADT/StringExtras.h"
 
@@ -415,6 +416,112 @@ TEST_P(CastNumericsTest, ScaledCasts) {
     }
   }
   EXPECT_EQ(failures, 0);
+}
+
+//===----------------------------------------------------------------------===//
+// The same casts on tensors: vectorized by the CPU pipeline, at every ISA
+// level the host runs.
+//===----------------------------------------------------------------------===//
+
+/// f32 values whose casts take every special path, in both signs: NaNs
+/// (quiet, signaling, any payload), infinities, signed zeros, f32
+/// subnormals, the largest finite value (which bf16 rounds to inf) and the
+/// ties and near-ties of bf16 and f16 rounding.
+std::vector<uint32_t> specialF32Patterns() {
+  std::vector<uint32_t> patterns;
+  for (uint32_t magnitude :
+       {0x7f800001u, 0x7fbfffffu, 0x7fc00000u, 0x7fc00001u, 0x7fffffffu,
+        0x7fa5a5a5u, 0x7f800000u, 0x00000000u, 0x00000001u, 0x007fffffu,
+        0x00800000u, 0x7f7fffffu, 0x7f7f7fffu, 0x7f7f8000u, 0x3f808000u,
+        0x3f818000u, 0x3f807fffu, 0x3f800fffu, 0x3f801000u, 0x3f803000u,
+        0x477fefffu, 0x477ff000u, 0x33800000u, 0x33000001u})
+    for (uint32_t sign : {0u, 0x80000000u})
+      patterns.push_back(sign | magnitude);
+  return patterns;
+}
+
+/// The pattern the reference encodes `bits` to in `f` (IEEE overflow; NaN:
+/// the quiet NaN with the input's sign, exactly).
+uint32_t refEncodeBits(const Format &f, uint32_t bits) {
+  static std::map<const Format *, std::vector<std::pair<double, uint32_t>>>
+      tables;
+  auto &table = tables[&f];
+  if (table.empty())
+    table = finiteValues(f);
+  float x = floatFromBits(bits);
+  Expected want = refEncode(f, table, x, /*saturate=*/false);
+  if (want.nan)
+    return quietNaN(f) | ((bits >> 31) << (f.width - 1));
+  return want.bits;
+}
+
+/// The f32 pattern of the 16-bit `pattern` of `f` widened (NaN: f32's
+/// quiet NaN with the pattern's sign).
+uint32_t widenedBits(const Format &f, uint32_t pattern) {
+  uint32_t sign = (pattern >> (f.width - 1)) << 31;
+  double v = refDecode(f, pattern);
+  if (std::isnan(v))
+    return sign | 0x7fc00000u;
+  float w = float(v);
+  uint32_t bits;
+  std::memcpy(&bits, &w, 4);
+  return bits;
+}
+
+/// f32 -> bf16 and f32 -> f16 (IEEE overflow) on tensors, stored and read
+/// back widened to f32 (the bf16 rounding without a 16-bit value, the f16
+/// one through vcvtps2ph and back), bit for bit against the reference on a
+/// sweep of f32 patterns with every special value at the vectors' first and
+/// last lanes and in the tail that is not a whole vector, at every host
+/// ISA level: AVX-512, AVX2 + F16C + FMA, and SSE without F16C (the integer
+/// path).
+TEST(VectorCastNumericsTest, EncodeAndRoundThroughBitExactAtEveryIsaLevel) {
+  constexpr int64_t n = 4096 + 13;
+  std::string t = "tensor<" + std::to_string(n) + "x";
+  std::string source = "func.func @casts(%x: " + t + "f32>) -> (" + t +
+                       "bf16>, " + t + "f16>, " + t + "f32>, " + t +
+                       "f32>) {\n  %b = amp.cast %x : " + t + "f32> to " + t +
+                       "bf16>\n  %h = amp.cast %x : " + t + "f32> to " + t +
+                       "f16>\n  %bw = arith.extf %b : " + t + "bf16> to " + t +
+                       "f32>\n  %hw = arith.extf %h : " + t + "f16> to " + t +
+                       "f32>\n  return %b, %h, %bw, %hw : " + t + "bf16>, " +
+                       t + "f16>, " + t + "f32>, " + t + "f32>\n}\n";
+  ampc_rt::Tensor in(ampc_rt::DType::F32, {n});
+  std::mt19937 rng(2026);
+  for (int64_t i = 0; i < n; ++i)
+    in.as<uint32_t>()[i] = uint32_t(rng());
+  std::vector<uint32_t> specials = specialF32Patterns();
+  for (size_t j = 0; j < specials.size(); ++j) {
+    in.as<uint32_t>()[16 * j] = specials[j];         // first lanes
+    in.as<uint32_t>()[16 * j + 2063] = specials[j];  // last lanes
+    in.as<uint32_t>()[n - 1 - j % 13] = specials[j]; // the tail
+  }
+  for (const std::string &features : hostIsaLevels()) {
+    SCOPED_TRACE("features: '" + features + "'");
+    ampc::JitOptions options;
+    options.threads = 1;
+    options.cpuFeatures = features;
+    auto module = ampc::JitModule::fromString(source, options);
+    ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
+    auto out = (*module)->call("casts", {in});
+    ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+    int failures = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      uint32_t x = in.as<uint32_t>()[i];
+      uint32_t bf16 = refEncodeBits(kBF16, x), f16 = refEncodeBits(kF16, x);
+      uint32_t got[] = {
+          (*out)[0].as<uint16_t>()[i], (*out)[1].as<uint16_t>()[i],
+          (*out)[2].as<uint32_t>()[i], (*out)[3].as<uint32_t>()[i]};
+      uint32_t want[] = {bf16, f16, widenedBits(kBF16, bf16),
+                         widenedBits(kF16, f16)};
+      for (int r = 0; r < 4; ++r)
+        if (got[r] != want[r] && ++failures <= 5)
+          ADD_FAILURE() << "result " << r << " of 0x" << std::hex << x << " at "
+                        << std::dec << i << ": 0x" << std::hex << got[r]
+                        << ", want 0x" << want[r];
+    }
+    EXPECT_EQ(failures, 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Lowerings, CastNumericsTest,

@@ -2,19 +2,18 @@
 // RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-cpu-lower-amp | FileCheck %s --check-prefix=SOFT
 
 // f32 -> f16 with IEEE overflow, on a target that converts in hardware: one
-// arith.truncf (vcvtps2ph), and NaN mapped to the integer path's quiet NaN
-// (0x7e00 = 32256) with the input's sign (bit 31 moved to bit 15).
+// arith.truncf (vcvtps2ph) of the input with NaN replaced first by the
+// quiet NaN of its sign (bit 31 kept, | 0x7fc00000 = 2143289344), which the
+// conversion turns into the integer path's quiet NaN (0x7e00 with the sign).
 // Without the option the integer path rounds (no arith.truncf at all).
 // CHECK-LABEL: func.func @to_f16
-// CHECK: %[[HW:.*]] = arith.truncf %[[X:.*]] : f32 to f16
-// CHECK: %[[BITS:.*]] = arith.bitcast %[[X]] : f32 to i32
-// CHECK: %[[SIGN:.*]] = arith.shrui %[[BITS]], %c31_i32
-// CHECK: arith.shli %[[SIGN]], %c15_i32
-// CHECK: arith.constant 32256 : i32
-// CHECK: %[[NAN:.*]] = arith.trunci %{{.*}} : i32 to i16
-// CHECK: %[[NANF:.*]] = arith.bitcast %[[NAN]] : i16 to f16
+// CHECK: %[[BITS:.*]] = arith.bitcast %[[X:.*]] : f32 to i32
+// CHECK: %[[SIGN:.*]] = arith.andi %[[BITS]], %c-2147483648_i32
+// CHECK: %[[QUIET:.*]] = arith.ori %[[SIGN]], %c2143289344_i32
 // CHECK: %[[ISNAN:.*]] = arith.cmpf uno, %[[X]], %[[X]] : f32
-// CHECK: %[[R:.*]] = arith.select %[[ISNAN]], %[[NANF]], %[[HW]] : f16
+// CHECK: %[[QUIETF:.*]] = arith.bitcast %[[QUIET]] : i32 to f32
+// CHECK: %[[IN:.*]] = arith.select %[[ISNAN]], %[[QUIETF]], %[[X]] : f32
+// CHECK: %[[R:.*]] = arith.truncf %[[IN]] : f32 to f16
 // CHECK: return %[[R]]
 // SOFT-LABEL: func.func @to_f16
 // SOFT-NOT: arith.truncf
@@ -48,8 +47,9 @@ func.func @integer_paths(%x: f32) -> (f16, bf16, f8E4M3FN) {
 // ampc-vectorize-generics turns into vcvtps2ph on vectors.
 // CHECK-LABEL: func.func @tensor_to_f16
 // CHECK: linalg.generic
-// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: arith.cmpf uno
 // CHECK: arith.select
+// CHECK: arith.truncf %{{.*}} : f32 to f16
 // CHECK: -> tensor<64xf16>
 // SOFT-LABEL: func.func @tensor_to_f16
 // SOFT-NOT: arith.truncf

@@ -212,34 +212,36 @@ public:
   /// subnormals, overflow to inf and inf itself need nothing more. The
   /// general encoder's results, in a fifth of its operations.
   Value encodeBF16(Value value, OverflowMode overflow) {
-    return bitcast(trunci(bf16Pattern(value, overflow), 16), b.getBF16Type());
+    Value rounded = shr(bf16RoundedBits(value, overflow), constInt(32, 16));
+    return bitcast(trunci(rounded, 16), b.getBF16Type());
   }
 
   /// The f32 value of `value` (f32) rounded to bf16 as encodeBF16 rounds it:
-  /// its pattern in the upper half, with no 16-bit value in between.
+  /// its pattern in the upper half, the lower half cleared, with no 16-bit
+  /// value in between.
   Value roundThroughBF16(Value value, OverflowMode overflow) {
-    return bitcast(shl(bf16Pattern(value, overflow), constInt(32, 16)),
+    Value rounded = bf16RoundedBits(value, overflow);
+    return bitcast(andi(rounded, constInt(32, int64_t(0xffff0000))),
                    b.getF32Type());
   }
 
-  /// encodeBF16's 16-bit pattern in the low half of an i32.
-  Value bf16Pattern(Value value, OverflowMode overflow) {
-    Value bits = bitcast(value, b.getI32Type());
-    Value kept = shr(bits, constInt(32, 16));
-    Value lsb = andi(kept, constInt(32, 1));
-    Value rounded =
-        shr(addi(bits, addi(lsb, constInt(32, 0x7fff))), constInt(32, 16));
-    Value sign = andi(kept, constInt(32, 0x8000));
-    if (overflow == OverflowMode::saturate) {
-      // Finite values rounding to inf, and inf, become the largest finite.
-      Value magnitude = andi(rounded, constInt(32, 0x7fff));
-      Value isInf =
-          cmp(arith::CmpIPredicate::eq, magnitude, constInt(32, 0x7f80));
-      rounded = select(isInf, ori(sign, constInt(32, 0x7f7f)), rounded);
-    }
-    Value abs = andi(bits, constInt(32, 0x7fffffff));
-    Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
-    return select(isNaN, ori(sign, constInt(32, 0x7fc0)), rounded);
+  /// encodeBF16's pattern in the upper half of an i32 (the lower half is
+  /// what the rounding carry left). A NaN becomes the quiet NaN with its
+  /// sign before the addition (which then leaves it unchanged), one
+  /// unordered comparison and one masked bit operation on AVX-512.
+  Value bf16RoundedBits(Value value, OverflowMode overflow) {
+    Value bits = bitcast(quietNaNs(b, loc, value), b.getI32Type());
+    Value lsb = andi(shr(bits, constInt(32, 16)), constInt(32, 1));
+    Value rounded = addi(bits, addi(lsb, constInt(32, 0x7fff)));
+    if (overflow != OverflowMode::saturate)
+      return rounded;
+    // Finite values rounding to inf, and inf, become the largest finite.
+    Value magnitude = andi(rounded, constInt(32, int64_t(0x7fff0000)));
+    Value isInf = cmp(arith::CmpIPredicate::eq, magnitude,
+                      constInt(32, int64_t(0x7f800000)));
+    Value largest = ori(andi(bits, constInt(32, int64_t(0x80000000))),
+                        constInt(32, int64_t(0x7f7f0000)));
+    return select(isInf, largest, rounded);
   }
 
   /// f32 -> f8E4M3FN / f8E5M2 in a few operations: normal results round
@@ -1032,6 +1034,16 @@ LogicalResult ampc::amp::lowerAmpToArith(Operation *root,
   RewritePatternSet patterns(context);
   populateAmpToArithPatterns(patterns, std::move(hardware));
   return applyPartialConversion(root, target, std::move(patterns));
+}
+
+Value ampc::amp::quietNaNs(OpBuilder &b, Location loc, Value f32) {
+  Emitter em(b, loc, f32.getType());
+  Value bits = em.bitcast(f32, b.getI32Type());
+  Value quiet = em.ori(em.andi(bits, em.constInt(32, int64_t(0x80000000))),
+                       em.constInt(32, int64_t(0x7fc00000)));
+  Value isNaN =
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, f32, f32);
+  return em.select(isNaN, em.bitcast(quiet, b.getF32Type()), f32);
 }
 
 Value ampc::amp::withQuietNaN(OpBuilder &b, Location loc, Value f32,

@@ -35,6 +35,13 @@ using HardwareCastEncoder =
     std::function<mlir::Value(mlir::OpBuilder &, mlir::Location, mlir::Value,
                               mlir::FloatType, OverflowMode)>;
 
+/// `f32` (scalar or vector) with every NaN replaced by the quiet NaN of
+/// its sign and no payload (0x7fc00000 with the sign bit). Converted to a
+/// smaller float type by an instruction that keeps the quiet bit and the
+/// payload's upper bits (x86's F16C, AArch64's fcvt), that NaN becomes the
+/// integer path's: the target format's quiet NaN with the input's sign.
+mlir::Value quietNaNs(mlir::OpBuilder &b, mlir::Location loc, mlir::Value f32);
+
 /// `converted` (a conversion of `f32`, scalar or vector, to a smaller float
 /// type by a target's instruction) with NaN mapped to the integer path's:
 /// the target format's quiet NaN with the input's sign. Hardware encoders
