@@ -336,4 +336,63 @@ TEST(WindowOpsTest, Im2colAsShuffles) {
     runCase(c);
 }
 
+/// The im2col gather of 16-bit floats, moved as shuffles of their bit
+/// patterns: bf16 and f16 images of 3 channels (a 3 x 3 x 3 patch per
+/// shuffle, 27 elements of a 177-element run of three image rows: a shuffle
+/// of odd-length bf16 vectors, which LLVM's x86 back end cannot legalize
+/// and aborted on), 2 channels and 1 channel. Every output element must be
+/// the input's pattern at its window position, NaN payloads included.
+TEST(WindowOpsTest, Im2colOfSixteenBitFloats) {
+  for (auto [type, dtype] :
+       {std::pair{"bf16", DType::BF16}, std::pair{"f16", DType::F16}}) {
+    for (Shape x :
+         {Shape{2, 28, 28, 3}, Shape{2, 9, 9, 2}, Shape{4, 28, 28, 1}}) {
+      Shape y = {x[0], x[1] - 2, x[2] - 2, 3, 3, x[3]};
+      auto typeOf = [&](const Shape &shape) {
+        std::string t = tensorType(shape);
+        return t.substr(0, t.size() - 4) + type + ">";
+      };
+      std::string xt = typeOf(x), yt = typeOf(y);
+      std::string source =
+          "#x = affine_map<(n, h, w, kh, kw, c) -> (n, h + kh, w + kw, c)>\n"
+          "#y = affine_map<(n, h, w, kh, kw, c) -> (n, h, w, kh, kw, c)>\n"
+          "func.func @f(%x: " +
+          xt + ") -> " + yt + " {\n  %e = tensor.empty() : " + yt +
+          "\n  %g = linalg.generic {indexing_maps = [#x, #y], "
+          "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
+          "\"parallel\", \"parallel\", \"parallel\"]} ins(%x : " +
+          xt + ") outs(%e : " + yt + ") {\n  ^bb0(%a: " + type +
+          ", %o: " + type + "):\n    linalg.yield %a : " + type + "\n  } -> " +
+          yt + "\n  return %g : " + yt + "\n}\n";
+      Tensor in(dtype, x);
+      for (int64_t i = 0; i < in.numElements(); ++i)
+        in.as<uint16_t>()[i] = uint16_t((uint64_t(i) * 2654435761u) >> 13);
+      for (const std::string &features : ampc::testing::hostIsaLevels()) {
+        SCOPED_TRACE(std::string(type) + " " + xt + ", features: '" + features +
+                     "'");
+        auto out = ampc::testing::compileAndCallF(source, {in}, features, 1);
+        ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
+        const Tensor &result = out->front();
+        ASSERT_EQ(result.numElements(), elements(y));
+        int mismatches = 0;
+        for (int64_t i = 0; i < result.numElements(); ++i) {
+          std::vector<int64_t> o(y.size());
+          for (int64_t d = int64_t(y.size()) - 1, rest = i; d >= 0; --d) {
+            o[d] = rest % y[d];
+            rest /= y[d];
+          }
+          int64_t from =
+              ((o[0] * x[1] + o[1] + o[3]) * x[2] + o[2] + o[4]) * x[3] + o[5];
+          uint16_t got = result.as<uint16_t>()[i],
+                   want = in.as<uint16_t>()[from];
+          if (got != want && mismatches++ < 5)
+            ADD_FAILURE() << "element " << i << ": 0x" << std::hex << got
+                          << ", expected 0x" << want;
+        }
+        EXPECT_EQ(mismatches, 0);
+      }
+    }
+  }
+}
+
 } // namespace
