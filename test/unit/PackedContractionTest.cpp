@@ -320,6 +320,19 @@ TEST(PackedContractionTest, OutputsThatFitOneRegisterTile) {
     runCase(c);
 }
 
+TEST(PackedContractionTest, OperandPanelsSplitAcrossThreads) {
+  // A 3x3 convolution's weight gradient over 2 input channels and 16
+  // filters (18 x 16, k a batch of 32 26 x 26 images: 21632 positions; both
+  // inputs k-major, as autodiff gives it): its 16 output rows pack into 2
+  // panels of 8, and their packing copy (346112 elements) is split across
+  // threads one panel each. It was not vectorized (a partial tile) and the
+  // step did not compile. The same with 3 channels and with 32 filters.
+  for (Case c : {Case{0, 18, 16, 21632, true, false, false, false},
+                 Case{0, 27, 16, 21632, true, false, false, false},
+                 Case{0, 18, 32, 21632, true, false, false, false}})
+    runCase(c);
+}
+
 TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
   // bf16 inputs take AMX tiles, dot products or the widened f32 path,
   // whichever the ISA level has: every layout of ragged sizes (AMX pads 61

@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <numeric>
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCVECTORIZECONTRACTIONS
@@ -1385,6 +1386,7 @@ LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
   }
   Operation *target = op;
   SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+  SmallVector<int64_t> sizes(tiles);
   if (llvm::product_of(bounds) >= minParallel && bounds[0] > 1 &&
       op.getIteratorTypesArray()[0] == utils::IteratorType::parallel) {
     FailureOr<Operation *> block =
@@ -1392,9 +1394,16 @@ LogicalResult vectorizeGeneric(RewriterBase &rewriter, linalg::GenericOp op,
     if (failed(block))
       return failure();
     target = *block;
+    // The outer loop's tile divides a thread's block: a tile of 2 over
+    // blocks of 1 (a packed operand's 2 column panels, one per thread)
+    // would be a partial, dynamic tile, which is not vectorized.
+    int64_t blockSize =
+        cast<linalg::LinalgOp>(target).getStaticLoopRanges().front();
+    if (!ShapedType::isDynamic(blockSize))
+      sizes.front() = std::gcd(sizes.front(), blockSize);
   }
   scf::SCFTilingOptions options;
-  options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), tiles));
+  options.setTileSizes(getAsIndexOpFoldResult(rewriter.getContext(), sizes));
   rewriter.setInsertionPoint(target);
   FailureOr<scf::SCFTilingResult> tiled =
       scf::tileUsingSCF(rewriter, cast<TilingInterface>(target), options);

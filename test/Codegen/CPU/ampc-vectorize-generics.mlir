@@ -1435,3 +1435,30 @@ func.func @pair_panels(%a: tensor<1x32x64x2xbf16>) -> tensor<1x64x32x2xbf16> {
   } -> tensor<1x64x32x2xbf16>
   return %p : tensor<1x64x32x2xbf16>
 }
+
+// -----
+
+#rows = affine_map<(d0, d1, d2) -> (d1, d0, d2)>
+#panels = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+
+// Packing an operand of 16 columns into 2 panels of 8 (a convolution's
+// weight gradient over 16 filters and a batch of 32 26 x 26 images: 21632
+// rows), split across threads one panel each: the panel loop's tile of 2
+// is cut to the thread's block of 1, so every tile stays static and is
+// vectorized (it was a partial tile of dynamic size, and the op an error).
+// CHECK-LABEL: func.func @panels_across_threads
+// CHECK-NOT: affine.min
+// CHECK: scf.forall (%[[P:.*]]) in (2)
+// CHECK: scf.for %[[R:.*]] = %c0 to %c21632 step %c2
+// CHECK: vector.transfer_read %{{.*}} : tensor<2x1x8xf32>, vector<2x1x8xf32>
+// CHECK: vector.transfer_write %{{.*}} : vector<1x2x8xf32>, tensor<1x2x8xf32>
+// CHECK: scf.forall.in_parallel
+func.func @panels_across_threads(%a: tensor<21632x2x8xf32>) -> tensor<2x21632x8xf32> {
+  %e = tensor.empty() : tensor<2x21632x8xf32>
+  %p = linalg.generic {indexing_maps = [#rows, #panels], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%a : tensor<21632x2x8xf32>) outs(%e : tensor<2x21632x8xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  } -> tensor<2x21632x8xf32>
+  return %p : tensor<2x21632x8xf32>
+}
