@@ -253,6 +253,9 @@ static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Loads, stores and shuffles of 16-bit floats move their bits as i16
+  // (x86's back end cannot legalize some of them).
+  pm.addPass(ampc::createAmpcCpuIntegerMoves());
 }
 
 void ampc::buildCpuPipeline(OpPassManager &pm,

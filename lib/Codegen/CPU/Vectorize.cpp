@@ -1785,23 +1785,6 @@ std::optional<ShufflePlan> shufflePlan(linalg::GenericOp op) {
   return std::nullopt;
 }
 
-/// A vector.shuffle of `vector` with itself by `mask`, moving floats
-/// narrower than 32 bits as integers of their width: LLVM's x86 back end
-/// cannot legalize a shuffle of bf16 vectors of odd length (an RGB image's
-/// 3 x 3 patches: 27 of a 177-element run) and aborts.
-Value shuffleBits(OpBuilder &b, Location loc, Value vector,
-                  ArrayRef<int64_t> mask) {
-  auto type = cast<VectorType>(vector.getType());
-  auto element = dyn_cast<FloatType>(type.getElementType());
-  if (!element || element.getWidth() >= 32)
-    return vector::ShuffleOp::create(b, loc, vector, vector, mask);
-  auto bits = type.clone(b.getIntegerType(element.getWidth()));
-  Value asBits = vector::BitCastOp::create(b, loc, bits, vector);
-  Value shuffled = vector::ShuffleOp::create(b, loc, asBits, asBits, mask);
-  return vector::BitCastOp::create(
-      b, loc, VectorType::get({int64_t(mask.size())}, element), shuffled);
-}
-
 /// Rewrites the gather (shufflePlan) as that loop nest: one contiguous
 /// read of the input's run, one vector.shuffle, one contiguous write of the
 /// block, per iteration. Its one-element vectors of 3 floats were a tenth of
@@ -1850,7 +1833,7 @@ void gatherAsShuffles(RewriterBase &rewriter, linalg::GenericOp op,
         Value run = vector::TransferReadOp::create(b, at, runType, flat,
                                                    ValueRange{from}, padding,
                                                    ArrayRef<bool>{true});
-        Value shuffled = shuffleBits(b, at, run, plan.mask);
+        Value shuffled = vector::ShuffleOp::create(b, at, run, run, plan.mask);
         Value written =
             vector::TransferWriteOp::create(b, at, shuffled, args[0],
                                             ValueRange{row, index(b, at, 0)},
@@ -1998,7 +1981,7 @@ struct TransposeAsShuffle : OpRewritePattern<vector::TransposeOp> {
     Location loc = op.getLoc();
     auto flatType = VectorType::get({elements}, source.getElementType());
     Value flat = vector::ShapeCastOp::create(b, loc, flatType, op.getVector());
-    Value shuffled = shuffleBits(b, loc, flat, mask);
+    Value shuffled = vector::ShuffleOp::create(b, loc, flat, flat, mask);
     b.replaceOpWithNewOp<vector::ShapeCastOp>(op, result, shuffled);
     return success();
   }

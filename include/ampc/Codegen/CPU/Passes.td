@@ -247,6 +247,26 @@ def AmpcCpuLowerAmx : Pass<"ampc-cpu-lower-amx", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def AmpcCpuIntegerMoves
+    : Pass<"ampc-cpu-integer-moves", "::mlir::ModuleOp"> {
+  let summary = "move vectors of 16-bit floats as vectors of i16";
+  let description = [{
+    On the LLVM dialect, last: `llvm.load`, `llvm.store` and
+    `llvm.shufflevector` of bf16 or f16 vectors become the same operations
+    on i16 vectors, with bitcasts (which move no data) where a value is used
+    as floats. LLVM's x86 back end legalizes a bf16 vector on AVX-512 BF16
+    targets by splitting it into legal vectors and promoting a leftover
+    element to f32, which it cannot do for a load, store or shuffle: the
+    copies of a 100-17-10 MLP's 17-wide bf16 rows into their packed layout
+    (`vector<17xbf16>`) and the gathers of an RGB image's 3 x 3 patches (27
+    of a 177-element run) aborted it ("Do not know how to soft promote this
+    operator's operand"). Moved as i16, a copy is an integer copy, and
+    LLVM's own simplifications fold the bitcasts where the lanes are used
+    as bf16. Other element types stay as they are.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def AmpcCpuVectorizeCopies
     : Pass<"ampc-cpu-vectorize-copies", "::mlir::func::FuncOp"> {
   let summary = "copy strided buffers with vector loads and stores";
