@@ -176,6 +176,19 @@ TEST(LayoutChangeTest, MatricesAndOtherPermutations) {
     runCase(c);
 }
 
+TEST(LayoutChangeTest, SquareTilesThroughShuffleNetworks) {
+  // Transposes whose register tiles are square matrices of 32-bit
+  // elements (16 x 16 on AVX-512, 8 x 8 on AVX2, 4 x 4 on SSE), which go
+  // through log2(n) stages of two-row shuffles: one tile, tiles behind a
+  // unit and a batch dimension, many tiles, and f32 fused with an input in
+  // the result's layout.
+  for (Case c :
+       {Case{{16, 16}, {1, 0}}, Case{{8, 8}, {1, 0}}, Case{{4, 4}, {1, 0}},
+        Case{{1, 16, 16}, {0, 2, 1}}, Case{{3, 16, 16}, {0, 2, 1}},
+        Case{{64, 64}, {1, 0}}, Case{{32, 32}, {1, 0}, false, true}})
+    runCase(c);
+}
+
 /// A strided slice of x (offsets, sizes, strides per dimension) returned
 /// as the result: bufferization copies it from x's buffer into the
 /// result's (ampc-cpu-vectorize-copies moves the rows as vectors).

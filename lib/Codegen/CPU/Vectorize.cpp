@@ -1950,10 +1950,83 @@ LogicalResult vectorizeWindowed(RewriterBase &rewriter, linalg::GenericOp op,
   return success();
 }
 
+/// The side of the square matrix `op` transposes, if it is one: two
+/// dimensions of n elements each of 32 bits, n a power of two from 4 to 16,
+/// swapped, any others of one element (a [1, 16, 16] tile transposed by
+/// [0, 2, 1]).
+std::optional<int64_t> squareTransposeSide(vector::TransposeOp op) {
+  VectorType source = op.getSourceVectorType();
+  if (source.getElementTypeBitWidth() != 32)
+    return std::nullopt;
+  SmallVector<int64_t> kept;
+  for (auto [d, size] : llvm::enumerate(source.getShape()))
+    if (size != 1)
+      kept.push_back(d);
+  if (kept.size() != 2)
+    return std::nullopt;
+  int64_t n = source.getDimSize(kept[0]);
+  if (n != source.getDimSize(kept[1]) || n < 4 || n > 16 ||
+      !llvm::isPowerOf2_64(n))
+    return std::nullopt;
+  SmallVector<int64_t> order;
+  for (int64_t from : op.getPermutation())
+    if (source.getDimSize(from) != 1)
+      order.push_back(from);
+  if (order != SmallVector<int64_t>{kept[1], kept[0]})
+    return std::nullopt;
+  return n;
+}
+
+/// The transpose of the n x n matrix `rows` (n rows of n lanes, n a power
+/// of two) as log2(n) stages of n two-row shuffles: the stage of block size
+/// h swaps, in every 2h x 2h block, its upper right and lower left h x h
+/// blocks (row i takes row i + h's lanes c - h where bit h of c is set,
+/// and row i + h takes row i's lanes c + h where it is clear). A 16 x 16
+/// f32 transpose is 64 single-instruction shuffles on AVX-512; as one
+/// 256-lane shuffle, LLVM made it about 880 instructions with spills.
+SmallVector<Value> transposeRows(OpBuilder &b, Location loc,
+                                 SmallVector<Value> rows) {
+  int64_t n = rows.size();
+  for (int64_t h = n / 2; h >= 1; h /= 2) {
+    SmallVector<int64_t> low, high;
+    for (int64_t c = 0; c < n; ++c) {
+      bool set = c & h;
+      low.push_back(set ? n + c - h : c);
+      high.push_back(set ? n + c : c + h);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      if (i & h)
+        continue;
+      Value top = rows[i], bottom = rows[i + h];
+      rows[i] = vector::ShuffleOp::create(b, loc, top, bottom, low);
+      rows[i + h] = vector::ShuffleOp::create(b, loc, top, bottom, high);
+    }
+  }
+  return rows;
+}
+
+/// A square transpose (squareTransposeSide) as transposeRows between shape
+/// casts.
+void transposeSquare(PatternRewriter &b, vector::TransposeOp op, int64_t n) {
+  Location loc = op.getLoc();
+  Type element = op.getSourceVectorType().getElementType();
+  auto square = VectorType::get({n, n}, element);
+  Value matrix = vector::ShapeCastOp::create(b, loc, square, op.getVector());
+  SmallVector<Value> rows;
+  for (int64_t i = 0; i < n; ++i)
+    rows.push_back(vector::ExtractOp::create(b, loc, matrix, i));
+  Value result = ub::PoisonOp::create(b, loc, square);
+  for (auto [i, row] : llvm::enumerate(transposeRows(b, loc, rows)))
+    result = vector::InsertOp::create(b, loc, row, result, int64_t(i));
+  b.replaceOpWithNewOp<vector::ShapeCastOp>(op, op.getResultVectorType(),
+                                            result);
+}
+
 /// A vector.transpose as one shuffle of the flattened vector between shape
 /// casts. The element-wise lowering (an extract and an insert per element)
 /// makes a transposed 16 x 16 tile 512 operations for LLVM to take apart;
-/// one shuffle lowers to the target's permutes.
+/// one shuffle lowers to the target's permutes. Square matrices of 32-bit
+/// elements take the shuffle network of transposeSquare instead.
 struct TransposeAsShuffle : OpRewritePattern<vector::TransposeOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -1963,6 +2036,10 @@ struct TransposeAsShuffle : OpRewritePattern<vector::TransposeOp> {
     VectorType result = op.getResultVectorType();
     if (source.isScalable() || source.getRank() < 2)
       return failure();
+    if (std::optional<int64_t> n = squareTransposeSide(op)) {
+      transposeSquare(b, op, *n);
+      return success();
+    }
     // Result element i is the source element at its position permuted
     // back: result dimension d is source dimension perm[d].
     ArrayRef<int64_t> perm = op.getPermutation();

@@ -1462,3 +1462,25 @@ func.func @panels_across_threads(%a: tensor<21632x2x8xf32>) -> tensor<2x21632x8x
   } -> tensor<2x21632x8xf32>
   return %p : tensor<2x21632x8xf32>
 }
+
+// -----
+
+// A 16 x 16 f32 transpose (a packed weight's tile): its register tile is a
+// square matrix of 32-bit lanes, transposed by 4 stages of 16 two-row
+// shuffles (64 shuffles of 16 lanes) instead of one 256-lane shuffle.
+// CHECK-LABEL: func.func @square_tile
+// CHECK-NOT: vector<256xf32>
+// CHECK-COUNT-64: vector.shuffle %{{.*}}, %{{.*}} [{{.*}}] : vector<16xf32>, vector<16xf32>
+// CHECK-NOT: vector.shuffle
+// CHECK: return
+#swap = affine_map<(d0, d1) -> (d1, d0)>
+#same = affine_map<(d0, d1) -> (d0, d1)>
+func.func @square_tile(%a: tensor<16x16xf32>) -> tensor<16x16xf32> {
+  %e = tensor.empty() : tensor<16x16xf32>
+  %t = linalg.generic {indexing_maps = [#swap, #same], iterator_types = ["parallel", "parallel"]}
+      ins(%a : tensor<16x16xf32>) outs(%e : tensor<16x16xf32>) {
+  ^bb0(%x: f32, %o: f32):
+    linalg.yield %x : f32
+  } -> tensor<16x16xf32>
+  return %t : tensor<16x16xf32>
+}
