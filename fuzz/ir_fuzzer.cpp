@@ -239,6 +239,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   setup.jit.threads = in.ConsumeBool() ? 2 : 1;
   setup.trainable = in.ConsumeBool();
   Graph g = Graph::generate(in, 6);
+  // An abort inside LLVM reports no model: AMPC_FUZZ_PRINT=1 prints each
+  // one before it is compiled (to run a crashing input alone).
+  if (std::getenv("AMPC_FUZZ_PRINT"))
+    llvm::errs() << "policy " << setup.policy << ", features '"
+                 << setup.jit.cpuFeatures << "', threads " << setup.jit.threads
+                 << "\n"
+                 << g.describe() << g.toMlir(setup.trainable) << "\n";
   if (setup.trainable)
     checkTraining(g, setup);
   else

@@ -59,6 +59,31 @@ TEST(CpuTargetTest, NamedX86CpusGetTheirVectorUnits) {
   EXPECT_FALSE(CpuTarget::fromName("znver3", "-f16c", triple).f16Conversions);
 }
 
+TEST(CpuTargetTest, FeaturesTakeWhatLlvmImpliesWithThem) {
+  // Turning a feature off turns off every feature that needs it, as LLVM's
+  // code generator does: Zen 4 without AVX-512 has no AVX-512 BF16 dot
+  // products (they were still chosen, and LLVM aborted selecting them),
+  // and without AVX no AVX2, FMA or F16C either. Turning one on brings what
+  // it needs: AVX-512 BF16 on Haswell means AVX-512.
+  const char *triple = "x86_64-unknown-linux-gnu";
+  CpuTarget zen4 = CpuTarget::fromName("znver4", "-avx512f", triple);
+  EXPECT_EQ(zen4.vectorBits, 256u);
+  EXPECT_EQ(zen4.vectorRegisters, 16u);
+  EXPECT_FALSE(zen4.avx512bf16);
+  EXPECT_FALSE(zen4.prefersBf16Dot());
+  EXPECT_EQ(zen4.registerTile(), Tile(6, 16));
+  CpuTarget sse = CpuTarget::fromName("znver4", "-avx", triple);
+  EXPECT_EQ(sse.vectorBits, 128u);
+  EXPECT_FALSE(sse.avx512bf16);
+  EXPECT_FALSE(sse.f16Conversions);
+  CpuTarget spr = CpuTarget::fromName("sapphirerapids", "-avx512bw", triple);
+  EXPECT_EQ(spr.vectorBits, 512u);
+  EXPECT_FALSE(spr.avx512bf16);
+  CpuTarget haswell = CpuTarget::fromName("haswell", "+avx512bf16", triple);
+  EXPECT_EQ(haswell.vectorBits, 512u);
+  EXPECT_TRUE(haswell.avx512bf16);
+}
+
 TEST(CpuTargetTest, ExplicitFeaturesOverrideTheCpu) {
   const char *triple = "x86_64-unknown-linux-gnu";
   EXPECT_EQ(CpuTarget::fromName("znver3", "+avx512f", triple).vectorBits, 512u);

@@ -34,17 +34,31 @@ CpuTarget fromFeatures(const llvm::StringSet<> &enabled, bool aarch64) {
   return target;
 }
 
-/// Applies "+a,-b" to `enabled`.
-void applyFeatures(llvm::StringRef features, llvm::StringSet<> &enabled) {
+/// Applies "+a,-b" to `enabled`. On x86, with the features LLVM implies:
+/// "-avx512f" also turns off avx512bw, avx512bf16 and every other feature
+/// that needs it, as LLVM's code generator does (leaving avx512bf16 on
+/// chose AVX-512 BF16 dot products that LLVM then could not select, and it
+/// aborted), and "+avx512bf16" turns on what it needs.
+void applyFeatures(llvm::StringRef features, llvm::StringSet<> &enabled,
+                   bool x86) {
+  llvm::StringMap<bool> state;
+  for (const auto &feature : enabled)
+    state[feature.getKey()] = true;
   llvm::SmallVector<llvm::StringRef> items;
   features.split(items, ',', -1, false);
   for (llvm::StringRef item : items) {
     item = item.trim();
-    if (item.consume_front("+"))
-      enabled.insert(item);
-    else if (item.consume_front("-"))
-      enabled.erase(item);
+    bool on = item.consume_front("+");
+    if (!on && !item.consume_front("-"))
+      continue;
+    state[item] = on;
+    if (x86)
+      llvm::X86::updateImpliedFeatures(item, on, state);
   }
+  enabled.clear();
+  for (const auto &feature : state)
+    if (feature.getValue())
+      enabled.insert(feature.getKey());
 }
 
 } // namespace
@@ -66,7 +80,7 @@ CpuTarget CpuTarget::fromName(llvm::StringRef cpu, llvm::StringRef features,
     for (llvm::StringRef feature : implied)
       enabled.insert(feature);
   }
-  applyFeatures(features, enabled);
+  applyFeatures(features, enabled, parsed.isX86());
   return fromFeatures(enabled, parsed.isAArch64());
 }
 

@@ -29,6 +29,11 @@
 // RUN: llvm-objdump -d %t/spr-noamx.o | FileCheck %s --check-prefix=DOT
 // RUN: ampc-compile %t/bf16mm.mlir --cpu=skylake-avx512 --threads=1 -o %t/skx.o
 // RUN: llvm-objdump -d %t/skx.o | FileCheck %s --check-prefix=SKX
+// Features turned off take with them those that need them: Zen 4 without
+// AVX-512 has no AVX-512 BF16 either, and gets AVX2's f32 FMAs on ymm (the
+// dot products were chosen, and LLVM aborted on them).
+// RUN: ampc-compile %t/bf16mm.mlir --cpu=znver4 --features=-avx512f --threads=1 -o %t/zen4-avx2.o
+// RUN: llvm-objdump -d %t/zen4-avx2.o | FileCheck %s --check-prefix=ZEN4AVX2
 //
 // Threads: with the default (all cores) the tiles of a contraction of at
 // least 4 MFLOP (this one: 5) run on the OpenMP runtime;
@@ -78,6 +83,11 @@
 // DOT-NOT: tdpbf16ps
 // DOT: vdpbf16ps {{.*}}%zmm
 // DOT-NOT: tdpbf16ps
+// ZEN4AVX2-NOT: vdpbf16ps
+// ZEN4AVX2-NOT: %zmm
+// ZEN4AVX2: vfmadd231ps {{.*}}%ymm
+// ZEN4AVX2-NOT: vdpbf16ps
+// ZEN4AVX2-NOT: %zmm
 // SKX-NOT: vdpbf16ps
 // SKX-NOT: tdpbf16ps
 // SKX: vfmadd231ps {{.*}}%zmm
