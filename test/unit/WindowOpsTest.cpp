@@ -35,11 +35,11 @@ constexpr int64_t kParallelIterations = 262144;
 
 using Shape = std::vector<int64_t>;
 
-std::string tensorType(const Shape &shape) {
+std::string tensorType(const Shape &shape, const std::string &type = "f32") {
   std::string s = "tensor<";
   for (int64_t d : shape)
     s += std::to_string(d) + "x";
-  return s + "f32>";
+  return s + type + ">";
 }
 
 int64_t elements(const Shape &shape) {
@@ -197,22 +197,32 @@ WindowCase maxPoolGradient(Shape x) {
 
 /// The im2col gather of 3 x 3 patches: [n, h, w, kh, kw, c] = x[n, h + kh,
 /// w + kw, c].
+/// The output shape of a 3 x 3 im2col gather of image `x` (NHWC).
+Shape im2colShape(const Shape &x) {
+  return {x[0], x[1] - 2, x[2] - 2, 3, 3, x[3]};
+}
+
+/// A 3 x 3 im2col gather of image `x` of element `type`:
+/// patches[n, h, w, kh, kw, c] = x[n, h + kh, w + kw, c].
+std::string im2colSource(const Shape &x, const std::string &type) {
+  std::string xt = tensorType(x, type), yt = tensorType(im2colShape(x), type);
+  return "#x = affine_map<(n, h, w, kh, kw, c) -> (n, h + kh, w + kw, "
+         "c)>\n#y = affine_map<(n, h, w, kh, kw, c) -> (n, h, w, kh, kw, "
+         "c)>\nfunc.func @f(%x: " +
+         xt + ") -> " + yt + " {\n  %e = tensor.empty() : " + yt +
+         "\n  %g = linalg.generic {indexing_maps = [#x, #y], "
+         "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
+         "\"parallel\", \"parallel\", \"parallel\"]} ins(%x : " +
+         xt + ") outs(%e : " + yt + ") {\n  ^bb0(%a: " + type +
+         ", %o: " + type + "):\n    linalg.yield %a : " + type + "\n  } -> " +
+         yt + "\n  return %g : " + yt + "\n}\n";
+}
+
 WindowCase im2col(Shape x) {
-  Shape y = {x[0], x[1] - 2, x[2] - 2, 3, 3, x[3]};
-  std::string xt = tensorType(x), yt = tensorType(y);
+  Shape y = im2colShape(x);
   WindowCase c;
-  c.name = "im2col " + xt;
-  c.source = "#x = affine_map<(n, h, w, kh, kw, c) -> (n, h + kh, w + kw, "
-             "c)>\n#y = affine_map<(n, h, w, kh, kw, c) -> (n, h, w, kh, kw, "
-             "c)>\nfunc.func @f(%x: " +
-             xt + ") -> " + yt + " {\n  %e = tensor.empty() : " + yt +
-             "\n  %g = linalg.generic {indexing_maps = [#x, #y], "
-             "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
-             "\"parallel\", \"parallel\", \"parallel\"]} ins(%x : " +
-             xt + ") outs(%e : " + yt +
-             ") {\n  ^bb0(%a: f32, %o: f32):\n    linalg.yield %a : f32\n  } "
-             "-> " +
-             yt + "\n  return %g : " + yt + "\n}\n";
+  c.name = "im2col " + tensorType(x);
+  c.source = im2colSource(x, "f32");
   c.inputs.push_back(valuesTensor(x, 1));
   c.outShape = y;
   c.iterations = elements(y);
@@ -347,29 +357,13 @@ TEST(WindowOpsTest, Im2colOfSixteenBitFloats) {
        {std::pair{"bf16", DType::BF16}, std::pair{"f16", DType::F16}}) {
     for (Shape x :
          {Shape{2, 28, 28, 3}, Shape{2, 9, 9, 2}, Shape{4, 28, 28, 1}}) {
-      Shape y = {x[0], x[1] - 2, x[2] - 2, 3, 3, x[3]};
-      auto typeOf = [&](const Shape &shape) {
-        std::string t = tensorType(shape);
-        return t.substr(0, t.size() - 4) + type + ">";
-      };
-      std::string xt = typeOf(x), yt = typeOf(y);
-      std::string source =
-          "#x = affine_map<(n, h, w, kh, kw, c) -> (n, h + kh, w + kw, c)>\n"
-          "#y = affine_map<(n, h, w, kh, kw, c) -> (n, h, w, kh, kw, c)>\n"
-          "func.func @f(%x: " +
-          xt + ") -> " + yt + " {\n  %e = tensor.empty() : " + yt +
-          "\n  %g = linalg.generic {indexing_maps = [#x, #y], "
-          "iterator_types = [\"parallel\", \"parallel\", \"parallel\", "
-          "\"parallel\", \"parallel\", \"parallel\"]} ins(%x : " +
-          xt + ") outs(%e : " + yt + ") {\n  ^bb0(%a: " + type +
-          ", %o: " + type + "):\n    linalg.yield %a : " + type + "\n  } -> " +
-          yt + "\n  return %g : " + yt + "\n}\n";
+      Shape y = im2colShape(x);
+      std::string source = im2colSource(x, type);
       Tensor in(dtype, x);
       for (int64_t i = 0; i < in.numElements(); ++i)
         in.as<uint16_t>()[i] = uint16_t((uint64_t(i) * 2654435761u) >> 13);
       for (const std::string &features : ampc::testing::hostIsaLevels()) {
-        SCOPED_TRACE(std::string(type) + " " + xt + ", features: '" + features +
-                     "'");
+        SCOPED_TRACE(tensorType(x, type) + ", features: '" + features + "'");
         auto out = ampc::testing::compileAndCallF(source, {in}, features, 1);
         ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
         const Tensor &result = out->front();
