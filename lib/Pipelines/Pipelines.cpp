@@ -159,6 +159,9 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
     ampc::AmpcFuseElementwiseOptions reductions;
     reductions.intoReductions = true;
     funcPm.addPass(ampc::createAmpcFuseElementwise(reductions));
+    // The elementwise ops that follow a contraction whose whole output is
+    // one register tile run on its accumulators.
+    funcPm.addPass(ampc::createAmpcCpuFuseEpilogues());
   }
   // After the last CSE and the fusion (which can give a fill more
   // writers): each accumulator into zeros gets zeros of its own, not a

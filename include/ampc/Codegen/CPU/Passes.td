@@ -412,6 +412,41 @@ def AmpcCpuExpandMath : Pass<"ampc-cpu-expand-math", "::mlir::func::FuncOp"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def AmpcCpuFuseEpilogues
+    : Pass<"ampc-cpu-fuse-epilogues", "::mlir::func::FuncOp"> {
+  let summary = "compute elementwise consumers of a register tile on its "
+                "accumulators";
+  let description = [{
+    On tensors, after the elementwise fusion: an all-parallel
+    `linalg.generic` whose body computes lane by lane (arith and math ops
+    without regions, on integers and floats, reading no init) and whose
+    input, read through the identity, was written whole by a chain of 1-D
+    `vector.transfer_write`s (each element once, in bounds, at constant
+    indices along the last dimension; through collapses, expansions and an
+    `insert_slice` that fills its destination) is replaced by its body on
+    those vectors: one copy of the body per stored vector, in the order of
+    the op's loops, each result stored into the op's outputs as a vector.
+    Its other inputs are read as rows of the same width (`transfer_read`,
+    where their map reads the innermost loop in its last result only) or
+    as one element broadcast (where their map does not read it); each
+    output must be written along the innermost loop, whose length must be
+    a multiple of the vectors' width; at most 64 vectors. Other ops are
+    left as they are.
+
+    A contraction whose whole output fits the target's register tile ends
+    with such stores of its accumulators, so its bias, activation, the cast
+    to the next layer's type and an fp8 scaling run on the accumulators
+    in registers (the micro-kernel's epilogue): the tile is not stored and
+    read back by a loop of its own. An op computed so stores its results
+    as vectors in turn, so the next op of a chain (a cast after a residual
+    sum) is computed on them too. Lane by lane the arithmetic is the
+    body's own, so the results are bit for bit the same.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def AmpcCpuNarrowFloats : Pass<"ampc-cpu-narrow-floats", "::mlir::func::FuncOp"> {
   let summary = "AMPC's own conversions for bf16/f16 in user IR";
   let description = [{

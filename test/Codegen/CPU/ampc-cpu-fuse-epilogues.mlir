@@ -1,0 +1,195 @@
+// RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-cpu-fuse-epilogues | FileCheck %s
+
+// A 4 x 16 register tile (four accumulators stored as rows, as a
+// micro-kernel ends), given unit dimensions and reshaped to 2 x 2 x 16, then
+// a bias along the columns, a scale per row and a ReLU: the body runs on the
+// four accumulators themselves, one copy per vector. The bias is read as a
+// row, the scale as one element broadcast, the zero is a vector constant, and
+// each result is stored into the op's output in the loops' order.
+// CHECK-LABEL: func.func @bias_scale_relu
+// CHECK-SAME: (%[[R0:[^:]*]]: vector<16xf32>, %[[R1:[^:]*]]: vector<16xf32>, %[[R2:[^:]*]]: vector<16xf32>, %[[R3:[^:]*]]: vector<16xf32>, %[[BIAS:[^:]*]]: tensor<16xf32>, %[[SCALE:[^:]*]]: tensor<2x2xf32>)
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: insert_slice
+// CHECK: %[[B:.*]] = vector.transfer_read %[[BIAS]][%[[C0:.*]]], %{{.*}} {in_bounds = [true]} : tensor<16xf32>, vector<16xf32>
+// CHECK: %[[S0:.*]] = tensor.extract %[[SCALE]][%[[C0]], %[[C0]]] : tensor<2x2xf32>
+// CHECK: %[[SV0:.*]] = vector.broadcast %[[S0]] : f32 to vector<16xf32>
+// CHECK: %[[ZERO:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK: %[[A0:.*]] = arith.addf %[[R0]], %[[B]] : vector<16xf32>
+// CHECK: %[[M0:.*]] = arith.mulf %[[A0]], %[[SV0]] : vector<16xf32>
+// CHECK: %[[X0:.*]] = arith.maximumf %[[M0]], %[[ZERO]] : vector<16xf32>
+// CHECK: %[[W0:.*]] = vector.transfer_write %[[X0]], %{{.*}}[%[[C0]], %[[C0]], %[[C0]]] {in_bounds = [true]} : vector<16xf32>, tensor<2x2x16xf32>
+// CHECK: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: tensor.extract %[[SCALE]][%[[C0]], %[[C1]]]
+// CHECK: arith.addf %[[R1]], %[[B]] : vector<16xf32>
+// CHECK: %[[W1:.*]] = vector.transfer_write %{{.*}}, %[[W0]][%[[C0]], %[[C1]], %[[C0]]]
+// CHECK: tensor.extract %[[SCALE]][%[[C1]], %[[C0]]]
+// CHECK: arith.addf %[[R2]], %[[B]] : vector<16xf32>
+// CHECK: %[[W2:.*]] = vector.transfer_write %{{.*}}, %[[W1]][%[[C1]], %[[C0]], %[[C0]]]
+// CHECK: tensor.extract %[[SCALE]][%[[C1]], %[[C1]]]
+// CHECK: arith.addf %[[R3]], %[[B]] : vector<16xf32>
+// CHECK: %[[W3:.*]] = vector.transfer_write %{{.*}}, %[[W2]][%[[C1]], %[[C1]], %[[C0]]]
+// CHECK-NOT: vector.transfer_write
+// CHECK: return %[[W3]] : tensor<2x2x16xf32>
+func.func @bias_scale_relu(%r0: vector<16xf32>, %r1: vector<16xf32>, %r2: vector<16xf32>, %r3: vector<16xf32>,
+                           %bias: tensor<16xf32>, %scale: tensor<2x2xf32>) -> tensor<2x2x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %e = tensor.empty() : tensor<4x16xf32>
+  %w0 = vector.transfer_write %r0, %e[%c0, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<4x16xf32>
+  %w1 = vector.transfer_write %r1, %w0[%c1, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<4x16xf32>
+  %w2 = vector.transfer_write %r2, %w1[%c2, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<4x16xf32>
+  %w3 = vector.transfer_write %r3, %w2[%c3, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<4x16xf32>
+  %tiles = tensor.empty() : tensor<1x4x1x16xf32>
+  %t = tensor.insert_slice %w3 into %tiles[0, 0, 0, 0] [1, 4, 1, 16] [1, 1, 1, 1] : tensor<4x16xf32> into tensor<1x4x1x16xf32>
+  %c = tensor.collapse_shape %t [[0, 1], [2, 3]] : tensor<1x4x1x16xf32> into tensor<4x16xf32>
+  %x = tensor.expand_shape %c [[0, 1], [2]] output_shape [2, 2, 16] : tensor<4x16xf32> into tensor<2x2x16xf32>
+  %out = tensor.empty() : tensor<2x2x16xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d2)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d1)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x, %bias, %scale : tensor<2x2x16xf32>, tensor<16xf32>, tensor<2x2xf32>) outs(%out : tensor<2x2x16xf32>) {
+  ^bb0(%in: f32, %b: f32, %s: f32, %o: f32):
+    %zero = arith.constant 0.0 : f32
+    %a = arith.addf %in, %b : f32
+    %m = arith.mulf %a, %s : f32
+    %relu = arith.maximumf %m, %zero : f32
+    linalg.yield %relu : f32
+  } -> tensor<2x2x16xf32>
+  return %y : tensor<2x2x16xf32>
+}
+
+// -----
+
+// A chain: the residual sum is computed on the tile's vectors and stores
+// vectors, so the cast after it (bf16 rounding on the bit pattern, with a
+// value captured from outside its body and a comparison) is computed on
+// those in turn. Two 8-lane vectors per row: four vectors in all. A later
+// store to the same place hides the earlier one (%stale is not read).
+// CHECK-LABEL: func.func @chain
+// CHECK-SAME: (%[[STALE:[^:]*]]: vector<8xf32>, %[[R0:[^:]*]]: vector<8xf32>, %[[R1:[^:]*]]: vector<8xf32>, %[[R2:[^:]*]]: vector<8xf32>, %[[R3:[^:]*]]: vector<8xf32>, %[[RES:[^:]*]]: tensor<2x16xf32>, %[[LIMIT:[^:]*]]: f32)
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: %[[STALE]]
+// CHECK: %[[S0:.*]] = arith.addf %[[R0]], %{{.*}} : vector<8xf32>
+// CHECK: %[[S1:.*]] = arith.addf %[[R1]], %{{.*}} : vector<8xf32>
+// CHECK: %[[S2:.*]] = arith.addf %[[R2]], %{{.*}} : vector<8xf32>
+// CHECK: %[[S3:.*]] = arith.addf %[[R3]], %{{.*}} : vector<8xf32>
+// CHECK: %[[MASK:.*]] = arith.constant dense<-65536> : vector<8xi32>
+// CHECK: %[[BITS0:.*]] = arith.bitcast %[[S0]] : vector<8xf32> to vector<8xi32>
+// CHECK: arith.andi %[[BITS0]], %[[MASK]] : vector<8xi32>
+// CHECK: %[[L:.*]] = vector.broadcast %[[LIMIT]] : f32 to vector<8xf32>
+// CHECK: arith.cmpf ogt, %{{.*}}, %[[L]] : vector<8xf32>
+// CHECK: arith.select %{{.*}}, %[[L]], %{{.*}} : vector<8xi1>, vector<8xf32>
+// CHECK: vector.transfer_write
+// CHECK: arith.bitcast %[[S1]]
+// CHECK: vector.transfer_write
+// CHECK: arith.bitcast %[[S2]]
+// CHECK: vector.transfer_write
+// CHECK: arith.bitcast %[[S3]]
+// CHECK: vector.transfer_write
+// CHECK-NOT: %[[STALE]]
+// CHECK: return
+func.func @chain(%stale: vector<8xf32>, %r0: vector<8xf32>, %r1: vector<8xf32>, %r2: vector<8xf32>, %r3: vector<8xf32>,
+                 %res: tensor<2x16xf32>, %limit: f32) -> tensor<2x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c8 = arith.constant 8 : index
+  %e = tensor.empty() : tensor<2x16xf32>
+  %w0 = vector.transfer_write %stale, %e[%c0, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<2x16xf32>
+  %w1 = vector.transfer_write %r0, %w0[%c0, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<2x16xf32>
+  %w2 = vector.transfer_write %r1, %w1[%c0, %c8] {in_bounds = [true]} : vector<8xf32>, tensor<2x16xf32>
+  %w3 = vector.transfer_write %r2, %w2[%c1, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<2x16xf32>
+  %w4 = vector.transfer_write %r3, %w3[%c1, %c8] {in_bounds = [true]} : vector<8xf32>, tensor<2x16xf32>
+  %out = tensor.empty() : tensor<2x16xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                         iterator_types = ["parallel", "parallel"]}
+      ins(%w4, %res : tensor<2x16xf32>, tensor<2x16xf32>) outs(%out : tensor<2x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<2x16xf32>
+  %rounded = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                             iterator_types = ["parallel", "parallel"]}
+      ins(%sum : tensor<2x16xf32>) outs(%out : tensor<2x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %mask = arith.constant -65536 : i32
+    %bits = arith.bitcast %a : f32 to i32
+    %high = arith.andi %bits, %mask : i32
+    %t = arith.bitcast %high : i32 to f32
+    %big = arith.cmpf ogt, %t, %limit : f32
+    %r = arith.select %big, %limit, %t : f32
+    linalg.yield %r : f32
+  } -> tensor<2x16xf32>
+  return %rounded : tensor<2x16xf32>
+}
+
+// -----
+
+// Left as they are: a tile not written whole (3 of 4 rows), one read
+// transposed, a bias read across the vector's lanes (its map reads the
+// innermost loop first), a reduction, a body that reads its init, and rows
+// of 16 lanes reshaped into rows of 4.
+// CHECK-LABEL: func.func @kept
+// CHECK-COUNT-6: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @kept(%r0: vector<16xf32>, %r1: vector<16xf32>, %r2: vector<16xf32>, %r3: vector<16xf32>,
+                %m: tensor<16x4xf32>, %acc: tensor<4xf32>)
+    -> (tensor<4x16xf32>, tensor<16x4xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<4x16xf32>, tensor<4x4x4xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %e = tensor.empty() : tensor<4x16xf32>
+  %w0 = vector.transfer_write %r0, %e[%c0, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<4x16xf32>
+  %w1 = vector.transfer_write %r1, %w0[%c1, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<4x16xf32>
+  %w2 = vector.transfer_write %r2, %w1[%c2, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<4x16xf32>
+  %w3 = vector.transfer_write %r3, %w2[%c3, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<4x16xf32>
+  %partial = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                             iterator_types = ["parallel", "parallel"]}
+      ins(%w2 : tensor<4x16xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %n : f32
+  } -> tensor<4x16xf32>
+  %et = tensor.empty() : tensor<16x4xf32>
+  %transposed = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                                iterator_types = ["parallel", "parallel"]}
+      ins(%w3 : tensor<4x16xf32>) outs(%et : tensor<16x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %n : f32
+  } -> tensor<16x4xf32>
+  %across = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                            iterator_types = ["parallel", "parallel"]}
+      ins(%w3, %m : tensor<4x16xf32>, tensor<16x4xf32>) outs(%e : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16xf32>
+  %sums = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0)>],
+                          iterator_types = ["parallel", "reduction"]}
+      ins(%w3 : tensor<4x16xf32>) outs(%acc : tensor<4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<4xf32>
+  %reads_init = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                                iterator_types = ["parallel", "parallel"]}
+      ins(%w3 : tensor<4x16xf32>) outs(%w3 : tensor<4x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %s = arith.addf %a, %o : f32
+    linalg.yield %s : f32
+  } -> tensor<4x16xf32>
+  %x = tensor.expand_shape %w3 [[0], [1, 2]] output_shape [4, 4, 4] : tensor<4x16xf32> into tensor<4x4x4xf32>
+  %e3 = tensor.empty() : tensor<4x4x4xf32>
+  %narrow = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                            iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<4x4x4xf32>) outs(%e3 : tensor<4x4x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %n = arith.negf %a : f32
+    linalg.yield %n : f32
+  } -> tensor<4x4x4xf32>
+  return %partial, %transposed, %across, %sums, %reads_init, %narrow
+      : tensor<4x16xf32>, tensor<16x4xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<4x16xf32>, tensor<4x4x4xf32>
+}
