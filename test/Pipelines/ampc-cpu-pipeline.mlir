@@ -68,3 +68,32 @@ func.func @temporaries(%x: tensor<32x32xf32>, %y: tensor<64x64xf32>) -> (tensor<
   %t2 = math.tanh %m2 : tensor<64x64xf32>
   return %t, %t2 : tensor<32x32xf32>, tensor<64x64xf32>
 }
+
+// RUN: ampc-opt %s -ampc-cpu-pipeline="register-rows=8 register-cols=32" -mlir-print-ir-before=ampc-vectorize-generics -o /dev/null 2>&1 | FileCheck %s --check-prefix=EPILOGUE
+// A 16 x 16 product fits AVX-512's 8 x 32 register tile whole: its bias and
+// ReLU run on the 16 accumulators after the k loop (one vector each, the
+// bias read once), not in a loop of their own, and the product is not
+// stored.
+// EPILOGUE-LABEL: func.func @epilogue
+// EPILOGUE: } {ampc.micro_kernel}
+// EPILOGUE-NOT: linalg.generic
+// EPILOGUE: vector.transfer_read %{{.*}} : tensor<16xf32>, vector<16xf32>
+// EPILOGUE-NOT: linalg.generic
+// EPILOGUE-COUNT-16: arith.maximumf %{{.*}} : vector<16xf32>
+// EPILOGUE-NOT: linalg.generic
+// EPILOGUE: return
+func.func @epilogue(%x: tensor<16x16xf32>, %w: tensor<16x16xf32>, %b: tensor<16xf32>) -> tensor<16x16xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<16x16xf32>
+  %f = linalg.fill ins(%z : f32) outs(%e : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %m = linalg.matmul ins(%x, %w : tensor<16x16xf32>, tensor<16x16xf32>) outs(%f : tensor<16x16xf32>) -> tensor<16x16xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%m, %b : tensor<16x16xf32>, tensor<16xf32>) outs(%e : tensor<16x16xf32>) {
+  ^bb0(%v: f32, %bias: f32, %o: f32):
+    %s = arith.addf %v, %bias : f32
+    %r = arith.maximumf %s, %z : f32
+    linalg.yield %r : f32
+  } -> tensor<16x16xf32>
+  return %y : tensor<16x16xf32>
+}
