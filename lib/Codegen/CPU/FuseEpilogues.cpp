@@ -19,7 +19,9 @@
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/IR/Iterators.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 
 #include <map>
 
@@ -139,6 +141,9 @@ bool hasLanewiseBody(linalg::GenericOp op) {
   for (OpOperand &init : op.getDpsInitsMutable())
     if (op.payloadUsesValueFromOperand(&init))
       return false;
+  if (!llvm::all_of(op.getBody()->getArgumentTypes(),
+                    [](Type type) { return type.isIntOrFloat(); }))
+    return false;
   for (Operation &inner : op.getBody()->without_terminator()) {
     Dialect *dialect = inner.getDialect();
     if (!dialect || !isa<arith::ArithDialect, math::MathDialect>(dialect) ||
@@ -154,14 +159,14 @@ bool hasLanewiseBody(linalg::GenericOp op) {
   return true;
 }
 
-/// The input of `op` (read through the identity) whose elements stores of
-/// vectors wrote, if `op` can be computed on them: all loops parallel and
-/// static, a lanewise body, the other inputs read as rows or scalars
-/// (readsRowsOrScalars), every output written along the innermost loop,
-/// its length a multiple of the vectors' width, at most kMaxVectors of
-/// them.
-std::optional<std::pair<unsigned, WrittenVectors>>
-epilogueInput(linalg::GenericOp op) {
+/// The inputs of `op` (by operand number, read through the identity) whose
+/// elements stores of vectors of one width wrote, if there are any and `op`
+/// can be computed on them: all loops parallel and static, a lanewise body,
+/// the other inputs read as rows or scalars (readsRowsOrScalars), every
+/// output written along the innermost loop, its length a multiple of the
+/// vectors' width, at most kMaxVectors of them.
+using ForwardedInputs = DenseMap<unsigned, WrittenVectors>;
+std::optional<ForwardedInputs> epilogueInputs(linalg::GenericOp op) {
   unsigned loops = op.getNumLoops();
   if (!op.hasPureTensorSemantics() || loops == 0 ||
       op.getNumParallelLoops() != loops || op.hasIndexSemantics() ||
@@ -169,7 +174,8 @@ epilogueInput(linalg::GenericOp op) {
       !hasLanewiseBody(op))
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  std::optional<std::pair<unsigned, WrittenVectors>> found;
+  ForwardedInputs forwarded;
+  int64_t width = 0;
   for (OpOperand &operand : op->getOpOperands()) {
     AffineMap map = op.getMatchingIndexingMap(&operand);
     if (op.isDpsInit(&operand)) {
@@ -181,14 +187,19 @@ epilogueInput(linalg::GenericOp op) {
     }
     if (!readsRowsOrScalars(map, loops))
       return std::nullopt;
-    if (found || !map.isIdentity())
+    if (!map.isIdentity())
       continue;
     std::optional<WrittenVectors> written = writtenVectors(operand.get());
-    if (written && ranges.back() % written->width == 0 &&
-        computeProduct(ranges) / written->width <= kMaxVectors)
-      found.emplace(operand.getOperandNumber(), std::move(*written));
+    if (!written || (width && written->width != width) ||
+        ranges.back() % written->width != 0 ||
+        computeProduct(ranges) / written->width > kMaxVectors)
+      continue;
+    width = written->width;
+    forwarded.try_emplace(operand.getOperandNumber(), std::move(*written));
   }
-  return found;
+  if (forwarded.empty())
+    return std::nullopt;
+  return forwarded;
 }
 
 /// Builds one fused op's vectors before it: index constants, broadcasts of
@@ -288,41 +299,28 @@ struct VectorBody {
   }
 };
 
-/// Erases the stores of `value` (and the reshapes after them) once nothing
-/// reads them.
-void eraseIfUnused(RewriterBase &b, Value value) {
-  while (Operation *op = value.getDefiningOp()) {
-    if (!value.use_empty() ||
-        !isa<tensor::CollapseShapeOp, tensor::ExpandShapeOp,
-             tensor::InsertSliceOp, vector::TransferWriteOp>(op))
-      return;
-    value = isa<vector::TransferWriteOp>(op)
-                ? cast<vector::TransferWriteOp>(op).getBase()
-                : op->getOperand(0);
-    b.eraseOp(op);
-  }
-}
-
-/// Replaces `op` by its body on the vectors `written` stored into its input
-/// `fused`, one vector at a time in the order of its loops, each result
+/// Replaces `op` by its body on the vectors stored into its `forwarded`
+/// inputs, one vector at a time in the order of its loops, each result
 /// stored into the op's outputs.
-void computeOnVectors(RewriterBase &b, linalg::GenericOp op, unsigned fused,
-                      const WrittenVectors &written) {
+void computeOnVectors(RewriterBase &b, linalg::GenericOp op,
+                      const ForwardedInputs &forwarded) {
   b.setInsertionPoint(op);
-  VectorBody body(b, op, written.width);
+  int64_t width = forwarded.begin()->second.width;
+  VectorBody body(b, op, width);
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<int64_t> strides = computeStrides(ranges);
   SmallVector<Value> outputs = op.getDpsInits();
   Block *block = op.getBody();
   for (int64_t offset = 0, e = computeProduct(ranges); offset < e;
-       offset += written.width) {
+       offset += width) {
     SmallVector<int64_t> point = delinearize(offset, strides);
     IRMapping lanes;
-    for (OpOperand *input : op.getDpsInputOperands())
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto it = forwarded.find(input->getOperandNumber());
       lanes.map(op.getMatchingBlockArgument(input),
-                input->getOperandNumber() == fused
-                    ? written.at.lookup(offset)
-                    : body.readAt(*input, point));
+                it != forwarded.end() ? it->second.at.lookup(offset)
+                                      : body.readAt(*input, point));
+    }
     for (Operation &inner : block->without_terminator())
       body.clone(inner, lanes);
     for (auto [i, yielded] :
@@ -334,9 +332,7 @@ void computeOnVectors(RewriterBase &b, linalg::GenericOp op, unsigned fused,
                        .getResult();
     }
   }
-  Value input = op->getOperand(fused);
   b.replaceOp(op, outputs);
-  eraseIfUnused(b, input);
 }
 
 struct AmpcCpuFuseEpiloguesPass
@@ -348,8 +344,16 @@ struct AmpcCpuFuseEpiloguesPass
     getOperation().walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
     for (linalg::GenericOp op : ops)
-      if (auto input = epilogueInput(op))
-        computeOnVectors(rewriter, op, input->first, input->second);
+      if (std::optional<ForwardedInputs> inputs = epilogueInputs(op))
+        computeOnVectors(rewriter, op, *inputs);
+    // The stores (and reshapes) nothing reads any more, last first.
+    getOperation().walk<WalkOrder::PostOrder, mlir::ReverseIterator>(
+        [&](Operation *op) {
+          if (isa<vector::TransferWriteOp, tensor::CollapseShapeOp,
+                  tensor::ExpandShapeOp, tensor::InsertSliceOp>(op) &&
+              isOpTriviallyDead(op))
+            rewriter.eraseOp(op);
+        });
   }
 };
 

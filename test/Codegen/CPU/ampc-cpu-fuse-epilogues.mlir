@@ -126,6 +126,37 @@ func.func @chain(%stale: vector<8xf32>, %r0: vector<8xf32>, %r1: vector<8xf32>, 
 
 // -----
 
+// Two tiles written by vectors of one width (a residual sum of two
+// products): both are read from their vectors, neither is stored.
+// CHECK-LABEL: func.func @two_tiles
+// CHECK-SAME: (%[[A0:[^:]*]]: vector<16xf32>, %[[A1:[^:]*]]: vector<16xf32>, %[[B0:[^:]*]]: vector<16xf32>, %[[B1:[^:]*]]: vector<16xf32>)
+// CHECK-NOT: vector.transfer_read
+// CHECK: %[[S0:.*]] = arith.addf %[[A0]], %[[B0]] : vector<16xf32>
+// CHECK: vector.transfer_write %[[S0]]
+// CHECK: %[[S1:.*]] = arith.addf %[[A1]], %[[B1]] : vector<16xf32>
+// CHECK: %[[W:.*]] = vector.transfer_write %[[S1]]
+// CHECK-NOT: vector.transfer_write
+// CHECK: return %[[W]]
+func.func @two_tiles(%a0: vector<16xf32>, %a1: vector<16xf32>, %b0: vector<16xf32>, %b1: vector<16xf32>) -> tensor<2x16xf32> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %e = tensor.empty() : tensor<2x16xf32>
+  %a = vector.transfer_write %a0, %e[%c0, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<2x16xf32>
+  %at = vector.transfer_write %a1, %a[%c1, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<2x16xf32>
+  %b = vector.transfer_write %b0, %e[%c0, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<2x16xf32>
+  %bt = vector.transfer_write %b1, %b[%c1, %c0] {in_bounds = [true]} : vector<16xf32>, tensor<2x16xf32>
+  %sum = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>],
+                         iterator_types = ["parallel", "parallel"]}
+      ins(%at, %bt : tensor<2x16xf32>, tensor<2x16xf32>) outs(%e : tensor<2x16xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %s = arith.addf %x, %y : f32
+    linalg.yield %s : f32
+  } -> tensor<2x16xf32>
+  return %sum : tensor<2x16xf32>
+}
+
+// -----
+
 // Left as they are: a tile not written whole (3 of 4 rows), one read
 // transposed, a bias read across the vector's lanes (its map reads the
 // innermost loop first), a reduction, a body that reads its init, and rows

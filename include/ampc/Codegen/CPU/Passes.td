@@ -419,14 +419,16 @@ def AmpcCpuFuseEpilogues
   let description = [{
     On tensors, after the elementwise fusion: an all-parallel
     `linalg.generic` whose body computes lane by lane (arith and math ops
-    without regions, on integers and floats, reading no init) and whose
-    input, read through the identity, was written whole by a chain of 1-D
-    `vector.transfer_write`s (each element once, in bounds, at constant
-    indices along the last dimension; through collapses, expansions and an
-    `insert_slice` that fills its destination) is replaced by its body on
-    those vectors: one copy of the body per stored vector, in the order of
-    the op's loops, each result stored into the op's outputs as a vector.
-    Its other inputs are read as rows of the same width (`transfer_read`,
+    without regions, on integers and floats, reading no init) and one or
+    more of whose inputs, read through the identity, were written whole by
+    chains of 1-D `vector.transfer_write`s of one width (each element once,
+    in bounds, at constant indices along the last dimension; through
+    collapses, expansions and an `insert_slice` that fills its
+    destination) is replaced by its body on those vectors: one copy of the
+    body per stored vector, in the order of the op's loops, each result
+    stored into the op's outputs as a vector; the stores nothing reads any
+    more are erased. Its other inputs are read as rows of the same width
+    (`transfer_read`,
     where their map reads the innermost loop in its last result only) or
     as one element broadcast (where their map does not read it); each
     output must be written along the innermost loop, whose length must be
