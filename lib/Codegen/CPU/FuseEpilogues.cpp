@@ -210,6 +210,9 @@ struct VectorBody {
   linalg::GenericOp op;
   int64_t width;
   DenseMap<int64_t, Value> indexConstants;
+  /// The padding of reads, by element type (never read: reads are in
+  /// bounds).
+  DenseMap<Type, Value> paddings;
   /// Values from outside the body and the body's constants, as vectors.
   IRMapping invariant;
   /// Reads by operand and indices.
@@ -257,7 +260,9 @@ struct VectorBody {
       read = splat(tensor::ExtractOp::create(b, loc(), source, indices));
       return read;
     }
-    Value padding = arith::ConstantOp::create(b, loc(), b.getZeroAttr(element));
+    Value &padding = paddings[element];
+    if (!padding)
+      padding = arith::ConstantOp::create(b, loc(), b.getZeroAttr(element));
     read = vector::TransferReadOp::create(
         b, loc(), VectorType::get({width}, element), source, indices, padding,
         ArrayRef<bool>{true});

@@ -157,6 +157,54 @@ func.func @two_tiles(%a0: vector<16xf32>, %a1: vector<16xf32>, %b0: vector<16xf3
 
 // -----
 
+// An output written through a permutation that keeps the innermost loop
+// last (rows of a [2, 4, 8] result stored as [4, 2, 8]), and a cast to
+// bf16: the vectors are stored at the permuted indices, in the output's
+// element type.
+// CHECK-LABEL: func.func @permuted_output
+// CHECK-SAME: (%[[R0:[^:]*]]: vector<8xf32>, %[[R1:[^:]*]]: vector<8xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: %[[T0:.*]] = arith.truncf %[[R0]] : vector<8xf32> to vector<8xbf16>
+// CHECK: %[[C0:.*]] = arith.constant 0 : index
+// CHECK: %[[W0:.*]] = vector.transfer_write %[[T0]], %{{.*}}[%[[C0]], %[[C0]], %[[C0]]] {in_bounds = [true]} : vector<8xbf16>, tensor<4x2x8xbf16>
+// CHECK: %[[T1:.*]] = arith.truncf %[[R1]] : vector<8xf32> to vector<8xbf16>
+// CHECK: %[[C1:.*]] = arith.constant 1 : index
+// CHECK: vector.transfer_write %[[T1]], %[[W0]][%[[C1]], %[[C0]], %[[C0]]] {in_bounds = [true]} : vector<8xbf16>, tensor<4x2x8xbf16>
+// CHECK-COUNT-6: vector.transfer_write %{{.*}} : vector<8xbf16>, tensor<4x2x8xbf16>
+// CHECK-NOT: vector.transfer_write
+func.func @permuted_output(%r0: vector<8xf32>, %r1: vector<8xf32>, %r2: vector<8xf32>, %r3: vector<8xf32>,
+                           %r4: vector<8xf32>, %r5: vector<8xf32>, %r6: vector<8xf32>, %r7: vector<8xf32>) -> tensor<4x2x8xbf16> {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %c6 = arith.constant 6 : index
+  %c7 = arith.constant 7 : index
+  %e = tensor.empty() : tensor<8x8xf32>
+  %w0 = vector.transfer_write %r0, %e[%c0, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<8x8xf32>
+  %w1 = vector.transfer_write %r1, %w0[%c1, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<8x8xf32>
+  %w2 = vector.transfer_write %r2, %w1[%c2, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<8x8xf32>
+  %w3 = vector.transfer_write %r3, %w2[%c3, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<8x8xf32>
+  %w4 = vector.transfer_write %r4, %w3[%c4, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<8x8xf32>
+  %w5 = vector.transfer_write %r5, %w4[%c5, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<8x8xf32>
+  %w6 = vector.transfer_write %r6, %w5[%c6, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<8x8xf32>
+  %w7 = vector.transfer_write %r7, %w6[%c7, %c0] {in_bounds = [true]} : vector<8xf32>, tensor<8x8xf32>
+  %x = tensor.expand_shape %w7 [[0, 1], [2]] output_shape [2, 4, 8] : tensor<8x8xf32> into tensor<2x4x8xf32>
+  %out = tensor.empty() : tensor<4x2x8xbf16>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>, affine_map<(d0, d1, d2) -> (d1, d0, d2)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%x : tensor<2x4x8xf32>) outs(%out : tensor<4x2x8xbf16>) {
+  ^bb0(%in: f32, %o: bf16):
+    %t = arith.truncf %in : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<4x2x8xbf16>
+  return %y : tensor<4x2x8xbf16>
+}
+
+// -----
+
 // Left as they are: a tile not written whole (3 of 4 rows), one read
 // transposed, a bias read across the vector's lanes (its map reads the
 // innermost loop first), a reduction, a body that reads its init, and rows
