@@ -109,10 +109,7 @@ std::optional<WrittenVectors> writtenVectors(Value tensor) {
     if (!indices || (written.width && written.width != width))
       return std::nullopt;
     written.width = width;
-    int64_t offset = 0;
-    for (auto [index, stride] : llvm::zip_equal(*indices, strides))
-      offset += index * stride;
-    written.at.try_emplace(offset, write.getVector());
+    written.at.try_emplace(linearize(*indices, strides), write.getVector());
     value = write.getBase();
   }
   if (!written.width ||
