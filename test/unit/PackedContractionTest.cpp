@@ -369,6 +369,21 @@ TEST(PackedContractionTest, Bf16EveryLayoutAndSize) {
     runCase(c);
 }
 
+TEST(PackedContractionTest, Bf16WholeOutputTilesTakeDotProducts) {
+  // Outputs that fit one register tile whose columns are whole 16-lane
+  // vectors take dot products where the target has them (a transformer
+  // block's 16 x 16 projections over k = 16 and 32): every layout of 16 x
+  // 16 x 32, an odd k (17, zero-padded to 18) over 8 x 32, 12 rows (not a
+  // multiple of 8) and an exact k pair (16).
+  for (int layout = 0; layout < 8; ++layout)
+    runCase({0, 16, 16, 32, bool(layout & 1), bool(layout & 2),
+             bool(layout & 4), true});
+  for (Case c : {Case{0, 8, 32, 17, false, false, false, true},
+                 Case{0, 12, 16, 64, true, false, false, true},
+                 Case{0, 16, 16, 16, false, true, false, true}})
+    runCase(c);
+}
+
 TEST(PackedContractionTest, Fp8InputsTakeTheBf16Kernels) {
   // E4M3 x E5M2 (widened to bf16 for AMX tiles or dot products, to f32
   // otherwise): ragged, transposed, a batch, and the parallel loop.

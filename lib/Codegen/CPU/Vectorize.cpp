@@ -136,18 +136,23 @@ wholeOutputTile(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
 }
 
 /// True if bf16 dot products pay for packing `op`'s operands in k pairs (a
-/// copy of both): k is at least kDotMinDepth and the output is larger than
-/// one register tile. The zoo CNN's 3x3 convolution over a 1-channel image
-/// (k = 9 taps, padded to 10; pairs that straddle the patches' rows) and
-/// its weight gradient over 8 filters (a 9 x 8 output, which the widened
-/// path computes straight from the operands, unpacked) lost more in packing
-/// than the dot products saved: its bf16 step on a Zen 5 took 0.50 ms with
-/// them, 0.35 widened (fp32: 0.30). A classifier's weight gradient (4096 x
-/// 10 by k = 256) gains: 109 GFLOP/s against 50 widened.
+/// copy of both) into register tiles of `rows` x `cols`: k is at least
+/// kDotMinDepth, and a tile that holds the whole output (wholeOutputTile)
+/// has no padded lane (its columns fill whole dot-product vectors). The zoo
+/// CNN's 3x3 convolution over a 1-channel image (k = 9 taps, padded to 10;
+/// pairs that straddle the patches' rows) and its weight gradient over 8
+/// filters (a 9 x 8 output, which the widened path computes straight from
+/// the operands, unpacked) lost more in packing than the dot products
+/// saved: its bf16 step on a Zen 5 took 0.50 ms with them, 0.35 widened
+/// (fp32: 0.30). A classifier's weight gradient (4096 x 10 by k = 256)
+/// gains: 109 GFLOP/s against 50 widened. So do the transformer block's
+/// 16 x 16 outputs over k = 16 and 32, whole tiles of 16 lanes: its bf16
+/// step went from 1.08x its fp32 step to 0.97x, fp8 from 1.29x to 1.16x
+/// (one thread of a Zen 5, medians of six alternating runs).
 bool pairsPayOff(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
-                 int64_t rows, int64_t cols) {
+                 int64_t cols) {
   return op.getStaticLoopRanges()[loops.k] >= ampc::cpu::kDotMinDepth &&
-         !wholeOutputTile(op, loops, rows, cols);
+         cols % ampc::cpu::kDotLanes == 0;
 }
 
 /// Vector instructions per output element and k step of a register tile
@@ -202,17 +207,16 @@ struct AmpcVectorizeContractionsPass
   }
 
   /// How `op` multiplies bf16 inputs on this target (the pass options) in
-  /// register tiles of `rows` x `cols`.
+  /// register tiles of `cols` columns.
   ampc::cpu::Bf16Kernel bf16Kernel(linalg::LinalgOp op,
                                    const ampc::cpu::ContractionLoops &loops,
-                                   int64_t rows, int64_t cols) {
+                                   int64_t cols) {
     using ampc::cpu::Bf16Kernel;
     if (!ampc::cpu::hasBf16ExactInputs(op))
       return Bf16Kernel::widen;
     if (amx && !loops.batch && fillsAmxTiles(op, loops))
       return Bf16Kernel::amx;
-    if (bf16Dot && cols % ampc::cpu::kDotLanes == 0 &&
-        pairsPayOff(op, loops, rows, cols))
+    if (bf16Dot && pairsPayOff(op, loops, cols))
       return Bf16Kernel::dot;
     return Bf16Kernel::widen;
   }
@@ -265,12 +269,11 @@ struct AmpcVectorizeContractionsPass
     for (auto &[op, loops] : ops) {
       auto [rows, cols] =
           registerTileFor(op, loops, registerRows, registerCols);
-      ampc::cpu::Bf16Kernel kernel = bf16Kernel(op, loops, rows, cols);
       auto panels = withOptions(
           ampc::cpu::PanelSizes::forCaches(rows, cols, l1Bytes, l2Bytes));
-      if (kernel == ampc::cpu::Bf16Kernel::widen)
-        if (auto whole = wholeOutputTile(op, loops, rows, cols))
-          std::tie(rows, cols) = *whole;
+      if (auto whole = wholeOutputTile(op, loops, rows, cols))
+        std::tie(rows, cols) = *whole;
+      ampc::cpu::Bf16Kernel kernel = bf16Kernel(op, loops, cols);
       linalg::LinalgOp mmt4d =
           ampc::cpu::packContraction(rewriter, op, loops, rows, cols, kernel);
       bool onAmx = kernel == ampc::cpu::Bf16Kernel::amx;

@@ -226,10 +226,14 @@ func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<1
 
 // With bf16-dot, a bf16 contraction widens to f32 like without it where
 // the pair packing of both operands would cost more than the dot products
-// save: an output that fits one register tile (a convolution's weight
-// gradient over 9 taps and 8 filters takes the whole-output 9 x 8 f32 tile,
-// its operands unpacked), and a k under 16 (a 3x3 convolution over one
-// channel: k = 9). A 32 x 32 output with k = 16 takes the dot products.
+// save: an output that fits one register tile whose columns would be
+// padded to 16 lanes (a convolution's weight gradient over 9 taps and 8
+// filters takes the whole-output 9 x 8 f32 tile, its operands unpacked),
+// and a k under 16 (a 3x3 convolution over one channel: k = 9). A 32 x 32
+// output with k = 16 takes the dot products, and so does a 16 x 16 output
+// with k = 32 in one whole-output tile of 16 rows of one vector: A (16 x 32)
+// packed as 16 k pairs of its 16 rows, B (32 x 16) as 16 k pairs of its 16
+// columns, 16 dot products per k pair and no padded lane.
 // DOT-LABEL: func.func @narrow_bf16_widens
 // DOT: arith.extf %{{.*}} : tensor<300x9xbf16> to tensor<300x9xf32>
 // DOT: arith.extf %{{.*}} : tensor<300x8xbf16> to tensor<300x8xf32>
@@ -243,6 +247,23 @@ func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<1
 // DOT-LABEL: func.func @bf16_k16_dot
 // DOT-NOT: arith.extf
 // DOT: x86vector.avx512.dot
+// DOT-LABEL: func.func @bf16_whole_tile_dot
+// DOT-NOT: arith.extf
+// DOT: linalg.transpose ins(%{{.*}} : tensor<1x16x16x2xbf16>) outs(%{{.*}} : tensor<1x16x16x2xbf16>) permutation = [0, 2, 1, 3]
+// DOT: linalg.transpose ins(%{{.*}} : tensor<16x2x1x16xbf16>) outs(%{{.*}} : tensor<1x16x16x2xbf16>) permutation = [2, 0, 3, 1]
+// DOT: tensor.expand_shape %arg2 {{\[\[}}0, 1], [2, 3]] output_shape [1, 16, 1, 16] : tensor<16x16xf32> into tensor<1x16x1x16xf32>
+// DOT: scf.for {{.*}} -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>) {
+// DOT-COUNT-16: x86vector.avx512.dot %{{.*}}, %{{.*}}, %{{.*}} : vector<32xbf16> -> vector<16xf32>
+// DOT-NOT: x86vector.avx512.dot
+// DOT: scf.yield
+// DOT-NOT: vector.fma
+// DOT: return
+// CHECK-LABEL: func.func @bf16_whole_tile_dot
+// CHECK: arith.extf %{{.*}} : tensor<16x32xbf16> to tensor<16x32xf32>
+// CHECK-NOT: x86vector.avx512.dot
+// NARROW-LABEL: func.func @bf16_whole_tile_dot
+// NARROW: arith.extf %{{.*}} : tensor<16x32xbf16> to tensor<16x32xf32>
+// NARROW-NOT: x86vector.avx512.dot
 #wX = affine_map<(m, n, k) -> (k, m)>
 #wDY = affine_map<(m, n, k) -> (k, n)>
 #wW = affine_map<(m, n, k) -> (m, n)>
@@ -265,6 +286,10 @@ func.func @bf16_short_k_widens(%a: tensor<64x9xbf16>, %b: tensor<9x32xbf16>, %c:
 func.func @bf16_k16_dot(%a: tensor<32x16xbf16>, %b: tensor<16x32xbf16>, %c: tensor<32x32xf32>) -> tensor<32x32xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<32x16xbf16>, tensor<16x32xbf16>) outs(%c : tensor<32x32xf32>) -> tensor<32x32xf32>
   return %r : tensor<32x32xf32>
+}
+func.func @bf16_whole_tile_dot(%a: tensor<16x32xbf16>, %b: tensor<32x16xbf16>, %c: tensor<16x16xf32>) -> tensor<16x16xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<16x32xbf16>, tensor<32x16xbf16>) outs(%c : tensor<16x16xf32>) -> tensor<16x16xf32>
+  return %r : tensor<16x16xf32>
 }
 
 // -----

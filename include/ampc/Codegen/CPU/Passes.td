@@ -39,10 +39,10 @@ def AmpcVectorizeContractions
       the k loop is marked `ampc.micro_kernel`, for
       `ampc-cpu-prefetch-tiles` to prefetch C's tile before it;
     * with `bf16-dot`, contractions of two bf16 inputs with k of at least
-      16 and an output larger than one register tile are not widened (a
-      3x3 convolution over one channel, k = 9, or its 9 x 8 weight
-      gradient would spend more on the pair packing than the dot products
-      save): k is cut into pairs too (A: `M/mr x K/2 x mr x 2`, B: `N/nr
+      16 are not widened, except where a register tile holding their whole
+      output would pad its columns to 16 lanes (a 3x3 convolution over one
+      channel, k = 9, or its 9 x 8 weight gradient would spend more on the
+      pair packing than the dot products save): k is cut into pairs too (A: `M/mr x K/2 x mr x 2`, B: `N/nr
       x K/2 x nr x 2`, an odd k zero-padded) and the micro-kernel
       multiplies a pair of A (broadcast as one 32-bit value) with `nr/16`
       vectors of B's column pairs in AVX-512 BF16 dot products
