@@ -15,6 +15,7 @@
 #include "ampc/Dialect/Amp/Transforms/Utils.h"
 
 #include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -458,8 +459,12 @@ private:
         if (buffer && !llvm::is_contained(values.params, buffer))
           buffer = averaged(u, buffer);
     }
+    SmallVector<Value> scaledGrads(grads);
     Value foundInf = unscale(u, grads, scale);
-    Value norm = globalNorm(u, grads);
+    Value sumSquares = globalSumOfSquares(u, grads);
+    if (isScaled())
+      foundInf = foundInfBeyondFiniteNorm(u, sumSquares, scaledGrads);
+    Value norm = math::SqrtOp::create(b, u.loc, sumSquares);
     if (clipNorm > 0)
       clip(u, grads, norm);
     SmallVector<Value> results = optimizerUpdate(u, values, grads);
@@ -513,8 +518,9 @@ private:
     return op.getFoundInf();
   }
 
-  /// The global L2 norm of `grads` (f32 scalar).
-  Value globalNorm(UpdateBuilder &u, ArrayRef<Value> grads) {
+  /// The sum of the squares of every element of `grads` (f32 scalar), the
+  /// square of their global L2 norm.
+  Value globalSumOfSquares(UpdateBuilder &u, ArrayRef<Value> grads) {
     Value sumSquares;
     for (Value g : grads) {
       Value s = u.scalar(u.sumOfSquares(g));
@@ -522,7 +528,38 @@ private:
                        ? Value(arith::AddFOp::create(u.b, u.loc, sumSquares, s))
                        : s;
     }
-    return math::SqrtOp::create(u.b, u.loc, sumSquares);
+    return sumSquares;
+  }
+
+  /// found_inf, checked element by element only where the sum of squares of
+  /// the unscaled gradients is not finite. A non-finite scaled gradient
+  /// makes its unscaled value inf or NaN (the inverse scale is positive, or
+  /// inf times a zero), its square inf or NaN, and the sum of squares, whose
+  /// other terms are never negative, inf or NaN; so a finite sum means no
+  /// non-finite gradient, and the check (a reduction over every gradient)
+  /// runs only on steps that overflow, or whose finite gradients square
+  /// beyond f32's range. There the found_inf of `amp.unscale_grads` of the
+  /// scaled gradients decides as before, by 1 (its unscaled results are
+  /// unused; another scale than the one before keeps CSE from replacing it
+  /// by the unscaling outside the branch, whose found_inf is now unused:
+  /// neither computes what nothing reads once lowered).
+  Value foundInfBeyondFiniteNorm(UpdateBuilder &u, Value sumSquares,
+                                 ArrayRef<Value> scaledGrads) {
+    Value inf = u.constant(INFINITY);
+    Value finite = arith::CmpFOp::create(u.b, u.loc, arith::CmpFPredicate::OLT,
+                                         sumSquares, inf);
+    auto check = scf::IfOp::create(u.b, u.loc, TypeRange{u.b.getI1Type()},
+                                   finite, /*withElseRegion=*/true);
+    OpBuilder::InsertionGuard guard(u.b);
+    u.b.setInsertionPointToStart(check.thenBlock());
+    scf::YieldOp::create(u.b, u.loc,
+                         ValueRange{arith::ConstantOp::create(
+                             u.b, u.loc, u.b.getBoolAttr(false))});
+    u.b.setInsertionPointToStart(check.elseBlock());
+    SmallVector<Value> grads(scaledGrads);
+    Value foundInf = unscale(u, grads, u.constant(1.0));
+    scf::YieldOp::create(u.b, u.loc, ValueRange{foundInf});
+    return check.getResult(0);
   }
 
   /// torch.nn.utils.clip_grad_norm_: coef = max_norm / (norm + 1e-6),

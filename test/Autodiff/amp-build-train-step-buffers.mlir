@@ -72,7 +72,8 @@ func.func @forward_train(%w: tensor<4xf32> {amp.param = "w"},
 // The gradient of w only, unscaled; the update; the buffer's new value
 // kept only if the step is not skipped.
 // CHECK: amp.unscale_grads(%{{[^)]*}}) by %{{.*}} : (tensor<4xf32>) -> (tensor<4xf32>)
-// CHECK: %[[SEL:.*]]:3 = amp.select_update %found_inf, old(%[[W]], %[[RM]], %[[MOM]] : {{.*}}), new(%{{.*}}, %[[NEWRM]], %{{.*}} :
+// CHECK: %[[INF:.*]] = scf.if
+// CHECK: %[[SEL:.*]]:3 = amp.select_update %[[INF]], old(%[[W]], %[[RM]], %[[MOM]] : {{.*}}), new(%{{.*}}, %[[NEWRM]], %{{.*}} :
 // CHECK: return %[[SEL]]#0, %[[SEL]]#1, %[[SEL]]#2,
 
 // ADAM: func.func @train_state_init() -> (tensor<4xf32> {amp.role = "param0.exp_avg"}, tensor<4xf32> {amp.role = "param0.exp_avg_sq"}, tensor<f32> {amp.role = "beta1_power"}, tensor<f32> {amp.role = "beta2_power"})

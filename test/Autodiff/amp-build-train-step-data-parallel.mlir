@@ -86,10 +86,13 @@ func.func @forward_train(%w: tensor<512x512xf32> {amp.param = "w"}, %v: tensor<8
 // The buffer's new value, averaged.
 // CHECK: %[[RM:.*]] = amp.all_reduce mean %{{.*}} : tensor<8xf32> -> tensor<8xf32>
 // Unscaling (and its inf/NaN check) reads the averaged gradients only.
-// CHECK: %[[UN:.*]]:2, %[[INF:.*]] = amp.unscale_grads(%[[W]], %[[V]]) by
+// CHECK: %[[UN:.*]]:2, %{{.*}} = amp.unscale_grads(%[[W]], %[[V]]) by
 // The norm and clipping read the unscaled averages; a skipped step keeps
-// the old values by the averaged found-inf.
+// the old values by the averaged found-inf (checked on the averaged
+// gradients where the norm is not finite).
 // CHECK: ins(%[[UN]]#0 : tensor<512x512xf32>)
+// CHECK: %[[INF:.*]] = scf.if
+// CHECK: amp.unscale_grads(%[[W]], %[[V]]) by
 // CHECK: math.sqrt
 // CHECK: %[[SEL:.*]]:5 = amp.select_update %[[INF]], old({{.*}}), new(%{{.*}}, %{{.*}}, %[[RM]],
 // CHECK: %[[LOSS:.*]] = amp.all_reduce mean %{{.*}} : tensor<f32> -> tensor<f32>

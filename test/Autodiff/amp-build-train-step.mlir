@@ -51,13 +51,25 @@ func.func @forward(%w: tensor<4x3xf32> {amp.param}, %b: tensor<3xf32> {amp.param
 // DYN-SAME: %[[SCALE:.*]]: tensor<f32> {amp.role = "loss_scale"}, %[[GROWTH:.*]]: tensor<i32> {amp.role = "growth_tracker"}, %[[HYST:.*]]: tensor<i32> {amp.role = "hysteresis_tracker"},
 // DYN-SAME: %[[X:.*]]: tensor<2x4xf32> {amp.role = "batch", x.note = "input"})
 // DYN-SAME: -> (tensor<4x3xf32> {amp.role = "param0"}, tensor<3xf32> {amp.role = "param1"}, tensor<4x3xf32> {amp.role = "param0.momentum"}, tensor<3xf32> {amp.role = "param1.momentum"}, tensor<f32> {amp.role = "loss_scale"}, tensor<i32> {amp.role = "growth_tracker"}, tensor<i32> {amp.role = "hysteresis_tracker"}, tensor<f32> {amp.role = "loss"}, tensor<i1> {amp.role = "found_inf"}, tensor<f32> {amp.role = "grad_norm"})
+// DYN-DAG: %[[FALSE:.*]] = arith.constant false
+// DYN-DAG: %[[INFTY:.*]] = arith.constant 0x7F800000 : f32
+// DYN-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
 // The seed of the reverse sweep is the loss scale itself.
 // DYN: %[[S:.*]] = tensor.extract %[[SCALE]][] : tensor<f32>
 // DYN: linalg.generic {{.*}} ins(%{{.*}}, %[[SCALE]] : tensor<2x3xf32>, tensor<f32>) {{.*}} attrs = {amp.gradient, amp.origin = "{{[a-z_0-9.]*}}"}
-// DYN: %[[G:.*]]:2, %[[INF:.*]] = amp.unscale_grads(%{{.*}}, %{{.*}}) by %[[S]] : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
-// The global norm, then momentum and parameter updates, all in f32.
+// DYN: %[[G:.*]]:2, %{{.*}} = amp.unscale_grads(%[[GW:.*]], %[[GB:.*]]) by %[[S]] : (tensor<4x3xf32>, tensor<3xf32>) -> (tensor<4x3xf32>, tensor<3xf32>)
+// The global norm's sum of squares, in f32; found_inf is false where it is
+// finite, and only otherwise checked on the scaled gradients.
 // DYN-COUNT-2: amp.precision = #amp.precision<compute = f32, accumulate = f32>
-// DYN: math.sqrt
+// DYN: %[[SUM:.*]] = arith.addf %extracted{{.*}}, %extracted{{.*}} : f32
+// DYN: %[[FINITE:.*]] = arith.cmpf olt, %[[SUM]], %[[INFTY]] : f32
+// DYN: %[[INF:.*]] = scf.if %[[FINITE]] -> (i1) {
+// DYN-NEXT: scf.yield %[[FALSE]] : i1
+// DYN-NEXT: } else {
+// DYN-NEXT: %{{.*}}:2, %[[CHECKED:.*]] = amp.unscale_grads(%[[GW]], %[[GB]]) by %[[ONE]]
+// DYN-NEXT: scf.yield %[[CHECKED]] : i1
+// DYN: math.sqrt %[[SUM]]
+// Momentum and parameter updates, all in f32.
 // DYN-COUNT-4: amp.precision = #amp.precision<compute = f32, accumulate = f32>
 // DYN: %[[NEW:.*]]:4 = amp.select_update %[[INF]], old(%[[W]], %[[B]], %[[VW]], %[[VB]] : {{.*}}), new(
 // DYN: amp.update_loss_scale %[[S]], %{{.*}}, %{{.*}}, %[[INF]] {growth_interval = 100 : i64, hysteresis = 2 : i64, min_scale = 1.000000e+00 : f64}

@@ -323,6 +323,44 @@ TEST(TrainStepTest, StaticScalingSkipsButKeepsTheScale) {
   EXPECT_EQ(trainer->lossScale(), 128.0f);
 }
 
+TEST(TrainStepTest, FiniteGradientsWhoseNormOverflowsAreNotSkipped) {
+  // found_inf is checked element by element only where the gradient norm's
+  // sum of squares is not finite: gradients of 1e20 and more are finite but
+  // square beyond f32's range. The step applies them (GradScaler checks the
+  // gradients, not their norm); an inf or a NaN among them is still found.
+  for (const char *scaling : {"static", "dynamic"}) {
+    SCOPED_TRACE(scaling);
+    ampc::TrainOptions o;
+    o.learningRate = 0.01;
+    o.momentum = 0;
+    o.lossScaling = scaling;
+    o.initScale = 1;
+    auto trainer = makeTrainer(o);
+    ASSERT_TRUE(trainer);
+    ASSERT_FALSE(static_cast<bool>(trainer->setParameter(0, vec(kStart))));
+    std::vector<float> g = {1e20f, -3e30f, 1e25f, 2.0f};
+    auto big = trainer->step({vec(g)});
+    ASSERT_TRUE(static_cast<bool>(big)) << llvm::toString(big.takeError());
+    EXPECT_FALSE(big->skipped);
+    EXPECT_TRUE(std::isinf(big->gradNorm)) << big->gradNorm;
+    Tensor param = trainer->parameters()[0];
+    for (int i = 0; i < 4; ++i)
+      EXPECT_FLOAT_EQ(param.as<float>()[i], kStart[i] - 0.01f * g[i])
+          << "element " << i;
+    for (float bad : {INFINITY, -INFINITY, NAN}) {
+      std::vector<uint8_t> before = snapshot(*trainer);
+      auto skipped = trainer->step({vec({1e20f, bad, 1e25f, 2.0f})});
+      ASSERT_TRUE(static_cast<bool>(skipped));
+      EXPECT_TRUE(skipped->skipped) << bad;
+      EXPECT_EQ(snapshot(*trainer), before) << bad;
+    }
+    auto small = trainer->step({vec({0.5f, 0.5f, 0.5f, 0.5f})});
+    ASSERT_TRUE(static_cast<bool>(small));
+    EXPECT_FALSE(small->skipped);
+    EXPECT_FLOAT_EQ(small->gradNorm, 1.0f);
+  }
+}
+
 TEST(TrainStepTest, WithoutLossScalingANonFiniteLossIsAnError) {
   ampc::TrainOptions o;
   o.lossScaling = "none";

@@ -96,7 +96,11 @@ def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
       seeded with the loss scale (1 without loss scaling);
     - with loss scaling, `amp.unscale_grads` (inverse scale in f64, inf/NaN
       check); the global L2 norm of the unscaled gradients, and clipping to
-      `clip-norm` as `torch.nn.utils.clip_grad_norm_` does;
+      `clip-norm` as `torch.nn.utils.clip_grad_norm_` does. found_inf is
+      false where the norm's sum of squares is finite (a non-finite
+      gradient makes it inf or NaN), and only otherwise checked element by
+      element (`scf.if`), so a step that does not overflow reads its
+      gradients once, not twice;
     - the optimizer update with torch semantics: `sgd` (momentum, Nesterov,
       weight decay), `adam` (L2 weight decay) or `adamw` (decoupled weight
       decay); master weights and optimizer state in f32;
@@ -178,6 +182,7 @@ def AmpBuildTrainStep : Pass<"amp-build-train-step", "::mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::ampc::amp::AmpDialect"];
 }

@@ -601,8 +601,14 @@ void lowerUnscaleGrads(OpBuilder &b, UnscaleGradsOp op,
   Value inv64 = arith::DivFOp::create(b, loc, one64, scale64);
   Value inv = arith::TruncFOp::create(b, loc, b.getF32Type(), inv64);
   Value found = arith::ConstantOp::create(b, loc, b.getBoolAttr(false));
+  // found_inf is a reduction over every gradient: none where nothing reads
+  // it (amp-build-train-step checks element by element only where the
+  // gradient norm is not finite).
+  bool check = !op.getFoundInf().use_empty();
   for (Value grad : op.getGrads()) {
     results.push_back(scaleBy(b, loc, grad, inv));
+    if (!check)
+      continue;
     Value anyBad;
     if (isa<RankedTensorType>(grad.getType())) {
       // Some |x| is inf or NaN: the largest pattern is at least inf's.
