@@ -136,19 +136,19 @@ wholeOutputTile(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
 }
 
 /// True if bf16 dot products pay for packing `op`'s operands in k pairs (a
-/// copy of both) into register tiles of `rows` x `cols`: k is at least
-/// kDotMinDepth, and a tile that holds the whole output (wholeOutputTile)
-/// has no padded lane (its columns fill whole dot-product vectors). The zoo
-/// CNN's 3x3 convolution over a 1-channel image (k = 9 taps, padded to 10;
-/// pairs that straddle the patches' rows) and its weight gradient over 8
-/// filters (a 9 x 8 output, which the widened path computes straight from
-/// the operands, unpacked) lost more in packing than the dot products
-/// saved: its bf16 step on a Zen 5 took 0.50 ms with them, 0.35 widened
-/// (fp32: 0.30). A classifier's weight gradient (4096 x 10 by k = 256)
-/// gains: 109 GFLOP/s against 50 widened. So do the transformer block's
-/// 16 x 16 outputs over k = 16 and 32, whole tiles of 16 lanes: its bf16
-/// step went from 1.08x its fp32 step to 0.97x, fp8 from 1.29x to 1.16x
-/// (one thread of a Zen 5, medians of six alternating runs).
+/// copy of both) into register tiles of `cols` columns (the target's, or a
+/// tile that holds the whole output: wholeOutputTile): k is at least
+/// kDotMinDepth and the columns fill whole dot-product vectors, no lane
+/// padded. The zoo CNN's 3x3 convolution over a 1-channel image (k = 9
+/// taps, padded to 10; pairs that straddle the patches' rows) and its
+/// weight gradient over 8 filters (a 9 x 8 output, which the widened path
+/// computes straight from the operands, unpacked) lost more in packing than
+/// the dot products saved: its bf16 step on a Zen 5 took 0.50 ms with them,
+/// 0.35 widened (fp32: 0.30). A classifier's weight gradient (4096 x 10 by
+/// k = 256) gains: 109 GFLOP/s against 50 widened. So do the transformer
+/// block's 16 x 16 outputs over k = 16 and 32, whole tiles of 16 lanes: its
+/// bf16 step went from 1.08x its fp32 step to 0.97x, fp8 from 1.29x to
+/// 1.16x (one thread of a Zen 5, medians of six alternating runs).
 bool pairsPayOff(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
                  int64_t cols) {
   return op.getStaticLoopRanges()[loops.k] >= ampc::cpu::kDotMinDepth &&

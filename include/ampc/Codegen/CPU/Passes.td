@@ -42,8 +42,9 @@ def AmpcVectorizeContractions
       16 are not widened, except where a register tile holding their whole
       output would pad its columns to 16 lanes (a 3x3 convolution over one
       channel, k = 9, or its 9 x 8 weight gradient would spend more on the
-      pair packing than the dot products save): k is cut into pairs too (A: `M/mr x K/2 x mr x 2`, B: `N/nr
-      x K/2 x nr x 2`, an odd k zero-padded) and the micro-kernel
+      pair packing than the dot products save): k is cut into pairs too
+      (A: `M/mr x K/2 x mr x 2`, B: `N/nr x K/2 x nr x 2`, an odd k
+      zero-padded) and the micro-kernel
       multiplies a pair of A (broadcast as one 32-bit value) with `nr/16`
       vectors of B's column pairs in AVX-512 BF16 dot products
       (`x86vector.avx512.dot`, vdpbf16ps), into `mr x nr/16` accumulators
