@@ -2,12 +2,15 @@
 //
 // A contraction followed by a bias along its columns, a scale per row, a
 // ReLU and a residual sum, optionally reshaped and cast to bf16, through
-// the JIT at every ISA level the host runs, with 1 and 2 threads. Where the
-// whole output fits the target's register tile, the elementwise ops run on
-// the accumulators (ampc-cpu-fuse-epilogues); elsewhere in their own loop.
-// The contraction is exact (inputs with 7 significant bits, k = 16), so the
-// result must equal, bit for bit, the same f32 operations done here in
-// sequence and rounded to bf16 by the reference of FloatReference.h.
+// the JIT at every ISA level the host runs, with 1 and 2 threads. The
+// elementwise ops run on the accumulators (ampc-cpu-fuse-epilogues): after
+// the k loop where the whole output fits the target's register tile, in the
+// last k block of each tile of a tiled contraction (in C itself, or beside
+// it where C is also returned); a residual of a C padded to whole tiles
+// keeps them in their own loop. The contraction is exact (inputs with 7
+// significant bits; sums of up to 512 products of them fit f32's 24 bits),
+// so the result must equal, bit for bit, the same f32 operations done here
+// in sequence and rounded to bf16 by the reference of FloatReference.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,13 +31,15 @@ using namespace ampc::testing;
 
 namespace {
 
-constexpr int64_t kDepth = 16;
-
 struct Case {
   int64_t m, n;
   /// The result reshaped to [m / rows, rows, n] (0: left m x n).
   int64_t rows = 0;
   bool bf16 = false;
+  /// k: 16 is one k block, 300 two (the default 256 deep).
+  int64_t depth = 16;
+  /// The product is returned too (a second reader of C).
+  bool keepProduct = false;
 };
 
 std::string tensorOf(std::initializer_list<int64_t> shape,
@@ -69,17 +74,22 @@ std::string source(const Case &c) {
     tail += "  %r = amp.cast " + result + " : " + mn + " to " + out + "\n";
     result = "%r";
   }
-  return "func.func @f(%a: " + tensorOf({c.m, kDepth}) +
-         ", %b: " + tensorOf({kDepth, c.n}) + ", %bias: " + tensorOf({c.n}) +
+  std::string results = out, returned = result + " : " + out;
+  if (c.keepProduct) {
+    results = "(" + out + ", " + tensorOf({c.m, c.n}) + ")";
+    returned = result + ", %p : " + out + ", " + tensorOf({c.m, c.n});
+  }
+  return "func.func @f(%a: " + tensorOf({c.m, c.depth}) +
+         ", %b: " + tensorOf({c.depth, c.n}) + ", %bias: " + tensorOf({c.n}) +
          ", %scale: " + tensorOf({c.m}) + ", %res: " + tensorOf({c.m, c.n}) +
-         ") -> " + out +
+         ") -> " + results +
          " {\n  %z = arith.constant 0.0 : f32\n"
          "  %e = tensor.empty() : " +
          tensorOf({c.m, c.n}) +
          "\n  %c = linalg.fill ins(%z : f32) outs(%e : " +
          tensorOf({c.m, c.n}) + ") -> " + tensorOf({c.m, c.n}) +
-         "\n  %p = linalg.matmul ins(%a, %b : " + tensorOf({c.m, kDepth}) +
-         ", " + tensorOf({kDepth, c.n}) +
+         "\n  %p = linalg.matmul ins(%a, %b : " + tensorOf({c.m, c.depth}) +
+         ", " + tensorOf({c.depth, c.n}) +
          ") outs(%c : " + tensorOf({c.m, c.n}) + ") -> " +
          tensorOf({c.m, c.n}) +
          "\n  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, "
@@ -96,8 +106,7 @@ std::string source(const Case &c) {
          "    %v = arith.maximumf %u, %z : f32\n"
          "    %w = arith.addf %v, %x3 : f32\n"
          "    linalg.yield %w : f32\n  } -> " +
-         tensorOf({c.m, c.n}) + "\n" + tail + "  return " + result + " : " +
-         out + "\n}\n";
+         tensorOf({c.m, c.n}) + "\n" + tail + "  return " + returned + "\n}\n";
 }
 
 /// Multiples of 1/64 in [-2, 2) (exact products and sums of 16 of them).
@@ -122,12 +131,18 @@ Tensor anyTensor(std::vector<int64_t> dims, unsigned seed) {
 
 /// Element (i, j) of the result, computed here: f32 operations one at a
 /// time (no contraction into fused multiply-adds), then bf16 if asked.
+/// Element (i, j) of the product (exact in any order).
+float productAt(const Case &c, const std::vector<Tensor> &in, int64_t i,
+                int64_t j) {
+  float sum = 0;
+  for (int64_t l = 0; l < c.depth; ++l)
+    sum += in[0].as<float>()[i * c.depth + l] * in[1].as<float>()[l * c.n + j];
+  return sum;
+}
+
 uint32_t expectedBits(const Case &c, const std::vector<Tensor> &in, int64_t i,
                       int64_t j) {
-  float sum = 0;
-  for (int64_t l = 0; l < kDepth; ++l)
-    sum += in[0].as<float>()[i * kDepth + l] * in[1].as<float>()[l * c.n + j];
-  volatile float t = sum + in[2].as<float>()[j];
+  volatile float t = productAt(c, in, i, j) + in[2].as<float>()[j];
   volatile float u = t * in[3].as<float>()[i];
   volatile float v = u > 0.0f ? float(u) : 0.0f;
   float w = v + in[4].as<float>()[i * c.n + j];
@@ -151,8 +166,8 @@ uint32_t gotBits(const Case &c, const Tensor &t, int64_t index) {
 void runCase(const Case &c) {
   SCOPED_TRACE(source(c));
   std::vector<Tensor> inputs;
-  inputs.push_back(exactTensor({c.m, kDepth}, 1));
-  inputs.push_back(exactTensor({kDepth, c.n}, 2));
+  inputs.push_back(exactTensor({c.m, c.depth}, 1));
+  inputs.push_back(exactTensor({c.depth, c.n}, 2));
   inputs.push_back(anyTensor({c.n}, 3));
   inputs.push_back(anyTensor({c.m}, 4));
   inputs.push_back(anyTensor({c.m, c.n}, 5));
@@ -169,6 +184,13 @@ void runCase(const Case &c) {
           ASSERT_EQ(gotBits(c, result, i * c.n + j),
                     expectedBits(c, inputs, i, j))
               << "row " << i << " column " << j;
+      ASSERT_EQ(out->size(), c.keepProduct ? 2u : 1u);
+      if (c.keepProduct)
+        for (int64_t i = 0; i < c.m; ++i)
+          for (int64_t j = 0; j < c.n; ++j)
+            ASSERT_EQ((*out)[1].as<float>()[i * c.n + j],
+                      productAt(c, inputs, i, j))
+                << "product row " << i << " column " << j;
     }
 }
 
@@ -188,8 +210,26 @@ TEST(EpilogueTest, ReshapedAndCastToBf16) {
 }
 
 TEST(EpilogueTest, OutputsLargerThanATile) {
-  // Tiled contractions keep the elementwise ops in their own loop.
+  // C padded to whole tiles (37 x 19, 40 x 48 on AVX-512's 64 columns): the
+  // residual keeps the ops in their own loop.
   for (Case c : {Case{40, 48}, Case{37, 19, 0, true}})
+    runCase(c);
+}
+
+TEST(EpilogueTest, TiledContractionsInOneKBlock) {
+  // 48 x 128 is whole tiles at every ISA level (6, 8 or 4 rows; 64, 32 or
+  // 16 columns): the ops run on each tile's accumulators, into C itself, or
+  // beside C where the product is returned too; reshaped and cast to bf16.
+  for (Case c : {Case{48, 128}, Case{48, 128, 0, false, 16, true},
+                 Case{48, 128, 8, true}})
+    runCase(c);
+}
+
+TEST(EpilogueTest, TiledContractionsInSeveralKBlocks) {
+  // k = 300 is two k blocks: the ops run in the last one only (a partial
+  // sum in an earlier one would give other values).
+  for (Case c :
+       {Case{48, 128, 0, false, 300}, Case{48, 128, 0, true, 300, true}})
     runCase(c);
 }
 

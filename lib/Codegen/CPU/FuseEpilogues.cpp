@@ -6,22 +6,30 @@
 // vector stores (a contraction's register tile after its k loop) is computed
 // on those vectors: its body, one vector at a time, on the accumulators
 // themselves. The tile is not stored and read back, and the op is not a
-// loop of its own.
+// loop of its own. Such an op after a tiled contraction first moves into
+// the contraction's loops, as an op on each tile after its micro-kernel
+// (in the last k block), so that it too runs on the accumulators.
 //
 //===----------------------------------------------------------------------===//
 
+#include "PackedContractions.h"
 #include "ampc/Codegen/CPU/Passes.h"
 
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Dominance.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Iterators.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
 
 #include <map>
 
@@ -156,6 +164,16 @@ bool hasLanewiseBody(linalg::GenericOp op) {
   return true;
 }
 
+/// True if `op` could run on vectors: all its loops parallel and static, a
+/// lanewise body, on tensors.
+bool epilogueCandidate(linalg::GenericOp op) {
+  unsigned loops = op.getNumLoops();
+  return op.hasPureTensorSemantics() && loops != 0 &&
+         op.getNumParallelLoops() == loops && !op.hasIndexSemantics() &&
+         !ShapedType::isDynamicShape(op.getStaticLoopRanges()) &&
+         hasLanewiseBody(op);
+}
+
 /// The inputs of `op` (by operand number, read through the identity) whose
 /// elements stores of vectors of one width wrote, if there are any and `op`
 /// can be computed on them: all loops parallel and static, a lanewise body,
@@ -165,10 +183,7 @@ bool hasLanewiseBody(linalg::GenericOp op) {
 using ForwardedInputs = DenseMap<unsigned, WrittenVectors>;
 std::optional<ForwardedInputs> epilogueInputs(linalg::GenericOp op) {
   unsigned loops = op.getNumLoops();
-  if (!op.hasPureTensorSemantics() || loops == 0 ||
-      op.getNumParallelLoops() != loops || op.hasIndexSemantics() ||
-      ShapedType::isDynamicShape(op.getStaticLoopRanges()) ||
-      !hasLanewiseBody(op))
+  if (!epilogueCandidate(op))
     return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   ForwardedInputs forwarded;
@@ -337,6 +352,546 @@ void computeOnVectors(RewriterBase &b, linalg::GenericOp op,
   b.replaceOp(op, outputs);
 }
 
+/// `value` (static) reshaped to `shape` (as many elements) keeping its
+/// row-major order: collapsed to one dimension, then expanded.
+Value reshapeTo(RewriterBase &b, Location loc, Value value,
+                ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
+  if (type.getRank() > 1) {
+    ReassociationIndices all =
+        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    value = tensor::CollapseShapeOp::create(
+        b, loc, value, ArrayRef<ReassociationIndices>{all});
+  }
+  if (shape.size() == 1)
+    return value;
+  ReassociationIndices all =
+      llvm::to_vector(llvm::seq<int64_t>(0, int64_t(shape.size())));
+  return tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(shape, type.getElementType()), value,
+      ArrayRef<ReassociationIndices>{all});
+}
+
+/// The loops of the tiled contraction (kTiledContractionAttr) whose
+/// outermost loop yields `value`, outermost first, down to the one around
+/// its micro-kernel; empty if `value` is not such a loop's result.
+SmallVector<LoopLikeOpInterface> tiledContractionLoops(Value value) {
+  Operation *outer = value.getDefiningOp();
+  if (!outer || !outer->hasAttr(ampc::cpu::kTiledContractionAttr) ||
+      outer->getParentOp()->hasAttr(ampc::cpu::kTiledContractionAttr))
+    return {};
+  scf::ForOp kernel;
+  WalkResult walk = outer->walk([&](scf::ForOp loop) {
+    if (!loop->hasAttr(ampc::cpu::kMicroKernelAttr))
+      return WalkResult::advance();
+    if (kernel)
+      return WalkResult::interrupt();
+    kernel = loop;
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted() || !kernel)
+    return {};
+  SmallVector<LoopLikeOpInterface> loops;
+  for (Operation *op = kernel->getParentOp(); op != outer->getParentOp();
+       op = op->getParentOp())
+    if (auto loop = dyn_cast<LoopLikeOpInterface>(op))
+      loops.insert(loops.begin(), loop);
+  return loops;
+}
+
+/// C's tiles (the result of the loops of a tiled contraction: M1 x mr x N1 x
+/// nr) that `value` reads in row-major order through reshapes, and how much
+/// of them: all, or the first `rows` rows and `cols` columns of the M1 * mr
+/// x N1 * nr result where C was padded to whole tiles.
+struct TiledResult {
+  Value tiles;
+  int64_t rows = 0, cols = 0;
+  SmallVector<LoopLikeOpInterface> loops;
+};
+std::optional<TiledResult> tiledResult(Value value) {
+  TiledResult result;
+  Value source = throughReshapes(value);
+  if (auto slice = source.getDefiningOp<tensor::ExtractSliceOp>()) {
+    auto collapse = slice.getSource().getDefiningOp<tensor::CollapseShapeOp>();
+    SmallVector<ReassociationIndices> groups = {{0, 1}, {2, 3}};
+    if (!collapse || collapse.getReassociationIndices() != groups ||
+        !slice.hasZeroOffset() || !slice.hasUnitStride() ||
+        !slice.getType().hasStaticShape() || slice.getType().getRank() != 2)
+      return std::nullopt;
+    result.rows = slice.getType().getDimSize(0);
+    result.cols = slice.getType().getDimSize(1);
+    source = collapse.getSrc();
+  }
+  auto type = dyn_cast<RankedTensorType>(source.getType());
+  if (!type || type.getRank() != 4 || !type.hasStaticShape())
+    return std::nullopt;
+  if (!result.rows) {
+    result.rows = type.getDimSize(0) * type.getDimSize(1);
+    result.cols = type.getDimSize(2) * type.getDimSize(3);
+  }
+  result.tiles = source;
+  result.loops = tiledContractionLoops(source);
+  if (result.loops.empty())
+    return std::nullopt;
+  return result;
+}
+
+/// How `op` reads an input once it runs on C's tiles (loops M1 x mr x N1 x
+/// nr): the whole result's shape through the identity (C unpadded), a
+/// value per column (a bias: its map reads the innermost loop only), a
+/// value per row (its map reads the other loops, in order), or a scalar.
+enum class TiledRead { whole, columns, rows, scalar };
+
+/// The kind of read of `operand` by `op` on C's tiles `c`, if it is one.
+std::optional<TiledRead> tiledRead(linalg::GenericOp op, OpOperand &operand,
+                                   const TiledResult &c) {
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  ArrayRef<int64_t> tiles =
+      cast<RankedTensorType>(c.tiles.getType()).getShape();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  unsigned last = op.getNumLoops() - 1;
+  if (ranges[last] != c.cols)
+    return std::nullopt;
+  if (map.isIdentity())
+    return c.rows == tiles[0] * tiles[1] && c.cols == tiles[2] * tiles[3]
+               ? std::optional(TiledRead::whole)
+               : std::nullopt;
+  if (llvm::all_of(map.getResults(),
+                   [](AffineExpr e) { return isa<AffineConstantExpr>(e); }))
+    return TiledRead::scalar;
+  if (map ==
+      AffineMap::get(last + 1, 0, getAffineDimExpr(last, op.getContext())))
+    return TiledRead::columns;
+  if (last > 0 &&
+      map == AffineMap::getMultiDimIdentityMap(last + 1, op.getContext())
+                 .getMajorSubMap(last))
+    return TiledRead::rows;
+  return std::nullopt;
+}
+
+/// The map through which the op on tiles reads an input read as `kind`
+/// (`scalars`: the constant results of a scalar's map).
+AffineMap tiledMap(MLIRContext *context, TiledRead kind,
+                   ArrayRef<AffineExpr> scalars) {
+  auto dims = [&](unsigned first) {
+    return AffineMap::get(4, 0,
+                          {getAffineDimExpr(first, context),
+                           getAffineDimExpr(first + 1, context)},
+                          context);
+  };
+  switch (kind) {
+  case TiledRead::whole:
+    return AffineMap::getMultiDimIdentityMap(4, context);
+  case TiledRead::columns:
+    return dims(2);
+  case TiledRead::rows:
+    return dims(0);
+  case TiledRead::scalar:
+    break;
+  }
+  return AffineMap::get(4, 0, scalars, context);
+}
+
+/// `values` (static, one per row or per column of C, `count` of them) as
+/// the tiles read them: zero-padded to whole tiles and split into [outer,
+/// inner].
+Value splitForTiles(RewriterBase &b, Location loc, Value values, int64_t count,
+                    int64_t outer, int64_t inner) {
+  values = reshapeTo(b, loc, values, {count});
+  if (count != outer * inner) {
+    auto type = cast<RankedTensorType>(values.getType());
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+    values = tensor::createPadHighOp(
+        RankedTensorType::get({outer * inner}, type.getElementType()), values,
+        zero, /*nofold=*/false, loc, b);
+  }
+  return reshapeTo(b, loc, values, {outer, inner});
+}
+
+/// `value`, read as `kind` by the op on C's tiles `c`, shaped as that op
+/// reads it.
+Value shapedForTiles(RewriterBase &b, Location loc, Value value, TiledRead kind,
+                     const TiledResult &c) {
+  ArrayRef<int64_t> tiles =
+      cast<RankedTensorType>(c.tiles.getType()).getShape();
+  switch (kind) {
+  case TiledRead::whole:
+    return reshapeTo(b, loc, value, tiles);
+  case TiledRead::columns:
+    return splitForTiles(b, loc, value, c.cols, tiles[2], tiles[3]);
+  case TiledRead::rows:
+    return splitForTiles(b, loc, value, c.rows, tiles[0], tiles[1]);
+  case TiledRead::scalar:
+    break;
+  }
+  return value;
+}
+
+/// True if every value `op` reads from outside (its inputs other than
+/// `except`, the values its body captures) is defined before `loop`.
+bool readsOnlyValuesBefore(linalg::GenericOp op, OpOperand *except,
+                           Operation *loop, DominanceInfo &dominance) {
+  SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op.getRegion(), captured);
+  for (OpOperand *operand : op.getDpsInputOperands())
+    if (operand != except)
+      captured.insert(operand->get());
+  return llvm::all_of(captured, [&](Value value) {
+    return dominance.properlyDominates(value, loop);
+  });
+}
+
+/// True if each value from C's tiles to `value` (through reshapes) has one
+/// use: nothing else reads C.
+bool onlyReader(Value value, Value tiles) {
+  while (value != tiles) {
+    Operation *reshape = value.getDefiningOp();
+    if (!value.hasOneUse() || !reshape || reshape->getNumOperands() == 0)
+      return false;
+    value = reshape->getOperand(0);
+  }
+  return value.hasOneUse();
+}
+
+/// Where the loops put the tile `insert` writes: the sum of the offsets of
+/// the slices between it and the tensor outside the outermost loop.
+SmallVector<OpFoldResult> tileOffsets(RewriterBase &b, Location loc,
+                                      tensor::InsertSliceOp insert) {
+  SmallVector<OpFoldResult> offsets = insert.getMixedOffsets();
+  auto add = [&](ArrayRef<OpFoldResult> more) {
+    AffineExpr x, y;
+    bindSymbols(b.getContext(), x, y);
+    for (auto [offset, other] : llvm::zip(offsets, more))
+      offset =
+          affine::makeComposedFoldedAffineApply(b, loc, x + y, {offset, other});
+  };
+  Value dest = insert.getDest();
+  while (true) {
+    if (auto slice = dest.getDefiningOp<tensor::ExtractSliceOp>()) {
+      add(slice.getMixedOffsets());
+      dest = slice.getSource();
+    } else if (auto arg = dyn_cast<BlockArgument>(dest);
+               arg && isa<scf::ForOp>(arg.getOwner()->getParentOp()) &&
+               arg.getArgNumber() > 0) {
+      auto loop = cast<scf::ForOp>(arg.getOwner()->getParentOp());
+      dest = loop.getTiedLoopInit(arg)->get();
+    } else if (auto arg = dyn_cast<BlockArgument>(dest);
+               arg && isa<scf::ForallOp>(arg.getOwner()->getParentOp())) {
+      auto loop = cast<scf::ForallOp>(arg.getOwner()->getParentOp());
+      dest = loop.getTiedOpOperand(arg)->get();
+    } else {
+      return offsets;
+    }
+  }
+}
+
+/// The k-block loop among `loops`, if C's sums take more than one block.
+scf::ForOp kBlockLoop(ArrayRef<LoopLikeOpInterface> loops) {
+  for (LoopLikeOpInterface loop : loops)
+    if (loop->hasAttr(ampc::cpu::kKBlocksAttr))
+      return dyn_cast<scf::ForOp>(loop.getOperation());
+  return {};
+}
+
+/// Makes `tile` (the fused op on one tile of C; its input `read` is C's
+/// sums) leave the sums as they are except in the last k block: earlier
+/// blocks need their partial sums. A select per element, which runs on the
+/// vectors as the rest of the body does; not a branch, whose two tiles
+/// would be two buffers, and whose blocks would land inside the alloca
+/// scope of an OpenMP loop's body once lowered.
+void onlyInLastKBlock(RewriterBase &b, linalg::GenericOp tile, unsigned read,
+                      scf::ForOp kLoop) {
+  Location loc = tile.getLoc();
+  b.setInsertionPoint(tile);
+  Value next =
+      arith::AddIOp::create(b, loc, kLoop.getInductionVar(), kLoop.getStep());
+  Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, next,
+                                     kLoop.getUpperBound());
+  Operation *yield = tile.getBody()->getTerminator();
+  b.setInsertionPoint(yield);
+  Value kept = arith::SelectOp::create(b, loc, last, yield->getOperand(0),
+                                       tile.getBody()->getArgument(read));
+  b.modifyOpInPlace(yield, [&] { yield->setOperand(0, kept); });
+}
+
+/// The insert_slice by which the innermost of `loops` writes a micro-kernel's
+/// tile (1 x mr x 1 x nr) into C, if it is laid out as lowerPackedContraction
+/// makes it.
+tensor::InsertSliceOp tileInsert(ArrayRef<LoopLikeOpInterface> loops) {
+  auto inner =
+      dyn_cast<scf::ForOp>(LoopLikeOpInterface(loops.back()).getOperation());
+  if (!inner || inner.getNumRegionIterArgs() != 1)
+    return {};
+  auto insert =
+      inner.getYieldedValues()[0].getDefiningOp<tensor::InsertSliceOp>();
+  if (!insert || insert.getSourceType().getRank() != 4 ||
+      !insert.getSourceType().hasStaticShape() ||
+      !insert.getSource().getDefiningOp<tensor::InsertSliceOp>())
+    return {};
+  return insert;
+}
+
+/// The slice of C that `loop` starts from (its first init, where that is a
+/// slice), and the insert that puts its C back (of its first yielded value,
+/// or the scf.forall's insert into its first output), where there is one.
+std::pair<tensor::ExtractSliceOp, Operation *>
+carriedSlices(LoopLikeOpInterface loop) {
+  if (loop.getInits().empty())
+    return {};
+  auto extract = loop.getInits()[0].getDefiningOp<tensor::ExtractSliceOp>();
+  Operation *insert = nullptr;
+  if (auto forOp = dyn_cast<scf::ForOp>(loop.getOperation()))
+    insert = forOp.getYieldedValues()[0].getDefiningOp<tensor::InsertSliceOp>();
+  else if (auto forall = dyn_cast<scf::ForallOp>(loop.getOperation()))
+    for (Operation &op : forall.getTerminator().getYieldingOps())
+      if (op.getOperand(1) == forall.getRegionIterArgs()[0] && !insert)
+        insert = &op;
+  return {extract, insert};
+}
+
+/// True if C is carried through `loops` as tiling makes it: each loop's one
+/// init the one block argument of the loop around it or a slice of it, and
+/// each loop's result yielded by the loop around it or inserted into its
+/// block argument (where the slice came from).
+bool carriesOneTensor(ArrayRef<LoopLikeOpInterface> loops) {
+  for (auto [outerLoop, innerLoop] :
+       llvm::zip(loops.drop_back(), loops.drop_front())) {
+    LoopLikeOpInterface outer = outerLoop, inner = innerLoop;
+    if (outer.getRegionIterArgs().size() != 1 || inner.getInits().size() != 1)
+      return false;
+    Value arg = outer.getRegionIterArgs()[0];
+    Value init = inner.getInits()[0];
+    auto extract = init.getDefiningOp<tensor::ExtractSliceOp>();
+    if (init != arg && !(extract && extract.getSource() == arg))
+      return false;
+    Operation *insert = carriedSlices(outer).second;
+    auto forOp = dyn_cast<scf::ForOp>(outer.getOperation());
+    bool yielded = forOp && forOp.getYieldedValues()[0] == inner->getResult(0);
+    if (!yielded && !(insert && insert->getOperand(0) == inner->getResult(0) &&
+                      insert->getOperand(1) == arg))
+      return false;
+  }
+  return LoopLikeOpInterface(loops.front()).getInits().size() == 1;
+}
+
+/// `loop` with `init` carried too (an iter_arg yielded unchanged, or a shared
+/// output nothing is inserted into yet).
+LoopLikeOpInterface withCarried(RewriterBase &b, LoopLikeOpInterface loop,
+                                Value init) {
+  DictionaryAttr marks = loop->getDiscardableAttrDictionary();
+  LoopLikeOpInterface next;
+  if (auto forOp = dyn_cast<scf::ForOp>(loop.getOperation())) {
+    next = *forOp.replaceWithAdditionalYields(
+        b, init, /*replaceInitOperandsUsesInLoop=*/false,
+        [](OpBuilder &, Location, ArrayRef<BlockArgument> args) {
+          return SmallVector<Value>{args.back()};
+        });
+  } else {
+    auto forall = cast<scf::ForallOp>(loop.getOperation());
+    b.setInsertionPoint(forall);
+    SmallVector<Value> outputs(forall.getOutputs());
+    outputs.push_back(init);
+    auto made = scf::ForallOp::create(
+        b, forall.getLoc(), forall.getMixedLowerBound(),
+        forall.getMixedUpperBound(), forall.getMixedStep(), outputs,
+        forall.getMapping(), [](OpBuilder &, Location, ValueRange) {});
+    b.mergeBlocks(forall.getBody(), made.getBody(),
+                  made.getBody()->getArguments().drop_back());
+    b.replaceOp(forall, made.getResults().drop_back());
+    next = made;
+  }
+  next->setDiscardableAttrs(marks);
+  return next;
+}
+
+/// Carries `init` (shaped like C's tiles) through `loops` beside C, sliced
+/// and inserted back as C is; `innermost` gives what the innermost loop
+/// yields for it from its block argument. Returns its value after the
+/// loops. `loops` are updated to the new loops.
+Value carryBesideC(RewriterBase &b, MutableArrayRef<LoopLikeOpInterface> loops,
+                   Value init, function_ref<Value(Value)> innermost) {
+  SmallVector<Value> args;
+  for (LoopLikeOpInterface &loop : loops) {
+    Value levelInit = args.empty() ? init : args.back();
+    if (auto extract = carriedSlices(loop).first; extract && !args.empty()) {
+      b.setInsertionPoint(loop);
+      levelInit = tensor::ExtractSliceOp::create(
+          b, loop.getLoc(), args.back(), extract.getMixedOffsets(),
+          extract.getMixedSizes(), extract.getMixedStrides());
+    }
+    loop = withCarried(b, loop, levelInit);
+    args.push_back(loop.getRegionIterArgs().back());
+  }
+  auto yieldFrom = [&](LoopLikeOpInterface loop, Value value) {
+    auto forOp = cast<scf::ForOp>(loop.getOperation());
+    Operation *yield = forOp.getBody()->getTerminator();
+    b.modifyOpInPlace(
+        yield, [&] { yield->setOperand(yield->getNumOperands() - 1, value); });
+  };
+  b.setInsertionPoint(loops.back()->getRegion(0).front().getTerminator());
+  yieldFrom(loops.back(), innermost(args.back()));
+  for (int64_t i = int64_t(loops.size()) - 2; i >= 0; --i) {
+    Operation *insert = carriedSlices(loops[i]).second;
+    Value inner = loops[i + 1]->getResults().back();
+    if (!insert || insert->getOperand(0) != loops[i + 1]->getResult(0)) {
+      yieldFrom(loops[i], inner);
+      continue;
+    }
+    auto slices = cast<OffsetSizeAndStrideOpInterface>(insert);
+    b.setInsertionPoint(insert);
+    if (isa<tensor::ParallelInsertSliceOp>(insert)) {
+      tensor::ParallelInsertSliceOp::create(
+          b, insert->getLoc(), inner, args[i], slices.getMixedOffsets(),
+          slices.getMixedSizes(), slices.getMixedStrides());
+      continue;
+    }
+    yieldFrom(loops[i],
+              tensor::InsertSliceOp::create(
+                  b, insert->getLoc(), inner, args[i], slices.getMixedOffsets(),
+                  slices.getMixedSizes(), slices.getMixedStrides()));
+  }
+  return loops.front()->getResults().back();
+}
+
+/// `result` (shaped like C's tiles) as `type`: C's M x N part of it,
+/// reshaped.
+Value untiled(RewriterBase &b, Location loc, Value result, const TiledResult &c,
+              RankedTensorType type) {
+  auto tiles = cast<RankedTensorType>(result.getType());
+  if (c.rows * c.cols != tiles.getNumElements()) {
+    SmallVector<ReassociationIndices> groups = {{0, 1}, {2, 3}};
+    result = tensor::CollapseShapeOp::create(b, loc, result, groups);
+    SmallVector<OpFoldResult> offsets(2, b.getIndexAttr(0)),
+        strides(2, b.getIndexAttr(1)),
+        sizes = {b.getIndexAttr(c.rows), b.getIndexAttr(c.cols)};
+    result =
+        tensor::ExtractSliceOp::create(b, loc, result, offsets, sizes, strides);
+  }
+  return reshapeTo(b, loc, result, type.getShape());
+}
+
+/// The op on one tile: `op`'s body over `tile`'s shape, reading `sums` (C's
+/// tile) for `read` and the other inputs (`shaped`, read through `maps`)
+/// at the tile's place `at`, writing `into`.
+linalg::GenericOp tileOpAt(RewriterBase &b, linalg::GenericOp op,
+                           ArrayRef<Value> shaped, ArrayRef<AffineMap> maps,
+                           ArrayRef<OpFoldResult> at, Value sums, Value into) {
+  Location loc = op.getLoc();
+  ArrayRef<int64_t> tile = cast<RankedTensorType>(sums.getType()).getShape();
+  SmallVector<Value> inputs;
+  for (auto [value, map] : llvm::zip(shaped, maps)) {
+    if (!value || map.getNumResults() == 0 ||
+        isa<AffineConstantExpr>(map.getResult(0))) {
+      inputs.push_back(value ? value : sums);
+      continue;
+    }
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (AffineExpr result : map.getResults()) {
+      unsigned dim = cast<AffineDimExpr>(result).getPosition();
+      offsets.push_back(at[dim]);
+      sizes.push_back(b.getIndexAttr(tile[dim]));
+      strides.push_back(b.getIndexAttr(1));
+    }
+    inputs.push_back(
+        tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes, strides));
+  }
+  auto tileOp = linalg::GenericOp::create(
+      b, loc, TypeRange{into.getType()}, inputs, ValueRange{into}, maps,
+      SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel));
+  b.cloneRegionBefore(op.getRegion(), tileOp.getRegion(),
+                      tileOp.getRegion().end());
+  return tileOp;
+}
+
+/// Moves the elementwise `op` into the loops of the tiled contraction whose
+/// C it reads (`read`: through the identity and reshapes that keep the
+/// row-major order), after each tile's micro-kernel (computeOnVectors then
+/// puts its body on the accumulators), in the last k block. Where only `op`
+/// reads C, C's tile holds its result and C, reshaped as before, replaces
+/// it; otherwise its result is carried through the loops beside C. Its
+/// other inputs are read per tile (mapOnTiles).
+bool fuseIntoTiles(RewriterBase &b, linalg::GenericOp op, OpOperand *read,
+                   TiledResult &c) {
+  tensor::InsertSliceOp insert = tileInsert(c.loops);
+  if (!insert || op->getNumResults() != 1 || !carriesOneTensor(c.loops))
+    return false;
+  bool inPlace = op->getResult(0).getType() == read->get().getType() &&
+                 onlyReader(read->get(), c.tiles);
+  Location loc = op.getLoc();
+  auto tilesType = cast<RankedTensorType>(c.tiles.getType());
+  SmallVector<TiledRead> kinds;
+  SmallVector<AffineMap> maps;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    std::optional<TiledRead> kind =
+        input == read ? TiledRead::whole : tiledRead(op, *input, c);
+    if (!kind)
+      return false;
+    kinds.push_back(*kind);
+    maps.push_back(tiledMap(op.getContext(), *kind,
+                            op.getMatchingIndexingMap(input).getResults()));
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(4, op.getContext()));
+  // The other inputs shaped for the tiles before the loops.
+  SmallVector<Value> shaped;
+  b.setInsertionPoint(c.loops.front());
+  for (auto [input, kind] : llvm::zip(op.getDpsInputOperands(), kinds))
+    shaped.push_back(input == read
+                         ? Value()
+                         : shapedForTiles(b, loc, input->get(), kind, c));
+  Value sums = insert.getSource();
+  scf::ForOp kLoop = kBlockLoop(c.loops);
+  if (inPlace) {
+    b.setInsertionPoint(insert);
+    // Over the sums where earlier k blocks need them, else over the tile
+    // before the sums (whose stores are then dead).
+    Value into =
+        kLoop ? sums : sums.getDefiningOp<tensor::InsertSliceOp>().getDest();
+    linalg::GenericOp tileOp =
+        tileOpAt(b, op, shaped, maps, tileOffsets(b, loc, insert), sums, into);
+    b.modifyOpInPlace(
+        insert, [&] { insert.getSourceMutable().set(tileOp.getResult(0)); });
+    if (kLoop)
+      onlyInLastKBlock(b, tileOp, read->getOperandNumber(), kLoop);
+    b.replaceOp(op, read->get());
+    return true;
+  }
+  Value init = tensor::EmptyOp::create(b, loc, tilesType.getShape(),
+                                       getElementTypeOrSelf(op->getResult(0)));
+  Value result = carryBesideC(b, c.loops, init, [&](Value arg) -> Value {
+    SmallVector<OpFoldResult> at = tileOffsets(b, loc, insert);
+    Value into = tensor::ExtractSliceOp::create(
+        b, loc, arg, insert.getMixedOffsets(), insert.getMixedSizes(),
+        insert.getMixedStrides());
+    // Every k block writes the tile; the last one's values stay.
+    linalg::GenericOp tileOp = tileOpAt(b, op, shaped, maps, at, sums, into);
+    return tensor::InsertSliceOp::create(
+        b, loc, tileOp->getResult(0), arg, insert.getMixedOffsets(),
+        insert.getMixedSizes(), insert.getMixedStrides());
+  });
+  b.setInsertionPointAfter(c.loops.front());
+  b.replaceOp(op, untiled(b, loc, result, c,
+                          cast<RankedTensorType>(op->getResult(0).getType())));
+  return true;
+}
+
+/// fuseIntoTiles through the first input of `op` that reads a tiled
+/// contraction's C and can.
+bool fuseIntoTiledContraction(RewriterBase &b, linalg::GenericOp op,
+                              DominanceInfo &dominance) {
+  for (auto [read, map] :
+       llvm::zip(op.getDpsInputOperands(), op.getIndexingMapsArray())) {
+    std::optional<TiledResult> c = tiledResult(read->get());
+    if (map.isIdentity() && c &&
+        readsOnlyValuesBefore(op, read, c->loops.front(), dominance) &&
+        fuseIntoTiles(b, op, read, *c))
+      return true;
+  }
+  return false;
+}
+
 struct AmpcCpuFuseEpiloguesPass
     : ampc::impl::AmpcCpuFuseEpiloguesBase<AmpcCpuFuseEpiloguesPass> {
   void runOnOperation() override {
@@ -345,6 +900,13 @@ struct AmpcCpuFuseEpiloguesPass
     SmallVector<linalg::GenericOp> ops;
     getOperation().walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
+    // First the consumers of tiled contractions move into their loops.
+    DominanceInfo dominance(getOperation());
+    for (linalg::GenericOp op : ops)
+      if (epilogueCandidate(op))
+        fuseIntoTiledContraction(rewriter, op, dominance);
+    ops.clear();
+    getOperation().walk([&](linalg::GenericOp op) { ops.push_back(op); });
     for (linalg::GenericOp op : ops)
       if (std::optional<ForwardedInputs> inputs = epilogueInputs(op))
         computeOnVectors(rewriter, op, *inputs);

@@ -814,11 +814,12 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
 namespace {
 
 /// Tiles `op` by `sizes` (0: untiled) in loops of `type`, `interchange`d;
-/// returns the tile's op.
+/// returns the tile's op. The loops made are marked with `marks`.
 FailureOr<linalg::LinalgOp> tileLoops(RewriterBase &b, linalg::LinalgOp op,
                                       ArrayRef<int64_t> sizes,
                                       scf::SCFTilingOptions::LoopType type,
-                                      ArrayRef<int64_t> interchange = {}) {
+                                      ArrayRef<int64_t> interchange,
+                                      ArrayRef<StringRef> marks) {
   scf::SCFTilingOptions options;
   options.setTileSizes(getAsIndexOpFoldResult(b.getContext(), sizes));
   options.setLoopType(type);
@@ -829,6 +830,9 @@ FailureOr<linalg::LinalgOp> tileLoops(RewriterBase &b, linalg::LinalgOp op,
       scf::tileUsingSCF(b, cast<TilingInterface>(op.getOperation()), options);
   if (failed(tiled))
     return op.emitError("cannot tile the packed contraction");
+  for (LoopLikeOpInterface loop : tiled->loops)
+    for (StringRef mark : marks)
+      loop->setAttr(mark, b.getUnitAttr());
   b.replaceOp(op, tiled->replacements);
   return cast<linalg::LinalgOp>(tiled->tiledOps.back());
 }
@@ -882,12 +886,22 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
         getElementTypeOrSelf(init));
     b.modifyOpInPlace(mmt4d, [&] { mmt4d.getDpsInitsMutable()[0].set(empty); });
   }
+  // The loops of a C that accumulates in place (read as (M1, M0, N1, N0),
+  // not packed) are marked for ampc-cpu-fuse-epilogues, the k blocks too.
+  SmallVector<StringRef, 2> marks;
+  if (!amxTiles &&
+      !isa<linalg::Mmt4DOp, linalg::BatchMmt4DOp>(mmt4d.getOperation()))
+    marks.push_back(kTiledContractionAttr);
+  SmallVector<StringRef, 2> kMarks(marks);
+  if (!marks.empty())
+    kMarks.push_back(kKBlocksAttr);
   FailureOr<linalg::LinalgOp> tile =
-      tileLoops(b, mmt4d, blocks, outer, interchange);
-  for (ArrayRef<int64_t> sizes :
-       {ArrayRef<int64_t>(depth), ArrayRef(cols), ArrayRef(rows)})
+      tileLoops(b, mmt4d, blocks, outer, interchange, marks);
+  if (succeeded(tile))
+    tile = tileLoops(b, *tile, depth, LoopType::ForOp, {}, kMarks);
+  for (ArrayRef<int64_t> sizes : {ArrayRef<int64_t>(cols), ArrayRef(rows)})
     if (succeeded(tile))
-      tile = tileLoops(b, *tile, sizes, LoopType::ForOp);
+      tile = tileLoops(b, *tile, sizes, LoopType::ForOp, {}, marks);
   if (failed(tile))
     return failure();
   // AMX tiles are emitted on buffers: amx ops load and store memory.

@@ -91,6 +91,16 @@ constexpr llvm::StringLiteral kAmxZeroInitAttr = "ampc.amx_zero_init";
 /// once it is on buffers.
 constexpr llvm::StringLiteral kMicroKernelAttr = "ampc.micro_kernel";
 
+/// The attribute on the loops over the output tiles (and k blocks) of a
+/// contraction whose C accumulates in place (C read as M1 x mr x N1 x nr,
+/// the M x N result expanded, padded to whole tiles):
+/// ampc-cpu-fuse-epilogues computes its elementwise consumer on each tile's
+/// accumulators inside them.
+constexpr llvm::StringLiteral kTiledContractionAttr = "ampc.tiled_contraction";
+/// The attribute on the loop over the k blocks of such a contraction (none
+/// where k is one block): its last iteration leaves each tile's final sums.
+constexpr llvm::StringLiteral kKBlocksAttr = "ampc.k_blocks";
+
 /// How a contraction of two bf16 inputs multiplies them.
 enum class Bf16Kernel {
   /// Widened to f32 once, fused multiply-adds.

@@ -1,4 +1,7 @@
 // RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-cpu-fuse-epilogues | FileCheck %s
+// Tiled contractions: 4 x 16 register tiles, k blocks of 16, one tile per
+// parallel block.
+// RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-vectorize-contractions="register-rows=4 register-cols=16 cache-depth=16 block-row-tiles=1 block-col-tiles=1 parallel-min-flops=0" -ampc-cpu-fuse-epilogues | FileCheck %s --check-prefix=TILED
 
 // A 4 x 16 register tile (four accumulators stored as rows, as a
 // micro-kernel ends), given unit dimensions and reshaped to 2 x 2 x 16, then
@@ -271,4 +274,124 @@ func.func @kept(%r0: vector<16xf32>, %r1: vector<16xf32>, %r2: vector<16xf32>, %
   } -> tensor<4x4x4xf32>
   return %partial, %transposed, %across, %sums, %reads_init, %narrow
       : tensor<4x16xf32>, tensor<16x4xf32>, tensor<4x16xf32>, tensor<4xf32>, tensor<4x16xf32>, tensor<4x4x4xf32>
+}
+
+// -----
+
+// An 8 x 32 product over k = 40 (2 x 2 tiles, 3 k blocks) read only by a
+// bias and ReLU: the op runs on each tile's four accumulators, over its
+// sums in C itself (no tensor of its own, no op after the loops), where the
+// k block is the last (a select per vector: earlier blocks keep the partial
+// sums). The bias is read at the tile's column block.
+// Alone, the pass leaves a contraction on tensors as it is.
+// CHECK-LABEL: func.func @tiled_bias_relu
+// CHECK: linalg.matmul
+// CHECK: linalg.generic
+// TILED-LABEL: func.func @tiled_bias_relu
+// TILED-SAME: %[[BIAS:[^:]*]]: tensor<32xf32>
+// TILED: %[[ROWS:.*]] = tensor.expand_shape %[[BIAS]] {{\[\[}}0, 1]] output_shape [2, 16]
+// TILED: scf.forall (%[[N1:.*]], %[[M1:.*]]) in (2, 2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<2x4x2x16xf32>)
+// TILED: scf.for %[[K:.*]] = %{{.*}} to %[[KEND:.*]] step %[[KSTEP:[^ ]*]]
+// TILED: } {ampc.micro_kernel}
+// TILED: %[[SUMS:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0] [1, 4, 1, 16]
+// TILED: %[[AT:.*]] = tensor.extract_slice %[[ROWS]][%{{.*}}, 0] [1, 16] [1, 1] : tensor<2x16xf32> to tensor<1x16xf32>
+// TILED: %[[NEXT:.*]] = arith.addi %[[K]], %[[KSTEP]] : index
+// TILED: %[[LAST:.*]] = arith.cmpi sge, %[[NEXT]], %[[KEND]] : index
+// TILED: %[[B:.*]] = vector.transfer_read %[[AT]]
+// TILED: %[[A0:.*]] = arith.addf %[[S0:.*]], %[[B]] : vector<16xf32>
+// TILED: %[[R0:.*]] = arith.maximumf %[[A0]], %{{.*}} : vector<16xf32>
+// TILED: %[[L:.*]] = vector.broadcast %[[LAST]] : i1 to vector<16xi1>
+// TILED: %[[K0:.*]] = arith.select %[[L]], %[[R0]], %[[S0]] : vector<16xi1>, vector<16xf32>
+// TILED: vector.transfer_write %[[K0]], %[[SUMS]][
+// TILED-COUNT-3: arith.select %[[L]]
+// TILED-NOT: arith.select
+// TILED: } {ampc.k_blocks, ampc.tiled_contraction}
+// TILED: } {ampc.tiled_contraction}
+// TILED-NEXT: %[[C:.*]] = tensor.collapse_shape
+// TILED-NEXT: return %[[C]] : tensor<8x32xf32>
+#id = affine_map<(i, j) -> (i, j)>
+#col = affine_map<(i, j) -> (j)>
+func.func @tiled_bias_relu(%a: tensor<8x40xf32>, %b: tensor<40x32xf32>, %bias: tensor<32xf32>) -> tensor<8x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<8x40xf32>, tensor<40x32xf32>) outs(%c : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %y = linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %bias : tensor<8x32xf32>, tensor<32xf32>) outs(%e : tensor<8x32xf32>) {
+  ^bb0(%x: f32, %v: f32, %o: f32):
+    %s = arith.addf %x, %v : f32
+    %r = arith.maximumf %s, %z : f32
+    linalg.yield %r : f32
+  } -> tensor<8x32xf32>
+  return %y : tensor<8x32xf32>
+}
+
+// -----
+
+// The product is returned too: the bias sum is carried through every loop
+// beside C (a second shared output, iter_arg and insert), written in every
+// k block (the last one's values stay: no select), and both results are
+// reshaped back after the loops.
+// Alone, the pass leaves a contraction on tensors as it is.
+// CHECK-LABEL: func.func @carried_beside
+// CHECK: linalg.matmul
+// CHECK: linalg.generic
+// TILED-LABEL: func.func @carried_beside
+// TILED: %[[OUT:.*]] = tensor.empty() : tensor<2x4x2x16xf32>
+// TILED: %[[LOOP:.*]]:2 = scf.forall ({{.*}}) in (2, 2) shared_outs(%[[CARG:.*]] = %{{.*}}, %[[YARG:.*]] = %[[OUT]]) -> (tensor<2x4x2x16xf32>, tensor<2x4x2x16xf32>)
+// TILED: scf.for {{.*}} -> (tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32>)
+// TILED: scf.for {{.*}} -> (tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32>)
+// TILED: scf.for {{.*}} -> (tensor<1x4x1x16xf32>, tensor<1x4x1x16xf32>)
+// TILED: } {ampc.micro_kernel}
+// TILED-COUNT-8: arith.addf %{{.*}}, %{{.*}} : vector<16xf32>
+// TILED-NOT: arith.select
+// TILED: tensor.parallel_insert_slice %{{.*}}#1 into %[[YARG]]
+// TILED-NEXT: tensor.parallel_insert_slice %{{.*}}#0 into %[[CARG]]
+// TILED: %[[Y:.*]] = tensor.collapse_shape %[[LOOP]]#1
+// TILED: %[[YS:.*]] = tensor.expand_shape %[[Y]]
+// TILED: %[[P:.*]] = tensor.collapse_shape %[[LOOP]]#0
+// TILED-NOT: linalg.generic
+// TILED: return %[[YS]], %[[P]]
+#id = affine_map<(i, j) -> (i, j)>
+#col = affine_map<(i, j) -> (j)>
+func.func @carried_beside(%a: tensor<8x40xf32>, %b: tensor<40x32xf32>, %bias: tensor<32xf32>) -> (tensor<8x32xf32>, tensor<8x32xf32>) {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8x32xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<8x40xf32>, tensor<40x32xf32>) outs(%c : tensor<8x32xf32>) -> tensor<8x32xf32>
+  %y = linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %bias : tensor<8x32xf32>, tensor<32xf32>) outs(%e : tensor<8x32xf32>) {
+  ^bb0(%x: f32, %v: f32, %o: f32):
+    %s = arith.addf %x, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<8x32xf32>
+  return %y, %p : tensor<8x32xf32>, tensor<8x32xf32>
+}
+
+// -----
+
+// 10 rows are padded to 12 (three row tiles): a residual of 10 rows cannot
+// be read per tile, so the sum stays an op of its own after the loops.
+// Alone, the pass leaves a contraction on tensors as it is.
+// CHECK-LABEL: func.func @padded_residual
+// CHECK: linalg.matmul
+// CHECK: linalg.generic
+// TILED-LABEL: func.func @padded_residual
+// TILED-NOT: arith.cmpi
+// TILED: } {ampc.tiled_contraction}
+// TILED: %[[S:.*]] = tensor.extract_slice %{{.*}}[0, 0] [10, 32] [1, 1] : tensor<12x32xf32> to tensor<10x32xf32>
+// TILED: linalg.generic {{.*}} ins(%[[S]], %{{.*}} : tensor<10x32xf32>, tensor<10x32xf32>)
+#id = affine_map<(i, j) -> (i, j)>
+func.func @padded_residual(%a: tensor<10x40xf32>, %b: tensor<40x32xf32>, %res: tensor<10x32xf32>) -> tensor<10x32xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<10x32xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<10x32xf32>) -> tensor<10x32xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<10x40xf32>, tensor<40x32xf32>) outs(%c : tensor<10x32xf32>) -> tensor<10x32xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %res : tensor<10x32xf32>, tensor<10x32xf32>) outs(%e : tensor<10x32xf32>) {
+  ^bb0(%x: f32, %v: f32, %o: f32):
+    %s = arith.addf %x, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<10x32xf32>
+  return %y : tensor<10x32xf32>
 }

@@ -444,8 +444,26 @@ def AmpcCpuFuseEpilogues
     as vectors in turn, so the next op of a chain (a cast after a residual
     sum) is computed on them too. Lane by lane the arithmetic is the
     body's own, so the results are bit for bit the same.
+
+    First, such an op that reads the result of a tiled contraction (the
+    loops `ampc-vectorize-contractions` marks `ampc.tiled_contraction`: C
+    accumulated in place as M1 x mr x N1 x nr tiles, read through the
+    identity and reshapes that keep its row-major order, rows and columns
+    padded to whole tiles or not) moves into those loops: after each tile's
+    micro-kernel, as an op on the tile that the rule above then puts on the
+    accumulators. Where it is C's only reader, it writes C's tile itself
+    (where k takes several blocks, `ampc.k_blocks`, a select per element
+    keeps the partial sums but in the last one) and C, reshaped as before,
+    is its result; otherwise its result is one more tensor carried through
+    the loops (iter_args, shared outputs of the `scf.forall`) beside C,
+    written in every k block, the last one's values staying. Its other inputs must be defined before
+    the loops and read the same for every element of a column (a bias,
+    zero-padded to whole tiles), of a row (a per-row scale), for all (a
+    scalar), or, where C is not padded, per element (a residual); it must
+    have one result. Other ops stay where they are.
   }];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::vector::VectorDialect"];
 }
