@@ -617,6 +617,29 @@ void onlyInLastKBlock(RewriterBase &b, linalg::GenericOp tile, unsigned read,
   b.modifyOpInPlace(yield, [&] { yield->setOperand(0, kept); });
 }
 
+/// Runs `tile` (the fused op on one tile, writing `into`) in the last k
+/// block only: earlier ones leave `into` as it is. Returns the tile after.
+/// Both branches yield `into`'s buffer, so the branch needs none of its
+/// own.
+Value inLastKBlock(RewriterBase &b, linalg::GenericOp tile, Value into,
+                   scf::ForOp kLoop) {
+  Location loc = tile.getLoc();
+  b.setInsertionPoint(tile);
+  Value next =
+      arith::AddIOp::create(b, loc, kLoop.getInductionVar(), kLoop.getStep());
+  Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, next,
+                                     kLoop.getUpperBound());
+  auto branch = scf::IfOp::create(b, loc, tile->getResultTypes(), last,
+                                  /*withElseRegion=*/true);
+  b.setInsertionPointToStart(branch.elseBlock());
+  scf::YieldOp::create(b, loc, into);
+  tile->moveBefore(branch.thenBlock(), branch.thenBlock()->end());
+  b.setInsertionPointToEnd(branch.thenBlock());
+  scf::YieldOp::create(b, loc, tile->getResults());
+  b.setInsertionPointAfter(branch);
+  return branch.getResult(0);
+}
+
 /// The insert_slice by which the innermost of `loops` writes a micro-kernel's
 /// tile (1 x mr x 1 x nr) into C, if it is laid out as lowerPackedContraction
 /// makes it.
@@ -809,10 +832,11 @@ linalg::GenericOp tileOpAt(RewriterBase &b, linalg::GenericOp op,
 /// Moves the elementwise `op` into the loops of the tiled contraction whose
 /// C it reads (`read`: through the identity and reshapes that keep the
 /// row-major order), after each tile's micro-kernel (computeOnVectors then
-/// puts its body on the accumulators), in the last k block. Where only `op`
-/// reads C, C's tile holds its result and C, reshaped as before, replaces
-/// it; otherwise its result is carried through the loops beside C. Its
-/// other inputs are read per tile (mapOnTiles).
+/// puts its body on the accumulators). Where only `op` reads C, C's tile
+/// holds its result from the last k block on (onlyInLastKBlock) and C,
+/// reshaped as before, replaces it; otherwise its result is carried through
+/// the loops beside C and written in the last k block (inLastKBlock). Its
+/// other inputs are read per tile (tiledRead).
 bool fuseIntoTiles(RewriterBase &b, linalg::GenericOp op, OpOperand *read,
                    TiledResult &c) {
   tensor::InsertSliceOp insert = tileInsert(c.loops);
@@ -865,11 +889,14 @@ bool fuseIntoTiles(RewriterBase &b, linalg::GenericOp op, OpOperand *read,
     Value into = tensor::ExtractSliceOp::create(
         b, loc, arg, insert.getMixedOffsets(), insert.getMixedSizes(),
         insert.getMixedStrides());
-    // Every k block writes the tile; the last one's values stay.
     linalg::GenericOp tileOp = tileOpAt(b, op, shaped, maps, at, sums, into);
+    // The loops are new ones now.
+    scf::ForOp newKLoop = kBlockLoop(c.loops);
+    Value tile = newKLoop ? inLastKBlock(b, tileOp, into, newKLoop)
+                          : tileOp->getResult(0);
     return tensor::InsertSliceOp::create(
-        b, loc, tileOp->getResult(0), arg, insert.getMixedOffsets(),
-        insert.getMixedSizes(), insert.getMixedStrides());
+        b, loc, tile, arg, insert.getMixedOffsets(), insert.getMixedSizes(),
+        insert.getMixedStrides());
   });
   b.setInsertionPointAfter(c.loops.front());
   b.replaceOp(op, untiled(b, loc, result, c,

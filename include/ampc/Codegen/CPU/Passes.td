@@ -456,14 +456,15 @@ def AmpcCpuFuseEpilogues
     keeps the partial sums but in the last one) and C, reshaped as before,
     is its result; otherwise its result is one more tensor carried through
     the loops (iter_args, shared outputs of the `scf.forall`) beside C,
-    written in every k block, the last one's values staying. Its other inputs must be defined before
-    the loops and read the same for every element of a column (a bias,
-    zero-padded to whole tiles), of a row (a per-row scale), for all (a
-    scalar), or, where C is not padded, per element (a residual); it must
-    have one result. Other ops stay where they are.
+    written in an `scf.if` on the last k block. Its other inputs must be
+    defined before the loops and read the same for every element of a
+    column (a bias, zero-padded to whole tiles), of a row (a per-row
+    scale), for all (a scalar), or, where C is not padded, per element (a
+    residual); it must have one result. Other ops stay where they are.
   }];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::vector::VectorDialect"];
 }
