@@ -596,6 +596,14 @@ scf::ForOp kBlockLoop(ArrayRef<LoopLikeOpInterface> loops) {
   return {};
 }
 
+/// Whether `kLoop`'s iteration is its last (the k block that ends C's sums).
+Value isLastKBlock(OpBuilder &b, Location loc, scf::ForOp kLoop) {
+  Value next =
+      arith::AddIOp::create(b, loc, kLoop.getInductionVar(), kLoop.getStep());
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, next,
+                               kLoop.getUpperBound());
+}
+
 /// Makes `tile` (the fused op on one tile of C; its input `read` is C's
 /// sums) leave the sums as they are except in the last k block: earlier
 /// blocks need their partial sums. A select per element, which runs on the
@@ -606,10 +614,7 @@ void onlyInLastKBlock(RewriterBase &b, linalg::GenericOp tile, unsigned read,
                       scf::ForOp kLoop) {
   Location loc = tile.getLoc();
   b.setInsertionPoint(tile);
-  Value next =
-      arith::AddIOp::create(b, loc, kLoop.getInductionVar(), kLoop.getStep());
-  Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, next,
-                                     kLoop.getUpperBound());
+  Value last = isLastKBlock(b, loc, kLoop);
   Operation *yield = tile.getBody()->getTerminator();
   b.setInsertionPoint(yield);
   Value kept = arith::SelectOp::create(b, loc, last, yield->getOperand(0),
@@ -625,10 +630,7 @@ Value inLastKBlock(RewriterBase &b, linalg::GenericOp tile, Value into,
                    scf::ForOp kLoop) {
   Location loc = tile.getLoc();
   b.setInsertionPoint(tile);
-  Value next =
-      arith::AddIOp::create(b, loc, kLoop.getInductionVar(), kLoop.getStep());
-  Value last = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, next,
-                                     kLoop.getUpperBound());
+  Value last = isLastKBlock(b, loc, kLoop);
   auto branch = scf::IfOp::create(b, loc, tile->getResultTypes(), last,
                                   /*withElseRegion=*/true);
   b.setInsertionPointToStart(branch.elseBlock());
