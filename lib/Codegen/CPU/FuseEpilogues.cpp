@@ -21,7 +21,6 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
-#include "mlir/Dialect/Tensor/Utils/Utils.h"
 #include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Dominance.h"
@@ -32,6 +31,7 @@
 #include "mlir/Transforms/RegionUtils.h"
 
 #include <map>
+#include <optional>
 
 namespace ampc {
 #define GEN_PASS_DEF_AMPCCPUFUSEEPILOGUES
@@ -352,28 +352,6 @@ void computeOnVectors(RewriterBase &b, linalg::GenericOp op,
   b.replaceOp(op, outputs);
 }
 
-/// `value` (static) reshaped to `shape` (as many elements) keeping its
-/// row-major order: collapsed to one dimension, then expanded.
-Value reshapeTo(RewriterBase &b, Location loc, Value value,
-                ArrayRef<int64_t> shape) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (type.getShape() == shape)
-    return value;
-  if (type.getRank() > 1) {
-    ReassociationIndices all =
-        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
-    value = tensor::CollapseShapeOp::create(
-        b, loc, value, ArrayRef<ReassociationIndices>{all});
-  }
-  if (shape.size() == 1)
-    return value;
-  ReassociationIndices all =
-      llvm::to_vector(llvm::seq<int64_t>(0, int64_t(shape.size())));
-  return tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get(shape, type.getElementType()), value,
-      ArrayRef<ReassociationIndices>{all});
-}
-
 /// The loops of the tiled contraction (kTiledContractionAttr) whose
 /// outermost loop yields `value`, outermost first, down to the one around
 /// its micro-kernel; empty if `value` is not such a loop's result.
@@ -402,9 +380,10 @@ SmallVector<LoopLikeOpInterface> tiledContractionLoops(Value value) {
 }
 
 /// C's tiles (the result of the loops of a tiled contraction: M1 x mr x N1 x
-/// nr) that `value` reads in row-major order through reshapes, and how much
-/// of them: all, or the first `rows` rows and `cols` columns of the M1 * mr
-/// x N1 * nr result where C was padded to whole tiles.
+/// nr) that `value` reads in row-major order through reshapes (and the
+/// slice untileAccumulator makes of a padded C), and how much of them: all, or
+/// the first `rows` rows and `cols` columns of the M1 * mr x N1 * nr result
+/// where C was padded to whole tiles.
 struct TiledResult {
   Value tiles;
   int64_t rows = 0, cols = 0;
@@ -498,17 +477,10 @@ AffineMap tiledMap(MLIRContext *context, TiledRead kind,
 /// the tiles read them: zero-padded to whole tiles and split into [outer,
 /// inner].
 Value splitForTiles(RewriterBase &b, Location loc, Value values, int64_t count,
-                    int64_t outer, int64_t inner) {
-  values = reshapeTo(b, loc, values, {count});
-  if (count != outer * inner) {
-    auto type = cast<RankedTensorType>(values.getType());
-    Value zero =
-        arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
-    values = tensor::createPadHighOp(
-        RankedTensorType::get({outer * inner}, type.getElementType()), values,
-        zero, /*nofold=*/false, loc, b);
-  }
-  return reshapeTo(b, loc, values, {outer, inner});
+                    int64_t inner) {
+  values = ampc::cpu::padToMultiple(
+      b, loc, ampc::cpu::reshapeInOrder(b, loc, values, {count}), 0, inner);
+  return ampc::cpu::splitDim(b, loc, values, 0, inner);
 }
 
 /// `value`, read as `kind` by the op on C's tiles `c`, shaped as that op
@@ -519,11 +491,11 @@ Value shapedForTiles(RewriterBase &b, Location loc, Value value, TiledRead kind,
       cast<RankedTensorType>(c.tiles.getType()).getShape();
   switch (kind) {
   case TiledRead::whole:
-    return reshapeTo(b, loc, value, tiles);
+    return ampc::cpu::reshapeInOrder(b, loc, value, tiles);
   case TiledRead::columns:
-    return splitForTiles(b, loc, value, c.cols, tiles[2], tiles[3]);
+    return splitForTiles(b, loc, value, c.cols, tiles[3]);
   case TiledRead::rows:
-    return splitForTiles(b, loc, value, c.rows, tiles[0], tiles[1]);
+    return splitForTiles(b, loc, value, c.rows, tiles[1]);
   case TiledRead::scalar:
     break;
   }
@@ -781,21 +753,14 @@ Value carryBesideC(RewriterBase &b, MutableArrayRef<LoopLikeOpInterface> loops,
   return loops.front()->getResults().back();
 }
 
-/// `result` (shaped like C's tiles) as `type`: C's M x N part of it,
-/// reshaped.
+/// `result` (shaped like C's tiles) as `type`: C's M x N part of it
+/// (untileAccumulator, as the contraction's result was), reshaped.
 Value untiled(RewriterBase &b, Location loc, Value result, const TiledResult &c,
               RankedTensorType type) {
-  auto tiles = cast<RankedTensorType>(result.getType());
-  if (c.rows * c.cols != tiles.getNumElements()) {
-    SmallVector<ReassociationIndices> groups = {{0, 1}, {2, 3}};
-    result = tensor::CollapseShapeOp::create(b, loc, result, groups);
-    SmallVector<OpFoldResult> offsets(2, b.getIndexAttr(0)),
-        strides(2, b.getIndexAttr(1)),
-        sizes = {b.getIndexAttr(c.rows), b.getIndexAttr(c.cols)};
-    result =
-        tensor::ExtractSliceOp::create(b, loc, result, offsets, sizes, strides);
-  }
-  return reshapeTo(b, loc, result, type.getShape());
+  auto mn = RankedTensorType::get({c.rows, c.cols}, type.getElementType());
+  return ampc::cpu::reshapeInOrder(
+      b, loc, ampc::cpu::untileAccumulator(b, loc, result, mn),
+      type.getShape());
 }
 
 /// The op on one tile: `op`'s body over `tile`'s shape, reading `sums` (C's
@@ -868,8 +833,8 @@ bool fuseIntoTiles(RewriterBase &b, linalg::GenericOp op, OpOperand *read,
                          ? Value()
                          : shapedForTiles(b, loc, input->get(), kind, c));
   Value sums = insert.getSource();
-  scf::ForOp kLoop = kBlockLoop(c.loops);
   if (inPlace) {
+    scf::ForOp kLoop = kBlockLoop(c.loops);
     b.setInsertionPoint(insert);
     // Over the sums where earlier k blocks need them, else over the tile
     // before the sums (whose stores are then dead).
@@ -892,10 +857,10 @@ bool fuseIntoTiles(RewriterBase &b, linalg::GenericOp op, OpOperand *read,
         b, loc, arg, insert.getMixedOffsets(), insert.getMixedSizes(),
         insert.getMixedStrides());
     linalg::GenericOp tileOp = tileOpAt(b, op, shaped, maps, at, sums, into);
-    // The loops are new ones now.
-    scf::ForOp newKLoop = kBlockLoop(c.loops);
-    Value tile = newKLoop ? inLastKBlock(b, tileOp, into, newKLoop)
-                          : tileOp->getResult(0);
+    // Of the new loops.
+    scf::ForOp kLoop = kBlockLoop(c.loops);
+    Value tile =
+        kLoop ? inLastKBlock(b, tileOp, into, kLoop) : tileOp->getResult(0);
     return tensor::InsertSliceOp::create(
         b, loc, tile, arg, insert.getMixedOffsets(), insert.getMixedSizes(),
         insert.getMixedStrides());
@@ -929,11 +894,17 @@ struct AmpcCpuFuseEpiloguesPass
     SmallVector<linalg::GenericOp> ops;
     getOperation().walk([&](linalg::GenericOp op) { ops.push_back(op); });
     IRRewriter rewriter(&getContext());
-    // First the consumers of tiled contractions move into their loops.
-    DominanceInfo dominance(getOperation());
-    for (linalg::GenericOp op : ops)
-      if (epilogueCandidate(op))
-        fuseIntoTiledContraction(rewriter, op, dominance);
+    // First the consumers of tiled contractions move into their loops
+    // (which replaces the loops: dominance is computed again after each).
+    std::optional<DominanceInfo> dominance;
+    for (linalg::GenericOp op : ops) {
+      if (!epilogueCandidate(op))
+        continue;
+      if (!dominance)
+        dominance.emplace(getOperation());
+      if (fuseIntoTiledContraction(rewriter, op, *dominance))
+        dominance.reset();
+    }
     ops.clear();
     getOperation().walk([&](linalg::GenericOp op) { ops.push_back(op); });
     for (linalg::GenericOp op : ops)

@@ -21,6 +21,9 @@
 
 using namespace mlir;
 using ampc::cpu::ContractionLoops;
+using ampc::cpu::padToMultiple;
+using ampc::cpu::splitDim;
+using ampc::cpu::untileAccumulator;
 
 namespace {
 
@@ -279,16 +282,6 @@ Value unpackResult(RewriterBase &b, Location loc, Value packed,
                                   getAsIndexOpFoldResult(b.getContext(), tiles),
                                   outerPerm)
       .getResult();
-}
-
-/// The M x N result of the tiled accumulator `tiles`.
-Value untileAccumulator(RewriterBase &b, Location loc, Value tiles,
-                        RankedTensorType type) {
-  Value c = tensor::CollapseShapeOp::create(
-      b, loc, tiles, SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
-  if (cast<RankedTensorType>(c.getType()) == type)
-    return c;
-  return slice(b, loc, c, {0, 0}, type.getShape());
 }
 
 } // namespace
@@ -557,6 +550,52 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile, bool overwrite) {
 
 } // namespace
 
+Value ampc::cpu::untileAccumulator(RewriterBase &b, Location loc, Value tiles,
+                                   RankedTensorType type) {
+  Value c = tensor::CollapseShapeOp::create(
+      b, loc, tiles, SmallVector<ReassociationIndices>{{0, 1}, {2, 3}});
+  if (cast<RankedTensorType>(c.getType()) == type)
+    return c;
+  return slice(b, loc, c, {0, 0}, type.getShape());
+}
+
+Value ampc::cpu::padToMultiple(RewriterBase &b, Location loc, Value source,
+                               int64_t dim, int64_t multiple) {
+  auto type = cast<RankedTensorType>(source.getType());
+  int64_t size = type.getDimSize(dim);
+  int64_t padded = llvm::alignTo(size, multiple);
+  if (padded == size)
+    return source;
+  SmallVector<int64_t> shape(type.getShape());
+  shape[dim] = padded;
+  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> high(type.getRank(), b.getIndexAttr(0));
+  high[dim] = b.getIndexAttr(padded - size);
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+  return tensor::PadOp::create(b, loc, type.clone(shape), source, low, high,
+                               zero);
+}
+
+Value ampc::cpu::splitDim(RewriterBase &b, Location loc, Value value,
+                          int64_t dim, int64_t inner) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> shape;
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t i = 0, e = type.getRank(); i < e; ++i) {
+    int64_t first = shape.size();
+    if (i == dim) {
+      shape.append({type.getDimSize(i) / inner, inner});
+      groups.push_back({first, first + 1});
+    } else {
+      shape.push_back(type.getDimSize(i));
+      groups.push_back({first});
+    }
+  }
+  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), value,
+                                       groups);
+}
+
 std::optional<ContractionLoops>
 ampc::cpu::matchPackableContraction(linalg::LinalgOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
@@ -624,45 +663,6 @@ std::pair<unsigned, unsigned> ampc::cpu::tileAxes(linalg::LinalgOp op,
 }
 
 namespace {
-
-/// `source` zero-padded along `dim` to a multiple of `multiple`.
-Value padToMultiple(RewriterBase &b, Location loc, Value source, int64_t dim,
-                    int64_t multiple) {
-  auto type = cast<RankedTensorType>(source.getType());
-  int64_t size = type.getDimSize(dim);
-  int64_t padded = llvm::alignTo(size, multiple);
-  if (padded == size)
-    return source;
-  SmallVector<int64_t> shape(type.getShape());
-  shape[dim] = padded;
-  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
-  SmallVector<OpFoldResult> high(type.getRank(), b.getIndexAttr(0));
-  high[dim] = b.getIndexAttr(padded - size);
-  Value zero =
-      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
-  return tensor::PadOp::create(b, loc, type.clone(shape), source, low, high,
-                               zero);
-}
-
-/// `value` with its dimension `dim` split into `outer` x the rest.
-Value splitDim(RewriterBase &b, Location loc, Value value, int64_t dim,
-               int64_t inner) {
-  auto type = cast<RankedTensorType>(value.getType());
-  SmallVector<int64_t> shape;
-  SmallVector<ReassociationIndices> groups;
-  for (int64_t i = 0, e = type.getRank(); i < e; ++i) {
-    int64_t first = shape.size();
-    if (i == dim) {
-      shape.append({type.getDimSize(i) / inner, inner});
-      groups.push_back({first, first + 1});
-    } else {
-      shape.push_back(type.getDimSize(i));
-      groups.push_back({first});
-    }
-  }
-  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), value,
-                                       groups);
-}
 
 /// The contraction on AMX-packed operands (see packContraction): loops (M1,
 /// N1, K1, M0, N0, P, T) over A [M1, K1, 32, 16, 2] (M0, P, T), B [N1, K1,

@@ -140,6 +140,26 @@ mlir::linalg::LinalgOp packContraction(mlir::RewriterBase &rewriter,
                                        int64_t rows, int64_t cols,
                                        Bf16Kernel kernel);
 
+/// `value` (a static tensor read in memory order) reshaped to `shape` with
+/// the same number of elements, through its flat form (defined with the
+/// vectorizer, Vectorize.cpp).
+mlir::Value reshapeInOrder(mlir::RewriterBase &rewriter, mlir::Location loc,
+                           mlir::Value value, llvm::ArrayRef<int64_t> shape);
+
+/// The M x N result (`type`) of a tiled accumulator (M1 x mr x N1 x nr, C
+/// padded to whole tiles): collapsed, and sliced where it was padded.
+mlir::Value untileAccumulator(mlir::RewriterBase &b, mlir::Location loc,
+                              mlir::Value tiles, mlir::RankedTensorType type);
+
+/// `source` zero-padded along `dim` to a multiple of `multiple`.
+mlir::Value padToMultiple(mlir::RewriterBase &b, mlir::Location loc,
+                          mlir::Value source, int64_t dim, int64_t multiple);
+
+/// `value` with its dimension `dim` split into (its size / `inner`) x
+/// `inner`.
+mlir::Value splitDim(mlir::RewriterBase &b, mlir::Location loc,
+                     mlir::Value value, int64_t dim, int64_t inner);
+
 /// How the micro-kernel walks the packed operands: k blocks of `depth`
 /// (B's block of depth x nr stays in L1) over `rowTiles` row tiles at a time
 /// (A's block of rowTiles x depth x mr stays in L2).

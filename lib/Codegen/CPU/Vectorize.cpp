@@ -39,6 +39,7 @@ namespace ampc {
 } // namespace ampc
 
 using namespace mlir;
+using ampc::cpu::reshapeInOrder;
 
 using ampc::cpu::pickTile;
 
@@ -575,30 +576,6 @@ unsigned partialLoops(linalg::GenericOp op, int64_t width) {
 /// 16-lane vectors, independent chains of the combiner. A constant, so that
 /// the grouping of a sum depends on its shape only, not on the target.
 constexpr int64_t kRowLanes = 64;
-
-/// `value` (a tensor read in memory order) reshaped to `shape` with the
-/// same number of elements, through its flat form.
-Value reshapeInOrder(RewriterBase &rewriter, Location loc, Value value,
-                     ArrayRef<int64_t> shape) {
-  auto type = cast<RankedTensorType>(value.getType());
-  if (type.getShape() == shape)
-    return value;
-  Type element = type.getElementType();
-  if (type.getRank() != 1) {
-    ReassociationIndices all =
-        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
-    value = tensor::CollapseShapeOp::create(
-        rewriter, loc, RankedTensorType::get({type.getNumElements()}, element),
-        value, SmallVector<ReassociationIndices>{all});
-  }
-  if (shape.size() == 1)
-    return value;
-  ReassociationIndices all =
-      llvm::to_vector(llvm::seq<int64_t>(0, shape.size()));
-  return tensor::ExpandShapeOp::create(
-      rewriter, loc, RankedTensorType::get(shape, element), value,
-      SmallVector<ReassociationIndices>{all});
-}
 
 /// A full reduction over n iterations (a multiple of kRowLanes, at least
 /// two rows) of inputs that are all read in loop order (identity maps, so
@@ -2204,3 +2181,25 @@ struct AmpcVectorizeGenericsPass
 };
 
 } // namespace
+
+Value ampc::cpu::reshapeInOrder(RewriterBase &rewriter, Location loc,
+                                Value value, ArrayRef<int64_t> shape) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape() == shape)
+    return value;
+  Type element = type.getElementType();
+  if (type.getRank() != 1) {
+    ReassociationIndices all =
+        llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    value = tensor::CollapseShapeOp::create(
+        rewriter, loc, RankedTensorType::get({type.getNumElements()}, element),
+        value, SmallVector<ReassociationIndices>{all});
+  }
+  if (shape.size() == 1)
+    return value;
+  ReassociationIndices all =
+      llvm::to_vector(llvm::seq<int64_t>(0, shape.size()));
+  return tensor::ExpandShapeOp::create(
+      rewriter, loc, RankedTensorType::get(shape, element), value,
+      SmallVector<ReassociationIndices>{all});
+}
