@@ -367,7 +367,13 @@ def AmpcCpuLowerAmp : Pass<"ampc-cpu-lower-amp", "::mlir::func::FuncOp"> {
     (`f16-conversions`: x86 F16C `vcvtps2ph`, AArch64 `fcvt`), on scalars
     and vectors. The instruction rounds to nearest even with subnormals and
     overflows to inf, as the integer path does; NaN is mapped to the integer
-    path's encoding (f16's quiet NaN, the input's sign). Without the option,
+    path's encoding (f16's quiet NaN, the input's sign). A cast whose
+    elements reach nothing but `addf`, `subf`, `mulf`, `divf` and fma (through
+    widening, reshapes, slices, copies, loop-carried values and vector reads:
+    the f16 operand of a contraction) skips that mapping, three
+    instructions per vector: the payload of a NaN that arithmetic consumes
+    cannot be observed (IEEE 754 and LLVM leave the result's payload open),
+    and every other value converts identically. Without the option,
     or for saturating casts, the integer path is used: the soft-float call
     LLVM would emit without F16C is not available to the JIT.
   }];
