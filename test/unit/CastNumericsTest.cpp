@@ -468,6 +468,15 @@ uint32_t widenedBits(const Format &f, uint32_t pattern) {
   return bits;
 }
 
+/// `source` compiled for one thread at the ISA level `features`.
+llvm::Expected<std::unique_ptr<ampc::JitModule>>
+compileAtIsaLevel(const std::string &source, const std::string &features) {
+  ampc::JitOptions options;
+  options.threads = 1;
+  options.cpuFeatures = features;
+  return ampc::JitModule::fromString(source, options);
+}
+
 /// f32 -> bf16 and f32 -> f16 (IEEE overflow) on tensors, stored and read
 /// back widened to f32 (the bf16 rounding without a 16-bit value, the f16
 /// one through vcvtps2ph and back), bit for bit against the reference on a
@@ -498,10 +507,7 @@ TEST(VectorCastNumericsTest, EncodeAndRoundThroughBitExactAtEveryIsaLevel) {
   }
   for (const std::string &features : hostIsaLevels()) {
     SCOPED_TRACE("features: '" + features + "'");
-    ampc::JitOptions options;
-    options.threads = 1;
-    options.cpuFeatures = features;
-    auto module = ampc::JitModule::fromString(source, options);
+    auto module = compileAtIsaLevel(source, features);
     ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
     auto out = (*module)->call("casts", {in});
     ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());
@@ -551,10 +557,7 @@ TEST(VectorCastNumericsTest, F16CastsReadByArithmeticRoundExactly) {
   }
   for (const std::string &features : hostIsaLevels()) {
     SCOPED_TRACE("features: '" + features + "'");
-    ampc::JitOptions options;
-    options.threads = 1;
-    options.cpuFeatures = features;
-    auto module = ampc::JitModule::fromString(source, options);
+    auto module = compileAtIsaLevel(source, features);
     ASSERT_TRUE(bool(module)) << llvm::toString(module.takeError());
     auto out = (*module)->call("product", {in, ones});
     ASSERT_TRUE(bool(out)) << llvm::toString(out.takeError());

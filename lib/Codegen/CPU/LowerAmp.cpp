@@ -84,9 +84,9 @@ bool followUse(OpOperand &use, SmallVectorImpl<Value> &next) {
   if (auto linalgOp = dyn_cast<linalg::LinalgOp>(user)) {
     if (!linalgOp.hasPureTensorSemantics())
       return false;
+    // An init's elements reach the result only through its block argument
+    // (every output element is yielded).
     next.push_back(linalgOp.getMatchingBlockArgument(&use));
-    if (linalgOp.isDpsInit(&use))
-      next.push_back(linalgOp.getTiedOpResult(&use));
     return true;
   }
   if (auto forOp = dyn_cast<scf::ForOp>(user)) {

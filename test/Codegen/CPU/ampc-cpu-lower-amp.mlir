@@ -107,6 +107,29 @@ func.func @arithmetic_reads(%x: tensor<4x16xf32>, %acc: vector<16xf32>,
 
 // -----
 
+// A generic whose init is the widened cast but whose body never reads it
+// (as convert-elementwise-to-linalg writes a product in place): the result
+// holds only the products.
+// CHECK-LABEL: func.func @init_overwritten
+// CHECK-NOT: arith.cmpf uno
+// CHECK: arith.truncf %arg0 : tensor<16xf32> to tensor<16xf16>
+// CHECK-NOT: arith.cmpf uno
+// CHECK: return
+#v = affine_map<(d0) -> (d0)>
+func.func @init_overwritten(%x: tensor<16xf32>, %y: tensor<16xf32>) -> tensor<16xf32> {
+  %h = amp.cast %x : tensor<16xf32> to tensor<16xf16>
+  %w = arith.extf %h : tensor<16xf16> to tensor<16xf32>
+  %p = linalg.generic {indexing_maps = [#v, #v, #v], iterator_types = ["parallel"]}
+      ins(%w, %y : tensor<16xf32>, tensor<16xf32>) outs(%w : tensor<16xf32>) {
+  ^bb0(%a: f32, %b: f32, %out: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<16xf32>
+  return %p : tensor<16xf32>
+}
+
+// -----
+
 // Where a cast's elements can be seen (returned widened, compared, taken
 // by a maximum, written to a buffer), each keeps the quieting.
 // CHECK-LABEL: func.func @observed_reads
