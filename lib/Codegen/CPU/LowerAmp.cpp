@@ -52,13 +52,14 @@ Value encodeHalf(OpBuilder &b, Location loc, Value f32, FloatType to,
 
 /// Ops whose results carry their operands' elements unchanged (moved,
 /// reshaped, widened, broadcast): a NaN among them reaches the results.
+/// (Linalg copies and transposes are followed through their bodies.)
 bool forwardsElements(Operation *op) {
   return isa<arith::ExtFOp, tensor::ExpandShapeOp, tensor::CollapseShapeOp,
              tensor::ExtractSliceOp, tensor::InsertSliceOp, tensor::CastOp,
              tensor::ExtractOp, tensor::PadOp, linalg::PackOp,
-             linalg::TransposeOp, linalg::CopyOp, vector::TransferReadOp,
-             vector::TransferWriteOp, vector::BroadcastOp, vector::ShapeCastOp,
-             vector::ExtractOp, vector::TransposeOp>(op);
+             vector::TransferReadOp, vector::TransferWriteOp,
+             vector::BroadcastOp, vector::ShapeCastOp, vector::ExtractOp,
+             vector::TransposeOp>(op);
 }
 
 /// Arithmetic whose NaN result has no specified payload (IEEE 754 and
