@@ -174,9 +174,20 @@ struct AmpcDonateCarriedStatePass
 /// The buffer `value` is: a result of an `scf.for` that yields its own
 /// iteration argument (a loop that updated the buffer in place, as a serial
 /// tiled elementwise op is after bufferization) is the buffer the loop
-/// started from, through nested loops.
+/// started from, through nested loops; a reshape (an elementwise op whose
+/// loops were folded into one computes into its buffer collapsed and
+/// returns it expanded) is its source, the same elements in the same order,
+/// which is the buffer itself wherever the types agree.
 Value loopCarriedBuffer(Value value) {
   while (auto result = dyn_cast<OpResult>(value)) {
+    if (auto expand = dyn_cast<memref::ExpandShapeOp>(result.getOwner())) {
+      value = expand.getSrc();
+      continue;
+    }
+    if (auto collapse = dyn_cast<memref::CollapseShapeOp>(result.getOwner())) {
+      value = collapse.getSrc();
+      continue;
+    }
     auto loop = dyn_cast<scf::ForOp>(result.getOwner());
     if (!loop)
       break;
@@ -201,7 +212,8 @@ struct AmpcConfirmDonatedResultsPass
     SmallVector<int64_t> confirmed;
     step.walk([&](func::ReturnOp ret) {
       for (int64_t i : listed.asArrayRef())
-        if (loopCarriedBuffer(ret.getOperand(i)) == step.getArgument(i))
+        if (ret.getOperand(i).getType() == step.getArgument(i).getType() &&
+            loopCarriedBuffer(ret.getOperand(i)) == step.getArgument(i))
           confirmed.push_back(i);
     });
     module->setAttr(abi::kDonatedResultsAttrName,

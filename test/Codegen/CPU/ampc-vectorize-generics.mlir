@@ -59,6 +59,98 @@ func.func @sizes(%x: tensor<4x10xf32>, %y: tensor<3x17xf32>, %z: tensor<3xf32>)
 
 // -----
 
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#id3 = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#row = affine_map<(d0, d1) -> (d1)>
+#t = affine_map<(d0, d1) -> (d1, d0)>
+
+// Trailing loops that every operand reads in memory order are folded into
+// one where the innermost alone does not fill 16 lanes but the fold does:
+// a 1352 x 10 weight's cast is 845 vectors of 16 (not 1352 of 10); a 3-D
+// activation folds only as far as needed (26 x 8 -> 208 = 13 x 16). A
+// broadcast input (a bias over the rows), a transposed read and a fold that
+// still leaves a partial vector (5 x 10 = 50) keep the op's own loops.
+// CHECK-LABEL: func.func @fold_contiguous
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0, 1]] : tensor<1352x10xf32> into tensor<13520xf32>
+// CHECK: scf.for {{.*}} to %c13520 step %c16
+// CHECK: arith.truncf %{{.*}} : vector<16xf32> to vector<16xbf16>
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1]] output_shape [1352, 10] : tensor<13520xbf16> into tensor<1352x10xbf16>
+// CHECK: tensor<4x26x8xf32> into tensor<4x208xf32>
+// CHECK: arith.maximumf %{{.*}} : vector<1x16xf32>
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: arith.addf %{{.*}} : vector<1x10xf32>
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: vector.shuffle %{{.*}} : vector<100xf32>
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: arith.negf %{{.*}} : vector<1x10xf32>
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: return
+func.func @fold_contiguous(%w: tensor<1352x10xf32>, %a: tensor<4x26x8xf32>,
+                           %x: tensor<26x10xf32>, %b: tensor<10xf32>,
+                           %y: tensor<10x10xf32>, %z: tensor<5x10xf32>)
+    -> (tensor<1352x10xbf16>, tensor<4x26x8xf32>, tensor<26x10xf32>,
+        tensor<10x10xf32>, tensor<5x10xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %e0 = tensor.empty() : tensor<1352x10xbf16>
+  %0 = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%w : tensor<1352x10xf32>) outs(%e0 : tensor<1352x10xbf16>) {
+  ^bb0(%i: f32, %o: bf16):
+    %c = arith.truncf %i : f32 to bf16
+    linalg.yield %c : bf16
+  } -> tensor<1352x10xbf16>
+  %e1 = tensor.empty() : tensor<4x26x8xf32>
+  %1 = linalg.generic {indexing_maps = [#id3, #id3], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%a : tensor<4x26x8xf32>) outs(%e1 : tensor<4x26x8xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %r = arith.maximumf %i, %zero : f32
+    linalg.yield %r : f32
+  } -> tensor<4x26x8xf32>
+  %e2 = tensor.empty() : tensor<26x10xf32>
+  %2 = linalg.generic {indexing_maps = [#id2, #row, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x, %b : tensor<26x10xf32>, tensor<10xf32>) outs(%e2 : tensor<26x10xf32>) {
+  ^bb0(%i: f32, %c: f32, %o: f32):
+    %s = arith.addf %i, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<26x10xf32>
+  %e3 = tensor.empty() : tensor<10x10xf32>
+  %3 = linalg.generic {indexing_maps = [#t, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%y : tensor<10x10xf32>) outs(%e3 : tensor<10x10xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    linalg.yield %i : f32
+  } -> tensor<10x10xf32>
+  %e4 = tensor.empty() : tensor<5x10xf32>
+  %4 = linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%z : tensor<5x10xf32>) outs(%e4 : tensor<5x10xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %n = arith.negf %i : f32
+    linalg.yield %n : f32
+  } -> tensor<5x10xf32>
+  return %0, %1, %2, %3, %4 : tensor<1352x10xbf16>, tensor<4x26x8xf32>,
+      tensor<26x10xf32>, tensor<10x10xf32>, tensor<5x10xf32>
+}
+
+// -----
+
+// A folded loop split across threads keeps whole vectors in every block:
+// 13600 x 20 = 272000 elements in 17 blocks of 16000 (1000 vectors of 16),
+// not 16 blocks of 17000 (1062.5 vectors).
+// CHECK-LABEL: func.func @fold_threads
+// CHECK: scf.forall (%{{.*}}) = (0) to (272000) step (16000)
+// CHECK: scf.for {{.*}} to %c16000 step %c16
+// CHECK: arith.negf %{{.*}} : vector<16xf32>
+func.func @fold_threads(%x: tensor<13600x20xf32>) -> tensor<13600x20xf32> {
+  %e = tensor.empty() : tensor<13600x20xf32>
+  %0 = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<13600x20xf32>) outs(%e : tensor<13600x20xf32>) {
+  ^bb0(%i: f32, %o: f32):
+    %n = arith.negf %i : f32
+    linalg.yield %n : f32
+  } -> tensor<13600x20xf32>
+  return %0 : tensor<13600x20xf32>
+}
+
+// -----
+
 // The bit-exact casts of amp-lower-to-arith vectorize like any elementwise op.
 // CHECK-LABEL: func.func @cast
 // CHECK: arith.bitcast %{{.*}} : vector<16xf32> to vector<16xi32>
@@ -1363,7 +1455,7 @@ func.func @fp8_relu_gradient(%dy: tensor<4x36x8xf32>, %pre: tensor<4x36x8xf32>, 
 // CHECK: %[[AMAX:.*]] = scf.for {{.*}} to %c64 {{.*}} -> (tensor<i32>)
 // CHECK: tensor.extract %[[AMAX]][]
 // CHECK: scf.for {{.*}} to %c4 step %c1
-// CHECK: arith.mulf %{{.*}} : vector<1x2x8xf32>
+// CHECK: arith.mulf %{{.*}} : vector<1x16xf32>
 // CHECK: return
 func.func @scale_from_this_amax(%dy: tensor<4x36x8xf32>, %pre: tensor<4x36x8xf32>) -> (tensor<8xf32>, tensor<4x36x8xf32>) {
   %zero = arith.constant 0.0 : f32

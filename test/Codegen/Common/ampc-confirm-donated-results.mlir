@@ -46,6 +46,30 @@ module attributes {ampc.donated_train_step_results = array<i64: 0, 1, 2>} {
 
 // -----
 
+// An update whose loops were folded into one computes into the argument's
+// buffer collapsed and returns it expanded: result 0 is argument 0's
+// buffer. Result 1 expands a collapsed copy: not donated.
+// CHECK: module attributes {ampc.donated_train_step_results = array<i64: 0>}
+module attributes {ampc.donated_train_step_results = array<i64: 0, 1>} {
+  func.func @train_step(%w: memref<4x10xf32>, %m: memref<4x10xf32>) -> (memref<4x10xf32>, memref<4x10xf32>) {
+    %c0 = arith.constant 0 : index
+    %c1 = arith.constant 1 : index
+    %c40 = arith.constant 40 : index
+    %cst = arith.constant 1.0 : f32
+    %flat = memref.collapse_shape %w [[0, 1]] : memref<4x10xf32> into memref<40xf32>
+    %0 = scf.for %i = %c0 to %c40 step %c1 iter_args(%a = %flat) -> (memref<40xf32>) {
+      memref.store %cst, %a[%i] : memref<40xf32>
+      scf.yield %a : memref<40xf32>
+    }
+    %r0 = memref.expand_shape %0 [[0, 1]] output_shape [4, 10] : memref<40xf32> into memref<4x10xf32>
+    %new = memref.alloc() : memref<40xf32>
+    %r1 = memref.expand_shape %new [[0, 1]] output_shape [4, 10] : memref<40xf32> into memref<4x10xf32>
+    return %r0, %r1 : memref<4x10xf32>, memref<4x10xf32>
+  }
+}
+
+// -----
+
 // A module without the list is left alone.
 // CHECK: module {
 // CHECK-NEXT: func.func @train_step

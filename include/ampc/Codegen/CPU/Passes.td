@@ -124,6 +124,11 @@ def AmpcVectorizeGenerics
     amp-lower-to-arith, and reductions such as softmax's and layer norm's
     sums) is tiled to `1 x ... x 1 x V` and vectorized, where V is the
     largest divisor of the innermost loop's size that is at most `width`.
+    An op with only parallel loops whose innermost size is not a multiple of
+    `width` first folds its trailing loops into one, as many as it takes to
+    make one, where every operand reads them as its own trailing dimensions
+    in order (a 1352 x 10 weight's cast: 845 vectors of 16, not 1352 of
+    10); split across threads, its blocks then hold whole vectors.
     Reductions along the innermost loop become vector reductions (which sum
     in a different order than the scalar loop). Ops whose innermost size has
     no divisor in 2..`width` stay loops. Ops of at least

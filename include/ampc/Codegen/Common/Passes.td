@@ -71,7 +71,9 @@ def AmpcConfirmDonatedResults
     results `ampc.donated_train_step_results` lists, keeps those that
     `@train_step` returns as the very buffer of the argument of the same
     index (itself, or the result of `scf.for` loops that start from it and
-    yield their iteration argument: a serial tiled update). Where
+    yield their iteration argument: a serial tiled update; or a
+    `memref.expand_shape` of a `memref.collapse_shape` of those, of the
+    argument's type: an update whose loops were folded into one). Where
     bufferization had to compute the update into a new buffer (a later read
     of the old value), a caller that passed one buffer as both would have it
     overwritten too early: such a result is dropped from the list, so that
