@@ -8,13 +8,15 @@
 // through the Trainer and takes one warm-up step of each. The precision
 // options are ampc-train's (--policy, default all four; --fp8-history-len,
 // --fp8-algo, --lower-ops, ...; cast statistics off unless --cast-stats).
-// Then it times --steps steps of each policy on a fixed random batch
-// (inputs uniform in [-1, 1), one-hot labels) in --rounds rounds that
-// alternate between the policies, so that a machine whose speed drifts (a
-// shared host) slows every policy alike and their ratios hold. Prints one JSON
+// Then it times --steps steps of each policy (or, with --min-seconds, as
+// many more as take about that long) on a fixed random batch (inputs
+// uniform in [-1, 1), one-hot labels) in --rounds rounds that alternate
+// between the policies, so that a machine whose speed drifts (a shared
+// host) slows every policy alike and their ratios hold. Prints one JSON
 // object: {"cpu": ..., "threads": N, "rounds": R, "steps": {policy:
-// milliseconds per step (the median of all its steps)}, "max_rss_mb": the
-// process's peak memory}. bench/steps.py runs it next to PyTorch.
+// milliseconds per step (the median of all its steps)}, "timed_steps":
+// {policy: how many}, "max_rss_mb": the process's peak memory}.
+// bench/steps.py runs it next to PyTorch.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +32,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>
@@ -46,6 +50,13 @@ static cl::opt<std::string> modelFile(cl::Positional, cl::Required,
 static cl::opt<unsigned> steps("steps", cl::init(5),
                                cl::desc("timed steps per policy"),
                                cl::cat(benchCategory));
+static cl::opt<double> minSeconds(
+    "min-seconds", cl::init(0),
+    cl::desc("time more steps of a policy than --steps where its steps "
+             "would take less than this many seconds in all (estimated from "
+             "three untimed steps): a step of microseconds gets a median of "
+             "many"),
+    cl::cat(benchCategory));
 static cl::opt<unsigned>
     rounds("rounds", cl::init(5),
            cl::desc("rounds the timed steps are split into, alternating "
@@ -73,12 +84,13 @@ std::vector<ampc_rt::Tensor> randomBatch(const ampc::FunctionSignature &f,
   return batch;
 }
 
-/// One policy's compiled step, its batch and the milliseconds of its timed
-/// steps.
+/// One policy's compiled step, its batch, how many steps to time and the
+/// milliseconds of its timed steps.
 struct PolicySteps {
   std::string name;
   std::unique_ptr<ampc::Trainer> trainer;
   std::vector<ampc_rt::Tensor> batch;
+  unsigned count = 0;
   std::vector<double> times;
 };
 
@@ -123,6 +135,22 @@ double median(std::vector<double> times) {
   return times[times.size() / 2];
 }
 
+/// Sets how many steps of `policy` to time: --steps, or more where those
+/// would take less than --min-seconds (three steps timed, then forgotten,
+/// tell how long one takes).
+llvm::Error countSteps(PolicySteps &policy) {
+  policy.count = steps;
+  if (minSeconds <= 0)
+    return llvm::Error::success();
+  if (llvm::Error error = timeSteps(policy, 3))
+    return error;
+  double each = std::max(median(policy.times), 1e-6);
+  policy.times.clear();
+  double wanted = std::ceil(minSeconds * 1e3 / each);
+  policy.count = unsigned(std::clamp<double>(wanted, steps, 1e8));
+  return llvm::Error::success();
+}
+
 /// Reports `error` (of `policy`, where one is named); the exit status.
 int fail(llvm::StringRef policy, llvm::Error error) {
   llvm::errs() << "ampc-step-bench: " << policy << (policy.empty() ? "" : ": ")
@@ -142,6 +170,12 @@ int main(int argc, char **argv) {
                     "1\n";
     return 1;
   }
+  if (!(minSeconds >= 0)) {
+    llvm::errs() << "ampc-step-bench: --min-seconds must be 0 (off) or "
+                    "positive, not "
+                 << minSeconds << "\n";
+    return 1;
+  }
   auto threads = ampc::getThreadsFromCL();
   if (!threads)
     return fail("", threads.takeError());
@@ -156,20 +190,29 @@ int main(int argc, char **argv) {
       return fail(precision.policyName(), policy.takeError());
     compiled.push_back(std::move(*policy));
   }
-  // Round r takes steps r * steps / rounds up to (r + 1) * steps / rounds
-  // of each policy in turn: --steps in all, however it divides.
+  for (PolicySteps &policy : compiled)
+    if (llvm::Error error = countSteps(policy))
+      return fail(policy.name, std::move(error));
+  // Round r takes steps r * count / rounds up to (r + 1) * count / rounds
+  // of each policy in turn: its count in all, however it divides.
   unsigned used = std::min<unsigned>(rounds, steps);
   for (unsigned r = 0; r < used; ++r)
-    for (PolicySteps &policy : compiled)
-      if (llvm::Error error =
-              timeSteps(policy, (r + 1) * steps / used - r * steps / used))
+    for (PolicySteps &policy : compiled) {
+      uint64_t from = uint64_t(r) * policy.count / used,
+               to = uint64_t(r + 1) * policy.count / used;
+      if (llvm::Error error = timeSteps(policy, unsigned(to - from)))
         return fail(policy.name, std::move(error));
+    }
   llvm::outs() << "{\"cpu\": \"" << ampc::CpuTarget::host().describe()
                << "\", \"threads\": " << *threads << ", \"rounds\": " << used
                << ", \"steps\": {";
   for (auto [i, policy] : llvm::enumerate(compiled))
     llvm::outs() << (i ? ", " : "") << "\"" << policy.name
                  << "\": " << median(policy.times);
+  llvm::outs() << "}, \"timed_steps\": {";
+  for (auto [i, policy] : llvm::enumerate(compiled))
+    llvm::outs() << (i ? ", " : "") << "\"" << policy.name
+                 << "\": " << policy.times.size();
   // The process's peak memory: compiling and running every policy's step
   // (run one policy for one step's peak).
   struct rusage usage;

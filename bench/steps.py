@@ -28,6 +28,12 @@ POLICIES = ["fp32", "bf16", "fp16", "fp8"]
 # their median is taken over many steps; the big models' over a few.
 SMALL_MODELS = ("mlp", "cnn", "transformer_block")
 SMALL_MODEL_STEPS, LARGE_MODEL_STEPS = 200, 5
+# AMPC's small steps (microseconds for the transformer block) are timed for
+# at least a second per policy, in several processes: one process's JIT
+# code and buffers sit where they sit, which moves a step's time by up to
+# 5 % from process to process. Each policy's time is the median of the
+# processes' medians.
+SMALL_MODEL_SECONDS, SMALL_MODEL_PROCESSES = 1.0, 3
 
 
 def steps_for(name, requested):
@@ -156,12 +162,18 @@ def model_path(name, tmp):
     return path
 
 
-def ampc_steps_ms(build, path, threads, steps):
-    out = subprocess.run([os.path.join(build, "bin", "ampc-step-bench"),
-                          path, "--steps", str(steps),
-                          "--threads", str(threads)],
-                         check=True, capture_output=True, text=True).stdout
-    return json.loads(out)["steps"]
+def ampc_steps_ms(build, path, threads, steps, small):
+    """Milliseconds per step of each policy: one process's medians, or for
+    a small model the median over SMALL_MODEL_PROCESSES processes, each
+    timing at least SMALL_MODEL_SECONDS per policy."""
+    command = [os.path.join(build, "bin", "ampc-step-bench"), path,
+               "--steps", str(steps), "--threads", str(threads)]
+    if small:
+        command += ["--min-seconds", str(SMALL_MODEL_SECONDS)]
+    runs = [json.loads(subprocess.run(command, check=True, capture_output=True,
+                                      text=True).stdout)["steps"]
+            for _ in range(SMALL_MODEL_PROCESSES if small else 1)]
+    return {p: statistics.median(run[p] for run in runs) for p in runs[0]}
 
 
 def cpu_description():
@@ -204,18 +216,22 @@ def main():
     print("PyTorch %s; ms per training step (median of %s), measured in this run"
           % (torch.__version__, args.steps or "%d steps for %s, %d for the others"
              % (SMALL_MODEL_STEPS, ", ".join(SMALL_MODELS), LARGE_MODEL_STEPS)))
+    print("AMPC's steps of %s: at least %g s per policy in each of %d "
+          "processes, the median of their medians"
+          % (", ".join(SMALL_MODELS), SMALL_MODEL_SECONDS, SMALL_MODEL_PROCESSES))
     header = "%-18s %4s" % ("model", "thr") + "".join(
         "%10s" % ("AMPC " + p) for p in POLICIES) + "%11s%11s%9s" % (
             "torch fp32", "torch bf16", "ratio")
     print(header)
     tmp = tempfile.mkdtemp()
+    own_ratios = []
     for name in args.models.split(","):
         rows = []
         path = model_path(name, tmp)
         steps = steps_for(name, args.steps)
         for threads in ((cores,) if name == "resnet18" else (1, cores)):
             ours = ampc_steps_ms(args.build, path, 0 if threads == cores else 1,
-                                 steps)
+                                 steps, name in SMALL_MODELS)
             fp32 = torch_step_ms_in_process(name, threads, False, steps)
             # bf16 autocast without bf16 hardware is slow (seconds per step
             # on the big MLP): two timed steps of the big models.
@@ -228,8 +244,15 @@ def main():
                   "".join("%10s" % milliseconds(ours[p]) for p in POLICIES) +
                   "%11s%11s%9.2f" % (milliseconds(fp32), milliseconds(bf16),
                                      ours["fp32"] / best_torch))
+            own_ratios.append("%-18s %4d" % (name, threads) + "".join(
+                "%10.2f" % (ours[p] / ours["fp32"]) for p in POLICIES[1:]))
     print("ratio: AMPC fp32 step time / PyTorch fp32's best (of 1 and %d "
           "threads); below 1 is faster" % cores)
+    print("AMPC's low-precision steps against its fp32 step (time ratio; "
+          "below 1 is faster)")
+    print("%-18s %4s" % ("model", "thr") +
+          "".join("%10s" % (p + "/fp32") for p in POLICIES[1:]))
+    print("\n".join(own_ratios))
     if "mlp_big" in args.models.split(","):
         ours, theirs = peak_memory(args.build, "mlp_big",
                                    steps_for("mlp_big", args.steps))

@@ -1,13 +1,24 @@
 // ampc-step-bench times each policy's steps in rounds that alternate between
 // the policies and prints one JSON object: the rounds taken (no more than
-// the steps), a positive median per policy in the order asked, the peak
-// memory. Bad arguments are clear errors.
+// the steps), a positive median per policy in the order asked, the steps
+// timed, the peak memory. Bad arguments are clear errors.
 // REQUIRES: ampc-step-bench
 // RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp32,fp16 --steps=5 --rounds=2 --threads=1 > %t.json
 // RUN: %python -c "import json,sys; d=json.load(open(sys.argv[1])); print('threads', d['threads'], 'rounds', d['rounds'], 'policies', list(d['steps']), 'positive', all(v > 0 for v in d['steps'].values()), 'rss', d['max_rss_mb'] > 0)" %t.json | FileCheck %s
 // CHECK: threads 1 rounds 2 policies ['fp32', 'fp16'] positive True rss True
 // RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --steps=2 --rounds=9 --threads=1 | FileCheck %s --check-prefix=FEWER
 // FEWER: "rounds": 2, "steps": {"bf16": {{[0-9.e+-]+}}}
+// Each policy's timed steps are counted: --steps, or with --min-seconds as
+// many more as take that long (the MLP's step takes about a millisecond:
+// more than the 3 asked for in a tenth of a second, fewer than the 100000
+// that would take 0.1 s at a microsecond each).
+// RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp32,bf16 --steps=3 --rounds=2 --threads=1 | FileCheck %s --check-prefix=COUNT
+// COUNT: "timed_steps": {"fp32": 3, "bf16": 3}
+// RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp32 --steps=3 --rounds=2 --min-seconds=0.1 --threads=1 > %t.min.json
+// RUN: %python -c "import json,sys; n=json.load(open(sys.argv[1]))['timed_steps']['fp32']; print('more', n > 3, 'bounded', n < 100000)" %t.min.json | FileCheck %s --check-prefix=MIN
+// MIN: more True bounded True
+// RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --min-seconds=-1 --steps=1 2>&1 | FileCheck %s --check-prefix=NEGATIVE
+// NEGATIVE: ampc-step-bench: --min-seconds must be 0 (off) or positive, not -1
 // RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --steps=0 2>&1 | FileCheck %s --check-prefix=ZERO
 // ZERO: ampc-step-bench: --steps and --rounds must be at least 1
 // RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp32,fp99 --steps=1 2>&1 | FileCheck %s --check-prefix=POLICY
