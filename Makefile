@@ -4,7 +4,8 @@
 #   make demo   install, configure, build, run the main job
 #   make build  configure and build only
 #   make bench  GEMM and training-step benchmarks next to PyTorch and
-#               libxsmm (installs python3-torch, libxsmm-dev)
+#               libxsmm (installs python3-torch, libxsmm-dev); on an AVX-512
+#               machine, AVX2 code's GEMMs and steps too
 #   make sanitize  build with ASan + UBSan into build-sanitize and run the lit
 #               and unit tests there
 #   make fuzz   build the libFuzzer targets (build-sanitize) and run each for
@@ -46,6 +47,13 @@ bench: build
 	/usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads $$(nproc)
 	/usr/bin/python3 bench/micro_kernels.py --build $(BUILD_DIR)
 	/usr/bin/python3 bench/steps.py --build $(BUILD_DIR)
+	@# On an AVX-512 machine, AVX2 code's speed as well (#12: every ISA level
+	@# the host runs is measured), next to PyTorch in the same runs.
+	@if grep -qw avx512f /proc/cpuinfo; then \
+	  set -e; \
+	  /usr/bin/python3 bench/compare.py --build $(BUILD_DIR) --threads 1 --features=-avx512f --filter 'gemm(1024|2048)'; \
+	  /usr/bin/python3 bench/steps.py --build $(BUILD_DIR) --features=-avx512f --models mlp,cnn,transformer_block,mlp_big; \
+	fi
 	/usr/bin/python3 bench/data_parallel.py --build $(BUILD_DIR)
 
 sanitize: setup

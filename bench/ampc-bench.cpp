@@ -79,9 +79,18 @@ unsigned benchThreads() {
   return value ? unsigned(std::strtoul(value, nullptr, 10)) : 0;
 }
 
+/// CPU features of the compiled GEMMs: $AMPC_BENCH_FEATURES (bench/compare.py
+/// sets it to its --features: "-avx512f" times AVX2 code on an AVX-512
+/// machine), or none: all the host has.
+std::string benchFeatures() {
+  const char *value = std::getenv("AMPC_BENCH_FEATURES");
+  return value ? value : "";
+}
+
 void runGemm(benchmark::State &state, Shape shape, bool bf16) {
   ampc::JitOptions options;
   options.threads = benchThreads();
+  options.cpuFeatures = benchFeatures();
   auto module = ampc::JitModule::fromString(
       gemmSource(shape, bf16 ? "bf16" : "f32"), options);
   if (!module) {

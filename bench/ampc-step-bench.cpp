@@ -101,6 +101,7 @@ llvm::Expected<PolicySteps> prepare(const ampc::PrecisionOptions &precision,
   ampc::JitOptions jit;
   jit.precision = precision;
   jit.threads = threads;
+  jit.cpuFeatures = ampc::getCpuFeaturesFromCL();
   ampc::TrainOptions options;
   options.learningRate = 0.01;
   // An .onnx model is imported with a cross-entropy loss.
@@ -203,7 +204,10 @@ int main(int argc, char **argv) {
       if (llvm::Error error = timeSteps(policy, unsigned(to - from)))
         return fail(policy.name, std::move(error));
     }
-  llvm::outs() << "{\"cpu\": \"" << ampc::CpuTarget::host().describe()
+  llvm::outs() << "{\"cpu\": \""
+               << ampc::CpuTarget::fromName("native",
+                                            ampc::getCpuFeaturesFromCL())
+                      .describe()
                << "\", \"threads\": " << *threads << ", \"rounds\": " << used
                << ", \"steps\": {";
   for (auto [i, policy] : llvm::enumerate(compiled))

@@ -4,11 +4,15 @@ GFLOP/s and the ratio AMPC / PyTorch per shape and type.
 
   /usr/bin/python3 bench/compare.py [--build build] [--filter gemm1024]
                                     [--threads N] [--rounds R]
+                                    [--features=-avx512f]
 
 The two run in alternation, `--rounds` times each (default 3): a shared or
 throttled host speeds up and slows down over a run, and alternating gives
 both sides the same share of it. Each prints its median GFLOP/s; the
-ratio is theirs, with the range of the rounds' own ratios.
+ratio is theirs, with the range of the rounds' own ratios. `--features`
+compiles AMPC's GEMMs for less (or more) than this CPU has, as
+`ampc-compile --features` does: `-avx512f` times AVX2 code on an AVX-512
+machine (PyTorch runs as it is).
 """
 import argparse
 import json
@@ -20,12 +24,13 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def ampc_gflops(bench, filter_, threads):
+def ampc_gflops(bench, filter_, threads, features):
     """One run of ampc-bench: {shape/type: GFLOP/s}."""
     command = [bench, "--benchmark_format=json"]
     if filter_:
         command.append("--benchmark_filter=" + filter_)
-    env = dict(os.environ, AMPC_BENCH_THREADS=str(threads))
+    env = dict(os.environ, AMPC_BENCH_THREADS=str(threads),
+               AMPC_BENCH_FEATURES=features)
     ampc = json.loads(subprocess.run(command, check=True, capture_output=True,
                                      text=True, env=env).stdout)
     ours = {}
@@ -53,6 +58,9 @@ def main():
     parser.add_argument("--filter", default="")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--features", default="",
+                        help="LLVM CPU features for AMPC's GEMMs "
+                        "(-avx512f: AVX2 code)")
     args = parser.parse_args()
 
     bench = os.path.join(args.build, "bin", "ampc-bench")
@@ -60,13 +68,15 @@ def main():
         sys.exit("compare.py: %s not found: build first (make build)" % bench)
     ours, theirs, version = [], [], ""
     for _ in range(max(1, args.rounds)):
-        ours.append(ampc_gflops(bench, args.filter, args.threads))
+        ours.append(ampc_gflops(bench, args.filter, args.threads,
+                                args.features))
         version, peer = torch_gflops(args.filter, args.threads)
         theirs.append(peer)
 
-    print("AMPC vs PyTorch %s (%d thread%s), GFLOP/s, median of %d "
+    print("AMPC%s vs PyTorch %s (%d thread%s), GFLOP/s, median of %d "
           "alternating rounds in this run"
-          % (version, args.threads, "" if args.threads == 1 else "s",
+          % (" (compiled with %s)" % args.features if args.features else "",
+             version, args.threads, "" if args.threads == 1 else "s",
              len(ours)))
     print("%-18s %10s %10s %8s %13s" % ("shape/type", "AMPC", "PyTorch",
                                         "ratio", "round ratios"))

@@ -11,6 +11,11 @@ model and flags, then milliseconds per step (median) and AMPC fp32 / best
 PyTorch fp32.
 
   /usr/bin/python3 bench/steps.py [--build build] [--models mlp,cnn] [--steps N]
+                                  [--features=-avx512f]
+
+`--features` compiles AMPC's steps for less (or more) than this CPU has,
+as `ampc-compile --features` does: `-avx512f` times AVX2 code on an
+AVX-512 machine. PyTorch runs as it is.
 """
 import argparse
 import json
@@ -162,12 +167,13 @@ def model_path(name, tmp):
     return path
 
 
-def ampc_steps_ms(build, path, threads, steps, small):
+def ampc_steps_ms(build, path, threads, steps, small, features):
     """Milliseconds per step of each policy: one process's medians, or for
     a small model the median over SMALL_MODEL_PROCESSES processes, each
     timing at least SMALL_MODEL_SECONDS per policy."""
     command = [os.path.join(build, "bin", "ampc-step-bench"), path,
-               "--steps", str(steps), "--threads", str(threads)]
+               "--steps", str(steps), "--threads", str(threads),
+               "--features=" + features]
     if small:
         command += ["--min-seconds", str(SMALL_MODEL_SECONDS)]
     runs = [json.loads(subprocess.run(command, check=True, capture_output=True,
@@ -202,6 +208,10 @@ def main():
                         help="timed steps per measurement (default: %d for "
                         "the zoo's small models, %d for the others)"
                         % (SMALL_MODEL_STEPS, LARGE_MODEL_STEPS))
+    parser.add_argument("--features", default="",
+                        help="LLVM CPU features AMPC's steps are compiled "
+                        "with (-avx512f: AVX2 code on an AVX-512 machine); "
+                        "PyTorch runs as it is")
     parser.add_argument("--torch-worker", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import torch
@@ -213,6 +223,8 @@ def main():
 
     cores = os.cpu_count()
     print("CPU: " + cpu_description())
+    if args.features:
+        print("AMPC's steps compiled with --features=%s" % args.features)
     print("PyTorch %s; ms per training step (median of %s), measured in this run"
           % (torch.__version__, args.steps or "%d steps for %s, %d for the others"
              % (SMALL_MODEL_STEPS, ", ".join(SMALL_MODELS), LARGE_MODEL_STEPS)))
@@ -231,7 +243,7 @@ def main():
         steps = steps_for(name, args.steps)
         for threads in ((cores,) if name == "resnet18" else (1, cores)):
             ours = ampc_steps_ms(args.build, path, 0 if threads == cores else 1,
-                                 steps, name in SMALL_MODELS)
+                                 steps, name in SMALL_MODELS, args.features)
             fp32 = torch_step_ms_in_process(name, threads, False, steps)
             # bf16 autocast without bf16 hardware is slow (seconds per step
             # on the big MLP): two timed steps of the big models.

@@ -133,12 +133,14 @@ std::optional<ampc::amp::Policy> policyNamed(const std::string &name) {
 }
 
 ampc::JitOptions jitOptions(const std::string &policy, int64_t batch,
-                            unsigned threads, const std::string &target) {
+                            unsigned threads, const std::string &target,
+                            const std::string &cpuFeatures) {
   ampc::JitOptions options;
   options.precision.policy = policyNamed(policy);
   options.batch = batch;
   options.threads = threads;
   options.target = target;
+  options.cpuFeatures = cpuFeatures;
   return options;
 }
 
@@ -172,9 +174,10 @@ struct PyModule {
 
 PyModule compileModule(const std::string &path, const std::string &policy,
                        int64_t batch, unsigned threads,
-                       const std::string &target) {
+                       const std::string &target,
+                       const std::string &cpuFeatures) {
   return {unwrap(ampc::JitModule::fromFile(
-      path, jitOptions(policy, batch, threads, target)))};
+      path, jitOptions(policy, batch, threads, target, cpuFeatures)))};
 }
 
 using Setter = std::function<void(ampc::TrainOptions &, ampc::JitOptions &,
@@ -225,6 +228,8 @@ const std::map<std::string, Setter> &trainerOptions() {
       {"bucket_mb", [](T &o, J &, H v) { o.bucketMB = v.cast<int64_t>(); }},
       {"threads", [](T &, J &j, H v) { j.threads = v.cast<unsigned>(); }},
       {"target", [](T &, J &j, H v) { j.target = v.cast<std::string>(); }},
+      {"cpu_features",
+       [](T &, J &j, H v) { j.cpuFeatures = v.cast<std::string>(); }},
   };
   return table;
 }
@@ -400,8 +405,9 @@ PYBIND11_MODULE(ampc, m) {
         "max); the array itself in a single process.");
   m.def("compile", &compileModule, py::arg("path"), py::kw_only(),
         py::arg("policy") = "", py::arg("batch") = 0, py::arg("threads") = 0,
-        py::arg("target") = "cpu",
+        py::arg("target") = "cpu", py::arg("cpu_features") = "",
         "Compiles an MLIR model under a policy (none, fp32, bf16, fp16, "
-        "fp8; '' runs it as written) for this machine.");
+        "fp8; '' runs it as written) for this machine, less or more the "
+        "LLVM CPU features in cpu_features ('-avx512f': AVX2 code).");
   bindTrainer(m);
 }

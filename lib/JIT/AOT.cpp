@@ -25,6 +25,7 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/SourceMgr.h"
@@ -178,6 +179,17 @@ createTargetMachine(const ampc::AotOptions &options) {
                      triple.str() +
                      "': name a CPU of that target (generic, neoverse-v1, "
                      "...)");
+  if (llvm::Error error =
+          ampc::detail::checkTargetFeatures(triple, options.features))
+    return std::move(error);
+  if (!native) {
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ""));
+    if (info && !info->isCPUStringValid(options.cpu))
+      return makeError("'" + options.cpu + "' is not a CPU of " + triple.str() +
+                       " that LLVM knows (`llc -mtriple=" + triple.str() +
+                       " -mcpu=help` lists them)");
+  }
   std::string cpuName =
       native ? llvm::sys::getHostCPUName().str() : options.cpu;
   std::string features = options.features;
@@ -229,6 +241,11 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
                                      const AotOptions &options,
                                      llvm::StringRef objectPath,
                                      llvm::StringRef headerPath) {
+  // The machine first: a wrong triple, CPU or feature fails before the
+  // module is compiled.
+  auto machine = createTargetMachine(options);
+  if (!machine)
+    return machine.takeError();
   std::unique_ptr<MLIRContext> context = detail::makeCompilerContext();
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = options.runtimeAllocator;
@@ -253,9 +270,6 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
       translateModuleToLLVMIR(**ir, llvmContext, bufferName);
   if (!llvmModule)
     return makeError("cannot translate '" + bufferName + "' to LLVM IR");
-  auto machine = createTargetMachine(options);
-  if (!machine)
-    return machine.takeError();
   llvmModule->setTargetTriple((*machine)->getTargetTriple());
   llvmModule->setDataLayout((*machine)->createDataLayout());
   detail::foldEntryPoints(*llvmModule, /*packed=*/false);

@@ -13,6 +13,8 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
@@ -23,6 +25,38 @@ using namespace mlir;
 
 llvm::Error ampc::detail::makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+llvm::Error ampc::detail::checkTargetFeatures(const llvm::Triple &triple,
+                                              llvm::StringRef features) {
+  llvm::SmallVector<llvm::StringRef> items;
+  features.split(items, ',', -1, /*KeepEmpty=*/false);
+  if (items.empty())
+    return llvm::Error::success();
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return makeError("no LLVM target for '" + triple.str() + "': " + error);
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target->createMCSubtargetInfo(triple, "", ""));
+  if (!info)
+    return makeError("LLVM has no feature list for '" + triple.str() + "'");
+  for (llvm::StringRef item : items) {
+    item = item.trim();
+    llvm::StringRef name = item;
+    if (!name.consume_front("+") && !name.consume_front("-"))
+      return makeError("target feature '" + item + "' needs a sign: '+" + item +
+                       "' turns it on, '-" + item + "' off");
+    auto known = [&](const llvm::SubtargetFeatureKV &feature) {
+      return name == feature.Key;
+    };
+    if (llvm::none_of(info->getAllProcessorFeatures(), known))
+      return makeError("'" + name + "' is not a CPU feature of " +
+                       triple.str() + " that LLVM knows (`llc -mtriple=" +
+                       triple.str() + " -mattr=help` lists them)");
+  }
+  return llvm::Error::success();
 }
 
 std::unique_ptr<MLIRContext> ampc::detail::makeCompilerContext() {

@@ -14,6 +14,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/TargetParser/Triple.h"
 
 namespace ampc::detail {
 
@@ -22,6 +23,15 @@ llvm::Error makeError(const llvm::Twine &message);
 /// A context with every dialect AMPC registers and the LLVM IR translations;
 /// initializes LLVM's native target and the pass registry once per process.
 std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
+
+/// Checks a comma-separated list of LLVM target features for `triple`
+/// (JitOptions::cpuFeatures, AotOptions::features): each item is `+name`
+/// or `-name`, and every name is one of the target's features. LLVM itself
+/// warns about an unknown feature and compiles without it, which would
+/// time or ship code for another CPU than the one asked for. The target
+/// must be initialized (makeCompilerContext does the host's).
+llvm::Error checkTargetFeatures(const llvm::Triple &triple,
+                                llvm::StringRef features);
 
 /// Adds passes to a pass manager (a front end or a back end).
 using PassBuilder = llvm::function_ref<void(mlir::OpPassManager &)>;

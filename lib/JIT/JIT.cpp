@@ -36,6 +36,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <algorithm>
 #include <cassert>
@@ -362,6 +363,9 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
       return makeError("target cuda needs an NVIDIA GPU and its driver: " +
                        llvm::Twine(reason));
   }
+  if (llvm::Error error = detail::checkTargetFeatures(
+          llvm::Triple(llvm::sys::getProcessTriple()), options.cpuFeatures))
+    return std::move(error);
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
   cpu.vectorize = options.vectorize;

@@ -127,6 +127,18 @@ struct PrecisionCLOptions {
 
 llvm::ManagedStatic<PrecisionCLOptions> clOptions;
 
+/// --features, which every compiling tool takes with --threads.
+cl::opt<std::string> &featuresOption() {
+  static cl::opt<std::string> option(
+      "features", cl::init(""),
+      cl::desc("LLVM CPU features to add (+name) or take away (-name) from "
+               "the CPU compiled for (this machine's, or ampc-compile's "
+               "--cpu), comma-separated: -avx512f compiles AVX2 code on an "
+               "AVX-512 machine"),
+      cl::cat(ampc::getPrecisionCLCategory()));
+  return option;
+}
+
 constexpr llvm::StringLiteral kThreadsDescription =
     "threads of compiled code's parallel loops (0: all cores, or "
     "OMP_NUM_THREADS; 1: sequential, no OpenMP runtime)";
@@ -159,6 +171,12 @@ void ampc::registerPrecisionCLOptions() {
   threads.setDescription(kThreadsDescription);
   threads.setHiddenFlag(cl::NotHidden);
   threads.addCategory(getPrecisionCLCategory());
+  featuresOption();
+}
+
+std::string ampc::getCpuFeaturesFromCL() {
+  registerPrecisionCLOptions();
+  return featuresOption();
 }
 
 llvm::Expected<unsigned> ampc::getThreadsFromCL() {

@@ -73,6 +73,18 @@ class CompileTest(unittest.TestCase):
         with self.assertRaisesRegex(ampc.Error, "unknown policy 'int4'"):
             ampc.compile(self.path, policy="int4")
 
+    def test_cpu_features_pick_the_code(self):
+        # AVX2 code computes the same product on any x86-64 machine here.
+        a = np.arange(6, dtype=np.float32).reshape(2, 3) * 0.37
+        b = np.arange(6, dtype=np.float32).reshape(3, 2) - 2.5
+        (c,) = ampc.compile(self.path, cpu_features="-avx512f").mm(a, b)
+        np.testing.assert_allclose(c, a @ b, rtol=1e-6)
+        with self.assertRaisesRegex(ampc.Error,
+                                    "'avx513f' is not a CPU feature"):
+            ampc.compile(self.path, cpu_features="+avx513f")
+        with self.assertRaisesRegex(ampc.Error, "needs a sign"):
+            ampc.Trainer(os.path.join(ZOO, "mlp.mlir"), cpu_features="avx2")
+
 
 class TrainerTest(unittest.TestCase):
     def test_trains_saves_and_resumes(self):

@@ -411,6 +411,16 @@ TEST(JitTest, ErrorsComeBackAsValues) {
   badHistory.precision.fp8HistoryLength = 0;
   expectError(ampc::JitModule::fromString(kMatmul, badHistory),
               "the fp8 amax history length must be positive, got 0");
+  // CPU features LLVM would warn about and leave out are errors.
+  ampc::JitOptions badFeature;
+  badFeature.cpuFeatures = "-avx512f,+avx513f";
+  expectError(ampc::JitModule::fromString(kMatmul, badFeature),
+              "'avx513f' is not a CPU feature of x86_64");
+  ampc::JitOptions unsignedFeature;
+  unsignedFeature.cpuFeatures = "avx2";
+  expectError(ampc::JitModule::fromString(kMatmul, unsignedFeature),
+              "target feature 'avx2' needs a sign: '+avx2' turns it on, "
+              "'-avx2' off");
 
   auto module = compile(kMatmul, "none");
   ASSERT_TRUE(module);

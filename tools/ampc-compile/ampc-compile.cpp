@@ -30,9 +30,6 @@ static cl::opt<std::string>
 static cl::opt<std::string> cpu("cpu", cl::init("native"),
                                 cl::desc("LLVM CPU name, or native"),
                                 cl::cat(compileCategory));
-static cl::opt<std::string> features("features",
-                                     cl::desc("extra LLVM target features"),
-                                     cl::cat(compileCategory));
 static cl::opt<int64_t> batchSize(
     "batch", cl::init(0),
     cl::desc("the batch size to compile a model for: a '?' leading "
@@ -66,7 +63,7 @@ int main(int argc, char **argv) {
   options.precision = std::move(*precision);
   options.triple = triple;
   options.cpu = cpu;
-  options.features = features;
+  options.features = ampc::getCpuFeaturesFromCL();
   options.runtimeAllocator = runtimeAllocator;
   options.batch = batchSize;
   auto threads = ampc::getThreadsFromCL();

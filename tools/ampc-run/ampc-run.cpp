@@ -179,6 +179,7 @@ int main(int argc, char **argv) {
   if (!threads)
     return fail(llvm::toString(threads.takeError()));
   options.threads = *threads;
+  options.cpuFeatures = ampc::getCpuFeaturesFromCL();
   std::vector<ampc_rt::Tensor> parameters;
   auto module = loadModule(options, parameters);
   if (!module)

@@ -184,6 +184,7 @@ llvm::Expected<PolicyRun> trainPolicy(const ampc::PrecisionOptions &precision,
   if (!threads)
     return threads.takeError();
   jit.threads = *threads;
+  jit.cpuFeatures = ampc::getCpuFeaturesFromCL();
   auto options = getTrainOptionsFromCL();
   if (!options)
     return options.takeError();

@@ -62,12 +62,15 @@ llvm::Expected<std::optional<amp::Policy>> parsePolicy(llvm::StringRef name);
 /// Registers the command-line options of PrecisionOptions (--policy,
 /// --lower-ops, --fp32-ops, --promote-ops, --follow-ops, --fp8-recipe,
 /// --fp8-history-len, --fp8-algo, --fp8-margin, --cast-stats) in their
-/// own category, with --threads (the thread count of compiled code, which
-/// every compiling tool takes). Call before llvm::cl::ParseCommandLineOptions;
-/// once per process.
+/// own category, with --threads and --features (the thread count and CPU
+/// features of compiled code, which every compiling tool takes). Call before
+/// llvm::cl::ParseCommandLineOptions; once per process.
 void registerPrecisionCLOptions();
 /// The category those options are in (for cl::HideUnrelatedOptions).
 llvm::cl::OptionCategory &getPrecisionCLCategory();
+/// --features as given on the command line: LLVM CPU features, "+name" or
+/// "-name", comma-separated (checked where code is compiled).
+std::string getCpuFeaturesFromCL();
 /// --threads as parsed from the command line (0: all cores).
 llvm::Expected<unsigned> getThreadsFromCL();
 /// The options as parsed from the command line, checked; exactly one

@@ -52,6 +52,15 @@
 // RUN: diff %t/omp.txt %t/seq.txt
 // RUN: not ampc-compile %t/mm.mlir --threads=-2 -o %t/x.o 2>&1 | FileCheck %s --check-prefix=BADTHREADS
 //
+// A CPU or feature LLVM does not know, or a feature without its sign, is an
+// error before anything is compiled (LLVM would warn and compile for
+// another CPU than the one asked for); no object is written.
+// RUN: not ampc-compile %t/mm.mlir --features=+avx513f -o %t/bad.o 2>&1 | FileCheck %s --check-prefix=BADFEATURE
+// RUN: not ampc-compile %t/mm.mlir --features=avx2 -o %t/bad.o 2>&1 | FileCheck %s --check-prefix=UNSIGNED
+// RUN: not ampc-compile %t/mm.mlir --cpu=znver9 -o %t/bad.o 2>&1 | FileCheck %s --check-prefix=BADCPU
+// RUN: not ampc-compile %t/mm.mlir --triple=aarch64-linux-gnu --cpu=generic --features=+avx2 -o %t/bad.o 2>&1 | FileCheck %s --check-prefix=A64FEATURE
+// RUN: not test -e %t/bad.o
+//
 // Casts to f16 use the target's conversion instruction where it has one
 // (haswell has F16C, AArch64 fcvtn), and integer arithmetic where it has not
 // (baseline x86-64).
@@ -101,6 +110,10 @@
 // The sum over k of (i + 1) * (j + 1) / 64 = 130 (i + 1)(j + 1) / 64.
 // OUT: c[0][0] = 2.03125 c[13][6] = 199.0625 c[199][95] = 39000
 // BADTHREADS: ampc-compile: --threads must be 0 (all cores) or a positive count, not -2
+// BADFEATURE: ampc-compile: 'avx513f' is not a CPU feature of x86_64-{{.*}} that LLVM knows (`llc -mtriple=x86_64-{{.*}} -mattr=help` lists them)
+// UNSIGNED: ampc-compile: target feature 'avx2' needs a sign: '+avx2' turns it on, '-avx2' off
+// BADCPU: ampc-compile: 'znver9' is not a CPU of x86_64-{{.*}} that LLVM knows (`llc -mtriple=x86_64-{{.*}} -mcpu=help` lists them)
+// A64FEATURE: ampc-compile: 'avx2' is not a CPU feature of aarch64-unknown-linux-gnu that LLVM knows
 // F16C: vcvtps2ph
 // The body is folded into its C interface, the object's one entry point.
 // SOFT-NOT: vcvtps2ph

@@ -19,6 +19,13 @@
 // MIN: more True bounded True
 // RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --min-seconds=-1 --steps=1 2>&1 | FileCheck %s --check-prefix=NEGATIVE
 // NEGATIVE: ampc-step-bench: --min-seconds must be 0 (off) or positive, not -1
+// --features times code for less than this machine has: AVX2 code (16 ymm
+// registers) on any x86-64 machine of the project's, AVX-512 or not. A
+// feature LLVM does not know is an error, not code for another CPU.
+// RUN: ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=bf16 --features=-avx512f --steps=2 --rounds=1 --threads=1 | FileCheck %s --check-prefix=AVX2
+// AVX2: {"cpu": "256-bit x 16 vector registers", "threads": 1,
+// RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp32 --features=+avx513f --steps=1 2>&1 | FileCheck %s --check-prefix=FEATURE
+// FEATURE: ampc-step-bench: fp32: 'avx513f' is not a CPU feature of x86_64-{{.*}} that LLVM knows
 // RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --steps=0 2>&1 | FileCheck %s --check-prefix=ZERO
 // ZERO: ampc-step-bench: --steps and --rounds must be at least 1
 // RUN: not ampc-step-bench %ampc_src_root/examples/models/mlp.mlir --policy=fp32,fp99 --steps=1 2>&1 | FileCheck %s --check-prefix=POLICY
