@@ -159,6 +159,18 @@ int fail(llvm::StringRef policy, llvm::Error error) {
   return 1;
 }
 
+/// `"name": {"policy": value, ...}` of the JSON output, in the policies'
+/// order.
+template <typename Value>
+void printPerPolicy(llvm::StringRef name, llvm::ArrayRef<PolicySteps> compiled,
+                    Value value) {
+  llvm::outs() << "\"" << name << "\": {";
+  for (auto [i, policy] : llvm::enumerate(compiled))
+    llvm::outs() << (i ? ", " : "") << "\"" << policy.name
+                 << "\": " << value(policy);
+  llvm::outs() << "}";
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -209,18 +221,16 @@ int main(int argc, char **argv) {
                                             ampc::getCpuFeaturesFromCL())
                       .describe()
                << "\", \"threads\": " << *threads << ", \"rounds\": " << used
-               << ", \"steps\": {";
-  for (auto [i, policy] : llvm::enumerate(compiled))
-    llvm::outs() << (i ? ", " : "") << "\"" << policy.name
-                 << "\": " << median(policy.times);
-  llvm::outs() << "}, \"timed_steps\": {";
-  for (auto [i, policy] : llvm::enumerate(compiled))
-    llvm::outs() << (i ? ", " : "") << "\"" << policy.name
-                 << "\": " << policy.times.size();
+               << ", ";
+  printPerPolicy("steps", compiled,
+                 [](const PolicySteps &p) { return median(p.times); });
+  llvm::outs() << ", ";
+  printPerPolicy("timed_steps", compiled,
+                 [](const PolicySteps &p) { return p.times.size(); });
   // The process's peak memory: compiling and running every policy's step
   // (run one policy for one step's peak).
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
-  llvm::outs() << "}, \"max_rss_mb\": " << usage.ru_maxrss / 1024 << "}\n";
+  llvm::outs() << ", \"max_rss_mb\": " << usage.ru_maxrss / 1024 << "}\n";
   return 0;
 }
