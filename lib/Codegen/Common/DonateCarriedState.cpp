@@ -178,7 +178,7 @@ struct AmpcDonateCarriedStatePass
 /// loops were folded into one computes into its buffer collapsed and
 /// returns it expanded) is its source, the same elements in the same order,
 /// which is the buffer itself wherever the types agree.
-Value loopCarriedBuffer(Value value) {
+Value underlyingBuffer(Value value) {
   while (auto result = dyn_cast<OpResult>(value)) {
     if (auto expand = dyn_cast<memref::ExpandShapeOp>(result.getOwner())) {
       value = expand.getSrc();
@@ -193,7 +193,7 @@ Value loopCarriedBuffer(Value value) {
       break;
     unsigned i = result.getResultNumber();
     Value yielded = loop.getBody()->getTerminator()->getOperand(i);
-    if (loopCarriedBuffer(yielded) != loop.getRegionIterArg(i))
+    if (underlyingBuffer(yielded) != loop.getRegionIterArg(i))
       break;
     value = loop.getInitArgs()[i];
   }
@@ -213,7 +213,7 @@ struct AmpcConfirmDonatedResultsPass
     step.walk([&](func::ReturnOp ret) {
       for (int64_t i : listed.asArrayRef())
         if (ret.getOperand(i).getType() == step.getArgument(i).getType() &&
-            loopCarriedBuffer(ret.getOperand(i)) == step.getArgument(i))
+            underlyingBuffer(ret.getOperand(i)) == step.getArgument(i))
           confirmed.push_back(i);
     });
     module->setAttr(abi::kDonatedResultsAttrName,
