@@ -308,25 +308,26 @@ ampc::JitModule::fromString(llvm::StringRef source, const JitOptions &options,
 }
 
 /// The execution engine of `ir`: for the host CPU, with the features of
-/// JitOptions::cpuFeatures applied.
+/// JitOptions::cpuFeatures applied. The machine is made here even without
+/// features, so that LLVM's optimization passes know the target (its costs,
+/// vector registers and legal operations), as they do ahead of time; given
+/// none, they ran with no target information, and only code generation
+/// knew the host.
 static llvm::Expected<std::unique_ptr<ExecutionEngine>>
 createEngine(ModuleOp ir, const ampc::JitOptions &options) {
-  std::unique_ptr<llvm::TargetMachine> machine;
-  if (!options.cpuFeatures.empty()) {
-    auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
-    if (!builder)
-      return builder.takeError();
-    llvm::SmallVector<llvm::StringRef> features;
-    llvm::StringRef(options.cpuFeatures).split(features, ',', -1, false);
-    for (llvm::StringRef feature : features)
-      builder->getFeatures().AddFeature(feature.trim());
-    builder->setCodeGenOptLevel(
-        static_cast<llvm::CodeGenOptLevel>(options.optLevel));
-    auto created = builder->createTargetMachine();
-    if (!created)
-      return created.takeError();
-    machine = std::move(*created);
-  }
+  auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!builder)
+    return builder.takeError();
+  llvm::SmallVector<llvm::StringRef> features;
+  llvm::StringRef(options.cpuFeatures).split(features, ',', -1, false);
+  for (llvm::StringRef feature : features)
+    builder->getFeatures().AddFeature(feature.trim());
+  builder->setCodeGenOptLevel(
+      static_cast<llvm::CodeGenOptLevel>(options.optLevel));
+  auto created = builder->createTargetMachine();
+  if (!created)
+    return created.takeError();
+  std::unique_ptr<llvm::TargetMachine> machine = std::move(*created);
   ExecutionEngineOptions engineOptions;
   // Parallel loops call LLVM's OpenMP runtime, which this library links;
   // found by path, it resolves however this library was loaded.
