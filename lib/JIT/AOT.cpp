@@ -25,7 +25,6 @@
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
-#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/SourceMgr.h"
@@ -179,17 +178,9 @@ createTargetMachine(const ampc::AotOptions &options) {
                      triple.str() +
                      "': name a CPU of that target (generic, neoverse-v1, "
                      "...)");
-  if (llvm::Error error =
-          ampc::detail::checkTargetFeatures(triple, options.features))
+  if (llvm::Error error = ampc::detail::checkTargetNames(
+          triple, native ? "" : options.cpu, options.features))
     return std::move(error);
-  if (!native) {
-    std::unique_ptr<llvm::MCSubtargetInfo> info(
-        target->createMCSubtargetInfo(triple, "", ""));
-    if (info && !info->isCPUStringValid(options.cpu))
-      return makeError("'" + options.cpu + "' is not a CPU of " + triple.str() +
-                       " that LLVM knows (`llc -mtriple=" + triple.str() +
-                       " -mcpu=help` lists them)");
-  }
   std::string cpuName =
       native ? llvm::sys::getHostCPUName().str() : options.cpu;
   std::string features = options.features;

@@ -27,11 +27,12 @@ llvm::Error ampc::detail::makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-llvm::Error ampc::detail::checkTargetFeatures(const llvm::Triple &triple,
-                                              llvm::StringRef features) {
+llvm::Error ampc::detail::checkTargetNames(const llvm::Triple &triple,
+                                           llvm::StringRef cpu,
+                                           llvm::StringRef features) {
   llvm::SmallVector<llvm::StringRef> items;
   features.split(items, ',', -1, /*KeepEmpty=*/false);
-  if (items.empty())
+  if (cpu.empty() && items.empty())
     return llvm::Error::success();
   std::string error;
   const llvm::Target *target =
@@ -41,7 +42,11 @@ llvm::Error ampc::detail::checkTargetFeatures(const llvm::Triple &triple,
   std::unique_ptr<llvm::MCSubtargetInfo> info(
       target->createMCSubtargetInfo(triple, "", ""));
   if (!info)
-    return makeError("LLVM has no feature list for '" + triple.str() + "'");
+    return makeError("LLVM has no CPU list for '" + triple.str() + "'");
+  if (!cpu.empty() && !info->isCPUStringValid(cpu))
+    return makeError("'" + cpu + "' is not a CPU of " + triple.str() +
+                     " that LLVM knows (`llc -mtriple=" + triple.str() +
+                     " -mcpu=help` lists them)");
   for (llvm::StringRef item : items) {
     item = item.trim();
     llvm::StringRef name = item;

@@ -24,14 +24,15 @@ llvm::Error makeError(const llvm::Twine &message);
 /// initializes LLVM's native target and the pass registry once per process.
 std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
 
-/// Checks a comma-separated list of LLVM target features for `triple`
-/// (JitOptions::cpuFeatures, AotOptions::features): each item is `+name`
-/// or `-name`, and every name is one of the target's features. LLVM itself
-/// warns about an unknown feature and compiles without it, which would
-/// time or ship code for another CPU than the one asked for. The target
-/// must be initialized (makeCompilerContext does the host's).
-llvm::Error checkTargetFeatures(const llvm::Triple &triple,
-                                llvm::StringRef features);
+/// Checks the names a user gives for `triple`: `cpu` (skipped when empty)
+/// must be one of the target's CPUs, and every item of the comma-separated
+/// `features` (JitOptions::cpuFeatures, AotOptions::features) `+name` or
+/// `-name` of one of its features. LLVM itself warns about an unknown CPU
+/// or feature and compiles without it, which would time or ship code for
+/// another CPU than the one asked for. The target must be initialized
+/// (makeCompilerContext does the host's).
+llvm::Error checkTargetNames(const llvm::Triple &triple, llvm::StringRef cpu,
+                             llvm::StringRef features);
 
 /// Adds passes to a pass manager (a front end or a back end).
 using PassBuilder = llvm::function_ref<void(mlir::OpPassManager &)>;

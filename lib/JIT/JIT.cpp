@@ -364,8 +364,8 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
       return makeError("target cuda needs an NVIDIA GPU and its driver: " +
                        llvm::Twine(reason));
   }
-  if (llvm::Error error = detail::checkTargetFeatures(
-          llvm::Triple(llvm::sys::getProcessTriple()), options.cpuFeatures))
+  if (llvm::Error error = detail::checkTargetNames(
+          llvm::Triple(llvm::sys::getProcessTriple()), "", options.cpuFeatures))
     return std::move(error);
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
