@@ -111,17 +111,16 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 
 // Skipping a step is a select per value; amax a signed maximum of the
 // magnitudes' bit patterns (sign bit cleared; NaN if above +inf's). The
-// history update (one column per amax) reads the block of rows the new
-// amaxes land in (of 4) from the old history, before anything is written,
-// and reduces its rows into each column's amax as the scale reads maxima:
-// a signed and an unsigned maximum of the bit patterns, the overwritten row
-// read as each maximum's identity (NaN if the first is above +inf's or the
-// second above -inf's). The scales' maxima are those of the old block
-// maxima, the changed row skipped the same way, and the new block's. The
-// scales divide each column's format maximum (448, 57344) by them, keeping
-// the old scale unless positive and finite. Then the amaxes go into the
-// history's row at the position (0 when out of range) and the block's
-// maxima into the block maxima; the position wraps after 15.
+// history update (one column per amax) first writes the amaxes into the
+// history's row at the position (0 when out of range), then reduces the
+// rows of the block (of 4) that row is in into each column as the scale
+// reads maxima: a signed and an unsigned maximum of the bit patterns,
+// starting from the amaxes (NaN if the first is above +inf's or the second
+// above -inf's). No row is skipped and no row index is read. The block's
+// maxima go into the block maxima the same way, whose rows give the
+// scales' maxima. The scales divide each column's format maximum (448,
+// 57344) by them, keeping the old scale unless positive and finite; the
+// position wraps after 15.
 // CHECK-LABEL: func.func @select_and_fp8
 // CHECK-SAME: %[[H:[^:]*]]: tensor<16x2xf32>, %[[M:[^:]*]]: tensor<4x2xf32>, %[[P:[^:]*]]: i32, %[[OLD:[^:]*]]: tensor<2xf32>
 // CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xf32>
@@ -140,31 +139,32 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 // CHECK: %[[INRANGE:.*]] = arith.cmpi ult, %[[P]], %c16_i32 : i32
 // CHECK: %[[POS:.*]] = arith.select %[[INRANGE]], %[[P]], %[[ZERO32:.*]] : i32
 // CHECK: %[[I:.*]] = arith.index_castui %[[POS]] : i32 to index
+// CHECK: %[[HIST:.*]] = tensor.insert_slice %[[V]] into %[[H]][%[[I]], 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<16x2xf32>
 // CHECK: %[[BLOCK:.*]] = arith.divui %[[I]], %c4 : index
 // CHECK: %[[START:.*]] = arith.muli %[[BLOCK]], %c4 : index
-// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[H]][%[[START]], 0] [4, 2] [1, 1] : tensor<16x2xf32> to tensor<4x2xf32>
-// CHECK: %[[OFFSET:.*]] = arith.subi %[[I]], %[[START]] : index
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[HIST]][%[[START]], 0] [4, 2] [1, 1] : tensor<16x2xf32> to tensor<4x2xf32>
 // CHECK: %[[VBITS:.*]] = linalg.generic {{.*}} ins(%[[V]] : tensor<2xf32>) outs(%{{.*}} : tensor<2xi32>)
 // CHECK: %[[S1:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[ROWS]] : tensor<4x2xf32>) outs(%[[VBITS]] : tensor<2xi32>)
-// CHECK: %[[AT:.*]] = linalg.index 0 : index
-// CHECK: %[[HERE:.*]] = arith.cmpi eq, %[[AT]], %[[OFFSET]] : index
-// CHECK: %[[INTMIN:.*]] = arith.constant -2147483648 : i32
-// CHECK: arith.select %[[HERE]], %[[INTMIN]], %{{.*}} : i32
-// CHECK: arith.maxsi
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.bitcast
+// CHECK-NEXT: arith.maxsi
+// CHECK-NEXT: linalg.yield
 // CHECK: %[[U1:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[ROWS]] : tensor<4x2xf32>) outs(%[[VBITS]] : tensor<2xi32>)
-// CHECK: arith.cmpi eq, %{{.*}}, %[[OFFSET]] : index
-// CHECK: arith.maxui
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.bitcast
+// CHECK-NEXT: arith.maxui
+// CHECK-NEXT: linalg.yield
 // CHECK: %[[BMAX:.*]] = linalg.generic {{.*}} ins(%[[S1]], %[[U1]] : tensor<2xi32>, tensor<2xi32>) outs(%{{.*}} : tensor<2xf32>)
 // CHECK: arith.cmpi sgt, %{{.*}}, %c2139095040_i32
 // CHECK: arith.cmpi ugt, %{{.*}}, %c-8388608_i32
 // CHECK: %[[NEXT:.*]] = arith.addi %[[POS]], %c1_i32 : i32
 // CHECK: %[[WRAP:.*]] = arith.cmpi eq, %[[NEXT]], %c16_i32 : i32
 // CHECK: %[[NEWPOS:.*]] = arith.select %[[WRAP]], %[[ZERO32]], %[[NEXT]] : i32
+// CHECK: %[[BLOCKS:.*]] = tensor.insert_slice %[[BMAX]] into %[[M]][%[[BLOCK]], 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<4x2xf32>
 // CHECK: %[[BBITS:.*]] = linalg.generic {{.*}} ins(%[[BMAX]] : tensor<2xf32>) outs(%{{.*}} : tensor<2xi32>)
-// CHECK: %[[S2:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<4x2xf32>) outs(%[[BBITS]] : tensor<2xi32>)
-// CHECK: arith.cmpi eq, %{{.*}}, %[[BLOCK]] : index
+// CHECK: %[[S2:.*]] = linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<4x2xf32>) outs(%[[BBITS]] : tensor<2xi32>)
 // CHECK: arith.maxsi
-// CHECK: %[[U2:.*]] = linalg.generic {{.*}} ins(%[[M]] : tensor<4x2xf32>) outs(%[[BBITS]] : tensor<2xi32>)
+// CHECK: %[[U2:.*]] = linalg.generic {{.*}} ins(%[[BLOCKS]] : tensor<4x2xf32>) outs(%[[BBITS]] : tensor<2xi32>)
 // CHECK: arith.maxui
 // CHECK: %[[REDUCED:.*]] = linalg.generic {{.*}} ins(%[[S2]], %[[U2]] : tensor<2xi32>, tensor<2xi32>)
 // CHECK: %[[FMAX:.*]] = arith.constant dense<[4.480000e+02, 5.734400e+04]> : tensor<2xf32>
@@ -172,8 +172,6 @@ func.func @update(%s: f32, %g: i32, %h: i32, %inf: i1) -> (f32, i32, i32) {
 // CHECK: arith.divf
 // CHECK: arith.cmpf ogt
 // CHECK: arith.select
-// CHECK: %[[HIST:.*]] = tensor.insert_slice %[[V]] into %[[H]][%[[I]], 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<16x2xf32>
-// CHECK: %[[BLOCKS:.*]] = tensor.insert_slice %[[BMAX]] into %[[M]][%[[BLOCK]], 0] [1, 2] [1, 1] : tensor<2xf32> into tensor<4x2xf32>
 // CHECK: return %{{.*}}, %[[HIST]], %[[BLOCKS]], %[[NEWPOS]], %[[SCALES]] : tensor<4xf32>, tensor<16x2xf32>, tensor<4x2xf32>, i32, tensor<2xf32>
 func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: tensor<2x3xbf16>,
                           %h: tensor<16x2xf32>, %m: tensor<4x2xf32>, %p: i32, %s: tensor<2xf32>)
@@ -187,24 +185,36 @@ func.func @select_and_fp8(%inf: i1, %a: tensor<4xf32>, %b: tensor<4xf32>, %x: te
 
 // -----
 
-// A history of 1024 rows in 32 blocks: an update reads 32 rows of the
-// history and the 32 rows of block maxima, whatever the length, both before
-// it writes one row of each; nothing copies the history.
+// A history of 1024 rows in 32 blocks: an update writes one row of the
+// history, then reads the 32 rows of its block, whatever the length: as 2
+// rows of 48 (16 rows of 3 columns fill 3 vectors of 16 lanes), reduced
+// into 48 maxima from each maximum's identity, and those as 16 rows of 3
+// into the columns. The 32 rows of block maxima the same way, after the
+// block's row is written; nothing copies the history.
 // CHECK-LABEL: func.func @long_history
 // CHECK-SAME: (%[[H:[^:]*]]: tensor<1024x3xf32>, %[[M:[^:]*]]: tensor<32x3xf32>
 // CHECK-NOT: tensor.concat
-// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[H]][%{{.*}}, 0] [32, 3] [1, 1] : tensor<1024x3xf32> to tensor<32x3xf32>
-// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<32x3xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<32x3xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[M]] : tensor<32x3xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[M]] : tensor<32x3xf32>)
+// CHECK: %[[HIST:.*]] = tensor.insert_slice %{{.*}} into %[[H]][%{{.*}}, 0] [1, 3] [1, 1] : tensor<3xf32> into tensor<1024x3xf32>
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[HIST]][%{{.*}}, 0] [32, 3] [1, 1] : tensor<1024x3xf32> to tensor<32x3xf32>
+// CHECK: %[[SFILL:.*]] = linalg.fill ins(%c-2147483648_i32{{.*}} : i32) outs(%{{.*}} : tensor<48xi32>)
+// CHECK: %[[E:.*]] = tensor.expand_shape %[[ROWS]] {{\[\[}}0, 1], [2]] output_shape [2, 16, 3] : tensor<32x3xf32> into tensor<2x16x3xf32>
+// CHECK: %[[G:.*]] = tensor.collapse_shape %[[E]] {{\[\[}}0], [1, 2]] : tensor<2x16x3xf32> into tensor<2x48xf32>
+// CHECK: %[[P:.*]] = linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[G]] : tensor<2x48xf32>) outs(%[[SFILL]] : tensor<48xi32>)
+// CHECK: arith.maxsi
+// CHECK: %[[PR:.*]] = tensor.expand_shape %[[P]] {{\[\[}}0, 1]] output_shape [16, 3] : tensor<48xi32> into tensor<16x3xi32>
+// CHECK: linalg.generic {{.*}}iterator_types = ["reduction", "parallel"]} ins(%[[PR]] : tensor<16x3xi32>) outs(%{{.*}} : tensor<3xi32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.maxsi
+// CHECK: linalg.fill ins(%c0_i32{{.*}} : i32) outs(%{{.*}} : tensor<48xi32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}} : tensor<2x48xf32>) outs(%{{.*}} : tensor<48xi32>)
+// CHECK: arith.maxui
+// CHECK-NOT: ins(%[[H]]
+// CHECK: %[[BLOCKS:.*]] = tensor.insert_slice %{{.*}} into %[[M]][%{{.*}}, 0] [1, 3] [1, 1] : tensor<3xf32> into tensor<32x3xf32>
+// CHECK: tensor.expand_shape %[[BLOCKS]] {{\[\[}}0, 1], [2]] output_shape [2, 16, 3]
 // CHECK-NOT: ins(%[[H]]
 // CHECK-NOT: ins(%[[M]]
-// CHECK: tensor.insert_slice %{{.*}} into %[[H]][%{{.*}}, 0] [1, 3] [1, 1] : tensor<3xf32> into tensor<1024x3xf32>
-// CHECK: tensor.insert_slice %{{.*}} into %[[M]][%{{.*}}, 0] [1, 3] [1, 1] : tensor<3xf32> into tensor<32x3xf32>
-// CHECK-NOT: linalg.generic
 // CHECK-NOT: tensor.concat
-// CHECK: return
+// CHECK: return %[[HIST]], %[[BLOCKS]]
 func.func @long_history(%h: tensor<1024x3xf32>, %m: tensor<32x3xf32>, %p: i32, %amax: tensor<3xf32>, %s: tensor<3xf32>)
     -> (tensor<1024x3xf32>, tensor<32x3xf32>, i32, tensor<3xf32>) {
   %r:4 = amp.update_amax_history %h, %m, %p, %amax, %s formats [f8E4M3FN, f8E4M3FN, f8E5M2] : tensor<1024x3xf32>, tensor<32x3xf32>, tensor<3xf32>
@@ -213,23 +223,23 @@ func.func @long_history(%h: tensor<1024x3xf32>, %m: tensor<32x3xf32>, %p: i32, %
 
 // -----
 
-// Blocks of one row hold the amaxes themselves: no block is reduced (the
-// old rows, the overwritten one skipped, are the block maxima). One block
+// Blocks of one row hold the amaxes themselves: no block is reduced; the
+// history, with the amaxes written into it, is the block maxima. One block
 // is the maximum: nothing is reduced over the block maxima.
 // CHECK-LABEL: func.func @degenerate_blocks
 // CHECK-SAME: (%[[H4:[^:]*]]: tensor<4x1xf32>, %[[H8:[^:]*]]: tensor<8x1xf32>, %[[M1:[^:]*]]: tensor<1x1xf32>, %{{[^:]*}}: i32, %[[A:[^:]*]]: tensor<1xf32>
 // CHECK-NOT: tensor.extract_slice
-// CHECK: linalg.generic {{.*}} ins(%[[H4]] : tensor<4x1xf32>)
-// CHECK: linalg.generic {{.*}} ins(%[[H4]] : tensor<4x1xf32>)
 // CHECK: tensor.insert_slice %[[A]] into %[[H4]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<4x1xf32>
-// CHECK: tensor.insert_slice %[[A]] into %[[H4]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<4x1xf32>
-// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[H8]][%{{.*}}, 0] [8, 1] [1, 1]
+// CHECK: %[[B4:.*]] = tensor.insert_slice %[[A]] into %[[H4]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<4x1xf32>
+// CHECK: linalg.generic {{.*}} ins(%[[B4]] : tensor<4x1xf32>)
+// CHECK: linalg.generic {{.*}} ins(%[[B4]] : tensor<4x1xf32>)
+// CHECK: %[[HIST8:.*]] = tensor.insert_slice %[[A]] into %[[H8]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<8x1xf32>
+// CHECK: %[[ROWS:.*]] = tensor.extract_slice %[[HIST8]][%{{.*}}, 0] [8, 1] [1, 1]
 // CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<8x1xf32>)
 // CHECK: linalg.generic {{.*}} ins(%[[ROWS]] : tensor<8x1xf32>)
 // CHECK-NOT: ins(%[[M1]]
-// CHECK: tensor.insert_slice %[[A]] into %[[H8]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<8x1xf32>
 // CHECK: tensor.insert_slice %{{.*}} into %[[M1]][%{{.*}}, 0] [1, 1] [1, 1] : tensor<1xf32> into tensor<1x1xf32>
-// CHECK-NOT: linalg.generic
+// CHECK-NOT: "reduction"
 // CHECK: return
 func.func @degenerate_blocks(%h4: tensor<4x1xf32>, %h8: tensor<8x1xf32>, %m1: tensor<1x1xf32>,
                              %p: i32, %amax: tensor<1xf32>, %s: tensor<1xf32>) -> (tensor<1xf32>, tensor<1xf32>) {

@@ -312,7 +312,9 @@ void checkUpdate(ampc::JitModule &module, const std::vector<float> &values,
 /// histories with NaNs of either sign, infinities, signed zeros, negative
 /// and subnormal values planted at the ends, at block boundaries and inside
 /// (then overwritten, or not), and for histories of only negative values or
-/// zeros; in one block, in blocks of one value and in 20 and 32 blocks.
+/// zeros; in one block, in blocks of one value and in 20, 24 and 32 blocks
+/// (blocks of 16 and 32 rows of 3 are reduced as rows of 48, which 16 rows
+/// fill: one such row, and two).
 TEST(Fp8ScalingTest, HistoryMaximumPropagatesNaNAndOrdersAsFloats) {
   const float specials[] = {ampc::testing::floatFromBits(0x7fc00000u),
                             ampc::testing::floatFromBits(0xffc00000u),
@@ -327,7 +329,7 @@ TEST(Fp8ScalingTest, HistoryMaximumPropagatesNaNAndOrdersAsFloats) {
                             -5.0f,
                             9.5f};
   const std::pair<int64_t, int64_t> shapes[] = {
-      {5, 1}, {5, 5}, {200, 20}, {1024, 32}};
+      {5, 1}, {5, 5}, {200, 20}, {384, 24}, {1024, 32}};
   for (auto [n, blocks] : shapes) {
     for (const std::string &features : ampc::testing::hostIsaLevels()) {
       SCOPED_TRACE("n = " + std::to_string(n) + " in " +

@@ -18,6 +18,7 @@
 #include "llvm/ADT/bit.h"
 
 #include <limits>
+#include <numeric>
 
 namespace ampc::amp {
 #define GEN_PASS_DEF_AMPLOWERTOARITH
@@ -725,10 +726,10 @@ Value lowerAmax(OpBuilder &b, AmaxOp op) {
 }
 
 /// Reduces the rows of `input` (r x c) into the columns of `init` (c) with
-/// `combine`, which also gets the row's index.
+/// `combine`.
 Value reduceRows(
     OpBuilder &b, Location loc, Value input, Value init,
-    function_ref<Value(OpBuilder &, Location, Value, Value, Value)> combine) {
+    function_ref<Value(OpBuilder &, Location, Value, Value)> combine) {
   MLIRContext *context = b.getContext();
   AffineExpr row = getAffineDimExpr(0, context);
   AffineExpr column = getAffineDimExpr(1, context);
@@ -739,26 +740,82 @@ Value reduceRows(
   auto generic = linalg::GenericOp::create(
       b, loc, init.getType(), input, init, maps, iterators,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-        Value index = linalg::IndexOp::create(nested, nestedLoc, 0);
-        linalg::YieldOp::create(
-            nested, nestedLoc,
-            combine(nested, nestedLoc, args[0], args[1], index));
+        linalg::YieldOp::create(nested, nestedLoc,
+                                combine(nested, nestedLoc, args[0], args[1]));
       });
   return generic.getResult(0);
 }
 
+/// The fewest rows of an r x c tensor whose elements fill whole vectors of
+/// 16 lanes (16 / gcd(c, 16)), or 1 where r is not a multiple of that.
+int64_t rowsPerVectorRow(int64_t rows, int64_t columns) {
+  int64_t group = 16 / std::gcd(columns, int64_t(16));
+  return rows % group == 0 ? group : 1;
+}
+
+/// The r x c tensor `rows` as r / group rows of group * c elements (the
+/// same elements in the same order).
+Value groupRows(OpBuilder &b, Location loc, Value rows, int64_t group) {
+  auto type = cast<RankedTensorType>(rows.getType());
+  int64_t r = type.getDimSize(0), c = type.getDimSize(1);
+  Value expanded = tensor::ExpandShapeOp::create(
+      b, loc, type.clone({r / group, group, c}), rows,
+      ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+  return tensor::CollapseShapeOp::create(
+      b, loc, expanded, ArrayRef<ReassociationIndices>{{0}, {1, 2}});
+}
+
+/// Per column of the r x c f32 tensor `rows`, the integer maximum (signed
+/// or not) of `init` (c, i32) and the bit patterns of its rows. Where c is
+/// not a multiple of 16 (the fp8 sites of a model), the rows are reduced in
+/// groups that fill whole vectors (rowsPerVectorRow: 8 rows of 22 are 11
+/// vectors of 16, or 22 of 8) and the group's rows are reduced last: as
+/// rows of c, each row was vectors of c lanes whose last lanes were
+/// inserted one at a time (3 % of the zoo transformer block's fp8 step).
+/// Integer maxima do not depend on the order.
+Value maxOfRowBits(OpBuilder &b, Location loc, Value rows, Value init,
+                   bool isSigned) {
+  Type i32 = b.getI32Type();
+  // Of an f32 element or of a bit pattern the first reduction left.
+  auto maxOf = [&](OpBuilder &nested, Location nestedLoc, Value x,
+                   Value acc) -> Value {
+    Value bits = x.getType() == i32
+                     ? x
+                     : arith::BitcastOp::create(nested, nestedLoc, i32, x);
+    if (isSigned)
+      return arith::MaxSIOp::create(nested, nestedLoc, bits, acc);
+    return arith::MaxUIOp::create(nested, nestedLoc, bits, acc);
+  };
+  auto type = cast<RankedTensorType>(rows.getType());
+  int64_t columns = type.getDimSize(1);
+  int64_t group = rowsPerVectorRow(type.getDimSize(0), columns);
+  if (group == 1)
+    return reduceRows(b, loc, rows, init, maxOf);
+  Value identity = arith::ConstantOp::create(
+      b, loc,
+      b.getI32IntegerAttr(isSigned ? std::numeric_limits<int32_t>::min() : 0));
+  Value empty =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{group * columns}, i32);
+  Value partial =
+      linalg::FillOp::create(b, loc, ValueRange{identity}, ValueRange{empty})
+          .getResult(0);
+  partial = reduceRows(b, loc, groupRows(b, loc, rows, group), partial, maxOf);
+  Value byRow = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({group, columns}, i32), partial,
+      ArrayRef<ReassociationIndices>{{0, 1}});
+  return reduceRows(b, loc, byRow, init, maxOf);
+}
+
 /// Per column, the maximum of `amax` (c) and the rows of the f32 tensor
-/// `rows` (r x c) other than `skippedRow` (the row that `amax` replaces) as
-/// a scale needs it: the largest value where that is positive and finite,
-/// NaN where any value is NaN, and otherwise a value that is not positive
-/// (arith.maximumf's result up to the sign of a zero maximum, which no
-/// scale reads). Two integer maxima of the bit patterns, one instruction
-/// per vector each, instead of maximumf's NaN and signed-zero selects: the
-/// signed maximum orders non-negative floats as floats, below +NaN and
-/// above every negative one; the unsigned maximum puts a -NaN above every
-/// other pattern. The skipped row reads as each maximum's identity.
-Value maxForScale(OpBuilder &b, Location loc, Value amax, Value rows,
-                  Value skippedRow) {
+/// `rows` (r x c) as a scale needs it: the largest value where that is
+/// positive and finite, NaN where any value is NaN, and otherwise a value
+/// that is not positive (arith.maximumf's result up to the sign of a zero
+/// maximum, which no scale reads). Two integer maxima of the bit patterns,
+/// one instruction per vector each, instead of maximumf's NaN and
+/// signed-zero selects: the signed maximum orders non-negative floats as
+/// floats, below +NaN and above every negative one; the unsigned maximum
+/// puts a -NaN above every other pattern.
+Value maxForScale(OpBuilder &b, Location loc, Value amax, Value rows) {
   Type i32 = b.getI32Type();
   auto columns = cast<RankedTensorType>(amax.getType());
   Value amaxBits = mapTensor(
@@ -766,23 +823,8 @@ Value maxForScale(OpBuilder &b, Location loc, Value amax, Value rows,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
         return arith::BitcastOp::create(nested, nestedLoc, i32, args[0]);
       });
-  auto maxOfBits = [&](bool isSigned) {
-    return reduceRows(
-        b, loc, rows, amaxBits,
-        [&](OpBuilder &nested, Location nestedLoc, Value x, Value acc,
-            Value row) -> Value {
-          Emitter em(nested, nestedLoc, i32);
-          Value skipped = arith::CmpIOp::create(
-              nested, nestedLoc, arith::CmpIPredicate::eq, row, skippedRow);
-          Value identity = em.constInt(
-              32, isSigned ? std::numeric_limits<int32_t>::min() : 0);
-          Value bits = em.select(skipped, identity, em.bitcast(x, i32));
-          if (isSigned)
-            return em.maxsi(bits, acc);
-          return arith::MaxUIOp::create(nested, nestedLoc, bits, acc);
-        });
-  };
-  Value signedMax = maxOfBits(true), unsignedMax = maxOfBits(false);
+  Value signedMax = maxOfRowBits(b, loc, rows, amaxBits, true);
+  Value unsignedMax = maxOfRowBits(b, loc, rows, amaxBits, false);
   return mapTensor(
       b, loc, {signedMax, unsignedMax}, columns,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange args) -> Value {
@@ -815,13 +857,12 @@ Value insertRow(OpBuilder &b, Location loc, Value row, Value rows,
       ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
 }
 
-/// The maxima of the block that the amaxes land in at row `index` once they
-/// are written there, and that block's index. One block is read, whatever
-/// the history's length: the old block without the overwritten row, before
-/// anything is written (a vector read of values that narrower writes have
-/// just stored waits for the writes to reach the cache).
+/// The maxima of the block that row `index` of `history` (the amaxes
+/// written there) is in, and that block's index. One block is read,
+/// whatever the history's length, after the amaxes are written: no row is
+/// skipped, which took a comparison and a select per element.
 std::pair<Value, Value> newBlockMax(OpBuilder &b, UpdateAmaxHistoryOp op,
-                                    Value index) {
+                                    Value history, Value index) {
   Location loc = op.getLoc();
   int64_t blockLength = op.getBlockLength();
   if (blockLength == 1)
@@ -829,10 +870,8 @@ std::pair<Value, Value> newBlockMax(OpBuilder &b, UpdateAmaxHistoryOp op,
   Value blockLengthValue = arith::ConstantIndexOp::create(b, loc, blockLength);
   Value block = arith::DivUIOp::create(b, loc, index, blockLengthValue);
   Value start = arith::MulIOp::create(b, loc, block, blockLengthValue);
-  Value entries = rowSlice(b, loc, op.getHistory(), start, blockLength);
-  Value offset = arith::SubIOp::create(b, loc, index, start);
-  Value blockMax = maxForScale(b, loc, op.getAmax(), entries, offset);
-  return {blockMax, block};
+  Value entries = rowSlice(b, loc, history, start, blockLength);
+  return {maxForScale(b, loc, op.getAmax(), entries), block};
 }
 
 /// sf = (fp8_max / reduced) / 2^margin per column, kept at the old scale
@@ -878,22 +917,20 @@ void lowerUpdateAmaxHistory(OpBuilder &b, UpdateAmaxHistoryOp op,
       op.getPosition(), zero);
   Value index =
       arith::IndexCastUIOp::create(b, loc, b.getIndexType(), position);
-  auto [blockMax, block] = newBlockMax(b, op, index);
+  Value history = insertRow(b, loc, op.getAmax(), op.getHistory(), index);
+  auto [blockMax, block] = newBlockMax(b, op, history, index);
   Value next = em.addi(position, em.constInt(32, 1));
   next = em.select(em.cmp(arith::CmpIPredicate::eq, next, lengthValue), zero,
                    next);
   int64_t blockCount =
       cast<RankedTensorType>(op.getBlockMax().getType()).getDimSize(0);
-  Value reduced = op.getAmax();
-  // The maxima of the new block maxima, read from the old ones (as
-  // newBlockMax reads the history).
-  if (op.getAmaxAlgo() == AmaxAlgo::max)
-    reduced = blockCount == 1
-                  ? blockMax
-                  : maxForScale(b, loc, blockMax, op.getBlockMax(), block);
-  Value scales = newScales(b, op, reduced);
-  Value history = insertRow(b, loc, op.getAmax(), op.getHistory(), index);
   Value blocks = insertRow(b, loc, blockMax, op.getBlockMax(), block);
+  Value reduced = op.getAmax();
+  // The maxima of the new block maxima (as newBlockMax reads the history).
+  if (op.getAmaxAlgo() == AmaxAlgo::max)
+    reduced =
+        blockCount == 1 ? blockMax : maxForScale(b, loc, blockMax, blocks);
+  Value scales = newScales(b, op, reduced);
   results.append({history, blocks, next, scales});
 }
 
