@@ -18,6 +18,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <mutex>
 
@@ -60,6 +61,47 @@ llvm::Error ampc::detail::checkTargetNames(const llvm::Triple &triple,
       return makeError("'" + name + "' is not a CPU feature of " +
                        triple.str() + " that LLVM knows (`llc -mtriple=" +
                        triple.str() + " -mattr=help` lists them)");
+  }
+  return llvm::Error::success();
+}
+
+llvm::Error ampc::detail::checkHostHasFeatures(llvm::StringRef features) {
+  llvm::SmallVector<llvm::StringRef> items;
+  features.split(items, ',', -1, /*KeepEmpty=*/false);
+  llvm::StringMap<bool> host;
+  llvm::Triple triple(llvm::sys::getProcessTriple());
+  std::string error;
+  const llvm::Target *target = nullptr;
+  for (llvm::StringRef item : items) {
+    llvm::StringRef name = item.trim();
+    if (!name.consume_front("+"))
+      continue;
+    if (!target) {
+      host = llvm::sys::getHostCPUFeatures();
+      target = llvm::TargetRegistry::lookupTarget(triple, error);
+      if (!target)
+        return makeError("no LLVM target for '" + triple.str() + "': " + error);
+    }
+    // The feature and every feature it implies.
+    std::unique_ptr<llvm::MCSubtargetInfo> info(
+        target->createMCSubtargetInfo(triple, "", ("+" + name).str()));
+    if (!info)
+      return makeError("LLVM has no CPU list for '" + triple.str() + "'");
+    const llvm::FeatureBitset &bits = info->getFeatureBits();
+    std::string missing;
+    for (const llvm::SubtargetFeatureKV &feature :
+         info->getAllProcessorFeatures()) {
+      auto known = host.find(feature.Key);
+      if (bits.test(feature.Value) && known != host.end() && !known->second)
+        missing += (missing.empty() ? "" : ", ") + std::string(feature.Key);
+    }
+    if (!missing.empty())
+      return makeError(
+          "'+" + name + "' needs " + missing + ", which this CPU (" +
+          llvm::sys::getHostCPUName() +
+          ") does not have: the JIT runs the code it compiles here, where "
+          "those instructions would stop the process (ampc-compile "
+          "--features compiles for another CPU)");
   }
   return llvm::Error::success();
 }

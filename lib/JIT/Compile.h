@@ -34,6 +34,14 @@ std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
 llvm::Error checkTargetNames(const llvm::Triple &triple, llvm::StringRef cpu,
                              llvm::StringRef features);
 
+/// Checks that every feature the comma-separated `features` turns on
+/// (`+name`, with the features it implies) is one the host has, where the
+/// host reports it (LLVM's tuning flags, such as `+prefer-256-bit`, are no
+/// instructions and pass): the JIT runs what it compiles on this machine,
+/// and an instruction the CPU lacks stops the process (SIGILL) at the first
+/// step. Names must have passed checkTargetNames for the host's triple.
+llvm::Error checkHostHasFeatures(llvm::StringRef features);
+
 /// Adds passes to a pass manager (a front end or a back end).
 using PassBuilder = llvm::function_ref<void(mlir::OpPassManager &)>;
 

@@ -367,6 +367,8 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   if (llvm::Error error = detail::checkTargetNames(
           llvm::Triple(llvm::sys::getProcessTriple()), "", options.cpuFeatures))
     return std::move(error);
+  if (llvm::Error error = detail::checkHostHasFeatures(options.cpuFeatures))
+    return std::move(error);
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
   cpu.vectorize = options.vectorize;

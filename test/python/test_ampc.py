@@ -84,6 +84,14 @@ class CompileTest(unittest.TestCase):
             ampc.compile(self.path, cpu_features="+avx513f")
         with self.assertRaisesRegex(ampc.Error, "needs a sign"):
             ampc.Trainer(os.path.join(ZOO, "mlp.mlir"), cpu_features="avx2")
+        # What the CPU lacks would stop the process at the first call.
+        with open("/proc/cpuinfo") as cpuinfo:
+            flags = next((line.split(":", 1)[1].split() for line in cpuinfo
+                          if line.startswith("flags")), [])
+        if flags and "amx_tile" not in flags:
+            with self.assertRaisesRegex(
+                    ampc.Error, "'\\+amx-tile' needs amx-tile, which this CPU"):
+                ampc.compile(self.path, cpu_features="+amx-tile")
 
 
 class TrainerTest(unittest.TestCase):

@@ -22,6 +22,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 
@@ -444,6 +445,62 @@ TEST(JitTest, ErrorsComeBackAsValues) {
   EXPECT_TRUE(static_cast<bool>(ok));
   if (!ok)
     llvm::consumeError(ok.takeError());
+}
+
+/// The flags of /proc/cpuinfo's first processor, space-separated with a
+/// space at both ends; empty where there is no such file.
+std::string cpuinfoFlags() {
+  // A stream: /proc files report a size of 0.
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(cpuinfo, line)) {
+    llvm::StringRef text(line);
+    if (text.consume_front("flags") && text.trim().starts_with(":"))
+      return " " + text.split(':').second.trim().str() + " ";
+  }
+  return "";
+}
+
+// The JIT runs what it compiles on this machine: a feature the CPU lacks
+// (as the kernel lists its flags) is an error before anything compiles,
+// not a SIGILL at the first call. Tuning flags and features the host has
+// pass.
+TEST(JitTest, FeaturesTheHostLacksAreErrors) {
+  std::string flags = cpuinfoFlags();
+  if (flags.empty())
+    GTEST_SKIP() << "no /proc/cpuinfo flags to compare with";
+  const std::pair<const char *, const char *> candidates[] = {
+      {"amx-tile", " amx_tile "}, {"avx512fp16", " avx512_fp16 "}};
+  int checked = 0;
+  for (auto [feature, flag] : candidates) {
+    if (flags.find(flag) != std::string::npos)
+      continue;
+    ampc::JitOptions options;
+    options.cpuFeatures = std::string("+") + feature;
+    auto module = ampc::JitModule::fromString(kMatmul, options);
+    ASSERT_FALSE(static_cast<bool>(module)) << feature;
+    std::string message = llvm::toString(module.takeError());
+    EXPECT_NE(message.find(std::string("'+") + feature + "' needs " + feature),
+              std::string::npos)
+        << message;
+    EXPECT_NE(message.find("which this CPU ("), std::string::npos) << message;
+    ++checked;
+  }
+  ampc::JitOptions tuning;
+  tuning.cpuFeatures = "+prefer-256-bit";
+  if (flags.find(" avx2 ") != std::string::npos)
+    tuning.cpuFeatures += ",+avx2";
+  auto module = ampc::JitModule::fromString(kMatmul, tuning);
+  ASSERT_TRUE(static_cast<bool>(module)) << llvm::toString(module.takeError());
+  std::mt19937 rng(3);
+  Tensor a = randomTensor({32, 64}, rng, -1, 1),
+         b = randomTensor({64, 16}, rng, -1, 1);
+  auto out = (*module)->call("mm", {a, b});
+  ASSERT_TRUE(static_cast<bool>(out)) << llvm::toString(out.takeError());
+  EXPECT_EQ((*out)[0].shape, (std::vector<int64_t>{32, 16}));
+  if (!checked)
+    GTEST_SKIP() << "this CPU has every candidate feature (amx-tile, "
+                    "avx512fp16): nothing it lacks to ask for";
 }
 
 TEST(JitTest, CallInPlaceOnTargetTensors) {
