@@ -28,9 +28,32 @@ llvm::Error ampc::detail::makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
+/// The features that `+name` turns on (itself and every feature it implies)
+/// which `host` reports absent, comma-separated; empty where there are none.
+/// LLVM's tuning flags are not host features and never count.
+static std::string featuresTheHostLacks(const llvm::Target &target,
+                                        const llvm::Triple &triple,
+                                        llvm::StringRef name,
+                                        const llvm::StringMap<bool> &host) {
+  std::unique_ptr<llvm::MCSubtargetInfo> info(
+      target.createMCSubtargetInfo(triple, "", ("+" + name).str()));
+  std::string missing;
+  if (!info)
+    return missing;
+  const llvm::FeatureBitset &bits = info->getFeatureBits();
+  for (const llvm::SubtargetFeatureKV &feature :
+       info->getAllProcessorFeatures()) {
+    auto known = host.find(feature.Key);
+    if (bits.test(feature.Value) && known != host.end() && !known->second)
+      missing += (missing.empty() ? "" : ", ") + std::string(feature.Key);
+  }
+  return missing;
+}
+
 llvm::Error ampc::detail::checkTargetNames(const llvm::Triple &triple,
                                            llvm::StringRef cpu,
-                                           llvm::StringRef features) {
+                                           llvm::StringRef features,
+                                           bool runsOnThisHost) {
   llvm::SmallVector<llvm::StringRef> items;
   features.split(items, ',', -1, /*KeepEmpty=*/false);
   if (cpu.empty() && items.empty())
@@ -48,10 +71,14 @@ llvm::Error ampc::detail::checkTargetNames(const llvm::Triple &triple,
     return makeError("'" + cpu + "' is not a CPU of " + triple.str() +
                      " that LLVM knows (`llc -mtriple=" + triple.str() +
                      " -mcpu=help` lists them)");
+  llvm::StringMap<bool> host;
+  if (runsOnThisHost)
+    host = llvm::sys::getHostCPUFeatures();
   for (llvm::StringRef item : items) {
     item = item.trim();
     llvm::StringRef name = item;
-    if (!name.consume_front("+") && !name.consume_front("-"))
+    bool on = name.consume_front("+");
+    if (!on && !name.consume_front("-"))
       return makeError("target feature '" + item + "' needs a sign: '+" + item +
                        "' turns it on, '-" + item + "' off");
     auto known = [&](const llvm::SubtargetFeatureKV &feature) {
@@ -61,40 +88,9 @@ llvm::Error ampc::detail::checkTargetNames(const llvm::Triple &triple,
       return makeError("'" + name + "' is not a CPU feature of " +
                        triple.str() + " that LLVM knows (`llc -mtriple=" +
                        triple.str() + " -mattr=help` lists them)");
-  }
-  return llvm::Error::success();
-}
-
-llvm::Error ampc::detail::checkHostHasFeatures(llvm::StringRef features) {
-  llvm::SmallVector<llvm::StringRef> items;
-  features.split(items, ',', -1, /*KeepEmpty=*/false);
-  llvm::StringMap<bool> host;
-  llvm::Triple triple(llvm::sys::getProcessTriple());
-  std::string error;
-  const llvm::Target *target = nullptr;
-  for (llvm::StringRef item : items) {
-    llvm::StringRef name = item.trim();
-    if (!name.consume_front("+"))
+    if (!runsOnThisHost || !on)
       continue;
-    if (!target) {
-      host = llvm::sys::getHostCPUFeatures();
-      target = llvm::TargetRegistry::lookupTarget(triple, error);
-      if (!target)
-        return makeError("no LLVM target for '" + triple.str() + "': " + error);
-    }
-    // The feature and every feature it implies.
-    std::unique_ptr<llvm::MCSubtargetInfo> info(
-        target->createMCSubtargetInfo(triple, "", ("+" + name).str()));
-    if (!info)
-      return makeError("LLVM has no CPU list for '" + triple.str() + "'");
-    const llvm::FeatureBitset &bits = info->getFeatureBits();
-    std::string missing;
-    for (const llvm::SubtargetFeatureKV &feature :
-         info->getAllProcessorFeatures()) {
-      auto known = host.find(feature.Key);
-      if (bits.test(feature.Value) && known != host.end() && !known->second)
-        missing += (missing.empty() ? "" : ", ") + std::string(feature.Key);
-    }
+    std::string missing = featuresTheHostLacks(*target, triple, name, host);
     if (!missing.empty())
       return makeError(
           "'+" + name + "' needs " + missing + ", which this CPU (" +

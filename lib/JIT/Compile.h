@@ -29,18 +29,15 @@ std::unique_ptr<mlir::MLIRContext> makeCompilerContext();
 /// `features` (JitOptions::cpuFeatures, AotOptions::features) `+name` or
 /// `-name` of one of its features. LLVM itself warns about an unknown CPU
 /// or feature and compiles without it, which would time or ship code for
-/// another CPU than the one asked for. The target must be initialized
-/// (makeCompilerContext does the host's).
+/// another CPU than the one asked for. Where the code `runsOnThisHost` (the
+/// JIT), every feature a `+name` turns on, with those it implies, must
+/// also be one the host has where the host reports it (LLVM's tuning flags,
+/// such as `+prefer-256-bit`, are no instructions and pass): an instruction
+/// the CPU lacks stops the process (SIGILL) at the first step. The target
+/// must be initialized (makeCompilerContext does the host's).
 llvm::Error checkTargetNames(const llvm::Triple &triple, llvm::StringRef cpu,
-                             llvm::StringRef features);
-
-/// Checks that every feature the comma-separated `features` turns on
-/// (`+name`, with the features it implies) is one the host has, where the
-/// host reports it (LLVM's tuning flags, such as `+prefer-256-bit`, are no
-/// instructions and pass): the JIT runs what it compiles on this machine,
-/// and an instruction the CPU lacks stops the process (SIGILL) at the first
-/// step. Names must have passed checkTargetNames for the host's triple.
-llvm::Error checkHostHasFeatures(llvm::StringRef features);
+                             llvm::StringRef features,
+                             bool runsOnThisHost = false);
 
 /// Adds passes to a pass manager (a front end or a back end).
 using PassBuilder = llvm::function_ref<void(mlir::OpPassManager &)>;

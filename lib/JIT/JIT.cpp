@@ -365,9 +365,8 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
                        llvm::Twine(reason));
   }
   if (llvm::Error error = detail::checkTargetNames(
-          llvm::Triple(llvm::sys::getProcessTriple()), "", options.cpuFeatures))
-    return std::move(error);
-  if (llvm::Error error = detail::checkHostHasFeatures(options.cpuFeatures))
+          llvm::Triple(llvm::sys::getProcessTriple()), "", options.cpuFeatures,
+          /*runsOnThisHost=*/true))
     return std::move(error);
   CpuPipelineOptions cpu;
   cpu.runtimeAllocator = true;
