@@ -249,6 +249,7 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   cpu.vectorBytes = cpuTarget.vectorBits / 8;
   cpu.f16Conversions = cpuTarget.f16Conversions;
+  cpu.bf16Conversions = cpuTarget.bf16Conversions;
   std::vector<FunctionSignature> functions;
   auto ir = detail::parseAndLower(
       *context, source, bufferName, options.batch, {}, options.precision,

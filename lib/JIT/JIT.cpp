@@ -382,6 +382,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   std::tie(cpu.registerRows, cpu.registerCols) = cpuTarget.registerTile();
   cpu.vectorBytes = cpuTarget.vectorBits / 8;
   cpu.f16Conversions = cpuTarget.f16Conversions;
+  cpu.bf16Conversions = cpuTarget.bf16Conversions;
   cpu.donateCarriedState = options.donateCarriedState;
   GpuPipelineOptions gpu;
   gpu.chip = options.gpuChip;

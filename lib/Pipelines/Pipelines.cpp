@@ -106,7 +106,8 @@ void ampc::buildTrainPipeline(OpPassManager &pm,
 static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
                            bool bf16Dot, int64_t ptxChip = 0,
                            std::pair<int64_t, int64_t> registerTile = {8, 32},
-                           bool f16Conversions = false, bool amx = false) {
+                           bool f16Conversions = false, bool amx = false,
+                           bool bf16Conversions = false) {
   if (vectorizeForCpu) {
     ampc::AmpcVectorizeContractionsOptions vectorize;
     vectorize.bf16Dot = bf16Dot;
@@ -138,6 +139,7 @@ static void addTensorStage(OpPassManager &pm, bool vectorizeForCpu,
     // The CPU's f16 conversion instructions where they give the same bits.
     ampc::AmpcCpuLowerAmpOptions lowerAmp;
     lowerAmp.f16Conversions = f16Conversions;
+    lowerAmp.bf16Conversions = bf16Conversions;
     funcPm.addPass(ampc::createAmpcCpuLowerAmp(lowerAmp));
   }
   funcPm.addPass(createConvertElementwiseToLinalgPass());
@@ -210,8 +212,8 @@ static void addBufferizationStage(OpPassManager &pm, bool stackBuffers) {
 }
 
 /// Buffers and loops become LLVM.
-static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
-                         bool x86Vector, int64_t vectorBytes) {
+static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator, bool bf16Dot,
+                         bool bf16Conversions, int64_t vectorBytes) {
   // AMX tiles a loop carries become LLVM's type before the loops are
   // lowered (no-op without AMX ops).
   pm.addPass(ampc::createAmpcCpuLowerAmx());
@@ -228,6 +230,11 @@ static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
   ampc::AmpcCpuFlattenTransfersOptions flatten;
   flatten.vectorBytes = vectorBytes;
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuFlattenTransfers(flatten));
+  // f32 -> bf16 truncations (bf16 casts, with bf16Conversions) round
+  // exactly: vcvtneps2bf16 where it gives the integer path's bits.
+  ampc::AmpcCpuBf16ConversionsOptions bf16;
+  bf16.avx512 = bf16Conversions;
+  pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuBf16Conversions(bf16));
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
   // Fully unrolled: the loop form keeps each transfer's temporary in an
   // alloca inside the surrounding loops, which grows the stack per iteration
@@ -237,7 +244,7 @@ static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator,
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());
   ConvertVectorToLLVMPassOptions vectorOptions;
-  vectorOptions.x86Vector = x86Vector;
+  vectorOptions.x86Vector = bf16Dot || bf16Conversions;
   pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
@@ -281,7 +288,8 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   if (tile.second <= 0)
     tile.second = hostTarget().registerTile().second;
   addTensorStage(pm, options.vectorize, options.bf16Dot, /*ptxChip=*/0, tile,
-                 options.f16Conversions, options.vectorize && options.amx);
+                 options.f16Conversions, options.vectorize && options.amx,
+                 options.bf16Conversions);
   // The fused updates of the training step compute into the parameters and
   // state they replace, before vectorization tiles them.
   if (options.donateCarriedState)
@@ -306,7 +314,8 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
                                                 : hostTarget().vectorBits / 8;
   if (!options.vectorize)
     vectorBytes = 0;
-  addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot, vectorBytes);
+  addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot,
+               options.bf16Conversions, vectorBytes);
 }
 
 void ampc::buildGpuPipeline(OpPassManager &pm,

@@ -57,6 +57,17 @@ TEST(CpuTargetTest, NamedX86CpusGetTheirVectorUnits) {
   EXPECT_TRUE(CpuTarget::fromName("haswell", "", triple).f16Conversions);
   EXPECT_FALSE(baseline.f16Conversions);
   EXPECT_FALSE(CpuTarget::fromName("znver3", "-f16c", triple).f16Conversions);
+
+  // vcvtneps2bf16 with vfpclassps to find where it is exact: AVX-512 BF16
+  // and DQ (and VL for 8 lanes).
+  EXPECT_TRUE(zen4.bf16Conversions);
+  EXPECT_TRUE(spr.bf16Conversions);
+  EXPECT_FALSE(skx.bf16Conversions);
+  EXPECT_FALSE(zen3.bf16Conversions);
+  EXPECT_FALSE(
+      CpuTarget::fromName("znver4", "-avx512dq", triple).bf16Conversions);
+  EXPECT_FALSE(
+      CpuTarget::fromName("znver4", "-avx512f", triple).bf16Conversions);
 }
 
 TEST(CpuTargetTest, FeaturesTakeWhatLlvmImpliesWithThem) {

@@ -88,6 +88,13 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("convert f32 to f16 with the target's instructions (x86 "
                      "F16C, AArch64; see ampc-cpu-lower-amp)"),
       llvm::cl::init(false)};
+  Option<bool> bf16Conversions{
+      *this, "bf16-conversions",
+      llvm::cl::desc("convert f32 to bf16 with AVX-512 BF16's vcvtneps2bf16 "
+                     "where it gives the exact bits (the target must have "
+                     "avx512bf16, avx512vl and avx512dq; see "
+                     "ampc-cpu-bf16-conversions)"),
+      llvm::cl::init(false)};
   Option<int64_t> registerRows{
       *this, "register-rows",
       llvm::cl::desc("rows of the contractions' register tile (0: sized for "

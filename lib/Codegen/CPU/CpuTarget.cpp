@@ -31,6 +31,8 @@ CpuTarget fromFeatures(const llvm::StringSet<> &enabled, bool aarch64) {
   target.avx512bf16 = enabled.contains("avx512bf16");
   target.amxBf16 = enabled.contains("amx-bf16") && enabled.contains("amx-tile");
   target.f16Conversions = enabled.contains("f16c");
+  target.bf16Conversions = target.avx512bf16 && enabled.contains("avx512vl") &&
+                           enabled.contains("avx512dq");
   return target;
 }
 

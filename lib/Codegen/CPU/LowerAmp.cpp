@@ -2,7 +2,8 @@
 //
 // ampc-cpu-lower-amp: the amp dialect's lowering (populateAmpToArithPatterns)
 // with the CPU's f32 -> f16 conversion plugged in where the target has it,
-// without the NaN mapping where only arithmetic reads the result.
+// without the NaN mapping where only arithmetic reads the result, and
+// f32 -> bf16 casts left as arith.truncf for ampc-cpu-bf16-conversions.
 //
 //===----------------------------------------------------------------------===//
 
@@ -48,6 +49,19 @@ Value encodeHalf(OpBuilder &b, Location loc, Value f32, FloatType to,
     return Value();
   return arith::TruncFOp::create(b, loc, shapedLike(like, to),
                                  quietNaNs(b, loc, f32));
+}
+
+/// f32 -> bf16 with IEEE overflow as `arith.truncf`, whose semantics are
+/// the integer path's but for a NaN's payload; ampc-cpu-bf16-conversions
+/// lowers it after vectorization, with vcvtneps2bf16 where that gives the
+/// same bits. Null for other casts.
+Value truncateToBFloat(OpBuilder &b, Location loc, Value f32, FloatType to,
+                       OverflowMode overflow) {
+  Type like = f32.getType();
+  if (!to.isBF16() || overflow != OverflowMode::nonfinite ||
+      !getElementTypeOrSelf(like).isF32())
+    return Value();
+  return arith::TruncFOp::create(b, loc, shapedLike(like, to), f32);
 }
 
 /// Ops whose results carry their operands' elements unchanged (moved,
@@ -157,11 +171,18 @@ struct AmpcCpuLowerAmpPass
     : ampc::impl::AmpcCpuLowerAmpBase<AmpcCpuLowerAmpPass> {
   using Base::Base;
   void runOnOperation() override {
-    HardwareCastEncoder encoder;
-    if (f16Conversions) {
-      encoder = encodeHalf;
+    if (f16Conversions)
       truncateUnobservedNaNs(getOperation());
-    }
+    HardwareCastEncoder encoder;
+    if (f16Conversions || bf16Conversions)
+      encoder = [&](OpBuilder &b, Location loc, Value f32, FloatType to,
+                    OverflowMode overflow) -> Value {
+        if (to.isF16() && f16Conversions)
+          return encodeHalf(b, loc, f32, to, overflow);
+        if (to.isBF16() && bf16Conversions)
+          return truncateToBFloat(b, loc, f32, to, overflow);
+        return Value();
+      };
     if (failed(lowerAmpToArith(getOperation(), encoder)))
       signalPassFailure();
   }

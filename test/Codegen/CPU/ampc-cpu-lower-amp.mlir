@@ -1,5 +1,6 @@
 // RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-cpu-lower-amp="f16-conversions=true" | FileCheck %s
 // RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-cpu-lower-amp | FileCheck %s --check-prefix=SOFT
+// RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-cpu-lower-amp="bf16-conversions=true" | FileCheck %s --check-prefix=BF16
 
 // f32 -> f16 with IEEE overflow, on a target that converts in hardware: one
 // arith.truncf (vcvtps2ph) of the input with NaN replaced first by the
@@ -34,6 +35,14 @@ func.func @to_f16(%x: f32) -> f16 {
 // CHECK: arith.constant 32767 : i32
 // CHECK-NOT: arith.truncf
 // CHECK: return
+// With bf16-conversions, a bf16 cast with IEEE overflow is an arith.truncf
+// for ampc-cpu-bf16-conversions (vcvtneps2bf16 where exact); saturating
+// bf16, f16 without f16-conversions and fp8 keep the integer path.
+// BF16-LABEL: func.func @integer_paths
+// BF16-NOT: arith.truncf
+// BF16: %[[B:.*]] = arith.truncf %{{.*}} : f32 to bf16
+// BF16-NOT: arith.truncf
+// BF16: return %{{.*}}, %[[B]], %{{.*}}
 func.func @integer_paths(%x: f32) -> (f16, bf16, f8E4M3FN) {
   %0 = amp.cast %x overflow saturate : f32 to f16
   %1 = amp.cast %x : f32 to bf16

@@ -15,6 +15,11 @@
 // RUN: llvm-objdump -d %t/conv-fp8-zen4.o | FileCheck %s --check-prefix=DOT
 // RUN: ampc-compile %t/conv.mlir --policy=bf16 --cpu=haswell --threads=1 -o %t/conv-bf16-hsw.o
 // RUN: llvm-objdump -d %t/conv-bf16-hsw.o | FileCheck %s --check-prefix=FMA
+// Its casts to bf16 convert with vcvtneps2bf16 where vfpclassps finds
+// every lane exact, on Zen 4; not without AVX-512 DQ (no vfpclassps).
+// RUN: llvm-objdump -d %t/conv-bf16-zen4.o | FileCheck %s --check-prefix=CVT
+// RUN: ampc-compile %t/conv.mlir --policy=bf16 --cpu=znver4 --features=-avx512dq --threads=1 -o %t/conv-bf16-nodq.o
+// RUN: llvm-objdump -d %t/conv-bf16-nodq.o | FileCheck %s --check-prefix=NOCVT
 //
 // A 33-row batch through a 17-wide layer: k = 17 (the rows of A copied 17
 // bf16 at a time into pairs padded to 18), and the weight gradient of a
@@ -26,8 +31,17 @@
 
 // DOT: <_mlir_ciface_conv>:
 // DOT: vdpbf16ps
+// CVT: <_mlir_ciface_conv>:
+// CVT: vfpclassps $0xa1, %{{[yz]}}mm{{[0-9]+}}, %k{{[0-7]}}
+// CVT: vcvtneps2bf16 %{{[yz]}}mm{{[0-9]+}}, %{{[xy]}}mm{{[0-9]+}}
+// NOCVT: <_mlir_ciface_conv>:
+// NOCVT-NOT: vfpclassps
+// NOCVT-NOT: vcvtneps2bf16
+// NOCVT: vdpbf16ps
+// NOCVT-NOT: vcvtneps2bf16
 // FMA: <_mlir_ciface_conv>:
 // FMA-NOT: vdpbf16ps
+// FMA-NOT: vcvtneps2bf16
 // FMA: vfmadd{{...}}ps
 // NARROW: <_mlir_ciface_k17>:
 // NARROW: vdpbf16ps

@@ -1103,3 +1103,8 @@ Value ampc::amp::withQuietNaN(OpBuilder &b, Location loc, Value f32,
       arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, f32, f32);
   return em.select(isNaN, nan, converted);
 }
+
+Value ampc::amp::encodeWithIntegers(OpBuilder &b, Location loc, Value f32,
+                                    FloatType to, OverflowMode overflow) {
+  return Emitter(b, loc, f32.getType()).encodeFromF32(f32, to, overflow);
+}

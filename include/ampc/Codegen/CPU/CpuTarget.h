@@ -30,6 +30,9 @@ struct CpuTarget {
   bool amxBf16 = false;
   /// f32 <-> f16 conversion instructions (x86 F16C; AArch64 always).
   bool f16Conversions = false;
+  /// f32 -> bf16 conversions (vcvtneps2bf16) with the classification that
+  /// tells where they are exact (vfpclassps): AVX-512 BF16, VL and DQ.
+  bool bf16Conversions = false;
 
   /// This machine's CPU.
   static CpuTarget host();

@@ -381,10 +381,17 @@ def AmpcCpuLowerAmp : Pass<"ampc-cpu-lower-amp", "::mlir::func::FuncOp"> {
     and every other value converts identically. Without the option,
     or for saturating casts, the integer path is used: the soft-float call
     LLVM would emit without F16C is not available to the JIT.
+
+    With `bf16-conversions`, casts from f32 to bf16 with IEEE overflow
+    become `arith.truncf` (nearest even, subnormals kept, as its semantics
+    say), for `ampc-cpu-bf16-conversions` to lower after vectorization.
   }];
   let options = [
     Option<"f16Conversions", "f16-conversions", "bool", /*default=*/"false",
-           "the target converts f32 to f16 in hardware (F16C, AArch64)">
+           "the target converts f32 to f16 in hardware (F16C, AArch64)">,
+    Option<"bf16Conversions", "bf16-conversions", "bool", /*default=*/"false",
+           "leave f32 -> bf16 casts as arith.truncf for "
+           "ampc-cpu-bf16-conversions">
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
@@ -392,6 +399,36 @@ def AmpcCpuLowerAmp : Pass<"ampc-cpu-lower-amp", "::mlir::func::FuncOp"> {
                            "::mlir::tensor::TensorDialect",
                            "::mlir::vector::VectorDialect",
                            "::ampc::amp::AmpDialect"];
+}
+
+def AmpcCpuBf16Conversions
+    : Pass<"ampc-cpu-bf16-conversions", "::mlir::func::FuncOp"> {
+  let summary = "f32 -> bf16 arith.truncf, exactly, with AVX-512 BF16 where "
+                "it gives the same bits";
+  let description = [{
+    Lowers every `arith.truncf` from f32 to bf16 (scalars and vectors) to
+    the bits of amp-lower-to-arith's integer path: nearest even, subnormals
+    kept, overflow to inf, NaN to bf16's quiet NaN with the input's sign.
+
+    With `avx512`, a vector of 8 or of a multiple of 16 elements converts
+    with AVX-512 BF16's `vcvtneps2bf16` (`x86vector.avx512.cvt.packed.f32_to_bf16`),
+    one instruction per 16 elements in place of eight. The instruction
+    rounds to nearest even like the integer path, but reads subnormal
+    inputs as zero and keeps a NaN's payload, so the vector is first
+    classified (`vfpclassps`: subnormal or NaN, AVX-512 DQ) and a vector
+    holding any such element takes the integer path in a branch LLVM is
+    told is rarely taken. Everything else (scalars, other lengths, no
+    `avx512`) takes the integer path.
+  }];
+  let options = [
+    Option<"avx512", "avx512", "bool", /*default=*/"false",
+           "the target has AVX-512 BF16, VL and DQ">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::x86vector::X86VectorDialect"];
 }
 
 def AmpcCpuExpandMath : Pass<"ampc-cpu-expand-math", "::mlir::func::FuncOp"> {

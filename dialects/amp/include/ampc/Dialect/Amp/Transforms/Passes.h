@@ -49,6 +49,14 @@ mlir::Value quietNaNs(mlir::OpBuilder &b, mlir::Location loc, mlir::Value f32);
 mlir::Value withQuietNaN(mlir::OpBuilder &b, mlir::Location loc,
                          mlir::Value f32, mlir::Value converted);
 
+/// `f32` (scalar or vector) rounded to `to` (nearest even) under `overflow`
+/// by amp-lower-to-arith's integer path: the bits every target's casts give.
+/// Back ends that convert with an instruction use it where the instruction
+/// would give other bits.
+mlir::Value encodeWithIntegers(mlir::OpBuilder &b, mlir::Location loc,
+                               mlir::Value f32, mlir::FloatType to,
+                               OverflowMode overflow);
+
 /// Adds the lowering of every amp op, and of arith.extf / arith.truncf with
 /// an fp8 side, to arith, math, linalg, tensor and vector ops; casts from
 /// f32 use `hardware` where it applies.
