@@ -75,29 +75,31 @@ Value convertGuarded(OpBuilder &b, Location loc, Value flat) {
   auto bf16Type = type.clone(b.getBF16Type());
   auto branch = scf::IfOp::create(b, loc, TypeRange{bf16Type}, rare,
                                   /*withElseRegion=*/true);
-  OpBuilder thenBuilder = branch.getThenBodyBuilder();
+  // Through `b` (the rewriter), which sees every op created.
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToEnd(branch.thenBlock());
   scf::YieldOp::create(
-      thenBuilder, loc,
-      ampc::amp::encodeWithIntegers(thenBuilder, loc, flat, b.getBF16Type(),
+      b, loc,
+      ampc::amp::encodeWithIntegers(b, loc, flat, b.getBF16Type(),
                                     ampc::amp::OverflowMode::nonfinite));
-  OpBuilder elseBuilder = branch.getElseBodyBuilder();
+  b.setInsertionPointToEnd(branch.elseBlock());
   auto chunkType = VectorType::get({lanes}, b.getBF16Type());
   Value result;
   for (auto [index, chunk] : llvm::enumerate(chunks)) {
-    Value converted = x86vector::CvtPackedF32ToBF16Op::create(elseBuilder, loc,
-                                                              chunkType, chunk);
+    Value converted =
+        x86vector::CvtPackedF32ToBF16Op::create(b, loc, chunkType, chunk);
     if (elements == lanes) {
       result = converted;
       break;
     }
     if (!result)
-      result = arith::ConstantOp::create(elseBuilder, loc, bf16Type,
-                                         elseBuilder.getZeroAttr(bf16Type));
+      result =
+          arith::ConstantOp::create(b, loc, bf16Type, b.getZeroAttr(bf16Type));
     result = vector::InsertStridedSliceOp::create(
-        elseBuilder, loc, converted, result,
-        ArrayRef<int64_t>{int64_t(index) * lanes}, ArrayRef<int64_t>{1});
+        b, loc, converted, result, ArrayRef<int64_t>{int64_t(index) * lanes},
+        ArrayRef<int64_t>{1});
   }
-  scf::YieldOp::create(elseBuilder, loc, result);
+  scf::YieldOp::create(b, loc, result);
   return branch.getResult(0);
 }
 
