@@ -83,6 +83,8 @@
 // CHECK-NEXT: policy scaling steps skipped test accuracy loss scale underflow ms/step
 // CHECK-NEXT: fp32 none 60 0
 // CHECK-NEXT: fp16 dynamic 60
+// The step times include the cast statistics, and the summary says so.
+// CHECK-NEXT: (ms/step includes the cast statistics, which low-precision steps compute and fp32 steps do not; --cast-stats=false times the steps alone)
 
 // JSON: policies [('fp32', 'none', 60, 0, 1, True), ('fp16', 'dynamic', 60, {{[0-9]+}}, {{[0-9.]+}}, True)]
 
@@ -109,6 +111,7 @@
 // ADAM-NEXT: policy
 // Without the statistics the underflow column says so.
 // ADAM-NEXT: bf16 none 60 0 {{[6-9][0-9]\.[0-9]+}}% 1 - {{[0-9.]+$}}
+// ADAM-NOT: cast statistics
 
 // NPZ: npz ['fc1.bias', 'fc1.bias.momentum', 'fc1.weight', 'fc1.weight.momentum', 'fc2.bias', 'fc2.bias.momentum', 'fc2.weight', 'fc2.weight.momentum', 'growth_tracker', 'hysteresis_tracker', 'loss_scale', 'steps'] (784, 256) 60 65536.0
 // PARAMS: descr=<f4 shape=(256,)
