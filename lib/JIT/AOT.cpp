@@ -250,6 +250,7 @@ llvm::Error ampc::compileAheadOfTime(llvm::StringRef source,
   cpu.vectorBytes = cpuTarget.vectorBits / 8;
   cpu.f16Conversions = cpuTarget.f16Conversions;
   cpu.bf16Conversions = cpuTarget.bf16Conversions;
+  cpu.nanBranches = cpuTarget.nanBranches;
   std::vector<FunctionSignature> functions;
   auto ir = detail::parseAndLower(
       *context, source, bufferName, options.batch, {}, options.precision,

@@ -383,6 +383,7 @@ ampc::JitModule::compile(llvm::StringRef source, const JitOptions &options,
   cpu.vectorBytes = cpuTarget.vectorBits / 8;
   cpu.f16Conversions = cpuTarget.f16Conversions;
   cpu.bf16Conversions = cpuTarget.bf16Conversions;
+  cpu.nanBranches = cpuTarget.nanBranches;
   cpu.donateCarriedState = options.donateCarriedState;
   GpuPipelineOptions gpu;
   gpu.chip = options.gpuChip;

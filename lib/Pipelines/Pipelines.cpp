@@ -213,7 +213,8 @@ static void addBufferizationStage(OpPassManager &pm, bool stackBuffers) {
 
 /// Buffers and loops become LLVM.
 static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator, bool bf16Dot,
-                         bool bf16Conversions, int64_t vectorBytes) {
+                         bool bf16Conversions, bool nanBranches,
+                         int64_t vectorBytes) {
   // AMX tiles a loop carries become LLVM's type before the loops are
   // lowered (no-op without AMX ops).
   pm.addPass(ampc::createAmpcCpuLowerAmx());
@@ -235,6 +236,13 @@ static void addLLVMStage(OpPassManager &pm, bool runtimeAllocator, bool bf16Dot,
   ampc::AmpcCpuBf16ConversionsOptions bf16;
   bf16.avx512 = bf16Conversions;
   pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuBf16Conversions(bf16));
+  // Without mask registers, the NaN quieting before the integer rounding
+  // of casts runs only where a vector holds a NaN.
+  if (nanBranches && vectorBytes > 0) {
+    ampc::AmpcCpuNaNBranchesOptions branches;
+    branches.lanes = std::max<int64_t>(vectorBytes / 4, 1);
+    pm.nest<func::FuncOp>().addPass(ampc::createAmpcCpuNaNBranches(branches));
+  }
   pm.nest<func::FuncOp>().addPass(createConvertLinalgToLoopsPass());
   // Fully unrolled: the loop form keeps each transfer's temporary in an
   // alloca inside the surrounding loops, which grows the stack per iteration
@@ -315,7 +323,7 @@ void ampc::buildCpuPipeline(OpPassManager &pm,
   if (!options.vectorize)
     vectorBytes = 0;
   addLLVMStage(pm, options.runtimeAllocator, options.bf16Dot,
-               options.bf16Conversions, vectorBytes);
+               options.bf16Conversions, options.nanBranches, vectorBytes);
 }
 
 void ampc::buildGpuPipeline(OpPassManager &pm,

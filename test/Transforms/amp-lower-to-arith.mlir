@@ -6,19 +6,24 @@
 // A scalar cast to fp8 is integer arithmetic on the f32 bits, ending in a
 // bitcast of the 8-bit pattern: normal results round with one carry addition
 // (half an ulp less one, 2^19 - 1, plus the lowest kept bit) and rebias (120
-// << 3 = 960); below the smallest normal (2^-6: 0x3C800000 = 1015021568),
-// adding 2^14 in f32 rounds the subnormal into the low bits; overflow
-// compares against 0x7E (448) unsigned.
+// << 3 = 960); below the smallest normal (2^-6, compared as a float: the
+// input's magnitude is a non-negative f32), adding 2^14 in f32 rounds the
+// subnormal into the low bits. Overflow is read on the input: beyond 464
+// (the midpoint above 448, 0x7E, which a tie rounds down to) or NaN, one
+// unordered comparison whose result, f8E4M3FN's NaN (0x7F), is also what a
+// NaN becomes: no second comparison.
 // CHECK-LABEL: func.func @scalar_to_e4m3
 // CHECK: arith.bitcast %{{.*}} : f32 to i32
 // CHECK: arith.constant 524287 : i32
 // CHECK: arith.constant 960 : i32
 // CHECK: arith.constant 1.638400e+04 : f32
 // CHECK: arith.addf %{{.*}}, %{{.*}} : f32
-// CHECK: arith.constant 1015021568 : i32
-// CHECK: arith.cmpi ult, %{{.*}}, %{{.*}} : i32
-// CHECK: arith.constant 126 : i32
-// CHECK: arith.cmpi ugt, %{{.*}}, %{{.*}} : i32
+// CHECK: arith.constant 1.562500e-02 : f32
+// CHECK: arith.cmpf olt, %{{.*}}, %{{.*}} : f32
+// CHECK: arith.constant 4.640000e+02 : f32
+// CHECK: arith.cmpf ugt, %{{.*}}, %{{.*}} : f32
+// CHECK: arith.constant 127 : i32
+// CHECK-NOT: arith.cmp
 // CHECK: %[[T:.*]] = arith.trunci %{{.*}} : i32 to i8
 // CHECK: %[[R:.*]] = arith.bitcast %[[T]] : i8 to f8E4M3FN
 // CHECK: return %[[R]]
@@ -275,8 +280,9 @@ func.func @small_float_conversions(%a: f8E4M3FN, %b: bf16, %h: f16, %c: f32) -> 
 // A quantization read back widened (an fp8 operand of a contraction the CPU
 // computes in f32 or bf16) is rounded in f32: the carry addition masked
 // (0xFFE00000 = -2097152 keeps E5M2's 2 mantissa bits), the subnormal magic
-// (2^7) added and subtracted as floats, overflow against 57344 (0x47600000 =
-// 1197473792) saturating to it; no 8-bit pattern. The bf16 result is the
+// (2^7) added and subtracted as floats, overflow beyond 61440 (the midpoint above
+// 57344, which a tie rounds up from: 0x476FFFFF, 61439.9961, is the last
+// value in range) saturating to 57344 (0x47600000 = 1197473792); no 8-bit pattern. The bf16 result is the
 // upper half. A cast with another reader keeps its own lowering for it.
 // CHECK-LABEL: func.func @quantize_then_widen
 // CHECK-SAME: (%[[X:.*]]: f32, %[[S:.*]]: f32, %[[T:.*]]: tensor<4x8xf32>)
@@ -284,9 +290,11 @@ func.func @small_float_conversions(%a: f8E4M3FN, %b: bf16, %h: f16, %c: f32) -> 
 // CHECK: arith.constant -2097152 : i32
 // CHECK: arith.constant 1.280000e+02 : f32
 // CHECK: arith.subf %{{.*}}, %{{.*}} : f32
+// CHECK: arith.constant 61439.9961 : f32
 // CHECK: arith.constant 1197473792 : i32
 // CHECK-NOT: i8
-// CHECK: %[[W:.*]] = arith.bitcast %{{.*}} : i32 to f32
+// CHECK: %[[SIGNED:.*]] = arith.ori
+// CHECK-NEXT: %[[W:.*]] = arith.bitcast %[[SIGNED]] : i32 to f32
 // CHECK: %[[G:.*]] = linalg.generic {{.*}} ins(%[[T]] : tensor<4x8xf32>) outs(%{{.*}} : tensor<4x8xbf16>)
 // CHECK: arith.subf %{{.*}}, %{{.*}} : f32
 // CHECK: arith.trunci %{{.*}} : i32 to i16

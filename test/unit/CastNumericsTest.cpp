@@ -439,7 +439,12 @@ std::vector<uint32_t> specialF32Patterns() {
         0x7fa5a5a5u, 0x7f800000u, 0x00000000u, 0x00000001u, 0x007fffffu,
         0x00800000u, 0x7f7fffffu, 0x7f7f7fffu, 0x7f7f8000u, 0x3f808000u,
         0x3f818000u, 0x3f807fffu, 0x3f800fffu, 0x3f801000u, 0x3f803000u,
-        0x477fefffu, 0x477ff000u, 0x33800000u, 0x33000001u})
+        0x477fefffu, 0x477ff000u, 0x33800000u, 0x33000001u,
+        // f8E4M3FN's 448 and the midpoint above it (464, a tie that rounds
+        // down), f8E5M2's 57344 and the midpoint above it (61440, a tie
+        // that rounds up), each with a neighbour.
+        0x43e00000u, 0x43e80000u, 0x43e80001u, 0x47600000u, 0x476fffffu,
+        0x47700000u})
     for (uint32_t sign : {0u, 0x80000000u})
       patterns.push_back(sign | magnitude);
   return patterns;
@@ -482,24 +487,36 @@ compileAtIsaLevel(const std::string &source, const std::string &features) {
   return ampc::JitModule::fromString(source, options);
 }
 
-/// f32 -> bf16 and f32 -> f16 (IEEE overflow) on tensors, stored and read
-/// back widened to f32 (the bf16 rounding without a 16-bit value, the f16
-/// one through vcvtps2ph and back), bit for bit against the reference on a
-/// sweep of f32 patterns with every special value at the vectors' first and
-/// last lanes and in the tail that is not a whole vector, at every host
-/// ISA level: AVX-512, AVX2 + F16C + FMA, and SSE without F16C (the integer
-/// path).
+/// f32 -> bf16, f16, f8E4M3FN and f8E5M2 (IEEE overflow) on tensors, stored
+/// and read back widened to f32 (the bf16 and fp8 roundings without a
+/// narrow value, the f16 one through vcvtps2ph and back), bit for bit
+/// against the reference on a sweep of f32 patterns with every special value
+/// at the vectors' first and last lanes and in the tail that is not a whole
+/// vector, at every host ISA level: AVX-512, AVX2 + F16C + FMA (NaN quieting
+/// in a branch), and SSE without F16C (the integer path).
 TEST(VectorCastNumericsTest, EncodeAndRoundThroughBitExactAtEveryIsaLevel) {
   constexpr int64_t n = 4096 + 13;
+  const Format *formats[] = {&kBF16, &kF16, &kE4M3, &kE5M2};
+  const char *names[] = {"b", "h", "e", "g"};
   std::string t = "tensor<" + std::to_string(n) + "x";
-  std::string source = "func.func @casts(%x: " + t + "f32>) -> (" + t +
-                       "bf16>, " + t + "f16>, " + t + "f32>, " + t +
-                       "f32>) {\n  %b = amp.cast %x : " + t + "f32> to " + t +
-                       "bf16>\n  %h = amp.cast %x : " + t + "f32> to " + t +
-                       "f16>\n  %bw = arith.extf %b : " + t + "bf16> to " + t +
-                       "f32>\n  %hw = arith.extf %h : " + t + "f16> to " + t +
-                       "f32>\n  return %b, %h, %bw, %hw : " + t + "bf16>, " +
-                       t + "f16>, " + t + "f32>, " + t + "f32>\n}\n";
+  std::string narrow, wide, types, results;
+  for (int r = 0; r < 4; ++r) {
+    std::string name = names[r];
+    std::string type = t + formats[r]->name + ">";
+    narrow += "  %" + name + " = amp.cast %x overflow nonfinite : " + t +
+              "f32> to " + type + "\n";
+    wide += "  %" + name + "w = arith.extf %" + name + " : " + type + " to " +
+            t + "f32>\n";
+    types += (types.empty() ? "" : ", ") + type;
+    results += (results.empty() ? "%" : ", %") + name;
+  }
+  for (const char *name : names) {
+    types += ", " + t + "f32>";
+    results += std::string(", %") + name + "w";
+  }
+  std::string source = "func.func @casts(%x: " + t + "f32>) -> (" + types +
+                       ") {\n" + narrow + wide + "  return " + results + " : " +
+                       types + "\n}\n";
   ampc_rt::Tensor in(ampc_rt::DType::F32, {n});
   std::mt19937 rng(2026);
   for (int64_t i = 0; i < n; ++i)
@@ -519,17 +536,20 @@ TEST(VectorCastNumericsTest, EncodeAndRoundThroughBitExactAtEveryIsaLevel) {
     int failures = 0;
     for (int64_t i = 0; i < n; ++i) {
       uint32_t x = in.as<uint32_t>()[i];
-      uint32_t bf16 = refEncodeBits(kBF16, x), f16 = refEncodeBits(kF16, x);
-      uint32_t got[] = {
-          (*out)[0].as<uint16_t>()[i], (*out)[1].as<uint16_t>()[i],
-          (*out)[2].as<uint32_t>()[i], (*out)[3].as<uint32_t>()[i]};
-      uint32_t want[] = {bf16, f16, widenedBits(kBF16, bf16),
-                         widenedBits(kF16, f16)};
-      for (int r = 0; r < 4; ++r)
-        if (got[r] != want[r] && ++failures <= 5)
-          ADD_FAILURE() << "result " << r << " of 0x" << std::hex << x << " at "
-                        << std::dec << i << ": 0x" << std::hex << got[r]
-                        << ", want 0x" << want[r];
+      for (int r = 0; r < 4; ++r) {
+        const Format &f = *formats[r];
+        uint32_t want = refEncodeBits(f, x);
+        const ampc_rt::Tensor &narrowOut = (*out)[r];
+        uint32_t got = f.width == 8 ? narrowOut.as<uint8_t>()[i]
+                                    : narrowOut.as<uint16_t>()[i];
+        uint32_t gotWide = (*out)[4 + r].as<uint32_t>()[i];
+        uint32_t wantWide = widenedBits(f, want);
+        if ((got != want || gotWide != wantWide) && ++failures <= 5)
+          ADD_FAILURE() << f.name << " of 0x" << std::hex << x << " at "
+                        << std::dec << i << ": 0x" << std::hex << got
+                        << " / widened 0x" << gotWide << ", want 0x" << want
+                        << " / 0x" << wantWide;
+      }
     }
     EXPECT_EQ(failures, 0);
   }

@@ -68,6 +68,15 @@ TEST(CpuTargetTest, NamedX86CpusGetTheirVectorUnits) {
       CpuTarget::fromName("znver4", "-avx512dq", triple).bf16Conversions);
   EXPECT_FALSE(
       CpuTarget::fromName("znver4", "-avx512f", triple).bf16Conversions);
+
+  // NaN quieting in a branch: x86 without AVX-512's mask registers.
+  EXPECT_TRUE(zen3.nanBranches);
+  EXPECT_TRUE(baseline.nanBranches);
+  EXPECT_TRUE(CpuTarget::fromName("znver4", "-avx512f", triple).nanBranches);
+  EXPECT_FALSE(zen4.nanBranches);
+  EXPECT_FALSE(skx.nanBranches);
+  EXPECT_FALSE(CpuTarget::fromName("generic", "", "aarch64-unknown-linux-gnu")
+                   .nanBranches);
 }
 
 TEST(CpuTargetTest, FeaturesTakeWhatLlvmImpliesWithThem) {

@@ -95,6 +95,12 @@ struct CpuPipelineOptions : mlir::PassPipelineOptions<CpuPipelineOptions> {
                      "avx512bf16, avx512vl and avx512dq; see "
                      "ampc-cpu-bf16-conversions)"),
       llvm::cl::init(false)};
+  Option<bool> nanBranches{
+      *this, "nan-branches",
+      llvm::cl::desc("quiet the NaN lanes of a vector before a cast's integer "
+                     "rounding in a branch taken only when one is a NaN (x86 "
+                     "without AVX-512; see ampc-cpu-nan-branches)"),
+      llvm::cl::init(false)};
   Option<int64_t> registerRows{
       *this, "register-rows",
       llvm::cl::desc("rows of the contractions' register tile (0: sized for "

@@ -33,6 +33,7 @@ CpuTarget fromFeatures(const llvm::StringSet<> &enabled, bool aarch64) {
   target.f16Conversions = enabled.contains("f16c");
   target.bf16Conversions = target.avx512bf16 && enabled.contains("avx512vl") &&
                            enabled.contains("avx512dq");
+  target.nanBranches = !enabled.contains("avx512f");
   return target;
 }
 

@@ -20,6 +20,12 @@
 // RUN: llvm-objdump -d %t/conv-bf16-zen4.o | FileCheck %s --check-prefix=CVT
 // RUN: ampc-compile %t/conv.mlir --policy=bf16 --cpu=znver4 --features=-avx512dq --threads=1 -o %t/conv-bf16-nodq.o
 // RUN: llvm-objdump -d %t/conv-bf16-nodq.o | FileCheck %s --check-prefix=NOCVT
+// On Haswell (no mask registers), the NaN quieting before the integer
+// rounding runs only where a pair of vectors holds a NaN: one unordered
+// comparison of the two, a test and a jump (ampc-cpu-nan-branches); not on
+// Zen 4, where it is a masked bit operation.
+// RUN: llvm-objdump -d %t/conv-bf16-hsw.o | FileCheck %s --check-prefix=NANBRANCH
+// RUN: llvm-objdump -d %t/conv-bf16-nodq.o | FileCheck %s --check-prefix=NONANBRANCH
 //
 // A 33-row batch through a 17-wide layer: k = 17 (the rows of A copied 17
 // bf16 at a time into pairs padded to 18), and the weight gradient of a
@@ -34,6 +40,12 @@
 // CVT: <_mlir_ciface_conv>:
 // CVT: vfpclassps $0xa1, %{{[yz]}}mm{{[0-9]+}}, %k{{[0-7]}}
 // CVT: vcvtneps2bf16 %{{[yz]}}mm{{[0-9]+}}, %{{[xy]}}mm{{[0-9]+}}
+// NANBRANCH: <_mlir_ciface_conv>:
+// NANBRANCH: vcmpunordps %ymm{{[0-9]+}}, %ymm{{[0-9]+}}, %ymm[[MASK:[0-9]+]]
+// NANBRANCH-NEXT: vtestps %ymm[[MASK]], %ymm[[MASK]]
+// NANBRANCH-NEXT: jne
+// NONANBRANCH: <_mlir_ciface_conv>:
+// NONANBRANCH-NOT: vtestps
 // NOCVT: <_mlir_ciface_conv>:
 // NOCVT-NOT: vfpclassps
 // NOCVT-NOT: vcvtneps2bf16

@@ -264,13 +264,12 @@ public:
         subi(bitcast(addSubnormalMagic(abs, fmt), b.getI32Type()),
              constInt(32, llvm::bit_cast<uint32_t>(subnormalMagic(fmt))));
     Value result = belowMinNormal(abs, fmt, subnormal, normal);
-    Value maxFinite = constInt(32, fmt.maxFinite);
-    Value overflowValue = overflowPattern(fmt, overflow);
-    // Unsigned: the rounding addition may carry inf's pattern past 2^31.
-    Value overflows = cmp(arith::CmpIPredicate::ugt, result, maxFinite);
-    result = select(overflows, overflowValue, result);
-    Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
-    result = select(isNaN, constInt(32, fmt.quietNaN), result);
+    result = select(roundsBeyondLargest(abs, fmt),
+                    overflowPattern(fmt, overflow), result);
+    // f8E4M3FN's overflow pattern without saturation is the quiet NaN, and
+    // a NaN rounds beyond the largest value: nothing more to select.
+    if (overflow == OverflowMode::saturate || fmt.hasInf)
+      result = select(isNaNPattern(abs), constInt(32, fmt.quietNaN), result);
     result = ori(result, shl(shr(bits, constInt(32, 31)), constInt(32, 7)));
     return bitcast(trunci(result, 8), to);
   }
@@ -293,16 +292,15 @@ public:
                                       constFloat(f32, subnormalMagic(fmt))),
                 b.getI32Type());
     Value result = belowMinNormal(abs, fmt, subnormal, normal);
-    uint32_t maxFinite = fmt.maxFiniteF32;
-    uint32_t overflowBits = overflow == OverflowMode::saturate ? maxFinite
-                            : fmt.hasInf                       ? 0x7f800000u
-                                                               : 0x7fc00000u;
-    // Unsigned: the carry may take a NaN's pattern past 2^31.
-    Value overflows =
-        cmp(arith::CmpIPredicate::ugt, result, constInt(32, maxFinite));
-    result = select(overflows, constInt(32, int32_t(overflowBits)), result);
-    Value isNaN = cmp(arith::CmpIPredicate::ugt, abs, constInt(32, 0x7f800000));
-    result = select(isNaN, constInt(32, 0x7fc00000), result);
+    uint32_t overflowBits = overflow == OverflowMode::saturate
+                                ? fmt.maxFiniteF32
+                            : fmt.hasInf ? 0x7f800000u
+                                         : 0x7fc00000u;
+    result = select(roundsBeyondLargest(abs, fmt),
+                    constInt(32, int32_t(overflowBits)), result);
+    // As in encodeFp8: f8E4M3FN's NaNs took the overflow pattern, NaN.
+    if (overflow == OverflowMode::saturate || fmt.hasInf)
+      result = select(isNaNPattern(abs), constInt(32, 0x7fc00000), result);
     result = ori(result, andi(bits, constInt(32, int32_t(0x80000000u))));
     return bitcast(result, f32);
   }
@@ -338,13 +336,48 @@ private:
                                  constFloat(f32, subnormalMagic(fmt)));
   }
 
-  /// `subnormal` where `abs` (an f32 pattern without sign) is below the
-  /// smallest normal of `fmt`, else `normal`.
+  // `abs` is an f32 pattern without its sign: its comparisons are those of
+  // its float value (the order of non-negative floats is their patterns'),
+  // one instruction on AVX2, where an unsigned integer comparison takes two
+  // (a minimum or maximum and an equality; LLVM makes a signed comparison
+  // of a value known to be non-negative an unsigned one). A NaN compares as
+  // a pattern above inf's: unordered. Flushing subnormals to zero would not
+  // change them (the bounds are normal).
+
+  /// `abs` as the float it is the pattern of.
+  Value magnitude(Value abs) { return bitcast(abs, b.getF32Type()); }
+
+  /// `subnormal` where `abs` is below the smallest normal of `fmt`, else
+  /// `normal`.
   Value belowMinNormal(Value abs, const FloatFormat &fmt, Value subnormal,
                        Value normal) {
     uint32_t minNormal = uint32_t(127 + fmt.minExponent) << 23;
-    Value isSub = cmp(arith::CmpIPredicate::ult, abs, constInt(32, minNormal));
+    Value isSub = arith::CmpFOp::create(
+        b, loc, arith::CmpFPredicate::OLT, magnitude(abs),
+        constFloat(b.getF32Type(), llvm::bit_cast<float>(minNormal)));
     return select(isSub, subnormal, normal);
+  }
+
+  /// Whether `abs` rounds (nearest even, to `fmt`'s mantissa) beyond the
+  /// largest finite value of `fmt`, or is inf or NaN: it is beyond the
+  /// midpoint above the largest value, or at it where the largest value's
+  /// last kept bit is 1 (a tie then rounds up, away from it). Read on the
+  /// input, not on the rounded pattern (whose carry can pass 2^31).
+  Value roundsBeyondLargest(Value abs, const FloatFormat &fmt) {
+    int dropped = 23 - int(fmt.mantissa);
+    uint32_t half = uint32_t(1) << (dropped - 1);
+    uint32_t lastKept = (fmt.maxFiniteF32 >> dropped) & 1;
+    uint32_t lastInRange = fmt.maxFiniteF32 + half - lastKept;
+    return arith::CmpFOp::create(
+        b, loc, arith::CmpFPredicate::UGT, magnitude(abs),
+        constFloat(b.getF32Type(), llvm::bit_cast<float>(lastInRange)));
+  }
+
+  /// Whether `abs` is a NaN's pattern.
+  Value isNaNPattern(Value abs) {
+    Value value = magnitude(abs);
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNO, value,
+                                 value);
   }
 
   /// What a finite value beyond the format's range (and inf) becomes: the

@@ -33,6 +33,11 @@ struct CpuTarget {
   /// f32 -> bf16 conversions (vcvtneps2bf16) with the classification that
   /// tells where they are exact (vfpclassps): AVX-512 BF16, VL and DQ.
   bool bf16Conversions = false;
+  /// Quieting the NaN lanes of a vector before a cast's integer rounding
+  /// is four instructions per vector without AVX-512's mask registers
+  /// (compare, and, or, blend): x86 without AVX-512 tests for a NaN and
+  /// quiets in a branch instead (ampc-cpu-nan-branches).
+  bool nanBranches = false;
 
   /// This machine's CPU.
   static CpuTarget host();
