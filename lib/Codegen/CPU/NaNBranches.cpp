@@ -10,6 +10,7 @@
 #include "ampc/Codegen/CPU/Passes.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/MapVector.h"
 
@@ -32,18 +33,11 @@ SmallVector<Value> chunksOf(OpBuilder &b, Location loc, Value value,
     rows.push_back(value);
   } else {
     ArrayRef<int64_t> leading = type.getShape().drop_back();
-    int64_t count = 1;
-    for (int64_t size : leading)
-      count *= size;
-    SmallVector<int64_t> position(leading.size(), 0);
-    for (int64_t index = 0; index < count; ++index) {
-      int64_t rest = index;
-      for (int64_t dim = leading.size() - 1; dim >= 0; --dim) {
-        position[dim] = rest % leading[dim];
-        rest /= leading[dim];
-      }
-      rows.push_back(vector::ExtractOp::create(b, loc, value, position));
-    }
+    SmallVector<int64_t> strides = computeStrides(leading);
+    for (int64_t index = 0, count = computeProduct(leading); index < count;
+         ++index)
+      rows.push_back(vector::ExtractOp::create(b, loc, value,
+                                               delinearize(index, strides)));
   }
   SmallVector<Value> chunks;
   for (Value row : rows) {

@@ -266,9 +266,7 @@ public:
     Value result = belowMinNormal(abs, fmt, subnormal, normal);
     result = select(roundsBeyondLargest(abs, fmt),
                     overflowPattern(fmt, overflow), result);
-    // f8E4M3FN's overflow pattern without saturation is the quiet NaN, and
-    // a NaN rounds beyond the largest value: nothing more to select.
-    if (overflow == OverflowMode::saturate || fmt.hasInf)
+    if (!overflowIsNaN(fmt, overflow))
       result = select(isNaNPattern(abs), constInt(32, fmt.quietNaN), result);
     result = ori(result, shl(shr(bits, constInt(32, 31)), constInt(32, 7)));
     return bitcast(trunci(result, 8), to);
@@ -298,8 +296,7 @@ public:
                                          : 0x7fc00000u;
     result = select(roundsBeyondLargest(abs, fmt),
                     constInt(32, int32_t(overflowBits)), result);
-    // As in encodeFp8: f8E4M3FN's NaNs took the overflow pattern, NaN.
-    if (overflow == OverflowMode::saturate || fmt.hasInf)
+    if (!overflowIsNaN(fmt, overflow))
       result = select(isNaNPattern(abs), constInt(32, 0x7fc00000), result);
     result = ori(result, andi(bits, constInt(32, int32_t(0x80000000u))));
     return bitcast(result, f32);
@@ -371,6 +368,13 @@ private:
     return arith::CmpFOp::create(
         b, loc, arith::CmpFPredicate::UGT, magnitude(abs),
         constFloat(b.getF32Type(), llvm::bit_cast<float>(lastInRange)));
+  }
+
+  /// Whether what overflows becomes is the quiet NaN (f8E4M3FN without
+  /// saturation): roundsBeyondLargest also holds for NaNs, so they need no
+  /// comparison of their own.
+  static bool overflowIsNaN(const FloatFormat &fmt, OverflowMode overflow) {
+    return overflow != OverflowMode::saturate && !fmt.hasInf;
   }
 
   /// Whether `abs` is a NaN's pattern.
