@@ -278,18 +278,24 @@ func.func @small_float_conversions(%a: f8E4M3FN, %b: bf16, %h: f16, %c: f32) -> 
 // -----
 
 // A quantization read back widened (an fp8 operand of a contraction the CPU
-// computes in f32 or bf16) is rounded in f32: the carry addition masked
-// (0xFFE00000 = -2097152 keeps E5M2's 2 mantissa bits), the subnormal magic
-// (2^7) added and subtracted as floats, overflow beyond 61440 (the midpoint above
+// computes in f32 or bf16) is rounded in f32: one addition and one
+// subtraction of 1.5 * 2^(e + 21), e the input's exponent field (& 0x7F800000
+// = 2139095040) plus 21 << 23 | 0x400000 (= 180355072), but at least 192.0
+// (0x43400000 = 1128267776, from E5M2's smallest normal 2^-14: its quantum
+// 2^-16 is 192's ulp); overflow beyond 61440 (the midpoint above
 // 57344, which a tie rounds up from: 0x476FFFFF, 61439.9961, is the last
 // value in range) saturating to 57344 (0x47600000 = 1197473792); no 8-bit pattern. The bf16 result is the
 // upper half. A cast with another reader keeps its own lowering for it.
 // CHECK-LABEL: func.func @quantize_then_widen
 // CHECK-SAME: (%[[X:.*]]: f32, %[[S:.*]]: f32, %[[T:.*]]: tensor<4x8xf32>)
 // CHECK: %[[P:.*]] = arith.mulf %[[X]], %[[S]] : f32
-// CHECK: arith.constant -2097152 : i32
-// CHECK: arith.constant 1.280000e+02 : f32
-// CHECK: arith.subf %{{.*}}, %{{.*}} : f32
+// CHECK: %[[PB:.*]] = arith.bitcast %[[P]] : f32 to i32
+// CHECK: %[[EXP:.*]] = arith.andi %[[PB]], %c2139095040_i32 : i32
+// CHECK: %[[AT:.*]] = arith.addi %[[EXP]], %c180355072_i32 : i32
+// CHECK: %[[MAGIC:.*]] = arith.maxsi %[[AT]], %c1128267776_i32 : i32
+// CHECK: %[[MAGICF:.*]] = arith.bitcast %[[MAGIC]] : i32 to f32
+// CHECK: %[[SUM:.*]] = arith.addf %[[P]], %[[MAGICF]] : f32
+// CHECK: arith.subf %[[SUM]], %[[MAGICF]] : f32
 // CHECK: arith.constant 61439.9961 : f32
 // CHECK: arith.constant 1197473792 : i32
 // CHECK-NOT: i8

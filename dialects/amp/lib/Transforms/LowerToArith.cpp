@@ -273,31 +273,32 @@ public:
   }
 
   /// The f32 value of `value` (f32) rounded to `to` (f8E4M3FN or f8E5M2)
-  /// as encodeFp8 rounds it, read back: the same carry addition, masked
-  /// instead of shifted and rebiased, the same magic addition below the
-  /// smallest normal (subtracted as a float), no 8-bit pattern in between.
+  /// as encodeFp8 rounds it, read back, with no 8-bit pattern in between.
+  /// In range, one addition and one subtraction of a magic number round it:
+  /// C = 1.5 * 2^(e + dropped) for the exponent e of `value`, or of the
+  /// smallest normal below it. value + C stays in C's binade, whose ulp is
+  /// the format's quantum at e (its smallest subnormal below the normals),
+  /// so the addition rounds to nearest even and the subtraction is exact.
   /// Overflow, inf and NaN give what decoding encodeFp8's pattern gives.
   Value roundThroughFp8(Value value, FloatType to, OverflowMode overflow) {
     FloatFormat fmt(to);
-    int dropped = 23 - int(fmt.mantissa);
     FloatType f32 = b.getF32Type();
     Value bits = bitcast(value, b.getI32Type());
-    Value abs = andi(bits, constInt(32, 0x7fffffff));
-    Value normal = andi(addRoundingCarry(abs, dropped),
-                        constInt(32, int32_t(~((uint32_t(1) << dropped) - 1))));
-    Value subnormal =
-        bitcast(arith::SubFOp::create(b, loc, addSubnormalMagic(abs, fmt),
-                                      constFloat(f32, subnormalMagic(fmt))),
+    Value magic = bitcast(quantumMagic(bits, fmt), f32);
+    Value rounded =
+        bitcast(arith::SubFOp::create(
+                    b, loc, arith::AddFOp::create(b, loc, value, magic), magic),
                 b.getI32Type());
-    Value result = belowMinNormal(abs, fmt, subnormal, normal);
+    Value abs = andi(bits, constInt(32, 0x7fffffff));
     uint32_t overflowBits = overflow == OverflowMode::saturate
                                 ? fmt.maxFiniteF32
                             : fmt.hasInf ? 0x7f800000u
                                          : 0x7fc00000u;
-    result = select(roundsBeyondLargest(abs, fmt),
-                    constInt(32, int32_t(overflowBits)), result);
+    Value result = select(roundsBeyondLargest(abs, fmt),
+                          constInt(32, int32_t(overflowBits)), rounded);
     if (!overflowIsNaN(fmt, overflow))
       result = select(isNaNPattern(abs), constInt(32, 0x7fc00000), result);
+    // The rounded value has the input's sign already (a zero may not).
     result = ori(result, andi(bits, constInt(32, int32_t(0x80000000u))));
     return bitcast(result, f32);
   }
@@ -322,6 +323,22 @@ private:
   /// smallest subnormal.
   static float subnormalMagic(const FloatFormat &fmt) {
     return std::ldexp(1.0f, fmt.minExponent - int(fmt.mantissa) + 23);
+  }
+
+  /// roundThroughFp8's magic number for the f32 pattern `bits`, as an i32
+  /// pattern: 1.5 * 2^(e + dropped), with e the exponent of `bits` but at
+  /// least the smallest normal's. Beyond the format's range (where e +
+  /// dropped passes 127, and for inf and NaN) it is meaningless: those
+  /// values are overflow, selected away.
+  Value quantumMagic(Value bits, const FloatFormat &fmt) {
+    int dropped = 23 - int(fmt.mantissa);
+    auto magicAt = [&](int exponent) {
+      return int32_t(uint32_t(exponent) << 23 | 0x400000u);
+    };
+    Value exponentField = andi(bits, constInt(32, 0x7f800000));
+    Value atExponent = addi(exponentField, constInt(32, magicAt(dropped)));
+    return maxsi(atExponent,
+                 constInt(32, magicAt(127 + fmt.minExponent + dropped)));
   }
 
   /// `abs` (an f32 pattern without sign, below the smallest normal of `fmt`)
