@@ -964,9 +964,9 @@ class RowInputs {
 public:
   RowInputs(RewriterBase &rewriter, Location loc, const RowsLayout &layout,
             const TrailingShape &shape)
-      : rewriter(rewriter), loc(loc), layout(layout), shape(shape),
-        all(AffineMap::getMultiDimIdentityMap(2, rewriter.getContext())),
-        columns(all.getSliceMap(1, 1)) {}
+      : all(AffineMap::getMultiDimIdentityMap(2, rewriter.getContext())),
+        columns(all.getSliceMap(1, 1)), rewriter(rewriter), loc(loc),
+        layout(layout), shape(shape) {}
 
   /// The input each of `of`'s inputs is, in order; -1 - i for `members[i]`
   /// (a sibling's result, which the nest reads as the sibling's value).
