@@ -374,10 +374,19 @@ TEST(PackedContractionTest, Bf16WholeOutputTilesTakeDotProducts) {
   // vectors take dot products where the target has them (a transformer
   // block's 16 x 16 projections over k = 16 and 32): every layout of 16 x
   // 16 x 32, an odd k (17, zero-padded to 18) over 8 x 32, 12 rows (not a
-  // multiple of 8) and an exact k pair (16).
-  for (int layout = 0; layout < 8; ++layout)
+  // multiple of 8) and an exact k pair (16). A short even k (8 and 10:
+  // whole pairs, as an attention's products over 8 positions) takes them
+  // too, in every layout and with a batch.
+  for (int layout = 0; layout < 8; ++layout) {
     runCase({0, 16, 16, 32, bool(layout & 1), bool(layout & 2),
              bool(layout & 4), true});
+    runCase({0, 8, 16, 8, bool(layout & 1), bool(layout & 2),
+             bool(layout & 4), true});
+  }
+  for (Case c : {Case{2, 8, 16, 8, true, false, false, true},
+                 Case{2, 8, 32, 10, false, true, true, true},
+                 Case{0, 13, 16, 6, false, false, false, true}})
+    runCase(c);
   for (Case c : {Case{0, 8, 32, 17, false, false, false, true},
                  Case{0, 12, 16, 64, true, false, false, true},
                  Case{0, 16, 16, 16, false, true, false, true}})

@@ -69,9 +69,12 @@ void widenInputs(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op,
 /// f32 lanes of an AVX-512 BF16 dot product (vdpbf16ps on zmm registers).
 constexpr int64_t kDotLanes = 16;
 
-/// The smallest k a bf16 contraction takes dot products at; a shorter one
-/// widens to f32 (see pairsPayOff in Vectorize.cpp).
+/// The smallest k a bf16 contraction takes dot products at, its last pair
+/// padded where k is odd; a shorter one takes them where k is even and at
+/// least kDotMinWholePairsDepth, and otherwise widens to f32 (see
+/// pairsPayOff in Vectorize.cpp).
 constexpr int64_t kDotMinDepth = 16;
+constexpr int64_t kDotMinWholePairsDepth = 8;
 
 /// Rows, columns and k of the C block AMX computes per micro-kernel (2 x 2
 /// tiles of 16 x 16 f32; A and B tiles of 16 rows of 32 bf16): the packing,

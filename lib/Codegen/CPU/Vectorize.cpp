@@ -139,8 +139,9 @@ wholeOutputTile(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
 /// True if bf16 dot products pay for packing `op`'s operands in k pairs (a
 /// copy of both) into register tiles of `cols` columns (the target's, or a
 /// tile that holds the whole output: wholeOutputTile): k is at least
-/// kDotMinDepth and the columns fill whole dot-product vectors, no lane
-/// padded. The zoo CNN's 3x3 convolution over a 1-channel image (k = 9
+/// kDotMinDepth (or an even k of at least kDotMinWholePairsDepth, no pair
+/// padded) and the columns fill whole dot-product vectors, no lane padded.
+/// The zoo CNN's 3x3 convolution over a 1-channel image (k = 9
 /// taps, padded to 10; pairs that straddle the patches' rows) and its
 /// weight gradient over 8 filters (a 9 x 8 output, which the widened path
 /// computes straight from the operands, unpacked) lost more in packing than
@@ -149,11 +150,17 @@ wholeOutputTile(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
 /// k = 256) gains: 109 GFLOP/s against 50 widened. So do the transformer
 /// block's 16 x 16 outputs over k = 16 and 32, whole tiles of 16 lanes: its
 /// bf16 step went from 1.08x its fp32 step to 0.97x, fp8 from 1.29x to
-/// 1.16x (one thread of a Zen 5, medians of six alternating runs).
+/// 1.16x (one thread of a Zen 5, medians of six alternating runs). Its
+/// attention's products over k = 8 (the 8 positions of a sequence) gain
+/// too: with them the bf16 step went from 1.01x to 0.96x, fp8 from 1.23x to
+/// 1.15x (medians of eight and five alternating runs); k >= 32 only made
+/// the bf16 step 1.10x.
 bool pairsPayOff(linalg::LinalgOp op, const ampc::cpu::ContractionLoops &loops,
                  int64_t cols) {
-  return op.getStaticLoopRanges()[loops.k] >= ampc::cpu::kDotMinDepth &&
-         cols % ampc::cpu::kDotLanes == 0;
+  int64_t k = op.getStaticLoopRanges()[loops.k];
+  bool deepEnough = k >= ampc::cpu::kDotMinDepth ||
+                    (k >= ampc::cpu::kDotMinWholePairsDepth && k % 2 == 0);
+  return deepEnough && cols % ampc::cpu::kDotLanes == 0;
 }
 
 /// Vector instructions per output element and k step of a register tile

@@ -229,7 +229,9 @@ func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<1
 // save: an output that fits one register tile whose columns would be
 // padded to 16 lanes (a convolution's weight gradient over 9 taps and 8
 // filters takes the whole-output 9 x 8 f32 tile, its operands unpacked),
-// and a k under 16 (a 3x3 convolution over one channel: k = 9). A 32 x 32
+// and a k under 16 (a 3x3 convolution over one channel: k = 9) unless it is
+// even and at least 8 (an attention's product over 8 positions: 4 whole
+// pairs; k = 6 widens). A 32 x 32
 // output with k = 16 takes the dot products, and so does a 16 x 16 output
 // with k = 32 in one whole-output tile of 16 rows of one vector: A (16 x 32)
 // packed as 16 k pairs of its 16 rows, B (32 x 16) as 16 k pairs of its 16
@@ -242,6 +244,16 @@ func.func @bf16_dot(%a: tensor<16x96xbf16>, %b: tensor<96x32xbf16>, %c: tensor<1
 // DOT-COUNT-9: vector.fma %{{.*}} : vector<8xf32>
 // DOT-LABEL: func.func @bf16_short_k_widens
 // DOT: arith.extf %{{.*}} : tensor<64x9xbf16> to tensor<64x9xf32>
+// DOT-NOT: x86vector.avx512.dot
+// DOT: vector.fma
+// DOT-LABEL: func.func @bf16_k8_dot
+// DOT-NOT: arith.extf
+// DOT: linalg.transpose ins(%{{.*}} : tensor<4x8x4x2xbf16>) outs(%{{.*}} : tensor<4x4x8x2xbf16>) permutation = [0, 2, 1, 3]
+// DOT: linalg.transpose ins(%{{.*}} : tensor<4x2x1x32xbf16>) outs(%{{.*}} : tensor<1x4x32x2xbf16>) permutation = [2, 0, 3, 1]
+// DOT: scf.forall
+// DOT: x86vector.avx512.dot
+// DOT-LABEL: func.func @bf16_k6_widens
+// DOT: arith.extf %{{.*}} : tensor<32x6xbf16> to tensor<32x6xf32>
 // DOT-NOT: x86vector.avx512.dot
 // DOT: vector.fma
 // DOT-LABEL: func.func @bf16_k16_dot
@@ -282,6 +294,14 @@ func.func @narrow_bf16_widens(%x: tensor<300x9xbf16>, %dy: tensor<300x8xbf16>, %
 func.func @bf16_short_k_widens(%a: tensor<64x9xbf16>, %b: tensor<9x32xbf16>, %c: tensor<64x32xf32>) -> tensor<64x32xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<64x9xbf16>, tensor<9x32xbf16>) outs(%c : tensor<64x32xf32>) -> tensor<64x32xf32>
   return %r : tensor<64x32xf32>
+}
+func.func @bf16_k8_dot(%a: tensor<32x8xbf16>, %b: tensor<8x32xbf16>, %c: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<32x8xbf16>, tensor<8x32xbf16>) outs(%c : tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %r : tensor<32x32xf32>
+}
+func.func @bf16_k6_widens(%a: tensor<32x6xbf16>, %b: tensor<6x32xbf16>, %c: tensor<32x32xf32>) -> tensor<32x32xf32> {
+  %r = linalg.matmul ins(%a, %b : tensor<32x6xbf16>, tensor<6x32xbf16>) outs(%c : tensor<32x32xf32>) -> tensor<32x32xf32>
+  return %r : tensor<32x32xf32>
 }
 func.func @bf16_k16_dot(%a: tensor<32x16xbf16>, %b: tensor<16x32xbf16>, %c: tensor<32x32xf32>) -> tensor<32x32xf32> {
   %r = linalg.matmul ins(%a, %b : tensor<32x16xbf16>, tensor<16x32xbf16>) outs(%c : tensor<32x32xf32>) -> tensor<32x32xf32>
