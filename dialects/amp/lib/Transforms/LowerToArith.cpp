@@ -275,10 +275,12 @@ public:
   /// The f32 value of `value` (f32) rounded to `to` (f8E4M3FN or f8E5M2)
   /// as encodeFp8 rounds it, read back, with no 8-bit pattern in between.
   /// In range, one addition and one subtraction of a magic number round it:
-  /// C = 1.5 * 2^(e + dropped) for the exponent e of `value`, or of the
-  /// smallest normal below it. value + C stays in C's binade, whose ulp is
-  /// the format's quantum at e (its smallest subnormal below the normals),
-  /// so the addition rounds to nearest even and the subtraction is exact.
+  /// C = 1.5 * 2^(e + dropped), e the exponent of `value` or, below the
+  /// format's smallest normal, that normal's. value + C stays in C's
+  /// binade, whose ulp is the format's quantum at e (its smallest subnormal
+  /// below the normals), so the addition rounds to nearest even and the
+  /// subtraction is exact. The addition must not fuse with a multiply
+  /// before it (no contract flag here): that would round once, not twice.
   /// Overflow, inf and NaN give what decoding encodeFp8's pattern gives.
   Value roundThroughFp8(Value value, FloatType to, OverflowMode overflow) {
     FloatFormat fmt(to);
