@@ -443,8 +443,15 @@ planGeneric(linalg::GenericOp op, int64_t width) {
   // Loops of one iteration go outermost (the order of the others is
   // kept): behind a 1-channel image's trailing unit dimension, the width is
   // the loop to vectorize.
-  std::stable_partition(order.begin(), order.end(),
-                        [&](unsigned d) { return bounds[d] == 1; });
+  // (Two passes, not std::stable_partition: libstdc++'s uses the
+  // deprecated std::get_temporary_buffer.)
+  SmallVector<unsigned> unitFirst;
+  for (bool unit : {true, false})
+    llvm::append_range(unitFirst,
+                       llvm::make_filter_range(order, [&](unsigned d) {
+                         return (bounds[d] == 1) == unit;
+                       }));
+  order = std::move(unitFirst);
   int64_t inner = pickTile(bounds[order.back()], width);
   if (inner <= 1)
     return std::nullopt;
