@@ -108,7 +108,7 @@ llvm::Expected<PolicySteps> prepare(const ampc::PrecisionOptions &precision,
   auto trainer = ampc::Trainer::fromFile(modelFile, jit, options);
   if (!trainer)
     return trainer.takeError();
-  PolicySteps policy{precision.policyName(), std::move(*trainer), {}, {}};
+  PolicySteps policy{precision.policyName(), std::move(*trainer), {}, 0, {}};
   policy.batch = randomBatch(policy.trainer->forwardSignature(),
                              policy.trainer->numParameters());
   if (auto warm = policy.trainer->step(policy.batch); !warm)
