@@ -40,6 +40,8 @@ struct Case {
   int64_t depth = 16;
   /// The product is returned too (a second reader of C).
   bool keepProduct = false;
+  /// The residual is added last (an input read whole).
+  bool residual = true;
 };
 
 std::string tensorOf(std::initializer_list<int64_t> shape,
@@ -105,7 +107,8 @@ std::string source(const Case &c) {
          "    %u = arith.mulf %t, %x2 : f32\n"
          "    %v = arith.maximumf %u, %z : f32\n"
          "    %w = arith.addf %v, %x3 : f32\n"
-         "    linalg.yield %w : f32\n  } -> " +
+         "    linalg.yield " +
+         std::string(c.residual ? "%w" : "%v") + " : f32\n  } -> " +
          tensorOf({c.m, c.n}) + "\n" + tail + "  return " + returned + "\n}\n";
 }
 
@@ -145,7 +148,7 @@ uint32_t expectedBits(const Case &c, const std::vector<Tensor> &in, int64_t i,
   volatile float t = productAt(c, in, i, j) + in[2].as<float>()[j];
   volatile float u = t * in[3].as<float>()[i];
   volatile float v = u > 0.0f ? float(u) : 0.0f;
-  float w = v + in[4].as<float>()[i * c.n + j];
+  float w = c.residual ? v + in[4].as<float>()[i * c.n + j] : float(v);
   if (!c.bf16) {
     uint32_t bits;
     std::memcpy(&bits, &w, sizeof bits);
@@ -222,6 +225,21 @@ TEST(EpilogueTest, TiledContractionsInOneKBlock) {
   // beside C where the product is returned too; reshaped and cast to bf16.
   for (Case c : {Case{48, 128}, Case{48, 128, 0, false, 16, true},
                  Case{48, 128, 8, true}})
+    runCase(c);
+}
+
+TEST(EpilogueTest, TransposedContractions) {
+  // 10 or 8 columns fill a register tile's columns poorly: C^T is computed
+  // (on AVX2 and AVX-512; the 10 or 8 columns are the tiles' rows, padded
+  // to whole tiles). Without a residual the ops run on each tile's
+  // accumulators, the bias along the tiles' rows and the scale along their
+  // columns; with one, or where the product is returned too, after the
+  // transposition. k = 300 is two k blocks.
+  for (Case c : {Case{96, 10, 0, false, 16, false, false},
+                 Case{96, 8, 0, false, 300, false, false},
+                 Case{64, 10, 0, true, 16, false, false},
+                 Case{96, 10, 0, false, 300, false, true},
+                 Case{96, 10, 0, false, 16, true, false}})
     runCase(c);
 }
 

@@ -887,12 +887,14 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
     b.modifyOpInPlace(mmt4d, [&] { mmt4d.getDpsInitsMutable()[0].set(empty); });
   }
   // The loops of a C that accumulates in place (read as (M1, M0, N1, N0),
-  // not packed) are marked for ampc-cpu-fuse-epilogues, the k blocks too.
-  SmallVector<StringRef, 2> marks;
-  if (!amxTiles &&
-      !isa<linalg::Mmt4DOp, linalg::BatchMmt4DOp>(mmt4d.getOperation()))
+  // not packed), or of a packed C without a batch (C^T, unpacked by a
+  // transpose), are marked for ampc-cpu-fuse-epilogues, the k blocks too.
+  SmallVector<StringRef, 3> marks;
+  if (!amxTiles && !isa<linalg::BatchMmt4DOp>(mmt4d.getOperation()))
     marks.push_back(kTiledContractionAttr);
-  SmallVector<StringRef, 2> kMarks(marks);
+  if (!marks.empty() && isa<linalg::Mmt4DOp>(mmt4d.getOperation()))
+    marks.push_back(kPackedResultAttr);
+  SmallVector<StringRef, 3> kMarks(marks);
   if (!marks.empty())
     kMarks.push_back(kKBlocksAttr);
   FailureOr<linalg::LinalgOp> tile =

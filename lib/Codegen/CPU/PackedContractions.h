@@ -100,6 +100,11 @@ constexpr llvm::StringLiteral kMicroKernelAttr = "ampc.micro_kernel";
 /// ampc-cpu-fuse-epilogues computes its elementwise consumer on each tile's
 /// accumulators inside them.
 constexpr llvm::StringLiteral kTiledContractionAttr = "ampc.tiled_contraction";
+/// Next to kTiledContractionAttr on the loops of a contraction without a
+/// batch whose C is packed (M1 x N1 x mr x nr: C^T computed, see tileAxes)
+/// and unpacked by a transpose to N1 x nr x M1 x mr: the elementwise
+/// consumer's rows are the tiles' columns.
+constexpr llvm::StringLiteral kPackedResultAttr = "ampc.packed_result";
 /// The attribute on the loop over the k blocks of such a contraction (none
 /// where k is one block): its last iteration leaves each tile's final sums.
 constexpr llvm::StringLiteral kKBlocksAttr = "ampc.k_blocks";

@@ -2,6 +2,10 @@
 // Tiled contractions: 4 x 16 register tiles, k blocks of 16, one tile per
 // parallel block.
 // RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-vectorize-contractions="register-rows=4 register-cols=16 cache-depth=16 block-row-tiles=1 block-col-tiles=1 parallel-min-flops=0" -ampc-cpu-fuse-epilogues | FileCheck %s --check-prefix=TILED
+// Serial loops over blocks of 3 column tiles (the last block ragged), k in
+// one block: canonicalized first as in the CPU pipeline, which leaves slices
+// of whole tiles of a size known at run time.
+// RUN: ampc-opt %s -split-input-file -verify-diagnostics -ampc-vectorize-contractions="register-rows=4 register-cols=16 cache-depth=8 block-row-tiles=1 block-col-tiles=3 parallel-min-flops=1000000000" -canonicalize -ampc-cpu-fuse-epilogues | FileCheck %s --check-prefix=SERIAL
 
 // A 4 x 16 register tile (four accumulators stored as rows, as a
 // micro-kernel ends), given unit dimensions and reshaped to 2 x 2 x 16, then
@@ -398,4 +402,147 @@ func.func @padded_residual(%a: tensor<10x40xf32>, %b: tensor<40x32xf32>, %res: t
     linalg.yield %s : f32
   } -> tensor<10x32xf32>
   return %y : tensor<10x32xf32>
+}
+
+// -----
+
+// 10 columns fill the 16 lanes poorly: C^T is computed (10 rows padded to
+// 3 tiles of 4, 64 columns in 4 tiles of 16; three k blocks), packed and
+// transposed back after the loops. Only the bias, scale and ReLU read C:
+// they run on each tile's four accumulators in the last k block, the bias
+// (along C's columns: the tiles' rows) one element broadcast per
+// accumulator, the scale (along C's rows: the tiles' columns) a vector.
+// The transposition after the loops reads their results.
+// CHECK-LABEL: func.func @transposed_bias_scale_relu
+// CHECK: linalg.matmul
+// CHECK: linalg.generic
+// TILED-LABEL: func.func @transposed_bias_scale_relu
+// TILED-SAME: %[[BIAS:[^:]*]]: tensor<10xf32>, %[[SCALE:[^:]*]]: tensor<64xf32>
+// TILED: %[[PADDED:.*]] = tensor.pad %[[BIAS]] low[0] high[2]
+// TILED: %[[BIASES:.*]] = tensor.expand_shape %[[PADDED]] {{\[\[}}0, 1]] output_shape [3, 4] : tensor<12xf32> into tensor<3x4xf32>
+// TILED: %[[SCALES:.*]] = tensor.expand_shape %[[SCALE]] {{\[\[}}0, 1]] output_shape [4, 16] : tensor<64xf32> into tensor<4x16xf32>
+// TILED: scf.forall (%[[N1:.*]], %[[M1:.*]]) in (4, 3) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<3x4x4x16xf32>)
+// TILED: } {ampc.micro_kernel}
+// TILED: %[[B:.*]] = tensor.extract_slice %[[BIASES]][%{{.*}}, 0] [1, 4] [1, 1] : tensor<3x4xf32> to tensor<1x4xf32>
+// TILED: %[[S:.*]] = tensor.extract_slice %[[SCALES]][%{{.*}}, 0] [1, 16] [1, 1] : tensor<4x16xf32> to tensor<1x16xf32>
+// TILED: %[[LAST:.*]] = arith.cmpi sge
+// TILED: %[[B0:.*]] = tensor.extract %[[B]][%[[C0:.*]], %[[C0]]] : tensor<1x4xf32>
+// TILED: %[[BV0:.*]] = vector.broadcast %[[B0]] : f32 to vector<16xf32>
+// TILED: %[[SV:.*]] = vector.transfer_read %[[S]][%[[C0]], %[[C0]]]
+// TILED: %[[A0:.*]] = arith.addf %[[SUM0:.*]], %[[BV0]] : vector<16xf32>
+// TILED: %[[M0:.*]] = arith.mulf %[[A0]], %[[SV]] : vector<16xf32>
+// TILED: %[[R0:.*]] = arith.maximumf %[[M0]], %{{.*}} : vector<16xf32>
+// TILED: arith.select %{{.*}}, %[[R0]], %[[SUM0]] : vector<16xi1>, vector<16xf32>
+// TILED: %[[B1:.*]] = tensor.extract %[[B]][%[[C0]], %[[C1:.*]]] : tensor<1x4xf32>
+// TILED-COUNT-3: arith.maximumf %{{.*}} : vector<16xf32>
+// TILED-NOT: arith.maximumf
+// TILED: } {ampc.k_blocks, ampc.packed_result, ampc.tiled_contraction}
+// TILED: } {ampc.packed_result, ampc.tiled_contraction}
+// TILED: %[[T:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x4x4x16xf32>) outs(%{{.*}} : tensor<4x16x3x4xf32>) permutation = [1, 3, 0, 2]
+// TILED: %[[FLAT:.*]] = tensor.collapse_shape %[[T]] {{\[\[}}0, 1], [2, 3]] : tensor<4x16x3x4xf32> into tensor<64x12xf32>
+// TILED: %[[Y:.*]] = tensor.extract_slice %[[FLAT]][0, 0] [64, 10] [1, 1] : tensor<64x12xf32> to tensor<64x10xf32>
+// TILED-NOT: linalg.generic
+// TILED: %[[COPY:.*]] = linalg.copy ins(%[[Y]] : tensor<64x10xf32>)
+// TILED-NEXT: return %[[COPY]]
+#id = affine_map<(i, j) -> (i, j)>
+#col = affine_map<(i, j) -> (j)>
+#row = affine_map<(i, j) -> (i)>
+func.func @transposed_bias_scale_relu(%a: tensor<64x40xf32>, %b: tensor<40x10xf32>, %bias: tensor<10xf32>, %s: tensor<64xf32>) -> tensor<64x10xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x10xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<64x40xf32>, tensor<40x10xf32>) outs(%c : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %y = linalg.generic {indexing_maps = [#id, #col, #row, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %bias, %s : tensor<64x10xf32>, tensor<10xf32>, tensor<64xf32>) outs(%e : tensor<64x10xf32>) {
+  ^bb0(%x: f32, %v: f32, %w: f32, %o: f32):
+    %t = arith.addf %x, %v : f32
+    %u = arith.mulf %t, %w : f32
+    %r = arith.maximumf %u, %z : f32
+    linalg.yield %r : f32
+  } -> tensor<64x10xf32>
+  return %y : tensor<64x10xf32>
+}
+
+// -----
+
+// C^T as above, but the product is returned too: the result would be a
+// second tensor transposed after the loops (a pass over memory more than the
+// op after C's transposition), so the op stays after it. So does an op with
+// a residual (read whole: it is not in C^T's tiles' order).
+// CHECK-LABEL: func.func @transposed_kept
+// TILED-LABEL: func.func @transposed_kept
+// TILED-NOT: arith.maximumf
+// TILED: } {ampc.packed_result, ampc.tiled_contraction}
+// TILED: %[[T:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x4x4x16xf32>) outs(%{{.*}} : tensor<4x16x3x4xf32>) permutation = [1, 3, 0, 2]
+// TILED: %[[P:.*]] = linalg.copy
+// TILED: %[[Y:.*]] = linalg.generic {{.*}} ins(%[[P]], %{{.*}} : tensor<64x10xf32>, tensor<10xf32>)
+// TILED: return %[[Y]], %[[P]]
+// TILED-LABEL: func.func @transposed_residual
+// TILED-NOT: arith.addf {{.*}} : vector<16xf32>
+// TILED: linalg.transpose
+// TILED: %[[P:.*]] = linalg.copy
+// TILED: linalg.generic {{.*}} ins(%[[P]], %{{.*}} : tensor<64x10xf32>, tensor<64x10xf32>)
+#id = affine_map<(i, j) -> (i, j)>
+#col = affine_map<(i, j) -> (j)>
+func.func @transposed_kept(%a: tensor<64x8xf32>, %b: tensor<8x10xf32>, %bias: tensor<10xf32>) -> (tensor<64x10xf32>, tensor<64x10xf32>) {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x10xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<64x8xf32>, tensor<8x10xf32>) outs(%c : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %y = linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %bias : tensor<64x10xf32>, tensor<10xf32>) outs(%e : tensor<64x10xf32>) {
+  ^bb0(%x: f32, %v: f32, %o: f32):
+    %s = arith.addf %x, %v : f32
+    %r = arith.maximumf %s, %z : f32
+    linalg.yield %r : f32
+  } -> tensor<64x10xf32>
+  return %y, %p : tensor<64x10xf32>, tensor<64x10xf32>
+}
+func.func @transposed_residual(%a: tensor<64x8xf32>, %b: tensor<8x10xf32>, %res: tensor<64x10xf32>) -> tensor<64x10xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x10xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<64x8xf32>, tensor<8x10xf32>) outs(%c : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %res : tensor<64x10xf32>, tensor<64x10xf32>) outs(%e : tensor<64x10xf32>) {
+  ^bb0(%x: f32, %v: f32, %o: f32):
+    %s = arith.addf %x, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<64x10xf32>
+  return %y : tensor<64x10xf32>
+}
+
+// -----
+
+// C^T in serial loops: blocks of three column tiles, the last of one; each
+// block's slice of C is sliced whole again (its size is known at run time)
+// where the one-block k loop was canonicalized away. Those slices are
+// removed, and the bias and ReLU run on the accumulators.
+// SERIAL-LABEL: func.func @serial_ragged_blocks
+// SERIAL: scf.for %[[NB:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}}) -> (tensor<3x4x4x16xf32>)
+// SERIAL: %[[BLOCK:.*]] = tensor.extract_slice %{{.*}} [1, %{{.*}}, 4, 16] [1, 1, 1, 1] : tensor<3x4x4x16xf32> to tensor<1x?x4x16xf32>
+// SERIAL-NOT: tensor.extract_slice %[[BLOCK]][0, 0, 0, 0]
+// SERIAL: scf.for {{.*}} iter_args(%{{.*}} = %[[BLOCK]]) -> (tensor<1x?x4x16xf32>)
+// SERIAL: } {ampc.micro_kernel}
+// SERIAL-COUNT-4: arith.maximumf %{{.*}} : vector<16xf32>
+// SERIAL: } {ampc.packed_result, ampc.tiled_contraction}
+// SERIAL-NEXT: tensor.insert_slice %{{.*}} into %{{.*}} [1, %{{.*}}, 4, 16] [1, 1, 1, 1] : tensor<1x?x4x16xf32> into tensor<3x4x4x16xf32>
+// SERIAL: linalg.transpose
+// SERIAL-NOT: linalg.generic
+// SERIAL: return
+#id = affine_map<(i, j) -> (i, j)>
+#col = affine_map<(i, j) -> (j)>
+func.func @serial_ragged_blocks(%a: tensor<64x8xf32>, %b: tensor<8x10xf32>, %bias: tensor<10xf32>) -> tensor<64x10xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x10xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<64x8xf32>, tensor<8x10xf32>) outs(%c : tensor<64x10xf32>) -> tensor<64x10xf32>
+  %y = linalg.generic {indexing_maps = [#id, #col, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %bias : tensor<64x10xf32>, tensor<10xf32>) outs(%e : tensor<64x10xf32>) {
+  ^bb0(%x: f32, %v: f32, %o: f32):
+    %s = arith.addf %x, %v : f32
+    %r = arith.maximumf %s, %z : f32
+    linalg.yield %r : f32
+  } -> tensor<64x10xf32>
+  return %y : tensor<64x10xf32>
 }
