@@ -230,11 +230,11 @@ TEST(EpilogueTest, TiledContractionsInOneKBlock) {
 
 TEST(EpilogueTest, TransposedContractions) {
   // 10 or 8 columns fill a register tile's columns poorly: C^T is computed
-  // (on AVX2 and AVX-512; the 10 or 8 columns are the tiles' rows, padded
-  // to whole tiles). Without a residual the ops run on each tile's
-  // accumulators, the bias along the tiles' rows and the scale along their
-  // columns; with one, or where the product is returned too, after the
-  // transposition. k = 300 is two k blocks.
+  // (on AVX2 and AVX-512; the 10 or 8 columns are the tiles' rows, padded to
+  // whole tiles), in place, each micro-kernel transposing its sums into rows
+  // of C. The ops run on those rows in the last k block (k = 300 is two
+  // blocks), into C itself or beside it where the product is returned too;
+  // a residual of a C whose columns were padded keeps them after the loops.
   for (Case c : {Case{96, 10, 0, false, 16, false, false},
                  Case{96, 8, 0, false, 300, false, false},
                  Case{64, 10, 0, true, 16, false, false},

@@ -79,17 +79,12 @@ std::optional<SmallVector<int64_t>> storedAt(vector::TransferWriteOp write) {
 }
 
 /// `value` through reshapes that keep its elements' row-major order: a
-/// collapse or expand of a static shape, an insert_slice that fills its
-/// whole destination (a tile given unit dimensions), and a linalg.copy (an
-/// unpack's, into its destination).
+/// collapse or expand of a static shape, and an insert_slice that fills its
+/// whole destination (a tile given unit dimensions).
 Value throughReshapes(Value value) {
   while (true) {
     Operation *op = value.getDefiningOp();
-    if (auto copy = dyn_cast_or_null<linalg::CopyOp>(op);
-        copy && copy.hasPureTensorSemantics() &&
-        copy.getInputs()[0].getType() == value.getType()) {
-      value = copy.getInputs()[0];
-    } else if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(op)) {
+    if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(op)) {
       value = collapse.getSrc();
     } else if (auto expand = dyn_cast_or_null<tensor::ExpandShapeOp>(op)) {
       value = expand.getSrc();
@@ -384,43 +379,14 @@ SmallVector<LoopLikeOpInterface> tiledContractionLoops(Value value) {
   return loops;
 }
 
-/// The transposition by which a packed C^T (M1 x N1 x mr x nr tiles) is
-/// read as C (N1 x nr x M1 x mr): what the unpack of a contraction marked
-/// kPackedResultAttr lowers to.
-constexpr int64_t kUnpackPermutation[] = {1, 3, 0, 2};
-
-/// The tiles `value` copies in kUnpackPermutation's order (a linalg.transpose
-/// or the copy it is generalized to), if it does.
-Value unpackedTiles(Value value) {
-  auto copy = value.getDefiningOp<linalg::LinalgOp>();
-  if (!copy || !copy.hasPureTensorSemantics() || copy.getNumDpsInputs() != 1 ||
-      copy.getNumDpsInits() != 1 || copy.getNumLoops() != 4 ||
-      copy.getNumParallelLoops() != 4)
-    return {};
-  Block *body = copy.getBlock();
-  if (body->getOperations().size() != 1 ||
-      body->getTerminator()->getOperands() != ValueRange{body->getArgument(0)})
-    return {};
-  SmallVector<AffineMap> maps = copy.getIndexingMapsArray();
-  AffineMap read = AffineMap::getPermutationMap(
-      invertPermutationVector(kUnpackPermutation), copy->getContext());
-  if (maps[0] != read || !maps[1].isIdentity())
-    return {};
-  return copy.getDpsInputOperand(0)->get();
-}
-
-/// C's tiles (the result of the loops of a tiled contraction) that `value`
-/// reads in row-major order through reshapes (and the slice
-/// untileAccumulator makes of a padded C), and how much of them: all, or
+/// C's tiles (the result of the loops of a tiled contraction: M1 x mr x N1 x
+/// nr) that `value` reads in row-major order through reshapes (and the
+/// slice untileAccumulator makes of a padded C), and how much of them: all, or
 /// the first `rows` rows and `cols` columns of the M1 * mr x N1 * nr result
-/// where C was padded to whole tiles. The tiles are M1 x mr x N1 x nr, or,
-/// `transposed` (kPackedResultAttr), C^T's M1 x N1 x mr x nr read through
-/// unpackedTiles: C's rows are then the tiles' N1 x nr, its columns their
-/// M1 x mr.
+/// where C was padded to whole tiles.
 struct TiledResult {
   Value tiles;
   int64_t rows = 0, cols = 0;
-  bool transposed = false;
   SmallVector<LoopLikeOpInterface> loops;
 };
 std::optional<TiledResult> tiledResult(Value value) {
@@ -444,24 +410,17 @@ std::optional<TiledResult> tiledResult(Value value) {
     result.rows = type.getDimSize(0) * type.getDimSize(1);
     result.cols = type.getDimSize(2) * type.getDimSize(3);
   }
-  if (Value packed = unpackedTiles(source)) {
-    source = packed;
-    result.transposed = true;
-  }
   result.tiles = source;
   result.loops = tiledContractionLoops(source);
-  if (result.loops.empty() ||
-      result.loops.front()->hasAttr(ampc::cpu::kPackedResultAttr) !=
-          result.transposed)
+  if (result.loops.empty())
     return std::nullopt;
   return result;
 }
 
-/// How `op` reads an input once it runs on C's tiles (loops over the tiles'
-/// shape): the whole result's shape through the identity (C unpadded, not
-/// transposed), a value per column (a bias: its map reads the innermost
-/// loop only), a value per row (its map reads the other loops, in order),
-/// or a scalar.
+/// How `op` reads an input once it runs on C's tiles (loops M1 x mr x N1 x
+/// nr): the whole result's shape through the identity (C unpadded), a
+/// value per column (a bias: its map reads the innermost loop only), a
+/// value per row (its map reads the other loops, in order), or a scalar.
 enum class TiledRead { whole, columns, rows, scalar };
 
 /// The kind of read of `operand` by `op` on C's tiles `c`, if it is one.
@@ -475,8 +434,7 @@ std::optional<TiledRead> tiledRead(linalg::GenericOp op, OpOperand &operand,
   if (ranges[last] != c.cols)
     return std::nullopt;
   if (map.isIdentity())
-    return !c.transposed && c.rows == tiles[0] * tiles[1] &&
-                   c.cols == tiles[2] * tiles[3]
+    return c.rows == tiles[0] * tiles[1] && c.cols == tiles[2] * tiles[3]
                ? std::optional(TiledRead::whole)
                : std::nullopt;
   if (llvm::all_of(map.getResults(),
@@ -492,25 +450,23 @@ std::optional<TiledRead> tiledRead(linalg::GenericOp op, OpOperand &operand,
   return std::nullopt;
 }
 
-/// The map through which the op on C's tiles reads an input read as `kind`
-/// (`scalars`: the constant results of a scalar's map): C's columns are the
-/// tiles' dimensions 2 and 3 (transposed: 0 and 2), its rows 0 and 1
-/// (transposed: 1 and 3).
-AffineMap tiledMap(MLIRContext *context, TiledRead kind, bool transposed,
+/// The map through which the op on tiles reads an input read as `kind`
+/// (`scalars`: the constant results of a scalar's map).
+AffineMap tiledMap(MLIRContext *context, TiledRead kind,
                    ArrayRef<AffineExpr> scalars) {
-  auto dims = [&](unsigned outer, unsigned inner) {
-    return AffineMap::get(
-        4, 0,
-        {getAffineDimExpr(outer, context), getAffineDimExpr(inner, context)},
-        context);
+  auto dims = [&](unsigned first) {
+    return AffineMap::get(4, 0,
+                          {getAffineDimExpr(first, context),
+                           getAffineDimExpr(first + 1, context)},
+                          context);
   };
   switch (kind) {
   case TiledRead::whole:
     return AffineMap::getMultiDimIdentityMap(4, context);
   case TiledRead::columns:
-    return transposed ? dims(0, 2) : dims(2, 3);
+    return dims(2);
   case TiledRead::rows:
-    return transposed ? dims(1, 3) : dims(0, 1);
+    return dims(0);
   case TiledRead::scalar:
     break;
   }
@@ -537,11 +493,9 @@ Value shapedForTiles(RewriterBase &b, Location loc, Value value, TiledRead kind,
   case TiledRead::whole:
     return ampc::cpu::reshapeInOrder(b, loc, value, tiles);
   case TiledRead::columns:
-    return splitForTiles(b, loc, value, c.cols,
-                         c.transposed ? tiles[2] : tiles[3]);
+    return splitForTiles(b, loc, value, c.cols, tiles[3]);
   case TiledRead::rows:
-    return splitForTiles(b, loc, value, c.rows,
-                         c.transposed ? tiles[3] : tiles[1]);
+    return splitForTiles(b, loc, value, c.rows, tiles[1]);
   case TiledRead::scalar:
     break;
   }
@@ -800,30 +754,9 @@ Value carryBesideC(RewriterBase &b, MutableArrayRef<LoopLikeOpInterface> loops,
 }
 
 /// `result` (shaped like C's tiles) as `type`: C's M x N part of it
-/// (untileAccumulator, as the contraction's result was, after the unpack's
-/// transposition where C's tiles are transposed), reshaped.
+/// (untileAccumulator, as the contraction's result was), reshaped.
 Value untiled(RewriterBase &b, Location loc, Value result, const TiledResult &c,
               RankedTensorType type) {
-  if (c.transposed) {
-    auto tiles = cast<RankedTensorType>(result.getType());
-    SmallVector<int64_t> shape = applyPermutation(
-        tiles.getShape(), ArrayRef<int64_t>(kUnpackPermutation));
-    Value init = tensor::EmptyOp::create(b, loc, shape, tiles.getElementType());
-    // As a copy: later stages take named ops generalized.
-    MLIRContext *context = b.getContext();
-    SmallVector<AffineMap> maps = {
-        AffineMap::getPermutationMap(
-            invertPermutationVector(kUnpackPermutation), context),
-        AffineMap::getMultiDimIdentityMap(4, context)};
-    result =
-        linalg::GenericOp::create(
-            b, loc, init.getType(), result, init, maps,
-            SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
-            [](OpBuilder &nb, Location loc, ValueRange args) {
-              linalg::YieldOp::create(nb, loc, args[0]);
-            })
-            .getResult(0);
-  }
   auto mn = RankedTensorType::get({c.rows, c.cols}, type.getElementType());
   return ampc::cpu::reshapeInOrder(
       b, loc, ampc::cpu::untileAccumulator(b, loc, result, mn),
@@ -878,10 +811,6 @@ bool fuseIntoTiles(RewriterBase &b, linalg::GenericOp op, OpOperand *read,
     return false;
   bool inPlace = op->getResult(0).getType() == read->get().getType() &&
                  onlyReader(read->get(), c.tiles);
-  // Beside a transposed C, the result would be transposed after the loops
-  // as C is: a pass over memory more than the op after C's transposition.
-  if (c.transposed && !inPlace)
-    return false;
   Location loc = op.getLoc();
   auto tilesType = cast<RankedTensorType>(c.tiles.getType());
   SmallVector<TiledRead> kinds;
@@ -892,7 +821,7 @@ bool fuseIntoTiles(RewriterBase &b, linalg::GenericOp op, OpOperand *read,
     if (!kind)
       return false;
     kinds.push_back(*kind);
-    maps.push_back(tiledMap(op.getContext(), *kind, c.transposed,
+    maps.push_back(tiledMap(op.getContext(), *kind,
                             op.getMatchingIndexingMap(input).getResults()));
   }
   maps.push_back(AffineMap::getMultiDimIdentityMap(4, op.getContext()));

@@ -240,16 +240,20 @@ Value tiledAccumulator(RewriterBase &b, Location loc, Value init, int64_t rows,
 /// The contraction of packed A ([M1, K1, mr, K0]) and B ([N1, K1, nr, K0];
 /// K0 is 1, or 2 for bf16 pairs) into the tiled accumulator
 /// (tiledAccumulator): mmt4d's loops (M1, N1, K1, M0, N0, K0) with C read as
-/// (M1, M0, N1, N0), so that the micro-kernels write C itself and no packed
-/// copy of it is made or unpacked.
+/// (M1, M0, N1, N0), or, `transposed` (C^T computed: C's tiles N1 x nr x M1
+/// x mr), as (N1, N0, M1, M0); so that the micro-kernels write C itself and
+/// no packed copy of it is made or unpacked.
 linalg::LinalgOp contractIntoTiles(RewriterBase &b, Location loc, Value a,
-                                   Value bt, Value c) {
+                                   Value bt, Value c, bool transposed) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineExpr> cExprs = {d(0), d(3), d(1), d(4)};
+  if (transposed)
+    cExprs = {d(1), d(4), d(0), d(3)};
   SmallVector<AffineMap> maps = {
       AffineMap::get(6, 0, {d(0), d(2), d(3), d(5)}, ctx),
       AffineMap::get(6, 0, {d(1), d(2), d(4), d(5)}, ctx),
-      AffineMap::get(6, 0, {d(0), d(3), d(1), d(4)}, ctx)};
+      AffineMap::get(6, 0, cExprs, ctx)};
   using utils::IteratorType;
   SmallVector<IteratorType> iterators = {
       IteratorType::parallel, IteratorType::parallel, IteratorType::reduction,
@@ -468,11 +472,69 @@ bool isPositiveZeroFill(Value tensor) {
   return value && matchPattern(value, m_PosZeroFloat());
 }
 
+/// `sum` stored into the rows x cols tile `c` at `at`, added to what `c`
+/// holds there unless `overwrite`.
+Value storeSum(OpBuilder &b, Location loc, Value sum, Value c,
+               ArrayRef<int64_t> at, bool overwrite) {
+  SmallVector<Value, 2> indices = llvm::map_to_vector(at, [&](int64_t i) {
+    return Value(arith::ConstantIndexOp::create(b, loc, i));
+  });
+  auto type = cast<VectorType>(sum.getType());
+  if (!overwrite) {
+    Value zero =
+        arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+    Value prior = vector::TransferReadOp::create(b, loc, type, c, indices, zero,
+                                                 ArrayRef<bool>{true});
+    sum = arith::AddFOp::create(b, loc, prior, sum);
+  }
+  return vector::TransferWriteOp::create(b, loc, sum, c, indices,
+                                         ArrayRef<bool>{true})
+      .getResult();
+}
+
+/// The sums (`kernel.rows` x `kernel.chunks` vectors) stored into C's tile
+/// `c` (rows x cols), or, `transposed`, into C^T's (cols x rows): in
+/// square blocks of transposedStoreBlock's side, each the sums' lanes of
+/// those columns (zeros for the rows past the tile's) transposed in
+/// registers (transposeRows), a row of C^T's tile per column.
+Value storeSums(OpBuilder &b, Location loc, const MicroKernel &kernel,
+                ValueRange sums, Value c, bool transposed, bool overwrite) {
+  if (!transposed) {
+    for (int64_t i = 0; i < kernel.rows; ++i)
+      for (int64_t j = 0; j < kernel.chunks; ++j)
+        c = storeSum(b, loc, sums[i * kernel.chunks + j], c,
+                     {i, j * kernel.width}, overwrite);
+    return c;
+  }
+  int64_t side = *ampc::cpu::transposedStoreBlock(kernel.rows, kernel.cols);
+  auto blockType = VectorType::get({side}, getElementTypeOrSelf(sums[0]));
+  Value zeros = arith::ConstantOp::create(
+      b, loc, cast<TypedAttr>(b.getZeroAttr(blockType)));
+  for (int64_t col = 0; col < kernel.cols; col += side) {
+    SmallVector<Value> block(side, zeros);
+    for (int64_t i = 0; i < kernel.rows; ++i)
+      block[i] = vector::ExtractStridedSliceOp::create(
+          b, loc, sums[i * kernel.chunks + col / kernel.width],
+          ArrayRef<int64_t>{col % kernel.width}, ArrayRef<int64_t>{side},
+          ArrayRef<int64_t>{1});
+    for (auto [j, row] :
+         llvm::enumerate(ampc::cpu::transposeRows(b, loc, block))) {
+      if (kernel.rows < side)
+        row = vector::ExtractStridedSliceOp::create(
+            b, loc, row, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{kernel.rows},
+            ArrayRef<int64_t>{1});
+      c = storeSum(b, loc, row, c, {col + int64_t(j), 0}, overwrite);
+    }
+  }
+  return c;
+}
+
 /// Replaces one output tile's mmt4d ([b,] 1 x K x mr x K0 by 1 x K x nr x K0
-/// into the mr x nr tile of C) by the micro-kernel: f32 fused multiply-adds
-/// (K0 = 1) or bf16 pair dot products (K0 = 2). With `overwrite`, the sums
-/// are the tile (C was +0.0 and this is its only k block: +0.0 + s is s for
-/// every sum s of products that starts at +0.0, which is never -0.0).
+/// into the mr x nr tile of C, or the nr x mr tile of C^T) by the
+/// micro-kernel: f32 fused multiply-adds (K0 = 1) or bf16 pair dot products
+/// (K0 = 2). With `overwrite`, the sums are the tile (C was +0.0 and this is
+/// its only k block: +0.0 + s is s for every sum s of products that starts
+/// at +0.0, which is never -0.0).
 void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile, bool overwrite) {
   Location loc = tile.getLoc();
   b.setInsertionPoint(tile);
@@ -494,19 +556,24 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile, bool overwrite) {
   kernel.a = kernelOperand(b, loc, lhs, depth);
   kernel.b = kernelOperand(b, loc, rhs, depth);
   // The accumulator's row and column dimensions: those its map reads the
-  // M0 and N0 loops into (mmt4d: the last two; contractIntoTiles: 1 and 3).
+  // M0 and N0 loops into (mmt4d: the last two; contractIntoTiles: 1 and 3,
+  // or 3 and 1 for C^T).
   unsigned loops = tile.getNumLoops();
   AffineMap accMap = tile.getMatchingIndexingMap(tile.getDpsInitOperand(0));
   auto position = [&](unsigned loop) {
     return unsigned(
         *accMap.getResultPosition(getAffineDimExpr(loop, b.getContext())));
   };
+  unsigned rowDim = position(loops - 3), colDim = position(loops - 2);
+  bool transposed = rowDim > colDim;
+  OpFoldResult rowSize = b.getIndexAttr(kernel.rows),
+               colSize = b.getIndexAttr(kernel.cols);
   Value c =
-      squeezeTile(b, loc, acc, {position(loops - 3), position(loops - 2)},
-                  {b.getIndexAttr(kernel.rows), b.getIndexAttr(kernel.cols)});
+      transposed
+          ? squeezeTile(b, loc, acc, {colDim, rowDim}, {colSize, rowSize})
+          : squeezeTile(b, loc, acc, {rowDim, colDim}, {rowSize, colSize});
   Type element = accType.getElementType();
   auto sumType = VectorType::get({kernel.width}, element);
-  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
   auto index = [&](int64_t v) -> Value {
     return arith::ConstantIndexOp::create(b, loc, v);
   };
@@ -525,19 +592,7 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile, bool overwrite) {
                                  : f32Step(nb, loc, kernel, k, sums));
       });
   loop->setAttr(ampc::cpu::kMicroKernelAttr, b.getUnitAttr());
-  for (int64_t i = 0; i < kernel.rows; ++i)
-    for (int64_t j = 0; j < kernel.chunks; ++j) {
-      SmallVector<Value, 2> at = {index(i), index(j * kernel.width)};
-      Value sum = loop.getResult(i * kernel.chunks + j);
-      if (!overwrite) {
-        Value prior = vector::TransferReadOp::create(
-            b, loc, sumType, c, at, zero, ArrayRef<bool>{true});
-        sum = arith::AddFOp::create(b, loc, prior, sum);
-      }
-      c = vector::TransferWriteOp::create(b, loc, sum, c, at,
-                                          ArrayRef<bool>{true})
-              .getResult();
-    }
+  c = storeSums(b, loc, kernel, loop.getResults(), c, transposed, overwrite);
   auto accSizes = llvm::map_to_vector(accType.getShape(), [&](int64_t s) {
     return OpFoldResult(b.getIndexAttr(s));
   });
@@ -549,6 +604,35 @@ void emitMicroKernel(RewriterBase &b, linalg::LinalgOp tile, bool overwrite) {
 }
 
 } // namespace
+
+SmallVector<Value> ampc::cpu::transposeRows(OpBuilder &b, Location loc,
+                                            SmallVector<Value> rows) {
+  int64_t n = rows.size();
+  for (int64_t h = n / 2; h >= 1; h /= 2) {
+    SmallVector<int64_t> low, high;
+    for (int64_t c = 0; c < n; ++c) {
+      bool set = c & h;
+      low.push_back(set ? n + c - h : c);
+      high.push_back(set ? n + c : c + h);
+    }
+    for (int64_t i = 0; i < n; ++i) {
+      if (i & h)
+        continue;
+      Value top = rows[i], bottom = rows[i + h];
+      rows[i] = vector::ShuffleOp::create(b, loc, top, bottom, low);
+      rows[i + h] = vector::ShuffleOp::create(b, loc, top, bottom, high);
+    }
+  }
+  return rows;
+}
+
+std::optional<int64_t> ampc::cpu::transposedStoreBlock(int64_t rows,
+                                                       int64_t cols) {
+  int64_t block = int64_t(llvm::PowerOf2Ceil(rows));
+  if (block < 4 || block > 16 || cols % block != 0)
+    return std::nullopt;
+  return block;
+}
 
 Value ampc::cpu::untileAccumulator(RewriterBase &b, Location loc, Value tiles,
                                    RankedTensorType type) {
@@ -789,11 +873,18 @@ linalg::LinalgOp ampc::cpu::packContraction(RewriterBase &b,
   auto resultType = cast<RankedTensorType>(init.getType());
   linalg::LinalgOp packed;
   Value result;
-  // C in rows-then-columns order (no batch) is accumulated in place;
-  // otherwise it is packed like the operands and unpacked.
-  if (!loops.batch && llvm::equal(innerPos, ArrayRef<int64_t>{0, 1})) {
-    Value c = tiledAccumulator(b, loc, init, rows, cols);
-    packed = contractIntoTiles(b, loc, packedInputs[0], packedInputs[1], c);
+  // C in rows-then-columns order (no batch) is accumulated in place; so is
+  // C^T (C in columns-then-rows order) where the micro-kernel can transpose
+  // its sums (transposedStoreBlock); otherwise C is packed like the
+  // operands and unpacked.
+  bool inOrder = llvm::equal(innerPos, ArrayRef<int64_t>{0, 1});
+  bool transposed = llvm::equal(innerPos, ArrayRef<int64_t>{1, 0}) &&
+                    transposedStoreBlock(rows, cols);
+  if (!loops.batch && (inOrder || transposed)) {
+    Value c = inOrder ? tiledAccumulator(b, loc, init, rows, cols)
+                      : tiledAccumulator(b, loc, init, cols, rows);
+    packed = contractIntoTiles(b, loc, packedInputs[0], packedInputs[1], c,
+                               /*transposed=*/!inOrder);
     result = untileAccumulator(b, loc, packed->getResult(0), resultType);
   } else {
     Value c = packAccumulator(b, loc, init, maps[2], cOuter, {rowLoop, colLoop},
@@ -887,14 +978,13 @@ LogicalResult ampc::cpu::lowerPackedContraction(RewriterBase &b,
     b.modifyOpInPlace(mmt4d, [&] { mmt4d.getDpsInitsMutable()[0].set(empty); });
   }
   // The loops of a C that accumulates in place (read as (M1, M0, N1, N0),
-  // not packed), or of a packed C without a batch (C^T, unpacked by a
-  // transpose), are marked for ampc-cpu-fuse-epilogues, the k blocks too.
-  SmallVector<StringRef, 3> marks;
-  if (!amxTiles && !isa<linalg::BatchMmt4DOp>(mmt4d.getOperation()))
+  // or C^T's (N1, N0, M1, M0); not packed) are marked for
+  // ampc-cpu-fuse-epilogues, the k blocks too.
+  SmallVector<StringRef, 2> marks;
+  if (!amxTiles &&
+      !isa<linalg::Mmt4DOp, linalg::BatchMmt4DOp>(mmt4d.getOperation()))
     marks.push_back(kTiledContractionAttr);
-  if (!marks.empty() && isa<linalg::Mmt4DOp>(mmt4d.getOperation()))
-    marks.push_back(kPackedResultAttr);
-  SmallVector<StringRef, 3> kMarks(marks);
+  SmallVector<StringRef, 2> kMarks(marks);
   if (!marks.empty())
     kMarks.push_back(kKBlocksAttr);
   FailureOr<linalg::LinalgOp> tile =

@@ -8,9 +8,12 @@
 //     register-tile panels (A: [b,] M/mr, K, mr; B: [b,] N/nr, K, nr; a
 //     ragged last panel zero-padded) and a contraction with mmt4d's loops
 //     on them. C (padded to whole tiles) is accumulated in place, seen as
-//     M/mr, mr, N/nr, nr tiles; a batch contraction, or a narrow C computed
-//     transposed, packs C ([b,] M/mr, N/nr, mr, nr) for a linalg.mmt4d (or
-//     batch_mmt4d) and unpacks the result.
+//     M/mr, mr, N/nr, nr tiles; a narrow C computed transposed (C^T = B^T
+//     A^T) as N/nr, nr, M/mr, mr tiles, which its micro-kernels store
+//     transposed. A batch contraction, or a transposed one whose tiles the
+//     micro-kernel cannot transpose (transposedStoreBlock), packs C ([b,]
+//     M/mr, N/nr, mr, nr) for a linalg.batch_mmt4d (or mmt4d) and unpacks
+//     the result.
 //  2. lowerPackedContraction: the contraction is tiled into one scf.forall
 //     iteration per output tile (parallel: threads split the tiles, each
 //     tile's sum runs in a fixed order) and every tile becomes a micro-kernel
@@ -95,16 +98,12 @@ constexpr llvm::StringLiteral kAmxZeroInitAttr = "ampc.amx_zero_init";
 constexpr llvm::StringLiteral kMicroKernelAttr = "ampc.micro_kernel";
 
 /// The attribute on the loops over the output tiles (and k blocks) of a
-/// contraction whose C accumulates in place (C read as M1 x mr x N1 x nr,
-/// the M x N result expanded, padded to whole tiles):
+/// contraction whose C accumulates in place (C read as M1 x mr x N1 x nr, or
+/// C^T's tiles read as N1 x nr x M1 x mr: the M x N result expanded, padded
+/// to whole tiles):
 /// ampc-cpu-fuse-epilogues computes its elementwise consumer on each tile's
 /// accumulators inside them.
 constexpr llvm::StringLiteral kTiledContractionAttr = "ampc.tiled_contraction";
-/// Next to kTiledContractionAttr on the loops of a contraction without a
-/// batch whose C is packed (M1 x N1 x mr x nr: C^T computed, see tileAxes)
-/// and unpacked by a transpose to N1 x nr x M1 x mr: the elementwise
-/// consumer's rows are the tiles' columns.
-constexpr llvm::StringLiteral kPackedResultAttr = "ampc.packed_result";
 /// The attribute on the loop over the k blocks of such a contraction (none
 /// where k is one block): its last iteration leaves each tile's final sums.
 constexpr llvm::StringLiteral kKBlocksAttr = "ampc.k_blocks";
@@ -158,6 +157,24 @@ mlir::Value reshapeInOrder(mlir::RewriterBase &rewriter, mlir::Location loc,
 /// padded to whole tiles): collapsed, and sliced where it was padded.
 mlir::Value untileAccumulator(mlir::RewriterBase &b, mlir::Location loc,
                               mlir::Value tiles, mlir::RankedTensorType type);
+
+/// The transpose of the n x n matrix `rows` (n rows of n lanes, n a power
+/// of two) as log2(n) stages of n two-row shuffles: the stage of block size
+/// h swaps, in every 2h x 2h block, its upper right and lower left h x h
+/// blocks (row i takes row i + h's lanes c - h where bit h of c is set,
+/// and row i + h takes row i's lanes c + h where it is clear). A 16 x 16
+/// f32 transpose is 64 single-instruction shuffles on AVX-512; as one
+/// 256-lane shuffle, LLVM made it about 880 instructions with spills.
+llvm::SmallVector<mlir::Value>
+transposeRows(mlir::OpBuilder &b, mlir::Location loc,
+              llvm::SmallVector<mlir::Value> rows);
+
+/// The side of the square blocks in which a micro-kernel of `rows` x `cols`
+/// transposes its sums to store them into C^T's tiles: `rows` rounded up to
+/// a power of two from 4 to 16 that divides `cols` (transposeRows on the
+/// sums' lanes of `side` columns, zeros for the rows past `rows`), if there
+/// is one.
+std::optional<int64_t> transposedStoreBlock(int64_t rows, int64_t cols);
 
 /// `source` zero-padded along `dim` to a multiple of `multiple`.
 mlir::Value padToMultiple(mlir::RewriterBase &b, mlir::Location loc,

@@ -2025,34 +2025,6 @@ std::optional<int64_t> squareTransposeSide(vector::TransposeOp op) {
   return n;
 }
 
-/// The transpose of the n x n matrix `rows` (n rows of n lanes, n a power
-/// of two) as log2(n) stages of n two-row shuffles: the stage of block size
-/// h swaps, in every 2h x 2h block, its upper right and lower left h x h
-/// blocks (row i takes row i + h's lanes c - h where bit h of c is set,
-/// and row i + h takes row i's lanes c + h where it is clear). A 16 x 16
-/// f32 transpose is 64 single-instruction shuffles on AVX-512; as one
-/// 256-lane shuffle, LLVM made it about 880 instructions with spills.
-SmallVector<Value> transposeRows(OpBuilder &b, Location loc,
-                                 SmallVector<Value> rows) {
-  int64_t n = rows.size();
-  for (int64_t h = n / 2; h >= 1; h /= 2) {
-    SmallVector<int64_t> low, high;
-    for (int64_t c = 0; c < n; ++c) {
-      bool set = c & h;
-      low.push_back(set ? n + c - h : c);
-      high.push_back(set ? n + c : c + h);
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      if (i & h)
-        continue;
-      Value top = rows[i], bottom = rows[i + h];
-      rows[i] = vector::ShuffleOp::create(b, loc, top, bottom, low);
-      rows[i + h] = vector::ShuffleOp::create(b, loc, top, bottom, high);
-    }
-  }
-  return rows;
-}
-
 /// A square transpose (squareTransposeSide) as transposeRows between shape
 /// casts.
 void transposeSquare(PatternRewriter &b, vector::TransposeOp op, int64_t n) {
@@ -2064,7 +2036,7 @@ void transposeSquare(PatternRewriter &b, vector::TransposeOp op, int64_t n) {
   for (int64_t i = 0; i < n; ++i)
     rows.push_back(vector::ExtractOp::create(b, loc, matrix, i));
   Value result = ub::PoisonOp::create(b, loc, square);
-  for (auto [i, row] : llvm::enumerate(transposeRows(b, loc, rows)))
+  for (auto [i, row] : llvm::enumerate(ampc::cpu::transposeRows(b, loc, rows)))
     result = vector::InsertOp::create(b, loc, row, result, int64_t(i));
   b.replaceOpWithNewOp<vector::ShapeCastOp>(op, op.getResultVectorType(),
                                             result);

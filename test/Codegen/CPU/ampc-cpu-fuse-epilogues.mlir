@@ -406,13 +406,14 @@ func.func @padded_residual(%a: tensor<10x40xf32>, %b: tensor<40x32xf32>, %res: t
 
 // -----
 
-// 10 columns fill the 16 lanes poorly: C^T is computed (10 rows padded to
-// 3 tiles of 4, 64 columns in 4 tiles of 16; three k blocks), packed and
-// transposed back after the loops. Only the bias, scale and ReLU read C:
-// they run on each tile's four accumulators in the last k block, the bias
-// (along C's columns: the tiles' rows) one element broadcast per
-// accumulator, the scale (along C's rows: the tiles' columns) a vector.
-// The transposition after the loops reads their results.
+// 10 columns fill the 16 lanes poorly: C^T is computed (C's 10 columns in
+// 3 row tiles of 4, its 64 rows in 4 column tiles of 16; three k blocks),
+// in place: C padded to 64 x 12 is seen as C^T's tiles 4 x 16 x 3 x 4, and
+// each micro-kernel transposes its 4 x 16 sums into 16 rows of 4. Only the
+// bias, scale and ReLU read C: they run on those 16 vectors in the last k
+// block, the bias (along C's columns: the lanes) read as a vector, the
+// scale (along C's rows) one element broadcast per vector. C, sliced to
+// 64 x 10, is the result: no op and no transposition after the loops.
 // CHECK-LABEL: func.func @transposed_bias_scale_relu
 // CHECK: linalg.matmul
 // CHECK: linalg.generic
@@ -421,29 +422,28 @@ func.func @padded_residual(%a: tensor<10x40xf32>, %b: tensor<40x32xf32>, %res: t
 // TILED: %[[PADDED:.*]] = tensor.pad %[[BIAS]] low[0] high[2]
 // TILED: %[[BIASES:.*]] = tensor.expand_shape %[[PADDED]] {{\[\[}}0, 1]] output_shape [3, 4] : tensor<12xf32> into tensor<3x4xf32>
 // TILED: %[[SCALES:.*]] = tensor.expand_shape %[[SCALE]] {{\[\[}}0, 1]] output_shape [4, 16] : tensor<64xf32> into tensor<4x16xf32>
-// TILED: scf.forall (%[[N1:.*]], %[[M1:.*]]) in (4, 3) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<3x4x4x16xf32>)
+// TILED: scf.forall (%{{.*}}, %{{.*}}) in (4, 3) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<4x16x3x4xf32>)
 // TILED: } {ampc.micro_kernel}
+// TILED-COUNT-32: vector.shuffle
+// TILED: %[[SUMS:.*]] = tensor.insert_slice %{{.*}} into %{{.*}}[0, 0, 0, 0] [1, 16, 1, 4] [1, 1, 1, 1] : tensor<16x4xf32> into tensor<1x16x1x4xf32>
 // TILED: %[[B:.*]] = tensor.extract_slice %[[BIASES]][%{{.*}}, 0] [1, 4] [1, 1] : tensor<3x4xf32> to tensor<1x4xf32>
 // TILED: %[[S:.*]] = tensor.extract_slice %[[SCALES]][%{{.*}}, 0] [1, 16] [1, 1] : tensor<4x16xf32> to tensor<1x16xf32>
 // TILED: %[[LAST:.*]] = arith.cmpi sge
-// TILED: %[[B0:.*]] = tensor.extract %[[B]][%[[C0:.*]], %[[C0]]] : tensor<1x4xf32>
-// TILED: %[[BV0:.*]] = vector.broadcast %[[B0]] : f32 to vector<16xf32>
-// TILED: %[[SV:.*]] = vector.transfer_read %[[S]][%[[C0]], %[[C0]]]
-// TILED: %[[A0:.*]] = arith.addf %[[SUM0:.*]], %[[BV0]] : vector<16xf32>
-// TILED: %[[M0:.*]] = arith.mulf %[[A0]], %[[SV]] : vector<16xf32>
-// TILED: %[[R0:.*]] = arith.maximumf %[[M0]], %{{.*}} : vector<16xf32>
-// TILED: arith.select %{{.*}}, %[[R0]], %[[SUM0]] : vector<16xi1>, vector<16xf32>
-// TILED: %[[B1:.*]] = tensor.extract %[[B]][%[[C0]], %[[C1:.*]]] : tensor<1x4xf32>
-// TILED-COUNT-3: arith.maximumf %{{.*}} : vector<16xf32>
+// TILED: %[[BV:.*]] = vector.transfer_read %[[B]][%[[C0:.*]], %[[C0]]], %{{.*}} {in_bounds = [true]} : tensor<1x4xf32>, vector<4xf32>
+// TILED: %[[S0:.*]] = tensor.extract %[[S]][%[[C0]], %[[C0]]] : tensor<1x16xf32>
+// TILED: %[[SV0:.*]] = vector.broadcast %[[S0]] : f32 to vector<4xf32>
+// TILED: %[[A0:.*]] = arith.addf %[[SUM0:.*]], %[[BV]] : vector<4xf32>
+// TILED: %[[M0:.*]] = arith.mulf %[[A0]], %[[SV0]] : vector<4xf32>
+// TILED: %[[R0:.*]] = arith.maximumf %[[M0]], %{{.*}} : vector<4xf32>
+// TILED: %[[K0:.*]] = arith.select %{{.*}}, %[[R0]], %[[SUM0]] : vector<4xi1>, vector<4xf32>
+// TILED: vector.transfer_write %[[K0]], %[[SUMS]][%[[C0]], %[[C0]], %[[C0]], %[[C0]]]
+// TILED-COUNT-15: arith.maximumf %{{.*}} : vector<4xf32>
 // TILED-NOT: arith.maximumf
-// TILED: } {ampc.k_blocks, ampc.packed_result, ampc.tiled_contraction}
-// TILED: } {ampc.packed_result, ampc.tiled_contraction}
-// TILED: %[[T:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x4x4x16xf32>) outs(%{{.*}} : tensor<4x16x3x4xf32>) permutation = [1, 3, 0, 2]
-// TILED: %[[FLAT:.*]] = tensor.collapse_shape %[[T]] {{\[\[}}0, 1], [2, 3]] : tensor<4x16x3x4xf32> into tensor<64x12xf32>
-// TILED: %[[Y:.*]] = tensor.extract_slice %[[FLAT]][0, 0] [64, 10] [1, 1] : tensor<64x12xf32> to tensor<64x10xf32>
-// TILED-NOT: linalg.generic
-// TILED: %[[COPY:.*]] = linalg.copy ins(%[[Y]] : tensor<64x10xf32>)
-// TILED-NEXT: return %[[COPY]]
+// TILED: } {ampc.k_blocks, ampc.tiled_contraction}
+// TILED: } {ampc.tiled_contraction}
+// TILED-NEXT: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2, 3]] : tensor<4x16x3x4xf32> into tensor<64x12xf32>
+// TILED-NEXT: %[[Y:.*]] = tensor.extract_slice %[[FLAT]][0, 0] [64, 10] [1, 1] : tensor<64x12xf32> to tensor<64x10xf32>
+// TILED-NEXT: return %[[Y]]
 #id = affine_map<(i, j) -> (i, j)>
 #col = affine_map<(i, j) -> (j)>
 #row = affine_map<(i, j) -> (i)>
@@ -465,23 +465,41 @@ func.func @transposed_bias_scale_relu(%a: tensor<64x40xf32>, %b: tensor<40x10xf3
 
 // -----
 
-// C^T as above, but the product is returned too: the result would be a
-// second tensor transposed after the loops (a pass over memory more than the
-// op after C's transposition), so the op stays after it. So does an op with
-// a residual (read whole: it is not in C^T's tiles' order).
+// C^T in place as above, but the product is returned too: the bias sum is
+// carried beside C through the loops (C^T's tiles too), written in the
+// last k block only, on the 16 transposed vectors of 4. A residual of C's
+// unpadded 64 x 8 is read per tile in C^T's tiles' layout (C's own order),
+// as vectors of 4; one of a C padded from 10 to 12 columns cannot be, and
+// the sum stays after the loops.
 // CHECK-LABEL: func.func @transposed_kept
 // TILED-LABEL: func.func @transposed_kept
-// TILED-NOT: arith.maximumf
-// TILED: } {ampc.packed_result, ampc.tiled_contraction}
-// TILED: %[[T:.*]] = linalg.transpose ins(%{{.*}} : tensor<3x4x4x16xf32>) outs(%{{.*}} : tensor<4x16x3x4xf32>) permutation = [1, 3, 0, 2]
-// TILED: %[[P:.*]] = linalg.copy
-// TILED: %[[Y:.*]] = linalg.generic {{.*}} ins(%[[P]], %{{.*}} : tensor<64x10xf32>, tensor<10xf32>)
-// TILED: return %[[Y]], %[[P]]
+// TILED: tensor.empty() : tensor<4x16x3x4xf32>
+// TILED: %[[OUT:.*]] = tensor.empty() : tensor<4x16x3x4xf32>
+// TILED: %[[LOOP:.*]]:2 = scf.forall ({{.*}}) in (4, 3) shared_outs(%{{.*}} = %{{.*}}, %{{.*}} = %[[OUT]]) -> (tensor<4x16x3x4xf32>, tensor<4x16x3x4xf32>)
+// TILED: scf.if %{{.*}} -> (tensor<1x16x1x4xf32>) {
+// TILED-COUNT-16: arith.addf %{{.*}}, %{{.*}} : vector<4xf32>
+// TILED: } else {
+// TILED: %[[Y:.*]] = tensor.collapse_shape %[[LOOP]]#1 {{\[\[}}0, 1], [2, 3]] : tensor<4x16x3x4xf32> into tensor<64x12xf32>
+// TILED: %[[YS:.*]] = tensor.extract_slice %[[Y]][0, 0] [64, 10] [1, 1]
+// TILED: %[[P:.*]] = tensor.collapse_shape %[[LOOP]]#0
+// TILED: %[[PS:.*]] = tensor.extract_slice %[[P]][0, 0] [64, 10] [1, 1]
+// TILED-NOT: linalg.generic
+// TILED: return %[[YS]], %[[PS]]
 // TILED-LABEL: func.func @transposed_residual
-// TILED-NOT: arith.addf {{.*}} : vector<16xf32>
-// TILED: linalg.transpose
-// TILED: %[[P:.*]] = linalg.copy
-// TILED: linalg.generic {{.*}} ins(%[[P]], %{{.*}} : tensor<64x10xf32>, tensor<64x10xf32>)
+// TILED-SAME: %{{[^:]*}}: tensor<8x8xf32>, %[[RES:[^:]*]]: tensor<64x8xf32>
+// TILED: %[[FLAT_RES:.*]] = tensor.collapse_shape %[[RES]] {{\[\[}}0, 1]] : tensor<64x8xf32> into tensor<512xf32>
+// TILED: %[[TILED_RES:.*]] = tensor.expand_shape %[[FLAT_RES]] {{\[\[}}0, 1, 2, 3]] output_shape [4, 16, 2, 4] : tensor<512xf32> into tensor<4x16x2x4xf32>
+// TILED: scf.forall
+// TILED: } {ampc.micro_kernel}
+// TILED: %[[AT:.*]] = tensor.extract_slice %[[TILED_RES]][%{{.*}}, 0, %{{.*}}, 0] [1, 16, 1, 4] [1, 1, 1, 1]
+// TILED-COUNT-16: vector.transfer_read %[[AT]]
+// TILED: } {ampc.tiled_contraction}
+// TILED-NOT: linalg.generic
+// TILED: return
+// TILED-LABEL: func.func @transposed_padded_residual
+// TILED: } {ampc.tiled_contraction}
+// TILED: %[[S:.*]] = tensor.extract_slice %{{.*}}[0, 0] [64, 10] [1, 1] : tensor<64x12xf32> to tensor<64x10xf32>
+// TILED: linalg.generic {{.*}} ins(%[[S]], %{{.*}} : tensor<64x10xf32>, tensor<64x10xf32>)
 #id = affine_map<(i, j) -> (i, j)>
 #col = affine_map<(i, j) -> (j)>
 func.func @transposed_kept(%a: tensor<64x8xf32>, %b: tensor<8x10xf32>, %bias: tensor<10xf32>) -> (tensor<64x10xf32>, tensor<64x10xf32>) {
@@ -498,7 +516,20 @@ func.func @transposed_kept(%a: tensor<64x8xf32>, %b: tensor<8x10xf32>, %bias: te
   } -> tensor<64x10xf32>
   return %y, %p : tensor<64x10xf32>, tensor<64x10xf32>
 }
-func.func @transposed_residual(%a: tensor<64x8xf32>, %b: tensor<8x10xf32>, %res: tensor<64x10xf32>) -> tensor<64x10xf32> {
+func.func @transposed_residual(%a: tensor<64x8xf32>, %b: tensor<8x8xf32>, %res: tensor<64x8xf32>) -> tensor<64x8xf32> {
+  %z = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<64x8xf32>
+  %c = linalg.fill ins(%z : f32) outs(%e : tensor<64x8xf32>) -> tensor<64x8xf32>
+  %p = linalg.matmul ins(%a, %b : tensor<64x8xf32>, tensor<8x8xf32>) outs(%c : tensor<64x8xf32>) -> tensor<64x8xf32>
+  %y = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %res : tensor<64x8xf32>, tensor<64x8xf32>) outs(%e : tensor<64x8xf32>) {
+  ^bb0(%x: f32, %v: f32, %o: f32):
+    %s = arith.addf %x, %v : f32
+    linalg.yield %s : f32
+  } -> tensor<64x8xf32>
+  return %y : tensor<64x8xf32>
+}
+func.func @transposed_padded_residual(%a: tensor<64x8xf32>, %b: tensor<8x10xf32>, %res: tensor<64x10xf32>) -> tensor<64x10xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<64x10xf32>
   %c = linalg.fill ins(%z : f32) outs(%e : tensor<64x10xf32>) -> tensor<64x10xf32>
@@ -514,20 +545,20 @@ func.func @transposed_residual(%a: tensor<64x8xf32>, %b: tensor<8x10xf32>, %res:
 
 // -----
 
-// C^T in serial loops: blocks of three column tiles, the last of one; each
-// block's slice of C is sliced whole again (its size is known at run time)
-// where the one-block k loop was canonicalized away. Those slices are
-// removed, and the bias and ReLU run on the accumulators.
+// C^T in serial loops: blocks of three column tiles of C^T (C's rows), the
+// last of one; each block's slice of C is sliced whole again (its size is
+// known at run time) where the one-block k loop was canonicalized away.
+// Those slices are removed, and the bias and ReLU run on the 16 transposed
+// vectors of 4 of each tile.
 // SERIAL-LABEL: func.func @serial_ragged_blocks
-// SERIAL: scf.for %[[NB:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}}) -> (tensor<3x4x4x16xf32>)
-// SERIAL: %[[BLOCK:.*]] = tensor.extract_slice %{{.*}} [1, %{{.*}}, 4, 16] [1, 1, 1, 1] : tensor<3x4x4x16xf32> to tensor<1x?x4x16xf32>
+// SERIAL: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%{{.*}}) -> (tensor<4x16x3x4xf32>)
+// SERIAL: %[[BLOCK:.*]] = tensor.extract_slice %{{.*}} [%{{.*}}, 16, 1, 4] [1, 1, 1, 1] : tensor<4x16x3x4xf32> to tensor<?x16x1x4xf32>
 // SERIAL-NOT: tensor.extract_slice %[[BLOCK]][0, 0, 0, 0]
-// SERIAL: scf.for {{.*}} iter_args(%{{.*}} = %[[BLOCK]]) -> (tensor<1x?x4x16xf32>)
+// SERIAL: scf.for {{.*}} iter_args(%{{.*}} = %[[BLOCK]]) -> (tensor<?x16x1x4xf32>)
 // SERIAL: } {ampc.micro_kernel}
-// SERIAL-COUNT-4: arith.maximumf %{{.*}} : vector<16xf32>
-// SERIAL: } {ampc.packed_result, ampc.tiled_contraction}
-// SERIAL-NEXT: tensor.insert_slice %{{.*}} into %{{.*}} [1, %{{.*}}, 4, 16] [1, 1, 1, 1] : tensor<1x?x4x16xf32> into tensor<3x4x4x16xf32>
-// SERIAL: linalg.transpose
+// SERIAL-COUNT-16: arith.maximumf %{{.*}} : vector<4xf32>
+// SERIAL: } {ampc.tiled_contraction}
+// SERIAL-NEXT: tensor.insert_slice %{{.*}} into %{{.*}} [%{{.*}}, 16, 1, 4] [1, 1, 1, 1] : tensor<?x16x1x4xf32> into tensor<4x16x3x4xf32>
 // SERIAL-NOT: linalg.generic
 // SERIAL: return
 #id = affine_map<(i, j) -> (i, j)>

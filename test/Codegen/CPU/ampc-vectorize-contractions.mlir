@@ -87,7 +87,11 @@ func.func @f32(%a: tensor<20x37xf32>, %b: tensor<37x19xf32>) -> tensor<20x19xf32
 // the odd k (37) padded to 38 with a zero: n (19) is narrower than a tile
 // and m (20) wider, so B^T's 19 rows are the tiles' rows (2 whole panels of
 // 8 and a last one padded by 5) and A^T's 20 columns their lanes (padded by
-// 12); C is computed transposed.
+// 12); C is computed transposed, in place: C padded to 32 x 24 (its rows
+// across the lanes, its columns in the tiles' rows), seen as C^T's tiles
+// 1 x 32 x 3 x 8. Each micro-kernel transposes its 8 x 32 sums in four 8 x 8
+// blocks (two from the first 16-lane vector of every row, two from the
+// second) and stores them as 32 rows of 8.
 // DOT-LABEL: func.func @transposed_bf16
 // DOT-NOT: arith.extf
 // DOT: tensor.pad %{{.*}} low[0, 0] high[0, 1]
@@ -96,9 +100,22 @@ func.func @f32(%a: tensor<20x37xf32>, %b: tensor<37x19xf32>) -> tensor<20x19xf32
 // DOT: linalg.transpose ins(%{{.*}} : tensor<1x8x19x2xbf16>) outs(%{{.*}} : tensor<1x19x8x2xbf16>)
 // DOT: tensor.pad %{{.*}} low[0, 0] high[1, 12]
 // DOT: linalg.transpose ins(%{{.*}} : tensor<19x2x1x32xbf16>) outs(%{{.*}} : tensor<1x19x32x2xbf16>) permutation = [2, 0, 3, 1]
+// DOT: %[[PADC:.*]] = tensor.pad %arg2 low[0, 0] high[12, 5]
+// DOT: tensor.expand_shape %[[PADC]] {{\[}}[0, 1], [2, 3]] output_shape [1, 32, 3, 8] : tensor<32x24xf32> into tensor<1x32x3x8xf32>
 // DOT: scf.forall
 // DOT-COUNT-16: x86vector.avx512.dot
-// DOT: linalg.transpose ins(%{{.*}} : tensor<3x1x8x32xf32>) outs(%{{.*}} : tensor<1x32x3x8xf32>)
+// DOT: } {ampc.micro_kernel}
+// DOT: vector.extract_strided_slice %[[SUMS:[0-9]+]]#0 {offsets = [0], sizes = [8], strides = [1]} : vector<16xf32> to vector<8xf32>
+// DOT: vector.extract_strided_slice %[[SUMS]]#14 {offsets = [0], sizes = [8], strides = [1]}
+// DOT-COUNT-8: vector.transfer_write {{.*}} : vector<8xf32>, tensor<32x8xf32>
+// DOT: vector.extract_strided_slice %[[SUMS]]#0 {offsets = [8], sizes = [8], strides = [1]}
+// DOT-COUNT-8: vector.transfer_write {{.*}} : vector<8xf32>, tensor<32x8xf32>
+// DOT: vector.extract_strided_slice %[[SUMS]]#1 {offsets = [0], sizes = [8], strides = [1]}
+// DOT-COUNT-8: vector.transfer_write {{.*}} : vector<8xf32>, tensor<32x8xf32>
+// DOT: vector.extract_strided_slice %[[SUMS]]#15 {offsets = [8], sizes = [8], strides = [1]}
+// DOT-COUNT-8: vector.transfer_write {{.*}} : vector<8xf32>, tensor<32x8xf32>
+// DOT-NOT: vector.transfer_write
+// DOT-NOT: linalg.transpose
 // DOT: tensor.extract_slice %{{.*}}[0, 0] [20, 19] [1, 1] : tensor<32x24xf32> to tensor<20x19xf32>
 // With amx, these sizes would be padded to 32 x 32 x 64 blocks, 4.7 times
 // the work: the contraction takes the dot products instead.
@@ -394,13 +411,31 @@ func.func @conv_input_gradient(%dy: tensor<2x8x8x8xf32>, %w: tensor<3x3x5x8xf32>
 
 // A classifier's last layer (n = 10 outputs, narrower than a 16-lane tile,
 // 64 rows): computed as C^T = B^T A^T, B's 10 columns in the tile's rows
-// (2 x 6, padded) and A's 64 rows across the lanes (4 x 16).
+// (2 x 6, padded) and A's 64 rows across the lanes (4 x 16). C (padded to
+// 64 x 12) accumulates in place, seen as C^T's tiles (4 x 16 x 2 x 6): each
+// micro-kernel transposes its 6 x 16 sums in two 8 x 8 blocks (the sums'
+// lanes of 8 columns and two rows of zeros, 3 stages of 8 shuffles) and
+// stores the first 6 lanes of each as a row of C's tile. No packed copy of
+// C is made or transposed back.
 // CHECK-LABEL: func.func @narrow_n
 // CHECK: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [1, 32, 6] : tensor<32x6xf32> into tensor<1x32x6xf32>
 // CHECK: linalg.transpose ins(%{{.*}} : tensor<4x16x32xf32>) outs(%{{.*}} : tensor<4x32x16xf32>)
-// CHECK: linalg.fill {{.*}} -> tensor<2x4x6x16xf32>
+// CHECK: %[[FILL:.*]] = linalg.fill {{.*}} -> tensor<64x12xf32>
+// CHECK: %[[TILES:.*]] = tensor.expand_shape %[[FILL]] {{\[}}[0, 1], [2, 3]] output_shape [4, 16, 2, 6] : tensor<64x12xf32> into tensor<4x16x2x6xf32>
+// CHECK: scf.forall {{.*}} shared_outs(%{{.*}} = %[[TILES]]) -> (tensor<4x16x2x6xf32>)
 // CHECK-COUNT-6: vector.fma
-// CHECK: tensor.extract_slice %{{.*}}[0, 0] [64, 10] [1, 1] : tensor<64x12xf32> to tensor<64x10xf32>
+// CHECK: } {ampc.micro_kernel}
+// CHECK-COUNT-6: vector.extract_strided_slice %{{.*}} {offsets = [0], sizes = [8], strides = [1]} : vector<16xf32> to vector<8xf32>
+// CHECK-COUNT-24: vector.shuffle
+// CHECK-COUNT-8: vector.transfer_write %{{.*}} {in_bounds = [true]} : vector<6xf32>, tensor<16x6xf32>
+// CHECK-COUNT-6: vector.extract_strided_slice %{{.*}} {offsets = [8], sizes = [8], strides = [1]} : vector<16xf32> to vector<8xf32>
+// CHECK-COUNT-24: vector.shuffle
+// CHECK-COUNT-8: vector.transfer_write %{{.*}} {in_bounds = [true]} : vector<6xf32>, tensor<16x6xf32>
+// CHECK-NOT: vector.transfer_write
+// CHECK: scf.forall.in_parallel
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[C:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2, 3]] : tensor<4x16x2x6xf32> into tensor<64x12xf32>
+// CHECK: tensor.extract_slice %[[C]][0, 0] [64, 10] [1, 1] : tensor<64x12xf32> to tensor<64x10xf32>
 func.func @narrow_n(%a: tensor<64x32xf32>, %b: tensor<32x10xf32>) -> tensor<64x10xf32> {
   %z = arith.constant 0.0 : f32
   %e = tensor.empty() : tensor<64x10xf32>
