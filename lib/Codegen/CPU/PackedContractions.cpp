@@ -507,6 +507,9 @@ Value storeSums(OpBuilder &b, Location loc, const MicroKernel &kernel,
     return c;
   }
   int64_t side = *ampc::cpu::transposedStoreBlock(kernel.rows, kernel.cols);
+  // A block's lanes lie in one vector of sums: `side` (a power of two up to
+  // 16) divides their width (cols, or kDotLanes for bf16 pairs).
+  assert(kernel.width % side == 0 && "a block straddles two vectors");
   auto blockType = VectorType::get({side}, getElementTypeOrSelf(sums[0]));
   Value zeros = arith::ConstantOp::create(
       b, loc, cast<TypedAttr>(b.getZeroAttr(blockType)));
