@@ -473,16 +473,15 @@ bool isPositiveZeroFill(Value tensor) {
 }
 
 /// `sum` stored into the rows x cols tile `c` at `at`, added to what `c`
-/// holds there unless `overwrite`.
+/// holds there unless `overwrite` (read with the padding `zero`, never
+/// used: the reads are in bounds).
 Value storeSum(OpBuilder &b, Location loc, Value sum, Value c,
-               ArrayRef<int64_t> at, bool overwrite) {
+               ArrayRef<int64_t> at, Value zero, bool overwrite) {
   SmallVector<Value, 2> indices = llvm::map_to_vector(at, [&](int64_t i) {
     return Value(arith::ConstantIndexOp::create(b, loc, i));
   });
   auto type = cast<VectorType>(sum.getType());
   if (!overwrite) {
-    Value zero =
-        arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
     Value prior = vector::TransferReadOp::create(b, loc, type, c, indices, zero,
                                                  ArrayRef<bool>{true});
     sum = arith::AddFOp::create(b, loc, prior, sum);
@@ -499,18 +498,20 @@ Value storeSum(OpBuilder &b, Location loc, Value sum, Value c,
 /// registers (transposeRows), a row of C^T's tile per column.
 Value storeSums(OpBuilder &b, Location loc, const MicroKernel &kernel,
                 ValueRange sums, Value c, bool transposed, bool overwrite) {
+  Type element = getElementTypeOrSelf(sums[0]);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(element));
   if (!transposed) {
     for (int64_t i = 0; i < kernel.rows; ++i)
       for (int64_t j = 0; j < kernel.chunks; ++j)
         c = storeSum(b, loc, sums[i * kernel.chunks + j], c,
-                     {i, j * kernel.width}, overwrite);
+                     {i, j * kernel.width}, zero, overwrite);
     return c;
   }
   int64_t side = *ampc::cpu::transposedStoreBlock(kernel.rows, kernel.cols);
   // A block's lanes lie in one vector of sums: `side` (a power of two up to
   // 16) divides their width (cols, or kDotLanes for bf16 pairs).
   assert(kernel.width % side == 0 && "a block straddles two vectors");
-  auto blockType = VectorType::get({side}, getElementTypeOrSelf(sums[0]));
+  auto blockType = VectorType::get({side}, element);
   Value zeros = arith::ConstantOp::create(
       b, loc, cast<TypedAttr>(b.getZeroAttr(blockType)));
   for (int64_t col = 0; col < kernel.cols; col += side) {
@@ -526,7 +527,7 @@ Value storeSums(OpBuilder &b, Location loc, const MicroKernel &kernel,
         row = vector::ExtractStridedSliceOp::create(
             b, loc, row, ArrayRef<int64_t>{0}, ArrayRef<int64_t>{kernel.rows},
             ArrayRef<int64_t>{1});
-      c = storeSum(b, loc, row, c, {col + int64_t(j), 0}, overwrite);
+      c = storeSum(b, loc, row, c, {col + int64_t(j), 0}, zero, overwrite);
     }
   }
   return c;
